@@ -1,0 +1,1 @@
+//! BTF: the compact type format the kernel carries in memory.

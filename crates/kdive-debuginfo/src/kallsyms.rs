@@ -1,0 +1,1 @@
+//! kallsyms: the kernel's compressed symbol table, decoded from the dump.

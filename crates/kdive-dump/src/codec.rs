@@ -1,0 +1,1 @@
+//! Page decompression backends behind one function.

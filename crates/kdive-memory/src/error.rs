@@ -1,0 +1,31 @@
+//! Errors of the memory layer.
+
+use kdive_dump::DumpError;
+
+/// Why a kernel virtual address could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum MemError {
+    /// The page-table walk found no mapping.
+    #[error("virtual address {vaddr:#x}: not mapped ({level} entry {entry:#x} not present)")]
+    NotMapped { vaddr: u64, level: &'static str, entry: u64 },
+    /// The physical page (of the data or of a page table) is not readable from the dump.
+    #[error("virtual address {vaddr:#x}{}: {source}", walk_text(*.level))]
+    Dump { vaddr: u64, level: Option<&'static str>, #[source] source: DumpError },
+    /// The address is not canonical or outside what this architecture can map.
+    #[error("virtual address {vaddr:#x}: {reason}")]
+    BadAddress { vaddr: u64, reason: &'static str },
+    /// The dump does not say enough to translate addresses (no VMCOREINFO, no page-table root).
+    #[error("cannot translate kernel addresses: {0}")]
+    NoTranslation(String),
+}
+
+fn walk_text(level: Option<&'static str>) -> String {
+    level.map(|l| format!(" (reading its {l} table)")).unwrap_or_default()
+}
+
+impl MemError {
+    /// True when the failure is a page missing from the dump (excluded, not RAM, lost).
+    pub fn is_missing_page(&self) -> bool {
+        matches!(self, MemError::Dump { source, .. } if source.is_missing_page())
+    }
+}

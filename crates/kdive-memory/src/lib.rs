@@ -1,0 +1,64 @@
+//! The memory layer: kernel virtual addresses -> physical, over a dump's physical memory.
+//!
+//! [`ReadVirt`] is what every upper layer reads through; [`KernelMemory`] implements it
+//! for a real dump (page-table walk, KASLR, direct map, translation cache).
+
+pub mod error;
+pub mod x86_64;
+
+pub use error::MemError;
+
+/// Result type of the memory layer.
+pub type Result<T, E = MemError> = std::result::Result<T, E>;
+
+/// Reads kernel virtual memory. Implemented by [`KernelMemory`] and by synthetic memories in tests.
+pub trait ReadVirt: Send + Sync {
+    /// Reads `buf.len()` bytes at kernel virtual address `addr`, spanning pages.
+    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> Result<()>;
+
+    /// Reads a little-endian u64.
+    fn read_u64(&self, addr: u64) -> Result<u64> {
+        let mut b = [0u8; 8];
+        self.read_virt(addr, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+    /// Reads a little-endian u32.
+    fn read_u32(&self, addr: u64) -> Result<u32> {
+        let mut b = [0u8; 4];
+        self.read_virt(addr, &mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+    /// Reads a little-endian u16.
+    fn read_u16(&self, addr: u64) -> Result<u16> {
+        let mut b = [0u8; 2];
+        self.read_virt(addr, &mut b)?;
+        Ok(u16::from_le_bytes(b))
+    }
+    /// Reads a byte.
+    fn read_u8(&self, addr: u64) -> Result<u8> {
+        let mut b = [0u8; 1];
+        self.read_virt(addr, &mut b)?;
+        Ok(b[0])
+    }
+    /// Reads a NUL-terminated string of at most `max` bytes (lossy UTF-8).
+    fn read_cstr(&self, addr: u64, max: usize) -> Result<String> {
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 64];
+        let mut a = addr;
+        while out.len() < max {
+            // stay inside one page per read so an unmapped next page does not fail a short string
+            let room = (0x1000 - (a & 0xfff)) as usize;
+            let n = room.min(chunk.len()).min(max - out.len());
+            self.read_virt(a, &mut chunk[..n])?;
+            if let Some(z) = chunk[..n].iter().position(|&c| c == 0) {
+                out.extend_from_slice(&chunk[..z]);
+                return Ok(String::from_utf8_lossy(&out).into_owned());
+            }
+            out.extend_from_slice(&chunk[..n]);
+            a = a.wrapping_add(n as u64);
+        }
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+}
+
+pub use x86_64::KernelMemory;
