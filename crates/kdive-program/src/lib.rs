@@ -1,1 +1,15 @@
-//! The program layer.
+//! The program layer: `Program` = memory + symbols + types; `Object` = a typed value.
+//!
+//! Everything above (kernel helpers, commands, front ends) reads the dump through
+//! [`Program`] and [`Object`], never through page tables or type records directly.
+
+pub mod error;
+pub mod object;
+pub mod program;
+
+pub use error::ProgramError;
+pub use object::Object;
+pub use program::Program;
+
+/// Result type of the program layer.
+pub type Result<T, E = ProgramError> = std::result::Result<T, E>;

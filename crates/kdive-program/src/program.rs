@@ -1,0 +1,77 @@
+//! `Program`: one kernel image in one dump, with its memory, symbols and types.
+
+use std::sync::Arc;
+
+use kdive_debuginfo::{Symbols, TypeId, Types};
+use kdive_memory::ReadVirt;
+
+use crate::{Object, ProgramError, Result};
+
+/// A kernel in a dump: read memory, find symbols, interpret bytes as types.
+pub struct Program {
+    mem: Arc<dyn ReadVirt>,
+    types: Types,
+    symbols: Symbols,
+}
+
+impl Program {
+    /// Ties a memory, types and symbols together.
+    pub fn new(mem: Arc<dyn ReadVirt>, types: Types, symbols: Symbols) -> Program {
+        Program { mem, types, symbols }
+    }
+
+    /// Kernel virtual memory.
+    pub fn mem(&self) -> &dyn ReadVirt {
+        &*self.mem
+    }
+
+    /// All types known to the program.
+    pub fn types(&self) -> &Types {
+        &self.types
+    }
+
+    /// All symbols known to the program.
+    pub fn symbols(&self) -> &Symbols {
+        &self.symbols
+    }
+
+    /// Mutable symbols (to add module symbol tables after the kernel's).
+    pub fn symbols_mut(&mut self) -> &mut Symbols {
+        &mut self.symbols
+    }
+
+    /// Mutable types (to add module BTF after the kernel's).
+    pub fn types_mut(&mut self) -> &mut Types {
+        &mut self.types
+    }
+
+    /// The address of a symbol.
+    pub fn symbol_address(&self, name: &str) -> Result<u64> {
+        self.symbols.address_of(name).ok_or_else(|| ProgramError::NoSymbol(name.to_string()))
+    }
+
+    /// Looks a type up by C spelling: `struct task_struct`, `unsigned long`, `struct page *`.
+    pub fn type_(&self, spec: &str) -> Result<TypeId> {
+        Ok(self.types.lookup(spec)?)
+    }
+
+    /// An object of type `spec` stored at `addr` (a reference: nothing is read yet).
+    pub fn object(&self, spec: &str, addr: u64) -> Result<Object<'_>> {
+        Ok(Object::reference(self, self.type_(spec)?, addr))
+    }
+
+    /// The global variable `name`, which has the type `spec` (BTF does not type most globals).
+    pub fn variable(&self, name: &str, spec: &str) -> Result<Object<'_>> {
+        self.object(spec, self.symbol_address(name)?)
+    }
+
+    /// Reads a little-endian u64 at `addr`.
+    pub fn read_u64(&self, addr: u64) -> Result<u64> {
+        Ok(self.mem.read_u64(addr)?)
+    }
+
+    /// Reads bytes at `addr`.
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        Ok(self.mem.read_virt(addr, buf)?)
+    }
+}

@@ -1,0 +1,173 @@
+//! Object semantics over a synthetic type table and memory.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kdive_debuginfo::{Member, NameKind, Symbols, Type, TypeId, TypeKind, TypeSource, Types};
+use kdive_memory::{MemError, ReadVirt};
+use kdive_program::{object::container_of, Program};
+
+/// Types: 1 int, 2 unsigned long, 3 char, 4 char[8], 5 struct node { int a; unsigned long b; node *next; char name[8]; int flag:3; int more:5; }
+/// 6 node *, 7 typedef node_t, 8 struct outer { int pad; union { unsigned long u; int i; }; struct node n; }, 9 anon union, 10 char *
+struct Synthetic;
+
+fn m(name: Option<&str>, idx: u32, bit_offset: u64, bit_size: Option<u32>) -> Member {
+    Member { name: name.map(Into::into), ty: TypeId { src: 0, idx }, bit_offset, bit_size }
+}
+
+impl TypeSource for Synthetic {
+    fn get(&self, idx: u32) -> kdive_debuginfo::Result<Arc<Type>> {
+        let id = |i| TypeId { src: 0, idx: i };
+        let (name, kind) = match idx {
+            1 => (Some("int"), TypeKind::Int { size: 4, signed: true, is_bool: false, is_char: false }),
+            2 => (Some("unsigned long"), TypeKind::Int { size: 8, signed: false, is_bool: false, is_char: false }),
+            3 => (Some("char"), TypeKind::Int { size: 1, signed: true, is_bool: false, is_char: true }),
+            4 => (None, TypeKind::Array { elem: id(3), len: 8 }),
+            5 => (
+                Some("node"),
+                TypeKind::Struct {
+                    size: 40,
+                    members: vec![
+                        m(Some("a"), 1, 0, None),
+                        m(Some("b"), 2, 64, None),
+                        m(Some("next"), 6, 128, None),
+                        m(Some("name"), 4, 192, None),
+                        m(Some("flag"), 1, 256, Some(3)),
+                        m(Some("more"), 1, 259, Some(5)),
+                    ],
+                },
+            ),
+            6 => (None, TypeKind::Pointer { target: id(7) }),
+            7 => (Some("node_t"), TypeKind::Typedef { target: id(5) }),
+            8 => (
+                Some("outer"),
+                TypeKind::Struct { size: 56, members: vec![m(Some("pad"), 1, 0, None), m(None, 9, 64, None), m(Some("n"), 5, 128, None)] },
+            ),
+            9 => (None, TypeKind::Union { size: 8, members: vec![m(Some("u"), 2, 0, None), m(Some("i"), 1, 0, None)] }),
+            10 => (None, TypeKind::Pointer { target: id(3) }),
+            _ => return Err(kdive_debuginfo::DebugInfoError::NotFound(format!("type {idx}"))),
+        };
+        Ok(Arc::new(Type { name: name.map(Into::into), kind }))
+    }
+    fn find(&self, kind: NameKind, name: &str) -> Option<u32> {
+        match (kind, name) {
+            (NameKind::Base, "int") => Some(1),
+            (NameKind::Base, "unsigned long") => Some(2),
+            (NameKind::Base, "char") => Some(3),
+            (NameKind::Struct, "node") => Some(5),
+            (NameKind::Typedef, "node_t") => Some(7),
+            (NameKind::Struct, "outer") => Some(8),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Mem(BTreeMap<u64, Vec<u8>>);
+
+impl ReadVirt for Mem {
+    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
+        let (base, bytes) = self.0.range(..=addr).next_back().ok_or(MemError::BadAddress { vaddr: addr, reason: "unmapped" })?;
+        let off = (addr - base) as usize;
+        let src = bytes.get(off..off + buf.len()).ok_or(MemError::BadAddress { vaddr: addr, reason: "unmapped" })?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
+fn node(a: i32, b: u64, next: u64, name: &[u8], flag: u8, more: u8) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&a.to_le_bytes());
+    v.extend_from_slice(&[0; 4]);
+    v.extend_from_slice(&b.to_le_bytes());
+    v.extend_from_slice(&next.to_le_bytes());
+    let mut n = [0u8; 8];
+    n[..name.len()].copy_from_slice(name);
+    v.extend_from_slice(&n);
+    v.push((flag & 7) | (more << 3));
+    v.extend_from_slice(&[0; 7]);
+    v
+}
+
+fn program() -> Program {
+    let mut types = Types::new();
+    types.add_source(Arc::new(Synthetic));
+    let mut mem = Mem::default();
+    mem.0.insert(0x1000, node(-5, 0xdead_beef, 0x2000, b"first", 5, 17));
+    mem.0.insert(0x2000, node(7, 2, 0, b"second!!", 2, 31));
+    let mut outer = vec![0u8; 16];
+    outer[8..16].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
+    outer.extend(node(1, 1, 0x1000, b"in", 0, 0));
+    mem.0.insert(0x3000, outer);
+    mem.0.insert(0x4000, b"hello\0world".to_vec());
+    Program::new(Arc::new(mem), types, Symbols::new())
+}
+
+#[test]
+fn members_pointers_and_strings() {
+    let p = program();
+    let n = p.object("struct node", 0x1000).unwrap();
+    assert_eq!(n.member("a").unwrap().read_i64().unwrap(), -5);
+    assert_eq!(n.member("a").unwrap().read_u64().unwrap(), 0xffff_fffb);
+    assert_eq!(n.member("b").unwrap().read_u64().unwrap(), 0xdead_beef);
+    assert_eq!(n.member("name").unwrap().read_string(64).unwrap(), "first");
+    // -> through a pointer to a typedef
+    let next = n.member("next").unwrap();
+    assert_eq!(next.type_name(), "node_t *");
+    assert_eq!(next.member("a").unwrap().read_i64().unwrap(), 7);
+    assert_eq!(n.member("next.name").unwrap().read_string(64).unwrap(), "second!!");
+    assert_eq!(n.member("next.next").unwrap().is_null().unwrap(), true);
+    // reading through a NULL pointer fails with a memory error, not a panic
+    assert!(n.member("next.next.a").unwrap().read_i64().is_err());
+}
+
+#[test]
+fn bitfields_sign_extend() {
+    let p = program();
+    let n = p.object("struct node", 0x1000).unwrap();
+    assert_eq!(n.member("flag").unwrap().read_u64().unwrap(), 5);
+    assert_eq!(n.member("flag").unwrap().read_i64().unwrap(), -3);
+    assert_eq!(n.member("more").unwrap().read_u64().unwrap(), 17);
+    assert_eq!(n.member("flag").unwrap().address(), None);
+}
+
+#[test]
+fn anonymous_union_and_nested() {
+    let p = program();
+    let o = p.object("struct outer", 0x3000).unwrap();
+    assert_eq!(o.member("u").unwrap().read_u64().unwrap(), 0x1122_3344_5566_7788);
+    assert_eq!(o.member("i").unwrap().read_u64().unwrap(), 0x5566_7788);
+    assert_eq!(o.member("n.next.name").unwrap().read_string(64).unwrap(), "first");
+    assert_eq!(o.member("n").unwrap().address(), Some(0x3010));
+}
+
+#[test]
+fn index_deref_cast_container_of() {
+    let p = program();
+    let n = p.object("struct node", 0x1000).unwrap();
+    assert_eq!(n.member("name").unwrap().index(1).unwrap().read_u64().unwrap(), b'i' as u64);
+    assert_eq!(n.member("name").unwrap().array_len().unwrap(), 8);
+    let ptr = n.address_of().unwrap();
+    assert_eq!(ptr.type_name(), "struct node *");
+    assert_eq!(ptr.deref().unwrap().member("b").unwrap().read_u64().unwrap(), 0xdead_beef);
+    assert_eq!(ptr.index(0).unwrap().address(), Some(0x1000));
+    let c = container_of(&p, 0x1000 + 24, "struct node", "name").unwrap();
+    assert_eq!(c.address(), Some(0x1000));
+    let c2 = n.member("name").unwrap().container_of("struct node", "name").unwrap();
+    assert_eq!(c2.address(), Some(0x1000));
+    let s = p.object("char *", 0x1000 + 8).unwrap(); // reinterpret b as a char * (0xdeadbeef: unmapped)
+    assert!(s.read_string(16).is_err());
+    let as_ul = n.member("next").unwrap().cast("unsigned long").unwrap();
+    assert_eq!(as_ul.read_u64().unwrap(), 0x2000);
+}
+
+#[test]
+fn type_errors_are_errors() {
+    let p = program();
+    let n = p.object("struct node", 0x1000).unwrap();
+    assert!(n.member("nope").is_err());
+    assert!(n.member("a.b").is_err());
+    assert!(n.member("a").unwrap().deref().is_err());
+    assert!(n.read_u64().is_err());
+    assert!(p.object("struct missing", 0).is_err());
+}
