@@ -14,6 +14,9 @@ pub enum MemError {
     /// The address is not canonical or outside what this architecture can map.
     #[error("virtual address {vaddr:#x}: {reason}")]
     BadAddress { vaddr: u64, reason: &'static str },
+    /// A page-table entry is present but malformed (e.g. the huge-page bit at a level that cannot map pages).
+    #[error("virtual address {vaddr:#x}: bad {level} entry {entry:#x}: {reason}")]
+    BadEntry { vaddr: u64, level: &'static str, entry: u64, reason: &'static str },
     /// The dump does not say enough to translate addresses (no VMCOREINFO, no page-table root).
     #[error("cannot translate kernel addresses: {0}")]
     NoTranslation(String),
@@ -27,5 +30,10 @@ impl MemError {
     /// True when the failure is a page missing from the dump (excluded, not RAM, lost).
     pub fn is_missing_page(&self) -> bool {
         matches!(self, MemError::Dump { source, .. } if source.is_missing_page())
+    }
+
+    /// True when the data page itself is missing from the dump (the page tables were readable).
+    pub fn is_missing_data_page(&self) -> bool {
+        matches!(self, MemError::Dump { level: None, source, .. } if source.is_missing_page())
     }
 }

@@ -4,9 +4,11 @@
 //! for a real dump (page-table walk, KASLR, direct map, translation cache).
 
 pub mod error;
+mod tlb;
 pub mod x86_64;
 
 pub use error::MemError;
+pub use tlb::CacheStats;
 
 /// Result type of the memory layer.
 pub type Result<T, E = MemError> = std::result::Result<T, E>;
@@ -61,4 +63,4 @@ pub trait ReadVirt: Send + Sync {
     }
 }
 
-pub use x86_64::KernelMemory;
+pub use x86_64::{KernelMemory, Mapping, Walk, WalkStep};

@@ -1,0 +1,500 @@
+//! KernelMemory over a synthetic physical memory with hand-built page tables.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use kdive_dump::{Arch, Dump, DumpError, DumpFormat, DumpMeta, Endian, FormatKind, PageState, QemuCpuState};
+use kdive_memory::{KernelMemory, MemError, ReadVirt};
+
+const SKM: u64 = 0xffff_ffff_8000_0000;
+const P: u64 = 1; // present
+const RW: u64 = 2;
+const PS: u64 = 1 << 7;
+const NX: u64 = 1 << 63;
+const KB4: u64 = 0x1000;
+const MB2: u64 = 0x20_0000;
+const GB1: u64 = 0x4000_0000;
+/// Where the page tables go.
+const TABLES: u64 = 0x10_0000;
+
+/// Pages by frame number; anything else is not RAM, `excluded` frames are filtered out.
+struct SynthDump {
+    meta: DumpMeta,
+    pages: HashMap<u64, Box<[u8; 4096]>>,
+    excluded: HashSet<u64>,
+}
+
+impl DumpFormat for SynthDump {
+    fn meta(&self) -> &DumpMeta {
+        &self.meta
+    }
+    fn page_state(&self, pfn: u64) -> PageState {
+        if self.excluded.contains(&pfn) {
+            PageState::Excluded
+        } else if self.pages.contains_key(&pfn) {
+            PageState::Present
+        } else {
+            PageState::NotRam
+        }
+    }
+    fn read_page(&self, pfn: u64, offset: usize, buf: &mut [u8]) -> kdive_dump::Result<()> {
+        if self.excluded.contains(&pfn) {
+            return Err(DumpError::Excluded { paddr: pfn * 4096, dump_level: Some(31) });
+        }
+        let page = self.pages.get(&pfn).ok_or(DumpError::NotRam { paddr: pfn * 4096 })?;
+        buf.copy_from_slice(&page[offset..offset + buf.len()]);
+        Ok(())
+    }
+}
+
+/// Builds physical memory and the kernel's page tables.
+struct Builder {
+    pages: HashMap<u64, Box<[u8; 4096]>>,
+    excluded: HashSet<u64>,
+    next_table: u64,
+    five_level: bool,
+    root: u64,
+    phys_base: i64,
+    extra_info: String,
+    arch: Arch,
+    qemu_cpus: Vec<QemuCpuState>,
+    with_vmcoreinfo: bool,
+}
+
+impl Builder {
+    fn new(five_level: bool) -> Builder {
+        let mut b = Builder {
+            pages: HashMap::new(),
+            excluded: HashSet::new(),
+            next_table: TABLES,
+            five_level,
+            root: 0,
+            phys_base: 0,
+            extra_info: String::new(),
+            arch: Arch::X86_64,
+            qemu_cpus: Vec::new(),
+            with_vmcoreinfo: true,
+        };
+        b.root = b.alloc_table();
+        b
+    }
+
+    fn alloc_table(&mut self) -> u64 {
+        let p = self.next_table;
+        self.next_table += KB4;
+        self.pages.insert(p / KB4, Box::new([0; 4096]));
+        p
+    }
+
+    fn write(&mut self, paddr: u64, bytes: &[u8]) {
+        for (i, &b) in bytes.iter().enumerate() {
+            let a = paddr + i as u64;
+            self.pages.entry(a / KB4).or_insert_with(|| Box::new([0; 4096]))[(a % KB4) as usize] = b;
+        }
+    }
+
+    fn read_u64(&self, paddr: u64) -> u64 {
+        let page = &self.pages[&(paddr / KB4)];
+        let o = (paddr % KB4) as usize;
+        u64::from_le_bytes(page[o..o + 8].try_into().unwrap())
+    }
+
+    fn set_entry(&mut self, table: u64, index: u64, entry: u64) {
+        self.write(table + index * 8, &entry.to_le_bytes());
+    }
+
+    /// Shifts of the levels above the leaf for a page of `size`, top first.
+    fn shifts(&self) -> Vec<u32> {
+        let top = if self.five_level { 48 } else { 39 };
+        (0..=((top - 12) / 9)).map(|i| top - 9 * i).collect()
+    }
+
+    /// The table holding the leaf entry for `vaddr` at `leaf_shift`, creating tables on the way.
+    fn table_for(&mut self, vaddr: u64, leaf_shift: u32) -> u64 {
+        let mut table = self.root;
+        for shift in self.shifts().into_iter().take_while(|&s| s > leaf_shift) {
+            let idx = (vaddr >> shift) & 0x1ff;
+            let e = self.read_u64(table + idx * 8);
+            table = if e & P != 0 {
+                e & 0x000f_ffff_ffff_f000
+            } else {
+                let t = self.alloc_table();
+                self.set_entry(table, idx, t | P | RW);
+                t
+            };
+        }
+        table
+    }
+
+    /// Maps the page of `size` at `vaddr` to `paddr` (both aligned), with extra entry bits.
+    fn map(&mut self, vaddr: u64, paddr: u64, size: u64, bits: u64) {
+        let shift = size.trailing_zeros();
+        let table = self.table_for(vaddr, shift);
+        let huge = if size > KB4 { PS } else { 0 };
+        self.set_entry(table, (vaddr >> shift) & 0x1ff, paddr | P | RW | huge | bits);
+    }
+
+    fn init_top_pgt(&self) -> u64 {
+        SKM.wrapping_add(self.root).wrapping_sub(self.phys_base as u64)
+    }
+
+    fn build(self) -> Arc<Dump> {
+        let info = format!(
+            "OSRELEASE=6.1.0-test\nPAGESIZE=4096\nSYMBOL(init_top_pgt)={:x}\nNUMBER(phys_base)={}\n\
+             NUMBER(pgtable_l5_enabled)={}\nKERNELOFFSET=2d600000\nNUMBER(KERNEL_IMAGE_SIZE)=1073741824\n{}",
+            self.init_top_pgt(),
+            self.phys_base,
+            u8::from(self.five_level),
+            self.extra_info
+        );
+        let meta = DumpMeta {
+            format: FormatKind::Elf { qemu: false },
+            arch: self.arch,
+            endian: Endian::Little,
+            page_size: 4096,
+            max_pfn: self.pages.keys().max().map_or(0, |m| m + 1),
+            dump_level: None,
+            utsname: None,
+            timestamp: None,
+            nr_cpus: Some(1),
+            incomplete: false,
+            split_range: None,
+            vmcoreinfo_raw: self.with_vmcoreinfo.then_some(info),
+            prstatus: Vec::new(),
+            qemu_cpus: self.qemu_cpus,
+        };
+        let dump = SynthDump { meta, pages: self.pages, excluded: self.excluded };
+        Arc::new(Dump::from_format(vec![], Box::new(dump)))
+    }
+
+    fn memory(self) -> KernelMemory {
+        KernelMemory::new(self.build()).expect("translation set up")
+    }
+}
+
+fn assert_not_mapped(err: MemError, want_vaddr: u64, want_level: &str, want_entry: u64) {
+    match err {
+        MemError::NotMapped { vaddr, level, entry } => {
+            assert_eq!((vaddr, level, entry), (want_vaddr, want_level, want_entry), "{err}")
+        }
+        other => panic!("expected NotMapped at {want_level}, got {other:?}"),
+    }
+}
+
+#[test]
+fn four_level_4k_2m_1g_pages() {
+    let mut b = Builder::new(false);
+    let v4k = 0xffff_8880_0001_2000;
+    let v2m = 0xffff_c900_0040_0000;
+    let v1g = 0xffff_8881_c000_0000;
+    b.map(v4k, 0x0300_5000, KB4, NX);
+    b.map(v2m, 0x0460_0000, MB2, 0);
+    b.map(v1g, 0x8000_0000, GB1, NX);
+    b.write(0x0300_5ff0, b"four-k!\0");
+    b.write(0x0460_0000 + 0x1_2345, b"two-m!\0");
+    b.write(0x8000_0000 + 0x1234_5678, &0x1122_3344_5566_7788u64.to_le_bytes());
+    let m = b.memory();
+
+    assert_eq!(m.paging_levels(), 4);
+    assert_eq!(m.kaslr_offset(), 0x2d60_0000);
+    assert_eq!(m.translate(v4k + 0xff0).unwrap(), 0x0300_5ff0);
+    assert_eq!(m.read_cstr(v4k + 0xff0, 64).unwrap(), "four-k!");
+    assert_eq!(m.mapping(v4k).unwrap().size, KB4);
+
+    let mm = m.mapping(v2m + 0x1_2345).unwrap();
+    assert_eq!((mm.paddr, mm.size, mm.page_base()), (0x0461_2345, MB2, 0x0460_0000));
+    assert_eq!(m.read_cstr(v2m + 0x1_2345, 64).unwrap(), "two-m!");
+
+    assert_eq!(m.mapping(v1g).unwrap().size, GB1);
+    assert_eq!(m.read_u64(v1g + 0x1234_5678).unwrap(), 0x1122_3344_5566_7788);
+    assert_eq!(m.translate(v1g + 0x3fff_ffff).unwrap(), 0xbfff_ffff);
+}
+
+#[test]
+fn huge_page_entries_mask_pat_and_reserved_bits() {
+    let mut b = Builder::new(false);
+    let v = 0xffff_c900_0000_0000;
+    // bit 12 is PAT in a 2M entry, not an address bit
+    b.map(v, 0x0460_0000 | 0x1000, MB2, 0);
+    let m = b.memory();
+    assert_eq!(m.translate(v + 0x10).unwrap(), 0x0460_0010);
+}
+
+#[test]
+fn non_present_entry_at_each_level() {
+    let mut b = Builder::new(false);
+    let base = 0xffff_c900_0000_0000u64;
+    b.map(base, 0x0300_0000, KB4, 0);
+    // same PT, next entry: a swap-like non-present value
+    let pt = b.table_for(base, 12);
+    b.set_entry(pt, 1, 0xdead_0000);
+    let pd = b.table_for(base, 21);
+    b.set_entry(pd, 1, 0xbeef_0000);
+    let pdpt = b.table_for(base, 30);
+    b.set_entry(pdpt, 1, 0);
+    let m = b.memory();
+
+    assert_not_mapped(m.translate(base + KB4).unwrap_err(), base + KB4, "PT", 0xdead_0000);
+    assert_not_mapped(m.translate(base + MB2).unwrap_err(), base + MB2, "PD", 0xbeef_0000);
+    assert_not_mapped(m.translate(base + GB1).unwrap_err(), base + GB1, "PDPT", 0);
+    let far = 0xffff_d000_0000_0000;
+    assert_not_mapped(m.translate(far).unwrap_err(), far, "PML4", 0);
+    assert!(m.read_u64(far).unwrap_err().to_string().contains("PML4"));
+}
+
+#[test]
+fn table_entry_outside_ram_names_the_level() {
+    let mut b = Builder::new(false);
+    let v = 0xffff_c900_0000_0000u64;
+    b.map(v, 0x0300_0000, KB4, 0);
+    let pdpt = b.table_for(v, 30);
+    // the PDPT entry points at a PD table in a physical hole
+    b.set_entry(pdpt, (v >> 30) & 0x1ff, 0x7_0000_0000 | P | RW);
+    let m = b.memory();
+    let err = m.translate(v).unwrap_err();
+    match &err {
+        MemError::Dump { vaddr, level: Some("PD"), source: DumpError::NotRam { paddr } } => {
+            assert_eq!((*vaddr, *paddr), (v, 0x7_0000_0000 + ((v >> 21) & 0x1ff) * 8));
+        }
+        other => panic!("expected a PD read failure, got {other:?}"),
+    }
+    assert!(err.to_string().contains("PD table"), "{err}");
+    assert!(!err.is_missing_data_page());
+}
+
+#[test]
+fn missing_data_page_is_distinguishable() {
+    let mut b = Builder::new(false);
+    let v = 0xffff_8880_0300_0000u64;
+    b.map(v, 0x0300_0000, KB4, 0);
+    b.map(v + KB4, 0x0300_1000, KB4, 0);
+    b.write(0x0300_1000, b"x");
+    b.excluded.insert(0x0300_0000 / KB4);
+    let m = b.memory();
+    assert_eq!(m.translate(v).unwrap(), 0x0300_0000);
+    let err = m.read_u64(v + 8).unwrap_err();
+    assert!(err.is_missing_page() && err.is_missing_data_page(), "{err:?}");
+    assert!(matches!(err, MemError::Dump { vaddr, level: None, source: DumpError::Excluded { .. } } if vaddr == v + 8));
+    assert_eq!(m.read_u8(v + KB4).unwrap(), b'x');
+}
+
+#[test]
+fn reads_spanning_pages() {
+    let mut b = Builder::new(false);
+    let v = 0xffff_c900_0010_0000u64;
+    // two virtually adjacent pages, physically apart and in reverse order, then a hole
+    b.map(v, 0x0500_0000, KB4, 0);
+    b.map(v + KB4, 0x0400_0000, KB4, 0);
+    b.write(0x0500_0ffc, b"abcd");
+    b.write(0x0400_0000, b"efgh");
+    let m = b.memory();
+
+    let mut buf = [0u8; 8];
+    m.read_virt(v + 0xffc, &mut buf).unwrap();
+    assert_eq!(&buf, b"abcdefgh");
+    assert_eq!(m.read_cstr(v + 0xffc, 6).unwrap(), "abcdef");
+
+    let err = m.read_virt(v + 2 * KB4 - 4, &mut buf).unwrap_err();
+    assert_not_mapped(err, v + 2 * KB4, "PT", 0);
+    m.read_virt(v, &mut []).unwrap();
+}
+
+#[test]
+fn read_at_the_top_of_the_address_space_does_not_wrap() {
+    let mut b = Builder::new(false);
+    b.map(0xffff_ffff_ffff_f000, 0x0300_0000, KB4, 0);
+    b.write(0x0300_0ff8, &[7; 8]);
+    let m = b.memory();
+    let mut buf = [0u8; 16];
+    let err = m.read_virt(0xffff_ffff_ffff_fff8, &mut buf).unwrap_err();
+    assert!(matches!(err, MemError::BadAddress { .. }), "{err:?}");
+    m.read_virt(0xffff_ffff_ffff_fff8, &mut buf[..8]).unwrap();
+}
+
+#[test]
+fn five_level_paging() {
+    let mut b = Builder::new(true);
+    // a 5-level direct-map address: bits 48..56 in use
+    let v = 0xff11_0000_0123_4000u64;
+    b.map(v, 0x0600_0000, KB4, 0);
+    b.write(0x0600_0010, b"la57\0");
+    let m = b.memory();
+    assert_eq!(m.paging_levels(), 5);
+    assert_eq!(m.read_cstr(v + 0x10, 16).unwrap(), "la57");
+    let w = m.walk(v).unwrap();
+    let levels: Vec<_> = w.steps.iter().map(|s| s.level).collect();
+    assert_eq!(levels, ["PML5", "PML4", "PDPT", "PD", "PT"]);
+    assert_eq!(w.steps[0].index, 0x111);
+    // canonical for 57 bits, not for 48
+    assert_not_mapped(m.translate(0xfff0_0000_0000_0000).unwrap_err(), 0xfff0_0000_0000_0000, "PML5", 0);
+    assert!(matches!(m.translate(0x0100_0000_0000_0000), Err(MemError::BadAddress { .. })));
+}
+
+#[test]
+fn non_canonical_addresses_are_rejected() {
+    let m = Builder::new(false).memory();
+    for v in [0x0000_8000_0000_0000u64, 0xff11_0000_0000_0000, 0x8000_0000_0000_0000] {
+        let err = m.translate(v).unwrap_err();
+        assert!(matches!(err, MemError::BadAddress { vaddr, .. } if vaddr == v), "{err:?}");
+        assert!(m.walk(v).is_err());
+    }
+}
+
+#[test]
+fn self_referencing_table_terminates() {
+    let mut b = Builder::new(false);
+    let root = b.root;
+    // recursive slot: PML4[0x1ed] points back at the PML4
+    b.set_entry(root, 0x1ed, root | P | RW);
+    let m = b.memory();
+    let i = 0x1edu64;
+    let v = 0xffff_0000_0000_0000 | (i << 39) | (i << 30) | (i << 21) | (i << 12) | (0x1ed * 8);
+    // four hops through the same table land on the table itself
+    assert_eq!(m.translate(v).unwrap(), root + 0x1ed * 8);
+    assert_eq!(m.read_u64(v).unwrap(), root | P | RW);
+    assert_eq!(m.walk(v).unwrap().steps.len(), 4);
+    // and a different index at the last hop is simply not mapped
+    assert!(matches!(m.translate(v - (1 << 12)), Err(MemError::NotMapped { level: "PT", .. })));
+}
+
+#[test]
+fn huge_bit_at_pml4_is_a_bad_entry() {
+    let mut b = Builder::new(false);
+    let v = 0xffff_c900_0000_0000u64;
+    b.set_entry(b.root, (v >> 39) & 0x1ff, 0x4000_0000 | P | PS);
+    let m = b.memory();
+    assert!(matches!(m.translate(v), Err(MemError::BadEntry { level: "PML4", .. })));
+}
+
+#[test]
+fn sme_mask_is_cleared_from_entries() {
+    let sme = 1u64 << 47;
+    let mut b = Builder::new(false);
+    b.extra_info = format!("NUMBER(sme_mask)={sme}\n");
+    let v = 0xffff_c900_0000_0000u64;
+    b.map(v, 0x0300_0000, KB4, 0);
+    // encrypt every table pointer and the leaf
+    let mut table = b.root;
+    for shift in [39u32, 30, 21, 12] {
+        let idx = (v >> shift) & 0x1ff;
+        let e = b.read_u64(table + idx * 8);
+        b.set_entry(table, idx, e | sme);
+        table = e & 0x000f_ffff_ffff_f000;
+    }
+    let m = b.memory();
+    assert_eq!(m.translate(v + 8).unwrap(), 0x0300_0008);
+}
+
+/// A kernel-image layout like a KASLR'd 6.1: negative phys_base, image mapped with 2M pages.
+fn kaslr_image() -> (Builder, u64) {
+    let mut b = Builder::new(false);
+    b.phys_base = -0x2520_0000;
+    let image_phys = 0x0ae0_0000u64;
+    let image_virt = SKM.wrapping_add(image_phys).wrapping_sub(b.phys_base as u64);
+    for i in 0..4 {
+        b.map(image_virt + i * MB2, image_phys + i * MB2, MB2, 0);
+    }
+    b.write(image_phys + 0x1_0b60, b"Linux\0");
+    (b, image_virt)
+}
+
+#[test]
+fn kernel_image_fast_path_agrees_with_the_walk() {
+    let (b, image_virt) = kaslr_image();
+    let root = b.root;
+    let m = b.memory();
+    assert_eq!(m.root(), root);
+    assert_eq!(m.phys_base(), Some((-0x2520_0000i64) as u64));
+    assert_eq!(image_virt, 0xffff_ffff_b000_0000);
+    for off in [0u64, 0x1_0b60, MB2 + 0x123, 4 * MB2 - 1] {
+        let v = image_virt + off;
+        let walked = m.mapping(v).unwrap();
+        assert_eq!(m.translate(v).unwrap(), walked.paddr, "{v:#x}");
+        assert_eq!(walked.size, MB2);
+    }
+    let before = m.cache_stats();
+    assert_eq!(m.read_cstr(image_virt + 0x1_0b60, 65).unwrap(), "Linux");
+    assert_eq!(m.cache_stats(), before, "image reads bypass the cache");
+}
+
+#[test]
+fn translation_cache_hits_on_repeated_reads() {
+    let mut b = Builder::new(false);
+    let v = 0xffff_8880_0300_0000u64;
+    b.map(v, 0x0300_0000, KB4, 0);
+    b.write(0x0300_0000, &42u64.to_le_bytes());
+    let m = b.memory();
+    for _ in 0..10 {
+        assert_eq!(m.read_u64(v).unwrap(), 42);
+        m.read_u32(v + 0x100).unwrap();
+    }
+    let s = m.cache_stats();
+    assert_eq!((s.hits, s.misses), (19, 1));
+}
+
+#[test]
+fn walk_reports_every_entry() {
+    let mut b = Builder::new(false);
+    let v = 0xffff_c900_0000_3000u64;
+    b.map(v, 0x0300_0000, KB4, NX);
+    let m = b.memory();
+    let w = m.walk(v + 0x10).unwrap();
+    assert_eq!(w.root, m.root());
+    let levels: Vec<_> = w.steps.iter().map(|s| s.level).collect();
+    assert_eq!(levels, ["PML4", "PDPT", "PD", "PT"]);
+    assert_eq!(w.steps[0].table, m.root());
+    assert_eq!(w.steps[0].index, 0x192);
+    assert_eq!(w.steps[3].index, 3);
+    assert_eq!(w.steps[3].entry, 0x0300_0000 | P | RW | NX);
+    assert_eq!(w.steps[1].entry_addr(), w.steps[1].table + u64::from(w.steps[1].index) * 8);
+    let mp = w.mapping.unwrap();
+    assert_eq!((mp.paddr, mp.size), (0x0300_0010, KB4));
+
+    let w = m.walk(v + KB4).unwrap();
+    assert_eq!(w.mapping, None);
+    assert_eq!(w.steps.last().map(|s| (s.level, s.entry)), Some(("PT", 0)));
+}
+
+#[test]
+fn direct_map_base_from_mem_section() {
+    let mut b = Builder::new(false);
+    let base = 0xffff_9b40_0000_0000u64;
+    b.map(base, 0, GB1, 0);
+    b.map(base + GB1, GB1, GB1, 0);
+    b.extra_info = format!("SYMBOL(mem_section)={:x}\n", base + GB1 + 0x3f_d300);
+    let m = b.memory();
+    assert_eq!(m.direct_map_base(), Some(base));
+}
+
+#[test]
+fn direct_map_base_default_and_absent() {
+    let mut b = Builder::new(false);
+    b.map(0xffff_8880_0000_0000, 0, MB2, 0);
+    assert_eq!(b.memory().direct_map_base(), Some(0xffff_8880_0000_0000));
+    assert_eq!(Builder::new(false).memory().direct_map_base(), None);
+}
+
+#[test]
+fn setup_errors() {
+    let mut b = Builder::new(false);
+    b.with_vmcoreinfo = false;
+    assert!(matches!(KernelMemory::new(b.build()), Err(MemError::NoTranslation(_))));
+
+    let mut b = Builder::new(false);
+    b.arch = Arch::Aarch64;
+    assert!(matches!(KernelMemory::new(b.build()), Err(MemError::NoTranslation(_))));
+}
+
+#[test]
+fn qemu_cr3_when_vmcoreinfo_is_missing() {
+    let mut b = Builder::new(false);
+    let v = 0xffff_8880_0300_0000u64;
+    b.map(v, 0x0300_0000, KB4, 0);
+    b.write(0x0300_0000, b"qemu\0");
+    b.with_vmcoreinfo = false;
+    let cr = [0x8005_0033, 0, 0, b.root | 0x1000_0000_0000_0000, 0x3606f0];
+    b.qemu_cpus = vec![QemuCpuState { cr, ..Default::default() }];
+    let m = b.memory();
+    assert_eq!(m.phys_base(), None);
+    assert_eq!(m.read_cstr(v, 8).unwrap(), "qemu");
+}
