@@ -1,27 +1,757 @@
-//! ELF64 vmcores: kdump's `/proc/vmcore` copy, `makedumpfile -E`, QEMU `dump-guest-memory`.
+//! ELF64 vmcores: kdump's `/proc/vmcore` copy, `makedumpfile -E`, QEMU `dump-guest-memory`,
+//! and (detected, physical part only) `/proc/kcore`.
+//!
+//! Each `PT_LOAD` maps the physical range `p_paddr .. p_paddr + p_memsz`; its first `p_filesz`
+//! bytes are stored at `p_offset`. The segments are flattened at open time into sorted,
+//! non-overlapping pieces, so a page lookup is one binary search:
+//!
+//! * bytes in the file part of a segment are **present**;
+//! * bytes in `p_filesz .. p_memsz` are **excluded**. Only `makedumpfile -E` writes such tails: it
+//!   cuts every run of 256 or more filtered pages out of a segment (splitting it) and drops a
+//!   filtered run at a segment's end, leaving `p_memsz > p_filesz`; shorter filtered runs stay in
+//!   the file with their real contents. `/proc/vmcore`, QEMU and kcore always have
+//!   `p_filesz == p_memsz`. crash and drgn read such tails as zeros; we report them as
+//!   [`PageState::Excluded`] so callers know the contents are unknown;
+//! * bytes of the file part that lie beyond the end of the file are **lost** (truncated copy);
+//! * anything else is **not RAM**.
+//!
+//! Overlapping segments are normal (x86_64 vmcores map the kernel image twice: once at its
+//! text address, once in the direct map); where they overlap, stored bytes win over lost ones,
+//! which win over excluded ones, and among equals the earlier program header wins. A page that is
+//! only partly covered (e.g. RAM ending at 0x9fc00) reads as zeros where no segment stores it,
+//! as makedumpfile's `readpage_elf` does. Segments with `p_paddr == -1` (kcore's vmalloc and
+//! vmemmap ranges) have no physical address and are left out of the physical index.
 
-use crate::{DumpError, DumpFormat, DumpMeta, PageState, Result};
+use object::elf::{FileHeader64, ProgramHeader64, EM_AARCH64, EM_X86_64, ET_CORE, PT_LOAD, PT_NOTE};
+use object::read::elf::{FileHeader, ProgramHeader};
+use object::Endianness;
 
-/// An ELF64 vmcore, memory-mapped.
+use crate::notes::{parse_notes_endian, Notes};
+use crate::{Arch, Codec, DumpError, DumpFormat, DumpMeta, Endian, FormatKind, PageState, Result, VmcoreInfo};
+
+const EHDR_SIZE: u64 = 64;
+const PHDR_SIZE: u64 = 56;
+const NO_PADDR: u64 = u64::MAX;
+const DEFAULT_PAGE_SIZE: u64 = 4096;
+
+/// One `PT_LOAD` program header, as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Segment {
+    /// Physical address (`p_paddr`; `u64::MAX` when the writer had none, as kcore for vmalloc).
+    pub paddr: u64,
+    /// Virtual address (`p_vaddr`): the kernel mapping for kcore and kernel text, often 0 for QEMU.
+    pub vaddr: u64,
+    /// File offset of the stored bytes (`p_offset`).
+    pub offset: u64,
+    /// Bytes stored in the file (`p_filesz`).
+    pub filesz: u64,
+    /// Bytes of memory the segment describes (`p_memsz`, at least `filesz`).
+    pub memsz: u64,
+}
+
+/// How the bytes of one piece of physical memory are held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backing {
+    /// Stored at this file offset (of the piece's first byte).
+    File(u64),
+    /// Stored beyond the end of the file.
+    Lost,
+    /// In `p_memsz` but not `p_filesz`: filtered out.
+    Excluded,
+}
+
+impl Backing {
+    /// Lower wins where segments overlap.
+    fn rank(self) -> u8 {
+        match self {
+            Backing::File(_) => 0,
+            Backing::Lost => 1,
+            Backing::Excluded => 2,
+        }
+    }
+}
+
+/// A maximal run of physical addresses `start..end` with one backing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Piece {
+    start: u64,
+    end: u64,
+    backing: Backing,
+}
+
+/// An ELF64 vmcore, memory-mapped. Reads go straight to the mapping.
 pub struct ElfDump {
+    map: memmap2::Mmap,
     meta: DumpMeta,
+    notes: Notes,
+    segments: Vec<Segment>,
+    pieces: Vec<Piece>,
+    present_pages: u64,
+    kcore: bool,
+    filtered: bool,
+}
+
+fn corrupt(what: &'static str, offset: u64, detail: impl Into<String>) -> DumpError {
+    DumpError::Corrupt { what, offset, detail: detail.into() }
 }
 
 impl ElfDump {
-    /// Parses program headers and notes of a mapped ELF core.
-    pub fn parse(_map: memmap2::Mmap) -> Result<ElfDump> {
-        Err(DumpError::Unsupported { what: "ELF vmcore (not yet implemented)".into() })
+    /// Parses the header, program headers and notes of a mapped ELF64 core.
+    ///
+    /// Errors: [`DumpError::Truncated`] when the header or program headers are cut off,
+    /// [`DumpError::Unsupported`] for 32-bit cores, [`DumpError::NotADump`] for ELF files that are
+    /// not cores, [`DumpError::Corrupt`] for impossible header values. A file cut inside the notes
+    /// or the page data opens, marked incomplete.
+    pub fn parse(map: memmap2::Mmap) -> Result<ElfDump> {
+        let data: &[u8] = &map;
+        let len = data.len() as u64;
+        let truncated = |what, end| DumpError::Truncated { what, offset: 0, end, len };
+        let ident = data.get(..16).ok_or_else(|| truncated("ELF identification", 16))?;
+        if &ident[..4] != b"\x7fELF" {
+            return Err(DumpError::NotADump { reason: "no ELF magic".into() });
+        }
+        match ident[4] {
+            2 => {}
+            1 => return Err(DumpError::Unsupported { what: "32-bit (ELFCLASS32) ELF core".into() }),
+            c => return Err(corrupt("ELF header", 4, format!("EI_CLASS {c}"))),
+        }
+        let endian = match ident[5] {
+            1 => Endian::Little,
+            2 => Endian::Big,
+            d => return Err(corrupt("ELF header", 5, format!("EI_DATA {d}"))),
+        };
+        if len < EHDR_SIZE {
+            return Err(truncated("ELF header", EHDR_SIZE));
+        }
+        let hdr = FileHeader64::<Endianness>::parse(data).map_err(|e| corrupt("ELF header", 0, e.to_string()))?;
+        let e = hdr.endian().map_err(|e| corrupt("ELF header", 5, e.to_string()))?;
+        let e_type = hdr.e_type(e);
+        if e_type != ET_CORE {
+            return Err(DumpError::NotADump {
+                reason: format!("ELF file is not a core (e_type {e_type}): a vmlinux or module?"),
+            });
+        }
+        let phdrs = program_headers(hdr, e, data)?;
+
+        let mut notes = Notes::default();
+        let mut incomplete = false;
+        let mut segments = Vec::new();
+        for (i, ph) in phdrs.iter().enumerate() {
+            let at = hdr.e_phoff(e) + i as u64 * PHDR_SIZE;
+            let (offset, filesz) = (ph.p_offset(e), ph.p_filesz(e));
+            match ph.p_type(e) {
+                PT_NOTE => {
+                    let start = offset.min(len);
+                    let end = offset.saturating_add(filesz);
+                    incomplete |= end > len;
+                    // Clamped to the file: a truncated note segment yields the notes before the cut.
+                    let bytes = &data[start as usize..end.min(len) as usize];
+                    notes.extend(parse_notes_endian(bytes, endian));
+                }
+                PT_LOAD => {
+                    let seg =
+                        Segment { paddr: ph.p_paddr(e), vaddr: ph.p_vaddr(e), offset, filesz, memsz: ph.p_memsz(e) };
+                    if seg.filesz > seg.memsz {
+                        return Err(corrupt(
+                            "ELF program header",
+                            at,
+                            format!("p_filesz {:#x} > p_memsz {:#x}", seg.filesz, seg.memsz),
+                        ));
+                    }
+                    if seg.offset.checked_add(seg.filesz).is_none()
+                        || (seg.paddr != NO_PADDR && seg.paddr.checked_add(seg.memsz).is_none())
+                    {
+                        return Err(corrupt("ELF program header", at, "segment wraps around the address space"));
+                    }
+                    segments.push(seg);
+                }
+                _ => {}
+            }
+        }
+
+        let page_size = notes
+            .vmcoreinfo
+            .as_deref()
+            .and_then(|t| VmcoreInfo::parse(t).page_size())
+            .filter(|p| p.is_power_of_two() && (512..=1 << 20).contains(p))
+            .unwrap_or(DEFAULT_PAGE_SIZE);
+        let pieces = build_pieces(&segments, len);
+        incomplete |= pieces.iter().any(|p| p.backing == Backing::Lost);
+        let max_end = segments.iter().filter(|s| s.paddr != NO_PADDR).map(|s| s.paddr + s.memsz).max().unwrap_or(0);
+        let present_pages = count_pages(&pieces, page_size);
+        let kcore = detect_kcore(&notes, &segments);
+        let filtered = segments.iter().any(|s| s.filesz < s.memsz);
+        let machine = hdr.e_machine(e);
+        let meta = DumpMeta {
+            format: FormatKind::Elf {
+                qemu: !notes.qemu_cpus.is_empty() || notes.other.iter().any(|n| n.name == "QEMU"),
+            },
+            arch: match machine {
+                EM_X86_64 => Arch::X86_64,
+                EM_AARCH64 => Arch::Aarch64,
+                m => Arch::Other(m),
+            },
+            endian,
+            page_size,
+            max_pfn: max_end.div_ceil(page_size),
+            dump_level: None,
+            utsname: None,
+            timestamp: None,
+            nr_cpus: u32::try_from(notes.prstatus.len()).ok().filter(|&n| n > 0),
+            incomplete,
+            split_range: None,
+            vmcoreinfo_raw: notes.vmcoreinfo.clone(),
+            prstatus: notes.prstatus.clone(),
+            qemu_cpus: notes.qemu_cpus.clone(),
+        };
+        Ok(ElfDump { map, meta, notes, segments, pieces, present_pages, kcore, filtered })
     }
+
+    /// The `PT_LOAD` segments in program-header order (physical and virtual addresses).
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Every note the core carries (including PRPSINFO and undecoded ones).
+    pub fn notes(&self) -> &Notes {
+        &self.notes
+    }
+
+    /// Whether this looks like a copy of `/proc/kcore` (a `vmlinux` PRPSINFO, an `NT_TASKSTRUCT`
+    /// note, or only virtual `PT_LOAD`s). Its segments are best used through [`Self::segments`].
+    pub fn is_kcore(&self) -> bool {
+        self.kcore
+    }
+
+    /// Whether some segment has `p_filesz < p_memsz`, i.e. `makedumpfile -E` filtered pages out.
+    pub fn is_filtered(&self) -> bool {
+        self.filtered
+    }
+
+    /// The pieces overlapping physical addresses `start..end`, in address order.
+    fn pieces_in(&self, start: u64, end: u64) -> impl Iterator<Item = &Piece> {
+        let i = self.pieces.partition_point(|p| p.end <= start);
+        self.pieces[i..].iter().take_while(move |p| p.start < end)
+    }
+
+    /// Physical range of page `pfn`, if it is addressable.
+    fn page_range(&self, pfn: u64) -> Option<(u64, u64)> {
+        let start = pfn.checked_mul(self.meta.page_size)?;
+        Some((start, start.saturating_add(self.meta.page_size)))
+    }
+}
+
+/// Reads the program-header table with its size checked against the file.
+fn program_headers<'d>(
+    hdr: &'d FileHeader64<Endianness>,
+    e: Endianness,
+    data: &'d [u8],
+) -> Result<&'d [ProgramHeader64<Endianness>]> {
+    let len = data.len() as u64;
+    let phoff = hdr.e_phoff(e);
+    let phnum = hdr.phnum(e, data).map_err(|err| corrupt("ELF e_phnum", 56, err.to_string()))? as u64;
+    if phoff == 0 || phnum == 0 {
+        return Ok(&[]);
+    }
+    if u64::from(hdr.e_phentsize(e)) != PHDR_SIZE {
+        return Err(corrupt("ELF header", 54, format!("e_phentsize {} (expected {PHDR_SIZE})", hdr.e_phentsize(e))));
+    }
+    let end = phnum.checked_mul(PHDR_SIZE).and_then(|n| n.checked_add(phoff)).ok_or_else(|| {
+        corrupt("ELF header", 32, format!("e_phoff {phoff:#x} with {phnum} program headers overflows"))
+    })?;
+    if end > len {
+        return Err(DumpError::Truncated { what: "ELF program headers", offset: phoff, end, len });
+    }
+    hdr.program_headers(e, data).map_err(|err| corrupt("ELF program headers", phoff, err.to_string()))
+}
+
+/// Flattens the segments into sorted, disjoint, maximal pieces (see the module doc for the rules).
+fn build_pieces(segments: &[Segment], file_len: u64) -> Vec<Piece> {
+    // Candidate ranges: (start, end, backing at start, rank key).
+    let mut ranges: Vec<(u64, u64, Backing, (u8, usize))> = Vec::new();
+    for (i, s) in segments.iter().enumerate().filter(|(_, s)| s.paddr != NO_PADDR) {
+        let stored = s.filesz.min(file_len.saturating_sub(s.offset));
+        let parts = [
+            (0, stored, Backing::File(s.offset)),
+            (stored, s.filesz, Backing::Lost),
+            (s.filesz, s.memsz, Backing::Excluded),
+        ];
+        for (from, to, backing) in parts {
+            if from < to {
+                ranges.push((s.paddr + from, s.paddr + to, backing, (backing.rank(), i)));
+            }
+        }
+    }
+    // Sweep over range boundaries; the active range with the lowest key owns each gap.
+    let mut events: Vec<(u64, usize)> =
+        ranges.iter().enumerate().flat_map(|(r, &(a, b, ..))| [(a, r), (b, r)]).collect();
+    events.sort_unstable();
+    let mut active = std::collections::BTreeSet::new();
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut k = 0;
+    while k < events.len() {
+        let pos = events[k].0;
+        while let Some(&(p, r)) = events.get(k).filter(|(p, _)| *p == pos) {
+            let (a, _, _, key) = ranges[r];
+            if a == p {
+                active.insert((key, r));
+            } else {
+                active.remove(&(key, r));
+            }
+            k += 1;
+        }
+        let (Some(&(next, _)), Some(&(_, r))) = (events.get(k), active.first()) else { continue };
+        let (a, _, backing, _) = ranges[r];
+        let backing = match backing {
+            Backing::File(off) => Backing::File(off + (pos - a)),
+            b => b,
+        };
+        push_piece(&mut pieces, Piece { start: pos, end: next, backing });
+    }
+    pieces
+}
+
+/// Appends a piece, merging it into the previous one when they continue each other.
+fn push_piece(pieces: &mut Vec<Piece>, p: Piece) {
+    if let Some(last) = pieces.last_mut() {
+        let continues = last.end == p.start
+            && match (last.backing, p.backing) {
+                (Backing::File(a), Backing::File(b)) => a + (last.end - last.start) == b,
+                (x, y) => x == y,
+            };
+        if continues {
+            last.end = p.end;
+            return;
+        }
+    }
+    pieces.push(p);
+}
+
+/// Number of distinct page frames touched by stored pieces.
+fn count_pages(pieces: &[Piece], page_size: u64) -> u64 {
+    let mut count = 0;
+    let mut next_free = 0u64; // first pfn not yet counted
+    for p in pieces.iter().filter(|p| matches!(p.backing, Backing::File(_))) {
+        let first = (p.start / page_size).max(next_free);
+        let end = (p.end - 1) / page_size + 1;
+        count += end.saturating_sub(first);
+        next_free = next_free.max(end);
+    }
+    count
+}
+
+fn detect_kcore(notes: &Notes, segments: &[Segment]) -> bool {
+    let named = notes.prpsinfo.as_ref().is_some_and(|p| p.fname == "vmlinux") || notes.task_struct;
+    let all_virtual =
+        !segments.is_empty() && segments.iter().all(|s| (s.paddr == NO_PADDR || s.paddr == 0) && s.vaddr >> 63 == 1);
+    named || all_virtual
 }
 
 impl DumpFormat for ElfDump {
     fn meta(&self) -> &DumpMeta {
         &self.meta
     }
-    fn page_state(&self, _pfn: u64) -> PageState {
-        PageState::NotRam
+
+    fn page_state(&self, pfn: u64) -> PageState {
+        let Some((start, end)) = self.page_range(pfn) else { return PageState::NotRam };
+        let (mut file, mut lost, mut excluded) = (false, false, false);
+        for p in self.pieces_in(start, end) {
+            match p.backing {
+                Backing::File(_) => file = true,
+                Backing::Lost => lost = true,
+                Backing::Excluded => excluded = true,
+            }
+        }
+        if lost {
+            PageState::Lost
+        } else if file {
+            PageState::Present
+        } else if excluded {
+            PageState::Excluded
+        } else {
+            PageState::NotRam
+        }
     }
-    fn read_page(&self, pfn: u64, _offset: usize, _buf: &mut [u8]) -> Result<()> {
-        Err(DumpError::NotRam { paddr: pfn * self.meta.page_size })
+
+    fn read_page(&self, pfn: u64, offset: usize, buf: &mut [u8]) -> Result<()> {
+        let ps = self.meta.page_size;
+        let Some((page, _)) = self.page_range(pfn) else { return Err(DumpError::NotRam { paddr: u64::MAX }) };
+        let Some(req_end) = (offset as u64).checked_add(buf.len() as u64).filter(|&e| e <= ps) else {
+            return Err(DumpError::Unsupported {
+                what: format!("read of {:#x} bytes at offset {offset:#x} of a {ps:#x}-byte page", buf.len()),
+            });
+        };
+        let paddr = page + offset as u64;
+        match self.page_state(pfn) {
+            PageState::Present => {}
+            PageState::Excluded => return Err(DumpError::Excluded { paddr, dump_level: None }),
+            PageState::NotRam => return Err(DumpError::NotRam { paddr }),
+            PageState::Lost => return Err(DumpError::Lost { paddr }),
+        }
+        let (start, end) = (paddr, page.saturating_add(req_end));
+        buf.fill(0);
+        for p in self.pieces_in(start, end) {
+            let Backing::File(off) = p.backing else { continue };
+            let (s, e) = (start.max(p.start), end.min(p.end));
+            let src = usize::try_from(off + (s - p.start)).ok();
+            let bytes =
+                src.and_then(|src| self.map.get(src..src + (e - s) as usize)).ok_or(DumpError::Lost { paddr: s })?;
+            let dst = (s - start) as usize;
+            buf[dst..dst + bytes.len()].copy_from_slice(bytes);
+        }
+        Ok(())
+    }
+
+    fn codec_counts(&self) -> Vec<(Codec, u64)> {
+        vec![(Codec::None, self.present_pages)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notes::synth;
+    use crate::Dump;
+
+    /// A `PT_LOAD` for the synthetic core writer: `data` is stored, `memsz` may be larger.
+    struct Load {
+        paddr: u64,
+        vaddr: u64,
+        data: Vec<u8>,
+        memsz: u64,
+    }
+
+    fn load(paddr: u64, data: Vec<u8>) -> Load {
+        let memsz = data.len() as u64;
+        Load { paddr, vaddr: 0, data, memsz }
+    }
+
+    /// `n` bytes where byte `i` is `(i + seed) % 251`, so every page differs.
+    fn pattern(n: usize, seed: usize) -> Vec<u8> {
+        (0..n).map(|i| ((i + seed) % 251) as u8).collect()
+    }
+
+    /// Offset of program header `i` in a [`core`] image.
+    fn ph(i: usize) -> usize {
+        64 + 56 * i
+    }
+
+    /// A little-endian x86_64 ELF64 core: header, one PT_NOTE then the PT_LOADs, notes, data.
+    fn core(notes: &[u8], loads: &[Load]) -> Vec<u8> {
+        let phnum = 1 + loads.len();
+        let mut v = vec![0u8; ph(phnum)];
+        v[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+        put16(&mut v, 16, ET_CORE);
+        put16(&mut v, 18, EM_X86_64);
+        put32(&mut v, 20, 1);
+        put64(&mut v, 32, 64);
+        put16(&mut v, 52, 64);
+        put16(&mut v, 54, 56);
+        put16(&mut v, 56, phnum as u16);
+        let mut offset = v.len() as u64;
+        let mut phdr = |v: &mut Vec<u8>, i: usize, ty: u32, paddr: u64, vaddr: u64, filesz: u64, memsz: u64| {
+            let at = ph(i);
+            put32(v, at, ty);
+            put64(v, at + 8, offset);
+            put64(v, at + 16, vaddr);
+            put64(v, at + 24, paddr);
+            put64(v, at + 32, filesz);
+            put64(v, at + 40, memsz);
+            offset += filesz;
+        };
+        phdr(&mut v, 0, PT_NOTE, 0, 0, notes.len() as u64, notes.len() as u64);
+        for (i, l) in loads.iter().enumerate() {
+            phdr(&mut v, i + 1, PT_LOAD, l.paddr, l.vaddr, l.data.len() as u64, l.memsz);
+        }
+        v.extend_from_slice(notes);
+        for l in loads {
+            v.extend_from_slice(&l.data);
+        }
+        v
+    }
+
+    fn put16(v: &mut [u8], at: usize, x: u16) {
+        v[at..at + 2].copy_from_slice(&x.to_le_bytes());
+    }
+    fn put32(v: &mut [u8], at: usize, x: u32) {
+        v[at..at + 4].copy_from_slice(&x.to_le_bytes());
+    }
+    fn put64(v: &mut [u8], at: usize, x: u64) {
+        v[at..at + 8].copy_from_slice(&x.to_le_bytes());
+    }
+
+    fn open(bytes: &[u8]) -> Result<ElfDump> {
+        let mut m = memmap2::MmapMut::map_anon(bytes.len().max(1)).expect("anonymous map");
+        m[..bytes.len()].copy_from_slice(bytes);
+        let m = m.make_read_only().expect("read-only map");
+        // map_anon cannot map 0 bytes; an empty image is tested through a 1-byte one.
+        ElfDump::parse(m)
+    }
+
+    fn dump(bytes: &[u8]) -> Dump {
+        Dump::from_format(Vec::new(), Box::new(open(bytes).expect("synthetic core opens")))
+    }
+
+    fn states(d: &ElfDump, pfns: std::ops::Range<u64>) -> Vec<PageState> {
+        pfns.map(|p| d.page_state(p)).collect()
+    }
+
+    fn all_notes() -> Vec<u8> {
+        let mut n = synth::prstatus(565, 0xffff_ffff_8100_0000);
+        n.extend(synth::prstatus(0, 0xffff_ffff_8200_0000));
+        n.extend(synth::note("VMCOREINFO", 0, b"OSRELEASE=6.1.0-test\nPAGESIZE=4096\n"));
+        n.extend(synth::qemu(0x10, 0xffff_8880_0000_0000, 0));
+        n
+    }
+
+    #[test]
+    fn two_loads_with_a_hole() {
+        let img = core(&[], &[load(0, pattern(0x2000, 0)), load(0x10000, pattern(0x1000, 7))]);
+        let d = open(&img).unwrap();
+        use PageState::*;
+        assert_eq!(states(&d, 0..18), [[Present; 2].as_slice(), &[NotRam; 14], &[Present, NotRam]].concat());
+        assert_eq!(d.meta().max_pfn, 0x11);
+        assert_eq!(d.codec_counts(), [(Codec::None, 3)]);
+        assert!(!d.meta().incomplete && !d.is_filtered() && !d.is_kcore());
+        let dump = dump(&img);
+        let mut buf = vec![0u8; 0x2000];
+        dump.read_phys(0, &mut buf).unwrap();
+        assert_eq!(buf, pattern(0x2000, 0));
+        let mut b = [0u8; 16];
+        dump.read_phys(0x10008, &mut b).unwrap();
+        assert_eq!(b.as_slice(), &pattern(0x1000, 7)[8..24]);
+        let err = dump.read_phys(0x1ff0, &mut [0u8; 32]).unwrap_err();
+        assert!(matches!(err, DumpError::NotRam { paddr: 0x2000 }), "{err}");
+    }
+
+    #[test]
+    fn tail_beyond_filesz_is_excluded() {
+        let mut l = load(0x4000, pattern(0x1000, 3));
+        l.memsz = 0x3000;
+        let img = core(&[], &[l, load(0x7000, pattern(0x1000, 5))]);
+        let d = open(&img).unwrap();
+        use PageState::*;
+        assert_eq!(states(&d, 3..9), [NotRam, Present, Excluded, Excluded, Present, NotRam]);
+        assert!(d.is_filtered() && !d.meta().incomplete);
+        let mut b = [0u8; 8];
+        let err = d.read_page(5, 8, &mut b).unwrap_err();
+        assert!(matches!(err, DumpError::Excluded { paddr: 0x5008, dump_level: None }), "{err}");
+        assert!(err.is_missing_page());
+        // A segment that is all tail (makedumpfile writes p_offset 0, p_filesz 0).
+        let mut img = core(&[], &[load(0x100000, Vec::new())]);
+        put64(&mut img, ph(1) + 40, 0xf00000);
+        let d = open(&img).unwrap();
+        assert_eq!(states(&d, 0xff..0x101), [NotRam, Excluded]);
+        assert_eq!(d.page_state(0xfff), Excluded);
+        assert_eq!(d.meta().max_pfn, 0x1000);
+    }
+
+    #[test]
+    fn notes_and_meta() {
+        let img = core(&all_notes(), &[load(0x1000, pattern(0x1000, 0))]);
+        let d = open(&img).unwrap();
+        let m = d.meta();
+        assert_eq!(m.format, FormatKind::Elf { qemu: true });
+        assert_eq!((m.arch, m.endian, m.page_size, m.nr_cpus), (Arch::X86_64, Endian::Little, 4096, Some(2)));
+        assert_eq!(m.vmcoreinfo_raw.as_deref(), Some("OSRELEASE=6.1.0-test\nPAGESIZE=4096\n"));
+        assert_eq!(m.prstatus.len(), 2);
+        assert_eq!(m.prstatus[0].pid, 565);
+        assert_eq!(m.prstatus[0].regs[16], 0xffff_ffff_8100_0010);
+        assert_eq!(m.qemu_cpus.len(), 1);
+        assert_eq!(m.qemu_cpus[0].gs_base, 0xffff_8880_0000_0000);
+        assert!(m.dump_level.is_none() && m.utsname.is_none() && !m.incomplete);
+        let dump = Dump::from_format(Vec::new(), Box::new(d));
+        assert_eq!(dump.vmcoreinfo().and_then(|v| v.osrelease()), Some("6.1.0-test"));
+    }
+
+    #[test]
+    fn page_size_from_vmcoreinfo() {
+        for (text, want) in [("PAGESIZE=16384\n", 16384), ("PAGESIZE=0\n", 4096), ("PAGESIZE=12345\n", 4096)] {
+            let img = core(&synth::note("VMCOREINFO", 0, text.as_bytes()), &[load(0, pattern(0x8000, 0))]);
+            let d = open(&img).unwrap();
+            assert_eq!(d.meta().page_size, want, "{text}");
+            assert_eq!(d.meta().max_pfn, 0x8000 / want);
+        }
+    }
+
+    #[test]
+    fn truncation_at_every_byte() {
+        let notes = all_notes();
+        let img = core(&notes, &[load(0, pattern(0x2000, 0)), load(0x3000, pattern(0x1000, 9))]);
+        let (phend, notes_end) = (ph(3), ph(3) + notes.len());
+        for cut in 1..img.len() {
+            let r = open(&img[..cut]);
+            if cut < phend {
+                let what = if cut < 64 { "ELF" } else { "ELF program headers" };
+                match r {
+                    Err(DumpError::Truncated { what: w, len, .. }) => {
+                        assert!(w.starts_with(what) && len == cut as u64, "{cut}: {w}")
+                    }
+                    Err(e) => panic!("cut {cut}: {e}"),
+                    Ok(_) => panic!("cut {cut}: opened"),
+                }
+                continue;
+            }
+            let d = r.unwrap_or_else(|e| panic!("cut {cut}: {e}"));
+            assert!(d.meta().incomplete, "cut {cut}");
+            let notes_cut = cut < notes_end;
+            assert!(d.meta().prstatus.len() <= 2);
+            if notes_cut {
+                assert_eq!(states(&d, 0..4), [PageState::Lost, PageState::Lost, PageState::NotRam, PageState::Lost]);
+            } else {
+                let data = cut - notes_end;
+                assert_eq!(d.meta().prstatus.len(), 2);
+                let want = |pfn_off: usize| if data >= pfn_off + 0x1000 { PageState::Present } else { PageState::Lost };
+                assert_eq!(states(&d, 0..4), [want(0), want(0x1000), PageState::NotRam, want(0x2000)], "cut {cut}");
+                let mut b = [0u8; 4];
+                match d.read_page(0, 0, &mut b) {
+                    Ok(()) => assert_eq!(b, [0, 1, 2, 3]),
+                    Err(e) => assert!(matches!(e, DumpError::Lost { paddr: 0 }), "{e}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn garbage_headers_are_errors() {
+        let good = core(&all_notes(), &[load(0, pattern(0x1000, 0))]);
+        let bad = |f: &dyn Fn(&mut Vec<u8>)| {
+            let mut v = good.clone();
+            f(&mut v);
+            open(&v)
+        };
+        let is = |r: Result<ElfDump>, want: fn(&DumpError) -> bool| match r {
+            Err(e) => assert!(want(&e), "unexpected error {e}"),
+            Ok(_) => panic!("garbage opened"),
+        };
+        is(bad(&|v| put16(v, 56, 0xfffe)), |e| matches!(e, DumpError::Truncated { .. }));
+        is(bad(&|v| put16(v, 56, 0xffff)), |e| matches!(e, DumpError::Corrupt { .. })); // PN_XNUM, no sections
+        is(bad(&|v| put64(v, 32, 1 << 40)), |e| matches!(e, DumpError::Truncated { .. }));
+        is(bad(&|v| put64(v, 32, u64::MAX - 8)), |e| matches!(e, DumpError::Corrupt { .. }));
+        is(bad(&|v| put64(v, 32, 65)), |e| matches!(e, DumpError::Corrupt { .. })); // misaligned
+        is(bad(&|v| put16(v, 54, 32)), |e| matches!(e, DumpError::Corrupt { .. }));
+        is(bad(&|v| put16(v, 16, 2)), |e| matches!(e, DumpError::NotADump { .. }));
+        is(bad(&|v| v[4] = 1), |e| matches!(e, DumpError::Unsupported { .. }));
+        is(bad(&|v| v[5] = 9), |e| matches!(e, DumpError::Corrupt { .. }));
+        is(bad(&|v| put64(v, ph(1) + 32, 0x2000)), |e| matches!(e, DumpError::Corrupt { .. })); // filesz > memsz
+        is(bad(&|v| put64(v, ph(1) + 8, u64::MAX - 8)), |e| matches!(e, DumpError::Corrupt { .. }));
+        is(bad(&|v| put64(v, ph(1) + 24, u64::MAX - 8)), |e| matches!(e, DumpError::Corrupt { .. }));
+        is(open(b"\x7fEL"), |e| matches!(e, DumpError::Truncated { .. }));
+        is(open(b"MZ\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"), |e| matches!(e, DumpError::NotADump { .. }));
+        // p_offset beyond EOF: opens, the segment is lost. Same for the note segment.
+        let d = bad(&|v| put64(v, ph(1) + 8, 1 << 40)).unwrap();
+        assert_eq!(d.page_state(0), PageState::Lost);
+        assert!(d.meta().incomplete);
+        let d = bad(&|v| put64(v, ph(0) + 8, 1 << 40)).unwrap();
+        assert!(d.meta().vmcoreinfo_raw.is_none() && d.meta().incomplete);
+        assert_eq!(d.page_state(0), PageState::Present);
+        // Huge page numbers do not overflow.
+        assert_eq!(d.page_state(u64::MAX), PageState::NotRam);
+        assert!(d.read_page(u64::MAX, 0, &mut [0u8; 8]).is_err());
+        assert!(d.read_page(0, 4090, &mut [0u8; 8]).is_err());
+    }
+
+    #[test]
+    fn extended_phnum() {
+        // e_phnum = PN_XNUM: the real count is sh_info of section header 0 (makedumpfile writes
+        // this for more than 65534 segments).
+        let mut img = core(&all_notes(), &[load(0, pattern(0x1000, 0)), load(0x2000, pattern(0x1000, 1))]);
+        img.resize(img.len().next_multiple_of(8), 0);
+        let shoff = img.len();
+        img.resize(shoff + 64, 0);
+        put32(&mut img, shoff + 44, 3); // sh_info
+        put64(&mut img, 40, shoff as u64);
+        put16(&mut img, 58, 64);
+        put16(&mut img, 56, 0xffff);
+        let d = open(&img).unwrap();
+        assert_eq!(d.segments().len(), 2);
+        assert_eq!(states(&d, 0..3), [PageState::Present, PageState::NotRam, PageState::Present]);
+    }
+
+    #[test]
+    fn overlapping_segments() {
+        // Like an x86_64 vmcore: kernel text mapped by its own segment and again in the direct map;
+        // here the direct-map copy has the text range as an excluded tail.
+        let text = pattern(0x2000, 1);
+        let mut direct = load(0x1000, pattern(0x1000, 2));
+        direct.memsz = 0x4000;
+        let mut ktext = load(0x2000, text.clone());
+        ktext.vaddr = 0xffff_ffff_8100_0000;
+        let dup = load(0x2000, pattern(0x1000, 99)); // a later, conflicting copy loses
+        let img = core(&[], &[direct, ktext, dup]);
+        let d = open(&img).unwrap();
+        use PageState::*;
+        assert_eq!(states(&d, 0..6), [NotRam, Present, Present, Present, Excluded, NotRam]);
+        let mut buf = vec![0u8; 0x2000];
+        dump(&img).read_phys(0x2000, &mut buf).unwrap();
+        assert_eq!(buf, text);
+        assert_eq!(d.codec_counts(), [(Codec::None, 3)]);
+        assert_eq!(d.segments().len(), 3);
+        assert_eq!(d.segments()[1].vaddr, 0xffff_ffff_8100_0000);
+    }
+
+    #[test]
+    fn reads_span_segments_and_partial_pages() {
+        // Two adjacent segments stored in reverse file order, then RAM ending mid-page.
+        let img = core(
+            &[],
+            &[load(0x1000, pattern(0x1000, 2)), load(0, pattern(0x1000, 1)), load(0x2000, pattern(0xc00, 3))],
+        );
+        let dump = dump(&img);
+        let mut b = vec![0u8; 32];
+        dump.read_phys(0xff0, &mut b).unwrap();
+        assert_eq!(b[..16], pattern(0x1000, 1)[0xff0..]);
+        assert_eq!(b[16..], pattern(0x1000, 2)[..16]);
+        assert_eq!(dump.page_state(0x2fff), PageState::Present);
+        let mut tail = vec![0xffu8; 0x20];
+        dump.read_phys(0x2bf0, &mut tail).unwrap();
+        assert_eq!(tail[..16], pattern(0xc00, 3)[0xbf0..]);
+        assert!(tail[16..].iter().all(|&x| x == 0));
+        assert_eq!(dump.meta().max_pfn, 3);
+    }
+
+    #[test]
+    fn kcore_is_detected() {
+        let mut ps = vec![0u8; 136];
+        ps[40..47].copy_from_slice(b"vmlinux");
+        let mut notes = synth::note("CORE", crate::notes::NT_PRPSINFO, &ps);
+        notes.extend(synth::note("VMCOREINFO", 0, b"PAGESIZE=4096\n"));
+        let mut vm = load(NO_PADDR, pattern(0x1000, 0));
+        vm.vaddr = 0xffff_c900_0000_0000;
+        let mut ram = load(0x1000, pattern(0x1000, 4));
+        ram.vaddr = 0xffff_8880_0000_1000;
+        let d = open(&core(&notes, &[vm, ram])).unwrap();
+        assert!(d.is_kcore());
+        assert_eq!(states(&d, 0..3), [PageState::NotRam, PageState::Present, PageState::NotRam]);
+        assert_eq!(d.meta().max_pfn, 2);
+        let plain = open(&core(&all_notes(), &[load(0, pattern(0x1000, 0))])).unwrap();
+        assert!(!plain.is_kcore());
+    }
+
+    #[test]
+    fn random_corruption_never_panics() {
+        let img = core(&all_notes(), &[load(0, pattern(0x2000, 0)), load(0x1000, pattern(0x1000, 5))]);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let mut v = img.clone();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() % (ph(3) as u64 + 64)) as usize % v.len();
+                v[at] = next() as u8;
+            }
+            let Ok(d) = open(&v) else { continue };
+            let mut buf = [0u8; 64];
+            for s in d.segments().to_vec() {
+                for pfn in [s.paddr / 4096, s.paddr.saturating_add(s.memsz) / 4096, 0, 1, 2] {
+                    let _ = d.page_state(pfn);
+                    let _ = d.read_page(pfn, 0, &mut buf);
+                }
+            }
+        }
     }
 }

@@ -100,7 +100,7 @@ pub struct DumpMeta {
     pub nr_cpus: Option<u32>,
     /// The dump was marked incomplete by its writer (kdump status flag) or is truncated.
     pub incomplete: bool,
-    /// Pfn range this file covers when it is one part of a split set.
+    /// Pfn range `[start, end)` this file covers when it is one part of a split set.
     pub split_range: Option<(u64, u64)>,
     /// Raw VMCOREINFO note text, if any.
     pub vmcoreinfo_raw: Option<String>,

@@ -1,0 +1,407 @@
+//! makedumpfile's kdump-compressed format (also written by QEMU), plain or flattened.
+//!
+//! Layout: the main header at 0, the sub-header at `block_size`, then the bitmaps (1st: which
+//! pfns are RAM, 2nd: which were dumped; each half of `bitmap_blocks`), then one 24-byte page
+//! descriptor per dumped pfn in pfn order, then page data. The descriptor of a pfn is found by
+//! the rank of its bit in the 2nd bitmap (precomputed per 512 bits). Raw pages are read straight
+//! from the mapping; decompressed ones go through a bounded LRU cache.
+//!
+//! Absent pages: 2nd-bitmap bit clear → [`PageState::Excluded`] when the 1st has it,
+//! else [`PageState::NotRam`]; pfn at or past `max_pfn` → `NotRam`. A dumped pfn whose
+//! descriptor or data is missing (descriptor offset 0 as written by an incomplete dump,
+//! descriptor table or data past the end of the file) → [`PageState::Lost`]. In one part of
+//! a split set (`split_range`), dumped pfns outside the part's range are also `Lost`: their data
+//! lives in another part.
+
+mod bitmap;
+mod header;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+pub(crate) mod testwriter;
+
+use std::borrow::Cow;
+use std::num::NonZeroUsize;
+use std::sync::{Mutex, OnceLock};
+
+use bitmap::Bitmap;
+use header::{Fields, Header, SubHeader};
+
+use crate::flat::FlatFile;
+use crate::{Codec, DumpError, DumpFormat, DumpMeta, FormatKind, PageState, Result};
+
+/// Size of `struct page_desc`.
+const DESC_SIZE: u64 = 24;
+/// Bytes of decompressed pages kept in the cache.
+const CACHE_BYTES: usize = 8 << 20;
+/// Descriptors checked at the end of the table when looking for truncation at open time.
+const TAIL_CHECK: u64 = 64;
+
+/// Where the kdump bytes come from.
+pub enum Source {
+    /// A mapped ordinary kdump file.
+    Mapped(memmap2::Mmap),
+    /// A kdump file in memory (tests, decompressed copies).
+    Bytes(Vec<u8>),
+    /// The virtual kdump file of an indexed flattened file.
+    Flattened(FlatFile),
+}
+
+/// The bytes of the (possibly virtual) kdump file.
+enum Store {
+    Plain(Box<dyn AsRef<[u8]> + Send + Sync>),
+    Flat(FlatFile),
+}
+
+impl Store {
+    fn len(&self) -> u64 {
+        match self {
+            Store::Plain(b) => (**b).as_ref().len() as u64,
+            Store::Flat(f) => f.len(),
+        }
+    }
+
+    /// `len` bytes at `offset`, or [`DumpError::Truncated`] naming `what`.
+    fn slice(&self, what: &'static str, offset: u64, len: u64) -> Result<Cow<'_, [u8]>> {
+        let truncated = || DumpError::Truncated { what, offset, end: offset.saturating_add(len), len: self.len() };
+        let n = usize::try_from(len).map_err(|_| truncated())?;
+        match self {
+            Store::Plain(b) => {
+                let bytes = (**b).as_ref();
+                let start = usize::try_from(offset).map_err(|_| truncated())?;
+                let range = start.checked_add(n).map(|end| start..end).ok_or_else(truncated)?;
+                bytes.get(range).map(Cow::Borrowed).ok_or_else(truncated)
+            }
+            Store::Flat(f) => f.slice(what, offset, n),
+        }
+    }
+
+    /// Whether `offset..offset + len` lies inside the file.
+    fn contains(&self, offset: u64, len: u64) -> bool {
+        offset.checked_add(len).is_some_and(|end| end <= self.len())
+    }
+}
+
+/// One `struct page_desc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PageDesc {
+    offset: u64,
+    size: u32,
+    flags: u32,
+}
+
+impl PageDesc {
+    fn codec(&self) -> Codec {
+        let f = self.flags;
+        if f & header::COMPRESSED_ZLIB != 0 {
+            Codec::Zlib
+        } else if f & header::COMPRESSED_LZO != 0 {
+            Codec::Lzo
+        } else if f & header::COMPRESSED_SNAPPY != 0 {
+            Codec::Snappy
+        } else if f & header::COMPRESSED_ZSTD != 0 {
+            Codec::Zstd
+        } else {
+            Codec::None
+        }
+    }
+}
+
+/// What the bitmaps and descriptors say about one pfn.
+enum Lookup {
+    Present(PageDesc),
+    Absent(PageState),
+}
+
+/// A kdump-compressed dump.
+pub struct KdumpFile {
+    meta: DumpMeta,
+    store: Store,
+    header: Header,
+    page_size: usize,
+    /// 1st bitmap: RAM.
+    ram: Bitmap,
+    /// 2nd bitmap: dumped pages.
+    dumped: Bitmap,
+    /// Half-open pfn range whose descriptors this file holds (all of memory unless split).
+    range: (u64, u64),
+    /// Rank of `range.0` in `dumped`: descriptor index = rank(pfn) - first_rank.
+    first_rank: u64,
+    /// File offset of the first page descriptor.
+    desc_base: u64,
+    /// Number of descriptors the file should hold.
+    desc_count: u64,
+    cache: Mutex<lru::LruCache<u64, Box<[u8]>>>,
+    codec_counts: OnceLock<Vec<(Codec, u64)>>,
+}
+
+impl std::fmt::Debug for KdumpFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KdumpFile")
+            .field("meta", &self.meta)
+            .field("range", &self.range)
+            .field("desc_base", &self.desc_base)
+            .field("desc_count", &self.desc_count)
+            .finish_non_exhaustive()
+    }
+}
+
+fn corrupt(what: &'static str, offset: u64, detail: impl Into<String>) -> DumpError {
+    DumpError::Corrupt { what, offset, detail: detail.into() }
+}
+
+/// `a * b + c` for header-derived offsets, or a [`DumpError::Corrupt`].
+fn offset_of(what: &'static str, a: u64, b: u64, c: u64) -> Result<u64> {
+    a.checked_mul(b)
+        .and_then(|x| x.checked_add(c))
+        .ok_or_else(|| corrupt(what, 0, format!("offset {a:#x} * {b:#x} + {c:#x} overflows")))
+}
+
+impl KdumpFile {
+    /// Parses a kdump-compressed file: headers, bitmaps, VMCOREINFO and ELF notes.
+    pub fn parse(src: Source) -> Result<KdumpFile> {
+        let (store, flattened) = match src {
+            Source::Mapped(m) => (Store::Plain(Box::new(m)), false),
+            Source::Bytes(b) => (Store::Plain(Box::new(b)), false),
+            Source::Flattened(f) => (Store::Flat(f), true),
+        };
+        let head = store.slice("kdump header", 0, header::HEADER_BYTES.min(store.len()))?;
+        let header = Header::parse(&head)?;
+        drop(head);
+        let bs = header.block_size;
+
+        let sub = if header.diskdump {
+            SubHeader::default() // diskdump's own sub-header has nothing kdive uses
+        } else {
+            if header.sub_hdr_blocks == 0 {
+                return Err(corrupt("kdump header", 0, "sub_hdr_size is 0"));
+            }
+            let layout = header.sub_layout();
+            let data = store.slice("kdump sub-header", bs, layout.size as u64)?;
+            SubHeader::parse(Fields { data: &data, endian: header.endian }, layout, header.version)
+        };
+        let max_pfn = sub.max_mapnr.unwrap_or(header.max_mapnr);
+
+        // Bitmaps: two halves of `bitmap_blocks`, or (old diskdump) one bitmap serving as both.
+        let bitmap_off = offset_of("kdump header", 1 + header.sub_hdr_blocks, bs, 0)?;
+        let bitmap_len = offset_of("kdump header", header.bitmap_blocks, bs, 0)?;
+        let bitmap_bytes = max_pfn.div_ceil(8);
+        let blocks_per_bitmap = bitmap_bytes.div_ceil(bs);
+        let (ram_off, dumped_off) = if header.bitmap_blocks >= 2 * blocks_per_bitmap {
+            (bitmap_off, bitmap_off + bitmap_len / 2)
+        } else if header.bitmap_blocks >= blocks_per_bitmap {
+            (bitmap_off, bitmap_off)
+        } else {
+            return Err(corrupt(
+                "kdump header",
+                0,
+                format!("bitmap_blocks {} cannot cover max_mapnr {max_pfn:#x}", header.bitmap_blocks),
+            ));
+        };
+        let ram = Bitmap::from_bytes(&store.slice("1st bitmap", ram_off, bitmap_bytes)?, max_pfn);
+        let dumped = Bitmap::from_bytes(&store.slice("2nd bitmap", dumped_off, bitmap_bytes)?, max_pfn);
+
+        let range = match sub.split {
+            Some((start, end)) if start <= end => (start.min(max_pfn), end.min(max_pfn)),
+            Some((start, end)) => {
+                return Err(corrupt("kdump sub-header", bs, format!("split range {start:#x}..{end:#x}")));
+            }
+            None => (0, max_pfn),
+        };
+        let first_rank = dumped.rank(range.0);
+        let desc_count = dumped.rank(range.1) - first_rank;
+        let desc_base = bitmap_off + bitmap_len;
+        // The table's end must be representable; whether it is in the file is checked per page.
+        offset_of("page descriptor table", desc_count, DESC_SIZE, desc_base)?;
+
+        let vmcoreinfo = match sub.vmcoreinfo {
+            Some((off, size)) => {
+                let text = store.slice("VMCOREINFO", off, size)?;
+                Some(String::from_utf8_lossy(&text).trim_end_matches('\0').to_string())
+            }
+            None => None,
+        };
+        let notes = match sub.notes {
+            Some((off, size)) => crate::notes::parse_notes(&store.slice("ELF notes", off, size)?),
+            None => Default::default(),
+        };
+
+        let page_size = usize::try_from(bs).map_err(|_| corrupt("kdump header", 0, "block_size"))?;
+        let cache_pages = NonZeroUsize::new((CACHE_BYTES / page_size).max(16)).unwrap_or(NonZeroUsize::MIN);
+        let nr_cpus = u32::try_from(header.nr_cpus)
+            .ok()
+            .filter(|&n| n > 0)
+            .or_else(|| u32::try_from(notes.prstatus.len()).ok().filter(|&n| n > 0));
+        let meta = DumpMeta {
+            format: FormatKind::Kdump {
+                header_version: header.version,
+                diskdump: header.diskdump,
+                flattened,
+                qemu: header.looks_like_qemu(),
+            },
+            arch: header::machine_arch(&header.utsname.machine),
+            endian: header.endian,
+            page_size: bs,
+            max_pfn,
+            dump_level: sub.dump_level,
+            utsname: Some(header.utsname.clone()),
+            timestamp: (header.timestamp != (0, 0)).then_some(header.timestamp),
+            nr_cpus,
+            incomplete: false, // set below
+            split_range: sub.split.map(|_| range),
+            vmcoreinfo_raw: vmcoreinfo.or(notes.vmcoreinfo),
+            prstatus: notes.prstatus,
+            qemu_cpus: notes.qemu_cpus,
+        };
+        let flat_truncated = matches!(&store, Store::Flat(f) if f.is_truncated());
+        let mut kdump = KdumpFile {
+            meta,
+            store,
+            header,
+            page_size,
+            ram,
+            dumped,
+            range,
+            first_rank,
+            desc_base,
+            desc_count,
+            cache: Mutex::new(lru::LruCache::new(cache_pages)),
+            codec_counts: OnceLock::new(),
+        };
+        kdump.meta.incomplete =
+            kdump.header.status & header::STATUS_INCOMPLETE != 0 || flat_truncated || kdump.tail_truncated();
+        Ok(kdump)
+    }
+
+    /// Indexes a flattened (`makedumpfile -F`) file and parses the kdump inside it.
+    pub fn parse_flattened(map: memmap2::Mmap) -> Result<KdumpFile> {
+        let flat = FlatFile::index(map)?;
+        let mut head = [0u8; 8];
+        flat.read_at("flattened kdump header", 0, &mut head)
+            .map_err(|_| DumpError::NotADump { reason: "flattened file holds no data at offset 0".into() })?;
+        if head.starts_with(b"\x7fELF") {
+            return Err(DumpError::Unsupported { what: "flattened ELF vmcore (makedumpfile -F -E)".into() });
+        }
+        KdumpFile::parse(Source::Flattened(flat))
+    }
+
+    /// Descriptor number `index` of this file, if the file holds it.
+    fn descriptor(&self, index: u64) -> Option<PageDesc> {
+        if index >= self.desc_count {
+            return None;
+        }
+        let at = self.desc_base + index * DESC_SIZE;
+        let data = self.store.slice("page descriptor", at, DESC_SIZE).ok()?;
+        let f = Fields { data: &data, endian: self.header.endian };
+        Some(PageDesc { offset: f.u64(0), size: f.u32(8), flags: f.u32(12) })
+    }
+
+    /// Whether a descriptor's data is there: offset 0 marks pages an incomplete dump lost.
+    fn has_data(&self, d: &PageDesc) -> bool {
+        d.offset != 0 && self.store.contains(d.offset, u64::from(d.size))
+    }
+
+    /// Truncation visible at the end of the descriptor table: missing descriptors, or data of
+    /// the last ones missing.
+    fn tail_truncated(&self) -> bool {
+        let first = self.desc_count.saturating_sub(TAIL_CHECK);
+        (first..self.desc_count).any(|i| !self.descriptor(i).is_some_and(|d| self.has_data(&d)))
+    }
+
+    fn lookup(&self, pfn: u64) -> Lookup {
+        if !self.dumped.get(pfn) {
+            return Lookup::Absent(if self.ram.get(pfn) { PageState::Excluded } else { PageState::NotRam });
+        }
+        if pfn < self.range.0 || pfn >= self.range.1 {
+            return Lookup::Absent(PageState::Lost);
+        }
+        match self.descriptor(self.dumped.rank(pfn) - self.first_rank) {
+            Some(d) if self.has_data(&d) => Lookup::Present(d),
+            _ => Lookup::Absent(PageState::Lost),
+        }
+    }
+
+    fn absent_error(&self, state: PageState, paddr: u64) -> DumpError {
+        match state {
+            PageState::Excluded => DumpError::Excluded { paddr, dump_level: self.meta.dump_level },
+            PageState::NotRam => DumpError::NotRam { paddr },
+            PageState::Lost | PageState::Present => DumpError::Lost { paddr },
+        }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, lru::LruCache<u64, Box<[u8]>>> {
+        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl DumpFormat for KdumpFile {
+    fn meta(&self) -> &DumpMeta {
+        &self.meta
+    }
+
+    fn page_state(&self, pfn: u64) -> PageState {
+        match self.lookup(pfn) {
+            Lookup::Present(_) => PageState::Present,
+            Lookup::Absent(state) => state,
+        }
+    }
+
+    fn read_page(&self, pfn: u64, offset: usize, buf: &mut [u8]) -> Result<()> {
+        let ps = self.page_size;
+        let paddr = pfn.saturating_mul(ps as u64).saturating_add(offset as u64);
+        let Some(end) = offset.checked_add(buf.len()).filter(|&e| e <= ps) else {
+            return Err(DumpError::Unsupported {
+                what: format!("read of {:#x} bytes at offset {offset:#x} of a {ps:#x}-byte page", buf.len()),
+            });
+        };
+        let desc = match self.lookup(pfn) {
+            Lookup::Present(d) => d,
+            Lookup::Absent(state) => return Err(self.absent_error(state, paddr)),
+        };
+        let codec = desc.codec();
+        let size = u64::from(desc.size);
+        if size > ps as u64 || (codec == Codec::None && size != ps as u64) || size == 0 {
+            return Err(corrupt(
+                "page descriptor",
+                self.desc_base + (self.dumped.rank(pfn) - self.first_rank) * DESC_SIZE,
+                format!("pfn {pfn:#x}: {codec:?} page of {size} bytes, page size {ps}"),
+            ));
+        }
+        if codec == Codec::None {
+            let data = self.store.slice("page data", desc.offset, size)?;
+            buf.copy_from_slice(&data[offset..end]);
+            return Ok(());
+        }
+        if let Some(page) = self.cache().get(&pfn) {
+            buf.copy_from_slice(&page[offset..end]);
+            return Ok(());
+        }
+        let src = self.store.slice("page data", desc.offset, size)?;
+        let mut page = vec![0u8; ps].into_boxed_slice();
+        crate::codec::decompress(codec, &src, &mut page).map_err(|e| DumpError::Decompress {
+            paddr,
+            codec,
+            detail: e.0,
+        })?;
+        buf.copy_from_slice(&page[offset..end]);
+        self.cache().put(pfn, page);
+        Ok(())
+    }
+
+    fn codec_counts(&self) -> Vec<(Codec, u64)> {
+        self.codec_counts
+            .get_or_init(|| {
+                let order = [Codec::None, Codec::Zlib, Codec::Lzo, Codec::Snappy, Codec::Zstd];
+                let mut counts = [0u64; 5];
+                for d in (0..self.desc_count).filter_map(|i| self.descriptor(i)) {
+                    if self.has_data(&d) {
+                        if let Some(i) = order.iter().position(|&c| c == d.codec()) {
+                            counts[i] += 1;
+                        }
+                    }
+                }
+                order.into_iter().zip(counts).filter(|&(_, n)| n > 0).collect()
+            })
+            .clone()
+    }
+}
