@@ -90,7 +90,11 @@ fn extra_len(k: u32, vlen: usize) -> Option<usize> {
 }
 
 fn malformed(what: &'static str, offset: usize, detail: impl Into<String>) -> DebugInfoError {
-    DebugInfoError::Malformed { what, offset: offset as u64, detail: detail.into() }
+    DebugInfoError::Malformed {
+        what,
+        offset: offset as u64,
+        detail: detail.into(),
+    }
 }
 
 /// Per namespace slot, name → type id.
@@ -142,7 +146,8 @@ impl Ns {
 /// The spelling-independent form of a C integer type name: `unsigned long` and GCC's
 /// `long unsigned int` both become `unsigned long`. `None` if `name` is not an integer type name.
 fn canonical_int_name(name: &str) -> Option<String> {
-    let (mut unsigned, mut signed, mut longs, mut short, mut char, mut int) = (false, false, 0, false, false, false);
+    let (mut unsigned, mut signed, mut longs, mut short, mut char, mut int) =
+        (false, false, 0, false, false, false);
     for w in name.split_whitespace() {
         match w {
             "unsigned" => unsigned = true,
@@ -179,7 +184,11 @@ fn canonical_int_name(name: &str) -> Option<String> {
         (false, 2) => "long long",
         _ => return None,
     };
-    Some(if unsigned { format!("unsigned {base}") } else { base.into() })
+    Some(if unsigned {
+        format!("unsigned {base}")
+    } else {
+        base.into()
+    })
 }
 
 /// One `struct btf_type` record, located in the blob of the source that owns it.
@@ -206,9 +215,15 @@ impl Record<'_> {
     }
     /// The `i`-th u32 of the data following the record.
     fn data(&self, i: usize) -> Result<u32> {
-        self.owner.u32_at(self.off + RECORD_LEN + 4 * i).ok_or_else(|| {
-            malformed("BTF type", self.off, format!("type {}: kind-specific data truncated (word {i})", self.id))
-        })
+        self.owner
+            .u32_at(self.off + RECORD_LEN + 4 * i)
+            .ok_or_else(|| {
+                malformed(
+                    "BTF type",
+                    self.off,
+                    format!("type {}: kind-specific data truncated (word {i})", self.id),
+                )
+            })
     }
 }
 
@@ -274,7 +289,10 @@ impl BtfSource {
         let b = (*blob).as_ref();
         let hdr = |what: &str| malformed("BTF header", 0, what.to_string());
         let Some(&[m0, m1, version, ..]) = b.get(..HEADER_LEN) else {
-            return Err(hdr(&format!("blob of {} bytes is shorter than the header", b.len())));
+            return Err(hdr(&format!(
+                "blob of {} bytes is shorter than the header",
+                b.len()
+            )));
         };
         let big_endian = match [m0, m1] {
             m if m == BTF_MAGIC.to_le_bytes() => false,
@@ -293,7 +311,8 @@ impl BtfSource {
             }
         }
         let word = |i: usize| read_u32(b, 4 + 4 * i, big_endian).unwrap_or(0) as usize;
-        let (hdr_len, type_off, type_len, str_off, str_len) = (word(0), word(1), word(2), word(3), word(4));
+        let (hdr_len, type_off, type_len, str_off, str_len) =
+            (word(0), word(1), word(2), word(3), word(4));
         if hdr_len < HEADER_LEN || hdr_len > b.len() {
             return Err(hdr(&format!("hdr_len {hdr_len} outside 24..={}", b.len())));
         }
@@ -302,7 +321,10 @@ impl BtfSource {
             .and_then(|start| Some(start..start.checked_add(len)?))
         {
             Some(r) if r.end <= b.len() => Ok(r),
-            _ => Err(hdr(&format!("{name} section {off:#x}+{len:#x} runs past the blob ({} bytes)", b.len()))),
+            _ => Err(hdr(&format!(
+                "{name} section {off:#x}+{len:#x} runs past the blob ({} bytes)",
+                b.len()
+            ))),
         };
         let types = section("type", type_off, type_len)?;
         let strs = section("string", str_off, str_len)?;
@@ -311,15 +333,24 @@ impl BtfSource {
         }
         if let Some(&last) = b.get(strs.clone()).and_then(|s| s.last()) {
             if last != 0 {
-                return Err(malformed("BTF strings", strs.end - 1, "string section does not end with NUL"));
+                return Err(malformed(
+                    "BTF strings",
+                    strs.end - 1,
+                    "string section does not end with NUL",
+                ));
             }
         } else if base.is_none() {
             return Err(hdr("empty string section"));
         }
         let (first_id, str_base) = match &base {
             Some((base, _)) => {
-                let str_base = u32::try_from(base.strs.len()).ok().and_then(|l| base.str_base.checked_add(l));
-                (base.type_count(), str_base.ok_or_else(|| hdr("string offsets overflow"))?)
+                let str_base = u32::try_from(base.strs.len())
+                    .ok()
+                    .and_then(|l| base.str_base.checked_add(l));
+                (
+                    base.type_count(),
+                    str_base.ok_or_else(|| hdr("string offsets overflow"))?,
+                )
             }
             None => (1, 0),
         };
@@ -327,13 +358,17 @@ impl BtfSource {
         let mut offsets = Vec::with_capacity(type_len / RECORD_LEN);
         let mut pos = types.start;
         while pos < types.end {
-            let id = first_id.checked_add(offsets.len() as u32).ok_or_else(|| hdr("too many types"))?;
+            let id = first_id
+                .checked_add(offsets.len() as u32)
+                .ok_or_else(|| hdr("too many types"))?;
             let left = types.end - pos;
             let trunc = |need: usize| {
                 malformed(
                     "BTF type",
                     pos,
-                    format!("type {id}: record needs {need} bytes, {left} left in the type section"),
+                    format!(
+                        "type {id}: record needs {need} bytes, {left} left in the type section"
+                    ),
                 )
             };
             if left < RECORD_LEN {
@@ -341,8 +376,9 @@ impl BtfSource {
             }
             let info = read_u32(b, pos + 4, big_endian).ok_or_else(|| trunc(RECORD_LEN))?;
             let (k, vlen) = ((info >> 24) & 0x1f, (info & 0xffff) as usize);
-            let extra =
-                extra_len(k, vlen).ok_or_else(|| malformed("BTF type", pos, format!("type {id}: unknown kind {k}")))?;
+            let extra = extra_len(k, vlen).ok_or_else(|| {
+                malformed("BTF type", pos, format!("type {id}: unknown kind {k}"))
+            })?;
             if left < RECORD_LEN + extra {
                 return Err(trunc(RECORD_LEN + extra));
             }
@@ -360,7 +396,10 @@ impl BtfSource {
             strs,
             str_base,
             cache: (0..n).map(|_| OnceLock::new()).collect(),
-            void: Arc::new(Type { name: Some("void".into()), kind: TypeKind::Void }),
+            void: Arc::new(Type {
+                name: Some("void".into()),
+                kind: TypeKind::Void,
+            }),
             names: Mutex::new(HashMap::new()),
             index: [OnceLock::new(), OnceLock::new()],
         })
@@ -411,16 +450,32 @@ impl BtfSource {
         if id < self.first_id {
             return match &self.base {
                 Some((base, _)) if id > 0 => base.record(id),
-                _ => Err(DebugInfoError::NotFound(format!("BTF type {id} (void has no record)"))),
+                _ => Err(DebugInfoError::NotFound(format!(
+                    "BTF type {id} (void has no record)"
+                ))),
             };
         }
-        let off = *self.offsets.get((id - self.first_id) as usize).ok_or_else(|| {
-            DebugInfoError::NotFound(format!("BTF type {id} (this BTF has ids up to {})", self.type_count() - 1))
-        })? as usize;
+        let off = *self
+            .offsets
+            .get((id - self.first_id) as usize)
+            .ok_or_else(|| {
+                DebugInfoError::NotFound(format!(
+                    "BTF type {id} (this BTF has ids up to {})",
+                    self.type_count() - 1
+                ))
+            })? as usize;
         let word = |i: usize| {
-            self.u32_at(off + 4 * i).ok_or_else(|| malformed("BTF type", off, format!("type {id}: record truncated")))
+            self.u32_at(off + 4 * i)
+                .ok_or_else(|| malformed("BTF type", off, format!("type {id}: record truncated")))
         };
-        Ok(Record { owner: self, id, off, name_off: word(0)?, info: word(1)?, size_type: word(2)? })
+        Ok(Record {
+            owner: self,
+            id,
+            off,
+            name_off: word(0)?,
+            info: word(1)?,
+            size_type: word(2)?,
+        })
     }
 
     /// The provider number of type `id`.
@@ -439,22 +494,30 @@ impl BtfSource {
 
     /// A reference from type `from` to type `id`, checked, with `TYPE_TAG`s peeled.
     fn type_ref(&self, mut id: u32, from: u32) -> Result<TypeId> {
-        let err = |detail: String| malformed("BTF type", self.record(from).map_or(0, |r| r.off), detail);
+        let err =
+            |detail: String| malformed("BTF type", self.record(from).map_or(0, |r| r.off), detail);
         for _ in 0..MAX_TAG_CHAIN {
             if id == 0 {
                 return Ok(TypeId::VOID);
             }
             if id >= self.type_count() {
                 let last = self.type_count() - 1;
-                return Err(err(format!("type {from} refers to type {id}, beyond the last type {last}")));
+                return Err(err(format!(
+                    "type {from} refers to type {id}, beyond the last type {last}"
+                )));
             }
             let r = self.record(id)?;
             if r.kind() != kind::TYPE_TAG {
-                return Ok(TypeId { src: self.src_of(id), idx: id });
+                return Ok(TypeId {
+                    src: self.src_of(id),
+                    idx: id,
+                });
             }
             id = r.size_type;
         }
-        Err(err(format!("type {from}: TYPE_TAG chain longer than {MAX_TAG_CHAIN}")))
+        Err(err(format!(
+            "type {from}: TYPE_TAG chain longer than {MAX_TAG_CHAIN}"
+        )))
     }
 
     /// The string at string offset `off`, from this blob's section or the base's.
@@ -476,13 +539,21 @@ impl BtfSource {
                 ),
             )
         })?;
-        let len = tail
-            .iter()
-            .position(|&c| c == 0)
-            .ok_or_else(|| malformed("BTF strings", self.strs.start + rel, format!("type {ctx}: unterminated name")))?;
+        let len = tail.iter().position(|&c| c == 0).ok_or_else(|| {
+            malformed(
+                "BTF strings",
+                self.strs.start + rel,
+                format!("type {ctx}: unterminated name"),
+            )
+        })?;
         let s = &tail[..len];
-        std::str::from_utf8(s)
-            .map_err(|_| malformed("BTF strings", self.strs.start + rel, format!("type {ctx}: name is not UTF-8")))
+        std::str::from_utf8(s).map_err(|_| {
+            malformed(
+                "BTF strings",
+                self.strs.start + rel,
+                format!("type {ctx}: name is not UTF-8"),
+            )
+        })
     }
 
     /// The interned name at string offset `off`; `None` for an empty name.
@@ -509,7 +580,10 @@ impl BtfSource {
     }
 
     fn lookup(&self, ns: Ns, name: &str) -> Option<u32> {
-        let index = self.index.get(ns.group())?.get_or_init(|| self.build_index(ns.group()));
+        let index = self
+            .index
+            .get(ns.group())?
+            .get_or_init(|| self.build_index(ns.group()));
         let map = index.get(ns.slot())?;
         map.get(name).copied().or_else(|| match ns {
             Ns::Kind(NameKind::Base) => map.get(canonical_int_name(name)?.as_str()).copied(),
@@ -523,11 +597,15 @@ impl BtfSource {
         let mut int_aliases = Vec::new();
         for id in self.first_id..self.type_count() {
             let Ok(r) = self.record(id) else { continue };
-            let Some(ns) = Ns::of_kind(r.kind()).filter(|ns| ns.group() == group) else { continue };
+            let Some(ns) = Ns::of_kind(r.kind()).filter(|ns| ns.group() == group) else {
+                continue;
+            };
             if r.name_off == 0 {
                 continue;
             }
-            let Ok(name) = self.str_at(r.name_off, id) else { continue };
+            let Ok(name) = self.str_at(r.name_off, id) else {
+                continue;
+            };
             if name.is_empty() {
                 continue;
             }
@@ -556,17 +634,30 @@ impl BtfSource {
         let kind = match r.kind() {
             kind::INT => {
                 let enc = r.data(0)? >> 24;
-                TypeKind::Int { size: r.size_type, signed: enc & 1 != 0, is_char: enc & 2 != 0, is_bool: enc & 4 != 0 }
+                TypeKind::Int {
+                    size: r.size_type,
+                    signed: enc & 1 != 0,
+                    is_char: enc & 2 != 0,
+                    is_bool: enc & 4 != 0,
+                }
             }
             kind::FLOAT => TypeKind::Float { size: r.size_type },
-            kind::PTR => TypeKind::Pointer { target: tref(r.size_type)? },
-            kind::ARRAY => TypeKind::Array { elem: tref(r.data(0)?)?, len: r.data(2)? as u64 },
+            kind::PTR => TypeKind::Pointer {
+                target: tref(r.size_type)?,
+            },
+            kind::ARRAY => TypeKind::Array {
+                elem: tref(r.data(0)?)?,
+                len: r.data(2)? as u64,
+            },
             kind::STRUCT | kind::UNION => {
                 let mut members = Vec::with_capacity(r.vlen());
                 for i in 0..r.vlen() {
                     let (mname, ty, off) = (r.data(3 * i)?, r.data(3 * i + 1)?, r.data(3 * i + 2)?);
-                    let (bit_offset, bit_size) =
-                        if r.kflag() { (off & 0xff_ffff, Some(off >> 24).filter(|&s| s != 0)) } else { (off, None) };
+                    let (bit_offset, bit_size) = if r.kflag() {
+                        (off & 0xff_ffff, Some(off >> 24).filter(|&s| s != 0))
+                    } else {
+                        (off, None)
+                    };
                     members.push(Member {
                         name: self.name(mname, id)?,
                         ty: tref(ty)?,
@@ -592,27 +683,56 @@ impl BtfSource {
                         (false, true) => lo as i32 as i64,
                         (false, false) => lo as i64,
                     };
-                    let n = self.name(r.data(step * i)?, id)?.unwrap_or_else(|| "".into());
+                    let n = self
+                        .name(r.data(step * i)?, id)?
+                        .unwrap_or_else(|| "".into());
                     values.push((n, v));
                 }
-                TypeKind::Enum { size: r.size_type, signed, values }
+                TypeKind::Enum {
+                    size: r.size_type,
+                    signed,
+                    values,
+                }
             }
             kind::FWD => TypeKind::Fwd { union: r.kflag() },
-            kind::TYPEDEF | kind::VAR => TypeKind::Typedef { target: tref(r.size_type)? },
+            kind::TYPEDEF | kind::VAR => TypeKind::Typedef {
+                target: tref(r.size_type)?,
+            },
             kind::DECL_TAG | kind::TYPE_TAG => {
-                return Ok(Type { name: None, kind: TypeKind::Typedef { target: tref(r.size_type)? } })
+                return Ok(Type {
+                    name: None,
+                    kind: TypeKind::Typedef {
+                        target: tref(r.size_type)?,
+                    },
+                })
             }
-            kind::CONST => TypeKind::Qualified { qual: Qualifier::Const, target: tref(r.size_type)? },
-            kind::VOLATILE => TypeKind::Qualified { qual: Qualifier::Volatile, target: tref(r.size_type)? },
-            kind::RESTRICT => TypeKind::Qualified { qual: Qualifier::Restrict, target: tref(r.size_type)? },
+            kind::CONST => TypeKind::Qualified {
+                qual: Qualifier::Const,
+                target: tref(r.size_type)?,
+            },
+            kind::VOLATILE => TypeKind::Qualified {
+                qual: Qualifier::Volatile,
+                target: tref(r.size_type)?,
+            },
+            kind::RESTRICT => TypeKind::Qualified {
+                qual: Qualifier::Restrict,
+                target: tref(r.size_type)?,
+            },
             kind::FUNC_PROTO => self.function(&r)?,
-            kind::FUNC => match self.record(r.size_type).ok().filter(|p| p.kind() == kind::FUNC_PROTO) {
+            kind::FUNC => match self
+                .record(r.size_type)
+                .ok()
+                .filter(|p| p.kind() == kind::FUNC_PROTO)
+            {
                 Some(p) => self.function(&p)?,
                 None => {
                     return Err(malformed(
                         "BTF type",
                         r.off,
-                        format!("type {id}: FUNC refers to type {}, not a FUNC_PROTO", r.size_type),
+                        format!(
+                            "type {id}: FUNC refers to type {}, not a FUNC_PROTO",
+                            r.size_type
+                        ),
                     ))
                 }
             },
@@ -627,7 +747,11 @@ impl BtfSource {
                             format!("type {id}: section entry {i} refers to missing type {var}"),
                         )
                     })?;
-                    let ty = if v.kind() == kind::VAR { tref(v.size_type)? } else { tref(var)? };
+                    let ty = if v.kind() == kind::VAR {
+                        tref(v.size_type)?
+                    } else {
+                        tref(var)?
+                    };
                     members.push(Member {
                         name: self.name(v.name_off, var)?,
                         ty,
@@ -635,9 +759,18 @@ impl BtfSource {
                         bit_size: None,
                     });
                 }
-                TypeKind::Struct { size: r.size_type as u64, members }
+                TypeKind::Struct {
+                    size: r.size_type as u64,
+                    members,
+                }
             }
-            k => return Err(malformed("BTF type", r.off, format!("type {id}: unknown kind {k}"))),
+            k => {
+                return Err(malformed(
+                    "BTF type",
+                    r.off,
+                    format!("type {id}: unknown kind {k}"),
+                ))
+            }
         };
         Ok(Type { name, kind })
     }
@@ -654,13 +787,21 @@ impl BtfSource {
             }
             params.push((self.name(pname, p.id)?, self.type_ref(ty, p.id)?));
         }
-        Ok(TypeKind::Function { ret: self.type_ref(p.size_type, p.id)?, params, variadic })
+        Ok(TypeKind::Function {
+            ret: self.type_ref(p.size_type, p.id)?,
+            params,
+            variadic,
+        })
     }
 }
 
 fn read_u32(b: &[u8], off: usize, big_endian: bool) -> Option<u32> {
     let w: [u8; 4] = b.get(off..off.checked_add(4)?)?.try_into().ok()?;
-    Some(if big_endian { u32::from_be_bytes(w) } else { u32::from_le_bytes(w) })
+    Some(if big_endian {
+        u32::from_be_bytes(w)
+    } else {
+        u32::from_le_bytes(w)
+    })
 }
 
 impl TypeSource for BtfSource {
@@ -673,9 +814,15 @@ impl TypeSource for BtfSource {
                 return base.get(idx);
             }
         }
-        let cell = self.cache.get(idx.wrapping_sub(self.first_id) as usize).ok_or_else(|| {
-            DebugInfoError::NotFound(format!("BTF type {idx} (this BTF has ids up to {})", self.type_count() - 1))
-        })?;
+        let cell = self
+            .cache
+            .get(idx.wrapping_sub(self.first_id) as usize)
+            .ok_or_else(|| {
+                DebugInfoError::NotFound(format!(
+                    "BTF type {idx} (this BTF has ids up to {})",
+                    self.type_count() - 1
+                ))
+            })?;
         if let Some(t) = cell.get() {
             return Ok(t.clone());
         }

@@ -16,7 +16,10 @@ impl TypeId {
     /// Provider index used for types synthesized by [`Types`] (pointers, arrays).
     pub const SYNTH: u16 = u16::MAX;
     /// `void`.
-    pub const VOID: TypeId = TypeId { src: Self::SYNTH, idx: 0 };
+    pub const VOID: TypeId = TypeId {
+        src: Self::SYNTH,
+        idx: 0,
+    };
 }
 
 /// A C type qualifier.
@@ -43,18 +46,51 @@ pub struct Member {
 #[derive(Debug, Clone)]
 pub enum TypeKind {
     Void,
-    Int { size: u32, signed: bool, is_bool: bool, is_char: bool },
-    Float { size: u32 },
-    Pointer { target: TypeId },
-    Array { elem: TypeId, len: u64 },
-    Struct { size: u64, members: Vec<Member> },
-    Union { size: u64, members: Vec<Member> },
-    Enum { size: u32, signed: bool, values: Vec<(Arc<str>, i64)> },
-    Typedef { target: TypeId },
-    Qualified { qual: Qualifier, target: TypeId },
-    Function { ret: TypeId, params: Vec<(Option<Arc<str>>, TypeId)>, variadic: bool },
+    Int {
+        size: u32,
+        signed: bool,
+        is_bool: bool,
+        is_char: bool,
+    },
+    Float {
+        size: u32,
+    },
+    Pointer {
+        target: TypeId,
+    },
+    Array {
+        elem: TypeId,
+        len: u64,
+    },
+    Struct {
+        size: u64,
+        members: Vec<Member>,
+    },
+    Union {
+        size: u64,
+        members: Vec<Member>,
+    },
+    Enum {
+        size: u32,
+        signed: bool,
+        values: Vec<(Arc<str>, i64)>,
+    },
+    Typedef {
+        target: TypeId,
+    },
+    Qualified {
+        qual: Qualifier,
+        target: TypeId,
+    },
+    Function {
+        ret: TypeId,
+        params: Vec<(Option<Arc<str>>, TypeId)>,
+        variadic: bool,
+    },
     /// A declaration without a body (`struct foo;`).
-    Fwd { union: bool },
+    Fwd {
+        union: bool,
+    },
 }
 
 /// A type: its name (if any) and kind.
@@ -110,8 +146,17 @@ impl Default for Types {
 impl Types {
     /// An empty registry (only `void`).
     pub fn new() -> Types {
-        let void = Arc::new(Type { name: Some("void".into()), kind: TypeKind::Void });
-        Types { sources: Vec::new(), synth: RwLock::new(Synth { types: vec![void], index: HashMap::new() }) }
+        let void = Arc::new(Type {
+            name: Some("void".into()),
+            kind: TypeKind::Void,
+        });
+        Types {
+            sources: Vec::new(),
+            synth: RwLock::new(Synth {
+                types: vec![void],
+                index: HashMap::new(),
+            }),
+        }
     }
 
     /// Adds a provider; returns its `src` number (for the provider to tag the [`TypeId`]s it hands out).
@@ -128,12 +173,22 @@ impl Types {
     /// Looks a type up.
     pub fn get(&self, id: TypeId) -> Result<Arc<Type>> {
         if id.src == TypeId::SYNTH {
-            let s = self.synth.read().map_err(|_| DebugInfoError::Missing("type table".into()))?;
-            return s.types.get(id.idx as usize).cloned().ok_or_else(|| DebugInfoError::NotFound(format!("type {id:?}")));
+            let s = self
+                .synth
+                .read()
+                .map_err(|_| DebugInfoError::Missing("type table".into()))?;
+            return s
+                .types
+                .get(id.idx as usize)
+                .cloned()
+                .ok_or_else(|| DebugInfoError::NotFound(format!("type {id:?}")));
         }
         match self.sources.get(id.src as usize) {
             Some(src) => src.get(id.idx),
-            None => Err(DebugInfoError::NotFound(format!("type provider {}", id.src))),
+            None => Err(DebugInfoError::NotFound(format!(
+                "type provider {}",
+                id.src
+            ))),
         }
     }
 
@@ -148,7 +203,12 @@ impl Types {
     /// Parses `struct X`, `union X`, `enum X`, or a typedef/base name, with trailing `*`s.
     pub fn lookup(&self, spec: &str) -> Result<TypeId> {
         let spec = spec.trim();
-        let stars = spec.chars().rev().take_while(|c| *c == '*' || c.is_whitespace()).filter(|c| *c == '*').count();
+        let stars = spec
+            .chars()
+            .rev()
+            .take_while(|c| *c == '*' || c.is_whitespace())
+            .filter(|c| *c == '*')
+            .count();
         let base = spec.trim_end_matches(|c: char| c == '*' || c.is_whitespace());
         let (kind, name) = if let Some(n) = base.strip_prefix("struct ") {
             (Some(NameKind::Struct), n.trim())
@@ -164,7 +224,9 @@ impl Types {
         } else {
             match kind {
                 Some(k) => self.find(k, name),
-                None => self.find(NameKind::Typedef, name).or_else(|| self.find(NameKind::Base, name)),
+                None => self
+                    .find(NameKind::Typedef, name)
+                    .or_else(|| self.find(NameKind::Base, name)),
             }
         }
         .ok_or_else(|| DebugInfoError::NotFound(format!("type '{base}'")))?;
@@ -187,7 +249,10 @@ impl Types {
     fn synthesize(&self, key: SynthKey, kind: impl FnOnce() -> TypeKind) -> TypeId {
         if let Ok(s) = self.synth.read() {
             if let Some(&idx) = s.index.get(&key) {
-                return TypeId { src: TypeId::SYNTH, idx };
+                return TypeId {
+                    src: TypeId::SYNTH,
+                    idx,
+                };
             }
         }
         let mut s = match self.synth.write() {
@@ -195,12 +260,21 @@ impl Types {
             Err(p) => p.into_inner(),
         };
         if let Some(&idx) = s.index.get(&key) {
-            return TypeId { src: TypeId::SYNTH, idx };
+            return TypeId {
+                src: TypeId::SYNTH,
+                idx,
+            };
         }
         let idx = s.types.len() as u32;
-        s.types.push(Arc::new(Type { name: None, kind: kind() }));
+        s.types.push(Arc::new(Type {
+            name: None,
+            kind: kind(),
+        }));
         s.index.insert(key, idx);
-        TypeId { src: TypeId::SYNTH, idx }
+        TypeId {
+            src: TypeId::SYNTH,
+            idx,
+        }
     }
 
     /// Follows typedefs and qualifiers to the underlying type.
@@ -212,19 +286,28 @@ impl Types {
                 _ => return Ok((id, t)),
             }
         }
-        Err(DebugInfoError::Malformed { what: "type chain", offset: id.idx as u64, detail: "typedef loop".into() })
+        Err(DebugInfoError::Malformed {
+            what: "type chain",
+            offset: id.idx as u64,
+            detail: "typedef loop".into(),
+        })
     }
 
     /// Size in bytes of a type (pointers are 8 bytes; functions and void have none).
     pub fn size_of(&self, id: TypeId) -> Result<u64> {
         let (_, t) = self.resolve(id)?;
         Ok(match &t.kind {
-            TypeKind::Int { size, .. } | TypeKind::Float { size } | TypeKind::Enum { size, .. } => *size as u64,
+            TypeKind::Int { size, .. } | TypeKind::Float { size } | TypeKind::Enum { size, .. } => {
+                *size as u64
+            }
             TypeKind::Pointer { .. } => 8,
             TypeKind::Struct { size, .. } | TypeKind::Union { size, .. } => *size,
             TypeKind::Array { elem, len } => self.size_of(*elem)?.saturating_mul(*len),
             TypeKind::Void | TypeKind::Function { .. } | TypeKind::Fwd { .. } => {
-                return Err(DebugInfoError::Missing(format!("size of incomplete type {}", t.name.as_deref().unwrap_or("?"))))
+                return Err(DebugInfoError::Missing(format!(
+                    "size of incomplete type {}",
+                    t.name.as_deref().unwrap_or("?")
+                )))
             }
             TypeKind::Typedef { .. } | TypeKind::Qualified { .. } => unreachable!("resolved above"),
         })
@@ -235,7 +318,10 @@ impl Types {
     pub fn member(&self, id: TypeId, name: &str) -> Result<Member> {
         self.find_member(id, name, 0)?.ok_or_else(|| {
             let tn = self.get(id).ok().and_then(|t| t.name.clone());
-            DebugInfoError::NotFound(format!("member '{name}' in {}", tn.as_deref().unwrap_or("type")))
+            DebugInfoError::NotFound(format!(
+                "member '{name}' in {}",
+                tn.as_deref().unwrap_or("type")
+            ))
         })
     }
 
@@ -251,7 +337,11 @@ impl Types {
         let (_, t) = self.resolve(id)?;
         let members = match &t.kind {
             TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } => members,
-            _ => return Err(DebugInfoError::Missing(format!("members of non-struct type looking for '{name}'"))),
+            _ => {
+                return Err(DebugInfoError::Missing(format!(
+                    "members of non-struct type looking for '{name}'"
+                )))
+            }
         };
         for m in members {
             match &m.name {

@@ -36,7 +36,13 @@ impl Default for BtfBuilder {
 impl BtfBuilder {
     /// A complete BTF blob (ids from 1).
     pub fn new() -> BtfBuilder {
-        BtfBuilder { words: Vec::new(), strings: vec![0], next_id: 1, str_base: 0, big_endian: false }
+        BtfBuilder {
+            words: Vec::new(),
+            strings: vec![0],
+            next_id: 1,
+            str_base: 0,
+            big_endian: false,
+        }
     }
 
     /// Split BTF on top of `base`: ids continue after the base's, string offsets after its strings.
@@ -81,7 +87,15 @@ impl BtfBuilder {
     }
 
     /// Appends a record of `kind` with `vlen` entries.
-    pub fn record(&mut self, name: &str, kind: u32, kflag: bool, vlen: usize, size_type: u32, data: &[u32]) -> u32 {
+    pub fn record(
+        &mut self,
+        name: &str,
+        kind: u32,
+        kflag: bool,
+        vlen: usize,
+        size_type: u32,
+        data: &[u32],
+    ) -> u32 {
         let name_off = self.add_str(name);
         let info = (kflag as u32) << 31 | (kind & 0x1f) << 24 | (vlen as u32 & 0xffff);
         self.raw(name_off, info, size_type, data)
@@ -89,7 +103,14 @@ impl BtfBuilder {
 
     /// An integer of `size` bytes with encoding bits [`INT_SIGNED`] / [`INT_CHAR`] / [`INT_BOOL`].
     pub fn int(&mut self, name: &str, size: u32, encoding: u32) -> u32 {
-        self.record(name, kind::INT, false, 0, size, &[encoding << 24 | (size * 8) & 0xff])
+        self.record(
+            name,
+            kind::INT,
+            false,
+            0,
+            size,
+            &[encoding << 24 | (size * 8) & 0xff],
+        )
     }
 
     /// A `FLOAT` of `size` bytes.
@@ -128,11 +149,21 @@ impl BtfBuilder {
         self.composite(kind::UNION, name, size, members)
     }
 
-    fn composite(&mut self, kind: u32, name: &str, size: u32, members: &[(&str, u32, u32, u32)]) -> u32 {
+    fn composite(
+        &mut self,
+        kind: u32,
+        name: &str,
+        size: u32,
+        members: &[(&str, u32, u32, u32)],
+    ) -> u32 {
         let kflag = members.iter().any(|m| m.3 != 0);
         let mut data = Vec::with_capacity(3 * members.len());
         for &(n, ty, off, bits) in members {
-            let off = if kflag { bits << 24 | off & 0xff_ffff } else { off };
+            let off = if kflag {
+                bits << 24 | off & 0xff_ffff
+            } else {
+                off
+            };
             data.extend_from_slice(&[self.add_str(n), ty, off]);
         }
         self.record(name, kind, kflag, members.len(), size, &data)
@@ -196,13 +227,29 @@ impl BtfBuilder {
 
     /// The blob: header, type section, string section.
     pub fn build(&self) -> Vec<u8> {
-        let w = |v: u32| if self.big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+        let w = |v: u32| {
+            if self.big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
         let type_len = 4 * self.words.len() as u32;
-        let magic = if self.big_endian { BTF_MAGIC.to_be_bytes() } else { BTF_MAGIC.to_le_bytes() };
+        let magic = if self.big_endian {
+            BTF_MAGIC.to_be_bytes()
+        } else {
+            BTF_MAGIC.to_le_bytes()
+        };
         let mut out = Vec::with_capacity(HEADER_LEN + type_len as usize + self.strings.len());
         out.extend_from_slice(&magic);
         out.extend_from_slice(&[1, 0]);
-        for v in [HEADER_LEN as u32, 0, type_len, type_len, self.strings.len() as u32] {
+        for v in [
+            HEADER_LEN as u32,
+            0,
+            type_len,
+            type_len,
+            self.strings.len() as u32,
+        ] {
             out.extend_from_slice(&w(v));
         }
         for &v in &self.words {

@@ -1,0 +1,678 @@
+//! kallsyms decoding over synthetic tables built by a small encoder (the layout of
+//! `scripts/kallsyms.c` output), in a synthetic kernel memory.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use kdive_debuginfo::kallsyms::{AddressEncoding, Kallsyms, ModuleSymbols};
+use kdive_debuginfo::{DebugInfoError, SymbolSource};
+use kdive_dump::VmcoreInfo;
+use kdive_memory::{MemError, ReadVirt};
+
+/// Kernel memory made of a few mapped regions.
+#[derive(Default)]
+struct Mem(BTreeMap<u64, Vec<u8>>);
+
+impl ReadVirt for Mem {
+    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
+        let unmapped = || MemError::NotMapped {
+            vaddr: addr,
+            level: "PT",
+            entry: 0,
+        };
+        let (base, bytes) = self.0.range(..=addr).next_back().ok_or_else(unmapped)?;
+        let off = (addr - base) as usize;
+        let src = bytes.get(off..off + buf.len()).ok_or_else(unmapped)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
+const TABLES: u64 = 0xffff_ffff_8a00_0000;
+const TEXT: u64 = 0xffff_ffff_8100_0000;
+const DATA: u64 = 0xffff_ffff_8200_0000;
+
+#[derive(Clone)]
+struct Sym {
+    name: String,
+    kind: char,
+    addr: u64,
+}
+
+fn sym(name: &str, kind: char, addr: u64) -> Sym {
+    Sym {
+        name: name.to_string(),
+        kind,
+        addr,
+    }
+}
+
+/// Multi-character tokens, numbered from 0; every printable character is also its own token
+/// (number = the character); the other numbers are unused filler.
+const MULTI: &[&str] = &[
+    "T_", "t_", "__", "sys", "do_", "func", "static", "init", "task", "_end", "data", "Tfunc_",
+    "tstatic_",
+];
+
+fn tokens() -> Vec<Vec<u8>> {
+    (0..256usize)
+        .map(|i| match MULTI.get(i) {
+            Some(t) => t.as_bytes().to_vec(),
+            None if (0x20..0x7f).contains(&i) => vec![i as u8],
+            None => b"~".to_vec(),
+        })
+        .collect()
+}
+
+/// Greedy longest-match compression, as the kernel's token table would allow.
+fn compress(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        match (0..MULTI.len())
+            .filter(|&t| text[i..].starts_with(MULTI[t].as_bytes()))
+            .max_by_key(|&t| MULTI[t].len())
+        {
+            Some(t) => {
+                out.push(t as u8);
+                i += MULTI[t].len();
+            }
+            None => {
+                out.push(text[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn align(v: &mut Vec<u8>, a: usize) {
+    v.resize(v.len().next_multiple_of(a), 0);
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Enc {
+    Absolute,
+    Relative,
+    AbsolutePercpu,
+    PcRelative,
+}
+
+struct Built {
+    mem: Mem,
+    info: String,
+}
+
+/// Emits the tables: [addresses|offsets][relative_base][num_syms][names][markers][token_table][token_index].
+/// `legacy`: one length byte per name (before 6.1) instead of the 2-byte form for long names.
+fn build(syms: &[Sym], enc: Enc, legacy: bool) -> Built {
+    let mut syms = syms.to_vec();
+    syms.sort_by_key(|s| s.addr);
+    let n = syms.len();
+    let toks = tokens();
+    let mut region = Vec::new();
+    let mut info = String::new();
+    let label = |name: &str, off: usize, info: &mut String| {
+        info.push_str(&format!("SYMBOL({name})={:x}\n", TABLES + off as u64));
+    };
+    // addresses
+    let percpu = |s: &Sym| s.kind == 'A';
+    let base = syms
+        .iter()
+        .filter(|s| !percpu(s))
+        .map(|s| s.addr)
+        .min()
+        .unwrap();
+    if enc == Enc::Absolute {
+        label("kallsyms_addresses", 0, &mut info);
+        for s in &syms {
+            region.extend_from_slice(&s.addr.to_le_bytes());
+        }
+    } else {
+        label("kallsyms_offsets", 0, &mut info);
+        for (i, s) in syms.iter().enumerate() {
+            let off: i64 = match enc {
+                Enc::Relative => (s.addr - base) as i64,
+                Enc::AbsolutePercpu if percpu(s) => s.addr as i64,
+                Enc::AbsolutePercpu => base.wrapping_sub(1).wrapping_sub(s.addr) as i64,
+                _ => s.addr.wrapping_sub(TABLES + 4 * i as u64) as i64,
+            };
+            region.extend_from_slice(&(off as i32).to_le_bytes());
+        }
+    }
+    align(&mut region, 8);
+    if matches!(enc, Enc::Relative | Enc::AbsolutePercpu) {
+        label("kallsyms_relative_base", region.len(), &mut info);
+        region.extend_from_slice(&base.to_le_bytes());
+    }
+    label("kallsyms_num_syms", region.len(), &mut info);
+    region.extend_from_slice(&(n as u32).to_le_bytes());
+    align(&mut region, 8);
+    // names
+    label("kallsyms_names", region.len(), &mut info);
+    let names_start = region.len();
+    let mut markers = Vec::new();
+    for (i, s) in syms.iter().enumerate() {
+        if i % 256 == 0 {
+            markers.push((region.len() - names_start) as u32);
+        }
+        let c = compress(format!("{}{}", s.kind, s.name).as_bytes());
+        if c.len() > 0x7f && !legacy {
+            region.extend_from_slice(&[(c.len() & 0x7f) as u8 | 0x80, (c.len() >> 7) as u8]);
+        } else {
+            region.push(u8::try_from(c.len()).unwrap());
+        }
+        region.extend_from_slice(&c);
+    }
+    align(&mut region, 4);
+    for m in markers {
+        region.extend_from_slice(&m.to_le_bytes());
+    }
+    align(&mut region, 8);
+    label("kallsyms_token_table", region.len(), &mut info);
+    let table_start = region.len();
+    let mut index = Vec::new();
+    for t in &toks {
+        index.push((region.len() - table_start) as u16);
+        region.extend_from_slice(t);
+        region.push(0);
+    }
+    align(&mut region, 8);
+    label("kallsyms_token_index", region.len(), &mut info);
+    for i in index {
+        region.extend_from_slice(&i.to_le_bytes());
+    }
+    if let Some(s) = syms.iter().find(|s| s.name == "_stext") {
+        info.push_str(&format!("SYMBOL(_stext)={:x}\n", s.addr));
+    }
+    align(&mut region, 4096); // memory comes in whole pages
+    let mut mem = Mem::default();
+    mem.0.insert(TABLES, region);
+    Built { mem, info }
+}
+
+impl Built {
+    fn vmcoreinfo(&self) -> VmcoreInfo {
+        VmcoreInfo::parse(&self.info)
+    }
+    fn load(&self) -> Result<Kallsyms, DebugInfoError> {
+        Kallsyms::load(&self.mem, &self.vmcoreinfo())
+    }
+    fn symbol(&self, name: &str) -> u64 {
+        self.vmcoreinfo().symbol(name).unwrap()
+    }
+    fn region(&mut self) -> &mut Vec<u8> {
+        self.mem.0.get_mut(&TABLES).unwrap()
+    }
+    fn poke(&mut self, addr: u64, bytes: &[u8]) {
+        let off = (addr - TABLES) as usize;
+        self.region()[off..off + bytes.len()].copy_from_slice(bytes);
+    }
+}
+
+fn long_name() -> String {
+    let mut s = String::from("_RNvNtCs1234_4core3fmt");
+    while s.len() < 300 {
+        s.push_str("QxZq");
+    }
+    s
+}
+
+/// A small kernel: aliases, duplicate locals, a long (Rust-like) name, data, `_end` last.
+fn kernel(percpu: bool) -> Vec<Sym> {
+    let mut v = vec![
+        sym("_text", 'T', TEXT),
+        sym("startup_64", 'T', TEXT),
+        sym("_stext", 'T', TEXT),
+        sym("__se_sys_alias", 't', TEXT + 0x800),
+        sym("sys_alias", 'T', TEXT + 0x800),
+        sym("weak_alias", 'W', TEXT + 0x800),
+        sym("__x64_sys_pause", 'T', TEXT + 0x880),
+        sym("__ia32_sys_pause", 'T', TEXT + 0x880),
+        sym("pause_local", 't', TEXT + 0x880),
+        sym("dup", 't', TEXT + 0x900),
+        sym("dup", 't', TEXT + 0x980),
+        sym("mixed", 't', TEXT + 0xa00),
+        sym("mixed", 'T', TEXT + 0xa80),
+        sym(&long_name(), 'T', TEXT + 0xb00),
+        sym("init_task", 'D', DATA),
+        sym("jiffies", 'D', DATA + 0x1000),
+        sym("__bss_start", 'B', DATA + 0x2000),
+        sym("_end", 'B', DATA + 0x3000),
+    ];
+    for i in 0..300u64 {
+        let (name, kind) = if i % 3 == 0 {
+            (format!("static_{i}"), 't')
+        } else {
+            (format!("func_{i}_do_sys"), 'T')
+        };
+        v.push(sym(&name, kind, TEXT + 0x1000 + i * 0x40));
+    }
+    if percpu {
+        v.push(sym("fixed_percpu_data", 'A', 0));
+        v.push(sym("__per_cpu_start", 'A', 0));
+        v.push(sym("cpu_number", 'A', 0x1c000));
+    }
+    v
+}
+
+fn check_kernel(k: &Kallsyms) {
+    // exact hits on aliases: global text first, then by name (crash's order)
+    let s = k.by_addr(TEXT).unwrap();
+    assert_eq!((&*s.name, s.kind, s.size), ("_stext", 'T', Some(0x800)));
+    assert_eq!(k.by_addr(TEXT + 0x800).unwrap().name.as_ref(), "sys_alias");
+    assert_eq!(k.by_addr(TEXT + 0x812).unwrap().name.as_ref(), "sys_alias");
+    // like crash: an exact hit names the first global alias by name, an address inside the last
+    assert_eq!(
+        k.by_addr(TEXT + 0x880).unwrap().name.as_ref(),
+        "__ia32_sys_pause"
+    );
+    let s = k.by_addr(TEXT + 0x887).unwrap();
+    assert_eq!(
+        (&*s.name, s.addr, s.size),
+        ("__x64_sys_pause", TEXT + 0x880, Some(0x80))
+    );
+    // inside / at
+    let s = k.by_addr(TEXT + 0x1000 + 5 * 0x40 + 0x13).unwrap();
+    assert_eq!(
+        (&*s.name, s.addr, s.size, s.kind),
+        ("func_5_do_sys", TEXT + 0x1140, Some(0x40), 'T')
+    );
+    assert_eq!(
+        k.by_addr(TEXT + 0x1000 + 6 * 0x40).unwrap().name.as_ref(),
+        "static_6"
+    );
+    assert_eq!(
+        k.by_addr(TEXT + 0xb00 + 7).unwrap().name.as_ref(),
+        long_name()
+    );
+    // below the first and past the last symbol
+    assert_eq!(k.by_addr(TEXT - 1), None);
+    assert_eq!(k.by_addr(0x10), None);
+    assert_eq!(k.by_addr(DATA + 0x3000).unwrap().name.as_ref(), "_end");
+    assert_eq!(k.by_addr(DATA + 0x3001), None);
+    assert_eq!(k.by_addr(0xffff_ffff_c000_0000), None);
+    // data
+    let s = k.by_addr(DATA + 0x10).unwrap();
+    assert_eq!((&*s.name, s.kind, s.size), ("init_task", 'D', Some(0x1000)));
+    // by name
+    for (name, addr) in [
+        ("_text", TEXT),
+        ("_stext", TEXT),
+        ("startup_64", TEXT),
+        ("init_task", DATA),
+        ("weak_alias", TEXT + 0x800),
+    ] {
+        assert_eq!(k.by_name(name).map(|s| s.addr), Some(addr), "{name}");
+    }
+    assert_eq!(k.by_name(&long_name()).unwrap().addr, TEXT + 0xb00);
+    assert_eq!(k.by_name("nope"), None);
+    assert_eq!(k.by_name("dup").unwrap().addr, TEXT + 0x900);
+    assert_eq!(
+        k.lookup_all("dup")
+            .iter()
+            .map(|s| s.addr)
+            .collect::<Vec<_>>(),
+        [TEXT + 0x900, TEXT + 0x980]
+    );
+    let m = k.by_name("mixed").unwrap();
+    assert_eq!((m.kind, m.addr), ('T', TEXT + 0xa80));
+    assert_eq!(k.lookup_all("mixed").len(), 2);
+    assert!(k.by_name("func_299_do_sys").is_some());
+    // iteration: by address
+    let addrs: Vec<u64> = k.iter().filter(|s| !s.absolute).map(|s| s.addr).collect();
+    assert!(addrs.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(k.iter().next().unwrap().name, "_stext");
+}
+
+#[test]
+fn relative() {
+    let b = build(&kernel(false), Enc::Relative, false);
+    let k = b.load().unwrap();
+    assert_eq!(k.encoding(), AddressEncoding::Relative);
+    assert_eq!(k.len(), kernel(false).len());
+    check_kernel(&k);
+}
+
+#[test]
+fn absolute_percpu() {
+    let b = build(&kernel(true), Enc::AbsolutePercpu, false);
+    let k = b.load().unwrap();
+    assert_eq!(k.encoding(), AddressEncoding::AbsolutePercpu);
+    check_kernel(&k);
+    // per-CPU symbols: found by name, never by address
+    let s = k.by_name("cpu_number").unwrap();
+    assert_eq!((s.addr, s.kind, s.size), (0x1c000, 'A', None));
+    assert_eq!(k.by_name("fixed_percpu_data").unwrap().addr, 0);
+    assert_eq!(k.by_addr(0x1c000), None);
+    assert_eq!(k.iter().filter(|s| s.absolute).count(), 3);
+}
+
+#[test]
+fn absolute_addresses() {
+    let b = build(&kernel(false), Enc::Absolute, false);
+    let k = b.load().unwrap();
+    assert_eq!(k.encoding(), AddressEncoding::Absolute);
+    check_kernel(&k);
+}
+
+#[test]
+fn pc_relative() {
+    let b = build(&kernel(false), Enc::PcRelative, false);
+    let k = b.load().unwrap();
+    assert_eq!(k.encoding(), AddressEncoding::PcRelative);
+    check_kernel(&k);
+}
+
+/// Without `SYMBOL(_stext)`, negative offsets alone select absolute-percpu.
+#[test]
+fn absolute_percpu_without_stext_hint() {
+    let mut b = build(&kernel(true), Enc::AbsolutePercpu, false);
+    b.info = b
+        .info
+        .lines()
+        .filter(|l| !l.starts_with("SYMBOL(_stext)"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let k = b.load().unwrap();
+    assert_eq!(k.encoding(), AddressEncoding::AbsolutePercpu);
+    check_kernel(&k);
+}
+
+/// Before 6.1 a length byte of 0x80 is a plain length; the markers decide.
+#[test]
+fn legacy_one_byte_lengths() {
+    let mut syms = kernel(false);
+    syms.retain(|s| s.name.len() < 200);
+    // 128 tokens: "T_" (token 0) + 127 incompressible characters. Its length byte is 0x80 and the
+    // next byte 0, so the 2-byte reading (length 0) walks on, out of step, and must be refuted by the markers.
+    let name = format!("_{}", &"Q9".repeat(64)[..127]);
+    syms.push(sym(&name, 'T', TEXT + 0x500));
+    let b = build(&syms, Enc::Relative, true);
+    let k = b.load().unwrap();
+    assert_eq!(k.by_name(&name).unwrap().addr, TEXT + 0x500);
+    assert_eq!(k.len(), syms.len());
+    assert_eq!(
+        k.by_addr(TEXT + 0x1000 + 0x40 * 299).unwrap().name.as_ref(),
+        "func_299_do_sys"
+    );
+}
+
+fn err_text(r: Result<Kallsyms, DebugInfoError>) -> String {
+    match r {
+        Ok(_) => panic!("corrupt table accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn absurd_num_syms() {
+    let mut b = build(&kernel(false), Enc::Relative, false);
+    let at = b.symbol("kallsyms_num_syms");
+    b.poke(at, &u32::MAX.to_le_bytes());
+    let e = err_text(b.load());
+    assert!(
+        e.contains("kallsyms_num_syms") && e.contains("4294967295"),
+        "{e}"
+    );
+    b.poke(at, &0u32.to_le_bytes());
+    assert!(err_text(b.load()).contains("kallsyms_num_syms"));
+}
+
+#[test]
+fn token_index_out_of_range() {
+    let mut b = build(&kernel(false), Enc::Relative, false);
+    let at = b.symbol("kallsyms_token_index");
+    b.poke(at + 2 * 0x41, &0xfff0u16.to_le_bytes());
+    let e = err_text(b.load());
+    assert!(
+        e.contains("kallsyms_token_index") && e.contains("token 65"),
+        "{e}"
+    );
+}
+
+#[test]
+fn token_table_unterminated() {
+    // the index does not follow the table: the last token runs off the mapped memory
+    let mut b = build(&kernel(false), Enc::Relative, false);
+    let table = b.symbol("kallsyms_token_table");
+    let len = b.region().len();
+    let new_table = TABLES + len as u64 + 0x10000;
+    b.mem.0.insert(new_table, b"abc".to_vec());
+    b.info = b.info.replace(
+        &format!("SYMBOL(kallsyms_token_table)={table:x}"),
+        &format!("SYMBOL(kallsyms_token_table)={new_table:x}"),
+    );
+    let e = err_text(b.load());
+    assert!(e.contains("kallsyms_token_table"), "{e}");
+}
+
+#[test]
+fn names_truncated() {
+    let mut b = build(&kernel(false), Enc::Relative, false);
+    let at = b.symbol("kallsyms_num_syms");
+    b.poke(at, &100_000u32.to_le_bytes());
+    let e = err_text(b.load());
+    assert!(e.contains("kallsyms_names"), "{e}");
+}
+
+#[test]
+fn names_unmapped() {
+    let mut b = build(&kernel(false), Enc::Relative, false);
+    let names = b.symbol("kallsyms_names");
+    b.info = b.info.replace(
+        &format!("SYMBOL(kallsyms_names)={names:x}"),
+        "SYMBOL(kallsyms_names)=ffffffffdead0000",
+    );
+    let e = err_text(b.load());
+    assert!(
+        e.contains("kallsyms_names") && e.contains("0xffffffffdead0000"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_vmcoreinfo() {
+    let b = build(&kernel(false), Enc::Relative, false);
+    let info = VmcoreInfo::parse(&b.info.replace("SYMBOL(kallsyms_token_index)", "X"));
+    match Kallsyms::load(&b.mem, &info) {
+        Err(DebugInfoError::Missing(m)) => assert!(m.contains("kallsyms_token_index")),
+        other => panic!("{:?}", other.err()),
+    }
+}
+
+#[test]
+fn stext_mismatch() {
+    let mut b = build(&kernel(false), Enc::Relative, false);
+    b.info = b.info.replace(
+        &format!("SYMBOL(_stext)={TEXT:x}"),
+        "SYMBOL(_stext)=ffffffff91000000",
+    );
+    let e = err_text(b.load());
+    assert!(
+        e.contains("kallsyms_offsets") && e.contains("_stext"),
+        "{e}"
+    );
+}
+
+#[test]
+fn offsets_unmapped() {
+    let mut b = build(&kernel(false), Enc::Relative, false);
+    b.info = b.info.replace(
+        &format!("SYMBOL(kallsyms_offsets)={TABLES:x}"),
+        "SYMBOL(kallsyms_offsets)=ffffffffdead0000",
+    );
+    let e = err_text(b.load());
+    assert!(e.contains("kallsyms_offsets"), "{e}");
+}
+
+/// ~150k symbols, like a distribution kernel: loading must stay well under 100 ms (optimised).
+#[test]
+fn load_time_150k() {
+    let mut syms = vec![sym("_stext", 'T', TEXT)];
+    for i in 0..150_000u64 {
+        let name = match i % 4 {
+            0 => format!("do_sys_func_{i}"),
+            1 => format!("__static_init_task_{i}"),
+            2 => format!("func_data_{i}_end"),
+            _ => format!("ksym{i}"),
+        };
+        syms.push(sym(
+            &name,
+            if i % 2 == 0 { 'T' } else { 't' },
+            TEXT + 0x10 + i * 0x20,
+        ));
+    }
+    let b = build(&syms, Enc::AbsolutePercpu, false);
+    let info = b.vmcoreinfo();
+    let t = Instant::now();
+    let k = Kallsyms::load(&b.mem, &info).unwrap();
+    let load = t.elapsed();
+    let t = Instant::now();
+    assert_eq!(
+        k.by_name("ksym149999").unwrap().addr,
+        TEXT + 0x10 + 149_999 * 0x20
+    );
+    let first_name = t.elapsed();
+    assert_eq!(k.len(), 150_001);
+    assert_eq!(
+        k.by_addr(TEXT + 0x10 + 77_777 * 0x20 + 3)
+            .unwrap()
+            .name
+            .as_ref(),
+        "__static_init_task_77777"
+    );
+    eprintln!("150k symbols: load {load:?}, first by_name (builds the name index) {first_name:?}");
+    assert!(load.as_millis() < 1000, "load took {load:?}");
+}
+
+// ---- module symbols ----
+
+fn elf_sym(name: u32, info: u8, shndx: u16, value: u64, size: u64) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&name.to_le_bytes());
+    v.extend_from_slice(&[info, 0]);
+    v.extend_from_slice(&shndx.to_le_bytes());
+    v.extend_from_slice(&value.to_le_bytes());
+    v.extend_from_slice(&size.to_le_bytes());
+    v
+}
+
+const MOD_TEXT: u64 = 0xffff_ffff_c025_8000;
+const MOD_DATA: u64 = 0xffff_ffff_c025_a000;
+
+/// A module symtab like `hung.ko`'s core symtab (with `st_info` replaced by `info_of` when given).
+fn module_tables(letters_in_info: bool) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let strtab =
+        b"\0__pfx_fixture_hung_fn\0fixture_hung_fn\0__this_module\0fixture_mutex\0printk\0.text\0hung.c\0".to_vec();
+    let off = |s: &str| {
+        strtab
+            .windows(s.len() + 2)
+            .position(|w| w[0] == 0 && &w[1..=s.len()] == s.as_bytes() && w[s.len() + 1] == 0)
+            .unwrap() as u32
+            + 1
+    };
+    // (name, st_info, shndx, value, size, type letter)
+    let rows = [
+        ("__pfx_fixture_hung_fn", 0x00u8, 2u16, MOD_TEXT, 16u64, b't'),
+        ("fixture_hung_fn", 0x02, 2, MOD_TEXT + 0x10, 0x50, b't'),
+        ("__this_module", 0x11, 5, MOD_DATA + 0x40, 0x500, b'D'),
+        ("fixture_mutex", 0x01, 5, MOD_DATA + 0x20, 0x20, b'd'),
+        ("printk", 0x10, 0, 0, 0, b'U'),
+        (".text", 0x03, 2, MOD_TEXT, 0, b't'),
+        ("hung.c", 0x04, 0xfff1, 0, 0, b'a'),
+    ];
+    let mut symtab = elf_sym(0, 0, 0, 0, 0);
+    let mut typetab = vec![0u8];
+    for (name, info, shndx, value, size, letter) in rows {
+        let info = if letters_in_info && !matches!(info & 0xf, 3 | 4) {
+            letter
+        } else {
+            info
+        };
+        symtab.extend(elf_sym(off(name), info, shndx, value, size));
+        typetab.push(letter);
+    }
+    (symtab, strtab, typetab)
+}
+
+fn check_module(m: &ModuleSymbols) {
+    assert_eq!(m.module(), "hung");
+    assert_eq!(m.len(), 4, "{:?}", m.iter().collect::<Vec<_>>());
+    let s = m.by_addr(MOD_TEXT + 0x20).unwrap();
+    assert_eq!(
+        (&*s.name, s.kind, s.size, s.module.as_deref()),
+        ("fixture_hung_fn", 't', Some(0x50), Some("hung"))
+    );
+    assert_eq!(
+        m.by_addr(MOD_TEXT + 3).unwrap().name.as_ref(),
+        "__pfx_fixture_hung_fn"
+    );
+    let s = m.by_name("__this_module").unwrap();
+    assert_eq!((s.addr, s.kind), (MOD_DATA + 0x40, 'D'));
+    assert_eq!(m.by_name("fixture_mutex").unwrap().kind, 'd');
+    assert_eq!(m.by_name("printk"), None);
+    assert_eq!(
+        m.by_addr(MOD_DATA + 0x40 + 0x4ff).unwrap().name.as_ref(),
+        "__this_module"
+    );
+    assert_eq!(m.by_addr(MOD_DATA + 0x40 + 0x500), None);
+    assert_eq!(m.by_addr(MOD_TEXT - 1), None);
+}
+
+#[test]
+fn module_with_typetab() {
+    let (symtab, strtab, typetab) = module_tables(false);
+    check_module(
+        &ModuleSymbols::from_elf_symtab_typed("hung", &symtab, &strtab, &typetab).unwrap(),
+    );
+}
+
+#[test]
+fn module_letters_in_st_info() {
+    let (symtab, strtab, _) = module_tables(true);
+    check_module(&ModuleSymbols::from_elf_symtab("hung", &symtab, &strtab).unwrap());
+}
+
+#[test]
+fn module_letters_from_elf() {
+    let (symtab, strtab, _) = module_tables(false);
+    let m = ModuleSymbols::from_elf_symtab("hung", &symtab, &strtab).unwrap();
+    let kinds: Vec<(&str, char)> = m.iter().map(|s| (s.name, s.kind)).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("__pfx_fixture_hung_fn", '?'),
+            ("fixture_hung_fn", 't'),
+            ("fixture_mutex", 'd'),
+            ("__this_module", 'D')
+        ]
+    );
+}
+
+#[test]
+fn module_corrupt() {
+    let (symtab, strtab, typetab) = module_tables(false);
+    let e = ModuleSymbols::from_elf_symtab("hung", &symtab[..25], &strtab)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("module symtab"), "{e}");
+    let e = ModuleSymbols::from_elf_symtab("hung", &symtab, &strtab[..20])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("module strtab"), "{e}");
+    let e = ModuleSymbols::from_elf_symtab_typed("hung", &symtab, &strtab, &typetab[..3])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("module typetab"), "{e}");
+    let mut bad = symtab.clone();
+    bad[24..28].copy_from_slice(&10_000u32.to_le_bytes());
+    let e = ModuleSymbols::from_elf_symtab("hung", &bad, &strtab)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("module strtab") && e.contains("symbol 1"), "{e}");
+}
