@@ -1,1 +1,63 @@
-//! The commands layer.
+//! The commands layer: crash-compatible commands, each producing a structured result that
+//! renders as crash-like text or as JSON.
+
+pub mod args;
+pub mod format;
+pub mod log;
+pub mod ps;
+pub mod session;
+pub mod sys;
+
+pub use session::Session;
+
+/// A command's result: text as crash prints it, or one JSON document.
+pub trait Report {
+    /// crash-style text (ends with a newline when not empty).
+    fn text(&self) -> String;
+    /// The structured result (addresses as `"0x…"` strings).
+    fn json(&self) -> serde_json::Value;
+}
+
+/// Why a command could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{cmd}: {source}")]
+    Program {
+        cmd: &'static str,
+        #[source]
+        source: kdive_program::ProgramError,
+    },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}: command not found")]
+    Unknown(String),
+}
+
+/// Runs one command line (no pipes or redirections: the front end handles those).
+pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandError> {
+    let words = args::split(line).map_err(CommandError::Usage)?;
+    let Some((cmd, rest)) = words.split_first() else {
+        return Err(CommandError::Usage("empty command".into()));
+    };
+    match cmd.as_str() {
+        "sys" => sys::run(session, rest),
+        "ps" => ps::run(session, rest),
+        "log" => log::run(session, rest),
+        other => Err(CommandError::Unknown(other.to_string())),
+    }
+}
+
+/// Serializes a u64 as a `"0x…"` string (JSON addresses).
+pub fn hex<S: serde::Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{v:#x}"))
+}
+
+/// Serializes an optional u64 as a `"0x…"` string or null.
+pub fn hex_opt<S: serde::Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_str(&format!("{v:#x}")),
+        None => s.serialize_none(),
+    }
+}

@@ -35,7 +35,11 @@ pub fn decompress(codec: Codec, src: &[u8], dst: &mut [u8]) -> Result<(), Decomp
     let produced = match codec {
         Codec::None => {
             if src.len() != dst.len() {
-                return Err(fail(format!("raw page of {} bytes, expected {}", src.len(), dst.len())));
+                return Err(fail(format!(
+                    "raw page of {} bytes, expected {}",
+                    src.len(),
+                    dst.len()
+                )));
             }
             dst.copy_from_slice(src);
             src.len()
@@ -46,7 +50,10 @@ pub fn decompress(codec: Codec, src: &[u8], dst: &mut [u8]) -> Result<(), Decomp
         Codec::Zstd => zstd(src, dst)?,
     };
     if produced != dst.len() {
-        return Err(fail(format!("decompressed to {produced} bytes, expected {}", dst.len())));
+        return Err(fail(format!(
+            "decompressed to {produced} bytes, expected {}",
+            dst.len()
+        )));
     }
     Ok(())
 }
@@ -55,9 +62,13 @@ fn zlib(src: &[u8], dst: &mut [u8]) -> Result<usize, DecompressError> {
     ZLIB.with(|z| {
         let mut z = z.borrow_mut();
         z.reset(true);
-        let status = z.decompress(src, dst, flate2::FlushDecompress::Finish).map_err(|e| fail(format!("zlib: {e}")))?;
+        let status = z
+            .decompress(src, dst, flate2::FlushDecompress::Finish)
+            .map_err(|e| fail(format!("zlib: {e}")))?;
         if status != flate2::Status::StreamEnd {
-            return Err(fail(format!("zlib: stream does not end within one page ({status:?})")));
+            return Err(fail(format!(
+                "zlib: stream does not end within one page ({status:?})"
+            )));
         }
         // Bounded by dst.len(), so it fits in usize.
         Ok(z.total_out() as usize)
@@ -67,9 +78,14 @@ fn zlib(src: &[u8], dst: &mut [u8]) -> Result<usize, DecompressError> {
 fn snappy(src: &[u8], dst: &mut [u8]) -> Result<usize, DecompressError> {
     let len = snap::raw::decompress_len(src).map_err(|e| fail(format!("snappy: {e}")))?;
     if len != dst.len() {
-        return Err(fail(format!("snappy: stream holds {len} bytes, expected {}", dst.len())));
+        return Err(fail(format!(
+            "snappy: stream holds {len} bytes, expected {}",
+            dst.len()
+        )));
     }
-    snap::raw::Decoder::new().decompress(src, dst).map_err(|e| fail(format!("snappy: {e}")))
+    snap::raw::Decoder::new()
+        .decompress(src, dst)
+        .map_err(|e| fail(format!("snappy: {e}")))
 }
 
 fn zstd(src: &[u8], dst: &mut [u8]) -> Result<usize, DecompressError> {
@@ -78,8 +94,11 @@ fn zstd(src: &[u8], dst: &mut [u8]) -> Result<usize, DecompressError> {
         if z.is_none() {
             *z = Some(zstd::bulk::Decompressor::new().map_err(|e| fail(format!("zstd: {e}")))?);
         }
-        let Some(dec) = z.as_mut() else { return Err(fail("zstd: no decoder")) };
-        dec.decompress_to_buffer(src, dst).map_err(|e| fail(format!("zstd: {e}")))
+        let Some(dec) = z.as_mut() else {
+            return Err(fail("zstd: no decoder"));
+        };
+        dec.decompress_to_buffer(src, dst)
+            .map_err(|e| fail(format!("zstd: {e}")))
     })
 }
 
@@ -88,7 +107,13 @@ fn zstd(src: &[u8], dst: &mut [u8]) -> Result<usize, DecompressError> {
 /// Returns the number of bytes produced. Every offset and length is checked against both
 /// buffers; the whole input must be consumed up to the end-of-stream marker.
 pub fn lzo1x_decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, DecompressError> {
-    Lzo { src, ip: 0, dst, op: 0 }.run()
+    Lzo {
+        src,
+        ip: 0,
+        dst,
+        op: 0,
+    }
+    .run()
 }
 
 struct Lzo<'a> {
@@ -100,7 +125,10 @@ struct Lzo<'a> {
 
 impl Lzo<'_> {
     fn byte(&mut self) -> Result<usize, DecompressError> {
-        let b = *self.src.get(self.ip).ok_or_else(|| fail("lzo: input overrun"))?;
+        let b = *self
+            .src
+            .get(self.ip)
+            .ok_or_else(|| fail("lzo: input overrun"))?;
         self.ip += 1;
         Ok(usize::from(b))
     }
@@ -141,10 +169,14 @@ impl Lzo<'_> {
 
     fn back_copy(&mut self, distance: usize, len: usize) -> Result<(), DecompressError> {
         if distance == 0 || distance > self.op {
-            return Err(fail(format!("lzo: match distance {distance} before the start of output")));
+            return Err(fail(format!(
+                "lzo: match distance {distance} before the start of output"
+            )));
         }
         let end = self.op.checked_add(len).filter(|&e| e <= self.dst.len());
-        let Some(end) = end else { return Err(fail("lzo: match overruns the output")) };
+        let Some(end) = end else {
+            return Err(fail("lzo: match overruns the output"));
+        };
         let from = self.op - distance;
         if distance >= len {
             self.dst.copy_within(from..from + len, self.op);
@@ -196,7 +228,11 @@ impl Lzo<'_> {
                 trailing = d & 3;
             } else if state == 0 {
                 // Literal run of 4 or more bytes.
-                let n = 3 + if inst == 0 { self.long_length(15)? } else { inst };
+                let n = 3 + if inst == 0 {
+                    self.long_length(15)?
+                } else {
+                    inst
+                };
                 self.literals(n)?;
                 state = 4;
                 continue;
@@ -213,7 +249,10 @@ impl Lzo<'_> {
             state = trailing;
         }
         if self.ip != self.src.len() {
-            return Err(fail(format!("lzo: {} bytes after the end-of-stream marker", self.src.len() - self.ip)));
+            return Err(fail(format!(
+                "lzo: {} bytes after the end-of-stream marker",
+                self.src.len() - self.ip
+            )));
         }
         Ok(self.op)
     }
@@ -233,12 +272,25 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        let text: Vec<u8> =
-            b"The quick brown fox jumps over the lazy kernel. ".iter().copied().cycle().take(size).collect();
+        let text: Vec<u8> = b"The quick brown fox jumps over the lazy kernel. "
+            .iter()
+            .copied()
+            .cycle()
+            .take(size)
+            .collect();
         let random: Vec<u8> = (0..size).map(|_| rnd() as u8).collect();
-        let mixed: Vec<u8> = (0..size).map(|i| if (i / 97) % 3 == 0 { rnd() as u8 } else { (i % 7) as u8 }).collect();
-        let words: Vec<u8> =
-            (0..size / 8).flat_map(|i| (0xffff_8880_0000_0000u64 + (i as u64 % 13) * 64).to_le_bytes()).collect();
+        let mixed: Vec<u8> = (0..size)
+            .map(|i| {
+                if (i / 97) % 3 == 0 {
+                    rnd() as u8
+                } else {
+                    (i % 7) as u8
+                }
+            })
+            .collect();
+        let words: Vec<u8> = (0..size / 8)
+            .flat_map(|i| (0xffff_8880_0000_0000u64 + (i as u64 % 13) * 64).to_le_bytes())
+            .collect();
         vec![text, random, mixed, words, vec![0; size], vec![0xa5; size]]
     }
 
@@ -246,10 +298,17 @@ mod tests {
     fn round_trips_every_codec() {
         for size in [4096usize, 16384, 65536] {
             for page in sample_pages(size) {
-                for codec in [Codec::None, Codec::Zlib, Codec::Lzo, Codec::Snappy, Codec::Zstd] {
+                for codec in [
+                    Codec::None,
+                    Codec::Zlib,
+                    Codec::Lzo,
+                    Codec::Snappy,
+                    Codec::Zstd,
+                ] {
                     let packed = compress(codec, &page);
                     let mut out = vec![0u8; size];
-                    decompress(codec, &packed, &mut out).unwrap_or_else(|e| panic!("{codec:?} {size}: {e}"));
+                    decompress(codec, &packed, &mut out)
+                        .unwrap_or_else(|e| panic!("{codec:?} {size}: {e}"));
                     assert!(out == page, "{codec:?} {size}: wrong output");
                 }
             }
@@ -276,8 +335,14 @@ mod tests {
         for codec in [Codec::Zlib, Codec::Lzo, Codec::Snappy, Codec::Zstd] {
             let packed = compress(codec, &page);
             // Output buffer of the wrong size.
-            assert!(decompress(codec, &packed, &mut vec![0u8; 8192]).is_err(), "{codec:?} larger dst");
-            assert!(decompress(codec, &packed, &mut vec![0u8; 2048]).is_err(), "{codec:?} smaller dst");
+            assert!(
+                decompress(codec, &packed, &mut vec![0u8; 8192]).is_err(),
+                "{codec:?} larger dst"
+            );
+            assert!(
+                decompress(codec, &packed, &mut vec![0u8; 2048]).is_err(),
+                "{codec:?} smaller dst"
+            );
             // Truncated input at every length and flipped bytes: errors or (rarely) a
             // different page, never a panic.
             for cut in 0..packed.len() {
@@ -288,7 +353,10 @@ mod tests {
                 bad[i] ^= 0x5a;
                 let _ = decompress(codec, &bad, &mut vec![0u8; 4096]);
             }
-            assert!(decompress(codec, &[0xff; 64], &mut vec![0u8; 4096]).is_err(), "{codec:?} garbage");
+            assert!(
+                decompress(codec, &[0xff; 64], &mut vec![0u8; 4096]).is_err(),
+                "{codec:?} garbage"
+            );
         }
         assert!(decompress(Codec::None, &[0; 10], &mut [0u8; 4096]).is_err());
     }
@@ -297,9 +365,13 @@ mod tests {
     fn lzo_fuzz_never_panics() {
         let mut seed = 7u64;
         for _ in 0..20_000 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let len = (seed >> 54) as usize;
-            let bytes: Vec<u8> = (0..len).map(|i| (seed >> (i % 56)) as u8 ^ i as u8).collect();
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| (seed >> (i % 56)) as u8 ^ i as u8)
+                .collect();
             let _ = lzo1x_decompress(&bytes, &mut [0u8; 4096]);
         }
     }

@@ -22,12 +22,16 @@
 //! as makedumpfile's `readpage_elf` does. Segments with `p_paddr == -1` (kcore's vmalloc and
 //! vmemmap ranges) have no physical address and are left out of the physical index.
 
-use object::elf::{FileHeader64, ProgramHeader64, EM_AARCH64, EM_X86_64, ET_CORE, PT_LOAD, PT_NOTE};
+use object::elf::{
+    FileHeader64, ProgramHeader64, EM_AARCH64, EM_X86_64, ET_CORE, PT_LOAD, PT_NOTE,
+};
 use object::read::elf::{FileHeader, ProgramHeader};
 use object::Endianness;
 
 use crate::notes::{parse_notes_endian, Notes};
-use crate::{Arch, Codec, DumpError, DumpFormat, DumpMeta, Endian, FormatKind, PageState, Result, VmcoreInfo};
+use crate::{
+    Arch, Codec, DumpError, DumpFormat, DumpMeta, Endian, FormatKind, PageState, Result, VmcoreInfo,
+};
 
 const EHDR_SIZE: u64 = 64;
 const PHDR_SIZE: u64 = 56;
@@ -92,7 +96,11 @@ pub struct ElfDump {
 }
 
 fn corrupt(what: &'static str, offset: u64, detail: impl Into<String>) -> DumpError {
-    DumpError::Corrupt { what, offset, detail: detail.into() }
+    DumpError::Corrupt {
+        what,
+        offset,
+        detail: detail.into(),
+    }
 }
 
 impl ElfDump {
@@ -105,14 +113,27 @@ impl ElfDump {
     pub fn parse(map: memmap2::Mmap) -> Result<ElfDump> {
         let data: &[u8] = &map;
         let len = data.len() as u64;
-        let truncated = |what, end| DumpError::Truncated { what, offset: 0, end, len };
-        let ident = data.get(..16).ok_or_else(|| truncated("ELF identification", 16))?;
+        let truncated = |what, end| DumpError::Truncated {
+            what,
+            offset: 0,
+            end,
+            len,
+        };
+        let ident = data
+            .get(..16)
+            .ok_or_else(|| truncated("ELF identification", 16))?;
         if &ident[..4] != b"\x7fELF" {
-            return Err(DumpError::NotADump { reason: "no ELF magic".into() });
+            return Err(DumpError::NotADump {
+                reason: "no ELF magic".into(),
+            });
         }
         match ident[4] {
             2 => {}
-            1 => return Err(DumpError::Unsupported { what: "32-bit (ELFCLASS32) ELF core".into() }),
+            1 => {
+                return Err(DumpError::Unsupported {
+                    what: "32-bit (ELFCLASS32) ELF core".into(),
+                })
+            }
             c => return Err(corrupt("ELF header", 4, format!("EI_CLASS {c}"))),
         }
         let endian = match ident[5] {
@@ -123,8 +144,11 @@ impl ElfDump {
         if len < EHDR_SIZE {
             return Err(truncated("ELF header", EHDR_SIZE));
         }
-        let hdr = FileHeader64::<Endianness>::parse(data).map_err(|e| corrupt("ELF header", 0, e.to_string()))?;
-        let e = hdr.endian().map_err(|e| corrupt("ELF header", 5, e.to_string()))?;
+        let hdr = FileHeader64::<Endianness>::parse(data)
+            .map_err(|e| corrupt("ELF header", 0, e.to_string()))?;
+        let e = hdr
+            .endian()
+            .map_err(|e| corrupt("ELF header", 5, e.to_string()))?;
         let e_type = hdr.e_type(e);
         if e_type != ET_CORE {
             return Err(DumpError::NotADump {
@@ -149,8 +173,13 @@ impl ElfDump {
                     notes.extend(parse_notes_endian(bytes, endian));
                 }
                 PT_LOAD => {
-                    let seg =
-                        Segment { paddr: ph.p_paddr(e), vaddr: ph.p_vaddr(e), offset, filesz, memsz: ph.p_memsz(e) };
+                    let seg = Segment {
+                        paddr: ph.p_paddr(e),
+                        vaddr: ph.p_vaddr(e),
+                        offset,
+                        filesz,
+                        memsz: ph.p_memsz(e),
+                    };
                     if seg.filesz > seg.memsz {
                         return Err(corrupt(
                             "ELF program header",
@@ -161,7 +190,11 @@ impl ElfDump {
                     if seg.offset.checked_add(seg.filesz).is_none()
                         || (seg.paddr != NO_PADDR && seg.paddr.checked_add(seg.memsz).is_none())
                     {
-                        return Err(corrupt("ELF program header", at, "segment wraps around the address space"));
+                        return Err(corrupt(
+                            "ELF program header",
+                            at,
+                            "segment wraps around the address space",
+                        ));
                     }
                     segments.push(seg);
                 }
@@ -177,7 +210,12 @@ impl ElfDump {
             .unwrap_or(DEFAULT_PAGE_SIZE);
         let pieces = build_pieces(&segments, len);
         incomplete |= pieces.iter().any(|p| p.backing == Backing::Lost);
-        let max_end = segments.iter().filter(|s| s.paddr != NO_PADDR).map(|s| s.paddr + s.memsz).max().unwrap_or(0);
+        let max_end = segments
+            .iter()
+            .filter(|s| s.paddr != NO_PADDR)
+            .map(|s| s.paddr + s.memsz)
+            .max()
+            .unwrap_or(0);
         let present_pages = count_pages(&pieces, page_size);
         let kcore = detect_kcore(&notes, &segments);
         let filtered = segments.iter().any(|s| s.filesz < s.memsz);
@@ -204,7 +242,16 @@ impl ElfDump {
             prstatus: notes.prstatus.clone(),
             qemu_cpus: notes.qemu_cpus.clone(),
         };
-        Ok(ElfDump { map, meta, notes, segments, pieces, present_pages, kcore, filtered })
+        Ok(ElfDump {
+            map,
+            meta,
+            notes,
+            segments,
+            pieces,
+            present_pages,
+            kcore,
+            filtered,
+        })
     }
 
     /// The `PT_LOAD` segments in program-header order (physical and virtual addresses).
@@ -249,27 +296,50 @@ fn program_headers<'d>(
 ) -> Result<&'d [ProgramHeader64<Endianness>]> {
     let len = data.len() as u64;
     let phoff = hdr.e_phoff(e);
-    let phnum = hdr.phnum(e, data).map_err(|err| corrupt("ELF e_phnum", 56, err.to_string()))? as u64;
+    let phnum = hdr
+        .phnum(e, data)
+        .map_err(|err| corrupt("ELF e_phnum", 56, err.to_string()))? as u64;
     if phoff == 0 || phnum == 0 {
         return Ok(&[]);
     }
     if u64::from(hdr.e_phentsize(e)) != PHDR_SIZE {
-        return Err(corrupt("ELF header", 54, format!("e_phentsize {} (expected {PHDR_SIZE})", hdr.e_phentsize(e))));
+        return Err(corrupt(
+            "ELF header",
+            54,
+            format!("e_phentsize {} (expected {PHDR_SIZE})", hdr.e_phentsize(e)),
+        ));
     }
-    let end = phnum.checked_mul(PHDR_SIZE).and_then(|n| n.checked_add(phoff)).ok_or_else(|| {
-        corrupt("ELF header", 32, format!("e_phoff {phoff:#x} with {phnum} program headers overflows"))
-    })?;
+    let end = phnum
+        .checked_mul(PHDR_SIZE)
+        .and_then(|n| n.checked_add(phoff))
+        .ok_or_else(|| {
+            corrupt(
+                "ELF header",
+                32,
+                format!("e_phoff {phoff:#x} with {phnum} program headers overflows"),
+            )
+        })?;
     if end > len {
-        return Err(DumpError::Truncated { what: "ELF program headers", offset: phoff, end, len });
+        return Err(DumpError::Truncated {
+            what: "ELF program headers",
+            offset: phoff,
+            end,
+            len,
+        });
     }
-    hdr.program_headers(e, data).map_err(|err| corrupt("ELF program headers", phoff, err.to_string()))
+    hdr.program_headers(e, data)
+        .map_err(|err| corrupt("ELF program headers", phoff, err.to_string()))
 }
 
 /// Flattens the segments into sorted, disjoint, maximal pieces (see the module doc for the rules).
 fn build_pieces(segments: &[Segment], file_len: u64) -> Vec<Piece> {
     // Candidate ranges: (start, end, backing at start, rank key).
     let mut ranges: Vec<(u64, u64, Backing, (u8, usize))> = Vec::new();
-    for (i, s) in segments.iter().enumerate().filter(|(_, s)| s.paddr != NO_PADDR) {
+    for (i, s) in segments
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.paddr != NO_PADDR)
+    {
         let stored = s.filesz.min(file_len.saturating_sub(s.offset));
         let parts = [
             (0, stored, Backing::File(s.offset)),
@@ -283,8 +353,11 @@ fn build_pieces(segments: &[Segment], file_len: u64) -> Vec<Piece> {
         }
     }
     // Sweep over range boundaries; the active range with the lowest key owns each gap.
-    let mut events: Vec<(u64, usize)> =
-        ranges.iter().enumerate().flat_map(|(r, &(a, b, ..))| [(a, r), (b, r)]).collect();
+    let mut events: Vec<(u64, usize)> = ranges
+        .iter()
+        .enumerate()
+        .flat_map(|(r, &(a, b, ..))| [(a, r), (b, r)])
+        .collect();
     events.sort_unstable();
     let mut active = std::collections::BTreeSet::new();
     let mut pieces: Vec<Piece> = Vec::new();
@@ -300,13 +373,22 @@ fn build_pieces(segments: &[Segment], file_len: u64) -> Vec<Piece> {
             }
             k += 1;
         }
-        let (Some(&(next, _)), Some(&(_, r))) = (events.get(k), active.first()) else { continue };
+        let (Some(&(next, _)), Some(&(_, r))) = (events.get(k), active.first()) else {
+            continue;
+        };
         let (a, _, backing, _) = ranges[r];
         let backing = match backing {
             Backing::File(off) => Backing::File(off + (pos - a)),
             b => b,
         };
-        push_piece(&mut pieces, Piece { start: pos, end: next, backing });
+        push_piece(
+            &mut pieces,
+            Piece {
+                start: pos,
+                end: next,
+                backing,
+            },
+        );
     }
     pieces
 }
@@ -331,7 +413,10 @@ fn push_piece(pieces: &mut Vec<Piece>, p: Piece) {
 fn count_pages(pieces: &[Piece], page_size: u64) -> u64 {
     let mut count = 0;
     let mut next_free = 0u64; // first pfn not yet counted
-    for p in pieces.iter().filter(|p| matches!(p.backing, Backing::File(_))) {
+    for p in pieces
+        .iter()
+        .filter(|p| matches!(p.backing, Backing::File(_)))
+    {
         let first = (p.start / page_size).max(next_free);
         let end = (p.end - 1) / page_size + 1;
         count += end.saturating_sub(first);
@@ -341,9 +426,15 @@ fn count_pages(pieces: &[Piece], page_size: u64) -> u64 {
 }
 
 fn detect_kcore(notes: &Notes, segments: &[Segment]) -> bool {
-    let named = notes.prpsinfo.as_ref().is_some_and(|p| p.fname == "vmlinux") || notes.task_struct;
-    let all_virtual =
-        !segments.is_empty() && segments.iter().all(|s| (s.paddr == NO_PADDR || s.paddr == 0) && s.vaddr >> 63 == 1);
+    let named = notes
+        .prpsinfo
+        .as_ref()
+        .is_some_and(|p| p.fname == "vmlinux")
+        || notes.task_struct;
+    let all_virtual = !segments.is_empty()
+        && segments
+            .iter()
+            .all(|s| (s.paddr == NO_PADDR || s.paddr == 0) && s.vaddr >> 63 == 1);
     named || all_virtual
 }
 
@@ -353,7 +444,9 @@ impl DumpFormat for ElfDump {
     }
 
     fn page_state(&self, pfn: u64) -> PageState {
-        let Some((start, end)) = self.page_range(pfn) else { return PageState::NotRam };
+        let Some((start, end)) = self.page_range(pfn) else {
+            return PageState::NotRam;
+        };
         let (mut file, mut lost, mut excluded) = (false, false, false);
         for p in self.pieces_in(start, end) {
             match p.backing {
@@ -375,27 +468,43 @@ impl DumpFormat for ElfDump {
 
     fn read_page(&self, pfn: u64, offset: usize, buf: &mut [u8]) -> Result<()> {
         let ps = self.meta.page_size;
-        let Some((page, _)) = self.page_range(pfn) else { return Err(DumpError::NotRam { paddr: u64::MAX }) };
-        let Some(req_end) = (offset as u64).checked_add(buf.len() as u64).filter(|&e| e <= ps) else {
+        let Some((page, _)) = self.page_range(pfn) else {
+            return Err(DumpError::NotRam { paddr: u64::MAX });
+        };
+        let Some(req_end) = (offset as u64)
+            .checked_add(buf.len() as u64)
+            .filter(|&e| e <= ps)
+        else {
             return Err(DumpError::Unsupported {
-                what: format!("read of {:#x} bytes at offset {offset:#x} of a {ps:#x}-byte page", buf.len()),
+                what: format!(
+                    "read of {:#x} bytes at offset {offset:#x} of a {ps:#x}-byte page",
+                    buf.len()
+                ),
             });
         };
         let paddr = page + offset as u64;
         match self.page_state(pfn) {
             PageState::Present => {}
-            PageState::Excluded => return Err(DumpError::Excluded { paddr, dump_level: None }),
+            PageState::Excluded => {
+                return Err(DumpError::Excluded {
+                    paddr,
+                    dump_level: None,
+                })
+            }
             PageState::NotRam => return Err(DumpError::NotRam { paddr }),
             PageState::Lost => return Err(DumpError::Lost { paddr }),
         }
         let (start, end) = (paddr, page.saturating_add(req_end));
         buf.fill(0);
         for p in self.pieces_in(start, end) {
-            let Backing::File(off) = p.backing else { continue };
+            let Backing::File(off) = p.backing else {
+                continue;
+            };
             let (s, e) = (start.max(p.start), end.min(p.end));
             let src = usize::try_from(off + (s - p.start)).ok();
-            let bytes =
-                src.and_then(|src| self.map.get(src..src + (e - s) as usize)).ok_or(DumpError::Lost { paddr: s })?;
+            let bytes = src
+                .and_then(|src| self.map.get(src..src + (e - s) as usize))
+                .ok_or(DumpError::Lost { paddr: s })?;
             let dst = (s - start) as usize;
             buf[dst..dst + bytes.len()].copy_from_slice(bytes);
         }
@@ -423,7 +532,12 @@ mod tests {
 
     fn load(paddr: u64, data: Vec<u8>) -> Load {
         let memsz = data.len() as u64;
-        Load { paddr, vaddr: 0, data, memsz }
+        Load {
+            paddr,
+            vaddr: 0,
+            data,
+            memsz,
+        }
     }
 
     /// `n` bytes where byte `i` is `(i + seed) % 251`, so every page differs.
@@ -449,7 +563,13 @@ mod tests {
         put16(&mut v, 54, 56);
         put16(&mut v, 56, phnum as u16);
         let mut offset = v.len() as u64;
-        let mut phdr = |v: &mut Vec<u8>, i: usize, ty: u32, paddr: u64, vaddr: u64, filesz: u64, memsz: u64| {
+        let mut phdr = |v: &mut Vec<u8>,
+                        i: usize,
+                        ty: u32,
+                        paddr: u64,
+                        vaddr: u64,
+                        filesz: u64,
+                        memsz: u64| {
             let at = ph(i);
             put32(v, at, ty);
             put64(v, at + 8, offset);
@@ -459,9 +579,25 @@ mod tests {
             put64(v, at + 40, memsz);
             offset += filesz;
         };
-        phdr(&mut v, 0, PT_NOTE, 0, 0, notes.len() as u64, notes.len() as u64);
+        phdr(
+            &mut v,
+            0,
+            PT_NOTE,
+            0,
+            0,
+            notes.len() as u64,
+            notes.len() as u64,
+        );
         for (i, l) in loads.iter().enumerate() {
-            phdr(&mut v, i + 1, PT_LOAD, l.paddr, l.vaddr, l.data.len() as u64, l.memsz);
+            phdr(
+                &mut v,
+                i + 1,
+                PT_LOAD,
+                l.paddr,
+                l.vaddr,
+                l.data.len() as u64,
+                l.memsz,
+            );
         }
         v.extend_from_slice(notes);
         for l in loads {
@@ -489,7 +625,10 @@ mod tests {
     }
 
     fn dump(bytes: &[u8]) -> Dump {
-        Dump::from_format(Vec::new(), Box::new(open(bytes).expect("synthetic core opens")))
+        Dump::from_format(
+            Vec::new(),
+            Box::new(open(bytes).expect("synthetic core opens")),
+        )
     }
 
     fn states(d: &ElfDump, pfns: std::ops::Range<u64>) -> Vec<PageState> {
@@ -499,17 +638,30 @@ mod tests {
     fn all_notes() -> Vec<u8> {
         let mut n = synth::prstatus(565, 0xffff_ffff_8100_0000);
         n.extend(synth::prstatus(0, 0xffff_ffff_8200_0000));
-        n.extend(synth::note("VMCOREINFO", 0, b"OSRELEASE=6.1.0-test\nPAGESIZE=4096\n"));
+        n.extend(synth::note(
+            "VMCOREINFO",
+            0,
+            b"OSRELEASE=6.1.0-test\nPAGESIZE=4096\n",
+        ));
         n.extend(synth::qemu(0x10, 0xffff_8880_0000_0000, 0));
         n
     }
 
     #[test]
     fn two_loads_with_a_hole() {
-        let img = core(&[], &[load(0, pattern(0x2000, 0)), load(0x10000, pattern(0x1000, 7))]);
+        let img = core(
+            &[],
+            &[
+                load(0, pattern(0x2000, 0)),
+                load(0x10000, pattern(0x1000, 7)),
+            ],
+        );
         let d = open(&img).unwrap();
         use PageState::*;
-        assert_eq!(states(&d, 0..18), [[Present; 2].as_slice(), &[NotRam; 14], &[Present, NotRam]].concat());
+        assert_eq!(
+            states(&d, 0..18),
+            [[Present; 2].as_slice(), &[NotRam; 14], &[Present, NotRam]].concat()
+        );
         assert_eq!(d.meta().max_pfn, 0x11);
         assert_eq!(d.codec_counts(), [(Codec::None, 3)]);
         assert!(!d.meta().incomplete && !d.is_filtered() && !d.is_kcore());
@@ -531,11 +683,23 @@ mod tests {
         let img = core(&[], &[l, load(0x7000, pattern(0x1000, 5))]);
         let d = open(&img).unwrap();
         use PageState::*;
-        assert_eq!(states(&d, 3..9), [NotRam, Present, Excluded, Excluded, Present, NotRam]);
+        assert_eq!(
+            states(&d, 3..9),
+            [NotRam, Present, Excluded, Excluded, Present, NotRam]
+        );
         assert!(d.is_filtered() && !d.meta().incomplete);
         let mut b = [0u8; 8];
         let err = d.read_page(5, 8, &mut b).unwrap_err();
-        assert!(matches!(err, DumpError::Excluded { paddr: 0x5008, dump_level: None }), "{err}");
+        assert!(
+            matches!(
+                err,
+                DumpError::Excluded {
+                    paddr: 0x5008,
+                    dump_level: None
+                }
+            ),
+            "{err}"
+        );
         assert!(err.is_missing_page());
         // A segment that is all tail (makedumpfile writes p_offset 0, p_filesz 0).
         let mut img = core(&[], &[load(0x100000, Vec::new())]);
@@ -552,8 +716,14 @@ mod tests {
         let d = open(&img).unwrap();
         let m = d.meta();
         assert_eq!(m.format, FormatKind::Elf { qemu: true });
-        assert_eq!((m.arch, m.endian, m.page_size, m.nr_cpus), (Arch::X86_64, Endian::Little, 4096, Some(2)));
-        assert_eq!(m.vmcoreinfo_raw.as_deref(), Some("OSRELEASE=6.1.0-test\nPAGESIZE=4096\n"));
+        assert_eq!(
+            (m.arch, m.endian, m.page_size, m.nr_cpus),
+            (Arch::X86_64, Endian::Little, 4096, Some(2))
+        );
+        assert_eq!(
+            m.vmcoreinfo_raw.as_deref(),
+            Some("OSRELEASE=6.1.0-test\nPAGESIZE=4096\n")
+        );
         assert_eq!(m.prstatus.len(), 2);
         assert_eq!(m.prstatus[0].pid, 565);
         assert_eq!(m.prstatus[0].regs[16], 0xffff_ffff_8100_0010);
@@ -561,13 +731,23 @@ mod tests {
         assert_eq!(m.qemu_cpus[0].gs_base, 0xffff_8880_0000_0000);
         assert!(m.dump_level.is_none() && m.utsname.is_none() && !m.incomplete);
         let dump = Dump::from_format(Vec::new(), Box::new(d));
-        assert_eq!(dump.vmcoreinfo().and_then(|v| v.osrelease()), Some("6.1.0-test"));
+        assert_eq!(
+            dump.vmcoreinfo().and_then(|v| v.osrelease()),
+            Some("6.1.0-test")
+        );
     }
 
     #[test]
     fn page_size_from_vmcoreinfo() {
-        for (text, want) in [("PAGESIZE=16384\n", 16384), ("PAGESIZE=0\n", 4096), ("PAGESIZE=12345\n", 4096)] {
-            let img = core(&synth::note("VMCOREINFO", 0, text.as_bytes()), &[load(0, pattern(0x8000, 0))]);
+        for (text, want) in [
+            ("PAGESIZE=16384\n", 16384),
+            ("PAGESIZE=0\n", 4096),
+            ("PAGESIZE=12345\n", 4096),
+        ] {
+            let img = core(
+                &synth::note("VMCOREINFO", 0, text.as_bytes()),
+                &[load(0, pattern(0x8000, 0))],
+            );
             let d = open(&img).unwrap();
             assert_eq!(d.meta().page_size, want, "{text}");
             assert_eq!(d.meta().max_pfn, 0x8000 / want);
@@ -577,12 +757,22 @@ mod tests {
     #[test]
     fn truncation_at_every_byte() {
         let notes = all_notes();
-        let img = core(&notes, &[load(0, pattern(0x2000, 0)), load(0x3000, pattern(0x1000, 9))]);
+        let img = core(
+            &notes,
+            &[
+                load(0, pattern(0x2000, 0)),
+                load(0x3000, pattern(0x1000, 9)),
+            ],
+        );
         let (phend, notes_end) = (ph(3), ph(3) + notes.len());
         for cut in 1..img.len() {
             let r = open(&img[..cut]);
             if cut < phend {
-                let what = if cut < 64 { "ELF" } else { "ELF program headers" };
+                let what = if cut < 64 {
+                    "ELF"
+                } else {
+                    "ELF program headers"
+                };
                 match r {
                     Err(DumpError::Truncated { what: w, len, .. }) => {
                         assert!(w.starts_with(what) && len == cut as u64, "{cut}: {w}")
@@ -597,12 +787,30 @@ mod tests {
             let notes_cut = cut < notes_end;
             assert!(d.meta().prstatus.len() <= 2);
             if notes_cut {
-                assert_eq!(states(&d, 0..4), [PageState::Lost, PageState::Lost, PageState::NotRam, PageState::Lost]);
+                assert_eq!(
+                    states(&d, 0..4),
+                    [
+                        PageState::Lost,
+                        PageState::Lost,
+                        PageState::NotRam,
+                        PageState::Lost
+                    ]
+                );
             } else {
                 let data = cut - notes_end;
                 assert_eq!(d.meta().prstatus.len(), 2);
-                let want = |pfn_off: usize| if data >= pfn_off + 0x1000 { PageState::Present } else { PageState::Lost };
-                assert_eq!(states(&d, 0..4), [want(0), want(0x1000), PageState::NotRam, want(0x2000)], "cut {cut}");
+                let want = |pfn_off: usize| {
+                    if data >= pfn_off + 0x1000 {
+                        PageState::Present
+                    } else {
+                        PageState::Lost
+                    }
+                };
+                assert_eq!(
+                    states(&d, 0..4),
+                    [want(0), want(0x1000), PageState::NotRam, want(0x2000)],
+                    "cut {cut}"
+                );
                 let mut b = [0u8; 4];
                 match d.read_page(0, 0, &mut b) {
                     Ok(()) => assert_eq!(b, [0, 1, 2, 3]),
@@ -624,20 +832,48 @@ mod tests {
             Err(e) => assert!(want(&e), "unexpected error {e}"),
             Ok(_) => panic!("garbage opened"),
         };
-        is(bad(&|v| put16(v, 56, 0xfffe)), |e| matches!(e, DumpError::Truncated { .. }));
-        is(bad(&|v| put16(v, 56, 0xffff)), |e| matches!(e, DumpError::Corrupt { .. })); // PN_XNUM, no sections
-        is(bad(&|v| put64(v, 32, 1 << 40)), |e| matches!(e, DumpError::Truncated { .. }));
-        is(bad(&|v| put64(v, 32, u64::MAX - 8)), |e| matches!(e, DumpError::Corrupt { .. }));
-        is(bad(&|v| put64(v, 32, 65)), |e| matches!(e, DumpError::Corrupt { .. })); // misaligned
-        is(bad(&|v| put16(v, 54, 32)), |e| matches!(e, DumpError::Corrupt { .. }));
-        is(bad(&|v| put16(v, 16, 2)), |e| matches!(e, DumpError::NotADump { .. }));
-        is(bad(&|v| v[4] = 1), |e| matches!(e, DumpError::Unsupported { .. }));
-        is(bad(&|v| v[5] = 9), |e| matches!(e, DumpError::Corrupt { .. }));
-        is(bad(&|v| put64(v, ph(1) + 32, 0x2000)), |e| matches!(e, DumpError::Corrupt { .. })); // filesz > memsz
-        is(bad(&|v| put64(v, ph(1) + 8, u64::MAX - 8)), |e| matches!(e, DumpError::Corrupt { .. }));
-        is(bad(&|v| put64(v, ph(1) + 24, u64::MAX - 8)), |e| matches!(e, DumpError::Corrupt { .. }));
-        is(open(b"\x7fEL"), |e| matches!(e, DumpError::Truncated { .. }));
-        is(open(b"MZ\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"), |e| matches!(e, DumpError::NotADump { .. }));
+        is(bad(&|v| put16(v, 56, 0xfffe)), |e| {
+            matches!(e, DumpError::Truncated { .. })
+        });
+        is(bad(&|v| put16(v, 56, 0xffff)), |e| {
+            matches!(e, DumpError::Corrupt { .. })
+        }); // PN_XNUM, no sections
+        is(bad(&|v| put64(v, 32, 1 << 40)), |e| {
+            matches!(e, DumpError::Truncated { .. })
+        });
+        is(bad(&|v| put64(v, 32, u64::MAX - 8)), |e| {
+            matches!(e, DumpError::Corrupt { .. })
+        });
+        is(bad(&|v| put64(v, 32, 65)), |e| {
+            matches!(e, DumpError::Corrupt { .. })
+        }); // misaligned
+        is(bad(&|v| put16(v, 54, 32)), |e| {
+            matches!(e, DumpError::Corrupt { .. })
+        });
+        is(bad(&|v| put16(v, 16, 2)), |e| {
+            matches!(e, DumpError::NotADump { .. })
+        });
+        is(bad(&|v| v[4] = 1), |e| {
+            matches!(e, DumpError::Unsupported { .. })
+        });
+        is(bad(&|v| v[5] = 9), |e| {
+            matches!(e, DumpError::Corrupt { .. })
+        });
+        is(bad(&|v| put64(v, ph(1) + 32, 0x2000)), |e| {
+            matches!(e, DumpError::Corrupt { .. })
+        }); // filesz > memsz
+        is(bad(&|v| put64(v, ph(1) + 8, u64::MAX - 8)), |e| {
+            matches!(e, DumpError::Corrupt { .. })
+        });
+        is(bad(&|v| put64(v, ph(1) + 24, u64::MAX - 8)), |e| {
+            matches!(e, DumpError::Corrupt { .. })
+        });
+        is(open(b"\x7fEL"), |e| {
+            matches!(e, DumpError::Truncated { .. })
+        });
+        is(open(b"MZ\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"), |e| {
+            matches!(e, DumpError::NotADump { .. })
+        });
         // p_offset beyond EOF: opens, the segment is lost. Same for the note segment.
         let d = bad(&|v| put64(v, ph(1) + 8, 1 << 40)).unwrap();
         assert_eq!(d.page_state(0), PageState::Lost);
@@ -655,7 +891,13 @@ mod tests {
     fn extended_phnum() {
         // e_phnum = PN_XNUM: the real count is sh_info of section header 0 (makedumpfile writes
         // this for more than 65534 segments).
-        let mut img = core(&all_notes(), &[load(0, pattern(0x1000, 0)), load(0x2000, pattern(0x1000, 1))]);
+        let mut img = core(
+            &all_notes(),
+            &[
+                load(0, pattern(0x1000, 0)),
+                load(0x2000, pattern(0x1000, 1)),
+            ],
+        );
         img.resize(img.len().next_multiple_of(8), 0);
         let shoff = img.len();
         img.resize(shoff + 64, 0);
@@ -665,7 +907,10 @@ mod tests {
         put16(&mut img, 56, 0xffff);
         let d = open(&img).unwrap();
         assert_eq!(d.segments().len(), 2);
-        assert_eq!(states(&d, 0..3), [PageState::Present, PageState::NotRam, PageState::Present]);
+        assert_eq!(
+            states(&d, 0..3),
+            [PageState::Present, PageState::NotRam, PageState::Present]
+        );
     }
 
     #[test]
@@ -681,7 +926,10 @@ mod tests {
         let img = core(&[], &[direct, ktext, dup]);
         let d = open(&img).unwrap();
         use PageState::*;
-        assert_eq!(states(&d, 0..6), [NotRam, Present, Present, Present, Excluded, NotRam]);
+        assert_eq!(
+            states(&d, 0..6),
+            [NotRam, Present, Present, Present, Excluded, NotRam]
+        );
         let mut buf = vec![0u8; 0x2000];
         dump(&img).read_phys(0x2000, &mut buf).unwrap();
         assert_eq!(buf, text);
@@ -695,7 +943,11 @@ mod tests {
         // Two adjacent segments stored in reverse file order, then RAM ending mid-page.
         let img = core(
             &[],
-            &[load(0x1000, pattern(0x1000, 2)), load(0, pattern(0x1000, 1)), load(0x2000, pattern(0xc00, 3))],
+            &[
+                load(0x1000, pattern(0x1000, 2)),
+                load(0, pattern(0x1000, 1)),
+                load(0x2000, pattern(0xc00, 3)),
+            ],
         );
         let dump = dump(&img);
         let mut b = vec![0u8; 32];
@@ -722,7 +974,10 @@ mod tests {
         ram.vaddr = 0xffff_8880_0000_1000;
         let d = open(&core(&notes, &[vm, ram])).unwrap();
         assert!(d.is_kcore());
-        assert_eq!(states(&d, 0..3), [PageState::NotRam, PageState::Present, PageState::NotRam]);
+        assert_eq!(
+            states(&d, 0..3),
+            [PageState::NotRam, PageState::Present, PageState::NotRam]
+        );
         assert_eq!(d.meta().max_pfn, 2);
         let plain = open(&core(&all_notes(), &[load(0, pattern(0x1000, 0))])).unwrap();
         assert!(!plain.is_kcore());
@@ -730,7 +985,13 @@ mod tests {
 
     #[test]
     fn random_corruption_never_panics() {
-        let img = core(&all_notes(), &[load(0, pattern(0x2000, 0)), load(0x1000, pattern(0x1000, 5))]);
+        let img = core(
+            &all_notes(),
+            &[
+                load(0, pattern(0x2000, 0)),
+                load(0x1000, pattern(0x1000, 5)),
+            ],
+        );
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = || {
             seed ^= seed << 13;
@@ -747,7 +1008,13 @@ mod tests {
             let Ok(d) = open(&v) else { continue };
             let mut buf = [0u8; 64];
             for s in d.segments().to_vec() {
-                for pfn in [s.paddr / 4096, s.paddr.saturating_add(s.memsz) / 4096, 0, 1, 2] {
+                for pfn in [
+                    s.paddr / 4096,
+                    s.paddr.saturating_add(s.memsz) / 4096,
+                    0,
+                    1,
+                    2,
+                ] {
                     let _ = d.page_state(pfn);
                     let _ = d.read_page(pfn, 0, &mut buf);
                 }

@@ -82,7 +82,9 @@ impl FlatFile {
             });
         }
         if !bytes.starts_with(SIGNATURE) || bytes[SIGNATURE.len()..16].iter().any(|&b| b != 0) {
-            return Err(DumpError::NotADump { reason: "no makedumpfile flattened signature".into() });
+            return Err(DumpError::NotADump {
+                reason: "no makedumpfile flattened signature".into(),
+            });
         }
         let kind = be_i64(bytes, 16).unwrap_or(0);
         if kind != TYPE_FLAT_HEADER {
@@ -122,7 +124,11 @@ impl FlatFile {
                     })
                 }
             }
-            map.insert(Segment { vstart, len, fstart });
+            map.insert(Segment {
+                vstart,
+                len,
+                fstart,
+            });
             if len < size {
                 break; // cut short: `truncated` stays set
             }
@@ -131,7 +137,12 @@ impl FlatFile {
         }
         let segments = map.into_sorted();
         let len = segments.last().map_or(0, Segment::vend);
-        Ok(FlatFile { data: Box::new(data), segments, len, truncated })
+        Ok(FlatFile {
+            data: Box::new(data),
+            segments,
+            len,
+            truncated,
+        })
     }
 
     fn bytes(&self) -> &[u8] {
@@ -161,7 +172,12 @@ impl FlatFile {
     fn check_range(&self, what: &'static str, offset: u64, len: u64) -> Result<()> {
         match offset.checked_add(len) {
             Some(end) if end <= self.len => Ok(()),
-            end => Err(DumpError::Truncated { what, offset, end: end.unwrap_or(u64::MAX), len: self.len }),
+            end => Err(DumpError::Truncated {
+                what,
+                offset,
+                end: end.unwrap_or(u64::MAX),
+                len: self.len,
+            }),
         }
     }
 
@@ -189,7 +205,9 @@ impl FlatFile {
                 }
                 next => {
                     // A gap: zeros up to the next segment (or the end of the read).
-                    let gap = next.map_or(u64::MAX, |s| s.vstart - at).min(rest.len() as u64) as usize;
+                    let gap = next
+                        .map_or(u64::MAX, |s| s.vstart - at)
+                        .min(rest.len() as u64) as usize;
                     rest[..gap].fill(0);
                     done += gap;
                 }
@@ -235,16 +253,34 @@ impl SegmentMap {
         let (start, end) = (new.vstart, new.vend());
         // The segment starting before `start` may reach into the new one; so may every
         // segment starting inside it.
-        let before = self.map.range(..start).next_back().map(|(_, s)| *s).filter(|s| s.vend() > start);
+        let before = self
+            .map
+            .range(..start)
+            .next_back()
+            .map(|(_, s)| *s)
+            .filter(|s| s.vend() > start);
         let inside: Vec<Segment> = self.map.range(start..end).map(|(_, s)| *s).collect();
         for old in before.into_iter().chain(inside) {
             self.map.remove(&old.vstart);
             if old.vstart < start {
-                self.map.insert(old.vstart, Segment { len: start - old.vstart, ..old });
+                self.map.insert(
+                    old.vstart,
+                    Segment {
+                        len: start - old.vstart,
+                        ..old
+                    },
+                );
             }
             if old.vend() > end {
                 let cut = end - old.vstart;
-                self.map.insert(end, Segment { vstart: end, len: old.len - cut, fstart: old.fstart + cut });
+                self.map.insert(
+                    end,
+                    Segment {
+                        vstart: end,
+                        len: old.len - cut,
+                        fstart: old.fstart + cut,
+                    },
+                );
             }
         }
         self.map.insert(start, new);
@@ -303,15 +339,23 @@ mod tests {
         assert!(matches!(across, Cow::Owned(_)));
         assert_eq!(&*across, &v[8..22]);
         // Past the end.
-        assert!(matches!(f.read_at("t", 20, &mut [0; 8]), Err(DumpError::Truncated { .. })));
+        assert!(matches!(
+            f.read_at("t", 20, &mut [0; 8]),
+            Err(DumpError::Truncated { .. })
+        ));
         assert!(f.slice("t", u64::MAX, 2).is_err());
     }
 
     #[test]
     fn later_records_override_earlier_ones() {
-        let f = FlatFile::index(flatten(&[(0, &[1; 10]), (3, &[2; 4]), (8, &[3; 4]), (0, &[4; 1])], true)).unwrap();
+        let f = FlatFile::index(flatten(
+            &[(0, &[1; 10]), (3, &[2; 4]), (8, &[3; 4]), (0, &[4; 1])],
+            true,
+        ))
+        .unwrap();
         assert_eq!(virtual_bytes(&f), vec![4, 1, 1, 2, 2, 2, 2, 1, 3, 3, 3, 3]);
-        let f = FlatFile::index(flatten(&[(2, &[1; 3]), (6, &[2; 2]), (0, &[9; 10])], true)).unwrap();
+        let f =
+            FlatFile::index(flatten(&[(2, &[1; 3]), (6, &[2; 2]), (0, &[9; 10])], true)).unwrap();
         assert_eq!(virtual_bytes(&f), vec![9; 10]);
         assert_eq!(f.segment_count(), 1);
     }
@@ -331,13 +375,19 @@ mod tests {
         // Negative size, bad type, bad signature.
         let mut bad = full.clone();
         bad[HEADER_SIZE + 8..HEADER_SIZE + 16].copy_from_slice(&(-5i64).to_be_bytes());
-        assert!(matches!(FlatFile::index(bad), Err(DumpError::Corrupt { .. })));
+        assert!(matches!(
+            FlatFile::index(bad),
+            Err(DumpError::Corrupt { .. })
+        ));
         let mut bad = full.clone();
         bad[16..24].copy_from_slice(&7i64.to_be_bytes());
         assert!(FlatFile::index(bad).is_err());
         let mut bad = full.clone();
         bad[0] = b'M';
-        assert!(matches!(FlatFile::index(bad), Err(DumpError::NotADump { .. })));
+        assert!(matches!(
+            FlatFile::index(bad),
+            Err(DumpError::NotADump { .. })
+        ));
         // Offset near u64::MAX overflows.
         let mut bad = full;
         bad[HEADER_SIZE..HEADER_SIZE + 8].copy_from_slice(&(i64::MAX - 10).to_be_bytes());

@@ -43,7 +43,12 @@ pub enum FormatKind {
     /// ELF64 core: `/proc/vmcore` copy, `makedumpfile -E`, QEMU `dump-guest-memory` ELF, `/proc/kcore`.
     Elf { qemu: bool },
     /// makedumpfile's kdump-compressed format (`KDUMP   ` or old `DISKDUMP` signature).
-    Kdump { header_version: u32, diskdump: bool, flattened: bool, qemu: bool },
+    Kdump {
+        header_version: u32,
+        diskdump: bool,
+        flattened: bool,
+        qemu: bool,
+    },
 }
 
 /// Page compression as recorded per page in a kdump file.
@@ -156,8 +161,16 @@ impl Dump {
 
     /// Wraps an already parsed format (tests, split sets).
     pub fn from_format(paths: Vec<PathBuf>, inner: Box<dyn DumpFormat>) -> Dump {
-        let vmcoreinfo = inner.meta().vmcoreinfo_raw.as_deref().map(VmcoreInfo::parse);
-        Dump { paths, inner, vmcoreinfo }
+        let vmcoreinfo = inner
+            .meta()
+            .vmcoreinfo_raw
+            .as_deref()
+            .map(VmcoreInfo::parse);
+        Dump {
+            paths,
+            inner,
+            vmcoreinfo,
+        }
     }
 
     /// The files this dump was read from.
@@ -200,7 +213,8 @@ impl Dump {
                 .ok_or(DumpError::NotRam { paddr: u64::MAX })?;
             let off = (addr % ps) as usize;
             let n = (ps as usize - off).min(buf.len() - done);
-            self.inner.read_page(addr / ps, off, &mut buf[done..done + n])?;
+            self.inner
+                .read_page(addr / ps, off, &mut buf[done..done + n])?;
             done += n;
         }
         Ok(())

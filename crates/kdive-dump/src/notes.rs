@@ -157,7 +157,12 @@ fn next_note<'a>(rd: &Rd, data: &'a [u8], pos: usize) -> Option<RawNote<'a>> {
     let name = data.get(name_at..name_at + namesz)?;
     let desc = data.get(desc_at..desc_at.checked_add(descsz)?)?;
     // The padding of the last note may be missing at the very end of the buffer.
-    Some(RawNote { name, n_type, desc, next: next.min(data.len()) })
+    Some(RawNote {
+        name,
+        n_type,
+        desc,
+        next: next.min(data.len()),
+    })
 }
 
 fn align4(n: usize) -> Option<usize> {
@@ -194,7 +199,9 @@ impl Notes {
     fn add(&mut self, rd: &Rd, name: &[u8], n_type: u32, desc: &[u8]) {
         let name = trim_nul(name);
         let decoded = match (name, n_type) {
-            (b"CORE", NT_PRSTATUS) => parse_prstatus(rd, desc).map(|p| self.prstatus.push(p)).is_some(),
+            (b"CORE", NT_PRSTATUS) => parse_prstatus(rd, desc)
+                .map(|p| self.prstatus.push(p))
+                .is_some(),
             (b"CORE", NT_PRPSINFO) if self.prpsinfo.is_none() => {
                 self.prpsinfo = parse_prpsinfo(rd, desc);
                 self.prpsinfo.is_some()
@@ -203,7 +210,9 @@ impl Notes {
                 self.task_struct = true;
                 true
             }
-            (b"QEMU", _) => parse_qemu(rd, desc).map(|q| self.qemu_cpus.push(q)).is_some(),
+            (b"QEMU", _) => parse_qemu(rd, desc)
+                .map(|q| self.qemu_cpus.push(q))
+                .is_some(),
             (b"VMCOREINFO", _) if self.vmcoreinfo.is_none() => {
                 let text = String::from_utf8_lossy(desc);
                 self.vmcoreinfo = Some(text.trim_end_matches('\0').to_string());
@@ -224,14 +233,19 @@ impl Notes {
 fn parse_prstatus(rd: &Rd, desc: &[u8]) -> Option<PrStatus> {
     let pid = rd.u32(desc, PRSTATUS_PID)?;
     let nregs = desc.len().checked_sub(PRSTATUS_REG + PRSTATUS_TAIL)? / 8;
-    let regs = (0..nregs).map(|i| rd.u64(desc, PRSTATUS_REG + 8 * i)).collect::<Option<Vec<u64>>>()?;
+    let regs = (0..nregs)
+        .map(|i| rd.u64(desc, PRSTATUS_REG + 8 * i))
+        .collect::<Option<Vec<u64>>>()?;
     Some(PrStatus { pid, regs })
 }
 
 fn parse_prpsinfo(rd: &Rd, desc: &[u8]) -> Option<PrPsInfo> {
     let pid = rd.u32(desc, PRPSINFO_PID)?;
     let fname = c_string(desc.get(PRPSINFO_FNAME..PRPSINFO_FNAME + 16)?);
-    let psargs = desc.get(PRPSINFO_FNAME + 16..).map(|b| c_string(&b[..b.len().min(80)])).unwrap_or_default();
+    let psargs = desc
+        .get(PRPSINFO_FNAME + 16..)
+        .map(|b| c_string(&b[..b.len().min(80)]))
+        .unwrap_or_default();
     Some(PrPsInfo { pid, fname, psargs })
 }
 
@@ -244,7 +258,9 @@ fn parse_qemu(rd: &Rd, desc: &[u8]) -> Option<QemuCpuState> {
     const KGS: usize = CR + 5 * 8;
     let version = rd.u32(desc, 0)?;
     let size = rd.u32(desc, 4)?;
-    let regs = (0..18).map(|i| rd.u64(desc, REGS + 8 * i)).collect::<Option<Vec<u64>>>()?;
+    let regs = (0..18)
+        .map(|i| rd.u64(desc, REGS + 8 * i))
+        .collect::<Option<Vec<u64>>>()?;
     let seg = |i: usize| -> Option<QemuSegment> {
         let at = SEGS + 24 * i;
         Some(QemuSegment {
@@ -260,7 +276,11 @@ fn parse_qemu(rd: &Rd, desc: &[u8]) -> Option<QemuCpuState> {
     }
     let gs = seg(4)?;
     // Trust `size` only as far as the note really reaches.
-    let kernel_gs_base = if (size as usize) >= KGS + 8 { rd.u64(desc, KGS) } else { None };
+    let kernel_gs_base = if (size as usize) >= KGS + 8 {
+        rd.u64(desc, KGS)
+    } else {
+        None
+    };
     Some(QemuCpuState {
         version,
         size,
@@ -358,7 +378,11 @@ mod tests {
     fn sample() -> Vec<u8> {
         let mut v = prstatus(565, 0x1000);
         v.extend(prstatus(0, 0x2000));
-        v.extend(note("VMCOREINFO", 0, b"OSRELEASE=6.1.0\nPAGESIZE=4096\n\0\0"));
+        v.extend(note(
+            "VMCOREINFO",
+            0,
+            b"OSRELEASE=6.1.0\nPAGESIZE=4096\n\0\0",
+        ));
         v.extend(qemu(0x3000, 0xffff_8880_0000_0000, 0x7f00));
         v
     }
@@ -371,7 +395,10 @@ mod tests {
         assert_eq!(n.prstatus[0].regs.len(), 27);
         assert_eq!(n.prstatus[0].regs[16], 0x1000 + 16); // rip
         assert_eq!(n.prstatus[1].regs[19], 0x2000 + 19); // rsp
-        assert_eq!(n.vmcoreinfo.as_deref(), Some("OSRELEASE=6.1.0\nPAGESIZE=4096\n"));
+        assert_eq!(
+            n.vmcoreinfo.as_deref(),
+            Some("OSRELEASE=6.1.0\nPAGESIZE=4096\n")
+        );
         assert_eq!(n.qemu_cpus.len(), 1);
         let q = &n.qemu_cpus[0];
         assert_eq!((q.version, q.size), (1, 440));
@@ -411,7 +438,10 @@ mod tests {
         v.extend(sample());
         v.extend([0u8; 24]);
         let n = parse_notes(&v[1..]);
-        assert_eq!((n.prstatus.len(), n.qemu_cpus.len(), n.trailing_garbage), (2, 1, 0));
+        assert_eq!(
+            (n.prstatus.len(), n.qemu_cpus.len(), n.trailing_garbage),
+            (2, 1, 0)
+        );
     }
 
     #[test]
@@ -435,7 +465,10 @@ mod tests {
         v.extend(note("CORE", NT_TASKSTRUCT, &[0u8; 64]));
         let n = parse_notes(&v);
         let p = n.prpsinfo.expect("prpsinfo");
-        assert_eq!((p.fname.as_str(), p.psargs.as_str()), ("vmlinux", "root=/dev/"));
+        assert_eq!(
+            (p.fname.as_str(), p.psargs.as_str()),
+            ("vmlinux", "root=/dev/")
+        );
         assert!(n.task_struct);
     }
 

@@ -14,7 +14,12 @@ impl VmcoreInfo {
         let entries = text
             .lines()
             .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), v.trim_end_matches('\0').trim().to_string()))
+            .map(|(k, v)| {
+                (
+                    k.trim().to_string(),
+                    v.trim_end_matches('\0').trim().to_string(),
+                )
+            })
             .filter(|(k, _)| !k.is_empty())
             .collect();
         VmcoreInfo { entries }

@@ -9,12 +9,17 @@ use kdive_dump::{Arch, Dump, DumpFormat, Endian, FormatKind, PageState};
 /// Opens `name` of fixture `fixture` as an [`ElfDump`] (with its path), or `None` when the corpus is absent.
 fn open_elf(fixture: &str, name: &str) -> Option<(ElfDump, PathBuf)> {
     kdive_testdata::corpus_or_skip(fixture)?;
-    let fx = kdive_testdata::fixture(fixture).unwrap_or_else(|| panic!("fixture {fixture} missing"));
+    let fx =
+        kdive_testdata::fixture(fixture).unwrap_or_else(|| panic!("fixture {fixture} missing"));
     let path = fx.materialize(name);
     let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     // SAFETY: read-only mapping of a test fixture nobody modifies.
-    let map = unsafe { memmap2::Mmap::map(&file) }.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    Some((ElfDump::parse(map).unwrap_or_else(|e| panic!("{}: {e}", path.display())), path))
+    let map =
+        unsafe { memmap2::Mmap::map(&file) }.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Some((
+        ElfDump::parse(map).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        path,
+    ))
 }
 
 /// x86_64 `elf_gregset_t` indices.
@@ -24,11 +29,19 @@ const KERNEL_HALF: u64 = 0xffff_8000_0000_0000;
 
 #[test]
 fn makedumpfile_elf_d31() {
-    let Some((d, path)) = open_elf("formats-6.1", "vmcore.elf-d31.zst") else { return };
+    let Some((d, path)) = open_elf("formats-6.1", "vmcore.elf-d31.zst") else {
+        return;
+    };
     let m = d.meta();
     assert_eq!(m.format, FormatKind::Elf { qemu: false });
-    assert_eq!((m.arch, m.endian, m.page_size), (Arch::X86_64, Endian::Little, 4096));
-    assert_eq!((m.nr_cpus, m.dump_level, m.incomplete), (Some(2), None, false));
+    assert_eq!(
+        (m.arch, m.endian, m.page_size),
+        (Arch::X86_64, Endian::Little, 4096)
+    );
+    assert_eq!(
+        (m.nr_cpus, m.dump_level, m.incomplete),
+        (Some(2), None, false)
+    );
     let vmci = kdive_dump::VmcoreInfo::parse(m.vmcoreinfo_raw.as_deref().expect("VMCOREINFO"));
     assert_eq!(vmci.osrelease(), Some("6.1.0-56-cloud-amd64"));
     assert!(d.is_filtered() && !d.is_kcore());
@@ -38,7 +51,11 @@ fn makedumpfile_elf_d31() {
     let panic_cpu = &m.prstatus[0];
     assert_eq!(panic_cpu.pid, 565);
     assert_eq!(panic_cpu.regs.len(), 27);
-    assert!(panic_cpu.regs[RIP] >= KERNEL_HALF && panic_cpu.regs[RSP] >= KERNEL_HALF, "{:x?}", panic_cpu.regs);
+    assert!(
+        panic_cpu.regs[RIP] >= KERNEL_HALF && panic_cpu.regs[RSP] >= KERNEL_HALF,
+        "{:x?}",
+        panic_cpu.regs
+    );
     // CPU 1 was idle, stopped by the crash NMI.
     assert_eq!(m.prstatus[1].pid, 0);
     assert!(m.prstatus[1].regs[RIP] >= KERNEL_HALF);
@@ -47,15 +64,33 @@ fn makedumpfile_elf_d31() {
     // copies of the kernel image describe the same physical pages.
     let segs = d.segments();
     assert_eq!(segs.len(), 18);
-    assert_eq!(segs.iter().filter(|s| s.vaddr >= 0xffff_ffff_8000_0000).count(), 5);
-    assert!(segs.iter().any(|s| s.filesz == 0 && s.memsz > 0), "a wholly filtered segment");
+    assert_eq!(
+        segs.iter()
+            .filter(|s| s.vaddr >= 0xffff_ffff_8000_0000)
+            .count(),
+        5
+    );
+    assert!(
+        segs.iter().any(|s| s.filesz == 0 && s.memsz > 0),
+        "a wholly filtered segment"
+    );
     assert_eq!(m.max_pfn, 0x1bfd7);
     let text = segs[0];
-    assert_eq!((text.paddr, text.vaddr), (0x940_0000, 0xffff_ffff_ae60_0000));
-    let twin = segs.iter().skip(1).find(|s| s.paddr == text.paddr).expect("direct-map twin");
+    assert_eq!(
+        (text.paddr, text.vaddr),
+        (0x940_0000, 0xffff_ffff_ae60_0000)
+    );
+    let twin = segs
+        .iter()
+        .skip(1)
+        .find(|s| s.paddr == text.paddr)
+        .expect("direct-map twin");
     assert_eq!((twin.filesz, twin.memsz), (text.filesz, text.memsz));
     for page in [0, 0x5000, text.filesz - 0x1000] {
-        assert_eq!(file_bytes(&path, text.offset + page, 4096), file_bytes(&path, twin.offset + page, 4096));
+        assert_eq!(
+            file_bytes(&path, text.offset + page, 4096),
+            file_bytes(&path, twin.offset + page, 4096)
+        );
     }
 
     use PageState::*;
@@ -72,26 +107,54 @@ fn makedumpfile_elf_d31() {
     let phys_base = vmci.number("phys_base").expect("NUMBER(phys_base)");
     let paddr = (uts - 0xffff_ffff_8000_0000).wrapping_add(phys_base as u64);
     let mut release = [0u8; 65];
-    let name = vmci.offset("uts_namespace.name").expect("OFFSET(uts_namespace.name)");
+    let name = vmci
+        .offset("uts_namespace.name")
+        .expect("OFFSET(uts_namespace.name)");
     dump.read_phys(paddr + name + 65 * 2, &mut release).unwrap();
-    assert!(release.starts_with(b"6.1.0-56-cloud-amd64\0"), "{:?}", String::from_utf8_lossy(&release));
+    assert!(
+        release.starts_with(b"6.1.0-56-cloud-amd64\0"),
+        "{:?}",
+        String::from_utf8_lossy(&release)
+    );
 }
 
 #[test]
 fn qemu_elf() {
-    let Some((d, path)) = open_elf("f-healthy-6.12-qemu", "vmcore.elf.zst") else { return };
+    let Some((d, path)) = open_elf("f-healthy-6.12-qemu", "vmcore.elf.zst") else {
+        return;
+    };
     let m = d.meta();
     assert_eq!(m.format, FormatKind::Elf { qemu: true });
-    assert_eq!((m.arch, m.page_size, m.nr_cpus, m.incomplete), (Arch::X86_64, 4096, Some(2), false));
+    assert_eq!(
+        (m.arch, m.page_size, m.nr_cpus, m.incomplete),
+        (Arch::X86_64, 4096, Some(2), false)
+    );
     assert!(!d.is_filtered() && !d.is_kcore());
-    let vmci = kdive_dump::VmcoreInfo::parse(m.vmcoreinfo_raw.as_deref().expect("VMCOREINFO (-device vmcoreinfo)"));
+    let vmci = kdive_dump::VmcoreInfo::parse(
+        m.vmcoreinfo_raw
+            .as_deref()
+            .expect("VMCOREINFO (-device vmcoreinfo)"),
+    );
     assert_eq!(vmci.osrelease(), Some("6.12.117+deb12-cloud-amd64"));
 
     // 256 MiB of RAM at 0 and the 256 KiB BIOS ROM below 4 GiB; nothing filtered.
-    let segs: Vec<_> = d.segments().iter().map(|s| (s.paddr, s.filesz, s.memsz)).collect();
-    assert_eq!(segs, [(0, 0x1000_0000, 0x1000_0000), (0xfffc_0000, 0x4_0000, 0x4_0000)]);
+    let segs: Vec<_> = d
+        .segments()
+        .iter()
+        .map(|s| (s.paddr, s.filesz, s.memsz))
+        .collect();
+    assert_eq!(
+        segs,
+        [
+            (0, 0x1000_0000, 0x1000_0000),
+            (0xfffc_0000, 0x4_0000, 0x4_0000)
+        ]
+    );
     assert_eq!(m.max_pfn, 0x10_0000);
-    assert_eq!(d.codec_counts(), [(kdive_dump::Codec::None, 0x10000 + 0x40)]);
+    assert_eq!(
+        d.codec_counts(),
+        [(kdive_dump::Codec::None, 0x10000 + 0x40)]
+    );
     assert_eq!(d.page_state(0xffff), PageState::Present);
     assert_eq!(d.page_state(0x10000), PageState::NotRam);
     assert_eq!(d.page_state(0xfffc0), PageState::Present);
@@ -109,7 +172,11 @@ fn qemu_elf() {
         assert!(q.gs_base >= KERNEL_HALF, "per-CPU base {:#x}", q.gs_base);
         assert_eq!(q.cs.selector, 0x10);
         assert_ne!(q.cr[0] & 0x8000_0000, 0, "paging on");
-        assert!(q.cr[3] != 0 && q.cr[3] < 0x1000_0000, "cr3 {:#x} in RAM", q.cr[3]);
+        assert!(
+            q.cr[3] != 0 && q.cr[3] < 0x1000_0000,
+            "cr3 {:#x} in RAM",
+            q.cr[3]
+        );
         assert!(q.kernel_gs_base.is_some());
     }
     assert_ne!(m.qemu_cpus[0].gs_base, m.qemu_cpus[1].gs_base);
@@ -119,7 +186,11 @@ fn qemu_elf() {
     for paddr in [0u64, 0x10_0000, 0x123_4000, 0xfff_f000] {
         let mut page = vec![0u8; 4096];
         dump.read_phys(paddr, &mut page).unwrap();
-        assert_eq!(page, file_bytes(&path, 0x14a0 + paddr, 4096), "paddr {paddr:#x}");
+        assert_eq!(
+            page,
+            file_bytes(&path, 0x14a0 + paddr, 4096),
+            "paddr {paddr:#x}"
+        );
     }
 }
 
@@ -162,7 +233,10 @@ fn compare_with_kdump(fixture: &str, elf: &str, kdump: &str) -> Option<Compariso
             (es, PageState::Present) => {
                 assert_eq!(es, PageState::Excluded, "{fixture}: pfn {pfn:#x}");
                 k.read_page(pfn, 0, &mut kbuf).unwrap();
-                assert!(kbuf.iter().all(|&b| b == 0), "{fixture}: pfn {pfn:#x}: kdump has data the ELF excluded");
+                assert!(
+                    kbuf.iter().all(|&b| b == 0),
+                    "{fixture}: pfn {pfn:#x}: kdump has data the ELF excluded"
+                );
                 c.kdump_only_zero += 1;
             }
             _ => {}
@@ -177,21 +251,42 @@ fn compare_with_kdump(fixture: &str, elf: &str, kdump: &str) -> Option<Compariso
 /// pages (as one shared zero page) that `-E` drops.
 #[test]
 fn makedumpfile_elf_matches_kdump() {
-    let Some(c) = compare_with_kdump("formats-6.1", "vmcore.elf-d31.zst", "vmcore.kdump-zlib-d31") else { return };
-    assert_eq!(c, Comparison { same: 16637, elf_only: 759, kdump_only_zero: 989 });
+    let Some(c) = compare_with_kdump("formats-6.1", "vmcore.elf-d31.zst", "vmcore.kdump-zlib-d31")
+    else {
+        return;
+    };
+    assert_eq!(
+        c,
+        Comparison {
+            same: 16637,
+            elf_only: 759,
+            kdump_only_zero: 989
+        }
+    );
 }
 
 /// QEMU wrote both files from the same stopped guest, unfiltered: identical page sets and bytes.
 #[test]
 fn qemu_elf_matches_qemu_kdump() {
-    let Some(c) = compare_with_kdump("f-healthy-6.12-qemu", "vmcore.elf.zst", "vmcore.kdump-zlib") else { return };
-    assert_eq!(c, Comparison { same: 65600, elf_only: 0, kdump_only_zero: 0 });
+    let Some(c) = compare_with_kdump("f-healthy-6.12-qemu", "vmcore.elf.zst", "vmcore.kdump-zlib")
+    else {
+        return;
+    };
+    assert_eq!(
+        c,
+        Comparison {
+            same: 65600,
+            elf_only: 0,
+            kdump_only_zero: 0
+        }
+    );
 }
 
 /// `len` bytes of a file at `offset`.
 fn file_bytes(path: &Path, offset: u64, len: usize) -> Vec<u8> {
     let mut v = vec![0u8; len];
     let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    f.read_exact_at(&mut v, offset).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    f.read_exact_at(&mut v, offset)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     v
 }

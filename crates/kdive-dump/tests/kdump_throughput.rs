@@ -12,7 +12,9 @@ fn decode_every_present_page() {
     if corpus_or_skip("decode_every_present_page").is_none() {
         return;
     }
-    let Some(fx) = fixture("formats-6.1") else { panic!("fixture formats-6.1 missing") };
+    let Some(fx) = fixture("formats-6.1") else {
+        panic!("fixture formats-6.1 missing")
+    };
     let names = [
         "vmcore.kdump-zlib-d31",
         "vmcore.kdump-zstd-d31",
@@ -25,8 +27,9 @@ fn decode_every_present_page() {
         let t0 = Instant::now();
         let dump = Dump::open(fx.materialize(name)).unwrap();
         let open = t0.elapsed();
-        let present: Vec<u64> =
-            (0..dump.meta().max_pfn).filter(|&p| dump.format().page_state(p) == PageState::Present).collect();
+        let present: Vec<u64> = (0..dump.meta().max_pfn)
+            .filter(|&p| dump.format().page_state(p) == PageState::Present)
+            .collect();
         let mut page = vec![0u8; dump.page_size() as usize];
         let mut sum = 0u64;
         let t1 = Instant::now();

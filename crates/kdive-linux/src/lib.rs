@@ -1,1 +1,30 @@
-//! The linux layer.
+//! The linux layer: kernel knowledge as helpers over `Program`/`Object`.
+//!
+//! Version differences are settled by asking the types (does `task_struct` have `__state`?),
+//! never by parsing version strings. Every walk is bounded and detects cycles.
+
+pub mod list;
+pub mod percpu;
+pub mod printk;
+pub mod system;
+pub mod task;
+pub mod xarray;
+
+/// Default bound on list and tree walks (`--max-list-entries` changes it).
+pub const DEFAULT_WALK_LIMIT: usize = 1 << 20;
+
+use kdive_debuginfo::TypeKind;
+use kdive_program::{Object, Result};
+
+/// Reads an integer that may be wrapped in `atomic_t`/`atomic_long_t`/`refcount_t`-style structs
+/// (`{ counter }`, `{ refs }`).
+pub fn read_counter(o: &Object<'_>) -> Result<i64> {
+    let (_, t) = o.prog().types().resolve(o.type_id())?;
+    match t.kind {
+        TypeKind::Struct { .. } => {
+            let inner = o.member("counter").or_else(|_| o.member("refs"))?;
+            read_counter(&inner)
+        }
+        _ => o.read_i64(),
+    }
+}

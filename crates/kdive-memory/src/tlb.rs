@@ -25,7 +25,10 @@ struct Ways<const N: usize> {
 
 impl<const N: usize> Ways<N> {
     fn new(shift: u32) -> Self {
-        Ways { shift, slots: [Slot::default(); N] }
+        Ways {
+            shift,
+            slots: [Slot::default(); N],
+        }
     }
 
     fn index(&self, vaddr: u64) -> (usize, u64) {
@@ -56,12 +59,21 @@ pub(crate) struct Tlb {
 
 impl Tlb {
     pub(crate) fn new() -> Box<Tlb> {
-        Box::new(Tlb { small: Ways::new(12), large: Ways::new(21), huge: Ways::new(30), stats: CacheStats::default() })
+        Box::new(Tlb {
+            small: Ways::new(12),
+            large: Ways::new(21),
+            huge: Ways::new(30),
+            stats: CacheStats::default(),
+        })
     }
 
     /// The physical address of `vaddr`, if a cached page covers it.
     pub(crate) fn lookup(&mut self, vaddr: u64) -> Option<u64> {
-        let hit = self.small.lookup(vaddr).or_else(|| self.large.lookup(vaddr)).or_else(|| self.huge.lookup(vaddr));
+        let hit = self
+            .small
+            .lookup(vaddr)
+            .or_else(|| self.large.lookup(vaddr))
+            .or_else(|| self.huge.lookup(vaddr));
         match hit {
             Some(_) => self.stats.hits += 1,
             None => self.stats.misses += 1,
@@ -102,7 +114,10 @@ mod tests {
         for i in 0..10_000u64 {
             t.insert(0xffff_c900_0000_0000 + (i << 12), i << 12, 0x1000);
         }
-        assert_eq!(t.lookup(0xffff_c900_0000_0000 + (9_999 << 12) + 8), Some((9_999 << 12) + 8));
+        assert_eq!(
+            t.lookup(0xffff_c900_0000_0000 + (9_999 << 12) + 8),
+            Some((9_999 << 12) + 8)
+        );
         assert_eq!(t.stats(), CacheStats { hits: 4, misses: 2 });
     }
 }

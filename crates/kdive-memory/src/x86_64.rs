@@ -26,7 +26,13 @@ const CR4_LA57: u64 = 1 << 12;
 const ONE_GIB: u64 = 1 << 30;
 
 /// Page-table levels from the top, with the shift of the address bits each one indexes.
-const LEVELS: [(&str, u32); 5] = [("PML5", 48), ("PML4", 39), ("PDPT", 30), ("PD", 21), ("PT", 12)];
+const LEVELS: [(&str, u32); 5] = [
+    ("PML5", 48),
+    ("PML4", 39),
+    ("PDPT", 30),
+    ("PD", 21),
+    ("PT", 12),
+];
 
 /// Where a virtual address lands: its physical address and the size of the page mapping it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +103,9 @@ impl KernelMemory {
     pub fn new(dump: Arc<Dump>) -> Result<KernelMemory> {
         let arch = dump.meta().arch;
         if arch != Arch::X86_64 {
-            return Err(MemError::NoTranslation(format!("{arch:?} dumps are not supported yet")));
+            return Err(MemError::NoTranslation(format!(
+                "{arch:?} dumps are not supported yet"
+            )));
         }
         let empty = VmcoreInfo::default();
         let info = dump.vmcoreinfo().unwrap_or(&empty);
@@ -108,7 +116,9 @@ impl KernelMemory {
             .and_then(|v| u64::try_from(v).ok())
             .filter(|&v| v > 0 && v <= u64::MAX - START_KERNEL_MAP)
             .unwrap_or(DEFAULT_KERNEL_IMAGE_SIZE);
-        let root_sym = ["init_top_pgt", "swapper_pg_dir"].into_iter().find_map(|s| info.symbol(s).map(|a| (s, a)));
+        let root_sym = ["init_top_pgt", "swapper_pg_dir"]
+            .into_iter()
+            .find_map(|s| info.symbol(s).map(|a| (s, a)));
         let root = match (root_sym, phys_base, qemu_cpu) {
             (Some((name, vaddr)), Some(pb), _) => image_to_phys(vaddr, pb, kernel_image_size).ok_or_else(|| {
                 MemError::NoTranslation(format!(
@@ -180,16 +190,28 @@ impl KernelMemory {
     /// VMCOREINFO does not carry it; it is derived from `SYMBOL(mem_section)` (an allocation in the
     /// direct map) or, failing that, the non-KASLR default, and accepted only if it maps physical 0.
     pub fn direct_map_base(&self) -> Option<u64> {
-        *self.direct_map_base.get_or_init(|| self.find_direct_map_base())
+        *self
+            .direct_map_base
+            .get_or_init(|| self.find_direct_map_base())
     }
 
     fn find_direct_map_base(&self) -> Option<u64> {
-        let derived = self.vmcoreinfo().and_then(|i| i.symbol("mem_section")).and_then(|v| {
-            let p = self.translate(v).ok()?;
-            v.checked_sub(p).filter(|b| b % ONE_GIB == 0)
-        });
-        let default = if self.five_level { 0xff11_0000_0000_0000 } else { 0xffff_8880_0000_0000 };
-        derived.into_iter().chain([default]).find(|&b| b < START_KERNEL_MAP && self.translate(b).ok() == Some(0))
+        let derived = self
+            .vmcoreinfo()
+            .and_then(|i| i.symbol("mem_section"))
+            .and_then(|v| {
+                let p = self.translate(v).ok()?;
+                v.checked_sub(p).filter(|b| b % ONE_GIB == 0)
+            });
+        let default = if self.five_level {
+            0xff11_0000_0000_0000
+        } else {
+            0xffff_8880_0000_0000
+        };
+        derived
+            .into_iter()
+            .chain([default])
+            .find(|&b| b < START_KERNEL_MAP && self.translate(b).ok() == Some(0))
     }
 
     /// `SYMBOL(vmemmap)`: the `struct page` array's virtual base, when VMCOREINFO has it (6.x).
@@ -211,7 +233,10 @@ impl KernelMemory {
     /// Kernel image addresses (`__START_KERNEL_map` .. + `KERNEL_IMAGE_SIZE`) are translated
     /// linearly with `phys_base`, as crash does; everything else by the page-table walk.
     pub fn translate(&self, vaddr: u64) -> Result<u64> {
-        if let Some(p) = self.phys_base.and_then(|pb| image_to_phys(vaddr, pb, self.kernel_image_size)) {
+        if let Some(p) = self
+            .phys_base
+            .and_then(|pb| image_to_phys(vaddr, pb, self.kernel_image_size))
+        {
             return Ok(p);
         }
         if let Some(p) = self.lock_tlb().lookup(vaddr) {
@@ -237,7 +262,12 @@ impl KernelMemory {
             Err(MemError::NotMapped { .. }) => None,
             Err(e) => return Err(e),
         };
-        Ok(Walk { vaddr, root: self.root, steps, mapping })
+        Ok(Walk {
+            vaddr,
+            root: self.root,
+            steps,
+            mapping,
+        })
     }
 
     /// Reads physical memory straight from the dump.
@@ -261,29 +291,50 @@ impl KernelMemory {
         if upper == 0 || upper == -1 {
             Ok(())
         } else if self.five_level {
-            Err(MemError::BadAddress { vaddr, reason: "not canonical (57-bit, 5-level paging)" })
+            Err(MemError::BadAddress {
+                vaddr,
+                reason: "not canonical (57-bit, 5-level paging)",
+            })
         } else {
-            Err(MemError::BadAddress { vaddr, reason: "not canonical (48-bit, 4-level paging)" })
+            Err(MemError::BadAddress {
+                vaddr,
+                reason: "not canonical (48-bit, 4-level paging)",
+            })
         }
     }
 
     /// The walk proper; `visit` sees every entry read, including a final non-present one.
     fn walk_with(&self, vaddr: u64, mut visit: impl FnMut(WalkStep)) -> Result<Mapping> {
         self.check_canonical(vaddr)?;
-        let levels = if self.five_level { &LEVELS[..] } else { &LEVELS[1..] };
+        let levels = if self.five_level {
+            &LEVELS[..]
+        } else {
+            &LEVELS[1..]
+        };
         let mut table = self.root;
         for &(level, shift) in levels {
             let index = (vaddr >> shift) & 0x1ff;
             let mut raw = [0u8; 8];
-            self.dump.read_phys(table + index * 8, &mut raw).map_err(|source| MemError::Dump {
-                vaddr,
-                level: Some(level),
-                source,
-            })?;
+            self.dump
+                .read_phys(table + index * 8, &mut raw)
+                .map_err(|source| MemError::Dump {
+                    vaddr,
+                    level: Some(level),
+                    source,
+                })?;
             let entry = u64::from_le_bytes(raw);
-            visit(WalkStep { level, table, index: index as u16, entry });
+            visit(WalkStep {
+                level,
+                table,
+                index: index as u16,
+                entry,
+            });
             if entry & PTE_PRESENT == 0 {
-                return Err(MemError::NotMapped { vaddr, level, entry });
+                return Err(MemError::NotMapped {
+                    vaddr,
+                    level,
+                    entry,
+                });
             }
             let next = entry & !self.sme_mask & PTE_PHYS_MASK;
             let size = 1u64 << shift;
@@ -301,18 +352,27 @@ impl KernelMemory {
             };
             if leaf {
                 // for huge pages bit 12 is PAT and the low address bits are reserved
-                return Ok(Mapping { paddr: (next & !(size - 1)) | (vaddr & (size - 1)), size });
+                return Ok(Mapping {
+                    paddr: (next & !(size - 1)) | (vaddr & (size - 1)),
+                    size,
+                });
             }
             table = next;
         }
         // unreachable: the PT level always ends the loop
-        Err(MemError::NotMapped { vaddr, level: "PT", entry: 0 })
+        Err(MemError::NotMapped {
+            vaddr,
+            level: "PT",
+            entry: 0,
+        })
     }
 }
 
 /// Linear translation of a kernel image address, `None` outside the image mapping.
 fn image_to_phys(vaddr: u64, phys_base: u64, image_size: u64) -> Option<u64> {
-    let off = vaddr.checked_sub(START_KERNEL_MAP).filter(|&o| o < image_size)?;
+    let off = vaddr
+        .checked_sub(START_KERNEL_MAP)
+        .filter(|&o| o < image_size)?;
     Some(off.wrapping_add(phys_base))
 }
 
@@ -321,15 +381,20 @@ impl ReadVirt for KernelMemory {
         let mut done = 0usize;
         while done < buf.len() {
             let Some(vaddr) = addr.checked_add(done as u64) else {
-                return Err(MemError::BadAddress { vaddr: addr, reason: "read runs past the end of the address space" });
+                return Err(MemError::BadAddress {
+                    vaddr: addr,
+                    reason: "read runs past the end of the address space",
+                });
             };
             let paddr = self.translate(vaddr)?;
             let n = ((PAGE_SIZE - vaddr % PAGE_SIZE) as usize).min(buf.len() - done);
-            self.dump.read_phys(paddr, &mut buf[done..done + n]).map_err(|source| MemError::Dump {
-                vaddr,
-                level: None,
-                source,
-            })?;
+            self.dump
+                .read_phys(paddr, &mut buf[done..done + n])
+                .map_err(|source| MemError::Dump {
+                    vaddr,
+                    level: None,
+                    source,
+                })?;
             done += n;
         }
         Ok(())

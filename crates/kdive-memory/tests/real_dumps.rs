@@ -18,8 +18,12 @@ fn open(path: &Path) -> KernelMemory {
 
 /// sysname and release of `init_uts_ns`, read at `base`.
 fn utsname(m: &KernelMemory, base: u64) -> (String, String) {
-    let sysname = m.read_cstr(base + UTS_SYSNAME, UTS_LEN as usize).unwrap_or_else(|e| panic!("sysname: {e}"));
-    let release = m.read_cstr(base + UTS_RELEASE, UTS_LEN as usize).unwrap_or_else(|e| panic!("release: {e}"));
+    let sysname = m
+        .read_cstr(base + UTS_SYSNAME, UTS_LEN as usize)
+        .unwrap_or_else(|e| panic!("sysname: {e}"));
+    let release = m
+        .read_cstr(base + UTS_RELEASE, UTS_LEN as usize)
+        .unwrap_or_else(|e| panic!("release: {e}"));
     (sysname, release)
 }
 
@@ -28,25 +32,46 @@ fn utsname(m: &KernelMemory, base: u64) -> (String, String) {
 fn check_dump(path: &Path, release: &str) {
     let m = open(path);
     let ctx = path.display();
-    let info = m.dump().vmcoreinfo().unwrap_or_else(|| panic!("{ctx}: no VMCOREINFO"));
+    let info = m
+        .dump()
+        .vmcoreinfo()
+        .unwrap_or_else(|| panic!("{ctx}: no VMCOREINFO"));
     assert_eq!(info.osrelease(), Some(release), "{ctx}");
     assert_eq!(m.paging_levels(), 4, "{ctx}");
     assert_eq!(m.kaslr_offset(), info.kernel_offset().unwrap_or(0), "{ctx}");
 
-    let uts = info.symbol("init_uts_ns").unwrap_or_else(|| panic!("{ctx}: no SYMBOL(init_uts_ns)"));
-    assert_eq!(utsname(&m, uts), ("Linux".to_string(), release.to_string()), "{ctx}: via the kernel image");
+    let uts = info
+        .symbol("init_uts_ns")
+        .unwrap_or_else(|| panic!("{ctx}: no SYMBOL(init_uts_ns)"));
+    assert_eq!(
+        utsname(&m, uts),
+        ("Linux".to_string(), release.to_string()),
+        "{ctx}: via the kernel image"
+    );
 
     for sym in ["init_uts_ns", "init_top_pgt", "swapper_pg_dir", "_stext"] {
         let Some(v) = info.symbol(sym) else { continue };
-        let walked = m.mapping(v).unwrap_or_else(|e| panic!("{ctx}: walk of {sym}: {e}"));
-        assert_eq!(m.translate(v).unwrap(), walked.paddr, "{ctx}: {sym} fast path vs walk");
+        let walked = m
+            .mapping(v)
+            .unwrap_or_else(|e| panic!("{ctx}: walk of {sym}: {e}"));
+        assert_eq!(
+            m.translate(v).unwrap(),
+            walked.paddr,
+            "{ctx}: {sym} fast path vs walk"
+        );
     }
 
-    let base = m.direct_map_base().unwrap_or_else(|| panic!("{ctx}: direct map base not found"));
+    let base = m
+        .direct_map_base()
+        .unwrap_or_else(|| panic!("{ctx}: direct map base not found"));
     assert_eq!(base % (1 << 30), 0, "{ctx}: {base:#x}");
     let uts_phys = m.translate(uts).unwrap();
     assert_eq!(m.translate(base + uts_phys).unwrap(), uts_phys, "{ctx}");
-    assert_eq!(utsname(&m, base + uts_phys), ("Linux".to_string(), release.to_string()), "{ctx}: via the direct map");
+    assert_eq!(
+        utsname(&m, base + uts_phys),
+        ("Linux".to_string(), release.to_string()),
+        "{ctx}: via the direct map"
+    );
     let mut phys = [0u8; 5];
     m.read_phys(uts_phys, &mut phys).unwrap();
     assert_eq!(&phys, b"Linux", "{ctx}");
@@ -78,11 +103,24 @@ fn hung_task_612_utsname() {
     // 6.12 VMCOREINFO carries these; both are in the kernel half and translate
     let vmemmap = m.vmemmap_base().expect("SYMBOL(vmemmap)");
     let vmalloc = m.vmalloc_start().expect("NUMBER(VMALLOC_START)");
-    assert!(vmemmap > vmalloc && vmalloc > m.direct_map_base().unwrap(), "{vmemmap:#x} {vmalloc:#x}");
+    assert!(
+        vmemmap > vmalloc && vmalloc > m.direct_map_base().unwrap(),
+        "{vmemmap:#x} {vmalloc:#x}"
+    );
     // the struct page of init_uts_ns's frame is mapped in vmemmap
-    let pfn = m.translate(m.dump().vmcoreinfo().unwrap().symbol("init_uts_ns").unwrap()).unwrap() >> 12;
+    let pfn = m
+        .translate(
+            m.dump()
+                .vmcoreinfo()
+                .unwrap()
+                .symbol("init_uts_ns")
+                .unwrap(),
+        )
+        .unwrap()
+        >> 12;
     let page = vmemmap + pfn * m.dump().vmcoreinfo().unwrap().size("page").unwrap();
-    m.read_u64(page).unwrap_or_else(|e| panic!("struct page at {page:#x}: {e}"));
+    m.read_u64(page)
+        .unwrap_or_else(|e| panic!("struct page at {page:#x}: {e}"));
 }
 
 fn hex(v: &serde_json::Value) -> Option<u64> {
@@ -105,11 +143,16 @@ fn check_against_drgn(m: &KernelMemory, drgn: &serde_json::Value, ctx: &str) {
         assert!(e.is_missing_data_page(), "{ctx}: {e}");
         return;
     }
-    let tasks = drgn["tasks"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let tasks = drgn["tasks"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let mut returns = 0;
     let mut task_buf = vec![0u8; 16 << 10];
     for t in tasks {
-        let (Some(task), Some(comm)) = (hex(&t["task"]), t["comm"].as_str()) else { continue };
+        let (Some(task), Some(comm)) = (hex(&t["task"]), t["comm"].as_str()) else {
+            continue;
+        };
         // task_struct is ~10K; what follows it may be filtered out, so read up to the first gap
         let mut len = 0;
         while len < task_buf.len() {
@@ -122,27 +165,55 @@ fn check_against_drgn(m: &KernelMemory, drgn: &serde_json::Value, ctx: &str) {
             }
         }
         let want = [comm.as_bytes(), b"\0"].concat();
-        assert!(task_buf[..len].windows(want.len()).any(|w| w == want), "{ctx}: comm {comm:?} not in task {task:#x}");
+        assert!(
+            task_buf[..len].windows(want.len()).any(|w| w == want),
+            "{ctx}: comm {comm:?} not in task {task:#x}"
+        );
         let frames = t["stack"].as_array().map(Vec::as_slice).unwrap_or_default();
         for pair in frames.windows(2) {
-            let (Some(sp0), Some(sp1), Some(pc1)) = (hex(&pair[0]["sp"]), hex(&pair[1]["sp"]), hex(&pair[1]["pc"]))
-            else {
+            let (Some(sp0), Some(sp1), Some(pc1)) = (
+                hex(&pair[0]["sp"]),
+                hex(&pair[1]["sp"]),
+                hex(&pair[1]["pc"]),
+            ) else {
                 continue;
             };
             if sp1 == sp0 || sp0 < KERNEL_HALF || pc1 < KERNEL_HALF {
                 continue; // an inlined frame, or a user-mode one
             }
-            let got = m.read_u64(sp1 - 8).unwrap_or_else(|e| panic!("{ctx}: stack of task {task:#x}: {e}"));
-            assert_eq!(got, pc1, "{ctx}: return address at {:#x} (task {task:#x})", sp1 - 8);
+            let got = m
+                .read_u64(sp1 - 8)
+                .unwrap_or_else(|e| panic!("{ctx}: stack of task {task:#x}: {e}"));
+            assert_eq!(
+                got,
+                pc1,
+                "{ctx}: return address at {:#x} (task {task:#x})",
+                sp1 - 8
+            );
             returns += 1;
         }
     }
-    let modules = drgn["modules"].as_array().map(Vec::as_slice).unwrap_or_default();
-    for region in modules.iter().flat_map(|md| md["regions"].as_array().map(Vec::as_slice).unwrap_or_default()) {
-        let Some(base) = hex(&region[0]) else { continue };
-        m.read_u64(base).unwrap_or_else(|e| panic!("{ctx}: module region {base:#x}: {e}"));
+    let modules = drgn["modules"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for region in modules.iter().flat_map(|md| {
+        md["regions"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }) {
+        let Some(base) = hex(&region[0]) else {
+            continue;
+        };
+        m.read_u64(base)
+            .unwrap_or_else(|e| panic!("{ctx}: module region {base:#x}: {e}"));
     }
-    assert!(tasks.len() > 10 && returns > 50, "{ctx}: only {} tasks, {returns} return addresses", tasks.len());
+    assert!(
+        tasks.len() > 10 && returns > 50,
+        "{ctx}: only {} tasks, {returns} return addresses",
+        tasks.len()
+    );
 }
 
 /// Every dump file of every fixture (all containers and compressions): utsname, direct map, and
@@ -164,10 +235,15 @@ fn every_dump_translates_like_drgn() {
             drop(dump);
             check_dump(&path, &release);
             // dumps other than the reference one may have their own drgn output
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let own = f.dir.join(format!("reference/extra-{name}/drgn.json"));
             let drgn = match std::fs::read(&own) {
-                Ok(b) => serde_json::from_slice(&b).unwrap_or_else(|e| panic!("{}: {e}", own.display())),
+                Ok(b) => {
+                    serde_json::from_slice(&b).unwrap_or_else(|e| panic!("{}: {e}", own.display()))
+                }
                 Err(_) => f.drgn(),
             };
             check_against_drgn(&open(&path), &drgn, &path.display().to_string());

@@ -3,7 +3,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use kdive_dump::{Arch, Dump, DumpError, DumpFormat, DumpMeta, Endian, FormatKind, PageState, QemuCpuState};
+use kdive_dump::{
+    Arch, Dump, DumpError, DumpFormat, DumpMeta, Endian, FormatKind, PageState, QemuCpuState,
+};
 use kdive_memory::{KernelMemory, MemError, ReadVirt};
 
 const SKM: u64 = 0xffff_ffff_8000_0000;
@@ -39,9 +41,15 @@ impl DumpFormat for SynthDump {
     }
     fn read_page(&self, pfn: u64, offset: usize, buf: &mut [u8]) -> kdive_dump::Result<()> {
         if self.excluded.contains(&pfn) {
-            return Err(DumpError::Excluded { paddr: pfn * 4096, dump_level: Some(31) });
+            return Err(DumpError::Excluded {
+                paddr: pfn * 4096,
+                dump_level: Some(31),
+            });
         }
-        let page = self.pages.get(&pfn).ok_or(DumpError::NotRam { paddr: pfn * 4096 })?;
+        let page = self
+            .pages
+            .get(&pfn)
+            .ok_or(DumpError::NotRam { paddr: pfn * 4096 })?;
         buf.copy_from_slice(&page[offset..offset + buf.len()]);
         Ok(())
     }
@@ -89,7 +97,9 @@ impl Builder {
     fn write(&mut self, paddr: u64, bytes: &[u8]) {
         for (i, &b) in bytes.iter().enumerate() {
             let a = paddr + i as u64;
-            self.pages.entry(a / KB4).or_insert_with(|| Box::new([0; 4096]))[(a % KB4) as usize] = b;
+            self.pages
+                .entry(a / KB4)
+                .or_insert_with(|| Box::new([0; 4096]))[(a % KB4) as usize] = b;
         }
     }
 
@@ -131,11 +141,16 @@ impl Builder {
         let shift = size.trailing_zeros();
         let table = self.table_for(vaddr, shift);
         let huge = if size > KB4 { PS } else { 0 };
-        self.set_entry(table, (vaddr >> shift) & 0x1ff, paddr | P | RW | huge | bits);
+        self.set_entry(
+            table,
+            (vaddr >> shift) & 0x1ff,
+            paddr | P | RW | huge | bits,
+        );
     }
 
     fn init_top_pgt(&self) -> u64 {
-        SKM.wrapping_add(self.root).wrapping_sub(self.phys_base as u64)
+        SKM.wrapping_add(self.root)
+            .wrapping_sub(self.phys_base as u64)
     }
 
     fn build(self) -> Arc<Dump> {
@@ -163,7 +178,11 @@ impl Builder {
             prstatus: Vec::new(),
             qemu_cpus: self.qemu_cpus,
         };
-        let dump = SynthDump { meta, pages: self.pages, excluded: self.excluded };
+        let dump = SynthDump {
+            meta,
+            pages: self.pages,
+            excluded: self.excluded,
+        };
         Arc::new(Dump::from_format(vec![], Box::new(dump)))
     }
 
@@ -174,8 +193,16 @@ impl Builder {
 
 fn assert_not_mapped(err: MemError, want_vaddr: u64, want_level: &str, want_entry: u64) {
     match err {
-        MemError::NotMapped { vaddr, level, entry } => {
-            assert_eq!((vaddr, level, entry), (want_vaddr, want_level, want_entry), "{err}")
+        MemError::NotMapped {
+            vaddr,
+            level,
+            entry,
+        } => {
+            assert_eq!(
+                (vaddr, level, entry),
+                (want_vaddr, want_level, want_entry),
+                "{err}"
+            )
         }
         other => panic!("expected NotMapped at {want_level}, got {other:?}"),
     }
@@ -192,7 +219,10 @@ fn four_level_4k_2m_1g_pages() {
     b.map(v1g, 0x8000_0000, GB1, NX);
     b.write(0x0300_5ff0, b"four-k!\0");
     b.write(0x0460_0000 + 0x1_2345, b"two-m!\0");
-    b.write(0x8000_0000 + 0x1234_5678, &0x1122_3344_5566_7788u64.to_le_bytes());
+    b.write(
+        0x8000_0000 + 0x1234_5678,
+        &0x1122_3344_5566_7788u64.to_le_bytes(),
+    );
     let m = b.memory();
 
     assert_eq!(m.paging_levels(), 4);
@@ -202,11 +232,17 @@ fn four_level_4k_2m_1g_pages() {
     assert_eq!(m.mapping(v4k).unwrap().size, KB4);
 
     let mm = m.mapping(v2m + 0x1_2345).unwrap();
-    assert_eq!((mm.paddr, mm.size, mm.page_base()), (0x0461_2345, MB2, 0x0460_0000));
+    assert_eq!(
+        (mm.paddr, mm.size, mm.page_base()),
+        (0x0461_2345, MB2, 0x0460_0000)
+    );
     assert_eq!(m.read_cstr(v2m + 0x1_2345, 64).unwrap(), "two-m!");
 
     assert_eq!(m.mapping(v1g).unwrap().size, GB1);
-    assert_eq!(m.read_u64(v1g + 0x1234_5678).unwrap(), 0x1122_3344_5566_7788);
+    assert_eq!(
+        m.read_u64(v1g + 0x1234_5678).unwrap(),
+        0x1122_3344_5566_7788
+    );
     assert_eq!(m.translate(v1g + 0x3fff_ffff).unwrap(), 0xbfff_ffff);
 }
 
@@ -234,8 +270,18 @@ fn non_present_entry_at_each_level() {
     b.set_entry(pdpt, 1, 0);
     let m = b.memory();
 
-    assert_not_mapped(m.translate(base + KB4).unwrap_err(), base + KB4, "PT", 0xdead_0000);
-    assert_not_mapped(m.translate(base + MB2).unwrap_err(), base + MB2, "PD", 0xbeef_0000);
+    assert_not_mapped(
+        m.translate(base + KB4).unwrap_err(),
+        base + KB4,
+        "PT",
+        0xdead_0000,
+    );
+    assert_not_mapped(
+        m.translate(base + MB2).unwrap_err(),
+        base + MB2,
+        "PD",
+        0xbeef_0000,
+    );
     assert_not_mapped(m.translate(base + GB1).unwrap_err(), base + GB1, "PDPT", 0);
     let far = 0xffff_d000_0000_0000;
     assert_not_mapped(m.translate(far).unwrap_err(), far, "PML4", 0);
@@ -253,8 +299,15 @@ fn table_entry_outside_ram_names_the_level() {
     let m = b.memory();
     let err = m.translate(v).unwrap_err();
     match &err {
-        MemError::Dump { vaddr, level: Some("PD"), source: DumpError::NotRam { paddr } } => {
-            assert_eq!((*vaddr, *paddr), (v, 0x7_0000_0000 + ((v >> 21) & 0x1ff) * 8));
+        MemError::Dump {
+            vaddr,
+            level: Some("PD"),
+            source: DumpError::NotRam { paddr },
+        } => {
+            assert_eq!(
+                (*vaddr, *paddr),
+                (v, 0x7_0000_0000 + ((v >> 21) & 0x1ff) * 8)
+            );
         }
         other => panic!("expected a PD read failure, got {other:?}"),
     }
@@ -273,8 +326,13 @@ fn missing_data_page_is_distinguishable() {
     let m = b.memory();
     assert_eq!(m.translate(v).unwrap(), 0x0300_0000);
     let err = m.read_u64(v + 8).unwrap_err();
-    assert!(err.is_missing_page() && err.is_missing_data_page(), "{err:?}");
-    assert!(matches!(err, MemError::Dump { vaddr, level: None, source: DumpError::Excluded { .. } } if vaddr == v + 8));
+    assert!(
+        err.is_missing_page() && err.is_missing_data_page(),
+        "{err:?}"
+    );
+    assert!(
+        matches!(err, MemError::Dump { vaddr, level: None, source: DumpError::Excluded { .. } } if vaddr == v + 8)
+    );
     assert_eq!(m.read_u8(v + KB4).unwrap(), b'x');
 }
 
@@ -326,16 +384,31 @@ fn five_level_paging() {
     assert_eq!(levels, ["PML5", "PML4", "PDPT", "PD", "PT"]);
     assert_eq!(w.steps[0].index, 0x111);
     // canonical for 57 bits, not for 48
-    assert_not_mapped(m.translate(0xfff0_0000_0000_0000).unwrap_err(), 0xfff0_0000_0000_0000, "PML5", 0);
-    assert!(matches!(m.translate(0x0100_0000_0000_0000), Err(MemError::BadAddress { .. })));
+    assert_not_mapped(
+        m.translate(0xfff0_0000_0000_0000).unwrap_err(),
+        0xfff0_0000_0000_0000,
+        "PML5",
+        0,
+    );
+    assert!(matches!(
+        m.translate(0x0100_0000_0000_0000),
+        Err(MemError::BadAddress { .. })
+    ));
 }
 
 #[test]
 fn non_canonical_addresses_are_rejected() {
     let m = Builder::new(false).memory();
-    for v in [0x0000_8000_0000_0000u64, 0xff11_0000_0000_0000, 0x8000_0000_0000_0000] {
+    for v in [
+        0x0000_8000_0000_0000u64,
+        0xff11_0000_0000_0000,
+        0x8000_0000_0000_0000,
+    ] {
         let err = m.translate(v).unwrap_err();
-        assert!(matches!(err, MemError::BadAddress { vaddr, .. } if vaddr == v), "{err:?}");
+        assert!(
+            matches!(err, MemError::BadAddress { vaddr, .. } if vaddr == v),
+            "{err:?}"
+        );
         assert!(m.walk(v).is_err());
     }
 }
@@ -354,7 +427,10 @@ fn self_referencing_table_terminates() {
     assert_eq!(m.read_u64(v).unwrap(), root | P | RW);
     assert_eq!(m.walk(v).unwrap().steps.len(), 4);
     // and a different index at the last hop is simply not mapped
-    assert!(matches!(m.translate(v - (1 << 12)), Err(MemError::NotMapped { level: "PT", .. })));
+    assert!(matches!(
+        m.translate(v - (1 << 12)),
+        Err(MemError::NotMapped { level: "PT", .. })
+    ));
 }
 
 #[test]
@@ -363,7 +439,10 @@ fn huge_bit_at_pml4_is_a_bad_entry() {
     let v = 0xffff_c900_0000_0000u64;
     b.set_entry(b.root, (v >> 39) & 0x1ff, 0x4000_0000 | P | PS);
     let m = b.memory();
-    assert!(matches!(m.translate(v), Err(MemError::BadEntry { level: "PML4", .. })));
+    assert!(matches!(
+        m.translate(v),
+        Err(MemError::BadEntry { level: "PML4", .. })
+    ));
 }
 
 #[test]
@@ -390,7 +469,9 @@ fn kaslr_image() -> (Builder, u64) {
     let mut b = Builder::new(false);
     b.phys_base = -0x2520_0000;
     let image_phys = 0x0ae0_0000u64;
-    let image_virt = SKM.wrapping_add(image_phys).wrapping_sub(b.phys_base as u64);
+    let image_virt = SKM
+        .wrapping_add(image_phys)
+        .wrapping_sub(b.phys_base as u64);
     for i in 0..4 {
         b.map(image_virt + i * MB2, image_phys + i * MB2, MB2, 0);
     }
@@ -446,7 +527,10 @@ fn walk_reports_every_entry() {
     assert_eq!(w.steps[0].index, 0x192);
     assert_eq!(w.steps[3].index, 3);
     assert_eq!(w.steps[3].entry, 0x0300_0000 | P | RW | NX);
-    assert_eq!(w.steps[1].entry_addr(), w.steps[1].table + u64::from(w.steps[1].index) * 8);
+    assert_eq!(
+        w.steps[1].entry_addr(),
+        w.steps[1].table + u64::from(w.steps[1].index) * 8
+    );
     let mp = w.mapping.unwrap();
     assert_eq!((mp.paddr, mp.size), (0x0300_0010, KB4));
 
@@ -478,11 +562,17 @@ fn direct_map_base_default_and_absent() {
 fn setup_errors() {
     let mut b = Builder::new(false);
     b.with_vmcoreinfo = false;
-    assert!(matches!(KernelMemory::new(b.build()), Err(MemError::NoTranslation(_))));
+    assert!(matches!(
+        KernelMemory::new(b.build()),
+        Err(MemError::NoTranslation(_))
+    ));
 
     let mut b = Builder::new(false);
     b.arch = Arch::Aarch64;
-    assert!(matches!(KernelMemory::new(b.build()), Err(MemError::NoTranslation(_))));
+    assert!(matches!(
+        KernelMemory::new(b.build()),
+        Err(MemError::NoTranslation(_))
+    ));
 }
 
 #[test]
@@ -493,7 +583,10 @@ fn qemu_cr3_when_vmcoreinfo_is_missing() {
     b.write(0x0300_0000, b"qemu\0");
     b.with_vmcoreinfo = false;
     let cr = [0x8005_0033, 0, 0, b.root | 0x1000_0000_0000_0000, 0x3606f0];
-    b.qemu_cpus = vec![QemuCpuState { cr, ..Default::default() }];
+    b.qemu_cpus = vec![QemuCpuState {
+        cr,
+        ..Default::default()
+    }];
     let m = b.memory();
     assert_eq!(m.phys_base(), None);
     assert_eq!(m.read_cstr(v, 8).unwrap(), "qemu");

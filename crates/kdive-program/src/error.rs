@@ -12,10 +12,17 @@ pub enum ProgramError {
     DebugInfo(#[from] DebugInfoError),
     /// An operation that does not apply to the object's type (member of an int, deref of a struct...).
     #[error("{op} on {ty}: {why}")]
-    Type { op: &'static str, ty: String, why: String },
+    Type {
+        op: &'static str,
+        ty: String,
+        why: String,
+    },
     /// A symbol the operation needs is not in the symbol table.
     #[error("symbol '{0}' not found")]
     NoSymbol(String),
+    /// The kernel in the dump cannot be made sense of (no VMCOREINFO, no kallsyms, no BTF).
+    #[error("{0}")]
+    Open(String),
     /// A walk stopped: a loop, or more entries than the limit.
     #[error("{what}: {why}")]
     Walk { what: String, why: String },

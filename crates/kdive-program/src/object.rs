@@ -10,7 +10,11 @@ use crate::{Program, ProgramError, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Place {
     /// In memory at `addr`; a bitfield starts `bit_off` bits into that byte and is `bit_size` wide.
-    Ref { addr: u64, bit_off: u8, bit_size: Option<u32> },
+    Ref {
+        addr: u64,
+        bit_off: u8,
+        bit_size: Option<u32>,
+    },
     /// A computed scalar (a pointer value, an integer), as raw bits.
     Value(u64),
 }
@@ -34,12 +38,24 @@ impl std::fmt::Debug for Object<'_> {
 impl<'p> Object<'p> {
     /// An object of type `ty` stored at `addr`.
     pub fn reference(prog: &'p Program, ty: TypeId, addr: u64) -> Object<'p> {
-        Object { prog, ty, place: Place::Ref { addr, bit_off: 0, bit_size: None } }
+        Object {
+            prog,
+            ty,
+            place: Place::Ref {
+                addr,
+                bit_off: 0,
+                bit_size: None,
+            },
+        }
     }
 
     /// A computed scalar of type `ty` (pointer, integer, enum).
     pub fn value(prog: &'p Program, ty: TypeId, bits: u64) -> Object<'p> {
-        Object { prog, ty, place: Place::Value(bits) }
+        Object {
+            prog,
+            ty,
+            place: Place::Value(bits),
+        }
     }
 
     /// The program this object belongs to.
@@ -55,7 +71,11 @@ impl<'p> Object<'p> {
     /// The address of an object in memory (`None` for computed values and bitfields).
     pub fn address(&self) -> Option<u64> {
         match self.place {
-            Place::Ref { addr, bit_size: None, .. } => Some(addr),
+            Place::Ref {
+                addr,
+                bit_size: None,
+                ..
+            } => Some(addr),
             _ => None,
         }
     }
@@ -75,12 +95,20 @@ impl<'p> Object<'p> {
     }
 
     fn type_err(&self, op: &'static str, why: impl Into<String>) -> ProgramError {
-        ProgramError::Type { op, ty: self.type_name(), why: why.into() }
+        ProgramError::Type {
+            op,
+            ty: self.type_name(),
+            why: why.into(),
+        }
     }
 
     fn ref_addr(&self, op: &'static str) -> Result<u64> {
         match self.place {
-            Place::Ref { addr, bit_size: None, .. } => Ok(addr),
+            Place::Ref {
+                addr,
+                bit_size: None,
+                ..
+            } => Ok(addr),
             _ => Err(self.type_err(op, "not an object in memory")),
         }
     }
@@ -110,8 +138,16 @@ impl<'p> Object<'p> {
             prog: self.prog,
             ty: m.ty,
             place: match m.bit_size {
-                Some(bits) => Place::Ref { addr, bit_off: (m.bit_offset % 8) as u8, bit_size: Some(bits) },
-                None => Place::Ref { addr, bit_off: 0, bit_size: None },
+                Some(bits) => Place::Ref {
+                    addr,
+                    bit_off: (m.bit_offset % 8) as u8,
+                    bit_size: Some(bits),
+                },
+                None => Place::Ref {
+                    addr,
+                    bit_off: 0,
+                    bit_size: None,
+                },
             },
         })
     }
@@ -120,8 +156,12 @@ impl<'p> Object<'p> {
     pub fn deref(&self) -> Result<Object<'p>> {
         let (_, t) = self.resolved()?;
         match t.kind {
-            TypeKind::Pointer { target } => Ok(Object::reference(self.prog, target, self.read_u64()?)),
-            TypeKind::Array { elem, .. } => Ok(Object::reference(self.prog, elem, self.ref_addr("deref")?)),
+            TypeKind::Pointer { target } => {
+                Ok(Object::reference(self.prog, target, self.read_u64()?))
+            }
+            TypeKind::Array { elem, .. } => {
+                Ok(Object::reference(self.prog, elem, self.ref_addr("deref")?))
+            }
             _ => Err(self.type_err("deref", "not a pointer")),
         }
     }
@@ -135,7 +175,11 @@ impl<'p> Object<'p> {
             _ => return Err(self.type_err("index", "not an array or pointer")),
         };
         let size = self.prog.types().size_of(elem)?;
-        Ok(Object::reference(self.prog, elem, base.wrapping_add(i.wrapping_mul(size))))
+        Ok(Object::reference(
+            self.prog,
+            elem,
+            base.wrapping_add(i.wrapping_mul(size)),
+        ))
     }
 
     /// Number of elements of an array type.
@@ -153,13 +197,21 @@ impl<'p> Object<'p> {
 
     /// The same bits (or the same memory) seen as type `ty`.
     pub fn cast_to(&self, ty: TypeId) -> Object<'p> {
-        Object { prog: self.prog, ty, place: self.place }
+        Object {
+            prog: self.prog,
+            ty,
+            place: self.place,
+        }
     }
 
     /// `&obj`: a pointer value to this object.
     pub fn address_of(&self) -> Result<Object<'p>> {
         let addr = self.ref_addr("address-of")?;
-        Ok(Object::value(self.prog, self.prog.types().pointer_to(self.ty), addr))
+        Ok(Object::value(
+            self.prog,
+            self.prog.types().pointer_to(self.ty),
+            addr,
+        ))
     }
 
     /// The object's bits as an unsigned integer (integers, enums, pointers, bools, bitfields).
@@ -200,15 +252,25 @@ impl<'p> Object<'p> {
         }
         match self.place {
             Place::Value(v) => Ok((v & mask(size * 8), size * 8)),
-            Place::Ref { addr, bit_off, bit_size: None } => {
+            Place::Ref {
+                addr,
+                bit_off,
+                bit_size: None,
+            } => {
                 let _ = bit_off;
                 let mut b = [0u8; 8];
                 self.prog.read(addr, &mut b[..size as usize])?;
                 Ok((u64::from_le_bytes(b), size * 8))
             }
-            Place::Ref { addr, bit_off, bit_size: Some(bits) } => {
+            Place::Ref {
+                addr,
+                bit_off,
+                bit_size: Some(bits),
+            } => {
                 if bits == 0 || bits > 64 || bit_off as u32 + bits > 128 {
-                    return Err(self.type_err("read bitfield", format!("{bits} bits at bit {bit_off}")));
+                    return Err(
+                        self.type_err("read bitfield", format!("{bits} bits at bit {bit_off}"))
+                    );
                 }
                 let nbytes = (bit_off as usize + bits as usize).div_ceil(8);
                 let mut b = [0u8; 16];
@@ -261,7 +323,12 @@ impl<'p> Object<'p> {
 }
 
 /// The object of type `spec` whose member `member` is at `member_addr`.
-pub fn container_of<'p>(prog: &'p Program, member_addr: u64, spec: &str, member: &str) -> Result<Object<'p>> {
+pub fn container_of<'p>(
+    prog: &'p Program,
+    member_addr: u64,
+    spec: &str,
+    member: &str,
+) -> Result<Object<'p>> {
     let ty = prog.type_(spec)?;
     let off = offset_of(prog, ty, member)?;
     Ok(Object::reference(prog, ty, member_addr.wrapping_sub(off)))
@@ -293,7 +360,9 @@ pub fn type_name(prog: &Program, ty: TypeId) -> String {
     let mut suffix = String::new();
     let mut cur = ty;
     for _ in 0..32 {
-        let Ok(t) = prog.types().get(cur) else { return format!("<bad type>{suffix}") };
+        let Ok(t) = prog.types().get(cur) else {
+            return format!("<bad type>{suffix}");
+        };
         let name = t.name.as_deref().unwrap_or("");
         match &t.kind {
             TypeKind::Pointer { target } => {
@@ -308,14 +377,27 @@ pub fn type_name(prog: &Program, ty: TypeId) -> String {
                 let q = format!("{qual:?}").to_lowercase();
                 return format!("{q} {}", type_name(prog, *target)) + &spaced(&suffix);
             }
-            TypeKind::Struct { .. } => return format!("struct {}{}", or_anon(name), spaced(&suffix)),
+            TypeKind::Struct { .. } => {
+                return format!("struct {}{}", or_anon(name), spaced(&suffix))
+            }
             TypeKind::Union { .. } => return format!("union {}{}", or_anon(name), spaced(&suffix)),
             TypeKind::Enum { .. } => return format!("enum {}{}", or_anon(name), spaced(&suffix)),
             TypeKind::Fwd { union } => {
-                return format!("{} {}{}", if *union { "union" } else { "struct" }, name, spaced(&suffix))
+                return format!(
+                    "{} {}{}",
+                    if *union { "union" } else { "struct" },
+                    name,
+                    spaced(&suffix)
+                )
             }
             TypeKind::Function { .. } => return format!("function{}", spaced(&suffix)),
-            _ => return format!("{}{}", if name.is_empty() { "void" } else { name }, spaced(&suffix)),
+            _ => {
+                return format!(
+                    "{}{}",
+                    if name.is_empty() { "void" } else { name },
+                    spaced(&suffix)
+                )
+            }
         }
     }
     "<type loop>".into()

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use kdive_debuginfo::{Symbols, TypeId, Types};
-use kdive_memory::ReadVirt;
+use kdive_dump::Dump;
+use kdive_memory::{KernelMemory, ReadVirt};
 
 use crate::{Object, ProgramError, Result};
 
@@ -12,12 +13,36 @@ pub struct Program {
     mem: Arc<dyn ReadVirt>,
     types: Types,
     symbols: Symbols,
+    dump: Option<Arc<Dump>>,
+    kernel_mem: Option<Arc<KernelMemory>>,
 }
 
 impl Program {
     /// Ties a memory, types and symbols together.
     pub fn new(mem: Arc<dyn ReadVirt>, types: Types, symbols: Symbols) -> Program {
-        Program { mem, types, symbols }
+        Program {
+            mem,
+            types,
+            symbols,
+            dump: None,
+            kernel_mem: None,
+        }
+    }
+
+    /// Records the dump (and its page-table view) this program reads, for CPU notes and physical reads.
+    pub fn set_dump(&mut self, dump: Arc<Dump>, kernel_mem: Option<Arc<KernelMemory>>) {
+        self.dump = Some(dump);
+        self.kernel_mem = kernel_mem;
+    }
+
+    /// The dump, when the program was opened from one.
+    pub fn dump(&self) -> Option<&Arc<Dump>> {
+        self.dump.as_ref()
+    }
+
+    /// The page-table view of the dump, when the program was opened from one.
+    pub fn kernel_memory(&self) -> Option<&Arc<KernelMemory>> {
+        self.kernel_mem.as_ref()
     }
 
     /// Kernel virtual memory.
@@ -47,7 +72,9 @@ impl Program {
 
     /// The address of a symbol.
     pub fn symbol_address(&self, name: &str) -> Result<u64> {
-        self.symbols.address_of(name).ok_or_else(|| ProgramError::NoSymbol(name.to_string()))
+        self.symbols
+            .address_of(name)
+            .ok_or_else(|| ProgramError::NoSymbol(name.to_string()))
     }
 
     /// Looks a type up by C spelling: `struct task_struct`, `unsigned long`, `struct page *`.

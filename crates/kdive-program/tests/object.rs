@@ -12,17 +12,52 @@ use kdive_program::{object::container_of, Program};
 struct Synthetic;
 
 fn m(name: Option<&str>, idx: u32, bit_offset: u64, bit_size: Option<u32>) -> Member {
-    Member { name: name.map(Into::into), ty: TypeId { src: 0, idx }, bit_offset, bit_size }
+    Member {
+        name: name.map(Into::into),
+        ty: TypeId { src: 0, idx },
+        bit_offset,
+        bit_size,
+    }
 }
 
 impl TypeSource for Synthetic {
     fn get(&self, idx: u32) -> kdive_debuginfo::Result<Arc<Type>> {
         let id = |i| TypeId { src: 0, idx: i };
         let (name, kind) = match idx {
-            1 => (Some("int"), TypeKind::Int { size: 4, signed: true, is_bool: false, is_char: false }),
-            2 => (Some("unsigned long"), TypeKind::Int { size: 8, signed: false, is_bool: false, is_char: false }),
-            3 => (Some("char"), TypeKind::Int { size: 1, signed: true, is_bool: false, is_char: true }),
-            4 => (None, TypeKind::Array { elem: id(3), len: 8 }),
+            1 => (
+                Some("int"),
+                TypeKind::Int {
+                    size: 4,
+                    signed: true,
+                    is_bool: false,
+                    is_char: false,
+                },
+            ),
+            2 => (
+                Some("unsigned long"),
+                TypeKind::Int {
+                    size: 8,
+                    signed: false,
+                    is_bool: false,
+                    is_char: false,
+                },
+            ),
+            3 => (
+                Some("char"),
+                TypeKind::Int {
+                    size: 1,
+                    signed: true,
+                    is_bool: false,
+                    is_char: true,
+                },
+            ),
+            4 => (
+                None,
+                TypeKind::Array {
+                    elem: id(3),
+                    len: 8,
+                },
+            ),
             5 => (
                 Some("node"),
                 TypeKind::Struct {
@@ -41,13 +76,33 @@ impl TypeSource for Synthetic {
             7 => (Some("node_t"), TypeKind::Typedef { target: id(5) }),
             8 => (
                 Some("outer"),
-                TypeKind::Struct { size: 56, members: vec![m(Some("pad"), 1, 0, None), m(None, 9, 64, None), m(Some("n"), 5, 128, None)] },
+                TypeKind::Struct {
+                    size: 56,
+                    members: vec![
+                        m(Some("pad"), 1, 0, None),
+                        m(None, 9, 64, None),
+                        m(Some("n"), 5, 128, None),
+                    ],
+                },
             ),
-            9 => (None, TypeKind::Union { size: 8, members: vec![m(Some("u"), 2, 0, None), m(Some("i"), 1, 0, None)] }),
+            9 => (
+                None,
+                TypeKind::Union {
+                    size: 8,
+                    members: vec![m(Some("u"), 2, 0, None), m(Some("i"), 1, 0, None)],
+                },
+            ),
             10 => (None, TypeKind::Pointer { target: id(3) }),
-            _ => return Err(kdive_debuginfo::DebugInfoError::NotFound(format!("type {idx}"))),
+            _ => {
+                return Err(kdive_debuginfo::DebugInfoError::NotFound(format!(
+                    "type {idx}"
+                )))
+            }
         };
-        Ok(Arc::new(Type { name: name.map(Into::into), kind }))
+        Ok(Arc::new(Type {
+            name: name.map(Into::into),
+            kind,
+        }))
     }
     fn find(&self, kind: NameKind, name: &str) -> Option<u32> {
         match (kind, name) {
@@ -67,9 +122,21 @@ struct Mem(BTreeMap<u64, Vec<u8>>);
 
 impl ReadVirt for Mem {
     fn read_virt(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
-        let (base, bytes) = self.0.range(..=addr).next_back().ok_or(MemError::BadAddress { vaddr: addr, reason: "unmapped" })?;
+        let (base, bytes) = self
+            .0
+            .range(..=addr)
+            .next_back()
+            .ok_or(MemError::BadAddress {
+                vaddr: addr,
+                reason: "unmapped",
+            })?;
         let off = (addr - base) as usize;
-        let src = bytes.get(off..off + buf.len()).ok_or(MemError::BadAddress { vaddr: addr, reason: "unmapped" })?;
+        let src = bytes
+            .get(off..off + buf.len())
+            .ok_or(MemError::BadAddress {
+                vaddr: addr,
+                reason: "unmapped",
+            })?;
         buf.copy_from_slice(src);
         Ok(())
     }
@@ -93,7 +160,8 @@ fn program() -> Program {
     let mut types = Types::new();
     types.add_source(Arc::new(Synthetic));
     let mut mem = Mem::default();
-    mem.0.insert(0x1000, node(-5, 0xdead_beef, 0x2000, b"first", 5, 17));
+    mem.0
+        .insert(0x1000, node(-5, 0xdead_beef, 0x2000, b"first", 5, 17));
     mem.0.insert(0x2000, node(7, 2, 0, b"second!!", 2, 31));
     let mut outer = vec![0u8; 16];
     outer[8..16].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
@@ -115,7 +183,10 @@ fn members_pointers_and_strings() {
     let next = n.member("next").unwrap();
     assert_eq!(next.type_name(), "node_t *");
     assert_eq!(next.member("a").unwrap().read_i64().unwrap(), 7);
-    assert_eq!(n.member("next.name").unwrap().read_string(64).unwrap(), "second!!");
+    assert_eq!(
+        n.member("next.name").unwrap().read_string(64).unwrap(),
+        "second!!"
+    );
     assert_eq!(n.member("next.next").unwrap().is_null().unwrap(), true);
     // reading through a NULL pointer fails with a memory error, not a panic
     assert!(n.member("next.next.a").unwrap().read_i64().is_err());
@@ -135,9 +206,15 @@ fn bitfields_sign_extend() {
 fn anonymous_union_and_nested() {
     let p = program();
     let o = p.object("struct outer", 0x3000).unwrap();
-    assert_eq!(o.member("u").unwrap().read_u64().unwrap(), 0x1122_3344_5566_7788);
+    assert_eq!(
+        o.member("u").unwrap().read_u64().unwrap(),
+        0x1122_3344_5566_7788
+    );
     assert_eq!(o.member("i").unwrap().read_u64().unwrap(), 0x5566_7788);
-    assert_eq!(o.member("n.next.name").unwrap().read_string(64).unwrap(), "first");
+    assert_eq!(
+        o.member("n.next.name").unwrap().read_string(64).unwrap(),
+        "first"
+    );
     assert_eq!(o.member("n").unwrap().address(), Some(0x3010));
 }
 
@@ -145,15 +222,35 @@ fn anonymous_union_and_nested() {
 fn index_deref_cast_container_of() {
     let p = program();
     let n = p.object("struct node", 0x1000).unwrap();
-    assert_eq!(n.member("name").unwrap().index(1).unwrap().read_u64().unwrap(), b'i' as u64);
+    assert_eq!(
+        n.member("name")
+            .unwrap()
+            .index(1)
+            .unwrap()
+            .read_u64()
+            .unwrap(),
+        b'i' as u64
+    );
     assert_eq!(n.member("name").unwrap().array_len().unwrap(), 8);
     let ptr = n.address_of().unwrap();
     assert_eq!(ptr.type_name(), "struct node *");
-    assert_eq!(ptr.deref().unwrap().member("b").unwrap().read_u64().unwrap(), 0xdead_beef);
+    assert_eq!(
+        ptr.deref()
+            .unwrap()
+            .member("b")
+            .unwrap()
+            .read_u64()
+            .unwrap(),
+        0xdead_beef
+    );
     assert_eq!(ptr.index(0).unwrap().address(), Some(0x1000));
     let c = container_of(&p, 0x1000 + 24, "struct node", "name").unwrap();
     assert_eq!(c.address(), Some(0x1000));
-    let c2 = n.member("name").unwrap().container_of("struct node", "name").unwrap();
+    let c2 = n
+        .member("name")
+        .unwrap()
+        .container_of("struct node", "name")
+        .unwrap();
     assert_eq!(c2.address(), Some(0x1000));
     let s = p.object("char *", 0x1000 + 8).unwrap(); // reinterpret b as a char * (0xdeadbeef: unmapped)
     assert!(s.read_string(16).is_err());

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 /// The workspace root (this crate lives in `crates/kdive-testdata`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from("."))
 }
 
 /// The fixture corpus directory, if it exists.
@@ -29,7 +32,10 @@ pub fn corpus_required() -> bool {
 pub fn corpus_or_skip(test: &str) -> Option<PathBuf> {
     let c = corpus();
     if c.is_none() {
-        assert!(!corpus_required(), "{test}: fixture corpus not found (set KDIVE_CORPUS)");
+        assert!(
+            !corpus_required(),
+            "{test}: fixture corpus not found (set KDIVE_CORPUS)"
+        );
         eprintln!("{test}: skipped, fixture corpus not found (set KDIVE_CORPUS)");
     }
     c
@@ -38,7 +44,8 @@ pub fn corpus_or_skip(test: &str) -> Option<PathBuf> {
 fn cache_dir() -> PathBuf {
     match std::env::var_os("KDIVE_CACHE") {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into())).join(".cache/kdive-check"),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into()))
+            .join(".cache/kdive-check"),
     }
 }
 
@@ -53,21 +60,29 @@ impl Fixture {
     /// The fixture's `reference/drgn.json`.
     pub fn drgn(&self) -> serde_json::Value {
         let p = self.dir.join("reference/drgn.json");
-        serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        serde_json::from_slice(
+            &std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     }
 
     /// The fixture's `metadata.json`.
     pub fn metadata(&self) -> serde_json::Value {
         let p = self.dir.join("metadata.json");
-        serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        serde_json::from_slice(
+            &std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     }
 
     /// A crash reference output by command suffix (`sys` -> `reference/crash/NN-sys.txt`).
     pub fn crash_ref(&self, cmd: &str) -> Option<String> {
         let dir = self.dir.join("reference/crash");
-        let mut names: Vec<_> = std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
         names.sort();
         let want = format!("-{cmd}.txt");
         let n = names.iter().find(|n| {
@@ -80,7 +95,11 @@ impl Fixture {
     /// Every dump file of the fixture (`vmcore*`, not `.txt`), `.zst` ones decompressed into the cache.
     pub fn dumps(&self) -> Vec<PathBuf> {
         let mut names: Vec<String> = std::fs::read_dir(&self.dir)
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         names.sort();
         names
@@ -93,9 +112,19 @@ impl Fixture {
     /// The dump the references were made from (`metadata.json` `reference_dump`, else `vmcore`...).
     pub fn reference_dump(&self) -> PathBuf {
         let meta = self.metadata();
-        let named = meta.get("reference_dump").and_then(|v| v.as_str()).map(str::to_string);
+        let named = meta
+            .get("reference_dump")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
         let candidates = named.into_iter().chain(
-            ["vmcore", "vmcore.kdump-zlib-d31", "vmcore.elf", "vmcore.elf.zst"].iter().map(|s| s.to_string()),
+            [
+                "vmcore",
+                "vmcore.kdump-zlib-d31",
+                "vmcore.elf",
+                "vmcore.elf.zst",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
         );
         for c in candidates {
             for n in [c.clone(), format!("{c}.zst")] {
@@ -110,7 +139,9 @@ impl Fixture {
     /// A file of the fixture; `.zst` files are decompressed once into the cache.
     pub fn materialize(&self, name: &str) -> PathBuf {
         let src = self.dir.join(name);
-        let Some(stem) = name.strip_suffix(".zst") else { return src };
+        let Some(stem) = name.strip_suffix(".zst") else {
+            return src;
+        };
         let dir = cache_dir();
         let dst = dir.join(format!("{}-{}", self.name, stem));
         if dst.exists() {
@@ -119,9 +150,12 @@ impl Fixture {
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         let tmp = dir.join(format!(".{}-{}.{}", self.name, stem, std::process::id()));
         {
-            let input = std::fs::File::open(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
-            let mut out = std::fs::File::create(&tmp).unwrap_or_else(|e| panic!("{}: {e}", tmp.display()));
-            zstd::stream::copy_decode(input, &mut out).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+            let input =
+                std::fs::File::open(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+            let mut out =
+                std::fs::File::create(&tmp).unwrap_or_else(|e| panic!("{}: {e}", tmp.display()));
+            zstd::stream::copy_decode(input, &mut out)
+                .unwrap_or_else(|e| panic!("{}: {e}", src.display()));
         }
         std::fs::rename(&tmp, &dst).unwrap_or_else(|e| panic!("{}: {e}", dst.display()));
         dst
@@ -132,11 +166,22 @@ impl Fixture {
 pub fn fixtures() -> Vec<Fixture> {
     let Some(c) = corpus() else { return Vec::new() };
     let mut v: Vec<Fixture> = std::fs::read_dir(&c)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect::<Vec<_>>())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default()
         .into_iter()
         .filter(|p| p.join("reference").is_dir())
-        .map(|dir| Fixture { name: dir.file_name().unwrap_or_default().to_string_lossy().into_owned(), dir })
+        .map(|dir| Fixture {
+            name: dir
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+            dir,
+        })
         .collect();
     v.sort_by(|a, b| a.name.cmp(&b.name));
     v

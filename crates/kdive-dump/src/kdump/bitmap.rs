@@ -40,12 +40,20 @@ impl Bitmap {
             total += block.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
         }
         ranks.push(total);
-        Bitmap { words, nbits, ranks }
+        Bitmap {
+            words,
+            nbits,
+            ranks,
+        }
     }
 
     /// Whether bit `n` is set (false past the end).
     pub(crate) fn get(&self, n: u64) -> bool {
-        n < self.nbits && self.words.get((n / 64) as usize).is_some_and(|w| w >> (n % 64) & 1 == 1)
+        n < self.nbits
+            && self
+                .words
+                .get((n / 64) as usize)
+                .is_some_and(|w| w >> (n % 64) & 1 == 1)
     }
 
     /// Number of set bits before bit `n` (all of them when `n` is past the end).
@@ -55,7 +63,10 @@ impl Bitmap {
         }
         let w = (n / 64) as usize;
         let block = w / BLOCK_WORDS;
-        let whole: u64 = self.words[block * BLOCK_WORDS..w].iter().map(|w| u64::from(w.count_ones())).sum();
+        let whole: u64 = self.words[block * BLOCK_WORDS..w]
+            .iter()
+            .map(|w| u64::from(w.count_ones()))
+            .sum();
         let partial = self.words[w] & ((1u64 << (n % 64)) - 1);
         self.ranks[block] + whole + u64::from(partial.count_ones())
     }
@@ -67,7 +78,9 @@ mod tests {
 
     #[test]
     fn rank_matches_a_naive_count() {
-        let bytes: Vec<u8> = (0..300u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let bytes: Vec<u8> = (0..300u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         for nbits in [0u64, 1, 63, 64, 65, 511, 512, 513, 1000, 2400] {
             let b = Bitmap::from_bytes(&bytes, nbits);
             let bit = |n: u64| n < nbits && bytes[(n / 8) as usize] >> (n % 8) & 1 == 1;

@@ -40,8 +40,18 @@ pub(super) struct MainLayout {
     pub(super) size: usize,
 }
 
-pub(super) const MAIN64: MainLayout = MainLayout { word: 8, timestamp: 408, status: 424, size: 464 };
-pub(super) const MAIN32: MainLayout = MainLayout { word: 4, timestamp: 404, status: 412, size: 452 };
+pub(super) const MAIN64: MainLayout = MainLayout {
+    word: 8,
+    timestamp: 408,
+    status: 424,
+    size: 464,
+};
+pub(super) const MAIN32: MainLayout = MainLayout {
+    word: 4,
+    timestamp: 404,
+    status: 412,
+    size: 452,
+};
 
 /// Reads integers of one byte order from a header buffer (callers checked the length).
 #[derive(Clone, Copy)]
@@ -107,9 +117,11 @@ pub(crate) struct Header {
 /// Word size implied by a `utsname.machine` name, when known.
 fn machine_word(machine: &str) -> Option<usize> {
     match machine {
-        "x86_64" | "aarch64" | "arm64" | "ppc64" | "ppc64le" | "s390x" | "mips64" | "riscv64" | "loongarch64"
-        | "sparc64" | "ia64" | "alpha" => Some(8),
-        "i386" | "i486" | "i586" | "i686" | "ppc" | "mips" | "s390" | "riscv32" | "sparc" => Some(4),
+        "x86_64" | "aarch64" | "arm64" | "ppc64" | "ppc64le" | "s390x" | "mips64" | "riscv64"
+        | "loongarch64" | "sparc64" | "ia64" | "alpha" => Some(8),
+        "i386" | "i486" | "i586" | "i686" | "ppc" | "mips" | "s390" | "riscv32" | "sparc" => {
+            Some(4)
+        }
         m if m.starts_with("arm") => Some(4),
         _ => None,
     }
@@ -142,7 +154,9 @@ fn c_string(bytes: &[u8]) -> String {
 fn parse_utsname(data: &[u8]) -> Utsname {
     let field = |i: usize| {
         let at = UTSNAME_OFFSET + i * UTSNAME_FIELD;
-        data.get(at..at + UTSNAME_FIELD).map(c_string).unwrap_or_default()
+        data.get(at..at + UTSNAME_FIELD)
+            .map(c_string)
+            .unwrap_or_default()
     };
     Utsname {
         sysname: field(0),
@@ -166,7 +180,11 @@ impl Header {
         let diskdump = match signature {
             s if s == KDUMP_SIGNATURE => false,
             s if s == DISKDUMP_SIGNATURE => true,
-            _ => return Err(DumpError::NotADump { reason: "no KDUMP or DISKDUMP signature".into() }),
+            _ => {
+                return Err(DumpError::NotADump {
+                    reason: "no KDUMP or DISKDUMP signature".into(),
+                })
+            }
         };
         let utsname = parse_utsname(data);
         let layouts: &[&MainLayout] = match machine_word(&utsname.machine) {
@@ -181,7 +199,10 @@ impl Header {
                 let f = Fields { data, endian };
                 let bs = u64::from(f.u32(layout.status + 4));
                 let covered = u64::from(f.u32(layout.status + 12)) * bs * 8;
-                if data.len() >= layout.size && sane_block_size(bs) && covered >= u64::from(f.u32(layout.status + 16)) {
+                if data.len() >= layout.size
+                    && sane_block_size(bs)
+                    && covered >= u64::from(f.u32(layout.status + 16))
+                {
                     found = Some((*layout, f));
                     break 'search;
                 }
@@ -198,7 +219,13 @@ impl Header {
                 });
             }
             let st = layouts[0].status;
-            let le = |at| Fields { data, endian: Endian::Little }.u32(at);
+            let le = |at| {
+                Fields {
+                    data,
+                    endian: Endian::Little,
+                }
+                .u32(at)
+            };
             return Err(DumpError::Corrupt {
                 what: "kdump header",
                 offset: st as u64,
@@ -225,7 +252,10 @@ impl Header {
             endian: f.endian,
             word: layout.word,
             version: version as u32,
-            timestamp: (f.signed(layout.timestamp, layout.word), f.signed(layout.timestamp + layout.word, layout.word)),
+            timestamp: (
+                f.signed(layout.timestamp, layout.word),
+                f.signed(layout.timestamp + layout.word, layout.word),
+            ),
             status: f.u32(st),
             block_size: u64::from(f.u32(st + 4)),
             sub_hdr_blocks: u64::from(f.u32(st + 8)),
@@ -240,7 +270,15 @@ impl Header {
     pub(crate) fn looks_like_qemu(&self) -> bool {
         let u = &self.utsname;
         !u.machine.is_empty()
-            && [&u.sysname, &u.nodename, &u.release, &u.version, &u.domainname].iter().all(|s| s.is_empty())
+            && [
+                &u.sysname,
+                &u.nodename,
+                &u.release,
+                &u.version,
+                &u.domainname,
+            ]
+            .iter()
+            .all(|s| s.is_empty())
     }
 
     /// The sub-header layout for this header's word size and machine.
@@ -346,7 +384,10 @@ impl SubHeader {
     pub(crate) fn parse(f: Fields<'_>, layout: &SubLayout, version: u32) -> SubHeader {
         let ulong = |at| f.word(at, layout.ulong);
         let region = |off, size| (off != 0 && size != 0).then_some((off, size));
-        let mut sub = SubHeader { dump_level: Some(f.u32(layout.dump_level)), ..SubHeader::default() };
+        let mut sub = SubHeader {
+            dump_level: Some(f.u32(layout.dump_level)),
+            ..SubHeader::default()
+        };
         if version >= 2 && f.u32(layout.split) != 0 {
             sub.split = Some(if version >= 6 {
                 (f.u64(layout.start_pfn_64), f.u64(layout.end_pfn_64))
@@ -355,7 +396,10 @@ impl SubHeader {
             });
         }
         if version >= 3 {
-            sub.vmcoreinfo = region(f.u64(layout.offset_vmcoreinfo), ulong(layout.size_vmcoreinfo));
+            sub.vmcoreinfo = region(
+                f.u64(layout.offset_vmcoreinfo),
+                ulong(layout.size_vmcoreinfo),
+            );
         }
         if version >= 4 {
             sub.notes = region(f.u64(layout.offset_note), ulong(layout.size_note));

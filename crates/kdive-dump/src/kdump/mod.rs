@@ -63,13 +63,21 @@ impl Store {
 
     /// `len` bytes at `offset`, or [`DumpError::Truncated`] naming `what`.
     fn slice(&self, what: &'static str, offset: u64, len: u64) -> Result<Cow<'_, [u8]>> {
-        let truncated = || DumpError::Truncated { what, offset, end: offset.saturating_add(len), len: self.len() };
+        let truncated = || DumpError::Truncated {
+            what,
+            offset,
+            end: offset.saturating_add(len),
+            len: self.len(),
+        };
         let n = usize::try_from(len).map_err(|_| truncated())?;
         match self {
             Store::Plain(b) => {
                 let bytes = (**b).as_ref();
                 let start = usize::try_from(offset).map_err(|_| truncated())?;
-                let range = start.checked_add(n).map(|end| start..end).ok_or_else(truncated)?;
+                let range = start
+                    .checked_add(n)
+                    .map(|end| start..end)
+                    .ok_or_else(truncated)?;
                 bytes.get(range).map(Cow::Borrowed).ok_or_else(truncated)
             }
             Store::Flat(f) => f.slice(what, offset, n),
@@ -147,14 +155,24 @@ impl std::fmt::Debug for KdumpFile {
 }
 
 fn corrupt(what: &'static str, offset: u64, detail: impl Into<String>) -> DumpError {
-    DumpError::Corrupt { what, offset, detail: detail.into() }
+    DumpError::Corrupt {
+        what,
+        offset,
+        detail: detail.into(),
+    }
 }
 
 /// `a * b + c` for header-derived offsets, or a [`DumpError::Corrupt`].
 fn offset_of(what: &'static str, a: u64, b: u64, c: u64) -> Result<u64> {
     a.checked_mul(b)
         .and_then(|x| x.checked_add(c))
-        .ok_or_else(|| corrupt(what, 0, format!("offset {a:#x} * {b:#x} + {c:#x} overflows")))
+        .ok_or_else(|| {
+            corrupt(
+                what,
+                0,
+                format!("offset {a:#x} * {b:#x} + {c:#x} overflows"),
+            )
+        })
 }
 
 impl KdumpFile {
@@ -178,7 +196,14 @@ impl KdumpFile {
             }
             let layout = header.sub_layout();
             let data = store.slice("kdump sub-header", bs, layout.size as u64)?;
-            SubHeader::parse(Fields { data: &data, endian: header.endian }, layout, header.version)
+            SubHeader::parse(
+                Fields {
+                    data: &data,
+                    endian: header.endian,
+                },
+                layout,
+                header.version,
+            )
         };
         let max_pfn = sub.max_mapnr.unwrap_or(header.max_mapnr);
 
@@ -195,16 +220,26 @@ impl KdumpFile {
             return Err(corrupt(
                 "kdump header",
                 0,
-                format!("bitmap_blocks {} cannot cover max_mapnr {max_pfn:#x}", header.bitmap_blocks),
+                format!(
+                    "bitmap_blocks {} cannot cover max_mapnr {max_pfn:#x}",
+                    header.bitmap_blocks
+                ),
             ));
         };
         let ram = Bitmap::from_bytes(&store.slice("1st bitmap", ram_off, bitmap_bytes)?, max_pfn);
-        let dumped = Bitmap::from_bytes(&store.slice("2nd bitmap", dumped_off, bitmap_bytes)?, max_pfn);
+        let dumped = Bitmap::from_bytes(
+            &store.slice("2nd bitmap", dumped_off, bitmap_bytes)?,
+            max_pfn,
+        );
 
         let range = match sub.split {
             Some((start, end)) if start <= end => (start.min(max_pfn), end.min(max_pfn)),
             Some((start, end)) => {
-                return Err(corrupt("kdump sub-header", bs, format!("split range {start:#x}..{end:#x}")));
+                return Err(corrupt(
+                    "kdump sub-header",
+                    bs,
+                    format!("split range {start:#x}..{end:#x}"),
+                ));
             }
             None => (0, max_pfn),
         };
@@ -217,7 +252,11 @@ impl KdumpFile {
         let vmcoreinfo = match sub.vmcoreinfo {
             Some((off, size)) => {
                 let text = store.slice("VMCOREINFO", off, size)?;
-                Some(String::from_utf8_lossy(&text).trim_end_matches('\0').to_string())
+                Some(
+                    String::from_utf8_lossy(&text)
+                        .trim_end_matches('\0')
+                        .to_string(),
+                )
             }
             None => None,
         };
@@ -226,8 +265,10 @@ impl KdumpFile {
             None => Default::default(),
         };
 
-        let page_size = usize::try_from(bs).map_err(|_| corrupt("kdump header", 0, "block_size"))?;
-        let cache_pages = NonZeroUsize::new((CACHE_BYTES / page_size).max(16)).unwrap_or(NonZeroUsize::MIN);
+        let page_size =
+            usize::try_from(bs).map_err(|_| corrupt("kdump header", 0, "block_size"))?;
+        let cache_pages =
+            NonZeroUsize::new((CACHE_BYTES / page_size).max(16)).unwrap_or(NonZeroUsize::MIN);
         let nr_cpus = u32::try_from(header.nr_cpus)
             .ok()
             .filter(|&n| n > 0)
@@ -268,8 +309,9 @@ impl KdumpFile {
             cache: Mutex::new(lru::LruCache::new(cache_pages)),
             codec_counts: OnceLock::new(),
         };
-        kdump.meta.incomplete =
-            kdump.header.status & header::STATUS_INCOMPLETE != 0 || flat_truncated || kdump.tail_truncated();
+        kdump.meta.incomplete = kdump.header.status & header::STATUS_INCOMPLETE != 0
+            || flat_truncated
+            || kdump.tail_truncated();
         Ok(kdump)
     }
 
@@ -278,9 +320,13 @@ impl KdumpFile {
         let flat = FlatFile::index(map)?;
         let mut head = [0u8; 8];
         flat.read_at("flattened kdump header", 0, &mut head)
-            .map_err(|_| DumpError::NotADump { reason: "flattened file holds no data at offset 0".into() })?;
+            .map_err(|_| DumpError::NotADump {
+                reason: "flattened file holds no data at offset 0".into(),
+            })?;
         if head.starts_with(b"\x7fELF") {
-            return Err(DumpError::Unsupported { what: "flattened ELF vmcore (makedumpfile -F -E)".into() });
+            return Err(DumpError::Unsupported {
+                what: "flattened ELF vmcore (makedumpfile -F -E)".into(),
+            });
         }
         KdumpFile::parse(Source::Flattened(flat))
     }
@@ -292,8 +338,15 @@ impl KdumpFile {
         }
         let at = self.desc_base + index * DESC_SIZE;
         let data = self.store.slice("page descriptor", at, DESC_SIZE).ok()?;
-        let f = Fields { data: &data, endian: self.header.endian };
-        Some(PageDesc { offset: f.u64(0), size: f.u32(8), flags: f.u32(12) })
+        let f = Fields {
+            data: &data,
+            endian: self.header.endian,
+        };
+        Some(PageDesc {
+            offset: f.u64(0),
+            size: f.u32(8),
+            flags: f.u32(12),
+        })
     }
 
     /// Whether a descriptor's data is there: offset 0 marks pages an incomplete dump lost.
@@ -310,7 +363,11 @@ impl KdumpFile {
 
     fn lookup(&self, pfn: u64) -> Lookup {
         if !self.dumped.get(pfn) {
-            return Lookup::Absent(if self.ram.get(pfn) { PageState::Excluded } else { PageState::NotRam });
+            return Lookup::Absent(if self.ram.get(pfn) {
+                PageState::Excluded
+            } else {
+                PageState::NotRam
+            });
         }
         if pfn < self.range.0 || pfn >= self.range.1 {
             return Lookup::Absent(PageState::Lost);
@@ -323,14 +380,19 @@ impl KdumpFile {
 
     fn absent_error(&self, state: PageState, paddr: u64) -> DumpError {
         match state {
-            PageState::Excluded => DumpError::Excluded { paddr, dump_level: self.meta.dump_level },
+            PageState::Excluded => DumpError::Excluded {
+                paddr,
+                dump_level: self.meta.dump_level,
+            },
             PageState::NotRam => DumpError::NotRam { paddr },
             PageState::Lost | PageState::Present => DumpError::Lost { paddr },
         }
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, lru::LruCache<u64, Box<[u8]>>> {
-        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -351,7 +413,10 @@ impl DumpFormat for KdumpFile {
         let paddr = pfn.saturating_mul(ps as u64).saturating_add(offset as u64);
         let Some(end) = offset.checked_add(buf.len()).filter(|&e| e <= ps) else {
             return Err(DumpError::Unsupported {
-                what: format!("read of {:#x} bytes at offset {offset:#x} of a {ps:#x}-byte page", buf.len()),
+                what: format!(
+                    "read of {:#x} bytes at offset {offset:#x} of a {ps:#x}-byte page",
+                    buf.len()
+                ),
             });
         };
         let desc = match self.lookup(pfn) {
@@ -391,7 +456,13 @@ impl DumpFormat for KdumpFile {
     fn codec_counts(&self) -> Vec<(Codec, u64)> {
         self.codec_counts
             .get_or_init(|| {
-                let order = [Codec::None, Codec::Zlib, Codec::Lzo, Codec::Snappy, Codec::Zstd];
+                let order = [
+                    Codec::None,
+                    Codec::Zlib,
+                    Codec::Lzo,
+                    Codec::Snappy,
+                    Codec::Zstd,
+                ];
                 let mut counts = [0u64; 5];
                 for d in (0..self.desc_count).filter_map(|i| self.descriptor(i)) {
                     if self.has_data(&d) {
@@ -400,7 +471,11 @@ impl DumpFormat for KdumpFile {
                         }
                     }
                 }
-                order.into_iter().zip(counts).filter(|&(_, n)| n > 0).collect()
+                order
+                    .into_iter()
+                    .zip(counts)
+                    .filter(|&(_, n)| n > 0)
+                    .collect()
             })
             .clone()
     }

@@ -9,7 +9,9 @@ const BS: usize = 4096;
 
 /// Recognisable, compressible contents for `pfn`.
 fn content(pfn: u64, size: usize) -> Vec<u8> {
-    (0..size).map(|i| ((i as u64 / 16) ^ pfn.wrapping_mul(0x9e37)) as u8).collect()
+    (0..size)
+        .map(|i| ((i as u64 / 16) ^ pfn.wrapping_mul(0x9e37)) as u8)
+        .collect()
 }
 
 fn open(bytes: Vec<u8>) -> crate::Result<KdumpFile> {
@@ -18,12 +20,22 @@ fn open(bytes: Vec<u8>) -> crate::Result<KdumpFile> {
 
 /// One page of every kind, spread over several rank blocks, and a hole at the end.
 fn sample() -> Writer {
-    let codecs = [Codec::None, Codec::Zlib, Codec::Lzo, Codec::Snappy, Codec::Zstd];
+    let codecs = [
+        Codec::None,
+        Codec::Zlib,
+        Codec::Lzo,
+        Codec::Snappy,
+        Codec::Zstd,
+    ];
     let mut w = Writer::new(BS as u32, 5000);
     for (i, pfn) in (0..4000u64).step_by(7).enumerate() {
-        w.pages.insert(pfn, Page::Data(codecs[i % codecs.len()], content(pfn, BS)));
+        w.pages
+            .insert(pfn, Page::Data(codecs[i % codecs.len()], content(pfn, BS)));
     }
-    w.page(1, Page::Zero).page(2, Page::Excluded).page(3, Page::Zero).page(4001, Page::Excluded)
+    w.page(1, Page::Zero)
+        .page(2, Page::Excluded)
+        .page(3, Page::Zero)
+        .page(4001, Page::Excluded)
 }
 
 fn expected_state(page: Option<&Page>) -> PageState {
@@ -52,11 +64,28 @@ fn check_against(k: &KdumpFile, w: &Writer) {
                 assert!(buf.iter().all(|&b| b == 0), "pfn {pfn}: zero page");
             }
             Some(Page::Excluded) => {
-                assert!(matches!(r, Err(DumpError::Excluded { dump_level: Some(31), .. })), "pfn {pfn}: {r:?}")
+                assert!(
+                    matches!(
+                        r,
+                        Err(DumpError::Excluded {
+                            dump_level: Some(31),
+                            ..
+                        })
+                    ),
+                    "pfn {pfn}: {r:?}"
+                )
             }
-            Some(Page::Lost | Page::PastEof) => assert!(matches!(r, Err(DumpError::Lost { .. })), "pfn {pfn}: {r:?}"),
-            Some(Page::Garbage(..)) => assert!(matches!(r, Err(DumpError::Decompress { .. })), "pfn {pfn}: {r:?}"),
-            None => assert!(matches!(r, Err(DumpError::NotRam { .. })), "pfn {pfn}: {r:?}"),
+            Some(Page::Lost | Page::PastEof) => {
+                assert!(matches!(r, Err(DumpError::Lost { .. })), "pfn {pfn}: {r:?}")
+            }
+            Some(Page::Garbage(..)) => assert!(
+                matches!(r, Err(DumpError::Decompress { .. })),
+                "pfn {pfn}: {r:?}"
+            ),
+            None => assert!(
+                matches!(r, Err(DumpError::NotRam { .. })),
+                "pfn {pfn}: {r:?}"
+            ),
         }
     }
 }
@@ -66,13 +95,30 @@ fn every_codec_and_state() {
     let w = sample();
     let k = open(w.build()).unwrap();
     let m = k.meta();
-    assert_eq!(m.format, FormatKind::Kdump { header_version: 6, diskdump: false, flattened: false, qemu: false });
+    assert_eq!(
+        m.format,
+        FormatKind::Kdump {
+            header_version: 6,
+            diskdump: false,
+            flattened: false,
+            qemu: false
+        }
+    );
     assert_eq!(m.arch, crate::Arch::X86_64);
     assert_eq!(m.endian, crate::Endian::Little);
-    assert_eq!((m.page_size, m.max_pfn, m.dump_level, m.nr_cpus), (4096, 5000, Some(31), Some(2)));
+    assert_eq!(
+        (m.page_size, m.max_pfn, m.dump_level, m.nr_cpus),
+        (4096, 5000, Some(31), Some(2))
+    );
     assert_eq!(m.timestamp, Some((1_700_000_000, 123_456)));
-    assert_eq!(m.utsname.as_ref().map(|u| u.release.as_str()), Some("6.1.0-test"));
-    assert_eq!(m.vmcoreinfo_raw.as_deref(), Some("OSRELEASE=6.1.0-test\nPAGESIZE=4096\n"));
+    assert_eq!(
+        m.utsname.as_ref().map(|u| u.release.as_str()),
+        Some("6.1.0-test")
+    );
+    assert_eq!(
+        m.vmcoreinfo_raw.as_deref(),
+        Some("OSRELEASE=6.1.0-test\nPAGESIZE=4096\n")
+    );
     assert!(!m.incomplete);
     assert_eq!(m.split_range, None);
     check_against(&k, &w);
@@ -84,15 +130,34 @@ fn every_codec_and_state() {
         k.read_page(7, 4000 - 100, &mut b).unwrap();
         assert_eq!(&b[..], &want[3900..4000]);
     }
-    assert!(matches!(k.read_page(7, 4000, &mut [0u8; 100]), Err(DumpError::Unsupported { .. })));
-    assert!(matches!(k.read_page(u64::MAX, 0, &mut [0u8; 8]), Err(DumpError::NotRam { .. })));
+    assert!(matches!(
+        k.read_page(7, 4000, &mut [0u8; 100]),
+        Err(DumpError::Unsupported { .. })
+    ));
+    assert!(matches!(
+        k.read_page(u64::MAX, 0, &mut [0u8; 8]),
+        Err(DumpError::NotRam { .. })
+    ));
 
     let counts = k.codec_counts();
     let data_pages = (0..4000u64).step_by(7).count() as u64;
     let total: u64 = counts.iter().map(|c| c.1).sum();
-    assert_eq!(total, data_pages + 2, "data pages plus zero pages 1 and 3: {counts:?}");
-    for c in [Codec::None, Codec::Zlib, Codec::Lzo, Codec::Snappy, Codec::Zstd] {
-        assert!(counts.iter().any(|&(cc, n)| cc == c && n > 0), "{c:?} in {counts:?}");
+    assert_eq!(
+        total,
+        data_pages + 2,
+        "data pages plus zero pages 1 and 3: {counts:?}"
+    );
+    for c in [
+        Codec::None,
+        Codec::Zlib,
+        Codec::Lzo,
+        Codec::Snappy,
+        Codec::Zstd,
+    ] {
+        assert!(
+            counts.iter().any(|&(cc, n)| cc == c && n > 0),
+            "{c:?} in {counts:?}"
+        );
     }
 }
 
@@ -132,13 +197,23 @@ fn flattened_out_of_order_matches_plain() {
         n += 1;
     }
     let len = pieces.len();
-    assert_ne!(len % 7919, 0, "7919 is prime: i * 7919 % len permutes 0..len");
+    assert_ne!(
+        len % 7919,
+        0,
+        "7919 is prime: i * 7919 % len permutes 0..len"
+    );
     let mut order: Vec<(u64, &[u8])> = (0..len).map(|i| pieces[(i * 7919) % len]).collect();
     order.push(pieces[len / 2]);
     let flat = FlatFile::index(flatten(&order, true)).unwrap();
     assert_eq!(flat.len(), bytes.len() as u64);
     let k = KdumpFile::parse(Source::Flattened(flat)).unwrap();
-    assert!(matches!(k.meta().format, FormatKind::Kdump { flattened: true, .. }));
+    assert!(matches!(
+        k.meta().format,
+        FormatKind::Kdump {
+            flattened: true,
+            ..
+        }
+    ));
     assert!(!k.meta().incomplete);
     check_against(&k, &w);
 }
@@ -150,7 +225,10 @@ fn flattened_truncated_stream_loses_pages() {
     let (head, tail) = bytes.split_at(bytes.len() * 3 / 4);
     let flat_bytes = flatten(&[(0, head), (head.len() as u64, tail)], true);
     let cut = flat_bytes.len() - tail.len() / 2;
-    let k = KdumpFile::parse(Source::Flattened(FlatFile::index(flat_bytes[..cut].to_vec()).unwrap())).unwrap();
+    let k = KdumpFile::parse(Source::Flattened(
+        FlatFile::index(flat_bytes[..cut].to_vec()).unwrap(),
+    ))
+    .unwrap();
     assert!(k.meta().incomplete);
     let states: Vec<PageState> = (0..4000).step_by(7).map(|p| k.page_state(p)).collect();
     assert!(states.contains(&PageState::Present) && states.contains(&PageState::Lost));
@@ -158,7 +236,10 @@ fn flattened_truncated_stream_loses_pages() {
 
 #[test]
 fn incomplete_dump() {
-    let mut w = sample().page(14, Page::Lost).page(21, Page::PastEof).page(3999, Page::Lost);
+    let mut w = sample()
+        .page(14, Page::Lost)
+        .page(21, Page::PastEof)
+        .page(3999, Page::Lost);
     w.status |= super::header::STATUS_INCOMPLETE;
     let k = open(w.build()).unwrap();
     assert!(k.meta().incomplete);
@@ -172,8 +253,23 @@ fn incomplete_dump() {
 fn truncated_files_never_panic() {
     let w = sample();
     let (bytes, layout) = w.build_with_layout();
-    let mut cuts: Vec<u64> = vec![0, 7, 100, 463, 464, 4096, 4200, layout.bitmap_off + 10, layout.desc_base - 1];
-    cuts.extend([layout.desc_base + 24 * 100 + 5, layout.data_off, layout.data_off + 5000, layout.len - 1]);
+    let mut cuts: Vec<u64> = vec![
+        0,
+        7,
+        100,
+        463,
+        464,
+        4096,
+        4200,
+        layout.bitmap_off + 10,
+        layout.desc_base - 1,
+    ];
+    cuts.extend([
+        layout.desc_base + 24 * 100 + 5,
+        layout.data_off,
+        layout.data_off + 5000,
+        layout.len - 1,
+    ]);
     let mut buf = vec![0u8; BS];
     for cut in cuts {
         // Cut inside the headers or bitmaps: an error. Later: opens, incomplete, pages lost.
@@ -205,19 +301,59 @@ fn corrupt_headers_are_errors() {
     let sub = BS;
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("signature", patched(&bytes, 0, b"KDUMPX  ")),
-        ("header_version -1", patched(&bytes, 8, &(-1i32).to_le_bytes())),
+        (
+            "header_version -1",
+            patched(&bytes, 8, &(-1i32).to_le_bytes()),
+        ),
         ("block_size 0", patched(&bytes, st + 4, &0u32.to_le_bytes())),
-        ("block_size 3000", patched(&bytes, st + 4, &3000u32.to_le_bytes())),
-        ("block_size 1M", patched(&bytes, st + 4, &(1u32 << 20).to_le_bytes())),
-        ("sub_hdr_size huge", patched(&bytes, st + 8, &u32::MAX.to_le_bytes())),
-        ("sub_hdr_size 0", patched(&bytes, st + 8, &0u32.to_le_bytes())),
-        ("bitmap_blocks huge", patched(&bytes, st + 12, &u32::MAX.to_le_bytes())),
-        ("bitmap_blocks 0", patched(&bytes, st + 12, &0u32.to_le_bytes())),
-        ("max_mapnr_64 huge", patched(&bytes, sub + 96, &(1u64 << 50).to_le_bytes())),
-        ("max_mapnr_64 max", patched(&bytes, sub + 96, &u64::MAX.to_le_bytes())),
-        ("vmcoreinfo past EOF", patched(&bytes, sub + 32, &(1u64 << 40).to_le_bytes())),
-        ("vmcoreinfo size huge", patched(&bytes, sub + 40, &u64::MAX.to_le_bytes())),
-        ("notes past EOF", patched(&patched(&bytes, sub + 48, &u64::MAX.to_le_bytes()), sub + 56, &[1])),
+        (
+            "block_size 3000",
+            patched(&bytes, st + 4, &3000u32.to_le_bytes()),
+        ),
+        (
+            "block_size 1M",
+            patched(&bytes, st + 4, &(1u32 << 20).to_le_bytes()),
+        ),
+        (
+            "sub_hdr_size huge",
+            patched(&bytes, st + 8, &u32::MAX.to_le_bytes()),
+        ),
+        (
+            "sub_hdr_size 0",
+            patched(&bytes, st + 8, &0u32.to_le_bytes()),
+        ),
+        (
+            "bitmap_blocks huge",
+            patched(&bytes, st + 12, &u32::MAX.to_le_bytes()),
+        ),
+        (
+            "bitmap_blocks 0",
+            patched(&bytes, st + 12, &0u32.to_le_bytes()),
+        ),
+        (
+            "max_mapnr_64 huge",
+            patched(&bytes, sub + 96, &(1u64 << 50).to_le_bytes()),
+        ),
+        (
+            "max_mapnr_64 max",
+            patched(&bytes, sub + 96, &u64::MAX.to_le_bytes()),
+        ),
+        (
+            "vmcoreinfo past EOF",
+            patched(&bytes, sub + 32, &(1u64 << 40).to_le_bytes()),
+        ),
+        (
+            "vmcoreinfo size huge",
+            patched(&bytes, sub + 40, &u64::MAX.to_le_bytes()),
+        ),
+        (
+            "notes past EOF",
+            patched(
+                &patched(&bytes, sub + 48, &u64::MAX.to_le_bytes()),
+                sub + 56,
+                &[1],
+            ),
+        ),
         ("split inverted", {
             let b = patched(&bytes, sub + 12, &1u32.to_le_bytes());
             let b = patched(&b, sub + 80, &100u64.to_le_bytes());
@@ -244,19 +380,34 @@ fn corrupt_descriptors_and_data_are_errors() {
     let (bytes, layout) = w.build_with_layout();
     let k = open(bytes.clone()).unwrap();
     let mut buf = vec![0u8; BS];
-    for (pfn, codec) in [(0, Codec::Zlib), (1, Codec::Zstd), (2, Codec::Lzo), (3, Codec::Snappy), (6, Codec::Zlib)] {
+    for (pfn, codec) in [
+        (0, Codec::Zlib),
+        (1, Codec::Zstd),
+        (2, Codec::Lzo),
+        (3, Codec::Snappy),
+        (6, Codec::Zlib),
+    ] {
         let r = k.read_page(pfn, 0, &mut buf);
-        assert!(matches!(r, Err(DumpError::Decompress { codec: c, .. }) if c == codec), "pfn {pfn}: {r:?}");
+        assert!(
+            matches!(r, Err(DumpError::Decompress { codec: c, .. }) if c == codec),
+            "pfn {pfn}: {r:?}"
+        );
     }
     for pfn in [4, 7] {
         let r = k.read_page(pfn, 0, &mut buf);
-        assert!(matches!(r, Err(DumpError::Corrupt { .. })), "pfn {pfn}: {r:?}");
+        assert!(
+            matches!(r, Err(DumpError::Corrupt { .. })),
+            "pfn {pfn}: {r:?}"
+        );
     }
     k.read_page(5, 0, &mut buf).unwrap();
     // A descriptor whose offset is negative as an off_t, and one whose size wraps.
     let d5 = (layout.desc_base + 5 * 24) as usize;
     let k = open(patched(&bytes, d5, &u64::MAX.to_le_bytes())).unwrap();
-    assert!(matches!(k.read_page(5, 0, &mut buf), Err(DumpError::Lost { .. })));
+    assert!(matches!(
+        k.read_page(5, 0, &mut buf),
+        Err(DumpError::Lost { .. })
+    ));
     let k = open(patched(&bytes, d5 + 8, &u32::MAX.to_le_bytes())).unwrap();
     assert!(k.read_page(5, 0, &mut buf).is_err());
 }
@@ -336,14 +487,21 @@ fn other_layouts_and_writers() {
         w.utsname.machine = machine.into();
         let k = check(&w);
         assert_eq!(k.meta().timestamp, Some((1_700_000_000, 123_456)));
-        assert!(k.meta().vmcoreinfo_raw.as_deref().is_some_and(|v| v.starts_with("OSRELEASE=")));
+        assert!(k
+            .meta()
+            .vmcoreinfo_raw
+            .as_deref()
+            .is_some_and(|v| v.starts_with("OSRELEASE=")));
     }
     // Big-endian s390x; ppc64le with 64 KiB pages.
     let mut w = base();
     w.utsname.machine = "s390x".into();
     w.big_endian = true;
     let k = check(&w);
-    assert_eq!((k.meta().endian, k.meta().arch), (crate::Endian::Big, crate::Arch::Other(22)));
+    assert_eq!(
+        (k.meta().endian, k.meta().arch),
+        (crate::Endian::Big, crate::Arch::Other(22))
+    );
     let mut w = Writer::new(65536, 100).page(3, Page::Data(Codec::Zstd, content(3, 65536)));
     w.utsname.machine = "ppc64le".into();
     let k = open(w.build()).unwrap();
@@ -354,11 +512,17 @@ fn other_layouts_and_writers() {
     // QEMU: only utsname.machine, no timestamp, header version 6, dump level 1.
     let mut w = base();
     let machine = w.utsname.machine.clone();
-    w.utsname = crate::Utsname { machine, ..Default::default() };
+    w.utsname = crate::Utsname {
+        machine,
+        ..Default::default()
+    };
     w.timestamp = (0, 0);
     w.dump_level = 1;
     let k = open(w.build()).unwrap();
-    assert!(matches!(k.meta().format, FormatKind::Kdump { qemu: true, .. }));
+    assert!(matches!(
+        k.meta().format,
+        FormatKind::Kdump { qemu: true, .. }
+    ));
     assert_eq!(k.meta().timestamp, None);
 
     // Old diskdump with a single bitmap and no kdump sub-header fields.
@@ -367,7 +531,10 @@ fn other_layouts_and_writers() {
     w.single_bitmap = true;
     w.pages.remove(&9); // one bitmap cannot tell excluded from not-RAM
     let k = check(&w);
-    assert!(matches!(k.meta().format, FormatKind::Kdump { diskdump: true, .. }));
+    assert!(matches!(
+        k.meta().format,
+        FormatKind::Kdump { diskdump: true, .. }
+    ));
     assert_eq!(k.meta().dump_level, None);
     assert_eq!(k.meta().vmcoreinfo_raw, None);
 
@@ -375,7 +542,10 @@ fn other_layouts_and_writers() {
     let mut w = base();
     w.version = 1;
     let k = check(&w);
-    assert_eq!((k.meta().vmcoreinfo_raw.as_deref(), k.meta().max_pfn), (None, 700));
+    assert_eq!(
+        (k.meta().vmcoreinfo_raw.as_deref(), k.meta().max_pfn),
+        (None, 700)
+    );
 
     // Unknown machine name: the 64-bit layout is found by its sane values.
     let mut w = base();
@@ -392,6 +562,8 @@ fn dump_wrapper_reads_across_pages() {
     // pfn 7 and 8: 8 is a hole, so a read spanning them fails on the second page.
     dump.read_phys(7 * 4096 + 4050, &mut buf[..46]).unwrap();
     assert_eq!(&buf[..46], &content(7, BS)[4050..]);
-    assert!(matches!(dump.read_phys(7 * 4096 + 4050, &mut buf), Err(DumpError::NotRam { paddr }) if paddr == 8 * 4096));
+    assert!(
+        matches!(dump.read_phys(7 * 4096 + 4050, &mut buf), Err(DumpError::NotRam { paddr }) if paddr == 8 * 4096)
+    );
     assert!(dump.vmcoreinfo().is_some());
 }

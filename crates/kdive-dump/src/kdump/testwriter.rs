@@ -34,7 +34,9 @@ pub(crate) fn compress(codec: Codec, page: &[u8]) -> Vec<u8> {
             e.finish().expect("zlib")
         }
         Codec::Lzo => lzokay_native::compress(page).expect("lzo"),
-        Codec::Snappy => snap::raw::Encoder::new().compress_vec(page).expect("snappy"),
+        Codec::Snappy => snap::raw::Encoder::new()
+            .compress_vec(page)
+            .expect("snappy"),
         Codec::Zstd => zstd::bulk::compress(page, 3).expect("zstd"),
     }
 }
@@ -168,7 +170,10 @@ impl Writer {
         let word = self.word();
         let main = if word == 8 { &MAIN64 } else { &MAIN32 };
         let sub = header::sub_layout(word, &self.utsname.machine);
-        let mut out = Out { bytes: Vec::new(), big: self.big_endian };
+        let mut out = Out {
+            bytes: Vec::new(),
+            big: self.big_endian,
+        };
 
         // Main header.
         out.raw(0, self.signature);
@@ -195,7 +200,11 @@ impl Writer {
         let sub_blocks = (sub.size + notes.len() + vmci.len()).div_ceil(bs);
         let bitmap_bytes = self.max_mapnr.div_ceil(8) as usize;
         let per_bitmap = bitmap_bytes.div_ceil(bs).max(1);
-        let bitmap_blocks = if self.single_bitmap { per_bitmap } else { 2 * per_bitmap };
+        let bitmap_blocks = if self.single_bitmap {
+            per_bitmap
+        } else {
+            2 * per_bitmap
+        };
         let st = main.status;
         for (i, v) in [
             self.status,
@@ -236,7 +245,11 @@ impl Writer {
 
         // Bitmaps.
         let bitmap_off = (1 + sub_blocks) * bs;
-        let second = if self.single_bitmap { bitmap_off } else { bitmap_off + per_bitmap * bs };
+        let second = if self.single_bitmap {
+            bitmap_off
+        } else {
+            bitmap_off + per_bitmap * bs
+        };
         let mut first_map = vec![0u8; per_bitmap * bs];
         let mut second_map = vec![0u8; per_bitmap * bs];
         for &pfn in self.pages.keys().filter(|&&p| p < self.max_mapnr) {
@@ -285,7 +298,11 @@ impl Writer {
         let len = data_off + data.len();
         for (i, (offset, size, flags)) in descs.into_iter().enumerate() {
             let at = desc_base + i * DESC_SIZE as usize;
-            let offset = if offset == u64::MAX / 4 { (len + bs * (i + 1)) as u64 } else { offset };
+            let offset = if offset == u64::MAX / 4 {
+                (len + bs * (i + 1)) as u64
+            } else {
+                offset
+            };
             out.u64(at, offset);
             out.u32(at + 8, size);
             out.u32(at + 12, flags);

@@ -1,0 +1,46 @@
+//! Text formats shared by commands: durations, dates, sizes.
+
+/// crash's duration: `HH:MM:SS`, with `N days, ` in front past a day.
+pub fn duration(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    if d > 0 {
+        format!("{d} days, {h:02}:{m:02}:{s:02}")
+    } else {
+        format!("{h:02}:{m:02}:{s:02}")
+    }
+}
+
+/// A UTC date as `date(1)` prints it: `Sun Nov 22 12:04:22 UTC 2026`.
+pub fn date(epoch_secs: i64) -> String {
+    match chrono::DateTime::from_timestamp(epoch_secs, 0) {
+        Some(t) => t.format("%a %b %e %H:%M:%S UTC %Y").to_string(),
+        None => format!("(invalid time {epoch_secs})"),
+    }
+}
+
+/// A memory size as crash prints it: `447.5 MB`, `2 GB`.
+pub fn memory_size(bytes: u64) -> String {
+    const MB: f64 = 1024.0 * 1024.0;
+    let (v, unit) = if bytes as f64 >= 1024.0 * MB {
+        (bytes as f64 / (1024.0 * MB), "GB")
+    } else {
+        (bytes as f64 / MB, "MB")
+    };
+    let s = format!("{v:.1}");
+    format!("{} {unit}", s.strip_suffix(".0").unwrap_or(&s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(duration(16), "00:00:16");
+        assert_eq!(duration(232), "00:03:52");
+        assert_eq!(duration(90061), "1 days, 01:01:01");
+        assert_eq!(date(1795349062), "Sun Nov 22 12:04:22 UTC 2026");
+        assert_eq!(memory_size(114560 * 4096), "447.5 MB");
+        assert_eq!(memory_size(2 << 30), "2 GB");
+    }
+}

@@ -1,0 +1,201 @@
+//! `sys`: the system at the time of the dump, as crash's `sys` shows it.
+
+use kdive_dump::FormatKind;
+use kdive_linux::{percpu, system};
+use serde::Serialize;
+
+use crate::args::Flags;
+use crate::format::{date, duration, memory_size};
+use crate::{CommandError, Report, Session};
+
+/// What `sys` reports. Fields the dump could not give are `None`.
+#[derive(Debug, Serialize)]
+pub struct Sys {
+    pub kernel: String,
+    pub tainted: bool,
+    pub dumpfile: String,
+    pub partial_dump: bool,
+    pub cpus: Option<usize>,
+    pub offline_cpus: Option<usize>,
+    pub date: Option<String>,
+    pub realtime_sec: Option<i64>,
+    pub uptime: Option<String>,
+    pub uptime_ns: Option<u64>,
+    pub load_average: Option<[String; 3]>,
+    /// Tasks read from the dump.
+    pub tasks: Option<usize>,
+    /// Tasks the kernel had (`nr_threads` + idle tasks) that could not be read.
+    pub tasks_missing: u64,
+    pub nodename: Option<String>,
+    pub release: Option<String>,
+    pub version: Option<String>,
+    pub machine: Option<String>,
+    pub cpu_mhz: Option<u64>,
+    pub memory_bytes: Option<u64>,
+    /// The panic message (`Kernel panic - not syncing: …`), or the oops line, or "" without a panic.
+    pub panic: String,
+    /// `panic`, `oops` or `none`.
+    pub panic_kind: &'static str,
+}
+
+/// Runs `sys`.
+pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+    Flags::parse("sys", args, "").map_err(CommandError::Usage)?;
+    Ok(Box::new(collect(s)?))
+}
+
+/// Collects what `sys` shows; every field is read independently so one unreadable
+/// structure costs one line, not the command.
+pub fn collect(s: &Session) -> Result<Sys, CommandError> {
+    let prog = s.kernel()?;
+    let meta = s.dump().meta();
+    let uts = system::utsname(prog).ok();
+    let clocks = system::clocks(prog).ok();
+    let present = percpu::cpumask(
+        prog,
+        "__cpu_present_mask",
+        percpu::nr_cpu_ids(prog).unwrap_or(1),
+    )
+    .ok();
+    let online = percpu::online_cpus(prog).ok();
+    let tasks = s.tasks().ok();
+    let (panic, panic_kind) = match s
+        .log()
+        .map(|l| system::panic_message(l.records.iter().map(|r| r.text.as_str())))
+    {
+        Ok(system::PanicMessage::Panic(m)) => (m, "panic"),
+        Ok(system::PanicMessage::Oops(m)) => (m, "oops"),
+        _ => (String::new(), "none"),
+    };
+    let partial = match meta.format {
+        FormatKind::Kdump { .. } => meta.dump_level.is_some_and(|l| l > 0),
+        FormatKind::Elf { .. } => false,
+    };
+    Ok(Sys {
+        kernel: "(none: kallsyms and BTF read from the dump)".into(),
+        tainted: system::tainted_mask(prog).is_ok_and(|m| m != 0),
+        dumpfile: s
+            .paths()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+        partial_dump: partial,
+        cpus: present
+            .as_ref()
+            .map(Vec::len)
+            .or(meta.nr_cpus.map(|n| n as usize)),
+        offline_cpus: match (&present, &online) {
+            (Some(p), Some(o)) => Some(p.iter().filter(|c| !o.contains(c)).count()),
+            _ => None,
+        },
+        date: clocks.map(|c| date(c.realtime_sec)),
+        realtime_sec: clocks.map(|c| c.realtime_sec),
+        uptime: clocks.map(|c| duration(c.boottime_ns / 1_000_000_000)),
+        uptime_ns: clocks.map(|c| c.boottime_ns),
+        load_average: system::avenrun(prog).ok().map(|a| a.map(system::load_text)),
+        tasks: tasks.map(|t| t.infos.len()),
+        tasks_missing: tasks.map_or(0, |t| t.list.missing()),
+        nodename: uts.as_ref().map(|u| u.nodename.clone()),
+        release: uts.as_ref().map(|u| u.release.clone()),
+        version: uts.as_ref().map(|u| u.version.clone()),
+        machine: uts.as_ref().map(|u| u.machine.clone()),
+        cpu_mhz: system::cpu_mhz(prog).ok(),
+        memory_bytes: system::present_pages(prog)
+            .ok()
+            .map(|p| p * s.dump().page_size()),
+        panic,
+        panic_kind,
+    })
+}
+
+impl Report for Sys {
+    fn text(&self) -> String {
+        let unknown = || "(unknown)".to_string();
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(unknown);
+        let mut lines: Vec<(&str, String)> = vec![
+            (
+                "KERNEL",
+                format!(
+                    "{}{}",
+                    self.kernel,
+                    if self.tainted { "  [TAINTED]" } else { "" }
+                ),
+            ),
+            (
+                "DUMPFILE",
+                format!(
+                    "{}{}",
+                    self.dumpfile,
+                    if self.partial_dump {
+                        "  [PARTIAL DUMP]"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+            (
+                "CPUS",
+                match (self.cpus, self.offline_cpus) {
+                    (Some(c), Some(o)) if o > 0 => format!("{c} [OFFLINE: {o}]"),
+                    (Some(c), _) => c.to_string(),
+                    _ => unknown(),
+                },
+            ),
+            ("DATE", opt(&self.date)),
+            ("UPTIME", opt(&self.uptime)),
+            (
+                "LOAD AVERAGE",
+                self.load_average
+                    .as_ref()
+                    .map(|l| l.join(", "))
+                    .unwrap_or_else(unknown),
+            ),
+            (
+                "TASKS",
+                match self.tasks {
+                    // the kernel's count first, then how many of them the dump does not let us read
+                    Some(n) if self.tasks_missing > 0 => {
+                        format!(
+                            "{}  [{} could not be read from the dump]",
+                            n as u64 + self.tasks_missing,
+                            self.tasks_missing
+                        )
+                    }
+                    Some(n) => n.to_string(),
+                    None => unknown(),
+                },
+            ),
+            ("NODENAME", opt(&self.nodename)),
+            ("RELEASE", opt(&self.release)),
+            ("VERSION", opt(&self.version)),
+            (
+                "MACHINE",
+                match (&self.machine, self.cpu_mhz) {
+                    (Some(m), Some(mhz)) => format!("{m}  ({mhz} Mhz)"),
+                    (Some(m), None) => m.clone(),
+                    _ => unknown(),
+                },
+            ),
+            (
+                "MEMORY",
+                self.memory_bytes.map(memory_size).unwrap_or_else(unknown),
+            ),
+        ];
+        lines.push((
+            "PANIC",
+            match self.panic_kind {
+                "oops" => format!("\"{}\" (check log for details)", self.panic),
+                _ => format!("\"{}\"", self.panic),
+            },
+        ));
+        lines
+            .iter()
+            .map(|(k, v)| format!("{k:>12}: {v}\n"))
+            .collect()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}

@@ -1,0 +1,49 @@
+//! Per-CPU data and CPU masks.
+
+use kdive_program::{Program, Result};
+
+/// The per-CPU offset of `cpu` (`__per_cpu_offset[cpu]`).
+pub fn per_cpu_offset(prog: &Program, cpu: u32) -> Result<u64> {
+    let base = prog.symbol_address("__per_cpu_offset")?;
+    prog.read_u64(base + 8 * cpu as u64)
+}
+
+/// The address of the per-CPU variable `name` on `cpu`.
+pub fn per_cpu_address(prog: &Program, name: &str, cpu: u32) -> Result<u64> {
+    Ok(prog
+        .symbol_address(name)?
+        .wrapping_add(per_cpu_offset(prog, cpu)?))
+}
+
+/// The CPUs set in a `struct cpumask` variable (`__cpu_online_mask`, `__cpu_possible_mask`...).
+pub fn cpumask(prog: &Program, name: &str, nr_cpu_ids: u32) -> Result<Vec<u32>> {
+    let base = prog.symbol_address(name)?;
+    let words = nr_cpu_ids.div_ceil(64).max(1);
+    let mut cpus = Vec::new();
+    for w in 0..words {
+        let bits = prog.read_u64(base + 8 * w as u64)?;
+        for b in 0..64 {
+            let cpu = w * 64 + b;
+            if cpu < nr_cpu_ids && bits >> b & 1 == 1 {
+                cpus.push(cpu);
+            }
+        }
+    }
+    Ok(cpus)
+}
+
+/// `nr_cpu_ids`, bounded to 8192.
+pub fn nr_cpu_ids(prog: &Program) -> Result<u32> {
+    let addr = prog.symbol_address("nr_cpu_ids")?;
+    Ok(prog.mem().read_u32(addr)?.clamp(1, 8192))
+}
+
+/// Online CPUs.
+pub fn online_cpus(prog: &Program) -> Result<Vec<u32>> {
+    cpumask(prog, "__cpu_online_mask", nr_cpu_ids(prog)?)
+}
+
+/// Possible CPUs.
+pub fn possible_cpus(prog: &Program) -> Result<Vec<u32>> {
+    cpumask(prog, "__cpu_possible_mask", nr_cpu_ids(prog)?)
+}

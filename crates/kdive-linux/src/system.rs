@@ -1,0 +1,189 @@
+//! System-wide facts: utsname, time, load, memory size, CPUs, the panic message.
+
+use kdive_program::{object::offset_of, Program, Result};
+
+use crate::read_counter;
+
+/// `struct new_utsname` of the initial UTS namespace.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Uts {
+    pub sysname: String,
+    pub nodename: String,
+    pub release: String,
+    pub version: String,
+    pub machine: String,
+    pub domainname: String,
+}
+
+/// Reads `init_uts_ns.name`.
+pub fn utsname(prog: &Program) -> Result<Uts> {
+    let name = prog
+        .variable("init_uts_ns", "struct uts_namespace")?
+        .member("name")?;
+    let f = |m: &str| name.member(m).and_then(|o| o.read_string(65));
+    Ok(Uts {
+        sysname: f("sysname")?,
+        nodename: f("nodename")?,
+        release: f("release")?,
+        version: f("version")?,
+        machine: f("machine")?,
+        domainname: f("domainname")?,
+    })
+}
+
+/// Clock readings from the timekeeper at the time of the dump.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Clocks {
+    /// Wall-clock seconds since the epoch (`xtime_sec`).
+    pub realtime_sec: i64,
+    /// Nanoseconds since boot, suspend included, as of the last tick (`ktime_get_coarse_boottime`).
+    pub boottime_ns: u64,
+}
+
+/// Address of the live `struct timekeeper`: `tk_core.timekeeper`. `tk_core` is an anonymous
+/// struct on older kernels (`struct tk_data` on newer ones), so its layout is asked of the types.
+fn timekeeper_addr(prog: &Program) -> Result<u64> {
+    let tk_core = prog.symbol_address("tk_core")?;
+    if let Ok(td) = prog.type_("struct tk_data") {
+        return Ok(tk_core + offset_of(prog, td, "timekeeper")?);
+    }
+    let seq = prog
+        .type_("seqcount_raw_spinlock_t")
+        .and_then(|t| Ok(prog.types().size_of(t)?))
+        .unwrap_or(4);
+    Ok(tk_core + seq.div_ceil(8) * 8)
+}
+
+/// Reads the timekeeper.
+pub fn clocks(prog: &Program) -> Result<Clocks> {
+    let tk = prog.object("struct timekeeper", timekeeper_addr(prog)?)?;
+    let realtime_sec = tk.member("xtime_sec")?.read_i64()?;
+    // the coarse clock: base + the nanoseconds accumulated since it (`ktime_get_coarse_*`)
+    let base = tk.member("tkr_mono.base")?.read_i64()?;
+    let shift = tk.member("tkr_mono.shift")?.read_u64()?.min(63);
+    let nsec = (tk.member("tkr_mono.xtime_nsec")?.read_u64()? >> shift) as i64;
+    let boot = tk.member("offs_boot")?.read_i64()?;
+    Ok(Clocks {
+        realtime_sec,
+        boottime_ns: (base + nsec + boot).max(0) as u64,
+    })
+}
+
+/// The three load averages as the kernel's fixed-point `avenrun[]` (FSHIFT 11).
+pub fn avenrun(prog: &Program) -> Result<[u64; 3]> {
+    let a = prog.symbol_address("avenrun")?;
+    Ok([
+        prog.read_u64(a)?,
+        prog.read_u64(a + 8)?,
+        prog.read_u64(a + 16)?,
+    ])
+}
+
+/// `avenrun` value as text with two decimals, rounded as /proc/loadavg and crash do.
+pub fn load_text(v: u64) -> String {
+    const FSHIFT: u64 = 11;
+    const FIXED_1: u64 = 1 << FSHIFT;
+    let v = v + FIXED_1 / 200;
+    format!(
+        "{}.{:02}",
+        v >> FSHIFT,
+        ((v & (FIXED_1 - 1)) * 100) >> FSHIFT
+    )
+}
+
+/// CPU clock in MHz (`cpu_khz / 1000`), x86.
+pub fn cpu_mhz(prog: &Program) -> Result<u64> {
+    Ok(prog.mem().read_u32(prog.symbol_address("cpu_khz")?)? as u64 / 1000)
+}
+
+/// Entries of `node_data[]` looked at (nodes beyond are not expected in dumps we read).
+const MAX_NODES_SCANNED: u64 = 64;
+
+/// Pages of memory present in all nodes (`node_present_pages`), the machine's memory size.
+pub fn present_pages(prog: &Program) -> Result<u64> {
+    let pgdat_ty = "struct pglist_data";
+    // NUMA kernels keep `node_data[]` (pointers); others the single `contig_page_data`.
+    let nodes: Vec<u64> = match prog.symbol_address("node_data") {
+        Ok(a) => {
+            let mut v = Vec::new();
+            for i in 0..MAX_NODES_SCANNED {
+                match prog.read_u64(a + 8 * i) {
+                    Ok(0) => {}
+                    Ok(p) => v.push(p),
+                    Err(e) if v.is_empty() => return Err(e),
+                    Err(_) => break,
+                }
+            }
+            v
+        }
+        Err(_) => vec![prog.symbol_address("contig_page_data")?],
+    };
+    let mut total = 0;
+    for n in nodes {
+        total += prog
+            .object(pgdat_ty, n)?
+            .member("node_present_pages")?
+            .read_u64()?;
+    }
+    Ok(total)
+}
+
+/// Pages below `high_memory`: the end of the direct map's RAM, as a page count. This is what
+/// crash divides a task's RSS by for `ps` `%MEM`.
+pub fn high_memory_pages(prog: &Program, page_size: u64) -> Result<u64> {
+    let high = prog.read_u64(prog.symbol_address("high_memory")?)?;
+    // x86_64 randomizes the direct map's base; other layouts would add their own variable here
+    let base = prog.read_u64(prog.symbol_address("page_offset_base")?)?;
+    Ok(high.saturating_sub(base) / page_size.max(1))
+}
+
+/// `totalram_pages()`: pages the page allocator manages.
+pub fn totalram_pages(prog: &Program) -> Result<u64> {
+    let addr = prog.symbol_address("_totalram_pages")?;
+    Ok(read_counter(&prog.object("atomic_long_t", addr)?)?.max(0) as u64)
+}
+
+/// The kernel's taint mask.
+pub fn tainted_mask(prog: &Program) -> Result<u64> {
+    prog.read_u64(prog.symbol_address("tainted_mask")?)
+}
+
+/// The CPU that called panic(), if any (`panic_cpu`, -1 when there was no panic).
+pub fn panic_cpu(prog: &Program) -> Result<Option<u32>> {
+    let v = read_counter(&prog.object("atomic_t", prog.symbol_address("panic_cpu")?)?)?;
+    Ok((v >= 0).then_some(v as u32))
+}
+
+/// How a panic message was found in the log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum PanicMessage {
+    /// A `Kernel panic - not syncing: ...` line.
+    Panic(String),
+    /// No panic line, but an oops (`Oops: ...`) or BUG line: the dump came from an oops.
+    Oops(String),
+    /// Neither: the dump was taken without a panic.
+    None,
+}
+
+/// Finds the panic message in log texts (last panic line wins; an oops line if there is none).
+pub fn panic_message<'a>(lines: impl Iterator<Item = &'a str>) -> PanicMessage {
+    let mut panic = None;
+    let mut oops = None;
+    for l in lines {
+        let l = l.trim_end();
+        if let Some(i) = l.find("Kernel panic - not syncing") {
+            panic = Some(l[i..].to_string());
+        } else if oops.is_none() {
+            if let Some(i) = l.find("Oops: ") {
+                oops = Some(l[i..].to_string());
+            } else if l.starts_with("kernel BUG at ") {
+                oops = Some(l.to_string());
+            }
+        }
+    }
+    match (panic, oops) {
+        (Some(p), _) => PanicMessage::Panic(p),
+        (None, Some(o)) => PanicMessage::Oops(o),
+        (None, None) => PanicMessage::None,
+    }
+}

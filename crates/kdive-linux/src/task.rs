@@ -1,0 +1,508 @@
+//! Tasks: finding every task (even in a damaged dump), and reading what `ps` shows of each.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use kdive_program::{object::offset_of, Object, Program, ProgramError, Result};
+
+use crate::list::{list_entries, Direction, ListWalk};
+use crate::percpu::{per_cpu_address, possible_cpus};
+use crate::xarray::xa_entries;
+
+/// `PF_KTHREAD` in `task_struct.flags`.
+pub const PF_KTHREAD: u64 = 0x0020_0000;
+
+/// Every task the dump lets us find, and what we could not read.
+#[derive(Debug, Default)]
+pub struct TaskList {
+    /// `task_struct` addresses: idle tasks first (CPU order), then everything else found.
+    pub tasks: Vec<u64>,
+    /// The idle task of each possible CPU (`rq->idle`), by CPU.
+    pub idle: BTreeMap<u32, u64>,
+    /// The task running on each CPU at the time of the dump (`rq->curr`).
+    pub active: BTreeMap<u32, u64>,
+    /// How many tasks the kernel says exist (`nr_threads` + one idle task per CPU), when readable.
+    pub expected: Option<u64>,
+    /// One line per thing that could not be read (which structure, which address, why).
+    pub problems: Vec<String>,
+}
+
+impl TaskList {
+    /// Tasks the kernel had that we could not find or read (0 when `expected` is unknown).
+    pub fn missing(&self) -> u64 {
+        self.expected
+            .map_or(0, |e| e.saturating_sub(self.tasks.len() as u64))
+    }
+}
+
+/// Finds every task: the idle tasks of each CPU, the `init_task.tasks` list (walked both ways,
+/// so one unreadable task does not hide the rest), each process's threads, and the PID
+/// namespace's IDR as a safety net.
+pub fn all_tasks(prog: &Program, limit: usize) -> Result<TaskList> {
+    let init_task = prog.symbol_address("init_task")?;
+    let mut tl = TaskList::default();
+    let mut seen = HashSet::new();
+    let mut add = |tl: &mut TaskList, t: u64| {
+        if t != 0 && seen.insert(t) {
+            tl.tasks.push(t);
+        }
+    };
+
+    for cpu in possible_cpus(prog).unwrap_or_else(|_| vec![0]) {
+        match runqueue(prog, cpu) {
+            Ok(rq) => {
+                if let Ok(idle) = rq.member("idle").and_then(|o| o.read_u64()) {
+                    tl.idle.insert(cpu, idle);
+                }
+                if let Ok(curr) = rq.member("curr").and_then(|o| o.read_u64()) {
+                    tl.active.insert(cpu, curr);
+                }
+            }
+            Err(e) => tl.problems.push(format!("runqueue of CPU {cpu}: {e}")),
+        }
+    }
+    tl.idle.entry(0).or_insert(init_task);
+    for &idle in tl.idle.clone().values() {
+        add(&mut tl, idle);
+    }
+
+    let leaders = process_leaders(prog, init_task, limit, &mut tl.problems)?;
+    let thread_walk = ThreadWalk::new(prog)?;
+    for leader in leaders {
+        add(&mut tl, leader);
+        match thread_walk.threads(prog, leader, limit) {
+            Ok((threads, err)) => {
+                for t in threads {
+                    add(&mut tl, t);
+                }
+                if let Some(e) = err {
+                    tl.problems
+                        .push(format!("threads of task {leader:#x}: {e}"));
+                }
+            }
+            Err(e) => tl
+                .problems
+                .push(format!("threads of task {leader:#x}: {e}")),
+        }
+    }
+
+    match pid_tasks(prog, limit) {
+        Ok((tasks, problems)) => {
+            for t in tasks {
+                add(&mut tl, t);
+            }
+            tl.problems.extend(problems);
+        }
+        Err(e) => tl.problems.push(format!("PID namespace: {e}")),
+    }
+
+    if let Ok(addr) = prog.symbol_address("nr_threads") {
+        if let Ok(n) = prog.mem().read_u32(addr) {
+            tl.expected = Some(n as u64 + tl.idle.len() as u64);
+        }
+    }
+    Ok(tl)
+}
+
+/// The runqueue (`struct rq`) of a CPU.
+pub fn runqueue(prog: &Program, cpu: u32) -> Result<Object<'_>> {
+    prog.object("struct rq", per_cpu_address(prog, "runqueues", cpu)?)
+}
+
+/// Leaders of every thread group, from `init_task.tasks` walked forward, and backward when the
+/// forward walk breaks.
+fn process_leaders(
+    prog: &Program,
+    init_task: u64,
+    limit: usize,
+    problems: &mut Vec<String>,
+) -> Result<Vec<u64>> {
+    let tty = prog.type_("struct task_struct")?;
+    let off = offset_of(prog, tty, "tasks")?;
+    let head = init_task + off;
+    let (mut out, err) = list_entries(prog, head, "struct task_struct", "tasks", limit)?;
+    if let Some(e) = err {
+        problems.push(format!(
+            "task list (init_task.tasks) broken after {} tasks: {e}",
+            out.len()
+        ));
+        let have: HashSet<u64> = out.iter().copied().collect();
+        let mut back = Vec::new();
+        for node in ListWalk::with_direction(prog, head, Direction::Prev, limit)? {
+            match node {
+                Ok(n) if have.contains(&(n - off)) => break,
+                Ok(n) => back.push(n - off),
+                Err(e) => {
+                    problems.push(format!(
+                        "task list walked backwards broken after {} tasks: {e}",
+                        back.len()
+                    ));
+                    break;
+                }
+            }
+        }
+        back.reverse();
+        out.extend(back);
+    }
+    Ok(out)
+}
+
+/// How this kernel links a process's threads: `signal->thread_head` + `thread_node`
+/// (newer), or the `thread_group` ring (older).
+struct ThreadWalk {
+    signal_list: bool,
+}
+
+impl ThreadWalk {
+    fn new(prog: &Program) -> Result<ThreadWalk> {
+        let tty = prog.type_("struct task_struct")?;
+        let signal_list = prog.types().has_member(tty, "thread_node")
+            && prog
+                .type_("struct signal_struct")
+                .is_ok_and(|s| prog.types().has_member(s, "thread_head"));
+        Ok(ThreadWalk { signal_list })
+    }
+
+    /// The other threads of the group led by `leader`.
+    fn threads(
+        &self,
+        prog: &Program,
+        leader: u64,
+        limit: usize,
+    ) -> Result<(Vec<u64>, Option<ProgramError>)> {
+        let task = prog.object("struct task_struct", leader)?;
+        if self.signal_list {
+            let signal = task.member("signal")?.read_u64()?;
+            let sig_ty = prog.type_("struct signal_struct")?;
+            let head = signal + offset_of(prog, sig_ty, "thread_head")?;
+            list_entries(prog, head, "struct task_struct", "thread_node", limit)
+        } else {
+            let head = task.member("thread_group")?.address().unwrap_or(0);
+            list_entries(prog, head, "struct task_struct", "thread_group", limit)
+        }
+    }
+}
+
+/// Tasks found through the PID namespace (`init_pid_ns.idr`): `struct pid` → `tasks[PIDTYPE_PID]`.
+fn pid_tasks(prog: &Program, limit: usize) -> Result<(Vec<u64>, Vec<String>)> {
+    let ns = prog.variable("init_pid_ns", "struct pid_namespace")?;
+    let xa = ns.member("idr.idr_rt")?.address().unwrap_or(0);
+    let walk = xa_entries(prog, xa, limit)?;
+    let mut problems: Vec<String> = walk
+        .errors
+        .iter()
+        .map(|e| format!("PID namespace IDR: {e}"))
+        .collect();
+    let pid_ty = prog.type_("struct pid")?;
+    let first_off = offset_of(prog, pid_ty, "tasks")?; // tasks[PIDTYPE_PID].first: index 0, member 0
+    let tty = prog.type_("struct task_struct")?;
+    let link_off = offset_of(prog, tty, "pid_links")?; // pid_links[PIDTYPE_PID]
+    let mut tasks = Vec::new();
+    let mut unreadable = 0;
+    for e in walk.entries {
+        match prog.read_u64(e.value + first_off) {
+            Ok(0) => {}
+            Ok(node) => tasks.push(node - link_off),
+            Err(err) => {
+                unreadable += 1;
+                if unreadable <= 3 {
+                    problems.push(format!(
+                        "struct pid of PID {} at {:#x}: {err}",
+                        e.index, e.value
+                    ));
+                }
+            }
+        }
+    }
+    if unreadable > 3 {
+        problems.push(format!(
+            "... {} struct pid in all could not be read",
+            unreadable
+        ));
+    }
+    Ok((tasks, problems))
+}
+
+/// What `ps` shows of one task.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TaskInfo {
+    pub addr: u64,
+    pub pid: i32,
+    pub tgid: i32,
+    pub ppid: i32,
+    pub comm: String,
+    /// `__state` (or `state` on older kernels).
+    pub state: u64,
+    pub exit_state: u64,
+    pub cpu: u32,
+    pub flags: u64,
+    /// `mm`, 0 for kernel threads.
+    pub mm: u64,
+    /// Pages mapped (file + anon + shmem), 0 without an mm.
+    pub rss_pages: u64,
+    /// `mm->total_vm` in pages.
+    pub total_vm_pages: u64,
+    /// Thread-cached RSS deltas (`task->rss_stat`, split RSS counting), to be summed per mm.
+    pub rss_delta: i64,
+    /// Task start, nanoseconds since boot (`start_time`).
+    pub start_time_ns: u64,
+    /// CPU time in nanoseconds (`se.sum_exec_runtime`).
+    pub sum_exec_runtime_ns: u64,
+    /// User and system time in nanoseconds (`utime`, `stime`).
+    pub utime_ns: u64,
+    pub stime_ns: u64,
+    /// Last time the task ran, nanoseconds (`sched_info.last_arrival`), 0 when unknown.
+    pub last_arrival_ns: u64,
+}
+
+impl TaskInfo {
+    /// A kernel thread (`PF_KTHREAD`, or no mm).
+    pub fn is_kthread(&self) -> bool {
+        self.flags & PF_KTHREAD != 0 || self.mm == 0
+    }
+
+    /// crash's two-letter state (`RU`, `IN`, `UN`, `ID`, `ZO`, ...).
+    pub fn state_code(&self) -> &'static str {
+        state_code(self.state, self.exit_state)
+    }
+
+    /// The kernel's one-letter state (`R`, `S`, `D`, `I`, `Z`, ...), as /proc and drgn show it.
+    pub fn state_char(&self) -> char {
+        match self.state_code() {
+            "RU" => 'R',
+            "IN" => 'S',
+            "UN" => 'D',
+            "ID" => 'I',
+            "ST" => 'T',
+            "TR" => 't',
+            "ZO" => 'Z',
+            "DE" => 'X',
+            "PA" => 'P',
+            _ => '?',
+        }
+    }
+}
+
+/// crash's two-letter task state from `__state` and `exit_state`.
+pub fn state_code(state: u64, exit_state: u64) -> &'static str {
+    const INTERRUPTIBLE: u64 = 0x1;
+    const UNINTERRUPTIBLE: u64 = 0x2;
+    const STOPPED: u64 = 0x4;
+    const TRACED: u64 = 0x8;
+    const EXIT_DEAD: u64 = 0x10;
+    const EXIT_ZOMBIE: u64 = 0x20;
+    const PARKED: u64 = 0x40;
+    const DEAD: u64 = 0x80;
+    const WAKING: u64 = 0x200;
+    const NOLOAD: u64 = 0x400;
+    const NEW: u64 = 0x800;
+    if exit_state & EXIT_ZOMBIE != 0 {
+        "ZO"
+    } else if exit_state & EXIT_DEAD != 0 {
+        "DE"
+    } else if state == 0 {
+        "RU"
+    } else if state & UNINTERRUPTIBLE != 0 && state & NOLOAD != 0 {
+        "ID"
+    } else if state & INTERRUPTIBLE != 0 {
+        "IN"
+    } else if state & UNINTERRUPTIBLE != 0 {
+        "UN"
+    } else if state & STOPPED != 0 {
+        "ST"
+    } else if state & TRACED != 0 {
+        "TR"
+    } else if state & PARKED != 0 {
+        "PA"
+    } else if state & DEAD != 0 {
+        "DE"
+    } else if state & WAKING != 0 {
+        "WA"
+    } else if state & NEW != 0 {
+        "NE"
+    } else {
+        "??"
+    }
+}
+
+/// Member offsets of `task_struct` and friends, looked up once for reading many tasks.
+pub struct TaskReader<'p> {
+    prog: &'p Program,
+    state_member: &'static str,
+    cpu_member: &'static str,
+    rss: RssLayout,
+    has_last_arrival: bool,
+}
+
+enum RssLayout {
+    /// `mm->rss_stat.count[]` atomics, plus per-thread deltas in `task->rss_stat` (split counting).
+    Atomic {
+        task_deltas: bool,
+    },
+    /// `mm->rss_stat[]` per-CPU counters: `count` plus each CPU's share.
+    PerCpu {
+        cpus: Vec<u64>,
+    },
+    Unknown,
+}
+
+/// RSS counters that count mapped pages: MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES (not MM_SWAPENTS).
+const RSS_COUNTERS: [u64; 3] = [0, 1, 3];
+
+impl<'p> TaskReader<'p> {
+    /// Looks up the layout of this kernel's `task_struct` and `mm_struct`.
+    pub fn new(prog: &'p Program) -> Result<TaskReader<'p>> {
+        let types = prog.types();
+        let tty = prog.type_("struct task_struct")?;
+        let state_member = if types.has_member(tty, "__state") {
+            "__state"
+        } else {
+            "state"
+        };
+        let cpu_member = if types.has_member(tty, "cpu") {
+            "cpu"
+        } else {
+            "thread_info.cpu"
+        };
+        let rss = match prog
+            .object("struct mm_struct", 0)
+            .and_then(|o| o.member("rss_stat"))
+        {
+            Ok(o) if o.array_len().is_ok() => {
+                let cpus = possible_cpus(prog)
+                    .unwrap_or_else(|_| vec![0])
+                    .into_iter()
+                    .filter_map(|c| crate::percpu::per_cpu_offset(prog, c).ok())
+                    .collect();
+                RssLayout::PerCpu { cpus }
+            }
+            Ok(_) => RssLayout::Atomic {
+                task_deltas: types.has_member(tty, "rss_stat"),
+            },
+            Err(_) => RssLayout::Unknown,
+        };
+        let has_last_arrival = types.has_member(tty, "sched_info")
+            && prog
+                .type_("struct sched_info")
+                .is_ok_and(|s| types.has_member(s, "last_arrival"));
+        Ok(TaskReader {
+            prog,
+            state_member,
+            cpu_member,
+            rss,
+            has_last_arrival,
+        })
+    }
+
+    /// Reads one task.
+    pub fn read(&self, addr: u64) -> Result<TaskInfo> {
+        let t = self.prog.object("struct task_struct", addr)?;
+        let int = |path: &str| t.member(path).and_then(|o| o.read_i64());
+        let uint = |path: &str| t.member(path).and_then(|o| o.read_u64());
+        let mm = uint("mm")?;
+        let ppid = match uint("real_parent") {
+            Ok(0) | Err(_) => 0,
+            Ok(p) => self
+                .prog
+                .object("struct task_struct", p)?
+                .member("pid")?
+                .read_i64()? as i32,
+        };
+        let (rss_pages, total_vm_pages) = if mm != 0 { self.mm_counts(mm)? } else { (0, 0) };
+        let rss_delta = match self.rss {
+            RssLayout::Atomic { task_deltas: true } if mm != 0 => {
+                let mut d = 0i64;
+                for i in RSS_COUNTERS {
+                    d += crate::read_counter(&t.member("rss_stat.count")?.index(i)?)?;
+                }
+                d
+            }
+            _ => 0,
+        };
+        Ok(TaskInfo {
+            addr,
+            pid: int("pid")? as i32,
+            tgid: int("tgid")? as i32,
+            ppid,
+            comm: t.member("comm")?.read_string(16)?,
+            state: uint(self.state_member)?,
+            exit_state: uint("exit_state").unwrap_or(0),
+            cpu: uint(self.cpu_member).unwrap_or(0) as u32,
+            flags: uint("flags")?,
+            mm,
+            rss_pages,
+            total_vm_pages,
+            rss_delta,
+            start_time_ns: uint("start_time").unwrap_or(0),
+            sum_exec_runtime_ns: uint("se.sum_exec_runtime").unwrap_or(0),
+            utime_ns: uint("utime").unwrap_or(0),
+            stime_ns: uint("stime").unwrap_or(0),
+            last_arrival_ns: if self.has_last_arrival {
+                uint("sched_info.last_arrival").unwrap_or(0)
+            } else {
+                0
+            },
+        })
+    }
+
+    /// (RSS pages, total_vm pages) of an mm, without per-thread deltas.
+    fn mm_counts(&self, mm_addr: u64) -> Result<(u64, u64)> {
+        let mm = self.prog.object("struct mm_struct", mm_addr)?;
+        let total_vm = mm.member("total_vm")?.read_u64()?;
+        let rss = match &self.rss {
+            RssLayout::Atomic { .. } => {
+                let mut s = 0i64;
+                for i in RSS_COUNTERS {
+                    s += crate::read_counter(&mm.member("rss_stat.count")?.index(i)?)?;
+                }
+                s
+            }
+            RssLayout::PerCpu { cpus } => {
+                let mut s = 0i64;
+                for i in RSS_COUNTERS {
+                    let pc = mm.member("rss_stat")?.index(i)?;
+                    s += pc.member("count")?.read_i64()?;
+                    let counters = pc.member("counters")?.read_u64()?;
+                    for off in cpus {
+                        s += self
+                            .prog
+                            .object("int", counters.wrapping_add(*off))?
+                            .read_i64()?;
+                    }
+                }
+                s
+            }
+            RssLayout::Unknown => 0,
+        };
+        Ok((rss.max(0) as u64, total_vm))
+    }
+}
+
+/// Reads every task of a list; tasks that cannot be read are counted as problems.
+/// Per-thread RSS deltas are folded into each mm's RSS, as the kernel's `get_mm_rss` readers do.
+pub fn read_tasks(prog: &Program, tl: &mut TaskList) -> Result<Vec<TaskInfo>> {
+    let reader = TaskReader::new(prog)?;
+    let mut out = Vec::with_capacity(tl.tasks.len());
+    let mut bad = Vec::new();
+    for &addr in &tl.tasks {
+        match reader.read(addr) {
+            Ok(t) => out.push(t),
+            Err(e) => {
+                tl.problems.push(format!("task_struct at {addr:#x}: {e}"));
+                bad.push(addr);
+            }
+        }
+    }
+    tl.tasks.retain(|a| !bad.contains(a));
+    let mut deltas: HashMap<u64, i64> = HashMap::new();
+    for t in &out {
+        if t.mm != 0 {
+            *deltas.entry(t.mm).or_default() += t.rss_delta;
+        }
+    }
+    for t in &mut out {
+        if let Some(d) = deltas.get(&t.mm) {
+            t.rss_pages = (t.rss_pages as i64 + d).max(0) as u64;
+        }
+    }
+    Ok(out)
+}
