@@ -2,9 +2,13 @@
 //! renders as crash-like text or as JSON.
 
 pub mod args;
+pub mod bt;
 pub mod format;
+pub mod info;
 pub mod log;
 pub mod ps;
+pub mod rd;
+pub mod search;
 pub mod session;
 pub mod sys;
 
@@ -45,6 +49,12 @@ pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandErro
         "sys" => sys::run(session, rest),
         "ps" => ps::run(session, rest),
         "log" => log::run(session, rest),
+        "bt" => bt::run(session, rest),
+        "foreach" => bt::run_foreach(session, rest),
+        "set" => bt::run_set(session, rest),
+        "info" => info::run(session, rest),
+        "rd" => rd::run(session, rest),
+        "search" => search::run(session, rest),
         other => Err(CommandError::Unknown(other.to_string())),
     }
 }

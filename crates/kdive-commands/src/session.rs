@@ -1,7 +1,7 @@
 //! A session: one dump, the kernel read from it, and what commands have already computed.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use kdive_dump::Dump;
 use kdive_linux::printk::Log;
@@ -24,6 +24,8 @@ pub struct Session {
     pub walk_limit: usize,
     tasks: OnceLock<Result<Tasks, String>>,
     log: OnceLock<Result<Log, String>>,
+    /// The current task (`set`), by `task_struct` address; `None` = the panic task.
+    context: Mutex<Option<u64>>,
 }
 
 impl Session {
@@ -38,6 +40,7 @@ impl Session {
             walk_limit: kdive_linux::DEFAULT_WALK_LIMIT,
             tasks: OnceLock::new(),
             log: OnceLock::new(),
+            context: Mutex::new(None),
         })
     }
 
@@ -85,5 +88,17 @@ impl Session {
             .get_or_init(|| kdive_linux::printk::read_log(prog).map_err(|e| e.to_string()))
             .as_ref()
             .map_err(|e| CommandError::Unavailable(format!("cannot read the kernel log: {e}")))
+    }
+
+    /// The task chosen with `set`, if any.
+    pub fn context(&self) -> Option<u64> {
+        self.context.lock().map(|c| *c).unwrap_or(None)
+    }
+
+    /// Chooses the current task (`set`).
+    pub fn set_context(&self, task: Option<u64>) {
+        if let Ok(mut c) = self.context.lock() {
+            *c = task;
+        }
     }
 }
