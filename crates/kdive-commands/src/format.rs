@@ -12,10 +12,7 @@ pub fn duration(secs: u64) -> String {
 
 /// A UTC date as `date(1)` prints it: `Sun Nov 22 12:04:22 UTC 2026`.
 pub fn date(epoch_secs: i64) -> String {
-    match chrono::DateTime::from_timestamp(epoch_secs, 0) {
-        Some(t) => t.format("%a %b %e %H:%M:%S UTC %Y").to_string(),
-        None => format!("(invalid time {epoch_secs})"),
-    }
+    kdive_linux::printk::format_wall_time(epoch_secs)
 }
 
 /// A memory size as crash prints it: `447.5 MB`, `2 GB`.
@@ -30,6 +27,11 @@ pub fn memory_size(bytes: u64) -> String {
     format!("{} {unit}", s.strip_suffix(".0").unwrap_or(&s))
 }
 
+/// crash's task header line: `PID: 565      TASK: ffff8e119be90000  CPU: 0    COMMAND: "sh"`.
+pub fn task_header(pid: i32, task: u64, cpu: u32, comm: &str) -> String {
+    format!("PID: {pid:<8} TASK: {task:016x}  CPU: {cpu:<4} COMMAND: \"{comm}\"")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,5 +44,9 @@ mod tests {
         assert_eq!(date(1795349062), "Sun Nov 22 12:04:22 UTC 2026");
         assert_eq!(memory_size(114560 * 4096), "447.5 MB");
         assert_eq!(memory_size(2 << 30), "2 GB");
+        assert_eq!(
+            task_header(1, 0xffff8e11811f8000, 1, "init"),
+            "PID: 1        TASK: ffff8e11811f8000  CPU: 1    COMMAND: \"init\""
+        );
     }
 }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::args::Flags;
-use crate::format::duration;
+use crate::format::{duration, task_header};
 use crate::{CommandError, Report, Session};
 
 /// One row of `ps`.
@@ -40,13 +40,26 @@ pub struct Ps {
     /// Tasks the kernel had that could not be read from the dump.
     pub missing: u64,
     pub problems: Vec<String>,
+    /// With `-p`: for each row, its ancestors from the idle task down (pid, task, cpu, comm).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ancestry: Vec<Vec<(i32, u64, u32, String)>>,
     #[serde(skip)]
-    run_times: bool,
+    style: Style,
 }
 
-/// Runs `ps [-k|-u] [-t] [PID|TASK|COMM ...]`.
+/// Which of crash's `ps` layouts to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Table,
+    /// `-t`: run, start, user and system times per task.
+    RunTimes,
+    /// `-p`: each task's ancestry, from the idle task down.
+    Parents,
+}
+
+/// Runs `ps [-k|-u|-G] [-t|-p] [PID|TASK|COMM ...]`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("ps", args, "kutG").map_err(CommandError::Usage)?;
+    let f = Flags::parse("ps", args, "kutGp").map_err(CommandError::Usage)?;
     let prog = s.kernel()?;
     let tasks = s.tasks()?;
     let page_kib = s.dump().page_size() / 1024;
@@ -96,12 +109,44 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         .collect();
     // crash's order: by PID, the idle tasks (PID 0) by CPU.
     rows.sort_by_key(|r| (r.pid, r.cpu));
+    let style = if f.has('t') {
+        Style::RunTimes
+    } else if f.has('p') {
+        Style::Parents
+    } else {
+        Style::Table
+    };
+    let ancestry = if style == Style::Parents {
+        rows.iter().map(|r| ancestors(&tasks.infos, r)).collect()
+    } else {
+        Vec::new()
+    };
     Ok(Box::new(Ps {
         tasks: rows,
         missing: tasks.list.missing(),
         problems: tasks.list.problems.clone(),
-        run_times: f.has('t'),
+        style,
+        ancestry,
     }))
+}
+
+/// The chain of (pid, task, cpu, comm) from the oldest ancestor down to the row's task.
+fn ancestors(infos: &[kdive_linux::task::TaskInfo], row: &PsRow) -> Vec<(i32, u64, u32, String)> {
+    let by_pid: std::collections::HashMap<i32, &kdive_linux::task::TaskInfo> = infos
+        .iter()
+        .filter(|t| t.pid != 0 || t.cpu == 0)
+        .map(|t| (t.pid, t))
+        .collect();
+    let mut chain = vec![(row.pid, row.task, row.cpu, row.comm.clone())];
+    let mut ppid = row.ppid;
+    // bounded: a loop in parent links must not hang
+    while chain.len() < 64 && chain.last().is_some_and(|c| c.0 != 0) {
+        let Some(p) = by_pid.get(&ppid) else { break };
+        chain.push((p.pid, p.addr, p.cpu, p.comm.clone()));
+        ppid = if p.pid == 0 { 0 } else { p.ppid };
+    }
+    chain.reverse();
+    chain
 }
 
 impl Ps {
@@ -117,36 +162,45 @@ impl Ps {
 impl Report for Ps {
     fn text(&self) -> String {
         let mut out = String::new();
-        if self.run_times {
-            for r in &self.tasks {
-                out += &format!(
-                    "PID: {:<7} TASK: {:016x}  CPU: {:<3} COMMAND: \"{}\"\n    RUN TIME: {}\n  START TIME: {}\n       UTIME: {}\n       STIME: {}\n",
-                    r.pid,
-                    r.task,
-                    r.cpu,
-                    r.comm,
-                    duration(r.run_time_ns / 1_000_000_000),
-                    r.start_time_ns / 1_000_000_000,
-                    r.utime_ns,
-                    r.stime_ns
-                );
+        match self.style {
+            Style::RunTimes => {
+                for r in &self.tasks {
+                    out += &format!(
+                        "{}\n    RUN TIME: {}\n  START TIME: {}\n       UTIME: {}\n       STIME: {}\n",
+                        task_header(r.pid, r.task, r.cpu, &r.comm),
+                        duration(r.run_time_ns / 1_000_000_000),
+                        r.start_time_ns / 1_000_000_000,
+                        r.utime_ns,
+                        r.stime_ns
+                    );
+                }
             }
-        } else {
-            out += "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM\n";
-            for r in &self.tasks {
-                out += &format!(
-                    "{}{:>8}{:>8}{:>4}  {:016x}  {}  {:>4.1}{:>9}{:>9}  {}\n",
-                    if r.active { '>' } else { ' ' },
-                    r.pid,
-                    r.ppid,
-                    r.cpu,
-                    r.task,
-                    r.st,
-                    r.mem_percent,
-                    r.vsz,
-                    r.rss,
-                    Self::comm(r)
-                );
+            Style::Parents => {
+                for chain in &self.ancestry {
+                    for (depth, (pid, task, cpu, comm)) in chain.iter().enumerate() {
+                        out += &format!("{:depth$}{}\n", "", task_header(*pid, *task, *cpu, comm));
+                    }
+                    out += "\n";
+                }
+            }
+            Style::Table => {
+                out +=
+                    "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM\n";
+                for r in &self.tasks {
+                    out += &format!(
+                        "{}{:>8}{:>8}{:>4}  {:016x}  {}  {:>4.1}{:>9}{:>9}  {}\n",
+                        if r.active { '>' } else { ' ' },
+                        r.pid,
+                        r.ppid,
+                        r.cpu,
+                        r.task,
+                        r.st,
+                        r.mem_percent,
+                        r.vsz,
+                        r.rss,
+                        Self::comm(r)
+                    );
+                }
             }
         }
         if self.missing > 0 {

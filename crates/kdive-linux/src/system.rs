@@ -4,16 +4,7 @@ use kdive_program::{object::offset_of, Program, Result};
 
 use crate::read_counter;
 
-/// `struct new_utsname` of the initial UTS namespace.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Uts {
-    pub sysname: String,
-    pub nodename: String,
-    pub release: String,
-    pub version: String,
-    pub machine: String,
-    pub domainname: String,
-}
+pub use kdive_dump::Utsname as Uts;
 
 /// Reads `init_uts_ns.name`.
 pub fn utsname(prog: &Program) -> Result<Uts> {
