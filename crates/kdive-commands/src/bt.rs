@@ -1,18 +1,658 @@
-//! `bt`: not implemented yet.
+//! `bt`, `foreach bt` and `set`: tasks' kernel stacks, as crash prints them.
+//!
+//! Flags: `-a` (the active task of every CPU), `-t`/`-T` (every text address on the stack,
+//! from the starting sp / from the stack's base), `-f` (each frame's stack words), `-s`
+//! (symbol offsets), `-x` (offsets in hex), `-l` (accepted: source lines need DWARF).
 
+use std::collections::BTreeMap;
+
+use kdive_linux::stack::{Backtrace, BacktraceContext, StartKind};
+use kdive_linux::task::TaskInfo;
+use kdive_program::unwind::scan::stack_words;
+use kdive_program::unwind::x86_64::{reg, reg_name};
+use kdive_program::unwind::{FoundBy, Frame, RegSet, StackKind, TraceEnd};
+use kdive_program::Program;
+use serde::Serialize;
+
+use crate::args::Flags;
+use crate::format::task_header;
 use crate::{CommandError, Report, Session};
 
-/// Runs `bt`.
-pub fn run(_s: &Session, _args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    Err(CommandError::Unavailable("bt: not implemented yet".into()))
+/// Bytes of one frame's contents shown by `-f` at most.
+const MAX_FRAME_BYTES: u64 = 0x400;
+
+/// Display choices of one `bt`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Opts {
+    full: bool,
+    text: Option<TextScan>,
+    offsets: bool,
+    hex: bool,
+    lines: bool,
 }
 
-/// Runs `foreach bt ...`.
-pub fn run_foreach(_s: &Session, _args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    Err(CommandError::Unavailable("foreach: not implemented yet".into()))
+/// `-t` (from the starting sp) or `-T` (from the stack's base).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextScan {
+    FromSp,
+    FromBase,
 }
 
-/// Runs `set [PID|TASK]`: the current context.
-pub fn run_set(_s: &Session, _args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    Err(CommandError::Unavailable("set: not implemented yet".into()))
+/// A register block of an exception or interrupt frame (or the CPU registers a walk began with).
+#[derive(Debug, Clone, Serialize)]
+pub struct BtRegs {
+    /// Address of the `pt_regs` (none for registers from a CPU note).
+    #[serde(serialize_with = "crate::hex_opt")]
+    pub addr: Option<u64>,
+    /// The interrupted context was user mode.
+    pub user: bool,
+    /// Only the hardware-saved part was trusted.
+    pub partial: bool,
+    /// Register name → `"0x…"`.
+    pub registers: BTreeMap<&'static str, String>,
+    #[serde(skip)]
+    set: RegSet,
+}
+
+/// One frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct BtFrame {
+    /// crash's frame number (`#N`), none for a frame shown only as a register block.
+    pub level: Option<usize>,
+    #[serde(serialize_with = "crate::hex")]
+    pub pc: u64,
+    #[serde(serialize_with = "crate::hex")]
+    pub sp: u64,
+    /// Where the return address `pc` was read from (crash's `[SP]`).
+    #[serde(serialize_with = "crate::hex_opt")]
+    pub slot: Option<u64>,
+    pub function: Option<String>,
+    #[serde(serialize_with = "crate::hex_opt")]
+    pub offset: Option<u64>,
+    pub module: Option<String>,
+    /// `"orc"`, `"cfi"`, `"fp"`, `"scan"` or `"regs"`.
+    pub found: &'static str,
+    pub reliable: bool,
+    /// The stack `sp` is on (`"task"`, `"irq"`, `"nmi"`, ...).
+    pub stack: Option<&'static str>,
+    /// The registers this frame came from (exception and interrupt frames, CPU registers).
+    pub exception: Option<BtRegs>,
+    /// Stack words of the frame (`-f`): (address, value).
+    #[serde(skip)]
+    contents: Vec<(u64, u64)>,
+    #[serde(skip)]
+    stack_kind: Option<StackKind>,
+}
+
+/// One task's stack.
+#[derive(Debug, Clone, Serialize)]
+pub struct BtTask {
+    pub pid: i32,
+    #[serde(serialize_with = "crate::hex")]
+    pub task: u64,
+    pub cpu: u32,
+    pub comm: String,
+    /// Running on a CPU at the time of the dump.
+    pub active: bool,
+    /// What the walk started from: `"sleeping"`, `"cpu-registers"`, `"innermost-frame"`, `"nothing"`.
+    pub start: String,
+    pub frames: Vec<BtFrame>,
+    /// `"end-of-stack"`, `"user-mode"`, or why the walk stopped.
+    pub end: String,
+    pub complete: bool,
+    /// What could not be read or was guessed.
+    pub notes: Vec<String>,
+    /// `-t`/`-T`: text addresses on the stack: (slot, value, symbol).
+    #[serde(skip)]
+    text_words: Vec<(u64, u64, String)>,
+}
+
+/// What `bt` reports.
+#[derive(Debug, Serialize)]
+pub struct Bt {
+    pub tasks: Vec<BtTask>,
+    /// Remarks about the command as a whole.
+    pub notes: Vec<String>,
+    #[serde(skip)]
+    opts: Opts,
+}
+
+/// Runs `bt [-a|-t|-T|-f|-s|-x|-l] [PID|TASK ...]`.
+pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+    let f = Flags::parse("bt", args, "atTfsxlrd").map_err(CommandError::Usage)?;
+    let tasks = s.tasks()?;
+    let prog = s.kernel()?;
+    let ctx = BacktraceContext::new(prog, &tasks.list.active);
+    let chosen: Vec<&TaskInfo> = if f.has('a') {
+        ctx.active
+            .values()
+            .filter_map(|&t| find_task(&tasks.infos, t))
+            .collect()
+    } else if f.positional.is_empty() {
+        let t = current_task(s, &ctx)?;
+        vec![find_task(&tasks.infos, t).ok_or_else(|| bad_task(&format!("{t:x}")))?]
+    } else {
+        let mut v = Vec::new();
+        for p in &f.positional {
+            v.extend(resolve(&tasks.infos, p)?);
+        }
+        v
+    };
+    Ok(Box::new(backtraces(prog, &ctx, &chosen, opts(&f))))
+}
+
+/// Runs `foreach [PID|TASK|COMM|RU|IN|UN|...|kernel|user|active ...] bt [flags]`.
+pub fn run_foreach(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+    let Some(at) = args.iter().position(|a| a == "bt") else {
+        return Err(CommandError::Usage(
+            "foreach: only 'foreach [tasks...] bt [flags]' is supported".into(),
+        ));
+    };
+    let f = Flags::parse("bt", &args[at + 1..], "tTfsxlrd").map_err(CommandError::Usage)?;
+    let tasks = s.tasks()?;
+    let prog = s.kernel()?;
+    let ctx = BacktraceContext::new(prog, &tasks.list.active);
+    let filters = &args[..at];
+    let mut chosen: Vec<&TaskInfo> = tasks
+        .infos
+        .iter()
+        .filter(|t| filters.is_empty() || filters.iter().any(|w| matches(t, w, &ctx)))
+        .collect();
+    chosen.sort_by_key(|t| (t.pid, t.cpu));
+    Ok(Box::new(backtraces(prog, &ctx, &chosen, opts(&f))))
+}
+
+/// Runs `set [PID|TASK]`, `set -p` (the panic task), `set -c CPU` (the task on that CPU).
+pub fn run_set(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+    let f = Flags::parse("set", args, "pc").map_err(CommandError::Usage)?;
+    let tasks = s.tasks()?;
+    let prog = s.kernel()?;
+    let ctx = BacktraceContext::new(prog, &tasks.list.active);
+    if f.has('p') {
+        s.set_context(None);
+    } else if f.has('c') {
+        let cpu: u32 = f
+            .positional
+            .first()
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| CommandError::Usage("set: -c needs a CPU number".into()))?;
+        let t = ctx
+            .active
+            .get(&cpu)
+            .ok_or_else(|| CommandError::Usage(format!("set: invalid cpu number: {cpu}")))?;
+        s.set_context(Some(*t));
+    } else if let Some(p) = f.positional.first() {
+        let t = resolve(&tasks.infos, p)?;
+        s.set_context(t.first().map(|t| t.addr));
+    }
+    let cur = current_task(s, &ctx)?;
+    let t = find_task(&tasks.infos, cur).ok_or_else(|| bad_task(&format!("{cur:x}")))?;
+    Ok(Box::new(SetReport {
+        pid: t.pid,
+        comm: t.comm.clone(),
+        task: t.addr,
+        cpu: t.cpu,
+        state: t.state_code(),
+        panic: ctx.panic_cpu.and_then(|c| ctx.active.get(&c)) == Some(&t.addr),
+    }))
+}
+
+/// What `set` shows: the current context.
+#[derive(Debug, Serialize)]
+pub struct SetReport {
+    pub pid: i32,
+    pub comm: String,
+    #[serde(serialize_with = "crate::hex")]
+    pub task: u64,
+    pub cpu: u32,
+    pub state: &'static str,
+    pub panic: bool,
+}
+
+impl Report for SetReport {
+    fn text(&self) -> String {
+        format!(
+            "    PID: {}\nCOMMAND: \"{}\"\n   TASK: {:x}\n    CPU: {}\n  STATE: {}{}\n",
+            self.pid,
+            self.comm,
+            self.task,
+            self.cpu,
+            self.state,
+            if self.panic { " (PANIC)" } else { "" }
+        )
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+fn opts(f: &Flags) -> Opts {
+    Opts {
+        full: f.has('f'),
+        text: if f.has('T') {
+            Some(TextScan::FromBase)
+        } else if f.has('t') {
+            Some(TextScan::FromSp)
+        } else {
+            None
+        },
+        offsets: f.has('s'),
+        hex: f.has('x'),
+        lines: f.has('l'),
+    }
+}
+
+fn bad_task(w: &str) -> CommandError {
+    CommandError::Usage(format!("bt: invalid task or pid value: {w}"))
+}
+
+fn find_task(infos: &[TaskInfo], addr: u64) -> Option<&TaskInfo> {
+    infos.iter().find(|t| t.addr == addr)
+}
+
+/// The tasks a word names: a PID (every thread with it; idle tasks for 0) or a task address.
+fn resolve<'a>(infos: &'a [TaskInfo], w: &str) -> Result<Vec<&'a TaskInfo>, CommandError> {
+    if let Ok(pid) = w.parse::<i32>() {
+        let v: Vec<_> = infos.iter().filter(|t| t.pid == pid).collect();
+        if !v.is_empty() {
+            return Ok(v);
+        }
+    }
+    let hex = w.trim_start_matches("0x");
+    if let Ok(a) = u64::from_str_radix(hex, 16) {
+        if let Some(t) = find_task(infos, a) {
+            return Ok(vec![t]);
+        }
+    }
+    Err(bad_task(w))
+}
+
+/// `foreach` task selectors: PID, task address, command name, crash state, kernel/user/active.
+fn matches(t: &TaskInfo, w: &str, ctx: &BacktraceContext) -> bool {
+    match w {
+        "kernel" => t.is_kthread(),
+        "user" => !t.is_kthread(),
+        "active" => ctx.active_cpu(t.addr).is_some(),
+        _ if w.len() == 2 && w.chars().all(|c| c.is_ascii_uppercase()) => t.state_code() == w,
+        _ => {
+            w.parse::<i32>().is_ok_and(|p| p == t.pid)
+                || u64::from_str_radix(w.trim_start_matches("0x"), 16)
+                    .is_ok_and(|a| a == t.addr && w.len() > 8)
+                || t.comm == w
+        }
+    }
+}
+
+/// The current context: the `set` task, else the panic task, else the first CPU's task.
+fn current_task(s: &Session, ctx: &BacktraceContext) -> Result<u64, CommandError> {
+    if let Some(t) = s.context() {
+        return Ok(t);
+    }
+    ctx.panic_cpu
+        .and_then(|c| ctx.active.get(&c))
+        .or_else(|| ctx.active.values().next())
+        .copied()
+        .ok_or_else(|| CommandError::Unavailable("bt: no task is running on any CPU".into()))
+}
+
+fn backtraces(prog: &Program, ctx: &BacktraceContext, tasks: &[&TaskInfo], opts: Opts) -> Bt {
+    let mut notes = ctx.problems.clone();
+    let mut out = Vec::with_capacity(tasks.len());
+    let mut syms = Symbolizer::new(prog);
+    for t in tasks {
+        let b = ctx.backtrace(prog, t.addr);
+        out.push(task_report(prog, &mut syms, t, &b, opts));
+    }
+    if opts.lines {
+        notes.push(
+            "-l: source files and lines need DWARF debug info (a vmlinux), which the dump alone does not carry"
+                .into(),
+        );
+    }
+    Bt {
+        tasks: out,
+        notes,
+        opts,
+    }
+}
+
+/// Symbol lookups, cached per address.
+struct Symbolizer<'p> {
+    prog: &'p Program,
+    cache: BTreeMap<u64, Option<(String, u64, Option<String>)>>,
+}
+
+impl<'p> Symbolizer<'p> {
+    fn new(prog: &'p Program) -> Self {
+        Symbolizer {
+            prog,
+            cache: BTreeMap::new(),
+        }
+    }
+
+    /// (function, offset, module) of `pc`.
+    fn lookup(&mut self, pc: u64) -> Option<(String, u64, Option<String>)> {
+        let prog = self.prog;
+        self.cache
+            .entry(pc)
+            .or_insert_with(|| {
+                prog.symbols().by_addr(pc).map(|(s, off)| {
+                    (
+                        s.name.to_string(),
+                        off,
+                        s.module.as_deref().map(String::from),
+                    )
+                })
+            })
+            .clone()
+    }
+}
+
+fn regs_report(set: &RegSet, addr: Option<u64>, user: bool, partial: bool) -> BtRegs {
+    BtRegs {
+        addr,
+        user,
+        partial,
+        registers: set
+            .iter()
+            .filter_map(|(r, v)| Some((reg_name(r)?, format!("{v:#x}"))))
+            .collect(),
+        set: *set,
+    }
+}
+
+fn task_report(
+    prog: &Program,
+    syms: &mut Symbolizer<'_>,
+    t: &TaskInfo,
+    b: &Backtrace,
+    opts: Opts,
+) -> BtTask {
+    let frames = &b.trace.frames;
+    let mut out = Vec::with_capacity(frames.len());
+    let mut level = 0;
+    for (i, f) in frames.iter().enumerate() {
+        let prev_stack = i.checked_sub(1).map(|p| frames[p].stack);
+        let switched = prev_stack.is_some_and(|p| p != f.stack);
+        let user = f.exception.as_ref().is_some_and(|e| e.user);
+        let block = match &f.exception {
+            Some(e) => Some(regs_report(&e.regs, Some(e.addr), e.user, e.partial)),
+            None if i == 0 && f.ra_slot.is_none() => Some(regs_report(&f.regs, None, false, false)),
+            None => None,
+        };
+        // crash numbers a frame from registers only when the walk changed stacks to reach it
+        let numbered = !user && (block.is_none() || switched);
+        let sym = syms.lookup(f.pc);
+        let mut frame = BtFrame {
+            level: numbered.then(|| {
+                level += 1;
+                level - 1
+            }),
+            pc: f.pc,
+            sp: f.sp,
+            slot: f.ra_slot,
+            function: sym.as_ref().map(|s| s.0.clone()),
+            offset: sym.as_ref().map(|s| s.1),
+            module: sym.and_then(|s| s.2),
+            found: f.found.name(),
+            reliable: f.reliable,
+            stack: f.stack.map(StackKind::name),
+            exception: block,
+            contents: Vec::new(),
+            stack_kind: f.stack,
+        };
+        if opts.full && numbered {
+            frame.contents = frame_contents(prog, b, f, frames.get(i + 1));
+        }
+        out.push(frame);
+    }
+    let (end, complete) = match &b.trace.end {
+        TraceEnd::EndOfStack => ("end-of-stack".to_string(), true),
+        TraceEnd::UserMode => ("user-mode".to_string(), true),
+        TraceEnd::Error(why) => (why.to_string(), false),
+    };
+    let text_words = match opts.text {
+        Some(scan) => text_words(prog, syms, b, scan),
+        None => Vec::new(),
+    };
+    BtTask {
+        pid: t.pid,
+        task: t.addr,
+        cpu: b.active_cpu.unwrap_or(t.cpu),
+        comm: t.comm.clone(),
+        active: b.active_cpu.is_some(),
+        start: match &b.start {
+            StartKind::Sleeping => "sleeping".into(),
+            StartKind::CpuRegs(_) => "cpu-registers".into(),
+            StartKind::Innermost { .. } => "innermost-frame".into(),
+            StartKind::Nothing => "nothing".into(),
+        },
+        frames: out,
+        end,
+        complete,
+        notes: b.notes.clone(),
+        text_words,
+    }
+}
+
+/// `-f`: the words from just above the frame's return-address slot (or its sp) up to the next
+/// frame's slot.
+fn frame_contents(
+    prog: &Program,
+    b: &Backtrace,
+    f: &Frame,
+    next: Option<&Frame>,
+) -> Vec<(u64, u64)> {
+    let from = f.ra_slot.map_or(f.sp, |s| s + 8);
+    let Some(range) = b.stacks.range_of(from) else {
+        return Vec::new();
+    };
+    let to = next
+        .and_then(|n| n.ra_slot.or(Some(n.sp)))
+        .filter(|&t| t > from && range.contains(t, 0))
+        .unwrap_or(range.end)
+        .min(from + MAX_FRAME_BYTES);
+    stack_words(prog.mem(), from, to, MAX_FRAME_BYTES)
+}
+
+/// `-t`/`-T`: every word on the task's stack that is a text address.
+fn text_words(
+    prog: &Program,
+    syms: &mut Symbolizer<'_>,
+    b: &Backtrace,
+    scan: TextScan,
+) -> Vec<(u64, u64, String)> {
+    let Some(task_stack) = b.stacks.ranges().iter().find(|r| r.kind == StackKind::Task) else {
+        return Vec::new();
+    };
+    let start = match (scan, b.trace.frames.first()) {
+        (TextScan::FromSp, Some(f)) if task_stack.contains(f.sp, 0) => f.sp,
+        _ => task_stack.start,
+    };
+    let rows = prog.unwind_tables().rows(prog);
+    let is_text = |v: u64| kdive_program::unwind::RowSource::is_text(&rows, v);
+    stack_words(
+        prog.mem(),
+        start,
+        task_stack.end,
+        task_stack.end - task_stack.start,
+    )
+    .into_iter()
+    .filter(|&(_, v)| is_text(v))
+    .filter_map(|(slot, v)| {
+        let (name, _, module) = syms.lookup(v)?;
+        let m = module.map(|m| format!(" [{m}]")).unwrap_or_default();
+        Some((slot, v, format!("{name}{m}")))
+    })
+    .collect()
+}
+
+impl Bt {
+    fn function_text(&self, f: &BtFrame) -> String {
+        match (&f.function, f.offset) {
+            (Some(name), Some(off)) if self.opts.offsets => {
+                if self.opts.hex {
+                    format!("{name}+{off:#x}")
+                } else {
+                    format!("{name}+{off}")
+                }
+            }
+            (Some(name), _) => name.clone(),
+            (None, _) => format!("{:x}", f.pc),
+        }
+    }
+
+    fn frame_line(&self, f: &BtFrame, at: u64) -> String {
+        let mark = if !f.reliable && f.found == FoundBy::Scan.name() {
+            "? "
+        } else {
+            ""
+        };
+        let module = f
+            .module
+            .as_ref()
+            .map(|m| format!(" [{m}]"))
+            .unwrap_or_default();
+        format!(
+            "{:>3} [{at:016x}] {mark}{} at {:016x}{module}\n",
+            format!("#{}", f.level.unwrap_or(0)),
+            self.function_text(f),
+            f.pc
+        )
+    }
+
+    fn task_text(&self, t: &BtTask) -> String {
+        let mut out = task_header(t.pid, t.task, t.cpu, &t.comm) + "\n";
+        if self.opts.text.is_some() {
+            return out + &text_listing(t);
+        }
+        if t.frames.is_empty() {
+            out += &format!("bt: cannot unwind this task: {}\n", t.end);
+            for n in &t.notes {
+                out += &format!("bt: {n}\n");
+            }
+            return out;
+        }
+        let mut scanned = false;
+        for (i, f) in t.frames.iter().enumerate() {
+            if f.found == FoundBy::Scan.name() && !f.reliable && !scanned {
+                scanned = true;
+                out += &format!(
+                    "    bt: the walk stopped ({}); the frames below are text addresses found on the stack\n",
+                    t.end
+                );
+            }
+            let prev = i.checked_sub(1).map(|p| &t.frames[p]);
+            let marker = prev
+                .filter(|p| p.stack_kind != f.stack_kind)
+                .and_then(|p| p.stack_kind)
+                .and_then(StackKind::crash_marker);
+            match &f.exception {
+                Some(regs) => {
+                    out += &regs_block(regs, f);
+                    if let (Some(m), false) = (&marker, regs.user) {
+                        out += &format!("{m}\n");
+                    }
+                    if f.level.is_some() {
+                        out += &self.frame_line(f, f.sp);
+                    }
+                }
+                None => {
+                    if let Some(m) = &marker {
+                        out += &format!("{m}\n");
+                    }
+                    out += &self.frame_line(f, f.slot.unwrap_or(f.sp));
+                }
+            }
+            for line in f.contents.chunks(2) {
+                out += &format!("    {:016x}: ", line[0].0);
+                for (_, v) in line {
+                    out += &format!("{v:016x} ");
+                }
+                out += "\n";
+            }
+        }
+        if !t.complete && !scanned {
+            out += &format!("    bt: the walk stopped: {}\n", t.end);
+        }
+        for n in &t.notes {
+            out += &format!("    bt: {n}\n");
+        }
+        out
+    }
+}
+
+/// `-t`/`-T` listing: the starting frame, then every text address on the stack.
+fn text_listing(t: &BtTask) -> String {
+    let mut out = String::new();
+    if let Some(f) = t.frames.first() {
+        let name = f.function.clone().unwrap_or_else(|| format!("{:x}", f.pc));
+        out += &format!("              START: {name} at {:016x}\n", f.pc);
+    }
+    for (slot, v, name) in &t.text_words {
+        out += &format!("  [{slot:016x}] {name} at {v:016x}\n");
+    }
+    out
+}
+
+/// crash's register block: `[exception RIP: fn+off]` (kernel mode), then the registers.
+fn regs_block(r: &BtRegs, f: &BtFrame) -> String {
+    let g = |reg: u16| match r.set.get(reg) {
+        Some(v) => format!("{v:016x}"),
+        None => "-".repeat(16),
+    };
+    let mut out = String::new();
+    if !r.user {
+        let rip = match (&f.function, f.offset) {
+            (Some(n), Some(o)) => format!("{n}+{o}"),
+            _ => "unknown or invalid address".into(),
+        };
+        out += &format!("    [exception RIP: {rip}]\n");
+    }
+    let flags = r
+        .set
+        .get(reg::RFLAGS)
+        .map_or("-".repeat(8), |v| format!("{v:08x}"));
+    out += &format!(
+        "    RIP: {}  RSP: {}  RFLAGS: {flags}\n",
+        g(reg::RIP),
+        g(reg::RSP)
+    );
+    let rows: [[(&str, u16); 3]; 5] = [
+        [("RAX", reg::RAX), ("RBX", reg::RBX), ("RCX", reg::RCX)],
+        [("RDX", reg::RDX), ("RSI", reg::RSI), ("RDI", reg::RDI)],
+        [("RBP", reg::RBP), ("R8", reg::R8), ("R9", reg::R9)],
+        [("R10", reg::R10), ("R11", reg::R11), ("R12", reg::R12)],
+        [("R13", reg::R13), ("R14", reg::R14), ("R15", reg::R15)],
+    ];
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|&(n, rg)| format!("{n:>3}: {}", g(rg)))
+            .collect();
+        out += &format!("    {}\n", cells.join("  "));
+    }
+    let seg = |rg: u16| r.set.get(rg).map_or("----".into(), |v| format!("{v:04x}"));
+    let orig = r
+        .set
+        .get(reg::ORIG_RAX)
+        .map(|v| format!("ORIG_RAX: {v:016x}  "))
+        .unwrap_or_default();
+    out += &format!("    {orig}CS: {}  SS: {}\n", seg(reg::CS), seg(reg::SS));
+    out
+}
+
+impl Report for Bt {
+    fn text(&self) -> String {
+        let blocks: Vec<String> = self.tasks.iter().map(|t| self.task_text(t)).collect();
+        let mut out = blocks.join("\n");
+        for n in &self.notes {
+            out += &format!("bt: {n}\n");
+        }
+        out
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
 }

@@ -4,8 +4,10 @@
 //! never by parsing version strings. Every walk is bounded and detects cycles.
 
 pub mod list;
+pub mod module;
 pub mod percpu;
 pub mod printk;
+pub mod stack;
 pub mod system;
 pub mod task;
 pub mod xarray;

@@ -7,6 +7,7 @@ pub mod error;
 mod loader;
 pub mod object;
 pub mod program;
+pub mod unwind;
 
 pub use error::ProgramError;
 pub use object::Object;

@@ -6,6 +6,7 @@ use kdive_debuginfo::{Symbols, TypeId, Types};
 use kdive_dump::Dump;
 use kdive_memory::{KernelMemory, ReadVirt};
 
+use crate::unwind::UnwindTables;
 use crate::{Object, ProgramError, Result};
 
 /// A kernel in a dump: read memory, find symbols, interpret bytes as types.
@@ -15,6 +16,7 @@ pub struct Program {
     symbols: Symbols,
     dump: Option<Arc<Dump>>,
     kernel_mem: Option<Arc<KernelMemory>>,
+    unwind: UnwindTables,
 }
 
 impl Program {
@@ -26,6 +28,7 @@ impl Program {
             symbols,
             dump: None,
             kernel_mem: None,
+            unwind: UnwindTables::new(),
         }
     }
 
@@ -68,6 +71,16 @@ impl Program {
     /// Mutable types (to add module BTF after the kernel's).
     pub fn types_mut(&mut self) -> &mut Types {
         &mut self.types
+    }
+
+    /// Unwind tables (vmlinux's ORC read on first use, modules' added by the module walk).
+    pub fn unwind_tables(&self) -> &UnwindTables {
+        &self.unwind
+    }
+
+    /// Mutable unwind tables (to add module tables, or tables built elsewhere).
+    pub fn unwind_tables_mut(&mut self) -> &mut UnwindTables {
+        &mut self.unwind
     }
 
     /// The address of a symbol.

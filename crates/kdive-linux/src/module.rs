@@ -1,0 +1,374 @@
+//! Loaded modules: the `modules` list, each module's memory and in-memory symbol table, and
+//! the symbols and ORC unwind tables they add to a program.
+//!
+//! Layouts are asked of the types: `mem[MOD_TEXT..]` (`struct module_memory`, Linux 6.4+) or
+//! `core_layout`/`init_layout` before; the live symbol table `kallsyms` (the full table while
+//! the module initialises, the core one after) or the embedded `core_kallsyms`.
+
+use std::sync::Arc;
+
+use kdive_debuginfo::kallsyms::ModuleSymbols;
+use kdive_debuginfo::TypeKind;
+use kdive_memory::ReadVirt;
+use kdive_program::unwind::orc::{OrcLayout, OrcTable};
+use kdive_program::{Object, Program, ProgramError, Result};
+
+use crate::list::list_entries;
+
+/// Most symbols read from one module's symtab.
+const MAX_MODULE_SYMS: u64 = 1 << 20;
+/// Longest symbol name the kernel allows (`KSYM_NAME_LEN`).
+const KSYM_NAME_LEN: u64 = 512;
+/// `sizeof(Elf64_Sym)`.
+const ELF64_SYM: u64 = 24;
+/// Most bytes of a module's string table read.
+const MAX_STRTAB: u64 = 16 << 20;
+
+/// What a region of a module's memory holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum RegionKind {
+    Text,
+    Data,
+    RoData,
+    RoAfterInit,
+    InitText,
+    InitData,
+    InitRoData,
+}
+
+impl RegionKind {
+    fn from_mem_type(name: &str) -> Option<RegionKind> {
+        Some(match name {
+            "MOD_TEXT" => RegionKind::Text,
+            "MOD_DATA" => RegionKind::Data,
+            "MOD_RODATA" => RegionKind::RoData,
+            "MOD_RO_AFTER_INIT" => RegionKind::RoAfterInit,
+            "MOD_INIT_TEXT" => RegionKind::InitText,
+            "MOD_INIT_DATA" => RegionKind::InitData,
+            "MOD_INIT_RODATA" => RegionKind::InitRoData,
+            _ => return None,
+        })
+    }
+
+    /// Code (core or init).
+    pub fn is_text(self) -> bool {
+        matches!(self, RegionKind::Text | RegionKind::InitText)
+    }
+}
+
+/// One region of a module's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Region {
+    pub kind: RegionKind,
+    pub base: u64,
+    pub size: u64,
+}
+
+/// A loaded module.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Module {
+    /// Address of its `struct module`.
+    pub addr: u64,
+    pub name: String,
+    /// `MODULE_STATE_LIVE`, `MODULE_STATE_COMING`, ... (the number when the enum is unknown).
+    pub state: String,
+    /// Non-empty regions.
+    pub regions: Vec<Region>,
+}
+
+impl Module {
+    /// `[start, end)` of its code.
+    pub fn text_ranges(&self) -> Vec<(u64, u64)> {
+        self.regions
+            .iter()
+            .filter(|r| r.kind.is_text())
+            .map(|r| (r.base, r.base + r.size))
+            .collect()
+    }
+
+    /// Whether `addr` lies in one of its regions.
+    pub fn contains(&self, addr: u64) -> bool {
+        self.regions
+            .iter()
+            .any(|r| addr >= r.base && addr - r.base < r.size)
+    }
+
+    /// Core size in bytes (what crash's `mod` shows): every region but the init ones.
+    pub fn core_size(&self) -> u64 {
+        self.regions
+            .iter()
+            .filter(|r| {
+                !matches!(
+                    r.kind,
+                    RegionKind::InitText | RegionKind::InitData | RegionKind::InitRoData
+                )
+            })
+            .map(|r| r.size)
+            .sum()
+    }
+}
+
+/// Every module on the `modules` list, and what could not be read.
+pub fn modules(prog: &Program, limit: usize) -> Result<(Vec<Module>, Vec<String>)> {
+    let head = prog.symbol_address("modules")?;
+    let (addrs, err) = list_entries(prog, head, "struct module", "list", limit)?;
+    let mut problems: Vec<String> = err.iter().map(|e| format!("module list: {e}")).collect();
+    let mut out = Vec::new();
+    for a in addrs {
+        match read_module(prog, a) {
+            Ok(m) => out.push(m),
+            Err(e) => problems.push(format!("struct module at {a:#x}: {e}")),
+        }
+    }
+    Ok((out, problems))
+}
+
+fn read_module(prog: &Program, addr: u64) -> Result<Module> {
+    let m = prog.object("struct module", addr)?;
+    let name = m.member("name")?.read_string(64)?;
+    let state = m.member("state")?;
+    let state_v = state.read_i64()?;
+    let state = enum_name(prog, &state, state_v).unwrap_or_else(|| state_v.to_string());
+    let mut regions = if prog.types().has_member(m.type_id(), "mem") {
+        memory_regions(prog, &m)?
+    } else {
+        let mut v = layout_regions(&m.member("core_layout")?, false)?;
+        v.extend(layout_regions(&m.member("init_layout")?, true)?);
+        v
+    };
+    regions.retain(|r| r.size > 0 && r.base != 0);
+    Ok(Module {
+        addr,
+        name,
+        state,
+        regions,
+    })
+}
+
+/// The name of an enum object's value.
+fn enum_name(prog: &Program, o: &Object<'_>, v: i64) -> Option<String> {
+    let (_, t) = prog.types().resolve(o.type_id()).ok()?;
+    match &t.kind {
+        TypeKind::Enum { values, .. } => values
+            .iter()
+            .find(|(_, x)| *x == v)
+            .map(|(n, _)| n.to_string()),
+        _ => None,
+    }
+}
+
+/// `mem[]` of Linux 6.4+: one `struct module_memory { base, size }` per `enum mod_mem_type`.
+fn memory_regions(prog: &Program, m: &Object<'_>) -> Result<Vec<Region>> {
+    let mem = m.member("mem")?;
+    let n = mem.array_len()?.min(16);
+    let names: Vec<(String, i64)> = prog
+        .type_("enum mod_mem_type")
+        .ok()
+        .and_then(|t| prog.types().resolve(t).ok())
+        .and_then(|(_, t)| match &t.kind {
+            TypeKind::Enum { values, .. } => {
+                Some(values.iter().map(|(n, v)| (n.to_string(), *v)).collect())
+            }
+            _ => None,
+        })
+        .unwrap_or_default();
+    let default_order = [
+        "MOD_TEXT",
+        "MOD_DATA",
+        "MOD_RODATA",
+        "MOD_RO_AFTER_INIT",
+        "MOD_INIT_TEXT",
+        "MOD_INIT_DATA",
+        "MOD_INIT_RODATA",
+    ];
+    let mut out = Vec::new();
+    for i in 0..n {
+        let name = names
+            .iter()
+            .find(|(_, v)| *v == i as i64)
+            .map(|(n, _)| n.as_str())
+            .or_else(|| default_order.get(i as usize).copied());
+        let Some(kind) = name.and_then(RegionKind::from_mem_type) else {
+            continue;
+        };
+        let e = mem.index(i)?;
+        out.push(Region {
+            kind,
+            base: e.member("base")?.read_u64()?,
+            size: e.member("size")?.read_u64()?,
+        });
+    }
+    Ok(out)
+}
+
+/// `core_layout`/`init_layout` before 6.4: text, then rodata, ro-after-init and data.
+fn layout_regions(l: &Object<'_>, init: bool) -> Result<Vec<Region>> {
+    let base = l.member("base")?.read_u64()?;
+    let size = l.member("size")?.read_u64()?;
+    let text = l.member("text_size")?.read_u64()?.min(size);
+    let ro = l
+        .member("ro_size")
+        .and_then(|o| o.read_u64())
+        .unwrap_or(text)
+        .clamp(text, size);
+    let ro_after = l
+        .member("ro_after_init_size")
+        .and_then(|o| o.read_u64())
+        .unwrap_or(ro)
+        .clamp(ro, size);
+    let k = |core, initk| if init { initk } else { core };
+    Ok(vec![
+        Region {
+            kind: k(RegionKind::Text, RegionKind::InitText),
+            base,
+            size: text,
+        },
+        Region {
+            kind: k(RegionKind::RoData, RegionKind::InitRoData),
+            base: base + text,
+            size: ro - text,
+        },
+        Region {
+            kind: RegionKind::RoAfterInit,
+            base: base + ro,
+            size: if init { 0 } else { ro_after - ro },
+        },
+        Region {
+            kind: k(RegionKind::Data, RegionKind::InitData),
+            base: base + ro_after,
+            size: size - ro_after,
+        },
+    ])
+}
+
+/// Reads up to `len` bytes at `addr`, a page at a time, stopping at the first unreadable page.
+fn read_prefix(mem: &dyn ReadVirt, addr: u64, len: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut a = addr;
+    let end = addr.saturating_add(len);
+    while a < end {
+        let stop = ((a & !0xfff) + 0x1000).min(end);
+        let mut buf = vec![0u8; (stop - a) as usize];
+        if mem.read_virt(a, &mut buf).is_err() {
+            break;
+        }
+        out.extend_from_slice(&buf);
+        a = stop;
+    }
+    out
+}
+
+/// The module's symbols: its live `kallsyms` table, else the embedded `core_kallsyms`.
+pub fn module_symbols(prog: &Program, module: &Module) -> Result<ModuleSymbols> {
+    let m = prog.object("struct module", module.addr)?;
+    let table = match m.member("kallsyms").and_then(|p| p.read_u64()) {
+        Ok(p) if p != 0 => prog.object("struct mod_kallsyms", p)?,
+        _ => m.member("core_kallsyms")?,
+    };
+    let symtab = table.member("symtab")?.read_u64()?;
+    let num = table.member("num_symtab")?.read_u64()?;
+    let strtab = table.member("strtab")?.read_u64()?;
+    if num > MAX_MODULE_SYMS {
+        return Err(ProgramError::Walk {
+            what: format!("symbol table of module {}", module.name),
+            why: format!("{num} symbols"),
+        });
+    }
+    let mut syms = vec![0u8; (num * ELF64_SYM) as usize];
+    prog.read(symtab, &mut syms)?;
+    let max_name = syms
+        .chunks_exact(ELF64_SYM as usize)
+        .map(|s| u64::from(u32::from_le_bytes([s[0], s[1], s[2], s[3]])))
+        .max()
+        .unwrap_or(0);
+    let strs = read_prefix(
+        prog.mem(),
+        strtab,
+        (max_name + KSYM_NAME_LEN).min(MAX_STRTAB),
+    );
+    let typetab = table
+        .member("typetab")
+        .and_then(|o| o.read_u64())
+        .ok()
+        .filter(|&p| p != 0);
+    let parsed = match typetab {
+        Some(t) => {
+            let mut types = vec![0u8; num as usize];
+            prog.read(t, &mut types)?;
+            ModuleSymbols::from_elf_symtab_typed(&module.name, &syms, &strs, &types)
+        }
+        None => ModuleSymbols::from_elf_symtab(&module.name, &syms, &strs),
+    };
+    Ok(parsed?)
+}
+
+/// The module's ORC table (`arch.orc_unwind_ip`, `arch.orc_unwind`, `arch.num_orcs`), covering
+/// its code; `None` for a module without one.
+pub fn module_orc(prog: &Program, module: &Module) -> Result<Option<OrcTable>> {
+    let arch = prog.object("struct module", module.addr)?.member("arch")?;
+    let Ok(n) = arch.member("num_orcs").and_then(|o| o.read_u64()) else {
+        return Ok(None);
+    };
+    let ip = arch.member("orc_unwind_ip")?.read_u64()?;
+    let orc = arch.member("orc_unwind")?.read_u64()?;
+    if n == 0 || ip == 0 || orc == 0 {
+        return Ok(None);
+    }
+    let table = OrcTable::read(
+        prog.mem(),
+        &module.name,
+        ip,
+        orc,
+        n as usize,
+        OrcLayout::from_types(prog.types()),
+        module.text_ranges(),
+    )?;
+    Ok(Some(table))
+}
+
+/// Modules found and attached, and what could not be read.
+#[derive(Debug, Default)]
+pub struct Attached {
+    pub modules: Vec<Module>,
+    pub problems: Vec<String>,
+}
+
+/// Adds every module's symbols and ORC table to the program (called once after opening it).
+/// Never fails: what cannot be read is listed in the result.
+pub fn attach_modules(prog: &mut Program) -> Attached {
+    let (modules, mut problems) = match modules(prog, crate::DEFAULT_WALK_LIMIT) {
+        Ok(x) => x,
+        Err(e) => {
+            return Attached {
+                modules: Vec::new(),
+                problems: vec![format!("module list: {e}")],
+            }
+        }
+    };
+    let mut symbols = Vec::new();
+    let mut tables = Vec::new();
+    for m in &modules {
+        match module_symbols(prog, m) {
+            Ok(s) => symbols.push(s),
+            Err(e) => problems.push(format!("symbols of module {}: {e}", m.name)),
+        }
+        match module_orc(prog, m) {
+            Ok(Some(t)) => tables.push(t),
+            Ok(None) => {}
+            Err(e) => problems.push(format!("ORC table of module {}: {e}", m.name)),
+        }
+    }
+    for s in symbols {
+        prog.symbols_mut().add_source(Arc::new(s));
+    }
+    for t in tables {
+        prog.unwind_tables_mut().add_module_table(t);
+    }
+    Attached { modules, problems }
+}
+
+/// The program with its modules attached ([`attach_modules`]), for chaining after `Program::open`.
+pub fn with_modules(mut prog: Program) -> Program {
+    attach_modules(&mut prog);
+    prog
+}

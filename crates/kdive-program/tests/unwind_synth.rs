@@ -1,0 +1,614 @@
+//! The unwinder over synthetic ORC tables, code and stacks built in code: call chains,
+//! exception frames (full, partial, user mode), stack switches, the frame-pointer fallback,
+//! recovery through call sites, and garbage (loops, bad return addresses, unreadable or
+//! off-stack memory, random bytes) that must end the walk cleanly.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kdive_debuginfo::{Symbol, SymbolSource, Symbols, Types};
+use kdive_memory::{MemError, ReadVirt};
+use kdive_program::unwind::orc::{OrcLayout, OrcTable};
+use kdive_program::unwind::x86_64::reg;
+use kdive_program::unwind::{
+    FoundBy, Limits, RegSet, StackKind, StackRange, Stacks, Start, StopReason, Trace, TraceEnd,
+    UnwindTables,
+};
+use kdive_program::Program;
+
+// ---------- a tiny machine: memory, symbols, ORC ----------
+
+/// Sparse memory: byte regions by start address.
+#[derive(Default, Clone)]
+struct Mem(BTreeMap<u64, Vec<u8>>);
+
+impl Mem {
+    fn region(&mut self, start: u64, len: usize, fill: u8) {
+        self.0.insert(start, vec![fill; len]);
+    }
+    fn write(&mut self, addr: u64, bytes: &[u8]) {
+        let (&start, v) = self.0.range_mut(..=addr).next_back().expect("region");
+        let o = (addr - start) as usize;
+        v[o..o + bytes.len()].copy_from_slice(bytes);
+    }
+    fn put(&mut self, addr: u64, v: u64) {
+        self.write(addr, &v.to_le_bytes());
+    }
+}
+
+impl ReadVirt for Mem {
+    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
+        let miss = MemError::BadAddress {
+            vaddr: addr,
+            reason: "not in the synthetic memory",
+        };
+        let (&start, v) = self.0.range(..=addr).next_back().ok_or(miss)?;
+        let o = (addr - start) as usize;
+        let src = v.get(o..o + buf.len()).ok_or(MemError::BadAddress {
+            vaddr: addr,
+            reason: "past the synthetic region",
+        })?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
+struct Syms(Vec<(&'static str, u64, u64)>);
+
+impl SymbolSource for Syms {
+    fn by_name(&self, name: &str) -> Option<Symbol> {
+        self.0.iter().find(|s| s.0 == name).map(|s| sym(*s))
+    }
+    fn by_addr(&self, addr: u64) -> Option<Symbol> {
+        self.0
+            .iter()
+            .find(|s| addr >= s.1 && addr < s.1 + s.2)
+            .map(|s| sym(*s))
+    }
+}
+
+fn sym(s: (&'static str, u64, u64)) -> Symbol {
+    Symbol {
+        name: s.0.into(),
+        addr: s.1,
+        size: Some(s.2),
+        kind: 'T',
+        module: None,
+    }
+}
+
+// ORC register numbers and types (current layout: type:3 signal:1)
+const SP: u8 = 5;
+const BP: u8 = 4;
+const PREV_SP: u8 = 1;
+const SP_INDIRECT: u8 = 9;
+const T_UNDEFINED: u8 = 0;
+const T_END: u8 = 1;
+const T_CALL: u8 = 2;
+const T_REGS: u8 = 3;
+const T_PARTIAL: u8 = 4;
+
+fn orc(sp_reg: u8, sp_off: i16, bp_reg: u8, bp_off: i16, ty: u8) -> [u8; 6] {
+    let mut b = [0u8; 6];
+    b[0..2].copy_from_slice(&sp_off.to_le_bytes());
+    b[2..4].copy_from_slice(&bp_off.to_le_bytes());
+    let signal = u16::from(matches!(ty, T_REGS | T_PARTIAL));
+    let bits = u16::from(sp_reg) | u16::from(bp_reg) << 4 | u16::from(ty) << 8 | signal << 11;
+    b[4..6].copy_from_slice(&bits.to_le_bytes());
+    b
+}
+
+fn call(sp_off: i16) -> [u8; 6] {
+    orc(SP, sp_off, 0, 0, T_CALL)
+}
+
+// The text: one function every 0x100 bytes.
+const TEXT: u64 = 0xffff_ffff_8100_0000;
+const A: u64 = TEXT; // leaf: CFA = sp + 16
+const B: u64 = TEXT + 0x100; // CFA = sp + 32
+const C: u64 = TEXT + 0x200; // thread entry: end of stack
+const E: u64 = TEXT + 0x300; // exception entry: pt_regs at sp
+const P: u64 = TEXT + 0x400; // partial regs: iret frame at sp
+const H: u64 = TEXT + 0x500; // runs on the IRQ stack; caller's sp saved at sp
+const U: u64 = TEXT + 0x600; // no unwind information (undefined)
+const F: u64 = TEXT + 0x700; // frame-pointer function: CFA = bp + 16, bp saved at CFA - 16
+const L: u64 = TEXT + 0x800; // loops: CFA = sp
+const TEXT_END: u64 = TEXT + 0x900;
+
+const TASK: u64 = 0xffff_c900_0000_0000;
+const IRQ: u64 = 0xffff_8880_0001_0000;
+const SIZE: u64 = 0x4000;
+
+fn table() -> OrcTable {
+    let rows: Vec<(u64, [u8; 6])> = vec![
+        (A, call(16)),
+        (B, call(32)),
+        (C, orc(0, 0, 0, 0, T_END)),
+        (E, orc(SP, 0, 0, 0, T_REGS)),
+        (P, orc(SP, 0, 0, 0, T_PARTIAL)),
+        (H, orc(SP_INDIRECT, 0, 0, 0, T_CALL)),
+        (U, orc(0, 0, 0, 0, T_UNDEFINED)),
+        (F, orc(BP, 16, PREV_SP, -16, T_CALL)),
+        (L, call(0)),
+        (TEXT_END, orc(0, 0, 0, 0, T_UNDEFINED)),
+    ];
+    let ips = rows.iter().map(|r| r.0).collect();
+    let raw = rows.iter().flat_map(|r| r.1).collect();
+    OrcTable::new(
+        "vmlinux",
+        ips,
+        raw,
+        OrcLayout::current(),
+        vec![(TEXT, TEXT_END)],
+    )
+    .unwrap()
+}
+
+/// A machine with text (NOPs), a task stack and an IRQ stack, and the symbols of the functions.
+fn machine() -> Mem {
+    let mut m = Mem::default();
+    m.region(TEXT, (TEXT_END - TEXT) as usize, 0x90);
+    m.region(TASK, SIZE as usize, 0);
+    m.region(IRQ, SIZE as usize, 0);
+    m
+}
+
+fn program(m: Mem) -> Program {
+    let mut syms = Symbols::new();
+    let names = ["A", "B", "C", "E", "P", "H", "U", "F", "L"];
+    syms.add_source(Arc::new(Syms(
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, TEXT + 0x100 * i as u64, 0x100))
+            .collect(),
+    )));
+    let mut p = Program::new(Arc::new(m), Types::new(), syms);
+    *p.unwind_tables_mut() = UnwindTables::with_kernel_table(table());
+    p
+}
+
+fn stacks() -> Stacks {
+    Stacks::new(vec![
+        StackRange {
+            start: TASK,
+            end: TASK + SIZE,
+            kind: StackKind::Task,
+        },
+        StackRange {
+            start: IRQ,
+            end: IRQ + SIZE,
+            kind: StackKind::Irq,
+        },
+    ])
+}
+
+/// Registers at an exact pc (a CPU's registers).
+fn at(pc: u64, sp: u64) -> Start {
+    let mut regs = RegSet::new();
+    regs.set(reg::RIP, pc);
+    regs.set(reg::RSP, sp);
+    Start {
+        regs,
+        return_address: false,
+        ra_slot: None,
+        found: FoundBy::Regs,
+    }
+}
+
+fn walk(m: Mem, start: &Start) -> Trace {
+    walk_with(m, start, &stacks(), Limits::default())
+}
+
+fn walk_with(m: Mem, start: &Start, stacks: &Stacks, limits: Limits) -> Trace {
+    program(m).unwind(start, stacks, limits).unwrap()
+}
+
+fn pcs(t: &Trace) -> Vec<u64> {
+    t.frames.iter().map(|f| f.pc).collect()
+}
+
+/// A `pt_regs` block (21 words) with rip, cs, rflags, rsp, ss and rbp.
+fn pt_regs(m: &mut Mem, at: u64, rip: u64, rsp: u64, cs: u64, rbp: u64) {
+    for i in 0..21 {
+        m.put(at + 8 * i, 0x1000 + i);
+    }
+    m.put(at + 4 * 8, rbp);
+    m.put(at + 16 * 8, rip);
+    m.put(at + 17 * 8, cs);
+    m.put(at + 18 * 8, 0x246);
+    m.put(at + 19 * 8, rsp);
+    m.put(at + 20 * 8, 0x18);
+}
+
+// ---------- walks that succeed ----------
+
+#[test]
+fn call_chain_to_end_of_stack() {
+    let mut m = machine();
+    let sp = TASK + 0x3000;
+    m.put(sp + 8, B + 0x20); // A: CFA = sp + 16
+    m.put(sp + 16 + 24, C + 0x30); // B: CFA = (sp + 16) + 32
+    let t = walk(m, &at(A + 0x10, sp));
+    assert_eq!(t.end, TraceEnd::EndOfStack);
+    assert_eq!(pcs(&t), [A + 0x10, B + 0x20, C + 0x30]);
+    let slots: Vec<_> = t.frames.iter().map(|f| f.ra_slot).collect();
+    assert_eq!(slots, [None, Some(sp + 8), Some(sp + 40)]);
+    assert_eq!(t.frames[1].sp, sp + 16);
+    assert!(t.frames.iter().all(|f| f.reliable));
+    assert_eq!(t.frames[1].found, FoundBy::Orc);
+}
+
+#[test]
+fn sleeping_start_looks_return_addresses_up_before_them() {
+    // a return address at the very start of C would find B's... no: the pc - 1 rule puts
+    // the lookup in B's last byte, whose row is B's (CFA = sp + 32)
+    let mut m = machine();
+    let sp = TASK + 0x3000;
+    m.put(sp + 24, C + 0x10);
+    let start = Start {
+        return_address: true,
+        ra_slot: Some(sp - 8),
+        ..at(C, sp)
+    };
+    let t = walk(m, &start);
+    assert_eq!(pcs(&t), [C, C + 0x10]);
+    assert_eq!(t.end, TraceEnd::EndOfStack);
+}
+
+#[test]
+fn irq_stack_to_exception_frame_to_task() {
+    let mut m = machine();
+    // on the IRQ stack: A called from H; H's caller sp was saved at H's sp
+    let isp = IRQ + SIZE - 0x100;
+    m.put(isp + 8, H + 0x10);
+    let task_sp = TASK + 0x3800;
+    m.put(isp + 16, task_sp);
+    // H's CFA = task_sp; its return address (into E) at task_sp - 8
+    m.put(task_sp - 8, E + 0x08);
+    // E: pt_regs at its sp (= task_sp), interrupted B at B + 0x40 with rsp
+    let interrupted_sp = TASK + 0x3a00;
+    pt_regs(&mut m, task_sp, B + 0x40, interrupted_sp, 0x10, 0xbbbb);
+    m.put(interrupted_sp + 24, C + 0x30);
+    let t = walk(m, &at(A + 0x10, isp));
+    assert_eq!(t.end, TraceEnd::EndOfStack, "{t:#?}");
+    assert_eq!(pcs(&t), [A + 0x10, H + 0x10, E + 0x08, B + 0x40, C + 0x30]);
+    let kinds: Vec<_> = t.frames.iter().map(|f| f.stack).collect();
+    let (irq, task) = (Some(StackKind::Irq), Some(StackKind::Task));
+    assert_eq!(kinds, [irq, irq, task, task, task]);
+    let exc = t.frames[3].exception.as_ref().expect("exception frame");
+    assert_eq!((exc.addr, exc.partial, exc.user), (task_sp, false, false));
+    assert_eq!(t.frames[3].regs.get(reg::RBP), Some(0xbbbb));
+    assert_eq!(t.frames[3].found, FoundBy::Regs);
+    assert!(t.frames[3].exact);
+}
+
+#[test]
+fn user_mode_exception_frame_ends_the_walk() {
+    let mut m = machine();
+    let sp = TASK + SIZE - 168 - 8;
+    m.put(sp, E + 0x10); // A's return address into E
+    pt_regs(&mut m, sp + 8, 0x40_1000, 0x7fff_0000, 0x33, 0);
+    let t = walk(m, &at(A + 0x10, sp - 8));
+    assert_eq!(t.end, TraceEnd::UserMode);
+    let last = t.frames.last().unwrap();
+    assert_eq!(last.pc, 0x40_1000);
+    assert!(last.exception.as_ref().unwrap().user);
+}
+
+#[test]
+fn partial_regs_take_only_the_iret_frame() {
+    let mut m = machine();
+    let sp = TASK + 0x3000;
+    // P's CFA = sp points at the iret frame (ip, cs, flags, sp, ss)
+    let interrupted_sp = TASK + 0x3400;
+    for (i, v) in [B + 0x50, 0x10, 0x246, interrupted_sp, 0x18]
+        .iter()
+        .enumerate()
+    {
+        m.put(sp + 8 * i as u64, *v);
+    }
+    m.put(interrupted_sp + 24, C + 0x30);
+    let mut start = at(P + 0x10, sp);
+    start.regs.set(reg::RBX, 0x77);
+    let t = walk(m, &start);
+    assert_eq!(pcs(&t), [P + 0x10, B + 0x50, C + 0x30]);
+    let f = &t.frames[1];
+    assert!(f.exception.as_ref().unwrap().partial);
+    assert_eq!(f.exception.as_ref().unwrap().addr, sp - 128);
+    // the interrupted context keeps what the partial block does not hold
+    assert_eq!(f.regs.get(reg::RBX), Some(0x77));
+}
+
+#[test]
+fn frame_pointer_row_recovers_bp() {
+    let mut m = machine();
+    let sp = TASK + 0x3000;
+    let bp = sp + 0x40;
+    m.put(bp, 0x5555); // caller's bp at CFA - 16 = bp
+    m.put(bp + 8, C + 0x30); // return address at CFA - 8
+    let mut start = at(F + 0x10, sp);
+    start.regs.set(reg::RBP, bp);
+    let t = walk(m, &start);
+    assert_eq!(pcs(&t), [F + 0x10, C + 0x30]);
+    assert_eq!(t.frames[1].regs.get(reg::RBP), Some(0x5555));
+    assert_eq!(t.frames[1].sp, bp + 16);
+}
+
+#[test]
+fn no_table_entry_falls_back_to_frame_pointers() {
+    // a table covering code before its first entry: no row there
+    let mut m = machine();
+    let sp = TASK + 0x3000;
+    let bp = sp + 0x20;
+    m.put(bp, 0);
+    m.put(bp + 8, C + 0x30);
+    let mut p = program(m);
+    let ips = vec![B];
+    let t = OrcTable::new(
+        "m",
+        ips,
+        call(32).to_vec(),
+        OrcLayout::current(),
+        vec![(A, TEXT_END)],
+    )
+    .unwrap();
+    *p.unwind_tables_mut() = UnwindTables::with_kernel_table(t);
+    let mut start = at(A + 0x10, sp);
+    start.regs.set(reg::RBP, bp);
+    let trace = p.unwind(&start, &stacks(), Limits::default()).unwrap();
+    assert_eq!(trace.frames[1].pc, C + 0x30);
+    assert_eq!(trace.frames[1].found, FoundBy::Fp);
+    assert!(!trace.frames[1].reliable);
+}
+
+#[test]
+fn undefined_row_recovers_through_a_verified_call_site() {
+    let mut m = machine();
+    let sp = TASK + 0x3000;
+    // B + 0x45: just after `call U` (e8 rel32) at B + 0x40
+    let ret = B + 0x45;
+    m.write(B + 0x40, &[0xe8]);
+    m.write(B + 0x41, &((U as i64 - ret as i64) as i32).to_le_bytes());
+    m.put(sp + 0x10, A + 0x20); // stale: A + 0x20 follows no call
+    m.put(sp + 0x28, ret);
+    m.put(sp + 0x30 + 24, C + 0x30); // B: CFA = (sp + 0x30) + 32
+    let t = walk(m, &at(U + 0x10, sp));
+    assert_eq!(t.end, TraceEnd::EndOfStack, "{t:#?}");
+    assert_eq!(pcs(&t), [U + 0x10, ret, C + 0x30]);
+    assert_eq!(t.frames[1].found, FoundBy::Scan);
+    assert!(t.frames[1].reliable);
+    assert_eq!(t.frames[1].ra_slot, Some(sp + 0x28));
+}
+
+#[test]
+fn unknown_frame_pointer_is_derived_from_the_call_site() {
+    // U (no information) called F (CFA = bp + 16) whose bp is unknown after the recovery:
+    // F's return address is found by its call site, and bp = CFA - 16 follows.
+    let mut m = machine();
+    let sp = TASK + 0x3000;
+    let ret_f = F + 0x25;
+    m.write(F + 0x20, &[0xe8]);
+    m.write(F + 0x21, &((U as i64 - ret_f as i64) as i32).to_le_bytes());
+    m.put(sp + 0x8, ret_f);
+    let ret_c = C + 0x35;
+    m.write(C + 0x30, &[0xe8]);
+    m.write(C + 0x31, &((F as i64 - ret_c as i64) as i32).to_le_bytes());
+    let cfa_f = sp + 0x60;
+    m.put(cfa_f - 16, 0x4242); // F saved its caller's bp
+    m.put(cfa_f - 8, ret_c);
+    let t = walk(m, &at(U + 0x10, sp));
+    assert_eq!(pcs(&t), [U + 0x10, ret_f, ret_c], "{t:#?}");
+    assert_eq!(t.frames[2].regs.get(reg::RBP), Some(0x4242));
+}
+
+// ---------- walks that must stop cleanly ----------
+
+fn stopped(t: &Trace) -> &StopReason {
+    match &t.end {
+        TraceEnd::Error(why) => why,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_frame_that_does_not_move_is_a_loop() {
+    let mut m = machine();
+    let sp = TASK + 0x3000;
+    m.put(sp - 8, L + 0x10); // L: CFA = sp, return address at sp - 8: itself, forever
+    let t = walk(m, &at(L + 0x10, sp));
+    assert!(matches!(stopped(&t), StopReason::Loop { .. }), "{t:#?}");
+    assert!(t.frames.len() <= 2 + Limits::default().max_scanned);
+}
+
+#[test]
+fn garbage_return_address_stops_then_scans() {
+    let mut m = machine();
+    let sp = TASK + 0x3000;
+    m.put(sp + 8, 0xdead_beef); // A's return address: not text
+    m.put(sp + 0x40, B + 0x10); // text further up: a guess
+    m.put(sp + 0x48, C + 0x10);
+    let t = walk(m, &at(A + 0x10, sp));
+    assert!(matches!(stopped(&t), StopReason::BadReturnAddress { .. }));
+    let guesses: Vec<_> = t.frames[1..]
+        .iter()
+        .map(|f| (f.pc, f.found, f.reliable))
+        .collect();
+    assert_eq!(
+        guesses,
+        [
+            (B + 0x10, FoundBy::Scan, false),
+            (C + 0x10, FoundBy::Scan, false)
+        ]
+    );
+}
+
+#[test]
+fn pc_outside_every_table_without_frame_pointer() {
+    let t = walk(machine(), &at(0x1234_5678, TASK + 0x3000));
+    assert!(matches!(stopped(&t), StopReason::NoInfo { .. }));
+    assert_eq!(t.frames.len(), 1);
+}
+
+#[test]
+fn unreadable_and_off_stack_memory() {
+    // the stack page is missing from memory
+    let mut m = machine();
+    m.0.remove(&TASK);
+    let t = walk(m, &at(A + 0x10, TASK + 0x3000));
+    assert!(
+        matches!(stopped(&t), StopReason::Unreadable { .. }),
+        "{t:#?}"
+    );
+    // sp outside every stack
+    let t = walk(machine(), &at(A + 0x10, 0xffff_8880_dead_0000));
+    assert!(matches!(stopped(&t), StopReason::OffStack { .. }), "{t:#?}");
+    // a stack switch that comes back to a stack it left
+    let mut m = machine();
+    let isp = IRQ + 0x100;
+    m.put(isp + 8, H + 0x10);
+    let tsp = TASK + 0x1000;
+    m.put(isp + 16, tsp);
+    m.put(tsp - 8, H + 0x10); // H again, on the task stack, switching back to the IRQ stack
+    m.put(tsp, IRQ + 0x800);
+    m.put(IRQ + 0x800 - 8, C + 0x10);
+    let t = walk(m, &at(A + 0x10, isp));
+    assert!(matches!(stopped(&t), StopReason::Loop { .. }), "{t:#?}");
+}
+
+#[test]
+fn missing_pc_or_sp_and_depth_limit() {
+    let t = walk(
+        machine(),
+        &Start {
+            regs: RegSet::new(),
+            ..at(0, 0)
+        },
+    );
+    assert!(t.frames.is_empty());
+    assert!(matches!(stopped(&t), StopReason::MissingReg { .. }));
+    // a long chain of B frames, cut by the limit
+    let mut m = machine();
+    let mut sp = TASK + 0x100;
+    for _ in 0..100 {
+        m.put(sp + 24, B + 0x10);
+        sp += 32;
+    }
+    let limits = Limits {
+        max_frames: 10,
+        max_scanned: 0,
+    };
+    let t = walk_with(m, &at(B + 0x10, TASK + 0x100), &stacks(), limits);
+    assert_eq!(t.frames.len(), 10);
+    assert_eq!(stopped(&t), &StopReason::TooDeep { limit: 10 });
+}
+
+#[test]
+fn random_stacks_and_tables_never_panic() {
+    // xorshift: deterministic garbage
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let rounds: usize = std::env::var("KDIVE_UNWIND_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120);
+    for round in 0..rounds {
+        let mut m = machine();
+        let sp = (TASK + next() % SIZE) & !7;
+        // the stack: a mix of text addresses, stack addresses and noise
+        for i in 0..(SIZE / 8) {
+            let v = match next() % 4 {
+                0 | 3 if next() % 2 == 0 => TEXT + next() % (TEXT_END - TEXT + 0x40),
+                1 => TASK + next() % (SIZE + 0x100),
+                2 => IRQ + next() % SIZE,
+                _ => next(),
+            };
+            m.put(TASK + 8 * i, v);
+            m.put(IRQ + 8 * i, v.rotate_left(7));
+        }
+        // random code bytes (call sites may decode as anything)
+        for i in 0..(TEXT_END - TEXT) / 8 {
+            m.put(TEXT + 8 * i, next());
+        }
+        // a random table
+        let n = 1 + (next() % 64) as usize;
+        let mut ips: Vec<u64> = (0..n).map(|_| TEXT + next() % (TEXT_END - TEXT)).collect();
+        ips.sort();
+        // mostly plausible entries (small offsets, real registers), some pure noise
+        let raw: Vec<u8> = (0..n)
+            .flat_map(|_| {
+                if next() % 8 == 0 {
+                    return (0..6).map(|_| next() as u8).collect::<Vec<_>>();
+                }
+                let regs = [SP, SP, SP, BP, SP_INDIRECT, 8, 0, 2, 3, 6, 7];
+                let sp_reg = regs[(next() % regs.len() as u64) as usize];
+                let bp_reg = [0, 0, PREV_SP, BP][(next() % 4) as usize];
+                let off = |x: u64| (8 * (x % 12)) as i16 - 16;
+                orc(sp_reg, off(next()), bp_reg, off(next()), (next() % 5) as u8).to_vec()
+            })
+            .collect();
+        let layout = if round % 2 == 0 {
+            OrcLayout::current()
+        } else {
+            OrcLayout::legacy()
+        };
+        let table = OrcTable::new("r", ips, raw, layout, vec![]).unwrap();
+        let mut p = program(m);
+        *p.unwind_tables_mut() = UnwindTables::with_kernel_table(table);
+        let mut start = at(TEXT + next() % (TEXT_END - TEXT), sp);
+        for r in [reg::RBP, reg::RDI, reg::RDX, reg::R10, reg::R13] {
+            start.regs.set(r, TASK + next() % SIZE);
+        }
+        start.return_address = next() % 2 == 0;
+        let limits = Limits {
+            max_frames: 64,
+            max_scanned: 16,
+        };
+        let t = p.unwind(&start, &stacks(), limits).unwrap();
+        assert!(t.frames.len() <= limits.max_frames + limits.max_scanned);
+        // never walks down a stack
+        for w in t.frames.windows(2) {
+            let (a, b) = (&w[0], &w[1]);
+            if a.stack == b.stack && b.found != FoundBy::Scan && b.exception.is_none() {
+                assert!(b.sp > a.sp, "round {round}: {t:#?}");
+            }
+        }
+        // also without any stack bounds
+        let _ = p.unwind(&start, &Stacks::default(), limits).unwrap();
+    }
+}
+
+// ---------- tables read from memory ----------
+
+#[test]
+fn tables_read_from_memory_with_relative_ips_in_both_layouts() {
+    for layout in [OrcLayout::legacy(), OrcLayout::current()] {
+        let mut m = Mem::default();
+        let ip_table = 0xffff_ffff_8200_0000u64;
+        let orc_table = 0xffff_ffff_8200_1000u64;
+        m.region(ip_table, 0x2000, 0);
+        let targets = [A, B, C];
+        for (i, &t) in targets.iter().enumerate() {
+            let at = ip_table + 4 * i as u64;
+            m.write(at, &((t as i64 - at as i64) as i32).to_le_bytes());
+        }
+        // legacy CALL is type 0; current CALL is type 2
+        let ty = if layout == OrcLayout::legacy() { 0 } else { 2 };
+        for (i, off) in [16i16, 32, 48].iter().enumerate() {
+            m.write(orc_table + 6 * i as u64, &orc(SP, *off, 0, 0, ty));
+        }
+        for guess in [Some(layout.clone()), None] {
+            let t = OrcTable::read(&m, "t", ip_table, orc_table, 3, guess, vec![]).unwrap();
+            assert_eq!(t.len(), 3);
+            assert_eq!(t.lookup(B + 5).map(|e| e.sp_offset), Some(32));
+            assert_eq!(t.lookup(C).map(|e| e.sp_offset), Some(48));
+        }
+        assert!(OrcTable::read(&m, "t", ip_table, orc_table, 0, None, vec![]).is_err());
+        assert!(OrcTable::read(&m, "t", 0x10, orc_table, 3, None, vec![]).is_err());
+    }
+}
