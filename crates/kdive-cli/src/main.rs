@@ -7,13 +7,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use kdive_commands::session::OpenOptions;
 use kdive_commands::Session;
 
 /// Linux kernel crash-dump analyzer: crash's commands, from the dump alone.
 #[derive(Parser, Debug)]
 #[command(name = "kdive", version, about)]
 struct Cli {
-    /// The dump (vmcore), then optionally a vmlinux and module .ko files.
+    /// The dump (vmcore, or every part of a `makedumpfile --split` set in any order), then
+    /// optionally a vmlinux and module .ko files. `kdive info DUMP...` prints `info` and exits.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Run this command and exit (repeatable; `| shell` and `> file` work as at the prompt).
@@ -25,23 +27,62 @@ struct Cli {
     /// Print the kernel release recorded in the dump and exit.
     #[arg(long)]
     osrelease: bool,
+    /// Do not read the kernel: offer only what needs none (info, rd -p, search -p, log).
+    #[arg(long)]
+    minimal: bool,
+    /// Read pages the dump level excluded as zeros instead of failing.
+    #[arg(long = "zero-excluded", alias = "zero_excluded")]
+    zero_excluded: bool,
     /// Bound on list and tree walks.
     #[arg(long, value_name = "N")]
     max_list_entries: Option<usize>,
 }
 
+/// Splits the positional files into the dump's files (every dump: one file, or the parts of a
+/// split set) and the rest (a vmlinux, modules), keeping their order; crash's
+/// `VMLINUX VMCORE` order works too.
+fn classify(files: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>), String> {
+    let (mut dumps, mut others) = (Vec::new(), Vec::new());
+    for f in files {
+        match kdive_dump::sniff(f) {
+            Ok(kdive_dump::FileKind::Dump) => dumps.push(f.clone()),
+            Ok(_) => others.push(f.clone()),
+            Err(e) => return Err(format!("{}: {e}", f.display())),
+        }
+    }
+    if dumps.is_empty() {
+        // no dump at all: open the first file anyway, for the dump layer's word on why
+        dumps.push(others.remove(0));
+    }
+    Ok((dumps, others))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let dump_path = &cli.files[0];
-    if cli.files.len() > 1 {
+    let mut cli = Cli::parse();
+    if cli.files.len() > 1 && cli.files[0].as_os_str() == "info" && !cli.files[0].exists() {
+        cli.files.remove(0);
+        cli.commands.insert(0, "info".into());
+    }
+    let (dumps, others) = match classify(&cli.files) {
+        Ok(split) => split,
+        Err(e) => {
+            eprintln!("kdive: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if !others.is_empty() {
         eprintln!(
             "kdive: debug info files are not used yet; reading symbols and types from the dump"
         );
     }
     if cli.osrelease {
-        return osrelease(dump_path);
+        return osrelease(&dumps);
     }
-    let mut session = match Session::open(dump_path) {
+    let opts = OpenOptions {
+        minimal: cli.minimal,
+        zero_excluded: cli.zero_excluded,
+    };
+    let mut session = match Session::open_with(&dumps, opts) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("kdive: {e}");
@@ -50,6 +91,9 @@ fn main() -> ExitCode {
     };
     if let Some(n) = cli.max_list_entries {
         session.walk_limit = n;
+    }
+    for n in session.notices() {
+        eprintln!("kdive: {n}");
     }
     if let Some(why) = session.minimal_reason() {
         eprintln!("kdive: minimal mode: {why}");
@@ -73,10 +117,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// `--osrelease`: VMCOREINFO's `OSRELEASE`, else the kdump header's utsname.
-fn osrelease(path: &std::path::Path) -> ExitCode {
-    match kdive_dump::Dump::open(path) {
-        Ok(d) => {
+/// `--osrelease`: VMCOREINFO's `OSRELEASE` (from memory if the header lost it), else the kdump
+/// header's utsname.
+fn osrelease(paths: &[PathBuf]) -> ExitCode {
+    match kdive_dump::Dump::open_set(paths) {
+        Ok(mut d) => {
+            d.recover_vmcoreinfo();
             let rel = d
                 .vmcoreinfo()
                 .and_then(|v| v.osrelease().map(str::to_string))
@@ -95,7 +141,7 @@ fn osrelease(path: &std::path::Path) -> ExitCode {
                 None => {
                     eprintln!(
                         "kdive: {}: the dump records no kernel release",
-                        path.display()
+                        paths[0].display()
                     );
                     ExitCode::FAILURE
                 }

@@ -32,14 +32,16 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     };
     let f = Flags::parse("log", args, "Tmctd").map_err(CommandError::Usage)?;
     let log = s.log()?;
-    let prog = s.kernel()?;
+    let prog = s.log_program()?;
     let time = if f.has('T') {
         let c = kdive_linux::system::clocks(prog).map_err(|e| CommandError::Program {
             cmd: "log -T",
             source: e,
         })?;
         TimeFormat::Wall {
-            boot_secs: c.realtime_sec - (c.boottime_ns / 1_000_000_000) as i64,
+            boot_secs: c
+                .realtime_sec
+                .saturating_sub((c.boottime_ns / 1_000_000_000) as i64),
         }
     } else if f.has('t') {
         TimeFormat::None

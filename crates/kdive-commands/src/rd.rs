@@ -1,8 +1,472 @@
-//! `rd`: not implemented yet.
+//! `rd`: memory contents, as crash's `rd` prints them.
+//!
+//! `rd [-p] [-8|-16|-32|-64] [-a] [-x] [-d|-D] [-e END] ADDR [COUNT]` and
+//! `rd [-p] -r FILE ADDR COUNT`. Physical reads (`-p`) need no kernel; virtual ones read through
+//! the kernel's page tables. A read stops at the first page the dump does not hold, saying why.
+
+use std::io::Write;
+
+use kdive_dump::{DumpError, Endian};
+use serde::Serialize;
 
 use crate::{CommandError, Report, Session};
 
+/// Largest range `rd` displays (a `-r` copy streams and has no bound).
+const MAX_DISPLAY: u64 = 16 << 20;
+/// Bytes copied per read by `-r`.
+const CHUNK: usize = 1 << 16;
+/// Characters per line of `-a`.
+const ASCII_PER_LINE: usize = 60;
+/// Bytes `-a` reads at most without a count (it stops at the first unprintable byte).
+const ASCII_UNLIMITED: u64 = 1 << 20;
+
+/// How values are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Radix {
+    Hex,
+    Signed,
+    Unsigned,
+}
+
+/// Parsed `rd` arguments.
+#[derive(Debug)]
+struct Args {
+    phys: bool,
+    /// Bytes per value; 0 = `-a` (printable characters).
+    size: usize,
+    radix: Radix,
+    ascii_column: bool,
+    raw_file: Option<String>,
+    end: Option<u64>,
+    addr: String,
+    count: Option<u64>,
+}
+
+fn usage(msg: impl Into<String>) -> CommandError {
+    CommandError::Usage(format!("rd: {}", msg.into()))
+}
+
+/// Parses a hex number with or without `0x`.
+pub fn parse_hex(s: &str) -> Option<u64> {
+    let h = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
+    u64::from_str_radix(h, 16).ok()
+}
+
+/// Parses a count: decimal, or hex with `0x`.
+fn parse_count(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+fn parse(args: &[String]) -> Result<Args, CommandError> {
+    let mut a = Args {
+        phys: false,
+        size: 8,
+        radix: Radix::Hex,
+        ascii_column: true,
+        raw_file: None,
+        end: None,
+        addr: String::new(),
+        count: None,
+    };
+    let mut pos = Vec::new();
+    let mut it = args.iter();
+    while let Some(w) = it.next() {
+        match w.as_str() {
+            "-8" => a.size = 1,
+            "-16" => a.size = 2,
+            "-32" => a.size = 4,
+            "-64" => a.size = 8,
+            "-r" | "-e" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| usage(format!("option {w} needs an argument")))?;
+                if w == "-r" {
+                    a.raw_file = Some(v.clone());
+                } else {
+                    a.end = Some(parse_hex(v).ok_or_else(|| usage(format!("bad address {v}")))?);
+                }
+            }
+            s if s.starts_with('-') && s.len() > 1 => {
+                for c in s[1..].chars() {
+                    match c {
+                        'p' => a.phys = true,
+                        'a' => a.size = 0,
+                        'x' => a.ascii_column = false,
+                        'd' => a.radix = Radix::Signed,
+                        'D' => a.radix = Radix::Unsigned,
+                        _ => return Err(usage(format!("invalid option -- '{c}'"))),
+                    }
+                }
+            }
+            _ => pos.push(w.clone()),
+        }
+    }
+    let mut pos = pos.into_iter();
+    a.addr = pos.next().ok_or_else(|| {
+        usage("usage: rd [-p] [-8|-16|-32|-64] [-a] [-x] [-d|-D] [-e END] [-r FILE] ADDR [COUNT]")
+    })?;
+    if let Some(c) = pos.next() {
+        a.count = Some(parse_count(&c).ok_or_else(|| usage(format!("bad count {c}")))?);
+    }
+    if let Some(extra) = pos.next() {
+        return Err(usage(format!("unexpected argument {extra}")));
+    }
+    Ok(a)
+}
+
+/// Reads memory of one kind: physical from the dump, or kernel virtual through the kernel.
+struct Reader<'s> {
+    s: &'s Session,
+    phys: bool,
+}
+
+impl Reader<'_> {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), String> {
+        if self.phys {
+            return self
+                .s
+                .dump()
+                .read_phys(addr, buf)
+                .map_err(|e| explain(self.s, &e));
+        }
+        let prog = self.s.kernel().map_err(|e| {
+            format!("{e}; kernel virtual addresses need the kernel (rd -p reads physical memory)")
+        })?;
+        prog.read(addr, buf).map_err(|e| e.to_string())
+    }
+
+    /// Reads as much of `addr..addr + buf.len()` as it can, page by page: the byte count read
+    /// and, when it stopped early, why.
+    fn read_prefix(&self, addr: u64, buf: &mut [u8]) -> (usize, Option<String>) {
+        let ps = self.s.dump().page_size().max(1);
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = addr.wrapping_add(done as u64);
+            let n = ((ps - at % ps) as usize).min(buf.len() - done);
+            if let Err(e) = self.read(at, &mut buf[done..done + n]) {
+                return (done, Some(e));
+            }
+            done += n;
+        }
+        (done, None)
+    }
+}
+
+/// A dump error in words, naming the missing split part when that is why a page is lost.
+pub fn explain(s: &Session, e: &DumpError) -> String {
+    let mut text = e.to_string();
+    match e {
+        DumpError::Lost { paddr } => {
+            let pfn = paddr / s.dump().page_size().max(1);
+            if let Some((a, b)) = s
+                .dump()
+                .missing()
+                .iter()
+                .find(|(a, b)| (*a..*b).contains(&pfn))
+            {
+                text += &format!(": the split part holding pfns {a:#x}..{b:#x} is missing");
+            }
+        }
+        DumpError::Excluded { .. } => text += " (--zero-excluded reads such pages as zeros)",
+        _ => {}
+    }
+    text
+}
+
+/// What `rd` shows.
+#[derive(Debug, Serialize)]
+pub struct Rd {
+    #[serde(serialize_with = "crate::hex")]
+    pub address: u64,
+    pub physical: bool,
+    /// Bytes per value (0 for `-a` characters).
+    pub size: usize,
+    /// Values read, as `0x…` strings (characters for `-a`).
+    pub values: Vec<String>,
+    /// Why the read stopped early, if it did.
+    pub error: Option<String>,
+    /// `-r`: the file written and the bytes copied.
+    pub file: Option<String>,
+    pub copied: Option<u64>,
+    #[serde(skip)]
+    text: String,
+}
+
 /// Runs `rd`.
-pub fn run(_s: &Session, _args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    Err(CommandError::Unavailable("rd: not implemented yet".into()))
+pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+    let a = parse(args)?;
+    let addr = resolve(s, &a)?;
+    let reader = Reader { s, phys: a.phys };
+    if let Some(file) = &a.raw_file {
+        let count = a
+            .count
+            .or(a.end.and_then(|e| e.checked_sub(addr)))
+            .ok_or_else(|| usage("-r needs a count or -e"))?;
+        return copy_raw(&reader, addr, count, file).map(|r| Box::new(r) as Box<dyn Report>);
+    }
+    let unit = a.size.max(1) as u64;
+    let count = match (a.count, a.end) {
+        (Some(c), _) => c,
+        (None, Some(e)) if e > addr => ((e - addr) / unit).max(1),
+        (None, Some(e)) => return Err(usage(format!("invalid ending address: {e:x}"))),
+        (None, None) if a.size == 0 => ASCII_UNLIMITED,
+        (None, None) => 1,
+    };
+    if count == 0 {
+        return Err(usage(format!("invalid count request: {count}")));
+    }
+    let bytes = count
+        .checked_mul(unit)
+        .filter(|&b| b <= MAX_DISPLAY)
+        .ok_or_else(|| {
+            usage(format!(
+                "{count} values is more than rd displays; use -r FILE"
+            ))
+        })?;
+    let mut buf = vec![0u8; bytes as usize];
+    let (got, error) = reader.read_prefix(addr, &mut buf);
+    let got = got - got % unit as usize;
+    if got == 0 {
+        if let Some(e) = error {
+            return Err(CommandError::Unavailable(format!("rd: {e}")));
+        }
+    }
+    let endian = s.dump().meta().endian;
+    let (text, values) = if a.size == 0 {
+        ascii(addr, &buf[..got], a.count.is_none())
+    } else {
+        words(addr, &buf[..got], a.size, a.radix, a.ascii_column, endian)
+    };
+    let mut text = text;
+    if let Some(e) = &error {
+        text += &format!("rd: {e}\n");
+    }
+    Ok(Box::new(Rd {
+        address: addr,
+        physical: a.phys,
+        size: a.size,
+        values,
+        error,
+        file: None,
+        copied: None,
+        text,
+    }))
+}
+
+/// The start address: hex, or a kernel symbol.
+fn resolve(s: &Session, a: &Args) -> Result<u64, CommandError> {
+    if let Some(v) = parse_hex(&a.addr) {
+        return Ok(v);
+    }
+    let prog = s
+        .kernel()
+        .map_err(|_| usage(format!("invalid address: {}", a.addr)))?;
+    prog.symbols()
+        .address_of(&a.addr)
+        .ok_or_else(|| usage(format!("symbol not found: {}", a.addr)))
+}
+
+/// `-r`: copies `count` bytes at `addr` into `file`.
+fn copy_raw(r: &Reader, addr: u64, count: u64, file: &str) -> Result<Rd, CommandError> {
+    let io = |e: std::io::Error| CommandError::Unavailable(format!("rd: {file}: {e}"));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(file).map_err(io)?);
+    let mut buf = vec![0u8; CHUNK];
+    let mut done = 0u64;
+    let mut error = None;
+    while done < count {
+        let n = (count - done).min(CHUNK as u64) as usize;
+        let (got, e) = r.read_prefix(addr.wrapping_add(done), &mut buf[..n]);
+        out.write_all(&buf[..got]).map_err(io)?;
+        done += got as u64;
+        if e.is_some() {
+            error = e;
+            break;
+        }
+    }
+    out.flush().map_err(io)?;
+    let mut text = format!("{done} bytes copied from {addr:#x} to {file}\n");
+    if let Some(e) = &error {
+        text += &format!("rd: {e}\n");
+    }
+    Ok(Rd {
+        address: addr,
+        physical: r.phys,
+        size: 1,
+        values: Vec::new(),
+        error,
+        file: Some(file.to_string()),
+        copied: Some(done),
+        text,
+    })
+}
+
+fn printable(b: u8) -> bool {
+    (0x20..0x7f).contains(&b)
+}
+
+/// crash's value lines: `addr:  v v ...  ascii`, the ASCII column starting at a fixed place.
+fn words(
+    addr: u64,
+    bytes: &[u8],
+    size: usize,
+    radix: Radix,
+    ascii_column: bool,
+    endian: Endian,
+) -> (String, Vec<String>) {
+    let per_line = 16 / size;
+    let digits = size * 2;
+    let ascii_start = 16 + [51, 43, 39, 37][size.trailing_zeros() as usize];
+    let show_ascii = ascii_column && radix == Radix::Hex;
+    let mut out = String::new();
+    let mut values = Vec::new();
+    for (l, line) in bytes.chunks(per_line * size).enumerate() {
+        let at = addr.wrapping_add((l * per_line * size) as u64);
+        let mut text = format!("{at:>16x}:  ");
+        for unit in line.chunks(size) {
+            let mut v = [0u8; 8];
+            v[..size].copy_from_slice(unit);
+            if endian == Endian::Big {
+                v[..size].reverse();
+            }
+            let v = u64::from_le_bytes(v);
+            // crash promotes 8- and 16-bit values unsigned even for -d
+            let shift = 64 - 8 * size as u32;
+            let signed = if size >= 4 {
+                ((v << shift) as i64) >> shift
+            } else {
+                v as i64
+            };
+            text += &match radix {
+                Radix::Hex => format!("{v:0digits$x} "),
+                Radix::Signed => format!(
+                    "{signed:>w$} ",
+                    w = [3, 5, 12, 15][size.trailing_zeros() as usize]
+                ),
+                Radix::Unsigned => format!(
+                    "{v:>w$} ",
+                    w = [3, 5, 12, 20][size.trailing_zeros() as usize]
+                ),
+            };
+            values.push(format!("{v:#0w$x}", w = digits + 2));
+        }
+        if show_ascii {
+            let chars: String = line
+                .iter()
+                .map(|&b| if printable(b) { b as char } else { '.' })
+                .collect();
+            text = format!("{text:<ascii_start$}  {chars}");
+        }
+        out += &text;
+        out.push('\n');
+    }
+    (out, values)
+}
+
+/// `-a`: printable characters, 60 per line; an unprintable byte ends the line (or, without a
+/// count, the display).
+fn ascii(addr: u64, bytes: &[u8], unlimited: bool) -> (String, Vec<String>) {
+    let mut out = String::new();
+    let mut run = 0usize;
+    let mut shown = String::new();
+    for (i, &b) in bytes.iter().enumerate() {
+        if !printable(b) {
+            if unlimited {
+                break;
+            }
+            run = 0;
+            continue;
+        }
+        if run.is_multiple_of(ASCII_PER_LINE) {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out += &format!("{:>16x}:  ", addr.wrapping_add(i as u64));
+        }
+        out.push(b as char);
+        shown.push(b as char);
+        run += 1;
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    (out, vec![shown])
+}
+
+impl Report for Rd {
+    fn text(&self) -> String {
+        self.text.clone()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_look_like_crash() {
+        let bytes: Vec<u8> = (0x40..0x60).collect();
+        let (t, v) = words(
+            0xffff8e1181274180,
+            &bytes,
+            8,
+            Radix::Hex,
+            true,
+            Endian::Little,
+        );
+        assert_eq!(
+            t,
+            "ffff8e1181274180:  4746454443424140 4f4e4d4c4b4a4948   @ABCDEFGHIJKLMNO\n\
+             ffff8e1181274190:  5756555453525150 5f5e5d5c5b5a5958   PQRSTUVWXYZ[\\]^_\n"
+        );
+        assert_eq!(v[0], "0x4746454443424140");
+        let (t, _) = words(0x1000, &bytes[..12], 4, Radix::Hex, true, Endian::Little);
+        assert_eq!(
+            t,
+            "            1000:  43424140 47464544 4b4a4948            @ABCDEFGHIJK\n"
+        );
+        let (t, _) = words(
+            0x1000,
+            &[0u8, 1, 0xff],
+            1,
+            Radix::Hex,
+            false,
+            Endian::Little,
+        );
+        assert_eq!(t, "            1000:  00 01 ff \n");
+        let (t, _) = words(0x10, &[0xff, 0xff], 2, Radix::Signed, true, Endian::Little);
+        assert_eq!(t, "              10:  65535 \n");
+        let (t, _) = words(0x10, &[0xff; 4], 4, Radix::Signed, true, Endian::Little);
+        assert_eq!(t, "              10:            -1 \n");
+    }
+
+    #[test]
+    fn ascii_stops_at_unprintable() {
+        let (t, v) = ascii(0x100, b"Linux\0rest", true);
+        assert_eq!(t, "             100:  Linux\n");
+        assert_eq!(v, vec!["Linux"]);
+        let (t, _) = ascii(0x100, b"ab\0cd", false);
+        assert_eq!(t, "             100:  ab\n             103:  cd\n");
+    }
+
+    #[test]
+    fn arguments() {
+        let a = |s: &str| parse(&crate::args::split(s).unwrap());
+        let x = a("-p -32 0x1000 4").unwrap();
+        assert!(x.phys && x.size == 4 && x.count == Some(4) && x.addr == "0x1000");
+        let x = a("-p -r /tmp/x 1000 0x20").unwrap();
+        assert_eq!(x.raw_file.as_deref(), Some("/tmp/x"));
+        assert_eq!(x.count, Some(0x20));
+        assert!(a("-q 1").is_err());
+        assert!(a("-p").is_err());
+    }
 }

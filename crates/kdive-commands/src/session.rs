@@ -10,16 +10,31 @@ use kdive_program::Program;
 
 use crate::CommandError;
 
+mod minimal;
+
 /// Every task found and read once per session.
 pub struct Tasks {
     pub list: TaskList,
     pub infos: Vec<TaskInfo>,
 }
 
+/// How to open a session.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenOptions {
+    /// Do not read the kernel: only what needs no kernel is offered (`--minimal`).
+    pub minimal: bool,
+    /// Pages excluded by the dump level read as zeros (`--zero-excluded`).
+    pub zero_excluded: bool,
+}
+
 /// An opened dump and its kernel.
 pub struct Session {
     dump: Arc<Dump>,
     kernel: Result<Program, String>,
+    /// A program that knows only what VMCOREINFO says (the printk ring buffer), for `log`
+    /// in minimal mode; built on first use.
+    log_kernel: OnceLock<Result<Program, String>>,
+    notices: Vec<String>,
     /// Bound on list and tree walks.
     pub walk_limit: usize,
     tasks: OnceLock<Result<Tasks, String>>,
@@ -32,16 +47,52 @@ impl Session {
     /// Opens a dump file; the kernel inside is read from the dump alone.
     /// A dump whose kernel cannot be made sense of still opens (see [`Session::kernel`]).
     pub fn open(path: &Path) -> Result<Session, kdive_dump::DumpError> {
-        let dump = Arc::new(Dump::open(path)?);
-        let kernel = Program::open(dump.clone()).map_err(|e| e.to_string());
+        Self::open_with(&[path], OpenOptions::default())
+    }
+
+    /// Opens a dump from one file or the parts of a split set, with options.
+    pub fn open_with(
+        paths: &[impl AsRef<Path>],
+        opts: OpenOptions,
+    ) -> Result<Session, kdive_dump::DumpError> {
+        let mut dump = Dump::open_set(paths)?;
+        dump.set_zero_excluded(opts.zero_excluded);
+        let mut notices = Vec::new();
+        if let Some(paddr) = dump.recover_vmcoreinfo() {
+            notices.push(format!(
+                "the dump's header has no usable VMCOREINFO; found the kernel's copy in memory at physical address {paddr:#x}"
+            ));
+        }
+        for &(start, end) in dump.missing() {
+            notices.push(format!(
+                "split set: no part holds pfns {start:#x}..{end:#x} (a part is missing); their pages read as lost"
+            ));
+        }
+        let dump = Arc::new(dump);
+        let kernel = if opts.minimal {
+            Err("--minimal: the kernel is not read".to_string())
+        } else if dump.vmcoreinfo().is_none() {
+            Err("no VMCOREINFO in the dump header, nor in its memory".to_string())
+        } else {
+            Program::open(dump.clone())
+                .map(kdive_linux::module::with_modules)
+                .map_err(|e| e.to_string())
+        };
         Ok(Session {
             dump,
             kernel,
+            log_kernel: OnceLock::new(),
+            notices,
             walk_limit: kdive_linux::DEFAULT_WALK_LIMIT,
             tasks: OnceLock::new(),
             log: OnceLock::new(),
             context: Mutex::new(None),
         })
+    }
+
+    /// Things worth saying about how the dump was opened (one line each).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     /// The dump.
@@ -81,9 +132,25 @@ impl Session {
             .map_err(|e| CommandError::Unavailable(format!("cannot list tasks: {e}")))
     }
 
+    /// The program `log` reads: the kernel, or in minimal mode one that knows only what
+    /// VMCOREINFO says about the printk ring buffer.
+    pub fn log_program(&self) -> Result<&Program, CommandError> {
+        let Err(why) = &self.kernel else {
+            return self.kernel();
+        };
+        self.log_kernel
+            .get_or_init(|| minimal::printk_program(self.dump.clone()))
+            .as_ref()
+            .map_err(|e| {
+                CommandError::Unavailable(format!(
+                    "no kernel view of this dump: {why}; nor a log from VMCOREINFO: {e}"
+                ))
+            })
+    }
+
     /// The kernel log, read on first use.
     pub fn log(&self) -> Result<&Log, CommandError> {
-        let prog = self.kernel()?;
+        let prog = self.log_program()?;
         self.log
             .get_or_init(|| kdive_linux::printk::read_log(prog).map_err(|e| e.to_string()))
             .as_ref()

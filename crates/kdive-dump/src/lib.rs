@@ -10,12 +10,17 @@ pub mod error;
 pub mod flat;
 pub mod kdump;
 pub mod notes;
+pub mod rescue;
+pub mod split;
+pub mod stats;
 pub mod vmcoreinfo;
 
 use std::path::{Path, PathBuf};
 
 pub use error::DumpError;
 pub use notes::{PrStatus, QemuCpuState};
+pub use split::Part;
+pub use stats::PageStats;
 pub use vmcoreinfo::VmcoreInfo;
 
 /// Result type of the dump layer.
@@ -129,6 +134,68 @@ pub trait DumpFormat: Send + Sync {
     fn codec_counts(&self) -> Vec<(Codec, u64)> {
         Vec::new()
     }
+    /// Of the present pages, how many the container stores as one shared all-zero page
+    /// (kdump's `pd_zero`); 0 when it does not tell.
+    fn zero_page_count(&self) -> u64 {
+        0
+    }
+}
+
+/// What a file is, judged from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A crash dump (ELF core, kdump-compressed, flattened).
+    Dump,
+    /// An ELF file that is not a core: a vmlinux or a module.
+    ElfObject,
+    /// Anything else.
+    Other,
+}
+
+/// Tells a dump from a vmlinux or module without parsing either.
+pub fn sniff(path: impl AsRef<Path>) -> std::io::Result<FileKind> {
+    use std::io::Read;
+    let mut head = [0u8; 18];
+    let mut f = std::fs::File::open(path)?;
+    let n = f.read(&mut head)?;
+    let head = &head[..n];
+    if head.starts_with(b"\x7fELF") {
+        let e_type = match head.get(5) {
+            Some(2) => head.get(16..18).map(|b| u16::from_be_bytes([b[0], b[1]])),
+            _ => head.get(16..18).map(|b| u16::from_le_bytes([b[0], b[1]])),
+        };
+        return Ok(if e_type == Some(object::elf::ET_CORE) {
+            FileKind::Dump
+        } else {
+            FileKind::ElfObject
+        });
+    }
+    let dump = [flat::SIGNATURE, b"KDUMP   ", b"DISKDUMP"]
+        .iter()
+        .any(|sig| head.starts_with(sig));
+    Ok(if dump {
+        FileKind::Dump
+    } else {
+        FileKind::Other
+    })
+}
+
+/// Where a dump's VMCOREINFO came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum VmcoreInfoOrigin {
+    /// The container's note or header copy.
+    Container,
+    /// Found in the dumped memory (see [`Dump::recover_vmcoreinfo`]), at this physical address.
+    Memory { paddr: u64 },
+}
+
+/// One file of a dump: its length and, when the container says, the length it needs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileExtent {
+    pub path: PathBuf,
+    pub len: u64,
+    /// End of the last byte the headers place in the file (ELF: `p_offset + p_filesz`).
+    pub needed: Option<u64>,
 }
 
 /// An opened crash dump: one format reader plus convenience reads.
@@ -136,46 +203,148 @@ pub struct Dump {
     paths: Vec<PathBuf>,
     inner: Box<dyn DumpFormat>,
     vmcoreinfo: Option<VmcoreInfo>,
+    vmcoreinfo_origin: Option<VmcoreInfoOrigin>,
+    parts: Vec<split::Part>,
+    missing: Vec<(u64, u64)>,
+    files: Vec<FileExtent>,
+    /// Pfns where page states may change, when the container says (see [`stats::runs`]).
+    bounds: Option<Vec<u64>>,
+    zero_excluded: bool,
+    stats: std::sync::OnceLock<PageStats>,
+}
+
+/// The pfns at which an ELF dump's page states may change: both pages around each edge of
+/// each segment's stored, lost and excluded parts.
+fn elf_bounds(segments: &[elf::Segment], file_len: u64, page_size: u64) -> Vec<u64> {
+    let mut b = Vec::new();
+    for s in segments.iter().filter(|s| s.paddr != u64::MAX) {
+        let stored = s.filesz.min(file_len.saturating_sub(s.offset));
+        for len in [0, stored, s.filesz, s.memsz] {
+            let edge = s.paddr.saturating_add(len);
+            b.extend([edge / page_size, edge.div_ceil(page_size)]);
+        }
+    }
+    b.sort_unstable();
+    b.dedup();
+    b
+}
+
+/// One opened file: its format reader, extent, and state bounds when known.
+struct Opened {
+    format: Box<dyn DumpFormat>,
+    extent: FileExtent,
+    bounds: Option<Vec<u64>>,
+}
+
+/// Opens one file as whatever format its first bytes name.
+fn open_file(path: &Path) -> Result<Opened> {
+    let file = std::fs::File::open(path).map_err(|e| DumpError::io(path, e))?;
+    // SAFETY: the mapping is read-only; a dump file changing underneath us is outside our contract.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| DumpError::io(path, e))?;
+    let mut extent = FileExtent {
+        path: path.to_path_buf(),
+        len: map.len() as u64,
+        needed: None,
+    };
+    let mut bounds = None;
+    let format: Box<dyn DumpFormat> = if map.starts_with(b"\x7fELF") {
+        let elf = elf::ElfDump::parse(map)?;
+        extent.needed = elf.segments().iter().map(|s| s.offset + s.filesz).max();
+        bounds = Some(elf_bounds(elf.segments(), extent.len, elf.meta().page_size));
+        Box::new(elf)
+    } else if map.starts_with(flat::SIGNATURE) {
+        Box::new(kdump::KdumpFile::parse_flattened(map)?)
+    } else if map.starts_with(b"KDUMP   ") || map.starts_with(b"DISKDUMP") {
+        Box::new(kdump::KdumpFile::parse(kdump::Source::Mapped(map))?)
+    } else {
+        return Err(DumpError::NotADump {
+            reason: format!("{}: no ELF, kdump or flattened signature", path.display()),
+        });
+    };
+    Ok(Opened {
+        format,
+        extent,
+        bounds,
+    })
 }
 
 impl Dump {
     /// Opens a dump file, detecting its format from its first bytes.
     pub fn open(path: impl AsRef<Path>) -> Result<Dump> {
-        let path = path.as_ref();
-        let file = std::fs::File::open(path).map_err(|e| DumpError::io(path, e))?;
-        // SAFETY: the mapping is read-only; a dump file changing underneath us is outside our contract.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| DumpError::io(path, e))?;
-        let inner: Box<dyn DumpFormat> = if map.starts_with(b"\x7fELF") {
-            Box::new(elf::ElfDump::parse(map)?)
-        } else if map.starts_with(flat::SIGNATURE) {
-            Box::new(kdump::KdumpFile::parse_flattened(map)?)
-        } else if map.starts_with(b"KDUMP   ") || map.starts_with(b"DISKDUMP") {
-            Box::new(kdump::KdumpFile::parse(kdump::Source::Mapped(map))?)
-        } else {
-            return Err(DumpError::NotADump {
-                reason: format!("{}: no ELF, kdump or flattened signature", path.display()),
-            });
-        };
-        Ok(Self::from_format(vec![path.to_path_buf()], inner))
+        Self::open_set(&[path.as_ref()])
     }
 
-    /// Wraps an already parsed format (tests, split sets).
+    /// Opens one dump from one file, or from the parts of a `makedumpfile --split` set given
+    /// in any order (one part alone opens too, its missing parts reported by [`Dump::missing`]).
+    pub fn open_set(paths: &[impl AsRef<Path>]) -> Result<Dump> {
+        let mut opened = Vec::with_capacity(paths.len());
+        for p in paths {
+            opened.push(open_file(p.as_ref())?);
+        }
+        let files = opened.iter().map(|o| o.extent.clone()).collect();
+        let single = opened.len() == 1 && opened[0].format.meta().split_range.is_none();
+        let mut dump = if single {
+            let o = opened.remove(0);
+            let mut dump = Self::from_format(vec![o.extent.path], o.format);
+            dump.bounds = o.bounds;
+            dump
+        } else {
+            let parts = opened.into_iter().map(|o| (o.extent.path, o.format));
+            let set = split::SplitDump::new(parts.collect())?;
+            let parts = set.parts();
+            let missing = set.missing().to_vec();
+            let mut dump = Self::from_format(
+                parts.iter().map(|p| p.path.clone()).collect(),
+                Box::new(set),
+            );
+            dump.parts = parts;
+            dump.missing = missing;
+            dump
+        };
+        dump.files = files;
+        Ok(dump)
+    }
+
+    /// Wraps an already parsed format (tests).
     pub fn from_format(paths: Vec<PathBuf>, inner: Box<dyn DumpFormat>) -> Dump {
         let vmcoreinfo = inner
             .meta()
             .vmcoreinfo_raw
             .as_deref()
-            .map(VmcoreInfo::parse);
+            .map(VmcoreInfo::parse)
+            .filter(|v| !v.entries().is_empty());
         Dump {
             paths,
             inner,
+            vmcoreinfo_origin: vmcoreinfo.as_ref().map(|_| VmcoreInfoOrigin::Container),
             vmcoreinfo,
+            parts: Vec::new(),
+            missing: Vec::new(),
+            files: Vec::new(),
+            bounds: None,
+            zero_excluded: false,
+            stats: std::sync::OnceLock::new(),
         }
     }
 
-    /// The files this dump was read from.
+    /// The files this dump was read from (a split set's parts in pfn order).
     pub fn paths(&self) -> &[PathBuf] {
         &self.paths
+    }
+
+    /// The parts of a split set, in pfn order (empty for a single file).
+    pub fn parts(&self) -> &[split::Part] {
+        &self.parts
+    }
+
+    /// Pfn ranges `[start, end)` of a split set that no given part holds.
+    pub fn missing(&self) -> &[(u64, u64)] {
+        &self.missing
+    }
+
+    /// The length of each file, and what its headers need where they say.
+    pub fn files(&self) -> &[FileExtent] {
+        &self.files
     }
 
     /// Container metadata.
@@ -183,9 +352,38 @@ impl Dump {
         self.inner.meta()
     }
 
-    /// Parsed VMCOREINFO, when the dump carries it.
+    /// Parsed VMCOREINFO, when the dump carries it (or it was found in memory).
     pub fn vmcoreinfo(&self) -> Option<&VmcoreInfo> {
         self.vmcoreinfo.as_ref()
+    }
+
+    /// Where [`Dump::vmcoreinfo`] came from.
+    pub fn vmcoreinfo_origin(&self) -> Option<VmcoreInfoOrigin> {
+        self.vmcoreinfo_origin
+    }
+
+    /// When the container's VMCOREINFO is missing or unusable, looks for the kernel's own copy
+    /// in the dumped memory and adopts it. Returns its physical address when one was adopted.
+    /// Scans every present page in the worst case.
+    pub fn recover_vmcoreinfo(&mut self) -> Option<u64> {
+        if self.vmcoreinfo.as_ref().is_some_and(rescue::usable) {
+            return None;
+        }
+        let found = rescue::find_vmcoreinfo(&*self.inner, self.bounds.as_deref())?;
+        self.vmcoreinfo = Some(VmcoreInfo::parse(&found.text));
+        self.vmcoreinfo_origin = Some(VmcoreInfoOrigin::Memory { paddr: found.paddr });
+        Some(found.paddr)
+    }
+
+    /// Makes reads of pages excluded by the dump level return zeros instead of failing
+    /// (crash's `--zero_excluded`).
+    pub fn set_zero_excluded(&mut self, on: bool) {
+        self.zero_excluded = on;
+    }
+
+    /// Whether excluded pages read as zeros.
+    pub fn zero_excluded(&self) -> bool {
+        self.zero_excluded
     }
 
     /// The format reader.
@@ -203,7 +401,21 @@ impl Dump {
         self.inner.page_state(paddr / self.page_size())
     }
 
-    /// Reads physical memory, spanning pages. Fails on the first page that is not present.
+    /// Page counts over the whole dump, computed on first use.
+    pub fn page_stats(&self) -> PageStats {
+        *self
+            .stats
+            .get_or_init(|| stats::count(&*self.inner, self.bounds.as_deref()))
+    }
+
+    /// Maximal runs `(start_pfn, end_pfn, state)` of pfns with one state, in pfn order; cheap
+    /// over the huge holes an ELF dump can describe.
+    pub fn page_runs(&self) -> impl Iterator<Item = (u64, u64, PageState)> + '_ {
+        stats::runs(&*self.inner, self.bounds.as_deref())
+    }
+
+    /// Reads physical memory, spanning pages. Fails on the first page that is not present
+    /// (excluded pages read as zeros after [`Dump::set_zero_excluded`]).
     pub fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<()> {
         let ps = self.page_size();
         let mut done = 0usize;
@@ -213,8 +425,11 @@ impl Dump {
                 .ok_or(DumpError::NotRam { paddr: u64::MAX })?;
             let off = (addr % ps) as usize;
             let n = (ps as usize - off).min(buf.len() - done);
-            self.inner
-                .read_page(addr / ps, off, &mut buf[done..done + n])?;
+            let chunk = &mut buf[done..done + n];
+            match self.inner.read_page(addr / ps, off, chunk) {
+                Err(DumpError::Excluded { .. }) if self.zero_excluded => chunk.fill(0),
+                r => r?,
+            }
             done += n;
         }
         Ok(())

@@ -1,0 +1,163 @@
+//! The `kdive` binary on real dumps: `info`, several dump files, `--minimal`, `--zero-excluded`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use kdive_testdata::{corpus_or_skip, corpus_required, fixture};
+
+fn kdive(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kdive"))
+        .args(args)
+        .output()
+        .expect("run kdive")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn first_json(o: &Output) -> serde_json::Value {
+    let out = stdout(o);
+    let line = out.lines().next().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?} (stderr {})", stderr(o)))
+}
+
+fn temp(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("kdive-cli-{tag}-{}", std::process::id()))
+}
+
+#[test]
+fn info_forms_and_debuginfo_files() {
+    let Some(fx) = corpus_or_skip("cli_info").and_then(|_| fixture("b-null-module-6.1")) else {
+        return;
+    };
+    let dump = fx.reference_dump();
+    let ko = fx.dir.join("null-pointer.ko");
+    let a = kdive(&["info", s(&dump), "--json"]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    let b = kdive(&[s(&dump), "--json", "-c", "info"]);
+    assert_eq!(first_json(&a), first_json(&b));
+    let j = first_json(&a);
+    assert_eq!(j["format"], "kdump-compressed");
+    assert_eq!(j["dump_level"], 31);
+    assert!(j["compression"]["zlib"].as_u64().is_some_and(|n| n > 0));
+    // a module after the dump is not a dump part
+    let c = kdive(&[s(&dump), s(&ko), "-c", "info"]);
+    assert!(c.status.success(), "{}", stderr(&c));
+    assert!(stdout(&c).contains("VERDICT: complete"));
+    assert!(stderr(&c).contains("debug info"), "{}", stderr(&c));
+    // crash's order, debug info first, works too
+    let d = kdive(&[s(&ko), s(&dump), "-c", "info"]);
+    assert_eq!(stdout(&d), stdout(&c));
+    let missing = kdive(&["/nonexistent/vmcore", "-c", "info"]);
+    assert_eq!(missing.status.code(), Some(1));
+}
+
+#[test]
+fn split_parts_in_any_order() {
+    let Some(fx) = corpus_or_skip("cli_split").and_then(|_| fixture("a-sysrq-6.1")) else {
+        return;
+    };
+    let dump = fx.reference_dump();
+    let dir = temp("split");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let parts: Vec<PathBuf> = (1..=3).map(|i| dir.join(format!("p{i}"))).collect();
+    let made = Command::new("makedumpfile")
+        .args(["--split", "-c", "-d", "31"])
+        .arg(&dump)
+        .args(&parts)
+        .output();
+    if let Err(e) = &made {
+        assert!(!corpus_required(), "makedumpfile is needed in CI: {e}");
+        eprintln!("cli_split: skipped, makedumpfile not installed ({e})");
+        return;
+    }
+    let one = kdive(&[s(&dump), "-c", "sys", "-c", "ps"]);
+    let many = kdive(&[
+        s(&parts[1]),
+        s(&parts[0]),
+        s(&parts[2]),
+        "-c",
+        "sys",
+        "-c",
+        "ps",
+    ]);
+    let strip = |o: &Output| -> Vec<String> {
+        stdout(o)
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("DUMPFILE"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(many.status.success(), "{}", stderr(&many));
+    assert!(strip(&one).len() > 20);
+    assert_eq!(strip(&many), strip(&one));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn erased_vmcoreinfo_minimal_and_zero_excluded() {
+    let Some(fx) = corpus_or_skip("cli_minimal").and_then(|_| fixture("a-sysrq-6.1")) else {
+        return;
+    };
+    let dump = fx.reference_dump();
+    let mut bytes = std::fs::read(&dump).expect("read the dump");
+    let u = |at: usize, n: usize| {
+        let mut b = [0u8; 8];
+        b[..n].copy_from_slice(&bytes[at..at + n]);
+        u64::from_le_bytes(b) as usize
+    };
+    let block = u(428, 4);
+    let (off, size) = (u(block + 32, 8), u(block + 40, 8));
+    bytes[off..off + size].fill(0);
+    let erased = temp("erased");
+    std::fs::write(&erased, &bytes).expect("write the copy");
+    let cmds = ["-c", "rd -p -64 0x11e0000 8", "-c", "rd -p -8 0x2000 20"];
+    let want = kdive(&[&[s(&dump)][..], &cmds].concat());
+    let got = kdive(&[&[s(&erased)][..], &cmds].concat());
+    let _ = std::fs::remove_file(&erased);
+    assert!(
+        !matches!(got.status.code(), Some(101) | None),
+        "{}",
+        stderr(&got)
+    );
+    assert_eq!(stdout(&got), stdout(&want));
+    assert!(stdout(&want).lines().count() == 6, "{}", stdout(&want));
+    assert!(
+        stderr(&got).to_lowercase().contains("vmcoreinfo"),
+        "{}",
+        stderr(&got)
+    );
+
+    let min = kdive(&[s(&dump), "--minimal", "-c", "log", "-c", "ps"]);
+    assert!(stderr(&min).contains("minimal mode"), "{}", stderr(&min));
+    assert_eq!(min.status.code(), Some(1)); // ps fails without the kernel
+    let full = kdive(&[s(&dump), "-c", "log"]);
+    assert_eq!(stdout(&min), stdout(&full));
+
+    // an excluded page: refused, or zeros with --zero-excluded
+    let info = first_json(&kdive(&[s(&dump), "--json", "-c", "info"]));
+    assert!(info["pages"]["excluded"].as_u64().unwrap_or(0) > 0);
+    let excluded = "rd -p -64 0x5000000 2";
+    let refused = kdive(&[s(&dump), "--minimal", "-c", excluded]);
+    assert!(
+        stderr(&refused).contains("excluded"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(stdout(&refused).is_empty());
+    let zeros = kdive(&[s(&dump), "--minimal", "--zero-excluded", "-c", excluded]);
+    assert_eq!(
+        stdout(&zeros),
+        "         5000000:  0000000000000000 0000000000000000   ................\n"
+    );
+}

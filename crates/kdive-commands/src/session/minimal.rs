@@ -1,0 +1,247 @@
+//! `log` without a kernel view: a program that knows the printk buffer from VMCOREINFO alone,
+//! as makedumpfile's `--dump-dmesg` does. Its symbols are VMCOREINFO's `SYMBOL()` lines; its
+//! types are the printk structures laid out by the `SIZE()`/`OFFSET()`/`LENGTH()` lines (the
+//! lockless `printk_ringbuffer` of 5.10+, or `struct printk_log` before). The members VMCOREINFO
+//! leaves out (`facility`, `flags`, `level`) sit in the bytes after `text_len`/`dict_len` in
+//! every kernel that has these structures.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kdive_debuginfo::{
+    Member, NameKind, Symbol, SymbolSource, Symbols, Type, TypeId, TypeKind, TypeSource, Types,
+};
+use kdive_dump::{Dump, VmcoreInfo};
+use kdive_memory::KernelMemory;
+use kdive_program::Program;
+
+/// A type table built in code.
+#[derive(Default)]
+struct Table {
+    types: Vec<Arc<Type>>,
+    names: HashMap<(NameKind, String), u32>,
+}
+
+impl TypeSource for Table {
+    fn get(&self, idx: u32) -> kdive_debuginfo::Result<Arc<Type>> {
+        self.types
+            .get(idx as usize)
+            .cloned()
+            .ok_or_else(|| kdive_debuginfo::DebugInfoError::NotFound(format!("type {idx}")))
+    }
+    fn find(&self, kind: NameKind, name: &str) -> Option<u32> {
+        self.names.get(&(kind, name.to_string())).copied()
+    }
+}
+
+/// Builds the table from VMCOREINFO; a missing line fails the build with its key.
+struct Builder<'a> {
+    t: Table,
+    vi: &'a VmcoreInfo,
+}
+
+type Spec<'s> = (&'s str, TypeId, u64, Option<(u64, u32)>);
+
+impl Builder<'_> {
+    fn add(&mut self, name: Option<(NameKind, &str)>, kind: TypeKind) -> TypeId {
+        let idx = self.t.types.len() as u32;
+        self.t.types.push(Arc::new(Type {
+            name: name.map(|(_, n)| n.into()),
+            kind,
+        }));
+        if let Some((k, n)) = name {
+            self.t.names.insert((k, n.to_string()), idx);
+        }
+        TypeId { src: 0, idx }
+    }
+    fn int(&mut self, name: &str, size: u32, signed: bool) -> TypeId {
+        let kind = TypeKind::Int {
+            size,
+            signed,
+            is_bool: false,
+            is_char: name == "char",
+        };
+        self.add(Some((NameKind::Base, name)), kind)
+    }
+    fn size(&self, s: &str) -> Result<u64, String> {
+        self.vi.size(s).ok_or_else(|| format!("no SIZE({s})"))
+    }
+    fn off(&self, path: &str) -> Result<u64, String> {
+        self.vi
+            .offset(path)
+            .ok_or_else(|| format!("no OFFSET({path})"))
+    }
+    /// `struct name` of `SIZE(name)` bytes; members `(member, type, OFFSET(name.member))`.
+    fn strukt(&mut self, name: &str, members: &[(&str, TypeId)]) -> Result<TypeId, String> {
+        let specs: Vec<Spec> = members
+            .iter()
+            .map(|&(m, ty)| Ok((m, ty, self.off(&format!("{name}.{m}"))?, None)))
+            .collect::<Result<_, String>>()?;
+        let size = self.size(name)?;
+        Ok(self.strukt_at(name, size, &specs))
+    }
+    fn strukt_at(&mut self, name: &str, size: u64, members: &[Spec]) -> TypeId {
+        let members = members
+            .iter()
+            .map(|&(n, ty, off, bf)| Member {
+                name: Some(n.into()),
+                ty,
+                bit_offset: off * 8 + bf.map_or(0, |b| b.0),
+                bit_size: bf.map(|b| b.1),
+            })
+            .collect();
+        self.add(
+            Some((NameKind::Struct, name)),
+            TypeKind::Struct { size, members },
+        )
+    }
+}
+
+/// The printk types of the kernel VMCOREINFO describes.
+fn printk_types(vi: &VmcoreInfo) -> Result<Table, String> {
+    let mut b = Builder {
+        t: Table::default(),
+        vi,
+    };
+    b.add(None, TypeKind::Void);
+    let word = vi.size("atomic_long_t").unwrap_or(8) as u32;
+    let char_ = b.int("char", 1, true);
+    let u8_ = b.int("u8", 1, false);
+    let u16_ = b.int("u16", 2, false);
+    let u32_ = b.int("u32", 4, false);
+    let u64_ = b.int("u64", 8, false);
+    let uint = b.int("unsigned int", 4, false);
+    let ulong = b.int("unsigned long", word, false);
+    let long = b.int("long", word, true);
+    let ptr = |b: &mut Builder, target| b.add(None, TypeKind::Pointer { target });
+    let arr = |b: &mut Builder, elem, len| b.add(None, TypeKind::Array { elem, len });
+    if vi.symbol("prb").is_some() {
+        let counter = b.add(
+            None,
+            TypeKind::Struct {
+                size: u64::from(word),
+                members: vec![Member {
+                    name: Some("counter".into()),
+                    ty: long,
+                    bit_offset: b.vi.offset("atomic_long_t.counter").unwrap_or(0) * 8,
+                    bit_size: None,
+                }],
+            },
+        );
+        let atomic = b.add(
+            Some((NameKind::Typedef, "atomic_long_t")),
+            TypeKind::Typedef { target: counter },
+        );
+        let lpos = b.strukt("prb_data_blk_lpos", &[("begin", ulong), ("next", ulong)])?;
+        let desc = b.strukt(
+            "prb_desc",
+            &[("state_var", atomic), ("text_blk_lpos", lpos)],
+        )?;
+        let sub_len = vi.length("printk_info_subsystem").unwrap_or(16);
+        let dev_len = vi.length("printk_info_device").unwrap_or(48);
+        let sub = arr(&mut b, char_, sub_len);
+        let dev = arr(&mut b, char_, dev_len);
+        let devinfo = b.strukt("dev_printk_info", &[("subsystem", sub), ("device", dev)])?;
+        let text_len = b.off("printk_info.text_len")?;
+        let info_members = [
+            ("seq", u64_, b.off("printk_info.seq")?, None),
+            ("ts_nsec", u64_, b.off("printk_info.ts_nsec")?, None),
+            ("text_len", u16_, text_len, None),
+            ("facility", u8_, text_len + 2, None),
+            ("flags", u8_, text_len + 3, Some((0, 5))),
+            ("level", u8_, text_len + 3, Some((5, 3))),
+            ("caller_id", u32_, b.off("printk_info.caller_id")?, None),
+            ("dev_info", devinfo, b.off("printk_info.dev_info")?, None),
+        ];
+        let info_size = b.size("printk_info")?;
+        let info = b.strukt_at("printk_info", info_size, &info_members);
+        let (desc_p, info_p, char_p) = (ptr(&mut b, desc), ptr(&mut b, info), ptr(&mut b, char_));
+        let desc_ring = b.strukt(
+            "prb_desc_ring",
+            &[
+                ("count_bits", uint),
+                ("descs", desc_p),
+                ("infos", info_p),
+                ("head_id", atomic),
+                ("tail_id", atomic),
+            ],
+        )?;
+        let data_ring = b.strukt(
+            "prb_data_ring",
+            &[
+                ("size_bits", uint),
+                ("data", char_p),
+                ("head_lpos", atomic),
+                ("tail_lpos", atomic),
+            ],
+        )?;
+        b.strukt(
+            "printk_ringbuffer",
+            &[
+                ("desc_ring", desc_ring),
+                ("text_data_ring", data_ring),
+                ("fail", atomic),
+            ],
+        )?;
+    } else if vi.symbol("log_buf").is_some() {
+        let dict_len = b.off("printk_log.dict_len")?;
+        let mut members = vec![
+            ("ts_nsec", u64_, b.off("printk_log.ts_nsec")?, None),
+            ("len", u16_, b.off("printk_log.len")?, None),
+            ("text_len", u16_, b.off("printk_log.text_len")?, None),
+            ("dict_len", u16_, dict_len, None),
+            ("facility", u8_, dict_len + 2, None),
+            ("flags", u8_, dict_len + 3, Some((0, 5))),
+            ("level", u8_, dict_len + 3, Some((5, 3))),
+        ];
+        if let Ok(off) = b.off("printk_log.caller_id") {
+            members.push(("caller_id", u32_, off, None));
+        }
+        let size = b.size("printk_log")?;
+        b.strukt_at("printk_log", size, &members);
+    } else {
+        return Err("VMCOREINFO names neither prb nor log_buf".into());
+    }
+    Ok(b.t)
+}
+
+/// VMCOREINFO's `SYMBOL(name)=address` lines.
+struct VmcoreSymbols(HashMap<String, u64>);
+
+impl SymbolSource for VmcoreSymbols {
+    fn by_name(&self, name: &str) -> Option<Symbol> {
+        self.0.get(name).map(|&addr| Symbol {
+            name: name.into(),
+            addr,
+            size: None,
+            kind: 'D',
+            module: None,
+        })
+    }
+    fn by_addr(&self, _addr: u64) -> Option<Symbol> {
+        None
+    }
+}
+
+/// A program over the dump's memory that can read the kernel log and nothing else.
+pub(super) fn printk_program(dump: Arc<Dump>) -> Result<Program, String> {
+    let vi = dump
+        .vmcoreinfo()
+        .cloned()
+        .ok_or("the dump carries no VMCOREINFO")?;
+    let table = printk_types(&vi)?;
+    let syms = vi
+        .entries()
+        .keys()
+        .filter_map(|k| k.strip_prefix("SYMBOL(")?.strip_suffix(')'))
+        .filter_map(|n| Some((n.to_string(), vi.symbol(n)?)))
+        .collect();
+    let mem = Arc::new(KernelMemory::new(dump.clone()).map_err(|e| e.to_string())?);
+    let mut types = Types::new();
+    types.add_source(Arc::new(table));
+    let mut symbols = Symbols::new();
+    symbols.add_source(Arc::new(VmcoreSymbols(syms)));
+    let mut prog = Program::new(mem.clone(), types, symbols);
+    prog.set_dump(dump, Some(mem));
+    Ok(prog)
+}

@@ -1,0 +1,261 @@
+//! A `makedumpfile --split` set: several kdump files, each holding the pages of one pfn range,
+//! read as one dump.
+//!
+//! Every part carries the whole header and both bitmaps; only its page descriptors are limited
+//! to its `[start_pfn, end_pfn)`. The parts are sorted by range, so they may be given in any
+//! order; ranges no part covers are *missing*: their dumped pages read as [`PageState::Lost`],
+//! and [`SplitDump::missing`] says which pfns a missing part would have held.
+
+use std::path::PathBuf;
+
+use crate::{Codec, DumpError, DumpFormat, DumpMeta, PageState, Result};
+
+/// One file of a split set.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Part {
+    pub path: PathBuf,
+    /// First pfn of the part's range.
+    pub start: u64,
+    /// One past the last pfn of the part's range.
+    pub end: u64,
+}
+
+/// A split set read as one dump.
+pub struct SplitDump {
+    meta: DumpMeta,
+    /// Sorted by range.
+    parts: Vec<(Part, Box<dyn DumpFormat>)>,
+    missing: Vec<(u64, u64)>,
+}
+
+fn not_a_set(detail: String) -> DumpError {
+    DumpError::NotADump {
+        reason: format!("not one split dump: {detail}"),
+    }
+}
+
+/// Whether two parts' headers describe the same dump.
+fn same_dump(a: &DumpMeta, b: &DumpMeta) -> bool {
+    a.format == b.format
+        && a.arch == b.arch
+        && a.page_size == b.page_size
+        && a.max_pfn == b.max_pfn
+        && a.dump_level == b.dump_level
+        && a.utsname == b.utsname
+        && a.timestamp == b.timestamp
+}
+
+impl SplitDump {
+    /// Joins the parts of one split set, given in any order. Errors when a file is not a part
+    /// (no split range), when the parts come from different dumps, or when two ranges overlap.
+    pub fn new(files: Vec<(PathBuf, Box<dyn DumpFormat>)>) -> Result<SplitDump> {
+        let mut parts = Vec::with_capacity(files.len());
+        for (path, format) in files {
+            let Some((start, end)) = format.meta().split_range else {
+                return Err(not_a_set(format!(
+                    "{} is a whole dump, not one part of a split set",
+                    path.display()
+                )));
+            };
+            parts.push((Part { path, start, end }, format));
+        }
+        parts.sort_by_key(|(p, _)| (p.start, p.end));
+        let Some((first, head)) = parts.first() else {
+            return Err(not_a_set("no files".into()));
+        };
+        for (p, f) in &parts[1..] {
+            if !same_dump(head.meta(), f.meta()) {
+                return Err(not_a_set(format!(
+                    "{} and {} have different headers",
+                    first.path.display(),
+                    p.path.display()
+                )));
+            }
+        }
+        let max_pfn = head.meta().max_pfn;
+        let mut missing = Vec::new();
+        // `covered`: pfns below it are held by a part seen so far, the last such part is `last`.
+        let (mut covered, mut last) = (0u64, None::<&Part>);
+        for (p, _) in parts.iter().filter(|(p, _)| p.start < p.end) {
+            if let Some(l) = last.filter(|_| p.start < covered) {
+                return Err(not_a_set(format!(
+                    "{} (pfns {:#x}..{:#x}) and {} (pfns {:#x}..{:#x}) overlap",
+                    l.path.display(),
+                    l.start,
+                    l.end,
+                    p.path.display(),
+                    p.start,
+                    p.end
+                )));
+            }
+            if p.start > covered {
+                missing.push((covered, p.start));
+            }
+            (covered, last) = (p.end, Some(p));
+        }
+        if covered < max_pfn {
+            missing.push((covered, max_pfn));
+        }
+        let mut meta = head.meta().clone();
+        meta.split_range = None;
+        meta.incomplete = !missing.is_empty() || parts.iter().any(|(_, f)| f.meta().incomplete);
+        Ok(SplitDump {
+            meta,
+            parts,
+            missing,
+        })
+    }
+
+    /// The parts, sorted by pfn range.
+    pub fn parts(&self) -> Vec<Part> {
+        self.parts.iter().map(|(p, _)| p.clone()).collect()
+    }
+
+    /// Pfn ranges `[start, end)` that no given part covers.
+    pub fn missing(&self) -> &[(u64, u64)] {
+        &self.missing
+    }
+
+    /// The part holding `pfn`, or the first part (whose bitmaps still tell excluded from lost).
+    fn part_for(&self, pfn: u64) -> &dyn DumpFormat {
+        let i = self.parts.partition_point(|(p, _)| p.end <= pfn);
+        match self.parts.get(i) {
+            Some((p, f)) if p.start <= pfn => &**f,
+            _ => &*self.parts[0].1,
+        }
+    }
+}
+
+impl DumpFormat for SplitDump {
+    fn meta(&self) -> &DumpMeta {
+        &self.meta
+    }
+
+    fn page_state(&self, pfn: u64) -> PageState {
+        self.part_for(pfn).page_state(pfn)
+    }
+
+    fn read_page(&self, pfn: u64, offset: usize, buf: &mut [u8]) -> Result<()> {
+        self.part_for(pfn).read_page(pfn, offset, buf)
+    }
+
+    fn zero_page_count(&self) -> u64 {
+        self.parts.iter().map(|(_, f)| f.zero_page_count()).sum()
+    }
+
+    fn codec_counts(&self) -> Vec<(Codec, u64)> {
+        let mut out: Vec<(Codec, u64)> = Vec::new();
+        for (c, n) in self.parts.iter().flat_map(|(_, f)| f.codec_counts()) {
+            match out.iter_mut().find(|(k, _)| *k == c) {
+                Some((_, total)) => *total += n,
+                None => out.push((c, n)),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kdump::testwriter::{Page, Writer};
+    use crate::kdump::{KdumpFile, Source};
+
+    const BS: usize = 4096;
+
+    fn content(pfn: u64) -> Vec<u8> {
+        (0..BS)
+            .map(|i| (i as u64 ^ pfn.wrapping_mul(31)) as u8)
+            .collect()
+    }
+
+    /// A dump of 300 pfns: data everywhere but an excluded page every 10 and a hole at 250..260.
+    fn whole() -> Writer {
+        let mut w = Writer::new(BS as u32, 300);
+        for pfn in (0..300).filter(|p| !(250..260).contains(p)) {
+            let page = if pfn % 10 == 3 {
+                Page::Excluded
+            } else {
+                Page::Data(Codec::Zlib, content(pfn))
+            };
+            w.pages.insert(pfn, page);
+        }
+        w
+    }
+
+    fn part(w: &Writer, start: u64, end: u64) -> (PathBuf, Box<dyn DumpFormat>) {
+        let mut w = w.clone();
+        w.split = Some((start, end));
+        let k = KdumpFile::parse(Source::Bytes(w.build())).expect("part parses");
+        (PathBuf::from(format!("part-{start}-{end}")), Box::new(k))
+    }
+
+    fn read(d: &dyn DumpFormat, pfn: u64) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; BS];
+        d.read_page(pfn, 0, &mut buf).map(|_| buf)
+    }
+
+    #[test]
+    fn parts_in_any_order_read_as_the_whole() {
+        let w = whole();
+        let one = KdumpFile::parse(Source::Bytes(w.build())).unwrap();
+        let set =
+            SplitDump::new(vec![part(&w, 200, 300), part(&w, 0, 77), part(&w, 77, 200)]).unwrap();
+        assert!(set.missing().is_empty());
+        assert!(!set.meta().incomplete);
+        assert_eq!(set.meta().split_range, None);
+        let starts: Vec<u64> = set.parts().iter().map(|p| p.start).collect();
+        assert_eq!(starts, vec![0, 77, 200]);
+        for pfn in 0..320 {
+            assert_eq!(set.page_state(pfn), one.page_state(pfn), "pfn {pfn}");
+            assert_eq!(read(&set, pfn).ok(), read(&one, pfn).ok(), "pfn {pfn}");
+        }
+        assert_eq!(set.codec_counts(), one.codec_counts());
+    }
+
+    #[test]
+    fn a_missing_part_is_named_and_its_pages_are_lost() {
+        let w = whole();
+        let set = SplitDump::new(vec![part(&w, 0, 100), part(&w, 180, 300)]).unwrap();
+        assert_eq!(set.missing(), &[(100, 180)]);
+        assert!(set.meta().incomplete);
+        assert_eq!(set.page_state(150), PageState::Lost);
+        assert!(matches!(read(&set, 150), Err(DumpError::Lost { .. })));
+        assert_eq!(set.page_state(153), PageState::Excluded);
+        assert_eq!(set.page_state(255), PageState::NotRam);
+        assert_eq!(read(&set, 99).unwrap(), content(99));
+        let tail = SplitDump::new(vec![part(&w, 0, 100)]).unwrap();
+        assert_eq!(tail.missing(), &[(100, 300)]);
+    }
+
+    #[test]
+    fn empty_parts_are_fine() {
+        let w = whole();
+        let set = SplitDump::new(vec![
+            part(&w, 300, 300),
+            part(&w, 0, 300),
+            part(&w, 300, 300),
+        ])
+        .unwrap();
+        assert!(set.missing().is_empty());
+        assert_eq!(read(&set, 42).unwrap(), content(42));
+    }
+
+    #[test]
+    fn bad_sets_are_errors() {
+        let w = whole();
+        let whole_file: Box<dyn DumpFormat> =
+            Box::new(KdumpFile::parse(Source::Bytes(w.build())).unwrap());
+        let err = |files| SplitDump::new(files).err().map(|e| e.to_string());
+        assert!(err(vec![part(&w, 0, 100), ("whole".into(), whole_file)])
+            .is_some_and(|e| e.contains("whole dump")));
+        assert!(
+            err(vec![part(&w, 0, 150), part(&w, 100, 300)]).is_some_and(|e| e.contains("overlap"))
+        );
+        let mut other = whole();
+        other.timestamp = (1, 2);
+        assert!(err(vec![part(&w, 0, 100), part(&other, 100, 300)])
+            .is_some_and(|e| e.contains("different headers")));
+        assert!(err(vec![]).is_some());
+    }
+}
