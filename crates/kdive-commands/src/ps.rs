@@ -97,8 +97,8 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             } else {
                 0.0
             },
-            vsz: t.total_vm_pages * page_kib,
-            rss: t.rss_pages * page_kib,
+            vsz: t.total_vm_pages.saturating_mul(page_kib),
+            rss: t.rss_pages.saturating_mul(page_kib),
             comm: t.comm.clone(),
             kthread: t.is_kthread(),
             start_time_ns: t.start_time_ns,
@@ -209,7 +209,8 @@ impl Report for Ps {
                 self.missing
             );
         }
-        if !self.problems.is_empty() && (self.missing > 0 || self.tasks.is_empty()) {
+        // A damaged task structure is reported even when every task was found another way.
+        if !self.problems.is_empty() {
             for p in self.problems.iter().take(8) {
                 out += &format!("ps: {p}\n");
             }

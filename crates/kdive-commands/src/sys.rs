@@ -26,6 +26,9 @@ pub struct Sys {
     pub tasks: Option<usize>,
     /// Tasks the kernel had (`nr_threads` + idle tasks) that could not be read.
     pub tasks_missing: u64,
+    /// Some task structure could not be walked (`ps` lists why): `tasks` may be short of the truth
+    /// even when `tasks_missing` is 0 (the kernel's own count unreadable).
+    pub tasks_incomplete: bool,
     pub nodename: Option<String>,
     pub release: Option<String>,
     pub version: Option<String>,
@@ -34,7 +37,7 @@ pub struct Sys {
     pub memory_bytes: Option<u64>,
     /// The panic message (`Kernel panic - not syncing: …`), or the oops line, or "" without a panic.
     pub panic: String,
-    /// `panic`, `oops` or `none`.
+    /// `panic`, `oops`, `none`, or `unknown` when the log is unreadable (`panic` then says why).
     pub panic_kind: &'static str,
 }
 
@@ -65,7 +68,9 @@ pub fn collect(s: &Session) -> Result<Sys, CommandError> {
     {
         Ok(system::PanicMessage::Panic(m)) => (m, "panic"),
         Ok(system::PanicMessage::Oops(m)) => (m, "oops"),
-        _ => (String::new(), "none"),
+        Ok(system::PanicMessage::None) => (String::new(), "none"),
+        // Without the log, "no panic" would be a guess: say the log could not be read.
+        Err(e) => (e.to_string(), "unknown"),
     };
     let partial = match meta.format {
         FormatKind::Kdump { .. } => meta.dump_level.is_some_and(|l| l > 0),
@@ -96,6 +101,7 @@ pub fn collect(s: &Session) -> Result<Sys, CommandError> {
         load_average: system::avenrun(prog).ok().map(|a| a.map(system::load_text)),
         tasks: tasks.map(|t| t.infos.len()),
         tasks_missing: tasks.map_or(0, |t| t.list.missing()),
+        tasks_incomplete: tasks.is_some_and(|t| !t.list.problems.is_empty()),
         nodename: uts.as_ref().map(|u| u.nodename.clone()),
         release: uts.as_ref().map(|u| u.release.clone()),
         version: uts.as_ref().map(|u| u.version.clone()),
@@ -103,7 +109,7 @@ pub fn collect(s: &Session) -> Result<Sys, CommandError> {
         cpu_mhz: system::cpu_mhz(prog).ok(),
         memory_bytes: system::present_pages(prog)
             .ok()
-            .map(|p| p * s.dump().page_size()),
+            .map(|p| p.saturating_mul(s.dump().page_size())),
         panic,
         panic_kind,
     })
@@ -162,6 +168,9 @@ impl Report for Sys {
                             self.tasks_missing
                         )
                     }
+                    Some(n) if self.tasks_incomplete => {
+                        format!("{n}  [task structures damaged or missing: see ps]")
+                    }
                     Some(n) => n.to_string(),
                     None => unknown(),
                 },
@@ -186,6 +195,7 @@ impl Report for Sys {
             "PANIC",
             match self.panic_kind {
                 "oops" => format!("\"{}\" (check log for details)", self.panic),
+                "unknown" => format!("(unknown: {})", self.panic),
                 _ => format!("\"{}\"", self.panic),
             },
         ));

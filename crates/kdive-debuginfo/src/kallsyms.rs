@@ -86,7 +86,9 @@ fn rank(kind: u8) -> u8 {
 
 /// FNV-1a: symbol names are short, and this is several times faster than SipHash here.
 fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// A decoded symbol table: one name arena and compact entries sorted by address.
@@ -109,14 +111,22 @@ pub struct SymbolTable {
 
 impl SymbolTable {
     fn new(names: String, mut entries: Vec<Entry>, module: Option<Arc<str>>) -> SymbolTable {
-        let name = |e: &Entry| &names.as_bytes()[e.name as usize..e.name as usize + usize::from(e.name_len)];
+        let name = |e: &Entry| {
+            &names.as_bytes()[e.name as usize..e.name as usize + usize::from(e.name_len)]
+        };
         entries.sort_by(|a, b| {
             (a.absolute, a.addr, rank(a.kind))
                 .cmp(&(b.absolute, b.addr, rank(b.kind)))
                 .then_with(|| name(a).cmp(name(b)))
         });
         let located = entries.partition_point(|e| !e.absolute);
-        SymbolTable { names, entries, located, by_name: OnceLock::new(), module }
+        SymbolTable {
+            names,
+            entries,
+            located,
+            by_name: OnceLock::new(),
+            module,
+        }
     }
 
     /// Number of symbols.
@@ -141,7 +151,10 @@ impl SymbolTable {
 
     /// Every symbol called `name`, globals first, then by address.
     pub fn lookup_all(&self, name: &str) -> Vec<Symbol> {
-        self.name_run(name).iter().map(|&i| self.symbol(i as usize)).collect()
+        self.name_run(name)
+            .iter()
+            .map(|&i| self.symbol(i as usize))
+            .collect()
     }
 
     fn name(&self, e: &Entry) -> &str {
@@ -151,8 +164,12 @@ impl SymbolTable {
     /// Entries called `name`: globals first, then in address order.
     fn name_run(&self, name: &str) -> Vec<u32> {
         let index = self.by_name.get_or_init(|| {
-            let mut v: Vec<(u64, u32)> =
-                self.entries.iter().enumerate().map(|(i, e)| (name_hash(self.name(e)), i as u32)).collect();
+            let mut v: Vec<(u64, u32)> = self
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (name_hash(self.name(e)), i as u32))
+                .collect();
             v.sort_unstable();
             v
         });
@@ -180,15 +197,25 @@ impl SymbolTable {
         } else if e.absolute {
             None
         } else {
-            self.entries[..self.located].get(self.next_above(e.addr)).map(|n| n.addr - e.addr)
+            self.entries[..self.located]
+                .get(self.next_above(e.addr))
+                .map(|n| n.addr - e.addr)
         };
-        Symbol { name: self.name(e).into(), addr: e.addr, size, kind: char::from(e.kind), module: self.module.clone() }
+        Symbol {
+            name: self.name(e).into(),
+            addr: e.addr,
+            size,
+            kind: char::from(e.kind),
+            module: self.module.clone(),
+        }
     }
 }
 
 impl SymbolSource for SymbolTable {
     fn by_name(&self, name: &str) -> Option<Symbol> {
-        self.name_run(name).first().map(|&i| self.symbol(i as usize))
+        self.name_run(name)
+            .first()
+            .map(|&i| self.symbol(i as usize))
     }
 
     /// The preferred symbol at the nearest address at or below `addr`. Absolute symbols are
@@ -208,7 +235,12 @@ impl SymbolSource for SymbolTable {
             return Some(self.symbol(first));
         }
         let best = rank(located[first].kind);
-        let last = first + located[first..next].iter().take_while(|e| rank(e.kind) == best).count() - 1;
+        let last = first
+            + located[first..next]
+                .iter()
+                .take_while(|e| rank(e.kind) == best)
+                .count()
+            - 1;
         Some(self.symbol(last))
     }
 }
@@ -236,11 +268,18 @@ impl SymbolSource for Kallsyms {
 }
 
 fn malformed(what: &'static str, offset: u64, detail: String) -> DebugInfoError {
-    DebugInfoError::Malformed { what, offset, detail }
+    DebugInfoError::Malformed {
+        what,
+        offset,
+        detail,
+    }
 }
 
 fn mem_err(what: &str, addr: u64) -> impl FnOnce(MemError) -> DebugInfoError + '_ {
-    move |source| DebugInfoError::Memory { what: format!("{what} at {addr:#x}"), source }
+    move |source| DebugInfoError::Memory {
+        what: format!("{what} at {addr:#x}"),
+        source,
+    }
 }
 
 /// A table in kernel memory read in bulk, grown on demand up to a limit.
@@ -254,7 +293,13 @@ struct Bulk<'a> {
 
 impl<'a> Bulk<'a> {
     fn new(mem: &'a dyn ReadVirt, addr: u64, what: &'static str, limit: usize) -> Bulk<'a> {
-        Bulk { mem, addr, what, buf: Vec::new(), limit }
+        Bulk {
+            mem,
+            addr,
+            what,
+            buf: Vec::new(),
+            limit,
+        }
     }
 
     /// Makes at least `end` bytes available, reading ahead up to `ahead` when it can. When one
@@ -264,7 +309,10 @@ impl<'a> Bulk<'a> {
             return Ok(());
         }
         if end > self.limit {
-            let detail = format!("needs {end:#x} bytes, more than the {:#x} allowed (corrupt lengths?)", self.limit);
+            let detail = format!(
+                "needs {end:#x} bytes, more than the {:#x} allowed (corrupt lengths?)",
+                self.limit
+            );
             return Err(malformed(self.what, self.buf.len() as u64, detail));
         }
         let want = ahead.clamp(end, self.limit);
@@ -277,7 +325,11 @@ impl<'a> Bulk<'a> {
             ));
         }
         self.buf.resize(want, 0);
-        if self.mem.read_virt(self.addr + have as u64, &mut self.buf[have..]).is_ok() {
+        if self
+            .mem
+            .read_virt(self.addr + have as u64, &mut self.buf[have..])
+            .is_ok()
+        {
             return Ok(());
         }
         let mut have = have;
@@ -294,7 +346,12 @@ impl<'a> Bulk<'a> {
         self.buf.truncate(have);
         match failure {
             Some((a, source)) if have < end => Err(DebugInfoError::Memory {
-                what: format!("{} at {:#x} (byte {:#x} of the table)", self.what, self.addr, a - self.addr),
+                what: format!(
+                    "{} at {:#x} (byte {:#x} of the table)",
+                    self.what,
+                    self.addr,
+                    a - self.addr
+                ),
                 source,
             }),
             _ => Ok(()),
@@ -315,12 +372,17 @@ impl NameWalk {
     fn record_start(&self, i: usize, end: usize) -> usize {
         match i.checked_sub(1) {
             None => 0,
-            Some(p) => self.recs.get(p).map_or(end, |&(off, len)| off as usize + len as usize),
+            Some(p) => self
+                .recs
+                .get(p)
+                .map_or(end, |&(off, len)| off as usize + len as usize),
         }
     }
 
     fn end(&self) -> usize {
-        self.recs.last().map_or(0, |&(off, len)| off as usize + len as usize)
+        self.recs
+            .last()
+            .map_or(0, |&(off, len)| off as usize + len as usize)
     }
 }
 
@@ -331,12 +393,16 @@ fn walk_names(names: &mut Bulk, num: usize, big: bool, ahead: usize) -> Result<N
     let mut pos = 0usize;
     for i in 0..num {
         let grow = |names: &mut Bulk, end: usize| {
-            names.ensure(end, if end <= ahead { ahead } else { end + CHUNK }).map_err(|e| match e {
-                DebugInfoError::Malformed { what, offset, detail } => {
-                    malformed(what, offset, format!("symbol {i} of {num}: {detail}"))
-                }
-                e => e,
-            })
+            names
+                .ensure(end, if end <= ahead { ahead } else { end + CHUNK })
+                .map_err(|e| match e {
+                    DebugInfoError::Malformed {
+                        what,
+                        offset,
+                        detail,
+                    } => malformed(what, offset, format!("symbol {i} of {num}: {detail}")),
+                    e => e,
+                })
         };
         grow(names, pos + 1)?;
         let b = names.buf[pos];
@@ -366,18 +432,26 @@ fn markers_agree(mem: &dyn ReadVirt, names_addr: u64, walk: &NameWalk) -> bool {
         return false;
     }
     let end = walk.end();
-    let expect: Vec<u64> = (0..=check).map(|k| walk.record_start(k * 256, end) as u64).collect();
+    let expect: Vec<u64> = (0..=check)
+        .map(|k| walk.record_start(k * 256, end) as u64)
+        .collect();
     let base = names_addr.wrapping_add(end as u64);
     let mut buf = vec![0u8; (check + 1) * 8];
-    [(4u64, 4usize), (8, 4), (8, 8)].iter().any(|&(align, width)| {
-        let at = base.wrapping_add(align - 1) & !(align - 1);
-        let buf = &mut buf[..(check + 1) * width];
-        mem.read_virt(at, buf).is_ok()
-            && buf.chunks(width).zip(&expect).all(|(c, &x)| {
-                let v = if width == 4 { u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])) } else { le_u64(c) };
-                v == x
-            })
-    })
+    [(4u64, 4usize), (8, 4), (8, 8)]
+        .iter()
+        .any(|&(align, width)| {
+            let at = base.wrapping_add(align - 1) & !(align - 1);
+            let buf = &mut buf[..(check + 1) * width];
+            mem.read_virt(at, buf).is_ok()
+                && buf.chunks(width).zip(&expect).all(|(c, &x)| {
+                    let v = if width == 4 {
+                        u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    } else {
+                        le_u64(c)
+                    };
+                    v == x
+                })
+        })
 }
 
 fn le_u64(c: &[u8]) -> u64 {
@@ -392,15 +466,31 @@ type TokenRanges = [(u32, u32); 256];
 type NameSpan = (u32, u32, u8);
 
 /// Reads the 256 tokens: their byte ranges in the returned token table.
-fn read_tokens(mem: &dyn ReadVirt, table_addr: u64, index_addr: u64) -> Result<(Vec<u8>, TokenRanges)> {
+fn read_tokens(
+    mem: &dyn ReadVirt,
+    table_addr: u64,
+    index_addr: u64,
+) -> Result<(Vec<u8>, TokenRanges)> {
     let mut raw = [0u8; 512];
-    mem.read_virt(index_addr, &mut raw).map_err(mem_err("kallsyms_token_index", index_addr))?;
-    let index: Vec<usize> = raw.chunks(2).map(|c| usize::from(u16::from_le_bytes([c[0], c[1]]))).collect();
+    mem.read_virt(index_addr, &mut raw)
+        .map_err(mem_err("kallsyms_token_index", index_addr))?;
+    let index: Vec<usize> = raw
+        .chunks(2)
+        .map(|c| usize::from(u16::from_le_bytes([c[0], c[1]])))
+        .collect();
     // The token table is normally right before the index: then no token may start past it.
-    let span = index_addr.checked_sub(table_addr).filter(|&d| d > 0 && d as usize <= MAX_TOKEN_TABLE);
+    let span = index_addr
+        .checked_sub(table_addr)
+        .filter(|&d| d > 0 && d as usize <= MAX_TOKEN_TABLE);
     if let Some(span) = span {
-        if let Some((t, &off)) = index.iter().enumerate().find(|&(_, &off)| off as u64 >= span) {
-            let detail = format!("token {t} starts at {off:#x}, past the {span:#x}-byte kallsyms_token_table");
+        if let Some((t, &off)) = index
+            .iter()
+            .enumerate()
+            .find(|&(_, &off)| off as u64 >= span)
+        {
+            let detail = format!(
+                "token {t} starts at {off:#x}, past the {span:#x}-byte kallsyms_token_table"
+            );
             return Err(malformed("kallsyms_token_index", 2 * t as u64, detail));
         }
     }
@@ -423,7 +513,12 @@ fn read_tokens(mem: &dyn ReadVirt, table_addr: u64, index_addr: u64) -> Result<(
 }
 
 /// Expands every name: returns the arena and, per symbol, (name start, name length, type letter).
-fn expand_names(names: &[u8], walk: &NameWalk, table: &[u8], tokens: &TokenRanges) -> Result<(String, Vec<NameSpan>)> {
+fn expand_names(
+    names: &[u8],
+    walk: &NameWalk,
+    table: &[u8],
+    tokens: &TokenRanges,
+) -> Result<(String, Vec<NameSpan>)> {
     // Tokens in fixed slots, so that most are copied with one fixed-size copy.
     const SLOT: usize = 16;
     let lens: Vec<usize> = tokens.iter().map(|&(s, e)| (e - s) as usize).collect();
@@ -464,7 +559,11 @@ fn expand_names(names: &[u8], walk: &NameWalk, table: &[u8], tokens: &TokenRange
                 arena.extend_from_slice(&table[s as usize..e as usize]);
             }
         }
-        let kind = arena.get(start).copied().filter(u8::is_ascii_graphic).unwrap_or(b'?');
+        let kind = arena
+            .get(start)
+            .copied()
+            .filter(u8::is_ascii_graphic)
+            .unwrap_or(b'?');
         let name = (start + 1).min(arena.len());
         out.push((name as u32, (arena.len() - name) as u32, kind));
     }
@@ -475,7 +574,8 @@ fn expand_names(names: &[u8], walk: &NameWalk, table: &[u8], tokens: &TokenRange
             let bytes = e.into_bytes();
             let mut s = String::with_capacity(bytes.len());
             for (start, len, _) in &mut out {
-                let name = String::from_utf8_lossy(&bytes[*start as usize..(*start + *len) as usize]);
+                let name =
+                    String::from_utf8_lossy(&bytes[*start as usize..(*start + *len) as usize]);
                 *start = s.len() as u32;
                 *len = name.len() as u32;
                 s.push_str(&name);
@@ -489,7 +589,11 @@ fn expand_names(names: &[u8], walk: &NameWalk, table: &[u8], tokens: &TokenRange
 /// The raw address table, before its encoding is known.
 enum RawAddrs {
     Absolute(Vec<u64>),
-    Offsets { table: u64, offsets: Vec<i32>, base: Option<u64> },
+    Offsets {
+        table: u64,
+        offsets: Vec<i32>,
+        base: Option<u64>,
+    },
 }
 
 impl RawAddrs {
@@ -509,15 +613,25 @@ impl RawAddrs {
     fn get(&self, enc: AddressEncoding, i: usize) -> (u64, bool) {
         match self {
             RawAddrs::Absolute(a) => (a[i], false),
-            RawAddrs::Offsets { table, offsets, base } => {
+            RawAddrs::Offsets {
+                table,
+                offsets,
+                base,
+            } => {
                 let o = offsets[i];
                 let base = base.unwrap_or(0);
                 match enc {
                     AddressEncoding::AbsolutePercpu if o >= 0 => (o as u64, true),
-                    AddressEncoding::AbsolutePercpu => (base.wrapping_sub(1).wrapping_sub(i64::from(o) as u64), false),
-                    AddressEncoding::PcRelative => {
-                        (table.wrapping_add(4 * i as u64).wrapping_add(i64::from(o) as u64), false)
-                    }
+                    AddressEncoding::AbsolutePercpu => (
+                        base.wrapping_sub(1).wrapping_sub(i64::from(o) as u64),
+                        false,
+                    ),
+                    AddressEncoding::PcRelative => (
+                        table
+                            .wrapping_add(4 * i as u64)
+                            .wrapping_add(i64::from(o) as u64),
+                        false,
+                    ),
                     _ => (base.wrapping_add(u64::from(o as u32)), false),
                 }
             }
@@ -531,45 +645,74 @@ fn read_addrs(mem: &dyn ReadVirt, info: &VmcoreInfo, num: usize) -> Result<RawAd
         None => ("kallsyms_addresses", 8),
     };
     let addr = info.symbol(what).ok_or_else(|| {
-        DebugInfoError::Missing("VMCOREINFO SYMBOL(kallsyms_offsets) or SYMBOL(kallsyms_addresses)".into())
+        DebugInfoError::Missing(
+            "VMCOREINFO SYMBOL(kallsyms_offsets) or SYMBOL(kallsyms_addresses)".into(),
+        )
     })?;
     let mut buf = vec![0u8; num * width];
     mem.read_virt(addr, &mut buf).map_err(mem_err(what, addr))?;
     if width == 8 {
         return Ok(RawAddrs::Absolute(buf.chunks(8).map(le_u64).collect()));
     }
-    let offsets = buf.chunks(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let offsets = buf
+        .chunks(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     let base = match info.symbol("kallsyms_relative_base") {
-        Some(b) => Some(mem.read_u64(b).map_err(mem_err("kallsyms_relative_base", b))?),
+        Some(b) => Some(
+            mem.read_u64(b)
+                .map_err(mem_err("kallsyms_relative_base", b))?,
+        ),
         None => None,
     };
-    Ok(RawAddrs::Offsets { table: addr, offsets, base })
+    Ok(RawAddrs::Offsets {
+        table: addr,
+        offsets,
+        base,
+    })
 }
 
 impl Kallsyms {
     /// Decodes the kernel's symbol table from the dump's memory, at the addresses VMCOREINFO gives.
     pub fn load(mem: &dyn ReadVirt, info: &VmcoreInfo) -> Result<Kallsyms> {
-        let sym = |n: &str| info.symbol(n).ok_or_else(|| DebugInfoError::Missing(format!("VMCOREINFO SYMBOL({n})")));
+        let sym = |n: &str| {
+            info.symbol(n)
+                .ok_or_else(|| DebugInfoError::Missing(format!("VMCOREINFO SYMBOL({n})")))
+        };
         let names_addr = sym("kallsyms_names")?;
         let num_addr = sym("kallsyms_num_syms")?;
         let table_addr = sym("kallsyms_token_table")?;
         let index_addr = sym("kallsyms_token_index")?;
 
-        let num = mem.read_u32(num_addr).map_err(mem_err("kallsyms_num_syms", num_addr))? as usize;
+        let num = mem
+            .read_u32(num_addr)
+            .map_err(mem_err("kallsyms_num_syms", num_addr))? as usize;
         if num == 0 || num > MAX_SYMS {
-            return Err(malformed("kallsyms_num_syms", 0, format!("{num} symbols (expected 1..={MAX_SYMS})")));
+            return Err(malformed(
+                "kallsyms_num_syms",
+                0,
+                format!("{num} symbols (expected 1..={MAX_SYMS})"),
+            ));
         }
         let (token_table, tokens) = read_tokens(mem, table_addr, index_addr)?;
 
         // The names table normally ends just before the token table: read that span at once.
         let mut names = Bulk::new(mem, names_addr, "kallsyms_names", MAX_NAMES_BYTES);
-        let ahead = table_addr.checked_sub(names_addr).filter(|&d| d <= (16 << 20)).map_or(CHUNK, |d| d as usize);
+        let ahead = table_addr
+            .checked_sub(names_addr)
+            .filter(|&d| d <= (16 << 20))
+            .map_or(CHUNK, |d| d as usize);
         let walk = match walk_names(&mut names, num, true, ahead) {
             Ok(w) if w.high_bit == 0 => w,
             // A length byte with bit 7 set: a 2-byte length (6.1+) or, before 6.1, a plain length
             // of 128..255. Both walks are tried; the markers after the names tell which is right.
             big => match (big, walk_names(&mut names, num, false, ahead)) {
-                (Ok(b), Ok(l)) if !markers_agree(mem, names_addr, &b) && markers_agree(mem, names_addr, &l) => l,
+                (Ok(b), Ok(l))
+                    if !markers_agree(mem, names_addr, &b)
+                        && markers_agree(mem, names_addr, &l) =>
+                {
+                    l
+                }
                 (Ok(b), _) => b,
                 (Err(_), Ok(l)) => l,
                 (Err(e), Err(_)) => return Err(e),
@@ -586,10 +729,20 @@ impl Kallsyms {
             .map(|(i, &(name, name_len, kind))| {
                 let (addr, absolute) = raw.get(encoding, i);
                 let absolute = absolute || matches!(kind, b'A' | b'a');
-                Entry { addr, size: 0, name, name_len: name_len as u16, kind, absolute }
+                Entry {
+                    addr,
+                    size: 0,
+                    name,
+                    name_len: name_len as u16,
+                    kind,
+                    absolute,
+                }
             })
             .collect();
-        Ok(Kallsyms { table: SymbolTable::new(arena, entries, None), encoding })
+        Ok(Kallsyms {
+            table: SymbolTable::new(arena, entries, None),
+            encoding,
+        })
     }
 
     /// The address encoding found in the dump.
@@ -605,15 +758,23 @@ impl Kallsyms {
         decoded: &[NameSpan],
     ) -> Result<AddressEncoding> {
         let candidates = raw.candidates();
-        let stext = decoded.iter().position(|&(s, l, _)| &arena[s as usize..(s + l) as usize] == "_stext");
+        let stext = decoded
+            .iter()
+            .position(|&(s, l, _)| &arena[s as usize..(s + l) as usize] == "_stext");
         let (Some(i), Some(want)) = (stext, info.symbol("_stext")) else {
             return Ok(candidates[0]);
         };
         if let Some(&enc) = candidates.iter().find(|&&enc| raw.get(enc, i).0 == want) {
             return Ok(enc);
         }
-        let got: Vec<String> = candidates.iter().map(|&enc| format!("{:#x} ({enc:?})", raw.get(enc, i).0)).collect();
-        let detail = format!("_stext decodes to {}, VMCOREINFO says {want:#x}", got.join(" or "));
+        let got: Vec<String> = candidates
+            .iter()
+            .map(|&enc| format!("{:#x} ({enc:?})", raw.get(enc, i).0))
+            .collect();
+        let detail = format!(
+            "_stext decodes to {}, VMCOREINFO says {want:#x}",
+            got.join(" or ")
+        );
         let (what, width) = match raw {
             RawAddrs::Absolute(_) => ("kallsyms_addresses", 8),
             RawAddrs::Offsets { .. } => ("kallsyms_offsets", 4),
@@ -700,7 +861,12 @@ impl ModuleSymbols {
 
     /// Like [`ModuleSymbols::from_elf_symtab`], with the kernel's per-symbol type letters
     /// (`mod->core_kallsyms.typetab`, one byte per symtab entry, Linux 5.2+).
-    pub fn from_elf_symtab_typed(module: &str, symtab: &[u8], strtab: &[u8], typetab: &[u8]) -> Result<ModuleSymbols> {
+    pub fn from_elf_symtab_typed(
+        module: &str,
+        symtab: &[u8],
+        strtab: &[u8],
+        typetab: &[u8],
+    ) -> Result<ModuleSymbols> {
         Self::parse(module, symtab, strtab, Some(typetab))
     }
 
@@ -709,11 +875,18 @@ impl ModuleSymbols {
         self.table.module.as_deref().unwrap_or_default()
     }
 
-    fn parse(module: &str, symtab: &[u8], strtab: &[u8], typetab: Option<&[u8]>) -> Result<ModuleSymbols> {
+    fn parse(
+        module: &str,
+        symtab: &[u8],
+        strtab: &[u8],
+        typetab: Option<&[u8]>,
+    ) -> Result<ModuleSymbols> {
         let (count, rest) = (symtab.len() / ELF64_SYM_SIZE, symtab.len() % ELF64_SYM_SIZE);
         if rest > 0 || count > MAX_SYMS {
-            let detail =
-                format!("{} bytes is not a whole number (at most {MAX_SYMS}) of 24-byte Elf64_Sym", symtab.len());
+            let detail = format!(
+                "{} bytes is not a whole number (at most {MAX_SYMS}) of 24-byte Elf64_Sym",
+                symtab.len()
+            );
             return Err(malformed("module symtab", 0, detail));
         }
         if let Some(t) = typetab.filter(|t| t.len() < count) {
@@ -737,7 +910,9 @@ impl ModuleSymbols {
             })
             // STT_SECTION and STT_FILE are not program symbols (a letter in st_info is no ELF type)
             .filter(|(_, s)| {
-                s.shndx != 0 && s.name != 0 && (is_nm_letter(s.info.into()) || !matches!(s.info & 0xf, 3 | 4))
+                s.shndx != 0
+                    && s.name != 0
+                    && (is_nm_letter(s.info.into()) || !matches!(s.info & 0xf, 3 | 4))
             })
             .collect();
         let letters = match typetab {
@@ -759,18 +934,32 @@ impl ModuleSymbols {
             if matches!(kind, b'U' | b'u') {
                 continue;
             }
-            let at = |detail: String| malformed("module strtab", u64::from(s.name), format!("symbol {i}: {detail}"));
+            let at = |detail: String| {
+                malformed(
+                    "module strtab",
+                    u64::from(s.name),
+                    format!("symbol {i}: {detail}"),
+                )
+            };
             let rest = strtab
                 .get(s.name as usize..)
                 .ok_or_else(|| at(format!("name offset past the {}-byte strtab", strtab.len())))?;
-            let name =
-                &rest[..rest.iter().position(|&c| c == 0).ok_or_else(|| at("name not NUL-terminated".into()))?];
+            let name = &rest[..rest
+                .iter()
+                .position(|&c| c == 0)
+                .ok_or_else(|| at("name not NUL-terminated".into()))?];
             if name.len() > MAX_NAME_LEN || arena.len() > MAX_ARENA {
-                return Err(at(format!("name longer than {MAX_NAME_LEN}, or names over {MAX_ARENA} bytes")));
+                return Err(at(format!(
+                    "name longer than {MAX_NAME_LEN}, or names over {MAX_ARENA} bytes"
+                )));
             }
             let start = arena.len();
             arena.push_str(&String::from_utf8_lossy(name));
-            let size = if letters == Letters::StSize { 0 } else { u32::try_from(s.size).unwrap_or(u32::MAX) };
+            let size = if letters == Letters::StSize {
+                0
+            } else {
+                u32::try_from(s.size).unwrap_or(u32::MAX)
+            };
             entries.push(Entry {
                 addr: s.value,
                 name: start as u32,
@@ -780,6 +969,8 @@ impl ModuleSymbols {
                 absolute: matches!(kind, b'A' | b'a') || s.shndx == 0xfff1,
             });
         }
-        Ok(ModuleSymbols { table: SymbolTable::new(arena, entries, Some(module.into())) })
+        Ok(ModuleSymbols {
+            table: SymbolTable::new(arena, entries, Some(module.into())),
+        })
     }
 }

@@ -5,6 +5,11 @@ use std::sync::{Arc, RwLock};
 
 use crate::{DebugInfoError, Result};
 
+/// Deepest array-of-array nesting [`Types::size_of`] follows.
+const MAX_NESTING: u32 = 64;
+/// Most members one member lookup looks at, anonymous ones included.
+const MEMBER_BUDGET: usize = 1 << 16;
+
 /// A type's identity: which provider, and the provider's own index (0 = `void` in every provider).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TypeId {
@@ -295,6 +300,19 @@ impl Types {
 
     /// Size in bytes of a type (pointers are 8 bytes; functions and void have none).
     pub fn size_of(&self, id: TypeId) -> Result<u64> {
+        self.size_of_nested(id, 0)
+    }
+
+    /// [`size_of`](Self::size_of) `depth` arrays deep: corrupt type data can make an array
+    /// its own element.
+    fn size_of_nested(&self, id: TypeId, depth: u32) -> Result<u64> {
+        if depth > MAX_NESTING {
+            return Err(DebugInfoError::Malformed {
+                what: "type chain",
+                offset: id.idx as u64,
+                detail: format!("arrays nested more than {MAX_NESTING} deep"),
+            });
+        }
         let (_, t) = self.resolve(id)?;
         Ok(match &t.kind {
             TypeKind::Int { size, .. } | TypeKind::Float { size } | TypeKind::Enum { size, .. } => {
@@ -302,7 +320,9 @@ impl Types {
             }
             TypeKind::Pointer { .. } => 8,
             TypeKind::Struct { size, .. } | TypeKind::Union { size, .. } => *size,
-            TypeKind::Array { elem, len } => self.size_of(*elem)?.saturating_mul(*len),
+            TypeKind::Array { elem, len } => {
+                self.size_of_nested(*elem, depth + 1)?.saturating_mul(*len)
+            }
             TypeKind::Void | TypeKind::Function { .. } | TypeKind::Fwd { .. } => {
                 return Err(DebugInfoError::Missing(format!(
                     "size of incomplete type {}",
@@ -316,22 +336,34 @@ impl Types {
     /// Finds member `name` of a struct/union, looking through anonymous members.
     /// Returns the member with its bit offset from the start of `id`.
     pub fn member(&self, id: TypeId, name: &str) -> Result<Member> {
-        self.find_member(id, name, 0)?.ok_or_else(|| {
-            let tn = self.get(id).ok().and_then(|t| t.name.clone());
-            DebugInfoError::NotFound(format!(
-                "member '{name}' in {}",
-                tn.as_deref().unwrap_or("type")
-            ))
-        })
+        self.find_member(id, name, 0, &mut { MEMBER_BUDGET })?
+            .ok_or_else(|| {
+                let tn = self.get(id).ok().and_then(|t| t.name.clone());
+                DebugInfoError::NotFound(format!(
+                    "member '{name}' in {}",
+                    tn.as_deref().unwrap_or("type")
+                ))
+            })
     }
 
     /// True if the struct/union has a member of that name (for version checks: `__state` vs `state`).
     pub fn has_member(&self, id: TypeId, name: &str) -> bool {
-        matches!(self.find_member(id, name, 0), Ok(Some(_)))
+        matches!(
+            self.find_member(id, name, 0, &mut { MEMBER_BUDGET }),
+            Ok(Some(_))
+        )
     }
 
-    fn find_member(&self, id: TypeId, name: &str, depth: u32) -> Result<Option<Member>> {
-        if depth > 16 {
+    /// Depth-first through anonymous members, at most 16 deep and `budget` members in all
+    /// (corrupt types can nest a struct with many anonymous members in itself).
+    fn find_member(
+        &self,
+        id: TypeId,
+        name: &str,
+        depth: u32,
+        budget: &mut usize,
+    ) -> Result<Option<Member>> {
+        if depth > 16 || *budget == 0 {
             return Ok(None);
         }
         let (_, t) = self.resolve(id)?;
@@ -344,10 +376,11 @@ impl Types {
             }
         };
         for m in members {
+            *budget = budget.saturating_sub(1);
             match &m.name {
                 Some(n) if &**n == name => return Ok(Some(m.clone())),
                 None => {
-                    if let Some(mut inner) = self.find_member(m.ty, name, depth + 1)? {
+                    if let Some(mut inner) = self.find_member(m.ty, name, depth + 1, budget)? {
                         inner.bit_offset += m.bit_offset;
                         return Ok(Some(inner));
                     }
@@ -356,5 +389,40 @@ impl Types {
             }
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::btf::{BtfBuilder, BtfSource};
+
+    fn types_of(b: &BtfBuilder) -> Types {
+        let mut t = Types::new();
+        let src = t.next_source_id();
+        t.add_source(Arc::new(BtfSource::parse(b.build(), src).expect("BTF")));
+        t
+    }
+
+    /// An array that is its own element has no size, and asking does not recurse forever.
+    #[test]
+    fn self_nested_array_is_an_error() {
+        let mut b = BtfBuilder::new();
+        let int = b.int("int", 4, 0);
+        b.array(2, int, 4); // type 2: int-indexed array of type 2
+        let t = types_of(&b);
+        assert!(t.size_of(TypeId { src: 0, idx: 2 }).is_err());
+    }
+
+    /// A struct made of many anonymous members of its own type: member lookups stay bounded.
+    #[test]
+    fn self_nested_anonymous_members_are_bounded() {
+        let mut b = BtfBuilder::new();
+        let members: Vec<(&str, u32, u32, u32)> = (0..1000).map(|i| ("", 1, i * 8, 0)).collect();
+        b.struct_("loop", 8, &members); // type 1
+        let t = types_of(&b);
+        let start = std::time::Instant::now();
+        assert!(!t.has_member(TypeId { src: 0, idx: 1 }, "missing"));
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 }

@@ -15,7 +15,11 @@ struct Mem(BTreeMap<u64, Vec<u8>>);
 
 impl ReadVirt for Mem {
     fn read_virt(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
-        let unmapped = || MemError::NotMapped { vaddr: addr, level: "PT", entry: 0 };
+        let unmapped = || MemError::NotMapped {
+            vaddr: addr,
+            level: "PT",
+            entry: 0,
+        };
         let (base, bytes) = self.0.range(..=addr).next_back().ok_or_else(unmapped)?;
         let off = (addr - base) as usize;
         let src = bytes.get(off..off + buf.len()).ok_or_else(unmapped)?;
@@ -36,13 +40,19 @@ struct Sym {
 }
 
 fn sym(name: &str, kind: char, addr: u64) -> Sym {
-    Sym { name: name.to_string(), kind, addr }
+    Sym {
+        name: name.to_string(),
+        kind,
+        addr,
+    }
 }
 
 /// Multi-character tokens, numbered from 0; every printable character is also its own token
 /// (number = the character); the other numbers are unused filler.
-const MULTI: &[&str] =
-    &["T_", "t_", "__", "sys", "do_", "func", "static", "init", "task", "_end", "data", "Tfunc_", "tstatic_"];
+const MULTI: &[&str] = &[
+    "T_", "t_", "__", "sys", "do_", "func", "static", "init", "task", "_end", "data", "Tfunc_",
+    "tstatic_",
+];
 
 fn tokens() -> Vec<Vec<u8>> {
     (0..256usize)
@@ -59,7 +69,10 @@ fn compress(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < text.len() {
-        match (0..MULTI.len()).filter(|&t| text[i..].starts_with(MULTI[t].as_bytes())).max_by_key(|&t| MULTI[t].len()) {
+        match (0..MULTI.len())
+            .filter(|&t| text[i..].starts_with(MULTI[t].as_bytes()))
+            .max_by_key(|&t| MULTI[t].len())
+        {
             Some(t) => {
                 out.push(t as u8);
                 i += MULTI[t].len();
@@ -104,7 +117,12 @@ fn build(syms: &[Sym], enc: Enc, legacy: bool) -> Built {
     };
     // addresses
     let percpu = |s: &Sym| s.kind == 'A';
-    let base = syms.iter().filter(|s| !percpu(s)).map(|s| s.addr).min().unwrap();
+    let base = syms
+        .iter()
+        .filter(|s| !percpu(s))
+        .map(|s| s.addr)
+        .min()
+        .unwrap();
     if enc == Enc::Absolute {
         label("kallsyms_addresses", 0, &mut info);
         for s in &syms {
@@ -223,7 +241,11 @@ fn kernel(percpu: bool) -> Vec<Sym> {
         sym("_end", 'B', DATA + 0x3000),
     ];
     for i in 0..300u64 {
-        let (name, kind) = if i % 3 == 0 { (format!("static_{i}"), 't') } else { (format!("func_{i}_do_sys"), 'T') };
+        let (name, kind) = if i % 3 == 0 {
+            (format!("static_{i}"), 't')
+        } else {
+            (format!("func_{i}_do_sys"), 'T')
+        };
         v.push(sym(&name, kind, TEXT + 0x1000 + i * 0x40));
     }
     if percpu {
@@ -241,14 +263,29 @@ fn check_kernel(k: &Kallsyms) {
     assert_eq!(k.by_addr(TEXT + 0x800).unwrap().name.as_ref(), "sys_alias");
     assert_eq!(k.by_addr(TEXT + 0x812).unwrap().name.as_ref(), "sys_alias");
     // like crash: an exact hit names the first global alias by name, an address inside the last
-    assert_eq!(k.by_addr(TEXT + 0x880).unwrap().name.as_ref(), "__ia32_sys_pause");
+    assert_eq!(
+        k.by_addr(TEXT + 0x880).unwrap().name.as_ref(),
+        "__ia32_sys_pause"
+    );
     let s = k.by_addr(TEXT + 0x887).unwrap();
-    assert_eq!((&*s.name, s.addr, s.size), ("__x64_sys_pause", TEXT + 0x880, Some(0x80)));
+    assert_eq!(
+        (&*s.name, s.addr, s.size),
+        ("__x64_sys_pause", TEXT + 0x880, Some(0x80))
+    );
     // inside / at
     let s = k.by_addr(TEXT + 0x1000 + 5 * 0x40 + 0x13).unwrap();
-    assert_eq!((&*s.name, s.addr, s.size, s.kind), ("func_5_do_sys", TEXT + 0x1140, Some(0x40), 'T'));
-    assert_eq!(k.by_addr(TEXT + 0x1000 + 6 * 0x40).unwrap().name.as_ref(), "static_6");
-    assert_eq!(k.by_addr(TEXT + 0xb00 + 7).unwrap().name.as_ref(), long_name());
+    assert_eq!(
+        (&*s.name, s.addr, s.size, s.kind),
+        ("func_5_do_sys", TEXT + 0x1140, Some(0x40), 'T')
+    );
+    assert_eq!(
+        k.by_addr(TEXT + 0x1000 + 6 * 0x40).unwrap().name.as_ref(),
+        "static_6"
+    );
+    assert_eq!(
+        k.by_addr(TEXT + 0xb00 + 7).unwrap().name.as_ref(),
+        long_name()
+    );
     // below the first and past the last symbol
     assert_eq!(k.by_addr(TEXT - 1), None);
     assert_eq!(k.by_addr(0x10), None);
@@ -259,15 +296,25 @@ fn check_kernel(k: &Kallsyms) {
     let s = k.by_addr(DATA + 0x10).unwrap();
     assert_eq!((&*s.name, s.kind, s.size), ("init_task", 'D', Some(0x1000)));
     // by name
-    for (name, addr) in
-        [("_text", TEXT), ("_stext", TEXT), ("startup_64", TEXT), ("init_task", DATA), ("weak_alias", TEXT + 0x800)]
-    {
+    for (name, addr) in [
+        ("_text", TEXT),
+        ("_stext", TEXT),
+        ("startup_64", TEXT),
+        ("init_task", DATA),
+        ("weak_alias", TEXT + 0x800),
+    ] {
         assert_eq!(k.by_name(name).map(|s| s.addr), Some(addr), "{name}");
     }
     assert_eq!(k.by_name(&long_name()).unwrap().addr, TEXT + 0xb00);
     assert_eq!(k.by_name("nope"), None);
     assert_eq!(k.by_name("dup").unwrap().addr, TEXT + 0x900);
-    assert_eq!(k.lookup_all("dup").iter().map(|s| s.addr).collect::<Vec<_>>(), [TEXT + 0x900, TEXT + 0x980]);
+    assert_eq!(
+        k.lookup_all("dup")
+            .iter()
+            .map(|s| s.addr)
+            .collect::<Vec<_>>(),
+        [TEXT + 0x900, TEXT + 0x980]
+    );
     let m = k.by_name("mixed").unwrap();
     assert_eq!((m.kind, m.addr), ('T', TEXT + 0xa80));
     assert_eq!(k.lookup_all("mixed").len(), 2);
@@ -321,7 +368,12 @@ fn pc_relative() {
 #[test]
 fn absolute_percpu_without_stext_hint() {
     let mut b = build(&kernel(true), Enc::AbsolutePercpu, false);
-    b.info = b.info.lines().filter(|l| !l.starts_with("SYMBOL(_stext)")).collect::<Vec<_>>().join("\n");
+    b.info = b
+        .info
+        .lines()
+        .filter(|l| !l.starts_with("SYMBOL(_stext)"))
+        .collect::<Vec<_>>()
+        .join("\n");
     let k = b.load().unwrap();
     assert_eq!(k.encoding(), AddressEncoding::AbsolutePercpu);
     check_kernel(&k);
@@ -340,7 +392,10 @@ fn legacy_one_byte_lengths() {
     let k = b.load().unwrap();
     assert_eq!(k.by_name(&name).unwrap().addr, TEXT + 0x500);
     assert_eq!(k.len(), syms.len());
-    assert_eq!(k.by_addr(TEXT + 0x1000 + 0x40 * 299).unwrap().name.as_ref(), "func_299_do_sys");
+    assert_eq!(
+        k.by_addr(TEXT + 0x1000 + 0x40 * 299).unwrap().name.as_ref(),
+        "func_299_do_sys"
+    );
 }
 
 fn err_text(r: Result<Kallsyms, DebugInfoError>) -> String {
@@ -356,7 +411,10 @@ fn absurd_num_syms() {
     let at = b.symbol("kallsyms_num_syms");
     b.poke(at, &u32::MAX.to_le_bytes());
     let e = err_text(b.load());
-    assert!(e.contains("kallsyms_num_syms") && e.contains("4294967295"), "{e}");
+    assert!(
+        e.contains("kallsyms_num_syms") && e.contains("4294967295"),
+        "{e}"
+    );
     b.poke(at, &0u32.to_le_bytes());
     assert!(err_text(b.load()).contains("kallsyms_num_syms"));
 }
@@ -367,7 +425,10 @@ fn token_index_out_of_range() {
     let at = b.symbol("kallsyms_token_index");
     b.poke(at + 2 * 0x41, &0xfff0u16.to_le_bytes());
     let e = err_text(b.load());
-    assert!(e.contains("kallsyms_token_index") && e.contains("token 65"), "{e}");
+    assert!(
+        e.contains("kallsyms_token_index") && e.contains("token 65"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -399,9 +460,15 @@ fn names_truncated() {
 fn names_unmapped() {
     let mut b = build(&kernel(false), Enc::Relative, false);
     let names = b.symbol("kallsyms_names");
-    b.info = b.info.replace(&format!("SYMBOL(kallsyms_names)={names:x}"), "SYMBOL(kallsyms_names)=ffffffffdead0000");
+    b.info = b.info.replace(
+        &format!("SYMBOL(kallsyms_names)={names:x}"),
+        "SYMBOL(kallsyms_names)=ffffffffdead0000",
+    );
     let e = err_text(b.load());
-    assert!(e.contains("kallsyms_names") && e.contains("0xffffffffdead0000"), "{e}");
+    assert!(
+        e.contains("kallsyms_names") && e.contains("0xffffffffdead0000"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -417,16 +484,24 @@ fn missing_vmcoreinfo() {
 #[test]
 fn stext_mismatch() {
     let mut b = build(&kernel(false), Enc::Relative, false);
-    b.info = b.info.replace(&format!("SYMBOL(_stext)={TEXT:x}"), "SYMBOL(_stext)=ffffffff91000000");
+    b.info = b.info.replace(
+        &format!("SYMBOL(_stext)={TEXT:x}"),
+        "SYMBOL(_stext)=ffffffff91000000",
+    );
     let e = err_text(b.load());
-    assert!(e.contains("kallsyms_offsets") && e.contains("_stext"), "{e}");
+    assert!(
+        e.contains("kallsyms_offsets") && e.contains("_stext"),
+        "{e}"
+    );
 }
 
 #[test]
 fn offsets_unmapped() {
     let mut b = build(&kernel(false), Enc::Relative, false);
-    b.info =
-        b.info.replace(&format!("SYMBOL(kallsyms_offsets)={TABLES:x}"), "SYMBOL(kallsyms_offsets)=ffffffffdead0000");
+    b.info = b.info.replace(
+        &format!("SYMBOL(kallsyms_offsets)={TABLES:x}"),
+        "SYMBOL(kallsyms_offsets)=ffffffffdead0000",
+    );
     let e = err_text(b.load());
     assert!(e.contains("kallsyms_offsets"), "{e}");
 }
@@ -442,7 +517,11 @@ fn load_time_150k() {
             2 => format!("func_data_{i}_end"),
             _ => format!("ksym{i}"),
         };
-        syms.push(sym(&name, if i % 2 == 0 { 'T' } else { 't' }, TEXT + 0x10 + i * 0x20));
+        syms.push(sym(
+            &name,
+            if i % 2 == 0 { 'T' } else { 't' },
+            TEXT + 0x10 + i * 0x20,
+        ));
     }
     let b = build(&syms, Enc::AbsolutePercpu, false);
     let info = b.vmcoreinfo();
@@ -450,10 +529,19 @@ fn load_time_150k() {
     let k = Kallsyms::load(&b.mem, &info).unwrap();
     let load = t.elapsed();
     let t = Instant::now();
-    assert_eq!(k.by_name("ksym149999").unwrap().addr, TEXT + 0x10 + 149_999 * 0x20);
+    assert_eq!(
+        k.by_name("ksym149999").unwrap().addr,
+        TEXT + 0x10 + 149_999 * 0x20
+    );
     let first_name = t.elapsed();
     assert_eq!(k.len(), 150_001);
-    assert_eq!(k.by_addr(TEXT + 0x10 + 77_777 * 0x20 + 3).unwrap().name.as_ref(), "__static_init_task_77777");
+    assert_eq!(
+        k.by_addr(TEXT + 0x10 + 77_777 * 0x20 + 3)
+            .unwrap()
+            .name
+            .as_ref(),
+        "__static_init_task_77777"
+    );
     eprintln!("150k symbols: load {load:?}, first by_name (builds the name index) {first_name:?}");
     assert!(load.as_millis() < 1000, "load took {load:?}");
 }
@@ -506,8 +594,16 @@ fn module_tables(over: Over) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let mut typetab = vec![0u8];
     for (name, info, shndx, value, size, letter) in rows {
         let section_or_file = matches!(info & 0xf, 3 | 4);
-        let info = if over == Over::StInfo && !section_or_file { letter } else { info };
-        let size = if over == Over::StSize && !section_or_file { u64::from(letter) } else { size };
+        let info = if over == Over::StInfo && !section_or_file {
+            letter
+        } else {
+            info
+        };
+        let size = if over == Over::StSize && !section_or_file {
+            u64::from(letter)
+        } else {
+            size
+        };
         symtab.extend(elf_sym(off(name), info, shndx, value, size));
         typetab.push(letter);
     }
@@ -518,13 +614,22 @@ fn check_module(m: &ModuleSymbols) {
     assert_eq!(m.module(), "hung");
     assert_eq!(m.len(), 4, "{:?}", m.iter().collect::<Vec<_>>());
     let s = m.by_addr(MOD_TEXT + 0x20).unwrap();
-    assert_eq!((&*s.name, s.kind, s.size, s.module.as_deref()), ("fixture_hung_fn", 't', Some(0x50), Some("hung")));
-    assert_eq!(m.by_addr(MOD_TEXT + 3).unwrap().name.as_ref(), "__pfx_fixture_hung_fn");
+    assert_eq!(
+        (&*s.name, s.kind, s.size, s.module.as_deref()),
+        ("fixture_hung_fn", 't', Some(0x50), Some("hung"))
+    );
+    assert_eq!(
+        m.by_addr(MOD_TEXT + 3).unwrap().name.as_ref(),
+        "__pfx_fixture_hung_fn"
+    );
     let s = m.by_name("__this_module").unwrap();
     assert_eq!((s.addr, s.kind), (MOD_DATA + 0x40, 'D'));
     assert_eq!(m.by_name("fixture_mutex").unwrap().kind, 'd');
     assert_eq!(m.by_name("printk"), None);
-    assert_eq!(m.by_addr(MOD_DATA + 0x40 + 0x4ff).unwrap().name.as_ref(), "__this_module");
+    assert_eq!(
+        m.by_addr(MOD_DATA + 0x40 + 0x4ff).unwrap().name.as_ref(),
+        "__this_module"
+    );
     assert_eq!(m.by_addr(MOD_DATA + 0x40 + 0x500), None);
     assert_eq!(m.by_addr(MOD_TEXT - 1), None);
 }
@@ -532,7 +637,9 @@ fn check_module(m: &ModuleSymbols) {
 #[test]
 fn module_with_typetab() {
     let (symtab, strtab, typetab) = module_tables(Over::Nothing);
-    check_module(&ModuleSymbols::from_elf_symtab_typed("hung", &symtab, &strtab, &typetab).unwrap());
+    check_module(
+        &ModuleSymbols::from_elf_symtab_typed("hung", &symtab, &strtab, &typetab).unwrap(),
+    );
 }
 
 #[test]
@@ -548,11 +655,19 @@ fn module_letters_in_st_size() {
     let kinds: Vec<(&str, char)> = m.iter().map(|s| (s.name, s.kind)).collect();
     assert_eq!(
         kinds,
-        [("__pfx_fixture_hung_fn", 't'), ("fixture_hung_fn", 't'), ("fixture_mutex", 'd'), ("__this_module", 'D')]
+        [
+            ("__pfx_fixture_hung_fn", 't'),
+            ("fixture_hung_fn", 't'),
+            ("fixture_mutex", 'd'),
+            ("__this_module", 'D')
+        ]
     );
     // the sizes were overwritten: distance to the next symbol, and the last one only exactly
     assert_eq!(m.by_name("__pfx_fixture_hung_fn").unwrap().size, Some(0x10));
-    assert_eq!(m.by_addr(MOD_DATA + 0x40).unwrap().name.as_ref(), "__this_module");
+    assert_eq!(
+        m.by_addr(MOD_DATA + 0x40).unwrap().name.as_ref(),
+        "__this_module"
+    );
     assert_eq!(m.by_addr(MOD_DATA + 0x41), None);
 }
 
@@ -563,21 +678,38 @@ fn module_letters_from_elf() {
     let kinds: Vec<(&str, char)> = m.iter().map(|s| (s.name, s.kind)).collect();
     assert_eq!(
         kinds,
-        [("__pfx_fixture_hung_fn", '?'), ("fixture_hung_fn", 't'), ("fixture_mutex", 'd'), ("__this_module", 'D')]
+        [
+            ("__pfx_fixture_hung_fn", '?'),
+            ("fixture_hung_fn", 't'),
+            ("fixture_mutex", 'd'),
+            ("__this_module", 'D')
+        ]
     );
 }
 
 #[test]
 fn module_corrupt() {
     let (symtab, strtab, typetab) = module_tables(Over::Nothing);
-    let e = ModuleSymbols::from_elf_symtab("hung", &symtab[..25], &strtab).err().unwrap().to_string();
+    let e = ModuleSymbols::from_elf_symtab("hung", &symtab[..25], &strtab)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("module symtab"), "{e}");
-    let e = ModuleSymbols::from_elf_symtab("hung", &symtab, &strtab[..20]).err().unwrap().to_string();
+    let e = ModuleSymbols::from_elf_symtab("hung", &symtab, &strtab[..20])
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("module strtab"), "{e}");
-    let e = ModuleSymbols::from_elf_symtab_typed("hung", &symtab, &strtab, &typetab[..3]).err().unwrap().to_string();
+    let e = ModuleSymbols::from_elf_symtab_typed("hung", &symtab, &strtab, &typetab[..3])
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("module typetab"), "{e}");
     let mut bad = symtab.clone();
     bad[24..28].copy_from_slice(&10_000u32.to_le_bytes());
-    let e = ModuleSymbols::from_elf_symtab("hung", &bad, &strtab).err().unwrap().to_string();
+    let e = ModuleSymbols::from_elf_symtab("hung", &bad, &strtab)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("module strtab") && e.contains("symbol 1"), "{e}");
 }

@@ -103,7 +103,12 @@ impl FlatFile {
                 truncated = false;
                 break;
             }
+            // A damaged record header after good records ends the stream like a cut: what came
+            // before is kept and `truncated` stays set. Only a damaged first record is an error.
             let (Ok(vstart), Ok(size)) = (u64::try_from(offset), u64::try_from(size)) else {
+                if !map.map.is_empty() {
+                    break;
+                }
                 return Err(DumpError::Corrupt {
                     what: "flattened record header",
                     offset: pos as u64,
@@ -116,6 +121,7 @@ impl FlatFile {
             // The virtual file's offsets are `off_t`s.
             match vstart.checked_add(len) {
                 Some(end) if end <= i64::MAX as u64 => {}
+                _ if !map.map.is_empty() => break,
                 _ => {
                     return Err(DumpError::Corrupt {
                         what: "flattened record header",
@@ -392,5 +398,19 @@ mod tests {
         let mut bad = full;
         bad[HEADER_SIZE..HEADER_SIZE + 8].copy_from_slice(&(i64::MAX - 10).to_be_bytes());
         assert!(FlatFile::index(bad).is_err());
+    }
+
+    #[test]
+    fn a_damaged_record_after_good_ones_ends_the_stream() {
+        let full = flatten(&[(0, &[1; 100]), (100, &[2; 100]), (200, &[3; 100])], true);
+        let second = HEADER_SIZE + 16 + 100;
+        for (field, value) in [(8, -5i64), (0, -7), (0, i64::MAX - 10)] {
+            let mut bad = full.clone();
+            bad[second + field..second + field + 8].copy_from_slice(&value.to_be_bytes());
+            let f = FlatFile::index(bad).unwrap();
+            assert!(f.is_truncated());
+            assert_eq!(f.len(), 100);
+            assert_eq!(virtual_bytes(&f), vec![1; 100]);
+        }
     }
 }

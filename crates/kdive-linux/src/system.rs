@@ -56,7 +56,7 @@ pub fn clocks(prog: &Program) -> Result<Clocks> {
     let boot = tk.member("offs_boot")?.read_i64()?;
     Ok(Clocks {
         realtime_sec,
-        boottime_ns: (base + nsec + boot).max(0) as u64,
+        boottime_ns: base.saturating_add(nsec).saturating_add(boot).max(0) as u64,
     })
 }
 
@@ -74,7 +74,7 @@ pub fn avenrun(prog: &Program) -> Result<[u64; 3]> {
 pub fn load_text(v: u64) -> String {
     const FSHIFT: u64 = 11;
     const FIXED_1: u64 = 1 << FSHIFT;
-    let v = v + FIXED_1 / 200;
+    let v = v.saturating_add(FIXED_1 / 200);
     format!(
         "{}.{:02}",
         v >> FSHIFT,
@@ -111,10 +111,11 @@ pub fn present_pages(prog: &Program) -> Result<u64> {
     };
     let mut total = 0;
     for n in nodes {
-        total += prog
+        let pages = prog
             .object(pgdat_ty, n)?
             .member("node_present_pages")?
             .read_u64()?;
+        total = u64::saturating_add(total, pages);
     }
     Ok(total)
 }

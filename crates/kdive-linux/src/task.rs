@@ -129,8 +129,8 @@ fn process_leaders(
         let mut back = Vec::new();
         for node in ListWalk::with_direction(prog, head, Direction::Prev, limit)? {
             match node {
-                Ok(n) if have.contains(&(n - off)) => break,
-                Ok(n) => back.push(n - off),
+                Ok(n) if have.contains(&n.wrapping_sub(off)) => break,
+                Ok(n) => back.push(n.wrapping_sub(off)),
                 Err(e) => {
                     problems.push(format!(
                         "task list walked backwards broken after {} tasks: {e}",
@@ -173,7 +173,7 @@ impl ThreadWalk {
         if self.signal_list {
             let signal = task.member("signal")?.read_u64()?;
             let sig_ty = prog.type_("struct signal_struct")?;
-            let head = signal + offset_of(prog, sig_ty, "thread_head")?;
+            let head = signal.wrapping_add(offset_of(prog, sig_ty, "thread_head")?);
             list_entries(prog, head, "struct task_struct", "thread_node", limit)
         } else {
             let head = task.member("thread_group")?.address().unwrap_or(0);
@@ -199,9 +199,9 @@ fn pid_tasks(prog: &Program, limit: usize) -> Result<(Vec<u64>, Vec<String>)> {
     let mut tasks = Vec::new();
     let mut unreadable = 0;
     for e in walk.entries {
-        match prog.read_u64(e.value + first_off) {
+        match prog.read_u64(e.value.wrapping_add(first_off)) {
             Ok(0) => {}
-            Ok(node) => tasks.push(node - link_off),
+            Ok(node) => tasks.push(node.wrapping_sub(link_off)),
             Err(err) => {
                 unreadable += 1;
                 if unreadable <= 3 {
@@ -412,7 +412,9 @@ impl<'p> TaskReader<'p> {
             RssLayout::Atomic { task_deltas: true } if mm != 0 => {
                 let mut d = 0i64;
                 for i in RSS_COUNTERS {
-                    d += crate::read_counter(&t.member("rss_stat.count")?.index(i)?)?;
+                    d = d.saturating_add(crate::read_counter(
+                        &t.member("rss_stat.count")?.index(i)?,
+                    )?);
                 }
                 d
             }
@@ -452,7 +454,9 @@ impl<'p> TaskReader<'p> {
             RssLayout::Atomic { .. } => {
                 let mut s = 0i64;
                 for i in RSS_COUNTERS {
-                    s += crate::read_counter(&mm.member("rss_stat.count")?.index(i)?)?;
+                    s = s.saturating_add(crate::read_counter(
+                        &mm.member("rss_stat.count")?.index(i)?,
+                    )?);
                 }
                 s
             }
@@ -460,13 +464,14 @@ impl<'p> TaskReader<'p> {
                 let mut s = 0i64;
                 for i in RSS_COUNTERS {
                     let pc = mm.member("rss_stat")?.index(i)?;
-                    s += pc.member("count")?.read_i64()?;
+                    s = s.saturating_add(pc.member("count")?.read_i64()?);
                     let counters = pc.member("counters")?.read_u64()?;
                     for off in cpus {
-                        s += self
+                        let v = self
                             .prog
                             .object("int", counters.wrapping_add(*off))?
                             .read_i64()?;
+                        s = s.saturating_add(v);
                     }
                 }
                 s
@@ -496,12 +501,13 @@ pub fn read_tasks(prog: &Program, tl: &mut TaskList) -> Result<Vec<TaskInfo>> {
     let mut deltas: HashMap<u64, i64> = HashMap::new();
     for t in &out {
         if t.mm != 0 {
-            *deltas.entry(t.mm).or_default() += t.rss_delta;
+            let d = deltas.entry(t.mm).or_default();
+            *d = d.saturating_add(t.rss_delta);
         }
     }
     for t in &mut out {
         if let Some(d) = deltas.get(&t.mm) {
-            t.rss_pages = (t.rss_pages as i64 + d).max(0) as u64;
+            t.rss_pages = (t.rss_pages as i64).saturating_add(*d).max(0) as u64;
         }
     }
     Ok(out)

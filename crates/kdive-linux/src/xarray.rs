@@ -82,13 +82,13 @@ fn visit(
             .push(bail("loop, too deep, or over the walk limit".into()));
         return;
     }
-    let shift = match prog.mem().read_u8(node + l.shift) {
+    let shift = match prog.mem().read_u8(node.wrapping_add(l.shift)) {
         Ok(s) if s < 64 => s as u64,
         Ok(s) => return walk.errors.push(bail(format!("shift {s}"))),
         Err(e) => return walk.errors.push(e.into()),
     };
     let mut slots = vec![0u8; (l.nslots * 8) as usize];
-    if let Err(e) = prog.read(node + l.slots, &mut slots) {
+    if let Err(e) = prog.read(node.wrapping_add(l.slots), &mut slots) {
         return walk.errors.push(e);
     }
     for (i, chunk) in slots.chunks_exact(8).enumerate() {

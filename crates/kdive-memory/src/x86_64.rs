@@ -315,8 +315,12 @@ impl KernelMemory {
         for &(level, shift) in levels {
             let index = (vaddr >> shift) & 0x1ff;
             let mut raw = [0u8; 8];
-            self.dump
-                .read_phys(table + index * 8, &mut raw)
+            // Only the root can be this far out (a corrupt VMCOREINFO): entries are 52-bit.
+            let entry_addr = table
+                .checked_add(index * 8)
+                .ok_or(DumpError::NotRam { paddr: table });
+            entry_addr
+                .and_then(|a| self.dump.read_phys(a, &mut raw))
                 .map_err(|source| MemError::Dump {
                     vaddr,
                     level: Some(level),

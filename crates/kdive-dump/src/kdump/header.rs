@@ -198,7 +198,9 @@ impl Header {
             for endian in [Endian::Little, Endian::Big] {
                 let f = Fields { data, endian };
                 let bs = u64::from(f.u32(layout.status + 4));
-                let covered = u64::from(f.u32(layout.status + 12)) * bs * 8;
+                let covered = u64::from(f.u32(layout.status + 12))
+                    .saturating_mul(bs)
+                    .saturating_mul(8);
                 if data.len() >= layout.size
                     && sane_block_size(bs)
                     && covered >= u64::from(f.u32(layout.status + 16))
@@ -408,5 +410,24 @@ impl SubHeader {
             sub.max_mapnr = Some(f.u64(layout.max_mapnr_64));
         }
         sub
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Absurd `block_size` and `bitmap_blocks` are rejected, not multiplied into an overflow.
+    #[test]
+    fn huge_header_fields_do_not_overflow() {
+        let mut h = vec![0u8; HEADER_BYTES as usize];
+        h[..8].copy_from_slice(KDUMP_SIGNATURE);
+        for layout in [&MAIN64, &MAIN32] {
+            for at in [4, 12, 16] {
+                h[layout.status + at..layout.status + at + 4]
+                    .copy_from_slice(&u32::MAX.to_le_bytes());
+            }
+        }
+        assert!(Header::parse(&h).is_err());
     }
 }

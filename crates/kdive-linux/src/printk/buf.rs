@@ -41,17 +41,26 @@ impl Sparse {
         let mut pos = 0usize;
         while pos < len {
             let a = addr.wrapping_add(pos as u64);
-            let n = ((CHUNK - a % CHUNK) as usize).min(len - pos);
-            if let Err(e) = prog.read(a, &mut s.bytes[pos..pos + n]) {
-                s.bytes[pos..pos + n].fill(0);
-                match s.gaps.last_mut() {
-                    Some(g) if g.range.end == pos => g.range.end = pos + n,
-                    _ => s.gaps.push(Gap {
-                        range: pos..pos + n,
-                        why: e.to_string(),
-                        lost: 0,
-                        seqs: None,
-                    }),
+            let mut n = ((CHUNK - a % CHUNK) as usize).min(len - pos);
+            // Read through a chunk so that unreadable ranges keep the zeros they were allocated
+            // as, untouched (a huge, mostly unreadable buffer then costs no memory).
+            let mut chunk = [0u8; CHUNK as usize];
+            match prog.read(a, &mut chunk[..n]) {
+                Ok(()) => s.bytes[pos..pos + n].copy_from_slice(&chunk[..n]),
+                Err(e) => {
+                    // A missing upper-level entry leaves its whole span unmapped: skip it at once.
+                    if let Some(span) = unmapped_span(&e) {
+                        n = ((span - a % span).min((len - pos) as u64)) as usize;
+                    }
+                    match s.gaps.last_mut() {
+                        Some(g) if g.range.end == pos => g.range.end = pos + n,
+                        _ => s.gaps.push(Gap {
+                            range: pos..pos + n,
+                            why: e.to_string(),
+                            lost: 0,
+                            seqs: None,
+                        }),
+                    }
                 }
             }
             pos += n;
@@ -105,6 +114,21 @@ impl Sparse {
             )
         })
     }
+}
+
+/// Bytes mapped by the page-table entry whose absence made a read fail (x86_64 levels).
+fn unmapped_span(e: &ProgramError) -> Option<u64> {
+    let ProgramError::Memory(kdive_memory::MemError::NotMapped { level, .. }) = e else {
+        return None;
+    };
+    let shift = match *level {
+        "PML5" => 48,
+        "PML4" => 39,
+        "PDPT" => 30,
+        "PD" => 21,
+        _ => 12,
+    };
+    Some(1 << shift)
 }
 
 /// Where a (possibly bitfield) member lives inside a struct's bytes.

@@ -10,6 +10,8 @@ use super::{Log, LogRecord};
 const MAX_COUNT_BITS: u64 = 24;
 /// Largest text data ring accepted (`size_bits`).
 const MAX_SIZE_BITS: u64 = 28;
+/// Largest `struct prb_desc` / `struct printk_info` accepted (24 and 88 bytes on x86_64).
+const MAX_RECORD: u64 = 4096;
 
 /// `desc_committed` and `desc_finalized`: the states whose records are complete.
 const DESC_COMMITTED: u64 = 1;
@@ -51,12 +53,21 @@ impl Layout {
             });
         }
         let opt = |path: &str| Field::of(prog, info, path).ok();
+        let (desc_size, info_size) = (prog.types().size_of(desc)?, prog.types().size_of(info)?);
+        // The arrays are read whole: sizes from corrupt types must not size the allocation.
+        if !(1..=MAX_RECORD).contains(&desc_size) || !(1..=MAX_RECORD).contains(&info_size) {
+            return Err(ProgramError::Type {
+                op: "printk ring buffer",
+                ty: "struct prb_desc / struct printk_info".into(),
+                why: format!("sizes {desc_size} / {info_size} (at most {MAX_RECORD})"),
+            });
+        }
         Ok(Layout {
-            desc_size: prog.types().size_of(desc)? as usize,
+            desc_size: desc_size as usize,
             state_var,
             begin: Field::of(prog, desc, "text_blk_lpos.begin")?,
             next: Field::of(prog, desc, "text_blk_lpos.next")?,
-            info_size: prog.types().size_of(info)? as usize,
+            info_size: info_size as usize,
             seq: Field::of(prog, info, "seq")?,
             ts_nsec: Field::of(prog, info, "ts_nsec")?,
             text_len: Field::of(prog, info, "text_len")?,

@@ -1,0 +1,314 @@
+//! Fuzz entry points: each takes arbitrary bytes, runs one parser over them and asks the result
+//! the questions its callers ask. None may panic, hang or allocate without bound, whatever the
+//! bytes. `fuzz/fuzz_targets/<name>.rs` calls the function of the same name in [`TARGETS`], and
+//! `tests/fuzz_regressions.rs` replays every seed and regression file through it.
+
+use std::sync::{Arc, OnceLock};
+
+use kdive_debuginfo::btf::{BtfBuilder, BtfSource, INT_SIGNED};
+use kdive_debuginfo::kallsyms::{Kallsyms, ModuleSymbols};
+use kdive_debuginfo::{NameKind, SymbolSource, TypeId, TypeKind, Types};
+use kdive_dump::elf::ElfDump;
+use kdive_dump::flat::FlatFile;
+use kdive_dump::kdump::{KdumpFile, Source};
+use kdive_dump::{Codec, Dump, DumpFormat, Endian, VmcoreInfo};
+use kdive_memory::{KernelMemory, ReadVirt};
+
+use crate::mem::{PhysBytes, VirtBytes};
+
+/// Every target: its name (the file under `fuzz/fuzz_targets/`, the folder under `fuzz/seeds/`)
+/// and its entry point.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("kdump", kdump),
+    ("flattened", flattened),
+    ("elf", elf),
+    ("notes", notes),
+    ("vmcoreinfo", vmcoreinfo),
+    ("kallsyms", kallsyms),
+    ("btf", btf),
+    ("codec_zlib", codec_zlib),
+    ("codec_lzo", codec_lzo),
+    ("codec_snappy", codec_snappy),
+    ("codec_zstd", codec_zstd),
+    ("commands", commands),
+];
+
+/// Pages a format target reads at most per input (the bound keeps one input fast).
+const MAX_PAGES_READ: u64 = 256;
+
+/// A kdump-compressed file: header, sub-header, bitmaps, descriptors, then page reads.
+pub fn kdump(data: &[u8]) {
+    if let Ok(k) = KdumpFile::parse(Source::Bytes(data.to_vec())) {
+        exercise(Box::new(k));
+    }
+}
+
+/// A flattened (`makedumpfile -F`) file: the record index, reads of the virtual file, the kdump
+/// inside.
+pub fn flattened(data: &[u8]) {
+    let Ok(flat) = FlatFile::index(data.to_vec()) else {
+        return;
+    };
+    let len = flat.len();
+    let mut buf = [0u8; 64];
+    for at in [0, 4096, len / 2, len.saturating_sub(40)] {
+        let _ = flat.read_at("fuzz", at, &mut buf);
+        let _ = flat.slice("fuzz", at, 8192);
+    }
+    if let Ok(k) = KdumpFile::parse(Source::Flattened(flat)) {
+        exercise(Box::new(k));
+    }
+}
+
+/// An ELF64 vmcore: program headers, notes, the physical index, page reads.
+pub fn elf(data: &[u8]) {
+    let Some(map) = mapping(data) else { return };
+    if let Ok(e) = ElfDump::parse(map) {
+        let _ = (e.segments().len(), e.is_kcore(), e.is_filtered(), e.notes().other.len());
+        exercise(Box::new(e));
+    }
+}
+
+/// An ELF note buffer, in both byte orders.
+pub fn notes(data: &[u8]) {
+    for endian in [Endian::Little, Endian::Big] {
+        let n = kdive_dump::notes::parse_notes_endian(data, endian);
+        if let Some(text) = &n.vmcoreinfo {
+            query_vmcoreinfo(&VmcoreInfo::parse(text));
+        }
+    }
+}
+
+/// VMCOREINFO text, then a NUL, then physical memory from address 0: address translation set up
+/// from the text and walked over the memory, and the whole kernel opened from it.
+pub fn vmcoreinfo(data: &[u8]) {
+    let (text, phys) = match data.iter().position(|&b| b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    let text = String::from_utf8_lossy(text).into_owned();
+    let info = VmcoreInfo::parse(&text);
+    query_vmcoreinfo(&info);
+    let dump = Arc::new(Dump::from_format(
+        Vec::new(),
+        Box::new(PhysBytes::new(phys.to_vec(), Some(text))),
+    ));
+    if let Ok(mem) = KernelMemory::new(dump.clone()) {
+        let _ = mem.direct_map_base();
+        let addrs = info
+            .entries()
+            .iter()
+            .filter(|(k, _)| k.starts_with("SYMBOL("))
+            .filter_map(|(k, _)| info.hex(k))
+            .take(32)
+            .chain([0xffff_8880_0000_0000, 0xffff_ffff_8100_0000, u64::MAX - 7]);
+        let mut buf = [0u8; 16];
+        for a in addrs {
+            let _ = mem.walk(a);
+            let _ = mem.read_virt(a, &mut buf);
+            let _ = mem.read_cstr(a, 64);
+        }
+    }
+    if let Ok(prog) = kdive_program::Program::open(dump) {
+        let _ = prog.symbols().by_name("init_task");
+        let _ = prog.type_("struct task_struct");
+    }
+}
+
+/// Offsets into the input of the kallsyms target (see [`kallsyms`]).
+pub const KALLSYMS_HEADER: usize = 48;
+/// Where the kallsyms target's memory is mapped.
+pub const KALLSYMS_BASE: u64 = 0xffff_ffff_8100_0000;
+
+/// The kernel's kallsyms tables, and a module's ELF symtab.
+///
+/// Input: a 48-byte little-endian header, then memory mapped at [`KALLSYMS_BASE`]. Header: `u32`
+/// flags (bit 0: absolute `kallsyms_addresses` instead of `kallsyms_offsets`; bit 1: a
+/// `kallsyms_relative_base`; bit 2: VMCOREINFO gives `_stext`), six `u32` offsets into the memory
+/// (`kallsyms_num_syms`, `_names`, `_token_table`, `_token_index`, the address table,
+/// `_relative_base`), the `u64` value of `_stext`, and the `u32` length of the module symtab
+/// (which is read from the start of the memory, its string table after it).
+pub fn kallsyms(data: &[u8]) {
+    let Some(head) = data.get(..KALLSYMS_HEADER) else {
+        return;
+    };
+    let word = |i: usize| u32::from_le_bytes([head[4 * i], head[4 * i + 1], head[4 * i + 2], head[4 * i + 3]]);
+    let flags = word(0);
+    let at = |i: usize| KALLSYMS_BASE.wrapping_add(u64::from(word(i)));
+    let stext = u64::from(word(7)) | u64::from(word(8)) << 32;
+    let mut text = format!(
+        "SYMBOL(kallsyms_num_syms)={:x}\nSYMBOL(kallsyms_names)={:x}\nSYMBOL(kallsyms_token_table)={:x}\nSYMBOL(kallsyms_token_index)={:x}\n",
+        at(1), at(2), at(3), at(4)
+    );
+    let table = if flags & 1 != 0 { "kallsyms_addresses" } else { "kallsyms_offsets" };
+    text += &format!("SYMBOL({table})={:x}\n", at(5));
+    if flags & 2 != 0 {
+        text += &format!("SYMBOL(kallsyms_relative_base)={:x}\n", at(6));
+    }
+    if flags & 4 != 0 {
+        text += &format!("SYMBOL(_stext)={stext:x}\n");
+    }
+    let memory = &data[KALLSYMS_HEADER..];
+    let mem = VirtBytes { base: KALLSYMS_BASE, bytes: memory };
+    if let Ok(k) = Kallsyms::load(&mem, &VmcoreInfo::parse(&text)) {
+        let _ = (k.encoding(), k.len(), k.lookup_all("_stext"));
+        let some: Vec<(String, u64)> = k.iter().take(64).map(|s| (s.name.to_string(), s.addr)).collect();
+        for (name, addr) in some {
+            let _ = (k.by_name(&name), k.by_addr(addr), k.by_addr(addr.wrapping_add(1)));
+        }
+        let _ = (k.by_addr(0), k.by_addr(u64::MAX));
+    }
+    let split = (word(9) as usize).min(memory.len());
+    let (symtab, strtab) = memory.split_at(split);
+    for m in [
+        ModuleSymbols::from_elf_symtab("fuzz", symtab, strtab),
+        ModuleSymbols::from_elf_symtab_typed("fuzz", symtab, strtab, strtab),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let some: Vec<u64> = m.iter().take(16).map(|s| s.addr).collect();
+        for a in some {
+            let _ = m.by_addr(a);
+        }
+        let _ = m.by_name("init_module");
+    }
+}
+
+/// Types visited per BTF input at most.
+const MAX_TYPES_VISITED: u32 = 4096;
+
+/// A BTF blob, as vmlinux BTF and as a module's split BTF over a small base: every type
+/// converted, sized, its members looked up, names found.
+pub fn btf(data: &[u8]) {
+    let mut types = Types::new();
+    let src = types.next_source_id();
+    if let Ok(b) = BtfSource::parse(data.to_vec(), src) {
+        types.add_source(Arc::new(b));
+        exercise_types(&types, src);
+    }
+    let mut types = Types::new();
+    let base = Arc::new(btf_base(types.next_source_id()));
+    let base_src = types.add_source(base.clone());
+    if let Ok(b) = BtfSource::new_split(base, base_src, data.to_vec(), types.next_source_id()) {
+        let src = types.add_source(Arc::new(b));
+        exercise_types(&types, src);
+    }
+}
+
+/// The base of the split-BTF half of [`btf`]: a few kernel-like types.
+fn btf_base(src: u16) -> BtfSource {
+    static BLOB: OnceLock<Vec<u8>> = OnceLock::new();
+    let blob = BLOB.get_or_init(|| {
+        let mut b = BtfBuilder::new();
+        let int = b.int("int", 4, INT_SIGNED);
+        let long = b.int("long unsigned int", 8, 0);
+        let lh = b.struct_("list_head", 16, &[]);
+        let p = b.ptr(lh);
+        b.struct_("list_head", 16, &[("next", p, 0, 0), ("prev", p, 64, 0)]);
+        b.struct_("module", 32, &[("list", lh, 0, 0), ("state", int, 128, 0), ("size", long, 192, 0)]);
+        b.build()
+    });
+    BtfSource::parse(blob.clone(), src).unwrap_or_else(|e| panic!("built-in base BTF: {e}"))
+}
+
+fn exercise_types(types: &Types, src: u16) {
+    let Ok(idx_end) = types.get(TypeId { src, idx: 0 }).map(|_| MAX_TYPES_VISITED) else {
+        return;
+    };
+    for idx in 1..idx_end {
+        let id = TypeId { src, idx };
+        let Ok(t) = types.get(id) else {
+            if idx > 64 {
+                break;
+            }
+            continue;
+        };
+        let _ = (types.size_of(id), types.resolve(id));
+        if let TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } = &t.kind {
+            for m in members.iter().take(16) {
+                if let Some(name) = &m.name {
+                    let _ = types.member(id, name);
+                }
+                let _ = types.size_of(m.ty);
+            }
+            let _ = types.has_member(id, "no_such_member");
+        }
+        let _ = types.pointer_to(id);
+    }
+    for name in ["task_struct", "list_head", "module"] {
+        let _ = types.find(NameKind::Struct, name);
+    }
+    let _ = types.lookup("unsigned long **");
+    let _ = types.lookup("struct task_struct *");
+}
+
+/// One zlib-compressed page.
+pub fn codec_zlib(data: &[u8]) {
+    decompress(Codec::Zlib, data);
+}
+/// One LZO1X-compressed page.
+pub fn codec_lzo(data: &[u8]) {
+    decompress(Codec::Lzo, data);
+}
+/// One snappy-compressed page.
+pub fn codec_snappy(data: &[u8]) {
+    decompress(Codec::Snappy, data);
+}
+/// One zstd-compressed page.
+pub fn codec_zstd(data: &[u8]) {
+    decompress(Codec::Zstd, data);
+}
+
+fn decompress(codec: Codec, data: &[u8]) {
+    let mut page = [0u8; 4096];
+    let _ = kdive_dump::codec::decompress(codec, data, &mut page);
+}
+
+/// The command layer over the synthetic kernel of [`crate::synth`], its memory patched by the
+/// input: see [`crate::synth::Patches`].
+pub fn commands(data: &[u8]) {
+    crate::synth::run_commands_patched(data, &["sys", "ps", "ps -t", "log", "log -T -m"]);
+}
+
+/// The questions every format answers: metadata, page states and reads (a bounded sample).
+fn exercise(format: Box<dyn DumpFormat>) {
+    let dump = Dump::from_format(Vec::new(), format);
+    let meta = dump.meta();
+    let (max_pfn, ps) = (meta.max_pfn, dump.page_size());
+    let _ = dump.format().codec_counts();
+    if let Some(info) = dump.vmcoreinfo() {
+        query_vmcoreinfo(info);
+    }
+    let mut page = vec![0u8; usize::try_from(ps).unwrap_or(4096).min(1 << 20)];
+    let spread = (max_pfn / 64).max(1);
+    let pfns = (0..64)
+        .chain((0..64).map(|i| i * spread))
+        .chain((0..64).map(|i| max_pfn.saturating_sub(64) + i))
+        .chain([max_pfn, u64::MAX / ps.max(1), u64::MAX]);
+    for pfn in pfns.take(MAX_PAGES_READ as usize) {
+        let _ = dump.format().page_state(pfn);
+        let _ = dump.format().read_page(pfn, 0, &mut page);
+        let _ = dump.format().read_page(pfn, 8, &mut page[..16]);
+    }
+    let mut buf = [0u8; 64];
+    let _ = dump.read_phys(ps.wrapping_sub(32), &mut buf);
+    let _ = dump.read_phys(u64::MAX - 16, &mut buf);
+}
+
+/// Reads every kind of VMCOREINFO value the layers above ask for.
+fn query_vmcoreinfo(info: &VmcoreInfo) {
+    let _ = (info.osrelease(), info.page_size(), info.kernel_offset(), info.build_id());
+    let _ = (info.symbol("init_top_pgt"), info.number("phys_base"), info.size("page"));
+    let _ = (info.offset("list_head.next"), info.length("mem_section"));
+}
+
+/// The input as a read-only mapping (the ELF reader takes one).
+fn mapping(data: &[u8]) -> Option<memmap2::Mmap> {
+    if data.is_empty() {
+        return None;
+    }
+    let mut m = memmap2::MmapMut::map_anon(data.len()).ok()?;
+    m.copy_from_slice(data);
+    m.make_read_only().ok()
+}
