@@ -361,6 +361,24 @@ pub fn attach_modules(prog: &mut Program) -> Attached {
     for s in symbols {
         prog.symbols_mut().add_source(Arc::new(s));
     }
+    match module_btfs(prog) {
+        Ok(blobs) => {
+            for (owner, data, size) in blobs {
+                let Some(m) = modules.iter().find(|m| m.addr == owner) else {
+                    continue;
+                };
+                let src = prog.types().next_source_id();
+                match split_btf(prog, data, size, src) {
+                    Ok(Some(btf)) => {
+                        prog.types_mut().add_source(Arc::new(btf));
+                    }
+                    Ok(None) => {}
+                    Err(e) => problems.push(format!("BTF of module {}: {e}", m.name)),
+                }
+            }
+        }
+        Err(e) => problems.push(format!("module BTF list: {e}")),
+    }
     for t in tables {
         prog.unwind_tables_mut().add_module_table(t);
     }
@@ -371,4 +389,67 @@ pub fn attach_modules(prog: &mut Program) -> Attached {
 pub fn with_modules(mut prog: Program) -> Program {
     attach_modules(&mut prog);
     prog
+}
+
+/// Largest module BTF read (real ones are a few KB to a few hundred KB).
+const MAX_MODULE_BTF: u64 = 64 << 20;
+
+/// The BTF the kernel keeps for each module: `btf_modules` entries (`struct btf_module`), as
+/// (`struct module` address, `btf->data`, `btf->data_size`). The module's own `btf_data` is
+/// cleared once it is loaded, so this list is where module types live. Empty without it.
+pub fn module_btfs(prog: &Program) -> Result<Vec<(u64, u64, u64)>> {
+    let Ok(head) = prog.symbol_address("btf_modules") else {
+        return Ok(Vec::new());
+    };
+    if prog.type_("struct btf_module").is_err() {
+        return Ok(Vec::new());
+    }
+    let (entries, err) = list_entries(
+        prog,
+        head,
+        "struct btf_module",
+        "list",
+        crate::DEFAULT_WALK_LIMIT,
+    )?;
+    let mut out = Vec::new();
+    for e in entries {
+        let bm = prog.object("struct btf_module", e)?;
+        let owner = bm.member("module")?.read_u64()?;
+        let btf = bm.member("btf")?;
+        out.push((
+            owner,
+            btf.member("data")?.read_u64()?,
+            btf.member("data_size")?.read_u64()?,
+        ));
+    }
+    match err {
+        Some(e) if out.is_empty() => Err(e),
+        _ => Ok(out),
+    }
+}
+
+/// Parses `size` bytes of module BTF at `data` as split BTF on top of the kernel's, as provider `src`.
+fn split_btf(
+    prog: &Program,
+    data: u64,
+    size: u64,
+    src: u16,
+) -> Result<Option<kdive_debuginfo::btf::BtfSource>> {
+    let Some((base, base_src)) = prog.vmlinux_btf() else {
+        return Ok(None);
+    };
+    if data == 0 || size == 0 {
+        return Ok(None);
+    }
+    if size > MAX_MODULE_BTF {
+        return Err(ProgramError::Walk {
+            what: format!("module BTF at {data:#x}"),
+            why: format!("{size} bytes"),
+        });
+    }
+    let mut bytes = vec![0u8; size as usize];
+    prog.read(data, &mut bytes)?;
+    kdive_debuginfo::btf::BtfSource::new_split(base.clone(), base_src, bytes, src)
+        .map(Some)
+        .map_err(ProgramError::from)
 }

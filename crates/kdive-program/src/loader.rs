@@ -26,13 +26,15 @@ impl Program {
         let btf = read_vmlinux_btf(&*mem, &ksyms)?;
         let mut types = Types::new();
         let src = types.next_source_id();
-        types.add_source(Arc::new(
+        let btf = Arc::new(
             BtfSource::parse(btf, src).map_err(|e| ProgramError::Open(format!("BTF: {e}")))?,
-        ));
+        );
+        types.add_source(btf.clone());
         let mut symbols = Symbols::new();
         symbols.add_source(Arc::new(ksyms));
         let mut prog = Program::new(mem.clone(), types, symbols);
         prog.set_dump(dump, Some(mem));
+        prog.set_vmlinux_btf(btf, src);
         Ok(prog)
     }
 }

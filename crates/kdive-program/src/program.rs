@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use kdive_debuginfo::btf::BtfSource;
 use kdive_debuginfo::{Symbols, TypeId, Types};
 use kdive_dump::Dump;
 use kdive_memory::{KernelMemory, ReadVirt};
@@ -15,6 +16,7 @@ pub struct Program {
     types: Types,
     symbols: Symbols,
     dump: Option<Arc<Dump>>,
+    vmlinux_btf: Option<(Arc<BtfSource>, u16)>,
     kernel_mem: Option<Arc<KernelMemory>>,
     unwind: UnwindTables,
 }
@@ -27,6 +29,7 @@ impl Program {
             types,
             symbols,
             dump: None,
+            vmlinux_btf: None,
             kernel_mem: None,
             unwind: UnwindTables::new(),
         }
@@ -36,6 +39,16 @@ impl Program {
     pub fn set_dump(&mut self, dump: Arc<Dump>, kernel_mem: Option<Arc<KernelMemory>>) {
         self.dump = Some(dump);
         self.kernel_mem = kernel_mem;
+    }
+
+    /// Records the kernel's own BTF and its provider number, the base that module BTF extends.
+    pub fn set_vmlinux_btf(&mut self, btf: Arc<BtfSource>, src: u16) {
+        self.vmlinux_btf = Some((btf, src));
+    }
+
+    /// The kernel's own BTF and its provider number, when types came from BTF.
+    pub fn vmlinux_btf(&self) -> Option<(&Arc<BtfSource>, u16)> {
+        self.vmlinux_btf.as_ref().map(|(b, s)| (b, *s))
     }
 
     /// The dump, when the program was opened from one.
