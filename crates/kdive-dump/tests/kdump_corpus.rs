@@ -293,3 +293,19 @@ fn old_makedumpfile_dump() {
     eprintln!("old makedumpfile: {compared} pages compared, {only_new} pages excluded that the new one kept");
     assert!(compared > 3000);
 }
+
+/// makedumpfile's shared zero page: every encoding of one memory counts the same zero pages.
+#[test]
+fn shared_zero_pages_are_counted_alike() {
+    if kdive_testdata::corpus_or_skip("shared_zero_pages_are_counted_alike").is_none() {
+        return;
+    }
+    let fx = kdive_testdata::fixture("formats-6.1").expect("formats-6.1");
+    let mut counts = Vec::new();
+    for path in fx.dumps().into_iter().filter(|p| !p.to_string_lossy().contains("elf")) {
+        let dump = kdive_dump::Dump::open(&path).unwrap();
+        counts.push((path.display().to_string(), dump.format().zero_page_count()));
+    }
+    assert!(counts.len() >= 6, "{counts:?}");
+    assert!(counts.iter().all(|(_, n)| *n == counts[0].1 && *n > 0), "{counts:?}");
+}

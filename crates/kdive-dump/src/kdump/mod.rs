@@ -141,6 +141,7 @@ pub struct KdumpFile {
     desc_count: u64,
     cache: Mutex<lru::LruCache<u64, Box<[u8]>>>,
     codec_counts: OnceLock<Vec<(Codec, u64)>>,
+    zero_pages: OnceLock<u64>,
 }
 
 impl std::fmt::Debug for KdumpFile {
@@ -308,6 +309,7 @@ impl KdumpFile {
             desc_count,
             cache: Mutex::new(lru::LruCache::new(cache_pages)),
             codec_counts: OnceLock::new(),
+            zero_pages: OnceLock::new(),
         };
         kdump.meta.incomplete = kdump.header.status & header::STATUS_INCOMPLETE != 0
             || flat_truncated
@@ -478,5 +480,26 @@ impl DumpFormat for KdumpFile {
                     .collect()
             })
             .clone()
+    }
+
+    fn zero_page_count(&self) -> u64 {
+        // makedumpfile writes one all-zero page first and points every zero page's descriptor
+        // at it: the only data offset that more than one descriptor shares.
+        *self.zero_pages.get_or_init(|| {
+            let mut shared: Option<(u64, u64)> = None;
+            let mut first: Option<u64> = None;
+            for d in (0..self.desc_count).filter_map(|i| self.descriptor(i)) {
+                if !self.has_data(&d) {
+                    continue;
+                }
+                match (first, &mut shared) {
+                    (None, _) => first = Some(d.offset),
+                    (Some(f), Some((off, n))) if d.offset == *off && f == *off => *n += 1,
+                    (Some(f), None) if d.offset == f => shared = Some((f, 2)),
+                    _ => {}
+                }
+            }
+            shared.map_or(0, |(_, n)| n)
+        })
     }
 }
