@@ -41,12 +41,17 @@ impl Drop for Cut {
 
 fn no_panic(what: &str, code: Option<i32>, out: &str, err: &str) {
     assert!(code.is_some(), "{what}: killed by a signal\n{err}");
-    assert!(!err.contains("panicked") && !out.contains("panicked"), "{what}: panic\n{err}");
+    assert!(
+        !err.contains("panicked") && !out.contains("panicked"),
+        "{what}: panic\n{err}"
+    );
 }
 
 #[test]
 fn cut_header_is_an_error_naming_the_place() {
-    let Some(dump) = fixture_file("a-sysrq-6.1", "vmcore") else { return };
+    let Some(dump) = fixture_file("a-sysrq-6.1", "vmcore") else {
+        return;
+    };
     let cut = Cut::new(&dump, 300, "header");
     let (code, out, err) = kdive(&cut.0, &["sys"]);
     no_panic("cut header", code, &out, &err);
@@ -56,7 +61,9 @@ fn cut_header_is_an_error_naming_the_place() {
 
 #[test]
 fn dump_cut_near_the_end_still_answers() {
-    let Some(dump) = fixture_file("a-sysrq-6.1", "vmcore") else { return };
+    let Some(dump) = fixture_file("a-sysrq-6.1", "vmcore") else {
+        return;
+    };
     let len = std::fs::metadata(&dump).expect("stat").len() as usize;
     let cut = Cut::new(&dump, len * 97 / 100, "end");
     let (code, out, err) = kdive(&cut.0, &["sys", "log | tail -3"]);
@@ -67,15 +74,36 @@ fn dump_cut_near_the_end_still_answers() {
 
 #[test]
 fn old_makedumpfile_dump_answers_or_says_what_is_missing() {
-    let Some(dump) = fixture_file("c-hung-task-6.12", "vmcore-old-makedumpfile-d31") else { return };
-    for cmd in ["sys", "ps", "ps -t", "log", "bt", "bt -a", "foreach bt", "info", "rd init_task"] {
+    let Some(dump) = fixture_file("c-hung-task-6.12", "vmcore-old-makedumpfile-d31") else {
+        return;
+    };
+    for cmd in [
+        "sys",
+        "ps",
+        "ps -t",
+        "log",
+        "bt",
+        "bt -a",
+        "foreach bt",
+        "info",
+        "rd init_task",
+    ] {
         let (code, out, err) = kdive(&dump, &[cmd]);
         no_panic(cmd, code, &out, &err);
-        assert!(!out.trim().is_empty() || !err.trim().is_empty(), "{cmd}: no output at all");
+        assert!(
+            !out.trim().is_empty() || !err.trim().is_empty(),
+            "{cmd}: no output at all"
+        );
     }
     let (_, sys, _) = kdive(&dump, &["sys"]);
-    assert!(sys.contains("could not be read from the dump"), "sys must not present a partial task count as complete:\n{sys}");
+    assert!(
+        sys.contains("could not be read from the dump"),
+        "sys must not present a partial task count as complete:\n{sys}"
+    );
     let (_, ps, ps_err) = kdive(&dump, &["ps"]);
     let all = format!("{ps}{ps_err}");
-    assert!(all.contains("this list is incomplete") && all.contains("excluded from the dump"), "{all}");
+    assert!(
+        all.contains("this list is incomplete") && all.contains("excluded from the dump"),
+        "{all}"
+    );
 }

@@ -36,10 +36,12 @@ impl Out {
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4).map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or([0; 4])))
+    b.get(at..at + 4)
+        .map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or([0; 4])))
 }
 fn u64_at(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 8).map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
+    b.get(at..at + 8)
+        .map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
 }
 fn range(b: &[u8], off: u64, len: u64) -> &[u8] {
     let s = (off as usize).min(b.len());
@@ -54,8 +56,16 @@ fn main() {
     };
     for f in kdive_testdata::fixtures() {
         for path in f.dumps() {
-            let file = path.file_name().unwrap_or_default().to_string_lossy().replace(".zst", "");
-            let name = format!("{}-{}", f.name, file.trim_start_matches(&format!("{}-", f.name)));
+            let file = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .replace(".zst", "");
+            let name = format!(
+                "{}-{}",
+                f.name,
+                file.trim_start_matches(&format!("{}-", f.name))
+            );
             from_dump(&out, &name, &path);
         }
     }
@@ -73,20 +83,35 @@ fn from_dump(out: &Out, name: &str, path: &Path) {
         "kdump"
     };
     out.put(target, name, head);
-    out.put(target, &format!("{name}-8k"), &head[..head.len().min(SEED_MAX)]);
+    out.put(
+        target,
+        &format!("{name}-8k"),
+        &head[..head.len().min(SEED_MAX)],
+    );
     if target == "elf" {
-        let (phoff, phnum) = (u64_at(&bytes, 32) as usize, usize::from(u16::from_le_bytes([bytes[56], bytes[57]])));
+        let (phoff, phnum) = (
+            u64_at(&bytes, 32) as usize,
+            usize::from(u16::from_le_bytes([bytes[56], bytes[57]])),
+        );
         for i in 0..phnum {
             let ph = phoff + 56 * i;
             if u32_at(&bytes, ph) == 4 {
-                out.put("notes", &format!("{name}-{i}"), range(&bytes, u64_at(&bytes, ph + 8), u64_at(&bytes, ph + 32)));
+                out.put(
+                    "notes",
+                    &format!("{name}-{i}"),
+                    range(&bytes, u64_at(&bytes, ph + 8), u64_at(&bytes, ph + 32)),
+                );
             }
         }
     }
     if target == "kdump" {
         let bs = u64::from(u32_at(&bytes, 428));
         let sub = bs as usize;
-        out.put("notes", name, range(&bytes, u64_at(&bytes, sub + 48), u64_at(&bytes, sub + 56)));
+        out.put(
+            "notes",
+            name,
+            range(&bytes, u64_at(&bytes, sub + 48), u64_at(&bytes, sub + 56)),
+        );
         codec_pages(out, name, &bytes, bs);
     }
     let Ok(dump) = Dump::open(path) else { return };
@@ -94,9 +119,34 @@ fn from_dump(out: &Out, name: &str, path: &Path) {
     if let Some(text) = &dump.meta().vmcoreinfo_raw {
         out.put("vmcoreinfo", name, format!("{text}\0").as_bytes());
     }
-    let Ok(prog) = kdive_program::Program::open(dump) else { return };
+    let Ok(prog) = kdive_program::Program::open(dump) else {
+        return;
+    };
     btf(out, name, &prog);
     kallsyms(out, name, &prog);
+    orc(out, name, &prog);
+}
+
+/// The first entries of the kernel's ORC tables, in the orc target's layout (`u32` count,
+/// layout byte 2 = guess, then the ip and entry tables).
+fn orc(out: &Out, name: &str, prog: &kdive_program::Program) {
+    let (Ok(ips), Ok(orcs)) = (
+        prog.symbol_address("__start_orc_unwind_ip"),
+        prog.symbol_address("__start_orc_unwind"),
+    ) else {
+        return;
+    };
+    for count in [100usize, 1000] {
+        let (mut ip, mut orc) = (vec![0u8; 4 * count], vec![0u8; 6 * count]);
+        if prog.read(ips, &mut ip).is_err() || prog.read(orcs, &mut orc).is_err() {
+            return;
+        }
+        let mut input = (count as u32).to_le_bytes().to_vec();
+        input.extend_from_slice(&[2, 0, 0, 0]);
+        input.extend_from_slice(&ip);
+        input.extend_from_slice(&orc);
+        out.put("orc", &format!("{name}-{count}"), &input);
+    }
 }
 
 /// A few compressed pages of each codec the dump uses, of varied compressed sizes.
@@ -105,7 +155,11 @@ fn codec_pages(out: &Out, name: &str, bytes: &[u8], bs: u64) {
     let mut taken = 0;
     for i in (0..20_000u64).step_by(97) {
         let d = (desc_base + 24 * i) as usize;
-        let (off, size, flags) = (u64_at(bytes, d), u64::from(u32_at(bytes, d + 8)), u32_at(bytes, d + 12));
+        let (off, size, flags) = (
+            u64_at(bytes, d),
+            u64::from(u32_at(bytes, d + 8)),
+            u32_at(bytes, d + 12),
+        );
         let codec = match flags {
             f if f & 1 != 0 => "codec_zlib",
             f if f & 2 != 0 => "codec_lzo",
@@ -127,7 +181,12 @@ fn codec_pages(out: &Out, name: &str, bytes: &[u8], bs: u64) {
 /// The kernel's BTF cut to its first `types` records and `strings` bytes of names (header fixed up).
 fn cut_btf(blob: &[u8], types: usize, strings: usize) -> Vec<u8> {
     let hdr = u32_at(blob, 4) as usize;
-    let (toff, tlen, soff, slen) = (u32_at(blob, 8) as usize, u32_at(blob, 12) as usize, u32_at(blob, 16) as usize, u32_at(blob, 20) as usize);
+    let (toff, tlen, soff, slen) = (
+        u32_at(blob, 8) as usize,
+        u32_at(blob, 12) as usize,
+        u32_at(blob, 16) as usize,
+        u32_at(blob, 20) as usize,
+    );
     let t = &blob[hdr + toff..hdr + toff + tlen];
     let mut pos = 0;
     for _ in 0..types {
@@ -136,18 +195,25 @@ fn cut_btf(blob: &[u8], types: usize, strings: usize) -> Vec<u8> {
         }
         let info = u32_at(t, pos + 4);
         let (kind, vlen) = ((info >> 24) & 0x1f, (info & 0xffff) as usize);
-        pos += 12 + match kind {
-            1 | 14 | 17 => 4,
-            3 => 12,
-            4 | 5 | 15 | 19 => 12 * vlen,
-            6 | 13 => 8 * vlen,
-            _ => 0,
-        };
+        pos += 12
+            + match kind {
+                1 | 14 | 17 => 4,
+                3 => 12,
+                4 | 5 | 15 | 19 => 12 * vlen,
+                6 | 13 => 8 * vlen,
+                _ => 0,
+            };
     }
     let s = &blob[hdr + soff..hdr + soff + slen];
-    let cut = s[..strings.min(s.len())].iter().rposition(|&c| c == 0).map_or(1, |i| i + 1);
+    let cut = s[..strings.min(s.len())]
+        .iter()
+        .rposition(|&c| c == 0)
+        .map_or(1, |i| i + 1);
     let mut v = blob[..24].to_vec();
-    for (i, x) in [24u32, 0, pos as u32, pos as u32, cut as u32].into_iter().enumerate() {
+    for (i, x) in [24u32, 0, pos as u32, pos as u32, cut as u32]
+        .into_iter()
+        .enumerate()
+    {
         v[4 + 4 * i..8 + 4 * i].copy_from_slice(&x.to_le_bytes());
     }
     v.extend_from_slice(&t[..pos.min(t.len())]);
@@ -156,7 +222,10 @@ fn cut_btf(blob: &[u8], types: usize, strings: usize) -> Vec<u8> {
 }
 
 fn btf(out: &Out, name: &str, prog: &kdive_program::Program) {
-    let (Ok(start), Ok(stop)) = (prog.symbol_address("__start_BTF"), prog.symbol_address("__stop_BTF")) else {
+    let (Ok(start), Ok(stop)) = (
+        prog.symbol_address("__start_BTF"),
+        prog.symbol_address("__stop_BTF"),
+    ) else {
         return;
     };
     let mut blob = vec![0u8; (stop - start) as usize];
@@ -164,17 +233,25 @@ fn btf(out: &Out, name: &str, prog: &kdive_program::Program) {
         return;
     }
     out.put("btf", &format!("{name}-small"), &cut_btf(&blob, 120, 3000));
-    out.put("btf", &format!("{name}-large"), &cut_btf(&blob, 3000, 64 << 10));
+    out.put(
+        "btf",
+        &format!("{name}-large"),
+        &cut_btf(&blob, 3000, 64 << 10),
+    );
 }
 
 /// The first `count` symbols of the kernel's kallsyms tables, in the kallsyms target's layout.
 fn kallsyms(out: &Out, name: &str, prog: &kdive_program::Program) {
-    let Some(info) = prog.dump().and_then(|d| d.vmcoreinfo()) else { return };
+    let Some(info) = prog.dump().and_then(|d| d.vmcoreinfo()) else {
+        return;
+    };
     let mem = prog.mem();
     let sym = |n: &str| info.symbol(n);
-    let (Some(names), Some(table), Some(index)) =
-        (sym("kallsyms_names"), sym("kallsyms_token_table"), sym("kallsyms_token_index"))
-    else {
+    let (Some(names), Some(table), Some(index)) = (
+        sym("kallsyms_names"),
+        sym("kallsyms_token_table"),
+        sym("kallsyms_token_index"),
+    ) else {
         return;
     };
     let (addrs, width, absolute) = match sym("kallsyms_offsets") {
@@ -192,7 +269,11 @@ fn kallsyms(out: &Out, name: &str, prog: &kdive_program::Program) {
         let mut pos = 0;
         for _ in 0..count {
             let b = raw[pos];
-            pos += if b & 0x80 != 0 { 2 + (usize::from(b & 0x7f) | usize::from(raw[pos + 1]) << 7) } else { 1 + usize::from(b) };
+            pos += if b & 0x80 != 0 {
+                2 + (usize::from(b & 0x7f) | usize::from(raw[pos + 1]) << 7)
+            } else {
+                1 + usize::from(b)
+            };
         }
         let mut idx = [0u8; 512];
         let mut tokens = vec![0u8; 4096];
@@ -220,7 +301,18 @@ fn kallsyms(out: &Out, name: &str, prog: &kdive_program::Program) {
         let flags = u32::from(absolute) | u32::from(rel.is_some()) << 1 | 4;
         let stext = sym("_stext").unwrap_or(0);
         let mut input = Vec::new();
-        for w in [flags, 0, at_names, at_table, at_index, at_addrs, at_rel, stext as u32, (stext >> 32) as u32, 0] {
+        for w in [
+            flags,
+            0,
+            at_names,
+            at_table,
+            at_index,
+            at_addrs,
+            at_rel,
+            stext as u32,
+            (stext >> 32) as u32,
+            0,
+        ] {
             input.extend_from_slice(&w.to_le_bytes());
         }
         input.resize(KALLSYMS_HEADER, 0);
@@ -236,7 +328,11 @@ fn from_synth(out: &Out) {
     vi.extend_from_slice(&k.phys);
     out.put("vmcoreinfo", "synth-kernel", &vi);
     out.put("btf", "synth", &synth::btf());
-    out.put("elf", "synth-kernel", &synth::vmcore(&k.phys, &k.vmcoreinfo));
+    out.put(
+        "elf",
+        "synth-kernel",
+        &synth::vmcore(&k.phys, &k.vmcoreinfo),
+    );
     // The synthetic kernel's own kallsyms tables, in place.
     let info = kdive_dump::VmcoreInfo::parse(&k.vmcoreinfo);
     let off = |n: &str| info.symbol(n).map_or(0, |a| (a - KALLSYMS_BASE) as u32);
@@ -263,7 +359,22 @@ fn from_synth(out: &Out) {
     let t = (tasks_next as u16).to_le_bytes();
     out.put("commands", "none", &[]);
     out.put("commands", "task-loop", &[0x80, t[0], t[1], t[0], t[1]]);
-    out.put("commands", "bytes", &[0x08, t[0], t[1], 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0x80]);
+    out.put(
+        "commands",
+        "bytes",
+        &[0x08, t[0], t[1], 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0x80],
+    );
     let end = (k.data.len() - 64) as u16;
-    out.put("commands", "printk", &[0x3f, end.to_le_bytes()[0], end.to_le_bytes()[1], 0xaa, 0x55, 0x17]);
+    out.put(
+        "commands",
+        "printk",
+        &[
+            0x3f,
+            end.to_le_bytes()[0],
+            end.to_le_bytes()[1],
+            0xaa,
+            0x55,
+            0x17,
+        ],
+    );
 }

@@ -21,7 +21,8 @@ pub const SUB_MAX_MAPNR_64: usize = 96;
 pub const DESC_SIZE: usize = 24;
 
 pub fn u32_at(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4).map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(at..at + 4)
+        .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 pub fn u64_at(b: &[u8], at: usize) -> u64 {
     b.get(at..at + 8).map_or(0, |s| {
@@ -83,7 +84,10 @@ impl KdumpLayout {
         if pfn >= self.max_pfn || bm[byte] >> bit & 1 == 0 {
             return None;
         }
-        let rank: usize = bm[..byte].iter().map(|x| x.count_ones() as usize).sum::<usize>()
+        let rank: usize = bm[..byte]
+            .iter()
+            .map(|x| x.count_ones() as usize)
+            .sum::<usize>()
             + (bm[byte] & ((1u8 << bit) - 1)).count_ones() as usize;
         Some(self.desc_base + rank * DESC_SIZE)
     }
@@ -91,7 +95,11 @@ impl KdumpLayout {
     /// `(offset, size, flags)` of the page data of `pfn`.
     pub fn page(&self, b: &[u8], pfn: u64) -> Option<(usize, usize, u32)> {
         let d = self.descriptor(b, pfn)?;
-        Some((u64_at(b, d) as usize, u32_at(b, d + 8) as usize, u32_at(b, d + 12)))
+        Some((
+            u64_at(b, d) as usize,
+            u32_at(b, d + 8) as usize,
+            u32_at(b, d + 12),
+        ))
     }
 
     /// Where the page data starts (just after the descriptor table).
@@ -103,14 +111,25 @@ impl KdumpLayout {
 /// Replaces bytes of the page holding physical address `paddr` in a kdump file: in place for a
 /// raw page, else (zlib) the page is decompressed, patched, recompressed and appended to the file,
 /// its descriptor pointed at the new copy. `data` must not cross the page's end.
-pub fn patch_kdump_page(b: &mut Vec<u8>, l: &KdumpLayout, paddr: u64, data: &[u8]) -> Result<(), String> {
+pub fn patch_kdump_page(
+    b: &mut Vec<u8>,
+    l: &KdumpLayout,
+    paddr: u64,
+    data: &[u8],
+) -> Result<(), String> {
     let ps = l.block_size as u64;
     let (pfn, in_page) = (paddr / ps, (paddr % ps) as usize);
     if in_page + data.len() > l.block_size {
         return Err(format!("patch at {paddr:#x} crosses a page"));
     }
-    let desc = l.descriptor(b, pfn).ok_or_else(|| format!("pfn {pfn:#x} not dumped"))?;
-    let (off, size, flags) = (u64_at(b, desc) as usize, u32_at(b, desc + 8) as usize, u32_at(b, desc + 12));
+    let desc = l
+        .descriptor(b, pfn)
+        .ok_or_else(|| format!("pfn {pfn:#x} not dumped"))?;
+    let (off, size, flags) = (
+        u64_at(b, desc) as usize,
+        u32_at(b, desc + 8) as usize,
+        u32_at(b, desc + 12),
+    );
     match flags {
         0 => b[off + in_page..off + in_page + data.len()].copy_from_slice(data),
         1 => {
@@ -126,7 +145,11 @@ pub fn patch_kdump_page(b: &mut Vec<u8>, l: &KdumpLayout, paddr: u64, data: &[u8
             b[desc + 8..desc + 12].copy_from_slice(&(packed.len() as u32).to_le_bytes());
             b.extend_from_slice(&packed);
         }
-        f => return Err(format!("pfn {pfn:#x}: page flags {f:#x}: only raw and zlib pages are patched")),
+        f => {
+            return Err(format!(
+                "pfn {pfn:#x}: page flags {f:#x}: only raw and zlib pages are patched"
+            ))
+        }
     }
     Ok(())
 }
@@ -152,12 +175,22 @@ impl ElfLayout {
         let ph = |i: usize| phoff + 56 * i;
         let notes = (0..phnum)
             .find(|&i| u32_at(b, ph(i)) == 4)
-            .map_or((0, 0), |i| (u64_at(b, ph(i) + 8) as usize, u64_at(b, ph(i) + 32) as usize));
+            .map_or((0, 0), |i| {
+                (
+                    u64_at(b, ph(i) + 8) as usize,
+                    u64_at(b, ph(i) + 32) as usize,
+                )
+            });
         let data_start = (0..phnum)
             .filter(|&i| u32_at(b, ph(i)) == 1)
             .map(|i| u64_at(b, ph(i) + 8) as usize)
             .min()?;
-        Some(ElfLayout { phoff, phnum, notes, data_start })
+        Some(ElfLayout {
+            phoff,
+            phnum,
+            notes,
+            data_start,
+        })
     }
 }
 
@@ -171,12 +204,19 @@ pub struct Scratch {
 impl Scratch {
     pub fn new(tag: &str) -> Scratch {
         let base = Path::new("/dev/shm");
-        let base = if base.is_dir() { base.to_path_buf() } else { std::env::temp_dir() };
+        let base = if base.is_dir() {
+            base.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = base.join(format!("kdive-{tag}-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        Scratch { dir, n: std::cell::Cell::new(0) }
+        Scratch {
+            dir,
+            n: std::cell::Cell::new(0),
+        }
     }
 
     /// Writes `bytes` as a new file named after `name`.

@@ -16,9 +16,12 @@ use kdive_memory::{KernelMemory, ReadVirt};
 
 use crate::mem::{PhysBytes, VirtBytes};
 
+/// A fuzz entry point.
+pub type Target = fn(&[u8]);
+
 /// Every target: its name (the file under `fuzz/fuzz_targets/`, the folder under `fuzz/seeds/`)
 /// and its entry point.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("kdump", kdump),
     ("flattened", flattened),
     ("elf", elf),
@@ -31,6 +34,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("codec_snappy", codec_snappy),
     ("codec_zstd", codec_zstd),
     ("commands", commands),
+    ("orc", orc),
 ];
 
 /// Pages a format target reads at most per input (the bound keeps one input fast).
@@ -64,7 +68,12 @@ pub fn flattened(data: &[u8]) {
 pub fn elf(data: &[u8]) {
     let Some(map) = mapping(data) else { return };
     if let Ok(e) = ElfDump::parse(map) {
-        let _ = (e.segments().len(), e.is_kcore(), e.is_filtered(), e.notes().other.len());
+        let _ = (
+            e.segments().len(),
+            e.is_kcore(),
+            e.is_filtered(),
+            e.notes().other.len(),
+        );
         exercise(Box::new(e));
     }
 }
@@ -132,7 +141,14 @@ pub fn kallsyms(data: &[u8]) {
     let Some(head) = data.get(..KALLSYMS_HEADER) else {
         return;
     };
-    let word = |i: usize| u32::from_le_bytes([head[4 * i], head[4 * i + 1], head[4 * i + 2], head[4 * i + 3]]);
+    let word = |i: usize| {
+        u32::from_le_bytes([
+            head[4 * i],
+            head[4 * i + 1],
+            head[4 * i + 2],
+            head[4 * i + 3],
+        ])
+    };
     let flags = word(0);
     let at = |i: usize| KALLSYMS_BASE.wrapping_add(u64::from(word(i)));
     let stext = u64::from(word(7)) | u64::from(word(8)) << 32;
@@ -140,7 +156,11 @@ pub fn kallsyms(data: &[u8]) {
         "SYMBOL(kallsyms_num_syms)={:x}\nSYMBOL(kallsyms_names)={:x}\nSYMBOL(kallsyms_token_table)={:x}\nSYMBOL(kallsyms_token_index)={:x}\n",
         at(1), at(2), at(3), at(4)
     );
-    let table = if flags & 1 != 0 { "kallsyms_addresses" } else { "kallsyms_offsets" };
+    let table = if flags & 1 != 0 {
+        "kallsyms_addresses"
+    } else {
+        "kallsyms_offsets"
+    };
     text += &format!("SYMBOL({table})={:x}\n", at(5));
     if flags & 2 != 0 {
         text += &format!("SYMBOL(kallsyms_relative_base)={:x}\n", at(6));
@@ -149,12 +169,23 @@ pub fn kallsyms(data: &[u8]) {
         text += &format!("SYMBOL(_stext)={stext:x}\n");
     }
     let memory = &data[KALLSYMS_HEADER..];
-    let mem = VirtBytes { base: KALLSYMS_BASE, bytes: memory };
+    let mem = VirtBytes {
+        base: KALLSYMS_BASE,
+        bytes: memory,
+    };
     if let Ok(k) = Kallsyms::load(&mem, &VmcoreInfo::parse(&text)) {
         let _ = (k.encoding(), k.len(), k.lookup_all("_stext"));
-        let some: Vec<(String, u64)> = k.iter().take(64).map(|s| (s.name.to_string(), s.addr)).collect();
+        let some: Vec<(String, u64)> = k
+            .iter()
+            .take(64)
+            .map(|s| (s.name.to_string(), s.addr))
+            .collect();
         for (name, addr) in some {
-            let _ = (k.by_name(&name), k.by_addr(addr), k.by_addr(addr.wrapping_add(1)));
+            let _ = (
+                k.by_name(&name),
+                k.by_addr(addr),
+                k.by_addr(addr.wrapping_add(1)),
+            );
         }
         let _ = (k.by_addr(0), k.by_addr(u64::MAX));
     }
@@ -206,7 +237,15 @@ fn btf_base(src: u16) -> BtfSource {
         let lh = b.struct_("list_head", 16, &[]);
         let p = b.ptr(lh);
         b.struct_("list_head", 16, &[("next", p, 0, 0), ("prev", p, 64, 0)]);
-        b.struct_("module", 32, &[("list", lh, 0, 0), ("state", int, 128, 0), ("size", long, 192, 0)]);
+        b.struct_(
+            "module",
+            32,
+            &[
+                ("list", lh, 0, 0),
+                ("state", int, 128, 0),
+                ("size", long, 192, 0),
+            ],
+        );
         b.build()
     });
     BtfSource::parse(blob.clone(), src).unwrap_or_else(|e| panic!("built-in base BTF: {e}"))
@@ -271,6 +310,47 @@ pub fn commands(data: &[u8]) {
     crate::synth::run_commands_patched(data, &["sys", "ps", "ps -t", "log", "log -T -m"]);
 }
 
+/// Where the ORC target's memory is mapped.
+pub const ORC_BASE: u64 = 0xffff_ffff_8100_0000;
+
+/// An ORC unwind table as the unwinder reads it from the dump.
+///
+/// Input: a `u32` entry count, a layout byte (0: before Linux 6.3, 1: since, else guessed from
+/// the data), 3 bytes of padding, then memory mapped at [`ORC_BASE`] holding `int ip[count]`
+/// followed by the `orc_entry[count]` table. Every ip of the table (and the byte after it) is
+/// looked up and turned into an unwind row.
+pub fn orc(data: &[u8]) {
+    use kdive_program::unwind::orc::{OrcLayout, OrcTable};
+    let Some((head, memory)) = data.split_first_chunk::<8>() else {
+        return;
+    };
+    let count = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    let layout = match head[4] {
+        0 => Some(OrcLayout::legacy()),
+        1 => Some(OrcLayout::current()),
+        _ => None,
+    };
+    let mem = VirtBytes {
+        base: ORC_BASE,
+        bytes: memory,
+    };
+    let orc_table = ORC_BASE.wrapping_add(4 * count as u64);
+    let Ok(t) = OrcTable::read(&mem, "fuzz", ORC_BASE, orc_table, count, layout, Vec::new()) else {
+        return;
+    };
+    let _ = (t.len(), t.name(), t.layout().generation());
+    for (i, rel) in memory.chunks_exact(4).take(count.min(256)).enumerate() {
+        let ip = (ORC_BASE + 4 * i as u64).wrapping_add_signed(i64::from(i32::from_le_bytes([
+            rel[0], rel[1], rel[2], rel[3],
+        ])));
+        for pc in [ip, ip.wrapping_add(1), ip.wrapping_sub(1)] {
+            if t.covers(pc) {
+                let _ = t.lookup(pc).map(|e| e.to_row());
+            }
+        }
+    }
+}
+
 /// The questions every format answers: metadata, page states and reads (a bounded sample).
 fn exercise(format: Box<dyn DumpFormat>) {
     let dump = Dump::from_format(Vec::new(), format);
@@ -298,8 +378,17 @@ fn exercise(format: Box<dyn DumpFormat>) {
 
 /// Reads every kind of VMCOREINFO value the layers above ask for.
 fn query_vmcoreinfo(info: &VmcoreInfo) {
-    let _ = (info.osrelease(), info.page_size(), info.kernel_offset(), info.build_id());
-    let _ = (info.symbol("init_top_pgt"), info.number("phys_base"), info.size("page"));
+    let _ = (
+        info.osrelease(),
+        info.page_size(),
+        info.kernel_offset(),
+        info.build_id(),
+    );
+    let _ = (
+        info.symbol("init_top_pgt"),
+        info.number("phys_base"),
+        info.size("page"),
+    );
     let _ = (info.offset("list_head.next"), info.length("mem_section"));
 }
 

@@ -88,17 +88,29 @@ pub fn btf() -> Vec<u8> {
     let task_ptr = b.ptr(task_fwd);
     let lh_fwd = b.fwd("list_head", false);
     let lh_ptr = b.ptr(lh_fwd);
-    let list_head = b.struct_("list_head", 16, &[("next", lh_ptr, 0, 0), ("prev", lh_ptr, 64, 0)]);
+    let list_head = b.struct_(
+        "list_head",
+        16,
+        &[("next", lh_ptr, 0, 0), ("prev", lh_ptr, 64, 0)],
+    );
     let hn_fwd = b.fwd("hlist_node", false);
     let hn_ptr = b.ptr(hn_fwd);
     let hn_pptr = b.ptr(hn_ptr);
-    let hlist_node = b.struct_("hlist_node", 16, &[("next", hn_ptr, 0, 0), ("pprev", hn_pptr, 64, 0)]);
+    let hlist_node = b.struct_(
+        "hlist_node",
+        16,
+        &[("next", hn_ptr, 0, 0), ("pprev", hn_pptr, 64, 0)],
+    );
     let hlist_head = b.struct_("hlist_head", 8, &[("first", hn_ptr, 0, 0)]);
     let pid_links = b.array(hlist_node, int, 4);
     let se = b.struct_("sched_entity", 8, &[("sum_exec_runtime", u64_, 0, 0)]);
     let counts = b.array(atomic_long_t, int, 4);
     let rss = b.struct_("mm_rss_stat", 32, &[("count", counts, 0, 0)]);
-    let mm = b.struct_("mm_struct", MM_SIZE, &[("total_vm", ulong, 0, 0), ("rss_stat", rss, 64, 0)]);
+    let mm = b.struct_(
+        "mm_struct",
+        MM_SIZE,
+        &[("total_vm", ulong, 0, 0), ("rss_stat", rss, 64, 0)],
+    );
     let mm_ptr = b.ptr(mm);
     b.struct_(
         "task_struct",
@@ -122,38 +134,95 @@ pub fn btf() -> Vec<u8> {
             ("stime", u64_, bits(TASK_STIME), 0),
         ],
     );
-    b.struct_("rq", 16, &[("curr", task_ptr, 0, 0), ("idle", task_ptr, 64, 0)]);
-    let names = ["sysname", "nodename", "release", "version", "machine", "domainname"];
-    let fields: Vec<(&str, u32, u32, u32)> =
-        names.iter().enumerate().map(|(i, n)| (*n, uts_field, bits(i as u32 * UTS_FIELD), 0)).collect();
+    b.struct_(
+        "rq",
+        16,
+        &[("curr", task_ptr, 0, 0), ("idle", task_ptr, 64, 0)],
+    );
+    let names = [
+        "sysname",
+        "nodename",
+        "release",
+        "version",
+        "machine",
+        "domainname",
+    ];
+    let fields: Vec<(&str, u32, u32, u32)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (*n, uts_field, bits(i as u32 * UTS_FIELD), 0))
+        .collect();
     let new_uts = b.struct_("new_utsname", 6 * UTS_FIELD, &fields);
     b.struct_("uts_namespace", 392, &[("name", new_uts, 0, 0)]);
     let tkr = b.struct_(
         "tk_read_base",
         24,
-        &[("base", s64, 0, 0), ("shift", uint, 64, 0), ("xtime_nsec", u64_, 128, 0)],
+        &[
+            ("base", s64, 0, 0),
+            ("shift", uint, 64, 0),
+            ("xtime_nsec", u64_, 128, 0),
+        ],
     );
     let tk = b.struct_(
         "timekeeper",
         40,
-        &[("tkr_mono", tkr, 0, 0), ("xtime_sec", u64_, 192, 0), ("offs_boot", s64, 256, 0)],
+        &[
+            ("tkr_mono", tkr, 0, 0),
+            ("xtime_sec", u64_, 192, 0),
+            ("offs_boot", s64, 256, 0),
+        ],
     );
-    b.struct_("tk_data", 48, &[("seq", uint, 0, 0), ("timekeeper", tk, 64, 0)]);
+    b.struct_(
+        "tk_data",
+        48,
+        &[("seq", uint, 0, 0), ("timekeeper", tk, 64, 0)],
+    );
     let void_ptr = b.ptr(0);
-    let xarray = b.struct_("xarray", 16, &[("xa_lock", uint, 0, 0), ("xa_head", void_ptr, 64, 0)]);
-    let idr = b.struct_("idr", 24, &[("idr_rt", xarray, 0, 0), ("idr_base", uint, 128, 0)]);
+    let xarray = b.struct_(
+        "xarray",
+        16,
+        &[("xa_lock", uint, 0, 0), ("xa_head", void_ptr, 64, 0)],
+    );
+    let idr = b.struct_(
+        "idr",
+        24,
+        &[("idr_rt", xarray, 0, 0), ("idr_base", uint, 128, 0)],
+    );
     b.struct_("pid_namespace", 32, &[("idr", idr, 0, 0)]);
     let slots = b.array(void_ptr, int, 64);
-    b.struct_("xa_node", 0x228, &[("shift", u8_, 0, 0), ("slots", slots, bits(0x28), 0)]);
+    b.struct_(
+        "xa_node",
+        0x228,
+        &[("shift", u8_, 0, 0), ("slots", slots, bits(0x28), 0)],
+    );
     let pid_tasks = b.array(hlist_head, int, 4);
-    b.struct_("pid", 48, &[("count", uint, 0, 0), ("tasks", pid_tasks, 128, 0)]);
+    b.struct_(
+        "pid",
+        48,
+        &[("count", uint, 0, 0), ("tasks", pid_tasks, 128, 0)],
+    );
     b.struct_("pglist_data", 16, &[("node_present_pages", ulong, 0, 0)]);
 
-    let lpos = b.struct_("prb_data_blk_lpos", 16, &[("begin", ulong, 0, 0), ("next", ulong, 64, 0)]);
-    b.struct_("prb_desc", DESC_SIZE, &[("state_var", atomic_long_t, 0, 0), ("text_blk_lpos", lpos, 64, 0)]);
+    let lpos = b.struct_(
+        "prb_data_blk_lpos",
+        16,
+        &[("begin", ulong, 0, 0), ("next", ulong, 64, 0)],
+    );
+    b.struct_(
+        "prb_desc",
+        DESC_SIZE,
+        &[
+            ("state_var", atomic_long_t, 0, 0),
+            ("text_blk_lpos", lpos, 64, 0),
+        ],
+    );
     let subsystem = b.array(char_, int, 16);
     let device = b.array(char_, int, 48);
-    let dev_info = b.struct_("dev_printk_info", 64, &[("subsystem", subsystem, 0, 0), ("device", device, 128, 0)]);
+    let dev_info = b.struct_(
+        "dev_printk_info",
+        64,
+        &[("subsystem", subsystem, 0, 0), ("device", device, 128, 0)],
+    );
     b.struct_(
         "printk_info",
         INFO_SIZE,
@@ -182,11 +251,19 @@ pub fn btf() -> Vec<u8> {
             ("tail_id", atomic_long_t, 256, 0),
         ],
     );
-    let data_ring = b.struct_("prb_data_ring", 16, &[("size_bits", uint, 0, 0), ("data", char_ptr, 64, 0)]);
+    let data_ring = b.struct_(
+        "prb_data_ring",
+        16,
+        &[("size_bits", uint, 0, 0), ("data", char_ptr, 64, 0)],
+    );
     b.struct_(
         "printk_ringbuffer",
         64,
-        &[("desc_ring", desc_ring, 0, 0), ("text_data_ring", data_ring, 320, 0), ("fail", atomic_long_t, 448, 0)],
+        &[
+            ("desc_ring", desc_ring, 0, 0),
+            ("text_data_ring", data_ring, 320, 0),
+            ("fail", atomic_long_t, 448, 0),
+        ],
     );
     b.build()
 }
@@ -231,7 +308,10 @@ pub fn kernel() -> &'static Kernel {
 }
 
 fn build() -> Kernel {
-    let mut m = Image { phys: vec![0; 0x1000], symbols: BTreeMap::new() };
+    let mut m = Image {
+        phys: vec![0; 0x1000],
+        symbols: BTreeMap::new(),
+    };
     m.symbols.insert("_stext", KBASE);
     let data_start = m.phys.len();
 
@@ -241,8 +321,11 @@ fn build() -> Kernel {
     let t2 = m.alloc(TASK_SIZE as usize, 64);
     let mm = m.alloc(MM_SIZE as usize, 64);
     let tasks = [t0, t1, t2];
-    let specs: [(i32, &str, u32, usize); 3] =
-        [(0, "swapper/0", PF_KTHREAD, 0), (1, "init", 0, mm), (2, "kthreadd", PF_KTHREAD, 0)];
+    let specs: [(i32, &str, u32, usize); 3] = [
+        (0, "swapper/0", PF_KTHREAD, 0),
+        (1, "init", 0, mm),
+        (2, "kthreadd", PF_KTHREAD, 0),
+    ];
     for (i, &(pid, comm, flags, mm)) in specs.iter().enumerate() {
         let t = tasks[i];
         m.u32(t + TASK_STATE as usize, if pid == 1 { 0 } else { 1 });
@@ -273,7 +356,11 @@ fn build() -> Kernel {
     m.u64(rq + 8, va(t0));
     let pco = m.global("__per_cpu_offset", 8);
     m.u64(pco, 0);
-    for name in ["__cpu_possible_mask", "__cpu_online_mask", "__cpu_present_mask"] {
+    for name in [
+        "__cpu_possible_mask",
+        "__cpu_online_mask",
+        "__cpu_present_mask",
+    ] {
         let at = m.global(name, 8);
         m.u64(at, 1);
     }
@@ -286,7 +373,14 @@ fn build() -> Kernel {
     m.u32(pm, 32768);
 
     let uts = m.global("init_uts_ns", 392);
-    let fields = ["Linux", "synth", "6.1.0-synthetic", "#1 SMP PREEMPT_DYNAMIC", "x86_64", "(none)"];
+    let fields = [
+        "Linux",
+        "synth",
+        "6.1.0-synthetic",
+        "#1 SMP PREEMPT_DYNAMIC",
+        "x86_64",
+        "(none)",
+    ];
     for (i, f) in fields.iter().enumerate() {
         m.put(uts + i * UTS_FIELD as usize, f.as_bytes());
     }
@@ -382,7 +476,11 @@ fn kallsyms(m: &mut Image) -> String {
     m.u32(num, syms.len() as u32);
     let mut names = Vec::new();
     for (name, _) in &syms {
-        let kind = if name.starts_with('_') && *name != "_stext" { b'd' } else { b'D' };
+        let kind = if name.starts_with('_') && *name != "_stext" {
+            b'd'
+        } else {
+            b'D'
+        };
         names.push(1 + name.len() as u8);
         names.push(kind);
         names.extend_from_slice(name.as_bytes());
@@ -432,13 +530,34 @@ pub fn vmcore(phys: &[u8], vmcoreinfo: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(load_off as usize + phys.len());
     out.extend_from_slice(b"\x7fELF\x02\x01\x01");
     out.resize(16, 0);
-    for (v, n) in [(4u64, 2), (62, 2), (1, 4), (0, 8), (64, 8), (0, 8), (0, 4), (64, 2), (56, 2), (2, 2), (64, 2), (0, 2), (0, 2)] {
+    for (v, n) in [
+        (4u64, 2),
+        (62, 2),
+        (1, 4),
+        (0, 8),
+        (64, 8),
+        (0, 8),
+        (0, 4),
+        (64, 2),
+        (56, 2),
+        (2, 2),
+        (64, 2),
+        (0, 2),
+        (0, 2),
+    ] {
         out.extend_from_slice(&v.to_le_bytes()[..n]);
     }
     let phdr = |out: &mut Vec<u8>, p_type: u32, off: u64, vaddr: u64, size: u64| {
         out.extend_from_slice(&p_type.to_le_bytes());
         out.extend_from_slice(&if p_type == 1 { 7u32 } else { 0 }.to_le_bytes());
-        for v in [off, vaddr, 0, size, size, if p_type == 1 { 4096 } else { 0 }] {
+        for v in [
+            off,
+            vaddr,
+            0,
+            size,
+            size,
+            if p_type == 1 { 4096 } else { 0 },
+        ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
     };
@@ -520,7 +639,11 @@ pub struct TempFile(pub PathBuf);
 
 impl TempFile {
     pub fn new(tag: &str, bytes: &[u8]) -> std::io::Result<TempFile> {
-        let name = format!("kdive-{tag}-{}-{:?}.vmcore", std::process::id(), std::thread::current().id());
+        let name = format!(
+            "kdive-{tag}-{}-{:?}.vmcore",
+            std::process::id(),
+            std::thread::current().id()
+        );
         let path = std::env::temp_dir().join(name.replace(['(', ')'], ""));
         std::fs::write(&path, bytes)?;
         Ok(TempFile(path))

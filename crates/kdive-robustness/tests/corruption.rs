@@ -34,7 +34,11 @@ impl Probe {
         let out = match &open {
             Ok(s) => cmds
                 .iter()
-                .map(|c| kdive_commands::run(s, c).map(|r| r.text()).map_err(|e| e.to_string()))
+                .map(|c| {
+                    kdive_commands::run(s, c)
+                        .map(|r| r.text())
+                        .map_err(|e| e.to_string())
+                })
                 .collect(),
             Err(_) => Vec::new(),
         };
@@ -104,7 +108,11 @@ fn dumps(kind: &[u8]) -> Vec<(String, PathBuf)> {
                 .is_ok()
                 && magic.starts_with(kind)
             {
-                let file = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let file = p
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
                 v.push((format!("{}/{file}", f.name), p));
             }
         }
@@ -134,8 +142,18 @@ fn check_truncated(name: &str, full: &Probe, cut: &Probe, at: usize) {
     let Ok(s) = &cut.open else { return };
     assert!(s.dump().meta().incomplete, "{what}: not marked incomplete");
     let [present, excluded, not_ram, lost] = cut.states;
-    assert_eq!(present + lost, full.states[0] + full.states[3], "{what}: dumped pages changed state: {:?} -> {:?}", full.states, cut.states);
-    assert_eq!((excluded, not_ram), (full.states[1], full.states[2]), "{what}");
+    assert_eq!(
+        present + lost,
+        full.states[0] + full.states[3],
+        "{what}: dumped pages changed state: {:?} -> {:?}",
+        full.states,
+        cut.states
+    );
+    assert_eq!(
+        (excluded, not_ram),
+        (full.states[1], full.states[2]),
+        "{what}"
+    );
     assert!(lost > 0, "{what}: no page lost");
     for o in &cut.out {
         if let Err(e) = o {
@@ -156,13 +174,29 @@ fn truncate_all(kind: &[u8], points: impl Fn(&[u8]) -> Vec<(&'static str, usize)
             let cut = Probe::run(&copy, &["sys", "log"]);
             eprintln!(
                 "{name} cut in {label} at {at:#x}: open {}, states {:?}, sys {}, log {}",
-                cut.open.as_ref().map_or_else(|e| e.clone(), |_| "ok".into()),
+                cut.open
+                    .as_ref()
+                    .map_or_else(|e| e.clone(), |_| "ok".into()),
                 cut.states,
-                cut.out.first().map_or("-".into(), |o| o.as_ref().map_or_else(|e| e.clone(), |_| "ok".into())),
-                cut.out.get(1).map_or("-".into(), |o| o.as_ref().map_or_else(|e| e.clone(), |_| "ok".into())),
+                cut.out.first().map_or("-".into(), |o| o
+                    .as_ref()
+                    .map_or_else(|e| e.clone(), |_| "ok".into())),
+                cut.out.get(1).map_or("-".into(), |o| o
+                    .as_ref()
+                    .map_or_else(|e| e.clone(), |_| "ok".into())),
             );
             match &cut.open {
-                Err(e) => assert_names_place(&format!("{name} cut in {label}"), e, &["header", "bitmap", "program headers", "ELF identification", "flattened"]),
+                Err(e) => assert_names_place(
+                    &format!("{name} cut in {label}"),
+                    e,
+                    &[
+                        "header",
+                        "bitmap",
+                        "program headers",
+                        "ELF identification",
+                        "flattened",
+                    ],
+                ),
                 Ok(_) => check_truncated(&name, &full, &cut, at),
             }
             std::fs::remove_file(&copy).ok();
@@ -174,7 +208,9 @@ fn truncate_all(kind: &[u8], points: impl Fn(&[u8]) -> Vec<(&'static str, usize)
 #[test]
 fn truncated_kdump_files() {
     truncate_all(b"KDUMP   ", |b| {
-        let Some(l) = KdumpLayout::parse(b) else { return Vec::new() };
+        let Some(l) = KdumpLayout::parse(b) else {
+            return Vec::new();
+        };
         let data = l.data_start();
         let span = b.len() - data;
         vec![
@@ -206,7 +242,9 @@ fn truncated_flattened_files() {
 #[test]
 fn truncated_elf_files() {
     truncate_all(b"\x7fELF", |b| {
-        let Some(l) = ElfLayout::parse(b) else { return Vec::new() };
+        let Some(l) = ElfLayout::parse(b) else {
+            return Vec::new();
+        };
         let span = b.len() - l.data_start;
         vec![
             ("ELF header", 40),
@@ -253,7 +291,9 @@ fn flip_fields(name: &str, path: &Path, fields: &[Flip], places: &[&str]) {
 
 #[test]
 fn bit_flips_in_kdump_headers() {
-    let Some(path) = fixture_dump("formats-6.1", "vmcore.kdump-zlib-d31") else { return };
+    let Some(path) = fixture_dump("formats-6.1", "vmcore.kdump-zlib-d31") else {
+        return;
+    };
     let bytes = std::fs::read(&path).expect("read dump");
     let l = KdumpLayout::parse(&bytes).expect("kdump layout");
     let sub = l.sub_header;
@@ -266,7 +306,12 @@ fn bit_flips_in_kdump_headers() {
         ("bitmap_blocks", KDUMP_BITMAP_BLOCKS, 4, U32_MASKS),
         ("max_mapnr", KDUMP_MAX_MAPNR, 4, U32_MASKS),
         ("nr_cpus", KDUMP_NR_CPUS, 4, U32_MASKS),
-        ("offset_vmcoreinfo", sub + SUB_OFFSET_VMCOREINFO, 8, U64_MASKS),
+        (
+            "offset_vmcoreinfo",
+            sub + SUB_OFFSET_VMCOREINFO,
+            8,
+            U64_MASKS,
+        ),
         ("size_vmcoreinfo", sub + SUB_SIZE_VMCOREINFO, 8, U64_MASKS),
         ("offset_note", sub + SUB_OFFSET_NOTE, 8, U64_MASKS),
         ("size_note", sub + SUB_SIZE_NOTE, 8, U64_MASKS),
@@ -275,18 +320,33 @@ fn bit_flips_in_kdump_headers() {
         ("first descriptor size", l.desc_base + 8, 4, U32_MASKS),
         ("first descriptor flags", l.desc_base + 12, 4, U32_MASKS),
     ];
-    let places = ["kdump", "header", "bitmap", "sub-header", "VMCOREINFO", "notes", "signature", "not a crash dump"];
+    let places = [
+        "kdump",
+        "header",
+        "bitmap",
+        "sub-header",
+        "VMCOREINFO",
+        "notes",
+        "signature",
+        "not a crash dump",
+    ];
     flip_fields("kdump-zlib-d31", &path, &fields, &places);
 }
 
 #[test]
 fn bit_flips_in_elf_headers() {
-    let Some(path) = fixture_dump("formats-6.1", "vmcore.elf-d31.zst") else { return };
+    let Some(path) = fixture_dump("formats-6.1", "vmcore.elf-d31.zst") else {
+        return;
+    };
     let bytes = std::fs::read(&path).expect("read dump");
     let l = ElfLayout::parse(&bytes).expect("ELF layout");
     let ph = |i: usize| l.phoff + 56 * i;
-    let note = (0..l.phnum).find(|&i| u32_at(&bytes, ph(i)) == 4).expect("PT_NOTE");
-    let load = (0..l.phnum).find(|&i| u32_at(&bytes, ph(i)) == 1).expect("PT_LOAD");
+    let note = (0..l.phnum)
+        .find(|&i| u32_at(&bytes, ph(i)) == 4)
+        .expect("PT_NOTE");
+    let load = (0..l.phnum)
+        .find(|&i| u32_at(&bytes, ph(i)) == 1)
+        .expect("PT_LOAD");
     drop(bytes);
     let fields: Vec<Flip> = vec![
         ("EI_CLASS", 4, 1, &[1, 3]),
@@ -308,9 +368,12 @@ fn bit_flips_in_elf_headers() {
 
 #[test]
 fn bit_flips_in_flattened_records() {
-    let Some(path) = fixture_dump("formats-6.1", "vmcore.flat-zlib-d31") else { return };
+    let Some(path) = fixture_dump("formats-6.1", "vmcore.flat-zlib-d31") else {
+        return;
+    };
     let bytes = std::fs::read(&path).expect("read dump");
-    let second = 4096 + 16 + u64::from_be_bytes(bytes[4104..4112].try_into().expect("8 bytes")) as usize;
+    let second =
+        4096 + 16 + u64::from_be_bytes(bytes[4104..4112].try_into().expect("8 bytes")) as usize;
     drop(bytes);
     let fields: Vec<Flip> = vec![
         ("signature", 0, 1, &[1]),
@@ -337,13 +400,19 @@ impl Patient {
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let layout = KdumpLayout::parse(&bytes).expect("kdump layout");
         let intact = Session::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        Patient { bytes, layout, intact }
+        Patient {
+            bytes,
+            layout,
+            intact,
+        }
     }
     fn prog(&self) -> &kdive_program::Program {
         self.intact.kernel().expect("kernel of the intact dump")
     }
     fn sym(&self, name: &str) -> u64 {
-        self.prog().symbol_address(name).unwrap_or_else(|e| panic!("{e}"))
+        self.prog()
+            .symbol_address(name)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
     fn paddr(&self, va: u64) -> u64 {
         let mem = self.prog().kernel_memory().expect("kernel memory");
@@ -355,7 +424,8 @@ impl Patient {
     /// A copy with `data` written at kernel virtual address `va`.
     fn with_va(&self, va: u64, data: &[u8]) -> Vec<u8> {
         let mut b = self.bytes.clone();
-        patch_kdump_page(&mut b, &self.layout, self.paddr(va), data).unwrap_or_else(|e| panic!("{e}"));
+        patch_kdump_page(&mut b, &self.layout, self.paddr(va), data)
+            .unwrap_or_else(|e| panic!("{e}"));
         b
     }
     fn tasks(&self) -> usize {
@@ -363,19 +433,23 @@ impl Patient {
     }
 }
 
-fn text<'a>(p: &'a Probe, i: usize) -> &'a str {
+fn text(p: &Probe, i: usize) -> &str {
     match &p.out[i] {
         Ok(s) | Err(s) => s,
     }
 }
 
 fn line<'a>(sys: &'a str, key: &str) -> &'a str {
-    sys.lines().find(|l| l.trim_start().starts_with(&format!("{key}:"))).unwrap_or("")
+    sys.lines()
+        .find(|l| l.trim_start().starts_with(&format!("{key}:")))
+        .unwrap_or("")
 }
 
 #[test]
 fn raw_kdump_with_damaged_pages_page_tables_and_task_list() {
-    let Some(path) = fixture_dump("formats-6.1", "vmcore.kdump-raw-d31.zst") else { return };
+    let Some(path) = fixture_dump("formats-6.1", "vmcore.kdump-raw-d31.zst") else {
+        return;
+    };
     let p = Patient::open(&path);
     let scratch = Scratch::new("raw");
     let cmds = ["sys", "ps", "log"];
@@ -384,7 +458,10 @@ fn raw_kdump_with_damaged_pages_page_tables_and_task_list() {
     let uts = p.sym("init_uts_ns");
     let pa = p.paddr(uts);
     let mut b = p.bytes.clone();
-    let d = p.layout.descriptor(&b, pa / 4096).expect("init_uts_ns page dumped");
+    let d = p
+        .layout
+        .descriptor(&b, pa / 4096)
+        .expect("init_uts_ns page dumped");
     let past = b.len() as u64 + (1 << 20);
     put_u64(&mut b, d, past);
     let probe = Probe::run(&scratch.write("desc-past-end", &b), &cmds);
@@ -394,8 +471,16 @@ fn raw_kdump_with_damaged_pages_page_tables_and_task_list() {
     assert!(line(sys, "RELEASE").contains("(unknown)"), "{sys}");
     assert!(line(sys, "TASKS").contains(&p.tasks().to_string()), "{sys}");
     assert!(probe.out[2].is_ok(), "log still answers");
-    let err = s.kernel().expect("kernel").read_u64(uts).expect_err("lost page").to_string();
-    assert!(err.contains("lost") && err.contains(&format!("{pa:#x}")), "{err}");
+    let err = s
+        .kernel()
+        .expect("kernel")
+        .read_u64(uts)
+        .expect_err("lost page")
+        .to_string();
+    assert!(
+        err.contains("lost") && err.contains(&format!("{pa:#x}")),
+        "{err}"
+    );
 
     // The PML4 entry of the direct map pointing outside RAM: tasks in the direct map are
     // unreadable, and the errors say which table could not be read.
@@ -403,7 +488,13 @@ fn raw_kdump_with_damaged_pages_page_tables_and_task_list() {
     let base = mem.direct_map_base().expect("direct map");
     let entry = mem.root() + ((base >> 39) & 511) * 8;
     let mut b = p.bytes.clone();
-    patch_kdump_page(&mut b, &p.layout, entry, &(0x7f_ffff_f000u64 | 0x63).to_le_bytes()).expect("patch");
+    patch_kdump_page(
+        &mut b,
+        &p.layout,
+        entry,
+        &(0x7f_ffff_f000u64 | 0x63).to_le_bytes(),
+    )
+    .expect("patch");
     let probe = Probe::run(&scratch.write("pml4-outside-ram", &b), &cmds);
     let all = probe.all_text();
     assert!(all.contains("PDPT") && all.contains("not RAM"), "{all}");
@@ -424,13 +515,18 @@ fn raw_kdump_with_damaged_pages_page_tables_and_task_list() {
     assert!(ps.contains("loops back"), "{ps}");
     let rows = ps.lines().filter(|l| l.contains(" ffff")).count();
     assert_eq!(rows, p.tasks(), "{ps}");
-    assert!(line(probe.sys().expect("sys"), "TASKS").contains("see ps"), "sys flags the damage");
+    assert!(
+        line(probe.sys().expect("sys"), "TASKS").contains("see ps"),
+        "sys flags the damage"
+    );
     check_memory();
 }
 
 #[test]
 fn module_list_made_to_loop() {
-    let Some(path) = fixture_dump("b-null-module-6.1", "vmcore") else { return };
+    let Some(path) = fixture_dump("b-null-module-6.1", "vmcore") else {
+        return;
+    };
     let p = Patient::open(&path);
     let head = p.sym("modules");
     let first = p.read_u64(head);
@@ -441,30 +537,55 @@ fn module_list_made_to_loop() {
     let probe = Probe::run(&copy, &["sys", "ps", "log", "bt"]);
     let s = probe.open.as_ref().expect("opens");
     let prog = s.kernel().expect("kernel");
-    let (mods, err) = kdive_linux::list::list_entries(prog, head, "struct module", "list", 1000).expect("walk");
+    let (mods, err) =
+        kdive_linux::list::list_entries(prog, head, "struct module", "list", 1000).expect("walk");
     assert_eq!(mods.len(), 1);
-    assert!(err.expect("a loop error").to_string().contains("loops back"));
+    assert!(err
+        .expect("a loop error")
+        .to_string()
+        .contains("loops back"));
     assert!(probe.sys().is_some());
 }
 
 #[test]
 fn pages_that_do_not_decompress() {
-    for file in ["vmcore.kdump-zlib-d31", "vmcore.kdump-lzo-d31.zst", "vmcore.kdump-snappy-d31.zst", "vmcore.kdump-zstd-d31"] {
-        let Some(path) = fixture_dump("formats-6.1", file) else { return };
+    for file in [
+        "vmcore.kdump-zlib-d31",
+        "vmcore.kdump-lzo-d31.zst",
+        "vmcore.kdump-snappy-d31.zst",
+        "vmcore.kdump-zstd-d31",
+    ] {
+        let Some(path) = fixture_dump("formats-6.1", file) else {
+            return;
+        };
         let p = Patient::open(&path);
         let pa = p.paddr(p.sym("init_uts_ns"));
         let (off, size, flags) = p.layout.page(&p.bytes, pa / 4096).expect("page dumped");
         assert_ne!(flags, 0, "{file}: page is compressed");
         let mut b = p.bytes.clone();
-        b[off..off + size].iter_mut().enumerate().for_each(|(i, x)| *x = (i as u8).wrapping_mul(31) ^ 0xa5);
+        b[off..off + size]
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, x)| *x = (i as u8).wrapping_mul(31) ^ 0xa5);
         let scratch = Scratch::new("codec");
         let probe = Probe::run(&scratch.write("garbage-page", &b), &["sys", "log"]);
         let s = probe.open.as_ref().expect("opens");
         let sys = probe.sys().expect("sys answers");
         assert!(line(sys, "RELEASE").contains("(unknown)"), "{file}: {sys}");
-        assert!(line(sys, "DATE").contains("20"), "{file}: other fields still answer: {sys}");
-        let err = s.kernel().expect("kernel").read_u64(p.sym("init_uts_ns")).expect_err("bad page").to_string();
-        assert!(err.contains("does not decompress") && err.contains(&format!("{pa:#x}")), "{file}: {err}");
+        assert!(
+            line(sys, "DATE").contains("20"),
+            "{file}: other fields still answer: {sys}"
+        );
+        let err = s
+            .kernel()
+            .expect("kernel")
+            .read_u64(p.sym("init_uts_ns"))
+            .expect_err("bad page")
+            .to_string();
+        assert!(
+            err.contains("does not decompress") && err.contains(&format!("{pa:#x}")),
+            "{file}: {err}"
+        );
     }
 }
 
@@ -472,7 +593,9 @@ fn pages_that_do_not_decompress() {
 /// descriptors of the pages it could not write zeroed, the file ending after the last page written.
 #[test]
 fn incomplete_dumps_report_the_pages_lost() {
-    let Some(path) = fixture_dump("formats-6.1", "vmcore.kdump-zlib-d31") else { return };
+    let Some(path) = fixture_dump("formats-6.1", "vmcore.kdump-zlib-d31") else {
+        return;
+    };
     let full = Probe::run(&path, &["sys", "log"]);
     let mut b = std::fs::read(&path).expect("read");
     let l = KdumpLayout::parse(&b).expect("layout");
@@ -496,9 +619,17 @@ fn incomplete_dumps_report_the_pages_lost() {
         let [present, _, _, lost] = probe.states;
         assert_eq!(lost as usize, l.desc_count - keep);
         assert_eq!(present + lost, full.states[0]);
-        eprintln!("incomplete dump keeping {keep} of {} pages: {:.1}% lost", l.desc_count, 100.0 * lost as f64 / (present + lost) as f64);
+        eprintln!(
+            "incomplete dump keeping {keep} of {} pages: {:.1}% lost",
+            l.desc_count,
+            100.0 * lost as f64 / (present + lost) as f64
+        );
         if keep > l.desc_count * 8 / 10 {
-            assert!(probe.out.iter().all(Result::is_ok), "sys and log answer: {}", probe.all_text());
+            assert!(
+                probe.out.iter().all(Result::is_ok),
+                "sys and log answer: {}",
+                probe.all_text()
+            );
         }
     }
     b.clear();
@@ -506,10 +637,14 @@ fn incomplete_dumps_report_the_pages_lost() {
 
 #[test]
 fn walk_limit_bounds_the_task_walk() {
-    let Some(path) = fixture_dump("formats-6.1", "vmcore.kdump-zlib-d31") else { return };
+    let Some(path) = fixture_dump("formats-6.1", "vmcore.kdump-zlib-d31") else {
+        return;
+    };
     let mut s = Session::open(&path).expect("opens");
     s.walk_limit = 10;
-    let ps = kdive_commands::run(&s, "ps").map(|r| r.text()).unwrap_or_else(|e| e.to_string());
+    let ps = kdive_commands::run(&s, "ps")
+        .map(|r| r.text())
+        .unwrap_or_else(|e| e.to_string());
     assert!(ps.contains("more than 10 entries"), "{ps}");
 }
 
@@ -519,11 +654,21 @@ fn synthetic_task_list_loop_and_wild_pointers() {
     let rel = |va: u64| ((va - kdive_robustness::synth::KBASE) as usize - k.data.start) as u16;
     // init's `tasks.next` pointing at itself.
     let node = rel(k.tasks[1] + k.tasks_offset).to_le_bytes();
-    let out = kdive_robustness::synth::run_commands_patched(&[0x80, node[0], node[1], node[0], node[1]], &["ps", "sys"]);
+    let out = kdive_robustness::synth::run_commands_patched(
+        &[0x80, node[0], node[1], node[0], node[1]],
+        &["ps", "sys"],
+    );
     assert!(out[0].contains("loops back"), "{}", out[0]);
-    assert!(out[0].contains("kthreadd"), "the backward walk finds the rest: {}", out[0]);
+    assert!(
+        out[0].contains("kthreadd"),
+        "the backward walk finds the rest: {}",
+        out[0]
+    );
     // Every pointer of init_task's list node aimed at the printk ring: nothing panics.
     let ring = rel(k.symbols["prb"]).to_le_bytes();
-    let out = kdive_robustness::synth::run_commands_patched(&[0x80, node[0], node[1], ring[0], ring[1]], &["ps", "sys", "log"]);
+    let out = kdive_robustness::synth::run_commands_patched(
+        &[0x80, node[0], node[1], ring[0], ring[1]],
+        &["ps", "sys", "log"],
+    );
     assert_eq!(out.len(), 3);
 }

@@ -17,7 +17,11 @@ fn fuzz_dir() -> PathBuf {
 fn inputs(target: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = ["seeds", "regressions"]
         .iter()
-        .flat_map(|kind| std::fs::read_dir(fuzz_dir().join(kind).join(target)).into_iter().flatten())
+        .flat_map(|kind| {
+            std::fs::read_dir(fuzz_dir().join(kind).join(target))
+                .into_iter()
+                .flatten()
+        })
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file())
         .collect();
@@ -29,8 +33,13 @@ fn inputs(target: &str) -> Vec<PathBuf> {
 fn every_target_has_a_fuzz_target_file_and_seeds() {
     for (name, _) in TARGETS {
         let src = fuzz_dir().join("fuzz_targets").join(format!("{name}.rs"));
-        let text = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
-        assert!(text.contains(&format!("fuzz::{name}(")), "{} does not call fuzz::{name}", src.display());
+        let text =
+            std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+        assert!(
+            text.contains(&format!("fuzz::{name}(")),
+            "{} does not call fuzz::{name}",
+            src.display()
+        );
         assert!(!inputs(name).is_empty(), "no seeds for fuzz target {name}");
     }
 }
