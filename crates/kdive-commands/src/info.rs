@@ -408,10 +408,7 @@ impl Report for Info {
             lines.push(("KERNEL", format!("minimal mode: {m}")));
         }
         lines.push(("VERDICT", self.verdict.clone()));
-        lines
-            .iter()
-            .map(|(k, v)| format!("{k:>12}: {v}\n"))
-            .collect()
+        crate::format::key_values(&lines)
     }
 
     fn json(&self) -> serde_json::Value {

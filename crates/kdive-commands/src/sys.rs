@@ -199,10 +199,7 @@ impl Report for Sys {
                 _ => format!("\"{}\"", self.panic),
             },
         ));
-        lines
-            .iter()
-            .map(|(k, v)| format!("{k:>12}: {v}\n"))
-            .collect()
+        crate::format::key_values(&lines)
     }
 
     fn json(&self) -> serde_json::Value {

@@ -302,10 +302,17 @@ fn shared_zero_pages_are_counted_alike() {
     }
     let fx = kdive_testdata::fixture("formats-6.1").expect("formats-6.1");
     let mut counts = Vec::new();
-    for path in fx.dumps().into_iter().filter(|p| !p.to_string_lossy().contains("elf")) {
+    for path in fx
+        .dumps()
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().contains("elf"))
+    {
         let dump = kdive_dump::Dump::open(&path).unwrap();
         counts.push((path.display().to_string(), dump.format().zero_page_count()));
     }
     assert!(counts.len() >= 6, "{counts:?}");
-    assert!(counts.iter().all(|(_, n)| *n == counts[0].1 && *n > 0), "{counts:?}");
+    assert!(
+        counts.iter().all(|(_, n)| *n == counts[0].1 && *n > 0),
+        "{counts:?}"
+    );
 }
