@@ -70,11 +70,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if !others.is_empty() {
-        eprintln!(
-            "kdive: debug info files are not used yet; reading symbols and types from the dump"
-        );
-    }
     if cli.osrelease {
         return osrelease(&dumps);
     }
@@ -89,6 +84,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Err(e) = attach_debug_files(&mut session, &others) {
+        eprintln!("kdive: {e}");
+        return ExitCode::FAILURE;
+    }
     if let Some(n) = cli.max_list_entries {
         session.walk_limit = n;
     }
@@ -115,6 +114,32 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Attaches the first vmlinux among `files`; a file of another build is an error (never silently
+/// wrong answers). Module files are named as not used yet.
+fn attach_debug_files(session: &mut Session, files: &[PathBuf]) -> Result<(), String> {
+    let mut vmlinux_done = false;
+    for f in files {
+        let is_module = f
+            .to_str()
+            .is_some_and(|n| n.ends_with(".ko") || n.ends_with(".ko.debug"));
+        if is_module {
+            eprintln!(
+                "kdive: {}: module debug files are not used yet",
+                f.display()
+            );
+        } else if vmlinux_done {
+            eprintln!(
+                "kdive: {}: a vmlinux is already attached; ignored",
+                f.display()
+            );
+        } else {
+            session.attach_vmlinux(f).map_err(|e| e.to_string())?;
+            vmlinux_done = true;
+        }
+    }
+    Ok(())
 }
 
 /// `--osrelease`: VMCOREINFO's `OSRELEASE` (from memory if the header lost it), else the kdump

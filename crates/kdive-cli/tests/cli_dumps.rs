@@ -53,7 +53,7 @@ fn info_forms_and_debuginfo_files() {
     let c = kdive(&[s(&dump), s(&ko), "-c", "info"]);
     assert!(c.status.success(), "{}", stderr(&c));
     assert!(stdout(&c).contains("VERDICT: complete"));
-    assert!(stderr(&c).contains("debug info"), "{}", stderr(&c));
+    assert!(stderr(&c).contains("module debug files"), "{}", stderr(&c));
     // crash's order, debug info first, works too
     let d = kdive(&[s(&ko), s(&dump), "-c", "info"]);
     assert_eq!(stdout(&d), stdout(&c));

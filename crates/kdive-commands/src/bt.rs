@@ -78,10 +78,27 @@ pub struct BtFrame {
     /// The registers this frame came from (exception and interrupt frames, CPU registers).
     pub exception: Option<BtRegs>,
     /// Stack words of the frame (`-f`): (address, value).
+    /// `-l` with a vmlinux: the source location, innermost inlined function first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub source: Vec<BtSource>,
     #[serde(skip)]
     contents: Vec<(u64, u64)>,
     #[serde(skip)]
     stack_kind: Option<StackKind>,
+}
+
+/// One level of a frame's source location: an inlined function's, or the frame function's own.
+#[derive(Debug, Clone, Serialize)]
+pub struct BtSource {
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    /// The function as DWARF names it.
+    pub function: Option<String>,
+    /// Code inlined into the next level (whose location is then the call site).
+    pub inlined: bool,
+    /// Where the dump's saved registers of this CPU point (kdump saved them in this function
+    /// before the call the frame's own line shows).
+    pub saved_regs: bool,
 }
 
 /// One task's stack.
@@ -303,7 +320,7 @@ fn backtraces(prog: &Program, ctx: &BacktraceContext, tasks: &[&TaskInfo], opts:
         let b = ctx.backtrace(prog, t.addr);
         out.push(task_report(prog, &mut syms, t, &b, opts));
     }
-    if opts.lines {
+    if opts.lines && prog.debug().is_none() {
         notes.push(
             "-l: source files and lines need DWARF debug info (a vmlinux), which the dump alone does not carry"
                 .into(),
@@ -369,6 +386,11 @@ fn task_report(
     opts: Opts,
 ) -> BtTask {
     let frames = &b.trace.frames;
+    let mut notes = b.notes.clone();
+    let mut saved_pc = match &b.start {
+        StartKind::Innermost { saved_pc, .. } => *saved_pc,
+        _ => None,
+    };
     let mut out = Vec::with_capacity(frames.len());
     let mut level = 0;
     for (i, f) in frames.iter().enumerate() {
@@ -398,9 +420,19 @@ fn task_report(
             reliable: f.reliable,
             stack: f.stack.map(StackKind::name),
             exception: block,
+            source: Vec::new(),
             contents: Vec::new(),
             stack_kind: f.stack,
         };
+        if opts.lines && numbered {
+            frame.source = source_of(prog, f.pc, f.exact, false, &mut notes);
+            if let Some(saved) = saved_pc.filter(|&p| same_function(syms, p, f.pc)) {
+                frame
+                    .source
+                    .extend(source_of(prog, saved, true, true, &mut notes));
+                saved_pc = None;
+            }
+        }
         if opts.full && numbered {
             frame.contents = frame_contents(prog, b, f, frames.get(i + 1));
         }
@@ -430,9 +462,56 @@ fn task_report(
         frames: out,
         end,
         complete,
-        notes: b.notes.clone(),
+        notes,
         text_words,
     }
+}
+
+/// True when `a` and `b` lie in the same function.
+fn same_function(syms: &mut Symbolizer<'_>, a: u64, b: u64) -> bool {
+    let start = |syms: &mut Symbolizer<'_>, pc: u64| syms.lookup(pc).map(|(_, off, _)| pc - off);
+    start(syms, a).is_some_and(|s| Some(s) == start(syms, b))
+}
+
+/// `-l`: where `pc` is in the source, from the attached vmlinux (a return address, not `exact`,
+/// is looked up one byte back, inside the call). Problems go to `notes`, once each.
+fn source_of(
+    prog: &Program,
+    pc: u64,
+    exact: bool,
+    saved_regs: bool,
+    notes: &mut Vec<String>,
+) -> Vec<BtSource> {
+    let Some(debug) = prog.debug() else {
+        return Vec::new();
+    };
+    let at = if exact { pc } else { pc.wrapping_sub(1) };
+    let note = match debug.source(at) {
+        Ok(Some(frames)) => {
+            return frames
+                .into_iter()
+                .map(|s| BtSource {
+                    file: s.file,
+                    line: s.line,
+                    function: s.function,
+                    inlined: s.inlined,
+                    saved_regs,
+                })
+                .collect()
+        }
+        Ok(None) => match prog.symbols().by_addr(pc) {
+            Some((s, _)) if s.module.is_some() => {
+                "-l: no source lines for module code (module debug files are not used yet)"
+                    .to_string()
+            }
+            _ => return Vec::new(),
+        },
+        Err(e) => format!("-l: {e}"),
+    };
+    if !notes.contains(&note) {
+        notes.push(note);
+    }
+    Vec::new()
 }
 
 /// `-f`: the words from just above the frame's return-address slot (or its sp) up to the next
@@ -555,6 +634,7 @@ impl Bt {
                     }
                     if f.level.is_some() {
                         out += &self.frame_line(f, f.sp);
+                        out += &source_text(f);
                     }
                 }
                 None => {
@@ -562,6 +642,7 @@ impl Bt {
                         out += &format!("{m}\n");
                     }
                     out += &self.frame_line(f, f.slot.unwrap_or(f.sp));
+                    out += &source_text(f);
                 }
             }
             for line in f.contents.chunks(2) {
@@ -580,6 +661,28 @@ impl Bt {
         }
         out
     }
+}
+
+/// `-l` lines under a frame, as crash prints them (`    file: line`); an inlined function's
+/// location is followed by its name.
+fn source_text(f: &BtFrame) -> String {
+    let mut out = String::new();
+    for s in &f.source {
+        let (Some(file), Some(line)) = (&s.file, s.line) else {
+            continue;
+        };
+        out += &format!("    {file}: {line}");
+        match (s.inlined, &s.function) {
+            (true, Some(func)) => out += &format!("  (inlined {func})"),
+            (true, None) => out += "  (inlined)",
+            _ => {}
+        }
+        if s.saved_regs {
+            out += "  (registers saved here)";
+        }
+        out += "\n";
+    }
+    out
 }
 
 /// `-t`/`-T` listing: the starting frame, then every text address on the stack.

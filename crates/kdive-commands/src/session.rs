@@ -90,6 +90,20 @@ impl Session {
         })
     }
 
+    /// Adds the vmlinux at `path` (DWARF: source lines) after checking it is the dump's kernel.
+    /// Fails, changing nothing, for a file of another build.
+    pub fn attach_vmlinux(&mut self, path: &Path) -> Result<(), CommandError> {
+        match &mut self.kernel {
+            Ok(prog) => prog
+                .attach_vmlinux(path)
+                .map_err(|e| CommandError::Unavailable(e.to_string())),
+            Err(why) => Err(CommandError::Unavailable(format!(
+                "{}: not used, the kernel is not read ({why})",
+                path.display()
+            ))),
+        }
+    }
+
     /// Things worth saying about how the dump was opened (one line each).
     pub fn notices(&self) -> &[String] {
         &self.notices

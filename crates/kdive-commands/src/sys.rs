@@ -77,7 +77,10 @@ pub fn collect(s: &Session) -> Result<Sys, CommandError> {
         FormatKind::Elf { .. } => false,
     };
     Ok(Sys {
-        kernel: "(none: kallsyms and BTF read from the dump)".into(),
+        kernel: prog.debug().map_or_else(
+            || "(none: kallsyms and BTF read from the dump)".into(),
+            |d| d.path().display().to_string(),
+        ),
         tainted: system::tainted_mask(prog).is_ok_and(|m| m != 0),
         dumpfile: s
             .paths()

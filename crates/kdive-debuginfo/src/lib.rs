@@ -1,9 +1,11 @@
 //! The debuginfo layer: names and shapes.
 //!
 //! [`Types`] answers "the type `struct task_struct`" and [`Symbols`] answers "the symbol
-//! `init_task`", whichever provider (BTF or kallsyms from the dump now; DWARF later) knows it.
+//! `init_task`", whichever provider (BTF or kallsyms from the dump, DWARF from a vmlinux) knows it.
 
 pub mod btf;
+pub mod dwarf;
+pub mod elf_file;
 pub mod error;
 pub mod kallsyms;
 pub mod symbols;

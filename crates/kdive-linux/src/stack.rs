@@ -73,6 +73,8 @@ pub enum StartKind {
     Innermost {
         function: String,
         source: RegsSource,
+        /// The pc of the saved registers (where kdump saved them, e.g. in `__crash_kexec`).
+        saved_pc: Option<u64>,
     },
     /// Nothing to start from.
     Nothing,
@@ -259,6 +261,7 @@ impl BacktraceContext {
                             let start = StartKind::Innermost {
                                 function,
                                 source: cr.source,
+                                saved_pc: cr.regs.get(reg::RIP),
                             };
                             return bt(start, trace, notes);
                         }

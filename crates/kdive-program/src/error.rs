@@ -23,6 +23,9 @@ pub enum ProgramError {
     /// The kernel in the dump cannot be made sense of (no VMCOREINFO, no kallsyms, no BTF).
     #[error("{0}")]
     Open(String),
+    /// A debug-info file that cannot be used for this dump (another build, no DWARF...).
+    #[error("{path} cannot be used with this dump: {why}")]
+    DebugFile { path: String, why: String },
     /// A walk stopped: a loop, or more entries than the limit.
     #[error("{what}: {why}")]
     Walk { what: String, why: String },

@@ -3,6 +3,7 @@
 //! Everything above (kernel helpers, commands, front ends) reads the dump through
 //! [`Program`] and [`Object`], never through page tables or type records directly.
 
+pub mod debug;
 pub mod error;
 mod loader;
 pub mod object;

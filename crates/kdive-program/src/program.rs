@@ -7,6 +7,7 @@ use kdive_debuginfo::{Symbols, TypeId, Types};
 use kdive_dump::Dump;
 use kdive_memory::{KernelMemory, ReadVirt};
 
+use crate::debug::KernelDebug;
 use crate::unwind::UnwindTables;
 use crate::{Object, ProgramError, Result};
 
@@ -19,6 +20,7 @@ pub struct Program {
     vmlinux_btf: Option<(Arc<BtfSource>, u16)>,
     kernel_mem: Option<Arc<KernelMemory>>,
     unwind: UnwindTables,
+    debug: Option<KernelDebug>,
 }
 
 impl Program {
@@ -32,6 +34,7 @@ impl Program {
             vmlinux_btf: None,
             kernel_mem: None,
             unwind: UnwindTables::new(),
+            debug: None,
         }
     }
 
@@ -49,6 +52,16 @@ impl Program {
     /// The kernel's own BTF and its provider number, when types came from BTF.
     pub fn vmlinux_btf(&self) -> Option<(&Arc<BtfSource>, u16)> {
         self.vmlinux_btf.as_ref().map(|(b, s)| (b, *s))
+    }
+
+    /// Records a checked vmlinux (see [`Program::attach_vmlinux`]).
+    pub fn set_debug(&mut self, debug: KernelDebug) {
+        self.debug = Some(debug);
+    }
+
+    /// The vmlinux attached, if any.
+    pub fn debug(&self) -> Option<&KernelDebug> {
+        self.debug.as_ref()
     }
 
     /// The dump, when the program was opened from one.

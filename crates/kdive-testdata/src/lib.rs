@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod dwarf;
+
 /// The workspace root (this crate lives in `crates/kdive-testdata`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -41,6 +43,15 @@ pub fn corpus_or_skip(test: &str) -> Option<PathBuf> {
     c
 }
 
+/// Where the fixture kernels' vmlinux files are: `$KDIVE_KERNELS`, else `~/.cache/kdive-fixtures/kernels`.
+pub fn kernels_dir() -> PathBuf {
+    match std::env::var_os("KDIVE_KERNELS") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into()))
+            .join(".cache/kdive-fixtures/kernels"),
+    }
+}
+
 fn cache_dir() -> PathBuf {
     match std::env::var_os("KDIVE_CACHE") {
         Some(p) => PathBuf::from(p),
@@ -73,6 +84,19 @@ impl Fixture {
             &std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
         )
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    /// The kernel release the fixture's dumps are of (`metadata.json`).
+    pub fn release(&self) -> Option<String> {
+        let m = self.metadata();
+        m["kernel"]["release"].as_str().map(str::to_string)
+    }
+
+    /// The fixture kernel's vmlinux with DWARF, `$KDIVE_KERNELS/<release>/vmlinux` (default
+    /// `~/.cache/kdive-fixtures/kernels`, where `tools/fetch-vmlinux` puts it), if present.
+    pub fn vmlinux(&self) -> Option<PathBuf> {
+        let p = kernels_dir().join(self.release()?).join("vmlinux");
+        p.is_file().then_some(p)
     }
 
     /// A crash reference output by command suffix (`sys` -> `reference/crash/NN-sys.txt`).

@@ -1,0 +1,244 @@
+//! Debug-info files: a vmlinux (or a module `.ko`) read through `object`, memory-mapped.
+//!
+//! Only what the upper layers ask for is parsed: the build-id note, one symbol's address, the
+//! bytes at a link-time address, and the DWARF sections (handed out without copying unless the
+//! section is compressed).
+
+use std::fmt;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use object::{Object, ObjectSection, ObjectSymbol};
+
+use crate::{DebugInfoError, Result};
+
+/// Backing bytes of a debug file: a memory map, or bytes in memory (tests, fuzzing).
+pub type Backing = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+/// A cheap, clonable window into a [`Backing`]; stable across clones and moves, so DWARF readers
+/// can hold it.
+#[derive(Clone)]
+pub struct Bytes {
+    backing: Backing,
+    start: usize,
+    len: usize,
+}
+
+impl Bytes {
+    /// All of `backing`.
+    pub fn new(backing: Backing) -> Bytes {
+        let len = (*backing).as_ref().len();
+        Bytes {
+            backing,
+            start: 0,
+            len,
+        }
+    }
+
+    /// `len` bytes at `start`, or `None` when that lies outside.
+    pub fn slice(&self, start: usize, len: usize) -> Option<Bytes> {
+        let end = start.checked_add(len)?;
+        (end <= self.len).then(|| Bytes {
+            backing: self.backing.clone(),
+            start: self.start + start,
+            len,
+        })
+    }
+}
+
+impl Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &(*self.backing).as_ref()[self.start..self.start + self.len]
+    }
+}
+
+impl fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Bytes({} bytes at {:#x})", self.len, self.start)
+    }
+}
+
+// SAFETY: `deref` always yields the same slice of the same heap or mapped allocation, which the
+// `Arc` keeps alive and never moves; clones share it.
+unsafe impl gimli::StableDeref for Bytes {}
+// SAFETY: a clone derefs to the same address (see above).
+unsafe impl gimli::CloneStableDeref for Bytes {}
+
+/// A compressed section may not claim more than this many times the file's size uncompressed
+/// (DWARF compresses 3-6x); the claim sizes an allocation.
+const MAX_INFLATION: u64 = 64;
+
+/// An ELF file that may carry debug info (a vmlinux, a module, a `-dbg` package's copy of either).
+pub struct ElfFile {
+    path: PathBuf,
+    bytes: Bytes,
+}
+
+impl fmt::Debug for ElfFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ElfFile({})", self.path.display())
+    }
+}
+
+fn malformed(what: &'static str, detail: impl fmt::Display) -> DebugInfoError {
+    DebugInfoError::Malformed {
+        what,
+        offset: 0,
+        detail: detail.to_string(),
+    }
+}
+
+impl ElfFile {
+    /// Maps and checks the file at `path`.
+    pub fn open(path: &Path) -> Result<ElfFile> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| DebugInfoError::Missing(format!("{}: {e}", path.display())))?;
+        // SAFETY: the file is only read; a debug file changing under a running analysis is not
+        // a case we defend against (the same holds for every mmap-based reader).
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .map_err(|e| DebugInfoError::Missing(format!("{}: {e}", path.display())))?;
+        Self::from_backing(path.to_path_buf(), Arc::new(map))
+    }
+
+    /// Reads an ELF file held in memory; `name` is used in messages.
+    pub fn from_backing(name: PathBuf, backing: Backing) -> Result<ElfFile> {
+        let f = ElfFile {
+            path: name,
+            bytes: Bytes::new(backing),
+        };
+        f.parse()?;
+        Ok(f)
+    }
+
+    /// The file's name.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn parse(&self) -> Result<object::File<'_>> {
+        let f = object::File::parse(&*self.bytes).map_err(|e| malformed("ELF file", e))?;
+        if f.format() != object::BinaryFormat::Elf {
+            return Err(malformed("ELF file", "not an ELF file"));
+        }
+        Ok(f)
+    }
+
+    /// True for a relocatable object (a module `.ko`), whose addresses are section offsets.
+    pub fn is_relocatable(&self) -> bool {
+        self.parse()
+            .is_ok_and(|f| f.kind() == object::ObjectKind::Relocatable)
+    }
+
+    /// True for a little-endian file.
+    pub fn is_little_endian(&self) -> bool {
+        self.parse().map_or(true, |f| f.is_little_endian())
+    }
+
+    /// The GNU build-id note, if the file has one.
+    pub fn build_id(&self) -> Option<Vec<u8>> {
+        self.parse().ok()?.build_id().ok()?.map(<[u8]>::to_vec)
+    }
+
+    /// True when the file has DWARF (a `.debug_info` section with contents).
+    pub fn has_dwarf(&self) -> bool {
+        self.parse().is_ok_and(|f| {
+            f.section_by_name(".debug_info")
+                .is_some_and(|s| s.size() > 0 && s.file_range().is_some())
+        })
+    }
+
+    /// The link-time address of the symbol `name` in the ELF symbol table.
+    pub fn symbol_address(&self, name: &str) -> Option<u64> {
+        self.symbol_addresses(&[name])[0]
+    }
+
+    /// The link-time addresses of several symbols, in one pass over the symbol table.
+    pub fn symbol_addresses(&self, names: &[&str]) -> Vec<Option<u64>> {
+        let mut out = vec![None; names.len()];
+        let Ok(f) = self.parse() else {
+            return out;
+        };
+        let mut left = names.len();
+        for s in f.symbols().filter(|s| !s.is_undefined()) {
+            let Ok(n) = s.name() else { continue };
+            if let Some(i) = names.iter().position(|&w| w == n) {
+                if out[i].is_none() {
+                    out[i] = Some(s.address());
+                    left -= 1;
+                    if left == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// `len` bytes of file contents at the link-time address `addr` (from the allocated section
+    /// holding it), or `None` when no section with contents holds all of them.
+    pub fn read_at_address(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+        let f = self.parse().ok()?;
+        for s in f.sections() {
+            let (start, size) = (s.address(), s.size());
+            let inside =
+                addr >= start && addr.checked_add(len as u64)? <= start.checked_add(size)?;
+            if !inside || start == 0 {
+                continue;
+            }
+            let (off, fsize) = s.file_range()?;
+            let rel = addr - start;
+            if rel + len as u64 > fsize {
+                return None;
+            }
+            let at = usize::try_from(off + rel).ok()?;
+            return self.bytes.get(at..at.checked_add(len)?).map(<[u8]>::to_vec);
+        }
+        None
+    }
+
+    /// The contents of section `name` (decompressed if the file compresses it), or empty bytes
+    /// when the file has no such section.
+    pub fn section_bytes(&self, name: &str) -> Result<Bytes> {
+        let f = self.parse()?;
+        let Some(s) = f.section_by_name(name) else {
+            return Ok(Bytes::new(Arc::new(Vec::<u8>::new())));
+        };
+        let range = s
+            .compressed_file_range()
+            .map_err(|e| malformed("ELF section header", format!("{name}: {e}")))?;
+        if range.format == object::CompressionFormat::None {
+            let Some((off, size)) = s.file_range() else {
+                return Ok(Bytes::new(Arc::new(Vec::<u8>::new())));
+            };
+            let (off, size) = (usize::try_from(off), usize::try_from(size));
+            return match (off, size) {
+                (Ok(off), Ok(size)) => self.bytes.slice(off, size).ok_or_else(|| {
+                    malformed(
+                        "ELF section",
+                        format!("{name} lies past the end of the file"),
+                    )
+                }),
+                _ => Err(malformed("ELF section", format!("{name}: size"))),
+            };
+        }
+        let limit = (self.bytes.len() as u64)
+            .saturating_mul(MAX_INFLATION)
+            .max(1 << 20);
+        if range.uncompressed_size > limit {
+            return Err(malformed(
+                "compressed ELF section",
+                format!(
+                    "{name} claims {} bytes uncompressed from {}",
+                    range.uncompressed_size, range.compressed_size
+                ),
+            ));
+        }
+        // object checks the compressed stream against the size it declares
+        let data = s
+            .uncompressed_data()
+            .map_err(|e| malformed("compressed ELF section", format!("{name}: {e}")))?;
+        Ok(Bytes::new(Arc::new(data.into_owned())))
+    }
+}

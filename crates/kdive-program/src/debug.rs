@@ -1,0 +1,172 @@
+//! Debug info from a vmlinux attached to a program: checked against the dump, then source lines.
+//!
+//! The file is accepted only when it is the dump's kernel: same build-id (VMCOREINFO's
+//! `BUILD-ID`), or, for a dump without one, the same `linux_banner` in the file and in memory.
+//! Line tables are indexed on first use, so commands that need none never pay for them.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use kdive_debuginfo::dwarf::{SourceFrame, SourceLines};
+use kdive_debuginfo::elf_file::ElfFile;
+
+use crate::{Program, ProgramError, Result};
+
+/// Longest `linux_banner` compared (real ones are ~150 bytes).
+const BANNER_MAX: usize = 512;
+
+/// A vmlinux whose identity with the dump's kernel has been checked.
+pub struct KernelDebug {
+    file: ElfFile,
+    /// Run-time address minus link-time address (the KASLR slide).
+    slide: u64,
+    /// Link-time ranges of the kernel's text (`_stext.._etext`, init text).
+    text: Vec<(u64, u64)>,
+    lines: OnceLock<Result<SourceLines, String>>,
+}
+
+impl std::fmt::Debug for KernelDebug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "KernelDebug({}, slide {:#x})",
+            self.file.path().display(),
+            self.slide
+        )
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn mismatch(file: &ElfFile, why: String) -> ProgramError {
+    ProgramError::DebugFile {
+        path: file.path().display().to_string(),
+        why,
+    }
+}
+
+impl KernelDebug {
+    /// Checks that `file` is `prog`'s kernel and works out where it was loaded.
+    pub fn check(prog: &Program, file: ElfFile) -> Result<KernelDebug> {
+        if file.is_relocatable() {
+            return Err(mismatch(
+                &file,
+                "a relocatable object (a module?), not a vmlinux".into(),
+            ));
+        }
+        let dump_id = prog
+            .dump()
+            .and_then(|d| d.vmcoreinfo())
+            .and_then(|i| i.build_id())
+            .map(|s| s.trim().to_ascii_lowercase());
+        match (dump_id, file.build_id()) {
+            (Some(d), Some(f)) if hex(&f) != d => {
+                return Err(mismatch(
+                    &file,
+                    format!(
+                        "build-id {} in the file, {d} in the dump's VMCOREINFO",
+                        hex(&f)
+                    ),
+                ))
+            }
+            (Some(_), Some(_)) => {}
+            (Some(d), None) => {
+                return Err(mismatch(
+                    &file,
+                    format!("the file has no build-id note; the dump's is {d}"),
+                ))
+            }
+            (None, _) => check_banner(prog, &file)?,
+        }
+        let syms = file.symbol_addresses(&["_stext", "_etext", "_sinittext", "_einittext"]);
+        let stext =
+            syms[0].ok_or_else(|| mismatch(&file, "no _stext in its symbol table".into()))?;
+        let slide = prog.symbol_address("_stext")?.wrapping_sub(stext);
+        let text = [(syms[0], syms[1]), (syms[2], syms[3])]
+            .into_iter()
+            .filter_map(|(a, b)| Some((a?, b?)))
+            .filter(|(a, b)| a < b)
+            .collect();
+        if !file.has_dwarf() {
+            return Err(mismatch(
+                &file,
+                "it has no DWARF (.debug_info); use the -dbg package's vmlinux".into(),
+            ));
+        }
+        Ok(KernelDebug {
+            file,
+            slide,
+            text,
+            lines: OnceLock::new(),
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    /// Run-time minus link-time address.
+    pub fn slide(&self) -> u64 {
+        self.slide
+    }
+
+    /// Source location of the kernel text address `pc` (run-time), innermost inlined function
+    /// first; `Ok(None)` when `pc` is not in the kernel's own text (module code, user space).
+    pub fn source(&self, pc: u64) -> Result<Option<Vec<SourceFrame>>> {
+        let link = pc.wrapping_sub(self.slide);
+        if !self.text.iter().any(|&(a, b)| (a..b).contains(&link)) {
+            return Ok(None);
+        }
+        let lines = self
+            .lines
+            .get_or_init(|| SourceLines::new(&self.file).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| mismatch(&self.file, format!("its DWARF cannot be read: {e}")))?;
+        Ok(Some(lines.frames(link)?))
+    }
+}
+
+/// For a dump without a build-id: the file's `linux_banner` must be the one in memory.
+fn check_banner(prog: &Program, file: &ElfFile) -> Result<()> {
+    let link = file.symbol_address("linux_banner").ok_or_else(|| {
+        mismatch(
+            file,
+            "no build-id in the dump, and no linux_banner in the file to compare".into(),
+        )
+    })?;
+    let from_file = file
+        .read_at_address(link, BANNER_MAX)
+        .or_else(|| file.read_at_address(link, 64))
+        .ok_or_else(|| mismatch(file, "its linux_banner has no contents".into()))?;
+    let want = until_nul(&from_file);
+    let mut got = vec![0u8; want.len()];
+    prog.read(prog.symbol_address("linux_banner")?, &mut got)?;
+    if got != want {
+        return Err(mismatch(
+            file,
+            format!(
+                "no build-id in the dump to compare, and linux_banner differs: {:?} in the file, {:?} in the dump",
+                String::from_utf8_lossy(want).trim_end(),
+                String::from_utf8_lossy(&got).trim_end()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn until_nul(b: &[u8]) -> &[u8] {
+    &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())]
+}
+
+impl Program {
+    /// Attaches the vmlinux at `path` after checking it is this dump's kernel.
+    pub fn attach_vmlinux(&mut self, path: &Path) -> Result<()> {
+        let file = ElfFile::open(path)?;
+        let debug = KernelDebug::check(self, file)?;
+        self.set_debug(debug);
+        Ok(())
+    }
+}
