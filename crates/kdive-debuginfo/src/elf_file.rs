@@ -180,19 +180,20 @@ impl ElfFile {
     /// holding it), or `None` when no section with contents holds all of them.
     pub fn read_at_address(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
         let f = self.parse().ok()?;
+        let end = addr.checked_add(len as u64)?;
         for s in f.sections() {
             let (start, size) = (s.address(), s.size());
             let inside =
-                addr >= start && addr.checked_add(len as u64)? <= start.checked_add(size)?;
-            if !inside || start == 0 {
+                start != 0 && addr >= start && start.checked_add(size).is_some_and(|e| end <= e);
+            if !inside {
                 continue;
             }
             let (off, fsize) = s.file_range()?;
             let rel = addr - start;
-            if rel + len as u64 > fsize {
+            if rel.checked_add(len as u64)? > fsize {
                 return None;
             }
-            let at = usize::try_from(off + rel).ok()?;
+            let at = usize::try_from(off.checked_add(rel)?).ok()?;
             return self.bytes.get(at..at.checked_add(len)?).map(<[u8]>::to_vec);
         }
         None

@@ -5,7 +5,8 @@
 //! committed seeds must be) also go to `SEEDS/<target>/`. Inputs: the first 64 KiB of each dump
 //! (and their first 8 KiB as seeds), the ELF and kdump note buffers, VMCOREINFO texts, compressed
 //! pages of each codec, BTF and kallsyms tables cut down from the dumps' own, and the synthetic
-//! kernel (whole, and with a few patches for the command target).
+//! kernel (whole, and with a few patches for the command target), the fixtures' module `.ko`
+//! files and the synthetic DWARF program of `kdive_testdata::dwarf` for the dwarf target.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -68,8 +69,22 @@ fn main() {
             );
             from_dump(&out, &name, &path);
         }
+        for ko in std::fs::read_dir(&f.dir).into_iter().flatten().flatten() {
+            let file = ko.file_name().to_string_lossy().into_owned();
+            if file.ends_with(".ko") {
+                let bytes = std::fs::read(ko.path()).expect("read module");
+                out.put("dwarf", &format!("{}-{file}", f.name), &bytes);
+            }
+        }
     }
     from_synth(&out);
+    for version in [4, 5] {
+        out.put(
+            "dwarf",
+            &format!("synthetic-v{version}"),
+            &kdive_testdata::dwarf::dwarf_elf(version),
+        );
+    }
 }
 
 fn from_dump(out: &Out, name: &str, path: &Path) {

@@ -35,6 +35,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("codec_zstd", codec_zstd),
     ("commands", commands),
     ("orc", orc),
+    ("dwarf", dwarf),
 ];
 
 /// Pages a format target reads at most per input (the bound keeps one input fast).
@@ -347,6 +348,37 @@ pub fn orc(data: &[u8]) {
             if t.covers(pc) {
                 let _ = t.lookup(pc).map(|e| e.to_row());
             }
+        }
+    }
+}
+
+/// An ELF debug file (a vmlinux or a module): its build-id, symbols, contents at addresses, and
+/// DWARF source lines of the addresses of its symbols and of the synthetic program of
+/// `kdive_testdata::dwarf` (0x1000..0x1040).
+pub fn dwarf(data: &[u8]) {
+    use kdive_debuginfo::dwarf::SourceLines;
+    use kdive_debuginfo::elf_file::ElfFile;
+    let Ok(f) = ElfFile::from_backing("fuzz".into(), Arc::new(data.to_vec())) else {
+        return;
+    };
+    let _ = (
+        f.build_id(),
+        f.is_relocatable(),
+        f.has_dwarf(),
+        f.is_little_endian(),
+    );
+    let syms = f.symbol_addresses(&["_stext", "_etext", "linux_banner", "init_module"]);
+    let mut addrs = vec![0, 0x10, 0x1000, 0x1004, 0x1012, 0x1020];
+    addrs.extend(syms.iter().flatten());
+    for &a in &addrs {
+        let _ = f.read_at_address(a, 64);
+    }
+    let Ok(lines) = SourceLines::new(&f) else {
+        return;
+    };
+    for a in addrs {
+        for at in [a, a.wrapping_add(1), a.wrapping_add(0x20)] {
+            let _ = lines.frames(at);
         }
     }
 }
