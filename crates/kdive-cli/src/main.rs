@@ -116,8 +116,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// Attaches the first vmlinux among `files`; a file of another build is an error (never silently
-/// wrong answers). Module files are named as not used yet.
+/// Attaches the first vmlinux among `files` and every module debug file (`.ko`, `.ko.debug`),
+/// then those of loaded modules found next to the dump. A file of another build is an error
+/// (never silently wrong answers).
 fn attach_debug_files(session: &mut Session, files: &[PathBuf]) -> Result<(), String> {
     let mut vmlinux_done = false;
     for f in files {
@@ -125,10 +126,7 @@ fn attach_debug_files(session: &mut Session, files: &[PathBuf]) -> Result<(), St
             .to_str()
             .is_some_and(|n| n.ends_with(".ko") || n.ends_with(".ko.debug"));
         if is_module {
-            eprintln!(
-                "kdive: {}: module debug files are not used yet",
-                f.display()
-            );
+            session.attach_module_debug(f).map_err(|e| e.to_string())?;
         } else if vmlinux_done {
             eprintln!(
                 "kdive: {}: a vmlinux is already attached; ignored",
@@ -138,6 +136,9 @@ fn attach_debug_files(session: &mut Session, files: &[PathBuf]) -> Result<(), St
             session.attach_vmlinux(f).map_err(|e| e.to_string())?;
             vmlinux_done = true;
         }
+    }
+    for line in session.find_module_debug() {
+        eprintln!("kdive: {line}");
     }
     Ok(())
 }

@@ -53,7 +53,10 @@ fn info_forms_and_debuginfo_files() {
     let c = kdive(&[s(&dump), s(&ko), "-c", "info"]);
     assert!(c.status.success(), "{}", stderr(&c));
     assert!(stdout(&c).contains("VERDICT: complete"));
-    assert!(stderr(&c).contains("module debug files"), "{}", stderr(&c));
+    // the module's debug file is attached: bt -l names the module's source lines
+    let l = kdive(&[s(&dump), s(&ko), "-c", "bt -l"]);
+    assert!(l.status.success(), "{}", stderr(&l));
+    assert!(stdout(&l).contains("null-pointer.c: "), "{}", stdout(&l));
     // crash's order, debug info first, works too
     let d = kdive(&[s(&ko), s(&dump), "-c", "info"]);
     assert_eq!(stdout(&d), stdout(&c));

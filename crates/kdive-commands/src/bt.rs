@@ -320,7 +320,7 @@ fn backtraces(prog: &Program, ctx: &BacktraceContext, tasks: &[&TaskInfo], opts:
         let b = ctx.backtrace(prog, t.addr);
         out.push(task_report(prog, &mut syms, t, &b, opts));
     }
-    if opts.lines && prog.debug().is_none() {
+    if opts.lines && prog.debug().is_none() && prog.module_debug().is_empty() {
         notes.push(
             "-l: source files and lines need DWARF debug info (a vmlinux), which the dump alone does not carry"
                 .into(),
@@ -387,10 +387,13 @@ fn task_report(
 ) -> BtTask {
     let frames = &b.trace.frames;
     let mut notes = b.notes.clone();
+    // the CPU's saved registers, unless they are an exception frame's own (an oops passes its
+    // registers to kdump)
     let mut saved_pc = match &b.start {
         StartKind::Innermost { saved_pc, .. } => *saved_pc,
         _ => None,
-    };
+    }
+    .filter(|&p| !frames.iter().any(|f| f.exact && f.pc == p));
     let mut out = Vec::with_capacity(frames.len());
     let mut level = 0;
     for (i, f) in frames.iter().enumerate() {
@@ -424,7 +427,9 @@ fn task_report(
             contents: Vec::new(),
             stack_kind: f.stack,
         };
-        if opts.lines && numbered {
+        // -l: numbered frames, and the interrupted kernel code of an exception frame
+        let kernel_regs = frame.exception.as_ref().is_some_and(|e| !e.user);
+        if opts.lines && (numbered || kernel_regs) {
             frame.source = source_of(prog, f.pc, f.exact, false, &mut notes);
             if let Some(saved) = saved_pc.filter(|&p| same_function(syms, p, f.pc)) {
                 frame
@@ -482,11 +487,11 @@ fn source_of(
     saved_regs: bool,
     notes: &mut Vec<String>,
 ) -> Vec<BtSource> {
-    let Some(debug) = prog.debug() else {
+    if prog.debug().is_none() && prog.module_debug().is_empty() {
         return Vec::new();
-    };
+    }
     let at = if exact { pc } else { pc.wrapping_sub(1) };
-    let note = match debug.source(at) {
+    let note = match prog.source(at) {
         Ok(Some(frames)) => {
             return frames
                 .into_iter()
@@ -629,6 +634,9 @@ impl Bt {
             match &f.exception {
                 Some(regs) => {
                     out += &regs_block(regs, f);
+                    if f.level.is_none() {
+                        out += &source_text(f);
+                    }
                     if let (Some(m), false) = (&marker, regs.user) {
                         out += &format!("{m}\n");
                     }

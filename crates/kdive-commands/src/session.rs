@@ -104,6 +104,64 @@ impl Session {
         }
     }
 
+    /// Adds a loaded module's debug file (`.ko`, `.ko.debug`); returns the module's name.
+    pub fn attach_module_debug(&mut self, path: &Path) -> Result<String, CommandError> {
+        match &mut self.kernel {
+            Ok(prog) => kdive_linux::module::attach_module_debug(prog, path)
+                .map_err(|e| CommandError::Unavailable(e.to_string())),
+            Err(why) => Err(CommandError::Unavailable(format!(
+                "{}: not used, the kernel is not read ({why})",
+                path.display()
+            ))),
+        }
+    }
+
+    /// Looks for the debug files of loaded modules next to the dump (`NAME.ko`, `NAME.ko.debug`,
+    /// with `_` or `-`) and attaches those that match; returns one line per file tried.
+    pub fn find_module_debug(&mut self) -> Vec<String> {
+        let Some(dir) = self
+            .paths()
+            .first()
+            .and_then(|p| p.parent())
+            .map(Path::to_path_buf)
+        else {
+            return Vec::new();
+        };
+        let names: Vec<String> = match &self.kernel {
+            Ok(prog) => kdive_linux::module::modules(prog, self.walk_limit)
+                .map(|(m, _)| m.into_iter().map(|m| m.name).collect())
+                .unwrap_or_default(),
+            Err(_) => return Vec::new(),
+        };
+        let mut out = Vec::new();
+        for name in names {
+            let loaded = self
+                .kernel
+                .as_ref()
+                .is_ok_and(|p| p.module_debug().iter().any(|d| d.name() == name));
+            if loaded {
+                continue;
+            }
+            let candidates = [name.clone(), name.replace('_', "-")]
+                .into_iter()
+                .flat_map(|n| [format!("{n}.ko.debug"), format!("{n}.ko")]);
+            for file in candidates {
+                let path = dir.join(&file);
+                if !path.is_file() {
+                    continue;
+                }
+                match self.attach_module_debug(&path) {
+                    Ok(m) => {
+                        out.push(format!("module {m}: debug info from {}", path.display()));
+                        break;
+                    }
+                    Err(e) => out.push(e.to_string()),
+                }
+            }
+        }
+        out
+    }
+
     /// Things worth saying about how the dump was opened (one line each).
     pub fn notices(&self) -> &[String] {
         &self.notices

@@ -167,3 +167,95 @@ fn vmlinux_of_another_build_is_refused() {
     let bt = run(&s, "bt -l").unwrap().text();
     assert!(bt.contains("need DWARF"), "{bt}");
 }
+
+#[test]
+fn module_lines_from_ko_next_to_the_dump() {
+    let mut checked = 0;
+    for (fx, vmlinux) in with_vmlinux("module_lines_from_ko_next_to_the_dump") {
+        let dump = fx.reference_dump();
+        let mut s = Session::open(&dump).unwrap();
+        s.attach_vmlinux(&vmlinux).unwrap();
+        // the reference dump may live in the cache: look next to the fixture's own files
+        let kos: Vec<_> = std::fs::read_dir(&fx.dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "ko"))
+            .collect();
+        let mut attached = Vec::new();
+        for ko in &kos {
+            match s.attach_module_debug(ko) {
+                Ok(name) => attached.push(name),
+                // a module built for the fixture but not loaded when the dump was taken
+                Err(e) => assert!(e.to_string().contains("not loaded"), "{}: {e}", fx.name),
+            }
+        }
+        let bt = run(&s, "foreach bt -l").unwrap().json();
+        let drgn = fx.drgn();
+        for task in drgn["tasks"].as_array().unwrap() {
+            let Some(stack) = task["stack"].as_array() else {
+                continue;
+            };
+            let ours = bt["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["task"] == task["task"]);
+            let Some(ours) = ours else { continue };
+            for f in stack {
+                let Some((path, line)) = f["source"].as_str().and_then(drgn_source) else {
+                    continue;
+                };
+                let Some(frame) = ours["frames"].as_array().unwrap().iter().find(|o| {
+                    o["pc"] == f["pc"]
+                        && o["module"]
+                            .as_str()
+                            .is_some_and(|m| attached.iter().any(|a| a == m))
+                }) else {
+                    continue;
+                };
+                // module paths depend on how the module was built: compare the file name
+                let base = path.rsplit('/').next().unwrap();
+                let found = frame["source"].as_array().into_iter().flatten().any(|src| {
+                    src["line"].as_u64() == Some(u64::from(line))
+                        && src["file"]
+                            .as_str()
+                            .is_some_and(|p| p.ends_with(&format!("/{base}")))
+                });
+                assert!(found, "{}: {path}:{line} not in {frame}", fx.name);
+                checked += 1;
+            }
+        }
+    }
+    // the null-pointer fixtures oops inside their module: drgn names the module's lines
+    let oops_in_module =
+        kdive_testdata::fixture("b2-null-module-6.1").is_some_and(|f| f.vmlinux().is_some());
+    assert!(
+        checked > 0 || !oops_in_module,
+        "no module source line compared"
+    );
+    eprintln!(
+        "module_lines_from_ko_next_to_the_dump: {checked} module source lines agree with drgn"
+    );
+}
+
+#[test]
+fn module_file_of_a_module_not_loaded_is_refused() {
+    let all = with_vmlinux("module_file_of_a_module_not_loaded_is_refused");
+    let Some((hung, _)) = all.iter().find(|(f, _)| f.dir.join("hung.ko").exists()) else {
+        return;
+    };
+    let Some((other, _)) = all
+        .iter()
+        .find(|(f, _)| f.dir.join("null-pointer.ko").exists())
+    else {
+        return;
+    };
+    let mut s = Session::open(&hung.reference_dump()).unwrap();
+    let e = s
+        .attach_module_debug(&other.dir.join("null-pointer.ko"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not loaded"), "{e}");
+    assert!(s.kernel().unwrap().module_debug().is_empty());
+}

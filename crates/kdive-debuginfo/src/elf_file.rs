@@ -4,12 +4,13 @@
 //! bytes at a link-time address, and the DWARF sections (handed out without copying unless the
 //! section is compressed).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use object::{Object, ObjectSection, ObjectSymbol};
+use object::{Object, ObjectSection, ObjectSymbol, RelocationKind, RelocationTarget, SectionFlags};
 
 use crate::{DebugInfoError, Result};
 
@@ -65,6 +66,13 @@ impl fmt::Debug for Bytes {
 unsafe impl gimli::StableDeref for Bytes {}
 // SAFETY: a clone derefs to the same address (see above).
 unsafe impl gimli::CloneStableDeref for Bytes {}
+
+fn is_alloc(s: &object::Section<'_, '_>) -> bool {
+    match s.flags() {
+        SectionFlags::Elf { sh_flags } => sh_flags & u64::from(object::elf::SHF_ALLOC) != 0,
+        _ => false,
+    }
+}
 
 /// A compressed section may not claim more than this many times the file's size uncompressed
 /// (DWARF compresses 3-6x); the claim sizes an allocation.
@@ -174,6 +182,76 @@ impl ElfFile {
             }
         }
         out
+    }
+
+    /// Symbols defined in allocated sections (code and data): (name, section name, value).
+    pub fn section_symbols(&self) -> Vec<(String, String, u64)> {
+        let Ok(f) = self.parse() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for s in f.symbols() {
+            if s.is_undefined()
+                || !matches!(
+                    s.kind(),
+                    object::SymbolKind::Text | object::SymbolKind::Data
+                )
+            {
+                continue;
+            }
+            let (Ok(name), Some(idx)) = (s.name(), s.section_index()) else {
+                continue;
+            };
+            let Ok(sec) = f.section_by_index(idx) else {
+                continue;
+            };
+            if is_alloc(&sec) {
+                if let Ok(sname) = sec.name() {
+                    out.push((name.to_string(), sname.to_string(), s.address()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The absolute relocations of section `name`: offset → (value, whether the value is added to
+    /// what the section holds there (REL) rather than replacing it (RELA)), with the allocated
+    /// sections placed at `bases` (by section name; others at 0, which is right for references
+    /// between debug sections). Empty for a file without relocations there.
+    pub fn relocations(
+        &self,
+        name: &str,
+        bases: &HashMap<String, u64>,
+    ) -> Result<HashMap<usize, (u64, bool)>> {
+        let f = self.parse()?;
+        let mut out = HashMap::new();
+        let Some(sec) = f.section_by_name(name) else {
+            return Ok(out);
+        };
+        for (offset, r) in sec.relocations() {
+            if r.kind() != RelocationKind::Absolute {
+                continue;
+            }
+            let RelocationTarget::Symbol(si) = r.target() else {
+                continue;
+            };
+            let Ok(sym) = f.symbol_by_index(si) else {
+                continue;
+            };
+            let base = sym
+                .section_index()
+                .and_then(|i| f.section_by_index(i).ok())
+                .and_then(|sec| sec.name().ok().and_then(|n| bases.get(n)).copied())
+                .unwrap_or(0);
+            let value = base
+                .wrapping_add(sym.address())
+                .wrapping_add_signed(r.addend());
+            let Ok(offset) = usize::try_from(offset) else {
+                continue;
+            };
+            out.insert(offset, (value, r.has_implicit_addend()));
+        }
+        Ok(out)
     }
 
     /// `len` bytes of file contents at the link-time address `addr` (from the allocated section

@@ -5,11 +5,15 @@
 //! `core_layout`/`init_layout` before; the live symbol table `kallsyms` (the full table while
 //! the module initialises, the core one after) or the embedded `core_kallsyms`.
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
+use kdive_debuginfo::elf_file::ElfFile;
 use kdive_debuginfo::kallsyms::ModuleSymbols;
-use kdive_debuginfo::TypeKind;
+use kdive_debuginfo::{SymbolSource, TypeKind};
 use kdive_memory::ReadVirt;
+use kdive_program::debug::ModuleDebug;
 use kdive_program::unwind::orc::{OrcLayout, OrcTable};
 use kdive_program::{Object, Program, ProgramError, Result};
 
@@ -389,6 +393,89 @@ pub fn attach_modules(prog: &mut Program) -> Attached {
 pub fn with_modules(mut prog: Program) -> Program {
     attach_modules(&mut prog);
     prog
+}
+
+/// `key=value` of a module file's `.modinfo`.
+fn modinfo(file: &ElfFile, key: &str) -> Option<String> {
+    let bytes = file.section_bytes(".modinfo").ok()?;
+    bytes.split(|&b| b == 0).find_map(|kv| {
+        let kv = std::str::from_utf8(kv).ok()?;
+        kv.strip_prefix(key)?.strip_prefix('=').map(str::to_string)
+    })
+}
+
+/// Attaches the debug file of a loaded module (its `.ko`, or `.ko.debug`) and returns the
+/// module's name. The file's sections are placed where the module's own symbols say they were
+/// loaded; a file whose `srcversion` or symbol layout differs from the loaded module's is
+/// refused (another build).
+pub fn attach_module_debug(prog: &mut Program, path: &Path) -> Result<String> {
+    let refuse = |why: String| ProgramError::DebugFile {
+        path: path.display().to_string(),
+        why,
+    };
+    let file = ElfFile::open(path)?;
+    if !file.is_relocatable() {
+        return Err(refuse("not a module (not a relocatable object)".into()));
+    }
+    let name = modinfo(&file, "name").unwrap_or_else(|| {
+        let stem = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        stem.split('.').next().unwrap_or_default().replace('-', "_")
+    });
+    let (mods, _) = modules(prog, crate::DEFAULT_WALK_LIMIT)?;
+    let m = mods
+        .iter()
+        .find(|m| m.name == name)
+        .ok_or_else(|| refuse(format!("module {name} is not loaded in this dump")))?;
+    if let Some(want) = modinfo(&file, "srcversion") {
+        let loaded = prog
+            .object("struct module", m.addr)
+            .and_then(|o| o.member("srcversion"))
+            .ok()
+            .filter(|p| p.read_u64().is_ok_and(|a| a != 0))
+            .and_then(|p| p.read_string(64).ok());
+        if let Some(got) = loaded.filter(|g| *g != want) {
+            return Err(refuse(format!(
+                "srcversion {want} in the file, {got} in the loaded module {name}"
+            )));
+        }
+    }
+    let syms = module_symbols(prog, m)?;
+    // every symbol the file and the loaded module share votes for its section's base
+    let mut votes: HashMap<String, HashMap<u64, usize>> = HashMap::new();
+    for (sym, section, value) in file.section_symbols() {
+        if let Some(s) = syms.by_name(&sym) {
+            *votes
+                .entry(section)
+                .or_default()
+                .entry(s.addr.wrapping_sub(value))
+                .or_default() += 1;
+        }
+    }
+    let (mut agree, mut all) = (0, 0);
+    let mut bases = HashMap::new();
+    for (section, v) in votes {
+        all += v.values().sum::<usize>();
+        if let Some((&base, &n)) = v.iter().max_by_key(|(_, &n)| n) {
+            agree += n;
+            bases.insert(section, base);
+        }
+    }
+    if bases.is_empty() {
+        return Err(refuse(format!(
+            "none of its symbols is in the loaded module {name}'s symbol table"
+        )));
+    }
+    if agree * 10 < all * 9 {
+        return Err(refuse(format!(
+            "its symbols are not laid out as in the loaded module {name} ({agree} of {all} agree): another build?"
+        )));
+    }
+    let debug = ModuleDebug::new(&m.name, file, &bases, m.text_ranges())?;
+    prog.add_module_debug(debug);
+    Ok(m.name.clone())
 }
 
 /// Largest module BTF read (real ones are a few KB to a few hundred KB).

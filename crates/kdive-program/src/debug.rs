@@ -4,6 +4,7 @@
 //! `BUILD-ID`), or, for a dump without one, the same `linux_banner` in the file and in memory.
 //! Line tables are indexed on first use, so commands that need none never pay for them.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -129,6 +130,55 @@ impl KernelDebug {
     }
 }
 
+/// A module's debug file with its sections placed where the module was loaded.
+pub struct ModuleDebug {
+    name: String,
+    file: ElfFile,
+    /// Run-time ranges of the module's code.
+    text: Vec<(u64, u64)>,
+    lines: SourceLines,
+}
+
+impl std::fmt::Debug for ModuleDebug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ModuleDebug({} from {})",
+            self.name,
+            self.file.path().display()
+        )
+    }
+}
+
+impl ModuleDebug {
+    /// The debug file `file` of module `name`, its allocated sections at `bases` (by section
+    /// name), its code at the run-time ranges `text`.
+    pub fn new(
+        name: &str,
+        file: ElfFile,
+        bases: &HashMap<String, u64>,
+        text: Vec<(u64, u64)>,
+    ) -> Result<ModuleDebug> {
+        let lines = SourceLines::with_bases(&file, Some(bases))?;
+        Ok(ModuleDebug {
+            name: name.to_string(),
+            file,
+            text,
+            lines,
+        })
+    }
+
+    /// The module's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+}
+
 /// For a dump without a build-id: the file's `linux_banner` must be the one in memory.
 fn check_banner(prog: &Program, file: &ElfFile) -> Result<()> {
     let link = file.symbol_address("linux_banner").ok_or_else(|| {
@@ -162,6 +212,23 @@ fn until_nul(b: &[u8]) -> &[u8] {
 }
 
 impl Program {
+    /// Source location of the run-time code address `pc`, innermost inlined function first,
+    /// from the vmlinux or the debug file of the module holding it; `Ok(None)` when no attached
+    /// file covers it.
+    pub fn source(&self, pc: u64) -> Result<Option<Vec<SourceFrame>>> {
+        if let Some(m) = self
+            .module_debug()
+            .iter()
+            .find(|m| m.text.iter().any(|&(a, b)| (a..b).contains(&pc)))
+        {
+            return Ok(Some(m.lines.frames(pc)?));
+        }
+        match self.debug() {
+            Some(d) => d.source(pc),
+            None => Ok(None),
+        }
+    }
+
     /// Attaches the vmlinux at `path` after checking it is this dump's kernel.
     pub fn attach_vmlinux(&mut self, path: &Path) -> Result<()> {
         let file = ElfFile::open(path)?;

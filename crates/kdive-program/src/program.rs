@@ -7,7 +7,7 @@ use kdive_debuginfo::{Symbols, TypeId, Types};
 use kdive_dump::Dump;
 use kdive_memory::{KernelMemory, ReadVirt};
 
-use crate::debug::KernelDebug;
+use crate::debug::{KernelDebug, ModuleDebug};
 use crate::unwind::UnwindTables;
 use crate::{Object, ProgramError, Result};
 
@@ -21,6 +21,7 @@ pub struct Program {
     kernel_mem: Option<Arc<KernelMemory>>,
     unwind: UnwindTables,
     debug: Option<KernelDebug>,
+    module_debug: Vec<ModuleDebug>,
 }
 
 impl Program {
@@ -35,6 +36,7 @@ impl Program {
             kernel_mem: None,
             unwind: UnwindTables::new(),
             debug: None,
+            module_debug: Vec::new(),
         }
     }
 
@@ -62,6 +64,17 @@ impl Program {
     /// The vmlinux attached, if any.
     pub fn debug(&self) -> Option<&KernelDebug> {
         self.debug.as_ref()
+    }
+
+    /// Adds a module's debug file (replacing an earlier one of the same module).
+    pub fn add_module_debug(&mut self, m: ModuleDebug) {
+        self.module_debug.retain(|o| o.name() != m.name());
+        self.module_debug.push(m);
+    }
+
+    /// The module debug files attached.
+    pub fn module_debug(&self) -> &[ModuleDebug] {
+        &self.module_debug
     }
 
     /// The dump, when the program was opened from one.

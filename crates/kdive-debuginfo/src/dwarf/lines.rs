@@ -1,5 +1,6 @@
 //! Source file and line of a code address, with the chain of inlined calls that lead to it.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{error, Reader};
@@ -38,7 +39,13 @@ impl std::fmt::Debug for SourceLines {
 impl SourceLines {
     /// Prepares lookups in `file`'s DWARF (reads the unit ranges, nothing more).
     pub fn new(file: &ElfFile) -> Result<SourceLines> {
-        let dwarf = super::load(file)?;
+        Self::with_bases(file, None)
+    }
+
+    /// Like [`SourceLines::new`] for a relocatable file whose allocated sections were loaded at
+    /// `bases` (by section name): addresses are then the loaded ones.
+    pub fn with_bases(file: &ElfFile, bases: Option<&HashMap<String, u64>>) -> Result<SourceLines> {
+        let dwarf = super::load(file, bases)?;
         let ctx = addr2line::Context::from_dwarf(dwarf).map_err(|e| error("DWARF units", e))?;
         Ok(SourceLines {
             ctx: Mutex::new(ctx),

@@ -1,26 +1,62 @@
 //! DWARF from a debug file (gimli): source lines and inlined calls.
 //!
-//! Sections are read in place from the mapped file; nothing is indexed until asked.
+//! Sections are read in place from the mapped file; nothing is indexed until asked. A
+//! relocatable file (a module) has its debug sections' relocations applied as they are read,
+//! with its code and data sections placed where the kernel loaded them.
 
 pub mod lines;
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::elf_file::{Bytes, ElfFile};
 use crate::{DebugInfoError, Result};
 
 pub use lines::{SourceFrame, SourceLines};
 
-/// The gimli reader over a debug file's sections.
-pub type Reader = gimli::EndianReader<gimli::RunTimeEndian, Bytes>;
+/// A section's bytes as gimli reads them.
+pub type RawReader = gimli::EndianReader<gimli::RunTimeEndian, Bytes>;
 
-/// The DWARF sections of `file`, unparsed.
-pub fn load(file: &ElfFile) -> Result<gimli::Dwarf<Reader>> {
+/// The gimli reader over a debug file's sections (relocations applied, if any).
+pub type Reader = gimli::RelocateReader<RawReader, Relocations>;
+
+/// Relocated values of one section, by offset: (value, added to the stored one).
+#[derive(Debug, Clone, Default)]
+pub struct Relocations(Option<Arc<HashMap<usize, (u64, bool)>>>);
+
+impl gimli::read::Relocate<usize> for Relocations {
+    fn relocate_address(&self, offset: usize, value: u64) -> gimli::Result<u64> {
+        Ok(match self.0.as_ref().and_then(|m| m.get(&offset)) {
+            Some(&(v, true)) => v.wrapping_add(value),
+            Some(&(v, false)) => v,
+            None => value,
+        })
+    }
+
+    fn relocate_offset(&self, offset: usize, value: usize) -> gimli::Result<usize> {
+        let v = self.relocate_address(offset, value as u64)?;
+        usize::try_from(v).map_err(|_| gimli::Error::UnsupportedOffset)
+    }
+}
+
+/// The DWARF sections of `file`, unparsed. `bases` places a relocatable file's allocated
+/// sections (by name); `None` reads the sections as stored (a linked vmlinux).
+pub fn load(file: &ElfFile, bases: Option<&HashMap<String, u64>>) -> Result<gimli::Dwarf<Reader>> {
     let endian = if file.is_little_endian() {
         gimli::RunTimeEndian::Little
     } else {
         gimli::RunTimeEndian::Big
     };
     gimli::Dwarf::load(|id| -> Result<Reader> {
-        Ok(Reader::new(file.section_bytes(id.name())?, endian))
+        let raw = RawReader::new(file.section_bytes(id.name())?, endian);
+        let relocs = match bases {
+            Some(b) => {
+                let map = file.relocations(id.name(), b)?;
+                Relocations((!map.is_empty()).then(|| Arc::new(map)))
+            }
+            None => Relocations(None),
+        };
+        Ok(Reader::new(raw, relocs))
     })
 }
 
