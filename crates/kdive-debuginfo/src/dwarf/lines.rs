@@ -55,6 +55,10 @@ impl SourceLines {
     /// The source location of the link-time address `addr`, innermost inlined function first;
     /// empty when no unit covers it.
     pub fn frames(&self, addr: u64) -> Result<Vec<SourceFrame>> {
+        // addr2line probes [addr, addr + 1), which the last address cannot express
+        if addr == u64::MAX {
+            return Ok(Vec::new());
+        }
         let ctx = self.ctx.lock().unwrap_or_else(|p| p.into_inner());
         let mut iter = ctx
             .find_frames(addr)
