@@ -120,6 +120,12 @@ fn main() -> ExitCode {
 /// then those of loaded modules found next to the dump. A file of another build is an error
 /// (never silently wrong answers).
 fn attach_debug_files(session: &mut Session, files: &[PathBuf]) -> Result<(), String> {
+    if let Some(why) = session.minimal_reason() {
+        if !files.is_empty() {
+            eprintln!("kdive: debug files not used: the kernel is not read ({why})");
+        }
+        return Ok(());
+    }
     let mut vmlinux_done = false;
     for f in files {
         let is_module = f

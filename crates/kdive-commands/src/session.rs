@@ -127,6 +127,17 @@ impl Session {
         else {
             return Vec::new();
         };
+        // one look at the directory first: most dumps have no module files beside them
+        let has_modules = std::fs::read_dir(&dir).is_ok_and(|rd| {
+            rd.flatten().any(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                n.ends_with(".ko") || n.ends_with(".ko.debug")
+            })
+        });
+        if !has_modules {
+            return Vec::new();
+        }
         let names: Vec<String> = match &self.kernel {
             Ok(prog) => kdive_linux::module::modules(prog, self.walk_limit)
                 .map(|(m, _)| m.into_iter().map(|m| m.name).collect())

@@ -79,6 +79,8 @@ fn is_alloc(s: &object::Section<'_, '_>) -> bool {
 const MAX_INFLATION: u64 = 64;
 
 /// An ELF file that may carry debug info (a vmlinux, a module, a `-dbg` package's copy of either).
+/// Clones share the mapping.
+#[derive(Clone)]
 pub struct ElfFile {
     path: PathBuf,
     bytes: Bytes,

@@ -25,15 +25,91 @@ pub struct SourceFrame {
     pub inlined: bool,
 }
 
+/// Most units remembered by a per-unit index (a backtrace touches a few dozen).
+const MAX_CACHED_UNITS: usize = 512;
+/// Address ranges scanned back from the last one starting at or below an address.
+const MAX_OVERLAP_SCAN: usize = 64;
+
 /// Address-to-line lookups over one debug file; units are parsed on first use.
 pub struct SourceLines {
-    ctx: Mutex<addr2line::Context<Reader>>,
+    index: Mutex<Index>,
+}
+
+enum Index {
+    /// One context over every unit (small or relocatable files).
+    Whole(Box<addr2line::Context<Reader>>),
+    /// A linked file with `.debug_aranges`: the unit holding an address is found there, and a
+    /// context is built for that unit alone, so a lookup never parses the other units (a
+    /// vmlinux has thousands).
+    PerUnit {
+        file: ElfFile,
+        /// (start, end, offset of the unit in `.debug_info`), sorted by start.
+        ranges: Vec<(u64, u64, usize)>,
+        units: HashMap<usize, Option<addr2line::Context<Reader>>>,
+    },
 }
 
 impl std::fmt::Debug for SourceLines {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SourceLines")
     }
+}
+
+/// `.debug_aranges` as sorted (start, end, unit offset); empty when the file has none.
+fn aranges(file: &ElfFile) -> Result<Vec<(u64, u64, usize)>> {
+    let dwarf = super::load(file, None)?;
+    let mut out = Vec::new();
+    let mut headers = dwarf.debug_aranges.headers();
+    while let Some(h) = headers
+        .next()
+        .map_err(|e| error("DWARF address ranges", e))?
+    {
+        let unit = h.debug_info_offset().0;
+        let mut entries = h.entries();
+        while let Some(e) = entries
+            .next()
+            .map_err(|e| error("DWARF address ranges", e))?
+        {
+            let r = e.range();
+            if r.end > r.begin {
+                out.push((r.begin, r.end, unit));
+            }
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// A context over the one unit at `offset` of `file`'s `.debug_info`.
+fn unit_context(file: &ElfFile, offset: usize) -> Result<Option<addr2line::Context<Reader>>> {
+    let mut dwarf = super::load(file, None)?;
+    let header = dwarf
+        .debug_info
+        .header_from_offset(gimli::DebugInfoOffset(offset))
+        .map_err(|e| error("DWARF unit header", e))?;
+    let len = header.length_including_self();
+    let mut info = file.section_bytes(".debug_info")?;
+    info = match info.slice(offset, len) {
+        Some(b) => b,
+        None => return Ok(None),
+    };
+    let endian = if file.is_little_endian() {
+        gimli::RunTimeEndian::Little
+    } else {
+        gimli::RunTimeEndian::Big
+    };
+    let reader = |b| {
+        Reader::new(
+            super::RawReader::new(b, endian),
+            super::Relocations::default(),
+        )
+    };
+    dwarf.debug_info = gimli::DebugInfo::from(reader(info));
+    // no aranges: they name offsets of the whole section
+    let empty = crate::elf_file::Bytes::new(std::sync::Arc::new(Vec::<u8>::new()));
+    dwarf.debug_aranges = gimli::DebugAranges::from(reader(empty));
+    let ctx = addr2line::Context::from_dwarf(dwarf).map_err(|e| error("DWARF unit", e))?;
+    Ok(Some(ctx))
 }
 
 impl SourceLines {
@@ -45,10 +121,23 @@ impl SourceLines {
     /// Like [`SourceLines::new`] for a relocatable file whose allocated sections were loaded at
     /// `bases` (by section name): addresses are then the loaded ones.
     pub fn with_bases(file: &ElfFile, bases: Option<&HashMap<String, u64>>) -> Result<SourceLines> {
-        let dwarf = super::load(file, bases)?;
-        let ctx = addr2line::Context::from_dwarf(dwarf).map_err(|e| error("DWARF units", e))?;
+        let ranges = match bases {
+            None => aranges(file)?,
+            Some(_) => Vec::new(),
+        };
+        let index = if ranges.is_empty() {
+            let dwarf = super::load(file, bases)?;
+            let ctx = addr2line::Context::from_dwarf(dwarf).map_err(|e| error("DWARF units", e))?;
+            Index::Whole(Box::new(ctx))
+        } else {
+            Index::PerUnit {
+                file: file.clone(),
+                ranges,
+                units: HashMap::new(),
+            }
+        };
         Ok(SourceLines {
-            ctx: Mutex::new(ctx),
+            index: Mutex::new(index),
         })
     }
 
@@ -59,7 +148,46 @@ impl SourceLines {
         if addr == u64::MAX {
             return Ok(Vec::new());
         }
-        let ctx = self.ctx.lock().unwrap_or_else(|p| p.into_inner());
+        let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        match &mut *index {
+            Index::Whole(ctx) => frames_in(ctx, addr),
+            Index::PerUnit {
+                file,
+                ranges,
+                units,
+            } => {
+                let upto = ranges.partition_point(|r| r.0 <= addr);
+                let candidates: Vec<usize> = ranges[..upto]
+                    .iter()
+                    .rev()
+                    .take(MAX_OVERLAP_SCAN)
+                    .filter(|r| addr < r.1)
+                    .map(|r| r.2)
+                    .collect();
+                for unit in candidates {
+                    if !units.contains_key(&unit) {
+                        if units.len() >= MAX_CACHED_UNITS {
+                            units.clear();
+                        }
+                        let ctx = unit_context(file, unit)?;
+                        units.insert(unit, ctx);
+                    }
+                    if let Some(Some(ctx)) = units.get(&unit) {
+                        let found = frames_in(ctx, addr)?;
+                        if !found.is_empty() {
+                            return Ok(found);
+                        }
+                    }
+                }
+                Ok(Vec::new())
+            }
+        }
+    }
+}
+
+/// The frames of `addr` in one context.
+fn frames_in(ctx: &addr2line::Context<Reader>, addr: u64) -> Result<Vec<SourceFrame>> {
+    {
         let mut iter = ctx
             .find_frames(addr)
             .skip_all_loads()
