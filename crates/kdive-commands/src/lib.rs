@@ -6,10 +6,12 @@ pub mod bt;
 pub mod format;
 pub mod info;
 pub mod log;
+pub mod modules;
 pub mod ps;
 pub mod rd;
 pub mod search;
 pub mod session;
+pub mod sym;
 pub mod sys;
 
 pub use session::Session;
@@ -55,6 +57,8 @@ pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandErro
         "info" => info::run(session, rest),
         "rd" => rd::run(session, rest),
         "search" => search::run(session, rest),
+        "mod" => modules::run(session, rest),
+        "sym" => sym::run(session, rest),
         other => Err(CommandError::Unknown(other.to_string())),
     }
 }

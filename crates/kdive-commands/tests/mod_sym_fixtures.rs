@@ -1,0 +1,96 @@
+//! `mod` and `sym` on every fixture against crash's outputs (`09-mod.txt`, `NN-sym-*.txt`).
+
+use kdive_commands::{run, Session};
+use kdive_testdata::{corpus_or_skip, fixtures};
+
+/// crash's output lines after its `crash> ...` echo.
+fn body(reference: &str) -> Vec<String> {
+    reference.lines().skip(1).map(str::to_string).collect()
+}
+
+/// The object-file column reduced to the file's name (crash's paths name its own machine).
+fn object_names(line: &str) -> String {
+    match line.rfind('/') {
+        Some(i) if line.contains(".ko") => {
+            let start = line[..i].rfind("  ").map_or(0, |s| s + 2);
+            format!("{}{}", &line[..start], line[i + 1..].trim_end())
+        }
+        _ => line.trim_end().to_string(),
+    }
+}
+
+#[test]
+fn mod_matches_crash() {
+    if corpus_or_skip("mod_matches_crash").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let Some(want) = fx.crash_ref("mod") else {
+            continue;
+        };
+        let mut s = Session::open(&fx.reference_dump()).unwrap();
+        // crash was given the fixture's module files: so is kdive
+        for e in std::fs::read_dir(&fx.dir).unwrap().flatten() {
+            if e.path().extension().is_some_and(|x| x == "ko") {
+                s.attach_module_debug(&e.path()).unwrap();
+            }
+        }
+        let got: Vec<String> = run(&s, "mod")
+            .unwrap()
+            .text()
+            .lines()
+            .map(object_names)
+            .collect();
+        let want: Vec<String> = body(&want).iter().map(|l| object_names(l)).collect();
+        assert_eq!(got, want, "{}", fx.name);
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} fixtures have a mod reference");
+}
+
+#[test]
+fn sym_matches_crash() {
+    if corpus_or_skip("sym_matches_crash").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let dir = fx.dir.join("reference/crash");
+        let mut s = Session::open(&fx.reference_dump()).unwrap();
+        let vmlinux = fx.vmlinux();
+        if let Some(v) = &vmlinux {
+            s.attach_vmlinux(v).unwrap();
+        }
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        names.sort();
+        for n in names {
+            let n = n.to_string_lossy();
+            if !n.contains("-sym-") || n.contains("-sym-m-") {
+                continue;
+            }
+            let reference = std::fs::read_to_string(dir.join(&*n)).unwrap();
+            let cmd = reference
+                .lines()
+                .next()
+                .unwrap()
+                .trim_start_matches("crash> ")
+                .to_string();
+            let got = run(&s, &cmd).unwrap().text();
+            for (g, w) in got.lines().zip(body(&reference)) {
+                if vmlinux.is_some() {
+                    assert_eq!(g, w.trim_end(), "{}: {cmd}", fx.name);
+                } else {
+                    // without DWARF: no source line, the rest the same
+                    assert!(w.starts_with(g), "{}: {cmd}: {g:?} vs {w:?}", fx.name);
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} sym lines compared");
+}
