@@ -15,7 +15,8 @@ use kdive_commands::Session;
 #[command(name = "kdive", version, about)]
 struct Cli {
     /// The dump (vmcore, or every part of a `makedumpfile --split` set in any order), then
-    /// optionally a vmlinux and module .ko files. `kdive info DUMP...` prints `info` and exits.
+    /// optionally a vmlinux and module .ko files. `kdive info DUMP...` prints `info` and exits;
+    /// `kdive analyze DUMP...` prints the triage report and exits.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Run this command and exit (repeatable; `| shell` and `> file` work as at the prompt).
@@ -59,9 +60,12 @@ fn classify(files: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>), String> {
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
-    if cli.files.len() > 1 && cli.files[0].as_os_str() == "info" && !cli.files[0].exists() {
-        cli.files.remove(0);
-        cli.commands.insert(0, "info".into());
+    // `kdive info DUMP`, `kdive analyze DUMP [VMLINUX]`: the command, then exit
+    for sub in ["info", "analyze"] {
+        if cli.files.len() > 1 && cli.files[0].as_os_str() == sub && !cli.files[0].exists() {
+            cli.files.remove(0);
+            cli.commands.insert(0, sub.into());
+        }
     }
     let (dumps, others) = match classify(&cli.files) {
         Ok(split) => split,

@@ -136,6 +136,11 @@ pub struct Bt {
 
 /// Runs `bt [-a|-t|-T|-f|-s|-x|-l] [PID|TASK ...]`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+    Ok(Box::new(collect(s, args)?))
+}
+
+/// The result of `bt` with these arguments, for other commands (`analyze`).
+pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
     let f = Flags::parse("bt", args, "atTfsxlrd").map_err(CommandError::Usage)?;
     let tasks = s.tasks()?;
     let prog = s.kernel()?;
@@ -155,7 +160,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         }
         v
     };
-    Ok(Box::new(backtraces(prog, &ctx, &chosen, opts(&f))))
+    Ok(backtraces(prog, &ctx, &chosen, opts(&f)))
 }
 
 /// Runs `foreach [PID|TASK|COMM|RU|IN|UN|...|kernel|user|active ...] bt [flags]`.

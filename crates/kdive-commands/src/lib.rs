@@ -1,6 +1,7 @@
 //! The commands layer: crash-compatible commands, each producing a structured result that
 //! renders as crash-like text or as JSON.
 
+pub mod analyze;
 pub mod args;
 pub mod bt;
 pub mod format;
@@ -58,6 +59,7 @@ pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandErro
         "rd" => rd::run(session, rest),
         "search" => search::run(session, rest),
         "mod" => modules::run(session, rest),
+        "analyze" => analyze::run(session, rest),
         "sym" => sym::run(session, rest),
         other => Err(CommandError::Unknown(other.to_string())),
     }

@@ -305,10 +305,13 @@ fn decompress(codec: Codec, data: &[u8]) {
     let _ = kdive_dump::codec::decompress(codec, data, &mut page);
 }
 
-/// The command layer over the synthetic kernel of [`crate::synth`], its memory patched by the
+/// The command layer (`sys`, `ps`, `log`, `analyze`, `mod`, `sym`) over the synthetic kernel of [`crate::synth`], its memory patched by the
 /// input: see [`crate::synth::Patches`].
 pub fn commands(data: &[u8]) {
-    crate::synth::run_commands_patched(data, &["sys", "ps", "ps -t", "log", "log -T -m"]);
+    crate::synth::run_commands_patched(
+        data,
+        &["sys", "ps", "ps -t", "log", "log -T -m", "analyze", "mod", "sym init_task"],
+    );
 }
 
 /// Where the ORC target's memory is mapped.

@@ -1,0 +1,111 @@
+//! `analyze` on every fixture, against what drgn's reference says happened: the panic message,
+//! the crashed thread, the faulting frame of an oops, the tasks in D state of a hung-task panic;
+//! and signatures: equal for the two dumps of the same bug, distinct otherwise.
+
+use std::collections::HashMap;
+
+use kdive_commands::{run, Session};
+use kdive_testdata::{corpus_or_skip, fixtures};
+use serde_json::Value;
+
+#[test]
+fn analyze_agrees_with_the_references() {
+    if corpus_or_skip("analyze_agrees_with_the_references").is_none() {
+        return;
+    }
+    let mut sigs: HashMap<String, String> = HashMap::new();
+    for fx in fixtures() {
+        let mut s = Session::open(&fx.reference_dump()).unwrap();
+        // the module files beside the dump, as the CLI attaches them
+        for e in std::fs::read_dir(&fx.dir).unwrap().flatten() {
+            if e.path().extension().is_some_and(|x| x == "ko") {
+                let _ = s.attach_module_debug(&e.path());
+            }
+        }
+        let a = run(&s, "analyze").unwrap().json();
+        let drgn = fx.drgn();
+        let kind = a["kind"].as_str().unwrap();
+        let message = drgn["panic_message"].as_str();
+        let crashed = drgn["crashed_thread"]["tid"].as_i64();
+        match message {
+            None => {
+                assert_eq!(kind, "no-panic", "{}", fx.name);
+                assert!(a["panic_task"].is_null(), "{}", fx.name);
+            }
+            Some(m) => {
+                assert_eq!(a["message"].as_str(), Some(m), "{}", fx.name);
+                assert_eq!(a["panic_task"]["pid"].as_i64(), crashed, "{}", fx.name);
+                let want = if m.contains("NULL pointer dereference") {
+                    "null-pointer-dereference"
+                } else if m.contains("hung_task") {
+                    "hung-task"
+                } else if m.contains("sysrq") {
+                    "sysrq-crash"
+                } else {
+                    kind
+                };
+                assert_eq!(kind, want, "{}: {m}", fx.name);
+            }
+        }
+        let tasks = drgn["tasks"].as_array().unwrap();
+        if kind == "null-pointer-dereference" {
+            // drgn's first frame of the crashed thread is the faulting one
+            let t = tasks.iter().find(|t| t["pid"].as_i64() == crashed).unwrap();
+            let top = &t["stack"][0];
+            let c = &a["culprits"][0];
+            assert_eq!(c["function"], top["function"], "{}", fx.name);
+            assert_eq!(c["task"]["pid"].as_i64(), crashed);
+            let line = top["source"].as_str().unwrap().rsplit(':').next().unwrap();
+            assert!(
+                c["source"]
+                    .as_str()
+                    .is_some_and(|s| s.ends_with(&format!(": {line}"))),
+                "{}: {c}",
+                fx.name
+            );
+        }
+        if kind == "hung-task" {
+            let blocked: Vec<i64> = tasks
+                .iter()
+                .filter(|t| t["state"] == "D")
+                .map(|t| t["pid"].as_i64().unwrap())
+                .collect();
+            assert!(!blocked.is_empty());
+            let named: Vec<i64> = a["culprits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["task"]["pid"].as_i64().unwrap())
+                .collect();
+            for b in blocked {
+                assert!(
+                    named.contains(&b),
+                    "{}: D-state task {b} not among {named:?}",
+                    fx.name
+                );
+            }
+        }
+        let sig = a["signature"].as_str().unwrap().to_string();
+        assert!(sig.starts_with("kd1-") && sig.len() == 20, "{sig}");
+        sigs.insert(fx.name.clone(), sig);
+    }
+    if let (Some(b), Some(b2)) = (
+        sigs.get("b-null-module-6.1"),
+        sigs.get("b2-null-module-6.1"),
+    ) {
+        assert_eq!(b, b2, "the same bug on two boots");
+    }
+    let mut distinct: Vec<_> = sigs
+        .iter()
+        .filter(|(k, _)| !k.starts_with("b2") && !k.starts_with("formats"))
+        .map(|(_, v)| v)
+        .collect();
+    let n = distinct.len();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        n,
+        "different bugs, different signatures: {sigs:?}"
+    );
+}
