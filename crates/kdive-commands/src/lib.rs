@@ -10,6 +10,7 @@ pub mod log;
 pub mod modules;
 pub mod ps;
 pub mod rd;
+pub mod runq;
 pub mod search;
 pub mod session;
 pub mod sym;
@@ -61,6 +62,7 @@ pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandErro
         "mod" => modules::run(session, rest),
         "analyze" => analyze::run(session, rest),
         "sym" => sym::run(session, rest),
+        "runq" => runq::run(session, rest),
         other => Err(CommandError::Unknown(other.to_string())),
     }
 }

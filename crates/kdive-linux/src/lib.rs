@@ -7,6 +7,8 @@ pub mod list;
 pub mod module;
 pub mod percpu;
 pub mod printk;
+pub mod rbtree;
+pub mod sched;
 pub mod stack;
 pub mod system;
 pub mod task;

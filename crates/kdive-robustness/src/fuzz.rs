@@ -310,7 +310,16 @@ fn decompress(codec: Codec, data: &[u8]) {
 pub fn commands(data: &[u8]) {
     crate::synth::run_commands_patched(
         data,
-        &["sys", "ps", "ps -t", "log", "log -T -m", "analyze", "mod", "sym init_task"],
+        &[
+            "sys",
+            "ps",
+            "ps -t",
+            "log",
+            "log -T -m",
+            "analyze",
+            "mod",
+            "sym init_task",
+        ],
     );
 }
 

@@ -1,4 +1,5 @@
-//! `mod` and `sym` on every fixture against crash's outputs (`09-mod.txt`, `NN-sym-*.txt`).
+//! `mod`, `sym` and `runq` on every fixture against crash's outputs (`09-mod.txt`, `NN-sym-*.txt`,
+//! `10-runq.txt`).
 
 use kdive_commands::{run, Session};
 use kdive_testdata::{corpus_or_skip, fixtures};
@@ -93,4 +94,25 @@ fn sym_matches_crash() {
         }
     }
     assert!(checked >= 10, "only {checked} sym lines compared");
+}
+
+#[test]
+fn runq_matches_crash() {
+    if corpus_or_skip("runq_matches_crash").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let Some(want) = fx.crash_ref("runq") else {
+            continue;
+        };
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let got = run(&s, "runq").unwrap().text();
+        assert_eq!(got.lines().collect::<Vec<_>>(), body(&want), "{}", fx.name);
+        checked += 1;
+    }
+    assert!(
+        checked >= 3,
+        "only {checked} fixtures have a runq reference"
+    );
 }

@@ -1,0 +1,58 @@
+//! Bounded, cycle-detecting in-order walks of the kernel's red-black trees (`struct rb_node`).
+
+use std::collections::HashSet;
+
+use kdive_program::object::offset_of;
+use kdive_program::{Program, ProgramError, Result};
+
+/// Deepest tree followed (a valid red-black tree of 2^32 nodes is at most 64 deep).
+const MAX_DEPTH: usize = 128;
+
+/// The nodes (addresses of the embedded `rb_node`s) of the tree whose root node is `root`
+/// (0 for an empty tree), in order. A walk that meets an unreadable node, a node seen before, a
+/// tree deeper than a red-black tree can be, or more than `limit` nodes stops; its error comes
+/// back beside the nodes read before it.
+pub fn inorder(
+    prog: &Program,
+    root: u64,
+    limit: usize,
+) -> Result<(Vec<u64>, Option<ProgramError>)> {
+    let node = prog.type_("struct rb_node")?;
+    let (left, right) = (
+        offset_of(prog, node, "rb_left")?,
+        offset_of(prog, node, "rb_right")?,
+    );
+    let fail = |why: String| ProgramError::Walk {
+        what: format!("red-black tree at {root:#x}"),
+        why,
+    };
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stack: Vec<u64> = Vec::new();
+    let mut cur = root;
+    loop {
+        while cur != 0 {
+            if !seen.insert(cur) {
+                return Ok((out, Some(fail(format!("node {cur:#x} reached twice")))));
+            }
+            if stack.len() >= MAX_DEPTH {
+                return Ok((out, Some(fail(format!("deeper than {MAX_DEPTH} levels")))));
+            }
+            stack.push(cur);
+            cur = match prog.read_u64(cur.wrapping_add(left)) {
+                Ok(n) => n,
+                Err(e) => return Ok((out, Some(e))),
+            };
+        }
+        let Some(n) = stack.pop() else { break };
+        if out.len() >= limit {
+            return Ok((out, Some(fail(format!("more than {limit} nodes")))));
+        }
+        out.push(n);
+        cur = match prog.read_u64(n.wrapping_add(right)) {
+            Ok(r) => r,
+            Err(e) => return Ok((out, Some(e))),
+        };
+    }
+    Ok((out, None))
+}
