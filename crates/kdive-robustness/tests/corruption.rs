@@ -452,7 +452,7 @@ fn raw_kdump_with_damaged_pages_page_tables_and_task_list() {
     };
     let p = Patient::open(&path);
     let scratch = Scratch::new("raw");
-    let cmds = ["sys", "ps", "log"];
+    let cmds = ["sys", "ps", "log", "analyze", "runq"];
 
     // A descriptor pointing past the end of the file: that page is lost, the rest answers.
     let uts = p.sym("init_uts_ns");
@@ -534,8 +534,15 @@ fn module_list_made_to_loop() {
     let scratch = Scratch::new("mod");
     let b = p.with_va(first, &first.to_le_bytes());
     let copy = scratch.write("module-loop", &b);
-    let probe = Probe::run(&copy, &["sys", "ps", "log", "bt"]);
+    let probe = Probe::run(&copy, &["sys", "ps", "log", "bt", "mod", "analyze", "runq"]);
     let s = probe.open.as_ref().expect("opens");
+    // mod lists what it read and says the list loops
+    let m = probe.out[4].as_ref().expect("mod answers");
+    assert!(m.contains("loops back"), "{m}");
+    assert!(probe.out[5]
+        .as_ref()
+        .expect("analyze answers")
+        .contains("VERDICT"));
     let prog = s.kernel().expect("kernel");
     let (mods, err) =
         kdive_linux::list::list_entries(prog, head, "struct module", "list", 1000).expect("walk");
