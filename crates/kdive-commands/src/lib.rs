@@ -8,6 +8,7 @@ pub mod format;
 pub mod info;
 pub mod log;
 pub mod modules;
+pub mod mount;
 pub mod ps;
 pub mod rd;
 pub mod runq;
@@ -63,6 +64,7 @@ pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandErro
         "analyze" => analyze::run(session, rest),
         "sym" => sym::run(session, rest),
         "runq" => runq::run(session, rest),
+        "mount" => mount::run(session, rest),
         other => Err(CommandError::Unknown(other.to_string())),
     }
 }

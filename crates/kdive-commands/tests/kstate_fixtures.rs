@@ -1,5 +1,5 @@
-//! `mod`, `sym` and `runq` on every fixture against crash's outputs (`09-mod.txt`, `NN-sym-*.txt`,
-//! `10-runq.txt`).
+//! `mod`, `sym`, `runq` and `mount` on every fixture against crash's outputs (`09-mod.txt`, `NN-sym-*.txt`,
+//! `10-runq.txt`, `11-mount.txt`; mounts also against drgn).
 
 use kdive_commands::{run, Session};
 use kdive_testdata::{corpus_or_skip, fixtures};
@@ -114,5 +114,52 @@ fn runq_matches_crash() {
     assert!(
         checked >= 3,
         "only {checked} fixtures have a runq reference"
+    );
+}
+
+#[test]
+fn mount_matches_crash_and_drgn() {
+    if corpus_or_skip("mount_matches_crash_and_drgn").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let Some(want) = fx.crash_ref("mount") else {
+            continue;
+        };
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let got = run(&s, "mount").unwrap();
+        assert_eq!(
+            got.text().lines().collect::<Vec<_>>(),
+            body(&want),
+            "{}",
+            fx.name
+        );
+        // drgn's for_each_mount over the initial namespace: the same mounts, in the same order
+        let drgn = fx.drgn();
+        let ours: Vec<(String, String, String)> = got.json()["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let f = |k: &str| m[k].as_str().unwrap().to_string();
+                (f("devname"), f("fstype"), f("dirname"))
+            })
+            .collect();
+        let theirs: Vec<(String, String, String)> = drgn["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let f = |k: &str| m[k].as_str().unwrap().to_string();
+                (f("devname"), f("fstype"), f("mountpoint"))
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{}", fx.name);
+        checked += 1;
+    }
+    assert!(
+        checked >= 3,
+        "only {checked} fixtures have a mount reference"
     );
 }

@@ -3,6 +3,7 @@
 //! Version differences are settled by asking the types (does `task_struct` have `__state`?),
 //! never by parsing version strings. Every walk is bounded and detects cycles.
 
+pub mod fs;
 pub mod list;
 pub mod module;
 pub mod percpu;

@@ -1,0 +1,151 @@
+//! The VFS: paths of dentries (`d_path`) and the mounts of a mount namespace.
+//!
+//! Mount namespaces list their mounts either on `mnt_ns->list` (`mount.mnt_list`) or, since
+//! Linux 6.8, in the red-black tree `mnt_ns->mounts` (`mount.mnt_node`); the types say which.
+
+use std::collections::HashSet;
+
+use kdive_program::object::offset_of;
+use kdive_program::{Program, ProgramError, Result};
+
+use crate::list::list_entries;
+use crate::rbtree::inorder;
+
+/// Most path components followed (deeper paths are cut with a leading `...`).
+const MAX_COMPONENTS: usize = 256;
+/// Longest name component read.
+const NAME_MAX: usize = 255;
+
+/// The path of `dentry` as seen through the mount whose `struct vfsmount` is at `vfsmnt`:
+/// components up to the mount's root, then through the mount points of its parents to the root
+/// of the namespace (the kernel's `d_path`, without `d_dname` pseudo names).
+pub fn d_path(prog: &Program, vfsmnt: u64, dentry: u64) -> Result<String> {
+    let mount_ty = prog.type_("struct mount")?;
+    let mnt_off = offset_of(prog, mount_ty, "mnt")?;
+    let mut mnt = vfsmnt.wrapping_sub(mnt_off);
+    let mut dentry = dentry;
+    let mut parts: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    for _ in 0..MAX_COMPONENTS * 4 {
+        if !seen.insert((mnt, dentry)) {
+            return Err(ProgramError::Walk {
+                what: format!("path of dentry {dentry:#x}"),
+                why: "the parent chain loops".into(),
+            });
+        }
+        let m = prog.object("struct mount", mnt)?;
+        let root = m.member("mnt")?.member("mnt_root")?.read_u64()?;
+        if dentry == root {
+            let parent = m.member("mnt_parent")?.read_u64()?;
+            if parent == mnt || parent == 0 {
+                break;
+            }
+            dentry = m.member("mnt_mountpoint")?.read_u64()?;
+            mnt = parent;
+            continue;
+        }
+        let d = prog.object("struct dentry", dentry)?;
+        let d_parent = d.member("d_parent")?.read_u64()?;
+        if d_parent == dentry || d_parent == 0 {
+            break;
+        }
+        if parts.len() == MAX_COMPONENTS {
+            parts.push("...".into());
+            break;
+        }
+        parts.push(dentry_name(prog, dentry)?);
+        dentry = d_parent;
+    }
+    if parts.is_empty() {
+        return Ok("/".into());
+    }
+    parts.reverse();
+    Ok(parts.iter().map(|p| format!("/{p}")).collect())
+}
+
+/// A dentry's own name (`d_name`).
+pub fn dentry_name(prog: &Program, dentry: u64) -> Result<String> {
+    let q = prog.object("struct dentry", dentry)?.member("d_name")?;
+    let name = q.member("name")?.read_u64()?;
+    Ok(prog.mem().read_cstr(name, NAME_MAX)?)
+}
+
+/// One mount of a namespace.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MountInfo {
+    /// Address of its `struct mount`.
+    pub addr: u64,
+    /// Its superblock.
+    pub sb: u64,
+    pub fstype: String,
+    pub devname: String,
+    pub dirname: String,
+}
+
+/// The mounts of the namespace of `init_task` (the initial one), in the kernel's order, and what
+/// could not be read.
+pub fn mounts(prog: &Program, limit: usize) -> Result<(Vec<MountInfo>, Vec<String>)> {
+    let ns = prog
+        .variable("init_task", "struct task_struct")?
+        .member("nsproxy")?
+        .deref()?
+        .member("mnt_ns")?
+        .read_u64()?;
+    let ns_obj = prog.object("struct mnt_namespace", ns)?;
+    let ns_ty = prog.type_("struct mnt_namespace")?;
+    let mut problems = Vec::new();
+    // `mounts` is the tree since 6.8; before, a member of that name counted the mounts
+    let tree = prog.types().has_member(ns_ty, "mounts")
+        && ns_obj
+            .member("mounts")
+            .is_ok_and(|m| m.member("rb_node").is_ok());
+    let addrs = if tree {
+        let root = ns_obj.member("mounts")?.member("rb_node")?.read_u64()?;
+        let node_off = offset_of(prog, prog.type_("struct mount")?, "mnt_node")?;
+        let (nodes, err) = inorder(prog, root, limit)?;
+        if let Some(e) = err {
+            problems.push(format!("mount tree: {e}"));
+        }
+        nodes
+            .into_iter()
+            .map(|n| n.wrapping_sub(node_off))
+            .collect()
+    } else {
+        let head = ns_obj.member("list")?.address().unwrap_or(0);
+        let (v, err) = list_entries(prog, head, "struct mount", "mnt_list", limit)?;
+        if let Some(e) = err {
+            problems.push(format!("mount list: {e}"));
+        }
+        v
+    };
+    let mut out = Vec::new();
+    for a in addrs {
+        match read_mount(prog, a) {
+            Ok(m) => out.push(m),
+            Err(e) => problems.push(format!("struct mount at {a:#x}: {e}")),
+        }
+    }
+    Ok((out, problems))
+}
+
+fn read_mount(prog: &Program, addr: u64) -> Result<MountInfo> {
+    let m = prog.object("struct mount", addr)?;
+    let vfs = m.member("mnt")?;
+    let sb = vfs.member("mnt_sb")?.read_u64()?;
+    let fstype = prog
+        .object("struct super_block", sb)?
+        .member("s_type")?
+        .deref()?
+        .member("name")?
+        .read_string(64)?;
+    let devname = m.member("mnt_devname")?.read_string(256)?;
+    let root = vfs.member("mnt_root")?.read_u64()?;
+    let dirname = d_path(prog, vfs.address().unwrap_or(0), root)?;
+    Ok(MountInfo {
+        addr,
+        sb,
+        fstype,
+        devname,
+        dirname,
+    })
+}
