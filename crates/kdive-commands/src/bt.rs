@@ -306,7 +306,28 @@ fn matches(t: &TaskInfo, w: &str, ctx: &BacktraceContext) -> bool {
 }
 
 /// The current context: the `set` task, else the panic task, else the first CPU's task.
-fn current_task(s: &Session, ctx: &BacktraceContext) -> Result<u64, CommandError> {
+/// The tasks `PID|TASK` words name, or the current task (`set`, else the panic task) when there
+/// are none: the operand convention of `bt`, `files`, `vm`.
+pub(crate) fn tasks_named<'s>(
+    s: &'s Session,
+    words: &[String],
+) -> Result<Vec<&'s TaskInfo>, CommandError> {
+    let tasks = s.tasks()?;
+    if words.is_empty() {
+        let ctx = BacktraceContext::new(s.kernel()?, &tasks.list.active);
+        let t = current_task(s, &ctx)?;
+        return Ok(vec![
+            find_task(&tasks.infos, t).ok_or_else(|| bad_task(&format!("{t:x}")))?
+        ]);
+    }
+    let mut v = Vec::new();
+    for w in words {
+        v.extend(resolve(&tasks.infos, w)?);
+    }
+    Ok(v)
+}
+
+pub(crate) fn current_task(s: &Session, ctx: &BacktraceContext) -> Result<u64, CommandError> {
     if let Some(t) = s.context() {
         return Ok(t);
     }

@@ -4,6 +4,7 @@
 pub mod analyze;
 pub mod args;
 pub mod bt;
+pub mod files;
 pub mod format;
 pub mod info;
 pub mod log;
@@ -16,6 +17,7 @@ pub mod search;
 pub mod session;
 pub mod sym;
 pub mod sys;
+pub mod vm;
 
 pub use session::Session;
 
@@ -65,6 +67,8 @@ pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandErro
         "sym" => sym::run(session, rest),
         "runq" => runq::run(session, rest),
         "mount" => mount::run(session, rest),
+        "files" => files::run(session, rest),
+        "vm" => vm::run(session, rest),
         other => Err(CommandError::Unknown(other.to_string())),
     }
 }

@@ -1,12 +1,39 @@
-//! `mod`, `sym`, `runq` and `mount` on every fixture against crash's outputs (`09-mod.txt`, `NN-sym-*.txt`,
+//! `mod`, `sym`, `runq`, `mount`, `files` and `vm` on every fixture against crash's outputs (`09-mod.txt`, `NN-sym-*.txt`,
 //! `10-runq.txt`, `11-mount.txt`; mounts also against drgn).
 
 use kdive_commands::{run, Session};
 use kdive_testdata::{corpus_or_skip, fixtures};
+use serde_json::Value;
 
 /// crash's output lines after its `crash> ...` echo.
 fn body(reference: &str) -> Vec<String> {
     reference.lines().skip(1).map(str::to_string).collect()
+}
+
+/// crash's reference outputs of a fixture whose file name contains `infix` (`-files-`): the
+/// command and the whole output, in file order.
+fn crash_refs(fx: &kdive_testdata::Fixture, infix: &str) -> Vec<(String, String)> {
+    let dir = fx.dir.join("reference/crash");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(infix))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            let reference = std::fs::read_to_string(dir.join(&n)).unwrap();
+            let cmd = reference
+                .lines()
+                .next()
+                .unwrap()
+                .trim_start_matches("crash> ")
+                .to_string();
+            (cmd, reference)
+        })
+        .collect()
 }
 
 /// The object-file column reduced to the file's name (crash's paths name its own machine).
@@ -57,30 +84,16 @@ fn sym_matches_crash() {
     }
     let mut checked = 0;
     for fx in fixtures() {
-        let dir = fx.dir.join("reference/crash");
         let mut s = Session::open(&fx.reference_dump()).unwrap();
         let vmlinux = fx.vmlinux();
         if let Some(v) = &vmlinux {
             s.attach_vmlinux(v).unwrap();
         }
-        let mut names: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        names.sort();
-        for n in names {
-            let n = n.to_string_lossy();
-            if !n.contains("-sym-") || n.contains("-sym-m-") {
-                continue;
-            }
-            let reference = std::fs::read_to_string(dir.join(&*n)).unwrap();
-            let cmd = reference
-                .lines()
-                .next()
-                .unwrap()
-                .trim_start_matches("crash> ")
-                .to_string();
+        // `sym -m` lists a module's symbols: not compared
+        for (cmd, reference) in crash_refs(&fx, "-sym-")
+            .into_iter()
+            .filter(|(c, _)| !c.starts_with("sym -m"))
+        {
             let got = run(&s, &cmd).unwrap().text();
             for (g, w) in got.lines().zip(body(&reference)) {
                 if vmlinux.is_some() {
@@ -162,4 +175,111 @@ fn mount_matches_crash_and_drgn() {
         checked >= 3,
         "only {checked} fixtures have a mount reference"
     );
+}
+
+#[test]
+fn files_match_crash_and_drgn() {
+    if corpus_or_skip("files_match_crash_and_drgn").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let drgn = fx.drgn();
+        for (cmd, reference) in crash_refs(&fx, "-files-") {
+            let got = run(&s, &cmd).unwrap();
+            // kdive adds the pseudo filesystem of pipes and sockets after crash's text
+            let text = got
+                .text()
+                .replace(" [pipefs]", " ")
+                .replace(" [sockfs]", "");
+            let want: Vec<String> = body(&reference)
+                .iter()
+                .map(|l| l.trim_end().to_string())
+                .collect();
+            let ours: Vec<String> = text.lines().map(|l| l.trim_end().to_string()).collect();
+            assert_eq!(ours, want, "{}: {cmd}", fx.name);
+            // every path drgn gives is on the same fd's line
+            let pid: i64 = cmd.rsplit(' ').next().unwrap().parse().unwrap();
+            let task = drgn["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["pid"].as_i64() == Some(pid));
+            let full = got.text();
+            for f in task
+                .and_then(|t| t["files"].as_array())
+                .into_iter()
+                .flatten()
+            {
+                let (Some(fd), Some(path)) = (f["fd"].as_u64(), f["path"].as_str()) else {
+                    continue;
+                };
+                let hit = full.lines().any(|l| {
+                    l.split_whitespace().next() == Some(&fd.to_string()) && l.contains(path)
+                });
+                assert!(hit, "{}: {cmd}: fd {fd} {path}", fx.name);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 100, "only {checked} drgn file paths compared");
+}
+
+#[test]
+fn vm_matches_crash_and_drgn() {
+    if corpus_or_skip("vm_matches_crash_and_drgn").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let drgn = fx.drgn();
+        for (cmd, reference) in crash_refs(&fx, "-vm-") {
+            let got = run(&s, &cmd).unwrap();
+            assert_eq!(
+                got.text().lines().collect::<Vec<_>>(),
+                body(&reference),
+                "{}: {cmd}",
+                fx.name
+            );
+            // drgn's VMAs: the same ranges, flags and files
+            let pid: i64 = cmd.rsplit(' ').next().unwrap().parse().unwrap();
+            let task = drgn["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["pid"].as_i64() == Some(pid));
+            let ours = got.json();
+            let ours = ours["tasks"][0]["vmas"].as_array().unwrap();
+            for (i, v) in task
+                .and_then(|t| t["vmas"].as_array())
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let o = &ours[i];
+                let hex = |x: &Value| {
+                    u64::from_str_radix(x.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+                };
+                assert_eq!(
+                    (
+                        Some(hex(&o["start"])),
+                        Some(hex(&o["end"])),
+                        Some(hex(&o["flags"]))
+                    ),
+                    (
+                        Some(hex(&v["start"])),
+                        Some(hex(&v["end"])),
+                        Some(hex(&v["flags"]))
+                    ),
+                    "{}: {cmd}",
+                    fx.name
+                );
+                assert_eq!(o["file"].as_str(), v["file"].as_str(), "{}: {cmd}", fx.name);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 50, "only {checked} drgn VMAs compared");
 }

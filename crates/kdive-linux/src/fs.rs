@@ -18,7 +18,8 @@ const NAME_MAX: usize = 255;
 
 /// The path of `dentry` as seen through the mount whose `struct vfsmount` is at `vfsmnt`:
 /// components up to the mount's root, then through the mount points of its parents to the root
-/// of the namespace (the kernel's `d_path`, without `d_dname` pseudo names).
+/// of the namespace (the kernel's `d_path`). A dentry outside any tree (pipes, sockets) is
+/// `[fstype]`, as drgn names it, rather than the kernel's `d_dname` pseudo names.
 pub fn d_path(prog: &Program, vfsmnt: u64, dentry: u64) -> Result<String> {
     let mount_ty = prog.type_("struct mount")?;
     let mnt_off = offset_of(prog, mount_ty, "mnt")?;
@@ -47,6 +48,11 @@ pub fn d_path(prog: &Program, vfsmnt: u64, dentry: u64) -> Result<String> {
         let d = prog.object("struct dentry", dentry)?;
         let d_parent = d.member("d_parent")?.read_u64()?;
         if d_parent == dentry || d_parent == 0 {
+            if parts.is_empty() {
+                // a dentry of its own, outside any tree (pipes, sockets, anonymous inodes):
+                // named after its filesystem, as drgn does
+                return Ok(format!("[{}]", fs_name(prog, dentry)?));
+            }
             break;
         }
         if parts.len() == MAX_COMPONENTS {
@@ -61,6 +67,17 @@ pub fn d_path(prog: &Program, vfsmnt: u64, dentry: u64) -> Result<String> {
     }
     parts.reverse();
     Ok(parts.iter().map(|p| format!("/{p}")).collect())
+}
+
+/// The name of the filesystem type a dentry belongs to (`d_sb->s_type->name`).
+pub fn fs_name(prog: &Program, dentry: u64) -> Result<String> {
+    prog.object("struct dentry", dentry)?
+        .member("d_sb")?
+        .deref()?
+        .member("s_type")?
+        .deref()?
+        .member("name")?
+        .read_string(64)
 }
 
 /// A dentry's own name (`d_name`).
@@ -148,4 +165,128 @@ fn read_mount(prog: &Program, addr: u64) -> Result<MountInfo> {
         devname,
         dirname,
     })
+}
+
+/// One open file of a task.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OpenFile {
+    pub fd: u64,
+    /// `struct file` address.
+    pub file: u64,
+    pub dentry: u64,
+    pub inode: u64,
+    /// `i_mode` of the inode (0 when there is none).
+    pub mode: u32,
+    pub path: String,
+    /// For a socket: its protocol's name (`sk->sk_prot->name`: `TCP`, `UNIX-STREAM`...).
+    pub protocol: Option<String>,
+}
+
+/// Most descriptors looked at in one table.
+const MAX_FDS: u64 = 1 << 20;
+
+/// A task's root and working directory (`task->fs`), as paths.
+pub fn root_and_cwd(prog: &Program, task: u64) -> Result<(String, String)> {
+    let fs = prog
+        .object("struct task_struct", task)?
+        .member("fs")?
+        .deref()?;
+    let path = |name: &str| -> Result<String> {
+        let p = fs.member(name)?;
+        d_path(
+            prog,
+            p.member("mnt")?.read_u64()?,
+            p.member("dentry")?.read_u64()?,
+        )
+    };
+    Ok((path("root")?, path("pwd")?))
+}
+
+/// The open files of a task (`task->files->fdt`), with what could not be read.
+pub fn open_files(prog: &Program, task: u64) -> Result<(Vec<OpenFile>, Vec<String>)> {
+    let files = prog
+        .object("struct task_struct", task)?
+        .member("files")?
+        .read_u64()?;
+    if files == 0 {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let fdt = prog
+        .object("struct files_struct", files)?
+        .member("fdt")?
+        .deref()?;
+    let max = u64::from(fdt.member("max_fds")?.read_u64()? as u32).min(MAX_FDS);
+    let fd_array = fdt.member("fd")?.read_u64()?;
+    let open_fds = fdt.member("open_fds")?.read_u64()?;
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let words = max.div_ceil(64);
+    for w in 0..words {
+        let bits = prog.read_u64(open_fds + 8 * w)?;
+        for b in 0..64 {
+            if bits & (1 << b) == 0 {
+                continue;
+            }
+            let fd = w * 64 + b;
+            let file = prog.read_u64(fd_array + 8 * fd)?;
+            // reserved by get_unused_fd_flags() and not installed yet
+            if file == 0 {
+                continue;
+            }
+            match read_file(prog, fd, file) {
+                Ok(f) => out.push(f),
+                Err(e) => problems.push(format!("fd {fd} (struct file {file:#x}): {e}")),
+            }
+        }
+    }
+    Ok((out, problems))
+}
+
+/// `S_IFSOCK`, and the mask of the file type bits of `i_mode`.
+const S_IFMT: u32 = 0o170000;
+const S_IFSOCK: u32 = 0o140000;
+
+fn read_file(prog: &Program, fd: u64, file: u64) -> Result<OpenFile> {
+    let f = prog.object("struct file", file)?;
+    let path = f.member("f_path")?;
+    let mnt = path.member("mnt")?.read_u64()?;
+    let dentry = path.member("dentry")?.read_u64()?;
+    let inode = prog
+        .object("struct dentry", dentry)?
+        .member("d_inode")?
+        .read_u64()?;
+    let mode = if inode == 0 {
+        0
+    } else {
+        prog.object("struct inode", inode)?
+            .member("i_mode")?
+            .read_u64()? as u32
+    };
+    let protocol = if mode & S_IFMT == S_IFSOCK {
+        socket_protocol(prog, &f).ok()
+    } else {
+        None
+    };
+    Ok(OpenFile {
+        fd,
+        file,
+        dentry,
+        inode,
+        mode,
+        path: d_path(prog, mnt, dentry)?,
+        protocol,
+    })
+}
+
+/// `((struct socket *)file->private_data)->sk->sk_prot->name`.
+fn socket_protocol(prog: &Program, f: &kdive_program::Object<'_>) -> Result<String> {
+    let sock = f.member("private_data")?.read_u64()?;
+    prog.object("struct socket", sock)?
+        .member("sk")?
+        .deref()?
+        .member("__sk_common")?
+        .member("skc_prot")?
+        .deref()?
+        .member("name")?
+        .read_string(32)
 }

@@ -5,6 +5,8 @@
 
 pub mod fs;
 pub mod list;
+pub mod maple;
+pub mod mm;
 pub mod module;
 pub mod percpu;
 pub mod printk;

@@ -452,7 +452,9 @@ fn raw_kdump_with_damaged_pages_page_tables_and_task_list() {
     };
     let p = Patient::open(&path);
     let scratch = Scratch::new("raw");
-    let cmds = ["sys", "ps", "log", "analyze", "runq"];
+    let cmds = [
+        "sys", "ps", "log", "analyze", "runq", "mount", "files 1", "vm 1",
+    ];
 
     // A descriptor pointing past the end of the file: that page is lost, the rest answers.
     let uts = p.sym("init_uts_ns");

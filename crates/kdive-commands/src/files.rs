@@ -1,0 +1,150 @@
+//! `files [PID|TASK ...]`: a task's root and working directory and its open files, as crash
+//! prints them (sockets also name their protocol; pipes and sockets their pseudo filesystem).
+
+use kdive_linux::fs::{open_files, root_and_cwd};
+use serde::Serialize;
+
+use crate::args::Flags;
+use crate::bt::tasks_named;
+use crate::format::task_header;
+use crate::{CommandError, Report, Session};
+
+/// One open file.
+#[derive(Debug, Serialize)]
+pub struct FileRow {
+    pub fd: u64,
+    #[serde(serialize_with = "crate::hex")]
+    pub file: u64,
+    #[serde(serialize_with = "crate::hex")]
+    pub dentry: u64,
+    #[serde(serialize_with = "crate::hex")]
+    pub inode: u64,
+    /// crash's type: `REG`, `DIR`, `CHR`, `BLK`, `FIFO`, `SOCK`, `LNK`, `UNKN`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub path: String,
+    /// A socket's protocol (`TCP`, `UNIX-STREAM`...).
+    pub protocol: Option<String>,
+}
+
+/// One task's files.
+#[derive(Debug, Serialize)]
+pub struct TaskFiles {
+    pub pid: i32,
+    #[serde(serialize_with = "crate::hex")]
+    pub task: u64,
+    pub cpu: u32,
+    pub comm: String,
+    pub root: Option<String>,
+    pub cwd: Option<String>,
+    pub files: Vec<FileRow>,
+    pub problems: Vec<String>,
+}
+
+/// What `files` reports.
+#[derive(Debug, Serialize)]
+pub struct Files {
+    pub tasks: Vec<TaskFiles>,
+}
+
+/// Runs `files`.
+pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+    let f = Flags::parse("files", args, "").map_err(CommandError::Usage)?;
+    let prog = s.kernel()?;
+    let chosen = tasks_named(s, &f.positional)?;
+    let mut out = Files { tasks: Vec::new() };
+    for t in chosen {
+        let mut problems = Vec::new();
+        let (root, cwd) = match root_and_cwd(prog, t.addr) {
+            Ok((r, c)) => (Some(r), Some(c)),
+            Err(e) => {
+                problems.push(format!("root and cwd: {e}"));
+                (None, None)
+            }
+        };
+        let files = match open_files(prog, t.addr) {
+            Ok((files, p)) => {
+                problems.extend(p);
+                files
+                    .into_iter()
+                    .map(|f| FileRow {
+                        fd: f.fd,
+                        file: f.file,
+                        dentry: f.dentry,
+                        inode: f.inode,
+                        kind: type_name(f.mode),
+                        path: f.path,
+                        protocol: f.protocol,
+                    })
+                    .collect()
+            }
+            Err(e) => {
+                problems.push(format!("file table: {e}"));
+                Vec::new()
+            }
+        };
+        out.tasks.push(TaskFiles {
+            pid: t.pid,
+            task: t.addr,
+            cpu: t.cpu,
+            comm: t.comm.clone(),
+            root,
+            cwd,
+            files,
+            problems,
+        });
+    }
+    Ok(Box::new(out))
+}
+
+/// crash's TYPE column from `i_mode`.
+fn type_name(mode: u32) -> &'static str {
+    match mode & 0o170000 {
+        0o100000 => "REG",
+        0o040000 => "DIR",
+        0o020000 => "CHR",
+        0o060000 => "BLK",
+        0o010000 => "FIFO",
+        0o140000 => "SOCK",
+        0o120000 => "LNK",
+        _ => "UNKN",
+    }
+}
+
+impl Report for Files {
+    fn text(&self) -> String {
+        let mut blocks = Vec::new();
+        for t in &self.tasks {
+            let mut b = task_header(t.pid, t.task, t.cpu, &t.comm) + "\n";
+            if let (Some(r), Some(c)) = (&t.root, &t.cwd) {
+                b += &format!("ROOT: {r}    CWD: {c}\n");
+            }
+            if t.files.is_empty() {
+                b += "No open files\n";
+            } else {
+                b += " FD       FILE            DENTRY           INODE       TYPE PATH\n";
+            }
+            for f in &t.files {
+                let path = match &f.protocol {
+                    Some(p) => format!("{p} {}", f.path),
+                    None => f.path.clone(),
+                };
+                b += &format!(
+                    "{:>3} {:016x} {:016x} {:016x} {:<4} {path}\n",
+                    f.fd, f.file, f.dentry, f.inode, f.kind
+                );
+            }
+            for p in &t.problems {
+                b += &format!("files: {p}\n");
+            }
+            // crash ends each task's listing with a blank line
+            b += "\n";
+            blocks.push(b);
+        }
+        blocks.concat()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}

@@ -1,0 +1,144 @@
+//! `vm [PID|TASK ...]`: a task's address space as crash prints it: the mm, its page tables, RSS
+//! and size, then every VMA with its flags and file.
+
+use kdive_linux::mm::{read_vma, vmas};
+use serde::Serialize;
+
+use crate::args::Flags;
+use crate::bt::tasks_named;
+use crate::format::task_header;
+use crate::{CommandError, Report, Session};
+
+/// One VMA.
+#[derive(Debug, Serialize)]
+pub struct VmaRow {
+    #[serde(serialize_with = "crate::hex")]
+    pub vma: u64,
+    #[serde(serialize_with = "crate::hex")]
+    pub start: u64,
+    #[serde(serialize_with = "crate::hex")]
+    pub end: u64,
+    #[serde(serialize_with = "crate::hex")]
+    pub flags: u64,
+    pub file: Option<String>,
+}
+
+/// One task's address space.
+#[derive(Debug, Serialize)]
+pub struct TaskVm {
+    pub pid: i32,
+    #[serde(serialize_with = "crate::hex")]
+    pub task: u64,
+    pub cpu: u32,
+    pub comm: String,
+    /// `mm_struct`, 0 for a kernel thread.
+    #[serde(serialize_with = "crate::hex")]
+    pub mm: u64,
+    #[serde(serialize_with = "crate::hex")]
+    pub pgd: u64,
+    pub rss_kb: u64,
+    pub total_vm_kb: u64,
+    pub vmas: Vec<VmaRow>,
+    pub problems: Vec<String>,
+}
+
+/// What `vm` reports.
+#[derive(Debug, Serialize)]
+pub struct Vm {
+    pub tasks: Vec<TaskVm>,
+}
+
+/// Runs `vm`.
+pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+    let f = Flags::parse("vm", args, "").map_err(CommandError::Usage)?;
+    let prog = s.kernel()?;
+    let chosen = tasks_named(s, &f.positional)?;
+    let page_kb = s.dump().page_size() / 1024;
+    let mut out = Vm { tasks: Vec::new() };
+    for t in chosen {
+        let mut tv = TaskVm {
+            pid: t.pid,
+            task: t.addr,
+            cpu: t.cpu,
+            comm: t.comm.clone(),
+            mm: t.mm,
+            pgd: 0,
+            rss_kb: t.rss_pages * page_kb,
+            total_vm_kb: t.total_vm_pages * page_kb,
+            vmas: Vec::new(),
+            problems: Vec::new(),
+        };
+        if t.mm != 0 {
+            tv.pgd = prog
+                .object("struct mm_struct", t.mm)
+                .and_then(|m| m.member("pgd")?.read_u64())
+                .unwrap_or(0);
+            match vmas(prog, t.mm, s.walk_limit) {
+                Ok((addrs, problems)) => {
+                    tv.problems.extend(problems);
+                    for a in addrs {
+                        match read_vma(prog, a) {
+                            Ok(v) => tv.vmas.push(VmaRow {
+                                vma: v.addr,
+                                start: v.start,
+                                end: v.end,
+                                flags: v.flags,
+                                file: v.file,
+                            }),
+                            Err(e) => tv.problems.push(format!("VMA {a:#x}: {e}")),
+                        }
+                    }
+                    tv.vmas.sort_by_key(|v| v.start);
+                }
+                Err(e) => tv.problems.push(format!("VMAs: {e}")),
+            }
+        }
+        out.tasks.push(tv);
+    }
+    Ok(Box::new(out))
+}
+
+impl Report for Vm {
+    fn text(&self) -> String {
+        let mut blocks = Vec::new();
+        for t in &self.tasks {
+            let mut out = String::new();
+            out += &task_header(t.pid, t.task, t.cpu, &t.comm);
+            out += "\n";
+            if t.mm == 0 {
+                out += "       MM               PGD          RSS    TOTAL_VM\n";
+                out += "       0                 0            0k       0k   \n";
+                blocks.push(out);
+                continue;
+            }
+            out += "       MM               PGD          RSS    TOTAL_VM\n";
+            out += &format!(
+                "{:016x}  {:016x}  {:>5}    {:>5}  \n",
+                t.mm,
+                t.pgd,
+                format!("{}k", t.rss_kb),
+                format!("{}k", t.total_vm_kb)
+            );
+            out += "      VMA           START       END     FLAGS FILE\n";
+            for v in &t.vmas {
+                out += &format!(
+                    "{:016x} {:>10x} {:>10x} {:x} {}\n",
+                    v.vma,
+                    v.start,
+                    v.end,
+                    v.flags,
+                    v.file.as_deref().unwrap_or("")
+                );
+            }
+            for p in &t.problems {
+                out += &format!("vm: {p}\n");
+            }
+            blocks.push(out);
+        }
+        blocks.join("\n")
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}

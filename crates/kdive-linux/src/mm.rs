@@ -1,0 +1,85 @@
+//! A process's address space: its `mm_struct` and VMAs (maple tree `mm_mt` since 6.1, the
+//! `mmap` list before).
+
+use kdive_program::{Program, Result};
+
+use crate::fs::d_path;
+
+/// One VMA.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Vma {
+    /// Address of its `struct vm_area_struct`.
+    pub addr: u64,
+    pub start: u64,
+    pub end: u64,
+    pub flags: u64,
+    /// Path of the mapped file, if any.
+    pub file: Option<String>,
+}
+
+/// The VMAs of the `mm_struct` at `mm`, in address order, and what could not be read.
+pub fn vmas(prog: &Program, mm: u64, limit: usize) -> Result<(Vec<u64>, Vec<String>)> {
+    let mm_ty = prog.type_("struct mm_struct")?;
+    let mut problems = Vec::new();
+    if prog.types().has_member(mm_ty, "mm_mt") {
+        let tree = prog
+            .object("struct mm_struct", mm)?
+            .member("mm_mt")?
+            .address()
+            .unwrap_or(0);
+        let (entries, err) = crate::maple::entries(prog, tree, limit)?;
+        if let Some(e) = err {
+            problems.push(format!("VMA tree: {e}"));
+        }
+        return Ok((entries.into_iter().map(|e| e.value).collect(), problems));
+    }
+    // before the maple tree: a list through vm_next
+    let mut out = Vec::new();
+    let mut v = prog
+        .object("struct mm_struct", mm)?
+        .member("mmap")?
+        .read_u64()?;
+    while v != 0 {
+        if out.len() >= limit || out.contains(&v) {
+            problems.push(format!(
+                "VMA list: stopped at {v:#x} (a loop, or over {limit})"
+            ));
+            break;
+        }
+        out.push(v);
+        v = match prog
+            .object("struct vm_area_struct", v)
+            .and_then(|o| o.member("vm_next")?.read_u64())
+        {
+            Ok(n) => n,
+            Err(e) => {
+                problems.push(format!("VMA list after {v:#x}: {e}"));
+                break;
+            }
+        };
+    }
+    Ok((out, problems))
+}
+
+/// Reads one VMA.
+pub fn read_vma(prog: &Program, addr: u64) -> Result<Vma> {
+    let v = prog.object("struct vm_area_struct", addr)?;
+    let file = v.member("vm_file")?.read_u64()?;
+    let file = if file == 0 {
+        None
+    } else {
+        let p = prog.object("struct file", file)?.member("f_path")?;
+        Some(d_path(
+            prog,
+            p.member("mnt")?.read_u64()?,
+            p.member("dentry")?.read_u64()?,
+        )?)
+    };
+    Ok(Vma {
+        addr,
+        start: v.member("vm_start")?.read_u64()?,
+        end: v.member("vm_end")?.read_u64()?,
+        flags: v.member("vm_flags")?.read_u64()?,
+        file,
+    })
+}
