@@ -29,6 +29,14 @@ pub struct Object<'p> {
     place: Place,
 }
 
+/// An object without its program: what it is and where, to rebuild it later with
+/// [`Object::from_handle`] (front ends that cannot hold a borrow, such as Python's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectHandle {
+    ty: TypeId,
+    place: Place,
+}
+
 impl std::fmt::Debug for Object<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Object({} {:?})", self.type_name(), self.place)
@@ -55,6 +63,23 @@ impl<'p> Object<'p> {
             prog,
             ty,
             place: Place::Value(bits),
+        }
+    }
+
+    /// This object without its program.
+    pub fn handle(&self) -> ObjectHandle {
+        ObjectHandle {
+            ty: self.ty,
+            place: self.place,
+        }
+    }
+
+    /// The object `h` was taken from, in `prog`.
+    pub fn from_handle(prog: &'p Program, h: ObjectHandle) -> Object<'p> {
+        Object {
+            prog,
+            ty: h.ty,
+            place: h.place,
         }
     }
 
