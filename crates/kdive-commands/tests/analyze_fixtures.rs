@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use kdive_commands::{run, Session};
 use kdive_testdata::{corpus_or_skip, fixtures};
-use serde_json::Value;
 
 #[test]
 fn analyze_agrees_with_the_references() {
