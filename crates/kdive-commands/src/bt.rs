@@ -150,15 +150,8 @@ pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
             .values()
             .filter_map(|&t| find_task(&tasks.infos, t))
             .collect()
-    } else if f.positional.is_empty() {
-        let t = current_task(s, &ctx)?;
-        vec![find_task(&tasks.infos, t).ok_or_else(|| bad_task(&format!("{t:x}")))?]
     } else {
-        let mut v = Vec::new();
-        for p in &f.positional {
-            v.extend(resolve(&tasks.infos, p)?);
-        }
-        v
+        tasks_named(s, &f.positional)?
     };
     Ok(backtraces(prog, &ctx, &chosen, opts(&f)))
 }
