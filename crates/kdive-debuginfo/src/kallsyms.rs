@@ -567,11 +567,22 @@ fn expand_names(
         let name = (start + 1).min(arena.len());
         out.push((name as u32, (arena.len() - name) as u32, kind));
     }
-    let arena = match String::from_utf8(arena) {
+    // Every name must be UTF-8 on its own, not only the arena as a whole: a type letter that
+    // starts a multi-byte sequence would put a name's start inside a character.
+    let spans_ok = out.iter().all(|&(s, l, _)| {
+        arena
+            .get(s as usize..(s as usize).saturating_add(l as usize))
+            .is_some_and(|b| std::str::from_utf8(b).is_ok())
+    });
+    let whole = if spans_ok {
+        String::from_utf8(arena).map_err(|e| e.into_bytes())
+    } else {
+        Err(arena)
+    };
+    let arena = match whole {
         Ok(s) => s,
-        Err(e) => {
+        Err(bytes) => {
             // Rare: rebuild name by name with lossy conversion.
-            let bytes = e.into_bytes();
             let mut s = String::with_capacity(bytes.len());
             for (start, len, _) in &mut out {
                 let name =
