@@ -63,8 +63,8 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             comm: t.comm.clone(),
             mm: t.mm,
             pgd: 0,
-            rss_kb: t.rss_pages * page_kb,
-            total_vm_kb: t.total_vm_pages * page_kb,
+            rss_kb: t.rss_pages.saturating_mul(page_kb),
+            total_vm_kb: t.total_vm_pages.saturating_mul(page_kb),
             vmas: Vec::new(),
             problems: Vec::new(),
         };

@@ -222,13 +222,13 @@ pub fn open_files(prog: &Program, task: u64) -> Result<(Vec<OpenFile>, Vec<Strin
     let mut problems = Vec::new();
     let words = max.div_ceil(64);
     for w in 0..words {
-        let bits = prog.read_u64(open_fds + 8 * w)?;
+        let bits = prog.read_u64(open_fds.wrapping_add(w.wrapping_mul(8)))?;
         for b in 0..64 {
             if bits & (1 << b) == 0 {
                 continue;
             }
             let fd = w * 64 + b;
-            let file = prog.read_u64(fd_array + 8 * fd)?;
+            let file = prog.read_u64(fd_array.wrapping_add(fd.wrapping_mul(8)))?;
             // reserved by get_unused_fd_flags() and not installed yet
             if file == 0 {
                 continue;

@@ -14,6 +14,8 @@ const TYPE_MASK: u64 = 0xf;
 const LEAF_64: u64 = 1;
 const RANGE_64: u64 = 2;
 const ARANGE_64: u64 = 3;
+/// Slots of the widest node (`MAPLE_RANGE64_SLOTS`).
+const MAX_SLOTS: u64 = 16;
 /// `XA_ZERO_ENTRY`: a reserved slot, not an entry.
 const ZERO_ENTRY: u64 = (257 << 2) | 2;
 
@@ -47,7 +49,13 @@ fn node_parts<'p>(
             let m = node.member("mr64")?;
             let pivots = m.member("pivot")?;
             let n = pivots.array_len()?;
-            let last = pivots.index(n.saturating_sub(1))?.read_u64()?;
+            if n == 0 {
+                return Err(ProgramError::Walk {
+                    what: format!("maple node {enode:#x}"),
+                    why: "no pivots in the node type".into(),
+                });
+            }
+            let last = pivots.index(n - 1)?.read_u64()?;
             let end = if last == 0 {
                 m.member("meta")?.member("end")?.read_u64()?
             } else if last == max {
@@ -66,8 +74,11 @@ fn node_parts<'p>(
     };
     let pivots = m.member("pivot")?;
     let slots = m.member("slot")?;
-    let end = end.min(pivots.array_len()?);
-    let _ = slots.array_len()?;
+    // a node has at most 16 slots; `end` indexes the last one used
+    let end = end
+        .min(pivots.array_len()?)
+        .min(slots.array_len()?.saturating_sub(1))
+        .min(MAX_SLOTS - 1);
     Ok((pivots, slots, end, kind < RANGE_64))
 }
 

@@ -35,12 +35,13 @@ pub fn vmas(prog: &Program, mm: u64, limit: usize) -> Result<(Vec<u64>, Vec<Stri
     }
     // before the maple tree: a list through vm_next
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut v = prog
         .object("struct mm_struct", mm)?
         .member("mmap")?
         .read_u64()?;
     while v != 0 {
-        if out.len() >= limit || out.contains(&v) {
+        if out.len() >= limit || !seen.insert(v) {
             problems.push(format!(
                 "VMA list: stopped at {v:#x} (a loop, or over {limit})"
             ));

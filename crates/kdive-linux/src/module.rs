@@ -86,7 +86,7 @@ impl Module {
         self.regions
             .iter()
             .filter(|r| r.kind.is_text())
-            .map(|r| (r.base, r.base + r.size))
+            .map(|r| (r.base, r.base.saturating_add(r.size)))
             .collect()
     }
 
@@ -108,7 +108,7 @@ impl Module {
                 )
             })
             .map(|r| r.size)
-            .sum()
+            .fold(0, u64::saturating_add)
     }
 }
 

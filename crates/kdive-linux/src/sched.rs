@@ -1,6 +1,8 @@
 //! The scheduler's per-CPU runqueues: the running task, and the tasks queued in the RT priority
 //! arrays and the CFS tree (group entities followed into their own queues).
 
+use std::collections::HashSet;
+
 use kdive_program::object::offset_of;
 use kdive_program::{Program, Result};
 
@@ -68,10 +70,18 @@ pub fn read_runqueue(prog: &Program, cpu: u32, limit: usize) -> Result<RunQueue>
         queues.array_len().unwrap_or(MAX_RT_PRIO),
     );
     let head_size = prog.types().size_of(prog.type_("struct list_head")?)?;
+    // one budget for all the queues (and another for the CFS trees)
+    let mut budget = limit;
     for prio in 0..qlen.min(MAX_RT_PRIO) {
-        let head = qaddr + prio * head_size;
-        match list_entries(prog, head, "struct sched_rt_entity", "run_list", limit) {
+        if budget == 0 {
+            out.problems
+                .push(format!("RT queues of CPU {cpu}: more than {limit} entries"));
+            break;
+        }
+        let head = qaddr.wrapping_add(prio.wrapping_mul(head_size));
+        match list_entries(prog, head, "struct sched_rt_entity", "run_list", budget) {
             Ok((entries, err)) => {
+                budget = budget.saturating_sub(entries.len());
                 out.rt.extend(entries.into_iter().map(|se| Queued {
                     prio: prio as i64,
                     task: se.wrapping_sub(rt_off),
@@ -95,8 +105,24 @@ pub fn read_runqueue(prog: &Program, cpu: u32, limit: usize) -> Result<RunQueue>
         timeline.member("rb_root")?.member("rb_node")?.read_u64()?,
         0usize,
     )];
+    // every queue once (a group entity leading back to a queue seen is a loop), one budget
+    let mut queues_seen = HashSet::new();
+    let mut budget = limit;
     while let Some((root, depth)) = trees.pop() {
-        let (nodes, err) = inorder(prog, root, limit)?;
+        if !queues_seen.insert(root) {
+            out.problems.push(format!(
+                "CFS tree of CPU {cpu}: group queue {root:#x} reached twice"
+            ));
+            continue;
+        }
+        if budget == 0 {
+            out.problems.push(format!(
+                "CFS trees of CPU {cpu}: more than {limit} entities"
+            ));
+            break;
+        }
+        let (nodes, err) = inorder(prog, root, budget)?;
+        budget = budget.saturating_sub(nodes.len());
         if let Some(e) = err {
             out.problems.push(format!("CFS tree of CPU {cpu}: {e}"));
         }

@@ -93,6 +93,7 @@ fn after<'a>(l: &'a str, key: &str) -> Option<&'a str> {
 /// Scans log lines (oldest first) for the facts triage needs.
 pub fn scan<'a>(lines: impl Iterator<Item = &'a str>) -> LogFacts {
     let mut f = LogFacts::default();
+    let mut rip_after_report = false;
     for raw in lines {
         let l = raw.trim_end();
         let t = l.trim_start();
@@ -115,9 +116,13 @@ pub fn scan<'a>(lines: impl Iterator<Item = &'a str>) -> LogFacts {
             continue;
         }
         if let Some(rest) = after(t, "RIP: 0010:") {
-            if f.rip.is_none() {
+            // the first kernel RIP after the oops (or lockup) report; an earlier one (a
+            // WARNING's) stands only until then
+            let after_report = f.oops.is_some() || f.soft_lockup.is_some();
+            if f.rip.is_none() || (after_report && !rip_after_report) {
                 if let Some(r) = parse_location(rest) {
                     f.rip = Some((r, t.to_string()));
+                    rip_after_report = after_report;
                 }
             }
             continue;
@@ -251,6 +256,19 @@ mod tests {
         assert!(f.oops.is_none(), "a soft lockup is not an oops");
         assert_eq!(f.oom_invoker.unwrap().0, "oomhog");
         assert!(f.panic.unwrap().contains("Out of memory"));
+    }
+
+    #[test]
+    fn the_oops_rip_wins_over_an_earlier_warning() {
+        let log = [
+            "WARNING: CPU: 0 PID: 1 at kernel/foo.c:1 warn_fn+0x1/0x10",
+            "RIP: 0010:warn_fn+0x1/0x10",
+            "BUG: kernel NULL pointer dereference, address: 0000000000000000",
+            "RIP: 0010:real_fn+0x2/0x20 [mod]",
+            "RIP: 0010:later_fn+0x3/0x30",
+        ];
+        let f = scan(log.iter().copied());
+        assert_eq!(f.rip.unwrap().0.function, "real_fn");
     }
 
     #[test]
