@@ -90,30 +90,28 @@ impl Session {
         })
     }
 
+    /// The kernel, for attaching a debug file at `path`; an error naming the file in minimal mode.
+    fn kernel_for(&mut self, path: &Path) -> Result<&mut Program, CommandError> {
+        self.kernel.as_mut().map_err(|why| {
+            CommandError::Unavailable(format!(
+                "{}: not used, the kernel is not read ({why})",
+                path.display()
+            ))
+        })
+    }
+
     /// Adds the vmlinux at `path` (DWARF: source lines) after checking it is the dump's kernel.
     /// Fails, changing nothing, for a file of another build.
     pub fn attach_vmlinux(&mut self, path: &Path) -> Result<(), CommandError> {
-        match &mut self.kernel {
-            Ok(prog) => prog
-                .attach_vmlinux(path)
-                .map_err(|e| CommandError::Unavailable(e.to_string())),
-            Err(why) => Err(CommandError::Unavailable(format!(
-                "{}: not used, the kernel is not read ({why})",
-                path.display()
-            ))),
-        }
+        self.kernel_for(path)?
+            .attach_vmlinux(path)
+            .map_err(|e| CommandError::Unavailable(e.to_string()))
     }
 
     /// Adds a loaded module's debug file (`.ko`, `.ko.debug`); returns the module's name.
     pub fn attach_module_debug(&mut self, path: &Path) -> Result<String, CommandError> {
-        match &mut self.kernel {
-            Ok(prog) => kdive_linux::module::attach_module_debug(prog, path)
-                .map_err(|e| CommandError::Unavailable(e.to_string())),
-            Err(why) => Err(CommandError::Unavailable(format!(
-                "{}: not used, the kernel is not read ({why})",
-                path.display()
-            ))),
-        }
+        kdive_linux::module::attach_module_debug(self.kernel_for(path)?, path)
+            .map_err(|e| CommandError::Unavailable(e.to_string()))
     }
 
     /// Looks for the debug files of loaded modules next to the dump (`NAME.ko`, `NAME.ko.debug`,

@@ -47,7 +47,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         let looked_up = match prog.symbols().by_name(w) {
             Some(sym) => Some((sym, 0)),
             None => match parse_hex(w) {
-                Some(addr) => prog.symbols().by_addr(addr).map(|(sym, off)| (sym, off)),
+                Some(addr) => prog.symbols().by_addr(addr),
                 None => {
                     out.errors.push(format!("sym: {w}: no such symbol"));
                     continue;

@@ -63,6 +63,24 @@ fn analyze_agrees_with_the_references() {
                 fx.name
             );
         }
+        if kind == "sysrq-crash" {
+            // the caller of panic(), as drgn's stack of the crashed thread has it
+            let t = tasks.iter().find(|t| t["pid"].as_i64() == crashed).unwrap();
+            let frames: Vec<&str> = t["stack"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["inline"].as_bool() != Some(true))
+                .filter_map(|f| f["function"].as_str())
+                .collect();
+            let at = frames.iter().position(|&f| f == "panic").unwrap();
+            assert_eq!(
+                a["culprits"][0]["function"].as_str(),
+                Some(frames[at + 1]),
+                "{}",
+                fx.name
+            );
+        }
         if kind == "hung-task" {
             let blocked: Vec<i64> = tasks
                 .iter()

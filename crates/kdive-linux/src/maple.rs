@@ -129,7 +129,10 @@ pub fn entries(
         let mut prev = min;
         for i in 0..=end {
             let last = if i < end {
-                pivots.index(i)?.read_u64()?
+                match pivots.index(i).and_then(|p| p.read_u64()) {
+                    Ok(p) => p,
+                    Err(e) => return Ok((out, Some(e))),
+                }
             } else {
                 max
             };

@@ -97,8 +97,7 @@ pub fn scan<'a>(lines: impl Iterator<Item = &'a str>) -> LogFacts {
     for raw in lines {
         let l = raw.trim_end();
         let t = l.trim_start();
-        if let Some(rest) = after(l, "Kernel panic - not syncing: ") {
-            let _ = rest;
+        if l.contains("Kernel panic - not syncing: ") {
             f.panic = Some(t.to_string());
             continue;
         }

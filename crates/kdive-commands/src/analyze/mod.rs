@@ -149,7 +149,7 @@ pub fn analyze(s: &Session) -> Result<Analysis, CommandError> {
     let panic_bt = panic_backtrace(s, &mut problems);
     let panic_task = panic_bt.as_ref().map(task_ref);
     let mut evidence = Vec::new();
-    let (kind, message) = classify(&facts, panic_task.is_some());
+    let (kind, message) = classify(&facts);
     for line in [&facts.panic, &facts.oops, &facts.oops_code]
         .into_iter()
         .flatten()
@@ -198,16 +198,17 @@ pub fn analyze(s: &Session) -> Result<Analysis, CommandError> {
             for line in [&facts.oom].into_iter().flatten() {
                 evidence.push(format!("log: {line}"));
             }
-            if let Some((comm, line)) = &facts.oom_invoker {
+            // the allocation that found no memory: the task that invoked the OOM killer, in the
+            // code that called panic()
+            let invoker = facts.oom_invoker.as_ref().map(|(comm, line)| {
                 evidence.push(format!("log: {line}"));
-                culprits.push(Culprit {
-                    function: "oom-killer invoked".into(),
-                    offset: None,
-                    module: None,
-                    source: None,
-                    task: Some(task_by_comm(s, comm)),
-                });
+                task_by_comm(s, comm)
+            });
+            let mut c = panic_bt.as_ref().and_then(panic_caller);
+            if let (Some(c), Some(t)) = (c.as_mut(), invoker.clone()) {
+                c.task = Some(t);
             }
+            culprits.extend(c);
             if let Some(big) = largest_rss(s) {
                 evidence.push(big);
             }
@@ -216,21 +217,15 @@ pub fn analyze(s: &Session) -> Result<Analysis, CommandError> {
             if let Some(line) = &facts.sysrq {
                 evidence.push(format!("log: {line}"));
             }
-            if let Some(t) = &panic_task {
-                culprits.push(Culprit {
-                    function: "sysrq_handle_crash".into(),
-                    offset: None,
-                    module: None,
-                    source: None,
-                    task: Some(t.clone()),
-                });
-            }
+            culprits.extend(panic_bt.as_ref().and_then(panic_caller));
         }
-        Kind::HardLockup | Kind::RcuStall | Kind::Panic | Kind::NoPanic => {
+        Kind::HardLockup | Kind::RcuStall | Kind::Panic => {
             for line in [&facts.hard_lockup, &facts.rcu_stall].into_iter().flatten() {
                 evidence.push(format!("log: {line}"));
             }
+            culprits.extend(panic_bt.as_ref().and_then(panic_caller));
         }
+        Kind::NoPanic => {}
     }
     if let Some(bt) = &panic_bt {
         evidence.push(stack_line(bt));
@@ -258,7 +253,7 @@ pub fn analyze(s: &Session) -> Result<Analysis, CommandError> {
 }
 
 /// The kind of failure, and the message it was read from.
-fn classify(f: &LogFacts, panicked: bool) -> (Kind, Option<String>) {
+fn classify(f: &LogFacts) -> (Kind, Option<String>) {
     let oops_kind = |o: &str| {
         let l = o.to_ascii_lowercase();
         if l.contains("null pointer dereference") {
@@ -308,7 +303,6 @@ fn classify(f: &LogFacts, panicked: bool) -> (Kind, Option<String>) {
     if let Some((_, l)) = f.blocked.first() {
         return (Kind::HungTask, Some(l.clone()));
     }
-    let _ = panicked;
     (Kind::NoPanic, None)
 }
 
@@ -444,6 +438,20 @@ fn interesting(bt: &BtTask) -> Option<&BtFrame> {
         .iter()
         .filter(|f| f.level.is_some())
         .find(|f| f.function.as_deref().is_some_and(|n| !is_plumbing(n)))
+}
+
+/// The function that called `panic()`, from the panic task's stack.
+fn panic_caller(bt: &BtTask) -> Option<Culprit> {
+    let mut frames = bt.frames.iter().filter(|f| f.level.is_some());
+    frames.find(|f| f.function.as_deref() == Some("panic"))?;
+    let f = frames.find(|f| f.function.is_some())?;
+    Some(Culprit {
+        function: f.function.clone()?,
+        offset: f.offset,
+        module: f.module.clone(),
+        source: frame_source(f),
+        task: Some(task_ref(bt)),
+    })
 }
 
 fn stack_of(s: &Session, pid: i32) -> Option<BtTask> {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{error, Reader};
+use super::{error, Reader, Sections};
 use crate::elf_file::ElfFile;
 use crate::Result;
 
@@ -42,7 +42,7 @@ enum Index {
     /// context is built for that unit alone, so a lookup never parses the other units (a
     /// vmlinux has thousands).
     PerUnit {
-        file: ElfFile,
+        sections: Sections,
         /// (start, end, offset of the unit in `.debug_info`), sorted by start.
         ranges: Vec<(u64, u64, usize)>,
         units: HashMap<usize, Option<addr2line::Context<Reader>>>,
@@ -56,8 +56,8 @@ impl std::fmt::Debug for SourceLines {
 }
 
 /// `.debug_aranges` as sorted (start, end, unit offset); empty when the file has none.
-fn aranges(file: &ElfFile) -> Result<Vec<(u64, u64, usize)>> {
-    let dwarf = super::load(file, None)?;
+fn aranges(sections: &Sections) -> Result<Vec<(u64, u64, usize)>> {
+    let dwarf = sections.dwarf(None)?;
     let mut out = Vec::new();
     let mut headers = dwarf.debug_aranges.headers();
     while let Some(h) = headers
@@ -81,34 +81,20 @@ fn aranges(file: &ElfFile) -> Result<Vec<(u64, u64, usize)>> {
 }
 
 /// A context over the one unit at `offset` of `file`'s `.debug_info`.
-fn unit_context(file: &ElfFile, offset: usize) -> Result<Option<addr2line::Context<Reader>>> {
-    let mut dwarf = super::load(file, None)?;
-    let header = dwarf
+fn unit_context(sections: &Sections, offset: usize) -> Result<Option<addr2line::Context<Reader>>> {
+    let header = sections
+        .dwarf(None)?
         .debug_info
         .header_from_offset(gimli::DebugInfoOffset(offset))
         .map_err(|e| error("DWARF unit header", e))?;
-    let len = header.length_including_self();
-    let mut info = file.section_bytes(".debug_info")?;
-    info = match info.slice(offset, len) {
-        Some(b) => b,
-        None => return Ok(None),
+    let info = sections
+        .get(gimli::SectionId::DebugInfo)
+        .and_then(|b| b.slice(offset, header.length_including_self()));
+    let Some(info) = info else {
+        return Ok(None);
     };
-    let endian = if file.is_little_endian() {
-        gimli::RunTimeEndian::Little
-    } else {
-        gimli::RunTimeEndian::Big
-    };
-    let reader = |b| {
-        Reader::new(
-            super::RawReader::new(b, endian),
-            super::Relocations::default(),
-        )
-    };
-    dwarf.debug_info = gimli::DebugInfo::from(reader(info));
-    // no aranges: they name offsets of the whole section
-    let empty = crate::elf_file::Bytes::new(std::sync::Arc::new(Vec::<u8>::new()));
-    dwarf.debug_aranges = gimli::DebugAranges::from(reader(empty));
-    let ctx = addr2line::Context::from_dwarf(dwarf).map_err(|e| error("DWARF unit", e))?;
+    let ctx = addr2line::Context::from_dwarf(sections.dwarf(Some(info))?)
+        .map_err(|e| error("DWARF unit", e))?;
     Ok(Some(ctx))
 }
 
@@ -121,19 +107,26 @@ impl SourceLines {
     /// Like [`SourceLines::new`] for a relocatable file whose allocated sections were loaded at
     /// `bases` (by section name): addresses are then the loaded ones.
     pub fn with_bases(file: &ElfFile, bases: Option<&HashMap<String, u64>>) -> Result<SourceLines> {
-        let ranges = match bases {
-            None => aranges(file)?,
-            Some(_) => Vec::new(),
+        // a linked file with aranges gets the per-unit index
+        let linked = match bases {
+            None => {
+                let sections = Sections::read(file)?;
+                let ranges = aranges(&sections)?;
+                (!ranges.is_empty()).then_some((sections, ranges))
+            }
+            Some(_) => None,
         };
-        let index = if ranges.is_empty() {
-            let dwarf = super::load(file, bases)?;
-            let ctx = addr2line::Context::from_dwarf(dwarf).map_err(|e| error("DWARF units", e))?;
-            Index::Whole(Box::new(ctx))
-        } else {
-            Index::PerUnit {
-                file: file.clone(),
+        let index = match linked {
+            Some((sections, ranges)) => Index::PerUnit {
+                sections,
                 ranges,
                 units: HashMap::new(),
+            },
+            None => {
+                let dwarf = super::load(file, bases)?;
+                let ctx =
+                    addr2line::Context::from_dwarf(dwarf).map_err(|e| error("DWARF units", e))?;
+                Index::Whole(Box::new(ctx))
             }
         };
         Ok(SourceLines {
@@ -152,7 +145,7 @@ impl SourceLines {
         match &mut *index {
             Index::Whole(ctx) => frames_in(ctx, addr),
             Index::PerUnit {
-                file,
+                sections,
                 ranges,
                 units,
             } => {
@@ -169,7 +162,7 @@ impl SourceLines {
                         if units.len() >= MAX_CACHED_UNITS {
                             units.clear();
                         }
-                        let ctx = unit_context(file, unit)?;
+                        let ctx = unit_context(sections, unit)?;
                         units.insert(unit, ctx);
                     }
                     if let Some(Some(ctx)) = units.get(&unit) {

@@ -60,6 +60,52 @@ pub fn load(file: &ElfFile, bases: Option<&HashMap<String, u64>>) -> Result<giml
     })
 }
 
+/// A linked file's DWARF sections, each found once (windows into the mapped file), from which
+/// the DWARF of the whole file or of one unit is made without going back to the ELF headers.
+pub(crate) struct Sections {
+    map: HashMap<gimli::SectionId, Bytes>,
+    endian: gimli::RunTimeEndian,
+}
+
+impl Sections {
+    /// The sections of `file` gimli reads.
+    pub(crate) fn read(file: &ElfFile) -> Result<Sections> {
+        let mut map = HashMap::new();
+        gimli::Dwarf::load(|id| -> Result<()> {
+            map.insert(id, file.section_bytes(id.name())?);
+            Ok(())
+        })?;
+        let endian = if file.is_little_endian() {
+            gimli::RunTimeEndian::Little
+        } else {
+            gimli::RunTimeEndian::Big
+        };
+        Ok(Sections { map, endian })
+    }
+
+    /// The file's DWARF; with `unit`, a `.debug_info` of that unit alone (and no aranges, whose
+    /// offsets name the whole section).
+    pub(crate) fn dwarf(&self, unit: Option<Bytes>) -> Result<gimli::Dwarf<Reader>> {
+        let empty = || Bytes::new(Arc::new(Vec::<u8>::new()));
+        gimli::Dwarf::load(|id| -> Result<Reader> {
+            let bytes = match (&unit, id) {
+                (Some(u), gimli::SectionId::DebugInfo) => u.clone(),
+                (Some(_), gimli::SectionId::DebugAranges) => empty(),
+                _ => self.map.get(&id).cloned().unwrap_or_else(empty),
+            };
+            Ok(Reader::new(
+                RawReader::new(bytes, self.endian),
+                Relocations(None),
+            ))
+        })
+    }
+
+    /// Section `id`, empty when the file has none.
+    pub(crate) fn get(&self, id: gimli::SectionId) -> Option<&Bytes> {
+        self.map.get(&id)
+    }
+}
+
 /// A gimli error as ours, naming what was being read.
 pub(crate) fn error(what: &'static str, e: gimli::Error) -> DebugInfoError {
     DebugInfoError::Malformed {
