@@ -444,7 +444,11 @@ fn interesting(bt: &BtTask) -> Option<&BtFrame> {
 fn panic_caller(bt: &BtTask) -> Option<Culprit> {
     let mut frames = bt.frames.iter().filter(|f| f.level.is_some());
     frames.find(|f| f.function.as_deref() == Some("panic"))?;
-    let f = frames.find(|f| f.function.is_some())?;
+    frame_culprit(bt, frames.find(|f| f.function.is_some())?)
+}
+
+/// Frame `f` of task `bt` as a culprit.
+fn frame_culprit(bt: &BtTask, f: &BtFrame) -> Option<Culprit> {
     Some(Culprit {
         function: f.function.clone()?,
         offset: f.offset,
@@ -463,14 +467,7 @@ fn stack_of(s: &Session, pid: i32) -> Option<BtTask> {
 }
 
 fn culprit_in(bt: &BtTask) -> Option<Culprit> {
-    let f = interesting(bt)?;
-    Some(Culprit {
-        function: f.function.clone()?,
-        offset: f.offset,
-        module: f.module.clone(),
-        source: frame_source(f),
-        task: Some(task_ref(bt)),
-    })
+    frame_culprit(bt, interesting(bt)?)
 }
 
 fn blocked_culprit(
