@@ -87,6 +87,13 @@ fn old_makedumpfile_dump_answers_or_says_what_is_missing() {
         "foreach bt",
         "info",
         "rd init_task",
+        "mod",
+        "sym schedule",
+        "runq",
+        "mount",
+        "files 1",
+        "vm 1",
+        "analyze",
     ] {
         let (code, out, err) = kdive(&dump, &[cmd]);
         no_panic(cmd, code, &out, &err);
@@ -106,4 +113,13 @@ fn old_makedumpfile_dump_answers_or_says_what_is_missing() {
         all.contains("this list is incomplete") && all.contains("excluded from the dump"),
         "{all}"
     );
+    // init's open files live in slab pages this makedumpfile dropped: each descriptor is listed
+    // as unreadable, never "No open files"
+    let (_, files, _) = kdive(&dump, &["files 1"]);
+    assert!(
+        !files.contains("No open files") && files.contains("this list is incomplete"),
+        "{files}"
+    );
+    let (_, vm, _) = kdive(&dump, &["vm 1"]);
+    assert!(vm.contains("this VMA list is incomplete"), "{vm}");
 }

@@ -1,7 +1,7 @@
 //! `files [PID|TASK ...]`: a task's root and working directory and its open files, as crash
 //! prints them (sockets also name their protocol; pipes and sockets their pseudo filesystem).
 
-use kdive_linux::fs::{open_files, root_and_cwd};
+use kdive_linux::fs::{open_files, root_and_cwd, UnreadableFd};
 use serde::Serialize;
 
 use crate::args::Flags;
@@ -38,7 +38,17 @@ pub struct TaskFiles {
     pub root: Option<String>,
     pub cwd: Option<String>,
     pub files: Vec<FileRow>,
+    /// Open descriptors whose file could not be read from the dump.
+    pub unreadable: Vec<UnreadableFd>,
+    /// Problems that cut the listing short (root/cwd, the descriptor table itself).
     pub problems: Vec<String>,
+}
+
+impl TaskFiles {
+    /// Whether every open file was read.
+    pub fn complete(&self) -> bool {
+        self.unreadable.is_empty() && self.problems.is_empty()
+    }
 }
 
 /// What `files` reports.
@@ -62,9 +72,10 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
                 (None, None)
             }
         };
+        let mut unreadable = Vec::new();
         let files = match open_files(prog, t.addr) {
-            Ok((files, p)) => {
-                problems.extend(p);
+            Ok((files, lost)) => {
+                unreadable = lost;
                 files
                     .into_iter()
                     .map(|f| FileRow {
@@ -91,6 +102,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             root,
             cwd,
             files,
+            unreadable,
             problems,
         });
     }
@@ -119,23 +131,43 @@ impl Report for Files {
             if let (Some(r), Some(c)) = (&t.root, &t.cwd) {
                 b += &format!("ROOT: {r}    CWD: {c}\n");
             }
-            if t.files.is_empty() {
+            if t.complete() && t.files.is_empty() {
                 b += "No open files\n";
-            } else {
+            } else if !t.files.is_empty() || !t.unreadable.is_empty() {
                 b += " FD       FILE            DENTRY           INODE       TYPE PATH\n";
             }
-            for f in &t.files {
-                let path = match &f.protocol {
-                    Some(p) => format!("{p} {}", f.path),
-                    None => f.path.clone(),
-                };
-                b += &format!(
-                    "{:>3} {:016x} {:016x} {:016x} {:<4} {path}\n",
-                    f.fd, f.file, f.dentry, f.inode, f.kind
+            // readable and unreadable descriptors in fd order
+            let mut rows: Vec<(u64, String)> = t
+                .files
+                .iter()
+                .map(|f| {
+                    let path = match &f.protocol {
+                        Some(p) => format!("{p} {}", f.path),
+                        None => f.path.clone(),
+                    };
+                    let line = format!(
+                        "{:>3} {:016x} {:016x} {:016x} {:<4} {path}\n",
+                        f.fd, f.file, f.dentry, f.inode, f.kind
+                    );
+                    (f.fd, line)
+                })
+                .collect();
+            rows.extend(t.unreadable.iter().map(|u| {
+                let line = format!(
+                    "{:>3} {:016x} {:>16} {:>16} {:<4} (not readable: {})\n",
+                    u.fd, u.file, "?", "?", "?", u.error
                 );
+                (u.fd, line)
+            }));
+            rows.sort_by_key(|r| r.0);
+            for (_, line) in rows {
+                b += &line;
             }
             for p in &t.problems {
                 b += &format!("files: {p}\n");
+            }
+            if !t.complete() {
+                b += "files: this list is incomplete\n";
             }
             // crash ends each task's listing with a blank line
             b += "\n";

@@ -133,6 +133,9 @@ impl Report for Vm {
             for p in &t.problems {
                 out += &format!("vm: {p}\n");
             }
+            if !t.problems.is_empty() {
+                out += "vm: this VMA list is incomplete\n";
+            }
             blocks.push(out);
         }
         blocks.join("\n")

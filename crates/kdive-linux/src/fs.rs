@@ -182,6 +182,15 @@ pub struct OpenFile {
     pub protocol: Option<String>,
 }
 
+/// An open descriptor whose `struct file` (or what it points to) could not be read.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UnreadableFd {
+    pub fd: u64,
+    /// `struct file` address.
+    pub file: u64,
+    pub error: String,
+}
+
 /// Most descriptors looked at in one table.
 const MAX_FDS: u64 = 1 << 20;
 
@@ -203,7 +212,7 @@ pub fn root_and_cwd(prog: &Program, task: u64) -> Result<(String, String)> {
 }
 
 /// The open files of a task (`task->files->fdt`), with what could not be read.
-pub fn open_files(prog: &Program, task: u64) -> Result<(Vec<OpenFile>, Vec<String>)> {
+pub fn open_files(prog: &Program, task: u64) -> Result<(Vec<OpenFile>, Vec<UnreadableFd>)> {
     let files = prog
         .object("struct task_struct", task)?
         .member("files")?
@@ -219,7 +228,7 @@ pub fn open_files(prog: &Program, task: u64) -> Result<(Vec<OpenFile>, Vec<Strin
     let fd_array = fdt.member("fd")?.read_u64()?;
     let open_fds = fdt.member("open_fds")?.read_u64()?;
     let mut out = Vec::new();
-    let mut problems = Vec::new();
+    let mut unreadable = Vec::new();
     let words = max.div_ceil(64);
     for w in 0..words {
         let bits = prog.read_u64(open_fds.wrapping_add(w.wrapping_mul(8)))?;
@@ -235,11 +244,15 @@ pub fn open_files(prog: &Program, task: u64) -> Result<(Vec<OpenFile>, Vec<Strin
             }
             match read_file(prog, fd, file) {
                 Ok(f) => out.push(f),
-                Err(e) => problems.push(format!("fd {fd} (struct file {file:#x}): {e}")),
+                Err(e) => unreadable.push(UnreadableFd {
+                    fd,
+                    file,
+                    error: e.to_string(),
+                }),
             }
         }
     }
-    Ok((out, problems))
+    Ok((out, unreadable))
 }
 
 /// `S_IFSOCK`, and the mask of the file type bits of `i_mode`.
