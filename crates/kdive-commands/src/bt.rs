@@ -1,4 +1,4 @@
-//! `bt`, `foreach bt` and `set`: tasks' kernel stacks, as crash prints them.
+//! `bt`: tasks' kernel stacks, as crash prints them.
 //!
 //! Flags: `-a` (the active task of every CPU), `-t`/`-T` (every text address on the stack,
 //! from the starting sp / from the stack's base), `-f` (each frame's stack words), `-s`
@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::args::Flags;
 use crate::format::task_header;
+use crate::tasks::{find_task, tasks_named};
 use crate::{CommandError, Report, Session};
 
 /// Bytes of one frame's contents shown by `-f` at most.
@@ -151,94 +152,22 @@ pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
             .filter_map(|&t| find_task(&tasks.infos, t))
             .collect()
     } else {
-        tasks_named(s, &f.positional)?
+        tasks_named(s, "bt", &f.positional)?
     };
     Ok(backtraces(prog, &ctx, &chosen, opts(&f)))
 }
 
-/// Runs `foreach [PID|TASK|COMM|RU|IN|UN|...|kernel|user|active ...] bt [flags]`.
-pub fn run_foreach(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let Some(at) = args.iter().position(|a| a == "bt") else {
-        return Err(CommandError::Usage(
-            "foreach: only 'foreach [tasks...] bt [flags]' is supported".into(),
-        ));
-    };
-    let f = Flags::parse("bt", &args[at + 1..], "tTfsxlrd").map_err(CommandError::Usage)?;
+/// `bt [flags]` of chosen tasks (`foreach ... bt`).
+pub(crate) fn for_tasks(
+    s: &Session,
+    chosen: &[&TaskInfo],
+    args: &[String],
+) -> Result<Box<dyn Report>, CommandError> {
+    let f = Flags::parse("bt", args, "tTfsxlrd").map_err(CommandError::Usage)?;
     let tasks = s.tasks()?;
     let prog = s.kernel()?;
     let ctx = BacktraceContext::new(prog, &tasks.list.active);
-    let filters = &args[..at];
-    let mut chosen: Vec<&TaskInfo> = tasks
-        .infos
-        .iter()
-        .filter(|t| filters.is_empty() || filters.iter().any(|w| matches(t, w, &ctx)))
-        .collect();
-    chosen.sort_by_key(|t| (t.pid, t.cpu));
-    Ok(Box::new(backtraces(prog, &ctx, &chosen, opts(&f))))
-}
-
-/// Runs `set [PID|TASK]`, `set -p` (the panic task), `set -c CPU` (the task on that CPU).
-pub fn run_set(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("set", args, "pc").map_err(CommandError::Usage)?;
-    let tasks = s.tasks()?;
-    let prog = s.kernel()?;
-    let ctx = BacktraceContext::new(prog, &tasks.list.active);
-    if f.has('p') {
-        s.set_context(None);
-    } else if f.has('c') {
-        let cpu: u32 = f
-            .positional
-            .first()
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| CommandError::Usage("set: -c needs a CPU number".into()))?;
-        let t = ctx
-            .active
-            .get(&cpu)
-            .ok_or_else(|| CommandError::Usage(format!("set: invalid cpu number: {cpu}")))?;
-        s.set_context(Some(*t));
-    } else if let Some(p) = f.positional.first() {
-        let t = resolve(&tasks.infos, p)?;
-        s.set_context(t.first().map(|t| t.addr));
-    }
-    let cur = current_task(s, &ctx)?;
-    let t = find_task(&tasks.infos, cur).ok_or_else(|| bad_task(&format!("{cur:x}")))?;
-    Ok(Box::new(SetReport {
-        pid: t.pid,
-        comm: t.comm.clone(),
-        task: t.addr,
-        cpu: t.cpu,
-        state: t.state_code(),
-        panic: ctx.panic_cpu.and_then(|c| ctx.active.get(&c)) == Some(&t.addr),
-    }))
-}
-
-/// What `set` shows: the current context.
-#[derive(Debug, Serialize)]
-pub struct SetReport {
-    pub pid: i32,
-    pub comm: String,
-    #[serde(serialize_with = "crate::hex")]
-    pub task: u64,
-    pub cpu: u32,
-    pub state: &'static str,
-    pub panic: bool,
-}
-
-impl Report for SetReport {
-    fn text(&self) -> String {
-        format!(
-            "    PID: {}\nCOMMAND: \"{}\"\n   TASK: {:x}\n    CPU: {}\n  STATE: {}{}\n",
-            self.pid,
-            self.comm,
-            self.task,
-            self.cpu,
-            self.state,
-            if self.panic { " (PANIC)" } else { "" }
-        )
-    }
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
-    }
+    Ok(Box::new(backtraces(prog, &ctx, chosen, opts(&f))))
 }
 
 fn opts(f: &Flags) -> Opts {
@@ -255,80 +184,6 @@ fn opts(f: &Flags) -> Opts {
         hex: f.has('x'),
         lines: f.has('l'),
     }
-}
-
-fn bad_task(w: &str) -> CommandError {
-    CommandError::Usage(format!("bt: invalid task or pid value: {w}"))
-}
-
-fn find_task(infos: &[TaskInfo], addr: u64) -> Option<&TaskInfo> {
-    infos.iter().find(|t| t.addr == addr)
-}
-
-/// The tasks a word names: a PID (every thread with it; idle tasks for 0) or a task address.
-fn resolve<'a>(infos: &'a [TaskInfo], w: &str) -> Result<Vec<&'a TaskInfo>, CommandError> {
-    if let Ok(pid) = w.parse::<i32>() {
-        let v: Vec<_> = infos.iter().filter(|t| t.pid == pid).collect();
-        if !v.is_empty() {
-            return Ok(v);
-        }
-    }
-    let hex = w.trim_start_matches("0x");
-    if let Ok(a) = u64::from_str_radix(hex, 16) {
-        if let Some(t) = find_task(infos, a) {
-            return Ok(vec![t]);
-        }
-    }
-    Err(bad_task(w))
-}
-
-/// `foreach` task selectors: PID, task address, command name, crash state, kernel/user/active.
-fn matches(t: &TaskInfo, w: &str, ctx: &BacktraceContext) -> bool {
-    match w {
-        "kernel" => t.is_kthread(),
-        "user" => !t.is_kthread(),
-        "active" => ctx.active_cpu(t.addr).is_some(),
-        _ if w.len() == 2 && w.chars().all(|c| c.is_ascii_uppercase()) => t.state_code() == w,
-        _ => {
-            w.parse::<i32>().is_ok_and(|p| p == t.pid)
-                || u64::from_str_radix(w.trim_start_matches("0x"), 16)
-                    .is_ok_and(|a| a == t.addr && w.len() > 8)
-                || t.comm == w
-        }
-    }
-}
-
-/// The current context: the `set` task, else the panic task, else the first CPU's task.
-/// The tasks `PID|TASK` words name, or the current task (`set`, else the panic task) when there
-/// are none: the operand convention of `bt`, `files`, `vm`.
-pub(crate) fn tasks_named<'s>(
-    s: &'s Session,
-    words: &[String],
-) -> Result<Vec<&'s TaskInfo>, CommandError> {
-    let tasks = s.tasks()?;
-    if words.is_empty() {
-        let ctx = BacktraceContext::new(s.kernel()?, &tasks.list.active);
-        let t = current_task(s, &ctx)?;
-        return Ok(vec![
-            find_task(&tasks.infos, t).ok_or_else(|| bad_task(&format!("{t:x}")))?
-        ]);
-    }
-    let mut v = Vec::new();
-    for w in words {
-        v.extend(resolve(&tasks.infos, w)?);
-    }
-    Ok(v)
-}
-
-pub(crate) fn current_task(s: &Session, ctx: &BacktraceContext) -> Result<u64, CommandError> {
-    if let Some(t) = s.context() {
-        return Ok(t);
-    }
-    ctx.panic_cpu
-        .and_then(|c| ctx.active.get(&c))
-        .or_else(|| ctx.active.values().next())
-        .copied()
-        .ok_or_else(|| CommandError::Unavailable("bt: no task is running on any CPU".into()))
 }
 
 fn backtraces(prog: &Program, ctx: &BacktraceContext, tasks: &[&TaskInfo], opts: Opts) -> Bt {

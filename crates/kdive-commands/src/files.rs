@@ -2,11 +2,12 @@
 //! prints them (sockets also name their protocol; pipes and sockets their pseudo filesystem).
 
 use kdive_linux::fs::{open_files, root_and_cwd, UnreadableFd};
+use kdive_linux::task::TaskInfo;
 use serde::Serialize;
 
 use crate::args::Flags;
-use crate::bt::tasks_named;
 use crate::format::task_header;
+use crate::tasks::tasks_named;
 use crate::{CommandError, Report, Session};
 
 /// One open file.
@@ -60,10 +61,20 @@ pub struct Files {
 /// Runs `files`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse("files", args, "").map_err(CommandError::Usage)?;
+    let chosen = tasks_named(s, "files", &f.positional)?;
+    for_tasks(s, &chosen, &[])
+}
+
+/// `files` of chosen tasks (`foreach ... files`).
+pub(crate) fn for_tasks(
+    s: &Session,
+    chosen: &[&TaskInfo],
+    args: &[String],
+) -> Result<Box<dyn Report>, CommandError> {
+    Flags::parse("files", args, "").map_err(CommandError::Usage)?;
     let prog = s.kernel()?;
-    let chosen = tasks_named(s, &f.positional)?;
     let mut out = Files { tasks: Vec::new() };
-    for t in chosen {
+    for &t in chosen {
         let mut problems = Vec::new();
         let (root, cwd) = match root_and_cwd(prog, t.addr) {
             Ok((r, c)) => (Some(r), Some(c)),

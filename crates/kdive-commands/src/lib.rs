@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod args;
 pub mod bt;
 pub mod files;
+pub mod foreach;
 pub mod format;
 pub mod info;
 pub mod log;
@@ -15,8 +16,10 @@ pub mod rd;
 pub mod runq;
 pub mod search;
 pub mod session;
+pub mod set;
 pub mod sym;
 pub mod sys;
+mod tasks;
 pub mod vm;
 
 pub use session::Session;
@@ -57,8 +60,8 @@ pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandErro
         "ps" => ps::run(session, rest),
         "log" => log::run(session, rest),
         "bt" => bt::run(session, rest),
-        "foreach" => bt::run_foreach(session, rest),
-        "set" => bt::run_set(session, rest),
+        "foreach" => foreach::run(session, rest),
+        "set" => set::run(session, rest),
         "info" => info::run(session, rest),
         "rd" => rd::run(session, rest),
         "search" => search::run(session, rest),

@@ -2,11 +2,12 @@
 //! and size, then every VMA with its flags and file.
 
 use kdive_linux::mm::{read_vma, vmas};
+use kdive_linux::task::TaskInfo;
 use serde::Serialize;
 
 use crate::args::Flags;
-use crate::bt::tasks_named;
 use crate::format::task_header;
+use crate::tasks::tasks_named;
 use crate::{CommandError, Report, Session};
 
 /// One VMA.
@@ -51,11 +52,21 @@ pub struct Vm {
 /// Runs `vm`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse("vm", args, "").map_err(CommandError::Usage)?;
+    let chosen = tasks_named(s, "vm", &f.positional)?;
+    for_tasks(s, &chosen, &[])
+}
+
+/// `vm` of chosen tasks (`foreach ... vm`).
+pub(crate) fn for_tasks(
+    s: &Session,
+    chosen: &[&TaskInfo],
+    args: &[String],
+) -> Result<Box<dyn Report>, CommandError> {
+    Flags::parse("vm", args, "").map_err(CommandError::Usage)?;
     let prog = s.kernel()?;
-    let chosen = tasks_named(s, &f.positional)?;
     let page_kb = s.dump().page_size() / 1024;
     let mut out = Vm { tasks: Vec::new() };
-    for t in chosen {
+    for &t in chosen {
         let mut tv = TaskVm {
             pid: t.pid,
             task: t.addr,
