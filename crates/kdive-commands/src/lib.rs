@@ -8,6 +8,7 @@ pub mod files;
 pub mod foreach;
 pub mod format;
 pub mod info;
+pub mod kmem;
 pub mod log;
 pub mod modules;
 pub mod mount;
@@ -72,6 +73,7 @@ pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandErro
         "mount" => mount::run(session, rest),
         "files" => files::run(session, rest),
         "vm" => vm::run(session, rest),
+        "kmem" => kmem::run(session, rest),
         other => Err(CommandError::Unknown(other.to_string())),
     }
 }

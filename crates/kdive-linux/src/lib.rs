@@ -4,6 +4,7 @@
 //! never by parsing version strings. Every walk is bounded and detects cycles.
 
 pub mod fs;
+pub mod kmem;
 pub mod list;
 pub mod maple;
 pub mod mm;
@@ -12,6 +13,7 @@ pub mod percpu;
 pub mod printk;
 pub mod rbtree;
 pub mod sched;
+pub mod slab;
 pub mod stack;
 pub mod system;
 pub mod task;

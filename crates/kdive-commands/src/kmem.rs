@@ -1,0 +1,265 @@
+//! `kmem -i` (memory usage) and `kmem -s [NAME...]` (slab caches), printed as crash prints them.
+//!
+//! Where crash's counting differs from the kernel's, crash's is followed: `kmem -s` counts the
+//! objects on the per-CPU freelists and partial slabs as free (`/proc/slabinfo` counts them as
+//! active), and only for a CPU that holds a slab.
+
+use kdive_linux::kmem::{meminfo, MemInfo, Pool};
+use kdive_linux::slab::{slab_caches, SlabCache};
+use serde::Serialize;
+
+use crate::args::Flags;
+use crate::{CommandError, Report, Session};
+
+const USAGE: &str =
+    "kmem: usage: kmem -i | kmem -s [NAME...] (other kmem options are not supported)";
+
+/// `kmem -i`.
+#[derive(Debug, Serialize)]
+pub struct KmemInfo {
+    pub page_size: u64,
+    #[serde(flatten)]
+    pub info: MemInfo,
+}
+
+/// `kmem -s`.
+#[derive(Debug, Serialize)]
+pub struct KmemSlabs {
+    pub page_size: u64,
+    pub caches: Vec<SlabCache>,
+    /// What could not be read; when not empty, the list is incomplete.
+    pub problems: Vec<String>,
+}
+
+/// Runs `kmem`.
+pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+    let f = Flags::parse("kmem", args, "is")
+        .map_err(|e| CommandError::Usage(format!("{e}\n{USAGE}")))?;
+    let prog = s.kernel()?;
+    let page_size = s.dump().page_size().max(1);
+    match (f.has('i'), f.has('s')) {
+        (true, false) if f.positional.is_empty() => Ok(Box::new(KmemInfo {
+            page_size,
+            info: meminfo(prog, page_size.trailing_zeros(), s.walk_limit),
+        })),
+        (false, true) => {
+            let all = slab_caches(prog, &f.positional, s.walk_limit).map_err(|e| {
+                CommandError::Program {
+                    cmd: "kmem",
+                    source: e,
+                }
+            })?;
+            let mut problems = all.problems;
+            for n in &f.positional {
+                if !all.caches.iter().any(|c| &c.name == n) {
+                    problems.push(format!("invalid slab cache name: {n}"));
+                }
+            }
+            Ok(Box::new(KmemSlabs {
+                page_size,
+                caches: all.caches,
+                problems,
+            }))
+        }
+        _ => Err(CommandError::Usage(USAGE.into())),
+    }
+}
+
+/// crash's `pages_to_size`: `0`, `N KB`, `N.N MB`, `N.N GB`, a `.0` dropped.
+pub fn pages_to_size(pages: u64, page_size: u64) -> String {
+    if pages == 0 {
+        return "0".into();
+    }
+    let bytes = pages as f64 * page_size as f64;
+    const KB: f64 = 1024.0;
+    let s = if bytes >= KB * KB * KB {
+        format!("{:.1} GB", bytes / (KB * KB * KB))
+    } else if bytes >= KB * KB {
+        format!("{:.1} MB", bytes / (KB * KB))
+    } else {
+        format!("{} KB", (bytes / KB) as u64)
+    };
+    s.replacen(".0 ", " ", 1)
+}
+
+/// `part * 100 / whole`, crash's integer percentage (0 for an empty whole).
+pub fn percent(part: u64, whole: u64) -> u64 {
+    if whole == 0 {
+        0
+    } else {
+        (part as u128 * 100 / whole as u128) as u64
+    }
+}
+
+/// One `kmem -i` line: `label  pages  size  pct% of WHAT`, or `----` without a `whole`.
+fn line(label: &str, pages: Option<u64>, whole: Option<(Option<u64>, &str)>, ps: u64) -> String {
+    let (p, size) = match pages {
+        Some(p) => (p.to_string(), pages_to_size(p, ps)),
+        None => ("?".into(), "?".into()),
+    };
+    let tail = match whole {
+        None => "        ----".to_string(),
+        Some((w, what)) => {
+            let pct = match (pages, w) {
+                (Some(p), Some(w)) => percent(p, w).to_string(),
+                _ => "?".into(),
+            };
+            format!(" {pct:>3}% of {what}")
+        }
+    };
+    format!("{label:>13}  {p:>7}  {size:>11} {tail}\n")
+}
+
+impl Report for KmemInfo {
+    fn text(&self) -> String {
+        let (m, ps) = (&self.info, self.page_size);
+        let of_mem = Some((m.total, "TOTAL MEM"));
+        let mut out = String::from("                 PAGES        TOTAL      PERCENTAGE\n");
+        out += &line("TOTAL MEM", m.total, None, ps);
+        out += &line("FREE", m.free, of_mem, ps);
+        let used = m.total.zip(m.free).map(|(t, f)| t.saturating_sub(f));
+        out += &line("USED", used, of_mem, ps);
+        out += &line("BUFFERS", m.buffers, of_mem, ps);
+        out += &line("CACHED", m.cached, of_mem, ps);
+        out += &line("SLAB", m.slab, of_mem, ps);
+        if m.has_high {
+            let h = m.high;
+            let total = h.map(|h| h.total);
+            out += "\n";
+            out += &line("TOTAL HIGH", total, of_mem, ps);
+            out += &line(
+                "FREE HIGH",
+                h.map(|h| h.part),
+                Some((total, "TOTAL HIGH")),
+                ps,
+            );
+            let low = m.total.zip(total).map(|(t, h)| t.saturating_sub(h));
+            out += &line("TOTAL LOW", low, of_mem, ps);
+            let free_low = m.free.zip(h).map(|(f, h)| f.saturating_sub(h.part));
+            out += &line("FREE LOW", free_low, Some((low, "TOTAL LOW")), ps);
+        }
+        if let Some(Pool { total, part }) = m.huge {
+            out += "\n";
+            out += &line("TOTAL HUGE", Some(total), None, ps);
+            out += &line(
+                "HUGE FREE",
+                Some(part),
+                Some((Some(total), "TOTAL HUGE")),
+                ps,
+            );
+        }
+        out += "\n";
+        if let Some(Pool { total, part }) = m.swap {
+            let of_swap = Some((Some(total), "TOTAL SWAP"));
+            out += &line("TOTAL SWAP", Some(total), None, ps);
+            out += &line("SWAP USED", Some(part), of_swap, ps);
+            out += &line("SWAP FREE", Some(total.saturating_sub(part)), of_swap, ps);
+        }
+        if m.has_commit {
+            out += "\n";
+            let c = m.commit;
+            out += &line("COMMIT LIMIT", c.map(|c| c.limit), None, ps);
+            let whole = match c {
+                Some(c) if c.limit == 0 => None,
+                _ => Some((c.map(|c| c.limit), "TOTAL LIMIT")),
+            };
+            out += &line("COMMITTED", c.map(|c| c.committed), whole, ps);
+        }
+        for p in &m.problems {
+            out += &format!("kmem: {p}\n");
+        }
+        out
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "incomplete".into(),
+                serde_json::Value::Bool(!self.info.problems.is_empty()),
+            );
+        }
+        v
+    }
+}
+
+/// A cache's `kmem -s` line.
+fn cache_line(c: &SlabCache, page_size: u64) -> String {
+    let counts = match &c.counts {
+        Some(n) => format!("{:>9}  {:>8}  {:>5}", n.allocated, n.total, n.slabs),
+        None => format!("{:>9}  {:>8}  {:>5}", "?", "?", "?"),
+    };
+    let ssize = (page_size << c.order.min(20)) / 1024;
+    format!(
+        "{:016x} {:>8}  {counts}  {ssize:>4}k  {}\n",
+        c.addr, c.object_size, c.name
+    )
+}
+
+impl Report for KmemSlabs {
+    fn text(&self) -> String {
+        let mut out =
+            String::from("CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME\n");
+        for c in &self.caches {
+            out += &cache_line(c, self.page_size);
+        }
+        for c in &self.caches {
+            for p in &c.problems {
+                out += &format!("kmem: {}: {p}\n", c.name);
+            }
+        }
+        for p in &self.problems {
+            out += &format!("kmem: {p}\n");
+        }
+        out
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            let incomplete =
+                !self.problems.is_empty() || self.caches.iter().any(|c| !c.problems.is_empty());
+            o.insert("incomplete".into(), serde_json::Value::Bool(incomplete));
+            // addresses as "0x…" strings
+            if let Some(cs) = o.get_mut("caches").and_then(|c| c.as_array_mut()) {
+                for (j, c) in cs.iter_mut().zip(&self.caches) {
+                    j["addr"] = format!("{:#x}", c.addr).into();
+                }
+            }
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_as_crash() {
+        assert_eq!(pages_to_size(0, 4096), "0");
+        assert_eq!(pages_to_size(62910, 4096), "245.7 MB");
+        assert_eq!(pages_to_size(61684, 4096), "241 MB");
+        assert_eq!(pages_to_size(3, 4096), "12 KB");
+        assert_eq!(pages_to_size(1 << 19, 4096), "2 GB");
+        assert_eq!(percent(44198, 62910), 70);
+        assert_eq!(percent(7274, 31455), 23);
+        assert_eq!(percent(5, 0), 0);
+    }
+
+    #[test]
+    fn lines_as_crash() {
+        assert_eq!(
+            line("TOTAL MEM", Some(62910), None, 4096),
+            "    TOTAL MEM    62910     245.7 MB         ----\n"
+        );
+        assert_eq!(
+            line("FREE", Some(44198), Some((Some(62910), "TOTAL MEM")), 4096),
+            "         FREE    44198     172.6 MB   70% of TOTAL MEM\n"
+        );
+        assert_eq!(
+            line("BUFFERS", Some(0), Some((Some(62910), "TOTAL MEM")), 4096),
+            "      BUFFERS        0            0    0% of TOTAL MEM\n"
+        );
+    }
+}

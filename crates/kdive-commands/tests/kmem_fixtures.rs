@@ -1,0 +1,190 @@
+//! `kmem -i` and `kmem -s` on every fixture against crash's outputs (`07-kmem-i.txt`,
+//! `08-kmem-s.txt`), and against drgn's slab caches and VM counters (`drgn.json`).
+
+use kdive_commands::{run, Session};
+use kdive_linux::kmem::vm_stat;
+use kdive_testdata::{corpus_or_skip, fixtures};
+
+/// crash's output lines after its `crash> ...` echo.
+fn body(reference: &str) -> Vec<String> {
+    reference
+        .lines()
+        .skip(1)
+        .map(|l| l.trim_end().to_string())
+        .collect()
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(|l| l.trim_end().to_string()).collect()
+}
+
+#[test]
+fn kmem_i_matches_crash() {
+    if corpus_or_skip("kmem_i_matches_crash").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let Some(want) = fx.crash_ref("kmem-i") else {
+            continue;
+        };
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let got = run(&s, "kmem -i").unwrap();
+        assert_eq!(lines(&got.text()), body(&want), "{}", fx.name);
+        // the counters behind it are drgn's too
+        let drgn = fx.drgn();
+        let (j, m) = (got.json(), &drgn["meminfo"]);
+        assert_eq!(j["total"], m["totalram_pages"], "{}", fx.name);
+        assert_eq!(j["free"], m["free_pages"], "{}", fx.name);
+        let node = &m["vm_node_stat"];
+        let slab = node["NR_SLAB_RECLAIMABLE_B"].as_u64().unwrap()
+            + node["NR_SLAB_UNRECLAIMABLE_B"].as_u64().unwrap();
+        assert_eq!(j["slab"].as_u64(), Some(slab), "{}", fx.name);
+        assert_eq!(j["incomplete"], false, "{}", fx.name);
+        // every global VM counter drgn read, by its enumerator's name
+        let prog = s.kernel().unwrap();
+        for table in ["vm_zone_stat", "vm_node_stat", "vm_numa_event"] {
+            for (name, v) in m[table].as_object().unwrap() {
+                let ours = vm_stat(prog, name).unwrap();
+                assert_eq!(ours, v.as_i64(), "{}: {table} {name}", fx.name);
+            }
+        }
+        checked += 1;
+    }
+    assert!(
+        checked >= 3,
+        "only {checked} fixtures have a kmem -i reference"
+    );
+}
+
+#[test]
+fn kmem_s_matches_crash_and_drgn() {
+    if corpus_or_skip("kmem_s_matches_crash_and_drgn").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let Some(want) = fx.crash_ref("kmem-s") else {
+            continue;
+        };
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let got = run(&s, "kmem -s").unwrap();
+        assert_eq!(lines(&got.text()), body(&want), "{}", fx.name);
+        // drgn's slab caches: the same caches in the same order, with the same object counts
+        let drgn = fx.drgn();
+        let j = got.json();
+        let ours: Vec<(String, u64, u64)> = j["caches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_string(),
+                    c["object_size"].as_u64().unwrap(),
+                    c["counts"]["total"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let theirs: Vec<(String, u64, u64)> = drgn["slab_caches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_string(),
+                    c["object_size"].as_u64().unwrap(),
+                    c["num_objs"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{}", fx.name);
+        assert_eq!(j["incomplete"], false, "{}", fx.name);
+        checked += 1;
+    }
+    assert!(
+        checked >= 3,
+        "only {checked} fixtures have a kmem -s reference"
+    );
+}
+
+#[test]
+fn kmem_s_by_name_and_usage() {
+    if corpus_or_skip("kmem_s_by_name_and_usage").is_none() {
+        return;
+    }
+    let Some(fx) = fixtures()
+        .into_iter()
+        .find(|f| f.crash_ref("kmem-s").is_some())
+    else {
+        return;
+    };
+    let want = body(&fx.crash_ref("kmem-s").unwrap());
+    let s = Session::open(&fx.reference_dump()).unwrap();
+    // `kmem -s NAME`: the header and that cache's line, as in the full listing
+    let line = want.iter().find(|l| l.ends_with("  kmem_cache")).unwrap();
+    let got = run(&s, "kmem -s kmem_cache").unwrap().text();
+    assert_eq!(lines(&got), vec![want[0].clone(), line.clone()]);
+    let got = run(&s, "kmem -s no_such_cache").unwrap().text();
+    assert!(
+        got.contains("invalid slab cache name: no_such_cache"),
+        "{got}"
+    );
+    for bad in ["kmem", "kmem -p", "kmem -i -s", "kmem -i foo"] {
+        assert!(run(&s, bad).is_err(), "{bad}");
+    }
+}
+
+/// An old makedumpfile's dump lacks many slab pages: the command still ends, every cache
+/// listed, and what could not be counted is said.
+#[test]
+fn kmem_on_damaged_dump_is_honest() {
+    if corpus_or_skip("kmem_on_damaged_dump_is_honest").is_none() {
+        return;
+    }
+    let Some(fx) = fixtures()
+        .into_iter()
+        .find(|f| f.dir.join("vmcore-old-makedumpfile-d31").exists())
+    else {
+        return;
+    };
+    let s = Session::open(&fx.dir.join("vmcore-old-makedumpfile-d31")).unwrap();
+    let want = body(&fx.crash_ref("kmem-s").unwrap());
+    let got = run(&s, "kmem -s").unwrap();
+    let text = got.text();
+    let j = got.json();
+    let caches = j["caches"].as_array().unwrap();
+    // the same caches as crash lists from the complete dump
+    let names: Vec<&str> = caches.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let want_names: Vec<&str> = want[1..]
+        .iter()
+        .map(|l| l.rsplit("  ").next().unwrap())
+        .collect();
+    assert_eq!(names, want_names);
+    // the same moment as the complete dump crash read: caches counted in full agree with crash,
+    // those counted short say so, in the text and the JSON
+    let ours = lines(&text);
+    let mut short = 0;
+    for (k, c) in caches.iter().enumerate() {
+        if c["problems"].as_array().unwrap().is_empty() {
+            assert_eq!(ours[k + 1], want[k + 1]);
+        } else {
+            short += 1;
+        }
+    }
+    assert!(
+        short > 0,
+        "no cache lacks slab pages: the dump is not the damaged one"
+    );
+    for c in caches {
+        let problems = c["problems"].as_array().unwrap();
+        if c["counts"].is_null() || c["incomplete"] == true {
+            assert!(!problems.is_empty(), "{c}");
+            let name = c["name"].as_str().unwrap();
+            assert!(text.contains(&format!("kmem: {name}: ")), "{name}");
+            assert_eq!(j["incomplete"], true);
+        }
+    }
+    // kmem -i does not need slab pages
+    let i = run(&s, "kmem -i").unwrap().text();
+    assert!(i.contains("TOTAL MEM"), "{i}");
+}
