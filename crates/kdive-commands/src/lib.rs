@@ -4,14 +4,17 @@
 pub mod analyze;
 pub mod args;
 pub mod bt;
+pub mod dev;
 pub mod files;
 pub mod foreach;
 pub mod format;
 pub mod info;
+pub mod irq;
 pub mod kmem;
 pub mod log;
 pub mod modules;
 pub mod mount;
+pub mod net;
 pub mod ps;
 pub mod rd;
 pub mod runq;
@@ -74,6 +77,9 @@ pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandErro
         "files" => files::run(session, rest),
         "vm" => vm::run(session, rest),
         "kmem" => kmem::run(session, rest),
+        "net" => net::run(session, rest),
+        "dev" => dev::run(session, rest),
+        "irq" => irq::run(session, rest),
         other => Err(CommandError::Unknown(other.to_string())),
     }
 }

@@ -3,12 +3,15 @@
 //! Version differences are settled by asking the types (does `task_struct` have `__state`?),
 //! never by parsing version strings. Every walk is bounded and detects cycles.
 
+pub mod dev;
 pub mod fs;
+pub mod irq;
 pub mod kmem;
 pub mod list;
 pub mod maple;
 pub mod mm;
 pub mod module;
+pub mod net;
 pub mod percpu;
 pub mod printk;
 pub mod rbtree;

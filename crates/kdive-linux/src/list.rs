@@ -1,4 +1,5 @@
-//! Bounded, cycle-detecting walks of the kernel's `struct list_head` lists.
+//! Bounded, cycle-detecting walks of the kernel's lists: `struct list_head` rings and
+//! NULL-terminated singly linked chains.
 
 use std::collections::HashSet;
 
@@ -119,4 +120,45 @@ pub fn list_entries(
         }
     }
     Ok((out, None))
+}
+
+/// The addresses of a NULL-terminated singly linked chain starting at `first`, following the
+/// pointer at offset `next_off` of each element. A chain that cannot be read, loops or exceeds
+/// `limit` stops; its error comes back beside the elements read before it.
+pub fn chain(
+    prog: &Program,
+    first: u64,
+    next_off: u64,
+    limit: usize,
+    what: &str,
+) -> (Vec<u64>, Option<ProgramError>) {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut cur = first;
+    while cur != 0 {
+        if !seen.insert(cur) {
+            let why = format!("loops back to {cur:#x}");
+            return (out, Some(walk_err(what, first, why)));
+        }
+        if out.len() >= limit {
+            let why = format!("more than {limit} entries");
+            return (out, Some(walk_err(what, first, why)));
+        }
+        out.push(cur);
+        match prog.read_u64(cur.wrapping_add(next_off)) {
+            Ok(n) => cur = n,
+            Err(e) => {
+                let why = format!("the next pointer of {cur:#x}: {e}");
+                return (out, Some(walk_err(what, first, why)));
+            }
+        }
+    }
+    (out, None)
+}
+
+fn walk_err(what: &str, first: u64, why: String) -> ProgramError {
+    ProgramError::Walk {
+        what: format!("{what} chain at {first:#x}"),
+        why,
+    }
 }

@@ -1,0 +1,124 @@
+//! `dev`: the character and block device majors, as crash lists them.
+//!
+//! crash reads only the first `blk_major_name` of each `major_names[]` bucket; kdive follows the
+//! whole chain (the same output unless two block majors share a bucket).
+
+use kdive_linux::dev::{block_devices, char_devices};
+use kdive_program::Program;
+use serde::Serialize;
+
+use crate::args::Flags;
+use crate::{CommandError, Report, Session};
+
+/// What `dev` reports.
+#[derive(Debug, Serialize)]
+pub struct Dev {
+    pub chrdevs: Vec<DevRow>,
+    pub blkdevs: Vec<DevRow>,
+    pub problems: Vec<String>,
+    /// False when something could not be read: the lists may miss devices.
+    pub complete: bool,
+}
+
+/// One major: a character device region (`object` = its cdev) or a block major (`object` = a
+/// gendisk of it); `object` and `operations` are null when none was found.
+#[derive(Debug, Serialize)]
+pub struct DevRow {
+    pub major: u32,
+    pub name: String,
+    #[serde(serialize_with = "crate::hex_opt")]
+    pub object: Option<u64>,
+    #[serde(serialize_with = "crate::hex_opt")]
+    pub operations: Option<u64>,
+    /// The operations' symbol (`tty_fops`, `name+off`), as crash prints it.
+    pub operations_symbol: Option<String>,
+    /// Why `object` is unknown (rather than none), when the lookup could not finish.
+    pub lookup_error: Option<String>,
+}
+
+/// Runs `dev` (the listing; crash's `-d`, `-D`, `-i`, `-p`, `-V`, `-v` are not supported).
+pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+    let f = Flags::parse("dev", args, "").map_err(|e| {
+        CommandError::Usage(format!(
+            "{e} (only the device listing, `dev`, is supported)"
+        ))
+    })?;
+    if !f.positional.is_empty() {
+        return Err(CommandError::Usage(
+            "dev: only the device listing, `dev`, is supported".into(),
+        ));
+    }
+    let prog = s.kernel()?;
+    let err = |e| CommandError::Program {
+        cmd: "dev",
+        source: e,
+    };
+    let (chr, mut problems) = char_devices(prog, s.walk_limit).map_err(err)?;
+    let (blk, p2) = block_devices(prog, s.walk_limit).map_err(err)?;
+    problems.extend(p2);
+    let row = |major, name, object: u64, fops: u64, lookup_error| DevRow {
+        major,
+        name,
+        object: (fops != 0).then_some(object),
+        operations: (fops != 0).then_some(fops),
+        operations_symbol: (fops != 0).then(|| symbol(prog, fops)),
+        lookup_error,
+    };
+    Ok(Box::new(Dev {
+        chrdevs: chr
+            .into_iter()
+            .map(|c| row(c.major, c.name, c.cdev, c.fops, c.lookup_error))
+            .collect(),
+        blkdevs: blk
+            .into_iter()
+            .map(|b| row(b.major, b.name, b.gendisk, b.fops, b.lookup_error))
+            .collect(),
+        complete: problems.is_empty(),
+        problems,
+    }))
+}
+
+/// `name` or `name+offset` (decimal, as crash), or the address in hex without a symbol.
+fn symbol(prog: &Program, addr: u64) -> String {
+    match prog.symbols().by_addr(addr) {
+        Some((s, 0)) => s.name.to_string(),
+        Some((s, off)) => format!("{}+{off}", s.name),
+        None => format!("{addr:x}"),
+    }
+}
+
+/// One listing line: major, name (an empty block major name as `(unknown)`, as crash), then
+/// the object and operations or `(none)`.
+fn line(d: &DevRow, block: bool) -> String {
+    let name = if block && d.name.is_empty() {
+        "(unknown)"
+    } else {
+        &d.name
+    };
+    let head = format!(" {:>3}      {:<13} ", d.major, name);
+    match (d.object, &d.operations_symbol) {
+        (Some(o), Some(sym)) => format!("{head} {o:16x}  {sym}\n"),
+        _ if d.lookup_error.is_some() => format!("{head}    (unknown)     \n"),
+        _ => format!("{head}      (none)     \n"),
+    }
+}
+
+impl Report for Dev {
+    fn text(&self) -> String {
+        let mut out = "CHRDEV    NAME                 CDEV        OPERATIONS      \n".to_string();
+        out.extend(self.chrdevs.iter().map(|d| line(d, false)));
+        out += "\nBLKDEV    NAME                GENDISK      OPERATIONS      \n";
+        out.extend(self.blkdevs.iter().map(|d| line(d, true)));
+        for p in &self.problems {
+            out += &format!("dev: {p}\n");
+        }
+        if !self.complete {
+            out += "dev: these lists are incomplete\n";
+        }
+        out
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}

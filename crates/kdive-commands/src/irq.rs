@@ -1,0 +1,137 @@
+//! `irq`: every IRQ number with its descriptor and actions, as crash lists them.
+
+use kdive_linux::irq::irqs;
+use serde::Serialize;
+
+use crate::args::Flags;
+use crate::{CommandError, Report, Session};
+
+/// What `irq` reports.
+#[derive(Debug, Serialize)]
+pub struct IrqList {
+    pub irqs: Vec<IrqRow>,
+    pub problems: Vec<String>,
+    /// False when something could not be read: IRQs may show no descriptor or miss actions.
+    pub complete: bool,
+}
+
+/// One IRQ number.
+#[derive(Debug, Serialize)]
+pub struct IrqRow {
+    pub irq: u64,
+    #[serde(serialize_with = "crate::hex_opt")]
+    pub irq_desc: Option<u64>,
+    /// No descriptor was found where the descriptor tree could not be read.
+    pub irq_desc_unknown: bool,
+    pub actions: Vec<ActionRow>,
+    pub error: Option<String>,
+}
+
+/// One `struct irqaction`.
+#[derive(Debug, Serialize)]
+pub struct ActionRow {
+    #[serde(serialize_with = "crate::hex")]
+    pub irqaction: u64,
+    pub name: Option<String>,
+}
+
+/// Runs `irq` (all IRQs; crash's `-d`, `-b`, `-u`, `-a`, `-s`, `-c` and IRQ arguments are not
+/// supported).
+pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+    let f = Flags::parse("irq", args, "").map_err(|e| {
+        CommandError::Usage(format!(
+            "{e} (only the listing of all IRQs, `irq`, is supported)"
+        ))
+    })?;
+    if !f.positional.is_empty() {
+        return Err(CommandError::Usage(
+            "irq: only the listing of all IRQs, `irq`, is supported".into(),
+        ));
+    }
+    let prog = s.kernel()?;
+    let (list, problems) = irqs(prog, s.walk_limit).map_err(|e| CommandError::Program {
+        cmd: "irq",
+        source: e,
+    })?;
+    let irqs = list
+        .into_iter()
+        .map(|i| IrqRow {
+            irq: i.irq,
+            irq_desc: i.desc,
+            irq_desc_unknown: i.desc_unknown,
+            actions: i
+                .actions
+                .into_iter()
+                .map(|a| ActionRow {
+                    irqaction: a.addr,
+                    name: a.name,
+                })
+                .collect(),
+            error: i.error,
+        })
+        .collect();
+    Ok(Box::new(IrqList {
+        irqs,
+        complete: problems.is_empty(),
+        problems,
+    }))
+}
+
+/// crash's centred column: `(unused)` in 16 characters.
+const UNUSED: &str = "    (unused)    ";
+/// The same place when it could not be read.
+const UNKNOWN: &str = "   (unknown)    ";
+
+/// The IRQ number centred in four columns, the odd space on the left (crash's `mkstring`).
+fn irq_col(irq: u64) -> String {
+    let s = irq.to_string();
+    let extra = 4usize.saturating_sub(s.len());
+    let left = extra.div_ceil(2);
+    format!("{}{s}{}", " ".repeat(left), " ".repeat(extra - left))
+}
+
+impl Report for IrqList {
+    fn text(&self) -> String {
+        let mut out = " IRQ   IRQ_DESC/_DATA      IRQACTION      NAME\n".to_string();
+        for i in &self.irqs {
+            out += &irq_col(i.irq);
+            out += "  ";
+            match i.irq_desc {
+                Some(d) => out += &format!("{d:016x}"),
+                None if i.irq_desc_unknown => out += UNKNOWN,
+                None => out += UNUSED,
+            }
+            out += "  ";
+            if i.actions.is_empty() {
+                out += if i.error.is_some() || i.irq_desc_unknown {
+                    UNKNOWN
+                } else {
+                    UNUSED
+                };
+                out += "  ";
+            }
+            for (n, a) in i.actions.iter().enumerate() {
+                if n > 0 {
+                    // further actions of a shared IRQ line up under the first
+                    out += &format!("\n{}", " ".repeat(24));
+                }
+                out += &format!("{:016x}  ", a.irqaction);
+                if let Some(name) = &a.name {
+                    out += &format!("\"{name}\"");
+                }
+            }
+            out += "\n";
+        }
+        for p in &self.problems {
+            out += &format!("irq: {p}\n");
+        }
+        if !self.complete {
+            out += "irq: this list is incomplete\n";
+        }
+        out
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}

@@ -1,0 +1,86 @@
+//! `net`: the network devices of the initial namespace and their addresses, as crash lists them.
+
+use kdive_linux::net::net_devices;
+use serde::Serialize;
+
+use crate::args::Flags;
+use crate::{CommandError, Report, Session};
+
+/// What `net` reports.
+#[derive(Debug, Serialize)]
+pub struct Net {
+    pub devices: Vec<NetRow>,
+    pub problems: Vec<String>,
+    /// False when something could not be read: the list may miss devices or addresses.
+    pub complete: bool,
+}
+
+/// One network device.
+#[derive(Debug, Serialize)]
+pub struct NetRow {
+    #[serde(serialize_with = "crate::hex")]
+    pub net_device: u64,
+    pub name: String,
+    pub ipv4: Vec<String>,
+    pub ipv6: Vec<String>,
+}
+
+/// Runs `net` (the device listing; crash's `-a`, `-s`, `-S`, `-n`, `-N` are not supported).
+pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+    let f = Flags::parse("net", args, "").map_err(|e| {
+        CommandError::Usage(format!(
+            "{e} (only the device listing, `net`, is supported)"
+        ))
+    })?;
+    if !f.positional.is_empty() {
+        return Err(CommandError::Usage(
+            "net: only the device listing, `net`, is supported".into(),
+        ));
+    }
+    let prog = s.kernel()?;
+    let (devices, problems) =
+        net_devices(prog, s.walk_limit).map_err(|e| CommandError::Program {
+            cmd: "net",
+            source: e,
+        })?;
+    let devices = devices
+        .into_iter()
+        .map(|d| NetRow {
+            net_device: d.addr,
+            name: d.name,
+            ipv4: d.ipv4,
+            ipv6: d.ipv6,
+        })
+        .collect();
+    Ok(Box::new(Net {
+        devices,
+        complete: problems.is_empty(),
+        problems,
+    }))
+}
+
+impl Report for Net {
+    fn text(&self) -> String {
+        let mut out = "   NET_DEVICE     NAME       IP ADDRESS(ES)\n".to_string();
+        for d in &self.devices {
+            let addrs: Vec<&str> = d.ipv4.iter().chain(&d.ipv6).map(String::as_str).collect();
+            out += &format!(
+                "{:016x}  {:<10} {}\n",
+                d.net_device,
+                d.name,
+                addrs.join(", ")
+            );
+        }
+        for p in &self.problems {
+            out += &format!("net: {p}\n");
+        }
+        if !self.complete {
+            out += "net: this list is incomplete\n";
+        }
+        out
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}

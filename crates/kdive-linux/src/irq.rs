@@ -1,0 +1,163 @@
+//! Interrupt descriptors and their actions.
+//!
+//! With `CONFIG_SPARSE_IRQ` the `struct irq_desc`s sit in the maple tree `sparse_irqs` (Linux
+//! 6.5+) or the radix tree `irq_desc_tree` (an xarray since 4.20) keyed by IRQ number; without
+//! it, in the array `irq_desc[]`. The symbols say which. `nr_irqs` bounds the numbers.
+
+use std::collections::BTreeMap;
+
+use kdive_program::object::offset_of;
+use kdive_program::{Program, ProgramError, Result};
+
+use crate::list::chain;
+
+/// Most IRQ numbers looked at, whatever `nr_irqs` says.
+const MAX_IRQS: u64 = 1 << 20;
+
+/// One handler of an interrupt (`struct irqaction`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IrqAction {
+    pub addr: u64,
+    /// `name`, `None` when it could not be read.
+    pub name: Option<String>,
+}
+
+/// One IRQ number.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Irq {
+    pub irq: u64,
+    /// Its `struct irq_desc`, `None` when it has none (or none was found: see `desc_unknown`).
+    pub desc: Option<u64>,
+    /// No descriptor was found, but the descriptor tree could not be read where it would be.
+    pub desc_unknown: bool,
+    /// The `action` chain.
+    pub actions: Vec<IrqAction>,
+    /// Why the descriptor or its action chain could not be (wholly) read.
+    pub error: Option<String>,
+}
+
+/// Every IRQ number below `nr_irqs` with its descriptor and actions, and what could not be read
+/// (an unreadable descriptor tree leaves numbers without a descriptor: then a problem says so).
+pub fn irqs(prog: &Program, limit: usize) -> Result<(Vec<Irq>, Vec<String>)> {
+    let mut problems = Vec::new();
+    let nr = match prog
+        .symbol_address("nr_irqs")
+        .and_then(|a| prog.read_u64(a))
+    {
+        Ok(n) => Some(u64::from(n as u32)),
+        Err(e) => {
+            problems.push(format!(
+                "nr_irqs: {e}; listing up to the highest descriptor found"
+            ));
+            None
+        }
+    };
+    if nr.is_some_and(|n| n > MAX_IRQS) {
+        problems.push(format!(
+            "nr_irqs is {}: only the first {MAX_IRQS} are listed",
+            nr.unwrap_or(0)
+        ));
+    }
+    let (descs, known_below) = descriptors(
+        prog,
+        nr.unwrap_or(MAX_IRQS).min(MAX_IRQS),
+        limit,
+        &mut problems,
+    )?;
+    let nr = nr
+        .unwrap_or_else(|| descs.keys().next_back().map_or(0, |k| k + 1))
+        .min(MAX_IRQS);
+    let desc_ty = prog.type_("struct irq_desc")?;
+    let action_off = offset_of(prog, desc_ty, "action")?;
+    let act_ty = prog.type_("struct irqaction")?;
+    let next_off = offset_of(prog, act_ty, "next")?;
+    let mut out = Vec::new();
+    for irq in 0..nr {
+        let desc = descs.get(&irq).copied();
+        let mut row = Irq {
+            irq,
+            desc,
+            desc_unknown: desc.is_none() && irq >= known_below,
+            actions: Vec::new(),
+            error: None,
+        };
+        if let Some(d) = desc {
+            match prog.read_u64(d + action_off) {
+                Ok(first) => {
+                    let (elems, err) = chain(prog, first, next_off, limit, "irqaction");
+                    for a in elems {
+                        let name = prog
+                            .object("struct irqaction", a)
+                            .and_then(|o| o.member("name")?.read_string(256));
+                        if let Err(e) = &name {
+                            problems.push(format!("irq {irq}: irqaction at {a:#x}: name: {e}"));
+                        }
+                        row.actions.push(IrqAction {
+                            addr: a,
+                            name: name.ok(),
+                        });
+                    }
+                    if let Some(e) = err {
+                        row.error = Some(e.to_string());
+                    }
+                }
+                Err(e) => row.error = Some(format!("irq_desc at {d:#x}: {e}")),
+            }
+        }
+        if let Some(e) = &row.error {
+            problems.push(format!("irq {irq}: {e}"));
+        }
+        out.push(row);
+    }
+    Ok((out, problems))
+}
+
+/// The descriptors by IRQ number, from wherever this kernel keeps them, and the number from
+/// which a missing descriptor is unknown rather than absent (`u64::MAX`: the tree was whole).
+fn descriptors(
+    prog: &Program,
+    nr: u64,
+    limit: usize,
+    problems: &mut Vec<String>,
+) -> Result<(BTreeMap<u64, u64>, u64)> {
+    let mut map = BTreeMap::new();
+    let mut known_below = u64::MAX;
+    if let Ok(tree) = prog.symbol_address("sparse_irqs") {
+        let (entries, err) = crate::maple::entries(prog, tree, limit)?;
+        if let Some(e) = err {
+            // the walk goes in index order: what lies past the last entry found is unknown
+            known_below = entries.last().map_or(0, |e| e.last.saturating_add(1));
+            problems.push(format!(
+                "sparse_irqs: {e}; the descriptors of IRQ {known_below} and above are unknown"
+            ));
+        }
+        for e in entries {
+            // one descriptor per index; a range would be one entry stored over several
+            for irq in e.first..=e.last.min(nr.saturating_sub(1)) {
+                map.insert(irq, e.value);
+            }
+        }
+    } else if let Ok(tree) = prog.symbol_address("irq_desc_tree") {
+        let walk = crate::xarray::xa_entries(prog, tree, limit)?;
+        for e in &walk.errors {
+            problems.push(format!(
+                "irq_desc_tree: {e}; an IRQ without a descriptor may have one under that node"
+            ));
+        }
+        if !walk.errors.is_empty() {
+            known_below = 0;
+        }
+        map.extend(walk.entries.iter().map(|e| (e.index, e.value)));
+    } else if let Some(sym) = prog.symbols().by_name("irq_desc") {
+        // the array `irq_desc[NR_IRQS]`: no longer than its symbol
+        let size = prog.types().size_of(prog.type_("struct irq_desc")?)?.max(1);
+        let len = sym.size.map_or(nr, |s| nr.min(s / size));
+        map.extend((0..len).map(|i| (i, sym.addr + i * size)));
+    } else {
+        return Err(ProgramError::Walk {
+            what: "IRQ descriptors".into(),
+            why: "none of sparse_irqs, irq_desc_tree, irq_desc exists".into(),
+        });
+    }
+    Ok((map, known_below))
+}

@@ -1,0 +1,199 @@
+//! Network devices of the initial network namespace and their addresses.
+//!
+//! `init_net.dev_base_head` lists the `struct net_device`s (`dev_list`); IPv4 addresses hang off
+//! `ip_ptr` (`struct in_device`, singly linked `ifa_list`/`ifa_next`), IPv6 ones off `ip6_ptr`
+//! (`struct inet6_dev`, the list `addr_list` of `struct inet6_ifaddr` through `if_list`).
+
+use std::net::Ipv4Addr;
+
+use kdive_program::object::offset_of;
+use kdive_program::{Program, Result};
+
+use crate::list::{chain, list_entries};
+
+/// One network device.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NetDevice {
+    /// Address of its `struct net_device`.
+    pub addr: u64,
+    pub name: String,
+    /// IPv4 addresses, dotted.
+    pub ipv4: Vec<String>,
+    /// IPv6 addresses, as `inet_ntop` writes them.
+    pub ipv6: Vec<String>,
+}
+
+/// The devices of `init_net` in list order, and what could not be read (a device whose
+/// addresses could not all be read is kept with those that could).
+pub fn net_devices(prog: &Program, limit: usize) -> Result<(Vec<NetDevice>, Vec<String>)> {
+    let net = match prog.symbol_address("init_net") {
+        Ok(a) => a,
+        // no symbol: the namespace of init_task
+        Err(_) => prog
+            .variable("init_task", "struct task_struct")?
+            .member("nsproxy")?
+            .deref()?
+            .member("net_ns")?
+            .read_u64()?,
+    };
+    let head = net + offset_of(prog, prog.type_("struct net")?, "dev_base_head")?;
+    let (devs, err) = list_entries(prog, head, "struct net_device", "dev_list", limit)?;
+    let mut problems = Vec::new();
+    if let Some(e) = err {
+        problems.push(format!("device list: {e}"));
+    }
+    let mut out = Vec::new();
+    for addr in devs {
+        let name = match prog
+            .object("struct net_device", addr)
+            .and_then(|d| d.member("name")?.read_string(16))
+        {
+            Ok(n) => n,
+            Err(e) => {
+                problems.push(format!("net_device at {addr:#x}: {e}"));
+                continue;
+            }
+        };
+        let mut d = NetDevice {
+            addr,
+            name,
+            ipv4: Vec::new(),
+            ipv6: Vec::new(),
+        };
+        if let Err(e) = ipv4(prog, addr, limit, &mut d.ipv4) {
+            problems.push(format!("{} IPv4 addresses: {e}", d.name));
+        }
+        if let Err(e) = ipv6(prog, addr, limit, &mut d.ipv6) {
+            problems.push(format!("{} IPv6 addresses: {e}", d.name));
+        }
+        out.push(d);
+    }
+    Ok((out, problems))
+}
+
+fn ipv4(prog: &Program, dev: u64, limit: usize, out: &mut Vec<String>) -> Result<()> {
+    let ip = prog
+        .object("struct net_device", dev)?
+        .member("ip_ptr")?
+        .read_u64()?;
+    if ip == 0 {
+        return Ok(());
+    }
+    let first = prog
+        .object("struct in_device", ip)?
+        .member("ifa_list")?
+        .read_u64()?;
+    let ifa = prog.type_("struct in_ifaddr")?;
+    let (elems, err) = chain(
+        prog,
+        first,
+        offset_of(prog, ifa, "ifa_next")?,
+        limit,
+        "in_ifaddr",
+    );
+    let addr_off = offset_of(prog, ifa, "ifa_address")?;
+    for a in elems {
+        let mut b = [0u8; 4];
+        prog.read(a + addr_off, &mut b)?;
+        out.push(Ipv4Addr::from(b).to_string());
+    }
+    err.map_or(Ok(()), Err)
+}
+
+fn ipv6(prog: &Program, dev: u64, limit: usize, out: &mut Vec<String>) -> Result<()> {
+    let ip6 = prog
+        .object("struct net_device", dev)?
+        .member("ip6_ptr")?
+        .read_u64()?;
+    if ip6 == 0 {
+        return Ok(());
+    }
+    let head = prog
+        .object("struct inet6_dev", ip6)?
+        .member("addr_list")?
+        .address()
+        .unwrap_or(0);
+    let (elems, err) = list_entries(prog, head, "struct inet6_ifaddr", "if_list", limit)?;
+    let addr_off = offset_of(prog, prog.type_("struct inet6_ifaddr")?, "addr")?;
+    for a in elems {
+        let mut b = [0u8; 16];
+        prog.read(a + addr_off, &mut b)?;
+        out.push(ipv6_text(&b));
+    }
+    err.map_or(Ok(()), Err)
+}
+
+/// An IPv6 address as glibc's `inet_ntop` writes it: lower-case hex groups, the first longest
+/// run of two or more zero groups as `::`, and IPv4-compatible (`::a.b.c.d`) and IPv4-mapped
+/// (`::ffff:a.b.c.d`) addresses with a dotted tail.
+pub fn ipv6_text(b: &[u8; 16]) -> String {
+    let w: Vec<u16> = b
+        .chunks_exact(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect();
+    // the first longest run of zero groups, if at least two long
+    let (mut best, mut cur) = ((0usize, 0usize), (0usize, 0usize));
+    for (i, &g) in w.iter().enumerate() {
+        if g == 0 {
+            if cur.1 == 0 {
+                cur.0 = i;
+            }
+            cur.1 += 1;
+            if cur.1 > best.1 {
+                best = cur;
+            }
+        } else {
+            cur.1 = 0;
+        }
+    }
+    let run = (best.1 >= 2).then_some(best);
+    let mut s = String::new();
+    let mut i = 0;
+    while i < 8 {
+        if let Some((start, len)) = run {
+            if i == start {
+                s += if i == 0 { "::" } else { ":" };
+                i += len;
+                continue;
+            }
+        }
+        let v4_tail = i == 6
+            && run.is_some_and(|(start, len)| {
+                start == 0 && (len == 6 || (len == 5 && w[5] == 0xffff))
+            });
+        if v4_tail {
+            s += &Ipv4Addr::new(b[12], b[13], b[14], b[15]).to_string();
+            break;
+        }
+        s += &format!("{:x}", w[i]);
+        if i < 7 {
+            s.push(':');
+        }
+        i += 1;
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ipv6_text;
+    use std::net::Ipv6Addr;
+
+    fn t(s: &str) -> String {
+        ipv6_text(&s.parse::<Ipv6Addr>().unwrap().octets())
+    }
+
+    #[test]
+    fn formats_like_inet_ntop() {
+        assert_eq!(t("::1"), "::1");
+        assert_eq!(t("::"), "::");
+        assert_eq!(t("fe80::1"), "fe80::1");
+        assert_eq!(t("2001:db8:0:1:0:0:0:1"), "2001:db8:0:1::1");
+        assert_eq!(t("2001:db8::1:0:0:1"), "2001:db8::1:0:0:1");
+        assert_eq!(t("1:0:2:3:4:5:6:7"), "1:0:2:3:4:5:6:7");
+        assert_eq!(t("1:2:3:4:5:6:7:0"), "1:2:3:4:5:6:7:0");
+        assert_eq!(t("1:2:3:4:5:6:0:0"), "1:2:3:4:5:6::");
+        assert_eq!(t("::ffff:127.0.0.1"), "::ffff:127.0.0.1");
+        assert_eq!(t("::1.2.3.4"), "::1.2.3.4");
+    }
+}
