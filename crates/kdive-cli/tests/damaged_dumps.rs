@@ -94,6 +94,15 @@ fn old_makedumpfile_dump_answers_or_says_what_is_missing() {
         "files 1",
         "vm 1",
         "analyze",
+        "kmem -i",
+        "kmem -s",
+        "net",
+        "dev",
+        "irq",
+        "task",
+        "struct task_struct.pid,comm init_task",
+        "whatis task_struct",
+        "foreach user files",
     ] {
         let (code, out, err) = kdive(&dump, &[cmd]);
         no_panic(cmd, code, &out, &err);

@@ -21,12 +21,15 @@ pub mod runq;
 pub mod search;
 pub mod session;
 pub mod set;
+pub mod structs;
 pub mod sym;
 pub mod sys;
 mod tasks;
 pub mod vm;
 
 pub use session::Session;
+
+use kdive_debuginfo::NameKind;
 
 /// A command's result: text as crash prints it, or one JSON document.
 pub trait Report {
@@ -73,14 +76,30 @@ pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandErro
         "analyze" => analyze::run(session, rest),
         "sym" => sym::run(session, rest),
         "runq" => runq::run(session, rest),
+        "kmem" => kmem::run(session, rest),
         "mount" => mount::run(session, rest),
         "files" => files::run(session, rest),
         "vm" => vm::run(session, rest),
-        "kmem" => kmem::run(session, rest),
         "net" => net::run(session, rest),
         "dev" => dev::run(session, rest),
         "irq" => irq::run(session, rest),
-        other => Err(CommandError::Unknown(other.to_string())),
+        "struct" => structs::run(session, rest, Some(NameKind::Struct)),
+        "union" => structs::run(session, rest, Some(NameKind::Union)),
+        "*" => structs::run(session, rest, None),
+        "task" => structs::run_task(session, rest),
+        "whatis" => structs::run_whatis(session, rest),
+        // crash's shorthands: `*task_struct ADDR`, and a struct's name as a command
+        other => {
+            let name = other.strip_prefix('*').unwrap_or(other);
+            let prog = session.kernel().ok();
+            if prog.is_some_and(|p| structs::is_aggregate(p, name)) {
+                let mut args = vec![name.to_string()];
+                args.extend_from_slice(rest);
+                structs::run(session, &args, None)
+            } else {
+                Err(CommandError::Unknown(other.to_string()))
+            }
+        }
     }
 }
 

@@ -362,6 +362,9 @@ pub fn attach_modules(prog: &mut Program) -> Attached {
             Err(e) => problems.push(format!("ORC table of module {}: {e}", m.name)),
         }
     }
+    // the region names go first: a module's own symbol at the same address is preferred
+    prog.symbols_mut()
+        .add_source(Arc::new(RegionSymbols::new(&modules)));
     for s in symbols {
         prog.symbols_mut().add_source(Arc::new(s));
     }
@@ -387,6 +390,60 @@ pub fn attach_modules(prog: &mut Program) -> Attached {
         prog.unwind_tables_mut().add_module_table(t);
     }
     Attached { modules, problems }
+}
+
+/// The starts of modules' memory regions as symbols, named as crash names them
+/// (`_MODULE_DATA_START_hung`), so an address before a region's first symbol is not taken for
+/// the end of the previous region's last one.
+struct RegionSymbols {
+    /// (symbol, region size), by address.
+    regions: Vec<(kdive_debuginfo::Symbol, u64)>,
+}
+
+impl RegionSymbols {
+    fn new(modules: &[Module]) -> RegionSymbols {
+        let mut regions: Vec<_> = modules
+            .iter()
+            .flat_map(|m| {
+                m.regions.iter().map(|r| {
+                    let kind = match r.kind {
+                        RegionKind::Text => "TEXT",
+                        RegionKind::Data => "DATA",
+                        RegionKind::RoData => "RODATA",
+                        RegionKind::RoAfterInit => "RO_AFTER_INIT",
+                        RegionKind::InitText => "INIT_TEXT",
+                        RegionKind::InitData => "INIT_DATA",
+                        RegionKind::InitRoData => "INIT_RODATA",
+                    };
+                    let sym = kdive_debuginfo::Symbol {
+                        name: format!("_MODULE_{kind}_START_{}", m.name).into(),
+                        addr: r.base,
+                        size: Some(r.size),
+                        kind: 'm',
+                        module: Some(m.name.as_str().into()),
+                    };
+                    (sym, r.size)
+                })
+            })
+            .collect();
+        regions.sort_by_key(|(s, _)| s.addr);
+        RegionSymbols { regions }
+    }
+}
+
+impl SymbolSource for RegionSymbols {
+    fn by_name(&self, name: &str) -> Option<kdive_debuginfo::Symbol> {
+        self.regions
+            .iter()
+            .find(|(s, _)| &*s.name == name)
+            .map(|(s, _)| s.clone())
+    }
+
+    fn by_addr(&self, addr: u64) -> Option<kdive_debuginfo::Symbol> {
+        let i = self.regions.partition_point(|(s, _)| s.addr <= addr);
+        let (s, size) = self.regions.get(i.checked_sub(1)?)?;
+        (addr - s.addr < *size).then(|| s.clone())
+    }
 }
 
 /// The program with its modules attached ([`attach_modules`]), for chaining after `Program::open`.

@@ -44,6 +44,10 @@ pub trait ReadVirt: Send + Sync {
     }
     /// Reads a NUL-terminated string of at most `max` bytes (lossy UTF-8).
     fn read_cstr(&self, addr: u64, max: usize) -> Result<String> {
+        Ok(String::from_utf8_lossy(&self.read_cbytes(addr, max)?).into_owned())
+    }
+    /// Reads the bytes of a NUL-terminated string (without the NUL), at most `max` of them.
+    fn read_cbytes(&self, addr: u64, max: usize) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         let mut chunk = [0u8; 64];
         let mut a = addr;
@@ -54,12 +58,12 @@ pub trait ReadVirt: Send + Sync {
             self.read_virt(a, &mut chunk[..n])?;
             if let Some(z) = chunk[..n].iter().position(|&c| c == 0) {
                 out.extend_from_slice(&chunk[..z]);
-                return Ok(String::from_utf8_lossy(&out).into_owned());
+                return Ok(out);
             }
             out.extend_from_slice(&chunk[..n]);
             a = a.wrapping_add(n as u64);
         }
-        Ok(String::from_utf8_lossy(&out).into_owned())
+        Ok(out)
     }
 }
 

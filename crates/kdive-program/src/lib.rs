@@ -7,6 +7,7 @@ pub mod debug;
 pub mod error;
 mod loader;
 pub mod object;
+pub mod print;
 pub mod program;
 pub mod unwind;
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kdive_debuginfo::{Type, TypeId, TypeKind};
+use kdive_debuginfo::{Member, Type, TypeId, TypeKind};
 
 use crate::{Program, ProgramError, Result};
 
@@ -157,6 +157,11 @@ impl<'p> Object<'p> {
             return Err(self.type_err("member access", format!("'{name}': not a struct or union")));
         }
         let m = self.prog.types().member(rid, name)?;
+        self.field(&m)
+    }
+
+    /// The member `m` of this struct or union (one of its type's members, named or not).
+    pub fn field(&self, m: &Member) -> Result<Object<'p>> {
         let base = self.ref_addr("member access")?;
         let addr = base.wrapping_add(m.bit_offset / 8);
         Ok(Object {
@@ -175,6 +180,14 @@ impl<'p> Object<'p> {
                 },
             },
         })
+    }
+
+    /// The width in bits of a bitfield member, `None` for anything else.
+    pub fn bit_size(&self) -> Option<u32> {
+        match self.place {
+            Place::Ref { bit_size, .. } => bit_size,
+            Place::Value(_) => None,
+        }
     }
 
     /// `*ptr`: the object a pointer points to (element 0 of an array).

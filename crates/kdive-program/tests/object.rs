@@ -168,6 +168,9 @@ fn program() -> Program {
     outer.extend(node(1, 1, 0x1000, b"in", 0, 0));
     mem.0.insert(0x3000, outer);
     mem.0.insert(0x4000, b"hello\0world".to_vec());
+    let mut bytes = b"a\tb\xff\"".to_vec();
+    bytes.resize(64, 0);
+    mem.0.insert(0x5000, bytes);
     Program::new(Arc::new(mem), types, Symbols::new())
 }
 
@@ -187,7 +190,7 @@ fn members_pointers_and_strings() {
         n.member("next.name").unwrap().read_string(64).unwrap(),
         "second!!"
     );
-    assert_eq!(n.member("next.next").unwrap().is_null().unwrap(), true);
+    assert!(n.member("next.next").unwrap().is_null().unwrap());
     // reading through a NULL pointer fails with a memory error, not a panic
     assert!(n.member("next.next.a").unwrap().read_i64().is_err());
 }
@@ -267,4 +270,83 @@ fn type_errors_are_errors() {
     assert!(n.member("a").unwrap().deref().is_err());
     assert!(n.read_u64().is_err());
     assert!(p.object("struct missing", 0).is_err());
+}
+
+/// gdb's pretty print of a struct: signed bitfields, a char array without its last NUL, an
+/// anonymous union as a nameless block.
+#[test]
+fn values_print_as_gdb_does() {
+    use kdive_program::print::{format_value, PrintOptions};
+    let p = program();
+    let opts = PrintOptions::default();
+    let n = p.object("struct node", 0x1000).unwrap();
+    assert_eq!(
+        format_value(&n, opts, 0).unwrap(),
+        "{\n  a = -5,\n  b = 3735928559,\n  next = 0x2000,\n  name = \"first\\000\\000\",\n  \
+         flag = -3,\n  more = -15\n}"
+    );
+    let o = p.object("struct outer", 0x3000).unwrap();
+    let text = format_value(&o, opts, 0).unwrap();
+    assert!(
+        text.starts_with("{\n  pad = 0,\n  {\n    u = 1234605616436508552,\n    i = 1432778632\n  },\n  n = {\n    a = 1,"),
+        "{text}"
+    );
+    // -x: integers in hex, two's complement of their width
+    let hex = PrintOptions { hex: true, ..opts };
+    assert_eq!(
+        format_value(&n.member("a").unwrap(), hex, 0).unwrap(),
+        "0xfffffffb"
+    );
+    // runs past the repeat threshold collapse; the full array has no trailing NUL to drop
+    let short = PrintOptions {
+        repeat_threshold: 1,
+        ..opts
+    };
+    let second = p.object("struct node", 0x2000).unwrap();
+    assert_eq!(
+        format_value(&second.member("name").unwrap(), short, 0).unwrap(),
+        "\"second\", '!' <repeats 2 times>"
+    );
+    // a char pointer shows its string; a NULL one only 0x0
+    let text = kdive_program::Object::value(&p, p.type_("char *").unwrap(), 0x5000);
+    assert_eq!(
+        format_value(&text, opts, 0).unwrap(),
+        "0x5000 \"a\\tb\\377\\\"\""
+    );
+    assert_eq!(
+        format_value(&second.member("next").unwrap(), opts, 0).unwrap(),
+        "0x0"
+    );
+    // an element limit cuts a string with `...`
+    let two = PrintOptions {
+        max_elements: 2,
+        ..opts
+    };
+    assert_eq!(
+        format_value(&second.member("name").unwrap(), two, 0).unwrap(),
+        "\"se\"..."
+    );
+}
+
+/// Definitions as crash prints them, with and without the offset column.
+#[test]
+fn definitions_print_as_crash_does() {
+    use kdive_program::print::definition;
+    let p = program();
+    let node = p.type_("struct node").unwrap();
+    assert_eq!(
+        definition(p.types(), node, false).unwrap(),
+        "struct node {\n    int a;\n    unsigned long b;\n    node_t *next;\n    char name[8];\n    \
+         int flag : 3;\n    int more : 5;\n}"
+    );
+    let outer = p.type_("struct outer").unwrap();
+    assert_eq!(
+        definition(p.types(), outer, true).unwrap(),
+        "struct outer {\n   [0] int pad;\n       union {\n   [8]     unsigned long u;\n   \
+         [8]     int i;\n       };\n  [16] struct node n;\n}"
+    );
+    let td = p.type_("node_t").unwrap();
+    assert!(definition(p.types(), td, false)
+        .unwrap()
+        .starts_with("typedef struct node node_t;"));
 }

@@ -319,6 +319,11 @@ pub fn commands(data: &[u8]) {
             "analyze",
             "mod",
             "sym init_task",
+            "task",
+            "struct task_struct.pid,comm init_task",
+            "kmem -i",
+            "net",
+            "irq",
         ],
     );
 }

@@ -453,7 +453,21 @@ fn raw_kdump_with_damaged_pages_page_tables_and_task_list() {
     let p = Patient::open(&path);
     let scratch = Scratch::new("raw");
     let cmds = [
-        "sys", "ps", "log", "analyze", "runq", "mount", "files 1", "vm 1",
+        "sys",
+        "ps",
+        "log",
+        "analyze",
+        "runq",
+        "mount",
+        "files 1",
+        "vm 1",
+        "kmem -i",
+        "kmem -s",
+        "net",
+        "dev",
+        "irq",
+        "task 1",
+        "struct task_struct.pid,comm init_task",
     ];
 
     // A descriptor pointing past the end of the file: that page is lost, the rest answers.

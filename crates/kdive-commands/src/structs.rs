@@ -1,0 +1,366 @@
+//! `struct`, `union`, `*`, `task` and `whatis`: kernel data through its types, printed as crash
+//! prints it (gdb's pretty format for values, `ptype`'s for definitions).
+//!
+//! - `struct NAME[.member[,member...]] [-o] [-x|-d] [ADDRESS|SYMBOL [COUNT]]`: without an
+//!   address the definition and `SIZE:`; with one, the contents (or the named members) of
+//!   COUNT consecutive structures.
+//! - `task [-R member[,member...]] [-x|-d] [PID|TASK ...]`: the `task_struct` of tasks (the
+//!   current one by default).
+//! - `whatis NAME`: the definition of a struct, union, enum or typedef.
+
+use kdive_debuginfo::{NameKind, TypeId, TypeKind};
+use kdive_program::print::{definition, format_value, PrintOptions};
+use kdive_program::{Object, Program};
+use serde::Serialize;
+
+use crate::args::Flags;
+use crate::format::task_header;
+use crate::tasks::tasks_named;
+use crate::{CommandError, Report, Session};
+
+/// Most structures one `struct ... COUNT` prints.
+const MAX_COUNT: u64 = 4096;
+
+/// One printed member: its name (`None` for an anonymous one) and gdb's text of its value.
+#[derive(Debug, Serialize)]
+pub struct MemberValue {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub value: String,
+}
+
+/// One structure's contents.
+#[derive(Debug, Serialize)]
+pub struct StructValue {
+    /// crash's header for `task` (`PID: ...`), none for `struct`.
+    pub header: Option<String>,
+    /// `struct task_struct`.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    #[serde(serialize_with = "crate::hex")]
+    pub address: u64,
+    /// Only some members were asked for (printed without the enclosing braces).
+    pub selected: bool,
+    pub members: Vec<MemberValue>,
+}
+
+/// What `struct` / `task` print: contents, or a definition.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StructReport {
+    Values { structs: Vec<StructValue> },
+    Definition { text: String, size: Option<u64> },
+}
+
+/// Runs `struct` (`kind` = struct), `union` (union) or `*` (either).
+pub fn run(
+    s: &Session,
+    args: &[String],
+    kind: Option<NameKind>,
+) -> Result<Box<dyn Report>, CommandError> {
+    let cmd = match kind {
+        Some(NameKind::Struct) => "struct",
+        Some(NameKind::Union) => "union",
+        _ => "*",
+    };
+    let f = Flags::parse(cmd, args, "oxd").map_err(CommandError::Usage)?;
+    let prog = s.kernel()?;
+    let mut words = f.positional.iter();
+    let spec = words
+        .next()
+        .ok_or_else(|| CommandError::Usage(format!("{cmd}: which {cmd}?")))?;
+    let (name, members) = match spec.split_once('.') {
+        Some((n, m)) => (n, Some(m)),
+        None => (spec.as_str(), None),
+    };
+    let ty = find_aggregate(prog, name, kind).ok_or_else(|| {
+        CommandError::Usage(format!("{cmd}: invalid data structure reference: {name}"))
+    })?;
+    let members: Option<Vec<&str>> = members.map(|m| m.split(',').collect());
+    let Some(at) = words.next() else {
+        return Ok(Box::new(definition_report(
+            prog,
+            ty,
+            members.as_deref(),
+            f.has('o'),
+        )?));
+    };
+    let addr = address_of(prog, at)
+        .ok_or_else(|| CommandError::Usage(format!("{cmd}: invalid address or symbol: {at}")))?;
+    let count = match words.next() {
+        Some(c) => c
+            .parse::<u64>()
+            .ok()
+            .filter(|c| (1..=MAX_COUNT).contains(c))
+            .ok_or_else(|| CommandError::Usage(format!("{cmd}: invalid count: {c}")))?,
+        None => 1,
+    };
+    let size = prog
+        .types()
+        .size_of(ty)
+        .map_err(|e| program_error(cmd, e.into()))?;
+    let opts = options(&f);
+    let mut structs = Vec::new();
+    for i in 0..count {
+        let obj = Object::reference(prog, ty, addr.wrapping_add(i.wrapping_mul(size)));
+        structs.push(
+            struct_value(&obj, members.as_deref(), opts, None)
+                .map_err(|e| program_error(cmd, e))?,
+        );
+    }
+    Ok(Box::new(StructReport::Values { structs }))
+}
+
+/// Runs `task`.
+pub fn run_task(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+    let f = Flags::parse("task", args, "Rxd").map_err(CommandError::Usage)?;
+    let prog = s.kernel()?;
+    let mut words = f.positional.as_slice();
+    let members: Option<Vec<&str>> = if f.has('R') {
+        let (m, rest) = words
+            .split_first()
+            .ok_or_else(|| CommandError::Usage("task: -R needs member[,member...]".into()))?;
+        words = rest;
+        Some(m.split(',').collect())
+    } else {
+        None
+    };
+    let ty = prog
+        .type_("struct task_struct")
+        .map_err(|e| program_error("task", e))?;
+    let mut structs = Vec::new();
+    // crash also shows the thread_info, which x86_64 keeps at the start of the task
+    let thread_info = members.is_none() && prog.types().has_member(ty, "thread_info");
+    for t in tasks_named(s, "task", words)? {
+        let obj = Object::reference(prog, ty, t.addr);
+        let header = task_header(t.pid, t.addr, t.cpu, &t.comm);
+        structs.push(
+            struct_value(&obj, members.as_deref(), options(&f), Some(header))
+                .map_err(|e| program_error("task", e))?,
+        );
+        if thread_info {
+            let ti = obj
+                .member("thread_info")
+                .and_then(|ti| struct_value(&ti, None, options(&f), None))
+                .map_err(|e| program_error("task", e))?;
+            structs.push(ti);
+        }
+    }
+    Ok(Box::new(StructReport::Values { structs }))
+}
+
+/// Runs `whatis`.
+pub fn run_whatis(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+    let f = Flags::parse("whatis", args, "o").map_err(CommandError::Usage)?;
+    let prog = s.kernel()?;
+    let name = f
+        .positional
+        .first()
+        .ok_or_else(|| CommandError::Usage("whatis: which type?".into()))?;
+    let types = prog.types();
+    let bare = name.trim_start_matches("enum ").trim();
+    let found = types
+        .lookup(name)
+        .ok()
+        .or_else(|| find_aggregate(prog, name, None))
+        .or_else(|| types.find(NameKind::Enum, bare));
+    match found {
+        Some(ty) => Ok(Box::new(definition_report(prog, ty, None, f.has('o'))?)),
+        None if prog.symbols().by_name(name).is_some() => Err(CommandError::Unavailable(format!(
+            "whatis: {name} is a symbol; the types of variables and functions come from DWARF \
+             (give the vmlinux after the dump)"
+        ))),
+        None => Err(CommandError::Usage(format!(
+            "whatis: invalid argument: {name}"
+        ))),
+    }
+}
+
+fn options(f: &Flags) -> PrintOptions {
+    PrintOptions {
+        hex: f.has('x'),
+        ..PrintOptions::default()
+    }
+}
+
+fn program_error(cmd: &'static str, source: kdive_program::ProgramError) -> CommandError {
+    CommandError::Program { cmd, source }
+}
+
+/// A struct or union by name (`task_struct`, `struct task_struct`, a typedef of one).
+fn find_aggregate(prog: &Program, name: &str, kind: Option<NameKind>) -> Option<TypeId> {
+    let types = prog.types();
+    let bare = name
+        .trim_start_matches("struct ")
+        .trim_start_matches("union ")
+        .trim();
+    let kinds: &[NameKind] = match kind {
+        Some(k) => &[k, NameKind::Typedef],
+        None => &[NameKind::Struct, NameKind::Union, NameKind::Typedef],
+    };
+    kinds.iter().find_map(|&k| {
+        let id = types.find(k, bare)?;
+        let (_, t) = types.resolve(id).ok()?;
+        matches!(t.kind, TypeKind::Struct { .. } | TypeKind::Union { .. }).then_some(id)
+    })
+}
+
+/// Whether `name` names a struct or union (or a typedef of one).
+pub fn is_aggregate(prog: &Program, name: &str) -> bool {
+    find_aggregate(prog, name, None).is_some()
+}
+
+/// A hex address (with or without `0x`) or a symbol's address.
+fn address_of(prog: &Program, word: &str) -> Option<u64> {
+    if let Some(a) = prog.symbols().address_of(word) {
+        return Some(a);
+    }
+    u64::from_str_radix(word.trim_start_matches("0x"), 16).ok()
+}
+
+/// The members (all, or the named ones) of the structure `obj`, each as gdb prints it.
+fn struct_value(
+    obj: &Object<'_>,
+    members: Option<&[&str]>,
+    opts: PrintOptions,
+    header: Option<String>,
+) -> kdive_program::Result<StructValue> {
+    let prog = obj.prog();
+    let types = prog.types();
+    let (rid, t) = types.resolve(obj.type_id())?;
+    let address = obj.address().unwrap_or(0);
+    let type_name = kdive_program::object::type_name(prog, rid);
+    // read the whole structure first: a missing page is the command's error, not a member's
+    obj.read_bytes()?;
+    let mut out = Vec::new();
+    match members {
+        Some(names) => {
+            for path in names {
+                let m = obj.member(path)?;
+                out.push(MemberValue {
+                    name: Some(path.rsplit('.').next().unwrap_or(path).to_string()),
+                    type_name: m.type_name(),
+                    value: format_value(&m, opts, 2)?,
+                });
+            }
+        }
+        None => {
+            let all = match &t.kind {
+                TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } => members,
+                _ => &Vec::new(),
+            };
+            for m in all {
+                let field = obj.field(m)?;
+                out.push(MemberValue {
+                    name: m.name.as_deref().map(str::to_string),
+                    type_name: field.type_name(),
+                    value: format_value(&field, opts, 2)
+                        .unwrap_or_else(|e| format!("<error: {e}>")),
+                });
+            }
+        }
+    }
+    Ok(StructValue {
+        header,
+        type_name,
+        address,
+        selected: members.is_some(),
+        members: out,
+    })
+}
+
+/// A definition and its size; with members, only those members and their offsets.
+fn definition_report(
+    prog: &Program,
+    ty: TypeId,
+    members: Option<&[&str]>,
+    offsets: bool,
+) -> Result<StructReport, CommandError> {
+    let types = prog.types();
+    // crash gives no size under an enum's definition
+    let is_enum = matches!(
+        types.get(ty).map(|t| t.kind.clone()),
+        Ok(TypeKind::Enum { .. })
+    );
+    let size = types.size_of(ty).ok().filter(|_| !is_enum);
+    let text = match members {
+        None => definition(types, ty, offsets).map_err(|e| program_error("struct", e))?,
+        Some(names) => {
+            let (rid, _) = types
+                .resolve(ty)
+                .map_err(|e| program_error("struct", e.into()))?;
+            let mut text = format!("{} {{\n", kdive_program::object::type_name(prog, rid));
+            for path in names {
+                let off = kdive_program::object::offset_of(prog, rid, path)
+                    .map_err(|e| program_error("struct", e))?;
+                let obj = Object::reference(prog, rid, 0)
+                    .member(path)
+                    .map_err(|e| program_error("struct", e))?;
+                let last = path.rsplit('.').next().unwrap_or(path);
+                let decl = kdive_program::print::declaration(types, obj.type_id(), last);
+                text += &format!("  [{off}] {decl};\n");
+            }
+            text + "}"
+        }
+    };
+    Ok(StructReport::Definition {
+        text,
+        size: members.is_none().then_some(size).flatten(),
+    })
+}
+
+impl Report for StructReport {
+    fn text(&self) -> String {
+        match self {
+            StructReport::Definition { text, size } => {
+                let mut out = format!("{text}\n");
+                if let Some(n) = size {
+                    out += &format!("SIZE: {n}\n");
+                }
+                out
+            }
+            StructReport::Values { structs } => {
+                let mut out = String::new();
+                for (i, s) in structs.iter().enumerate() {
+                    if let Some(h) = &s.header {
+                        if i > 0 {
+                            out += "\n";
+                        }
+                        out += h;
+                        out += "\n";
+                    } else if i > 0 && structs[i - 1].header.is_some() {
+                        // a task's thread_info follows its task_struct after a blank line
+                        out += "\n";
+                    }
+                    if s.selected {
+                        for m in &s.members {
+                            out +=
+                                &format!("  {} = {},\n", m.name.as_deref().unwrap_or(""), m.value);
+                        }
+                    } else {
+                        out += &format!("{} {{\n", s.type_name);
+                        let n = s.members.len();
+                        for (i, m) in s.members.iter().enumerate() {
+                            out += "  ";
+                            if let Some(name) = &m.name {
+                                out += &format!("{name} = ");
+                            }
+                            out += &m.value;
+                            out += if i + 1 < n { ",\n" } else { "\n" };
+                        }
+                        out += "}\n";
+                    }
+                }
+                if structs.first().is_some_and(|s| s.header.is_some()) {
+                    out += "\n";
+                }
+                out
+            }
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}

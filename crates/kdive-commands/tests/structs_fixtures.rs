@@ -1,0 +1,163 @@
+//! `struct`, `task` and `whatis` against crash and drgn: the corpus's `struct task_struct.pid,comm`
+//! reference on every fixture, crash's whole-structure and definition outputs kept in
+//! `tests/data/crash-9.0.2/`, and member values against drgn's for every task.
+
+use std::path::Path;
+
+use kdive_commands::{run, Session};
+use kdive_testdata::{corpus_or_skip, fixtures};
+use serde_json::Value;
+
+/// crash's output lines after its `crash> ...` echo, and the command.
+fn split_reference(text: &str) -> (String, Vec<String>) {
+    let mut lines = text.lines();
+    let cmd = lines
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("crash> ")
+        .to_string();
+    (cmd, lines.map(str::to_string).collect())
+}
+
+#[test]
+fn struct_members_match_crash_on_every_fixture() {
+    if corpus_or_skip("struct_members_match_crash_on_every_fixture").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let dir = fx.dir.join("reference/crash");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.contains("-struct-") {
+                continue;
+            }
+            let (cmd, want) = split_reference(&std::fs::read_to_string(e.path()).unwrap());
+            let got = run(&s, &cmd).unwrap().text();
+            assert_eq!(got.lines().collect::<Vec<_>>(), want, "{}: {cmd}", fx.name);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} struct references compared");
+}
+
+#[test]
+fn whole_structures_and_definitions_match_crash() {
+    if corpus_or_skip("whole_structures_and_definitions_match_crash").is_none() {
+        return;
+    }
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/crash-9.0.2");
+    let mut checked = 0;
+    for fx in fixtures() {
+        let Ok(entries) = std::fs::read_dir(data.join(&fx.name)) else {
+            continue;
+        };
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let mut names: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        names.sort();
+        for path in names {
+            let (cmd, want) = split_reference(&std::fs::read_to_string(&path).unwrap());
+            let got = run(&s, &cmd).unwrap().text();
+            assert_eq!(got.lines().collect::<Vec<_>>(), want, "{}: {cmd}", fx.name);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} crash outputs compared");
+}
+
+#[test]
+fn task_members_equal_drgn_for_every_task() {
+    if corpus_or_skip("task_members_equal_drgn_for_every_task").is_none() {
+        return;
+    }
+    let mut tasks = 0;
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let drgn = fx.drgn();
+        for t in drgn["tasks"].as_array().unwrap() {
+            let addr = t["task"].as_str().unwrap();
+            let got = run(
+                &s,
+                &format!("struct task_struct.pid,tgid,flags,comm {addr}"),
+            )
+            .unwrap();
+            let j = got.json();
+            let members = j["structs"][0]["members"].as_array().unwrap();
+            let value = |name: &str| -> String {
+                members
+                    .iter()
+                    .find(|m| m["name"] == name)
+                    .and_then(|m| m["value"].as_str())
+                    .unwrap()
+                    .to_string()
+            };
+            assert_eq!(value("pid"), t["pid"].to_string(), "{}: {addr}", fx.name);
+            assert_eq!(value("tgid"), t["tgid"].to_string(), "{}: {addr}", fx.name);
+            let flags =
+                u64::from_str_radix(t["flags"].as_str().unwrap().trim_start_matches("0x"), 16)
+                    .unwrap();
+            assert_eq!(value("flags"), flags.to_string(), "{}: {addr}", fx.name);
+            // gdb's string: the name, then escaped NULs up to the array's last byte
+            let comm = value("comm");
+            let name = t["comm"].as_str().unwrap();
+            assert!(
+                comm.starts_with(&format!("\"{name}")) && comm.ends_with('"'),
+                "{}: {addr}: {comm} vs {name}",
+                fx.name
+            );
+            tasks += 1;
+        }
+        // `task -R` of the same task gives the same text as `struct`
+        let first = &drgn["tasks"][1];
+        let pid = first["pid"].as_i64().unwrap();
+        let by_task = run(&s, &format!("task -R pid,comm {pid}")).unwrap().text();
+        let by_struct = run(
+            &s,
+            &format!(
+                "struct task_struct.pid,comm {}",
+                first["task"].as_str().unwrap()
+            ),
+        )
+        .unwrap()
+        .text();
+        assert!(
+            by_task.contains(&by_struct),
+            "{}:\n{by_task}\n{by_struct}",
+            fx.name
+        );
+        let _: &Value = first;
+    }
+    assert!(tasks >= 300, "only {tasks} tasks compared");
+}
+
+#[test]
+fn struct_usage_and_missing_memory() {
+    if corpus_or_skip("struct_usage_and_missing_memory").is_none() {
+        return;
+    }
+    let fx = fixtures().into_iter().next().unwrap();
+    let s = Session::open(&fx.reference_dump()).unwrap();
+    for bad in [
+        "struct no_such_struct_anywhere",
+        "struct task_struct nothex!",
+        "struct task_struct ffffffffa0000000 0",
+        "task -R",
+        "whatis no_such_type_anywhere",
+    ] {
+        assert!(run(&s, bad).is_err(), "{bad}");
+    }
+    // an address with no memory behind it is the command's error, naming the address
+    let e = run(&s, "struct list_head 0x10").err().unwrap().to_string();
+    assert!(e.contains("0x10"), "{e}");
+    // a struct's name is a command of its own, and `*name` means the same
+    let a = run(&s, "list_head").unwrap().text();
+    assert_eq!(a, run(&s, "*list_head").unwrap().text());
+    assert!(
+        a.starts_with("struct list_head {") && a.ends_with("SIZE: 16\n"),
+        "{a}"
+    );
+}
