@@ -30,6 +30,10 @@ for meta in sorted(glob.glob(os.path.join(corpus, "*/metadata.json"))):
         assert task is not None and task.address_ == int(t["task"], 16), (fx, t["pid"])
         assert task.tgid.value_() == t["tgid"], (fx, t["pid"])
         assert task.real_parent.tgid.value_() == t["ppid"] or t["pid"] == 0, (fx, t["pid"])
+        # printed as crash's `struct` prints it: the same text as the command
+        line = prog.command("struct task_struct.pid %s" % t["task"]).strip()
+        assert line == "pid = %s," % task.pid, (fx, line, str(task.pid))
+        assert task.pid.format_(hex=True) == hex(t["pid"]), (fx, t["pid"])
         checked += 1
     # commands, as text and structures
     assert "PANIC" in prog.command("sys")

@@ -212,6 +212,22 @@ impl PyObj {
         self.derive(|o| o.container_of(type_name, member))
     }
 
+    /// The value as gdb (and crash's `p`/`struct`) prints it; `hex=True` for integers in hex.
+    #[pyo3(signature = (hex = false))]
+    fn format_(&self, hex: bool) -> PyResult<String> {
+        self.with(|o| {
+            let opts = kdive_program::print::PrintOptions {
+                hex,
+                ..Default::default()
+            };
+            kdive_program::print::format_value(&o, opts, 0)
+        })
+    }
+
+    fn __str__(&self) -> PyResult<String> {
+        self.format_(false)
+    }
+
     fn __int__(&self) -> PyResult<i128> {
         self.value_()
     }
