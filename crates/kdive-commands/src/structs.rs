@@ -9,7 +9,8 @@
 //! - `whatis NAME`: the definition of a struct, union, enum or typedef.
 
 use kdive_debuginfo::{NameKind, TypeId, TypeKind};
-use kdive_program::print::{definition, format_value, PrintOptions};
+use kdive_program::print::value::{format_value_in, PrintBudget};
+use kdive_program::print::{definition, PrintOptions};
 use kdive_program::{Object, Program};
 use serde::Serialize;
 
@@ -233,6 +234,9 @@ fn struct_value(
     let type_name = kdive_program::object::type_name(prog, rid);
     // read the whole structure first: a missing page is the command's error, not a member's
     obj.read_bytes()?;
+    // one budget for all the members: corrupt types can make each of thousands of members
+    // overlap the whole structure
+    let budget = PrintBudget::new();
     let mut out = Vec::new();
     match members {
         Some(names) => {
@@ -241,7 +245,7 @@ fn struct_value(
                 out.push(MemberValue {
                     name: Some(path.rsplit('.').next().unwrap_or(path).to_string()),
                     type_name: m.type_name(),
-                    value: format_value(&m, opts, 2)?,
+                    value: format_value_in(&m, opts, 2, &budget)?,
                 });
             }
         }
@@ -255,7 +259,7 @@ fn struct_value(
                 out.push(MemberValue {
                     name: m.name.as_deref().map(str::to_string),
                     type_name: field.type_name(),
-                    value: format_value(&field, opts, 2)
+                    value: format_value_in(&field, opts, 2, &budget)
                         .unwrap_or_else(|e| format!("<error: {e}>")),
                 });
             }
@@ -279,10 +283,9 @@ fn definition_report(
 ) -> Result<StructReport, CommandError> {
     let types = prog.types();
     // crash gives no size under an enum's definition
-    let is_enum = matches!(
-        types.get(ty).map(|t| t.kind.clone()),
-        Ok(TypeKind::Enum { .. })
-    );
+    let is_enum = types
+        .get(ty)
+        .is_ok_and(|t| matches!(t.kind, TypeKind::Enum { .. }));
     let size = types.size_of(ty).ok().filter(|_| !is_enum);
     let text = match members {
         None => definition(types, ty, offsets).map_err(|e| program_error("struct", e))?,

@@ -6,6 +6,8 @@
 //! `major_names[255]` (`struct blk_major_name`); their gendisk is found among the block-device
 //! inodes of `blockdev_superblock` (Linux 5.11+; `bdev_map` probes before).
 
+use std::collections::HashMap;
+
 use kdive_program::object::offset_of;
 use kdive_program::{Program, Result};
 
@@ -23,7 +25,7 @@ const MINORBITS: u32 = 20;
 fn buckets(prog: &Program, base: u64, what: &str, problems: &mut Vec<String>) -> Vec<Option<u64>> {
     let mut bad = Vec::new();
     let heads = (0..MAJOR_HASH_SIZE)
-        .map(|i| match prog.read_u64(base + i * 8) {
+        .map(|i| match prog.read_u64(base.wrapping_add(i * 8)) {
             Ok(h) => Some(h),
             Err(e) => {
                 bad.push((i, e));
@@ -80,6 +82,8 @@ pub fn char_devices(prog: &Program, limit: usize) -> Result<(Vec<CharDev>, Vec<S
         problems.push(e.clone());
     }
     let mut out = Vec::new();
+    // each `cdev_map` bucket is read once, however many regions look into it
+    let mut probe_cache = HashMap::new();
     for (i, head) in buckets(prog, base, "chrdevs", &mut problems)
         .into_iter()
         .enumerate()
@@ -88,7 +92,7 @@ pub fn char_devices(prog: &Program, limit: usize) -> Result<(Vec<CharDev>, Vec<S
         let (elems, err) = chain(prog, head, next_off, limit, "char_device_struct");
         let mut last_ok = true;
         for a in elems {
-            match read_chardev(prog, a, &probes, limit) {
+            match read_chardev(prog, a, &probes, limit, &mut probe_cache) {
                 Ok(d) => {
                     // an unreadable cdev_map is reported once, above
                     if let Some(e) = d.lookup_error.as_ref().filter(|_| probes.is_ok()) {
@@ -121,7 +125,7 @@ fn cdev_probes(prog: &Program) -> Result<Option<u64>> {
         return Ok(None);
     }
     let ty = prog.type_("struct kobj_map")?;
-    Ok(Some(map + offset_of(prog, ty, "probes")?))
+    Ok(Some(map.wrapping_add(offset_of(prog, ty, "probes")?)))
 }
 
 fn read_chardev(
@@ -129,6 +133,7 @@ fn read_chardev(
     a: u64,
     probes: &std::result::Result<Option<u64>, String>,
     limit: usize,
+    cache: &mut HashMap<u64, ProbeBucket>,
 ) -> Result<CharDev> {
     let c = prog.object("struct char_device_struct", a)?;
     let major = c.member("major")?.read_u64()? as u32;
@@ -148,7 +153,7 @@ fn read_chardev(
     let mut lookup_error = None;
     if fops == 0 {
         match probes {
-            Ok(Some(probes)) => match probe_cdev(prog, *probes, major, baseminor, limit) {
+            Ok(Some(probes)) => match probe_cdev(prog, *probes, major, baseminor, limit, cache) {
                 Ok(Some((c, f))) => (cdev, fops) = (c, f),
                 Ok(None) => {}
                 Err(e) => lookup_error = Some(format!("cdev_map probes: {e}")),
@@ -168,6 +173,40 @@ fn read_chardev(
     })
 }
 
+/// One `cdev_map->probes[]` bucket as read: the `dev` of each `struct probe` in chain order (with
+/// the probe's address), up to where the chain or a `dev` could not be read (`stop`, the error).
+#[derive(Debug, Clone)]
+struct ProbeBucket {
+    probes: Vec<(u32, u64)>,
+    stop: Option<String>,
+}
+
+/// Reads one bucket's chain (once: `char_devices` asks for a bucket per region, and a corrupt
+/// dump can hang many regions on one long chain).
+fn probe_bucket(prog: &Program, probes: u64, bucket: u64, limit: usize) -> Result<ProbeBucket> {
+    let ty = prog.type_("struct probe")?;
+    let first = prog.read_u64(probes.wrapping_add(bucket * 8))?;
+    let (elems, err) = chain(prog, first, offset_of(prog, ty, "next")?, limit, "probe");
+    let mut out = ProbeBucket {
+        probes: Vec::with_capacity(elems.len()),
+        stop: None,
+    };
+    for p in elems {
+        let dev = prog
+            .object("struct probe", p)
+            .and_then(|o| o.member("dev")?.read_u64());
+        match dev {
+            Ok(dev) => out.probes.push((dev as u32, p)),
+            Err(e) => {
+                out.stop = Some(e.to_string());
+                return Ok(out);
+            }
+        }
+    }
+    out.stop = err.map(|e| e.to_string());
+    Ok(out)
+}
+
 /// The cdev added for exactly `major:minor` (a `struct probe` of `cdev_map`) and its ops.
 fn probe_cdev(
     prog: &Program,
@@ -175,24 +214,33 @@ fn probe_cdev(
     major: u32,
     minor: u32,
     limit: usize,
-) -> Result<Option<(u64, u64)>> {
-    let ty = prog.type_("struct probe")?;
-    let first = prog.read_u64(probes + u64::from(major) % MAJOR_HASH_SIZE * 8)?;
-    let (elems, err) = chain(prog, first, offset_of(prog, ty, "next")?, limit, "probe");
-    for p in elems {
-        let o = prog.object("struct probe", p)?;
-        let dev = o.member("dev")?.read_u64()? as u32;
-        if dev >> MINORBITS == major && dev & ((1 << MINORBITS) - 1) == minor {
-            let data = o.member("data")?.read_u64()?;
+    cache: &mut HashMap<u64, ProbeBucket>,
+) -> std::result::Result<Option<(u64, u64)>, String> {
+    let bucket = u64::from(major) % MAJOR_HASH_SIZE;
+    let b = match cache.get(&bucket) {
+        Some(b) => b,
+        None => {
+            let b = probe_bucket(prog, probes, bucket, limit).map_err(|e| e.to_string())?;
+            cache.entry(bucket).or_insert(b)
+        }
+    };
+    let found = b
+        .probes
+        .iter()
+        .find(|&&(dev, _)| dev >> MINORBITS == major && dev & ((1 << MINORBITS) - 1) == minor);
+    if let Some(&(_, p)) = found {
+        let read = || -> Result<(u64, u64)> {
+            let data = prog.object("struct probe", p)?.member("data")?.read_u64()?;
             let ops = prog
                 .object("struct cdev", data)?
                 .member("ops")?
                 .read_u64()?;
-            return Ok(Some((data, ops)));
-        }
+            Ok((data, ops))
+        };
+        return read().map(Some).map_err(|e| e.to_string());
     }
-    match err {
-        Some(e) => Err(e),
+    match &b.stop {
+        Some(e) => Err(e.clone()),
         None => Ok(None),
     }
 }
@@ -215,6 +263,8 @@ pub fn block_devices(prog: &Program, limit: usize) -> Result<(Vec<BlockDev>, Vec
             (Vec::new(), false)
         }
     };
+    // the first gendisk found of each major
+    let by_major: HashMap<u32, (u64, u64)> = disks.iter().map(|d| (d.0, (d.1, d.2))).collect();
     let mut out = Vec::new();
     for (i, head) in buckets(prog, base, "major_names", &mut problems)
         .into_iter()
@@ -233,10 +283,7 @@ pub fn block_devices(prog: &Program, limit: usize) -> Result<(Vec<BlockDev>, Vec
             };
             match read() {
                 Ok((major, name)) => {
-                    let (gendisk, fops) = disks
-                        .iter()
-                        .find(|d| d.0 == major)
-                        .map_or((0, 0), |d| (d.1, d.2));
+                    let (gendisk, fops) = by_major.get(&major).copied().unwrap_or((0, 0));
                     let lookup_error = (fops == 0 && !disks_complete)
                         .then(|| "not every block device could be read".to_string());
                     out.push(BlockDev {
@@ -284,6 +331,7 @@ fn gendisks(prog: &Program, limit: usize) -> Result<(Vec<Disk>, Vec<String>)> {
         Err(_) => prog.types().size_of(prog.type_("struct block_device")?)?,
     };
     let mut out: Vec<Disk> = Vec::new();
+    let mut majors = std::collections::HashSet::new();
     for inode in inodes {
         let read = || -> Result<Option<Disk>> {
             let bdev = prog.object("struct block_device", inode.wrapping_sub(bdev_off))?;
@@ -297,7 +345,11 @@ fn gendisks(prog: &Program, limit: usize) -> Result<(Vec<Disk>, Vec<String>)> {
             Ok((fops != 0).then_some((major, disk, fops)))
         };
         match read() {
-            Ok(Some(d)) if !out.iter().any(|o| o.0 == d.0) => out.push(d),
+            Ok(Some(d)) => {
+                if majors.insert(d.0) {
+                    out.push(d);
+                }
+            }
             Ok(_) => {}
             Err(e) => problems.push(format!("block device inode {inode:#x}: {e}")),
         }

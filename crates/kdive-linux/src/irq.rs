@@ -13,6 +13,9 @@ use crate::list::chain;
 
 /// Most IRQ numbers looked at, whatever `nr_irqs` says.
 const MAX_IRQS: u64 = 1 << 20;
+/// Fewest irqactions read in all (a lower walk limit still bounds each chain): far more than
+/// any machine has.
+const MIN_ACTIONS: usize = 1 << 16;
 
 /// One handler of an interrupt (`struct irqaction`).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -72,6 +75,10 @@ pub fn irqs(prog: &Program, limit: usize) -> Result<(Vec<Irq>, Vec<String>)> {
     let act_ty = prog.type_("struct irqaction")?;
     let next_off = offset_of(prog, act_ty, "next")?;
     let mut out = Vec::new();
+    // the irqactions read in all are bounded too, not only each chain: a corrupt dump can hang
+    // one long chain on every descriptor
+    let all_actions = limit.max(MIN_ACTIONS);
+    let mut actions_left = all_actions;
     for irq in 0..nr {
         let desc = descs.get(&irq).copied();
         let mut row = Irq {
@@ -82,9 +89,16 @@ pub fn irqs(prog: &Program, limit: usize) -> Result<(Vec<Irq>, Vec<String>)> {
             error: None,
         };
         if let Some(d) = desc {
-            match prog.read_u64(d + action_off) {
+            match prog.read_u64(d.wrapping_add(action_off)) {
+                Ok(first) if first != 0 && actions_left == 0 => {
+                    row.error = Some(format!(
+                        "irqaction chain at {first:#x} not read: more than {all_actions} irqactions in all"
+                    ));
+                }
                 Ok(first) => {
-                    let (elems, err) = chain(prog, first, next_off, limit, "irqaction");
+                    let (elems, err) =
+                        chain(prog, first, next_off, limit.min(actions_left), "irqaction");
+                    actions_left = actions_left.saturating_sub(elems.len());
                     for a in elems {
                         let name = prog
                             .object("struct irqaction", a)
@@ -131,11 +145,31 @@ fn descriptors(
                 "sparse_irqs: {e}; the descriptors of IRQ {known_below} and above are unknown"
             ));
         }
+        // entries come in index order, each range after the last: the numbers of a corrupt
+        // tree's overlapping or backward range that are already filled are skipped, so no more
+        // than `nr` numbers are ever filled in
+        let mut next = 0u64;
+        let mut overlaps = 0usize;
+        let top = nr.saturating_sub(1);
         for e in entries {
+            let (first, last) = (e.first.max(next), e.last.min(top));
+            if e.first < next && e.first <= top {
+                overlaps += 1;
+            }
+            if first > last {
+                continue;
+            }
             // one descriptor per index; a range would be one entry stored over several
-            for irq in e.first..=e.last.min(nr.saturating_sub(1)) {
+            for irq in first..=last {
                 map.insert(irq, e.value);
             }
+            next = last.saturating_add(1);
+        }
+        if overlaps > 0 {
+            problems.push(format!(
+                "sparse_irqs: {overlaps} entries overlap or precede earlier ones (a corrupt \
+                 tree); the numbers already found were kept"
+            ));
         }
     } else if let Ok(tree) = prog.symbol_address("irq_desc_tree") {
         let walk = crate::xarray::xa_entries(prog, tree, limit)?;
@@ -152,7 +186,7 @@ fn descriptors(
         // the array `irq_desc[NR_IRQS]`: no longer than its symbol
         let size = prog.types().size_of(prog.type_("struct irq_desc")?)?.max(1);
         let len = sym.size.map_or(nr, |s| nr.min(s / size));
-        map.extend((0..len).map(|i| (i, sym.addr + i * size)));
+        map.extend((0..len).map(|i| (i, sym.addr.wrapping_add(i * size))));
     } else {
         return Err(ProgramError::Walk {
             what: "IRQ descriptors".into(),

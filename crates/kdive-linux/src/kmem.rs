@@ -173,6 +173,7 @@ pub fn online_nodes(prog: &Program) -> Result<Vec<(u32, u64)>> {
     let Ok(node_data) = prog.symbol_address("node_data") else {
         return Ok(vec![(0, prog.symbol_address("contig_page_data")?)]);
     };
+    // an enumerator from corrupt type data can be anything: the address wraps, never panics
     let n_online = enumerator(prog, "enum node_states", "N_ONLINE").unwrap_or(1) as u64;
     let mask_size = prog
         .type_("nodemask_t")
@@ -181,7 +182,10 @@ pub fn online_nodes(prog: &Program) -> Result<Vec<(u32, u64)>> {
         .min(MAX_NODES / 8);
     let states = prog.symbol_address("node_states")?;
     let mut bits = vec![0u8; mask_size as usize];
-    prog.read(states.wrapping_add(n_online * mask_size), &mut bits)?;
+    prog.read(
+        states.wrapping_add(n_online.wrapping_mul(mask_size)),
+        &mut bits,
+    )?;
     let mut out = Vec::new();
     for nid in 0..mask_size * 8 {
         if bits[(nid / 8) as usize] >> (nid % 8) & 1 == 1 {
@@ -308,17 +312,22 @@ pub fn hugetlb(prog: &Program) -> Result<Pool> {
     let size = prog.types().size_of(ty)?;
     let mut pool = Pool::default();
     for i in 0..n.min(MAX_HSTATES) {
-        let h = kdive_program::Object::reference(prog, ty, hstates.wrapping_add(i * size));
+        let h =
+            kdive_program::Object::reference(prog, ty, hstates.wrapping_add(i.wrapping_mul(size)));
         let order = h.member("order")?.read_u64()?;
         if order == 0 || order >= 32 {
             continue;
         }
-        pool.total = pool
-            .total
-            .saturating_add(h.member("nr_huge_pages")?.read_u64()? << order);
-        pool.part = pool
-            .part
-            .saturating_add(h.member("free_huge_pages")?.read_u64()? << order);
+        pool.total = pool.total.saturating_add(
+            h.member("nr_huge_pages")?
+                .read_u64()?
+                .saturating_mul(1 << order),
+        );
+        pool.part = pool.part.saturating_add(
+            h.member("free_huge_pages")?
+                .read_u64()?
+                .saturating_mul(1 << order),
+        );
     }
     Ok(pool)
 }
@@ -361,7 +370,9 @@ fn commit(prog: &Program, page_shift: u32, m: &MemInfo) -> Result<Commit> {
         Err(_) => 0,
     };
     let mut limit = if kbytes != 0 {
-        kbytes >> page_shift.saturating_sub(10)
+        kbytes
+            .checked_shr(page_shift.saturating_sub(10))
+            .unwrap_or(0)
     } else {
         let ratio = prog
             .mem()

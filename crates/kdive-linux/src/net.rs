@@ -36,7 +36,7 @@ pub fn net_devices(prog: &Program, limit: usize) -> Result<(Vec<NetDevice>, Vec<
             .member("net_ns")?
             .read_u64()?,
     };
-    let head = net + offset_of(prog, prog.type_("struct net")?, "dev_base_head")?;
+    let head = net.wrapping_add(offset_of(prog, prog.type_("struct net")?, "dev_base_head")?);
     let (devs, err) = list_entries(prog, head, "struct net_device", "dev_list", limit)?;
     let mut problems = Vec::new();
     if let Some(e) = err {
@@ -94,7 +94,7 @@ fn ipv4(prog: &Program, dev: u64, limit: usize, out: &mut Vec<String>) -> Result
     let addr_off = offset_of(prog, ifa, "ifa_address")?;
     for a in elems {
         let mut b = [0u8; 4];
-        prog.read(a + addr_off, &mut b)?;
+        prog.read(a.wrapping_add(addr_off), &mut b)?;
         out.push(Ipv4Addr::from(b).to_string());
     }
     err.map_or(Ok(()), Err)
@@ -117,7 +117,7 @@ fn ipv6(prog: &Program, dev: u64, limit: usize, out: &mut Vec<String>) -> Result
     let addr_off = offset_of(prog, prog.type_("struct inet6_ifaddr")?, "addr")?;
     for a in elems {
         let mut b = [0u8; 16];
-        prog.read(a + addr_off, &mut b)?;
+        prog.read(a.wrapping_add(addr_off), &mut b)?;
         out.push(ipv6_text(&b));
     }
     err.map_or(Ok(()), Err)

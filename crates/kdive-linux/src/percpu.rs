@@ -5,7 +5,7 @@ use kdive_program::{Program, Result};
 /// The per-CPU offset of `cpu` (`__per_cpu_offset[cpu]`).
 pub fn per_cpu_offset(prog: &Program, cpu: u32) -> Result<u64> {
     let base = prog.symbol_address("__per_cpu_offset")?;
-    prog.read_u64(base + 8 * cpu as u64)
+    prog.read_u64(base.wrapping_add(8 * u64::from(cpu)))
 }
 
 /// The address of the per-CPU variable `name` on `cpu`.
@@ -21,7 +21,7 @@ pub fn cpumask(prog: &Program, name: &str, nr_cpu_ids: u32) -> Result<Vec<u32>> 
     let words = nr_cpu_ids.div_ceil(64).max(1);
     let mut cpus = Vec::new();
     for w in 0..words {
-        let bits = prog.read_u64(base + 8 * w as u64)?;
+        let bits = prog.read_u64(base.wrapping_add(8 * u64::from(w)))?;
         for b in 0..64 {
             let cpu = w * 64 + b;
             if cpu < nr_cpu_ids && bits >> b & 1 == 1 {

@@ -231,14 +231,14 @@ fn count(
         if objects == 0 {
             return Err(walk_err(slab, "CPU slab with no objects"));
         }
-        free += objects.saturating_sub(inuse);
+        free = free.saturating_add(objects.saturating_sub(inuse));
         let head = c.member("freelist")?.read_u64()?;
         let fl = Freelist {
             offset,
             random: l.has_random.then_some(random),
         };
         let (n, err) = fl.count(prog, head, limit.min(MAX_OBJECTS));
-        free += n;
+        free = free.saturating_add(n);
         if let Some(e) = err {
             soft.push(format!(
                 "CPU {cpu} freelist cut short, ALLOCATED counts the rest as in use: {e}"
@@ -246,12 +246,21 @@ fn count(
         }
         // crash counts a CPU's partial slabs only beside a CPU slab
         if l.has_cpu_partial {
-            free += cpu_partial_free(prog, l, &c, limit)?;
+            free = free.saturating_add(cpu_partial_free(prog, l, &c, limit)?);
         }
     }
     let (mut total, mut slabs) = (0u64, 0u64);
     let nodes = k.member("node")?;
+    // `node[]` has MAX_NUMNODES entries; a corrupt node mask must not send the index past it
+    let node_slots = nodes.array_len().ok();
     for &nid in &l.nodes {
+        if node_slots.is_some_and(|len| u64::from(nid) >= len) {
+            soft.push(format!(
+                "node {nid} is past kmem_cache.node[{}]: not counted",
+                node_slots.unwrap_or(0)
+            ));
+            continue;
+        }
         let n = nodes.index(nid as u64)?.read_u64()?;
         if n == 0 {
             continue;
@@ -267,7 +276,7 @@ fn count(
             if objects == 0 {
                 return Err(walk_err(slab, "partial slab with no objects"));
             }
-            free += objects.saturating_sub(inuse);
+            free = free.saturating_add(objects.saturating_sub(inuse));
         }
     }
     Ok((
@@ -300,7 +309,7 @@ fn cpu_partial_free(prog: &Program, l: &Layout, c: &Object<'_>, limit: usize) ->
         if objects == 0 {
             return Err(walk_err(slab, "CPU partial slab with no objects"));
         }
-        free += objects.saturating_sub(inuse);
+        free = free.saturating_add(objects.saturating_sub(inuse));
         slab = prog.object(l.desc, slab)?.member("next")?.read_u64()?;
     }
     Ok(free)

@@ -149,15 +149,19 @@ impl<'p> Object<'p> {
     }
 
     fn member1(&self, name: &str) -> Result<Object<'p>> {
-        let (rid, t) = self.resolved()?;
-        if matches!(t.kind, TypeKind::Pointer { .. }) {
-            return self.deref()?.member1(name);
-        }
+        let (_, t) = self.resolved()?;
+        // `->` follows one pointer, as C does (a corrupt pointer type may point to itself)
+        let obj = if matches!(t.kind, TypeKind::Pointer { .. }) {
+            self.deref()?
+        } else {
+            *self
+        };
+        let (rid, t) = obj.resolved()?;
         if !matches!(t.kind, TypeKind::Struct { .. } | TypeKind::Union { .. }) {
-            return Err(self.type_err("member access", format!("'{name}': not a struct or union")));
+            return Err(obj.type_err("member access", format!("'{name}': not a struct or union")));
         }
-        let m = self.prog.types().member(rid, name)?;
-        self.field(&m)
+        let m = obj.prog.types().member(rid, name)?;
+        obj.field(&m)
     }
 
     /// The member `m` of this struct or union (one of its type's members, named or not).
@@ -379,7 +383,7 @@ pub fn offset_of(prog: &Program, ty: TypeId, path: &str) -> Result<u64> {
     for name in path.split('.') {
         let (rid, _) = prog.types().resolve(cur)?;
         let m = prog.types().member(rid, name)?;
-        off += m.bit_offset / 8;
+        off = off.wrapping_add(m.bit_offset / 8);
         cur = m.ty;
     }
     Ok(off)

@@ -9,6 +9,12 @@ use kdive_program::{object::container_of, Program};
 
 /// Types: 1 int, 2 unsigned long, 3 char, 4 char[8], 5 struct node { int a; unsigned long b; node *next; char name[8]; int flag:3; int more:5; }
 /// 6 node *, 7 typedef node_t, 8 struct outer { int pad; union { unsigned long u; int i; }; struct node n; }, 9 anon union, 10 char *
+///
+/// Corrupt ones, as a damaged BTF could describe them: 11 struct selfie { selfie a, b, c; int x; }
+/// (all at offset 0), 12 an anonymous struct holding itself three times, 13 struct holder { that
+/// anonymous struct }, 14 a function `int (*)(14 *, 14 *)` (parameters 15, pointers to it), 16 and
+/// 17 typedefs of each other, 18 an array of itself, 19 struct far { int x at bit 2^64-8; int y : 2^32-1;
+/// huge z } with 20 a 2^32-1-byte integer `huge`.
 struct Synthetic;
 
 fn m(name: Option<&str>, idx: u32, bit_offset: u64, bit_size: Option<u32>) -> Member {
@@ -93,6 +99,75 @@ impl TypeSource for Synthetic {
                 },
             ),
             10 => (None, TypeKind::Pointer { target: id(3) }),
+            11 => (
+                Some("selfie"),
+                TypeKind::Struct {
+                    size: 16,
+                    members: vec![
+                        m(Some("a"), 11, 0, None),
+                        m(Some("b"), 11, 0, None),
+                        m(Some("c"), 11, 0, None),
+                        m(Some("x"), 1, 0, None),
+                    ],
+                },
+            ),
+            12 => (
+                None,
+                TypeKind::Struct {
+                    size: 16,
+                    members: vec![
+                        m(Some("p"), 12, 0, None),
+                        m(Some("q"), 12, 0, None),
+                        m(Some("r"), 12, 0, None),
+                    ],
+                },
+            ),
+            13 => (
+                Some("holder"),
+                TypeKind::Struct {
+                    size: 16,
+                    members: vec![m(Some("in"), 12, 0, None)],
+                },
+            ),
+            14 => (
+                None,
+                TypeKind::Function {
+                    ret: id(1),
+                    params: vec![(None, id(15)), (None, id(15))],
+                    variadic: false,
+                },
+            ),
+            15 => (None, TypeKind::Pointer { target: id(14) }),
+            16 => (Some("loop_a"), TypeKind::Typedef { target: id(17) }),
+            17 => (Some("loop_b"), TypeKind::Typedef { target: id(16) }),
+            18 => (
+                None,
+                TypeKind::Array {
+                    elem: id(18),
+                    len: 2,
+                },
+            ),
+            19 => (
+                Some("far"),
+                TypeKind::Struct {
+                    size: 8,
+                    members: vec![
+                        m(Some("x"), 1, u64::MAX - 7, None),
+                        m(Some("y"), 1, 0, Some(u32::MAX)),
+                        m(Some("z"), 20, 0, None),
+                        m(Some("w"), 1, 32, None),
+                    ],
+                },
+            ),
+            20 => (
+                Some("huge"),
+                TypeKind::Int {
+                    size: u32::MAX,
+                    signed: false,
+                    is_bool: false,
+                    is_char: false,
+                },
+            ),
             _ => {
                 return Err(kdive_debuginfo::DebugInfoError::NotFound(format!(
                     "type {idx}"
@@ -112,6 +187,10 @@ impl TypeSource for Synthetic {
             (NameKind::Struct, "node") => Some(5),
             (NameKind::Typedef, "node_t") => Some(7),
             (NameKind::Struct, "outer") => Some(8),
+            (NameKind::Struct, "selfie") => Some(11),
+            (NameKind::Struct, "holder") => Some(13),
+            (NameKind::Typedef, "loop_a") => Some(16),
+            (NameKind::Struct, "far") => Some(19),
             _ => None,
         }
     }
@@ -349,4 +428,124 @@ fn definitions_print_as_crash_does() {
     assert!(definition(p.types(), td, false)
         .unwrap()
         .starts_with("typedef struct node node_t;"));
+}
+
+/// A corrupt type table: a struct that holds itself several times over, an anonymous struct
+/// likewise, a function type whose parameters point back to it, typedefs of each other, an array
+/// of itself, offsets and widths past any buffer. Printing values and definitions must end,
+/// quickly, with an error or a marked cut, and never panic.
+#[test]
+fn corrupt_types_print_without_hanging() {
+    use kdive_program::print::{declaration, definition, format_value, PrintOptions};
+    use std::time::{Duration, Instant};
+    let p = program();
+    let t = |idx| TypeId { src: 0, idx };
+    let opts = PrintOptions::default();
+    let start = Instant::now();
+
+    // struct selfie { selfie a, b, c; ... }: 3^32 values without a budget
+    let selfie = kdive_program::Object::reference(&p, t(11), 0x5000);
+    let err = format_value(&selfie, opts, 0).unwrap_err().to_string();
+    assert!(err.contains("values"), "{err}");
+    // the anonymous struct in `holder`: 3^16 lines without a budget
+    assert!(definition(p.types(), t(13), false).is_err());
+    assert!(definition(p.types(), t(13), true).is_err());
+    let holder = kdive_program::Object::reference(&p, t(13), 0x5000);
+    assert!(format_value(&holder, opts, 0).is_err());
+    // int (*)(int (*)(...), ...): 2^32 parameter lists without a budget
+    let d = declaration(p.types(), t(15), "f");
+    assert!(d.contains("<type loop>"), "{d}");
+    assert!(d.len() < 1 << 20);
+    // typedefs of each other, an array of itself
+    assert_eq!(declaration(p.types(), t(16), "v"), "loop_a v");
+    assert!(definition(p.types(), t(16), false).is_err());
+    assert!(format_value(
+        &kdive_program::Object::reference(&p, t(16), 0x5000),
+        opts,
+        0
+    )
+    .is_err());
+    assert!(declaration(p.types(), t(18), "a").contains("<type loop>"));
+    assert!(definition(p.types(), t(18), false).is_ok());
+    assert!(format_value(
+        &kdive_program::Object::reference(&p, t(18), 0x5000),
+        opts,
+        0
+    )
+    .is_err());
+    // a member 2^61 bytes in, a 2^32-bit bitfield, a 2^32-byte int: errors in their place
+    let far = kdive_program::Object::reference(&p, t(19), 0x5000);
+    let text = format_value(&far, opts, 0).unwrap();
+    assert!(text.contains("x = <error:"), "{text}");
+    assert!(text.contains("y = <error:"), "{text}");
+    assert!(text.contains("z = <error:"), "{text}");
+    assert!(text.contains("w = 34"), "{text}");
+    let def = definition(p.types(), t(19), true).unwrap();
+    assert!(def.contains("int y : 4294967295;"), "{def}");
+    // an unlimited element count does not overflow
+    let all = PrintOptions {
+        max_elements: usize::MAX,
+        ..opts
+    };
+    let s = kdive_program::Object::value(&p, p.type_("char *").unwrap(), 0x5000);
+    assert_eq!(
+        format_value(&s, all, 0).unwrap(),
+        "0x5000 \"a\\tb\\377\\\"\""
+    );
+
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+/// A long run of equal elements is counted once, not again for each element shown.
+#[test]
+fn long_runs_print_in_linear_time() {
+    use kdive_program::print::{format_value, PrintOptions};
+    let mut types = Types::new();
+    let src = types.add_source(Arc::new(Synthetic));
+    let big = types.array_of(TypeId { src, idx: 1 }, 1 << 22);
+    let chars = types.array_of(TypeId { src, idx: 3 }, 1 << 24);
+    let mut mem = Mem::default();
+    mem.0.insert(0x10_0000, vec![b'A'; 1 << 24]);
+    let p = Program::new(Arc::new(mem), types, Symbols::new());
+    let start = std::time::Instant::now();
+    let opts = PrintOptions::default();
+    let ints = format_value(
+        &kdive_program::Object::reference(&p, big, 0x10_0000),
+        opts,
+        0,
+    )
+    .unwrap();
+    assert!(
+        ints.starts_with("{1094795585, 1094795585,"),
+        "{}",
+        &ints[..64]
+    );
+    assert!(ints.ends_with("...}"));
+    let text = format_value(
+        &kdive_program::Object::reference(&p, chars, 0x10_0000),
+        opts,
+        0,
+    )
+    .unwrap();
+    assert_eq!(text, format!("\"{}\"...", "A".repeat(256)));
+    let short = PrintOptions {
+        repeat_threshold: 10,
+        ..opts
+    };
+    let text = format_value(
+        &kdive_program::Object::reference(&p, chars, 0x10_0000),
+        short,
+        0,
+    )
+    .unwrap();
+    assert_eq!(text, format!("'A' <repeats {} times>", 1 << 24));
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
 }

@@ -4,21 +4,28 @@
 
 use kdive_debuginfo::{Member, TypeId, TypeKind, Types};
 
-use crate::Result;
+use crate::{ProgramError, Result};
 
 /// Deepest nesting of anonymous members expanded (corrupt types can nest without end).
 const MAX_DEPTH: usize = 16;
+/// Most types one declaration spells. Depth alone does not bound it: a corrupt function type
+/// whose parameters point back to it doubles the work at every level.
+const MAX_DECL_TYPES: usize = 1 << 12;
+/// Most member lines one definition writes: an anonymous struct that holds itself several times
+/// is expanded again in each copy, `MAX_DEPTH` levels deep.
+const MAX_LINES: usize = 1 << 16;
 
 /// The declaration of `name` with type `ty` (`struct list_head *next`, `int (*f)(void)`);
 /// an empty `name` gives the type's own spelling (`struct list_head *`).
 pub fn declaration(types: &Types, ty: TypeId, name: &str) -> String {
-    declare(types, ty, name.to_string(), 0)
+    declare(types, ty, name.to_string(), 0, &mut { MAX_DECL_TYPES })
 }
 
-fn declare(types: &Types, ty: TypeId, inner: String, depth: usize) -> String {
-    if depth > 64 {
+fn declare(types: &Types, ty: TypeId, inner: String, depth: usize, budget: &mut usize) -> String {
+    if depth > 64 || *budget == 0 {
         return format!("<type loop> {inner}");
     }
+    *budget -= 1;
     let Ok(t) = types.get(ty) else {
         return format!("<bad type> {inner}").trim_end().to_string();
     };
@@ -32,29 +39,32 @@ fn declare(types: &Types, ty: TypeId, inner: String, depth: usize) -> String {
     let tag = |kw: &str| format!("{kw} {}", t.name.as_deref().unwrap_or("{...}"));
     match &t.kind {
         TypeKind::Pointer { target } => {
-            let needs_parens = matches!(
-                types.get(*target).map(|t| t.kind.clone()),
-                Ok(TypeKind::Function { .. } | TypeKind::Array { .. })
-            );
+            let needs_parens = types.get(*target).is_ok_and(|t| {
+                matches!(t.kind, TypeKind::Function { .. } | TypeKind::Array { .. })
+            });
             let inner = if needs_parens {
                 format!("(*{inner})")
             } else {
                 format!("*{inner}")
             };
-            declare(types, *target, inner, depth + 1)
+            declare(types, *target, inner, depth + 1, budget)
         }
         TypeKind::Array { elem, len } => {
-            declare(types, *elem, format!("{inner}[{len}]"), depth + 1)
+            declare(types, *elem, format!("{inner}[{len}]"), depth + 1, budget)
         }
         TypeKind::Function {
             ret,
             params,
             variadic,
         } => {
-            let mut ps: Vec<String> = params
-                .iter()
-                .map(|(_, p)| declare(types, *p, String::new(), depth + 1))
-                .collect();
+            let mut ps: Vec<String> = Vec::new();
+            for (_, p) in params {
+                if *budget == 0 {
+                    ps.push("<type loop>".into());
+                    break;
+                }
+                ps.push(declare(types, *p, String::new(), depth + 1, budget));
+            }
             if *variadic {
                 ps.push("...".into());
             }
@@ -66,16 +76,19 @@ fn declare(types: &Types, ty: TypeId, inner: String, depth: usize) -> String {
                 *ret,
                 format!("{inner}({})", ps.join(", ")),
                 depth + 1,
+                budget,
             )
         }
         TypeKind::Qualified { qual, target } => {
             let q = format!("{qual:?}").to_lowercase();
             // a qualified pointer reads `T * const p`; a qualified base type `const T p`
-            match types.get(*target).map(|t| t.kind.clone()) {
-                Ok(TypeKind::Pointer { .. }) => {
-                    declare(types, *target, format!("{q} {inner}"), depth + 1)
-                }
-                _ => format!("{q} {}", declare(types, *target, inner, depth + 1)),
+            if types
+                .get(*target)
+                .is_ok_and(|t| matches!(t.kind, TypeKind::Pointer { .. }))
+            {
+                declare(types, *target, format!("{q} {inner}"), depth + 1, budget)
+            } else {
+                format!("{q} {}", declare(types, *target, inner, depth + 1, budget))
             }
         }
         TypeKind::Struct { .. } => named(tag("struct")),
@@ -132,7 +145,7 @@ pub fn definition(types: &Types, ty: TypeId, offsets: bool) -> Result<String> {
     }
     let column = offsets.then(|| offset_column_width(types, ty));
     let mut out = String::new();
-    body(types, ty, 0, 0, column, &mut out)?;
+    body(types, ty, 0, 0, column, &mut out, &mut { MAX_LINES })?;
     Ok(out)
 }
 
@@ -152,6 +165,7 @@ fn body(
     base: u64,
     column: Option<usize>,
     out: &mut String,
+    lines: &mut usize,
 ) -> Result<()> {
     let (_, t) = types.resolve(ty)?;
     let (kw, members): (&str, &[Member]) = match &t.kind {
@@ -168,7 +182,12 @@ fn body(
     }
     let pad = " ".repeat((depth + 1) * 4);
     for m in members {
-        let off = base + m.bit_offset / 8;
+        *lines = lines.checked_sub(1).ok_or_else(|| ProgramError::Type {
+            op: "definition",
+            ty: t.name.as_deref().unwrap_or("{...}").to_string(),
+            why: format!("more than {MAX_LINES} members (corrupt type data?)"),
+        })?;
+        let off = base.wrapping_add(m.bit_offset / 8);
         let name = m.name.as_deref().unwrap_or("");
         let anon_aggregate = types.get(m.ty).is_ok_and(|mt| {
             mt.name.is_none() && matches!(mt.kind, TypeKind::Struct { .. } | TypeKind::Union { .. })
@@ -185,7 +204,7 @@ fn body(
             None => out.push_str(&pad),
         }
         if expand {
-            body(types, m.ty, depth + 1, off, column, out)?;
+            body(types, m.ty, depth + 1, off, column, out, lines)?;
             if !name.is_empty() {
                 out.push(' ');
                 out.push_str(name);

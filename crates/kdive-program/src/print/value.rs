@@ -6,6 +6,7 @@
 //! members read memory again (their string), and a string that cannot be read is shown as gdb
 //! does, `<error: ...>`, without failing the whole print.
 
+use std::cell::Cell;
 use std::fmt::Write;
 
 use kdive_debuginfo::{Member, TypeId, TypeKind};
@@ -39,10 +40,56 @@ impl Default for PrintOptions {
 const MAX_DEPTH: usize = 32;
 /// Largest object read for printing.
 const MAX_BYTES: u64 = 1 << 24;
+/// Most values (members, elements, scalars) one print formats. Depth alone does not bound a
+/// print: corrupt types can make a struct hold itself several times over, each copy printed
+/// again at every level (2^32 values for two members 32 levels deep).
+const MAX_VALUES: usize = 1 << 20;
+/// Longest text one print builds before it stops (an error): nested values indent ever further.
+const MAX_TEXT: usize = 1 << 26;
+/// Most bytes a [`PrintBudget`] lets its prints read (each at most [`MAX_BYTES`]).
+const MAX_READ: u64 = 1 << 28;
+
+/// What a series of prints (the members of one structure, say) may still spend: values
+/// formatted and bytes read. Corrupt types can give a structure thousands of members that each
+/// overlap all of it; one budget for them all keeps that from multiplying the work.
+#[derive(Debug)]
+pub struct PrintBudget {
+    values: Cell<usize>,
+    bytes: Cell<u64>,
+    /// Set once a value was refused for want of budget.
+    exhausted: Cell<bool>,
+}
+
+impl PrintBudget {
+    /// A budget of 2^20 values and 2^28 bytes.
+    pub fn new() -> PrintBudget {
+        PrintBudget {
+            values: Cell::new(MAX_VALUES),
+            bytes: Cell::new(MAX_READ),
+            exhausted: Cell::new(false),
+        }
+    }
+}
+
+impl Default for PrintBudget {
+    fn default() -> Self {
+        PrintBudget::new()
+    }
+}
 
 /// The value of `obj` as gdb prints it after `name = `: `34`, `"comm\000..."`, `{` ... `}`.
 /// `indent` is the column of the line the value starts on (nested lines are indented from it).
 pub fn format_value(obj: &Object<'_>, opts: PrintOptions, indent: usize) -> Result<String> {
+    format_value_in(obj, opts, indent, &PrintBudget::new())
+}
+
+/// [`format_value`] spending from `budget`, shared with other prints.
+pub fn format_value_in(
+    obj: &Object<'_>,
+    opts: PrintOptions,
+    indent: usize,
+    budget: &PrintBudget,
+) -> Result<String> {
     let prog = obj.prog();
     let size = obj.size()?;
     if size > MAX_BYTES {
@@ -51,6 +98,20 @@ pub fn format_value(obj: &Object<'_>, opts: PrintOptions, indent: usize) -> Resu
             ty: obj.type_name(),
             why: format!("{size} bytes is too large"),
         });
+    }
+    if budget.exhausted.get() {
+        return Err(too_many_values(obj));
+    }
+    match budget.bytes.get().checked_sub(size) {
+        Some(left) => budget.bytes.set(left),
+        None => {
+            budget.exhausted.set(true);
+            return Err(ProgramError::Type {
+                op: "print",
+                ty: obj.type_name(),
+                why: format!("more than {MAX_READ} bytes in all (corrupt type data?)"),
+            });
+        }
     }
     let buf = match obj.address() {
         Some(_) => obj.read_bytes()?,
@@ -61,20 +122,36 @@ pub fn format_value(obj: &Object<'_>, opts: PrintOptions, indent: usize) -> Resu
         prog,
         opts,
         base: obj.address(),
+        budget,
     };
     let mut out = String::new();
     p.value(obj.type_id(), &buf, 0, obj.bit_size(), indent, 0, &mut out)?;
+    if budget.exhausted.get() {
+        // members that ran out are shown as `<error: ...>`; the print as a whole fails
+        return Err(too_many_values(obj));
+    }
     Ok(out)
 }
 
-struct Printer<'p> {
+fn too_many_values(obj: &Object<'_>) -> ProgramError {
+    ProgramError::Type {
+        op: "print",
+        ty: obj.type_name(),
+        why: format!(
+            "more than {MAX_VALUES} values or {MAX_TEXT} bytes of text (corrupt type data?)"
+        ),
+    }
+}
+
+struct Printer<'p, 'b> {
     prog: &'p Program,
     opts: PrintOptions,
     /// Address of the buffer's first byte, for an object in memory.
     base: Option<u64>,
+    budget: &'b PrintBudget,
 }
 
-impl Printer<'_> {
+impl Printer<'_, '_> {
     /// Formats the value of type `ty` found `bit_off` bits into `buf` (`bits` wide for a
     /// bitfield).
     #[allow(clippy::too_many_arguments)]
@@ -91,6 +168,19 @@ impl Printer<'_> {
         if depth > MAX_DEPTH {
             out.push_str("{...}");
             return Ok(());
+        }
+        match self.budget.values.get().checked_sub(1) {
+            Some(left) if out.len() <= MAX_TEXT => self.budget.values.set(left),
+            _ => {
+                self.budget.exhausted.set(true);
+                return Err(ProgramError::Type {
+                    op: "print",
+                    ty: "value".into(),
+                    why: format!(
+                        "more than {MAX_VALUES} values or {MAX_TEXT} bytes of text (corrupt type data?)"
+                    ),
+                });
+            }
         }
         let types = self.prog.types();
         let (rid, t) = types.resolve(ty)?;
@@ -112,7 +202,7 @@ impl Printer<'_> {
                 is_bool,
                 ..
             } => {
-                let width = bits.unwrap_or(size * 8);
+                let width = bits.unwrap_or(size.saturating_mul(8));
                 let v = scalar(buf, bit_off, width)?;
                 if *is_bool {
                     out.push_str(match v {
@@ -133,7 +223,7 @@ impl Printer<'_> {
                 signed,
                 values,
             } => {
-                let width = bits.unwrap_or(size * 8);
+                let width = bits.unwrap_or(size.saturating_mul(8));
                 let v = scalar(buf, bit_off, width)?;
                 let sv = sign_extend(v, width, *signed);
                 match values.iter().find(|(_, val)| *val == sv) {
@@ -143,7 +233,7 @@ impl Printer<'_> {
                 Ok(())
             }
             TypeKind::Float { size } => {
-                let v = scalar(buf, bit_off, size * 8)?;
+                let v = scalar(buf, bit_off, size.saturating_mul(8))?;
                 match size {
                     4 => write!(out, "{}", f32::from_bits(v as u32)),
                     8 => write!(out, "{}", f64::from_bits(v)),
@@ -196,7 +286,11 @@ impl Printer<'_> {
             }
         }
         if is_char_type(self.prog, tid) {
-            match self.prog.mem().read_cbytes(v, self.opts.max_elements + 1) {
+            match self
+                .prog
+                .mem()
+                .read_cbytes(v, self.opts.max_elements.saturating_add(1))
+            {
                 Ok(bytes) => {
                     let shown = &bytes[..bytes.len().min(self.opts.max_elements)];
                     out.push(' ');
@@ -234,7 +328,8 @@ impl Printer<'_> {
                 out.push_str(n);
                 out.push_str(" = ");
             }
-            let at = bit_off + m.bit_offset;
+            // past the buffer (scalars say so) rather than overflowing
+            let at = bit_off.saturating_add(m.bit_offset);
             if let Err(e) = self.value(m.ty, buf, at, m.bit_size, inner, depth + 1, out) {
                 write!(out, "<error: {e}>").ok();
             }
@@ -299,9 +394,21 @@ impl Printer<'_> {
                 out.push_str("...");
                 break;
             }
+            // a run's length matters only past the threshold (and is then skipped whole):
+            // counting no further keeps a long run from being rescanned for each element shown
             let mut reps = 1;
-            while i + reps < n && chunk(i + reps) == chunk(i) {
-                reps += 1;
+            if n - i > self.opts.repeat_threshold {
+                while i + reps < n
+                    && reps <= self.opts.repeat_threshold
+                    && chunk(i + reps) == chunk(i)
+                {
+                    reps += 1;
+                }
+                if reps > self.opts.repeat_threshold {
+                    while i + reps < n && chunk(i + reps) == chunk(i) {
+                        reps += 1;
+                    }
+                }
             }
             if i > 0 {
                 out.push_str(", ");
@@ -311,7 +418,7 @@ impl Printer<'_> {
             if reps > self.opts.repeat_threshold {
                 write!(out, " <repeats {reps} times>").ok();
                 i += reps;
-                shown += self.opts.repeat_threshold;
+                shown = shown.saturating_add(self.opts.repeat_threshold);
             } else {
                 i += 1;
                 shown += 1;
@@ -342,7 +449,15 @@ impl Printer<'_> {
                 break;
             }
             let c = bytes[i];
-            let reps = bytes[i..].iter().take_while(|&&b| b == c).count();
+            // as in `array`: a run is counted in full only once it is past the threshold
+            let mut reps = 1;
+            if bytes.len() - i > self.opts.repeat_threshold {
+                let run = bytes[i..].iter().take_while(|&&b| b == c);
+                reps = run.clone().take(self.opts.repeat_threshold + 1).count();
+                if reps > self.opts.repeat_threshold {
+                    reps = run.count();
+                }
+            }
             if reps > self.opts.repeat_threshold {
                 if !quoted.is_empty() {
                     let mut s = String::new();
@@ -352,7 +467,7 @@ impl Printer<'_> {
                 }
                 segments.push(format!("'{}' <repeats {reps} times>", escape_char(c, '\'')));
                 i += reps;
-                shown += self.opts.repeat_threshold;
+                shown = shown.saturating_add(self.opts.repeat_threshold);
             } else {
                 quoted.push(c);
                 i += 1;
@@ -414,10 +529,17 @@ fn is_char_type(prog: &Program, id: TypeId) -> bool {
 
 /// `width` bits at `bit_off` of `buf`, little endian.
 fn scalar(buf: &[u8], bit_off: u64, width: u32) -> Result<u64> {
+    if width == 0 || width > 64 {
+        return Err(ProgramError::Type {
+            op: "print",
+            ty: format!("{width}-bit value"),
+            why: "unsupported width".into(),
+        });
+    }
     let start = (bit_off / 8) as usize;
     let shift = (bit_off % 8) as u32;
     let nbytes = (shift + width).div_ceil(8) as usize;
-    if width == 0 || width > 64 || nbytes > 16 {
+    if nbytes > 16 {
         return Err(ProgramError::Type {
             op: "print",
             ty: format!("{width}-bit value"),
