@@ -218,6 +218,7 @@ pub fn btf(data: &[u8]) {
     if let Ok(b) = BtfSource::parse(data.to_vec(), src) {
         types.add_source(Arc::new(b));
         exercise_types(&types, src);
+        exercise_printing(types, src, data);
     }
     let mut types = Types::new();
     let base = Arc::new(btf_base(types.next_source_id()));
@@ -281,6 +282,31 @@ fn exercise_types(types: &Types, src: u16) {
     }
     let _ = types.lookup("unsigned long **");
     let _ = types.lookup("struct task_struct *");
+}
+
+/// Prints the first types as crash's `struct`/`whatis` would: definitions, declarations, and
+/// the value of each at an address whose memory repeats the input.
+fn exercise_printing(types: Types, src: u16, data: &[u8]) {
+    use kdive_program::print::{declaration, definition, format_value, PrintOptions};
+    let prog = kdive_program::Program::new(
+        Arc::new(crate::mem::Repeating(
+            data.iter().copied().take(4096).collect(),
+        )),
+        types,
+        kdive_debuginfo::Symbols::new(),
+    );
+    for idx in 1..64 {
+        let id = TypeId { src, idx };
+        if prog.types().get(id).is_err() {
+            break;
+        }
+        let _ = definition(prog.types(), id, true);
+        let _ = declaration(prog.types(), id, "x");
+        if prog.types().size_of(id).is_ok_and(|n| n <= 1 << 16) {
+            let obj = kdive_program::Object::reference(&prog, id, 0x1000);
+            let _ = format_value(&obj, PrintOptions::default(), 0);
+        }
+    }
 }
 
 /// One zlib-compressed page.

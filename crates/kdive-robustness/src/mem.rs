@@ -92,3 +92,20 @@ impl ReadVirt for VirtBytes<'_> {
         }
     }
 }
+
+/// Memory that holds `bytes` repeated at every address: every read succeeds, with values from
+/// the fuzz input (for printers that follow pointers and read strings).
+pub struct Repeating(pub Vec<u8>);
+
+impl ReadVirt for Repeating {
+    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> MemResult<()> {
+        let n = self.0.len() as u64;
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = match n {
+                0 => 0,
+                _ => self.0[(addr.wrapping_add(i as u64) % n) as usize],
+            };
+        }
+        Ok(())
+    }
+}
