@@ -30,9 +30,129 @@ pub struct Sym {
     pub errors: Vec<String>,
 }
 
-/// Runs `sym ADDR|NAME ...`.
+/// One line of `sym -m`: a symbol, or a region's start or end (`MODULE TEXT START: hung`).
+#[derive(Debug, Serialize)]
+pub struct ModuleLine {
+    #[serde(serialize_with = "crate::hex")]
+    pub addr: u64,
+    /// The symbol's type letter; `None` for a region bound.
+    pub kind: Option<char>,
+    pub name: String,
+}
+
+/// What `sym -m NAME` reports: the module's regions and the symbols in each.
+#[derive(Debug, Serialize)]
+pub struct ModuleSyms {
+    pub lines: Vec<ModuleLine>,
+}
+
+impl Report for ModuleSyms {
+    fn text(&self) -> String {
+        self.lines
+            .iter()
+            .map(|l| match l.kind {
+                Some(k) => format!("{:016x} ({k}) {}\n", l.addr, l.name),
+                None => format!("{:016x} {}\n", l.addr, l.name),
+            })
+            .collect()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// `sym -m NAME`: as crash lists a module, region by region (`mem[]` kernels: TEXT, DATA,
+/// RODATA... each up to its last byte; older ones: the core layout, then the init layout).
+fn module_listing(s: &Session, name: &str) -> Result<Box<dyn Report>, CommandError> {
+    use kdive_linux::module::{module_symbols, modules, RegionKind};
+    let prog = s.kernel()?;
+    let program_err = |source| CommandError::Program { cmd: "sym", source };
+    let (list, _) = modules(prog, s.walk_limit).map_err(program_err)?;
+    let m = list
+        .iter()
+        .find(|m| m.name == name)
+        .ok_or_else(|| CommandError::Usage(format!("sym: {name}: no such module")))?;
+    let syms = module_symbols(prog, m).map_err(program_err)?;
+    let mut located: Vec<_> = syms.iter().filter(|s| !s.absolute).collect();
+    located.sort_by_key(|s| s.addr);
+    let module_ty = prog.type_("struct module").map_err(program_err)?;
+    // (label, start, end as printed, range) of each listed region
+    let mut regions: Vec<(String, u64, u64, (u64, u64))> = Vec::new();
+    if prog.types().has_member(module_ty, "mem") {
+        for r in &m.regions {
+            let label = match r.kind {
+                RegionKind::Text => "TEXT",
+                RegionKind::Data => "DATA",
+                RegionKind::RoData => "RODATA",
+                RegionKind::RoAfterInit => "RO_AFTER_INIT",
+                RegionKind::InitText => "INIT_TEXT",
+                RegionKind::InitData => "INIT_DATA",
+                RegionKind::InitRoData => "INIT_RODATA",
+            };
+            let end = r.base.saturating_add(r.size);
+            regions.push((format!("MODULE {label}"), r.base, end - 1, (r.base, end)));
+        }
+    } else {
+        for init in [false, true] {
+            let parts: Vec<_> = m
+                .regions
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        r.kind,
+                        RegionKind::InitText | RegionKind::InitData | RegionKind::InitRoData
+                    ) == init
+                })
+                .collect();
+            let (Some(start), Some(end)) = (
+                parts.iter().map(|r| r.base).min(),
+                parts.iter().map(|r| r.base.saturating_add(r.size)).max(),
+            ) else {
+                continue;
+            };
+            let label = if init { "MODULE INIT" } else { "MODULE" };
+            // crash lists no symbols in the init layout
+            let range = if init { (start, start) } else { (start, end) };
+            regions.push((label.to_string(), start, end, range));
+        }
+    }
+    let mut lines = Vec::new();
+    for (label, start, end, (lo, hi)) in regions {
+        lines.push(ModuleLine {
+            addr: start,
+            kind: None,
+            name: format!("{label} START: {name}"),
+        });
+        lines.extend(
+            located
+                .iter()
+                .filter(|s| s.addr >= lo && s.addr < hi)
+                .map(|s| ModuleLine {
+                    addr: s.addr,
+                    kind: Some(s.kind),
+                    name: s.name.to_string(),
+                }),
+        );
+        lines.push(ModuleLine {
+            addr: end,
+            kind: None,
+            name: format!("{label} END: {name}"),
+        });
+    }
+    Ok(Box::new(ModuleSyms { lines }))
+}
+
+/// Runs `sym ADDR|NAME ...`, or `sym -m MODULE`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("sym", args, "").map_err(CommandError::Usage)?;
+    let f = Flags::parse("sym", args, "m").map_err(CommandError::Usage)?;
+    if f.has('m') {
+        let name = f
+            .positional
+            .first()
+            .ok_or_else(|| CommandError::Usage("sym: -m needs a module name".into()))?;
+        return module_listing(s, name);
+    }
     if f.positional.is_empty() {
         return Err(CommandError::Usage(
             "sym: give an address or a symbol name".into(),
