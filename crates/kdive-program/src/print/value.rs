@@ -42,8 +42,9 @@ const MAX_DEPTH: usize = 32;
 const MAX_BYTES: u64 = 1 << 24;
 /// Most values (members, elements, scalars) one print formats. Depth alone does not bound a
 /// print: corrupt types can make a struct hold itself several times over, each copy printed
-/// again at every level (2^32 values for two members 32 levels deep).
-const MAX_VALUES: usize = 1 << 20;
+/// again at every level (2^32 values for two members 32 levels deep). The largest real prints
+/// (a `pglist_data`, 256 elements of a struct) stay two orders of magnitude below.
+const MAX_VALUES: usize = 1 << 18;
 /// Longest text one print builds before it stops (an error): nested values indent ever further.
 const MAX_TEXT: usize = 1 << 26;
 /// Most bytes a [`PrintBudget`] lets its prints read (each at most [`MAX_BYTES`]).
@@ -61,7 +62,7 @@ pub struct PrintBudget {
 }
 
 impl PrintBudget {
-    /// A budget of 2^20 values and 2^28 bytes.
+    /// A budget of 2^18 values and 2^28 bytes.
     pub fn new() -> PrintBudget {
         PrintBudget {
             values: Cell::new(MAX_VALUES),
@@ -323,7 +324,7 @@ impl Printer<'_, '_> {
         out.push_str("{\n");
         let inner = indent + 2;
         for (i, m) in members.iter().enumerate() {
-            out.push_str(&" ".repeat(inner));
+            out.extend(std::iter::repeat_n(' ', inner));
             if let Some(n) = &m.name {
                 out.push_str(n);
                 out.push_str(" = ");
@@ -335,7 +336,7 @@ impl Printer<'_, '_> {
             }
             out.push_str(if i + 1 < members.len() { ",\n" } else { "\n" });
         }
-        out.push_str(&" ".repeat(indent));
+        out.extend(std::iter::repeat_n(' ', indent));
         out.push('}');
         Ok(())
     }
