@@ -46,7 +46,7 @@ const MAX_BYTES: u64 = 1 << 24;
 /// (a `pglist_data`, 256 elements of a struct) stay two orders of magnitude below.
 const MAX_VALUES: usize = 1 << 18;
 /// Longest text one print builds before it stops (an error): nested values indent ever further.
-const MAX_TEXT: usize = 1 << 26;
+const MAX_TEXT: usize = 1 << 24;
 /// Most bytes a [`PrintBudget`] lets its prints read (each at most [`MAX_BYTES`]).
 const MAX_READ: u64 = 1 << 28;
 
@@ -324,7 +324,7 @@ impl Printer<'_, '_> {
         out.push_str("{\n");
         let inner = indent + 2;
         for (i, m) in members.iter().enumerate() {
-            out.extend(std::iter::repeat_n(' ', inner));
+            pad(out, inner);
             if let Some(n) = &m.name {
                 out.push_str(n);
                 out.push_str(" = ");
@@ -336,7 +336,7 @@ impl Printer<'_, '_> {
             }
             out.push_str(if i + 1 < members.len() { ",\n" } else { "\n" });
         }
-        out.extend(std::iter::repeat_n(' ', indent));
+        pad(out, indent);
         out.push('}');
         Ok(())
     }
@@ -493,6 +493,16 @@ impl Printer<'_, '_> {
             out.push_str(&escape_char(b, '"'));
         }
         out.push('"');
+    }
+}
+
+/// `n` spaces of indentation.
+fn pad(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
     }
 }
 
