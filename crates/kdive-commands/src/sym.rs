@@ -81,15 +81,7 @@ fn module_listing(s: &Session, name: &str) -> Result<Box<dyn Report>, CommandErr
     let mut regions: Vec<(String, u64, u64, (u64, u64))> = Vec::new();
     if prog.types().has_member(module_ty, "mem") {
         for r in &m.regions {
-            let label = match r.kind {
-                RegionKind::Text => "TEXT",
-                RegionKind::Data => "DATA",
-                RegionKind::RoData => "RODATA",
-                RegionKind::RoAfterInit => "RO_AFTER_INIT",
-                RegionKind::InitText => "INIT_TEXT",
-                RegionKind::InitData => "INIT_DATA",
-                RegionKind::InitRoData => "INIT_RODATA",
-            };
+            let label = r.kind.label();
             let end = r.base.saturating_add(r.size);
             regions.push((format!("MODULE {label}"), r.base, end - 1, (r.base, end)));
         }

@@ -54,6 +54,19 @@ impl RegionKind {
         })
     }
 
+    /// crash's word for the region (`TEXT`, `RODATA`, `INIT_TEXT`...).
+    pub fn label(self) -> &'static str {
+        match self {
+            RegionKind::Text => "TEXT",
+            RegionKind::Data => "DATA",
+            RegionKind::RoData => "RODATA",
+            RegionKind::RoAfterInit => "RO_AFTER_INIT",
+            RegionKind::InitText => "INIT_TEXT",
+            RegionKind::InitData => "INIT_DATA",
+            RegionKind::InitRoData => "INIT_RODATA",
+        }
+    }
+
     /// Code (core or init).
     pub fn is_text(self) -> bool {
         matches!(self, RegionKind::Text | RegionKind::InitText)
@@ -406,15 +419,7 @@ impl RegionSymbols {
             .iter()
             .flat_map(|m| {
                 m.regions.iter().map(|r| {
-                    let kind = match r.kind {
-                        RegionKind::Text => "TEXT",
-                        RegionKind::Data => "DATA",
-                        RegionKind::RoData => "RODATA",
-                        RegionKind::RoAfterInit => "RO_AFTER_INIT",
-                        RegionKind::InitText => "INIT_TEXT",
-                        RegionKind::InitData => "INIT_DATA",
-                        RegionKind::InitRoData => "INIT_RODATA",
-                    };
+                    let kind = r.kind.label();
                     let sym = kdive_debuginfo::Symbol {
                         name: format!("_MODULE_{kind}_START_{}", m.name).into(),
                         addr: r.base,
