@@ -103,6 +103,7 @@ fn old_makedumpfile_dump_answers_or_says_what_is_missing() {
         "struct task_struct.pid,comm init_task",
         "whatis task_struct",
         "foreach user files",
+        "list task_struct.tasks -h init_task",
     ] {
         let (code, out, err) = kdive(&dump, &[cmd]);
         no_panic(cmd, code, &out, &err);

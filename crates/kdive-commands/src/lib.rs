@@ -11,6 +11,7 @@ pub mod format;
 pub mod info;
 pub mod irq;
 pub mod kmem;
+pub mod list;
 pub mod log;
 pub mod modules;
 pub mod mount;
@@ -77,6 +78,7 @@ pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandErro
         "sym" => sym::run(session, rest),
         "runq" => runq::run(session, rest),
         "kmem" => kmem::run(session, rest),
+        "list" => list::run(session, rest),
         "mount" => mount::run(session, rest),
         "files" => files::run(session, rest),
         "vm" => vm::run(session, rest),

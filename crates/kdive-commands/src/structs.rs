@@ -46,6 +46,31 @@ pub struct StructValue {
     pub members: Vec<MemberValue>,
 }
 
+impl StructValue {
+    /// The contents as crash prints them: `struct NAME {` ... `}`, or the chosen members'
+    /// `  name = value,` lines (without the `task` header).
+    pub fn body_text(&self) -> String {
+        let mut out = String::new();
+        if self.selected {
+            for m in &self.members {
+                out += &format!("  {} = {},\n", m.name.as_deref().unwrap_or(""), m.value);
+            }
+            return out;
+        }
+        out += &format!("{} {{\n", self.type_name);
+        let n = self.members.len();
+        for (i, m) in self.members.iter().enumerate() {
+            out += "  ";
+            if let Some(name) = &m.name {
+                out += &format!("{name} = ");
+            }
+            out += &m.value;
+            out += if i + 1 < n { ",\n" } else { "\n" };
+        }
+        out + "}\n"
+    }
+}
+
 /// What `struct` / `task` print: contents, or a definition.
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -178,7 +203,7 @@ pub fn run_whatis(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Comma
     }
 }
 
-fn options(f: &Flags) -> PrintOptions {
+pub(crate) fn options(f: &Flags) -> PrintOptions {
     PrintOptions {
         hex: f.has('x'),
         ..PrintOptions::default()
@@ -190,7 +215,7 @@ fn program_error(cmd: &'static str, source: kdive_program::ProgramError) -> Comm
 }
 
 /// A struct or union by name (`task_struct`, `struct task_struct`, a typedef of one).
-fn find_aggregate(prog: &Program, name: &str, kind: Option<NameKind>) -> Option<TypeId> {
+pub(crate) fn find_aggregate(prog: &Program, name: &str, kind: Option<NameKind>) -> Option<TypeId> {
     let types = prog.types();
     let bare = name
         .trim_start_matches("struct ")
@@ -213,7 +238,7 @@ pub fn is_aggregate(prog: &Program, name: &str) -> bool {
 }
 
 /// A hex address (with or without `0x`) or a symbol's address.
-fn address_of(prog: &Program, word: &str) -> Option<u64> {
+pub(crate) fn address_of(prog: &Program, word: &str) -> Option<u64> {
     if let Some(a) = prog.symbols().address_of(word) {
         return Some(a);
     }
@@ -221,7 +246,7 @@ fn address_of(prog: &Program, word: &str) -> Option<u64> {
 }
 
 /// The members (all, or the named ones) of the structure `obj`, each as gdb prints it.
-fn struct_value(
+pub(crate) fn struct_value(
     obj: &Object<'_>,
     members: Option<&[&str]>,
     opts: PrintOptions,
@@ -336,24 +361,7 @@ impl Report for StructReport {
                         // a task's thread_info follows its task_struct after a blank line
                         out += "\n";
                     }
-                    if s.selected {
-                        for m in &s.members {
-                            out +=
-                                &format!("  {} = {},\n", m.name.as_deref().unwrap_or(""), m.value);
-                        }
-                    } else {
-                        out += &format!("{} {{\n", s.type_name);
-                        let n = s.members.len();
-                        for (i, m) in s.members.iter().enumerate() {
-                            out += "  ";
-                            if let Some(name) = &m.name {
-                                out += &format!("{name} = ");
-                            }
-                            out += &m.value;
-                            out += if i + 1 < n { ",\n" } else { "\n" };
-                        }
-                        out += "}\n";
-                    }
+                    out += &s.body_text();
                 }
                 if structs.first().is_some_and(|s| s.header.is_some()) {
                     out += "\n";

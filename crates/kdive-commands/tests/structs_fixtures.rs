@@ -161,3 +161,49 @@ fn struct_usage_and_missing_memory() {
         "{a}"
     );
 }
+
+#[test]
+fn list_of_the_task_list_equals_drgn_thread_group_leaders() {
+    if corpus_or_skip("list_of_the_task_list_equals_drgn_thread_group_leaders").is_none() {
+        return;
+    }
+    let mut compared = 0;
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let got = run(&s, "list task_struct.tasks -h init_task")
+            .unwrap()
+            .json();
+        let init = s.kernel().unwrap().symbol_address("init_task").unwrap();
+        let ours: std::collections::BTreeSet<u64> = got["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                u64::from_str_radix(e["address"].as_str().unwrap().trim_start_matches("0x"), 16)
+                    .unwrap()
+            })
+            .filter(|&a| a != init)
+            .collect();
+        let want: std::collections::BTreeSet<u64> = fx.drgn()["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["pid"].as_i64() > Some(0) && t["pid"] == t["tgid"])
+            .map(|t| {
+                u64::from_str_radix(t["task"].as_str().unwrap().trim_start_matches("0x"), 16)
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(ours, want, "{}", fx.name);
+        assert!(
+            got["problems"].as_array().unwrap().is_empty(),
+            "{}",
+            fx.name
+        );
+        compared += ours.len();
+    }
+    assert!(
+        compared >= 200,
+        "only {compared} task list entries compared"
+    );
+}

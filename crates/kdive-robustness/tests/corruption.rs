@@ -468,6 +468,7 @@ fn raw_kdump_with_damaged_pages_page_tables_and_task_list() {
         "irq",
         "task 1",
         "struct task_struct.pid,comm init_task",
+        "list task_struct.tasks -h init_task",
     ];
 
     // A descriptor pointing past the end of the file: that page is lost, the rest answers.
