@@ -6,7 +6,6 @@ use std::path::Path;
 
 use kdive_commands::{run, Session};
 use kdive_testdata::{corpus_or_skip, fixtures};
-use serde_json::Value;
 
 /// crash's output lines after its `crash> ...` echo, and the command.
 fn split_reference(text: &str) -> (String, Vec<String>) {
@@ -129,7 +128,6 @@ fn task_members_equal_drgn_for_every_task() {
             "{}:\n{by_task}\n{by_struct}",
             fx.name
         );
-        let _: &Value = first;
     }
     assert!(tasks >= 300, "only {tasks} tasks compared");
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use kdive_program::object::offset_of;
 use kdive_program::{Program, Result};
 
-use crate::list::{chain, list_entries};
+use crate::list::chain;
 
 /// Buckets of `chrdevs[]`, `major_names[]` and `kobj_map.probes[]` (`CHRDEV_MAJOR_HASH_SIZE`,
 /// `BLKDEV_MAJOR_HASH_SIZE`, 255 in every kernel).
@@ -314,13 +314,7 @@ type Disk = (u32, u64, u64);
 /// The first gendisk with operations of each major behind the inodes of `blockdev_superblock`,
 /// in inode-list order; and the inodes that could not be read.
 fn gendisks(prog: &Program, limit: usize) -> Result<(Vec<Disk>, Vec<String>)> {
-    let sb = prog.read_u64(prog.symbol_address("blockdev_superblock")?)?;
-    let head = prog
-        .object("struct super_block", sb)?
-        .member("s_inodes")?
-        .address()
-        .unwrap_or(0);
-    let (inodes, err) = list_entries(prog, head, "struct inode", "i_sb_list", limit)?;
+    let (inodes, err) = crate::fs::block_device_inodes(prog, limit)?;
     let mut problems = Vec::new();
     if let Some(e) = err {
         problems.push(format!("block device inodes: {e}"));

@@ -303,3 +303,18 @@ fn socket_protocol(prog: &Program, f: &kdive_program::Object<'_>) -> Result<Stri
         .member("name")?
         .read_string(32)
 }
+
+/// The inodes of the block devices (`blockdev_superblock->s_inodes`), with the error that cut
+/// the walk short, if one did.
+pub fn block_device_inodes(
+    prog: &Program,
+    limit: usize,
+) -> Result<(Vec<u64>, Option<kdive_program::ProgramError>)> {
+    let sb = prog.read_u64(prog.symbol_address("blockdev_superblock")?)?;
+    let head = prog
+        .object("struct super_block", sb)?
+        .member("s_inodes")?
+        .address()
+        .unwrap_or(0);
+    crate::list::list_entries(prog, head, "struct inode", "i_sb_list", limit)
+}

@@ -245,13 +245,7 @@ pub fn blockdev_pages(prog: &Program, limit: usize) -> (Option<u64>, Option<Stri
             }
             return Ok((inodes, err));
         }
-        let sb = prog.read_u64(prog.symbol_address("blockdev_superblock")?)?;
-        let head = prog
-            .object("struct super_block", sb)?
-            .member("s_inodes")?
-            .address()
-            .unwrap_or(0);
-        list_entries(prog, head, "struct inode", "i_sb_list", limit)
+        crate::fs::block_device_inodes(prog, limit)
     };
     let (inodes, err) = match walk() {
         Ok(v) => v,
