@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use kdive_commands::session::OpenOptions;
 use kdive_commands::Session;
+use kdive_linux::OpenOptions;
 
 /// Linux kernel crash-dump analyzer: crash's commands, from the dump alone.
 #[derive(Parser, Debug)]
@@ -39,25 +39,6 @@ struct Cli {
     max_list_entries: Option<usize>,
 }
 
-/// Splits the positional files into the dump's files (every dump: one file, or the parts of a
-/// split set) and the rest (a vmlinux, modules), keeping their order; crash's
-/// `VMLINUX VMCORE` order works too.
-fn classify(files: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>), String> {
-    let (mut dumps, mut others) = (Vec::new(), Vec::new());
-    for f in files {
-        match kdive_dump::sniff(f) {
-            Ok(kdive_dump::FileKind::Dump) => dumps.push(f.clone()),
-            Ok(_) => others.push(f.clone()),
-            Err(e) => return Err(format!("{}: {e}", f.display())),
-        }
-    }
-    if dumps.is_empty() {
-        // no dump at all: open the first file anyway, for the dump layer's word on why
-        dumps.push(others.remove(0));
-    }
-    Ok((dumps, others))
-}
-
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
     // `kdive info DUMP`, `kdive analyze DUMP [VMLINUX]`: the command, then exit
@@ -67,31 +48,21 @@ fn main() -> ExitCode {
             cli.commands.insert(0, sub.into());
         }
     }
-    let (dumps, others) = match classify(&cli.files) {
-        Ok(split) => split,
-        Err(e) => {
-            eprintln!("kdive: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     if cli.osrelease {
-        return osrelease(&dumps);
+        return osrelease(&cli.files);
     }
     let opts = OpenOptions {
         minimal: cli.minimal,
         zero_excluded: cli.zero_excluded,
+        ..OpenOptions::default()
     };
-    let mut session = match Session::open_with(&dumps, opts) {
+    let mut session = match Session::open_with(&cli.files, &opts) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("kdive: {e}");
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = attach_debug_files(&mut session, &others) {
-        eprintln!("kdive: {e}");
-        return ExitCode::FAILURE;
-    }
     if let Some(n) = cli.max_list_entries {
         session.walk_limit = n;
     }
@@ -120,43 +91,22 @@ fn main() -> ExitCode {
     }
 }
 
-/// Attaches the first vmlinux among `files` and every module debug file (`.ko`, `.ko.debug`),
-/// then those of loaded modules found next to the dump. A file of another build is an error
-/// (never silently wrong answers).
-fn attach_debug_files(session: &mut Session, files: &[PathBuf]) -> Result<(), String> {
-    if let Some(why) = session.minimal_reason() {
-        if !files.is_empty() {
-            eprintln!("kdive: debug files not used: the kernel is not read ({why})");
-        }
-        return Ok(());
-    }
-    let mut vmlinux_done = false;
-    for f in files {
-        let is_module = f
-            .to_str()
-            .is_some_and(|n| n.ends_with(".ko") || n.ends_with(".ko.debug"));
-        if is_module {
-            session.attach_module_debug(f).map_err(|e| e.to_string())?;
-        } else if vmlinux_done {
-            eprintln!(
-                "kdive: {}: a vmlinux is already attached; ignored",
-                f.display()
-            );
-        } else {
-            session.attach_vmlinux(f).map_err(|e| e.to_string())?;
-            vmlinux_done = true;
-        }
-    }
-    for line in session.find_module_debug() {
-        eprintln!("kdive: {line}");
-    }
-    Ok(())
-}
-
 /// `--osrelease`: VMCOREINFO's `OSRELEASE` (from memory if the header lost it), else the kdump
 /// header's utsname.
-fn osrelease(paths: &[PathBuf]) -> ExitCode {
-    match kdive_dump::Dump::open_set(paths) {
+fn osrelease(files: &[PathBuf]) -> ExitCode {
+    // the dump's files only: a vmlinux or module given with it is not a part
+    let paths = match kdive_linux::open::classify(files) {
+        Ok((dumps, _)) => dumps,
+        Err(e) => {
+            eprintln!("kdive: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(first) = paths.first() else {
+        eprintln!("kdive: no files given");
+        return ExitCode::FAILURE;
+    };
+    match kdive_dump::Dump::open_set(&paths) {
         Ok(mut d) => {
             d.recover_vmcoreinfo();
             let rel = d
@@ -177,7 +127,7 @@ fn osrelease(paths: &[PathBuf]) -> ExitCode {
                 None => {
                     eprintln!(
                         "kdive: {}: the dump records no kernel release",
-                        paths[0].display()
+                        first.display()
                     );
                     ExitCode::FAILURE
                 }

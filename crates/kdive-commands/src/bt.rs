@@ -194,11 +194,13 @@ fn backtraces(prog: &Program, ctx: &BacktraceContext, tasks: &[&TaskInfo], opts:
         let b = ctx.backtrace(prog, t.addr);
         out.push(task_report(prog, &mut syms, t, &b, opts));
     }
-    if opts.lines && prog.debug().is_none() && prog.module_debug().is_empty() {
-        notes.push(
+    if opts.lines && prog.debug().is_none() {
+        // a module's debug file gives its own frames lines, never the kernel's
+        notes.push(if prog.module_debug().is_empty() {
             "-l: source files and lines need DWARF debug info (a vmlinux), which the dump alone does not carry"
-                .into(),
-        );
+        } else {
+            "-l: the kernel's own frames have no source lines: they need the vmlinux's DWARF, which the dump alone does not carry"
+        }.into());
     }
     Bt {
         tasks: out,

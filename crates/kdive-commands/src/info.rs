@@ -74,7 +74,7 @@ pub struct Info {
 /// Runs `info`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse("info", args, "v").map_err(CommandError::Usage)?;
-    let mut info = collect(s.dump(), s.minimal_reason());
+    let mut info = collect(s.dump(), s.minimal_reason().as_deref());
     info.verbose = f.has('v');
     Ok(Box::new(info))
 }

@@ -30,6 +30,8 @@ pub mod vm;
 
 pub use session::Session;
 
+use std::sync::Arc;
+
 use kdive_debuginfo::NameKind;
 
 /// A command's result: text as crash prints it, or one JSON document.
@@ -42,19 +44,87 @@ pub trait Report {
 
 /// Why a command could not answer.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CommandError {
+    /// The command line is not one the command takes.
     #[error("{0}")]
     Usage(String),
+    /// Reading the kernel's data failed.
     #[error("{cmd}: {source}")]
     Program {
         cmd: &'static str,
         #[source]
         source: kdive_program::ProgramError,
     },
+    /// Something read once for the whole session (the task list, the log) failed.
+    #[error("{context}: {source}")]
+    Shared {
+        context: &'static str,
+        #[source]
+        source: Arc<kdive_program::ProgramError>,
+    },
+    /// The dump was opened without a kernel view.
+    #[error("no kernel view of this dump: {0}")]
+    NoKernel(#[source] Arc<kdive_linux::NoKernel>),
+    /// Without a kernel view, the log could not be read from VMCOREINFO either.
+    #[error("no kernel view of this dump: {kernel}; nor a log from VMCOREINFO: {log}")]
+    NoLog {
+        kernel: Arc<kdive_linux::NoKernel>,
+        #[source]
+        log: Arc<kdive_linux::printk::vmcoreinfo::VmcoreinfoLogError>,
+    },
+    /// A debug file that is not this dump's.
+    #[error(transparent)]
+    DebugFile(kdive_program::ProgramError),
+    /// The dump's physical memory could not be read.
+    #[error("{context}: {source}")]
+    Dump {
+        context: String,
+        #[source]
+        source: kdive_dump::DumpError,
+    },
+    /// A file the command writes or reads.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// What the command needs is not there (no task on any CPU, no DWARF for a symbol's type).
     #[error("{0}")]
     Unavailable(String),
     #[error("{0}: command not found")]
     Unknown(String),
+}
+
+impl CommandError {
+    /// The kind of failure in one word (`usage`, `fault`, `lookup`, `corrupt`, `no_kernel`,
+    /// `unavailable`, `io`, `unknown_command`), for JSON and for Python's exception classes.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CommandError::Usage(_) => "usage",
+            CommandError::Program { source, .. } | CommandError::DebugFile(source) => {
+                source.kind().as_str()
+            }
+            CommandError::Shared { source, .. } => source.kind().as_str(),
+            CommandError::NoKernel(_) | CommandError::NoLog { .. } => "no_kernel",
+            CommandError::Dump { source, .. } if source.is_missing_page() => "fault",
+            CommandError::Dump { .. } => "corrupt",
+            CommandError::Io { .. } => "io",
+            CommandError::Unavailable(_) => "unavailable",
+            CommandError::Unknown(_) => "unknown_command",
+        }
+    }
+
+    /// The address whose read failed, when that is why.
+    pub fn fault_address(&self) -> Option<u64> {
+        match self {
+            CommandError::Program { source, .. } => source.fault_address(),
+            CommandError::Shared { source, .. } => source.fault_address(),
+            CommandError::Dump { source, .. } => source.paddr(),
+            _ => None,
+        }
+    }
 }
 
 /// Runs one command line (no pipes or redirections: the front end handles those).

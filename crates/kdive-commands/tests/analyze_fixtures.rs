@@ -14,7 +14,7 @@ fn analyze_agrees_with_the_references() {
     }
     let mut sigs: HashMap<String, String> = HashMap::new();
     for fx in fixtures() {
-        let mut s = Session::open(&fx.reference_dump()).unwrap();
+        let s = Session::open(&fx.reference_dump()).unwrap();
         // the module files beside the dump, as the CLI attaches them
         for e in std::fs::read_dir(&fx.dir).unwrap().flatten() {
             if e.path().extension().is_some_and(|x| x == "ko") {

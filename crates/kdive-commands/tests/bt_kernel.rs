@@ -18,7 +18,7 @@ fn hex(v: &serde_json::Value) -> u64 {
 
 fn program(path: &std::path::Path) -> Program {
     let dump = Arc::new(Dump::open(path).unwrap());
-    kdive_linux::module::with_modules(Program::open(dump).unwrap())
+    kdive_linux::open::kernel(dump).unwrap()
 }
 
 /// Module names and core regions agree with drgn's; text bases with crash's `mod`; every
@@ -52,13 +52,12 @@ fn modules_agree_with_drgn_and_crash() {
             let (sym, _) = p.symbols().by_addr(text.base + 1).unwrap();
             assert_eq!(sym.module.as_deref(), Some(name), "{name}");
             // and its ORC table covers its code
-            assert!(
-                p.unwind_tables()
-                    .module_tables()
-                    .iter()
-                    .any(|t| t.name() == name && t.covers(text.base)),
-                "{name}: no ORC table"
-            );
+            let attached = p.module_at(text.base).unwrap();
+            assert_eq!(&*attached.span().name, name);
+            let orc = attached
+                .orc()
+                .unwrap_or_else(|| panic!("{name}: no ORC table"));
+            assert!(orc.name() == name && orc.covers(text.base), "{name}");
         }
         if let Some(crash) = fx.crash_ref("mod") {
             for line in crash.lines().skip(2) {

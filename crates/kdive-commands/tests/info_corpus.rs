@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use kdive_commands::session::OpenOptions;
 use kdive_commands::Session;
 use kdive_dump::{Dump, PageState};
+use kdive_linux::OpenOptions;
 use kdive_testdata::{corpus_or_skip, fixture, fixtures};
 use serde_json::Value;
 
@@ -14,8 +14,9 @@ fn minimal(path: &Path, zero_excluded: bool) -> Session {
     let opts = OpenOptions {
         minimal: true,
         zero_excluded,
+        ..OpenOptions::default()
     };
-    Session::open_with(&[path], opts).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    Session::open_with(&[path], &opts).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn run(s: &Session, cmd: &str) -> Result<(String, Value), String> {

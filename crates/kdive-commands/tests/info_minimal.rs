@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use kdive_commands::session::OpenOptions;
 use kdive_commands::Session;
 use kdive_dump::{Dump, PageState};
+use kdive_linux::OpenOptions;
 use kdive_testdata::{corpus_or_skip, fixture};
 use serde_json::Value;
 
@@ -12,8 +12,9 @@ fn open(paths: &[&Path], minimal: bool) -> Session {
     let opts = OpenOptions {
         minimal,
         zero_excluded: false,
+        ..OpenOptions::default()
     };
-    Session::open_with(paths, opts).unwrap_or_else(|e| panic!("{}: {e}", paths[0].display()))
+    Session::open_with(paths, &opts).unwrap_or_else(|e| panic!("{}: {e}", paths[0].display()))
 }
 
 fn run(s: &Session, cmd: &str) -> Result<(String, Value), String> {
@@ -71,7 +72,8 @@ fn erased_vmcoreinfo_is_found_in_memory() {
     let erased = Temp::new("erased-vmcoreinfo", &erase_vmcoreinfo(bytes));
     let intact = open(&[&intact_path], false);
     let s = open(&[&erased.0], false);
-    let said = s.notices().join("\n");
+    let said: Vec<String> = s.notices().iter().map(ToString::to_string).collect();
+    let said = said.join("\n");
     assert!(
         said.contains("VMCOREINFO") && said.contains("in memory"),
         "notices: {said:?}"

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kdive_commands::session::OpenOptions;
 use kdive_commands::Session;
+use kdive_linux::OpenOptions;
 use kdive_testdata::{corpus_or_skip, corpus_required, fixture};
 
 /// Splits `src` into three parts in a fresh temporary directory (`None` without makedumpfile
@@ -49,7 +49,7 @@ fn split_set_answers_as_the_single_file() {
     };
     let single = Session::open(&single_path).expect("single file");
     let given = [&parts[1], &parts[0], &parts[2]];
-    let set = Session::open_with(&given, OpenOptions::default()).expect("split set");
+    let set = Session::open_with(&given, &OpenOptions::default()).expect("split set");
     assert!(set.minimal_reason().is_none(), "{:?}", set.minimal_reason());
     assert!(set.notices().is_empty(), "{:?}", set.notices());
     let strip = |t: String| -> Vec<String> {
@@ -82,11 +82,11 @@ fn split_set_answers_as_the_single_file() {
         .map(|p| p.path.clone())
         .expect("a part");
     let rest: Vec<&PathBuf> = parts.iter().filter(|p| **p != holder).collect();
-    let partial = Session::open_with(&rest, OpenOptions::default()).expect("partial set");
+    let partial = Session::open_with(&rest, &OpenOptions::default()).expect("partial set");
     assert!(partial
         .notices()
         .iter()
-        .any(|n| n.contains("a part is missing")));
+        .any(|n| n.to_string().contains("a part is missing")));
     let info = kdive_commands::run(&partial, "info").expect("info").json();
     let verdict = info["verdict"].as_str().unwrap_or_default();
     assert!(

@@ -57,7 +57,7 @@ fn mod_matches_crash() {
         let Some(want) = fx.crash_ref("mod") else {
             continue;
         };
-        let mut s = Session::open(&fx.reference_dump()).unwrap();
+        let s = Session::open(&fx.reference_dump()).unwrap();
         // crash was given the fixture's module files: so is kdive
         for e in std::fs::read_dir(&fx.dir).unwrap().flatten() {
             if e.path().extension().is_some_and(|x| x == "ko") {
@@ -84,7 +84,7 @@ fn sym_matches_crash() {
     }
     let mut checked = 0;
     for fx in fixtures() {
-        let mut s = Session::open(&fx.reference_dump()).unwrap();
+        let s = Session::open(&fx.reference_dump()).unwrap();
         let vmlinux = fx.vmlinux();
         if let Some(v) = &vmlinux {
             s.attach_vmlinux(v).unwrap();

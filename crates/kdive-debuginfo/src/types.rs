@@ -1,7 +1,7 @@
 //! The type model shared by every type provider (BTF now, DWARF later).
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::{DebugInfoError, Result};
 
@@ -125,8 +125,13 @@ pub trait TypeSource: Send + Sync {
 }
 
 /// All type providers of a program, plus types synthesized on demand (pointer-to, array-of).
+///
+/// Providers can be added while the registry is shared (a module's BTF read on first use):
+/// the list only grows, and reading it takes no lock.
 pub struct Types {
-    sources: Vec<Arc<dyn TypeSource>>,
+    sources: boxcar::Vec<Arc<dyn TypeSource>>,
+    /// Held while a provider is numbered and added, so numbers and places agree.
+    adding: Mutex<()>,
     synth: RwLock<Synth>,
 }
 
@@ -156,7 +161,8 @@ impl Types {
             kind: TypeKind::Void,
         });
         Types {
-            sources: Vec::new(),
+            sources: boxcar::Vec::new(),
+            adding: Mutex::new(()),
             synth: RwLock::new(Synth {
                 types: vec![void],
                 index: HashMap::new(),
@@ -164,15 +170,31 @@ impl Types {
         }
     }
 
-    /// Adds a provider; returns its `src` number (for the provider to tag the [`TypeId`]s it hands out).
+    /// Adds a provider while the registry is being built; returns its `src` number (for the
+    /// provider to tag the [`TypeId`]s it hands out). Once shared, use [`Types::add_source_with`].
     pub fn add_source(&mut self, src: Arc<dyn TypeSource>) -> u16 {
-        self.sources.push(src);
-        (self.sources.len() - 1) as u16
+        self.sources.push(src) as u16
+    }
+
+    /// Numbers a new provider, builds it with that number (`make(src)`) and adds it; returns the
+    /// number. Nothing is added when `make` fails, or when every number is taken.
+    pub fn add_source_with<E: From<DebugInfoError>>(
+        &self,
+        make: impl FnOnce(u16) -> std::result::Result<Arc<dyn TypeSource>, E>,
+    ) -> std::result::Result<u16, E> {
+        let _held = self.adding.lock().unwrap_or_else(|p| p.into_inner());
+        let src = u16::try_from(self.sources.count())
+            .ok()
+            .filter(|&s| s < TypeId::SYNTH)
+            .ok_or_else(|| DebugInfoError::Missing("a free type provider number".into()))?;
+        let made = make(src)?;
+        self.sources.push(made);
+        Ok(src)
     }
 
     /// The `src` number the next [`Types::add_source`] will return.
     pub fn next_source_id(&self) -> u16 {
-        self.sources.len() as u16
+        self.sources.count() as u16
     }
 
     /// Looks a type up.
@@ -201,7 +223,6 @@ impl Types {
     pub fn find(&self, kind: NameKind, name: &str) -> Option<TypeId> {
         self.sources
             .iter()
-            .enumerate()
             .find_map(|(i, s)| s.find(kind, name).map(|idx| TypeId { src: i as u16, idx }))
     }
 

@@ -55,6 +55,17 @@ impl DumpError {
         }
     }
 
+    /// The physical address a failed page read was for.
+    pub fn paddr(&self) -> Option<u64> {
+        match self {
+            DumpError::Excluded { paddr, .. }
+            | DumpError::NotRam { paddr }
+            | DumpError::Lost { paddr }
+            | DumpError::Decompress { paddr, .. } => Some(*paddr),
+            _ => None,
+        }
+    }
+
     /// True for the errors that mean "this page is not in the dump" (as opposed to corrupt data).
     pub fn is_missing_page(&self) -> bool {
         matches!(

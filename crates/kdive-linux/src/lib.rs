@@ -1,4 +1,5 @@
-//! The linux layer: kernel knowledge as helpers over `Program`/`Object`.
+//! The linux layer: kernel knowledge as helpers over `Program`/`Object`, and the one way to
+//! open a dump ([`open()`]).
 //!
 //! Version differences are settled by asking the types (does `task_struct` have `__state`?),
 //! never by parsing version strings. Every walk is bounded and detects cycles.
@@ -12,6 +13,7 @@ pub mod maple;
 pub mod mm;
 pub mod module;
 pub mod net;
+pub mod open;
 pub mod percpu;
 pub mod printk;
 pub mod rbtree;
@@ -21,6 +23,8 @@ pub mod stack;
 pub mod system;
 pub mod task;
 pub mod xarray;
+
+pub use open::{open, NoKernel, Notice, OpenError, OpenOptions, Opened};
 
 /// Default bound on list and tree walks (`--max-list-entries` changes it).
 pub const DEFAULT_WALK_LIMIT: usize = 1 << 20;

@@ -12,10 +12,11 @@ use std::sync::Arc;
 use kdive_debuginfo::elf_file::ElfFile;
 use kdive_debuginfo::kallsyms::ModuleSymbols;
 use kdive_debuginfo::{SymbolSource, TypeKind};
-use kdive_memory::ReadVirt;
 use kdive_program::debug::ModuleDebug;
 use kdive_program::unwind::orc::{OrcLayout, OrcTable};
-use kdive_program::{Object, Program, ProgramError, Result};
+use kdive_program::{
+    ModuleLoader, ModuleSpan, ModuleTables, Object, Program, ProgramError, Result, SpanRegion,
+};
 
 use crate::list::list_entries;
 
@@ -258,23 +259,6 @@ fn layout_regions(l: &Object<'_>, init: bool) -> Result<Vec<Region>> {
     ])
 }
 
-/// Reads up to `len` bytes at `addr`, a page at a time, stopping at the first unreadable page.
-fn read_prefix(mem: &dyn ReadVirt, addr: u64, len: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut a = addr;
-    let end = addr.saturating_add(len);
-    while a < end {
-        let stop = ((a & !0xfff) + 0x1000).min(end);
-        let mut buf = vec![0u8; (stop - a) as usize];
-        if mem.read_virt(a, &mut buf).is_err() {
-            break;
-        }
-        out.extend_from_slice(&buf);
-        a = stop;
-    }
-    out
-}
-
 /// The module's symbols: its live `kallsyms` table, else the embedded `core_kallsyms`.
 pub fn module_symbols(prog: &Program, module: &Module) -> Result<ModuleSymbols> {
     let m = prog.object("struct module", module.addr)?;
@@ -298,11 +282,10 @@ pub fn module_symbols(prog: &Program, module: &Module) -> Result<ModuleSymbols> 
         .map(|s| u64::from(u32::from_le_bytes([s[0], s[1], s[2], s[3]])))
         .max()
         .unwrap_or(0);
-    let strs = read_prefix(
-        prog.mem(),
-        strtab,
-        (max_name + KSYM_NAME_LEN).min(MAX_STRTAB),
-    );
+    // the table may end before the longest name's bound: keep what is readable
+    let mut strs = vec![0u8; (max_name + KSYM_NAME_LEN).min(MAX_STRTAB) as usize];
+    let got = prog.read_partial(strtab, &mut strs);
+    strs.truncate(got.read);
     let typetab = table
         .member("typetab")
         .and_then(|o| o.read_u64())
@@ -321,7 +304,11 @@ pub fn module_symbols(prog: &Program, module: &Module) -> Result<ModuleSymbols> 
 
 /// The module's ORC table (`arch.orc_unwind_ip`, `arch.orc_unwind`, `arch.num_orcs`), covering
 /// its code; `None` for a module without one.
-pub fn module_orc(prog: &Program, module: &Module) -> Result<Option<OrcTable>> {
+pub fn module_orc(
+    prog: &Program,
+    module: &Module,
+    text: Vec<(u64, u64)>,
+) -> Result<Option<OrcTable>> {
     let arch = prog.object("struct module", module.addr)?.member("arch")?;
     let Ok(n) = arch.member("num_orcs").and_then(|o| o.read_u64()) else {
         return Ok(None);
@@ -338,123 +325,79 @@ pub fn module_orc(prog: &Program, module: &Module) -> Result<Option<OrcTable>> {
         orc,
         n as usize,
         OrcLayout::from_types(prog.types()),
-        module.text_ranges(),
+        text,
     )?;
     Ok(Some(table))
 }
 
-/// Modules found and attached, and what could not be read.
-#[derive(Debug, Default)]
-pub struct Attached {
-    pub modules: Vec<Module>,
-    pub problems: Vec<String>,
+impl Module {
+    /// Where the module lives, as a program's module registry keeps it.
+    pub fn span(&self) -> ModuleSpan {
+        ModuleSpan {
+            name: self.name.as_str().into(),
+            addr: self.addr,
+            regions: self
+                .regions
+                .iter()
+                .map(|r| SpanRegion {
+                    label: r.kind.label(),
+                    base: r.base,
+                    size: r.size,
+                    text: r.kind.is_text(),
+                })
+                .collect(),
+        }
+    }
 }
 
-/// Adds every module's symbols and ORC table to the program (called once after opening it).
-/// Never fails: what cannot be read is listed in the result.
-pub fn attach_modules(prog: &mut Program) -> Attached {
-    let (modules, mut problems) = match modules(prog, crate::DEFAULT_WALK_LIMIT) {
-        Ok(x) => x,
-        Err(e) => {
-            return Attached {
-                modules: Vec::new(),
-                problems: vec![format!("module list: {e}")],
-            }
-        }
-    };
-    let mut symbols = Vec::new();
-    let mut tables = Vec::new();
-    for m in &modules {
-        match module_symbols(prog, m) {
-            Ok(s) => symbols.push(s),
-            Err(e) => problems.push(format!("symbols of module {}: {e}", m.name)),
-        }
-        match module_orc(prog, m) {
-            Ok(Some(t)) => tables.push(t),
-            Ok(None) => {}
-            Err(e) => problems.push(format!("ORC table of module {}: {e}", m.name)),
-        }
+/// Finds a kernel's loaded modules on the `modules` list and reads each one's symbols, ORC table
+/// and BTF when the program first needs them ([`kdive_program::ModuleLoader`]).
+#[derive(Default)]
+pub struct KernelModules {
+    /// The kernel's `btf_modules` list: (`struct module` address, data, size), read once.
+    btf: std::sync::OnceLock<Result<Vec<(u64, u64, u64)>, Arc<ProgramError>>>,
+}
+
+impl ModuleLoader for KernelModules {
+    fn list(&self, prog: &Program) -> Result<(Vec<ModuleSpan>, Vec<String>)> {
+        let (mods, problems) = modules(prog, crate::DEFAULT_WALK_LIMIT)?;
+        Ok((mods.iter().map(Module::span).collect(), problems))
     }
-    // the region names go first: a module's own symbol at the same address is preferred
-    prog.symbols_mut()
-        .add_source(Arc::new(RegionSymbols::new(&modules)));
-    for s in symbols {
-        prog.symbols_mut().add_source(Arc::new(s));
-    }
-    match module_btfs(prog) {
-        Ok(blobs) => {
-            for (owner, data, size) in blobs {
-                let Some(m) = modules.iter().find(|m| m.addr == owner) else {
-                    continue;
-                };
-                let src = prog.types().next_source_id();
-                match split_btf(prog, data, size, src) {
-                    Ok(Some(btf)) => {
-                        prog.types_mut().add_source(Arc::new(btf));
+
+    fn load(&self, prog: &Program, span: &ModuleSpan) -> ModuleTables {
+        let mut t = ModuleTables::default();
+        let module = Module {
+            addr: span.addr,
+            name: span.name.to_string(),
+            state: String::new(),
+            regions: Vec::new(),
+        };
+        match module_symbols(prog, &module) {
+            Ok(s) => t.symbols = Some(Arc::new(s)),
+            Err(e) => t
+                .problems
+                .push(format!("symbols of module {}: {e}", span.name)),
+        }
+        match module_orc(prog, &module, span.text_ranges()) {
+            Ok(orc) => t.orc = orc,
+            Err(e) => t
+                .problems
+                .push(format!("ORC table of module {}: {e}", span.name)),
+        }
+        let btfs = self.btf.get_or_init(|| module_btfs(prog).map_err(Arc::new));
+        match btfs {
+            Ok(all) => {
+                if let Some(&(_, data, size)) = all.iter().find(|(owner, ..)| *owner == span.addr) {
+                    match read_btf(prog, data, size) {
+                        Ok(b) => t.btf = b,
+                        Err(e) => t.problems.push(format!("BTF of module {}: {e}", span.name)),
                     }
-                    Ok(None) => {}
-                    Err(e) => problems.push(format!("BTF of module {}: {e}", m.name)),
                 }
             }
+            Err(e) => t.problems.push(format!("module BTF list: {e}")),
         }
-        Err(e) => problems.push(format!("module BTF list: {e}")),
+        t
     }
-    for t in tables {
-        prog.unwind_tables_mut().add_module_table(t);
-    }
-    Attached { modules, problems }
-}
-
-/// The starts of modules' memory regions as symbols, named as crash names them
-/// (`_MODULE_DATA_START_hung`), so an address before a region's first symbol is not taken for
-/// the end of the previous region's last one.
-struct RegionSymbols {
-    /// (symbol, region size), by address.
-    regions: Vec<(kdive_debuginfo::Symbol, u64)>,
-}
-
-impl RegionSymbols {
-    fn new(modules: &[Module]) -> RegionSymbols {
-        let mut regions: Vec<_> = modules
-            .iter()
-            .flat_map(|m| {
-                m.regions.iter().map(|r| {
-                    let kind = r.kind.label();
-                    let sym = kdive_debuginfo::Symbol {
-                        name: format!("_MODULE_{kind}_START_{}", m.name).into(),
-                        addr: r.base,
-                        size: Some(r.size),
-                        kind: 'm',
-                        module: Some(m.name.as_str().into()),
-                    };
-                    (sym, r.size)
-                })
-            })
-            .collect();
-        regions.sort_by_key(|(s, _)| s.addr);
-        RegionSymbols { regions }
-    }
-}
-
-impl SymbolSource for RegionSymbols {
-    fn by_name(&self, name: &str) -> Option<kdive_debuginfo::Symbol> {
-        self.regions
-            .iter()
-            .find(|(s, _)| &*s.name == name)
-            .map(|(s, _)| s.clone())
-    }
-
-    fn by_addr(&self, addr: u64) -> Option<kdive_debuginfo::Symbol> {
-        let i = self.regions.partition_point(|(s, _)| s.addr <= addr);
-        let (s, size) = self.regions.get(i.checked_sub(1)?)?;
-        (addr - s.addr < *size).then(|| s.clone())
-    }
-}
-
-/// The program with its modules attached ([`attach_modules`]), for chaining after `Program::open`.
-pub fn with_modules(mut prog: Program) -> Program {
-    attach_modules(&mut prog);
-    prog
 }
 
 /// `key=value` of a module file's `.modinfo`.
@@ -470,7 +413,7 @@ fn modinfo(file: &ElfFile, key: &str) -> Option<String> {
 /// module's name. The file's sections are placed where the module's own symbols say they were
 /// loaded; a file whose `srcversion` or symbol layout differs from the loaded module's is
 /// refused (another build).
-pub fn attach_module_debug(prog: &mut Program, path: &Path) -> Result<String> {
+pub fn attach_module_debug(prog: &Program, path: &Path) -> Result<String> {
     let refuse = |why: String| ProgramError::DebugFile {
         path: path.display().to_string(),
         why,
@@ -536,7 +479,7 @@ pub fn attach_module_debug(prog: &mut Program, path: &Path) -> Result<String> {
         )));
     }
     let debug = ModuleDebug::new(&m.name, file, &bases, m.text_ranges())?;
-    prog.add_module_debug(debug);
+    prog.attach_module_debug(debug);
     Ok(m.name.clone())
 }
 
@@ -577,16 +520,8 @@ pub fn module_btfs(prog: &Program) -> Result<Vec<(u64, u64, u64)>> {
     }
 }
 
-/// Parses `size` bytes of module BTF at `data` as split BTF on top of the kernel's, as provider `src`.
-fn split_btf(
-    prog: &Program,
-    data: u64,
-    size: u64,
-    src: u16,
-) -> Result<Option<kdive_debuginfo::btf::BtfSource>> {
-    let Some((base, base_src)) = prog.vmlinux_btf() else {
-        return Ok(None);
-    };
+/// The `size` bytes of a module's BTF at `data`; `None` when it has none.
+fn read_btf(prog: &Program, data: u64, size: u64) -> Result<Option<Vec<u8>>> {
     if data == 0 || size == 0 {
         return Ok(None);
     }
@@ -598,7 +533,5 @@ fn split_btf(
     }
     let mut bytes = vec![0u8; size as usize];
     prog.read(data, &mut bytes)?;
-    kdive_debuginfo::btf::BtfSource::new_split(base.clone(), base_src, bytes, src)
-        .map(Some)
-        .map_err(ProgramError::from)
+    Ok(Some(bytes))
 }

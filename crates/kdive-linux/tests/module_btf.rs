@@ -1,9 +1,10 @@
-//! Module BTF (split on top of the kernel's) makes module-only types visible.
+//! Module BTF (split on top of the kernel's) makes module-only types visible, read when a
+//! type name is not among the kernel's own.
 
 use std::sync::Arc;
 
 use kdive_dump::Dump;
-use kdive_program::Program;
+use kdive_program::ProgramBuilder;
 use kdive_testdata::{corpus_or_skip, fixtures};
 
 #[test]
@@ -22,14 +23,14 @@ fn module_types_come_from_module_btf() {
             continue;
         }
         let dump = Arc::new(Dump::open(fx.reference_dump()).unwrap());
-        let prog = Program::open(dump).unwrap();
         // struct virtio_blk is defined in the virtio_blk module, not in vmlinux
+        let alone = ProgramBuilder::from_dump(dump.clone()).unwrap().build();
         assert!(
-            prog.type_("struct virtio_blk").is_err(),
+            alone.type_("struct virtio_blk").is_err(),
             "{}: vmlinux BTF alone",
             fx.name
         );
-        let prog = kdive_linux::module::with_modules(prog);
+        let prog = kdive_linux::open::kernel(dump).unwrap();
         let vblk = prog
             .type_("struct virtio_blk")
             .unwrap_or_else(|e| panic!("{}: {e}", fx.name));

@@ -1,11 +1,10 @@
 //! `read_log` on every dump of the fixture corpus, opened the way the front ends open them
-//! (`Program::open`), against crash's `log`, makedumpfile's `--dump-dmesg` and drgn's records.
+//! (`open::kernel`), against crash's `log`, makedumpfile's `--dump-dmesg` and drgn's records.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use kdive_linux::printk::read_log;
-use kdive_program::Program;
 use kdive_testdata::{corpus_or_skip, fixtures};
 
 mod printk_support;
@@ -26,7 +25,7 @@ fn log_matches_crash_dmesg_and_drgn_on_every_dump() {
                 dump.file_name().unwrap_or_default().to_string_lossy()
             );
             let prog = match kdive_dump::Dump::open(&dump) {
-                Ok(d) => Program::open(Arc::new(d)).map_err(|e| e.to_string()),
+                Ok(d) => kdive_linux::open::kernel(Arc::new(d)).map_err(|e| e.to_string()),
                 Err(e) => Err(format!("Dump::open: {e}")),
             };
             let prog = match prog {

@@ -1,4 +1,4 @@
-//! `read_log` on the real dumps with the layer below `Program::open` only: the dump's page
+//! `read_log` on the real dumps with the layer below the program only: the dump's page
 //! tables (`KernelMemory`), `SYMBOL(prb)` from VMCOREINFO, and the hand-built printk types of
 //! `printk_support` — checked first against VMCOREINFO's `SIZE()`/`OFFSET()` lines.
 

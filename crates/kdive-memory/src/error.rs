@@ -43,6 +43,17 @@ fn walk_text(level: Option<&'static str>) -> String {
 }
 
 impl MemError {
+    /// The virtual address the failed read was for, when it had one.
+    pub fn vaddr(&self) -> Option<u64> {
+        match self {
+            MemError::NotMapped { vaddr, .. }
+            | MemError::Dump { vaddr, .. }
+            | MemError::BadAddress { vaddr, .. }
+            | MemError::BadEntry { vaddr, .. } => Some(*vaddr),
+            MemError::NoTranslation(_) => None,
+        }
+    }
+
     /// True when the failure is a page missing from the dump (excluded, not RAM, lost).
     pub fn is_missing_page(&self) -> bool {
         matches!(self, MemError::Dump { source, .. } if source.is_missing_page())

@@ -42,6 +42,31 @@ pub trait ReadVirt: Send + Sync {
         self.read_virt(addr, &mut b)?;
         Ok(b[0])
     }
+    /// Reads as much of `addr..addr + buf.len()` as it can, from the start: how many bytes were
+    /// read, and the error that stopped the read before the end (a missing page, an unmapped
+    /// address). Bytes after the stop are left as they were.
+    fn read_partial(&self, addr: u64, buf: &mut [u8]) -> PartialRead {
+        if buf.is_empty() {
+            return PartialRead::complete(0);
+        }
+        // one read for the common case; page by page only to find where a failing read stops
+        if self.read_virt(addr, buf).is_ok() {
+            return PartialRead::complete(buf.len());
+        }
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = addr.wrapping_add(done as u64);
+            let n = ((MIN_PAGE - at % MIN_PAGE) as usize).min(buf.len() - done);
+            if let Err(e) = self.read_virt(at, &mut buf[done..done + n]) {
+                return PartialRead {
+                    read: done,
+                    error: Some(e),
+                };
+            }
+            done += n;
+        }
+        PartialRead::complete(done)
+    }
     /// Reads a NUL-terminated string of at most `max` bytes (lossy UTF-8).
     fn read_cstr(&self, addr: u64, max: usize) -> Result<String> {
         Ok(String::from_utf8_lossy(&self.read_cbytes(addr, max)?).into_owned())
@@ -53,7 +78,7 @@ pub trait ReadVirt: Send + Sync {
         let mut a = addr;
         while out.len() < max {
             // stay inside one page per read so an unmapped next page does not fail a short string
-            let room = (0x1000 - (a & 0xfff)) as usize;
+            let room = (MIN_PAGE - a % MIN_PAGE) as usize;
             let n = room.min(chunk.len()).min(max - out.len());
             self.read_virt(a, &mut chunk[..n])?;
             if let Some(z) = chunk[..n].iter().position(|&c| c == 0) {
@@ -68,3 +93,27 @@ pub trait ReadVirt: Send + Sync {
 }
 
 pub use x86_64::{KernelMemory, Mapping, Walk, WalkStep};
+
+/// The smallest page size of any architecture: the granularity of partial reads.
+const MIN_PAGE: u64 = 0x1000;
+
+/// The outcome of [`ReadVirt::read_partial`]: the bytes read from the start, and what stopped
+/// the read short of the end.
+#[derive(Debug)]
+pub struct PartialRead {
+    /// Bytes read, from the start of the buffer.
+    pub read: usize,
+    /// Why the read stopped before the end; `None` when the whole buffer was read.
+    pub error: Option<MemError>,
+}
+
+impl PartialRead {
+    fn complete(read: usize) -> PartialRead {
+        PartialRead { read, error: None }
+    }
+
+    /// The whole buffer was read.
+    pub fn is_complete(&self) -> bool {
+        self.error.is_none()
+    }
+}

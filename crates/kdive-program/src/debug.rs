@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use kdive_debuginfo::dwarf::{SourceFrame, SourceLines};
 use kdive_debuginfo::elf_file::ElfFile;
@@ -23,7 +23,7 @@ pub struct KernelDebug {
     slide: u64,
     /// Link-time ranges of the kernel's text (`_stext.._etext`, init text).
     text: Vec<(u64, u64)>,
-    lines: OnceLock<Result<SourceLines, String>>,
+    lines: OnceLock<Result<SourceLines, Arc<kdive_debuginfo::DebugInfoError>>>,
 }
 
 impl std::fmt::Debug for KernelDebug {
@@ -123,9 +123,12 @@ impl KernelDebug {
         }
         let lines = self
             .lines
-            .get_or_init(|| SourceLines::new(&self.file).map_err(|e| e.to_string()))
+            .get_or_init(|| SourceLines::new(&self.file).map_err(Arc::new))
             .as_ref()
-            .map_err(|e| mismatch(&self.file, format!("its DWARF cannot be read: {e}")))?;
+            .map_err(|e| ProgramError::DebugInfoFile {
+                path: self.file.path().to_path_buf(),
+                source: e.clone(),
+            })?;
         Ok(Some(lines.frames(link)?))
     }
 }
@@ -229,11 +232,11 @@ impl Program {
         }
     }
 
-    /// Attaches the vmlinux at `path` after checking it is this dump's kernel.
-    pub fn attach_vmlinux(&mut self, path: &Path) -> Result<()> {
+    /// Attaches the vmlinux at `path` after checking it is this dump's kernel; an error, changing
+    /// nothing, for a file of another build or when a vmlinux is attached already.
+    pub fn attach_vmlinux(&self, path: &Path) -> Result<()> {
         let file = ElfFile::open(path)?;
         let debug = KernelDebug::check(self, file)?;
-        self.set_debug(debug);
-        Ok(())
+        self.set_debug(debug)
     }
 }

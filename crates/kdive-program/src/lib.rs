@@ -6,14 +6,16 @@
 pub mod debug;
 pub mod error;
 mod loader;
+pub mod modules;
 pub mod object;
 pub mod print;
 pub mod program;
 pub mod unwind;
 
-pub use error::ProgramError;
+pub use error::{ErrorKind, KernelOpenError, ProgramError};
+pub use modules::{AttachedModule, ModuleLoader, ModuleSpan, ModuleTables, SpanRegion};
 pub use object::Object;
-pub use program::Program;
+pub use program::{Program, ProgramBuilder, ProgramSymbols};
 
 /// Result type of the program layer.
 pub type Result<T, E = ProgramError> = std::result::Result<T, E>;

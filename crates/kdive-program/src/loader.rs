@@ -8,34 +8,35 @@ use kdive_debuginfo::{SymbolSource, Symbols, Types};
 use kdive_dump::Dump;
 use kdive_memory::{KernelMemory, ReadVirt};
 
-use crate::{Program, ProgramError, Result};
+use crate::error::KernelOpenError;
+use crate::{ProgramBuilder, Result};
 
 /// Largest vmlinux BTF we accept (real ones are 4-6 MB).
 const MAX_BTF: u64 = 256 << 20;
 
-impl Program {
-    /// Opens the kernel in `dump` with nothing but the dump: page tables, kallsyms and BTF from its memory.
-    pub fn open(dump: Arc<Dump>) -> Result<Program> {
+impl ProgramBuilder {
+    /// A builder for the kernel in `dump`, from nothing but the dump: page tables, kallsyms and
+    /// BTF from its memory. Modules come through a loader ([`ProgramBuilder::module_loader`]);
+    /// the kernel-knowledge layer's `open` adds it.
+    pub fn from_dump(dump: Arc<Dump>) -> Result<ProgramBuilder> {
         let info = dump
             .vmcoreinfo()
             .cloned()
-            .ok_or_else(|| ProgramError::Open("the dump carries no VMCOREINFO".into()))?;
-        let mem = Arc::new(KernelMemory::new(dump.clone())?);
-        let ksyms = Kallsyms::load(&*mem, &info)
-            .map_err(|e| ProgramError::Open(format!("kallsyms: {e}")))?;
+            .ok_or(KernelOpenError::NoVmcoreinfo)?;
+        let mem = Arc::new(KernelMemory::new(dump.clone()).map_err(KernelOpenError::Memory)?);
+        let ksyms = Kallsyms::load(&*mem, &info).map_err(KernelOpenError::Kallsyms)?;
         let btf = read_vmlinux_btf(&*mem, &ksyms)?;
         let mut types = Types::new();
         let src = types.next_source_id();
-        let btf = Arc::new(
-            BtfSource::parse(btf, src).map_err(|e| ProgramError::Open(format!("BTF: {e}")))?,
-        );
+        let btf = Arc::new(BtfSource::parse(btf, src).map_err(KernelOpenError::Btf)?);
         types.add_source(btf.clone());
         let mut symbols = Symbols::new();
         symbols.add_source(Arc::new(ksyms));
-        let mut prog = Program::new(mem.clone(), types, symbols);
-        prog.set_dump(dump, Some(mem));
-        prog.set_vmlinux_btf(btf, src);
-        Ok(prog)
+        Ok(ProgramBuilder::new(mem.clone())
+            .dump(dump, Some(mem))
+            .types(types)
+            .vmlinux_btf(btf, src)
+            .symbols(symbols))
     }
 }
 
@@ -43,22 +44,20 @@ impl Program {
 fn read_vmlinux_btf(mem: &dyn ReadVirt, syms: &Kallsyms) -> Result<Vec<u8>> {
     let start = syms
         .by_name("__start_BTF")
-        .ok_or_else(|| ProgramError::Open("no __start_BTF: kernel built without BTF".into()))?;
+        .ok_or(KernelOpenError::NoBtf("__start_BTF"))?;
     let stop = syms
         .by_name("__stop_BTF")
-        .ok_or_else(|| ProgramError::Open("no __stop_BTF".into()))?;
+        .ok_or(KernelOpenError::NoBtf("__stop_BTF"))?;
     let len = stop
         .addr
         .checked_sub(start.addr)
         .filter(|l| *l > 0 && *l <= MAX_BTF)
-        .ok_or_else(|| {
-            ProgramError::Open(format!(
-                "BTF bounds {:#x}..{:#x} make no sense",
-                start.addr, stop.addr
-            ))
+        .ok_or(KernelOpenError::BtfBounds {
+            start: start.addr,
+            stop: stop.addr,
         })?;
     let mut buf = vec![0u8; len as usize];
     mem.read_virt(start.addr, &mut buf)
-        .map_err(|e| ProgramError::Open(format!("reading BTF: {e}")))?;
+        .map_err(KernelOpenError::ReadBtf)?;
     Ok(buf)
 }

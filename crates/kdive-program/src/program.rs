@@ -1,13 +1,18 @@
 //! `Program`: one kernel image in one dump, with its memory, symbols and types.
+//!
+//! A program is put together once by a [`ProgramBuilder`] and is read-only after: what it
+//! learns later — a module's tables, a checked debug file — is attached through `&self`
+//! methods that only add.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use kdive_debuginfo::btf::BtfSource;
-use kdive_debuginfo::{Symbols, TypeId, Types};
+use kdive_debuginfo::{DebugInfoError, Symbol, Symbols, TypeId, Types};
 use kdive_dump::Dump;
 use kdive_memory::{KernelMemory, ReadVirt};
 
 use crate::debug::{KernelDebug, ModuleDebug};
+use crate::modules::{ModuleLoader, Modules};
 use crate::unwind::UnwindTables;
 use crate::{Object, ProgramError, Result};
 
@@ -15,66 +20,164 @@ use crate::{Object, ProgramError, Result};
 pub struct Program {
     mem: Arc<dyn ReadVirt>,
     types: Types,
+    /// The kernel's own symbols (modules' are in `modules`).
     symbols: Symbols,
     dump: Option<Arc<Dump>>,
     vmlinux_btf: Option<(Arc<BtfSource>, u16)>,
     kernel_mem: Option<Arc<KernelMemory>>,
     unwind: UnwindTables,
-    debug: Option<KernelDebug>,
-    module_debug: Vec<ModuleDebug>,
+    debug: OnceLock<KernelDebug>,
+    module_debug: RwLock<Vec<Arc<ModuleDebug>>>,
+    pub(crate) modules: Modules,
+    /// `[_text, _end)`: addresses whose symbols only the kernel's own table holds.
+    image: OnceLock<Option<(u64, u64)>>,
 }
 
-impl Program {
-    /// Ties a memory, types and symbols together.
-    pub fn new(mem: Arc<dyn ReadVirt>, types: Types, symbols: Symbols) -> Program {
-        Program {
-            mem,
-            types,
-            symbols,
-            dump: None,
-            vmlinux_btf: None,
-            kernel_mem: None,
-            unwind: UnwindTables::new(),
-            debug: None,
-            module_debug: Vec::new(),
+/// Puts a [`Program`] together: memory first, then its symbols, types, unwind tables and the
+/// loader of its modules.
+///
+/// ```
+/// use std::sync::Arc;
+/// use kdive_debuginfo::{Symbols, Types};
+/// use kdive_program::ProgramBuilder;
+///
+/// struct Zeros;
+/// impl kdive_memory::ReadVirt for Zeros {
+///     fn read_virt(&self, _addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
+///         buf.fill(0);
+///         Ok(())
+///     }
+/// }
+///
+/// let prog = ProgramBuilder::new(Arc::new(Zeros))
+///     .types(Types::new())
+///     .symbols(Symbols::new())
+///     .build();
+/// assert_eq!(prog.read_u64(0xffff_8880_0000_0000).unwrap(), 0);
+/// ```
+pub struct ProgramBuilder {
+    prog: Program,
+}
+
+impl ProgramBuilder {
+    /// A program reading `mem`, with no symbols or types yet.
+    pub fn new(mem: Arc<dyn ReadVirt>) -> ProgramBuilder {
+        ProgramBuilder {
+            prog: Program {
+                mem,
+                types: Types::new(),
+                symbols: Symbols::new(),
+                dump: None,
+                vmlinux_btf: None,
+                kernel_mem: None,
+                unwind: UnwindTables::new(),
+                debug: OnceLock::new(),
+                module_debug: RwLock::new(Vec::new()),
+                modules: Modules::default(),
+                image: OnceLock::new(),
+            },
         }
     }
 
-    /// Records the dump (and its page-table view) this program reads, for CPU notes and physical reads.
-    pub fn set_dump(&mut self, dump: Arc<Dump>, kernel_mem: Option<Arc<KernelMemory>>) {
-        self.dump = Some(dump);
-        self.kernel_mem = kernel_mem;
+    /// The dump the program reads (CPU notes, physical reads) and its page-table view.
+    pub fn dump(mut self, dump: Arc<Dump>, kernel_mem: Option<Arc<KernelMemory>>) -> Self {
+        self.prog.dump = Some(dump);
+        self.prog.kernel_mem = kernel_mem;
+        self
     }
 
-    /// Records the kernel's own BTF and its provider number, the base that module BTF extends.
-    pub fn set_vmlinux_btf(&mut self, btf: Arc<BtfSource>, src: u16) {
-        self.vmlinux_btf = Some((btf, src));
+    /// The type providers.
+    pub fn types(mut self, types: Types) -> Self {
+        self.prog.types = types;
+        self
     }
 
-    /// The kernel's own BTF and its provider number, when types came from BTF.
-    pub fn vmlinux_btf(&self) -> Option<(&Arc<BtfSource>, u16)> {
-        self.vmlinux_btf.as_ref().map(|(b, s)| (b, *s))
+    /// The kernel's own BTF, with its provider number in the types: the base module BTF extends.
+    pub fn vmlinux_btf(mut self, btf: Arc<BtfSource>, src: u16) -> Self {
+        self.prog.vmlinux_btf = Some((btf, src));
+        self
     }
 
-    /// Records a checked vmlinux (see [`Program::attach_vmlinux`]).
-    pub fn set_debug(&mut self, debug: KernelDebug) {
-        self.debug = Some(debug);
+    /// The kernel's own symbols.
+    pub fn symbols(mut self, symbols: Symbols) -> Self {
+        self.prog.symbols = symbols;
+        self
     }
 
-    /// The vmlinux attached, if any.
-    pub fn debug(&self) -> Option<&KernelDebug> {
-        self.debug.as_ref()
+    /// The unwind tables (by default vmlinux's ORC is read from memory on first use).
+    pub fn unwind_tables(mut self, tables: UnwindTables) -> Self {
+        self.prog.unwind = tables;
+        self
     }
 
-    /// Adds a module's debug file (replacing an earlier one of the same module).
-    pub fn add_module_debug(&mut self, m: ModuleDebug) {
-        self.module_debug.retain(|o| o.name() != m.name());
-        self.module_debug.push(m);
+    /// What finds loaded modules and reads their tables, on first need.
+    pub fn module_loader(mut self, loader: Arc<dyn ModuleLoader>) -> Self {
+        self.prog.modules = Modules::new(Some(loader));
+        self
     }
 
-    /// The module debug files attached.
-    pub fn module_debug(&self) -> &[ModuleDebug] {
-        &self.module_debug
+    /// The program.
+    pub fn build(self) -> Program {
+        self.prog
+    }
+}
+
+/// The symbols of a program: the kernel's own, then its modules' (attached on first need).
+#[derive(Clone, Copy)]
+pub struct ProgramSymbols<'a> {
+    prog: &'a Program,
+}
+
+impl ProgramSymbols<'_> {
+    /// Looks a symbol up by name: the kernel's first, then every module's.
+    pub fn by_name(&self, name: &str) -> Option<Symbol> {
+        self.prog
+            .symbols
+            .by_name(name)
+            .or_else(|| self.prog.module_symbol_by_name(name))
+    }
+
+    /// The address of a symbol.
+    pub fn address_of(&self, name: &str) -> Option<u64> {
+        self.by_name(name).map(|s| s.addr)
+    }
+
+    /// The symbol containing `addr`, with the offset of `addr` into it. Outside the kernel
+    /// image, the module holding `addr` is asked too (and attached if it was not yet).
+    pub fn by_addr(&self, addr: u64) -> Option<(Symbol, u64)> {
+        let kernel = self.prog.symbols.by_addr(addr).map(|(s, _)| s);
+        let in_image = self
+            .prog
+            .image()
+            .is_some_and(|(a, b)| (a..b).contains(&addr));
+        let module = if in_image {
+            None
+        } else {
+            self.prog.module_symbol_by_addr(addr)
+        };
+        // the nearest below wins; at the same address, the module's
+        let best = match (kernel, module) {
+            (Some(k), Some(m)) if k.addr > m.addr => Some(k),
+            (k, m) => m.or(k),
+        }?;
+        let off = addr - best.addr;
+        Some((best, off))
+    }
+
+    /// The kernel's own symbols only.
+    pub fn kernel(&self) -> &Symbols {
+        &self.prog.symbols
+    }
+}
+
+impl Program {
+    /// A program over `mem` with these types and symbols, nothing more (a shorthand for
+    /// [`ProgramBuilder`]).
+    pub fn new(mem: Arc<dyn ReadVirt>, types: Types, symbols: Symbols) -> Program {
+        ProgramBuilder::new(mem)
+            .types(types)
+            .symbols(symbols)
+            .build()
     }
 
     /// The dump, when the program was opened from one.
@@ -92,46 +195,81 @@ impl Program {
         &*self.mem
     }
 
-    /// All types known to the program.
+    /// All types known to the program (modules' BTF is added when a name is not found in the
+    /// kernel's: look names up with [`Program::type_`]).
     pub fn types(&self) -> &Types {
         &self.types
     }
 
+    /// The kernel's own BTF and its provider number, when types came from BTF.
+    pub fn vmlinux_btf(&self) -> Option<(&Arc<BtfSource>, u16)> {
+        self.vmlinux_btf.as_ref().map(|(b, s)| (b, *s))
+    }
+
     /// All symbols known to the program.
-    pub fn symbols(&self) -> &Symbols {
-        &self.symbols
+    pub fn symbols(&self) -> ProgramSymbols<'_> {
+        ProgramSymbols { prog: self }
     }
 
-    /// Mutable symbols (to add module symbol tables after the kernel's).
-    pub fn symbols_mut(&mut self) -> &mut Symbols {
-        &mut self.symbols
+    /// `[_text, _end)` of the kernel image, when the symbols say.
+    fn image(&self) -> Option<(u64, u64)> {
+        *self.image.get_or_init(|| {
+            let a = self.symbols.address_of("_text")?;
+            let b = self.symbols.address_of("_end")?;
+            (a < b).then_some((a, b))
+        })
     }
 
-    /// Mutable types (to add module BTF after the kernel's).
-    pub fn types_mut(&mut self) -> &mut Types {
-        &mut self.types
-    }
-
-    /// Unwind tables (vmlinux's ORC read on first use, modules' added by the module walk).
+    /// Unwind tables (vmlinux's ORC read on first use; modules' come with the modules).
     pub fn unwind_tables(&self) -> &UnwindTables {
         &self.unwind
     }
 
-    /// Mutable unwind tables (to add module tables, or tables built elsewhere).
-    pub fn unwind_tables_mut(&mut self) -> &mut UnwindTables {
-        &mut self.unwind
+    /// The vmlinux attached, if any.
+    pub fn debug(&self) -> Option<&KernelDebug> {
+        self.debug.get()
+    }
+
+    /// Records a checked vmlinux; an error when one is attached already.
+    pub(crate) fn set_debug(&self, debug: KernelDebug) -> Result<()> {
+        let path = debug.path().display().to_string();
+        self.debug.set(debug).map_err(|_| ProgramError::DebugFile {
+            path,
+            why: "a vmlinux is already attached".into(),
+        })
+    }
+
+    /// Attaches a module's debug file (replacing an earlier one of the same module).
+    pub fn attach_module_debug(&self, m: ModuleDebug) {
+        let mut all = self.module_debug.write().unwrap_or_else(|p| p.into_inner());
+        all.retain(|o| o.name() != m.name());
+        all.push(Arc::new(m));
+    }
+
+    /// The module debug files attached.
+    pub fn module_debug(&self) -> Vec<Arc<ModuleDebug>> {
+        self.module_debug
+            .read()
+            .map(|m| m.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     /// The address of a symbol.
     pub fn symbol_address(&self, name: &str) -> Result<u64> {
-        self.symbols
+        self.symbols()
             .address_of(name)
             .ok_or_else(|| ProgramError::NoSymbol(name.to_string()))
     }
 
     /// Looks a type up by C spelling: `struct task_struct`, `unsigned long`, `struct page *`.
+    /// A name the kernel's types lack is looked for in the modules' (read on first need).
     pub fn type_(&self, spec: &str) -> Result<TypeId> {
-        Ok(self.types.lookup(spec)?)
+        match self.types.lookup(spec) {
+            Err(DebugInfoError::NotFound(_)) if self.load_module_types() => {
+                Ok(self.types.lookup(spec)?)
+            }
+            r => Ok(r?),
+        }
     }
 
     /// An object of type `spec` stored at `addr` (a reference: nothing is read yet).
@@ -152,5 +290,10 @@ impl Program {
     /// Reads bytes at `addr`.
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
         Ok(self.mem.read_virt(addr, buf)?)
+    }
+
+    /// Reads as much of `addr..addr + buf.len()` as can be read, from the start.
+    pub fn read_partial(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::PartialRead {
+        self.mem.read_partial(addr, buf)
     }
 }

@@ -1,9 +1,9 @@
-//! Program::open on real dumps: the kernel's identity read through kallsyms + BTF + page tables.
+//! A program built from real dumps alone: the kernel's identity read through kallsyms + BTF + page tables.
 
 use std::sync::Arc;
 
 use kdive_dump::Dump;
-use kdive_program::Program;
+use kdive_program::ProgramBuilder;
 use kdive_testdata::{corpus_or_skip, fixtures};
 
 #[test]
@@ -17,7 +17,9 @@ fn opens_every_dump_and_reads_init_task() {
         for path in fx.dumps() {
             let what = format!("{}", path.display());
             let dump = Arc::new(Dump::open(&path).unwrap_or_else(|e| panic!("{what}: {e}")));
-            let prog = Program::open(dump).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let prog = ProgramBuilder::from_dump(dump)
+                .unwrap_or_else(|e| panic!("{what}: {e}"))
+                .build();
             // kallsyms agrees with the console's view of the running kernel
             let init_task = prog.symbol_address("init_task").unwrap();
             let want = meta["expected"]["kallsyms_runtime"]["init_task"]

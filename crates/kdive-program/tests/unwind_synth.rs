@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kdive_debuginfo::{Symbol, SymbolSource, Symbols, Types};
+use kdive_debuginfo::{Symbol, SymbolSource, Symbols};
 use kdive_memory::{MemError, ReadVirt};
 use kdive_program::unwind::orc::{OrcLayout, OrcTable};
 use kdive_program::unwind::x86_64::reg;
@@ -14,7 +14,7 @@ use kdive_program::unwind::{
     FoundBy, Limits, RegSet, StackKind, StackRange, Stacks, Start, StopReason, Trace, TraceEnd,
     UnwindTables,
 };
-use kdive_program::Program;
+use kdive_program::{Program, ProgramBuilder};
 
 // ---------- a tiny machine: memory, symbols, ORC ----------
 
@@ -154,6 +154,10 @@ fn machine() -> Mem {
 }
 
 fn program(m: Mem) -> Program {
+    program_with(m, table())
+}
+
+fn program_with(m: Mem, table: OrcTable) -> Program {
     let mut syms = Symbols::new();
     let names = ["A", "B", "C", "E", "P", "H", "U", "F", "L"];
     syms.add_source(Arc::new(Syms(
@@ -163,9 +167,10 @@ fn program(m: Mem) -> Program {
             .map(|(i, n)| (*n, TEXT + 0x100 * i as u64, 0x100))
             .collect(),
     )));
-    let mut p = Program::new(Arc::new(m), Types::new(), syms);
-    *p.unwind_tables_mut() = UnwindTables::with_kernel_table(table());
-    p
+    ProgramBuilder::new(Arc::new(m))
+        .symbols(syms)
+        .unwind_tables(UnwindTables::with_kernel_table(table))
+        .build()
 }
 
 fn stacks() -> Stacks {
@@ -343,7 +348,6 @@ fn no_table_entry_falls_back_to_frame_pointers() {
     let bp = sp + 0x20;
     m.put(bp, 0);
     m.put(bp + 8, C + 0x30);
-    let mut p = program(m);
     let ips = vec![B];
     let t = OrcTable::new(
         "m",
@@ -353,7 +357,7 @@ fn no_table_entry_falls_back_to_frame_pointers() {
         vec![(A, TEXT_END)],
     )
     .unwrap();
-    *p.unwind_tables_mut() = UnwindTables::with_kernel_table(t);
+    let p = program_with(m, t);
     let mut start = at(A + 0x10, sp);
     start.regs.set(reg::RBP, bp);
     let trace = p.unwind(&start, &stacks(), Limits::default()).unwrap();
@@ -558,8 +562,7 @@ fn random_stacks_and_tables_never_panic() {
             OrcLayout::legacy()
         };
         let table = OrcTable::new("r", ips, raw, layout, vec![]).unwrap();
-        let mut p = program(m);
-        *p.unwind_tables_mut() = UnwindTables::with_kernel_table(table);
+        let p = program_with(m, table);
         let mut start = at(TEXT + next() % (TEXT_END - TEXT), sp);
         for r in [reg::RBP, reg::RDI, reg::RDX, reg::R10, reg::R13] {
             start.regs.set(r, TASK + next() % SIZE);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use kdive_commands::Session;
 use kdive_debuginfo::TypeKind;
 use kdive_program::object::ObjectHandle;
-use kdive_program::{Object, Program, ProgramError};
+use kdive_program::{ErrorKind, Object, Program, ProgramError};
 use pyo3::exceptions::{PyAttributeError, PyException, PyIndexError, PyLookupError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -21,17 +21,36 @@ pyo3::create_exception!(
     "Memory the dump does not hold."
 );
 
+/// drgn's `FaultError(message, address)`: memory the dump cannot give (unmapped, or a page not
+/// in it), with `.message` and `.address`.
+fn fault_error(message: String, address: Option<u64>) -> PyErr {
+    Python::with_gil(|py| {
+        let err = FaultError::new_err((message.clone(), address));
+        let value = err.value(py);
+        // setting attributes on a fresh exception instance cannot fail short of memory
+        let _ = value.setattr("message", message);
+        let _ = value.setattr("address", address);
+        err
+    })
+}
+
+/// A program-layer error as the Python exception drgn raises for it: `FaultError` for memory,
+/// `LookupError` for a name or type that does not exist, `ValueError` otherwise.
 fn py_err(e: ProgramError) -> PyErr {
-    // drgn's FaultError: any address the dump cannot give (unmapped, or a page not in it)
-    if matches!(e, ProgramError::Memory(_)) {
-        FaultError::new_err(e.to_string())
-    } else {
-        PyValueError::new_err(e.to_string())
+    match e.kind() {
+        ErrorKind::Fault => fault_error(e.to_string(), e.fault_address()),
+        ErrorKind::Lookup => PyLookupError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
     }
 }
 
+/// A command's error as a Python exception (by its kind, as [`py_err`]).
 fn cmd_err(e: kdive_commands::CommandError) -> PyErr {
-    PyValueError::new_err(e.to_string())
+    match e.kind() {
+        "fault" => fault_error(e.to_string(), e.fault_address()),
+        "lookup" => PyLookupError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    }
 }
 
 /// A kernel in a dump.
@@ -259,14 +278,13 @@ impl PyObj {
 #[pyfunction]
 #[pyo3(signature = (path, vmlinux = None))]
 fn open(path: PathBuf, vmlinux: Option<PathBuf>) -> PyResult<PyProgram> {
-    let mut s = Session::open(&path).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let files: Vec<PathBuf> = std::iter::once(path).chain(vmlinux).collect();
+    let s = Session::open_with(&files, &kdive_linux::OpenOptions::default())
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
     if let Some(why) = s.minimal_reason() {
         return Err(PyValueError::new_err(format!(
             "no kernel view of this dump: {why}"
         )));
-    }
-    if let Some(v) = vmlinux {
-        s.attach_vmlinux(&v).map_err(cmd_err)?;
     }
     Ok(PyProgram {
         session: Arc::new(s),

@@ -134,7 +134,7 @@ fn from_dump(out: &Out, name: &str, path: &Path) {
     if let Some(text) = &dump.meta().vmcoreinfo_raw {
         out.put("vmcoreinfo", name, format!("{text}\0").as_bytes());
     }
-    let Ok(prog) = kdive_program::Program::open(dump) else {
+    let Ok(prog) = kdive_linux::open::kernel(dump) else {
         return;
     };
     btf(out, name, &prog);

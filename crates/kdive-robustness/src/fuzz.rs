@@ -119,7 +119,7 @@ pub fn vmcoreinfo(data: &[u8]) {
             let _ = mem.read_cstr(a, 64);
         }
     }
-    if let Ok(prog) = kdive_program::Program::open(dump) {
+    if let Ok(prog) = kdive_linux::open::kernel(dump) {
         let _ = prog.symbols().by_name("init_task");
         let _ = prog.type_("struct task_struct");
     }
@@ -288,13 +288,11 @@ fn exercise_types(types: &Types, src: u16) {
 /// the value of each at an address whose memory repeats the input.
 fn exercise_printing(types: Types, src: u16, data: &[u8]) {
     use kdive_program::print::{declaration, definition, format_value, PrintOptions};
-    let prog = kdive_program::Program::new(
-        Arc::new(crate::mem::Repeating(
-            data.iter().copied().take(4096).collect(),
-        )),
-        types,
-        kdive_debuginfo::Symbols::new(),
-    );
+    let prog = kdive_program::ProgramBuilder::new(Arc::new(crate::mem::Repeating(
+        data.iter().copied().take(4096).collect(),
+    )))
+    .types(types)
+    .build();
     // a few types: a print a corrupt type makes as large as allowed costs tens of milliseconds
     for idx in 1..8 {
         let id = TypeId { src, idx };

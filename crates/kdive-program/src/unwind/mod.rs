@@ -72,7 +72,7 @@ impl Program {
             None | Some(kdive_dump::Arch::X86_64) => {
                 Ok(Box::new(x86_64::X86_64::from_types(self.types())))
             }
-            Some(other) => Err(ProgramError::Open(format!(
+            Some(other) => Err(ProgramError::Unsupported(format!(
                 "stack unwinding is not supported on {other:?} yet"
             ))),
         }

@@ -1,5 +1,5 @@
 //! The unwind tables of a program: vmlinux's ORC, read from the dump on first use, and each
-//! module's, added by whoever walks the module list.
+//! module's, which comes with the module (see [`crate::modules`]).
 
 use std::sync::{Arc, OnceLock};
 
@@ -8,11 +8,10 @@ use super::orc::{OrcLayout, OrcTable};
 use super::rows::{RowLookup, RowSource};
 use crate::{Program, ProgramError, Result};
 
-/// All unwind information of a program.
+/// The kernel's own unwind information.
 #[derive(Default)]
 pub struct UnwindTables {
-    kernel: OnceLock<std::result::Result<Arc<OrcTable>, String>>,
-    modules: Vec<Arc<OrcTable>>,
+    kernel: OnceLock<std::result::Result<Arc<OrcTable>, Arc<ProgramError>>>,
 }
 
 impl UnwindTables {
@@ -28,54 +27,77 @@ impl UnwindTables {
         t
     }
 
-    /// Adds a module's table.
-    pub fn add_module_table(&mut self, table: OrcTable) {
-        self.modules.retain(|m| m.name() != table.name());
-        self.modules.push(Arc::new(table));
-    }
-
-    /// The modules' tables.
-    pub fn module_tables(&self) -> &[Arc<OrcTable>] {
-        &self.modules
-    }
-
     /// vmlinux's table, read on first use, or why it could not be.
-    pub fn kernel_table(&self, prog: &Program) -> std::result::Result<&Arc<OrcTable>, &str> {
+    pub fn kernel_table(&self, prog: &Program) -> Result<&Arc<OrcTable>> {
         self.kernel
-            .get_or_init(|| {
-                read_kernel_orc(prog)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string())
-            })
+            .get_or_init(|| read_kernel_orc(prog).map(Arc::new).map_err(Arc::new))
             .as_ref()
-            .map_err(String::as_str)
+            .map_err(|e| ProgramError::Shared(e.clone()))
     }
 
-    /// A row source over every table (vmlinux's read now if it was not yet).
-    pub fn rows<'a>(&'a self, prog: &Program) -> OrcRows<'a> {
+    /// A row source over vmlinux's table (read now if it was not yet) and the modules' tables.
+    pub fn rows<'a>(&'a self, prog: &'a Program) -> OrcRows<'a> {
         OrcRows {
             kernel: self.kernel_table(prog).ok().map(|t| &**t),
-            modules: &self.modules,
+            modules: Modules::Program(prog),
         }
     }
+}
+
+/// Where an [`OrcRows`] finds modules' tables.
+enum Modules<'a> {
+    /// The program's modules, attached on first need.
+    Program(&'a Program),
+    /// Tables given outright.
+    Tables(&'a [Arc<OrcTable>]),
 }
 
 /// A [`RowSource`] over ORC tables.
 pub struct OrcRows<'a> {
     kernel: Option<&'a OrcTable>,
-    modules: &'a [Arc<OrcTable>],
+    modules: Modules<'a>,
 }
 
 impl<'a> OrcRows<'a> {
-    /// Rows from vmlinux's table (if any) and the modules' tables.
+    /// Rows from vmlinux's table (if any) and the given modules' tables.
     pub fn new(kernel: Option<&'a OrcTable>, modules: &'a [Arc<OrcTable>]) -> OrcRows<'a> {
-        OrcRows { kernel, modules }
+        OrcRows {
+            kernel,
+            modules: Modules::Tables(modules),
+        }
     }
 
-    fn table(&self, pc: u64) -> Option<&OrcTable> {
-        self.kernel
-            .filter(|t| t.covers(pc))
-            .or_else(|| self.modules.iter().map(|m| &**m).find(|t| t.covers(pc)))
+    /// The table covering `pc`.
+    fn table(&self, pc: u64) -> Option<TableRef<'a>> {
+        if let Some(k) = self.kernel.filter(|t| t.covers(pc)) {
+            return Some(TableRef::Borrowed(k));
+        }
+        match &self.modules {
+            Modules::Tables(m) => m
+                .iter()
+                .find(|t| t.covers(pc))
+                .map(|t| TableRef::Borrowed(&**t)),
+            Modules::Program(prog) => {
+                let t = prog.module_at(pc)?.orc()?.clone();
+                t.covers(pc).then_some(TableRef::Shared(t))
+            }
+        }
+    }
+}
+
+/// A table found for a pc: the kernel's (borrowed) or a module's (shared).
+enum TableRef<'a> {
+    Borrowed(&'a OrcTable),
+    Shared(Arc<OrcTable>),
+}
+
+impl std::ops::Deref for TableRef<'_> {
+    type Target = OrcTable;
+    fn deref(&self) -> &OrcTable {
+        match self {
+            TableRef::Borrowed(t) => t,
+            TableRef::Shared(t) => t,
+        }
     }
 }
 

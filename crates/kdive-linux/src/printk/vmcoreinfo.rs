@@ -1,4 +1,4 @@
-//! `log` without a kernel view: a program that knows the printk buffer from VMCOREINFO alone,
+//! The log without a kernel view: a program that knows the printk buffer from VMCOREINFO alone,
 //! as makedumpfile's `--dump-dmesg` does. Its symbols are VMCOREINFO's `SYMBOL()` lines; its
 //! types are the printk structures laid out by the `SIZE()`/`OFFSET()`/`LENGTH()` lines (the
 //! lockless `printk_ringbuffer` of 5.10+, or `struct printk_log` before). The members VMCOREINFO
@@ -12,8 +12,24 @@ use kdive_debuginfo::{
     Member, NameKind, Symbol, SymbolSource, Symbols, Type, TypeId, TypeKind, TypeSource, Types,
 };
 use kdive_dump::{Dump, VmcoreInfo};
-use kdive_memory::KernelMemory;
-use kdive_program::Program;
+use kdive_memory::{KernelMemory, MemError};
+use kdive_program::{Program, ProgramBuilder};
+
+/// Why VMCOREINFO does not describe the kernel log well enough to read it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VmcoreinfoLogError {
+    #[error("the dump carries no VMCOREINFO")]
+    NoVmcoreinfo,
+    #[error("no SIZE({0})")]
+    NoSize(String),
+    #[error("no OFFSET({0})")]
+    NoOffset(String),
+    #[error("VMCOREINFO names neither prb nor log_buf")]
+    NoLogBuffer,
+    #[error(transparent)]
+    Memory(#[from] MemError),
+}
 
 /// A type table built in code.
 #[derive(Default)]
@@ -63,20 +79,26 @@ impl Builder<'_> {
         };
         self.add(Some((NameKind::Base, name)), kind)
     }
-    fn size(&self, s: &str) -> Result<u64, String> {
-        self.vi.size(s).ok_or_else(|| format!("no SIZE({s})"))
+    fn size(&self, s: &str) -> Result<u64, VmcoreinfoLogError> {
+        self.vi
+            .size(s)
+            .ok_or_else(|| VmcoreinfoLogError::NoSize(s.into()))
     }
-    fn off(&self, path: &str) -> Result<u64, String> {
+    fn off(&self, path: &str) -> Result<u64, VmcoreinfoLogError> {
         self.vi
             .offset(path)
-            .ok_or_else(|| format!("no OFFSET({path})"))
+            .ok_or_else(|| VmcoreinfoLogError::NoOffset(path.into()))
     }
     /// `struct name` of `SIZE(name)` bytes; members `(member, type, OFFSET(name.member))`.
-    fn strukt(&mut self, name: &str, members: &[(&str, TypeId)]) -> Result<TypeId, String> {
+    fn strukt(
+        &mut self,
+        name: &str,
+        members: &[(&str, TypeId)],
+    ) -> Result<TypeId, VmcoreinfoLogError> {
         let specs: Vec<Spec> = members
             .iter()
             .map(|&(m, ty)| Ok((m, ty, self.off(&format!("{name}.{m}"))?, None)))
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, VmcoreinfoLogError>>()?;
         let size = self.size(name)?;
         Ok(self.strukt_at(name, size, &specs))
     }
@@ -98,7 +120,7 @@ impl Builder<'_> {
 }
 
 /// The printk types of the kernel VMCOREINFO describes.
-fn printk_types(vi: &VmcoreInfo) -> Result<Table, String> {
+fn printk_types(vi: &VmcoreInfo) -> Result<Table, VmcoreinfoLogError> {
     let mut b = Builder {
         t: Table::default(),
         vi,
@@ -200,7 +222,7 @@ fn printk_types(vi: &VmcoreInfo) -> Result<Table, String> {
         let size = b.size("printk_log")?;
         b.strukt_at("printk_log", size, &members);
     } else {
-        return Err("VMCOREINFO names neither prb nor log_buf".into());
+        return Err(VmcoreinfoLogError::NoLogBuffer);
     }
     Ok(b.t)
 }
@@ -224,11 +246,11 @@ impl SymbolSource for VmcoreSymbols {
 }
 
 /// A program over the dump's memory that can read the kernel log and nothing else.
-pub(super) fn printk_program(dump: Arc<Dump>) -> Result<Program, String> {
+pub fn printk_program(dump: Arc<Dump>) -> Result<Program, VmcoreinfoLogError> {
     let vi = dump
         .vmcoreinfo()
         .cloned()
-        .ok_or("the dump carries no VMCOREINFO")?;
+        .ok_or(VmcoreinfoLogError::NoVmcoreinfo)?;
     let table = printk_types(&vi)?;
     let syms = vi
         .entries()
@@ -236,12 +258,14 @@ pub(super) fn printk_program(dump: Arc<Dump>) -> Result<Program, String> {
         .filter_map(|k| k.strip_prefix("SYMBOL(")?.strip_suffix(')'))
         .filter_map(|n| Some((n.to_string(), vi.symbol(n)?)))
         .collect();
-    let mem = Arc::new(KernelMemory::new(dump.clone()).map_err(|e| e.to_string())?);
+    let mem = Arc::new(KernelMemory::new(dump.clone())?);
     let mut types = Types::new();
     types.add_source(Arc::new(table));
     let mut symbols = Symbols::new();
     symbols.add_source(Arc::new(VmcoreSymbols(syms)));
-    let mut prog = Program::new(mem.clone(), types, symbols);
-    prog.set_dump(dump, Some(mem));
-    Ok(prog)
+    Ok(ProgramBuilder::new(mem.clone())
+        .dump(dump, Some(mem))
+        .types(types)
+        .symbols(symbols)
+        .build())
 }

@@ -1,0 +1,246 @@
+//! Opening a dump: the one path every front end (the CLI, the Python module, a Rust tool built
+//! on these crates) takes from files to a kernel it can ask questions.
+//!
+//! [`open`] reads the dump (one file or the parts of a split set), opens the kernel in it from
+//! the dump alone (page tables, kallsyms, BTF; modules attached when first needed), checks and
+//! attaches the debug files given (a vmlinux, module `.ko`/`.ko.debug` files) and those of
+//! loaded modules lying beside the dump, and says what is worth knowing about how it went.
+//!
+//! ```no_run
+//! use kdive_linux::open::{open, OpenOptions};
+//!
+//! let opened = open(&["vmcore"], &OpenOptions::default())?;
+//! let prog = opened.kernel.as_ref().map_err(|e| e.to_string())?;
+//! let init = prog.variable("init_task", "struct task_struct")?;
+//! println!("{}", init.member("comm")?.read_string(16)?);
+//! for notice in &opened.notices {
+//!     eprintln!("{notice}");
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kdive_dump::{Dump, DumpError, FileKind};
+use kdive_program::{Program, ProgramBuilder, ProgramError};
+
+use crate::module::{attach_module_debug, modules, KernelModules};
+
+/// How to open a dump.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Do not read the kernel: only what needs none is offered (the dump's pages and notes).
+    pub minimal: bool,
+    /// Pages the dump level excluded read as zeros instead of failing.
+    pub zero_excluded: bool,
+    /// Attach the debug files of loaded modules found beside the dump (`NAME.ko`,
+    /// `NAME.ko.debug`).
+    pub module_files_beside_dump: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            minimal: false,
+            zero_excluded: false,
+            module_files_beside_dump: true,
+        }
+    }
+}
+
+/// A dump opened: the dump, its kernel (or why there is none), and what is worth saying.
+pub struct Opened {
+    pub dump: Arc<Dump>,
+    /// The kernel, or why it could not be read from this dump (then only what needs no kernel
+    /// can be answered).
+    pub kernel: Result<Program, NoKernel>,
+    /// Things worth saying about how the dump was opened.
+    pub notices: Vec<Notice>,
+}
+
+/// Why a dump opened without a kernel view.
+#[derive(Debug, thiserror::Error)]
+pub enum NoKernel {
+    /// The caller asked not to read it.
+    #[error("--minimal: the kernel is not read")]
+    Minimal,
+    #[error("no VMCOREINFO in the dump header, nor in its memory")]
+    NoVmcoreinfo,
+    /// The kernel could not be made sense of (page tables, kallsyms, BTF).
+    #[error(transparent)]
+    Program(#[from] ProgramError),
+}
+
+/// Something worth saying about how a dump was opened (printed one per line).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Notice {
+    #[error("the dump's header has no usable VMCOREINFO; found the kernel's copy in memory at physical address {paddr:#x}")]
+    VmcoreinfoFromMemory { paddr: u64 },
+    #[error("split set: no part holds pfns {start:#x}..{end:#x} (a part is missing); their pages read as lost")]
+    SplitPartMissing { start: u64, end: u64 },
+    #[error("module {module}: debug info from {}", path.display())]
+    ModuleDebugAttached { module: String, path: PathBuf },
+    /// A module file found beside the dump that is not the loaded module's.
+    #[error(transparent)]
+    ModuleDebugRefused(ProgramError),
+    #[error("debug files not used: the kernel is not read ({0})")]
+    DebugFilesUnused(String),
+    #[error("{}: a vmlinux is already attached; ignored", .0.display())]
+    ExtraVmlinux(PathBuf),
+}
+
+/// Why a dump could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The dump itself cannot be read.
+    #[error(transparent)]
+    Dump(#[from] DumpError),
+    /// A file cannot be read at all.
+    #[error("{}: {source}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A debug file given is not this dump's (another build, not a loaded module...).
+    #[error(transparent)]
+    DebugFile(ProgramError),
+}
+
+/// Opens the dump among `paths` (one file, or every part of a split set, in any order) with the
+/// debug files among them (a vmlinux, module `.ko`/`.ko.debug` files), which are checked
+/// against the dump: a file of another build is an error, never a source of wrong answers.
+/// crash's `VMLINUX VMCORE` order works too.
+pub fn open(paths: &[impl AsRef<Path>], opts: &OpenOptions) -> Result<Opened, OpenError> {
+    let (dumps, debug_files) = classify(paths)?;
+    let mut dump = Dump::open_set(&dumps)?;
+    dump.set_zero_excluded(opts.zero_excluded);
+    let mut notices = Vec::new();
+    if let Some(paddr) = dump.recover_vmcoreinfo() {
+        notices.push(Notice::VmcoreinfoFromMemory { paddr });
+    }
+    for &(start, end) in dump.missing() {
+        notices.push(Notice::SplitPartMissing { start, end });
+    }
+    let dump = Arc::new(dump);
+    let kernel = if opts.minimal {
+        Err(NoKernel::Minimal)
+    } else if dump.vmcoreinfo().is_none() {
+        Err(NoKernel::NoVmcoreinfo)
+    } else {
+        kernel(dump.clone()).map_err(NoKernel::from)
+    };
+    match &kernel {
+        Ok(prog) => {
+            attach_debug_files(prog, &debug_files, &mut notices)?;
+            if opts.module_files_beside_dump {
+                if let Some(dir) = dumps.first().and_then(|p| p.parent()) {
+                    attach_modules_beside(prog, dir, &mut notices);
+                }
+            }
+        }
+        Err(why) if !debug_files.is_empty() => {
+            notices.push(Notice::DebugFilesUnused(why.to_string()));
+        }
+        Err(_) => {}
+    }
+    Ok(Opened {
+        dump,
+        kernel,
+        notices,
+    })
+}
+
+/// The kernel in `dump`, from the dump alone, its modules attached when first needed.
+pub fn kernel(dump: Arc<Dump>) -> Result<Program, ProgramError> {
+    Ok(ProgramBuilder::from_dump(dump)?
+        .module_loader(Arc::new(KernelModules::default()))
+        .build())
+}
+
+/// Splits `paths` into the dump's files and the rest (debug files), keeping their order; with
+/// no dump among them, the first file is taken as one (for the dump layer's word on why not).
+pub fn classify(paths: &[impl AsRef<Path>]) -> Result<(Vec<PathBuf>, Vec<PathBuf>), OpenError> {
+    let (mut dumps, mut others) = (Vec::new(), Vec::new());
+    for p in paths {
+        let p = p.as_ref();
+        match kdive_dump::sniff(p) {
+            Ok(FileKind::Dump) => dumps.push(p.to_path_buf()),
+            Ok(_) => others.push(p.to_path_buf()),
+            Err(source) => {
+                return Err(OpenError::File {
+                    path: p.to_path_buf(),
+                    source,
+                })
+            }
+        }
+    }
+    if dumps.is_empty() && !others.is_empty() {
+        // no dump at all: open the first file anyway, for the dump layer's word on why
+        dumps.push(others.remove(0));
+    }
+    Ok((dumps, others))
+}
+
+fn is_module_file(p: &Path) -> bool {
+    p.to_str()
+        .is_some_and(|n| n.ends_with(".ko") || n.ends_with(".ko.debug"))
+}
+
+/// Attaches the first vmlinux among `files` and every module debug file.
+fn attach_debug_files(
+    prog: &Program,
+    files: &[PathBuf],
+    notices: &mut Vec<Notice>,
+) -> Result<(), OpenError> {
+    for f in files {
+        if is_module_file(f) {
+            attach_module_debug(prog, f).map_err(OpenError::DebugFile)?;
+        } else if prog.debug().is_some() {
+            notices.push(Notice::ExtraVmlinux(f.clone()));
+        } else {
+            prog.attach_vmlinux(f).map_err(OpenError::DebugFile)?;
+        }
+    }
+    Ok(())
+}
+
+/// Looks for the debug files of loaded modules in `dir` (`NAME.ko`, `NAME.ko.debug`, with `_`
+/// or `-`) and attaches those that match; says what it attached or refused.
+fn attach_modules_beside(prog: &Program, dir: &Path, notices: &mut Vec<Notice>) {
+    // one look at the directory first: most dumps have no module files beside them
+    let has_modules = std::fs::read_dir(dir).is_ok_and(|rd| {
+        rd.flatten()
+            .any(|e| is_module_file(Path::new(&e.file_name())))
+    });
+    if !has_modules {
+        return;
+    }
+    let Ok((loaded, _)) = modules(prog, crate::DEFAULT_WALK_LIMIT) else {
+        return;
+    };
+    for m in loaded {
+        if prog.module_debug().iter().any(|d| d.name() == m.name) {
+            continue;
+        }
+        let candidates = [m.name.clone(), m.name.replace('_', "-")]
+            .into_iter()
+            .flat_map(|n| [format!("{n}.ko.debug"), format!("{n}.ko")]);
+        for file in candidates {
+            let path = dir.join(&file);
+            if !path.is_file() {
+                continue;
+            }
+            match attach_module_debug(prog, &path) {
+                Ok(module) => {
+                    notices.push(Notice::ModuleDebugAttached { module, path });
+                    break;
+                }
+                Err(e) => notices.push(Notice::ModuleDebugRefused(e)),
+            }
+        }
+    }
+}
