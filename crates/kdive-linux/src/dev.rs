@@ -7,9 +7,10 @@
 //! inodes of `blockdev_superblock` (Linux 5.11+; `bdev_map` probes before).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use kdive_program::object::offset_of;
-use kdive_program::{Program, Result};
+use kdive_program::{Program, ProgramError, Result};
 
 use crate::list::chain;
 
@@ -77,9 +78,9 @@ pub fn char_devices(prog: &Program, limit: usize) -> Result<(Vec<CharDev>, Vec<S
     let ty = prog.type_("struct char_device_struct")?;
     let next_off = offset_of(prog, ty, "next")?;
     let mut problems = Vec::new();
-    let probes = cdev_probes(prog).map_err(|e| format!("cdev_map: {e}"));
+    let probes = cdev_probes(prog);
     if let Err(e) = &probes {
-        problems.push(e.clone());
+        problems.push(format!("cdev_map: {e}"));
     }
     let mut out = Vec::new();
     // each `cdev_map` bucket is read once, however many regions look into it
@@ -131,7 +132,7 @@ fn cdev_probes(prog: &Program) -> Result<Option<u64>> {
 fn read_chardev(
     prog: &Program,
     a: u64,
-    probes: &std::result::Result<Option<u64>, String>,
+    probes: &Result<Option<u64>>,
     limit: usize,
     cache: &mut HashMap<u64, ProbeBucket>,
 ) -> Result<CharDev> {
@@ -159,7 +160,7 @@ fn read_chardev(
                 Err(e) => lookup_error = Some(format!("cdev_map probes: {e}")),
             },
             Ok(None) => {}
-            Err(e) => lookup_error = Some(e.clone()),
+            Err(e) => lookup_error = Some(format!("cdev_map: {e}")),
         }
     }
     Ok(CharDev {
@@ -178,7 +179,7 @@ fn read_chardev(
 #[derive(Debug, Clone)]
 struct ProbeBucket {
     probes: Vec<(u32, u64)>,
-    stop: Option<String>,
+    stop: Option<Arc<ProgramError>>,
 }
 
 /// Reads one bucket's chain (once: `char_devices` asks for a bucket per region, and a corrupt
@@ -198,12 +199,12 @@ fn probe_bucket(prog: &Program, probes: u64, bucket: u64, limit: usize) -> Resul
         match dev {
             Ok(dev) => out.probes.push((dev as u32, p)),
             Err(e) => {
-                out.stop = Some(e.to_string());
+                out.stop = Some(Arc::new(e));
                 return Ok(out);
             }
         }
     }
-    out.stop = err.map(|e| e.to_string());
+    out.stop = err.map(Arc::new);
     Ok(out)
 }
 
@@ -215,12 +216,12 @@ fn probe_cdev(
     minor: u32,
     limit: usize,
     cache: &mut HashMap<u64, ProbeBucket>,
-) -> std::result::Result<Option<(u64, u64)>, String> {
+) -> Result<Option<(u64, u64)>> {
     let bucket = u64::from(major) % MAJOR_HASH_SIZE;
     let b = match cache.get(&bucket) {
         Some(b) => b,
         None => {
-            let b = probe_bucket(prog, probes, bucket, limit).map_err(|e| e.to_string())?;
+            let b = probe_bucket(prog, probes, bucket, limit)?;
             cache.entry(bucket).or_insert(b)
         }
     };
@@ -237,10 +238,10 @@ fn probe_cdev(
                 .read_u64()?;
             Ok((data, ops))
         };
-        return read().map(Some).map_err(|e| e.to_string());
+        return read().map(Some);
     }
     match &b.stop {
-        Some(e) => Err(e.clone()),
+        Some(e) => Err(ProgramError::Shared(e.clone())),
         None => Ok(None),
     }
 }
