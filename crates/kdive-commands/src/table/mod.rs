@@ -1,10 +1,11 @@
 //! The command table: every command with its flags, arguments and help, defined once.
 //!
-//! Dispatch ([`crate::run`]), flag parsing ([`crate::args::Flags::parse`]), `help` and "did you
-//! mean" all read these entries; a man-page or completion
+//! Dispatch ([`crate::run`]), flag parsing ([`crate::args::Flags::parse`]), `help`, "did you
+//! mean" and the README's command list all read these entries; a man-page or completion
 //! generator can walk [`COMMANDS`] the same way.
 
 mod entries;
+mod markdown;
 
 use std::fmt;
 
@@ -14,6 +15,7 @@ use crate::args::Flags;
 use crate::{CommandError, Report, Session};
 
 pub use entries::*;
+pub use markdown::{readme_section, README_BEGIN, README_END};
 
 /// Runs a command on its argument words (the command word itself excluded).
 pub type Handler = fn(&Session, &[String]) -> Result<Box<dyn Report>, CommandError>;
