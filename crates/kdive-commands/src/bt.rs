@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::args::Flags;
 use crate::format::task_header;
+use crate::table;
 use crate::tasks::{find_task, tasks_named};
 use crate::{CommandError, Report, Session};
 
@@ -142,7 +143,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
 
 /// The result of `bt` with these arguments, for other commands (`analyze`).
 pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
-    let f = Flags::parse("bt", args, "atTfsxlrd").map_err(CommandError::Usage)?;
+    let f = Flags::parse(&table::BT, args)?;
     let tasks = s.tasks()?;
     let prog = s.kernel()?;
     let ctx = BacktraceContext::new(prog, &tasks.list.active);
@@ -161,13 +162,17 @@ pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
 pub(crate) fn for_tasks(
     s: &Session,
     chosen: &[&TaskInfo],
-    args: &[String],
+    f: &Flags,
 ) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("bt", args, "tTfsxlrd").map_err(CommandError::Usage)?;
+    if f.has('a') {
+        return Err(CommandError::Usage(
+            "foreach: bt -a chooses tasks itself; give foreach the `active` selector".into(),
+        ));
+    }
     let tasks = s.tasks()?;
     let prog = s.kernel()?;
     let ctx = BacktraceContext::new(prog, &tasks.list.active);
-    Ok(Box::new(backtraces(prog, &ctx, chosen, opts(&f))))
+    Ok(Box::new(backtraces(prog, &ctx, chosen, opts(f))))
 }
 
 fn opts(f: &Flags) -> Opts {

@@ -8,6 +8,7 @@ use kdive_program::Program;
 use serde::Serialize;
 
 use crate::args::Flags;
+use crate::table;
 use crate::{CommandError, Report, Session};
 
 /// What `dev` reports.
@@ -38,16 +39,7 @@ pub struct DevRow {
 
 /// Runs `dev` (the listing; crash's `-d`, `-D`, `-i`, `-p`, `-V`, `-v` are not supported).
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("dev", args, "").map_err(|e| {
-        CommandError::Usage(format!(
-            "{e} (only the device listing, `dev`, is supported)"
-        ))
-    })?;
-    if !f.positional.is_empty() {
-        return Err(CommandError::Usage(
-            "dev: only the device listing, `dev`, is supported".into(),
-        ));
-    }
+    Flags::parse(&table::DEV, args)?;
     let prog = s.kernel()?;
     let err = |e| CommandError::Program {
         cmd: "dev",

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::args::Flags;
 use crate::format::task_header;
+use crate::table;
 use crate::tasks::tasks_named;
 use crate::{CommandError, Report, Session};
 
@@ -60,18 +61,17 @@ pub struct Files {
 
 /// Runs `files`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("files", args, "").map_err(CommandError::Usage)?;
+    let f = Flags::parse(&table::FILES, args)?;
     let chosen = tasks_named(s, "files", &f.positional)?;
-    for_tasks(s, &chosen, &[])
+    for_tasks(s, &chosen, &Flags::default())
 }
 
 /// `files` of chosen tasks (`foreach ... files`).
 pub(crate) fn for_tasks(
     s: &Session,
     chosen: &[&TaskInfo],
-    args: &[String],
+    _: &Flags,
 ) -> Result<Box<dyn Report>, CommandError> {
-    Flags::parse("files", args, "").map_err(CommandError::Usage)?;
     let prog = s.kernel()?;
     let mut out = Files { tasks: Vec::new() };
     for &t in chosen {

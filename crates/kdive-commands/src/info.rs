@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::args::Flags;
 use crate::format::date;
+use crate::table;
 use crate::{CommandError, Report, Session};
 
 /// One file of the dump.
@@ -73,7 +74,7 @@ pub struct Info {
 
 /// Runs `info`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("info", args, "v").map_err(CommandError::Usage)?;
+    let f = Flags::parse(&table::INFO, args)?;
     let mut info = collect(s.dump(), s.minimal_reason().as_deref());
     info.verbose = f.has('v');
     Ok(Box::new(info))

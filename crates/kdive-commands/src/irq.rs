@@ -4,6 +4,7 @@ use kdive_linux::irq::irqs;
 use serde::Serialize;
 
 use crate::args::Flags;
+use crate::table;
 use crate::{CommandError, Report, Session};
 
 /// What `irq` reports.
@@ -38,16 +39,7 @@ pub struct ActionRow {
 /// Runs `irq` (all IRQs; crash's `-d`, `-b`, `-u`, `-a`, `-s`, `-c` and IRQ arguments are not
 /// supported).
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("irq", args, "").map_err(|e| {
-        CommandError::Usage(format!(
-            "{e} (only the listing of all IRQs, `irq`, is supported)"
-        ))
-    })?;
-    if !f.positional.is_empty() {
-        return Err(CommandError::Usage(
-            "irq: only the listing of all IRQs, `irq`, is supported".into(),
-        ));
-    }
+    Flags::parse(&table::IRQ, args)?;
     let prog = s.kernel()?;
     let (list, problems) = irqs(prog, s.walk_limit).map_err(|e| CommandError::Program {
         cmd: "irq",

@@ -9,10 +9,8 @@ use kdive_linux::slab::{slab_caches, SlabCache};
 use serde::Serialize;
 
 use crate::args::Flags;
+use crate::table;
 use crate::{CommandError, Report, Session};
-
-const USAGE: &str =
-    "kmem: usage: kmem -i | kmem -s [NAME...] (other kmem options are not supported)";
 
 /// `kmem -i`.
 #[derive(Debug, Serialize)]
@@ -33,8 +31,7 @@ pub struct KmemSlabs {
 
 /// Runs `kmem`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("kmem", args, "is")
-        .map_err(|e| CommandError::Usage(format!("{e}\n{USAGE}")))?;
+    let f = Flags::parse(&table::KMEM, args)?;
     let prog = s.kernel()?;
     let page_size = s.dump().page_size().max(1);
     match (f.has('i'), f.has('s')) {
@@ -61,7 +58,10 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
                 problems,
             }))
         }
-        _ => Err(CommandError::Usage(USAGE.into())),
+        _ => Err(CommandError::Usage(format!(
+            "kmem: give -i, or -s and cache names\nusage: {}",
+            table::KMEM.synopsis()
+        ))),
     }
 }
 

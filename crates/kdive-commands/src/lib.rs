@@ -8,6 +8,7 @@ pub mod dev;
 pub mod files;
 pub mod foreach;
 pub mod format;
+pub mod help;
 pub mod info;
 pub mod irq;
 pub mod kmem;
@@ -25,14 +26,13 @@ pub mod set;
 pub mod structs;
 pub mod sym;
 pub mod sys;
+pub mod table;
 mod tasks;
 pub mod vm;
 
 pub use session::Session;
 
 use std::sync::Arc;
-
-use kdive_debuginfo::NameKind;
 
 /// A command's result: text as crash prints it, or one JSON document.
 pub trait Report {
@@ -93,8 +93,12 @@ pub enum CommandError {
     /// What the command needs is not there (no task on any CPU, no DWARF for a symbol's type).
     #[error("{0}")]
     Unavailable(String),
-    #[error("{0}: command not found")]
-    Unknown(String),
+    /// No command has this name; `suggestions` are the nearest names, if any are close.
+    #[error("{name}: command not found{}", did_you_mean(.suggestions))]
+    Unknown {
+        name: String,
+        suggestions: Vec<&'static str>,
+    },
 }
 
 impl CommandError {
@@ -112,7 +116,7 @@ impl CommandError {
             CommandError::Dump { .. } => "corrupt",
             CommandError::Io { .. } => "io",
             CommandError::Unavailable(_) => "unavailable",
-            CommandError::Unknown(_) => "unknown_command",
+            CommandError::Unknown { .. } => "unknown_command",
         }
     }
 
@@ -125,54 +129,47 @@ impl CommandError {
             _ => None,
         }
     }
+
+    /// `name` is no command: the error, with the nearest command names.
+    pub fn unknown(name: &str) -> CommandError {
+        CommandError::Unknown {
+            name: name.to_string(),
+            suggestions: table::suggest(name),
+        }
+    }
 }
 
-/// Runs one command line (no pipes or redirections: the front end handles those).
+/// ` (did you mean bt?)`, or nothing without suggestions.
+fn did_you_mean(suggestions: &[&str]) -> String {
+    match suggestions {
+        [] => String::new(),
+        [one] => format!(" (did you mean {one}?)"),
+        [all @ .., last] => format!(" (did you mean {} or {last}?)", all.join(", ")),
+    }
+}
+
+/// Runs one command line (no pipes or redirections: the front end handles those): the command
+/// the table names, `CMD --help` as `help CMD`, or crash's struct-name shorthand.
 pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandError> {
     let words = args::split(line).map_err(CommandError::Usage)?;
     let Some((cmd, rest)) = words.split_first() else {
         return Err(CommandError::Usage("empty command".into()));
     };
-    match cmd.as_str() {
-        "sys" => sys::run(session, rest),
-        "ps" => ps::run(session, rest),
-        "log" => log::run(session, rest),
-        "bt" => bt::run(session, rest),
-        "foreach" => foreach::run(session, rest),
-        "set" => set::run(session, rest),
-        "info" => info::run(session, rest),
-        "rd" => rd::run(session, rest),
-        "search" => search::run(session, rest),
-        "mod" => modules::run(session, rest),
-        "analyze" => analyze::run(session, rest),
-        "sym" => sym::run(session, rest),
-        "runq" => runq::run(session, rest),
-        "kmem" => kmem::run(session, rest),
-        "list" => list::run(session, rest),
-        "mount" => mount::run(session, rest),
-        "files" => files::run(session, rest),
-        "vm" => vm::run(session, rest),
-        "net" => net::run(session, rest),
-        "dev" => dev::run(session, rest),
-        "irq" => irq::run(session, rest),
-        "struct" => structs::run(session, rest, Some(NameKind::Struct)),
-        "union" => structs::run(session, rest, Some(NameKind::Union)),
-        "*" => structs::run(session, rest, None),
-        "task" => structs::run_task(session, rest),
-        "whatis" => structs::run_whatis(session, rest),
-        // crash's shorthands: `*task_struct ADDR`, and a struct's name as a command
-        other => {
-            let name = other.strip_prefix('*').unwrap_or(other);
-            let prog = session.kernel().ok();
-            if prog.is_some_and(|p| structs::is_aggregate(p, name)) {
-                let mut args = vec![name.to_string()];
-                args.extend_from_slice(rest);
-                structs::run(session, &args, None)
-            } else {
-                Err(CommandError::Unknown(other.to_string()))
-            }
-        }
+    if let Some(c) = table::find(cmd) {
+        return match rest {
+            [h] if h == "--help" => Ok(Box::new(help::Help::Page(help::page(c)))),
+            _ => (c.run)(session, rest),
+        };
     }
+    // crash's shorthands: `*task_struct ADDR`, and a struct's name as a command
+    let name = cmd.strip_prefix('*').unwrap_or(cmd);
+    let prog = session.kernel().ok();
+    if prog.is_some_and(|p| structs::is_aggregate(p, name)) {
+        let mut args = vec![name.to_string()];
+        args.extend_from_slice(rest);
+        return structs::run(session, &args, None);
+    }
+    Err(CommandError::unknown(cmd))
 }
 
 /// Serializes a u64 as a `"0x…"` string (JSON addresses).

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::args::Flags;
 use crate::structs::{address_of, find_aggregate, options, struct_value, StructValue};
+use crate::table;
 use crate::{CommandError, Report, Session};
 
 /// One entry of the list.
@@ -40,41 +41,23 @@ pub struct List {
 
 /// Runs `list`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    // -o and -s take a value
-    let mut offset_arg = None;
-    let mut struct_arg = None;
-    let mut rest = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-o" | "-s" => {
-                let v = it
-                    .next()
-                    .ok_or_else(|| CommandError::Usage(format!("list: {a} needs a value")))?;
-                if a == "-o" {
-                    offset_arg = Some(v.clone());
-                } else {
-                    struct_arg = Some(v.clone());
-                }
-            }
-            _ => rest.push(a.clone()),
-        }
-    }
-    let f = Flags::parse("list", &rest, "hHx").map_err(CommandError::Usage)?;
+    let f = Flags::parse(&table::LIST, args)?;
+    let mut offset_arg = f.value('o');
+    let struct_arg = f.value('s');
     let prog = s.kernel()?;
     let usage = |m: String| CommandError::Usage(format!("list: {m}"));
     // crash's `-o` may be left out: `list task_struct.tasks -h init_task`
     let start_word = match f.positional.as_slice() {
         [w] => w,
         [o, w] if offset_arg.is_none() => {
-            offset_arg = Some(o.clone());
+            offset_arg = Some(o);
             w
         }
         _ => return Err(usage("give one start address or symbol".into())),
     };
     let start = address_of(prog, start_word)
         .ok_or_else(|| usage(format!("invalid address or symbol: {start_word}")))?;
-    let offset = match offset_arg.as_deref() {
+    let offset = match offset_arg {
         None => 0,
         Some(o) => match o.split_once('.') {
             Some((ty, member)) => {
@@ -88,7 +71,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             None => parse_number(o).ok_or_else(|| usage(format!("invalid offset: {o}")))?,
         },
     };
-    let contents = match struct_arg.as_deref() {
+    let contents = match struct_arg {
         None => None,
         Some(spec) => {
             let (name, members) = match spec.split_once('.') {

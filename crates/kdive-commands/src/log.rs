@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::args::Flags;
+use crate::table;
 use crate::{CommandError, Report, Session};
 
 /// One record of `log --json`.
@@ -30,7 +31,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     use kdive_linux::printk::{
         caller_id_text, crash_caller_width, format_record_lines, FormatOptions, TimeFormat,
     };
-    let f = Flags::parse("log", args, "Tmctd").map_err(CommandError::Usage)?;
+    let f = Flags::parse(&table::LOG, args)?;
     let log = s.log()?;
     let prog = s.log_program()?;
     let time = if f.has('T') {

@@ -4,6 +4,7 @@ use kdive_linux::module::{modules, RegionKind};
 use serde::Serialize;
 
 use crate::args::Flags;
+use crate::table;
 use crate::{CommandError, Report, Session};
 
 /// One loaded module.
@@ -38,12 +39,7 @@ pub struct Mod {
 
 /// Runs `mod`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("mod", args, "").map_err(CommandError::Usage)?;
-    if !f.positional.is_empty() {
-        return Err(CommandError::Usage(
-            "mod: only the listing is supported (give module files after the dump to load their debug info)".into(),
-        ));
-    }
+    Flags::parse(&table::MOD, args)?;
     let prog = s.kernel()?;
     let (list, problems) = modules(prog, s.walk_limit).map_err(|e| CommandError::Program {
         cmd: "mod",

@@ -4,6 +4,7 @@ use kdive_linux::fs::{mounts, MountInfo};
 use serde::Serialize;
 
 use crate::args::Flags;
+use crate::table;
 use crate::{CommandError, Report, Session};
 
 /// What `mount` reports.
@@ -27,12 +28,7 @@ pub struct MountRow {
 
 /// Runs `mount`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("mount", args, "").map_err(CommandError::Usage)?;
-    if !f.positional.is_empty() {
-        return Err(CommandError::Usage(
-            "mount: only the listing is supported".into(),
-        ));
-    }
+    Flags::parse(&table::MOUNT, args)?;
     let prog = s.kernel()?;
     let (list, problems) = mounts(prog, s.walk_limit).map_err(|e| CommandError::Program {
         cmd: "mount",

@@ -4,6 +4,7 @@ use kdive_linux::net::net_devices;
 use serde::Serialize;
 
 use crate::args::Flags;
+use crate::table;
 use crate::{CommandError, Report, Session};
 
 /// What `net` reports.
@@ -27,16 +28,7 @@ pub struct NetRow {
 
 /// Runs `net` (the device listing; crash's `-a`, `-s`, `-S`, `-n`, `-N` are not supported).
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("net", args, "").map_err(|e| {
-        CommandError::Usage(format!(
-            "{e} (only the device listing, `net`, is supported)"
-        ))
-    })?;
-    if !f.positional.is_empty() {
-        return Err(CommandError::Usage(
-            "net: only the device listing, `net`, is supported".into(),
-        ));
-    }
+    Flags::parse(&table::NET, args)?;
     let prog = s.kernel()?;
     let (devices, problems) =
         net_devices(prog, s.walk_limit).map_err(|e| CommandError::Program {

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::args::Flags;
 use crate::format::{duration, task_header};
+use crate::table;
 use crate::{CommandError, Report, Session};
 
 /// One row of `ps`.
@@ -59,7 +60,7 @@ enum Style {
 
 /// Runs `ps [-k|-u|-G] [-t|-p] [PID|TASK|COMM ...]`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("ps", args, "kutGp").map_err(CommandError::Usage)?;
+    let f = Flags::parse(&table::PS, args)?;
     let prog = s.kernel()?;
     let tasks = s.tasks()?;
     let page_kib = s.dump().page_size() / 1024;

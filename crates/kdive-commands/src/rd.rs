@@ -9,6 +9,8 @@ use std::io::Write;
 use kdive_dump::{DumpError, Endian};
 use serde::Serialize;
 
+use crate::args::Flags;
+use crate::table::{self, FlagName};
 use crate::{CommandError, Report, Session};
 
 /// Largest range `rd` displays (a `-r` copy streams and has no bound).
@@ -64,6 +66,7 @@ fn parse_count(s: &str) -> Option<u64> {
 }
 
 fn parse(args: &[String]) -> Result<Args, CommandError> {
+    let f = Flags::parse(&table::RD, args)?;
     let mut a = Args {
         phys: false,
         size: 8,
@@ -74,48 +77,31 @@ fn parse(args: &[String]) -> Result<Args, CommandError> {
         addr: String::new(),
         count: None,
     };
-    let mut pos = Vec::new();
-    let mut it = args.iter();
-    while let Some(w) = it.next() {
-        match w.as_str() {
-            "-8" => a.size = 1,
-            "-16" => a.size = 2,
-            "-32" => a.size = 4,
-            "-64" => a.size = 8,
-            "-r" | "-e" => {
-                let v = it
-                    .next()
-                    .ok_or_else(|| usage(format!("option {w} needs an argument")))?;
-                if w == "-r" {
-                    a.raw_file = Some(v.clone());
-                } else {
-                    a.end = Some(parse_hex(v).ok_or_else(|| usage(format!("bad address {v}")))?);
-                }
+    // in order: of -8/-16/-32/-64/-a and of -d/-D, the last given wins
+    for (flag, value) in f.given() {
+        match (flag, value) {
+            (FlagName::Word("8"), _) => a.size = 1,
+            (FlagName::Word("16"), _) => a.size = 2,
+            (FlagName::Word("32"), _) => a.size = 4,
+            (FlagName::Word("64"), _) => a.size = 8,
+            (FlagName::Letter('p'), _) => a.phys = true,
+            (FlagName::Letter('a'), _) => a.size = 0,
+            (FlagName::Letter('x'), _) => a.ascii_column = false,
+            (FlagName::Letter('d'), _) => a.radix = Radix::Signed,
+            (FlagName::Letter('D'), _) => a.radix = Radix::Unsigned,
+            (FlagName::Letter('r'), Some(v)) => a.raw_file = Some(v.to_string()),
+            (FlagName::Letter('e'), Some(v)) => {
+                a.end = Some(parse_hex(v).ok_or_else(|| usage(format!("bad address {v}")))?)
             }
-            s if s.starts_with('-') && s.len() > 1 => {
-                for c in s[1..].chars() {
-                    match c {
-                        'p' => a.phys = true,
-                        'a' => a.size = 0,
-                        'x' => a.ascii_column = false,
-                        'd' => a.radix = Radix::Signed,
-                        'D' => a.radix = Radix::Unsigned,
-                        _ => return Err(usage(format!("invalid option -- '{c}'"))),
-                    }
-                }
-            }
-            _ => pos.push(w.clone()),
+            (other, _) => return Err(usage(format!("{other} is not handled"))),
         }
     }
-    let mut pos = pos.into_iter();
-    a.addr = pos.next().ok_or_else(|| {
-        usage("usage: rd [-p] [-8|-16|-32|-64] [-a] [-x] [-d|-D] [-e END] [-r FILE] ADDR [COUNT]")
-    })?;
+    let mut pos = f.positional.into_iter();
+    a.addr = pos
+        .next()
+        .ok_or_else(|| usage(format!("usage: {}", table::RD.synopsis())))?;
     if let Some(c) = pos.next() {
         a.count = Some(parse_count(&c).ok_or_else(|| usage(format!("bad count {c}")))?);
-    }
-    if let Some(extra) = pos.next() {
-        return Err(usage(format!("unexpected argument {extra}")));
     }
     Ok(a)
 }

@@ -6,6 +6,7 @@ use kdive_linux::sched::{read_runqueue, RunQueue};
 use serde::Serialize;
 
 use crate::args::Flags;
+use crate::table;
 use crate::{CommandError, Report, Session};
 
 /// A task `runq` names.
@@ -43,12 +44,7 @@ pub struct Runq {
 
 /// Runs `runq`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("runq", args, "").map_err(CommandError::Usage)?;
-    if !f.positional.is_empty() {
-        return Err(CommandError::Usage(
-            "runq: no arguments are supported".into(),
-        ));
-    }
+    Flags::parse(&table::RUNQ, args)?;
     let prog = s.kernel()?;
     let tasks = s.tasks().ok();
     let named = |task: u64, prio: Option<i64>| {

@@ -7,7 +7,9 @@
 use kdive_dump::PageState;
 use serde::Serialize;
 
+use crate::args::Flags;
 use crate::rd::parse_hex;
+use crate::table::{self, FlagName};
 use crate::{CommandError, Report, Session};
 
 /// Matches reported at most.
@@ -48,47 +50,34 @@ fn parse(s: &Session, args: &[String]) -> Result<Args, CommandError> {
         mask: 0,
         target: Target::Values(8, Vec::new()),
     };
+    let f = Flags::parse(&table::SEARCH, args)?;
     let (mut size, mut chars) = (8usize, false);
-    let mut words = Vec::new();
-    let mut it = args.iter();
-    while let Some(w) = it.next() {
-        match w.as_str() {
-            "-s" | "-e" | "-l" | "-m" => {
-                let v = it
-                    .next()
-                    .ok_or_else(|| usage(format!("option {w} needs an argument")))?;
-                let n = if w == "-l" {
-                    v.parse().ok().or_else(|| parse_hex(v))
-                } else {
-                    address(s, v)
-                }
-                .ok_or_else(|| usage(format!("bad number {v}")))?;
-                match w.as_str() {
-                    "-s" => a.start = Some(n),
-                    "-e" => a.end = Some(n),
-                    "-l" => a.len = Some(n),
-                    _ => a.mask = n,
-                }
+    let bad = |v: &str| usage(format!("bad number {v}"));
+    for (flag, value) in f.given() {
+        use FlagName::Letter;
+        match (flag, value) {
+            (Letter('p'), _) => a.phys = true,
+            (Letter('k'), _) => a.phys = false,
+            (Letter('w'), _) => (size, chars) = (4, false),
+            (Letter('h'), _) => (size, chars) = (2, false),
+            (Letter('c'), _) => chars = true,
+            (Letter('s'), Some(v)) => a.start = Some(address(s, v).ok_or_else(|| bad(v))?),
+            (Letter('e'), Some(v)) => a.end = Some(address(s, v).ok_or_else(|| bad(v))?),
+            (Letter('m'), Some(v)) => a.mask = address(s, v).ok_or_else(|| bad(v))?,
+            (Letter('l'), Some(v)) => {
+                a.len = Some(
+                    v.parse()
+                        .ok()
+                        .or_else(|| parse_hex(v))
+                        .ok_or_else(|| bad(v))?,
+                )
             }
-            f if f.starts_with('-') && f.len() > 1 => {
-                for c in f[1..].chars() {
-                    match c {
-                        'p' => a.phys = true,
-                        'k' | 'K' => a.phys = false,
-                        'w' => (size, chars) = (4, false),
-                        'h' => (size, chars) = (2, false),
-                        'c' => chars = true,
-                        _ => return Err(usage(format!("invalid option -- '{c}'"))),
-                    }
-                }
-            }
-            _ => words.push(w.clone()),
+            (other, _) => return Err(usage(format!("{other} is not handled"))),
         }
     }
+    let words = f.positional;
     if words.is_empty() {
-        return Err(usage(
-            "usage: search [-p] [-s START] [-e END | -l LEN] [-m MASK] [-w|-h|-c] VALUE...",
-        ));
+        return Err(usage(format!("usage: {}", table::SEARCH.synopsis())));
     }
     if a.end.is_some() && a.len.is_some() {
         return Err(usage("-e and -l exclude each other"));

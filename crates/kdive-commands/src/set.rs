@@ -5,23 +5,22 @@ use kdive_linux::stack::BacktraceContext;
 use serde::Serialize;
 
 use crate::args::Flags;
+use crate::table;
 use crate::tasks::{bad_task, current_task, find_task, resolve};
 use crate::{CommandError, Report, Session};
 
 /// Runs `set [PID|TASK]`, `set -p` (the panic task), `set -c CPU` (the task on that CPU).
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("set", args, "pc").map_err(CommandError::Usage)?;
+    let f = Flags::parse(&table::SET, args)?;
     let tasks = s.tasks()?;
     let prog = s.kernel()?;
     let ctx = BacktraceContext::new(prog, &tasks.list.active);
     if f.has('p') {
         s.set_context(None);
-    } else if f.has('c') {
-        let cpu: u32 = f
-            .positional
-            .first()
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| CommandError::Usage("set: -c needs a CPU number".into()))?;
+    } else if let Some(c) = f.value('c') {
+        let cpu: u32 = c
+            .parse()
+            .map_err(|_| CommandError::Usage(format!("set: invalid cpu number: {c}")))?;
         let t = ctx
             .active
             .get(&cpu)

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::args::Flags;
 use crate::format::task_header;
+use crate::table;
 use crate::tasks::tasks_named;
 use crate::{CommandError, Report, Session};
 
@@ -85,12 +86,13 @@ pub fn run(
     args: &[String],
     kind: Option<NameKind>,
 ) -> Result<Box<dyn Report>, CommandError> {
-    let cmd = match kind {
-        Some(NameKind::Struct) => "struct",
-        Some(NameKind::Union) => "union",
-        _ => "*",
+    let entry = match kind {
+        Some(NameKind::Struct) => &table::STRUCT,
+        Some(NameKind::Union) => &table::UNION,
+        _ => &table::POINTER,
     };
-    let f = Flags::parse(cmd, args, "oxd").map_err(CommandError::Usage)?;
+    let cmd = entry.name;
+    let f = Flags::parse(entry, args)?;
     let prog = s.kernel()?;
     let mut words = f.positional.iter();
     let spec = words
@@ -112,6 +114,11 @@ pub fn run(
             f.has('o'),
         )?));
     };
+    if f.has('o') {
+        return Err(CommandError::Usage(format!(
+            "{cmd}: -o with an address is not implemented yet"
+        )));
+    }
     let addr = address_of(prog, at)
         .ok_or_else(|| CommandError::Usage(format!("{cmd}: invalid address or symbol: {at}")))?;
     let count = match words.next() {
@@ -140,18 +147,10 @@ pub fn run(
 
 /// Runs `task`.
 pub fn run_task(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("task", args, "Rxd").map_err(CommandError::Usage)?;
+    let f = Flags::parse(&table::TASK, args)?;
     let prog = s.kernel()?;
-    let mut words = f.positional.as_slice();
-    let members: Option<Vec<&str>> = if f.has('R') {
-        let (m, rest) = words
-            .split_first()
-            .ok_or_else(|| CommandError::Usage("task: -R needs member[,member...]".into()))?;
-        words = rest;
-        Some(m.split(',').collect())
-    } else {
-        None
-    };
+    let words = f.positional.as_slice();
+    let members: Option<Vec<&str>> = f.value('R').map(|m| m.split(',').collect());
     let ty = prog
         .type_("struct task_struct")
         .map_err(|e| program_error("task", e))?;
@@ -178,7 +177,7 @@ pub fn run_task(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Command
 
 /// Runs `whatis`.
 pub fn run_whatis(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("whatis", args, "o").map_err(CommandError::Usage)?;
+    let f = Flags::parse(&table::WHATIS, args)?;
     let prog = s.kernel()?;
     let name = f
         .positional

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::args::Flags;
 use crate::rd::parse_hex;
+use crate::table;
 use crate::{CommandError, Report, Session};
 
 /// One answer of `sym`.
@@ -137,12 +138,8 @@ fn module_listing(s: &Session, name: &str) -> Result<Box<dyn Report>, CommandErr
 
 /// Runs `sym ADDR|NAME ...`, or `sym -m MODULE`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("sym", args, "m").map_err(CommandError::Usage)?;
-    if f.has('m') {
-        let name = f
-            .positional
-            .first()
-            .ok_or_else(|| CommandError::Usage("sym: -m needs a module name".into()))?;
+    let f = Flags::parse(&table::SYM, args)?;
+    if let Some(name) = f.value('m') {
         return module_listing(s, name);
     }
     if f.positional.is_empty() {

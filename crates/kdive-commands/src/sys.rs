@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::args::Flags;
 use crate::format::{date, duration, memory_size};
+use crate::table;
 use crate::{CommandError, Report, Session};
 
 /// What `sys` reports. Fields the dump could not give are `None`.
@@ -43,7 +44,7 @@ pub struct Sys {
 
 /// Runs `sys`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    Flags::parse("sys", args, "").map_err(CommandError::Usage)?;
+    Flags::parse(&table::SYS, args)?;
     Ok(Box::new(collect(s)?))
 }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::args::Flags;
 use crate::format::task_header;
+use crate::table;
 use crate::tasks::tasks_named;
 use crate::{CommandError, Report, Session};
 
@@ -51,18 +52,17 @@ pub struct Vm {
 
 /// Runs `vm`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    let f = Flags::parse("vm", args, "").map_err(CommandError::Usage)?;
+    let f = Flags::parse(&table::VM, args)?;
     let chosen = tasks_named(s, "vm", &f.positional)?;
-    for_tasks(s, &chosen, &[])
+    for_tasks(s, &chosen, &Flags::default())
 }
 
 /// `vm` of chosen tasks (`foreach ... vm`).
 pub(crate) fn for_tasks(
     s: &Session,
     chosen: &[&TaskInfo],
-    args: &[String],
+    _: &Flags,
 ) -> Result<Box<dyn Report>, CommandError> {
-    Flags::parse("vm", args, "").map_err(CommandError::Usage)?;
     let prog = s.kernel()?;
     let page_kb = s.dump().page_size() / 1024;
     let mut out = Vm { tasks: Vec::new() };

@@ -13,7 +13,9 @@ pub mod signature;
 
 use serde::Serialize;
 
+use crate::args::Flags;
 use crate::bt::{collect, BtFrame, BtTask};
+use crate::table;
 use crate::{CommandError, Report, Session};
 use log_scan::{LogFacts, NamedTask};
 
@@ -128,11 +130,7 @@ pub struct Analysis {
 
 /// Runs `analyze`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    if let Some(a) = args.first() {
-        return Err(CommandError::Usage(format!(
-            "analyze: unexpected argument {a}"
-        )));
-    }
+    Flags::parse(&table::ANALYZE, args)?;
     Ok(Box::new(analyze(s)?))
 }
 

@@ -1,0 +1,51 @@
+//! The command table on a real dump: every example of `help` runs, `help` and `--help` answer,
+//! and a mistyped command names the nearest one.
+
+use kdive_commands::{run, table, CommandError, Session};
+use kdive_testdata::{corpus_or_skip, fixture};
+
+fn session() -> Option<Session> {
+    corpus_or_skip("table_fixtures")?;
+    let dump = fixture("b-null-module-6.1")
+        .expect("fixture b-null-module-6.1")
+        .reference_dump();
+    Some(Session::open(&dump).unwrap_or_else(|e| panic!("{}: {e}", dump.display())))
+}
+
+#[test]
+fn every_example_runs() {
+    let Some(s) = session() else { return };
+    for c in table::COMMANDS {
+        for e in c.examples {
+            if let Err(err) = run(&s, e.line) {
+                panic!("help {}: example `{}` fails: {err}", c.name, e.line);
+            }
+        }
+    }
+}
+
+#[test]
+fn help_and_suggestions() {
+    let Some(s) = session() else { return };
+    let index = run(&s, "help").unwrap().text();
+    for c in table::COMMANDS {
+        assert!(index.contains(c.summary), "help lists {}", c.name);
+    }
+    let page = run(&s, "help bt").unwrap().text();
+    assert!(page.contains("\n  bt [-a|-t|-T|"), "{page}");
+    assert_eq!(run(&s, "bt --help").unwrap().text(), page);
+    assert_eq!(run(&s, "help bt").unwrap().json()["flags"][0]["flag"], "-a");
+
+    let e = run(&s, "btt").err().expect("btt is no command");
+    assert!(matches!(&e, CommandError::Unknown { name, .. } if name == "btt"));
+    assert_eq!(e.to_string(), "btt: command not found (did you mean bt?)");
+    let e = run(&s, "help lsit").err().expect("lsit is no command");
+    assert_eq!(
+        e.to_string(),
+        "lsit: command not found (did you mean list?)"
+    );
+    let e = run(&s, "frobnicate").err().expect("no command");
+    assert_eq!(e.to_string(), "frobnicate: command not found");
+    // a structure's name is still a command
+    assert!(run(&s, "list_head").is_ok());
+}
