@@ -7,9 +7,9 @@
 use std::io::Write;
 
 use kdive_dump::{DumpError, Endian};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Hex, Report, Session, TextOptions};
 
 /// Largest range `rd` displays (a `-r` copy streams and has no bound).
 const MAX_DISPLAY: u64 = 16 << 20;
@@ -20,22 +20,47 @@ const ASCII_PER_LINE: usize = 60;
 /// Bytes `-a` reads at most without a count (it stops at the first unprintable byte).
 const ASCII_UNLIMITED: u64 = 1 << 20;
 
-/// How values are shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Radix {
+/// How values are shown: hex, or decimal (`-d` signed, `-D` unsigned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Radix {
     Hex,
     Signed,
     Unsigned,
+}
+
+/// How `rd` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RdOptions {
+    /// Bytes per value (`-8`, `-16`, `-32`, `-64`); 0 for `-a` (printable characters).
+    pub size: usize,
+    pub radix: Radix,
+    /// The ASCII column after hex values (off with `-x`).
+    pub ascii_column: bool,
+}
+
+/// The dump's byte order, in which values were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ByteOrder {
+    Little,
+    Big,
+}
+
+impl From<Endian> for ByteOrder {
+    fn from(e: Endian) -> Self {
+        match e {
+            Endian::Little => ByteOrder::Little,
+            Endian::Big => ByteOrder::Big,
+        }
+    }
 }
 
 /// Parsed `rd` arguments.
 #[derive(Debug)]
 struct Args {
     phys: bool,
-    /// Bytes per value; 0 = `-a` (printable characters).
-    size: usize,
-    radix: Radix,
-    ascii_column: bool,
+    opts: RdOptions,
     raw_file: Option<String>,
     end: Option<u64>,
     addr: String,
@@ -66,9 +91,11 @@ fn parse_count(s: &str) -> Option<u64> {
 fn parse(args: &[String]) -> Result<Args, CommandError> {
     let mut a = Args {
         phys: false,
-        size: 8,
-        radix: Radix::Hex,
-        ascii_column: true,
+        opts: RdOptions {
+            size: 8,
+            radix: Radix::Hex,
+            ascii_column: true,
+        },
         raw_file: None,
         end: None,
         addr: String::new(),
@@ -78,10 +105,10 @@ fn parse(args: &[String]) -> Result<Args, CommandError> {
     let mut it = args.iter();
     while let Some(w) = it.next() {
         match w.as_str() {
-            "-8" => a.size = 1,
-            "-16" => a.size = 2,
-            "-32" => a.size = 4,
-            "-64" => a.size = 8,
+            "-8" => a.opts.size = 1,
+            "-16" => a.opts.size = 2,
+            "-32" => a.opts.size = 4,
+            "-64" => a.opts.size = 8,
             "-r" | "-e" => {
                 let v = it
                     .next()
@@ -96,10 +123,10 @@ fn parse(args: &[String]) -> Result<Args, CommandError> {
                 for c in s[1..].chars() {
                     match c {
                         'p' => a.phys = true,
-                        'a' => a.size = 0,
-                        'x' => a.ascii_column = false,
-                        'd' => a.radix = Radix::Signed,
-                        'D' => a.radix = Radix::Unsigned,
+                        'a' => a.opts.size = 0,
+                        'x' => a.opts.ascii_column = false,
+                        'd' => a.opts.radix = Radix::Signed,
+                        'D' => a.opts.radix = Radix::Unsigned,
                         _ => return Err(usage(format!("invalid option -- '{c}'"))),
                     }
                 }
@@ -180,22 +207,32 @@ pub fn explain(s: &Session, e: &DumpError) -> String {
 }
 
 /// What `rd` shows.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Rd {
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub address: u64,
     pub physical: bool,
-    /// Bytes per value (0 for `-a` characters).
-    pub size: usize,
-    /// Values read, as `0x…` strings (characters for `-a`).
-    pub values: Vec<String>,
+    pub options: RdOptions,
+    /// The byte order the values were read in (the ASCII column shows the bytes in memory
+    /// order).
+    pub endian: ByteOrder,
+    /// The values read, `options.size` bytes each, from `address` on (empty for `-a`, `-r`).
+    pub values: Vec<Hex>,
+    /// `-a`: the printable characters, one entry per line shown.
+    pub strings: Vec<RdString>,
     /// Why the read stopped early, if it did.
     pub error: Option<String>,
     /// `-r`: the file written and the bytes copied.
     pub file: Option<String>,
     pub copied: Option<u64>,
-    #[serde(skip)]
-    text: String,
+}
+
+/// A run of printable characters (`rd -a`), at most a line's worth.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RdString {
+    #[serde(with = "crate::hex")]
+    pub address: u64,
+    pub text: String,
 }
 
 /// Runs `rd`.
@@ -210,12 +247,12 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             .ok_or_else(|| usage("-r needs a count or -e"))?;
         return copy_raw(&reader, addr, count, file).map(|r| Box::new(r) as Box<dyn Report>);
     }
-    let unit = a.size.max(1) as u64;
+    let unit = a.opts.size.max(1) as u64;
     let count = match (a.count, a.end) {
         (Some(c), _) => c,
         (None, Some(e)) if e > addr => ((e - addr) / unit).max(1),
         (None, Some(e)) => return Err(usage(format!("invalid ending address: {e:x}"))),
-        (None, None) if a.size == 0 => ASCII_UNLIMITED,
+        (None, None) if a.opts.size == 0 => ASCII_UNLIMITED,
         (None, None) => 1,
     };
     if count == 0 {
@@ -237,25 +274,22 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             return Err(CommandError::Unavailable(format!("rd: {e}")));
         }
     }
-    let endian = s.dump().meta().endian;
-    let (text, values) = if a.size == 0 {
-        ascii(addr, &buf[..got], a.count.is_none())
+    let endian = ByteOrder::from(s.dump().meta().endian);
+    let (values, strings) = if a.opts.size == 0 {
+        (Vec::new(), ascii(addr, &buf[..got], a.count.is_none()))
     } else {
-        words(addr, &buf[..got], a.size, a.radix, a.ascii_column, endian)
+        (values(&buf[..got], a.opts.size, endian), Vec::new())
     };
-    let mut text = text;
-    if let Some(e) = &error {
-        text += &format!("rd: {e}\n");
-    }
     Ok(Box::new(Rd {
         address: addr,
         physical: a.phys,
-        size: a.size,
+        options: a.opts,
+        endian,
         values,
+        strings,
         error,
         file: None,
         copied: None,
-        text,
     }))
 }
 
@@ -290,19 +324,20 @@ fn copy_raw(r: &Reader, addr: u64, count: u64, file: &str) -> Result<Rd, Command
         }
     }
     out.flush().map_err(io)?;
-    let mut text = format!("{done} bytes copied from {addr:#x} to {file}\n");
-    if let Some(e) = &error {
-        text += &format!("rd: {e}\n");
-    }
     Ok(Rd {
         address: addr,
         physical: r.phys,
-        size: 1,
+        options: RdOptions {
+            size: 1,
+            radix: Radix::Hex,
+            ascii_column: false,
+        },
+        endian: ByteOrder::from(r.s.dump().meta().endian),
         values: Vec::new(),
+        strings: Vec::new(),
         error,
         file: Some(file.to_string()),
         copied: Some(done),
-        text,
     })
 }
 
@@ -310,31 +345,49 @@ fn printable(b: u8) -> bool {
     (0x20..0x7f).contains(&b)
 }
 
-/// crash's value lines: `addr:  v v ...  ascii`, the ASCII column starting at a fixed place.
-fn words(
+/// The `size`-byte values in `bytes`, read in the dump's byte order.
+fn values(bytes: &[u8], size: usize, endian: ByteOrder) -> Vec<Hex> {
+    bytes
+        .chunks_exact(size)
+        .map(|unit| {
+            let mut v = [0u8; 8];
+            v[..size].copy_from_slice(unit);
+            if endian == ByteOrder::Big {
+                v[..size].reverse();
+            }
+            Hex(u64::from_le_bytes(v))
+        })
+        .collect()
+}
+
+/// `v`'s `size` bytes in memory order.
+fn bytes_of(v: u64, size: usize, endian: ByteOrder) -> Vec<u8> {
+    let le = v.to_le_bytes();
+    let mut b = le[..size].to_vec();
+    if endian == ByteOrder::Big {
+        b.reverse();
+    }
+    b
+}
+
+/// Writes crash's value lines: `addr:  v v ...  ascii`, the ASCII column starting at a fixed
+/// place.
+fn write_words(
+    out: &mut dyn Write,
     addr: u64,
-    bytes: &[u8],
-    size: usize,
-    radix: Radix,
-    ascii_column: bool,
-    endian: Endian,
-) -> (String, Vec<String>) {
+    values: &[Hex],
+    opts: RdOptions,
+    endian: ByteOrder,
+) -> std::io::Result<()> {
+    let size = opts.size;
     let per_line = 16 / size;
     let digits = size * 2;
     let ascii_start = 16 + [51, 43, 39, 37][size.trailing_zeros() as usize];
-    let show_ascii = ascii_column && radix == Radix::Hex;
-    let mut out = String::new();
-    let mut values = Vec::new();
-    for (l, line) in bytes.chunks(per_line * size).enumerate() {
+    let show_ascii = opts.ascii_column && opts.radix == Radix::Hex;
+    for (l, line) in values.chunks(per_line).enumerate() {
         let at = addr.wrapping_add((l * per_line * size) as u64);
         let mut text = format!("{at:>16x}:  ");
-        for unit in line.chunks(size) {
-            let mut v = [0u8; 8];
-            v[..size].copy_from_slice(unit);
-            if endian == Endian::Big {
-                v[..size].reverse();
-            }
-            let v = u64::from_le_bytes(v);
+        for &Hex(v) in line {
             // crash promotes 8- and 16-bit values unsigned even for -d
             let shift = 64 - 8 * size as u32;
             let signed = if size >= 4 {
@@ -342,7 +395,7 @@ fn words(
             } else {
                 v as i64
             };
-            text += &match radix {
+            text += &match opts.radix {
                 Radix::Hex => format!("{v:0digits$x} "),
                 Radix::Signed => format!(
                     "{signed:>w$} ",
@@ -353,27 +406,25 @@ fn words(
                     w = [3, 5, 12, 20][size.trailing_zeros() as usize]
                 ),
             };
-            values.push(format!("{v:#0w$x}", w = digits + 2));
         }
         if show_ascii {
             let chars: String = line
                 .iter()
-                .map(|&b| if printable(b) { b as char } else { '.' })
+                .flat_map(|v| bytes_of(v.0, size, endian))
+                .map(|b| if printable(b) { b as char } else { '.' })
                 .collect();
             text = format!("{text:<ascii_start$}  {chars}");
         }
-        out += &text;
-        out.push('\n');
+        writeln!(out, "{text}")?;
     }
-    (out, values)
+    Ok(())
 }
 
 /// `-a`: printable characters, 60 per line; an unprintable byte ends the line (or, without a
 /// count, the display).
-fn ascii(addr: u64, bytes: &[u8], unlimited: bool) -> (String, Vec<String>) {
-    let mut out = String::new();
+fn ascii(addr: u64, bytes: &[u8], unlimited: bool) -> Vec<RdString> {
+    let mut lines: Vec<RdString> = Vec::new();
     let mut run = 0usize;
-    let mut shown = String::new();
     for (i, &b) in bytes.iter().enumerate() {
         if !printable(b) {
             if unlimited {
@@ -383,34 +434,75 @@ fn ascii(addr: u64, bytes: &[u8], unlimited: bool) -> (String, Vec<String>) {
             continue;
         }
         if run.is_multiple_of(ASCII_PER_LINE) {
-            if !out.is_empty() {
-                out.push('\n');
-            }
-            out += &format!("{:>16x}:  ", addr.wrapping_add(i as u64));
+            lines.push(RdString {
+                address: addr.wrapping_add(i as u64),
+                text: String::new(),
+            });
         }
-        out.push(b as char);
-        shown.push(b as char);
+        if let Some(l) = lines.last_mut() {
+            l.text.push(b as char);
+        }
         run += 1;
     }
-    if !out.is_empty() {
-        out.push('\n');
-    }
-    (out, vec![shown])
+    lines
 }
 
 impl Report for Rd {
-    fn text(&self) -> String {
-        self.text.clone()
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> std::io::Result<()> {
+        match (&self.file, self.copied) {
+            (Some(file), Some(done)) => writeln!(
+                out,
+                "{done} bytes copied from {:#x} to {file}",
+                self.address
+            )?,
+            _ if self.options.size == 0 => {
+                for l in &self.strings {
+                    writeln!(out, "{:>16x}:  {}", l.address, l.text)?;
+                }
+            }
+            _ => write_words(out, self.address, &self.values, self.options, self.endian)?,
+        }
+        if let Some(e) = &self.error {
+            writeln!(out, "rd: {e}")?;
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text and values of `bytes` shown as `rd` shows them.
+    fn words(
+        addr: u64,
+        bytes: &[u8],
+        size: usize,
+        radix: Radix,
+        ascii_column: bool,
+        endian: Endian,
+    ) -> (String, Vec<Hex>) {
+        let order = ByteOrder::from(endian);
+        let v = values(bytes, size, order);
+        let opts = RdOptions {
+            size,
+            radix,
+            ascii_column,
+        };
+        let mut out = Vec::new();
+        write_words(&mut out, addr, &v, opts, order).unwrap();
+        (String::from_utf8(out).unwrap(), v)
+    }
+
+    /// `rd -a`'s text of `bytes`, and the strings it shows.
+    fn ascii_text(addr: u64, bytes: &[u8], unlimited: bool) -> (String, Vec<String>) {
+        let lines = ascii(addr, bytes, unlimited);
+        let text = lines
+            .iter()
+            .map(|l| format!("{:>16x}:  {}\n", l.address, l.text))
+            .collect();
+        (text, lines.into_iter().map(|l| l.text).collect())
+    }
 
     #[test]
     fn lines_look_like_crash() {
@@ -428,7 +520,7 @@ mod tests {
             "ffff8e1181274180:  4746454443424140 4f4e4d4c4b4a4948   @ABCDEFGHIJKLMNO\n\
              ffff8e1181274190:  5756555453525150 5f5e5d5c5b5a5958   PQRSTUVWXYZ[\\]^_\n"
         );
-        assert_eq!(v[0], "0x4746454443424140");
+        assert_eq!(v[0], Hex(0x4746454443424140));
         let (t, _) = words(0x1000, &bytes[..12], 4, Radix::Hex, true, Endian::Little);
         assert_eq!(
             t,
@@ -451,10 +543,10 @@ mod tests {
 
     #[test]
     fn ascii_stops_at_unprintable() {
-        let (t, v) = ascii(0x100, b"Linux\0rest", true);
+        let (t, v) = ascii_text(0x100, b"Linux\0rest", true);
         assert_eq!(t, "             100:  Linux\n");
         assert_eq!(v, vec!["Linux"]);
-        let (t, _) = ascii(0x100, b"ab\0cd", false);
+        let (t, _) = ascii_text(0x100, b"ab\0cd", false);
         assert_eq!(t, "             100:  ab\n             103:  cd\n");
     }
 
@@ -462,7 +554,7 @@ mod tests {
     fn arguments() {
         let a = |s: &str| parse(&crate::args::split(s).unwrap());
         let x = a("-p -32 0x1000 4").unwrap();
-        assert!(x.phys && x.size == 4 && x.count == Some(4) && x.addr == "0x1000");
+        assert!(x.phys && x.opts.size == 4 && x.count == Some(4) && x.addr == "0x1000");
         let x = a("-p -r /tmp/x 1000 0x20").unwrap();
         assert_eq!(x.raw_file.as_deref(), Some("/tmp/x"));
         assert_eq!(x.count, Some(0x20));

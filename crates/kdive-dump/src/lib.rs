@@ -80,7 +80,7 @@ pub enum PageState {
 }
 
 /// The header's copy of `struct new_utsname` (kdump files; QEMU fills only `machine`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Utsname {
     pub sysname: String,
     pub nodename: String,
