@@ -24,10 +24,14 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The result in the first `--json` envelope of `o`.
 fn first_json(o: &Output) -> serde_json::Value {
     let out = stdout(o);
     let line = out.lines().next().unwrap_or_default();
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?} (stderr {})", stderr(o)))
+    let mut v: serde_json::Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("{e}: {line:?} (stderr {})", stderr(o)));
+    assert_eq!(v["schema_version"], 1, "{line}");
+    v["result"].take()
 }
 
 fn temp(tag: &str) -> PathBuf {
