@@ -22,19 +22,19 @@ pub struct KmemInfo {
     pub page_size: u64,
     pub total: Option<u64>,
     pub free: Option<u64>,
+    /// `total - free`.
+    pub used: Option<u64>,
     pub buffers: Option<u64>,
     pub cached: Option<u64>,
     pub slab: Option<u64>,
-    /// Highmem: total and free (kernels with `totalhigh_pages` only).
-    pub high: Option<PagePool>,
-    /// Huge pages: total and free.
-    pub huge: Option<PagePool>,
-    /// Swap: total and used.
-    pub swap: Option<PagePool>,
+    /// Highmem, and the memory below it (`low`): kernels with highmem counters only.
+    pub high: Option<PageCounts>,
+    pub low: Option<PageCounts>,
+    /// Huge pages.
+    pub huge: Option<PageCounts>,
+    pub swap: Option<SwapPages>,
     /// `None` also when the kernel has no `sysctl_overcommit_memory`.
     pub commit: Option<CommitPages>,
-    /// The kernel has highmem counters at all.
-    pub has_high: bool,
     /// The kernel has overcommit accounting at all.
     pub has_commit: bool,
     /// What could not be read.
@@ -43,11 +43,19 @@ pub struct KmemInfo {
     pub incomplete: bool,
 }
 
-/// Pages of a pool: total, and the free (huge pages, highmem) or used (swap) part.
+/// Pages of one kind: all of them, and the free ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PagePool {
+pub struct PageCounts {
+    pub total: Option<u64>,
+    pub free: Option<u64>,
+}
+
+/// Swap space, in pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwapPages {
     pub total: u64,
-    pub part: u64,
+    pub used: u64,
+    pub free: u64,
 }
 
 /// The overcommit limit and what is committed, in pages.
@@ -59,21 +67,33 @@ pub struct CommitPages {
 
 impl KmemInfo {
     fn new(page_size: u64, m: MemInfo) -> Self {
-        let pool = |p: Option<Pool>| p.map(|Pool { total, part }| PagePool { total, part });
+        let high_total = m.high.map(|h| h.total);
+        let high_free = m.high.map(|h| h.part);
+        let counts = |total, free| PageCounts { total, free };
         KmemInfo {
             page_size,
             total: m.total,
             free: m.free,
+            used: m.total.zip(m.free).map(|(t, f)| t.saturating_sub(f)),
             buffers: m.buffers,
             cached: m.cached,
             slab: m.slab,
-            high: pool(m.high),
-            huge: pool(m.huge),
-            swap: pool(m.swap),
+            high: m.has_high.then_some(counts(high_total, high_free)),
+            low: m.has_high.then_some(counts(
+                m.total.zip(high_total).map(|(t, h)| t.saturating_sub(h)),
+                m.free.zip(high_free).map(|(f, h)| f.saturating_sub(h)),
+            )),
+            huge: m
+                .huge
+                .map(|Pool { total, part }| counts(Some(total), Some(part))),
+            swap: m.swap.map(|Pool { total, part }| SwapPages {
+                total,
+                used: part,
+                free: total.saturating_sub(part),
+            }),
             commit: m
                 .commit
                 .map(|Commit { limit, committed }| CommitPages { limit, committed }),
-            has_high: m.has_high,
             has_commit: m.has_commit,
             incomplete: !m.problems.is_empty(),
             problems: m.problems,
@@ -232,43 +252,28 @@ impl Report for KmemInfo {
         let mut out = String::from("                 PAGES        TOTAL      PERCENTAGE\n");
         out += &line("TOTAL MEM", m.total, None, ps);
         out += &line("FREE", m.free, of_mem, ps);
-        let used = m.total.zip(m.free).map(|(t, f)| t.saturating_sub(f));
-        out += &line("USED", used, of_mem, ps);
+        out += &line("USED", m.used, of_mem, ps);
         out += &line("BUFFERS", m.buffers, of_mem, ps);
         out += &line("CACHED", m.cached, of_mem, ps);
         out += &line("SLAB", m.slab, of_mem, ps);
-        if m.has_high {
-            let h = m.high;
-            let total = h.map(|h| h.total);
+        if let (Some(high), Some(low)) = (m.high, m.low) {
             out += "\n";
-            out += &line("TOTAL HIGH", total, of_mem, ps);
-            out += &line(
-                "FREE HIGH",
-                h.map(|h| h.part),
-                Some((total, "TOTAL HIGH")),
-                ps,
-            );
-            let low = m.total.zip(total).map(|(t, h)| t.saturating_sub(h));
-            out += &line("TOTAL LOW", low, of_mem, ps);
-            let free_low = m.free.zip(h).map(|(f, h)| f.saturating_sub(h.part));
-            out += &line("FREE LOW", free_low, Some((low, "TOTAL LOW")), ps);
+            out += &line("TOTAL HIGH", high.total, of_mem, ps);
+            out += &line("FREE HIGH", high.free, Some((high.total, "TOTAL HIGH")), ps);
+            out += &line("TOTAL LOW", low.total, of_mem, ps);
+            out += &line("FREE LOW", low.free, Some((low.total, "TOTAL LOW")), ps);
         }
-        if let Some(PagePool { total, part }) = m.huge {
+        if let Some(huge) = m.huge {
             out += "\n";
-            out += &line("TOTAL HUGE", Some(total), None, ps);
-            out += &line(
-                "HUGE FREE",
-                Some(part),
-                Some((Some(total), "TOTAL HUGE")),
-                ps,
-            );
+            out += &line("TOTAL HUGE", huge.total, None, ps);
+            out += &line("HUGE FREE", huge.free, Some((huge.total, "TOTAL HUGE")), ps);
         }
         out += "\n";
-        if let Some(PagePool { total, part }) = m.swap {
+        if let Some(SwapPages { total, used, free }) = m.swap {
             let of_swap = Some((Some(total), "TOTAL SWAP"));
             out += &line("TOTAL SWAP", Some(total), None, ps);
-            out += &line("SWAP USED", Some(part), of_swap, ps);
-            out += &line("SWAP FREE", Some(total.saturating_sub(part)), of_swap, ps);
+            out += &line("SWAP USED", Some(used), of_swap, ps);
+            out += &line("SWAP FREE", Some(free), of_swap, ps);
         }
         if m.has_commit {
             out += "\n";
