@@ -590,17 +590,13 @@ impl Bt {
         } else {
             ""
         };
-        let module = f
-            .module
-            .as_ref()
-            .map(|m| format!(" [{m}]"))
-            .unwrap_or_default();
         writeln!(
             out,
-            "{:>3} [{at:016x}] {mark}{} at {:016x}{module}",
+            "{:>3} [{at:016x}] {mark}{} at {:016x}{}",
             format!("#{}", f.level.unwrap_or(0)),
             self.function_text(f),
-            f.pc
+            f.pc,
+            module_suffix(&f.module)
         )
     }
 
@@ -699,11 +695,7 @@ fn write_text_listing(out: &mut dyn Write, t: &BtTask) -> io::Result<()> {
         writeln!(out, "              START: {name} at {:016x}", f.pc)?;
     }
     for w in &t.text_words {
-        let m = w
-            .module
-            .as_ref()
-            .map(|m| format!(" [{m}]"))
-            .unwrap_or_default();
+        let m = module_suffix(&w.module);
         writeln!(
             out,
             "  [{:016x}] {}{m} at {:016x}",
@@ -711,6 +703,14 @@ fn write_text_listing(out: &mut dyn Write, t: &BtTask) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// ` [module]` after a symbol in a module, nothing for the kernel's own.
+fn module_suffix(module: &Option<String>) -> String {
+    module
+        .as_ref()
+        .map(|m| format!(" [{m}]"))
+        .unwrap_or_default()
 }
 
 /// crash's register block: `[exception RIP: fn+off]` (kernel mode), then the registers.
