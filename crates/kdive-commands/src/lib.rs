@@ -170,3 +170,43 @@ pub mod hex_opt {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Hex(#[serde(with = "hex")] pub u64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Addrs {
+        #[serde(with = "hex")]
+        a: u64,
+        #[serde(with = "hex_opt")]
+        b: Option<u64>,
+        c: Vec<Hex>,
+    }
+
+    #[test]
+    fn hex_strings_both_ways() {
+        let v = Addrs {
+            a: 0xffff_8e11_811f_8000,
+            b: None,
+            c: vec![Hex(0), Hex(0x1f)],
+        };
+        let j = serde_json::to_value(&v).unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({"a": "0xffff8e11811f8000", "b": null, "c": ["0x0", "0x1f"]})
+        );
+        assert_eq!(serde_json::from_value::<Addrs>(j).unwrap(), v);
+        for bad in [r#""1f""#, r#""0xzz""#, "31"] {
+            assert!(serde_json::from_str::<Hex>(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            serde_json::from_str::<Addrs>(r#"{"a": "0x1", "b": "0x2", "c": []}"#).unwrap(),
+            Addrs {
+                a: 1,
+                b: Some(2),
+                c: vec![]
+            }
+        );
+    }
+}
