@@ -1,9 +1,9 @@
 //! Running command lines: `| shell pipes`, `> file` redirection, JSON or text, the prompt.
 
-use std::io::Write;
+use std::io::{self, BufWriter, ErrorKind, Write};
 use std::process::{Command, ExitCode, Stdio};
 
-use kdive_commands::Session;
+use kdive_commands::{envelope, Session, TextOptions};
 
 /// Where a command's output goes.
 #[derive(Debug, PartialEq, Eq)]
@@ -49,30 +49,27 @@ pub struct FrontEnd<'s> {
 }
 
 impl FrontEnd<'_> {
-    /// Runs one line; prints errors to stderr. Returns false when the command failed.
+    /// Runs one line, writing its text (or with `--json` its envelope) straight to its sink;
+    /// prints errors to stderr (in the envelope with `--json`). Returns false when the command
+    /// failed.
     pub fn execute(&self, line: &str) -> bool {
         let (cmd, sink) = split_sink(line.trim());
         let cmd = cmd.trim();
-        let (text, ok) = match kdive_commands::run(self.session, cmd) {
-            Ok(r) if self.json => (format!("{}\n", r.json()), true),
-            Ok(r) => (r.text(), true),
-            Err(e) if self.json => (
-                format!(
-                    "{}\n",
-                    serde_json::json!({ "command": cmd, "error": e.to_string() })
-                ),
-                false,
-            ),
-            Err(e) => {
+        let result = kdive_commands::run(self.session, cmd);
+        let written = emit(&sink, |out| match (&result, self.json) {
+            (Ok(r), false) => r.write_text(&TextOptions::default(), out),
+            (Ok(r), true) => envelope::write(out, cmd, Ok(r.as_ref())),
+            (Err(e), true) => envelope::write(out, cmd, Err(e)),
+            (Err(e), false) => {
                 eprintln!("{e}");
-                (String::new(), false)
+                Ok(())
             }
-        };
-        if let Err(e) = emit(&text, &sink) {
+        });
+        if let Err(e) = written {
             eprintln!("kdive: {e}");
             return false;
         }
-        ok
+        result.is_ok()
     }
 
     /// The interactive prompt, with line editing and history.
@@ -113,15 +110,15 @@ impl FrontEnd<'_> {
     }
 }
 
-fn emit(text: &str, sink: &Sink) -> std::io::Result<()> {
+/// Opens `sink` and lets `write` print into it (buffered), then flushes it. A reader that
+/// stops early (`| head`, a closed stdout) is not an error.
+fn emit(sink: &Sink, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let into = |w: &mut dyn Write| {
+        let mut out = BufWriter::new(w);
+        write(&mut out).and_then(|()| out.flush())
+    };
     match sink {
-        Sink::Stdout => {
-            let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                r => r,
-            }
-        }
+        Sink::Stdout => reader_may_stop(into(&mut io::stdout().lock())),
         Sink::File { path, append } => {
             let mut f = std::fs::OpenOptions::new()
                 .create(true)
@@ -129,22 +126,31 @@ fn emit(text: &str, sink: &Sink) -> std::io::Result<()> {
                 .append(*append)
                 .truncate(!*append)
                 .open(path)?;
-            f.write_all(text.as_bytes())
+            into(&mut f)
         }
         Sink::Pipe(shell) => {
-            let _ = std::io::stdout().flush();
+            let _ = io::stdout().flush();
             let mut child = Command::new("sh")
                 .arg("-c")
                 .arg(shell)
                 .stdin(Stdio::piped())
                 .spawn()?;
-            if let Some(mut stdin) = child.stdin.take() {
-                // a consumer like `head` may close early: that is not an error
-                let _ = stdin.write_all(text.as_bytes());
-            }
+            let written = match child.stdin.take() {
+                // dropping stdin at the end of the arm closes the pipe: the shell sees its end
+                Some(mut stdin) => reader_may_stop(into(&mut stdin)),
+                None => Ok(()),
+            };
             child.wait()?;
-            Ok(())
+            written
         }
+    }
+}
+
+/// `r`, with a broken pipe (the reader went away) counted as success.
+fn reader_may_stop(r: io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
+        r => r,
     }
 }
 

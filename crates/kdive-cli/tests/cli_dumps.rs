@@ -24,10 +24,15 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The result in the first `--json` envelope of `o`.
 fn first_json(o: &Output) -> serde_json::Value {
     let out = stdout(o);
     let line = out.lines().next().unwrap_or_default();
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?} (stderr {})", stderr(o)))
+    let v: serde_json::Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("{e}: {line:?} (stderr {})", stderr(o)));
+    assert_eq!(v["schema_version"], 1, "{line}");
+    assert!(v.get("error").is_none(), "{line}");
+    v
 }
 
 fn temp(tag: &str) -> PathBuf {
@@ -163,4 +168,80 @@ fn erased_vmcoreinfo_minimal_and_zero_excluded() {
         stdout(&zeros),
         "         5000000:  0000000000000000 0000000000000000   ................\n"
     );
+}
+
+#[test]
+fn json_envelopes_pipes_and_files() {
+    let Some(fx) = corpus_or_skip("cli_json").and_then(|_| fixture("b-null-module-6.1")) else {
+        return;
+    };
+    let dump = fx.reference_dump();
+    // one envelope per command line, errors included; a failed command fails the run
+    let o = kdive(&[
+        s(&dump),
+        "--json",
+        "-c",
+        "sys",
+        "-c",
+        "bt 999999",
+        "-c",
+        "frob",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let docs: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(docs.len(), 3, "{}", stdout(&o));
+    assert!(docs.iter().all(|d| d["schema_version"] == 1));
+    assert_eq!(docs[0]["command"], "sys");
+    assert_eq!(docs[0]["nodename"], "fixture-b");
+    assert!(docs[0].get("error").is_none());
+    assert_eq!(docs[1]["command"], "bt 999999");
+    assert_eq!(docs[1]["error"]["kind"], "usage");
+    assert_eq!(docs[2]["error"]["kind"], "unknown_command");
+    assert_eq!(docs[2]["error"]["message"], "frob: command not found");
+    assert!(docs[1].get("nodename").is_none());
+    let ok = kdive(&[s(&dump), "--json", "-c", "sys"]);
+    assert_eq!(ok.status.code(), Some(0));
+
+    // a reader that stops early is not an error; the text reaches pipes and files whole
+    // (900 kB of rd: more than a pipe holds, so the writer sees the reader go)
+    let head = kdive(&[
+        s(&dump),
+        "-c",
+        "rd -64 linux_banner 20000 | head -1",
+        "-c",
+        "log | head -1",
+        "-c",
+        "sys | wc -l",
+    ]);
+    assert_eq!(head.status.code(), Some(0), "{}", stderr(&head));
+    assert!(!stderr(&head).contains("pipe"), "{}", stderr(&head));
+    let out = stdout(&head);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].ends_with("Linux version 6."), "{out}");
+    assert!(
+        lines[1].starts_with("[    0.000000] Linux version 6.1.0"),
+        "{out}"
+    );
+    let sys_text = stdout(&kdive(&[s(&dump), "-c", "sys"]));
+    assert_eq!(lines[2].trim(), sys_text.lines().count().to_string());
+    let file = temp("json-file");
+    let redirect = format!("sys > {}", s(&file));
+    let to_file = kdive(&[
+        s(&dump),
+        "-c",
+        &redirect,
+        "-c",
+        &redirect.replace('>', ">>"),
+    ]);
+    assert_eq!(to_file.status.code(), Some(0), "{}", stderr(&to_file));
+    assert!(stdout(&to_file).is_empty());
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("{sys_text}{sys_text}")
+    );
+    let _ = std::fs::remove_file(&file);
 }

@@ -5,92 +5,201 @@
 //! (symbol offsets), `-x` (offsets in hex), `-l` (accepted: source lines need DWARF).
 
 use std::collections::BTreeMap;
+use std::io::{self, Write};
 
 use kdive_linux::stack::{Backtrace, BacktraceContext, StartKind};
 use kdive_linux::task::TaskInfo;
 use kdive_program::unwind::scan::stack_words;
 use kdive_program::unwind::x86_64::{reg, reg_name};
-use kdive_program::unwind::{FoundBy, Frame, RegSet, StackKind, TraceEnd};
+use kdive_program::unwind::{ExceptionStack, FoundBy, Frame, RegSet, StackKind, TraceEnd};
 use kdive_program::Program;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::format::task_header;
 use crate::table;
 use crate::tasks::{find_task, tasks_named};
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Hex, Report, Session, TextOptions};
 
 /// Bytes of one frame's contents shown by `-f` at most.
 const MAX_FRAME_BYTES: u64 = 0x400;
 
-/// Display choices of one `bt`.
-#[derive(Debug, Clone, Copy, Default)]
-struct Opts {
-    full: bool,
-    text: Option<TextScan>,
-    offsets: bool,
-    hex: bool,
-    lines: bool,
+/// How `bt` prints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BtOptions {
+    /// `-f`: each frame's stack words.
+    pub full: bool,
+    /// `-t` / `-T`: every text address on the stack instead of the frames.
+    pub text_scan: Option<TextScan>,
+    /// `-s`: `function+offset`.
+    pub offsets: bool,
+    /// `-x`: offsets in hex.
+    pub hex: bool,
+    /// `-l`: source files and lines.
+    pub lines: bool,
 }
 
-/// `-t` (from the starting sp) or `-T` (from the stack's base).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TextScan {
+/// Where `-t`/`-T` start: at the starting sp, or at the stack's base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TextScan {
     FromSp,
     FromBase,
 }
 
+/// How a frame was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Found {
+    /// From registers: the CPU's, a saved task frame's, or an exception frame's.
+    Regs,
+    /// A return address located by an ORC row.
+    Orc,
+    /// A return address located by a DWARF CFI row.
+    Cfi,
+    /// By following the frame pointer.
+    Fp,
+    /// A text address found by scanning the stack: a guess unless `reliable`.
+    Scan,
+}
+
+impl From<FoundBy> for Found {
+    fn from(f: FoundBy) -> Self {
+        match f {
+            FoundBy::Regs => Found::Regs,
+            FoundBy::Orc => Found::Orc,
+            FoundBy::Cfi => Found::Cfi,
+            FoundBy::Fp => Found::Fp,
+            FoundBy::Scan => Found::Scan,
+        }
+    }
+}
+
+/// Which stack a frame's sp is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stack {
+    Task,
+    Irq,
+    Softirq,
+    Entry,
+    DoubleFault,
+    Nmi,
+    Debug,
+    Mce,
+    Vc,
+    Vc2,
+}
+
+impl From<StackKind> for Stack {
+    fn from(k: StackKind) -> Self {
+        match k {
+            StackKind::Task => Stack::Task,
+            StackKind::Irq => Stack::Irq,
+            StackKind::SoftIrq => Stack::Softirq,
+            StackKind::Entry => Stack::Entry,
+            StackKind::Exception(e) => match e {
+                ExceptionStack::DoubleFault => Stack::DoubleFault,
+                ExceptionStack::Nmi => Stack::Nmi,
+                ExceptionStack::Debug => Stack::Debug,
+                ExceptionStack::MachineCheck => Stack::Mce,
+                ExceptionStack::Vc => Stack::Vc,
+                ExceptionStack::Vc2 => Stack::Vc2,
+            },
+        }
+    }
+}
+
+impl Stack {
+    /// The stack as the unwinder names it.
+    fn kind(self) -> StackKind {
+        match self {
+            Stack::Task => StackKind::Task,
+            Stack::Irq => StackKind::Irq,
+            Stack::Softirq => StackKind::SoftIrq,
+            Stack::Entry => StackKind::Entry,
+            Stack::DoubleFault => StackKind::Exception(ExceptionStack::DoubleFault),
+            Stack::Nmi => StackKind::Exception(ExceptionStack::Nmi),
+            Stack::Debug => StackKind::Exception(ExceptionStack::Debug),
+            Stack::Mce => StackKind::Exception(ExceptionStack::MachineCheck),
+            Stack::Vc => StackKind::Exception(ExceptionStack::Vc),
+            Stack::Vc2 => StackKind::Exception(ExceptionStack::Vc2),
+        }
+    }
+}
+
 /// A register block of an exception or interrupt frame (or the CPU registers a walk began with).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BtRegs {
     /// Address of the `pt_regs` (none for registers from a CPU note).
-    #[serde(serialize_with = "crate::hex_opt")]
+    #[serde(with = "crate::hex_opt")]
     pub addr: Option<u64>,
     /// The interrupted context was user mode.
     pub user: bool,
     /// Only the hardware-saved part was trusted.
     pub partial: bool,
-    /// Register name → `"0x…"`.
-    pub registers: BTreeMap<&'static str, String>,
-    #[serde(skip)]
-    set: RegSet,
+    /// Register name (`rip`, `rax`...) → `"0x…"`.
+    pub registers: BTreeMap<String, Hex>,
+}
+
+impl BtRegs {
+    /// The value of register `r`, if the block has it.
+    fn get(&self, r: u16) -> Option<u64> {
+        self.registers.get(reg_name(r)?).map(|h| h.0)
+    }
+}
+
+/// One word of a frame's contents (`-f`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackWord {
+    #[serde(with = "crate::hex")]
+    pub address: u64,
+    #[serde(with = "crate::hex")]
+    pub value: u64,
+}
+
+/// A text address on the stack (`-t`/`-T`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextWord {
+    /// Where on the stack.
+    #[serde(with = "crate::hex")]
+    pub slot: u64,
+    #[serde(with = "crate::hex")]
+    pub value: u64,
+    pub function: String,
+    pub module: Option<String>,
 }
 
 /// One frame.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BtFrame {
     /// crash's frame number (`#N`), none for a frame shown only as a register block.
     pub level: Option<usize>,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub pc: u64,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub sp: u64,
     /// Where the return address `pc` was read from (crash's `[SP]`).
-    #[serde(serialize_with = "crate::hex_opt")]
+    #[serde(with = "crate::hex_opt")]
     pub slot: Option<u64>,
     pub function: Option<String>,
-    #[serde(serialize_with = "crate::hex_opt")]
+    #[serde(with = "crate::hex_opt")]
     pub offset: Option<u64>,
     pub module: Option<String>,
-    /// `"orc"`, `"cfi"`, `"fp"`, `"scan"` or `"regs"`.
-    pub found: &'static str,
+    pub found: Found,
     pub reliable: bool,
-    /// The stack `sp` is on (`"task"`, `"irq"`, `"nmi"`, ...).
-    pub stack: Option<&'static str>,
+    /// The stack `sp` is on.
+    pub stack: Option<Stack>,
     /// The registers this frame came from (exception and interrupt frames, CPU registers).
     pub exception: Option<BtRegs>,
-    /// Stack words of the frame (`-f`): (address, value).
     /// `-l` with a vmlinux: the source location, innermost inlined function first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub source: Vec<BtSource>,
-    #[serde(skip)]
-    contents: Vec<(u64, u64)>,
-    #[serde(skip)]
-    stack_kind: Option<StackKind>,
+    /// `-f`: the frame's stack words.
+    pub words: Vec<StackWord>,
 }
 
 /// One level of a frame's source location: an inlined function's, or the frame function's own.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BtSource {
     pub file: Option<String>,
     pub line: Option<u32>,
@@ -103,37 +212,47 @@ pub struct BtSource {
     pub saved_regs: bool,
 }
 
+/// What a walk started from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WalkStart {
+    /// A sleeping task's saved frame.
+    Sleeping,
+    /// The registers the dump saved for the task's CPU.
+    CpuRegisters,
+    /// The innermost frame found on the stack of a running task.
+    InnermostFrame,
+    Nothing,
+}
+
 /// One task's stack.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BtTask {
     pub pid: i32,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub task: u64,
     pub cpu: u32,
     pub comm: String,
     /// Running on a CPU at the time of the dump.
     pub active: bool,
-    /// What the walk started from: `"sleeping"`, `"cpu-registers"`, `"innermost-frame"`, `"nothing"`.
-    pub start: String,
+    pub start: WalkStart,
     pub frames: Vec<BtFrame>,
     /// `"end-of-stack"`, `"user-mode"`, or why the walk stopped.
     pub end: String,
     pub complete: bool,
     /// What could not be read or was guessed.
     pub notes: Vec<String>,
-    /// `-t`/`-T`: text addresses on the stack: (slot, value, symbol).
-    #[serde(skip)]
-    text_words: Vec<(u64, u64, String)>,
+    /// `-t`/`-T`: the text addresses on the stack.
+    pub text_words: Vec<TextWord>,
 }
 
 /// What `bt` reports.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Bt {
     pub tasks: Vec<BtTask>,
     /// Remarks about the command as a whole.
     pub notes: Vec<String>,
-    #[serde(skip)]
-    opts: Opts,
+    pub options: BtOptions,
 }
 
 /// Runs `bt [-a|-t|-T|-f|-s|-x|-l] [PID|TASK ...]`.
@@ -175,10 +294,10 @@ pub(crate) fn for_tasks(
     Ok(Box::new(backtraces(prog, &ctx, chosen, opts(f))))
 }
 
-fn opts(f: &Flags) -> Opts {
-    Opts {
+fn opts(f: &Flags) -> BtOptions {
+    BtOptions {
         full: f.has('f'),
-        text: if f.has('T') {
+        text_scan: if f.has('T') {
             Some(TextScan::FromBase)
         } else if f.has('t') {
             Some(TextScan::FromSp)
@@ -191,7 +310,7 @@ fn opts(f: &Flags) -> Opts {
     }
 }
 
-fn backtraces(prog: &Program, ctx: &BacktraceContext, tasks: &[&TaskInfo], opts: Opts) -> Bt {
+fn backtraces(prog: &Program, ctx: &BacktraceContext, tasks: &[&TaskInfo], opts: BtOptions) -> Bt {
     let mut notes = ctx.problems.clone();
     let mut out = Vec::with_capacity(tasks.len());
     let mut syms = Symbolizer::new(prog);
@@ -210,7 +329,7 @@ fn backtraces(prog: &Program, ctx: &BacktraceContext, tasks: &[&TaskInfo], opts:
     Bt {
         tasks: out,
         notes,
-        opts,
+        options: opts,
     }
 }
 
@@ -253,9 +372,8 @@ fn regs_report(set: &RegSet, addr: Option<u64>, user: bool, partial: bool) -> Bt
         partial,
         registers: set
             .iter()
-            .filter_map(|(r, v)| Some((reg_name(r)?, format!("{v:#x}"))))
+            .filter_map(|(r, v)| Some((reg_name(r)?.to_string(), Hex(v))))
             .collect(),
-        set: *set,
     }
 }
 
@@ -264,7 +382,7 @@ fn task_report(
     syms: &mut Symbolizer<'_>,
     t: &TaskInfo,
     b: &Backtrace,
-    opts: Opts,
+    opts: BtOptions,
 ) -> BtTask {
     let frames = &b.trace.frames;
     let mut notes = b.notes.clone();
@@ -300,13 +418,12 @@ fn task_report(
             function: sym.as_ref().map(|s| s.0.clone()),
             offset: sym.as_ref().map(|s| s.1),
             module: sym.and_then(|s| s.2),
-            found: f.found.name(),
+            found: f.found.into(),
             reliable: f.reliable,
-            stack: f.stack.map(StackKind::name),
+            stack: f.stack.map(Stack::from),
             exception: block,
             source: Vec::new(),
-            contents: Vec::new(),
-            stack_kind: f.stack,
+            words: Vec::new(),
         };
         // -l: numbered frames, and the interrupted kernel code of an exception frame
         let kernel_regs = frame.exception.as_ref().is_some_and(|e| !e.user);
@@ -320,7 +437,7 @@ fn task_report(
             }
         }
         if opts.full && numbered {
-            frame.contents = frame_contents(prog, b, f, frames.get(i + 1));
+            frame.words = frame_contents(prog, b, f, frames.get(i + 1));
         }
         out.push(frame);
     }
@@ -329,7 +446,7 @@ fn task_report(
         TraceEnd::UserMode => ("user-mode".to_string(), true),
         TraceEnd::Error(why) => (why.to_string(), false),
     };
-    let text_words = match opts.text {
+    let text_words = match opts.text_scan {
         Some(scan) => text_words(prog, syms, b, scan),
         None => Vec::new(),
     };
@@ -340,10 +457,10 @@ fn task_report(
         comm: t.comm.clone(),
         active: b.active_cpu.is_some(),
         start: match &b.start {
-            StartKind::Sleeping => "sleeping".into(),
-            StartKind::CpuRegs(_) => "cpu-registers".into(),
-            StartKind::Innermost { .. } => "innermost-frame".into(),
-            StartKind::Nothing => "nothing".into(),
+            StartKind::Sleeping => WalkStart::Sleeping,
+            StartKind::CpuRegs(_) => WalkStart::CpuRegisters,
+            StartKind::Innermost { .. } => WalkStart::InnermostFrame,
+            StartKind::Nothing => WalkStart::Nothing,
         },
         frames: out,
         end,
@@ -407,7 +524,7 @@ fn frame_contents(
     b: &Backtrace,
     f: &Frame,
     next: Option<&Frame>,
-) -> Vec<(u64, u64)> {
+) -> Vec<StackWord> {
     let from = f.ra_slot.map_or(f.sp, |s| s + 8);
     let Some(range) = b.stacks.range_of(from) else {
         return Vec::new();
@@ -418,6 +535,9 @@ fn frame_contents(
         .unwrap_or(range.end)
         .min(from + MAX_FRAME_BYTES);
     stack_words(prog.mem(), from, to, MAX_FRAME_BYTES)
+        .into_iter()
+        .map(|(address, value)| StackWord { address, value })
+        .collect()
 }
 
 /// `-t`/`-T`: every word on the task's stack that is a text address.
@@ -426,7 +546,7 @@ fn text_words(
     syms: &mut Symbolizer<'_>,
     b: &Backtrace,
     scan: TextScan,
-) -> Vec<(u64, u64, String)> {
+) -> Vec<TextWord> {
     let Some(task_stack) = b.stacks.ranges().iter().find(|r| r.kind == StackKind::Task) else {
         return Vec::new();
     };
@@ -444,10 +564,14 @@ fn text_words(
     )
     .into_iter()
     .filter(|&(_, v)| is_text(v))
-    .filter_map(|(slot, v)| {
-        let (name, _, module) = syms.lookup(v)?;
-        let m = module.map(|m| format!(" [{m}]")).unwrap_or_default();
-        Some((slot, v, format!("{name}{m}")))
+    .filter_map(|(slot, value)| {
+        let (function, _, module) = syms.lookup(value)?;
+        Some(TextWord {
+            slot,
+            value,
+            function,
+            module,
+        })
     })
     .collect()
 }
@@ -455,8 +579,8 @@ fn text_words(
 impl Bt {
     fn function_text(&self, f: &BtFrame) -> String {
         match (&f.function, f.offset) {
-            (Some(name), Some(off)) if self.opts.offsets => {
-                if self.opts.hex {
+            (Some(name), Some(off)) if self.options.offsets => {
+                if self.options.hex {
                     format!("{name}+{off:#x}")
                 } else {
                     format!("{name}+{off}")
@@ -467,149 +591,157 @@ impl Bt {
         }
     }
 
-    fn frame_line(&self, f: &BtFrame, at: u64) -> String {
-        let mark = if !f.reliable && f.found == FoundBy::Scan.name() {
+    fn write_frame_line(&self, out: &mut dyn Write, f: &BtFrame, at: u64) -> io::Result<()> {
+        let mark = if !f.reliable && f.found == Found::Scan {
             "? "
         } else {
             ""
         };
-        let module = f
-            .module
-            .as_ref()
-            .map(|m| format!(" [{m}]"))
-            .unwrap_or_default();
-        format!(
-            "{:>3} [{at:016x}] {mark}{} at {:016x}{module}\n",
+        writeln!(
+            out,
+            "{:>3} [{at:016x}] {mark}{} at {:016x}{}",
             format!("#{}", f.level.unwrap_or(0)),
             self.function_text(f),
-            f.pc
+            f.pc,
+            module_suffix(&f.module)
         )
     }
 
-    fn task_text(&self, t: &BtTask) -> String {
-        let mut out = task_header(t.pid, t.task, t.cpu, &t.comm) + "\n";
-        if self.opts.text.is_some() {
-            return out + &text_listing(t);
+    fn write_task(&self, out: &mut dyn Write, t: &BtTask) -> io::Result<()> {
+        writeln!(out, "{}", task_header(t.pid, t.task, t.cpu, &t.comm))?;
+        if self.options.text_scan.is_some() {
+            return write_text_listing(out, t);
         }
         if t.frames.is_empty() {
-            out += &format!("bt: cannot unwind this task: {}\n", t.end);
+            writeln!(out, "bt: cannot unwind this task: {}", t.end)?;
             for n in &t.notes {
-                out += &format!("bt: {n}\n");
+                writeln!(out, "bt: {n}")?;
             }
-            return out;
+            return Ok(());
         }
         let mut scanned = false;
         for (i, f) in t.frames.iter().enumerate() {
-            if f.found == FoundBy::Scan.name() && !f.reliable && !scanned {
+            if f.found == Found::Scan && !f.reliable && !scanned {
                 scanned = true;
-                out += &format!(
-                    "    bt: the walk stopped ({}); the frames below are text addresses found on the stack\n",
+                writeln!(
+                    out,
+                    "    bt: the walk stopped ({}); the frames below are text addresses found on the stack",
                     t.end
-                );
+                )?;
             }
             let prev = i.checked_sub(1).map(|p| &t.frames[p]);
             let marker = prev
-                .filter(|p| p.stack_kind != f.stack_kind)
-                .and_then(|p| p.stack_kind)
-                .and_then(StackKind::crash_marker);
+                .filter(|p| p.stack != f.stack)
+                .and_then(|p| p.stack)
+                .and_then(|s| s.kind().crash_marker());
             match &f.exception {
                 Some(regs) => {
-                    out += &regs_block(regs, f);
+                    write_regs_block(out, regs, f)?;
                     if f.level.is_none() {
-                        out += &source_text(f);
+                        write_source(out, f)?;
                     }
                     if let (Some(m), false) = (&marker, regs.user) {
-                        out += &format!("{m}\n");
+                        writeln!(out, "{m}")?;
                     }
                     if f.level.is_some() {
-                        out += &self.frame_line(f, f.sp);
-                        out += &source_text(f);
+                        self.write_frame_line(out, f, f.sp)?;
+                        write_source(out, f)?;
                     }
                 }
                 None => {
                     if let Some(m) = &marker {
-                        out += &format!("{m}\n");
+                        writeln!(out, "{m}")?;
                     }
-                    out += &self.frame_line(f, f.slot.unwrap_or(f.sp));
-                    out += &source_text(f);
+                    self.write_frame_line(out, f, f.slot.unwrap_or(f.sp))?;
+                    write_source(out, f)?;
                 }
             }
-            for line in f.contents.chunks(2) {
-                out += &format!("    {:016x}: ", line[0].0);
-                for (_, v) in line {
-                    out += &format!("{v:016x} ");
+            for line in f.words.chunks(2) {
+                write!(out, "    {:016x}: ", line[0].address)?;
+                for w in line {
+                    write!(out, "{:016x} ", w.value)?;
                 }
-                out += "\n";
+                writeln!(out)?;
             }
         }
         if !t.complete && !scanned {
-            out += &format!("    bt: the walk stopped: {}\n", t.end);
+            writeln!(out, "    bt: the walk stopped: {}", t.end)?;
         }
         for n in &t.notes {
-            out += &format!("    bt: {n}\n");
+            writeln!(out, "    bt: {n}")?;
         }
-        out
+        Ok(())
     }
 }
 
 /// `-l` lines under a frame, as crash prints them (`    file: line`); an inlined function's
 /// location is followed by its name.
-fn source_text(f: &BtFrame) -> String {
-    let mut out = String::new();
+fn write_source(out: &mut dyn Write, f: &BtFrame) -> io::Result<()> {
     for s in &f.source {
         let (Some(file), Some(line)) = (&s.file, s.line) else {
             continue;
         };
-        out += &format!("    {file}: {line}");
+        write!(out, "    {file}: {line}")?;
         match (s.inlined, &s.function) {
-            (true, Some(func)) => out += &format!("  (inlined {func})"),
-            (true, None) => out += "  (inlined)",
+            (true, Some(func)) => write!(out, "  (inlined {func})")?,
+            (true, None) => write!(out, "  (inlined)")?,
             _ => {}
         }
         if s.saved_regs {
-            out += "  (registers saved here)";
+            write!(out, "  (registers saved here)")?;
         }
-        out += "\n";
+        writeln!(out)?;
     }
-    out
+    Ok(())
 }
 
 /// `-t`/`-T` listing: the starting frame, then every text address on the stack.
-fn text_listing(t: &BtTask) -> String {
-    let mut out = String::new();
+fn write_text_listing(out: &mut dyn Write, t: &BtTask) -> io::Result<()> {
     if let Some(f) = t.frames.first() {
         let name = f.function.clone().unwrap_or_else(|| format!("{:x}", f.pc));
-        out += &format!("              START: {name} at {:016x}\n", f.pc);
+        writeln!(out, "              START: {name} at {:016x}", f.pc)?;
     }
-    for (slot, v, name) in &t.text_words {
-        out += &format!("  [{slot:016x}] {name} at {v:016x}\n");
+    for w in &t.text_words {
+        let m = module_suffix(&w.module);
+        writeln!(
+            out,
+            "  [{:016x}] {}{m} at {:016x}",
+            w.slot, w.function, w.value
+        )?;
     }
-    out
+    Ok(())
+}
+
+/// ` [module]` after a symbol in a module, nothing for the kernel's own.
+fn module_suffix(module: &Option<String>) -> String {
+    module
+        .as_ref()
+        .map(|m| format!(" [{m}]"))
+        .unwrap_or_default()
 }
 
 /// crash's register block: `[exception RIP: fn+off]` (kernel mode), then the registers.
-fn regs_block(r: &BtRegs, f: &BtFrame) -> String {
-    let g = |reg: u16| match r.set.get(reg) {
+fn write_regs_block(out: &mut dyn Write, r: &BtRegs, f: &BtFrame) -> io::Result<()> {
+    let g = |reg: u16| match r.get(reg) {
         Some(v) => format!("{v:016x}"),
         None => "-".repeat(16),
     };
-    let mut out = String::new();
     if !r.user {
         let rip = match (&f.function, f.offset) {
             (Some(n), Some(o)) => format!("{n}+{o}"),
             _ => "unknown or invalid address".into(),
         };
-        out += &format!("    [exception RIP: {rip}]\n");
+        writeln!(out, "    [exception RIP: {rip}]")?;
     }
     let flags = r
-        .set
         .get(reg::RFLAGS)
         .map_or("-".repeat(8), |v| format!("{v:08x}"));
-    out += &format!(
-        "    RIP: {}  RSP: {}  RFLAGS: {flags}\n",
+    writeln!(
+        out,
+        "    RIP: {}  RSP: {}  RFLAGS: {flags}",
         g(reg::RIP),
         g(reg::RSP)
-    );
+    )?;
     let rows: [[(&str, u16); 3]; 5] = [
         [("RAX", reg::RAX), ("RBX", reg::RBX), ("RCX", reg::RCX)],
         [("RDX", reg::RDX), ("RSI", reg::RSI), ("RDI", reg::RDI)],
@@ -622,29 +754,27 @@ fn regs_block(r: &BtRegs, f: &BtFrame) -> String {
             .iter()
             .map(|&(n, rg)| format!("{n:>3}: {}", g(rg)))
             .collect();
-        out += &format!("    {}\n", cells.join("  "));
+        writeln!(out, "    {}", cells.join("  "))?;
     }
-    let seg = |rg: u16| r.set.get(rg).map_or("----".into(), |v| format!("{v:04x}"));
+    let seg = |rg: u16| r.get(rg).map_or("----".into(), |v| format!("{v:04x}"));
     let orig = r
-        .set
         .get(reg::ORIG_RAX)
         .map(|v| format!("ORIG_RAX: {v:016x}  "))
         .unwrap_or_default();
-    out += &format!("    {orig}CS: {}  SS: {}\n", seg(reg::CS), seg(reg::SS));
-    out
+    writeln!(out, "    {orig}CS: {}  SS: {}", seg(reg::CS), seg(reg::SS))
 }
 
 impl Report for Bt {
-    fn text(&self) -> String {
-        let blocks: Vec<String> = self.tasks.iter().map(|t| self.task_text(t)).collect();
-        let mut out = blocks.join("\n");
-        for n in &self.notes {
-            out += &format!("bt: {n}\n");
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        for (i, t) in self.tasks.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            self.write_task(out, t)?;
         }
-        out
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        for n in &self.notes {
+            writeln!(out, "bt: {n}")?;
+        }
+        Ok(())
     }
 }

@@ -5,14 +5,16 @@
 
 use kdive_linux::dev::{block_devices, char_devices};
 use kdive_program::Program;
-use serde::Serialize;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::table;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// What `dev` reports.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Dev {
     pub chrdevs: Vec<DevRow>,
     pub blkdevs: Vec<DevRow>,
@@ -23,13 +25,13 @@ pub struct Dev {
 
 /// One major: a character device region (`object` = its cdev) or a block major (`object` = a
 /// gendisk of it); `object` and `operations` are null when none was found.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct DevRow {
     pub major: u32,
     pub name: String,
-    #[serde(serialize_with = "crate::hex_opt")]
+    #[serde(with = "crate::hex_opt")]
     pub object: Option<u64>,
-    #[serde(serialize_with = "crate::hex_opt")]
+    #[serde(with = "crate::hex_opt")]
     pub operations: Option<u64>,
     /// The operations' symbol (`tty_fops`, `name+off`), as crash prints it.
     pub operations_symbol: Option<String>,
@@ -96,21 +98,27 @@ fn line(d: &DevRow, block: bool) -> String {
 }
 
 impl Report for Dev {
-    fn text(&self) -> String {
-        let mut out = "CHRDEV    NAME                 CDEV        OPERATIONS      \n".to_string();
-        out.extend(self.chrdevs.iter().map(|d| line(d, false)));
-        out += "\nBLKDEV    NAME                GENDISK      OPERATIONS      \n";
-        out.extend(self.blkdevs.iter().map(|d| line(d, true)));
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "CHRDEV    NAME                 CDEV        OPERATIONS      "
+        )?;
+        for d in &self.chrdevs {
+            out.write_all(line(d, false).as_bytes())?;
+        }
+        writeln!(
+            out,
+            "\nBLKDEV    NAME                GENDISK      OPERATIONS      "
+        )?;
+        for d in &self.blkdevs {
+            out.write_all(line(d, true).as_bytes())?;
+        }
         for p in &self.problems {
-            out += &format!("dev: {p}\n");
+            writeln!(out, "dev: {p}")?;
         }
         if !self.complete {
-            out += "dev: these lists are incomplete\n";
+            writeln!(out, "dev: these lists are incomplete")?;
         }
-        out
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        Ok(())
     }
 }

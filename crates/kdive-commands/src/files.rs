@@ -1,39 +1,50 @@
 //! `files [PID|TASK ...]`: a task's root and working directory and its open files, as crash
 //! prints them (sockets also name their protocol; pipes and sockets their pseudo filesystem).
 
-use kdive_linux::fs::{open_files, root_and_cwd, UnreadableFd};
+use kdive_linux::fs::{open_files, root_and_cwd};
 use kdive_linux::task::TaskInfo;
-use serde::Serialize;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::format::task_header;
 use crate::table;
 use crate::tasks::tasks_named;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// One open file.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FileRow {
     pub fd: u64,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub file: u64,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub dentry: u64,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub inode: u64,
     /// crash's type: `REG`, `DIR`, `CHR`, `BLK`, `FIFO`, `SOCK`, `LNK`, `UNKN`.
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: String,
     pub path: String,
     /// A socket's protocol (`TCP`, `UNIX-STREAM`...).
     pub protocol: Option<String>,
 }
 
+/// An open descriptor whose `struct file` (or what it points to) could not be read.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UnreadableFile {
+    pub fd: u64,
+    #[serde(with = "crate::hex")]
+    pub file: u64,
+    pub error: String,
+}
+
 /// One task's files.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TaskFiles {
     pub pid: i32,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub task: u64,
     pub cpu: u32,
     pub comm: String,
@@ -41,7 +52,7 @@ pub struct TaskFiles {
     pub cwd: Option<String>,
     pub files: Vec<FileRow>,
     /// Open descriptors whose file could not be read from the dump.
-    pub unreadable: Vec<UnreadableFd>,
+    pub unreadable: Vec<UnreadableFile>,
     /// Problems that cut the listing short (root/cwd, the descriptor table itself).
     pub problems: Vec<String>,
 }
@@ -54,7 +65,7 @@ impl TaskFiles {
 }
 
 /// What `files` reports.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Files {
     pub tasks: Vec<TaskFiles>,
 }
@@ -86,7 +97,14 @@ pub(crate) fn for_tasks(
         let mut unreadable = Vec::new();
         let files = match open_files(prog, t.addr) {
             Ok((files, lost)) => {
-                unreadable = lost;
+                unreadable = lost
+                    .into_iter()
+                    .map(|u| UnreadableFile {
+                        fd: u.fd,
+                        file: u.file,
+                        error: u.error,
+                    })
+                    .collect();
                 files
                     .into_iter()
                     .map(|f| FileRow {
@@ -94,7 +112,7 @@ pub(crate) fn for_tasks(
                         file: f.file,
                         dentry: f.dentry,
                         inode: f.inode,
-                        kind: type_name(f.mode),
+                        kind: type_name(f.mode).to_string(),
                         path: f.path,
                         protocol: f.protocol,
                     })
@@ -135,17 +153,19 @@ fn type_name(mode: u32) -> &'static str {
 }
 
 impl Report for Files {
-    fn text(&self) -> String {
-        let mut blocks = Vec::new();
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
         for t in &self.tasks {
-            let mut b = task_header(t.pid, t.task, t.cpu, &t.comm) + "\n";
+            writeln!(out, "{}", task_header(t.pid, t.task, t.cpu, &t.comm))?;
             if let (Some(r), Some(c)) = (&t.root, &t.cwd) {
-                b += &format!("ROOT: {r}    CWD: {c}\n");
+                writeln!(out, "ROOT: {r}    CWD: {c}")?;
             }
             if t.complete() && t.files.is_empty() {
-                b += "No open files\n";
+                writeln!(out, "No open files")?;
             } else if !t.files.is_empty() || !t.unreadable.is_empty() {
-                b += " FD       FILE            DENTRY           INODE       TYPE PATH\n";
+                writeln!(
+                    out,
+                    " FD       FILE            DENTRY           INODE       TYPE PATH"
+                )?;
             }
             // readable and unreadable descriptors in fd order
             let mut rows: Vec<(u64, String)> = t
@@ -172,22 +192,17 @@ impl Report for Files {
             }));
             rows.sort_by_key(|r| r.0);
             for (_, line) in rows {
-                b += &line;
+                out.write_all(line.as_bytes())?;
             }
             for p in &t.problems {
-                b += &format!("files: {p}\n");
+                writeln!(out, "files: {p}")?;
             }
             if !t.complete() {
-                b += "files: this list is incomplete\n";
+                writeln!(out, "files: this list is incomplete")?;
             }
             // crash ends each task's listing with a blank line
-            b += "\n";
-            blocks.push(b);
+            writeln!(out)?;
         }
-        blocks.concat()
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        Ok(())
     }
 }

@@ -32,12 +32,12 @@ pub fn task_header(pid: i32, task: u64, cpu: u32, comm: &str) -> String {
     format!("PID: {pid:<8} TASK: {task:016x}  CPU: {cpu:<4} COMMAND: \"{comm}\"")
 }
 
-/// `KEY: value` lines with the keys right-aligned, as crash's `sys` prints them.
-pub fn key_values(lines: &[(&str, String)]) -> String {
-    lines
-        .iter()
-        .map(|(k, v)| format!("{k:>12}: {v}\n"))
-        .collect()
+/// Writes `KEY: value` lines with the keys right-aligned, as crash's `sys` prints them.
+pub fn key_values(out: &mut dyn std::io::Write, lines: &[(&str, String)]) -> std::io::Result<()> {
+    for (k, v) in lines {
+        writeln!(out, "{k:>12}: {v}")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 
 use std::fmt::Write;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::table::{self, Command};
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// Text width the pages are wrapped to.
 const WIDTH: usize = 78;
@@ -15,7 +15,7 @@ const WIDTH: usize = 78;
 const MAX_ITEM: usize = 14;
 
 /// What `help` shows.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Help {
     /// `help`: every command.
@@ -25,7 +25,7 @@ pub enum Help {
 }
 
 /// One command in the index.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct IndexEntry {
     pub name: String,
     pub synopsis: String,
@@ -33,7 +33,7 @@ pub struct IndexEntry {
 }
 
 /// One command in full.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Page {
     pub name: String,
     pub aliases: Vec<String>,
@@ -47,7 +47,7 @@ pub struct Page {
 }
 
 /// One flag of a page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FlagHelp {
     /// As typed: `-a`, `-e END`.
     pub flag: String,
@@ -57,7 +57,7 @@ pub struct FlagHelp {
 }
 
 /// One positional argument of a page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ArgHelp {
     pub name: String,
     pub help: String,
@@ -66,7 +66,7 @@ pub struct ArgHelp {
 }
 
 /// One example of a page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ExampleHelp {
     pub command: String,
     pub shows: String,
@@ -139,15 +139,12 @@ pub fn page(c: &Command) -> Page {
 }
 
 impl Report for Help {
-    fn text(&self) -> String {
-        match self {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let text = match self {
             Help::Index { commands } => index_text(commands),
             Help::Page(p) => page_text(p),
-        }
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        };
+        out.write_all(text.as_bytes())
     }
 }
 
@@ -263,7 +260,7 @@ mod tests {
 
     #[test]
     fn index_lists_every_command_with_its_synopsis() {
-        let text = index().text();
+        let text = (&index() as &dyn Report).text();
         for c in table::COMMANDS {
             let line = text
                 .lines()
@@ -276,7 +273,7 @@ mod tests {
 
     #[test]
     fn bt_page_shows_its_flags() {
-        let text = Help::Page(page(&table::BT)).text();
+        let text = (&Help::Page(page(&table::BT)) as &dyn Report).text();
         assert!(text.starts_with("NAME\n  bt - "), "{text}");
         assert!(text.contains("\nSYNOPSIS\n  bt [-a|"), "{text}");
         for flag in ["-a", "-t", "-T", "-f", "-s", "-x", "-l"] {

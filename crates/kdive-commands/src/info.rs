@@ -6,15 +6,15 @@ use std::collections::BTreeMap;
 
 use kdive_dump::stats::excluded_by_level;
 use kdive_dump::{Arch, Codec, Dump, Endian, FormatKind, PageStats, Utsname, VmcoreInfoOrigin};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::format::date;
 use crate::table;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// One file of the dump.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FileInfo {
     pub path: String,
     pub size: u64,
@@ -24,14 +24,14 @@ pub struct FileInfo {
 }
 
 /// One `NT_PRSTATUS` note.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CpuNote {
     pub cpu: usize,
     pub pid: u32,
 }
 
 /// What `info` reports.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Info {
     /// The container in words: `kdump-compressed`, `flattened kdump-compressed`, `ELF vmcore`...
     pub format: String,
@@ -43,7 +43,8 @@ pub struct Info {
     /// Pfn ranges `[start, end)` of a split set that no given part holds.
     pub missing_parts: Vec<[u64; 2]>,
     pub arch: String,
-    pub endian: &'static str,
+    /// `little` or `big`.
+    pub endian: String,
     pub page_size: u64,
     pub max_pfn: u64,
     pub utsname: Option<Utsname>,
@@ -52,10 +53,10 @@ pub struct Info {
     pub date: Option<String>,
     pub cpus: Option<u32>,
     /// Pages stored per codec (`none` for raw pages).
-    pub compression: BTreeMap<&'static str, u64>,
+    pub compression: BTreeMap<String, u64>,
     pub dump_level: Option<u32>,
     /// What the dump level excluded, in words.
-    pub excluded_kinds: Vec<&'static str>,
+    pub excluded_kinds: Vec<String>,
     pub pages: PageStats,
     /// The VMCOREINFO entries.
     pub vmcoreinfo: BTreeMap<String, String>,
@@ -68,15 +69,21 @@ pub struct Info {
     pub minimal: Option<String>,
     /// One line: complete, incomplete, truncated...
     pub verdict: String,
-    #[serde(skip)]
-    verbose: bool,
+    pub options: InfoOptions,
+}
+
+/// How `info` prints.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct InfoOptions {
+    /// `-v`: every VMCOREINFO entry rather than a summary.
+    pub verbose: bool,
 }
 
 /// Runs `info`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse(&table::INFO, args)?;
     let mut info = collect(s.dump(), s.minimal_reason().as_deref());
-    info.verbose = f.has('v');
+    info.options.verbose = f.has('v');
     Ok(Box::new(info))
 }
 
@@ -218,7 +225,8 @@ pub fn collect(d: &Dump, minimal: Option<&str>) -> Info {
         endian: match meta.endian {
             Endian::Little => "little",
             Endian::Big => "big",
-        },
+        }
+        .into(),
         page_size: meta.page_size,
         max_pfn: meta.max_pfn,
         utsname: meta.utsname.clone(),
@@ -229,10 +237,16 @@ pub fn collect(d: &Dump, minimal: Option<&str>) -> Info {
             .format()
             .codec_counts()
             .into_iter()
-            .map(|(c, n)| (codec_name(c), n))
+            .map(|(c, n)| (codec_name(c).to_string(), n))
             .collect(),
         dump_level: meta.dump_level,
-        excluded_kinds: meta.dump_level.map(excluded_by_level).unwrap_or_default(),
+        excluded_kinds: meta
+            .dump_level
+            .map(excluded_by_level)
+            .unwrap_or_default()
+            .into_iter()
+            .map(String::from)
+            .collect(),
         verdict: verdict(d, &pages),
         pages,
         vmcoreinfo: d
@@ -252,7 +266,7 @@ pub fn collect(d: &Dump, minimal: Option<&str>) -> Info {
         qemu_cpu_states: meta.qemu_cpus.len(),
         zero_excluded: d.zero_excluded(),
         minimal: minimal.map(str::to_string),
-        verbose: false,
+        options: InfoOptions::default(),
     }
 }
 
@@ -276,7 +290,7 @@ fn vmcoreinfo_summary(v: &BTreeMap<String, String>) -> String {
 }
 
 impl Report for Info {
-    fn text(&self) -> String {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut lines: Vec<(&str, String)> = Vec::new();
         let mut format = self.format.clone();
         let detail: Vec<String> = self
@@ -395,7 +409,7 @@ impl Report for Info {
                 notes.join("; ")
             },
         ));
-        if self.verbose {
+        if self.options.verbose {
             let entries: Vec<String> = self
                 .vmcoreinfo
                 .iter()
@@ -409,10 +423,6 @@ impl Report for Info {
             lines.push(("KERNEL", format!("minimal mode: {m}")));
         }
         lines.push(("VERDICT", self.verdict.clone()));
-        crate::format::key_values(&lines)
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        crate::format::key_values(out, &lines)
     }
 }

@@ -1,14 +1,16 @@
 //! `irq`: every IRQ number with its descriptor and actions, as crash lists them.
 
 use kdive_linux::irq::irqs;
-use serde::Serialize;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::table;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// What `irq` reports.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct IrqList {
     pub irqs: Vec<IrqRow>,
     pub problems: Vec<String>,
@@ -17,10 +19,10 @@ pub struct IrqList {
 }
 
 /// One IRQ number.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct IrqRow {
     pub irq: u64,
-    #[serde(serialize_with = "crate::hex_opt")]
+    #[serde(with = "crate::hex_opt")]
     pub irq_desc: Option<u64>,
     /// No descriptor was found where the descriptor tree could not be read.
     pub irq_desc_unknown: bool,
@@ -29,9 +31,9 @@ pub struct IrqRow {
 }
 
 /// One `struct irqaction`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ActionRow {
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub irqaction: u64,
     pub name: Option<String>,
 }
@@ -83,9 +85,10 @@ fn irq_col(irq: u64) -> String {
 }
 
 impl Report for IrqList {
-    fn text(&self) -> String {
-        let mut out = " IRQ   IRQ_DESC/_DATA      IRQACTION      NAME\n".to_string();
+    fn write_text(&self, _: &TextOptions, w: &mut dyn Write) -> io::Result<()> {
+        writeln!(w, " IRQ   IRQ_DESC/_DATA      IRQACTION      NAME")?;
         for i in &self.irqs {
+            let mut out = String::new();
             out += &irq_col(i.irq);
             out += "  ";
             match i.irq_desc {
@@ -112,18 +115,14 @@ impl Report for IrqList {
                     out += &format!("\"{name}\"");
                 }
             }
-            out += "\n";
+            writeln!(w, "{out}")?;
         }
         for p in &self.problems {
-            out += &format!("irq: {p}\n");
+            writeln!(w, "irq: {p}")?;
         }
         if !self.complete {
-            out += "irq: this list is incomplete\n";
+            writeln!(w, "irq: this list is incomplete")?;
         }
-        out
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        Ok(())
     }
 }

@@ -4,29 +4,162 @@
 //! objects on the per-CPU freelists and partial slabs as free (`/proc/slabinfo` counts them as
 //! active), and only for a CPU that holds a slab.
 
-use kdive_linux::kmem::{meminfo, MemInfo, Pool};
-use kdive_linux::slab::{slab_caches, SlabCache};
-use serde::Serialize;
+use std::io::{self, Write};
+
+use kdive_linux::kmem::{meminfo, Commit, MemInfo, Pool};
+use kdive_linux::slab::{slab_caches, SlabCache, SlabCounts};
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::table;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
-/// `kmem -i`.
-#[derive(Debug, Serialize)]
+/// `kmem -i`: the kernel's memory counters, in pages; `None` where the dump would not say.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct KmemInfo {
     pub page_size: u64,
-    #[serde(flatten)]
-    pub info: MemInfo,
+    pub total: Option<u64>,
+    pub free: Option<u64>,
+    /// `total - free`.
+    pub used: Option<u64>,
+    pub buffers: Option<u64>,
+    pub cached: Option<u64>,
+    pub slab: Option<u64>,
+    /// Highmem, and the memory below it (`low`): kernels with highmem counters only.
+    pub high: Option<PageCounts>,
+    pub low: Option<PageCounts>,
+    /// Huge pages.
+    pub huge: Option<PageCounts>,
+    pub swap: Option<SwapPages>,
+    /// `None` also when the kernel has no `sysctl_overcommit_memory`.
+    pub commit: Option<CommitPages>,
+    /// The kernel has overcommit accounting at all.
+    pub has_commit: bool,
+    /// What could not be read.
+    pub problems: Vec<String>,
+    /// Some counter could not be read (`problems` says which).
+    pub incomplete: bool,
+}
+
+/// Pages of one kind: all of them, and the free ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageCounts {
+    pub total: Option<u64>,
+    pub free: Option<u64>,
+}
+
+/// Swap space, in pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwapPages {
+    pub total: u64,
+    pub used: u64,
+    pub free: u64,
+}
+
+/// The overcommit limit and what is committed, in pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitPages {
+    pub limit: u64,
+    pub committed: u64,
+}
+
+impl KmemInfo {
+    fn new(page_size: u64, m: MemInfo) -> Self {
+        let high_total = m.high.map(|h| h.total);
+        let high_free = m.high.map(|h| h.part);
+        let counts = |total, free| PageCounts { total, free };
+        KmemInfo {
+            page_size,
+            total: m.total,
+            free: m.free,
+            used: m.total.zip(m.free).map(|(t, f)| t.saturating_sub(f)),
+            buffers: m.buffers,
+            cached: m.cached,
+            slab: m.slab,
+            high: m.has_high.then_some(counts(high_total, high_free)),
+            low: m.has_high.then_some(counts(
+                m.total.zip(high_total).map(|(t, h)| t.saturating_sub(h)),
+                m.free.zip(high_free).map(|(f, h)| f.saturating_sub(h)),
+            )),
+            huge: m
+                .huge
+                .map(|Pool { total, part }| counts(Some(total), Some(part))),
+            swap: m.swap.map(|Pool { total, part }| SwapPages {
+                total,
+                used: part,
+                free: total.saturating_sub(part),
+            }),
+            commit: m
+                .commit
+                .map(|Commit { limit, committed }| CommitPages { limit, committed }),
+            has_commit: m.has_commit,
+            incomplete: !m.problems.is_empty(),
+            problems: m.problems,
+        }
+    }
 }
 
 /// `kmem -s`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct KmemSlabs {
     pub page_size: u64,
-    pub caches: Vec<SlabCache>,
+    pub caches: Vec<SlabRow>,
     /// What could not be read; when not empty, the list is incomplete.
     pub problems: Vec<String>,
+    /// Some cache or count could not be read (`problems` of the list or a cache say which).
+    pub incomplete: bool,
+}
+
+/// One slab cache.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SlabRow {
+    /// Address of its `struct kmem_cache`.
+    #[serde(with = "crate::hex")]
+    pub addr: u64,
+    pub name: String,
+    /// `object_size`: the size asked for.
+    pub object_size: u64,
+    /// `size`: an object with its metadata.
+    pub size: u64,
+    /// Page order of one slab.
+    pub order: u32,
+    pub objects_per_slab: u32,
+    /// `None` when the counts could not be gathered.
+    pub counts: Option<SlabTotals>,
+    /// Some free objects could not be counted (`allocated` is then an upper bound).
+    pub incomplete: bool,
+    pub problems: Vec<String>,
+}
+
+/// A cache's counts, as crash's `kmem -s` columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlabTotals {
+    /// Objects in use.
+    pub allocated: u64,
+    /// All objects of all slabs.
+    pub total: u64,
+    pub slabs: u64,
+}
+
+impl From<SlabCache> for SlabRow {
+    fn from(c: SlabCache) -> Self {
+        let totals = |n: SlabCounts| SlabTotals {
+            allocated: n.allocated,
+            total: n.total,
+            slabs: n.slabs,
+        };
+        SlabRow {
+            addr: c.addr,
+            name: c.name,
+            object_size: c.object_size,
+            size: c.size,
+            order: c.order,
+            objects_per_slab: c.objects_per_slab,
+            counts: c.counts.map(totals),
+            incomplete: c.incomplete,
+            problems: c.problems,
+        }
+    }
 }
 
 /// Runs `kmem`.
@@ -35,10 +168,10 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     let prog = s.kernel()?;
     let page_size = s.dump().page_size().max(1);
     match (f.has('i'), f.has('s')) {
-        (true, false) if f.positional.is_empty() => Ok(Box::new(KmemInfo {
+        (true, false) if f.positional.is_empty() => Ok(Box::new(KmemInfo::new(
             page_size,
-            info: meminfo(prog, page_size.trailing_zeros(), s.walk_limit),
-        })),
+            meminfo(prog, page_size.trailing_zeros(), s.walk_limit),
+        ))),
         (false, true) => {
             let all = slab_caches(prog, &f.positional, s.walk_limit).map_err(|e| {
                 CommandError::Program {
@@ -52,9 +185,11 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
                     problems.push(format!("invalid slab cache name: {n}"));
                 }
             }
+            let caches: Vec<SlabRow> = all.caches.into_iter().map(SlabRow::from).collect();
             Ok(Box::new(KmemSlabs {
                 page_size,
-                caches: all.caches,
+                incomplete: !problems.is_empty() || caches.iter().any(|c| !c.problems.is_empty()),
+                caches,
                 problems,
             }))
         }
@@ -111,49 +246,34 @@ fn line(label: &str, pages: Option<u64>, whole: Option<(Option<u64>, &str)>, ps:
 }
 
 impl Report for KmemInfo {
-    fn text(&self) -> String {
-        let (m, ps) = (&self.info, self.page_size);
+    fn write_text(&self, _: &TextOptions, w: &mut dyn Write) -> io::Result<()> {
+        let (m, ps) = (self, self.page_size);
         let of_mem = Some((m.total, "TOTAL MEM"));
         let mut out = String::from("                 PAGES        TOTAL      PERCENTAGE\n");
         out += &line("TOTAL MEM", m.total, None, ps);
         out += &line("FREE", m.free, of_mem, ps);
-        let used = m.total.zip(m.free).map(|(t, f)| t.saturating_sub(f));
-        out += &line("USED", used, of_mem, ps);
+        out += &line("USED", m.used, of_mem, ps);
         out += &line("BUFFERS", m.buffers, of_mem, ps);
         out += &line("CACHED", m.cached, of_mem, ps);
         out += &line("SLAB", m.slab, of_mem, ps);
-        if m.has_high {
-            let h = m.high;
-            let total = h.map(|h| h.total);
+        if let (Some(high), Some(low)) = (m.high, m.low) {
             out += "\n";
-            out += &line("TOTAL HIGH", total, of_mem, ps);
-            out += &line(
-                "FREE HIGH",
-                h.map(|h| h.part),
-                Some((total, "TOTAL HIGH")),
-                ps,
-            );
-            let low = m.total.zip(total).map(|(t, h)| t.saturating_sub(h));
-            out += &line("TOTAL LOW", low, of_mem, ps);
-            let free_low = m.free.zip(h).map(|(f, h)| f.saturating_sub(h.part));
-            out += &line("FREE LOW", free_low, Some((low, "TOTAL LOW")), ps);
+            out += &line("TOTAL HIGH", high.total, of_mem, ps);
+            out += &line("FREE HIGH", high.free, Some((high.total, "TOTAL HIGH")), ps);
+            out += &line("TOTAL LOW", low.total, of_mem, ps);
+            out += &line("FREE LOW", low.free, Some((low.total, "TOTAL LOW")), ps);
         }
-        if let Some(Pool { total, part }) = m.huge {
+        if let Some(huge) = m.huge {
             out += "\n";
-            out += &line("TOTAL HUGE", Some(total), None, ps);
-            out += &line(
-                "HUGE FREE",
-                Some(part),
-                Some((Some(total), "TOTAL HUGE")),
-                ps,
-            );
+            out += &line("TOTAL HUGE", huge.total, None, ps);
+            out += &line("HUGE FREE", huge.free, Some((huge.total, "TOTAL HUGE")), ps);
         }
         out += "\n";
-        if let Some(Pool { total, part }) = m.swap {
+        if let Some(SwapPages { total, used, free }) = m.swap {
             let of_swap = Some((Some(total), "TOTAL SWAP"));
             out += &line("TOTAL SWAP", Some(total), None, ps);
-            out += &line("SWAP USED", Some(part), of_swap, ps);
-            out += &line("SWAP FREE", Some(total.saturating_sub(part)), of_swap, ps);
+            out += &line("SWAP USED", Some(used), of_swap, ps);
+            out += &line("SWAP FREE", Some(free), of_swap, ps);
         }
         if m.has_commit {
             out += "\n";
@@ -168,23 +288,12 @@ impl Report for KmemInfo {
         for p in &m.problems {
             out += &format!("kmem: {p}\n");
         }
-        out
-    }
-
-    fn json(&self) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).unwrap_or_default();
-        if let Some(o) = v.as_object_mut() {
-            o.insert(
-                "incomplete".into(),
-                serde_json::Value::Bool(!self.info.problems.is_empty()),
-            );
-        }
-        v
+        w.write_all(out.as_bytes())
     }
 }
 
 /// A cache's `kmem -s` line.
-fn cache_line(c: &SlabCache, page_size: u64) -> String {
+fn cache_line(c: &SlabRow, page_size: u64) -> String {
     let counts = match &c.counts {
         Some(n) => format!("{:>9}  {:>8}  {:>5}", n.allocated, n.total, n.slabs),
         None => format!("{:>9}  {:>8}  {:>5}", "?", "?", "?"),
@@ -197,37 +306,23 @@ fn cache_line(c: &SlabCache, page_size: u64) -> String {
 }
 
 impl Report for KmemSlabs {
-    fn text(&self) -> String {
-        let mut out =
-            String::from("CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME\n");
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME"
+        )?;
         for c in &self.caches {
-            out += &cache_line(c, self.page_size);
+            out.write_all(cache_line(c, self.page_size).as_bytes())?;
         }
         for c in &self.caches {
             for p in &c.problems {
-                out += &format!("kmem: {}: {p}\n", c.name);
+                writeln!(out, "kmem: {}: {p}", c.name)?;
             }
         }
         for p in &self.problems {
-            out += &format!("kmem: {p}\n");
+            writeln!(out, "kmem: {p}")?;
         }
-        out
-    }
-
-    fn json(&self) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).unwrap_or_default();
-        if let Some(o) = v.as_object_mut() {
-            let incomplete =
-                !self.problems.is_empty() || self.caches.iter().any(|c| !c.problems.is_empty());
-            o.insert("incomplete".into(), serde_json::Value::Bool(incomplete));
-            // addresses as "0x…" strings
-            if let Some(cs) = o.get_mut("caches").and_then(|c| c.as_array_mut()) {
-                for (j, c) in cs.iter_mut().zip(&self.caches) {
-                    j["addr"] = format!("{:#x}", c.addr).into();
-                }
-            }
-        }
-        v
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod args;
 pub mod bt;
 pub mod dev;
+pub mod envelope;
 pub mod files;
 pub mod foreach;
 pub mod format;
@@ -32,14 +33,41 @@ pub mod vm;
 
 pub use session::Session;
 
+use std::io::{self, Write};
 use std::sync::Arc;
 
-/// A command's result: text as crash prints it, or one JSON document.
-pub trait Report {
-    /// crash-style text (ends with a newline when not empty).
-    fn text(&self) -> String;
-    /// The structured result (addresses as `"0x…"` strings).
-    fn json(&self) -> serde_json::Value;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// How a front end wants text printed, beyond what a result holds. Every choice a command's
+/// flags make (`bt -f`, `log -m`, `rd -32`) is part of the result itself, so that its JSON
+/// holds everything its text shows; this carries only the front end's own choices (none yet).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TextOptions {}
+
+/// A command's result: one serde structure, written as crash's text by [`Report::write_text`]
+/// or serialised as JSON (`dyn Report` is `Serialize`; see [`envelope`] for `--json`).
+pub trait Report: erased_serde::Serialize {
+    /// Writes crash-style text (ending with a newline when not empty) to `out`.
+    fn write_text(&self, opts: &TextOptions, out: &mut dyn Write) -> io::Result<()>;
+}
+
+erased_serde::serialize_trait_object!(Report);
+
+impl dyn Report {
+    /// The text [`Report::write_text`] writes, as one string.
+    pub fn text(&self) -> String {
+        let mut buf = Vec::new();
+        // writing into a Vec cannot fail
+        let _ = self.write_text(&TextOptions::default(), &mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// The structured result as a JSON value (addresses as `"0x…"` strings); null only if it
+    /// could not be serialised, which the results of this crate (string map keys) never are.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
 }
 
 /// Why a command could not answer.
@@ -77,11 +105,13 @@ pub enum CommandError {
     #[error(transparent)]
     DebugFile(kdive_program::ProgramError),
     /// The dump's physical memory could not be read.
-    #[error("{context}: {source}")]
+    #[error("{context}: {source}{hint}")]
     Dump {
-        context: String,
+        context: &'static str,
         #[source]
         source: kdive_dump::DumpError,
+        /// What would help (a missing split part, `--zero-excluded`), with its leading words.
+        hint: String,
     },
     /// A file the command writes or reads.
     #[error("{}: {source}", path.display())]
@@ -172,15 +202,80 @@ pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandErro
     Err(CommandError::unknown(cmd))
 }
 
-/// Serializes a u64 as a `"0x…"` string (JSON addresses).
-pub fn hex<S: serde::Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format!("{v:#x}"))
+/// A u64 as a `"0x…"` string in JSON: `#[serde(with = "crate::hex")]`.
+pub mod hex {
+    use super::*;
+
+    /// Writes `"0x…"`.
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{v:#x}"))
+    }
+
+    /// Reads `"0x…"`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let s = String::deserialize(d)?;
+        s.strip_prefix("0x")
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .ok_or_else(|| serde::de::Error::custom(format!("not a 0x… hex number: {s:?}")))
+    }
 }
 
-/// Serializes an optional u64 as a `"0x…"` string or null.
-pub fn hex_opt<S: serde::Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(v) => s.serialize_str(&format!("{v:#x}")),
-        None => s.serialize_none(),
+/// An optional u64 as a `"0x…"` string or null: `#[serde(with = "crate::hex_opt")]`.
+pub mod hex_opt {
+    use super::*;
+
+    /// Writes `"0x…"` or null.
+    pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        v.map(Hex).serialize(s)
+    }
+
+    /// Reads `"0x…"` or null.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        Ok(Option::<Hex>::deserialize(d)?.map(|h| h.0))
+    }
+}
+
+/// A u64 that serialises as a `"0x…"` string (for values in maps and lists).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Hex(#[serde(with = "hex")] pub u64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Addrs {
+        #[serde(with = "hex")]
+        a: u64,
+        #[serde(with = "hex_opt")]
+        b: Option<u64>,
+        c: Vec<Hex>,
+    }
+
+    #[test]
+    fn hex_strings_both_ways() {
+        let v = Addrs {
+            a: 0xffff_8e11_811f_8000,
+            b: None,
+            c: vec![Hex(0), Hex(0x1f)],
+        };
+        let j = serde_json::to_value(&v).unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({"a": "0xffff8e11811f8000", "b": null, "c": ["0x0", "0x1f"]})
+        );
+        assert_eq!(serde_json::from_value::<Addrs>(j).unwrap(), v);
+        for bad in [r#""1f""#, r#""0xzz""#, "31"] {
+            assert!(serde_json::from_str::<Hex>(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            serde_json::from_str::<Addrs>(r#"{"a": "0x1", "b": "0x2", "c": []}"#).unwrap(),
+            Addrs {
+                a: 1,
+                b: Some(2),
+                c: vec![]
+            }
+        );
     }
 }

@@ -16,24 +16,26 @@ use std::collections::HashSet;
 use kdive_linux::list::ListWalk;
 use kdive_program::object::offset_of;
 use kdive_program::Object;
-use serde::Serialize;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::structs::{address_of, find_aggregate, options, struct_value, StructValue};
 use crate::table;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// One entry of the list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ListEntry {
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub address: u64,
     /// Its contents, with `-s`.
     pub contents: Option<StructValue>,
 }
 
 /// What `list` reports: the entries, and why the walk stopped early (if it did).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct List {
     pub entries: Vec<ListEntry>,
     pub problems: Vec<String>,
@@ -178,22 +180,16 @@ fn parse_number(w: &str) -> Option<u64> {
 }
 
 impl Report for List {
-    fn text(&self) -> String {
-        let mut out = String::new();
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
         for e in &self.entries {
-            out += &format!("{:x}\n", e.address);
+            writeln!(out, "{:x}", e.address)?;
             if let Some(c) = &e.contents {
-                out += &c.body_text();
+                c.write_body(out)?;
             }
         }
         for p in &self.problems {
-            out += p;
-            out += "\n";
+            writeln!(out, "{p}")?;
         }
-        out
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        Ok(())
     }
 }

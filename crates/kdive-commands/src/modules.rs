@@ -1,21 +1,23 @@
 //! `mod`: the loaded modules, as crash lists them, with the debug file attached to each.
 
 use kdive_linux::module::{modules, RegionKind};
-use serde::Serialize;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::table;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// One loaded module.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ModRow {
     /// Address of its `struct module`.
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub module: u64,
     pub name: String,
     /// Start of its core code.
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub base: u64,
     /// Bytes of its core (code and data; init sections excluded).
     pub size: u64,
@@ -26,15 +28,14 @@ pub struct ModRow {
 }
 
 /// What `mod` reports.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Mod {
     pub modules: Vec<ModRow>,
     /// What could not be read (the list, a module).
     pub problems: Vec<String>,
-    /// crash's header word for the base column: `TEXT_BASE` on kernels with per-kind module
-    /// memory (`struct module_memory`), `BASE` before.
-    #[serde(skip)]
-    base_label: &'static str,
+    /// The kernel keeps each kind of module memory apart (`struct module_memory`): crash then
+    /// names the base column `TEXT_BASE` rather than `BASE`.
+    pub per_kind_memory: bool,
 }
 
 /// Runs `mod`.
@@ -72,7 +73,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     Ok(Box::new(Mod {
         modules: rows,
         problems,
-        base_label: if per_kind { "TEXT_BASE" } else { "BASE" },
+        per_kind_memory: per_kind,
     }))
 }
 
@@ -87,7 +88,7 @@ fn centred(s: &str, width: usize) -> String {
 }
 
 impl Report for Mod {
-    fn text(&self) -> String {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
         let w = self
             .modules
             .iter()
@@ -95,31 +96,34 @@ impl Report for Mod {
             .max()
             .unwrap_or(4)
             .max(4);
-        let mut out = format!(
-            "{}  {:<w$}  {}  {:>5}  OBJECT FILE\n",
+        let base_label = if self.per_kind_memory {
+            "TEXT_BASE"
+        } else {
+            "BASE"
+        };
+        writeln!(
+            out,
+            "{}  {:<w$}  {}  {:>5}  OBJECT FILE",
             centred("MODULE", 16),
             "NAME",
-            centred(self.base_label, 16),
+            centred(base_label, 16),
             "SIZE"
-        );
+        )?;
         for m in &self.modules {
             // crash ends a loaded object file's name with a blank
             let object = m.object_file.as_ref().map_or_else(
                 || "(not loaded)  [CONFIG_KALLSYMS]".into(),
                 |f| format!("{f} "),
             );
-            out += &format!(
-                "{:016x}  {:<w$}  {:016x}  {:>5}  {object}\n",
+            writeln!(
+                out,
+                "{:016x}  {:<w$}  {:016x}  {:>5}  {object}",
                 m.module, m.name, m.base, m.size
-            );
+            )?;
         }
         for p in &self.problems {
-            out += &format!("mod: {p}\n");
+            writeln!(out, "mod: {p}")?;
         }
-        out
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        Ok(())
     }
 }

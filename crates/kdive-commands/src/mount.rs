@@ -1,25 +1,27 @@
 //! `mount`: the mounts of the initial mount namespace, as crash lists them.
 
 use kdive_linux::fs::{mounts, MountInfo};
-use serde::Serialize;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::table;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// What `mount` reports.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Mount {
     pub mounts: Vec<MountRow>,
     pub problems: Vec<String>,
 }
 
 /// One mount.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct MountRow {
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub mount: u64,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub superblock: u64,
     pub fstype: String,
     pub devname: String,
@@ -51,8 +53,11 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
 }
 
 impl Report for Mount {
-    fn text(&self) -> String {
-        let mut out = "     MOUNT           SUPERBLK     TYPE   DEVNAME   DIRNAME\n".to_string();
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "     MOUNT           SUPERBLK     TYPE   DEVNAME   DIRNAME"
+        )?;
         for m in &self.mounts {
             // crash's columns start at fixed places; a long value pushes the next one along by
             // its overflow, keeping one blank
@@ -61,17 +66,11 @@ impl Report for Mount {
                 line += value;
                 line += &" ".repeat(next.saturating_sub(line.len()).max(1));
             }
-            line += &format!("{:<10}", m.dirname);
-            out += &line;
-            out += "\n";
+            writeln!(out, "{line}{:<10}", m.dirname)?;
         }
         for p in &self.problems {
-            out += &format!("mount: {p}\n");
+            writeln!(out, "mount: {p}")?;
         }
-        out
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        Ok(())
     }
 }

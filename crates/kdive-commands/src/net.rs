@@ -1,14 +1,16 @@
 //! `net`: the network devices of the initial namespace and their addresses, as crash lists them.
 
 use kdive_linux::net::net_devices;
-use serde::Serialize;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::table;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// What `net` reports.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Net {
     pub devices: Vec<NetRow>,
     pub problems: Vec<String>,
@@ -17,9 +19,9 @@ pub struct Net {
 }
 
 /// One network device.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct NetRow {
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub net_device: u64,
     pub name: String,
     pub ipv4: Vec<String>,
@@ -52,27 +54,24 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
 }
 
 impl Report for Net {
-    fn text(&self) -> String {
-        let mut out = "   NET_DEVICE     NAME       IP ADDRESS(ES)\n".to_string();
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "   NET_DEVICE     NAME       IP ADDRESS(ES)")?;
         for d in &self.devices {
             let addrs: Vec<&str> = d.ipv4.iter().chain(&d.ipv6).map(String::as_str).collect();
-            out += &format!(
-                "{:016x}  {:<10} {}\n",
+            writeln!(
+                out,
+                "{:016x}  {:<10} {}",
                 d.net_device,
                 d.name,
                 addrs.join(", ")
-            );
+            )?;
         }
         for p in &self.problems {
-            out += &format!("net: {p}\n");
+            writeln!(out, "net: {p}")?;
         }
         if !self.complete {
-            out += "net: this list is incomplete\n";
+            writeln!(out, "net: this list is incomplete")?;
         }
-        out
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        Ok(())
     }
 }

@@ -1,24 +1,26 @@
 //! `ps`: every task, as crash's `ps` lists them.
 
-use serde::Serialize;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::format::{duration, task_header};
 use crate::table;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// One row of `ps`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PsRow {
     /// Running on a CPU at the time of the dump (crash marks it `>`).
     pub active: bool,
     pub pid: i32,
     pub ppid: i32,
     pub cpu: u32,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub task: u64,
     /// crash's two-letter state.
-    pub st: &'static str,
+    pub st: String,
     /// The kernel's one-letter state.
     pub state: char,
     pub mem_percent: f64,
@@ -35,22 +37,39 @@ pub struct PsRow {
 }
 
 /// What `ps` reports.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Ps {
     pub tasks: Vec<PsRow>,
     /// Tasks the kernel had that could not be read from the dump.
     pub missing: u64,
     pub problems: Vec<String>,
-    /// With `-p`: for each row, its ancestors from the idle task down (pid, task, cpu, comm).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ancestry: Vec<Vec<(i32, u64, u32, String)>>,
-    #[serde(skip)]
-    style: Style,
+    /// With `-p`: for each row, its ancestors from the idle task down to the row's task
+    /// (empty otherwise).
+    pub ancestry: Vec<Vec<PsAncestor>>,
+    pub options: PsOptions,
+}
+
+/// A task of a `ps -p` chain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PsAncestor {
+    pub pid: i32,
+    #[serde(with = "crate::hex")]
+    pub task: u64,
+    pub cpu: u32,
+    pub comm: String,
+}
+
+/// How `ps` prints.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct PsOptions {
+    pub layout: PsLayout,
 }
 
 /// Which of crash's `ps` layouts to print.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Style {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PsLayout {
+    /// The table of tasks.
     Table,
     /// `-t`: run, start, user and system times per task.
     RunTimes,
@@ -91,7 +110,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             ppid: if t.pid == 0 { 0 } else { t.ppid },
             cpu: t.cpu,
             task: t.addr,
-            st: t.state_code(),
+            st: t.state_code().to_string(),
             state: t.state_char(),
             mem_percent: if totalram > 0 {
                 t.rss_pages as f64 * 100.0 / totalram as f64
@@ -110,14 +129,14 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         .collect();
     // crash's order: by PID, the idle tasks (PID 0) by CPU.
     rows.sort_by_key(|r| (r.pid, r.cpu));
-    let style = if f.has('t') {
-        Style::RunTimes
+    let layout = if f.has('t') {
+        PsLayout::RunTimes
     } else if f.has('p') {
-        Style::Parents
+        PsLayout::Parents
     } else {
-        Style::Table
+        PsLayout::Table
     };
-    let ancestry = if style == Style::Parents {
+    let ancestry = if layout == PsLayout::Parents {
         rows.iter().map(|r| ancestors(&tasks.infos, r)).collect()
     } else {
         Vec::new()
@@ -126,24 +145,34 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         tasks: rows,
         missing: tasks.list.missing(),
         problems: tasks.list.problems.clone(),
-        style,
+        options: PsOptions { layout },
         ancestry,
     }))
 }
 
-/// The chain of (pid, task, cpu, comm) from the oldest ancestor down to the row's task.
-fn ancestors(infos: &[kdive_linux::task::TaskInfo], row: &PsRow) -> Vec<(i32, u64, u32, String)> {
+/// The chain from the oldest ancestor down to the row's task.
+fn ancestors(infos: &[kdive_linux::task::TaskInfo], row: &PsRow) -> Vec<PsAncestor> {
     let by_pid: std::collections::HashMap<i32, &kdive_linux::task::TaskInfo> = infos
         .iter()
         .filter(|t| t.pid != 0 || t.cpu == 0)
         .map(|t| (t.pid, t))
         .collect();
-    let mut chain = vec![(row.pid, row.task, row.cpu, row.comm.clone())];
+    let mut chain = vec![PsAncestor {
+        pid: row.pid,
+        task: row.task,
+        cpu: row.cpu,
+        comm: row.comm.clone(),
+    }];
     let mut ppid = row.ppid;
     // bounded: a loop in parent links must not hang
-    while chain.len() < 64 && chain.last().is_some_and(|c| c.0 != 0) {
+    while chain.len() < 64 && chain.last().is_some_and(|c| c.pid != 0) {
         let Some(p) = by_pid.get(&ppid) else { break };
-        chain.push((p.pid, p.addr, p.cpu, p.comm.clone()));
+        chain.push(PsAncestor {
+            pid: p.pid,
+            task: p.addr,
+            cpu: p.cpu,
+            comm: p.comm.clone(),
+        });
         ppid = if p.pid == 0 { 0 } else { p.ppid };
     }
     chain.reverse();
@@ -161,35 +190,39 @@ impl Ps {
 }
 
 impl Report for Ps {
-    fn text(&self) -> String {
-        let mut out = String::new();
-        match self.style {
-            Style::RunTimes => {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        match self.options.layout {
+            PsLayout::RunTimes => {
                 for r in &self.tasks {
-                    out += &format!(
+                    write!(
+                        out,
                         "{}\n    RUN TIME: {}\n  START TIME: {}\n       UTIME: {}\n       STIME: {}\n",
                         task_header(r.pid, r.task, r.cpu, &r.comm),
                         duration(r.run_time_ns / 1_000_000_000),
                         r.start_time_ns / 1_000_000_000,
                         r.utime_ns,
                         r.stime_ns
-                    );
+                    )?;
                 }
             }
-            Style::Parents => {
+            PsLayout::Parents => {
                 for chain in &self.ancestry {
-                    for (depth, (pid, task, cpu, comm)) in chain.iter().enumerate() {
-                        out += &format!("{:depth$}{}\n", "", task_header(*pid, *task, *cpu, comm));
+                    for (depth, a) in chain.iter().enumerate() {
+                        let header = task_header(a.pid, a.task, a.cpu, &a.comm);
+                        writeln!(out, "{:depth$}{header}", "")?;
                     }
-                    out += "\n";
+                    writeln!(out)?;
                 }
             }
-            Style::Table => {
-                out +=
-                    "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM\n";
+            PsLayout::Table => {
+                writeln!(
+                    out,
+                    "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM"
+                )?;
                 for r in &self.tasks {
-                    out += &format!(
-                        "{}{:>8}{:>8}{:>4}  {:016x}  {}  {:>4.1}{:>9}{:>9}  {}\n",
+                    writeln!(
+                        out,
+                        "{}{:>8}{:>8}{:>4}  {:016x}  {}  {:>4.1}{:>9}{:>9}  {}",
                         if r.active { '>' } else { ' ' },
                         r.pid,
                         r.ppid,
@@ -200,26 +233,21 @@ impl Report for Ps {
                         r.vsz,
                         r.rss,
                         Self::comm(r)
-                    );
+                    )?;
                 }
             }
         }
         if self.missing > 0 {
-            out += &format!(
-                "ps: {} task(s) could not be read: their task structures are missing from the dump; this list is incomplete\n",
+            writeln!(
+                out,
+                "ps: {} task(s) could not be read: their task structures are missing from the dump; this list is incomplete",
                 self.missing
-            );
+            )?;
         }
         // A damaged task structure is reported even when every task was found another way.
-        if !self.problems.is_empty() {
-            for p in self.problems.iter().take(8) {
-                out += &format!("ps: {p}\n");
-            }
+        for p in self.problems.iter().take(8) {
+            writeln!(out, "ps: {p}")?;
         }
-        out
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        Ok(())
     }
 }

@@ -7,11 +7,11 @@
 use std::io::Write;
 
 use kdive_dump::{DumpError, Endian};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::table::{self, FlagName};
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Hex, Report, Session, TextOptions};
 
 /// Largest range `rd` displays (a `-r` copy streams and has no bound).
 const MAX_DISPLAY: u64 = 16 << 20;
@@ -22,22 +22,47 @@ const ASCII_PER_LINE: usize = 60;
 /// Bytes `-a` reads at most without a count (it stops at the first unprintable byte).
 const ASCII_UNLIMITED: u64 = 1 << 20;
 
-/// How values are shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Radix {
+/// How values are shown: hex, or decimal (`-d` signed, `-D` unsigned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Radix {
     Hex,
     Signed,
     Unsigned,
+}
+
+/// How `rd` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RdOptions {
+    /// Bytes per value (`-8`, `-16`, `-32`, `-64`); 0 for `-a` (printable characters).
+    pub size: usize,
+    pub radix: Radix,
+    /// The ASCII column after hex values (off with `-x`).
+    pub ascii_column: bool,
+}
+
+/// The dump's byte order, in which values were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ByteOrder {
+    Little,
+    Big,
+}
+
+impl From<Endian> for ByteOrder {
+    fn from(e: Endian) -> Self {
+        match e {
+            Endian::Little => ByteOrder::Little,
+            Endian::Big => ByteOrder::Big,
+        }
+    }
 }
 
 /// Parsed `rd` arguments.
 #[derive(Debug)]
 struct Args {
     phys: bool,
-    /// Bytes per value; 0 = `-a` (printable characters).
-    size: usize,
-    radix: Radix,
-    ascii_column: bool,
+    opts: RdOptions,
     raw_file: Option<String>,
     end: Option<u64>,
     addr: String,
@@ -69,9 +94,11 @@ fn parse(args: &[String]) -> Result<Args, CommandError> {
     let f = Flags::parse(&table::RD, args)?;
     let mut a = Args {
         phys: false,
-        size: 8,
-        radix: Radix::Hex,
-        ascii_column: true,
+        opts: RdOptions {
+            size: 8,
+            radix: Radix::Hex,
+            ascii_column: true,
+        },
         raw_file: None,
         end: None,
         addr: String::new(),
@@ -80,15 +107,15 @@ fn parse(args: &[String]) -> Result<Args, CommandError> {
     // in order: of -8/-16/-32/-64/-a and of -d/-D, the last given wins
     for (flag, value) in f.given() {
         match (flag, value) {
-            (FlagName::Word("8"), _) => a.size = 1,
-            (FlagName::Word("16"), _) => a.size = 2,
-            (FlagName::Word("32"), _) => a.size = 4,
-            (FlagName::Word("64"), _) => a.size = 8,
+            (FlagName::Word("8"), _) => a.opts.size = 1,
+            (FlagName::Word("16"), _) => a.opts.size = 2,
+            (FlagName::Word("32"), _) => a.opts.size = 4,
+            (FlagName::Word("64"), _) => a.opts.size = 8,
             (FlagName::Letter('p'), _) => a.phys = true,
-            (FlagName::Letter('a'), _) => a.size = 0,
-            (FlagName::Letter('x'), _) => a.ascii_column = false,
-            (FlagName::Letter('d'), _) => a.radix = Radix::Signed,
-            (FlagName::Letter('D'), _) => a.radix = Radix::Unsigned,
+            (FlagName::Letter('a'), _) => a.opts.size = 0,
+            (FlagName::Letter('x'), _) => a.opts.ascii_column = false,
+            (FlagName::Letter('d'), _) => a.opts.radix = Radix::Signed,
+            (FlagName::Letter('D'), _) => a.opts.radix = Radix::Unsigned,
             (FlagName::Letter('r'), Some(v)) => a.raw_file = Some(v.to_string()),
             (FlagName::Letter('e'), Some(v)) => {
                 a.end = Some(parse_hex(v).ok_or_else(|| usage(format!("bad address {v}")))?)
@@ -113,40 +140,35 @@ struct Reader<'s> {
 }
 
 impl Reader<'_> {
-    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), String> {
-        if self.phys {
-            return self
-                .s
-                .dump()
-                .read_phys(addr, buf)
-                .map_err(|e| explain(self.s, &e));
-        }
-        let prog = self.s.kernel().map_err(|e| {
-            format!("{e}; kernel virtual addresses need the kernel (rd -p reads physical memory)")
-        })?;
-        prog.read(addr, buf).map_err(|e| e.to_string())
-    }
-
-    /// Reads as much of `addr..addr + buf.len()` as it can, page by page: the byte count read
+    /// Reads as much of `addr..addr + buf.len()` as it can, from the start: the byte count read
     /// and, when it stopped early, why.
-    fn read_prefix(&self, addr: u64, buf: &mut [u8]) -> (usize, Option<String>) {
-        let ps = self.s.dump().page_size().max(1);
-        let mut done = 0usize;
-        while done < buf.len() {
-            let at = addr.wrapping_add(done as u64);
-            let n = ((ps - at % ps) as usize).min(buf.len() - done);
-            if let Err(e) = self.read(at, &mut buf[done..done + n]) {
-                return (done, Some(e));
-            }
-            done += n;
+    fn read_prefix(&self, addr: u64, buf: &mut [u8]) -> (usize, Option<CommandError>) {
+        if self.phys {
+            let (n, e) = self.s.dump().read_phys_partial(addr, buf);
+            let e = e.map(|source| CommandError::Dump {
+                context: "rd",
+                hint: hint(self.s, &source),
+                source,
+            });
+            return (n, e);
         }
-        (done, None)
+        let prog = match self.s.kernel() {
+            Ok(p) => p,
+            Err(e) => return (0, Some(e)),
+        };
+        let got = prog.read_partial(addr, buf);
+        let e = got.error.map(|e| CommandError::Program {
+            cmd: "rd",
+            source: e.into(),
+        });
+        (got.read, e)
     }
 }
 
-/// A dump error in words, naming the missing split part when that is why a page is lost.
-pub fn explain(s: &Session, e: &DumpError) -> String {
-    let mut text = e.to_string();
+/// What would help read a page the dump lacks: the missing split part that held it, or
+/// `--zero-excluded`; empty otherwise.
+pub fn hint(s: &Session, e: &DumpError) -> String {
+    let mut text = String::new();
     match e {
         DumpError::Lost { paddr } => {
             let pfn = paddr / s.dump().page_size().max(1);
@@ -166,22 +188,32 @@ pub fn explain(s: &Session, e: &DumpError) -> String {
 }
 
 /// What `rd` shows.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Rd {
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub address: u64,
     pub physical: bool,
-    /// Bytes per value (0 for `-a` characters).
-    pub size: usize,
-    /// Values read, as `0x…` strings (characters for `-a`).
-    pub values: Vec<String>,
-    /// Why the read stopped early, if it did.
-    pub error: Option<String>,
+    pub options: RdOptions,
+    /// The byte order the values were read in (the ASCII column shows the bytes in memory
+    /// order).
+    pub endian: ByteOrder,
+    /// The values read, `options.size` bytes each, from `address` on (empty for `-a`, `-r`).
+    pub values: Vec<Hex>,
+    /// `-a`: the printable characters, one entry per line shown.
+    pub strings: Vec<RdString>,
+    /// Why the read stopped early, if it did (the message printed after the values).
+    pub stopped_by: Option<String>,
     /// `-r`: the file written and the bytes copied.
     pub file: Option<String>,
     pub copied: Option<u64>,
-    #[serde(skip)]
-    text: String,
+}
+
+/// A run of printable characters (`rd -a`), at most a line's worth.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RdString {
+    #[serde(with = "crate::hex")]
+    pub address: u64,
+    pub text: String,
 }
 
 /// Runs `rd`.
@@ -196,12 +228,12 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             .ok_or_else(|| usage("-r needs a count or -e"))?;
         return copy_raw(&reader, addr, count, file).map(|r| Box::new(r) as Box<dyn Report>);
     }
-    let unit = a.size.max(1) as u64;
+    let unit = a.opts.size.max(1) as u64;
     let count = match (a.count, a.end) {
         (Some(c), _) => c,
         (None, Some(e)) if e > addr => ((e - addr) / unit).max(1),
         (None, Some(e)) => return Err(usage(format!("invalid ending address: {e:x}"))),
-        (None, None) if a.size == 0 => ASCII_UNLIMITED,
+        (None, None) if a.opts.size == 0 => ASCII_UNLIMITED,
         (None, None) => 1,
     };
     if count == 0 {
@@ -218,30 +250,26 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     let mut buf = vec![0u8; bytes as usize];
     let (got, error) = reader.read_prefix(addr, &mut buf);
     let got = got - got % unit as usize;
-    if got == 0 {
-        if let Some(e) = error {
-            return Err(CommandError::Unavailable(format!("rd: {e}")));
-        }
-    }
-    let endian = s.dump().meta().endian;
-    let (text, values) = if a.size == 0 {
-        ascii(addr, &buf[..got], a.count.is_none())
-    } else {
-        words(addr, &buf[..got], a.size, a.radix, a.ascii_column, endian)
+    let error = match error {
+        Some(e) if got == 0 => return Err(e),
+        e => e.map(|e| e.to_string()),
     };
-    let mut text = text;
-    if let Some(e) = &error {
-        text += &format!("rd: {e}\n");
-    }
+    let endian = ByteOrder::from(s.dump().meta().endian);
+    let (values, strings) = if a.opts.size == 0 {
+        (Vec::new(), ascii(addr, &buf[..got], a.count.is_none()))
+    } else {
+        (values(&buf[..got], a.opts.size, endian), Vec::new())
+    };
     Ok(Box::new(Rd {
         address: addr,
         physical: a.phys,
-        size: a.size,
+        options: a.opts,
+        endian,
         values,
-        error,
+        strings,
+        stopped_by: error,
         file: None,
         copied: None,
-        text,
     }))
 }
 
@@ -260,7 +288,10 @@ fn resolve(s: &Session, a: &Args) -> Result<u64, CommandError> {
 
 /// `-r`: copies `count` bytes at `addr` into `file`.
 fn copy_raw(r: &Reader, addr: u64, count: u64, file: &str) -> Result<Rd, CommandError> {
-    let io = |e: std::io::Error| CommandError::Unavailable(format!("rd: {file}: {e}"));
+    let io = |source: std::io::Error| CommandError::Io {
+        path: file.into(),
+        source,
+    };
     let mut out = std::io::BufWriter::new(std::fs::File::create(file).map_err(io)?);
     let mut buf = vec![0u8; CHUNK];
     let mut done = 0u64;
@@ -270,25 +301,26 @@ fn copy_raw(r: &Reader, addr: u64, count: u64, file: &str) -> Result<Rd, Command
         let (got, e) = r.read_prefix(addr.wrapping_add(done), &mut buf[..n]);
         out.write_all(&buf[..got]).map_err(io)?;
         done += got as u64;
-        if e.is_some() {
-            error = e;
+        if let Some(e) = e {
+            error = Some(e.to_string());
             break;
         }
     }
     out.flush().map_err(io)?;
-    let mut text = format!("{done} bytes copied from {addr:#x} to {file}\n");
-    if let Some(e) = &error {
-        text += &format!("rd: {e}\n");
-    }
     Ok(Rd {
         address: addr,
         physical: r.phys,
-        size: 1,
+        options: RdOptions {
+            size: 1,
+            radix: Radix::Hex,
+            ascii_column: false,
+        },
+        endian: ByteOrder::from(r.s.dump().meta().endian),
         values: Vec::new(),
-        error,
+        strings: Vec::new(),
+        stopped_by: error,
         file: Some(file.to_string()),
         copied: Some(done),
-        text,
     })
 }
 
@@ -296,31 +328,49 @@ fn printable(b: u8) -> bool {
     (0x20..0x7f).contains(&b)
 }
 
-/// crash's value lines: `addr:  v v ...  ascii`, the ASCII column starting at a fixed place.
-fn words(
+/// The `size`-byte values in `bytes`, read in the dump's byte order.
+fn values(bytes: &[u8], size: usize, endian: ByteOrder) -> Vec<Hex> {
+    bytes
+        .chunks_exact(size)
+        .map(|unit| {
+            let mut v = [0u8; 8];
+            v[..size].copy_from_slice(unit);
+            if endian == ByteOrder::Big {
+                v[..size].reverse();
+            }
+            Hex(u64::from_le_bytes(v))
+        })
+        .collect()
+}
+
+/// `v`'s `size` bytes in memory order.
+fn bytes_of(v: u64, size: usize, endian: ByteOrder) -> Vec<u8> {
+    let le = v.to_le_bytes();
+    let mut b = le[..size].to_vec();
+    if endian == ByteOrder::Big {
+        b.reverse();
+    }
+    b
+}
+
+/// Writes crash's value lines: `addr:  v v ...  ascii`, the ASCII column starting at a fixed
+/// place.
+fn write_words(
+    out: &mut dyn Write,
     addr: u64,
-    bytes: &[u8],
-    size: usize,
-    radix: Radix,
-    ascii_column: bool,
-    endian: Endian,
-) -> (String, Vec<String>) {
+    values: &[Hex],
+    opts: RdOptions,
+    endian: ByteOrder,
+) -> std::io::Result<()> {
+    let size = opts.size;
     let per_line = 16 / size;
     let digits = size * 2;
     let ascii_start = 16 + [51, 43, 39, 37][size.trailing_zeros() as usize];
-    let show_ascii = ascii_column && radix == Radix::Hex;
-    let mut out = String::new();
-    let mut values = Vec::new();
-    for (l, line) in bytes.chunks(per_line * size).enumerate() {
+    let show_ascii = opts.ascii_column && opts.radix == Radix::Hex;
+    for (l, line) in values.chunks(per_line).enumerate() {
         let at = addr.wrapping_add((l * per_line * size) as u64);
         let mut text = format!("{at:>16x}:  ");
-        for unit in line.chunks(size) {
-            let mut v = [0u8; 8];
-            v[..size].copy_from_slice(unit);
-            if endian == Endian::Big {
-                v[..size].reverse();
-            }
-            let v = u64::from_le_bytes(v);
+        for &Hex(v) in line {
             // crash promotes 8- and 16-bit values unsigned even for -d
             let shift = 64 - 8 * size as u32;
             let signed = if size >= 4 {
@@ -328,7 +378,7 @@ fn words(
             } else {
                 v as i64
             };
-            text += &match radix {
+            text += &match opts.radix {
                 Radix::Hex => format!("{v:0digits$x} "),
                 Radix::Signed => format!(
                     "{signed:>w$} ",
@@ -339,27 +389,25 @@ fn words(
                     w = [3, 5, 12, 20][size.trailing_zeros() as usize]
                 ),
             };
-            values.push(format!("{v:#0w$x}", w = digits + 2));
         }
         if show_ascii {
             let chars: String = line
                 .iter()
-                .map(|&b| if printable(b) { b as char } else { '.' })
+                .flat_map(|v| bytes_of(v.0, size, endian))
+                .map(|b| if printable(b) { b as char } else { '.' })
                 .collect();
             text = format!("{text:<ascii_start$}  {chars}");
         }
-        out += &text;
-        out.push('\n');
+        writeln!(out, "{text}")?;
     }
-    (out, values)
+    Ok(())
 }
 
 /// `-a`: printable characters, 60 per line; an unprintable byte ends the line (or, without a
 /// count, the display).
-fn ascii(addr: u64, bytes: &[u8], unlimited: bool) -> (String, Vec<String>) {
-    let mut out = String::new();
+fn ascii(addr: u64, bytes: &[u8], unlimited: bool) -> Vec<RdString> {
+    let mut lines: Vec<RdString> = Vec::new();
     let mut run = 0usize;
-    let mut shown = String::new();
     for (i, &b) in bytes.iter().enumerate() {
         if !printable(b) {
             if unlimited {
@@ -369,34 +417,75 @@ fn ascii(addr: u64, bytes: &[u8], unlimited: bool) -> (String, Vec<String>) {
             continue;
         }
         if run.is_multiple_of(ASCII_PER_LINE) {
-            if !out.is_empty() {
-                out.push('\n');
-            }
-            out += &format!("{:>16x}:  ", addr.wrapping_add(i as u64));
+            lines.push(RdString {
+                address: addr.wrapping_add(i as u64),
+                text: String::new(),
+            });
         }
-        out.push(b as char);
-        shown.push(b as char);
+        if let Some(l) = lines.last_mut() {
+            l.text.push(b as char);
+        }
         run += 1;
     }
-    if !out.is_empty() {
-        out.push('\n');
-    }
-    (out, vec![shown])
+    lines
 }
 
 impl Report for Rd {
-    fn text(&self) -> String {
-        self.text.clone()
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> std::io::Result<()> {
+        match (&self.file, self.copied) {
+            (Some(file), Some(done)) => writeln!(
+                out,
+                "{done} bytes copied from {:#x} to {file}",
+                self.address
+            )?,
+            _ if self.options.size == 0 => {
+                for l in &self.strings {
+                    writeln!(out, "{:>16x}:  {}", l.address, l.text)?;
+                }
+            }
+            _ => write_words(out, self.address, &self.values, self.options, self.endian)?,
+        }
+        if let Some(e) = &self.stopped_by {
+            writeln!(out, "{e}")?;
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text and values of `bytes` shown as `rd` shows them.
+    fn words(
+        addr: u64,
+        bytes: &[u8],
+        size: usize,
+        radix: Radix,
+        ascii_column: bool,
+        endian: Endian,
+    ) -> (String, Vec<Hex>) {
+        let order = ByteOrder::from(endian);
+        let v = values(bytes, size, order);
+        let opts = RdOptions {
+            size,
+            radix,
+            ascii_column,
+        };
+        let mut out = Vec::new();
+        write_words(&mut out, addr, &v, opts, order).unwrap();
+        (String::from_utf8(out).unwrap(), v)
+    }
+
+    /// `rd -a`'s text of `bytes`, and the strings it shows.
+    fn ascii_text(addr: u64, bytes: &[u8], unlimited: bool) -> (String, Vec<String>) {
+        let lines = ascii(addr, bytes, unlimited);
+        let text = lines
+            .iter()
+            .map(|l| format!("{:>16x}:  {}\n", l.address, l.text))
+            .collect();
+        (text, lines.into_iter().map(|l| l.text).collect())
+    }
 
     #[test]
     fn lines_look_like_crash() {
@@ -414,7 +503,7 @@ mod tests {
             "ffff8e1181274180:  4746454443424140 4f4e4d4c4b4a4948   @ABCDEFGHIJKLMNO\n\
              ffff8e1181274190:  5756555453525150 5f5e5d5c5b5a5958   PQRSTUVWXYZ[\\]^_\n"
         );
-        assert_eq!(v[0], "0x4746454443424140");
+        assert_eq!(v[0], Hex(0x4746454443424140));
         let (t, _) = words(0x1000, &bytes[..12], 4, Radix::Hex, true, Endian::Little);
         assert_eq!(
             t,
@@ -437,10 +526,10 @@ mod tests {
 
     #[test]
     fn ascii_stops_at_unprintable() {
-        let (t, v) = ascii(0x100, b"Linux\0rest", true);
+        let (t, v) = ascii_text(0x100, b"Linux\0rest", true);
         assert_eq!(t, "             100:  Linux\n");
         assert_eq!(v, vec!["Linux"]);
-        let (t, _) = ascii(0x100, b"ab\0cd", false);
+        let (t, _) = ascii_text(0x100, b"ab\0cd", false);
         assert_eq!(t, "             100:  ab\n             103:  cd\n");
     }
 
@@ -448,7 +537,7 @@ mod tests {
     fn arguments() {
         let a = |s: &str| parse(&crate::args::split(s).unwrap());
         let x = a("-p -32 0x1000 4").unwrap();
-        assert!(x.phys && x.size == 4 && x.count == Some(4) && x.addr == "0x1000");
+        assert!(x.phys && x.opts.size == 4 && x.count == Some(4) && x.addr == "0x1000");
         let x = a("-p -r /tmp/x 1000 0x20").unwrap();
         assert_eq!(x.raw_file.as_deref(), Some("/tmp/x"));
         assert_eq!(x.count, Some(0x20));

@@ -3,40 +3,42 @@
 
 use kdive_linux::percpu::online_cpus;
 use kdive_linux::sched::{read_runqueue, RunQueue};
-use serde::Serialize;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::table;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// A task `runq` names.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct RunqTask {
     pub pid: Option<i32>,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub task: u64,
     pub comm: Option<String>,
     pub prio: Option<i64>,
 }
 
 /// One CPU.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct RunqCpu {
     pub cpu: u32,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub runqueue: u64,
     pub current: RunqTask,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub rt_prio_array: u64,
     pub rt: Vec<RunqTask>,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub cfs_rb_root: u64,
     pub cfs: Vec<RunqTask>,
     pub problems: Vec<String>,
 }
 
 /// What `runq` reports.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Runq {
     pub cpus: Vec<RunqCpu>,
     pub problems: Vec<String>,
@@ -111,31 +113,24 @@ fn queue_text(q: &[RunqTask]) -> String {
 }
 
 impl Report for Runq {
-    fn text(&self) -> String {
-        let blocks: Vec<String> = self
-            .cpus
-            .iter()
-            .map(|c| {
-                let mut b = format!("CPU {} RUNQUEUE: {:016x}\n", c.cpu, c.runqueue);
-                b += &format!("  CURRENT: {}\n", task_text(&c.current));
-                b += &format!("  RT PRIO_ARRAY: {:016x}\n", c.rt_prio_array);
-                b += &queue_text(&c.rt);
-                b += &format!("  CFS RB_ROOT: {:016x}\n", c.cfs_rb_root);
-                b += &queue_text(&c.cfs);
-                for p in &c.problems {
-                    b += &format!("  runq: {p}\n");
-                }
-                b
-            })
-            .collect();
-        let mut out = blocks.join("\n");
-        for p in &self.problems {
-            out += &format!("runq: {p}\n");
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        for (i, c) in self.cpus.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            writeln!(out, "CPU {} RUNQUEUE: {:016x}", c.cpu, c.runqueue)?;
+            writeln!(out, "  CURRENT: {}", task_text(&c.current))?;
+            writeln!(out, "  RT PRIO_ARRAY: {:016x}", c.rt_prio_array)?;
+            out.write_all(queue_text(&c.rt).as_bytes())?;
+            writeln!(out, "  CFS RB_ROOT: {:016x}", c.cfs_rb_root)?;
+            out.write_all(queue_text(&c.cfs).as_bytes())?;
+            for p in &c.problems {
+                writeln!(out, "  runq: {p}")?;
+            }
         }
-        out
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        for p in &self.problems {
+            writeln!(out, "runq: {p}")?;
+        }
+        Ok(())
     }
 }

@@ -4,13 +4,15 @@
 //! memory page by page (no kernel needed), skipping pages the dump does not hold.
 //! `search -s START (-e END | -l LEN) ...` walks kernel virtual memory through the kernel.
 
+use std::io::{self, Write};
+
 use kdive_dump::PageState;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::rd::parse_hex;
 use crate::table::{self, FlagName};
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// Matches reported at most.
 const MAX_MATCHES: usize = 100_000;
@@ -118,28 +120,43 @@ fn address(s: &Session, w: &str) -> Option<u64> {
 }
 
 /// One match.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Match {
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub address: u64,
-    /// The value found (`0x…`) or the text from the match on.
-    pub found: String,
+    /// A value search: the value found there (equal to a value searched for, under the mask).
+    #[serde(with = "crate::hex_opt")]
+    pub value: Option<u64>,
+    /// The symbol the value searched for was given as (`search -k jiffies`).
+    pub symbol: Option<String>,
+    /// A string search (`-c`): the text from the match on, unprintable bytes as `.`.
+    pub text: Option<String>,
+}
+
+/// What was searched for.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SearchOptions {
+    /// Bytes per value (8, `-w` 4, `-h` 2); 0 for strings (`-c`).
+    pub size: usize,
+    /// Bits ignored when comparing values (`-m`).
+    #[serde(with = "crate::hex")]
+    pub mask: u64,
 }
 
 /// What `search` found.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SearchOut {
     pub physical: bool,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub start: u64,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub end: u64,
+    pub options: SearchOptions,
     pub matches: Vec<Match>,
     /// Pages that could not be read and were skipped.
     pub pages_skipped: u64,
+    /// The search stopped at the most matches it reports.
     pub truncated: bool,
-    #[serde(skip)]
-    lines: Vec<String>,
 }
 
 /// Runs `search`.
@@ -151,10 +168,16 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         physical: a.phys,
         start,
         end,
+        options: SearchOptions {
+            size: match &a.target {
+                Target::Values(size, _) => *size,
+                Target::Strings(_) => 0,
+            },
+            mask: a.mask,
+        },
         matches: Vec::new(),
         pages_skipped: 0,
         truncated: false,
-        lines: Vec::new(),
     };
     let prog = if a.phys { None } else { Some(s.kernel()?) };
     let (first, last) = (start / ps, end.div_ceil(ps));
@@ -244,9 +267,12 @@ fn scan(
                 let v = u64::from_le_bytes(b);
                 for (want, named) in vals {
                     if v | a.mask == want | a.mask {
-                        // crash prints the value, a blank, then the symbol it was given as
-                        let opt = named.as_ref().map(|n| format!("({n})")).unwrap_or_default();
-                        out.push(base + off as u64, format!("{v:x} {opt}"), format!("{v:#x}"));
+                        out.push(Match {
+                            address: base + off as u64,
+                            value: Some(v),
+                            symbol: named.clone(),
+                            text: None,
+                        });
                     }
                 }
             }
@@ -276,8 +302,12 @@ fn scan(
                                 }
                             })
                             .collect();
-                        let at = base + from as u64 + i as u64 - pre as u64;
-                        out.push(at, text.clone(), text);
+                        out.push(Match {
+                            address: base + from as u64 + i as u64 - pre as u64,
+                            value: None,
+                            symbol: None,
+                            text: Some(text),
+                        });
                     }
                 }
             }
@@ -292,27 +322,35 @@ fn scan(
 }
 
 impl SearchOut {
-    fn push(&mut self, address: u64, line: String, found: String) {
+    fn push(&mut self, m: Match) {
         if self.matches.len() >= MAX_MATCHES {
             self.truncated = true;
             return;
         }
-        self.lines.push(format!("{address:x}: {line}"));
-        self.matches.push(Match { address, found });
+        self.matches.push(m);
     }
 }
 
 impl Report for SearchOut {
-    fn text(&self) -> String {
-        let mut t: String = self.lines.iter().map(|l| format!("{l}\n")).collect();
-        if self.truncated {
-            t += &format!("search: stopped after {MAX_MATCHES} matches\n");
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        for m in &self.matches {
+            write!(out, "{:x}: ", m.address)?;
+            if let Some(v) = m.value {
+                // crash prints the value, a blank, then the symbol it was given as
+                write!(out, "{v:x} ")?;
+                if let Some(s) = &m.symbol {
+                    write!(out, "({s})")?;
+                }
+            }
+            if let Some(t) = &m.text {
+                out.write_all(t.as_bytes())?;
+            }
+            writeln!(out)?;
         }
-        t
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        if self.truncated {
+            writeln!(out, "search: stopped after {} matches", self.matches.len())?;
+        }
+        Ok(())
     }
 }
 
@@ -325,11 +363,17 @@ mod tests {
             physical: true,
             start: 0,
             end: 0,
+            options: SearchOptions { size: 8, mask: 0 },
             matches: Vec::new(),
             pages_skipped: 0,
             truncated: false,
-            lines: Vec::new(),
         }
+    }
+
+    /// The lines `search` prints for `o`.
+    fn lines(o: &SearchOut) -> Vec<String> {
+        let r: &dyn Report = o;
+        r.text().lines().map(str::to_string).collect()
     }
 
     fn args(target: Target, mask: u64) -> Args {
@@ -351,11 +395,11 @@ mod tests {
         let a = args(Target::Values(8, vec![(0xdead_beef, None)]), 0xff);
         let mut o = out();
         scan(&a, 0x1000, &page, 0, 64, &mut Vec::new(), &mut o);
-        assert_eq!(o.lines, vec!["1008: deadbeef ", "1028: deadbe00 "]);
+        assert_eq!(lines(&o), vec!["1008: deadbeef ", "1028: deadbe00 "]);
         let a = args(Target::Values(4, vec![(0xbeef, Some("x".into()))]), 0);
         let mut o = out();
         scan(&a, 0, &page, 0, 64, &mut Vec::new(), &mut o);
-        assert!(o.lines.is_empty());
+        assert!(lines(&o).is_empty());
     }
 
     #[test]
@@ -371,6 +415,6 @@ mod tests {
         scan(&a, 0x1020, &second, 0, 32, &mut carry, &mut o);
         let addrs: Vec<u64> = o.matches.iter().map(|m| m.address).collect();
         assert_eq!(addrs, vec![0x101d, 0x102a]);
-        assert!(o.lines[0].starts_with("101d: hello"));
+        assert!(lines(&o)[0].starts_with("101d: hello"));
     }
 }

@@ -2,12 +2,14 @@
 //! given none.
 
 use kdive_linux::stack::BacktraceContext;
-use serde::Serialize;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::table;
 use crate::tasks::{bad_task, current_task, find_task, resolve};
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// Runs `set [PID|TASK]`, `set -p` (the panic task), `set -c CPU` (the task on that CPU).
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
@@ -37,26 +39,28 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         comm: t.comm.clone(),
         task: t.addr,
         cpu: t.cpu,
-        state: t.state_code(),
+        state: t.state_code().to_string(),
         panic: ctx.panic_cpu.and_then(|c| ctx.active.get(&c)) == Some(&t.addr),
     }))
 }
 
 /// What `set` shows: the current context.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SetReport {
     pub pid: i32,
     pub comm: String,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub task: u64,
     pub cpu: u32,
-    pub state: &'static str,
+    /// crash's two-letter state (`RU`, `IN`, `UN`...).
+    pub state: String,
     pub panic: bool,
 }
 
 impl Report for SetReport {
-    fn text(&self) -> String {
-        format!(
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        write!(
+            out,
             "    PID: {}\nCOMMAND: \"{}\"\n   TASK: {:x}\n    CPU: {}\n  STATE: {}{}\n",
             self.pid,
             self.comm,
@@ -65,8 +69,5 @@ impl Report for SetReport {
             self.state,
             if self.panic { " (PANIC)" } else { "" }
         )
-    }
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
     }
 }

@@ -12,19 +12,21 @@ use kdive_debuginfo::{NameKind, TypeId, TypeKind};
 use kdive_program::print::value::{format_value_in, PrintBudget};
 use kdive_program::print::{definition, PrintOptions};
 use kdive_program::{Object, Program};
-use serde::Serialize;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::format::task_header;
 use crate::table;
 use crate::tasks::tasks_named;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// Most structures one `struct ... COUNT` prints.
 const MAX_COUNT: u64 = 4096;
 
 /// One printed member: its name (`None` for an anonymous one) and gdb's text of its value.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct MemberValue {
     pub name: Option<String>,
     #[serde(rename = "type")]
@@ -33,14 +35,14 @@ pub struct MemberValue {
 }
 
 /// One structure's contents.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct StructValue {
     /// crash's header for `task` (`PID: ...`), none for `struct`.
     pub header: Option<String>,
     /// `struct task_struct`.
     #[serde(rename = "type")]
     pub type_name: String,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub address: u64,
     /// Only some members were asked for (printed without the enclosing braces).
     pub selected: bool,
@@ -48,32 +50,31 @@ pub struct StructValue {
 }
 
 impl StructValue {
-    /// The contents as crash prints them: `struct NAME {` ... `}`, or the chosen members'
-    /// `  name = value,` lines (without the `task` header).
-    pub fn body_text(&self) -> String {
-        let mut out = String::new();
+    /// Writes the contents as crash prints them: `struct NAME {` ... `}`, or the chosen
+    /// members' `  name = value,` lines (without the `task` header).
+    pub fn write_body(&self, out: &mut dyn Write) -> io::Result<()> {
         if self.selected {
             for m in &self.members {
-                out += &format!("  {} = {},\n", m.name.as_deref().unwrap_or(""), m.value);
+                writeln!(out, "  {} = {},", m.name.as_deref().unwrap_or(""), m.value)?;
             }
-            return out;
+            return Ok(());
         }
-        out += &format!("{} {{\n", self.type_name);
+        writeln!(out, "{} {{", self.type_name)?;
         let n = self.members.len();
         for (i, m) in self.members.iter().enumerate() {
-            out += "  ";
+            out.write_all(b"  ")?;
             if let Some(name) = &m.name {
-                out += &format!("{name} = ");
+                write!(out, "{name} = ")?;
             }
-            out += &m.value;
-            out += if i + 1 < n { ",\n" } else { "\n" };
+            out.write_all(m.value.as_bytes())?;
+            out.write_all(if i + 1 < n { b",\n" } else { b"\n" })?;
         }
-        out + "}\n"
+        writeln!(out, "}}")
     }
 }
 
 /// What `struct` / `task` print: contents, or a definition.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StructReport {
     Values { structs: Vec<StructValue> },
@@ -338,39 +339,32 @@ fn definition_report(
 }
 
 impl Report for StructReport {
-    fn text(&self) -> String {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
         match self {
             StructReport::Definition { text, size } => {
-                let mut out = format!("{text}\n");
+                writeln!(out, "{text}")?;
                 if let Some(n) = size {
-                    out += &format!("SIZE: {n}\n");
+                    writeln!(out, "SIZE: {n}")?;
                 }
-                out
             }
             StructReport::Values { structs } => {
-                let mut out = String::new();
                 for (i, s) in structs.iter().enumerate() {
                     if let Some(h) = &s.header {
                         if i > 0 {
-                            out += "\n";
+                            writeln!(out)?;
                         }
-                        out += h;
-                        out += "\n";
+                        writeln!(out, "{h}")?;
                     } else if i > 0 && structs[i - 1].header.is_some() {
                         // a task's thread_info follows its task_struct after a blank line
-                        out += "\n";
+                        writeln!(out)?;
                     }
-                    out += &s.body_text();
+                    s.write_body(out)?;
                 }
                 if structs.first().is_some_and(|s| s.header.is_some()) {
-                    out += "\n";
+                    writeln!(out)?;
                 }
-                out
             }
         }
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        Ok(())
     }
 }

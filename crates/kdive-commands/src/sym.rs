@@ -1,17 +1,19 @@
 //! `sym`: an address's symbol, or a symbol's address, as crash prints them; with a vmlinux (or a
 //! module's debug file) also the source file and line.
 
-use serde::Serialize;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::rd::parse_hex;
 use crate::table;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// One answer of `sym`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SymRow {
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub addr: u64,
     pub name: String,
     /// Bytes from the symbol's start.
@@ -25,16 +27,16 @@ pub struct SymRow {
 }
 
 /// What `sym` reports.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Sym {
     pub symbols: Vec<SymRow>,
     pub errors: Vec<String>,
 }
 
 /// One line of `sym -m`: a symbol, or a region's start or end (`MODULE TEXT START: hung`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ModuleLine {
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub addr: u64,
     /// The symbol's type letter; `None` for a region bound.
     pub kind: Option<char>,
@@ -42,24 +44,20 @@ pub struct ModuleLine {
 }
 
 /// What `sym -m NAME` reports: the module's regions and the symbols in each.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ModuleSyms {
     pub lines: Vec<ModuleLine>,
 }
 
 impl Report for ModuleSyms {
-    fn text(&self) -> String {
-        self.lines
-            .iter()
-            .map(|l| match l.kind {
-                Some(k) => format!("{:016x} ({k}) {}\n", l.addr, l.name),
-                None => format!("{:016x} {}\n", l.addr, l.name),
-            })
-            .collect()
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        for l in &self.lines {
+            match l.kind {
+                Some(k) => writeln!(out, "{:016x} ({k}) {}", l.addr, l.name)?,
+                None => writeln!(out, "{:016x} {}", l.addr, l.name)?,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -188,28 +186,23 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
 }
 
 impl Report for Sym {
-    fn text(&self) -> String {
-        let mut out = String::new();
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
         for r in &self.symbols {
-            out += &format!("{:016x} ({}) {}", r.addr, r.kind, r.name);
+            write!(out, "{:016x} ({}) {}", r.addr, r.kind, r.name)?;
             if r.offset != 0 {
-                out += &format!("+{}", r.offset);
+                write!(out, "+{}", r.offset)?;
             }
             if let Some(m) = &r.module {
-                out += &format!(" [{m}]");
+                write!(out, " [{m}]")?;
             }
             if let (Some(file), Some(line)) = (&r.file, r.line) {
-                out += &format!(" {file}: {line}");
+                write!(out, " {file}: {line}")?;
             }
-            out += "\n";
+            writeln!(out)?;
         }
         for e in &self.errors {
-            out += &format!("{e}\n");
+            writeln!(out, "{e}")?;
         }
-        out
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        Ok(())
     }
 }

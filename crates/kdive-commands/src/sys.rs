@@ -2,15 +2,29 @@
 
 use kdive_dump::FormatKind;
 use kdive_linux::{percpu, system};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::format::{date, duration, memory_size};
 use crate::table;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
+
+/// What the log says about a panic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PanicKind {
+    /// A `Kernel panic - not syncing` line.
+    Panic,
+    /// An oops line without a panic line.
+    Oops,
+    /// Neither: the dump was taken from a running system.
+    None,
+    /// The log could not be read.
+    Unknown,
+}
 
 /// What `sys` reports. Fields the dump could not give are `None`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Sys {
     pub kernel: String,
     pub tainted: bool,
@@ -38,8 +52,8 @@ pub struct Sys {
     pub memory_bytes: Option<u64>,
     /// The panic message (`Kernel panic - not syncing: …`), or the oops line, or "" without a panic.
     pub panic: String,
-    /// `panic`, `oops`, `none`, or `unknown` when the log is unreadable (`panic` then says why).
-    pub panic_kind: &'static str,
+    /// `unknown` when the log is unreadable (`panic` then says why).
+    pub panic_kind: PanicKind,
 }
 
 /// Runs `sys`.
@@ -67,11 +81,11 @@ pub fn collect(s: &Session) -> Result<Sys, CommandError> {
         .log()
         .map(|l| system::panic_message(l.records.iter().map(|r| r.text.as_str())))
     {
-        Ok(system::PanicMessage::Panic(m)) => (m, "panic"),
-        Ok(system::PanicMessage::Oops(m)) => (m, "oops"),
-        Ok(system::PanicMessage::None) => (String::new(), "none"),
+        Ok(system::PanicMessage::Panic(m)) => (m, PanicKind::Panic),
+        Ok(system::PanicMessage::Oops(m)) => (m, PanicKind::Oops),
+        Ok(system::PanicMessage::None) => (String::new(), PanicKind::None),
         // Without the log, "no panic" would be a guess: say the log could not be read.
-        Err(e) => (e.to_string(), "unknown"),
+        Err(e) => (e.to_string(), PanicKind::Unknown),
     };
     let partial = match meta.format {
         FormatKind::Kdump { .. } => meta.dump_level.is_some_and(|l| l > 0),
@@ -120,7 +134,7 @@ pub fn collect(s: &Session) -> Result<Sys, CommandError> {
 }
 
 impl Report for Sys {
-    fn text(&self) -> String {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         let unknown = || "(unknown)".to_string();
         let opt = |v: &Option<String>| v.clone().unwrap_or_else(unknown);
         let mut lines: Vec<(&str, String)> = vec![
@@ -198,15 +212,11 @@ impl Report for Sys {
         lines.push((
             "PANIC",
             match self.panic_kind {
-                "oops" => format!("\"{}\" (check log for details)", self.panic),
-                "unknown" => format!("(unknown: {})", self.panic),
-                _ => format!("\"{}\"", self.panic),
+                PanicKind::Oops => format!("\"{}\" (check log for details)", self.panic),
+                PanicKind::Unknown => format!("(unknown: {})", self.panic),
+                PanicKind::Panic | PanicKind::None => format!("\"{}\"", self.panic),
             },
         ));
-        crate::format::key_values(&lines)
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        crate::format::key_values(out, &lines)
     }
 }

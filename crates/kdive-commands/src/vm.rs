@@ -3,40 +3,42 @@
 
 use kdive_linux::mm::{read_vma, vmas};
 use kdive_linux::task::TaskInfo;
-use serde::Serialize;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::format::task_header;
 use crate::table;
 use crate::tasks::tasks_named;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 
 /// One VMA.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct VmaRow {
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub vma: u64,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub start: u64,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub end: u64,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub flags: u64,
     pub file: Option<String>,
 }
 
 /// One task's address space.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TaskVm {
     pub pid: i32,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub task: u64,
     pub cpu: u32,
     pub comm: String,
     /// `mm_struct`, 0 for a kernel thread.
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub mm: u64,
-    #[serde(serialize_with = "crate::hex")]
+    #[serde(with = "crate::hex")]
     pub pgd: u64,
     pub rss_kb: u64,
     pub total_vm_kb: u64,
@@ -45,7 +47,7 @@ pub struct TaskVm {
 }
 
 /// What `vm` reports.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Vm {
     pub tasks: Vec<TaskVm>,
 }
@@ -110,49 +112,44 @@ pub(crate) fn for_tasks(
 }
 
 impl Report for Vm {
-    fn text(&self) -> String {
-        let mut blocks = Vec::new();
-        for t in &self.tasks {
-            let mut out = String::new();
-            out += &task_header(t.pid, t.task, t.cpu, &t.comm);
-            out += "\n";
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        for (i, t) in self.tasks.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            writeln!(out, "{}", task_header(t.pid, t.task, t.cpu, &t.comm))?;
+            writeln!(out, "       MM               PGD          RSS    TOTAL_VM")?;
             if t.mm == 0 {
-                out += "       MM               PGD          RSS    TOTAL_VM\n";
-                out += "       0                 0            0k       0k   \n";
-                blocks.push(out);
+                writeln!(out, "       0                 0            0k       0k   ")?;
                 continue;
             }
-            out += "       MM               PGD          RSS    TOTAL_VM\n";
-            out += &format!(
-                "{:016x}  {:016x}  {:>5}    {:>5}  \n",
+            writeln!(
+                out,
+                "{:016x}  {:016x}  {:>5}    {:>5}  ",
                 t.mm,
                 t.pgd,
                 format!("{}k", t.rss_kb),
                 format!("{}k", t.total_vm_kb)
-            );
-            out += "      VMA           START       END     FLAGS FILE\n";
+            )?;
+            writeln!(out, "      VMA           START       END     FLAGS FILE")?;
             for v in &t.vmas {
-                out += &format!(
-                    "{:016x} {:>10x} {:>10x} {:x} {}\n",
+                writeln!(
+                    out,
+                    "{:016x} {:>10x} {:>10x} {:x} {}",
                     v.vma,
                     v.start,
                     v.end,
                     v.flags,
                     v.file.as_deref().unwrap_or("")
-                );
+                )?;
             }
             for p in &t.problems {
-                out += &format!("vm: {p}\n");
+                writeln!(out, "vm: {p}")?;
             }
             if !t.problems.is_empty() {
-                out += "vm: this VMA list is incomplete\n";
+                writeln!(out, "vm: this VMA list is incomplete")?;
             }
-            blocks.push(out);
         }
-        blocks.join("\n")
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        Ok(())
     }
 }

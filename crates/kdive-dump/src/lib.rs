@@ -80,7 +80,7 @@ pub enum PageState {
 }
 
 /// The header's copy of `struct new_utsname` (kdump files; QEMU fills only `machine`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Utsname {
     pub sysname: String,
     pub nodename: String,
@@ -433,6 +433,24 @@ impl Dump {
             done += n;
         }
         Ok(())
+    }
+}
+
+impl Dump {
+    /// Reads as much of `paddr..paddr + buf.len()` as the dump holds, from the start: the bytes
+    /// read, and the error that stopped the read before the end.
+    pub fn read_phys_partial(&self, paddr: u64, buf: &mut [u8]) -> (usize, Option<DumpError>) {
+        let ps = self.page_size().max(1);
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = paddr.wrapping_add(done as u64);
+            let n = ((ps - at % ps) as usize).min(buf.len() - done);
+            if let Err(e) = self.read_phys(at, &mut buf[done..done + n]) {
+                return (done, Some(e));
+            }
+            done += n;
+        }
+        (done, None)
     }
 }
 

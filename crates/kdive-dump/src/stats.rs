@@ -4,7 +4,7 @@
 use crate::{DumpFormat, PageState};
 
 /// Page counts over every page frame a dump describes. `present + zero + excluded + lost == ram`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PageStats {
     /// Frames that were RAM on the dumped machine.
     pub ram: u64,

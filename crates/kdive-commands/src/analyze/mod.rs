@@ -11,19 +11,21 @@
 pub mod log_scan;
 pub mod signature;
 
-use serde::Serialize;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::bt::{collect, BtFrame, BtTask};
 use crate::table;
-use crate::{CommandError, Report, Session};
+use crate::{CommandError, Report, Session, TextOptions};
 use log_scan::{LogFacts, NamedTask};
 
 /// Frames of a stack shown as evidence.
 const STACK_EVIDENCE: usize = 8;
 
 /// What kind of failure the dump shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     NullPointerDereference,
@@ -85,20 +87,20 @@ impl Kind {
 }
 
 /// A task the analysis names.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TaskRef {
     pub pid: i32,
     pub comm: String,
-    #[serde(serialize_with = "crate::hex_opt")]
+    #[serde(with = "crate::hex_opt")]
     pub task: Option<u64>,
     pub cpu: Option<u32>,
 }
 
 /// The code the evidence points at.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Culprit {
     pub function: String,
-    #[serde(serialize_with = "crate::hex_opt")]
+    #[serde(with = "crate::hex_opt")]
     pub offset: Option<u64>,
     pub module: Option<String>,
     /// `file: line`, with DWARF.
@@ -107,7 +109,7 @@ pub struct Culprit {
 }
 
 /// What `analyze` reports.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Analysis {
     pub kind: Kind,
     /// One line: the kind, and where.
@@ -550,10 +552,10 @@ fn verdict_line(kind: Kind, c: Option<&Culprit>) -> String {
 }
 
 impl Report for Analysis {
-    fn text(&self) -> String {
-        let mut out = format!("    VERDICT: {}\n", self.verdict);
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "    VERDICT: {}", self.verdict)?;
         if let Some(m) = &self.message {
-            out += &format!("    MESSAGE: {m}\n");
+            writeln!(out, "    MESSAGE: {m}")?;
         }
         for (i, c) in self.culprits.iter().enumerate() {
             let key = if i == 0 { "CULPRIT" } else { "" };
@@ -570,30 +572,28 @@ impl Report for Analysis {
             if let Some(t) = &c.task {
                 line += &format!("  task {} (pid {})", t.comm, t.pid);
             }
-            out += &format!("{key:>11}{} {line}\n", if i == 0 { ":" } else { " " });
+            writeln!(out, "{key:>11}{} {line}", if i == 0 { ":" } else { " " })?;
         }
         if let Some(t) = &self.panic_task {
             let cpu = t.cpu.map(|c| format!(" on CPU {c}")).unwrap_or_default();
-            out += &format!(" PANIC TASK: {} (pid {}){cpu}\n", t.comm, t.pid);
+            writeln!(out, " PANIC TASK: {} (pid {}){cpu}", t.comm, t.pid)?;
         }
-        out += &format!(
-            "  SIGNATURE: {}  ({})\n",
+        writeln!(
+            out,
+            "  SIGNATURE: {}  ({})",
             self.signature, self.signature_text
-        );
+        )?;
         for (i, e) in self.evidence.iter().enumerate() {
-            out += &format!(
-                "{:>11}{} {e}\n",
+            writeln!(
+                out,
+                "{:>11}{} {e}",
                 if i == 0 { "EVIDENCE" } else { "" },
                 if i == 0 { ":" } else { " " }
-            );
+            )?;
         }
         for p in &self.problems {
-            out += &format!("    analyze: not considered: {p}\n");
+            writeln!(out, "    analyze: not considered: {p}")?;
         }
-        out
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        Ok(())
     }
 }
