@@ -47,6 +47,28 @@ pub struct Member {
     pub bit_size: Option<u32>,
 }
 
+impl Member {
+    /// A member `name` (`""`: anonymous) of type `ty`, `byte_offset` bytes in.
+    pub fn at(name: &str, ty: TypeId, byte_offset: u64) -> Member {
+        Member {
+            name: (!name.is_empty()).then(|| name.into()),
+            ty,
+            bit_offset: byte_offset.saturating_mul(8),
+            bit_size: None,
+        }
+    }
+
+    /// A bitfield `name` of `bits` bits, `bit_offset` bits from the start of the containing type.
+    pub fn bitfield(name: &str, ty: TypeId, bit_offset: u64, bits: u32) -> Member {
+        Member {
+            name: (!name.is_empty()).then(|| name.into()),
+            ty,
+            bit_offset,
+            bit_size: Some(bits),
+        }
+    }
+}
+
 /// What a type is.
 #[derive(Debug, Clone)]
 pub enum TypeKind {
