@@ -14,7 +14,8 @@ use kdive_dump::kdump::{KdumpFile, Source};
 use kdive_dump::{Codec, Dump, DumpFormat, Endian, VmcoreInfo};
 use kdive_memory::{KernelMemory, ReadVirt};
 
-use crate::mem::{PhysBytes, VirtBytes};
+use kdive_testdata::mem::{Repeating, VirtBytes};
+use kdive_testdata::phys::PhysMemory;
 
 /// A fuzz entry point.
 pub type Target = fn(&[u8]);
@@ -101,7 +102,7 @@ pub fn vmcoreinfo(data: &[u8]) {
     query_vmcoreinfo(&info);
     let dump = Arc::new(Dump::from_format(
         Vec::new(),
-        Box::new(PhysBytes::new(phys.to_vec(), Some(text))),
+        Box::new(PhysMemory::from_bytes(phys, Some(text))),
     ));
     if let Ok(mem) = KernelMemory::new(dump.clone()) {
         let _ = mem.direct_map_base();
@@ -289,9 +290,7 @@ fn exercise_types(types: &Types, src: u16) {
 fn exercise_printing(types: Types, src: u16, data: &[u8]) {
     use kdive_program::print::{declaration, definition, format_value, PrintOptions};
     let prog = kdive_program::Program::new(
-        Arc::new(crate::mem::Repeating(
-            data.iter().copied().take(4096).collect(),
-        )),
+        Arc::new(Repeating(data.iter().copied().take(4096).collect())),
         types,
         kdive_debuginfo::Symbols::new(),
     );

@@ -3,7 +3,6 @@
 //! - [`fuzz`]: one entry function per parser (`fuzz::kdump`, `fuzz::btf`, ...). The fuzz targets in
 //!   `fuzz/` call them, and so does the regression test that replays `fuzz/seeds/` and
 //!   `fuzz/regressions/` on the stable toolchain; [`fuzz::TARGETS`] lists them by target name.
-//! - [`mem`]: in-memory physical and virtual memories for those entry points.
 //! - [`synth`]: a small synthetic x86_64 kernel (kallsyms, BTF, tasks, printk ring) written as an
 //!   ELF vmcore, for the command-layer target and the corruption suite.
 //!
@@ -13,5 +12,4 @@
 
 pub mod damage;
 pub mod fuzz;
-pub mod mem;
 pub mod synth;

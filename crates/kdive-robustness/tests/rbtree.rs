@@ -6,7 +6,7 @@ use kdive_debuginfo::btf::{BtfBuilder, BtfSource};
 use kdive_debuginfo::{Symbols, Types};
 use kdive_linux::rbtree::inorder;
 use kdive_program::Program;
-use kdive_robustness::mem::VirtBytes;
+use kdive_testdata::mem::VirtBytes;
 
 const BASE: u64 = 0xffff_8880_0000_0000;
 const NODE: u64 = 24;
