@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use kdive_debuginfo::btf::{BtfBuilder, BtfSource, INT_SIGNED};
+use kdive_debuginfo::btf::BtfSource;
 use kdive_debuginfo::kallsyms::{Kallsyms, ModuleSymbols};
 use kdive_debuginfo::{NameKind, SymbolSource, TypeId, TypeKind, Types};
 use kdive_dump::elf::ElfDump;
@@ -14,6 +14,7 @@ use kdive_dump::kdump::{KdumpFile, Source};
 use kdive_dump::{Codec, Dump, DumpFormat, Endian, VmcoreInfo};
 use kdive_memory::{KernelMemory, ReadVirt};
 
+use kdive_testdata::btf::{BtfBuilder, INT_SIGNED};
 use kdive_testdata::mem::{Repeating, VirtBytes};
 use kdive_testdata::phys::PhysMemory;
 

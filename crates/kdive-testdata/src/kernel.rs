@@ -12,8 +12,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use kdive_debuginfo::btf::{BtfBuilder, INT_CHAR, INT_SIGNED};
-
+use crate::btf::{BtfBuilder, INT_CHAR, INT_SIGNED};
 use crate::elf::{core_aligned, load, note};
 use crate::kallsyms::{sym, tables, Addresses};
 

@@ -2,6 +2,7 @@
 //! dumps, memories, types and symbols built in code.
 //!
 //! - [`fixtures`]: the real dumps and their references (re-exported at the top).
+//! - [`btf`]: BTF blobs ([`btf::BtfBuilder`]).
 //! - [`dwarf`]: a small ELF file with DWARF.
 //! - [`kdump`]: kdump-compressed files ([`kdump::Writer`]) and where the parts of one are.
 //! - [`elf`]: ELF vmcores and their notes, and where the parts of one are.
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use kdive_debuginfo::table::TypeTable;
 use kdive_debuginfo::Types;
 
+pub mod btf;
 pub mod bytes;
 pub mod dwarf;
 pub mod elf;
