@@ -96,6 +96,15 @@ impl Fixture {
         p.is_file().then_some(p)
     }
 
+    /// Whether `dump` is one of the fixture's damaged dumps (`metadata.json` `reference_extra`),
+    /// which the references do not describe.
+    pub fn is_damaged(&self, dump: &Path) -> bool {
+        let name = dump.file_name().unwrap_or_default().to_string_lossy();
+        self.metadata()["reference_extra"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e.as_str() == Some(&*name)))
+    }
+
     /// A crash reference output by command suffix (`sys` -> `reference/crash/NN-sys.txt`).
     pub fn crash_ref(&self, cmd: &str) -> Option<String> {
         let dir = self.dir.join("reference/crash");
