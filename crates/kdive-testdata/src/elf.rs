@@ -1,4 +1,4 @@
-//! ELF64 x86_64 vmcores written in code ([`core`], [`core_aligned`]), their notes ([`note`],
+//! ELF64 x86_64 vmcores written in code ([`core`](fn@core), [`core_aligned`]), their notes ([`note`],
 //! [`prstatus`], [`qemu`]), and where the parts of an existing one are ([`ElfLayout`]).
 
 use crate::bytes::{put_u16, put_u32, put_u64, u32_at, u64_at};
@@ -30,7 +30,7 @@ pub fn load(paddr: u64, data: Vec<u8>) -> Load {
     }
 }
 
-/// Offset of program header `i` in a [`core`] image.
+/// Offset of program header `i` in a [`core()`] image.
 pub fn ph(i: usize) -> usize {
     EHDR_SIZE + PHDR_SIZE * i
 }
@@ -41,7 +41,7 @@ pub fn core(notes: &[u8], loads: &[Load]) -> Vec<u8> {
     core_aligned(notes, loads, 1)
 }
 
-/// As [`core`], the loads' data starting at the next multiple of `align` after the notes.
+/// As [`core()`], the loads' data starting at the next multiple of `align` after the notes.
 pub fn core_aligned(notes: &[u8], loads: &[Load], align: usize) -> Vec<u8> {
     let phnum = 1 + loads.len();
     let mut v = vec![0u8; ph(phnum)];

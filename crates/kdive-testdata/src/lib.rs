@@ -1,20 +1,73 @@
-//! Test data for every crate of the workspace, made once: the fixture corpus, and synthetic
-//! dumps, memories, types and symbols built in code.
+//! Test data for every crate of the workspace, made once (rust-minidump's `synth-minidump` is
+//! the model): the real fixture corpus, and dumps, memories, types and symbols built in code.
+//! Every crate's tests, the fuzz targets and their seeds, and the benches take them from here.
 //!
-//! - [`fixtures`]: the real dumps and their references (re-exported at the top).
-//! - [`btf`]: BTF blobs ([`btf::BtfBuilder`]).
-//! - [`dwarf`]: a small ELF file with DWARF.
-//! - [`kdump`]: kdump-compressed files ([`kdump::Writer`]) and where the parts of one are.
-//! - [`elf`]: ELF vmcores and their notes, and where the parts of one are.
-//! - [`flat`]: makedumpfile's flattened format.
-//! - [`pages`]: page contents, compressed as makedumpfile does.
-//! - [`bytes`]: little-endian fields of files being read or damaged.
-//! - [`kernel`]: a small synthetic x86_64 kernel (tasks, printk, BTF, kallsyms) as an ELF vmcore.
-//! - [`kallsyms`]: the kernel's kallsyms tables for a list of symbols.
-//! - [`mem`]: kernel virtual memories ([`mem::SparseMemory`], [`mem::VirtBytes`], [`mem::Repeating`]).
-//! - [`phys`]: physical memory as a dump format ([`phys::PhysMemory`]).
-//! - [`temp`]: scratch directories and files removed on drop, `makedumpfile --split` sets.
-//! - [`symbols`]: a symbol table ([`symbols::SymbolList`]).
+//! The real dumps:
+//! - [`fixtures`](mod@fixtures) (re-exported at the top): the corpus of real vmcores with the references of
+//!   crash and drgn, the fixture kernels' vmlinux files.
+//!
+//! Files, as bytes:
+//! - [`kdump::Writer`]: a kdump-compressed file page by page (data in every codec, zero,
+//!   excluded, lost, past the end, undecodable pages), any header version, word size, byte
+//!   order, split part; [`kdump::layout`] says where the fields of one are and patches pages.
+//! - [`elf::core`]: an ELF64 x86_64 vmcore of `PT_LOAD`s and a note segment made by
+//!   [`elf::note`], [`elf::prstatus`] and [`elf::qemu`]; [`elf::ElfLayout`] reads one back.
+//! - [`flat::flatten`]: makedumpfile's flattened format around any bytes.
+//! - [`pages`]: pages compressed as makedumpfile compresses them, and sample contents.
+//! - [`btf::BtfBuilder`]: a BTF blob of any kind of type, plain or split, either byte order.
+//! - [`kallsyms::tables`]: the kernel's kallsyms tables, in every address encoding.
+//! - [`dwarf`]: a small ELF file with DWARF line and inline information.
+//! - [`kernel`]: a synthetic x86_64 kernel (tasks, runqueue, utsname, printk ring, BTF,
+//!   kallsyms) as physical memory with VMCOREINFO, and as an ELF vmcore.
+//!
+//! In memory, implementing the layers' traits:
+//! - [`mem::SparseMemory`] (byte regions, pages that read as filtered out), [`mem::VirtBytes`]
+//!   and [`mem::Repeating`]: kernel virtual memory (`ReadVirt`).
+//! - [`phys::PhysMemory`]: physical pages as a dump format (`DumpFormat`).
+//! - [`symbols::SymbolList`]: symbols by name, address and size (`SymbolSource`); types are
+//!   `kdive_debuginfo::table::TypeTable`s, registered by [`types_of`].
+//!
+//! And around them: [`temp`] (scratch files removed on drop, `makedumpfile --split` sets),
+//! [`bytes`] (fields of files being read or damaged).
+//!
+//! ```
+//! use kdive_debuginfo::table::TypeTable;
+//! use kdive_debuginfo::Member;
+//! use kdive_dump::kdump::{KdumpFile, Source};
+//! use kdive_dump::{Codec, DumpFormat, PageState};
+//! use kdive_memory::ReadVirt;
+//! use kdive_testdata::kdump::{Page, Writer};
+//! use kdive_testdata::mem::SparseMemory;
+//! use kdive_testdata::symbols::SymbolList;
+//!
+//! // A kdump file of 8 pages: page 1 zlib-compressed, page 2 filtered out.
+//! let file = Writer::new(4096, 8)
+//!     .page(1, Page::Data(Codec::Zlib, vec![0x5a; 4096]))
+//!     .page(2, Page::Excluded)
+//!     .build();
+//! let dump = KdumpFile::parse(Source::Bytes(file)).unwrap();
+//! assert_eq!(dump.page_state(2), PageState::Excluded);
+//! let mut b = [0u8; 4];
+//! dump.read_page(1, 100, &mut b).unwrap();
+//! assert_eq!(b, [0x5a; 4]);
+//!
+//! // Kernel memory: a word, and a page the dump filtered out.
+//! let mut mem = SparseMemory::new();
+//! mem.words(0xffff_ffff_8200_0000, &[42])
+//!     .fill(0xffff_8880_0000_0000, 4096, 0)
+//!     .exclude_page(0xffff_8880_0000_0000);
+//! assert_eq!(mem.read_u64(0xffff_ffff_8200_0000).unwrap(), 42);
+//! assert!(mem.read_u64(0xffff_8880_0000_0000).unwrap_err().is_missing_page());
+//!
+//! // Types and symbols.
+//! let mut t = TypeTable::new(0);
+//! let ulong = t.int("unsigned long", 8, false);
+//! t.struct_("counter", 8, vec![Member::at("value", ulong, 0)]);
+//! let types = kdive_testdata::types_of(t);
+//! assert!(types.lookup("struct counter").is_ok());
+//! let syms = SymbolList::data(&[("jiffies", 0xffff_ffff_8200_0000, 8)]).into_symbols();
+//! assert_eq!(syms.address_of("jiffies"), Some(0xffff_ffff_8200_0000));
+//! ```
 
 use std::sync::Arc;
 
