@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kdive_dump::Dump;
-use kdive_robustness::fuzz::{KALLSYMS_BASE, KALLSYMS_HEADER};
+use kdive_robustness::fuzz::{kallsyms_input, KALLSYMS_BASE};
 use kdive_testdata::bytes::{range, u32_at, u64_at};
 use kdive_testdata::elf::ElfLayout;
 use kdive_testdata::kdump::layout::KdumpLayout;
@@ -291,23 +291,8 @@ fn kallsyms(out: &Out, name: &str, prog: &kdive_program::Program) {
         let at_rel = place(&rel.unwrap_or(0).to_le_bytes());
         let flags = u32::from(absolute) | u32::from(rel.is_some()) << 1 | 4;
         let stext = sym("_stext").unwrap_or(0);
-        let mut input = Vec::new();
-        for w in [
-            flags,
-            0,
-            at_names,
-            at_table,
-            at_index,
-            at_addrs,
-            at_rel,
-            stext as u32,
-            (stext >> 32) as u32,
-            0,
-        ] {
-            input.extend_from_slice(&w.to_le_bytes());
-        }
-        input.resize(KALLSYMS_HEADER, 0);
-        input.extend_from_slice(&memory);
+        let offsets = [0, at_names, at_table, at_index, at_addrs, at_rel];
+        let input = kallsyms_input(flags, offsets, stext, 0, &memory);
         out.put("kallsyms", &format!("{name}-{count}"), &input);
     }
 }
@@ -327,23 +312,16 @@ fn from_synth(out: &Out) {
     // The synthetic kernel's own kallsyms tables, in place.
     let info = kdive_dump::VmcoreInfo::parse(&k.vmcoreinfo);
     let off = |n: &str| info.symbol(n).map_or(0, |a| (a - KALLSYMS_BASE) as u32);
-    let mut input = Vec::new();
-    for w in [
-        6u32,
-        off("kallsyms_num_syms"),
-        off("kallsyms_names"),
-        off("kallsyms_token_table"),
-        off("kallsyms_token_index"),
-        off("kallsyms_offsets"),
-        off("kallsyms_relative_base"),
-        KALLSYMS_BASE as u32,
-        (KALLSYMS_BASE >> 32) as u32,
-        0,
-    ] {
-        input.extend_from_slice(&w.to_le_bytes());
-    }
-    input.resize(KALLSYMS_HEADER, 0);
-    input.extend_from_slice(&k.phys);
+    let offsets = [
+        "kallsyms_num_syms",
+        "kallsyms_names",
+        "kallsyms_token_table",
+        "kallsyms_token_index",
+        "kallsyms_offsets",
+        "kallsyms_relative_base",
+    ]
+    .map(off);
+    let input = kallsyms_input(6, offsets, KALLSYMS_BASE, 0, &k.phys);
     out.put("kallsyms", "synth-kernel", &input);
     // Command target: no patch; init's task list entry pointing at itself; garbage in the printk ring.
     let tasks_next = (k.tasks[1] - synth::KBASE) as usize + k.tasks_offset as usize - k.data.start;

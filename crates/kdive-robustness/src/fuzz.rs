@@ -209,6 +209,27 @@ pub fn kallsyms(data: &[u8]) {
     }
 }
 
+/// An input of [`kallsyms`]: the header (`flags`, the offsets into `memory` of
+/// `kallsyms_num_syms`, `_names`, `_token_table`, `_token_index`, the address table and
+/// `_relative_base`, `_stext`, the module symtab's length), then `memory`.
+pub fn kallsyms_input(
+    flags: u32,
+    offsets: [u32; 6],
+    stext: u64,
+    symtab_len: u32,
+    memory: &[u8],
+) -> Vec<u8> {
+    let mut input = flags.to_le_bytes().to_vec();
+    for w in offsets {
+        input.extend_from_slice(&w.to_le_bytes());
+    }
+    input.extend_from_slice(&stext.to_le_bytes());
+    input.extend_from_slice(&symtab_len.to_le_bytes());
+    input.resize(KALLSYMS_HEADER, 0);
+    input.extend_from_slice(memory);
+    input
+}
+
 /// Types visited per BTF input at most.
 const MAX_TYPES_VISITED: u32 = 4096;
 
