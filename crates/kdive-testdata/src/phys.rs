@@ -9,13 +9,17 @@ use kdive_dump::{
 /// Page size of [`PhysMemory`].
 pub const PAGE: u64 = 4096;
 
-/// x86_64 little-endian physical memory of 4 KiB pages: the pages written are present, pages
-/// marked excluded read as filtered out (dump level 31), everything else is not RAM. The
-/// metadata says "ELF vmcore" and is the caller's to adjust ([`PhysMemory::meta_mut`]).
+/// x86_64 little-endian physical memory of 4 KiB pages: the pages written are present (some
+/// of them stored as a shared zero page, as kdump does), pages marked excluded read as filtered
+/// out (dump level 31), pages marked lost as missing from an incomplete dump, everything else
+/// is not RAM. The metadata says "ELF vmcore" and is the caller's to adjust
+/// ([`PhysMemory::meta_mut`]).
 pub struct PhysMemory {
     meta: DumpMeta,
     pages: HashMap<u64, Box<[u8; PAGE as usize]>>,
     excluded: HashSet<u64>,
+    lost: HashSet<u64>,
+    shared_zero: HashSet<u64>,
 }
 
 impl Default for PhysMemory {
@@ -46,6 +50,8 @@ impl PhysMemory {
             },
             pages: HashMap::new(),
             excluded: HashSet::new(),
+            lost: HashSet::new(),
+            shared_zero: HashSet::new(),
         }
     }
 
@@ -85,7 +91,20 @@ impl PhysMemory {
 
     /// Marks the page `pfn` as filtered out of the dump.
     pub fn exclude(&mut self, pfn: u64) {
+        self.meta.max_pfn = self.meta.max_pfn.max(pfn + 1);
         self.excluded.insert(pfn);
+    }
+
+    /// Marks the page `pfn` as lost: RAM the dump should hold but does not.
+    pub fn lose(&mut self, pfn: u64) {
+        self.meta.max_pfn = self.meta.max_pfn.max(pfn + 1);
+        self.lost.insert(pfn);
+    }
+
+    /// Makes the page `pfn` present as the shared zero page.
+    pub fn zero(&mut self, pfn: u64) {
+        self.page(pfn).fill(0);
+        self.shared_zero.insert(pfn);
     }
 
     /// The metadata the dump reports (architecture, VMCOREINFO, CPU notes...).
@@ -107,6 +126,8 @@ impl DumpFormat for PhysMemory {
     fn page_state(&self, pfn: u64) -> PageState {
         if self.excluded.contains(&pfn) {
             PageState::Excluded
+        } else if self.lost.contains(&pfn) {
+            PageState::Lost
         } else if self.pages.contains_key(&pfn) {
             PageState::Present
         } else {
@@ -122,6 +143,9 @@ impl DumpFormat for PhysMemory {
                 dump_level: Some(31),
             });
         }
+        if self.lost.contains(&pfn) {
+            return Err(DumpError::Lost { paddr });
+        }
         let src = self
             .pages
             .get(&pfn)
@@ -129,5 +153,9 @@ impl DumpFormat for PhysMemory {
             .ok_or(DumpError::NotRam { paddr })?;
         buf.copy_from_slice(src);
         Ok(())
+    }
+
+    fn zero_page_count(&self) -> u64 {
+        self.shared_zero.len() as u64
     }
 }
