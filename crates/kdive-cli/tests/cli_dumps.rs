@@ -1,9 +1,11 @@
 //! The `kdive` binary on real dumps: `info`, several dump files, `--minimal`, `--zero-excluded`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use kdive_testdata::{corpus_or_skip, corpus_required, fixture};
+use kdive_testdata::kdump::layout::erase_vmcoreinfo;
+use kdive_testdata::temp::{makedumpfile_split, Scratch, TempFile};
+use kdive_testdata::{corpus_or_skip, fixture};
 
 fn kdive(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kdive"))
@@ -33,10 +35,6 @@ fn first_json(o: &Output) -> serde_json::Value {
     assert_eq!(v["schema_version"], 1, "{line}");
     assert!(v.get("error").is_none(), "{line}");
     v
-}
-
-fn temp(tag: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("kdive-cli-{tag}-{}", std::process::id()))
 }
 
 #[test]
@@ -75,20 +73,9 @@ fn split_parts_in_any_order() {
         return;
     };
     let dump = fx.reference_dump();
-    let dir = temp("split");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let parts: Vec<PathBuf> = (1..=3).map(|i| dir.join(format!("p{i}"))).collect();
-    let made = Command::new("makedumpfile")
-        .args(["--split", "-c", "-d", "31"])
-        .arg(&dump)
-        .args(&parts)
-        .output();
-    if let Err(e) = &made {
-        assert!(!corpus_required(), "makedumpfile is needed in CI: {e}");
-        eprintln!("cli_split: skipped, makedumpfile not installed ({e})");
+    let Some((dir, parts)) = makedumpfile_split(&dump, 3, "cli-split") else {
         return;
-    }
+    };
     let one = kdive(&[s(&dump), "-c", "sys", "-c", "ps"]);
     let many = kdive(&[
         s(&parts[1]),
@@ -109,7 +96,7 @@ fn split_parts_in_any_order() {
     assert!(many.status.success(), "{}", stderr(&many));
     assert!(strip(&one).len() > 20);
     assert_eq!(strip(&many), strip(&one));
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
 }
 
 #[test]
@@ -118,21 +105,13 @@ fn erased_vmcoreinfo_minimal_and_zero_excluded() {
         return;
     };
     let dump = fx.reference_dump();
-    let mut bytes = std::fs::read(&dump).expect("read the dump");
-    let u = |at: usize, n: usize| {
-        let mut b = [0u8; 8];
-        b[..n].copy_from_slice(&bytes[at..at + n]);
-        u64::from_le_bytes(b) as usize
-    };
-    let block = u(428, 4);
-    let (off, size) = (u(block + 32, 8), u(block + 40, 8));
-    bytes[off..off + size].fill(0);
-    let erased = temp("erased");
-    std::fs::write(&erased, &bytes).expect("write the copy");
+    let erased = TempFile::new(
+        "erased",
+        &erase_vmcoreinfo(std::fs::read(&dump).expect("read the dump")),
+    );
     let cmds = ["-c", "rd -p -64 0x11e0000 8", "-c", "rd -p -8 0x2000 20"];
     let want = kdive(&[&[s(&dump)][..], &cmds].concat());
-    let got = kdive(&[&[s(&erased)][..], &cmds].concat());
-    let _ = std::fs::remove_file(&erased);
+    let got = kdive(&[&[s(erased.path())][..], &cmds].concat());
     assert!(
         !matches!(got.status.code(), Some(101) | None),
         "{}",
@@ -228,7 +207,8 @@ fn json_envelopes_pipes_and_files() {
     );
     let sys_text = stdout(&kdive(&[s(&dump), "-c", "sys"]));
     assert_eq!(lines[2].trim(), sys_text.lines().count().to_string());
-    let file = temp("json-file");
+    let dir = Scratch::new("json-file");
+    let file = dir.path().join("out.txt");
     let redirect = format!("sys > {}", s(&file));
     let to_file = kdive(&[
         s(&dump),
@@ -243,5 +223,4 @@ fn json_envelopes_pipes_and_files() {
         std::fs::read_to_string(&file).unwrap(),
         format!("{sys_text}{sys_text}")
     );
-    let _ = std::fs::remove_file(&file);
 }

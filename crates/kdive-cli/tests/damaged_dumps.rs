@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use kdive_testdata::temp::TempFile;
+
 fn kdive(dump: &Path, cmds: &[&str]) -> (Option<i32>, String, String) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kdive"));
     c.arg(dump);
@@ -21,24 +23,6 @@ fn fixture_file(fixture: &str, file: &str) -> Option<PathBuf> {
     Some(kdive_testdata::fixture(fixture)?.materialize(file))
 }
 
-/// A truncated copy in the temp directory, removed on drop.
-struct Cut(PathBuf);
-
-impl Cut {
-    fn new(src: &Path, len: usize, tag: &str) -> Cut {
-        let bytes = std::fs::read(src).expect("read dump");
-        let p = std::env::temp_dir().join(format!("kdive-cli-{tag}-{}", std::process::id()));
-        std::fs::write(&p, &bytes[..len.min(bytes.len())]).expect("write copy");
-        Cut(p)
-    }
-}
-
-impl Drop for Cut {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 fn no_panic(what: &str, code: Option<i32>, out: &str, err: &str) {
     assert!(code.is_some(), "{what}: killed by a signal\n{err}");
     assert!(
@@ -52,8 +36,8 @@ fn cut_header_is_an_error_naming_the_place() {
     let Some(dump) = fixture_file("a-sysrq-6.1", "vmcore") else {
         return;
     };
-    let cut = Cut::new(&dump, 300, "header");
-    let (code, out, err) = kdive(&cut.0, &["sys"]);
+    let cut = TempFile::cut(&dump, 300, "header");
+    let (code, out, err) = kdive(cut.path(), &["sys"]);
     no_panic("cut header", code, &out, &err);
     assert_ne!(code, Some(0));
     assert!(err.contains("truncated kdump header"), "{err}");
@@ -65,8 +49,8 @@ fn dump_cut_near_the_end_still_answers() {
         return;
     };
     let len = std::fs::metadata(&dump).expect("stat").len() as usize;
-    let cut = Cut::new(&dump, len * 97 / 100, "end");
-    let (code, out, err) = kdive(&cut.0, &["sys", "log | tail -3"]);
+    let cut = TempFile::cut(&dump, len * 97 / 100, "end");
+    let (code, out, err) = kdive(cut.path(), &["sys", "log | tail -3"]);
     no_panic("cut near the end", code, &out, &err);
     assert!(out.contains("RELEASE: 6.1.0"), "{out}\n{err}");
     assert!(out.contains("Kernel panic - not syncing"), "{out}\n{err}");

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use kdive_commands::{run, Session};
-use kdive_testdata::{corpus_or_skip, fixtures, Fixture};
+use kdive_testdata::{corpus_or_skip, fixtures};
 use serde_json::Value;
 
 fn open(dump: &Path) -> Session {
@@ -25,14 +25,6 @@ fn text(s: &Session, cmd: &str) -> String {
 
 fn json(s: &Session, cmd: &str) -> Value {
     run(s, cmd).unwrap_or_else(|e| panic!("{cmd}: {e}")).json()
-}
-
-/// The fixture's damaged dumps (`reference_extra`), which references do not describe.
-fn damaged(fx: &Fixture, dump: &Path) -> bool {
-    let name = dump.file_name().unwrap().to_string_lossy().to_string();
-    fx.metadata()["reference_extra"]
-        .as_array()
-        .is_some_and(|a| a.iter().any(|e| e.as_str() == Some(&name)))
 }
 
 fn hex(v: &Value) -> u64 {
@@ -135,7 +127,7 @@ fn foreach_bt_agrees_with_drgn() {
             continue;
         };
         for dump in fx.dumps() {
-            if damaged(&fx, &dump) {
+            if fx.is_damaged(&dump) {
                 continue;
             }
             let s = open(&dump);
@@ -222,7 +214,7 @@ fn bt_text_matches_crash() {
     let mut compared = 0;
     for fx in fixtures() {
         for dump in fx.dumps() {
-            if damaged(&fx, &dump) {
+            if fx.is_damaged(&dump) {
                 continue;
             }
             let s = open(&dump);
@@ -373,7 +365,7 @@ fn damaged_dump_ends_cleanly() {
     else {
         return;
     };
-    for dump in fx.dumps().into_iter().filter(|d| damaged(&fx, d)) {
+    for dump in fx.dumps().into_iter().filter(|d| fx.is_damaged(d)) {
         let s = open(&dump);
         let j = json(&s, "foreach bt");
         let tasks = j["tasks"].as_array().unwrap();

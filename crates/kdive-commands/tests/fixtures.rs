@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use kdive_commands::{run, Session};
-use kdive_testdata::{corpus_or_skip, fixtures, Fixture};
+use kdive_testdata::{corpus_or_skip, fixtures};
 use serde_json::Value;
 
 fn text(s: &Session, cmd: &str) -> String {
@@ -59,13 +59,6 @@ fn norm_dmesg(l: &str) -> String {
     l.to_string()
 }
 
-fn damaged(fx: &Fixture, dump: &Path) -> bool {
-    let name = dump.file_name().unwrap().to_string_lossy().to_string();
-    fx.metadata()["reference_extra"]
-        .as_array()
-        .is_some_and(|a| a.iter().any(|e| e.as_str() == Some(&name)))
-}
-
 fn open(dump: &Path) -> Session {
     let s = Session::open(dump).unwrap_or_else(|e| panic!("{}: {e}", dump.display()));
     assert!(
@@ -117,7 +110,7 @@ fn sys_matches_crash() {
                 kdive_commands::format::duration(up),
                 "{what}: UPTIME"
             );
-            if damaged(&fx, &dump) {
+            if fx.is_damaged(&dump) {
                 // the kernel's own count (crash's on the intact dump), and how many are unreadable
                 assert!(
                     ours["TASKS"].contains("could not be read"),
@@ -155,7 +148,7 @@ fn ps_matches_drgn_and_crash() {
             let s = open(&dump);
             let out = text(&s, "ps");
             let rows = parse_ps(&out);
-            if damaged(&fx, &dump) {
+            if fx.is_damaged(&dump) {
                 // what is listed is real; what is not is said to be missing
                 for (_, r) in &rows {
                     let pid: i64 = r[0].parse().unwrap();

@@ -1,10 +1,12 @@
 //! Dumps kdive cannot fully make sense of: VMCOREINFO erased, `--minimal`, truncated copies.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use kdive_commands::Session;
 use kdive_dump::{Dump, PageState};
 use kdive_linux::OpenOptions;
+use kdive_testdata::kdump::layout::erase_vmcoreinfo;
+use kdive_testdata::temp::TempFile;
 use kdive_testdata::{corpus_or_skip, fixture};
 use serde_json::Value;
 
@@ -21,35 +23,6 @@ fn run(s: &Session, cmd: &str) -> Result<(String, Value), String> {
     kdive_commands::run(s, cmd)
         .map(|r| (r.text(), r.json()))
         .map_err(|e| e.to_string())
-}
-
-/// A temporary file removed when dropped.
-struct Temp(PathBuf);
-
-impl Temp {
-    fn new(tag: &str, bytes: &[u8]) -> Temp {
-        let p = std::env::temp_dir().join(format!("kdive-{tag}-{}", std::process::id()));
-        std::fs::write(&p, bytes).expect("write a temporary dump");
-        Temp(p)
-    }
-}
-
-impl Drop for Temp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// A kdump file with the header's VMCOREINFO zeroed (kdcheck's `erase_vmcoreinfo`).
-fn erase_vmcoreinfo(mut bytes: Vec<u8>) -> Vec<u8> {
-    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
-    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
-    let block = u32_at(&bytes, 428) as usize;
-    let off = u64_at(&bytes, block + 32) as usize;
-    let size = u64_at(&bytes, block + 40) as usize;
-    assert!(size > 0, "the dump has a VMCOREINFO to erase");
-    bytes[off..off + size].fill(0);
-    bytes
 }
 
 /// `rd -p` of a spread of present pages.
@@ -69,9 +42,9 @@ fn erased_vmcoreinfo_is_found_in_memory() {
     };
     let intact_path = fx.reference_dump();
     let bytes = std::fs::read(&intact_path).expect("read the dump");
-    let erased = Temp::new("erased-vmcoreinfo", &erase_vmcoreinfo(bytes));
+    let erased = TempFile::new("erased-vmcoreinfo", &erase_vmcoreinfo(bytes));
     let intact = open(&[&intact_path], false);
-    let s = open(&[&erased.0], false);
+    let s = open(&[erased.path()], false);
     let said: Vec<String> = s.notices().iter().map(ToString::to_string).collect();
     let said = said.join("\n");
     assert!(
@@ -134,8 +107,8 @@ fn truncated_copies_say_so_and_keep_what_is_before_the_cut() {
         bytes.len() * 9 / 10,
         bytes.len() - 4096,
     ] {
-        let t = Temp::new(&format!("trunc-{cut}"), &bytes[..cut]);
-        let s = open(&[&t.0], true);
+        let t = TempFile::new(&format!("trunc-{cut}"), &bytes[..cut]);
+        let s = open(&[t.path()], true);
         let (text, info) = run(&s, "info").expect("info");
         let lost = info["pages"]["lost"].as_u64().unwrap_or(0);
         let verdict = info["verdict"].as_str().unwrap_or_default();
@@ -178,9 +151,9 @@ fn truncated_elf_names_the_cut() {
     let path = fx.materialize("vmcore.elf-d31.zst");
     let bytes = std::fs::read(&path).expect("read the ELF");
     let cut = bytes.len() * 3 / 5;
-    let t = Temp::new("trunc-elf", &bytes[..cut]);
+    let t = TempFile::new("trunc-elf", &bytes[..cut]);
     drop(bytes);
-    let s = open(&[&t.0], true);
+    let s = open(&[t.path()], true);
     let (_, info) = run(&s, "info").expect("info");
     let verdict = info["verdict"].as_str().unwrap_or_default();
     assert!(
@@ -217,9 +190,9 @@ fn no_vmcoreinfo_anywhere_is_minimal() {
     let mut bytes = erase_vmcoreinfo(std::fs::read(&path).expect("read the dump"));
     let (from, to) = (b"OSRELEASE=", b"NOVMCOREI=");
     assert!(replace_all(&mut bytes, from, to) >= 2);
-    let t = Temp::new("no-vmcoreinfo", &bytes);
+    let t = TempFile::new("no-vmcoreinfo", &bytes);
     drop(bytes);
-    let s = open(&[&t.0], false);
+    let s = open(&[t.path()], false);
     let why = s.minimal_reason().unwrap_or_default().to_string();
     assert!(why.contains("VMCOREINFO"), "{why}");
     let intact = Dump::open(&path).expect("intact");

@@ -1,35 +1,12 @@
 //! A `makedumpfile --split` set answers as the single file does; `info` lists its parts and
 //! names a missing one.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use kdive_commands::Session;
 use kdive_linux::OpenOptions;
-use kdive_testdata::{corpus_or_skip, corpus_required, fixture};
-
-/// Splits `src` into three parts in a fresh temporary directory (`None` without makedumpfile
-/// outside CI).
-fn split(src: &Path) -> Option<(PathBuf, Vec<PathBuf>)> {
-    let dir = std::env::temp_dir().join(format!("kdive-info-split-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let parts: Vec<PathBuf> = (1..=3).map(|i| dir.join(format!("p{i}"))).collect();
-    match Command::new("makedumpfile")
-        .args(["--split", "-c", "-d", "31"])
-        .arg(src)
-        .args(&parts)
-        .output()
-    {
-        Ok(o) if o.status.success() => Some((dir, parts)),
-        Ok(o) => panic!("makedumpfile: {}", String::from_utf8_lossy(&o.stderr)),
-        Err(e) => {
-            assert!(!corpus_required(), "makedumpfile is needed in CI: {e}");
-            eprintln!("info_split: skipped, makedumpfile not installed ({e})");
-            None
-        }
-    }
-}
+use kdive_testdata::temp::makedumpfile_split;
+use kdive_testdata::{corpus_or_skip, fixture};
 
 fn text(s: &Session, cmd: &str) -> String {
     match kdive_commands::run(s, cmd) {
@@ -44,7 +21,7 @@ fn split_set_answers_as_the_single_file() {
         return;
     };
     let single_path = fx.reference_dump();
-    let Some((dir, parts)) = split(&single_path) else {
+    let Some((dir, parts)) = makedumpfile_split(&single_path, 3, "info-split") else {
         return;
     };
     let single = Session::open(&single_path).expect("single file");
@@ -101,5 +78,5 @@ fn split_set_answers_as_the_single_file() {
         .expect("a present page the missing part held");
     let err = text(&partial, &format!("rd -p -64 {:#x} 2", pfn * ps));
     assert!(err.contains("lost") && err.contains("split part"), "{err}");
-    let _ = std::fs::remove_dir_all(dir);
+    drop(dir);
 }

@@ -28,12 +28,8 @@
 //! several types share a name. `NameKind::Base` also accepts any C spelling of an integer type
 //! (`unsigned long` finds GCC's `long unsigned int`).
 
-mod builder;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-
-pub use builder::{BtfBuilder, INT_BOOL, INT_CHAR, INT_SIGNED};
 
 use crate::types::{Member, NameKind, Qualifier, Type, TypeId, TypeKind, TypeSource};
 use crate::{DebugInfoError, Result};
@@ -418,6 +414,17 @@ impl BtfSource {
     /// One past the last type id (with a base: of the base's ids too); the first id of split BTF on top.
     pub fn type_count(&self) -> u32 {
         self.first_id.saturating_add(self.offsets.len() as u32)
+    }
+
+    /// One past the string offsets this blob (with a base: and the base) uses; the first string
+    /// offset of split BTF on top.
+    pub fn strings_end(&self) -> u32 {
+        self.str_base.saturating_add(self.strs.len() as u32)
+    }
+
+    /// Whether the blob is big-endian.
+    pub fn is_big_endian(&self) -> bool {
+        self.big_endian
     }
 
     /// The `VAR` type of a variable (vmlinux BTF describes per-CPU variables); its [`Type`] is a

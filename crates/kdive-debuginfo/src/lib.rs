@@ -9,6 +9,7 @@ pub mod elf_file;
 pub mod error;
 pub mod kallsyms;
 pub mod symbols;
+pub mod table;
 pub mod types;
 
 pub use error::DebugInfoError;

@@ -47,6 +47,28 @@ pub struct Member {
     pub bit_size: Option<u32>,
 }
 
+impl Member {
+    /// A member `name` (`""`: anonymous) of type `ty`, `byte_offset` bytes in.
+    pub fn at(name: &str, ty: TypeId, byte_offset: u64) -> Member {
+        Member {
+            name: (!name.is_empty()).then(|| name.into()),
+            ty,
+            bit_offset: byte_offset.saturating_mul(8),
+            bit_size: None,
+        }
+    }
+
+    /// A bitfield `name` of `bits` bits, `bit_offset` bits from the start of the containing type.
+    pub fn bitfield(name: &str, ty: TypeId, bit_offset: u64, bits: u32) -> Member {
+        Member {
+            name: (!name.is_empty()).then(|| name.into()),
+            ty,
+            bit_offset,
+            bit_size: Some(bits),
+        }
+    }
+}
+
 /// What a type is.
 #[derive(Debug, Clone)]
 pub enum TypeKind {
@@ -416,34 +438,35 @@ impl Types {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::btf::{BtfBuilder, BtfSource};
+    use crate::table::TypeTable;
 
-    fn types_of(b: &BtfBuilder) -> Types {
-        let mut t = Types::new();
-        let src = t.next_source_id();
-        t.add_source(Arc::new(BtfSource::parse(b.build(), src).expect("BTF")));
-        t
+    fn types_of(t: TypeTable) -> Types {
+        let mut types = Types::new();
+        types.add_source(Arc::new(t));
+        types
     }
 
     /// An array that is its own element has no size, and asking does not recurse forever.
     #[test]
     fn self_nested_array_is_an_error() {
-        let mut b = BtfBuilder::new();
-        let int = b.int("int", 4, 0);
-        b.array(2, int, 4); // type 2: int-indexed array of type 2
-        let t = types_of(&b);
-        assert!(t.size_of(TypeId { src: 0, idx: 2 }).is_err());
+        let mut t = TypeTable::new(0);
+        let a = t.reserve();
+        t.define(a, "", TypeKind::Array { elem: a, len: 4 })
+            .unwrap();
+        assert!(types_of(t).size_of(a).is_err());
     }
 
     /// A struct made of many anonymous members of its own type: member lookups stay bounded.
     #[test]
     fn self_nested_anonymous_members_are_bounded() {
-        let mut b = BtfBuilder::new();
-        let members: Vec<(&str, u32, u32, u32)> = (0..1000).map(|i| ("", 1, i * 8, 0)).collect();
-        b.struct_("loop", 8, &members); // type 1
-        let t = types_of(&b);
+        let mut t = TypeTable::new(0);
+        let id = t.reserve();
+        let members = (0..1000).map(|i| Member::at("", id, i)).collect();
+        t.define(id, "loop", TypeKind::Struct { size: 8, members })
+            .unwrap();
+        let t = types_of(t);
         let start = std::time::Instant::now();
-        assert!(!t.has_member(TypeId { src: 0, idx: 1 }, "missing"));
+        assert!(!t.has_member(id, "missing"));
         assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 }

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use kdive_debuginfo::btf::{kind, BtfBuilder, BtfSource, INT_BOOL, INT_CHAR, INT_SIGNED};
+use kdive_debuginfo::btf::{kind, BtfSource};
 use kdive_debuginfo::{DebugInfoError, NameKind, Qualifier, TypeId, TypeKind, TypeSource, Types};
+use kdive_testdata::btf::{BtfBuilder, INT_BOOL, INT_CHAR, INT_SIGNED};
 
 /// Ids of the sample's types.
 struct Ids {

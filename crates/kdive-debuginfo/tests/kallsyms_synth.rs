@@ -1,194 +1,34 @@
 //! kallsyms decoding over synthetic tables built by a small encoder (the layout of
 //! `scripts/kallsyms.c` output), in a synthetic kernel memory.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use kdive_debuginfo::kallsyms::{AddressEncoding, Kallsyms, ModuleSymbols};
 use kdive_debuginfo::{DebugInfoError, SymbolSource};
 use kdive_dump::VmcoreInfo;
-use kdive_memory::{MemError, ReadVirt};
-
-/// Kernel memory made of a few mapped regions.
-#[derive(Default)]
-struct Mem(BTreeMap<u64, Vec<u8>>);
-
-impl ReadVirt for Mem {
-    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
-        let unmapped = || MemError::NotMapped {
-            vaddr: addr,
-            level: "PT",
-            entry: 0,
-        };
-        let (base, bytes) = self.0.range(..=addr).next_back().ok_or_else(unmapped)?;
-        let off = (addr - base) as usize;
-        let src = bytes.get(off..off + buf.len()).ok_or_else(unmapped)?;
-        buf.copy_from_slice(src);
-        Ok(())
-    }
-}
+use kdive_testdata::kallsyms::{sym, tables, Addresses, Sym};
+use kdive_testdata::mem::SparseMemory;
 
 const TABLES: u64 = 0xffff_ffff_8a00_0000;
 const TEXT: u64 = 0xffff_ffff_8100_0000;
 const DATA: u64 = 0xffff_ffff_8200_0000;
 
-#[derive(Clone)]
-struct Sym {
-    name: String,
-    kind: char,
-    addr: u64,
-}
-
-fn sym(name: &str, kind: char, addr: u64) -> Sym {
-    Sym {
-        name: name.to_string(),
-        kind,
-        addr,
-    }
-}
-
-/// Multi-character tokens, numbered from 0; every printable character is also its own token
-/// (number = the character); the other numbers are unused filler.
-const MULTI: &[&str] = &[
-    "T_", "t_", "__", "sys", "do_", "func", "static", "init", "task", "_end", "data", "Tfunc_",
-    "tstatic_",
-];
-
-fn tokens() -> Vec<Vec<u8>> {
-    (0..256usize)
-        .map(|i| match MULTI.get(i) {
-            Some(t) => t.as_bytes().to_vec(),
-            None if (0x20..0x7f).contains(&i) => vec![i as u8],
-            None => b"~".to_vec(),
-        })
-        .collect()
-}
-
-/// Greedy longest-match compression, as the kernel's token table would allow.
-fn compress(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < text.len() {
-        match (0..MULTI.len())
-            .filter(|&t| text[i..].starts_with(MULTI[t].as_bytes()))
-            .max_by_key(|&t| MULTI[t].len())
-        {
-            Some(t) => {
-                out.push(t as u8);
-                i += MULTI[t].len();
-            }
-            None => {
-                out.push(text[i]);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-fn align(v: &mut Vec<u8>, a: usize) {
-    v.resize(v.len().next_multiple_of(a), 0);
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Enc {
-    Absolute,
-    Relative,
-    AbsolutePercpu,
-    PcRelative,
-}
-
 struct Built {
-    mem: Mem,
+    mem: SparseMemory,
     info: String,
 }
 
-/// Emits the tables: [addresses|offsets][relative_base][num_syms][names][markers][token_table][token_index].
-/// `legacy`: one length byte per name (before 6.1) instead of the 2-byte form for long names.
-fn build(syms: &[Sym], enc: Enc, legacy: bool) -> Built {
-    let mut syms = syms.to_vec();
-    syms.sort_by_key(|s| s.addr);
-    let n = syms.len();
-    let toks = tokens();
-    let mut region = Vec::new();
-    let mut info = String::new();
-    let label = |name: &str, off: usize, info: &mut String| {
-        info.push_str(&format!("SYMBOL({name})={:x}\n", TABLES + off as u64));
-    };
-    // addresses
-    let percpu = |s: &Sym| s.kind == 'A';
-    let base = syms
-        .iter()
-        .filter(|s| !percpu(s))
-        .map(|s| s.addr)
-        .min()
-        .unwrap();
-    if enc == Enc::Absolute {
-        label("kallsyms_addresses", 0, &mut info);
-        for s in &syms {
-            region.extend_from_slice(&s.addr.to_le_bytes());
-        }
-    } else {
-        label("kallsyms_offsets", 0, &mut info);
-        for (i, s) in syms.iter().enumerate() {
-            let off: i64 = match enc {
-                Enc::Relative => (s.addr - base) as i64,
-                Enc::AbsolutePercpu if percpu(s) => s.addr as i64,
-                Enc::AbsolutePercpu => base.wrapping_sub(1).wrapping_sub(s.addr) as i64,
-                _ => s.addr.wrapping_sub(TABLES + 4 * i as u64) as i64,
-            };
-            region.extend_from_slice(&(off as i32).to_le_bytes());
-        }
+/// The tables of `syms` at [`TABLES`], in whole pages of memory.
+fn build(syms: &[Sym], enc: Addresses, legacy: bool) -> Built {
+    let t = tables(syms, TABLES, enc, legacy);
+    let mut bytes = t.bytes;
+    bytes.resize(bytes.len().next_multiple_of(4096), 0);
+    let mut mem = SparseMemory::new();
+    mem.map(TABLES, bytes);
+    Built {
+        mem,
+        info: t.vmcoreinfo,
     }
-    align(&mut region, 8);
-    if matches!(enc, Enc::Relative | Enc::AbsolutePercpu) {
-        label("kallsyms_relative_base", region.len(), &mut info);
-        region.extend_from_slice(&base.to_le_bytes());
-    }
-    label("kallsyms_num_syms", region.len(), &mut info);
-    region.extend_from_slice(&(n as u32).to_le_bytes());
-    align(&mut region, 8);
-    // names
-    label("kallsyms_names", region.len(), &mut info);
-    let names_start = region.len();
-    let mut markers = Vec::new();
-    for (i, s) in syms.iter().enumerate() {
-        if i % 256 == 0 {
-            markers.push((region.len() - names_start) as u32);
-        }
-        let c = compress(format!("{}{}", s.kind, s.name).as_bytes());
-        if c.len() > 0x7f && !legacy {
-            region.extend_from_slice(&[(c.len() & 0x7f) as u8 | 0x80, (c.len() >> 7) as u8]);
-        } else {
-            region.push(u8::try_from(c.len()).unwrap());
-        }
-        region.extend_from_slice(&c);
-    }
-    align(&mut region, 4);
-    for m in markers {
-        region.extend_from_slice(&m.to_le_bytes());
-    }
-    align(&mut region, 8);
-    label("kallsyms_token_table", region.len(), &mut info);
-    let table_start = region.len();
-    let mut index = Vec::new();
-    for t in &toks {
-        index.push((region.len() - table_start) as u16);
-        region.extend_from_slice(t);
-        region.push(0);
-    }
-    align(&mut region, 8);
-    label("kallsyms_token_index", region.len(), &mut info);
-    for i in index {
-        region.extend_from_slice(&i.to_le_bytes());
-    }
-    if let Some(s) = syms.iter().find(|s| s.name == "_stext") {
-        info.push_str(&format!("SYMBOL(_stext)={:x}\n", s.addr));
-    }
-    align(&mut region, 4096); // memory comes in whole pages
-    let mut mem = Mem::default();
-    mem.0.insert(TABLES, region);
-    Built { mem, info }
 }
 
 impl Built {
@@ -202,11 +42,10 @@ impl Built {
         self.vmcoreinfo().symbol(name).unwrap()
     }
     fn region(&mut self) -> &mut Vec<u8> {
-        self.mem.0.get_mut(&TABLES).unwrap()
+        self.mem.region_mut(TABLES).unwrap()
     }
     fn poke(&mut self, addr: u64, bytes: &[u8]) {
-        let off = (addr - TABLES) as usize;
-        self.region()[off..off + bytes.len()].copy_from_slice(bytes);
+        self.mem.write(addr, bytes);
     }
 }
 
@@ -327,7 +166,7 @@ fn check_kernel(k: &Kallsyms) {
 
 #[test]
 fn relative() {
-    let b = build(&kernel(false), Enc::Relative, false);
+    let b = build(&kernel(false), Addresses::Relative, false);
     let k = b.load().unwrap();
     assert_eq!(k.encoding(), AddressEncoding::Relative);
     assert_eq!(k.len(), kernel(false).len());
@@ -336,7 +175,7 @@ fn relative() {
 
 #[test]
 fn absolute_percpu() {
-    let b = build(&kernel(true), Enc::AbsolutePercpu, false);
+    let b = build(&kernel(true), Addresses::AbsolutePercpu, false);
     let k = b.load().unwrap();
     assert_eq!(k.encoding(), AddressEncoding::AbsolutePercpu);
     check_kernel(&k);
@@ -350,7 +189,7 @@ fn absolute_percpu() {
 
 #[test]
 fn absolute_addresses() {
-    let b = build(&kernel(false), Enc::Absolute, false);
+    let b = build(&kernel(false), Addresses::Absolute, false);
     let k = b.load().unwrap();
     assert_eq!(k.encoding(), AddressEncoding::Absolute);
     check_kernel(&k);
@@ -358,7 +197,7 @@ fn absolute_addresses() {
 
 #[test]
 fn pc_relative() {
-    let b = build(&kernel(false), Enc::PcRelative, false);
+    let b = build(&kernel(false), Addresses::PcRelative, false);
     let k = b.load().unwrap();
     assert_eq!(k.encoding(), AddressEncoding::PcRelative);
     check_kernel(&k);
@@ -367,7 +206,7 @@ fn pc_relative() {
 /// Without `SYMBOL(_stext)`, negative offsets alone select absolute-percpu.
 #[test]
 fn absolute_percpu_without_stext_hint() {
-    let mut b = build(&kernel(true), Enc::AbsolutePercpu, false);
+    let mut b = build(&kernel(true), Addresses::AbsolutePercpu, false);
     b.info = b
         .info
         .lines()
@@ -388,7 +227,7 @@ fn legacy_one_byte_lengths() {
     // next byte 0, so the 2-byte reading (length 0) walks on, out of step, and must be refuted by the markers.
     let name = format!("_{}", &"Q9".repeat(64)[..127]);
     syms.push(sym(&name, 'T', TEXT + 0x500));
-    let b = build(&syms, Enc::Relative, true);
+    let b = build(&syms, Addresses::Relative, true);
     let k = b.load().unwrap();
     assert_eq!(k.by_name(&name).unwrap().addr, TEXT + 0x500);
     assert_eq!(k.len(), syms.len());
@@ -407,7 +246,7 @@ fn err_text(r: Result<Kallsyms, DebugInfoError>) -> String {
 
 #[test]
 fn absurd_num_syms() {
-    let mut b = build(&kernel(false), Enc::Relative, false);
+    let mut b = build(&kernel(false), Addresses::Relative, false);
     let at = b.symbol("kallsyms_num_syms");
     b.poke(at, &u32::MAX.to_le_bytes());
     let e = err_text(b.load());
@@ -421,7 +260,7 @@ fn absurd_num_syms() {
 
 #[test]
 fn token_index_out_of_range() {
-    let mut b = build(&kernel(false), Enc::Relative, false);
+    let mut b = build(&kernel(false), Addresses::Relative, false);
     let at = b.symbol("kallsyms_token_index");
     b.poke(at + 2 * 0x41, &0xfff0u16.to_le_bytes());
     let e = err_text(b.load());
@@ -434,11 +273,11 @@ fn token_index_out_of_range() {
 #[test]
 fn token_table_unterminated() {
     // the index does not follow the table: the last token runs off the mapped memory
-    let mut b = build(&kernel(false), Enc::Relative, false);
+    let mut b = build(&kernel(false), Addresses::Relative, false);
     let table = b.symbol("kallsyms_token_table");
     let len = b.region().len();
     let new_table = TABLES + len as u64 + 0x10000;
-    b.mem.0.insert(new_table, b"abc".to_vec());
+    b.mem.map(new_table, b"abc".to_vec());
     b.info = b.info.replace(
         &format!("SYMBOL(kallsyms_token_table)={table:x}"),
         &format!("SYMBOL(kallsyms_token_table)={new_table:x}"),
@@ -449,7 +288,7 @@ fn token_table_unterminated() {
 
 #[test]
 fn names_truncated() {
-    let mut b = build(&kernel(false), Enc::Relative, false);
+    let mut b = build(&kernel(false), Addresses::Relative, false);
     let at = b.symbol("kallsyms_num_syms");
     b.poke(at, &100_000u32.to_le_bytes());
     let e = err_text(b.load());
@@ -458,7 +297,7 @@ fn names_truncated() {
 
 #[test]
 fn names_unmapped() {
-    let mut b = build(&kernel(false), Enc::Relative, false);
+    let mut b = build(&kernel(false), Addresses::Relative, false);
     let names = b.symbol("kallsyms_names");
     b.info = b.info.replace(
         &format!("SYMBOL(kallsyms_names)={names:x}"),
@@ -473,7 +312,7 @@ fn names_unmapped() {
 
 #[test]
 fn missing_vmcoreinfo() {
-    let b = build(&kernel(false), Enc::Relative, false);
+    let b = build(&kernel(false), Addresses::Relative, false);
     let info = VmcoreInfo::parse(&b.info.replace("SYMBOL(kallsyms_token_index)", "X"));
     match Kallsyms::load(&b.mem, &info) {
         Err(DebugInfoError::Missing(m)) => assert!(m.contains("kallsyms_token_index")),
@@ -483,7 +322,7 @@ fn missing_vmcoreinfo() {
 
 #[test]
 fn stext_mismatch() {
-    let mut b = build(&kernel(false), Enc::Relative, false);
+    let mut b = build(&kernel(false), Addresses::Relative, false);
     b.info = b.info.replace(
         &format!("SYMBOL(_stext)={TEXT:x}"),
         "SYMBOL(_stext)=ffffffff91000000",
@@ -497,7 +336,7 @@ fn stext_mismatch() {
 
 #[test]
 fn offsets_unmapped() {
-    let mut b = build(&kernel(false), Enc::Relative, false);
+    let mut b = build(&kernel(false), Addresses::Relative, false);
     b.info = b.info.replace(
         &format!("SYMBOL(kallsyms_offsets)={TABLES:x}"),
         "SYMBOL(kallsyms_offsets)=ffffffffdead0000",
@@ -523,7 +362,7 @@ fn load_time_150k() {
             TEXT + 0x10 + i * 0x20,
         ));
     }
-    let b = build(&syms, Enc::AbsolutePercpu, false);
+    let b = build(&syms, Addresses::AbsolutePercpu, false);
     let info = b.vmcoreinfo();
     let t = Instant::now();
     let k = Kallsyms::load(&b.mem, &info).unwrap();

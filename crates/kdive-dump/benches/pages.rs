@@ -7,15 +7,16 @@
 //! ```
 //!
 //! The page contents are 512 present pages of the `formats-6.1` fixture (corpus in
-//! `$KDIVE_CORPUS`, default `../shared/fixtures/corpus`), compressed here with each codec's
-//! library at the level makedumpfile uses (zlib `Z_BEST_SPEED`, zstd 1, LZO1X, snappy).
-//! Without the corpus the codec group uses synthetic pages and the dump group is skipped.
+//! `$KDIVE_CORPUS`, default `../shared/fixtures/corpus`), compressed with each codec's library
+//! at the level makedumpfile uses (`kdive_testdata::pages::compress`).
+//! Without the corpus the codec group uses the synthetic pages of `kdive_testdata::pages` and
+//! the dump group is skipped.
 
 use std::hint::black_box;
-use std::io::Write;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use kdive_dump::{codec, Codec, Dump, PageState};
+use kdive_testdata::pages::{compress, samples};
 
 const PAGES: usize = 512;
 
@@ -40,46 +41,13 @@ fn sample_pages() -> Vec<Vec<u8>> {
             .collect();
     }
     eprintln!("pages bench: corpus not found, synthetic pages");
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    (0..PAGES)
-        .map(|i| {
-            (0..4096)
-                .map(|j| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    match i % 4 {
-                        0 => (j % 64) as u8,
-                        1 => b"struct task_struct *next = list_entry(...); "[j % 45],
-                        2 if j % 8 < 3 => seed as u8,
-                        2 => 0,
-                        _ => seed as u8,
-                    }
-                })
-                .collect()
-        })
-        .collect()
+    let kinds = samples(4096);
+    (0..PAGES).map(|i| kinds[i % kinds.len()].clone()).collect()
 }
 
 fn fixture_dump(name: &str) -> Option<Dump> {
     let fx = kdive_testdata::fixture("formats-6.1")?;
     Dump::open(fx.materialize(name)).ok()
-}
-
-fn compress(codec: Codec, page: &[u8]) -> Vec<u8> {
-    match codec {
-        Codec::None => page.to_vec(),
-        Codec::Zlib => {
-            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
-            e.write_all(page).expect("zlib");
-            e.finish().expect("zlib")
-        }
-        Codec::Lzo => lzokay_native::compress(page).expect("lzo"),
-        Codec::Snappy => snap::raw::Encoder::new()
-            .compress_vec(page)
-            .expect("snappy"),
-        Codec::Zstd => zstd::bulk::compress(page, 1).expect("zstd"),
-    }
 }
 
 fn bench_codecs(c: &mut Criterion) {

@@ -261,59 +261,6 @@ impl Lzo<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kdump::testwriter::compress;
-
-    /// Deterministic test pages: text-like, repetitive, random, zero, and mixed.
-    fn sample_pages(size: usize) -> Vec<Vec<u8>> {
-        let mut seed = 0x1234_5678_9abc_def0u64;
-        let mut rnd = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        let text: Vec<u8> = b"The quick brown fox jumps over the lazy kernel. "
-            .iter()
-            .copied()
-            .cycle()
-            .take(size)
-            .collect();
-        let random: Vec<u8> = (0..size).map(|_| rnd() as u8).collect();
-        let mixed: Vec<u8> = (0..size)
-            .map(|i| {
-                if (i / 97) % 3 == 0 {
-                    rnd() as u8
-                } else {
-                    (i % 7) as u8
-                }
-            })
-            .collect();
-        let words: Vec<u8> = (0..size / 8)
-            .flat_map(|i| (0xffff_8880_0000_0000u64 + (i as u64 % 13) * 64).to_le_bytes())
-            .collect();
-        vec![text, random, mixed, words, vec![0; size], vec![0xa5; size]]
-    }
-
-    #[test]
-    fn round_trips_every_codec() {
-        for size in [4096usize, 16384, 65536] {
-            for page in sample_pages(size) {
-                for codec in [
-                    Codec::None,
-                    Codec::Zlib,
-                    Codec::Lzo,
-                    Codec::Snappy,
-                    Codec::Zstd,
-                ] {
-                    let packed = compress(codec, &page);
-                    let mut out = vec![0u8; size];
-                    decompress(codec, &packed, &mut out)
-                        .unwrap_or_else(|e| panic!("{codec:?} {size}: {e}"));
-                    assert!(out == page, "{codec:?} {size}: wrong output");
-                }
-            }
-        }
-    }
 
     #[test]
     fn lzo_hand_encoded_literal_stream() {
@@ -327,38 +274,6 @@ mod tests {
         // A match reaching before the output start (lzokay-native panics on this one).
         let bad = [0x01, 1, 2, 3, 4, 0x40, 0xff, 0x11, 0, 0];
         assert!(lzo1x_decompress(&bad, &mut [0u8; 4096]).is_err());
-    }
-
-    #[test]
-    fn wrong_sizes_and_garbage_are_errors() {
-        let page = sample_pages(4096).remove(0);
-        for codec in [Codec::Zlib, Codec::Lzo, Codec::Snappy, Codec::Zstd] {
-            let packed = compress(codec, &page);
-            // Output buffer of the wrong size.
-            assert!(
-                decompress(codec, &packed, &mut vec![0u8; 8192]).is_err(),
-                "{codec:?} larger dst"
-            );
-            assert!(
-                decompress(codec, &packed, &mut vec![0u8; 2048]).is_err(),
-                "{codec:?} smaller dst"
-            );
-            // Truncated input at every length and flipped bytes: errors or (rarely) a
-            // different page, never a panic.
-            for cut in 0..packed.len() {
-                let _ = decompress(codec, &packed[..cut], &mut vec![0u8; 4096]);
-            }
-            for i in 0..packed.len() {
-                let mut bad = packed.clone();
-                bad[i] ^= 0x5a;
-                let _ = decompress(codec, &bad, &mut vec![0u8; 4096]);
-            }
-            assert!(
-                decompress(codec, &[0xff; 64], &mut vec![0u8; 4096]).is_err(),
-                "{codec:?} garbage"
-            );
-        }
-        assert!(decompress(Codec::None, &[0; 10], &mut [0u8; 4096]).is_err());
     }
 
     #[test]

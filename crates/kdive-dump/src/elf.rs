@@ -519,101 +519,13 @@ impl DumpFormat for ElfDump {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notes::synth;
     use crate::Dump;
-
-    /// A `PT_LOAD` for the synthetic core writer: `data` is stored, `memsz` may be larger.
-    struct Load {
-        paddr: u64,
-        vaddr: u64,
-        data: Vec<u8>,
-        memsz: u64,
-    }
-
-    fn load(paddr: u64, data: Vec<u8>) -> Load {
-        let memsz = data.len() as u64;
-        Load {
-            paddr,
-            vaddr: 0,
-            data,
-            memsz,
-        }
-    }
+    use kdive_testdata::bytes::{put_u16, put_u32, put_u64};
+    use kdive_testdata::elf::{core, load, note, ph, prstatus, qemu};
 
     /// `n` bytes where byte `i` is `(i + seed) % 251`, so every page differs.
     fn pattern(n: usize, seed: usize) -> Vec<u8> {
         (0..n).map(|i| ((i + seed) % 251) as u8).collect()
-    }
-
-    /// Offset of program header `i` in a [`core`] image.
-    fn ph(i: usize) -> usize {
-        64 + 56 * i
-    }
-
-    /// A little-endian x86_64 ELF64 core: header, one PT_NOTE then the PT_LOADs, notes, data.
-    fn core(notes: &[u8], loads: &[Load]) -> Vec<u8> {
-        let phnum = 1 + loads.len();
-        let mut v = vec![0u8; ph(phnum)];
-        v[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
-        put16(&mut v, 16, ET_CORE);
-        put16(&mut v, 18, EM_X86_64);
-        put32(&mut v, 20, 1);
-        put64(&mut v, 32, 64);
-        put16(&mut v, 52, 64);
-        put16(&mut v, 54, 56);
-        put16(&mut v, 56, phnum as u16);
-        let mut offset = v.len() as u64;
-        let mut phdr = |v: &mut Vec<u8>,
-                        i: usize,
-                        ty: u32,
-                        paddr: u64,
-                        vaddr: u64,
-                        filesz: u64,
-                        memsz: u64| {
-            let at = ph(i);
-            put32(v, at, ty);
-            put64(v, at + 8, offset);
-            put64(v, at + 16, vaddr);
-            put64(v, at + 24, paddr);
-            put64(v, at + 32, filesz);
-            put64(v, at + 40, memsz);
-            offset += filesz;
-        };
-        phdr(
-            &mut v,
-            0,
-            PT_NOTE,
-            0,
-            0,
-            notes.len() as u64,
-            notes.len() as u64,
-        );
-        for (i, l) in loads.iter().enumerate() {
-            phdr(
-                &mut v,
-                i + 1,
-                PT_LOAD,
-                l.paddr,
-                l.vaddr,
-                l.data.len() as u64,
-                l.memsz,
-            );
-        }
-        v.extend_from_slice(notes);
-        for l in loads {
-            v.extend_from_slice(&l.data);
-        }
-        v
-    }
-
-    fn put16(v: &mut [u8], at: usize, x: u16) {
-        v[at..at + 2].copy_from_slice(&x.to_le_bytes());
-    }
-    fn put32(v: &mut [u8], at: usize, x: u32) {
-        v[at..at + 4].copy_from_slice(&x.to_le_bytes());
-    }
-    fn put64(v: &mut [u8], at: usize, x: u64) {
-        v[at..at + 8].copy_from_slice(&x.to_le_bytes());
     }
 
     fn open(bytes: &[u8]) -> Result<ElfDump> {
@@ -636,14 +548,14 @@ mod tests {
     }
 
     fn all_notes() -> Vec<u8> {
-        let mut n = synth::prstatus(565, 0xffff_ffff_8100_0000);
-        n.extend(synth::prstatus(0, 0xffff_ffff_8200_0000));
-        n.extend(synth::note(
+        let mut n = prstatus(565, 0xffff_ffff_8100_0000);
+        n.extend(prstatus(0, 0xffff_ffff_8200_0000));
+        n.extend(note(
             "VMCOREINFO",
             0,
             b"OSRELEASE=6.1.0-test\nPAGESIZE=4096\n",
         ));
-        n.extend(synth::qemu(0x10, 0xffff_8880_0000_0000, 0));
+        n.extend(qemu(0x10, 0xffff_8880_0000_0000, 0));
         n
     }
 
@@ -703,7 +615,7 @@ mod tests {
         assert!(err.is_missing_page());
         // A segment that is all tail (makedumpfile writes p_offset 0, p_filesz 0).
         let mut img = core(&[], &[load(0x100000, Vec::new())]);
-        put64(&mut img, ph(1) + 40, 0xf00000);
+        put_u64(&mut img, ph(1) + 40, 0xf00000);
         let d = open(&img).unwrap();
         assert_eq!(states(&d, 0xff..0x101), [NotRam, Excluded]);
         assert_eq!(d.page_state(0xfff), Excluded);
@@ -745,7 +657,7 @@ mod tests {
             ("PAGESIZE=12345\n", 4096),
         ] {
             let img = core(
-                &synth::note("VMCOREINFO", 0, text.as_bytes()),
+                &note("VMCOREINFO", 0, text.as_bytes()),
                 &[load(0, pattern(0x8000, 0))],
             );
             let d = open(&img).unwrap();
@@ -832,25 +744,25 @@ mod tests {
             Err(e) => assert!(want(&e), "unexpected error {e}"),
             Ok(_) => panic!("garbage opened"),
         };
-        is(bad(&|v| put16(v, 56, 0xfffe)), |e| {
+        is(bad(&|v| put_u16(v, 56, 0xfffe)), |e| {
             matches!(e, DumpError::Truncated { .. })
         });
-        is(bad(&|v| put16(v, 56, 0xffff)), |e| {
+        is(bad(&|v| put_u16(v, 56, 0xffff)), |e| {
             matches!(e, DumpError::Corrupt { .. })
         }); // PN_XNUM, no sections
-        is(bad(&|v| put64(v, 32, 1 << 40)), |e| {
+        is(bad(&|v| put_u64(v, 32, 1 << 40)), |e| {
             matches!(e, DumpError::Truncated { .. })
         });
-        is(bad(&|v| put64(v, 32, u64::MAX - 8)), |e| {
+        is(bad(&|v| put_u64(v, 32, u64::MAX - 8)), |e| {
             matches!(e, DumpError::Corrupt { .. })
         });
-        is(bad(&|v| put64(v, 32, 65)), |e| {
+        is(bad(&|v| put_u64(v, 32, 65)), |e| {
             matches!(e, DumpError::Corrupt { .. })
         }); // misaligned
-        is(bad(&|v| put16(v, 54, 32)), |e| {
+        is(bad(&|v| put_u16(v, 54, 32)), |e| {
             matches!(e, DumpError::Corrupt { .. })
         });
-        is(bad(&|v| put16(v, 16, 2)), |e| {
+        is(bad(&|v| put_u16(v, 16, 2)), |e| {
             matches!(e, DumpError::NotADump { .. })
         });
         is(bad(&|v| v[4] = 1), |e| {
@@ -859,13 +771,13 @@ mod tests {
         is(bad(&|v| v[5] = 9), |e| {
             matches!(e, DumpError::Corrupt { .. })
         });
-        is(bad(&|v| put64(v, ph(1) + 32, 0x2000)), |e| {
+        is(bad(&|v| put_u64(v, ph(1) + 32, 0x2000)), |e| {
             matches!(e, DumpError::Corrupt { .. })
         }); // filesz > memsz
-        is(bad(&|v| put64(v, ph(1) + 8, u64::MAX - 8)), |e| {
+        is(bad(&|v| put_u64(v, ph(1) + 8, u64::MAX - 8)), |e| {
             matches!(e, DumpError::Corrupt { .. })
         });
-        is(bad(&|v| put64(v, ph(1) + 24, u64::MAX - 8)), |e| {
+        is(bad(&|v| put_u64(v, ph(1) + 24, u64::MAX - 8)), |e| {
             matches!(e, DumpError::Corrupt { .. })
         });
         is(open(b"\x7fEL"), |e| {
@@ -875,10 +787,10 @@ mod tests {
             matches!(e, DumpError::NotADump { .. })
         });
         // p_offset beyond EOF: opens, the segment is lost. Same for the note segment.
-        let d = bad(&|v| put64(v, ph(1) + 8, 1 << 40)).unwrap();
+        let d = bad(&|v| put_u64(v, ph(1) + 8, 1 << 40)).unwrap();
         assert_eq!(d.page_state(0), PageState::Lost);
         assert!(d.meta().incomplete);
-        let d = bad(&|v| put64(v, ph(0) + 8, 1 << 40)).unwrap();
+        let d = bad(&|v| put_u64(v, ph(0) + 8, 1 << 40)).unwrap();
         assert!(d.meta().vmcoreinfo_raw.is_none() && d.meta().incomplete);
         assert_eq!(d.page_state(0), PageState::Present);
         // Huge page numbers do not overflow.
@@ -901,10 +813,10 @@ mod tests {
         img.resize(img.len().next_multiple_of(8), 0);
         let shoff = img.len();
         img.resize(shoff + 64, 0);
-        put32(&mut img, shoff + 44, 3); // sh_info
-        put64(&mut img, 40, shoff as u64);
-        put16(&mut img, 58, 64);
-        put16(&mut img, 56, 0xffff);
+        put_u32(&mut img, shoff + 44, 3); // sh_info
+        put_u64(&mut img, 40, shoff as u64);
+        put_u16(&mut img, 58, 64);
+        put_u16(&mut img, 56, 0xffff);
         let d = open(&img).unwrap();
         assert_eq!(d.segments().len(), 2);
         assert_eq!(
@@ -966,8 +878,8 @@ mod tests {
     fn kcore_is_detected() {
         let mut ps = vec![0u8; 136];
         ps[40..47].copy_from_slice(b"vmlinux");
-        let mut notes = synth::note("CORE", crate::notes::NT_PRPSINFO, &ps);
-        notes.extend(synth::note("VMCOREINFO", 0, b"PAGESIZE=4096\n"));
+        let mut notes = note("CORE", crate::notes::NT_PRPSINFO, &ps);
+        notes.extend(note("VMCOREINFO", 0, b"PAGESIZE=4096\n"));
         let mut vm = load(NO_PADDR, pattern(0x1000, 0));
         vm.vaddr = 0xffff_c900_0000_0000;
         let mut ram = load(0x1000, pattern(0x1000, 4));

@@ -299,26 +299,9 @@ impl SegmentMap {
 
 /// Builds a flattened file from `(offset, bytes)` writes, in the given order (tests).
 #[cfg(test)]
-pub(crate) fn flatten(writes: &[(u64, &[u8])], end_record: bool) -> Vec<u8> {
-    let mut out = vec![0u8; HEADER_SIZE];
-    out[..SIGNATURE.len()].copy_from_slice(SIGNATURE);
-    out[16..24].copy_from_slice(&TYPE_FLAT_HEADER.to_be_bytes());
-    out[24..32].copy_from_slice(&1i64.to_be_bytes());
-    for (offset, bytes) in writes {
-        out.extend_from_slice(&(*offset as i64).to_be_bytes());
-        out.extend_from_slice(&(bytes.len() as i64).to_be_bytes());
-        out.extend_from_slice(bytes);
-    }
-    if end_record {
-        out.extend_from_slice(&END_FLAG.to_be_bytes());
-        out.extend_from_slice(&0i64.to_be_bytes());
-    }
-    out
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
+    use kdive_testdata::flat::flatten;
 
     fn virtual_bytes(f: &FlatFile) -> Vec<u8> {
         let mut v = vec![0u8; f.len() as usize];

@@ -325,55 +325,9 @@ impl Rd {
 
 /// Builders for synthetic notes, shared by the unit tests of this crate.
 #[cfg(test)]
-pub(crate) mod synth {
-    /// One note: header, name (NUL-terminated, padded), desc (padded).
-    pub fn note(name: &str, n_type: u32, desc: &[u8]) -> Vec<u8> {
-        let mut v = Vec::new();
-        let namesz = name.len() + 1;
-        v.extend_from_slice(&(namesz as u32).to_le_bytes());
-        v.extend_from_slice(&(desc.len() as u32).to_le_bytes());
-        v.extend_from_slice(&n_type.to_le_bytes());
-        v.extend_from_slice(name.as_bytes());
-        v.push(0);
-        v.resize(v.len().next_multiple_of(4), 0);
-        v.extend_from_slice(desc);
-        v.resize(v.len().next_multiple_of(4), 0);
-        v
-    }
-
-    /// An x86_64 `NT_PRSTATUS` (336 bytes) with `pid` and `regs[i] = base + i`.
-    pub fn prstatus(pid: u32, base: u64) -> Vec<u8> {
-        let mut d = vec![0u8; 336];
-        d[32..36].copy_from_slice(&pid.to_le_bytes());
-        for i in 0..27 {
-            d[112 + 8 * i..120 + 8 * i].copy_from_slice(&(base + i as u64).to_le_bytes());
-        }
-        note("CORE", super::NT_PRSTATUS, &d)
-    }
-
-    /// A 440-byte `QEMUCPUState` with `regs[i] = base + i`, `cr[i] = 0xc0 + i`, gs.base, kernel_gs_base.
-    pub fn qemu(base: u64, gs_base: u64, kernel_gs_base: u64) -> Vec<u8> {
-        let mut d = vec![0u8; 440];
-        d[0..4].copy_from_slice(&1u32.to_le_bytes());
-        d[4..8].copy_from_slice(&440u32.to_le_bytes());
-        for i in 0..18 {
-            d[8 + 8 * i..16 + 8 * i].copy_from_slice(&(base + i as u64).to_le_bytes());
-        }
-        let gs = 152 + 4 * 24;
-        d[gs..gs + 4].copy_from_slice(&0x18u32.to_le_bytes());
-        d[gs + 16..gs + 24].copy_from_slice(&gs_base.to_le_bytes());
-        for i in 0..5 {
-            d[392 + 8 * i..400 + 8 * i].copy_from_slice(&(0xc0 + i as u64).to_le_bytes());
-        }
-        d[432..440].copy_from_slice(&kernel_gs_base.to_le_bytes());
-        note("QEMU", 0, &d)
-    }
-}
-
-#[cfg(test)]
 mod tests {
-    use super::synth::*;
     use super::*;
+    use kdive_testdata::elf::{note, prstatus, qemu};
 
     fn sample() -> Vec<u8> {
         let mut v = prstatus(565, 0x1000);

@@ -1,37 +1,10 @@
 //! A real `makedumpfile --split` set of a corpus dump, opened in any order as one dump.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use kdive_dump::{Dump, DumpError, PageState};
-use kdive_testdata::{corpus_or_skip, corpus_required, fixture};
-
-/// Splits `src` into `n` parts under a fresh temporary directory, or `None` (with a note)
-/// when makedumpfile is not installed outside CI.
-fn split(src: &Path, n: usize, tag: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
-    let dir = std::env::temp_dir().join(format!("kdive-split-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let parts: Vec<PathBuf> = (1..=n).map(|i| dir.join(format!("part{i}"))).collect();
-    let run = Command::new("makedumpfile")
-        .args(["--split", "-c", "-d", "31"])
-        .arg(src)
-        .args(&parts)
-        .output();
-    match run {
-        Ok(out) if out.status.success() => Some((dir, parts)),
-        Ok(out) => panic!(
-            "makedumpfile --split failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) => {
-            assert!(!corpus_required(), "makedumpfile is needed in CI: {e}");
-            eprintln!("{tag}: skipped, makedumpfile not installed ({e})");
-            let _ = std::fs::remove_dir_all(&dir);
-            None
-        }
-    }
-}
+use kdive_testdata::temp::makedumpfile_split;
+use kdive_testdata::{corpus_or_skip, fixture};
 
 #[test]
 fn split_set_reads_as_the_single_file() {
@@ -39,7 +12,7 @@ fn split_set_reads_as_the_single_file() {
         return;
     };
     let single_path = fx.reference_dump();
-    let Some((dir, parts)) = split(&single_path, 3, "whole") else {
+    let Some((dir, parts)) = makedumpfile_split(&single_path, 3, "split-whole") else {
         return;
     };
     let single = Dump::open(&single_path).expect("the single file");
@@ -93,7 +66,7 @@ fn split_set_reads_as_the_single_file() {
         partial.read_phys(present * ps, &mut b),
         Err(DumpError::Lost { .. })
     ));
-    let _ = std::fs::remove_dir_all(dir);
+    drop(dir);
 }
 
 #[test]

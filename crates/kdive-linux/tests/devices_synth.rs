@@ -2,217 +2,78 @@
 //! near the top of the address space, long chains shared by many entries. Run under the
 //! `checked` profile too (overflow checks): nothing may panic, and the work must stay linear.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kdive_debuginfo::{
-    Member, NameKind, Symbol, SymbolSource, Symbols, Type, TypeId, TypeKind, TypeSource, Types,
-};
-use kdive_memory::{MemError, ReadVirt};
+use kdive_debuginfo::table::TypeTable;
+use kdive_debuginfo::{Member, TypeKind};
 use kdive_program::Program;
-
-#[derive(Default)]
-struct Table {
-    types: Vec<Arc<Type>>,
-    names: HashMap<(NameKind, String), u32>,
-}
-
-impl TypeSource for Table {
-    fn get(&self, idx: u32) -> kdive_debuginfo::Result<Arc<Type>> {
-        self.types
-            .get(idx as usize)
-            .cloned()
-            .ok_or_else(|| kdive_debuginfo::DebugInfoError::NotFound(format!("type {idx}")))
-    }
-    fn find(&self, kind: NameKind, name: &str) -> Option<u32> {
-        self.names.get(&(kind, name.to_string())).copied()
-    }
-}
-
-impl Table {
-    fn add(&mut self, name: Option<(NameKind, &str)>, kind: TypeKind) -> TypeId {
-        if self.types.is_empty() {
-            self.types.push(Arc::new(Type {
-                name: None,
-                kind: TypeKind::Void,
-            }));
-        }
-        let idx = self.types.len() as u32;
-        self.types.push(Arc::new(Type {
-            name: name.map(|(_, n)| n.into()),
-            kind,
-        }));
-        if let Some((k, n)) = name {
-            self.names.insert((k, n.to_string()), idx);
-        }
-        TypeId { src: 0, idx }
-    }
-    fn int(&mut self, name: &str, size: u32) -> TypeId {
-        let kind = TypeKind::Int {
-            size,
-            signed: false,
-            is_bool: false,
-            is_char: name == "char",
-        };
-        self.add(Some((NameKind::Base, name)), kind)
-    }
-    fn ptr(&mut self, target: TypeId) -> TypeId {
-        self.add(None, TypeKind::Pointer { target })
-    }
-    fn strukt(&mut self, name: &str, size: u64, members: &[(&str, TypeId, u64)]) -> TypeId {
-        let members = members
-            .iter()
-            .map(|&(n, ty, off)| Member {
-                name: Some(n.into()),
-                ty,
-                bit_offset: off * 8,
-                bit_size: None,
-            })
-            .collect();
-        self.add(
-            Some((NameKind::Struct, name)),
-            TypeKind::Struct { size, members },
-        )
-    }
-}
+use kdive_testdata::mem::SparseMemory;
+use kdive_testdata::symbols::SymbolList;
 
 /// The members these helpers read, at made-up offsets.
-fn types() -> Table {
-    let mut t = Table::default();
-    let char_ = t.int("char", 1);
-    let uint = t.int("unsigned int", 4);
-    let ulong = t.int("unsigned long", 8);
-    let vp = t.ptr(ulong);
-    let name64 = t.add(
-        None,
-        TypeKind::Array {
-            elem: char_,
-            len: 64,
-        },
-    );
-    let name16 = t.add(
-        None,
-        TypeKind::Array {
-            elem: char_,
-            len: 16,
-        },
-    );
-    let cstr = t.ptr(char_);
-    let lh = t.add(
-        Some((NameKind::Struct, "list_head")),
-        TypeKind::Fwd { union: false },
-    );
-    let lhp = t.ptr(lh);
-    t.types[lh.idx as usize] = Arc::new(Type {
-        name: Some("list_head".into()),
-        kind: TypeKind::Struct {
-            size: 16,
-            members: vec![
-                Member {
-                    name: Some("next".into()),
-                    ty: lhp,
-                    bit_offset: 0,
-                    bit_size: None,
-                },
-                Member {
-                    name: Some("prev".into()),
-                    ty: lhp,
-                    bit_offset: 64,
-                    bit_size: None,
-                },
-            ],
-        },
-    });
-    t.strukt(
+fn types() -> TypeTable {
+    let mut t = TypeTable::new(0);
+    let char_ = t.int("char", 1, false);
+    let uint = t.int("unsigned int", 4, false);
+    let ulong = t.int("unsigned long", 8, false);
+    let vp = t.pointer(ulong);
+    let name64 = t.array(char_, 64);
+    let name16 = t.array(char_, 16);
+    let cstr = t.pointer(char_);
+    let lh = t.reserve();
+    let lhp = t.pointer(lh);
+    let list_head = TypeKind::Struct {
+        size: 16,
+        members: vec![Member::at("next", lhp, 0), Member::at("prev", lhp, 8)],
+    };
+    t.define(lh, "list_head", list_head).unwrap();
+    let at = Member::at;
+    t.struct_(
         "char_device_struct",
         88,
-        &[
-            ("next", vp, 0),
-            ("major", uint, 8),
-            ("baseminor", uint, 12),
-            ("name", name64, 16),
-            ("cdev", vp, 80),
+        vec![
+            at("next", vp, 0),
+            at("major", uint, 8),
+            at("baseminor", uint, 12),
+            at("name", name64, 16),
+            at("cdev", vp, 80),
         ],
     );
-    t.strukt("cdev", 8, &[("ops", vp, 0)]);
-    t.strukt("kobj_map", 8, &[("probes", vp, 0)]);
-    t.strukt(
+    t.struct_("cdev", 8, vec![at("ops", vp, 0)]);
+    t.struct_("kobj_map", 8, vec![at("probes", vp, 0)]);
+    t.struct_(
         "probe",
         24,
-        &[("next", vp, 0), ("dev", uint, 8), ("data", vp, 16)],
+        vec![at("next", vp, 0), at("dev", uint, 8), at("data", vp, 16)],
     );
-    t.strukt("irq_desc", 16, &[("action", vp, 8)]);
-    t.strukt("irqaction", 16, &[("next", vp, 0), ("name", cstr, 8)]);
-    let net = t.strukt("net", 32, &[("dev_base_head", lh, 16)]);
-    let netp = t.ptr(net);
-    let nsproxy = t.strukt("nsproxy", 8, &[("net_ns", netp, 0)]);
-    let nsp = t.ptr(nsproxy);
-    t.strukt("task_struct", 8, &[("nsproxy", nsp, 0)]);
-    t.strukt(
+    t.struct_("irq_desc", 16, vec![at("action", vp, 8)]);
+    t.struct_(
+        "irqaction",
+        16,
+        vec![at("next", vp, 0), at("name", cstr, 8)],
+    );
+    let net = t.struct_("net", 32, vec![at("dev_base_head", lh, 16)]);
+    let netp = t.pointer(net);
+    let nsproxy = t.struct_("nsproxy", 8, vec![at("net_ns", netp, 0)]);
+    let nsp = t.pointer(nsproxy);
+    t.struct_("task_struct", 8, vec![at("nsproxy", nsp, 0)]);
+    t.struct_(
         "net_device",
         48,
-        &[("name", name16, 0), ("dev_list", lh, 16)],
+        vec![at("name", name16, 0), at("dev_list", lh, 16)],
     );
     t
 }
 
-/// Symbols with their sizes.
-struct Syms(HashMap<String, (u64, u64)>);
-
-impl SymbolSource for Syms {
-    fn by_name(&self, name: &str) -> Option<Symbol> {
-        self.0.get(name).map(|&(addr, size)| Symbol {
-            name: name.into(),
-            addr,
-            size: Some(size),
-            kind: 'd',
-            module: None,
-        })
-    }
-    fn by_addr(&self, _addr: u64) -> Option<Symbol> {
-        None
-    }
-}
-
-/// Memory: little-endian bytes by address.
-#[derive(Default)]
-struct Mem(BTreeMap<u64, Vec<u8>>);
-
-impl Mem {
-    fn words(&mut self, addr: u64, words: &[u64]) {
-        self.0
-            .insert(addr, words.iter().flat_map(|w| w.to_le_bytes()).collect());
-    }
-}
-
-impl ReadVirt for Mem {
-    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
-        let bad = || MemError::BadAddress {
-            vaddr: addr,
-            reason: "unmapped",
-        };
-        let (base, bytes) = self.0.range(..=addr).next_back().ok_or_else(bad)?;
-        let off = (addr - base) as usize;
-        let src = off
-            .checked_add(buf.len())
-            .and_then(|end| bytes.get(off..end))
-            .ok_or_else(bad)?;
-        buf.copy_from_slice(src);
-        Ok(())
-    }
-}
+type Mem = SparseMemory;
 
 fn program(mem: Mem, syms: &[(&str, u64, u64)]) -> Program {
-    let mut types_ = Types::new();
-    types_.add_source(Arc::new(types()));
-    let mut symbols = Symbols::new();
-    symbols.add_source(Arc::new(Syms(
-        syms.iter()
-            .map(|&(n, a, s)| (n.to_string(), (a, s)))
-            .collect(),
-    )));
-    Program::new(Arc::new(mem), types_, symbols)
+    Program::new(
+        Arc::new(mem),
+        kdive_testdata::types_of(types()),
+        SymbolList::data(syms).into_symbols(),
+    )
 }
 
 const CHRDEVS: u64 = 0xffff_ffff_8100_0000;

@@ -1,61 +1,18 @@
 //! `read_log` over synthetic programs: hand-built types (6.1-like layouts), memory and symbols,
 //! with ring buffers written the way the kernel writes them.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kdive_dump::DumpError;
 use kdive_linux::printk::{read_log, Log, LogRecord};
-use kdive_memory::{MemError, ReadVirt};
 use kdive_program::Program;
+use kdive_testdata::mem::SparseMemory;
 
 mod printk_support;
 use printk_support::program as new_program;
 
-// ---------- memory ----------
-
-#[derive(Default)]
-struct Mem {
-    regions: BTreeMap<u64, Vec<u8>>,
-    /// Page addresses whose reads fail as "excluded from the dump".
-    holes: BTreeSet<u64>,
-}
-
-impl Mem {
-    fn put(&mut self, addr: u64, bytes: Vec<u8>) {
-        self.regions.insert(addr, bytes);
-    }
-}
-
-impl ReadVirt for Mem {
-    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
-        for (i, b) in buf.iter_mut().enumerate() {
-            let a = addr.wrapping_add(i as u64);
-            if self.holes.contains(&(a & !0xfff)) {
-                return Err(MemError::Dump {
-                    vaddr: a,
-                    level: None,
-                    source: DumpError::Excluded {
-                        paddr: a & 0xfff_ffff,
-                        dump_level: Some(31),
-                    },
-                });
-            }
-            let hit = self
-                .regions
-                .range(..=a)
-                .next_back()
-                .and_then(|(base, v)| v.get((a - base) as usize));
-            *b = *hit.ok_or(MemError::NotMapped {
-                vaddr: a,
-                level: "PTE",
-                entry: 0,
-            })?;
-        }
-        Ok(())
-    }
-}
+type Mem = SparseMemory;
 
 fn program(mem: Mem, syms: &[(&str, u64)]) -> Program {
     new_program(Arc::new(mem), syms)
@@ -222,7 +179,7 @@ impl Ring {
         let mut m = Mem::default();
         let mut sym = vec![0u8; 8];
         put_u64(&mut sym, 0, PRB);
-        m.put(PRB_SYM, sym);
+        m.map(PRB_SYM, sym);
         let mut rb = vec![0u8; 88];
         rb[0..4].copy_from_slice(&self.count_bits.to_le_bytes());
         put_u64(&mut rb, 8, DESCS);
@@ -232,10 +189,10 @@ impl Ring {
         rb[48..52].copy_from_slice(&self.size_bits.to_le_bytes());
         put_u64(&mut rb, 56, DATA);
         put_u64(&mut rb, 64, self.head_lpos);
-        m.put(PRB, rb);
-        m.put(DESCS, self.descs.clone());
-        m.put(INFOS, self.infos.clone());
-        m.put(DATA, self.data.clone());
+        m.map(PRB, rb);
+        m.map(DESCS, self.descs.clone());
+        m.map(INFOS, self.infos.clone());
+        m.map(DATA, self.data.clone());
         m
     }
 
@@ -317,7 +274,11 @@ fn lockless_overwritten_block_is_a_problem() {
     r.push("second", 6, 1, "");
     let mut data = r.data.clone();
     put_u64(&mut data, 16, 0x1234); // block id of "second" (begins at data offset 16)
-    let log = r.read(|m| m.put(DATA, data)).unwrap();
+    let log = r
+        .read(|m| {
+            m.map(DATA, data);
+        })
+        .unwrap();
     assert_eq!(log.records.len(), 1);
     assert_eq!(log.problems.len(), 1);
     assert!(
@@ -341,7 +302,7 @@ fn lockless_missing_data_page_keeps_the_rest() {
     let expected = r.expected();
     let log = r
         .read(|m| {
-            m.holes.insert(DATA + 0x1000);
+            m.exclude_page(DATA + 0x1000);
         })
         .unwrap();
     let lost: Vec<&LogRecord> = expected
@@ -371,8 +332,8 @@ fn lockless_missing_descriptor_and_info_pages() {
     }
     let log = r
         .read(|m| {
-            m.holes.insert(DESCS + 0x1000);
-            m.holes.insert(INFOS + 0x3000);
+            m.exclude_page(DESCS + 0x1000);
+            m.exclude_page(INFOS + 0x3000);
         })
         .unwrap();
     assert_eq!(log.problems.len(), 2, "{:?}", log.problems);
@@ -394,9 +355,7 @@ fn lockless_garbage_tail_is_bounded() {
     let t0 = Instant::now();
     let log = r
         .read(|m| {
-            let mut rb = m.regions[&PRB].clone();
-            put_u64(&mut rb, 32, 0x2bad_0000_dead_beef); // tail_id
-            m.put(PRB, rb);
+            m.put_u64(PRB + 32, 0x2bad_0000_dead_beef); // tail_id
         })
         .unwrap();
     assert_eq!(log.records, expected);
@@ -406,20 +365,16 @@ fn lockless_garbage_tail_is_bounded() {
     // head and tail both garbage: nothing matches, an error (quickly), not a hang
     let err = r
         .read(|m| {
-            let mut rb = m.regions[&PRB].clone();
-            put_u64(&mut rb, 24, 0x0123_4567_89ab_cdef);
-            put_u64(&mut rb, 32, 0x3fff_ffff_ffff_fff0);
-            m.put(PRB, rb);
+            m.put_u64(PRB + 24, 0x0123_4567_89ab_cdef);
+            m.put_u64(PRB + 32, 0x3fff_ffff_ffff_fff0);
         })
         .unwrap_err();
     assert!(err.to_string().contains("head_id"), "{err}");
     // absurd ring sizes are refused before any allocation
-    for (off, v) in [(0usize, 60u32), (48, 40)] {
+    for (off, v) in [(0u64, 60u32), (48, 40)] {
         let err = r
             .read(|m| {
-                let mut rb = m.regions[&PRB].clone();
-                rb[off..off + 4].copy_from_slice(&v.to_le_bytes());
-                m.put(PRB, rb);
+                m.write(PRB + off, &v.to_le_bytes());
             })
             .unwrap_err();
         assert!(err.to_string().contains("bits"), "{err}");
@@ -431,7 +386,7 @@ fn lockless_garbage_tail_is_bounded() {
 fn lockless_unreadable_header_is_an_error() {
     let r = Ring::new(4, 10);
     let err = r.read(|m| {
-        m.regions.remove(&PRB);
+        m.unmap(PRB);
     });
     assert!(err.is_err());
 }
@@ -542,8 +497,8 @@ impl OldLog {
         v[12..16].copy_from_slice(&(self.first_idx as u32).to_le_bytes());
         v[16..20].copy_from_slice(&(self.next_idx as u32).to_le_bytes());
         put_u64(&mut v, 24, self.first_seq);
-        m.put(LOG_BUF_PTR, v);
-        m.put(LOG_BUF, self.buf.clone());
+        m.map(LOG_BUF_PTR, v);
+        m.map(LOG_BUF, self.buf.clone());
         edit(&mut m);
         let prog = program(
             m,
@@ -601,7 +556,7 @@ fn old_log_buf_with_a_missing_page() {
     let hole = ((l.first_idx / 4096 + 1) % 3 * 4096) as u64;
     let log = l
         .read(|m| {
-            m.holes.insert(LOG_BUF + hole);
+            m.exclude_page(LOG_BUF + hole);
         })
         .unwrap();
     assert!(!log.records.is_empty(), "{:?}", log.problems);
@@ -623,11 +578,9 @@ fn old_log_buf_loop_is_bounded() {
     // a record whose len points back at itself: len 0 at a non-zero index twice
     let log = l
         .read(|m| {
-            let mut b = m.regions[&LOG_BUF].clone();
             let second = l.live[1].0;
-            b[second + 8..second + 10].fill(0);
-            b[8..10].copy_from_slice(&(second as u16).to_le_bytes());
-            m.put(LOG_BUF, b);
+            m.write(LOG_BUF + second as u64 + 8, &[0, 0]);
+            m.write(LOG_BUF + 8, &(second as u16).to_le_bytes());
         })
         .unwrap();
     assert!(!log.problems.is_empty());
@@ -659,7 +612,7 @@ impl Rng {
 /// Overwrites 1..=16 random bytes of each region with random values (or whole words with
 /// extreme ones), then reads: never a panic, always within a time bound.
 fn corrupt(m: &mut Mem, rng: &mut Rng) {
-    for bytes in m.regions.values_mut() {
+    for bytes in m.regions_mut() {
         for _ in 0..=rng.below(16) {
             let i = rng.below(bytes.len());
             if rng.below(4) == 0 && i + 8 <= bytes.len() {

@@ -123,7 +123,8 @@ fn truncated_dump_keeps_what_it_can() {
     };
     let full = read_log(&open(&path).expect("the full dump opens")).expect("the full dump's log");
     let bytes = std::fs::read(&path).expect("read the dump");
-    let tmp = std::env::temp_dir().join(format!("kdive-printk-trunc-{}", std::process::id()));
+    let scratch = kdive_testdata::temp::Scratch::new("printk-trunc");
+    let tmp = scratch.path().join("cut");
     for cut in [
         bytes.len() / 2,
         bytes.len() * 3 / 4,
@@ -156,5 +157,4 @@ fn truncated_dump_keeps_what_it_can() {
             Err(e) => eprintln!("cut at {cut:#x}: {e}"),
         }
     }
-    let _ = std::fs::remove_file(&tmp);
 }

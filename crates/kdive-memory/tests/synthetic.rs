@@ -1,12 +1,10 @@
 //! KernelMemory over a synthetic physical memory with hand-built page tables.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use kdive_dump::{
-    Arch, Dump, DumpError, DumpFormat, DumpMeta, Endian, FormatKind, PageState, QemuCpuState,
-};
+use kdive_dump::{Arch, Dump, DumpError, QemuCpuState};
 use kdive_memory::{KernelMemory, MemError, ReadVirt};
+use kdive_testdata::phys::PhysMemory;
 
 const SKM: u64 = 0xffff_ffff_8000_0000;
 const P: u64 = 1; // present
@@ -19,46 +17,9 @@ const GB1: u64 = 0x4000_0000;
 /// Where the page tables go.
 const TABLES: u64 = 0x10_0000;
 
-/// Pages by frame number; anything else is not RAM, `excluded` frames are filtered out.
-struct SynthDump {
-    meta: DumpMeta,
-    pages: HashMap<u64, Box<[u8; 4096]>>,
-    excluded: HashSet<u64>,
-}
-
-impl DumpFormat for SynthDump {
-    fn meta(&self) -> &DumpMeta {
-        &self.meta
-    }
-    fn page_state(&self, pfn: u64) -> PageState {
-        if self.excluded.contains(&pfn) {
-            PageState::Excluded
-        } else if self.pages.contains_key(&pfn) {
-            PageState::Present
-        } else {
-            PageState::NotRam
-        }
-    }
-    fn read_page(&self, pfn: u64, offset: usize, buf: &mut [u8]) -> kdive_dump::Result<()> {
-        if self.excluded.contains(&pfn) {
-            return Err(DumpError::Excluded {
-                paddr: pfn * 4096,
-                dump_level: Some(31),
-            });
-        }
-        let page = self
-            .pages
-            .get(&pfn)
-            .ok_or(DumpError::NotRam { paddr: pfn * 4096 })?;
-        buf.copy_from_slice(&page[offset..offset + buf.len()]);
-        Ok(())
-    }
-}
-
 /// Builds physical memory and the kernel's page tables.
 struct Builder {
-    pages: HashMap<u64, Box<[u8; 4096]>>,
-    excluded: HashSet<u64>,
+    phys: PhysMemory,
     next_table: u64,
     five_level: bool,
     root: u64,
@@ -72,8 +33,7 @@ struct Builder {
 impl Builder {
     fn new(five_level: bool) -> Builder {
         let mut b = Builder {
-            pages: HashMap::new(),
-            excluded: HashSet::new(),
+            phys: PhysMemory::new(),
             next_table: TABLES,
             five_level,
             root: 0,
@@ -90,23 +50,16 @@ impl Builder {
     fn alloc_table(&mut self) -> u64 {
         let p = self.next_table;
         self.next_table += KB4;
-        self.pages.insert(p / KB4, Box::new([0; 4096]));
+        self.phys.write(p, &[0; KB4 as usize]);
         p
     }
 
     fn write(&mut self, paddr: u64, bytes: &[u8]) {
-        for (i, &b) in bytes.iter().enumerate() {
-            let a = paddr + i as u64;
-            self.pages
-                .entry(a / KB4)
-                .or_insert_with(|| Box::new([0; 4096]))[(a % KB4) as usize] = b;
-        }
+        self.phys.write(paddr, bytes);
     }
 
     fn read_u64(&self, paddr: u64) -> u64 {
-        let page = &self.pages[&(paddr / KB4)];
-        let o = (paddr % KB4) as usize;
-        u64::from_le_bytes(page[o..o + 8].try_into().unwrap())
+        self.phys.read_u64(paddr).expect("a page-table page")
     }
 
     fn set_entry(&mut self, table: u64, index: u64, entry: u64) {
@@ -162,28 +115,13 @@ impl Builder {
             u8::from(self.five_level),
             self.extra_info
         );
-        let meta = DumpMeta {
-            format: FormatKind::Elf { qemu: false },
-            arch: self.arch,
-            endian: Endian::Little,
-            page_size: 4096,
-            max_pfn: self.pages.keys().max().map_or(0, |m| m + 1),
-            dump_level: None,
-            utsname: None,
-            timestamp: None,
-            nr_cpus: Some(1),
-            incomplete: false,
-            split_range: None,
-            vmcoreinfo_raw: self.with_vmcoreinfo.then_some(info),
-            prstatus: Vec::new(),
-            qemu_cpus: self.qemu_cpus,
-        };
-        let dump = SynthDump {
-            meta,
-            pages: self.pages,
-            excluded: self.excluded,
-        };
-        Arc::new(Dump::from_format(vec![], Box::new(dump)))
+        let mut phys = self.phys;
+        let meta = phys.meta_mut();
+        meta.arch = self.arch;
+        meta.nr_cpus = Some(1);
+        meta.vmcoreinfo_raw = self.with_vmcoreinfo.then_some(info);
+        meta.qemu_cpus = self.qemu_cpus;
+        Arc::new(phys.into_dump())
     }
 
     fn memory(self) -> KernelMemory {
@@ -322,7 +260,7 @@ fn missing_data_page_is_distinguishable() {
     b.map(v, 0x0300_0000, KB4, 0);
     b.map(v + KB4, 0x0300_1000, KB4, 0);
     b.write(0x0300_1000, b"x");
-    b.excluded.insert(0x0300_0000 / KB4);
+    b.phys.exclude(0x0300_0000 / KB4);
     let m = b.memory();
     assert_eq!(m.translate(v).unwrap(), 0x0300_0000);
     let err = m.read_u64(v + 8).unwrap_err();

@@ -1,11 +1,11 @@
 //! Object semantics over a synthetic type table and memory.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kdive_debuginfo::{Member, NameKind, Symbols, Type, TypeId, TypeKind, TypeSource, Types};
-use kdive_memory::{MemError, ReadVirt};
+use kdive_debuginfo::table::TypeTable;
+use kdive_debuginfo::{Member, Symbols, TypeId, TypeKind, Types};
 use kdive_program::{object::container_of, Program};
+use kdive_testdata::mem::SparseMemory;
 
 /// Types: 1 int, 2 unsigned long, 3 char, 4 char[8], 5 struct node { int a; unsigned long b; node *next; char name[8]; int flag:3; int more:5; }
 /// 6 node *, 7 typedef node_t, 8 struct outer { int pad; union { unsigned long u; int i; }; struct node n; }, 9 anon union, 10 char *
@@ -15,7 +15,15 @@ use kdive_program::{object::container_of, Program};
 /// anonymous struct }, 14 a function `int (*)(14 *, 14 *)` (parameters 15, pointers to it), 16 and
 /// 17 typedefs of each other, 18 an array of itself, 19 struct far { int x at bit 2^64-8; int y : 2^32-1;
 /// huge z } with 20 a 2^32-1-byte integer `huge`.
-struct Synthetic;
+fn synthetic() -> TypeTable {
+    let mut t = TypeTable::new(0);
+    let ids: Vec<TypeId> = (1..=20).map(|_| t.reserve()).collect();
+    for id in ids {
+        let (name, kind) = synthetic_type(id.idx);
+        t.define(id, name.unwrap_or(""), kind).unwrap();
+    }
+    t
+}
 
 fn m(name: Option<&str>, idx: u32, bit_offset: u64, bit_size: Option<u32>) -> Member {
     Member {
@@ -26,198 +34,149 @@ fn m(name: Option<&str>, idx: u32, bit_offset: u64, bit_size: Option<u32>) -> Me
     }
 }
 
-impl TypeSource for Synthetic {
-    fn get(&self, idx: u32) -> kdive_debuginfo::Result<Arc<Type>> {
-        let id = |i| TypeId { src: 0, idx: i };
-        let (name, kind) = match idx {
-            1 => (
-                Some("int"),
-                TypeKind::Int {
-                    size: 4,
-                    signed: true,
-                    is_bool: false,
-                    is_char: false,
-                },
-            ),
-            2 => (
-                Some("unsigned long"),
-                TypeKind::Int {
-                    size: 8,
-                    signed: false,
-                    is_bool: false,
-                    is_char: false,
-                },
-            ),
-            3 => (
-                Some("char"),
-                TypeKind::Int {
-                    size: 1,
-                    signed: true,
-                    is_bool: false,
-                    is_char: true,
-                },
-            ),
-            4 => (
-                None,
-                TypeKind::Array {
-                    elem: id(3),
-                    len: 8,
-                },
-            ),
-            5 => (
-                Some("node"),
-                TypeKind::Struct {
-                    size: 40,
-                    members: vec![
-                        m(Some("a"), 1, 0, None),
-                        m(Some("b"), 2, 64, None),
-                        m(Some("next"), 6, 128, None),
-                        m(Some("name"), 4, 192, None),
-                        m(Some("flag"), 1, 256, Some(3)),
-                        m(Some("more"), 1, 259, Some(5)),
-                    ],
-                },
-            ),
-            6 => (None, TypeKind::Pointer { target: id(7) }),
-            7 => (Some("node_t"), TypeKind::Typedef { target: id(5) }),
-            8 => (
-                Some("outer"),
-                TypeKind::Struct {
-                    size: 56,
-                    members: vec![
-                        m(Some("pad"), 1, 0, None),
-                        m(None, 9, 64, None),
-                        m(Some("n"), 5, 128, None),
-                    ],
-                },
-            ),
-            9 => (
-                None,
-                TypeKind::Union {
-                    size: 8,
-                    members: vec![m(Some("u"), 2, 0, None), m(Some("i"), 1, 0, None)],
-                },
-            ),
-            10 => (None, TypeKind::Pointer { target: id(3) }),
-            11 => (
-                Some("selfie"),
-                TypeKind::Struct {
-                    size: 16,
-                    members: vec![
-                        m(Some("a"), 11, 0, None),
-                        m(Some("b"), 11, 0, None),
-                        m(Some("c"), 11, 0, None),
-                        m(Some("x"), 1, 0, None),
-                    ],
-                },
-            ),
-            12 => (
-                None,
-                TypeKind::Struct {
-                    size: 16,
-                    members: vec![
-                        m(Some("p"), 12, 0, None),
-                        m(Some("q"), 12, 0, None),
-                        m(Some("r"), 12, 0, None),
-                    ],
-                },
-            ),
-            13 => (
-                Some("holder"),
-                TypeKind::Struct {
-                    size: 16,
-                    members: vec![m(Some("in"), 12, 0, None)],
-                },
-            ),
-            14 => (
-                None,
-                TypeKind::Function {
-                    ret: id(1),
-                    params: vec![(None, id(15)), (None, id(15))],
-                    variadic: false,
-                },
-            ),
-            15 => (None, TypeKind::Pointer { target: id(14) }),
-            16 => (Some("loop_a"), TypeKind::Typedef { target: id(17) }),
-            17 => (Some("loop_b"), TypeKind::Typedef { target: id(16) }),
-            18 => (
-                None,
-                TypeKind::Array {
-                    elem: id(18),
-                    len: 2,
-                },
-            ),
-            19 => (
-                Some("far"),
-                TypeKind::Struct {
-                    size: 8,
-                    members: vec![
-                        m(Some("x"), 1, u64::MAX - 7, None),
-                        m(Some("y"), 1, 0, Some(u32::MAX)),
-                        m(Some("z"), 20, 0, None),
-                        m(Some("w"), 1, 32, None),
-                    ],
-                },
-            ),
-            20 => (
-                Some("huge"),
-                TypeKind::Int {
-                    size: u32::MAX,
-                    signed: false,
-                    is_bool: false,
-                    is_char: false,
-                },
-            ),
-            _ => {
-                return Err(kdive_debuginfo::DebugInfoError::NotFound(format!(
-                    "type {idx}"
-                )))
-            }
-        };
-        Ok(Arc::new(Type {
-            name: name.map(Into::into),
-            kind,
-        }))
-    }
-    fn find(&self, kind: NameKind, name: &str) -> Option<u32> {
-        match (kind, name) {
-            (NameKind::Base, "int") => Some(1),
-            (NameKind::Base, "unsigned long") => Some(2),
-            (NameKind::Base, "char") => Some(3),
-            (NameKind::Struct, "node") => Some(5),
-            (NameKind::Typedef, "node_t") => Some(7),
-            (NameKind::Struct, "outer") => Some(8),
-            (NameKind::Struct, "selfie") => Some(11),
-            (NameKind::Struct, "holder") => Some(13),
-            (NameKind::Typedef, "loop_a") => Some(16),
-            (NameKind::Struct, "far") => Some(19),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Default)]
-struct Mem(BTreeMap<u64, Vec<u8>>);
-
-impl ReadVirt for Mem {
-    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
-        let (base, bytes) = self
-            .0
-            .range(..=addr)
-            .next_back()
-            .ok_or(MemError::BadAddress {
-                vaddr: addr,
-                reason: "unmapped",
-            })?;
-        let off = (addr - base) as usize;
-        let src = bytes
-            .get(off..off + buf.len())
-            .ok_or(MemError::BadAddress {
-                vaddr: addr,
-                reason: "unmapped",
-            })?;
-        buf.copy_from_slice(src);
-        Ok(())
+/// Type `idx` of [`synthetic`]: its name and kind.
+fn synthetic_type(idx: u32) -> (Option<&'static str>, TypeKind) {
+    let id = |i| TypeId { src: 0, idx: i };
+    match idx {
+        1 => (
+            Some("int"),
+            TypeKind::Int {
+                size: 4,
+                signed: true,
+                is_bool: false,
+                is_char: false,
+            },
+        ),
+        2 => (
+            Some("unsigned long"),
+            TypeKind::Int {
+                size: 8,
+                signed: false,
+                is_bool: false,
+                is_char: false,
+            },
+        ),
+        3 => (
+            Some("char"),
+            TypeKind::Int {
+                size: 1,
+                signed: true,
+                is_bool: false,
+                is_char: true,
+            },
+        ),
+        4 => (
+            None,
+            TypeKind::Array {
+                elem: id(3),
+                len: 8,
+            },
+        ),
+        5 => (
+            Some("node"),
+            TypeKind::Struct {
+                size: 40,
+                members: vec![
+                    m(Some("a"), 1, 0, None),
+                    m(Some("b"), 2, 64, None),
+                    m(Some("next"), 6, 128, None),
+                    m(Some("name"), 4, 192, None),
+                    m(Some("flag"), 1, 256, Some(3)),
+                    m(Some("more"), 1, 259, Some(5)),
+                ],
+            },
+        ),
+        6 => (None, TypeKind::Pointer { target: id(7) }),
+        7 => (Some("node_t"), TypeKind::Typedef { target: id(5) }),
+        8 => (
+            Some("outer"),
+            TypeKind::Struct {
+                size: 56,
+                members: vec![
+                    m(Some("pad"), 1, 0, None),
+                    m(None, 9, 64, None),
+                    m(Some("n"), 5, 128, None),
+                ],
+            },
+        ),
+        9 => (
+            None,
+            TypeKind::Union {
+                size: 8,
+                members: vec![m(Some("u"), 2, 0, None), m(Some("i"), 1, 0, None)],
+            },
+        ),
+        10 => (None, TypeKind::Pointer { target: id(3) }),
+        11 => (
+            Some("selfie"),
+            TypeKind::Struct {
+                size: 16,
+                members: vec![
+                    m(Some("a"), 11, 0, None),
+                    m(Some("b"), 11, 0, None),
+                    m(Some("c"), 11, 0, None),
+                    m(Some("x"), 1, 0, None),
+                ],
+            },
+        ),
+        12 => (
+            None,
+            TypeKind::Struct {
+                size: 16,
+                members: vec![
+                    m(Some("p"), 12, 0, None),
+                    m(Some("q"), 12, 0, None),
+                    m(Some("r"), 12, 0, None),
+                ],
+            },
+        ),
+        13 => (
+            Some("holder"),
+            TypeKind::Struct {
+                size: 16,
+                members: vec![m(Some("in"), 12, 0, None)],
+            },
+        ),
+        14 => (
+            None,
+            TypeKind::Function {
+                ret: id(1),
+                params: vec![(None, id(15)), (None, id(15))],
+                variadic: false,
+            },
+        ),
+        15 => (None, TypeKind::Pointer { target: id(14) }),
+        16 => (Some("loop_a"), TypeKind::Typedef { target: id(17) }),
+        17 => (Some("loop_b"), TypeKind::Typedef { target: id(16) }),
+        18 => (
+            None,
+            TypeKind::Array {
+                elem: id(18),
+                len: 2,
+            },
+        ),
+        19 => (
+            Some("far"),
+            TypeKind::Struct {
+                size: 8,
+                members: vec![
+                    m(Some("x"), 1, u64::MAX - 7, None),
+                    m(Some("y"), 1, 0, Some(u32::MAX)),
+                    m(Some("z"), 20, 0, None),
+                    m(Some("w"), 1, 32, None),
+                ],
+            },
+        ),
+        20 => (
+            Some("huge"),
+            TypeKind::Int {
+                size: u32::MAX,
+                signed: false,
+                is_bool: false,
+                is_char: false,
+            },
+        ),
+        _ => unreachable!("the synthetic table has 20 types"),
     }
 }
 
@@ -237,19 +196,18 @@ fn node(a: i32, b: u64, next: u64, name: &[u8], flag: u8, more: u8) -> Vec<u8> {
 
 fn program() -> Program {
     let mut types = Types::new();
-    types.add_source(Arc::new(Synthetic));
-    let mut mem = Mem::default();
-    mem.0
-        .insert(0x1000, node(-5, 0xdead_beef, 0x2000, b"first", 5, 17));
-    mem.0.insert(0x2000, node(7, 2, 0, b"second!!", 2, 31));
+    types.add_source(Arc::new(synthetic()));
+    let mut mem = SparseMemory::new();
+    mem.map(0x1000, node(-5, 0xdead_beef, 0x2000, b"first", 5, 17));
+    mem.map(0x2000, node(7, 2, 0, b"second!!", 2, 31));
     let mut outer = vec![0u8; 16];
     outer[8..16].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
     outer.extend(node(1, 1, 0x1000, b"in", 0, 0));
-    mem.0.insert(0x3000, outer);
-    mem.0.insert(0x4000, b"hello\0world".to_vec());
+    mem.map(0x3000, outer);
+    mem.map(0x4000, b"hello\0world".to_vec());
     let mut bytes = b"a\tb\xff\"".to_vec();
     bytes.resize(64, 0);
-    mem.0.insert(0x5000, bytes);
+    mem.map(0x5000, bytes);
     Program::new(Arc::new(mem), types, Symbols::new())
 }
 
@@ -505,11 +463,11 @@ fn corrupt_types_print_without_hanging() {
 fn long_runs_print_in_linear_time() {
     use kdive_program::print::{format_value, PrintOptions};
     let mut types = Types::new();
-    let src = types.add_source(Arc::new(Synthetic));
+    let src = types.add_source(Arc::new(synthetic()));
     let big = types.array_of(TypeId { src, idx: 1 }, 1 << 22);
     let chars = types.array_of(TypeId { src, idx: 3 }, 1 << 24);
-    let mut mem = Mem::default();
-    mem.0.insert(0x10_0000, vec![b'A'; 1 << 24]);
+    let mut mem = SparseMemory::new();
+    mem.map(0x10_0000, vec![b'A'; 1 << 24]);
     let p = Program::new(Arc::new(mem), types, Symbols::new());
     let start = std::time::Instant::now();
     let opts = PrintOptions::default();

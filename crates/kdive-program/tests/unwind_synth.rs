@@ -3,11 +3,8 @@
 //! recovery through call sites, and garbage (loops, bad return addresses, unreadable or
 //! off-stack memory, random bytes) that must end the walk cleanly.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kdive_debuginfo::{Symbol, SymbolSource, Symbols};
-use kdive_memory::{MemError, ReadVirt};
 use kdive_program::unwind::orc::{OrcLayout, OrcTable};
 use kdive_program::unwind::x86_64::reg;
 use kdive_program::unwind::{
@@ -15,67 +12,10 @@ use kdive_program::unwind::{
     UnwindTables,
 };
 use kdive_program::{Program, ProgramBuilder};
+use kdive_testdata::mem::SparseMemory;
+use kdive_testdata::symbols::SymbolList;
 
 // ---------- a tiny machine: memory, symbols, ORC ----------
-
-/// Sparse memory: byte regions by start address.
-#[derive(Default, Clone)]
-struct Mem(BTreeMap<u64, Vec<u8>>);
-
-impl Mem {
-    fn region(&mut self, start: u64, len: usize, fill: u8) {
-        self.0.insert(start, vec![fill; len]);
-    }
-    fn write(&mut self, addr: u64, bytes: &[u8]) {
-        let (&start, v) = self.0.range_mut(..=addr).next_back().expect("region");
-        let o = (addr - start) as usize;
-        v[o..o + bytes.len()].copy_from_slice(bytes);
-    }
-    fn put(&mut self, addr: u64, v: u64) {
-        self.write(addr, &v.to_le_bytes());
-    }
-}
-
-impl ReadVirt for Mem {
-    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
-        let miss = MemError::BadAddress {
-            vaddr: addr,
-            reason: "not in the synthetic memory",
-        };
-        let (&start, v) = self.0.range(..=addr).next_back().ok_or(miss)?;
-        let o = (addr - start) as usize;
-        let src = v.get(o..o + buf.len()).ok_or(MemError::BadAddress {
-            vaddr: addr,
-            reason: "past the synthetic region",
-        })?;
-        buf.copy_from_slice(src);
-        Ok(())
-    }
-}
-
-struct Syms(Vec<(&'static str, u64, u64)>);
-
-impl SymbolSource for Syms {
-    fn by_name(&self, name: &str) -> Option<Symbol> {
-        self.0.iter().find(|s| s.0 == name).map(|s| sym(*s))
-    }
-    fn by_addr(&self, addr: u64) -> Option<Symbol> {
-        self.0
-            .iter()
-            .find(|s| addr >= s.1 && addr < s.1 + s.2)
-            .map(|s| sym(*s))
-    }
-}
-
-fn sym(s: (&'static str, u64, u64)) -> Symbol {
-    Symbol {
-        name: s.0.into(),
-        addr: s.1,
-        size: Some(s.2),
-        kind: 'T',
-        module: None,
-    }
-}
 
 // ORC register numbers and types (current layout: type:3 signal:1)
 const SP: u8 = 5;
@@ -145,30 +85,28 @@ fn table() -> OrcTable {
 }
 
 /// A machine with text (NOPs), a task stack and an IRQ stack, and the symbols of the functions.
-fn machine() -> Mem {
-    let mut m = Mem::default();
-    m.region(TEXT, (TEXT_END - TEXT) as usize, 0x90);
-    m.region(TASK, SIZE as usize, 0);
-    m.region(IRQ, SIZE as usize, 0);
+fn machine() -> SparseMemory {
+    let mut m = SparseMemory::default();
+    m.fill(TEXT, (TEXT_END - TEXT) as usize, 0x90);
+    m.fill(TASK, SIZE as usize, 0);
+    m.fill(IRQ, SIZE as usize, 0);
     m
 }
 
-fn program(m: Mem) -> Program {
+fn program(m: SparseMemory) -> Program {
     program_with(m, table())
 }
 
-fn program_with(m: Mem, table: OrcTable) -> Program {
-    let mut syms = Symbols::new();
-    let names = ["A", "B", "C", "E", "P", "H", "U", "F", "L"];
-    syms.add_source(Arc::new(Syms(
-        names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (*n, TEXT + 0x100 * i as u64, 0x100))
-            .collect(),
-    )));
+fn program_with(m: SparseMemory, table: OrcTable) -> Program {
+    let mut syms = SymbolList::new();
+    for (i, n) in ["A", "B", "C", "E", "P", "H", "U", "F", "L"]
+        .iter()
+        .enumerate()
+    {
+        syms.add(n, TEXT + 0x100 * i as u64, 0x100, 'T');
+    }
     ProgramBuilder::new(Arc::new(m))
-        .symbols(syms)
+        .symbols(syms.into_symbols())
         .unwind_tables(UnwindTables::with_kernel_table(table))
         .build()
 }
@@ -201,11 +139,11 @@ fn at(pc: u64, sp: u64) -> Start {
     }
 }
 
-fn walk(m: Mem, start: &Start) -> Trace {
+fn walk(m: SparseMemory, start: &Start) -> Trace {
     walk_with(m, start, &stacks(), Limits::default())
 }
 
-fn walk_with(m: Mem, start: &Start, stacks: &Stacks, limits: Limits) -> Trace {
+fn walk_with(m: SparseMemory, start: &Start, stacks: &Stacks, limits: Limits) -> Trace {
     program(m).unwind(start, stacks, limits).unwrap()
 }
 
@@ -214,16 +152,16 @@ fn pcs(t: &Trace) -> Vec<u64> {
 }
 
 /// A `pt_regs` block (21 words) with rip, cs, rflags, rsp, ss and rbp.
-fn pt_regs(m: &mut Mem, at: u64, rip: u64, rsp: u64, cs: u64, rbp: u64) {
+fn pt_regs(m: &mut SparseMemory, at: u64, rip: u64, rsp: u64, cs: u64, rbp: u64) {
     for i in 0..21 {
-        m.put(at + 8 * i, 0x1000 + i);
+        m.put_u64(at + 8 * i, 0x1000 + i);
     }
-    m.put(at + 4 * 8, rbp);
-    m.put(at + 16 * 8, rip);
-    m.put(at + 17 * 8, cs);
-    m.put(at + 18 * 8, 0x246);
-    m.put(at + 19 * 8, rsp);
-    m.put(at + 20 * 8, 0x18);
+    m.put_u64(at + 4 * 8, rbp);
+    m.put_u64(at + 16 * 8, rip);
+    m.put_u64(at + 17 * 8, cs);
+    m.put_u64(at + 18 * 8, 0x246);
+    m.put_u64(at + 19 * 8, rsp);
+    m.put_u64(at + 20 * 8, 0x18);
 }
 
 // ---------- walks that succeed ----------
@@ -232,8 +170,8 @@ fn pt_regs(m: &mut Mem, at: u64, rip: u64, rsp: u64, cs: u64, rbp: u64) {
 fn call_chain_to_end_of_stack() {
     let mut m = machine();
     let sp = TASK + 0x3000;
-    m.put(sp + 8, B + 0x20); // A: CFA = sp + 16
-    m.put(sp + 16 + 24, C + 0x30); // B: CFA = (sp + 16) + 32
+    m.put_u64(sp + 8, B + 0x20); // A: CFA = sp + 16
+    m.put_u64(sp + 16 + 24, C + 0x30); // B: CFA = (sp + 16) + 32
     let t = walk(m, &at(A + 0x10, sp));
     assert_eq!(t.end, TraceEnd::EndOfStack);
     assert_eq!(pcs(&t), [A + 0x10, B + 0x20, C + 0x30]);
@@ -250,7 +188,7 @@ fn sleeping_start_looks_return_addresses_up_before_them() {
     // the lookup in B's last byte, whose row is B's (CFA = sp + 32)
     let mut m = machine();
     let sp = TASK + 0x3000;
-    m.put(sp + 24, C + 0x10);
+    m.put_u64(sp + 24, C + 0x10);
     let start = Start {
         return_address: true,
         ra_slot: Some(sp - 8),
@@ -266,15 +204,15 @@ fn irq_stack_to_exception_frame_to_task() {
     let mut m = machine();
     // on the IRQ stack: A called from H; H's caller sp was saved at H's sp
     let isp = IRQ + SIZE - 0x100;
-    m.put(isp + 8, H + 0x10);
+    m.put_u64(isp + 8, H + 0x10);
     let task_sp = TASK + 0x3800;
-    m.put(isp + 16, task_sp);
+    m.put_u64(isp + 16, task_sp);
     // H's CFA = task_sp; its return address (into E) at task_sp - 8
-    m.put(task_sp - 8, E + 0x08);
+    m.put_u64(task_sp - 8, E + 0x08);
     // E: pt_regs at its sp (= task_sp), interrupted B at B + 0x40 with rsp
     let interrupted_sp = TASK + 0x3a00;
     pt_regs(&mut m, task_sp, B + 0x40, interrupted_sp, 0x10, 0xbbbb);
-    m.put(interrupted_sp + 24, C + 0x30);
+    m.put_u64(interrupted_sp + 24, C + 0x30);
     let t = walk(m, &at(A + 0x10, isp));
     assert_eq!(t.end, TraceEnd::EndOfStack, "{t:#?}");
     assert_eq!(pcs(&t), [A + 0x10, H + 0x10, E + 0x08, B + 0x40, C + 0x30]);
@@ -292,7 +230,7 @@ fn irq_stack_to_exception_frame_to_task() {
 fn user_mode_exception_frame_ends_the_walk() {
     let mut m = machine();
     let sp = TASK + SIZE - 168 - 8;
-    m.put(sp, E + 0x10); // A's return address into E
+    m.put_u64(sp, E + 0x10); // A's return address into E
     pt_regs(&mut m, sp + 8, 0x40_1000, 0x7fff_0000, 0x33, 0);
     let t = walk(m, &at(A + 0x10, sp - 8));
     assert_eq!(t.end, TraceEnd::UserMode);
@@ -311,9 +249,9 @@ fn partial_regs_take_only_the_iret_frame() {
         .iter()
         .enumerate()
     {
-        m.put(sp + 8 * i as u64, *v);
+        m.put_u64(sp + 8 * i as u64, *v);
     }
-    m.put(interrupted_sp + 24, C + 0x30);
+    m.put_u64(interrupted_sp + 24, C + 0x30);
     let mut start = at(P + 0x10, sp);
     start.regs.set(reg::RBX, 0x77);
     let t = walk(m, &start);
@@ -330,8 +268,8 @@ fn frame_pointer_row_recovers_bp() {
     let mut m = machine();
     let sp = TASK + 0x3000;
     let bp = sp + 0x40;
-    m.put(bp, 0x5555); // caller's bp at CFA - 16 = bp
-    m.put(bp + 8, C + 0x30); // return address at CFA - 8
+    m.put_u64(bp, 0x5555); // caller's bp at CFA - 16 = bp
+    m.put_u64(bp + 8, C + 0x30); // return address at CFA - 8
     let mut start = at(F + 0x10, sp);
     start.regs.set(reg::RBP, bp);
     let t = walk(m, &start);
@@ -346,8 +284,8 @@ fn no_table_entry_falls_back_to_frame_pointers() {
     let mut m = machine();
     let sp = TASK + 0x3000;
     let bp = sp + 0x20;
-    m.put(bp, 0);
-    m.put(bp + 8, C + 0x30);
+    m.put_u64(bp, 0);
+    m.put_u64(bp + 8, C + 0x30);
     let ips = vec![B];
     let t = OrcTable::new(
         "m",
@@ -374,9 +312,9 @@ fn undefined_row_recovers_through_a_verified_call_site() {
     let ret = B + 0x45;
     m.write(B + 0x40, &[0xe8]);
     m.write(B + 0x41, &((U as i64 - ret as i64) as i32).to_le_bytes());
-    m.put(sp + 0x10, A + 0x20); // stale: A + 0x20 follows no call
-    m.put(sp + 0x28, ret);
-    m.put(sp + 0x30 + 24, C + 0x30); // B: CFA = (sp + 0x30) + 32
+    m.put_u64(sp + 0x10, A + 0x20); // stale: A + 0x20 follows no call
+    m.put_u64(sp + 0x28, ret);
+    m.put_u64(sp + 0x30 + 24, C + 0x30); // B: CFA = (sp + 0x30) + 32
     let t = walk(m, &at(U + 0x10, sp));
     assert_eq!(t.end, TraceEnd::EndOfStack, "{t:#?}");
     assert_eq!(pcs(&t), [U + 0x10, ret, C + 0x30]);
@@ -394,13 +332,13 @@ fn unknown_frame_pointer_is_derived_from_the_call_site() {
     let ret_f = F + 0x25;
     m.write(F + 0x20, &[0xe8]);
     m.write(F + 0x21, &((U as i64 - ret_f as i64) as i32).to_le_bytes());
-    m.put(sp + 0x8, ret_f);
+    m.put_u64(sp + 0x8, ret_f);
     let ret_c = C + 0x35;
     m.write(C + 0x30, &[0xe8]);
     m.write(C + 0x31, &((F as i64 - ret_c as i64) as i32).to_le_bytes());
     let cfa_f = sp + 0x60;
-    m.put(cfa_f - 16, 0x4242); // F saved its caller's bp
-    m.put(cfa_f - 8, ret_c);
+    m.put_u64(cfa_f - 16, 0x4242); // F saved its caller's bp
+    m.put_u64(cfa_f - 8, ret_c);
     let t = walk(m, &at(U + 0x10, sp));
     assert_eq!(pcs(&t), [U + 0x10, ret_f, ret_c], "{t:#?}");
     assert_eq!(t.frames[2].regs.get(reg::RBP), Some(0x4242));
@@ -419,7 +357,7 @@ fn stopped(t: &Trace) -> &StopReason {
 fn a_frame_that_does_not_move_is_a_loop() {
     let mut m = machine();
     let sp = TASK + 0x3000;
-    m.put(sp - 8, L + 0x10); // L: CFA = sp, return address at sp - 8: itself, forever
+    m.put_u64(sp - 8, L + 0x10); // L: CFA = sp, return address at sp - 8: itself, forever
     let t = walk(m, &at(L + 0x10, sp));
     assert!(matches!(stopped(&t), StopReason::Loop { .. }), "{t:#?}");
     assert!(t.frames.len() <= 2 + Limits::default().max_scanned);
@@ -429,9 +367,9 @@ fn a_frame_that_does_not_move_is_a_loop() {
 fn garbage_return_address_stops_then_scans() {
     let mut m = machine();
     let sp = TASK + 0x3000;
-    m.put(sp + 8, 0xdead_beef); // A's return address: not text
-    m.put(sp + 0x40, B + 0x10); // text further up: a guess
-    m.put(sp + 0x48, C + 0x10);
+    m.put_u64(sp + 8, 0xdead_beef); // A's return address: not text
+    m.put_u64(sp + 0x40, B + 0x10); // text further up: a guess
+    m.put_u64(sp + 0x48, C + 0x10);
     let t = walk(m, &at(A + 0x10, sp));
     assert!(matches!(stopped(&t), StopReason::BadReturnAddress { .. }));
     let guesses: Vec<_> = t.frames[1..]
@@ -458,7 +396,7 @@ fn pc_outside_every_table_without_frame_pointer() {
 fn unreadable_and_off_stack_memory() {
     // the stack page is missing from memory
     let mut m = machine();
-    m.0.remove(&TASK);
+    m.unmap(TASK);
     let t = walk(m, &at(A + 0x10, TASK + 0x3000));
     assert!(
         matches!(stopped(&t), StopReason::Unreadable { .. }),
@@ -470,12 +408,12 @@ fn unreadable_and_off_stack_memory() {
     // a stack switch that comes back to a stack it left
     let mut m = machine();
     let isp = IRQ + 0x100;
-    m.put(isp + 8, H + 0x10);
+    m.put_u64(isp + 8, H + 0x10);
     let tsp = TASK + 0x1000;
-    m.put(isp + 16, tsp);
-    m.put(tsp - 8, H + 0x10); // H again, on the task stack, switching back to the IRQ stack
-    m.put(tsp, IRQ + 0x800);
-    m.put(IRQ + 0x800 - 8, C + 0x10);
+    m.put_u64(isp + 16, tsp);
+    m.put_u64(tsp - 8, H + 0x10); // H again, on the task stack, switching back to the IRQ stack
+    m.put_u64(tsp, IRQ + 0x800);
+    m.put_u64(IRQ + 0x800 - 8, C + 0x10);
     let t = walk(m, &at(A + 0x10, isp));
     assert!(matches!(stopped(&t), StopReason::Loop { .. }), "{t:#?}");
 }
@@ -495,7 +433,7 @@ fn missing_pc_or_sp_and_depth_limit() {
     let mut m = machine();
     let mut sp = TASK + 0x100;
     for _ in 0..100 {
-        m.put(sp + 24, B + 0x10);
+        m.put_u64(sp + 24, B + 0x10);
         sp += 32;
     }
     let limits = Limits {
@@ -532,12 +470,12 @@ fn random_stacks_and_tables_never_panic() {
                 2 => IRQ + next() % SIZE,
                 _ => next(),
             };
-            m.put(TASK + 8 * i, v);
-            m.put(IRQ + 8 * i, v.rotate_left(7));
+            m.put_u64(TASK + 8 * i, v);
+            m.put_u64(IRQ + 8 * i, v.rotate_left(7));
         }
         // random code bytes (call sites may decode as anything)
         for i in 0..(TEXT_END - TEXT) / 8 {
-            m.put(TEXT + 8 * i, next());
+            m.put_u64(TEXT + 8 * i, next());
         }
         // a random table
         let n = 1 + (next() % 64) as usize;
@@ -591,10 +529,10 @@ fn random_stacks_and_tables_never_panic() {
 #[test]
 fn tables_read_from_memory_with_relative_ips_in_both_layouts() {
     for layout in [OrcLayout::legacy(), OrcLayout::current()] {
-        let mut m = Mem::default();
+        let mut m = SparseMemory::default();
         let ip_table = 0xffff_ffff_8200_0000u64;
         let orc_table = 0xffff_ffff_8200_1000u64;
-        m.region(ip_table, 0x2000, 0);
+        m.fill(ip_table, 0x2000, 0);
         let targets = [A, B, C];
         for (i, &t) in targets.iter().enumerate() {
             let at = ip_table + 4 * i as u64;

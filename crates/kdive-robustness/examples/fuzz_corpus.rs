@@ -12,8 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kdive_dump::Dump;
-use kdive_robustness::fuzz::{KALLSYMS_BASE, KALLSYMS_HEADER};
-use kdive_robustness::synth;
+use kdive_robustness::fuzz::{kallsyms_input, KALLSYMS_BASE};
+use kdive_testdata::bytes::{range, u32_at, u64_at};
+use kdive_testdata::elf::ElfLayout;
+use kdive_testdata::kdump::layout::KdumpLayout;
+use kdive_testdata::kernel as synth;
 
 const SEED_MAX: usize = 8 << 10;
 
@@ -34,19 +37,6 @@ impl Out {
             std::fs::write(dir.join(name), bytes).expect("write input");
         }
     }
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4)
-        .map_or(0, |s| u32::from_le_bytes(s.try_into().unwrap_or([0; 4])))
-}
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 8)
-        .map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
-}
-fn range(b: &[u8], off: u64, len: u64) -> &[u8] {
-    let s = (off as usize).min(b.len());
-    &b[s..(s + len as usize).min(b.len())]
 }
 
 fn main() {
@@ -103,31 +93,19 @@ fn from_dump(out: &Out, name: &str, path: &Path) {
         &format!("{name}-8k"),
         &head[..head.len().min(SEED_MAX)],
     );
-    if target == "elf" {
-        let (phoff, phnum) = (
-            u64_at(&bytes, 32) as usize,
-            usize::from(u16::from_le_bytes([bytes[56], bytes[57]])),
-        );
-        for i in 0..phnum {
-            let ph = phoff + 56 * i;
-            if u32_at(&bytes, ph) == 4 {
-                out.put(
-                    "notes",
-                    &format!("{name}-{i}"),
-                    range(&bytes, u64_at(&bytes, ph + 8), u64_at(&bytes, ph + 32)),
-                );
-            }
+    if let Some(l) = ElfLayout::parse(&bytes) {
+        for (i, h) in l.headers(&bytes, 4).enumerate() {
+            out.put(
+                "notes",
+                &format!("{name}-{i}"),
+                range(&bytes, u64_at(&bytes, h + 8), u64_at(&bytes, h + 32)),
+            );
         }
     }
-    if target == "kdump" {
-        let bs = u64::from(u32_at(&bytes, 428));
-        let sub = bs as usize;
-        out.put(
-            "notes",
-            name,
-            range(&bytes, u64_at(&bytes, sub + 48), u64_at(&bytes, sub + 56)),
-        );
-        codec_pages(out, name, &bytes, bs);
+    if let Some(l) = KdumpLayout::parse(&bytes) {
+        let (off, size) = l.notes(&bytes);
+        out.put("notes", name, range(&bytes, off as u64, size as u64));
+        codec_pages(out, name, &bytes, &l);
     }
     let Ok(dump) = Dump::open(path) else { return };
     let dump = Arc::new(dump);
@@ -165,16 +143,10 @@ fn orc(out: &Out, name: &str, prog: &kdive_program::Program) {
 }
 
 /// A few compressed pages of each codec the dump uses, of varied compressed sizes.
-fn codec_pages(out: &Out, name: &str, bytes: &[u8], bs: u64) {
-    let desc_base = (1 + u64::from(u32_at(bytes, 432)) + u64::from(u32_at(bytes, 436))) * bs;
+fn codec_pages(out: &Out, name: &str, bytes: &[u8], l: &KdumpLayout) {
     let mut taken = 0;
-    for i in (0..20_000u64).step_by(97) {
-        let d = (desc_base + 24 * i) as usize;
-        let (off, size, flags) = (
-            u64_at(bytes, d),
-            u64::from(u32_at(bytes, d + 8)),
-            u32_at(bytes, d + 12),
-        );
+    for i in (0..20_000usize.min(l.desc_count)).step_by(97) {
+        let (off, size, flags) = l.nth_page(bytes, i);
         let codec = match flags {
             f if f & 1 != 0 => "codec_zlib",
             f if f & 2 != 0 => "codec_lzo",
@@ -182,10 +154,14 @@ fn codec_pages(out: &Out, name: &str, bytes: &[u8], bs: u64) {
             f if f & 0x20 != 0 => "codec_zstd",
             _ => continue,
         };
-        if off == 0 || size == 0 || size >= bs {
+        if off == 0 || size == 0 || size >= l.block_size {
             continue;
         }
-        out.put(codec, &format!("{name}-{i}"), range(bytes, off, size));
+        out.put(
+            codec,
+            &format!("{name}-{i}"),
+            range(bytes, off as u64, size as u64),
+        );
         taken += 1;
         if taken == 12 {
             break;
@@ -315,23 +291,8 @@ fn kallsyms(out: &Out, name: &str, prog: &kdive_program::Program) {
         let at_rel = place(&rel.unwrap_or(0).to_le_bytes());
         let flags = u32::from(absolute) | u32::from(rel.is_some()) << 1 | 4;
         let stext = sym("_stext").unwrap_or(0);
-        let mut input = Vec::new();
-        for w in [
-            flags,
-            0,
-            at_names,
-            at_table,
-            at_index,
-            at_addrs,
-            at_rel,
-            stext as u32,
-            (stext >> 32) as u32,
-            0,
-        ] {
-            input.extend_from_slice(&w.to_le_bytes());
-        }
-        input.resize(KALLSYMS_HEADER, 0);
-        input.extend_from_slice(&memory);
+        let offsets = [0, at_names, at_table, at_index, at_addrs, at_rel];
+        let input = kallsyms_input(flags, offsets, stext, 0, &memory);
         out.put("kallsyms", &format!("{name}-{count}"), &input);
     }
 }
@@ -351,23 +312,16 @@ fn from_synth(out: &Out) {
     // The synthetic kernel's own kallsyms tables, in place.
     let info = kdive_dump::VmcoreInfo::parse(&k.vmcoreinfo);
     let off = |n: &str| info.symbol(n).map_or(0, |a| (a - KALLSYMS_BASE) as u32);
-    let mut input = Vec::new();
-    for w in [
-        6u32,
-        off("kallsyms_num_syms"),
-        off("kallsyms_names"),
-        off("kallsyms_token_table"),
-        off("kallsyms_token_index"),
-        off("kallsyms_offsets"),
-        off("kallsyms_relative_base"),
-        KALLSYMS_BASE as u32,
-        (KALLSYMS_BASE >> 32) as u32,
-        0,
-    ] {
-        input.extend_from_slice(&w.to_le_bytes());
-    }
-    input.resize(KALLSYMS_HEADER, 0);
-    input.extend_from_slice(&k.phys);
+    let offsets = [
+        "kallsyms_num_syms",
+        "kallsyms_names",
+        "kallsyms_token_table",
+        "kallsyms_token_index",
+        "kallsyms_offsets",
+        "kallsyms_relative_base",
+    ]
+    .map(off);
+    let input = kallsyms_input(6, offsets, KALLSYMS_BASE, 0, &k.phys);
     out.put("kallsyms", "synth-kernel", &input);
     // Command target: no patch; init's task list entry pointing at itself; garbage in the printk ring.
     let tasks_next = (k.tasks[1] - synth::KBASE) as usize + k.tasks_offset as usize - k.data.start;

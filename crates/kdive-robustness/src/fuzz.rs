@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use kdive_debuginfo::btf::{BtfBuilder, BtfSource, INT_SIGNED};
+use kdive_debuginfo::btf::BtfSource;
 use kdive_debuginfo::kallsyms::{Kallsyms, ModuleSymbols};
 use kdive_debuginfo::{NameKind, SymbolSource, TypeId, TypeKind, Types};
 use kdive_dump::elf::ElfDump;
@@ -14,7 +14,9 @@ use kdive_dump::kdump::{KdumpFile, Source};
 use kdive_dump::{Codec, Dump, DumpFormat, Endian, VmcoreInfo};
 use kdive_memory::{KernelMemory, ReadVirt};
 
-use crate::mem::{PhysBytes, VirtBytes};
+use kdive_testdata::btf::{BtfBuilder, INT_SIGNED};
+use kdive_testdata::mem::{Repeating, VirtBytes};
+use kdive_testdata::phys::PhysMemory;
 
 /// A fuzz entry point.
 pub type Target = fn(&[u8]);
@@ -101,7 +103,7 @@ pub fn vmcoreinfo(data: &[u8]) {
     query_vmcoreinfo(&info);
     let dump = Arc::new(Dump::from_format(
         Vec::new(),
-        Box::new(PhysBytes::new(phys.to_vec(), Some(text))),
+        Box::new(PhysMemory::from_bytes(phys, Some(text))),
     ));
     if let Ok(mem) = KernelMemory::new(dump.clone()) {
         let _ = mem.direct_map_base();
@@ -207,6 +209,27 @@ pub fn kallsyms(data: &[u8]) {
     }
 }
 
+/// An input of [`kallsyms`]: the header (`flags`, the offsets into `memory` of
+/// `kallsyms_num_syms`, `_names`, `_token_table`, `_token_index`, the address table and
+/// `_relative_base`, `_stext`, the module symtab's length), then `memory`.
+pub fn kallsyms_input(
+    flags: u32,
+    offsets: [u32; 6],
+    stext: u64,
+    symtab_len: u32,
+    memory: &[u8],
+) -> Vec<u8> {
+    let mut input = flags.to_le_bytes().to_vec();
+    for w in offsets {
+        input.extend_from_slice(&w.to_le_bytes());
+    }
+    input.extend_from_slice(&stext.to_le_bytes());
+    input.extend_from_slice(&symtab_len.to_le_bytes());
+    input.resize(KALLSYMS_HEADER, 0);
+    input.extend_from_slice(memory);
+    input
+}
+
 /// Types visited per BTF input at most.
 const MAX_TYPES_VISITED: u32 = 4096;
 
@@ -288,7 +311,7 @@ fn exercise_types(types: &Types, src: u16) {
 /// the value of each at an address whose memory repeats the input.
 fn exercise_printing(types: Types, src: u16, data: &[u8]) {
     use kdive_program::print::{declaration, definition, format_value, PrintOptions};
-    let prog = kdive_program::ProgramBuilder::new(Arc::new(crate::mem::Repeating(
+    let prog = kdive_program::ProgramBuilder::new(Arc::new(Repeating(
         data.iter().copied().take(4096).collect(),
     )))
     .types(types)

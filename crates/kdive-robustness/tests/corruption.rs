@@ -9,7 +9,12 @@ use std::time::{Duration, Instant};
 
 use kdive_commands::Session;
 use kdive_dump::{Dump, PageState};
-use kdive_robustness::damage::*;
+use kdive_testdata::bytes::put_u64;
+use kdive_testdata::elf::ElfLayout;
+use kdive_testdata::kdump::layout::{
+    patch_page, KdumpLayout, DESC_SIZE, MAIN64, STATUS_INCOMPLETE, SUB64,
+};
+use kdive_testdata::temp::Scratch;
 use kdive_testdata::Fixture;
 
 /// Per damaged dump: open, count page states, run the commands.
@@ -300,22 +305,22 @@ fn bit_flips_in_kdump_headers() {
     let fields: Vec<Flip> = vec![
         ("signature", 0, 1, &[1]),
         ("header_version", 8, 4, U32_MASKS),
-        ("status", KDUMP_STATUS, 4, U32_MASKS),
-        ("block_size", KDUMP_BLOCK_SIZE, 4, U32_MASKS),
-        ("sub_hdr_size", KDUMP_SUB_HDR_SIZE, 4, U32_MASKS),
-        ("bitmap_blocks", KDUMP_BITMAP_BLOCKS, 4, U32_MASKS),
-        ("max_mapnr", KDUMP_MAX_MAPNR, 4, U32_MASKS),
-        ("nr_cpus", KDUMP_NR_CPUS, 4, U32_MASKS),
+        ("status", MAIN64.status, 4, U32_MASKS),
+        ("block_size", MAIN64.block_size, 4, U32_MASKS),
+        ("sub_hdr_size", MAIN64.sub_hdr_size, 4, U32_MASKS),
+        ("bitmap_blocks", MAIN64.bitmap_blocks, 4, U32_MASKS),
+        ("max_mapnr", MAIN64.max_mapnr, 4, U32_MASKS),
+        ("nr_cpus", MAIN64.nr_cpus, 4, U32_MASKS),
         (
             "offset_vmcoreinfo",
-            sub + SUB_OFFSET_VMCOREINFO,
+            sub + SUB64.offset_vmcoreinfo,
             8,
             U64_MASKS,
         ),
-        ("size_vmcoreinfo", sub + SUB_SIZE_VMCOREINFO, 8, U64_MASKS),
-        ("offset_note", sub + SUB_OFFSET_NOTE, 8, U64_MASKS),
-        ("size_note", sub + SUB_SIZE_NOTE, 8, U64_MASKS),
-        ("max_mapnr_64", sub + SUB_MAX_MAPNR_64, 8, U64_MASKS),
+        ("size_vmcoreinfo", sub + SUB64.size_vmcoreinfo, 8, U64_MASKS),
+        ("offset_note", sub + SUB64.offset_note, 8, U64_MASKS),
+        ("size_note", sub + SUB64.size_note, 8, U64_MASKS),
+        ("max_mapnr_64", sub + SUB64.max_mapnr_64, 8, U64_MASKS),
         ("first descriptor offset", l.desc_base, 8, U64_MASKS),
         ("first descriptor size", l.desc_base + 8, 4, U32_MASKS),
         ("first descriptor flags", l.desc_base + 12, 4, U32_MASKS),
@@ -340,13 +345,8 @@ fn bit_flips_in_elf_headers() {
     };
     let bytes = std::fs::read(&path).expect("read dump");
     let l = ElfLayout::parse(&bytes).expect("ELF layout");
-    let ph = |i: usize| l.phoff + 56 * i;
-    let note = (0..l.phnum)
-        .find(|&i| u32_at(&bytes, ph(i)) == 4)
-        .expect("PT_NOTE");
-    let load = (0..l.phnum)
-        .find(|&i| u32_at(&bytes, ph(i)) == 1)
-        .expect("PT_LOAD");
+    let note = l.headers(&bytes, 4).next().expect("PT_NOTE");
+    let load = l.headers(&bytes, 1).next().expect("PT_LOAD");
     drop(bytes);
     let fields: Vec<Flip> = vec![
         ("EI_CLASS", 4, 1, &[1, 3]),
@@ -355,12 +355,12 @@ fn bit_flips_in_elf_headers() {
         ("e_phoff", 32, 8, U64_MASKS),
         ("e_phentsize", 54, 2, &[1, 0x8000]),
         ("e_phnum", 56, 2, &[1, 0x8000]),
-        ("PT_NOTE p_offset", ph(note) + 8, 8, U64_MASKS),
-        ("PT_NOTE p_filesz", ph(note) + 32, 8, U64_MASKS),
-        ("PT_LOAD p_offset", ph(load) + 8, 8, U64_MASKS),
-        ("PT_LOAD p_paddr", ph(load) + 24, 8, U64_MASKS),
-        ("PT_LOAD p_filesz", ph(load) + 32, 8, U64_MASKS),
-        ("PT_LOAD p_memsz", ph(load) + 40, 8, U64_MASKS),
+        ("PT_NOTE p_offset", note + 8, 8, U64_MASKS),
+        ("PT_NOTE p_filesz", note + 32, 8, U64_MASKS),
+        ("PT_LOAD p_offset", load + 8, 8, U64_MASKS),
+        ("PT_LOAD p_paddr", load + 24, 8, U64_MASKS),
+        ("PT_LOAD p_filesz", load + 32, 8, U64_MASKS),
+        ("PT_LOAD p_memsz", load + 40, 8, U64_MASKS),
     ];
     let places = ["ELF", "program header", "not a crash dump", "segment"];
     flip_fields("elf-d31", &path, &fields, &places);
@@ -424,8 +424,7 @@ impl Patient {
     /// A copy with `data` written at kernel virtual address `va`.
     fn with_va(&self, va: u64, data: &[u8]) -> Vec<u8> {
         let mut b = self.bytes.clone();
-        patch_kdump_page(&mut b, &self.layout, self.paddr(va), data)
-            .unwrap_or_else(|e| panic!("{e}"));
+        patch_page(&mut b, &self.layout, self.paddr(va), data).unwrap_or_else(|e| panic!("{e}"));
         b
     }
     fn tasks(&self) -> usize {
@@ -505,7 +504,7 @@ fn raw_kdump_with_damaged_pages_page_tables_and_task_list() {
     let base = mem.direct_map_base().expect("direct map");
     let entry = mem.root() + ((base >> 39) & 511) * 8;
     let mut b = p.bytes.clone();
-    patch_kdump_page(
+    patch_page(
         &mut b,
         &p.layout,
         entry,
@@ -627,15 +626,15 @@ fn incomplete_dumps_report_the_pages_lost() {
     for keep in [l.desc_count * 9 / 10, l.desc_count / 2] {
         let mut c = b.clone();
         let end = (0..keep).map(|i| {
-            let d = l.desc_base + i * DESC_SIZE;
-            u64_at(&c, d) as usize + u32_at(&c, d + 8) as usize
+            let (off, size, _) = l.nth_page(&c, i);
+            off + size
         });
         let end = end.max().expect("pages");
         for i in keep..l.desc_count {
             let d = l.desc_base + i * DESC_SIZE;
             c[d..d + DESC_SIZE].fill(0);
         }
-        c[KDUMP_STATUS] |= 0x8;
+        c[MAIN64.status] |= STATUS_INCOMPLETE as u8;
         c.truncate(end);
         let probe = Probe::run(&scratch.write("vmcore-incomplete", &c), &["sys", "log"]);
         let s = probe.open.as_ref().expect("opens");
@@ -674,8 +673,8 @@ fn walk_limit_bounds_the_task_walk() {
 
 #[test]
 fn synthetic_task_list_loop_and_wild_pointers() {
-    let k = kdive_robustness::synth::kernel();
-    let rel = |va: u64| ((va - kdive_robustness::synth::KBASE) as usize - k.data.start) as u16;
+    let k = kdive_testdata::kernel::kernel();
+    let rel = |va: u64| ((va - kdive_testdata::kernel::KBASE) as usize - k.data.start) as u16;
     // init's `tasks.next` pointing at itself.
     let node = rel(k.tasks[1] + k.tasks_offset).to_le_bytes();
     let out = kdive_robustness::synth::run_commands_patched(

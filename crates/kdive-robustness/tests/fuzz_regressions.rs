@@ -63,3 +63,18 @@ fn seeds_and_regressions_replay_cleanly() {
     assert!(slow.is_empty(), "inputs over {TIME_LIMIT:?}: {slow:#?}");
     eprintln!("{count} fuzz inputs replayed");
 }
+
+/// The committed seeds made from kdive-testdata's writers are what those writers make today
+/// (regenerate them with the `fuzz_corpus` example when a writer changes).
+#[test]
+fn seeds_of_the_synthetic_writers_are_current() {
+    let seed = |target: &str, name: &str| {
+        let p = fuzz_dir().join("seeds").join(target).join(name);
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    assert!(seed("btf", "synth") == kdive_testdata::kernel::btf());
+    for version in [4, 5] {
+        let want = kdive_testdata::dwarf::dwarf_elf(version);
+        assert!(seed("dwarf", &format!("synthetic-v{version}")) == want);
+    }
+}

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use kdive_debuginfo::btf::{BtfBuilder, BtfSource};
+use kdive_debuginfo::btf::BtfSource;
 use kdive_debuginfo::{Symbols, Types};
 use kdive_linux::rbtree::inorder;
 use kdive_program::Program;
-use kdive_robustness::mem::VirtBytes;
+use kdive_testdata::btf::BtfBuilder;
+use kdive_testdata::mem::VirtBytes;
 
 const BASE: u64 = 0xffff_8880_0000_0000;
 const NODE: u64 = 24;

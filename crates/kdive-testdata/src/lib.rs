@@ -1,217 +1,100 @@
-//! Test support shared by every crate's tests.
+//! Test data for every crate of the workspace, made once (rust-minidump's `synth-minidump` is
+//! the model): the real fixture corpus, and dumps, memories, types and symbols built in code.
+//! Every crate's tests, the fuzz targets and their seeds, and the benches take them from here.
 //!
-//! The real dumps live outside the repository: `$KDIVE_CORPUS` (default `../shared/fixtures/corpus`
-//! relative to the workspace root). `.zst` files are decompressed once into `$KDIVE_CACHE`
-//! (default `~/.cache/kdive-check`, the same cache `kdcheck.py` uses).
+//! The real dumps:
+//! - [`fixtures`](mod@fixtures) (re-exported at the top): the corpus of real vmcores with the references of
+//!   crash and drgn, the fixture kernels' vmlinux files.
+//!
+//! Files, as bytes:
+//! - [`kdump::Writer`]: a kdump-compressed file page by page (data in every codec, zero,
+//!   excluded, lost, past the end, undecodable pages), any header version, word size, byte
+//!   order, split part; [`kdump::layout`] says where the fields of one are and patches pages.
+//! - [`elf::core`]: an ELF64 x86_64 vmcore of `PT_LOAD`s and a note segment made by
+//!   [`elf::note`], [`elf::prstatus`] and [`elf::qemu`]; [`elf::ElfLayout`] reads one back.
+//! - [`flat::flatten`]: makedumpfile's flattened format around any bytes.
+//! - [`pages`]: pages compressed as makedumpfile compresses them, and sample contents.
+//! - [`btf::BtfBuilder`]: a BTF blob of any kind of type, plain or split, either byte order.
+//! - [`kallsyms::tables`]: the kernel's kallsyms tables, in every address encoding.
+//! - [`dwarf`]: a small ELF file with DWARF line and inline information.
+//! - [`kernel`]: a synthetic x86_64 kernel (tasks, runqueue, utsname, printk ring, BTF,
+//!   kallsyms) as physical memory with VMCOREINFO, and as an ELF vmcore.
+//!
+//! In memory, implementing the layers' traits:
+//! - [`mem::SparseMemory`] (byte regions, pages that read as filtered out), [`mem::VirtBytes`]
+//!   and [`mem::Repeating`]: kernel virtual memory (`ReadVirt`).
+//! - [`phys::PhysMemory`]: physical pages as a dump format (`DumpFormat`).
+//! - [`symbols::SymbolList`]: symbols by name, address and size (`SymbolSource`); types are
+//!   `kdive_debuginfo::table::TypeTable`s, registered by [`types_of`].
+//!
+//! And around them: [`temp`] (scratch files removed on drop, `makedumpfile --split` sets),
+//! [`bytes`] (fields of files being read or damaged).
+//!
+//! ```
+//! use kdive_debuginfo::table::TypeTable;
+//! use kdive_debuginfo::Member;
+//! use kdive_dump::kdump::{KdumpFile, Source};
+//! use kdive_dump::{Codec, DumpFormat, PageState};
+//! use kdive_memory::ReadVirt;
+//! use kdive_testdata::kdump::{Page, Writer};
+//! use kdive_testdata::mem::SparseMemory;
+//! use kdive_testdata::symbols::SymbolList;
+//!
+//! // A kdump file of 8 pages: page 1 zlib-compressed, page 2 filtered out.
+//! let file = Writer::new(4096, 8)
+//!     .page(1, Page::Data(Codec::Zlib, vec![0x5a; 4096]))
+//!     .page(2, Page::Excluded)
+//!     .build();
+//! let dump = KdumpFile::parse(Source::Bytes(file)).unwrap();
+//! assert_eq!(dump.page_state(2), PageState::Excluded);
+//! let mut b = [0u8; 4];
+//! dump.read_page(1, 100, &mut b).unwrap();
+//! assert_eq!(b, [0x5a; 4]);
+//!
+//! // Kernel memory: a word, and a page the dump filtered out.
+//! let mut mem = SparseMemory::new();
+//! mem.words(0xffff_ffff_8200_0000, &[42])
+//!     .fill(0xffff_8880_0000_0000, 4096, 0)
+//!     .exclude_page(0xffff_8880_0000_0000);
+//! assert_eq!(mem.read_u64(0xffff_ffff_8200_0000).unwrap(), 42);
+//! assert!(mem.read_u64(0xffff_8880_0000_0000).unwrap_err().is_missing_page());
+//!
+//! // Types and symbols.
+//! let mut t = TypeTable::new(0);
+//! let ulong = t.int("unsigned long", 8, false);
+//! t.struct_("counter", 8, vec![Member::at("value", ulong, 0)]);
+//! let types = kdive_testdata::types_of(t);
+//! assert!(types.lookup("struct counter").is_ok());
+//! let syms = SymbolList::data(&[("jiffies", 0xffff_ffff_8200_0000, 8)]).into_symbols();
+//! assert_eq!(syms.address_of("jiffies"), Some(0xffff_ffff_8200_0000));
+//! ```
 
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use kdive_debuginfo::table::TypeTable;
+use kdive_debuginfo::Types;
+
+pub mod btf;
+pub mod bytes;
 pub mod dwarf;
+pub mod elf;
+pub mod fixtures;
+pub mod flat;
+pub mod kallsyms;
+pub mod kdump;
+pub mod kernel;
+pub mod mem;
+pub mod pages;
+pub mod phys;
+pub mod symbols;
+pub mod temp;
 
-/// The workspace root (this crate lives in `crates/kdive-testdata`).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap_or_else(|_| PathBuf::from("."))
-}
+pub use fixtures::*;
 
-/// The fixture corpus directory, if it exists.
-pub fn corpus() -> Option<PathBuf> {
-    let p = match std::env::var_os("KDIVE_CORPUS") {
-        Some(p) => PathBuf::from(p),
-        None => workspace_root().join("../shared/fixtures/corpus"),
-    };
-    p.is_dir().then_some(p)
-}
-
-/// Whether tests must find the corpus (CI): then a missing corpus fails instead of skipping.
-pub fn corpus_required() -> bool {
-    std::env::var_os("CI").is_some_and(|v| v == "true")
-}
-
-/// The corpus, or `None` with a note on stderr (panics under CI, where the corpus must exist).
-pub fn corpus_or_skip(test: &str) -> Option<PathBuf> {
-    let c = corpus();
-    if c.is_none() {
-        assert!(
-            !corpus_required(),
-            "{test}: fixture corpus not found (set KDIVE_CORPUS)"
-        );
-        eprintln!("{test}: skipped, fixture corpus not found (set KDIVE_CORPUS)");
-    }
-    c
-}
-
-/// Where the fixture kernels' vmlinux files are: `$KDIVE_KERNELS`, else `~/.cache/kdive-fixtures/kernels`.
-pub fn kernels_dir() -> PathBuf {
-    match std::env::var_os("KDIVE_KERNELS") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into()))
-            .join(".cache/kdive-fixtures/kernels"),
-    }
-}
-
-fn cache_dir() -> PathBuf {
-    match std::env::var_os("KDIVE_CACHE") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into()))
-            .join(".cache/kdive-check"),
-    }
-}
-
-/// One fixture directory of the corpus.
-#[derive(Debug, Clone)]
-pub struct Fixture {
-    pub name: String,
-    pub dir: PathBuf,
-}
-
-impl Fixture {
-    /// The fixture's `reference/drgn.json`.
-    pub fn drgn(&self) -> serde_json::Value {
-        let p = self.dir.join("reference/drgn.json");
-        serde_json::from_slice(
-            &std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
-        )
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-    }
-
-    /// The fixture's `metadata.json`.
-    pub fn metadata(&self) -> serde_json::Value {
-        let p = self.dir.join("metadata.json");
-        serde_json::from_slice(
-            &std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
-        )
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-    }
-
-    /// The kernel release the fixture's dumps are of (`metadata.json`).
-    pub fn release(&self) -> Option<String> {
-        let m = self.metadata();
-        m["kernel"]["release"].as_str().map(str::to_string)
-    }
-
-    /// The fixture kernel's vmlinux with DWARF, `$KDIVE_KERNELS/<release>/vmlinux` (default
-    /// `~/.cache/kdive-fixtures/kernels`, where `tools/fetch-vmlinux` puts it), if present.
-    pub fn vmlinux(&self) -> Option<PathBuf> {
-        let p = kernels_dir().join(self.release()?).join("vmlinux");
-        p.is_file().then_some(p)
-    }
-
-    /// A crash reference output by command suffix (`sys` -> `reference/crash/NN-sys.txt`).
-    pub fn crash_ref(&self, cmd: &str) -> Option<String> {
-        let dir = self.dir.join("reference/crash");
-        let mut names: Vec<_> = std::fs::read_dir(&dir)
-            .ok()?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name())
-            .collect();
-        names.sort();
-        let want = format!("-{cmd}.txt");
-        let n = names.iter().find(|n| {
-            let n = n.to_string_lossy();
-            n.len() > 3 && n[2..] == *want
-        })?;
-        std::fs::read_to_string(dir.join(n)).ok()
-    }
-
-    /// Every dump file of the fixture (`vmcore*`, not `.txt`), `.zst` ones decompressed into the cache.
-    pub fn dumps(&self) -> Vec<PathBuf> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
-            .into_iter()
-            .filter(|n| n.starts_with("vmcore") && !n.ends_with(".txt"))
-            .map(|n| self.materialize(&n))
-            .collect()
-    }
-
-    /// The dump the references were made from (`metadata.json` `reference_dump`, else `vmcore`...).
-    pub fn reference_dump(&self) -> PathBuf {
-        let meta = self.metadata();
-        let named = meta
-            .get("reference_dump")
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
-        let candidates = named.into_iter().chain(
-            [
-                "vmcore",
-                "vmcore.kdump-zlib-d31",
-                "vmcore.elf",
-                "vmcore.elf.zst",
-            ]
-            .iter()
-            .map(|s| s.to_string()),
-        );
-        for c in candidates {
-            for n in [c.clone(), format!("{c}.zst")] {
-                if self.dir.join(&n).exists() {
-                    return self.materialize(&n);
-                }
-            }
-        }
-        panic!("{}: no reference dump", self.dir.display())
-    }
-
-    /// A file of the fixture; `.zst` files are decompressed once into the cache.
-    pub fn materialize(&self, name: &str) -> PathBuf {
-        let src = self.dir.join(name);
-        let Some(stem) = name.strip_suffix(".zst") else {
-            return src;
-        };
-        let dir = cache_dir();
-        let dst = dir.join(format!("{}-{}", self.name, stem));
-        if dst.exists() {
-            return dst;
-        }
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        let tmp = dir.join(format!(".{}-{}.{}", self.name, stem, std::process::id()));
-        {
-            let input =
-                std::fs::File::open(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
-            let mut out =
-                std::fs::File::create(&tmp).unwrap_or_else(|e| panic!("{}: {e}", tmp.display()));
-            zstd::stream::copy_decode(input, &mut out)
-                .unwrap_or_else(|e| panic!("{}: {e}", src.display()));
-        }
-        std::fs::rename(&tmp, &dst).unwrap_or_else(|e| panic!("{}: {e}", dst.display()));
-        dst
-    }
-}
-
-/// Every fixture of the corpus (directories with a `reference/`), sorted by name.
-pub fn fixtures() -> Vec<Fixture> {
-    let Some(c) = corpus() else { return Vec::new() };
-    let mut v: Vec<Fixture> = std::fs::read_dir(&c)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|p| p.join("reference").is_dir())
-        .map(|dir| Fixture {
-            name: dir
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned(),
-            dir,
-        })
-        .collect();
-    v.sort_by(|a, b| a.name.cmp(&b.name));
-    v
-}
-
-/// One fixture by name.
-pub fn fixture(name: &str) -> Option<Fixture> {
-    fixtures().into_iter().find(|f| f.name == name)
+/// A [`Types`] whose only provider is `table` (made with [`TypeTable::new`]`(0)`).
+pub fn types_of(table: TypeTable) -> Types {
+    assert_eq!(table.src(), 0, "the table must be provider 0");
+    let mut types = Types::new();
+    types.add_source(Arc::new(table));
+    types
 }

@@ -15,10 +15,6 @@
 
 mod bitmap;
 mod header;
-#[cfg(test)]
-mod tests;
-#[cfg(test)]
-pub(crate) mod testwriter;
 
 use std::borrow::Cow;
 use std::num::NonZeroUsize;

@@ -8,9 +8,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use kdive_debuginfo::{
-    Member, NameKind, Symbol, SymbolSource, Symbols, Type, TypeId, TypeKind, TypeSource, Types,
-};
+use kdive_debuginfo::table::TypeTable;
+use kdive_debuginfo::{Member, Symbol, SymbolSource, Symbols, TypeId, Types};
 use kdive_dump::{Dump, VmcoreInfo};
 use kdive_memory::{KernelMemory, MemError};
 use kdive_program::{Program, ProgramBuilder};
@@ -31,54 +30,15 @@ pub enum VmcoreinfoLogError {
     Memory(#[from] MemError),
 }
 
-/// A type table built in code.
-#[derive(Default)]
-struct Table {
-    types: Vec<Arc<Type>>,
-    names: HashMap<(NameKind, String), u32>,
-}
-
-impl TypeSource for Table {
-    fn get(&self, idx: u32) -> kdive_debuginfo::Result<Arc<Type>> {
-        self.types
-            .get(idx as usize)
-            .cloned()
-            .ok_or_else(|| kdive_debuginfo::DebugInfoError::NotFound(format!("type {idx}")))
-    }
-    fn find(&self, kind: NameKind, name: &str) -> Option<u32> {
-        self.names.get(&(kind, name.to_string())).copied()
-    }
-}
-
 /// Builds the table from VMCOREINFO; a missing line fails the build with its key.
 struct Builder<'a> {
-    t: Table,
+    t: TypeTable,
     vi: &'a VmcoreInfo,
 }
 
 type Spec<'s> = (&'s str, TypeId, u64, Option<(u64, u32)>);
 
 impl Builder<'_> {
-    fn add(&mut self, name: Option<(NameKind, &str)>, kind: TypeKind) -> TypeId {
-        let idx = self.t.types.len() as u32;
-        self.t.types.push(Arc::new(Type {
-            name: name.map(|(_, n)| n.into()),
-            kind,
-        }));
-        if let Some((k, n)) = name {
-            self.t.names.insert((k, n.to_string()), idx);
-        }
-        TypeId { src: 0, idx }
-    }
-    fn int(&mut self, name: &str, size: u32, signed: bool) -> TypeId {
-        let kind = TypeKind::Int {
-            size,
-            signed,
-            is_bool: false,
-            is_char: name == "char",
-        };
-        self.add(Some((NameKind::Base, name)), kind)
-    }
     fn size(&self, s: &str) -> Result<u64, VmcoreinfoLogError> {
         self.vi
             .size(s)
@@ -105,55 +65,40 @@ impl Builder<'_> {
     fn strukt_at(&mut self, name: &str, size: u64, members: &[Spec]) -> TypeId {
         let members = members
             .iter()
-            .map(|&(n, ty, off, bf)| Member {
-                name: Some(n.into()),
-                ty,
-                bit_offset: off * 8 + bf.map_or(0, |b| b.0),
-                bit_size: bf.map(|b| b.1),
+            .map(|&(n, ty, off, bf)| match bf {
+                Some((bit, width)) => Member::bitfield(n, ty, off * 8 + bit, width),
+                None => Member::at(n, ty, off),
             })
             .collect();
-        self.add(
-            Some((NameKind::Struct, name)),
-            TypeKind::Struct { size, members },
-        )
+        self.t.struct_(name, size, members)
     }
 }
 
 /// The printk types of the kernel VMCOREINFO describes.
-fn printk_types(vi: &VmcoreInfo) -> Result<Table, VmcoreinfoLogError> {
+fn printk_types(vi: &VmcoreInfo) -> Result<TypeTable, VmcoreinfoLogError> {
     let mut b = Builder {
-        t: Table::default(),
+        t: TypeTable::new(0),
         vi,
     };
-    b.add(None, TypeKind::Void);
     let word = vi.size("atomic_long_t").unwrap_or(8) as u32;
-    let char_ = b.int("char", 1, true);
-    let u8_ = b.int("u8", 1, false);
-    let u16_ = b.int("u16", 2, false);
-    let u32_ = b.int("u32", 4, false);
-    let u64_ = b.int("u64", 8, false);
-    let uint = b.int("unsigned int", 4, false);
-    let ulong = b.int("unsigned long", word, false);
-    let long = b.int("long", word, true);
-    let ptr = |b: &mut Builder, target| b.add(None, TypeKind::Pointer { target });
-    let arr = |b: &mut Builder, elem, len| b.add(None, TypeKind::Array { elem, len });
+    let char_ = b.t.int("char", 1, true);
+    let u8_ = b.t.int("u8", 1, false);
+    let u16_ = b.t.int("u16", 2, false);
+    let u32_ = b.t.int("u32", 4, false);
+    let u64_ = b.t.int("u64", 8, false);
+    let uint = b.t.int("unsigned int", 4, false);
+    let ulong = b.t.int("unsigned long", word, false);
+    let long = b.t.int("long", word, true);
+    let ptr = |b: &mut Builder, target| b.t.pointer(target);
+    let arr = |b: &mut Builder, elem, len| b.t.array(elem, len);
     if vi.symbol("prb").is_some() {
-        let counter = b.add(
-            None,
-            TypeKind::Struct {
-                size: u64::from(word),
-                members: vec![Member {
-                    name: Some("counter".into()),
-                    ty: long,
-                    bit_offset: b.vi.offset("atomic_long_t.counter").unwrap_or(0) * 8,
-                    bit_size: None,
-                }],
-            },
+        let counter_off = b.vi.offset("atomic_long_t.counter").unwrap_or(0);
+        let counter = b.t.struct_(
+            "",
+            u64::from(word),
+            vec![Member::at("counter", long, counter_off)],
         );
-        let atomic = b.add(
-            Some((NameKind::Typedef, "atomic_long_t")),
-            TypeKind::Typedef { target: counter },
-        );
+        let atomic = b.t.typedef("atomic_long_t", counter);
         let lpos = b.strukt("prb_data_blk_lpos", &[("begin", ulong), ("next", ulong)])?;
         let desc = b.strukt(
             "prb_desc",

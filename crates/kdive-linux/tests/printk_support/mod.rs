@@ -1,132 +1,57 @@
-//! Shared by the printk tests: a hand-built type table with the printk structs of a 6.1
-//! x86_64 kernel (the layouts VMCOREINFO lists), a symbol table, and the checks of a log
+//! Shared by the printk tests: the printk structs of a 6.1 x86_64 kernel (the layouts
+//! VMCOREINFO lists) as a type table, a program over them, and the checks of a log
 //! against a fixture's references (crash `log`, makedumpfile `--dump-dmesg`, drgn).
 #![allow(dead_code)]
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use kdive_debuginfo::{
-    Member, NameKind, Symbol, SymbolSource, Symbols, Type, TypeId, TypeKind, TypeSource, Types,
-};
+use kdive_debuginfo::table::TypeTable;
+use kdive_debuginfo::{Member, TypeId};
 use kdive_linux::printk::{format_record_lines, FormatOptions, Log};
 use kdive_memory::ReadVirt;
 use kdive_program::Program;
+use kdive_testdata::symbols::SymbolList;
 use kdive_testdata::Fixture;
 
-// ---------- a tiny type table ----------
-
-#[derive(Default)]
-pub struct Table {
-    types: Vec<Arc<Type>>,
-    names: HashMap<(NameKind, String), u32>,
-}
-
-impl TypeSource for Table {
-    fn get(&self, idx: u32) -> kdive_debuginfo::Result<Arc<Type>> {
-        self.types
-            .get(idx as usize)
-            .cloned()
-            .ok_or_else(|| kdive_debuginfo::DebugInfoError::NotFound(format!("type {idx}")))
-    }
-    fn find(&self, kind: NameKind, name: &str) -> Option<u32> {
-        self.names.get(&(kind, name.to_string())).copied()
-    }
-}
+// ---------- the printk types ----------
 
 /// A struct member: name, type, byte offset, and for a bitfield (bit offset in that byte, width).
 type MemberSpec<'a> = (&'a str, TypeId, u64, Option<(u64, u32)>);
 
-impl Table {
-    fn new() -> Table {
-        let mut t = Table::default();
-        t.types.push(Arc::new(Type {
-            name: None,
-            kind: TypeKind::Void,
-        }));
-        t
-    }
-    fn add(&mut self, name: Option<(NameKind, &str)>, kind: TypeKind) -> TypeId {
-        let idx = self.types.len() as u32;
-        self.types.push(Arc::new(Type {
-            name: name.map(|(_, n)| n.into()),
-            kind,
-        }));
-        if let Some((k, n)) = name {
-            self.names.insert((k, n.to_string()), idx);
-        }
-        TypeId { src: 0, idx }
-    }
-    fn int(&mut self, name: &str, size: u32) -> TypeId {
-        let kind = TypeKind::Int {
-            size,
-            signed: name == "long",
-            is_bool: false,
-            is_char: name == "char",
-        };
-        self.add(Some((NameKind::Base, name)), kind)
-    }
-    fn ptr(&mut self, target: TypeId) -> TypeId {
-        self.add(None, TypeKind::Pointer { target })
-    }
-    fn array(&mut self, elem: TypeId, len: u64) -> TypeId {
-        self.add(None, TypeKind::Array { elem, len })
-    }
-    /// A struct from `(name, type, byte offset, bitfield (bit offset in byte, width))` members.
-    fn strukt(&mut self, name: &str, size: u64, members: &[MemberSpec]) -> TypeId {
-        let members = members
-            .iter()
-            .map(|&(n, ty, off, bf)| Member {
-                name: Some(n.into()),
-                ty,
-                bit_offset: off * 8 + bf.map_or(0, |b| b.0),
-                bit_size: bf.map(|b| b.1),
-            })
-            .collect();
-        self.add(
-            Some((NameKind::Struct, name)),
-            TypeKind::Struct { size, members },
-        )
-    }
+fn strukt(t: &mut TypeTable, name: &str, size: u64, members: &[MemberSpec]) -> TypeId {
+    let members = members
+        .iter()
+        .map(|&(n, ty, off, bf)| match bf {
+            Some((bit, width)) => Member::bitfield(n, ty, off * 8 + bit, width),
+            None => Member::at(n, ty, off),
+        })
+        .collect();
+    t.struct_(name, size, members)
 }
 
 /// The printk types of a 6.1 x86_64 kernel (only the members read), and `struct printk_log` of 5.x.
-pub fn kernel_types() -> Table {
-    let mut t = Table::new();
-    let char_ = t.int("char", 1);
-    let u8_ = t.int("u8", 1);
-    let u16_ = t.int("u16", 2);
-    let u32_ = t.int("u32", 4);
-    let u64_ = t.int("u64", 8);
-    let uint = t.int("unsigned int", 4);
-    let ulong = t.int("unsigned long", 8);
-    let long = t.int("long", 8);
-    let counter = t.add(
-        None,
-        TypeKind::Struct {
-            size: 8,
-            members: vec![Member {
-                name: Some("counter".into()),
-                ty: long,
-                bit_offset: 0,
-                bit_size: None,
-            }],
-        },
-    );
-    let atomic64 = t.add(
-        Some((NameKind::Typedef, "atomic64_t")),
-        TypeKind::Typedef { target: counter },
-    );
-    let atomic_long = t.add(
-        Some((NameKind::Typedef, "atomic_long_t")),
-        TypeKind::Typedef { target: atomic64 },
-    );
-    let lpos = t.strukt(
+pub fn kernel_types() -> TypeTable {
+    let mut t = TypeTable::new(0);
+    let char_ = t.int("char", 1, false);
+    let u8_ = t.int("u8", 1, false);
+    let u16_ = t.int("u16", 2, false);
+    let u32_ = t.int("u32", 4, false);
+    let u64_ = t.int("u64", 8, false);
+    let uint = t.int("unsigned int", 4, false);
+    let ulong = t.int("unsigned long", 8, false);
+    let long = t.int("long", 8, true);
+    let counter = t.struct_("", 8, vec![Member::at("counter", long, 0)]);
+    let atomic64 = t.typedef("atomic64_t", counter);
+    let atomic_long = t.typedef("atomic_long_t", atomic64);
+    let lpos = strukt(
+        &mut t,
         "prb_data_blk_lpos",
         16,
         &[("begin", ulong, 0, None), ("next", ulong, 8, None)],
     );
-    let desc = t.strukt(
+    let desc = strukt(
+        &mut t,
         "prb_desc",
         24,
         &[
@@ -136,12 +61,14 @@ pub fn kernel_types() -> Table {
     );
     let sub = t.array(char_, 16);
     let dev = t.array(char_, 48);
-    let devinfo = t.strukt(
+    let devinfo = strukt(
+        &mut t,
         "dev_printk_info",
         64,
         &[("subsystem", sub, 0, None), ("device", dev, 16, None)],
     );
-    let info = t.strukt(
+    let info = strukt(
+        &mut t,
         "printk_info",
         88,
         &[
@@ -155,10 +82,11 @@ pub fn kernel_types() -> Table {
             ("dev_info", devinfo, 24, None),
         ],
     );
-    let desc_p = t.ptr(desc);
-    let info_p = t.ptr(info);
-    let char_p = t.ptr(char_);
-    let desc_ring = t.strukt(
+    let desc_p = t.pointer(desc);
+    let info_p = t.pointer(info);
+    let char_p = t.pointer(char_);
+    let desc_ring = strukt(
+        &mut t,
         "prb_desc_ring",
         48,
         &[
@@ -170,7 +98,8 @@ pub fn kernel_types() -> Table {
             ("last_finalized_seq", atomic_long, 40, None),
         ],
     );
-    let data_ring = t.strukt(
+    let data_ring = strukt(
+        &mut t,
         "prb_data_ring",
         32,
         &[
@@ -180,7 +109,8 @@ pub fn kernel_types() -> Table {
             ("tail_lpos", atomic_long, 24, None),
         ],
     );
-    t.strukt(
+    strukt(
+        &mut t,
         "printk_ringbuffer",
         88,
         &[
@@ -189,7 +119,8 @@ pub fn kernel_types() -> Table {
             ("fail", atomic_long, 80, None),
         ],
     );
-    t.strukt(
+    strukt(
+        &mut t,
         "printk_log",
         20,
         &[
@@ -206,34 +137,16 @@ pub fn kernel_types() -> Table {
     t
 }
 
-// ---------- symbols ----------
+// ---------- a program ----------
 
-pub struct Syms(pub HashMap<String, u64>);
-
-impl SymbolSource for Syms {
-    fn by_name(&self, name: &str) -> Option<Symbol> {
-        self.0.get(name).map(|&addr| Symbol {
-            name: name.into(),
-            addr,
-            size: Some(8),
-            kind: 'd',
-            module: None,
-        })
-    }
-    fn by_addr(&self, _addr: u64) -> Option<Symbol> {
-        None
-    }
-}
-
+/// A program over `mem` with the printk types and the data symbols `syms` (8 bytes each).
 pub fn program(mem: Arc<dyn ReadVirt>, syms: &[(&str, u64)]) -> Program {
-    let mut types = Types::new();
-    assert_eq!(types.next_source_id(), 0);
-    types.add_source(Arc::new(kernel_types()));
-    let mut symbols = Symbols::new();
-    symbols.add_source(Arc::new(Syms(
-        syms.iter().map(|&(n, a)| (n.to_string(), a)).collect(),
-    )));
-    Program::new(mem, types, symbols)
+    let syms: Vec<(&str, u64, u64)> = syms.iter().map(|&(n, a)| (n, a, 8)).collect();
+    Program::new(
+        mem,
+        kdive_testdata::types_of(kernel_types()),
+        SymbolList::data(&syms).into_symbols(),
+    )
 }
 
 // ---------- checks against a fixture's references ----------

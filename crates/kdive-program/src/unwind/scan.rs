@@ -29,30 +29,18 @@ pub fn stack_words(mem: &dyn ReadVirt, start: u64, end: u64, max_bytes: u64) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kdive_memory::{MemError, Result};
-
-    struct Mem;
-    impl ReadVirt for Mem {
-        fn read_virt(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
-            if (0x2000..0x3000).contains(&addr) {
-                return Err(MemError::BadAddress {
-                    vaddr: addr,
-                    reason: "test hole",
-                });
-            }
-            for (i, b) in buf.iter_mut().enumerate() {
-                *b = ((addr + i as u64) / 8) as u8;
-            }
-            Ok(())
-        }
-    }
+    use kdive_testdata::mem::SparseMemory;
 
     #[test]
     fn skips_unreadable_pages_and_bounds() {
-        let w = stack_words(&Mem, 0x1ff0, 0x3010, 1 << 20);
+        // mapped 0x1000..0x2000 and 0x3000..0x9000; the page between is a hole
+        let mut mem = SparseMemory::new();
+        mem.fill(0x1000, 0x1000, 1).fill(0x3000, 0x6000, 2);
+        let w = stack_words(&mem, 0x1ff0, 0x3010, 1 << 20);
         assert_eq!(w.first().map(|x| x.0), Some(0x1ff0));
         assert_eq!(w.len(), 2 + 2);
         assert!(w.iter().all(|&(a, _)| !(0x2000..0x3000).contains(&a)));
-        assert_eq!(stack_words(&Mem, 0x1000, 0x9000, 16).len(), 2);
+        assert_eq!(w[2], (0x3000, 0x0202_0202_0202_0202));
+        assert_eq!(stack_words(&mem, 0x1000, 0x9000, 16).len(), 2);
     }
 }

@@ -1,9 +1,11 @@
-//! Unit tests over synthetic kdump files.
+//! The kdump-compressed reader over synthetic kdump files.
 
-use super::testwriter::{Page, Writer};
-use super::{KdumpFile, Source};
-use crate::flat::{flatten, FlatFile};
-use crate::{Codec, DumpError, DumpFormat, FormatKind, PageState};
+use kdive_dump::flat::FlatFile;
+use kdive_dump::kdump::{KdumpFile, Source};
+use kdive_dump::{Codec, DumpError, DumpFormat, FormatKind, PageState};
+use kdive_testdata::flat::flatten;
+use kdive_testdata::kdump::layout::{DISKDUMP_SIGNATURE, STATUS_INCOMPLETE};
+use kdive_testdata::kdump::{Page, Writer};
 
 const BS: usize = 4096;
 
@@ -14,7 +16,7 @@ fn content(pfn: u64, size: usize) -> Vec<u8> {
         .collect()
 }
 
-fn open(bytes: Vec<u8>) -> crate::Result<KdumpFile> {
+fn open(bytes: Vec<u8>) -> kdive_dump::Result<KdumpFile> {
     KdumpFile::parse(Source::Bytes(bytes))
 }
 
@@ -104,8 +106,8 @@ fn every_codec_and_state() {
             qemu: false
         }
     );
-    assert_eq!(m.arch, crate::Arch::X86_64);
-    assert_eq!(m.endian, crate::Endian::Little);
+    assert_eq!(m.arch, kdive_dump::Arch::X86_64);
+    assert_eq!(m.endian, kdive_dump::Endian::Little);
     assert_eq!(
         (m.page_size, m.max_pfn, m.dump_level, m.nr_cpus),
         (4096, 5000, Some(31), Some(2))
@@ -240,7 +242,7 @@ fn incomplete_dump() {
         .page(14, Page::Lost)
         .page(21, Page::PastEof)
         .page(3999, Page::Lost);
-    w.status |= super::header::STATUS_INCOMPLETE;
+    w.status |= STATUS_INCOMPLETE;
     let k = open(w.build()).unwrap();
     assert!(k.meta().incomplete);
     check_against(&k, &w);
@@ -500,7 +502,7 @@ fn other_layouts_and_writers() {
     let k = check(&w);
     assert_eq!(
         (k.meta().endian, k.meta().arch),
-        (crate::Endian::Big, crate::Arch::Other(22))
+        (kdive_dump::Endian::Big, kdive_dump::Arch::Other(22))
     );
     let mut w = Writer::new(65536, 100).page(3, Page::Data(Codec::Zstd, content(3, 65536)));
     w.utsname.machine = "ppc64le".into();
@@ -512,7 +514,7 @@ fn other_layouts_and_writers() {
     // QEMU: only utsname.machine, no timestamp, header version 6, dump level 1.
     let mut w = base();
     let machine = w.utsname.machine.clone();
-    w.utsname = crate::Utsname {
+    w.utsname = kdive_dump::Utsname {
         machine,
         ..Default::default()
     };
@@ -527,7 +529,7 @@ fn other_layouts_and_writers() {
 
     // Old diskdump with a single bitmap and no kdump sub-header fields.
     let mut w = base();
-    w.signature = super::header::DISKDUMP_SIGNATURE;
+    w.signature = DISKDUMP_SIGNATURE;
     w.single_bitmap = true;
     w.pages.remove(&9); // one bitmap cannot tell excluded from not-RAM
     let k = check(&w);
@@ -551,13 +553,13 @@ fn other_layouts_and_writers() {
     let mut w = base();
     w.utsname.machine = "mystery64".into();
     let k = check(&w);
-    assert_eq!(k.meta().arch, crate::Arch::Other(0));
+    assert_eq!(k.meta().arch, kdive_dump::Arch::Other(0));
 }
 
 #[test]
 fn dump_wrapper_reads_across_pages() {
     let w = sample();
-    let dump = crate::Dump::from_format(vec![], Box::new(open(w.build()).unwrap()));
+    let dump = kdive_dump::Dump::from_format(vec![], Box::new(open(w.build()).unwrap()));
     let mut buf = vec![0u8; 100];
     // pfn 7 and 8: 8 is a hole, so a read spanning them fails on the second page.
     dump.read_phys(7 * 4096 + 4050, &mut buf[..46]).unwrap();

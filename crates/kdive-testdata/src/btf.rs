@@ -1,6 +1,9 @@
-//! A BTF writer, for tests and tools that need synthetic type information.
+//! BTF written in code: [`BtfBuilder`].
 
-use super::{kind, BtfSource, BTF_MAGIC, HEADER_LEN};
+use kdive_debuginfo::btf::{kind, BtfSource, BTF_MAGIC};
+
+/// `struct btf_header` as written (version 1, no flags).
+const HEADER_LEN: usize = 24;
 
 /// `INT` encoding bit: signed.
 pub const INT_SIGNED: u32 = 1;
@@ -12,9 +15,10 @@ pub const INT_BOOL: u32 = 4;
 /// Builds a BTF blob type by type; every adder returns the new type's id.
 ///
 /// ```
-/// use kdive_debuginfo::btf::{BtfBuilder, BtfSource};
+/// use kdive_debuginfo::btf::BtfSource;
+/// use kdive_testdata::btf::{BtfBuilder, INT_SIGNED};
 /// let mut b = BtfBuilder::new();
-/// let int = b.int("int", 4, kdive_debuginfo::btf::INT_SIGNED);
+/// let int = b.int("int", 4, INT_SIGNED);
 /// b.struct_("point", 8, &[("x", int, 0, 0), ("y", int, 32, 0)]);
 /// let btf = BtfSource::parse(b.build(), 0).unwrap();
 /// ```
@@ -51,8 +55,8 @@ impl BtfBuilder {
             words: Vec::new(),
             strings: Vec::new(),
             next_id: base.type_count(),
-            str_base: base.str_base + base.strs.len() as u32,
-            big_endian: base.big_endian,
+            str_base: base.strings_end(),
+            big_endian: base.is_big_endian(),
         }
     }
 

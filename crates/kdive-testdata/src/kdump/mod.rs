@@ -1,14 +1,23 @@
-//! A synthetic kdump-compressed writer for tests: a few pages in every state and codec.
+//! kdump-compressed files written in code: a few pages in every state and codec, every header
+//! version, both byte orders, split parts ([`Writer`]); and where the parts of an existing
+//! file are ([`layout`]).
 
 use std::collections::BTreeMap;
 
-use super::header::{self, MAIN32, MAIN64, UTSNAME_FIELD, UTSNAME_OFFSET};
-use super::DESC_SIZE;
-use crate::{Codec, Utsname};
+use kdive_dump::{Codec, Utsname};
+
+pub mod layout;
+
+use layout::{
+    codec_flag, main_header, sub_header_of, DESC_SIZE, KDUMP_SIGNATURE, UTSNAME_FIELD,
+    UTSNAME_OFFSET,
+};
+
+use crate::pages::compress;
 
 /// What the writer stores for one pfn.
 #[derive(Debug, Clone)]
-pub(crate) enum Page {
+pub enum Page {
     /// Contents stored with a codec (`Codec::None`: raw).
     Data(Codec, Vec<u8>),
     /// All zeros: the descriptor points at the shared zero page.
@@ -23,37 +32,9 @@ pub(crate) enum Page {
     Garbage(Codec, Vec<u8>),
 }
 
-/// Compresses one page the way makedumpfile's codecs do.
-pub(crate) fn compress(codec: Codec, page: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    match codec {
-        Codec::None => page.to_vec(),
-        Codec::Zlib => {
-            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-            e.write_all(page).expect("zlib");
-            e.finish().expect("zlib")
-        }
-        Codec::Lzo => lzokay_native::compress(page).expect("lzo"),
-        Codec::Snappy => snap::raw::Encoder::new()
-            .compress_vec(page)
-            .expect("snappy"),
-        Codec::Zstd => zstd::bulk::compress(page, 3).expect("zstd"),
-    }
-}
-
-fn codec_flag(codec: Codec) -> u32 {
-    match codec {
-        Codec::None => 0,
-        Codec::Zlib => header::COMPRESSED_ZLIB,
-        Codec::Lzo => header::COMPRESSED_LZO,
-        Codec::Snappy => header::COMPRESSED_SNAPPY,
-        Codec::Zstd => header::COMPRESSED_ZSTD,
-    }
-}
-
 /// A kdump file to be built. Fields are public so tests can bend them.
 #[derive(Debug, Clone)]
-pub(crate) struct Writer {
+pub struct Writer {
     pub signature: &'static [u8],
     pub version: i32,
     pub block_size: u32,
@@ -74,7 +55,7 @@ pub(crate) struct Writer {
 
 /// Offsets of the regions of a built file.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Layout {
+pub struct Layout {
     pub bitmap_off: u64,
     pub desc_base: u64,
     pub data_off: u64,
@@ -120,9 +101,9 @@ impl Out {
 
 impl Writer {
     /// An x86_64 makedumpfile-style (version 6, dump level 31) file with no pages yet.
-    pub(crate) fn new(block_size: u32, max_mapnr: u64) -> Writer {
+    pub fn new(block_size: u32, max_mapnr: u64) -> Writer {
         Writer {
-            signature: header::KDUMP_SIGNATURE,
+            signature: KDUMP_SIGNATURE,
             version: 6,
             block_size,
             max_mapnr,
@@ -135,7 +116,7 @@ impl Writer {
                 domainname: "(none)".into(),
             },
             timestamp: (1_700_000_000, 123_456),
-            status: header::COMPRESSED_ZLIB,
+            status: codec_flag(Codec::Zlib),
             dump_level: 31,
             nr_cpus: 2,
             split: None,
@@ -148,7 +129,7 @@ impl Writer {
     }
 
     /// Adds (or replaces) page `pfn`.
-    pub(crate) fn page(mut self, pfn: u64, page: Page) -> Writer {
+    pub fn page(mut self, pfn: u64, page: Page) -> Writer {
         self.pages.insert(pfn, page);
         self
     }
@@ -165,11 +146,11 @@ impl Writer {
     }
 
     /// The file's bytes and where its regions start.
-    pub(crate) fn build_with_layout(&self) -> (Vec<u8>, Layout) {
+    pub fn build_with_layout(&self) -> (Vec<u8>, Layout) {
         let bs = self.block_size as usize;
         let word = self.word();
-        let main = if word == 8 { &MAIN64 } else { &MAIN32 };
-        let sub = header::sub_layout(word, &self.utsname.machine);
+        let main = main_header(word);
+        let sub = sub_header_of(word, &self.utsname.machine);
         let mut out = Out {
             bytes: Vec::new(),
             big: self.big_endian,
@@ -271,7 +252,7 @@ impl Writer {
             .filter(|(&pfn, _)| pfn >= start && pfn < end.min(self.max_mapnr) && self.dumped(pfn))
             .map(|(&pfn, p)| (pfn, p))
             .collect();
-        let data_off = desc_base + described.len() * DESC_SIZE as usize;
+        let data_off = desc_base + described.len() * DESC_SIZE;
         let zero_off = data_off;
         let mut data = vec![0u8; bs];
         let mut descs = Vec::new();
@@ -297,7 +278,7 @@ impl Writer {
         }
         let len = data_off + data.len();
         for (i, (offset, size, flags)) in descs.into_iter().enumerate() {
-            let at = desc_base + i * DESC_SIZE as usize;
+            let at = desc_base + i * DESC_SIZE;
             let offset = if offset == u64::MAX / 4 {
                 (len + bs * (i + 1)) as u64
             } else {
@@ -319,7 +300,7 @@ impl Writer {
     }
 
     /// The file's bytes.
-    pub(crate) fn build(&self) -> Vec<u8> {
+    pub fn build(&self) -> Vec<u8> {
         self.build_with_layout().0
     }
 }
