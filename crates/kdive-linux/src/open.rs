@@ -6,13 +6,17 @@
 //! attaches the debug files given (a vmlinux, module `.ko`/`.ko.debug` files) and those of
 //! loaded modules lying beside the dump, and says what is worth knowing about how it went.
 //!
-//! ```no_run
+//! ```
 //! use kdive_linux::open::{open, OpenOptions};
+//! # // a small synthetic kernel written as an ELF vmcore stands in for a real dump here
+//! # let k = kdive_testdata::kernel::kernel();
+//! # let dir = kdive_testdata::temp::Scratch::new("open-doc");
+//! # let vmcore = dir.write("vmcore", &kdive_testdata::kernel::vmcore(&k.phys, &k.vmcoreinfo));
 //!
-//! let opened = open(&["vmcore"], &OpenOptions::default())?;
+//! let opened = open(&[&vmcore], &OpenOptions::default())?;
 //! let prog = opened.kernel.as_ref().map_err(|e| e.to_string())?;
 //! let init = prog.variable("init_task", "struct task_struct")?;
-//! println!("{}", init.member("comm")?.read_string(16)?);
+//! assert_eq!(init.member("comm")?.read_string(16)?, "swapper/0");
 //! for notice in &opened.notices {
 //!     eprintln!("{notice}");
 //! }
