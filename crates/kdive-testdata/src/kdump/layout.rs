@@ -245,25 +245,40 @@ fn descriptor_at(b: &[u8], d: usize) -> (usize, usize, u32) {
     )
 }
 
+/// Why a page of a kdump file could not be patched.
+#[derive(Debug, thiserror::Error)]
+pub enum PatchError {
+    #[error("patch at {0:#x} crosses a page")]
+    CrossesPage(u64),
+    #[error("pfn {0:#x} not dumped")]
+    NotDumped(u64),
+    #[error("pfn {pfn:#x}: page flags {flags:#x}: only raw and zlib pages are patched")]
+    Codec { pfn: u64, flags: u32 },
+    #[error(transparent)]
+    Decompress(#[from] kdive_dump::codec::DecompressError),
+}
+
 /// Replaces bytes of the page holding physical address `paddr` in a kdump file: in place for a
 /// raw page, else (zlib) the page is decompressed, patched, recompressed and appended to the file,
 /// its descriptor pointed at the new copy. `data` must not cross the page's end.
-pub fn patch_page(b: &mut Vec<u8>, l: &KdumpLayout, paddr: u64, data: &[u8]) -> Result<(), String> {
+pub fn patch_page(
+    b: &mut Vec<u8>,
+    l: &KdumpLayout,
+    paddr: u64,
+    data: &[u8],
+) -> Result<(), PatchError> {
     let ps = l.block_size as u64;
     let (pfn, in_page) = (paddr / ps, (paddr % ps) as usize);
     if in_page + data.len() > l.block_size {
-        return Err(format!("patch at {paddr:#x} crosses a page"));
+        return Err(PatchError::CrossesPage(paddr));
     }
-    let desc = l
-        .descriptor(b, pfn)
-        .ok_or_else(|| format!("pfn {pfn:#x} not dumped"))?;
+    let desc = l.descriptor(b, pfn).ok_or(PatchError::NotDumped(pfn))?;
     let (off, size, flags) = descriptor_at(b, desc);
     match flags {
         0 => b[off + in_page..off + in_page + data.len()].copy_from_slice(data),
         1 => {
             let mut page = vec![0u8; l.block_size];
-            kdive_dump::codec::decompress(Codec::Zlib, &b[off..off + size], &mut page)
-                .map_err(|e| e.to_string())?;
+            kdive_dump::codec::decompress(Codec::Zlib, &b[off..off + size], &mut page)?;
             page[in_page..in_page + data.len()].copy_from_slice(data);
             let packed = crate::pages::compress(Codec::Zlib, &page);
             let end = b.len() as u64;
@@ -271,11 +286,7 @@ pub fn patch_page(b: &mut Vec<u8>, l: &KdumpLayout, paddr: u64, data: &[u8]) -> 
             b[desc + 8..desc + 12].copy_from_slice(&(packed.len() as u32).to_le_bytes());
             b.extend_from_slice(&packed);
         }
-        f => {
-            return Err(format!(
-                "pfn {pfn:#x}: page flags {f:#x}: only raw and zlib pages are patched"
-            ))
-        }
+        flags => return Err(PatchError::Codec { pfn, flags }),
     }
     Ok(())
 }
