@@ -42,7 +42,21 @@ for meta in sorted(glob.glob(os.path.join(corpus, "*/metadata.json"))):
     try:
         prog.read(0x10, 8)
         raise AssertionError("address 0x10 read")
-    except kdive.FaultError:
+    except kdive.FaultError as e:
+        # drgn's FaultError: the address that could not be read, and the message
+        assert e.address == 0x10, (fx, e.address)
+        assert "0x10" in e.message, (fx, e.message)
+    # a name no source has is a LookupError, as in drgn
+    try:
+        prog.object("struct no_such_struct", 0)
+        raise AssertionError("struct no_such_struct found")
+    except LookupError:
         pass
+    # a command's error keeps its kind: reading unmapped memory is a fault
+    try:
+        prog.command("rd 0x10")
+        raise AssertionError("rd 0x10 answered")
+    except kdive.FaultError as e:
+        assert e.address == 0x10, (fx, e.address)
 print("python: %d task facts agree with drgn" % checked)
 sys.exit(0 if checked else 1)
