@@ -390,7 +390,7 @@ pub fn orc(data: &[u8]) {
         ])));
         for pc in [ip, ip.wrapping_add(1), ip.wrapping_sub(1)] {
             if t.covers(pc) {
-                let _ = t.lookup(pc).map(|e| e.to_row());
+                let _ = t.lookup(&mem, pc).map(|e| e.to_row());
             }
         }
     }

@@ -3,6 +3,8 @@
 
 use std::sync::{Arc, OnceLock};
 
+use kdive_memory::ReadVirt;
+
 use super::frame::FoundBy;
 use super::orc::{OrcLayout, OrcTable};
 use super::rows::{RowLookup, RowSource};
@@ -51,9 +53,11 @@ impl UnwindTables {
             .map_err(String::as_str)
     }
 
-    /// A row source over every table (vmlinux's read now if it was not yet).
-    pub fn rows<'a>(&'a self, prog: &Program) -> OrcRows<'a> {
+    /// A row source over every table (vmlinux's found now if it was not yet), reading the
+    /// tables left in memory through the program's memory.
+    pub fn rows<'a>(&'a self, prog: &'a Program) -> OrcRows<'a> {
         OrcRows {
+            mem: prog.mem(),
             kernel: self.kernel_table(prog).ok().map(|t| &**t),
             modules: &self.modules,
         }
@@ -62,14 +66,24 @@ impl UnwindTables {
 
 /// A [`RowSource`] over ORC tables.
 pub struct OrcRows<'a> {
+    mem: &'a dyn ReadVirt,
     kernel: Option<&'a OrcTable>,
     modules: &'a [Arc<OrcTable>],
 }
 
 impl<'a> OrcRows<'a> {
-    /// Rows from vmlinux's table (if any) and the modules' tables.
-    pub fn new(kernel: Option<&'a OrcTable>, modules: &'a [Arc<OrcTable>]) -> OrcRows<'a> {
-        OrcRows { kernel, modules }
+    /// Rows from vmlinux's table (if any) and the modules' tables, those left in memory read
+    /// through `mem`.
+    pub fn new(
+        mem: &'a dyn ReadVirt,
+        kernel: Option<&'a OrcTable>,
+        modules: &'a [Arc<OrcTable>],
+    ) -> OrcRows<'a> {
+        OrcRows {
+            mem,
+            kernel,
+            modules,
+        }
     }
 
     fn table(&self, pc: u64) -> Option<&OrcTable> {
@@ -81,7 +95,7 @@ impl<'a> OrcRows<'a> {
 
 impl RowSource for OrcRows<'_> {
     fn row(&self, pc: u64) -> RowLookup {
-        match self.table(pc).and_then(|t| t.lookup(pc)) {
+        match self.table(pc).and_then(|t| t.lookup(self.mem, pc)) {
             Some(e) => RowLookup::Found(e.to_row(), FoundBy::Orc),
             None => RowLookup::NoInfo,
         }
@@ -93,7 +107,8 @@ impl RowSource for OrcRows<'_> {
 }
 
 /// vmlinux's ORC table: `__start_orc_unwind_ip`..`__stop_orc_unwind_ip` and
-/// `__start_orc_unwind`, covering `_stext`..`_etext` and `_sinittext`..`_einittext`.
+/// `__start_orc_unwind`, covering `_stext`..`_etext` and `_sinittext`..`_einittext`, left in
+/// memory; lookups in `_stext`..`_etext` start from the kernel's `orc_lookup` blocks.
 fn read_kernel_orc(prog: &Program) -> Result<OrcTable> {
     let start_ip = prog.symbol_address("__start_orc_unwind_ip")?;
     let stop_ip = prog.symbol_address("__stop_orc_unwind_ip")?;
@@ -120,7 +135,7 @@ fn read_kernel_orc(prog: &Program) -> Result<OrcTable> {
         .flatten()
         .filter(|(a, b)| a < b)
         .collect();
-    OrcTable::read(
+    let table = OrcTable::read(
         prog.mem(),
         "vmlinux",
         start_ip,
@@ -128,5 +143,18 @@ fn read_kernel_orc(prog: &Program) -> Result<OrcTable> {
         count as usize,
         layout,
         ranges,
-    )
+    )?;
+    let index = (|| {
+        let start = prog.symbol_address("orc_lookup").ok()?;
+        let end = prog.symbol_address("orc_lookup_end").ok()?;
+        Some((
+            start,
+            prog.symbol_address("_stext").ok()?,
+            end.checked_sub(start)? / 4,
+        ))
+    })();
+    Ok(match index {
+        Some((lookup, text, blocks)) => table.with_block_index(lookup, text, blocks),
+        None => table,
+    })
 }
