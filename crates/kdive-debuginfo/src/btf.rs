@@ -4,7 +4,7 @@
 //! [`BtfSource::parse`] keeps the blob and builds one table, the offset of every type record (a
 //! single pass, a few milliseconds for vmlinux). Records become [`Type`]s on first [`get`](TypeSource::get)
 //! and are cached per type id; names are interned. The name index behind [`find`](TypeSource::find)
-//! is built on first use.
+//! is built on first use: a hash table of type ids, the names left in the blob.
 //!
 //! How BTF kinds map onto [`TypeKind`]:
 //! - `INT` → `Int`, `FLOAT` → `Float`, `PTR` → `Pointer`, `ARRAY` → `Array`, `TYPEDEF` → `Typedef`,
@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 pub use builder::{BtfBuilder, INT_BOOL, INT_CHAR, INT_SIGNED};
 
+use crate::hash::{name_hash, HashSlots};
 use crate::types::{Member, NameKind, Qualifier, Type, TypeId, TypeKind, TypeSource};
 use crate::{DebugInfoError, Result};
 
@@ -97,8 +98,17 @@ fn malformed(what: &'static str, offset: usize, detail: impl Into<String>) -> De
     }
 }
 
-/// Per namespace slot, name → type id.
-type NameIndex = Vec<HashMap<Box<str>, u32>>;
+/// The types of one group of namespaces by name (the names stay in the blob), and the
+/// C spellings of integer types by their canonical form.
+struct NameIndex {
+    by_name: HashSlots,
+    ints: HashMap<String, u32>,
+}
+
+/// The hash a type is indexed under: its name's, told apart per namespace.
+fn ns_hash(ns: Ns, name: &[u8]) -> u64 {
+    name_hash(name) ^ (ns.slot() as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
 
 /// Name-index namespaces: the shared [`NameKind`]s plus BTF's own variables, functions, sections.
 #[derive(Clone, Copy)]
@@ -110,7 +120,6 @@ enum Ns {
 }
 
 impl Ns {
-    const COUNT: usize = 8;
     fn slot(self) -> usize {
         match self {
             Ns::Kind(NameKind::Struct) => 0,
@@ -579,51 +588,71 @@ impl BtfSource {
         Ok(Some(n))
     }
 
+    /// The bytes of the name at string offset `off` (no UTF-8 check), from this blob's
+    /// section or the base's.
+    fn name_bytes(&self, off: u32) -> Option<&[u8]> {
+        if off < self.str_base {
+            return self.base.as_ref()?.0.name_bytes(off);
+        }
+        let rel = (off - self.str_base) as usize;
+        let tail = self.bytes().get(self.strs.clone())?.get(rel..)?;
+        Some(&tail[..tail.iter().position(|&c| c == 0)?])
+    }
+
+    /// The namespace and name of own type `id`, when it is indexed in `group`.
+    fn indexed(&self, id: u32, group: usize) -> Option<(Ns, &[u8])> {
+        let r = self.record(id).ok()?;
+        let ns = Ns::of_kind(r.kind()).filter(|ns| ns.group() == group)?;
+        let name = self.name_bytes(r.name_off).filter(|n| !n.is_empty())?;
+        Some((ns, name))
+    }
+
     fn lookup(&self, ns: Ns, name: &str) -> Option<u32> {
+        let group = ns.group();
         let index = self
             .index
-            .get(ns.group())?
-            .get_or_init(|| self.build_index(ns.group()));
-        let map = index.get(ns.slot())?;
-        map.get(name).copied().or_else(|| match ns {
-            Ns::Kind(NameKind::Base) => map.get(canonical_int_name(name)?.as_str()).copied(),
+            .get(group)?
+            .get_or_init(|| self.build_index(group));
+        let found = index
+            .by_name
+            .find(ns_hash(ns, name.as_bytes()))
+            .find(|&id| {
+                self.indexed(id, group)
+                    .is_some_and(|(n, b)| n.slot() == ns.slot() && b == name.as_bytes())
+            });
+        found.or_else(|| match ns {
+            Ns::Kind(NameKind::Base) => index.ints.get(&canonical_int_name(name)?).copied(),
             _ => None,
         })
     }
 
-    /// Name → first type id with that name, per namespace of `group`, over this blob's own complete types.
+    /// Name → first type id with that name, per namespace of `group`, over this blob's own
+    /// complete types (UTF-8 names only, as lookups are by `str`).
     fn build_index(&self, group: usize) -> NameIndex {
-        let mut maps: NameIndex = (0..Ns::COUNT).map(|_| HashMap::new()).collect();
-        let mut int_aliases = Vec::new();
+        let count = self.type_count() - self.first_id;
+        let mut index = NameIndex {
+            by_name: HashSlots::with_capacity(count as usize),
+            ints: HashMap::new(),
+        };
         for id in self.first_id..self.type_count() {
-            let Ok(r) = self.record(id) else { continue };
-            let Some(ns) = Ns::of_kind(r.kind()).filter(|ns| ns.group() == group) else {
+            let Some((ns, name)) = self.indexed(id, group) else {
                 continue;
             };
-            if r.name_off == 0 {
-                continue;
-            }
-            let Ok(name) = self.str_at(r.name_off, id) else {
+            let Ok(text) = std::str::from_utf8(name) else {
                 continue;
             };
-            if name.is_empty() {
-                continue;
-            }
-            if let Some(map) = maps.get_mut(ns.slot()) {
-                map.entry(name.into()).or_insert(id);
-            }
-            if r.kind() == kind::INT {
-                if let Some(c) = canonical_int_name(name) {
-                    int_aliases.push((c, id));
+            let same = |other: u32| {
+                self.indexed(other, group)
+                    .is_some_and(|(n, b)| n.slot() == ns.slot() && b == name)
+            };
+            index.by_name.insert(ns_hash(ns, name), id, same);
+            if matches!(ns, Ns::Kind(NameKind::Base)) {
+                if let Some(c) = canonical_int_name(text) {
+                    index.ints.entry(c).or_insert(id);
                 }
             }
         }
-        if let Some(base) = maps.get_mut(Ns::Kind(NameKind::Base).slot()) {
-            for (c, id) in int_aliases {
-                base.entry(c.into()).or_insert(id);
-            }
-        }
-        maps
+        index
     }
 
     /// Converts the record of own type `id` to the shared model.
