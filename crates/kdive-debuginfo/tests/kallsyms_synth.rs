@@ -2,6 +2,7 @@
 //! `scripts/kallsyms.c` output), in a synthetic kernel memory.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use kdive_debuginfo::kallsyms::{AddressEncoding, Kallsyms, ModuleSymbols};
@@ -10,7 +11,7 @@ use kdive_dump::VmcoreInfo;
 use kdive_memory::{MemError, ReadVirt};
 
 /// Kernel memory made of a few mapped regions.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Mem(BTreeMap<u64, Vec<u8>>);
 
 impl ReadVirt for Mem {
@@ -90,7 +91,7 @@ fn align(v: &mut Vec<u8>, a: usize) {
     v.resize(v.len().next_multiple_of(a), 0);
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Enc {
     Absolute,
     Relative,
@@ -103,19 +104,33 @@ struct Built {
     info: String,
 }
 
-/// Emits the tables: [addresses|offsets][relative_base][num_syms][names][markers][token_table][token_index].
-/// `legacy`: one length byte per name (before 6.1) instead of the 2-byte form for long names.
+/// Which order `scripts/kallsyms.c` writes the tables in.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Layout {
+    /// Up to 6.1: addresses, base, count, names, markers, tokens.
+    Linux61,
+    /// 6.2, 6.3: the names-ordered table between the markers and the tokens.
+    Linux62,
+    /// 6.4+: count, names, markers, tokens, addresses, base, names-ordered table.
+    Linux64,
+}
+
+/// The tables of 6.1. `legacy`: one length byte per name (before 6.1) instead of the 2-byte
+/// form for long names.
 fn build(syms: &[Sym], enc: Enc, legacy: bool) -> Built {
+    build_in(syms, enc, legacy, Layout::Linux61)
+}
+
+/// The tables, in the order of `layout`.
+fn build_in(syms: &[Sym], enc: Enc, legacy: bool, layout: Layout) -> Built {
     let mut syms = syms.to_vec();
     syms.sort_by_key(|s| s.addr);
     let n = syms.len();
-    let toks = tokens();
     let mut region = Vec::new();
     let mut info = String::new();
     let label = |name: &str, off: usize, info: &mut String| {
         info.push_str(&format!("SYMBOL({name})={:x}\n", TABLES + off as u64));
     };
-    // addresses
     let percpu = |s: &Sym| s.kind == 'A';
     let base = syms
         .iter()
@@ -123,32 +138,46 @@ fn build(syms: &[Sym], enc: Enc, legacy: bool) -> Built {
         .map(|s| s.addr)
         .min()
         .unwrap();
-    if enc == Enc::Absolute {
-        label("kallsyms_addresses", 0, &mut info);
-        for s in &syms {
-            region.extend_from_slice(&s.addr.to_le_bytes());
+    let addresses = |region: &mut Vec<u8>, info: &mut String| {
+        let table = TABLES + region.len() as u64;
+        if enc == Enc::Absolute {
+            label("kallsyms_addresses", region.len(), info);
+            for s in &syms {
+                region.extend_from_slice(&s.addr.to_le_bytes());
+            }
+        } else {
+            label("kallsyms_offsets", region.len(), info);
+            for (i, s) in syms.iter().enumerate() {
+                let off: i64 = match enc {
+                    Enc::Relative => (s.addr - base) as i64,
+                    Enc::AbsolutePercpu if percpu(s) => s.addr as i64,
+                    Enc::AbsolutePercpu => base.wrapping_sub(1).wrapping_sub(s.addr) as i64,
+                    _ => s.addr.wrapping_sub(table + 4 * i as u64) as i64,
+                };
+                region.extend_from_slice(&(off as i32).to_le_bytes());
+            }
         }
-    } else {
-        label("kallsyms_offsets", 0, &mut info);
-        for (i, s) in syms.iter().enumerate() {
-            let off: i64 = match enc {
-                Enc::Relative => (s.addr - base) as i64,
-                Enc::AbsolutePercpu if percpu(s) => s.addr as i64,
-                Enc::AbsolutePercpu => base.wrapping_sub(1).wrapping_sub(s.addr) as i64,
-                _ => s.addr.wrapping_sub(TABLES + 4 * i as u64) as i64,
-            };
-            region.extend_from_slice(&(off as i32).to_le_bytes());
+        align(region, 8);
+        if matches!(enc, Enc::Relative | Enc::AbsolutePercpu) {
+            label("kallsyms_relative_base", region.len(), info);
+            region.extend_from_slice(&base.to_le_bytes());
         }
-    }
-    align(&mut region, 8);
-    if matches!(enc, Enc::Relative | Enc::AbsolutePercpu) {
-        label("kallsyms_relative_base", region.len(), &mut info);
-        region.extend_from_slice(&base.to_le_bytes());
+    };
+    // symbol numbers in name order (`strcmp` of the names without their type letter), 3 bytes each
+    let seqs = |region: &mut Vec<u8>| {
+        align(region, 8);
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| syms[a].name.as_bytes().cmp(syms[b].name.as_bytes()));
+        for i in order {
+            region.extend_from_slice(&(i as u32).to_be_bytes()[1..]);
+        }
+    };
+    if layout != Layout::Linux64 {
+        addresses(&mut region, &mut info);
     }
     label("kallsyms_num_syms", region.len(), &mut info);
     region.extend_from_slice(&(n as u32).to_le_bytes());
     align(&mut region, 8);
-    // names
     label("kallsyms_names", region.len(), &mut info);
     let names_start = region.len();
     let mut markers = Vec::new();
@@ -168,11 +197,14 @@ fn build(syms: &[Sym], enc: Enc, legacy: bool) -> Built {
     for m in markers {
         region.extend_from_slice(&m.to_le_bytes());
     }
+    if layout == Layout::Linux62 {
+        seqs(&mut region);
+    }
     align(&mut region, 8);
     label("kallsyms_token_table", region.len(), &mut info);
     let table_start = region.len();
     let mut index = Vec::new();
-    for t in &toks {
+    for t in &tokens() {
         index.push((region.len() - table_start) as u16);
         region.extend_from_slice(t);
         region.push(0);
@@ -181,6 +213,11 @@ fn build(syms: &[Sym], enc: Enc, legacy: bool) -> Built {
     label("kallsyms_token_index", region.len(), &mut info);
     for i in index {
         region.extend_from_slice(&i.to_le_bytes());
+    }
+    if layout == Layout::Linux64 {
+        align(&mut region, 8);
+        addresses(&mut region, &mut info);
+        seqs(&mut region);
     }
     if let Some(s) = syms.iter().find(|s| s.name == "_stext") {
         info.push_str(&format!("SYMBOL(_stext)={:x}\n", s.addr));
@@ -196,7 +233,7 @@ impl Built {
         VmcoreInfo::parse(&self.info)
     }
     fn load(&self) -> Result<Kallsyms, DebugInfoError> {
-        Kallsyms::load(&self.mem, &self.vmcoreinfo())
+        Kallsyms::load(Arc::new(self.mem.clone()), &self.vmcoreinfo())
     }
     fn symbol(&self, name: &str) -> u64 {
         self.vmcoreinfo().symbol(name).unwrap()
@@ -320,9 +357,11 @@ fn check_kernel(k: &Kallsyms) {
     assert_eq!(k.lookup_all("mixed").len(), 2);
     assert!(k.by_name("func_299_do_sys").is_some());
     // iteration: by address
-    let addrs: Vec<u64> = k.iter().filter(|s| !s.absolute).map(|s| s.addr).collect();
+    let t = k.table().unwrap();
+    let addrs: Vec<u64> = t.iter().filter(|s| !s.absolute).map(|s| s.addr).collect();
     assert!(addrs.windows(2).all(|w| w[0] <= w[1]));
-    assert_eq!(k.iter().next().unwrap().name, "_stext");
+    assert_eq!(t.iter().next().unwrap().name, "_stext");
+    assert_eq!(t.len(), k.len());
 }
 
 #[test]
@@ -345,7 +384,7 @@ fn absolute_percpu() {
     assert_eq!((s.addr, s.kind, s.size), (0x1c000, 'A', None));
     assert_eq!(k.by_name("fixed_percpu_data").unwrap().addr, 0);
     assert_eq!(k.by_addr(0x1c000), None);
-    assert_eq!(k.iter().filter(|s| s.absolute).count(), 3);
+    assert_eq!(k.table().unwrap().iter().filter(|s| s.absolute).count(), 3);
 }
 
 #[test]
@@ -475,7 +514,7 @@ fn names_unmapped() {
 fn missing_vmcoreinfo() {
     let b = build(&kernel(false), Enc::Relative, false);
     let info = VmcoreInfo::parse(&b.info.replace("SYMBOL(kallsyms_token_index)", "X"));
-    match Kallsyms::load(&b.mem, &info) {
+    match Kallsyms::load(Arc::new(b.mem.clone()), &info) {
         Err(DebugInfoError::Missing(m)) => assert!(m.contains("kallsyms_token_index")),
         other => panic!("{:?}", other.err()),
     }
@@ -526,7 +565,7 @@ fn load_time_150k() {
     let b = build(&syms, Enc::AbsolutePercpu, false);
     let info = b.vmcoreinfo();
     let t = Instant::now();
-    let k = Kallsyms::load(&b.mem, &info).unwrap();
+    let k = Kallsyms::load(Arc::new(b.mem.clone()), &info).unwrap();
     let load = t.elapsed();
     let t = Instant::now();
     assert_eq!(
@@ -712,4 +751,177 @@ fn module_corrupt() {
         .unwrap()
         .to_string();
     assert!(e.contains("module strtab") && e.contains("symbol 1"), "{e}");
+}
+
+// ---- decoding on demand ----
+
+/// `count` text symbols after the small kernel's, named so that name order differs from
+/// address order.
+fn many(count: u64) -> Vec<Sym> {
+    let mut v = kernel(false);
+    for i in 0..count {
+        let name = format!(
+            "{}_fn_{i}",
+            ["zeta", "alpha", "mid", "beta"][i as usize % 4]
+        );
+        v.push(sym(&name, 't', TEXT + 0x10_0000 + i * 0x10));
+    }
+    v
+}
+
+impl Built {
+    /// Unmaps `len` bytes at `addr` (a page the dump does not have).
+    fn hole(&mut self, addr: u64, len: usize) {
+        let region = self.mem.0.remove(&TABLES).unwrap();
+        let off = (addr - TABLES) as usize;
+        self.mem.0.insert(TABLES, region[..off].to_vec());
+        self.mem
+            .0
+            .insert(addr + len as u64, region[off + len..].to_vec());
+    }
+}
+
+/// Memory that counts the bytes read from it.
+struct Counting(Mem, std::sync::atomic::AtomicUsize);
+
+impl ReadVirt for Counting {
+    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
+        self.1
+            .fetch_add(buf.len(), std::sync::atomic::Ordering::Relaxed);
+        self.0.read_virt(addr, buf)
+    }
+}
+
+/// With the names-ordered table (6.2+, in either place), every lookup agrees with the whole
+/// table, and a lookup by name reads a few blocks, not every name.
+#[test]
+fn names_ordered_table_in_both_places() {
+    let syms = many(20_000);
+    for layout in [Layout::Linux62, Layout::Linux64] {
+        for enc in [Enc::Relative, Enc::AbsolutePercpu, Enc::PcRelative] {
+            let what = format!("{layout:?} {enc:?}");
+            let b = build_in(&syms, enc, false, layout);
+            let names_len = b.symbol("kallsyms_token_table") - b.symbol("kallsyms_names");
+            let mem = Arc::new(Counting(b.mem.clone(), Default::default()));
+            let k = Kallsyms::load(mem.clone(), &b.vmcoreinfo()).unwrap();
+            let before = mem.1.load(std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(
+                k.by_name("mid_fn_19998").map(|s| s.addr),
+                Some(TEXT + 0x10_0000 + 19_998 * 0x10),
+                "{what}"
+            );
+            let read = mem.1.load(std::sync::atomic::Ordering::Relaxed) - before;
+            assert!(
+                read < names_len as usize / 4,
+                "{what}: {read} of {names_len} bytes"
+            );
+            check_kernel(&k);
+            let whole = b.load().unwrap();
+            for s in whole.table().unwrap().iter().step_by(97) {
+                let found = k.lookup_all(s.name);
+                assert!(found.iter().any(|f| f.addr == s.addr), "{what}: {}", s.name);
+            }
+        }
+    }
+}
+
+/// Without the names-ordered table, or with one that is not in name order, a lookup by name
+/// decodes every name once into a hash index.
+#[test]
+fn names_found_without_an_ordered_table() {
+    let syms = many(3000);
+    let mut b = build_in(&syms, Enc::Relative, false, Layout::Linux64);
+    let seqs = b.symbol("kallsyms_relative_base") + 8;
+    let k = b.load().unwrap();
+    assert_eq!(
+        k.by_name("beta_fn_2999").unwrap().addr,
+        TEXT + 0x10_0000 + 2999 * 0x10
+    );
+    // tables of symbol numbers out of range, all the same, or out of name order: refused
+    b.poke(seqs, &vec![0xff; 3 * syms.len()]);
+    check_kernel(&b.load().unwrap());
+    b.poke(seqs, &vec![0; 3 * syms.len()]);
+    check_kernel(&b.load().unwrap());
+    let reversed: Vec<u8> = (0..syms.len() as u32)
+        .rev()
+        .flat_map(|i| i.to_be_bytes()[1..].to_vec())
+        .collect();
+    b.poke(seqs, &reversed);
+    let k = b.load().unwrap();
+    check_kernel(&k);
+    assert_eq!(
+        k.by_name("beta_fn_2999").unwrap().addr,
+        TEXT + 0x10_0000 + 2999 * 0x10
+    );
+    assert_eq!(k.lookup_all("dup").len(), 2);
+}
+
+/// Markers that do not agree with the names: out of range or out of order, the whole table is
+/// walked instead; shifted by a byte (still in order), the blocks around the bad marker cannot
+/// be decoded, and only they are lost.
+#[test]
+fn markers_out_of_range_or_shifted() {
+    let syms = many(1200);
+    let b = build(&syms, Enc::Relative, false);
+    let token_table = b.symbol("kallsyms_token_table");
+    let count = syms.len().div_ceil(256) as u64;
+    let word = |b: &Built, at: u64| {
+        let mut w = [0u8; 4];
+        b.mem.read_virt(at, &mut w).unwrap();
+        u32::from_le_bytes(w)
+    };
+    // the markers end at the token table, or 4 bytes before it (alignment)
+    let markers = [0u64, 4]
+        .into_iter()
+        .map(|pad| token_table - pad - 4 * count)
+        .find(|&m| word(&b, m) == 0 && word(&b, m + 4) > 0)
+        .unwrap();
+    let read = |b: &Built, k: u64| word(b, markers + 4 * k);
+    for bad in [u32::MAX, 0, read(&b, 1)] {
+        let mut b2 = build(&syms, Enc::Relative, false);
+        b2.poke(markers + 8, &bad.to_le_bytes());
+        let k = b2.load().unwrap();
+        check_kernel(&k);
+        assert_eq!(k.table().unwrap().len(), syms.len());
+    }
+    let mut b3 = build(&syms, Enc::Relative, false);
+    b3.poke(markers + 8, &(read(&b, 2) + 1).to_le_bytes());
+    let k = b3.load().unwrap();
+    // symbols 256..768 are in the blocks the marker separates
+    let mut sorted = syms.clone();
+    sorted.sort_by_key(|s| s.addr);
+    let (lost, kept) = (&sorted[600], &sorted[1000]);
+    assert_eq!(k.by_name(&kept.name).map(|s| s.addr), Some(kept.addr));
+    assert_eq!(k.by_addr(kept.addr).map(|s| s.addr), Some(kept.addr));
+    assert_eq!(k.by_addr(lost.addr), None);
+    let e = k
+        .table()
+        .err()
+        .expect("a block that does not decode")
+        .to_string();
+    assert!(e.contains("kallsyms_names") && e.contains("block"), "{e}");
+    assert_eq!(k.by_name("_stext").map(|s| s.addr), Some(TEXT));
+}
+
+/// A page of the names the dump does not have: opening and every other lookup still work.
+#[test]
+fn names_page_missing() {
+    let syms = many(4000);
+    let mut b = build_in(&syms, Enc::Relative, false, Layout::Linux62);
+    let names = b.symbol("kallsyms_names");
+    let page = (names + 0x4000) & !0xfff;
+    b.hole(page, 0x1000);
+    let k = b.load().unwrap();
+    let ok = (0..4000u64)
+        .filter(|i| {
+            k.by_name(&format!(
+                "{}_fn_{i}",
+                ["zeta", "alpha", "mid", "beta"][*i as usize % 4]
+            ))
+            .is_some()
+        })
+        .count();
+    assert!((3000..4000).contains(&ok), "{ok} of 4000 found");
+    assert!(k.table().is_err());
+    assert_eq!(k.by_addr(DATA + 0x10).unwrap().name.as_ref(), "init_task");
 }

@@ -1,6 +1,7 @@
-//! Bulk page reads: enough whole pages to be worth a second thread are split in two halves,
-//! one decoded on a scoped thread while the caller's thread decodes the other.
+//! Work worth a second CPU, split in two halves: bulk page reads (one half decoded on a scoped
+//! thread while the caller's thread decodes the other), and the same for other layers' work.
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use crate::{DumpError, Result};
@@ -10,10 +11,29 @@ pub(crate) const MIN_PAGES: usize = 16;
 /// Fewest pages worth a second thread (thread start-up is tens of microseconds; a zlib page ~8).
 const PARALLEL_PAGES: usize = 48;
 
-/// Whether the machine has a second CPU to decode on (asked once).
+/// Whether the machine has a second CPU to work on (asked once).
 fn parallel() -> bool {
     static CPUS: OnceLock<usize> = OnceLock::new();
     *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())) > 1
+}
+
+/// Runs `work` over `0..n`: as one range, or, from `min` items on and with a second CPU, as
+/// two halves, the upper one on a scoped thread. Returns the results in range order, the second
+/// `None` when the work ran as one range (or its thread panicked).
+pub fn in_halves<F, R>(n: usize, min: usize, work: F) -> (R, Option<R>)
+where
+    F: Fn(Range<usize>) -> R + Sync,
+    R: Send,
+{
+    if n < min.max(2) || !parallel() {
+        return (work(0..n), None);
+    }
+    let half = n / 2;
+    std::thread::scope(|s| {
+        let upper = s.spawn(|| work(half..n));
+        let lower = work(0..half);
+        (lower, upper.join().ok())
+    })
 }
 
 /// Runs `read(first_pfn, pages)` over the pages of `buf` (`page_size` bytes each, starting at

@@ -4,7 +4,7 @@
 //! flattened) implements [`DumpFormat`]; [`Dump`] wraps the one that matched and
 //! adds page-spanning reads. Nothing here knows about kernel virtual memory.
 
-mod bulk;
+pub mod bulk;
 pub mod codec;
 pub mod elf;
 pub mod error;

@@ -21,7 +21,7 @@ impl Program {
             .cloned()
             .ok_or_else(|| ProgramError::Open("the dump carries no VMCOREINFO".into()))?;
         let mem = Arc::new(KernelMemory::new(dump.clone())?);
-        let ksyms = Kallsyms::load(&*mem, &info)
+        let ksyms = Kallsyms::load(mem.clone(), &info)
             .map_err(|e| ProgramError::Open(format!("kallsyms: {e}")))?;
         let btf = read_vmlinux_btf(&*mem, &ksyms)?;
         let mut types = Types::new();

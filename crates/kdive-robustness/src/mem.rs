@@ -67,19 +67,19 @@ impl DumpFormat for PhysBytes {
     }
 }
 
-/// Kernel virtual memory holding `bytes` at `base` and nothing else.
-pub struct VirtBytes<'a> {
+/// Kernel virtual memory holding `bytes` (borrowed or owned) at `base` and nothing else.
+pub struct VirtBytes<B> {
     pub base: u64,
-    pub bytes: &'a [u8],
+    pub bytes: B,
 }
 
-impl ReadVirt for VirtBytes<'_> {
+impl<B: AsRef<[u8]> + Send + Sync> ReadVirt for VirtBytes<B> {
     fn read_virt(&self, addr: u64, buf: &mut [u8]) -> MemResult<()> {
         let range = addr
             .checked_sub(self.base)
             .and_then(|off| usize::try_from(off).ok())
             .and_then(|off| Some(off..off.checked_add(buf.len())?));
-        match range.and_then(|r| self.bytes.get(r)) {
+        match range.and_then(|r| self.bytes.as_ref().get(r)) {
             Some(src) => {
                 buf.copy_from_slice(src);
                 Ok(())
