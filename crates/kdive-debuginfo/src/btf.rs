@@ -46,6 +46,8 @@ const HEADER_LEN: usize = 24;
 const RECORD_LEN: usize = 12;
 /// Bound on `TYPE_TAG` chains peeled from references.
 const MAX_TAG_CHAIN: usize = 32;
+/// Type ids per chunk of the cache of converted types.
+const CACHE_CHUNK: usize = 1024;
 
 /// BTF kinds (`BTF_KIND_*` of `include/uapi/linux/btf.h`).
 pub mod kind {
@@ -252,7 +254,8 @@ pub struct BtfSource {
     /// This blob's string section: blob range, and the string offset it starts at (the base's length).
     strs: std::ops::Range<usize>,
     str_base: u32,
-    cache: Vec<OnceLock<Arc<Type>>>,
+    /// Converted types, in chunks of [`CACHE_CHUNK`] ids allocated on first use.
+    cache: Vec<OnceLock<Box<[OnceLock<Arc<Type>>]>>>,
     void: Arc<Type>,
     names: Mutex<HashMap<u32, Arc<str>>>,
     /// Name indexes, built on first use: types, and variables/functions/sections.
@@ -404,7 +407,9 @@ impl BtfSource {
             offsets,
             strs,
             str_base,
-            cache: (0..n).map(|_| OnceLock::new()).collect(),
+            cache: (0..n.div_ceil(CACHE_CHUNK))
+                .map(|_| OnceLock::new())
+                .collect(),
             void: Arc::new(Type {
                 name: Some("void".into()),
                 kind: TypeKind::Void,
@@ -627,32 +632,41 @@ impl BtfSource {
     }
 
     /// Name → first type id with that name, per namespace of `group`, over this blob's own
-    /// complete types (UTF-8 names only, as lookups are by `str`).
+    /// complete types. One pass over the records collects the hashes, then the table is sized
+    /// for them.
     fn build_index(&self, group: usize) -> NameIndex {
-        let count = self.type_count() - self.first_id;
-        let mut index = NameIndex {
-            by_name: HashSlots::with_capacity(count as usize),
-            ints: HashMap::new(),
-        };
-        for id in self.first_id..self.type_count() {
-            let Some((ns, name)) = self.indexed(id, group) else {
+        let mut named = Vec::new();
+        let mut ints = HashMap::new();
+        for (id, &off) in (self.first_id..).zip(&self.offsets) {
+            let off = off as usize;
+            let (Some(name_off), Some(info)) = (self.u32_at(off), self.u32_at(off + 4)) else {
                 continue;
             };
-            let Ok(text) = std::str::from_utf8(name) else {
+            let Some(ns) = Ns::of_kind((info >> 24) & 0x1f).filter(|ns| ns.group() == group) else {
+                continue;
+            };
+            let Some(name) = self.name_bytes(name_off).filter(|n| !n.is_empty()) else {
+                continue;
+            };
+            named.push((ns_hash(ns, name), id));
+            if matches!(ns, Ns::Kind(NameKind::Base)) {
+                if let Some(c) = std::str::from_utf8(name).ok().and_then(canonical_int_name) {
+                    ints.entry(c).or_insert(id);
+                }
+            }
+        }
+        let mut by_name = HashSlots::with_capacity(named.len());
+        for (hash, id) in named {
+            let Some((ns, name)) = self.indexed(id, group) else {
                 continue;
             };
             let same = |other: u32| {
                 self.indexed(other, group)
                     .is_some_and(|(n, b)| n.slot() == ns.slot() && b == name)
             };
-            index.by_name.insert(ns_hash(ns, name), id, same);
-            if matches!(ns, Ns::Kind(NameKind::Base)) {
-                if let Some(c) = canonical_int_name(text) {
-                    index.ints.entry(c).or_insert(id);
-                }
-            }
+            by_name.insert(hash, id, same);
         }
-        index
+        NameIndex { by_name, ints }
     }
 
     /// Converts the record of own type `id` to the shared model.
@@ -843,9 +857,13 @@ impl TypeSource for BtfSource {
                 return base.get(idx);
             }
         }
+        let at = idx.wrapping_sub(self.first_id) as usize;
         let cell = self
             .cache
-            .get(idx.wrapping_sub(self.first_id) as usize)
+            .get(at / CACHE_CHUNK)
+            .map(|c| c.get_or_init(|| (0..CACHE_CHUNK).map(|_| OnceLock::new()).collect()))
+            .and_then(|c| c.get(at % CACHE_CHUNK))
+            .filter(|_| at < self.offsets.len())
             .ok_or_else(|| {
                 DebugInfoError::NotFound(format!(
                     "BTF type {idx} (this BTF has ids up to {})",

@@ -101,7 +101,7 @@ fn check(
     let steps_ok = offsets.first() == Some(&0)
         && offsets
             .windows(2)
-            .all(|w| w[1] >= w[0] + BLOCK as u64 && w[1] - w[0] <= MAX_BLOCK_BYTES);
+            .all(|w| w[1] >= w[0].saturating_add(BLOCK as u64) && w[1] - w[0] <= MAX_BLOCK_BYTES);
     let last = *offsets.last()?;
     if !steps_ok || last >= room || room - last > MAX_BLOCK_BYTES + 8 {
         return None;

@@ -150,7 +150,7 @@ impl SymbolSource for Kallsyms {
                 let best = run[0].0;
                 run.iter().take_while(|r| r.0 == best).last()?.2
             };
-            return self.symbol_sized(pick as usize, next.map(|n| n - at));
+            return self.symbol_sized(pick as usize, next.map(|n| n.saturating_sub(at)));
         }
     }
 }
@@ -319,7 +319,7 @@ impl Kallsyms {
             let order = self.order();
             let above =
                 order.partition_point(|&j| self.addr(j as usize).is_some_and(|a| a.0 <= addr));
-            self.next_located(above).map(|n| n - addr)
+            self.next_located(above).map(|n| n.saturating_sub(addr))
         };
         self.symbol_sized(i, size)
     }
