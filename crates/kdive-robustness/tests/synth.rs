@@ -18,3 +18,27 @@ fn synthetic_kernel_answers_sys_ps_log() {
         "{all}"
     );
 }
+
+/// With more tasks than are worth walking, `sys` gives the kernel's count (`nr_threads` and
+/// the idle task) without walking them: the three tasks of the list are not what it counts;
+/// `ps` walks them and says the rest cannot be read.
+#[test]
+fn sys_counts_many_tasks_without_walking_them() {
+    let k = synth::kernel();
+    let nr_threads = k.symbols["nr_threads"] - synth::KBASE;
+    let off = nr_threads as usize - k.data.start;
+    let mut patch = vec![4u8];
+    patch.extend_from_slice(&(off as u16).to_le_bytes());
+    patch.extend_from_slice(&100_000u32.to_le_bytes());
+    let out = synth::run_commands_patched(&patch, &["sys", "ps"]);
+    let all = out.join("\n");
+    let tasks = out[0]
+        .lines()
+        .find(|l| l.contains("TASKS:"))
+        .unwrap_or_default();
+    assert_eq!(tasks.trim(), "TASKS: 100001", "{all}");
+    assert!(
+        out[1].contains("kthreadd") && out[1].contains("could not be read"),
+        "{all}"
+    );
+}
