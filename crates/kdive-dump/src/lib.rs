@@ -437,32 +437,25 @@ impl Dump {
     /// decoded straight into `buf`, in parallel where the format decodes pages.
     pub fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<()> {
         let ps = self.page_size();
-        let mut done = 0usize;
-        while done < buf.len() {
-            let addr = paddr
-                .checked_add(done as u64)
-                .ok_or(DumpError::NotRam { paddr: u64::MAX })?;
-            let off = (addr % ps) as usize;
-            let whole = if off == 0 {
-                (buf.len() - done) / ps as usize
-            } else {
-                0
-            };
-            if whole >= bulk::MIN_PAGES {
-                let n = whole * ps as usize;
-                let span = &mut buf[done..done + n];
-                if self.inner.read_pages(addr / ps, span).is_err() {
-                    // the page-by-page path says which page failed, or reads excluded ones as zeros
-                    self.read_each_page(addr, span)?;
-                }
-                done += n;
-                continue;
-            }
-            let n = (ps as usize - off).min(buf.len() - done);
-            self.read_each_page(addr, &mut buf[done..done + n])?;
-            done += n;
+        // up to the first page boundary, then the whole pages, then the rest
+        let head = ((ps - paddr % ps) % ps).min(buf.len() as u64) as usize;
+        let whole = (buf.len() - head) / ps as usize;
+        if whole < bulk::MIN_PAGES {
+            return self.read_each_page(paddr, buf);
         }
-        Ok(())
+        let at = |n: usize| {
+            paddr
+                .checked_add(n as u64)
+                .ok_or(DumpError::NotRam { paddr: u64::MAX })
+        };
+        let (first, rest) = buf.split_at_mut(head);
+        let (pages, tail) = rest.split_at_mut(whole * ps as usize);
+        self.read_each_page(paddr, first)?;
+        if self.inner.read_pages(at(head)? / ps, pages).is_err() {
+            // the page-by-page path says which page failed, or reads excluded ones as zeros
+            self.read_each_page(at(head)?, pages)?;
+        }
+        self.read_each_page(at(head + pages.len())?, tail)
     }
 
     /// Reads `buf` at `paddr` one page at a time, through the format's page cache.
