@@ -48,6 +48,8 @@ const RECORD_LEN: usize = 12;
 const MAX_TAG_CHAIN: usize = 32;
 /// Type ids per chunk of the cache of converted types.
 const CACHE_CHUNK: usize = 1024;
+/// One chunk of the cache of converted types.
+type CacheChunk = Box<[OnceLock<Arc<Type>>]>;
 
 /// BTF kinds (`BTF_KIND_*` of `include/uapi/linux/btf.h`).
 pub mod kind {
@@ -255,7 +257,7 @@ pub struct BtfSource {
     strs: std::ops::Range<usize>,
     str_base: u32,
     /// Converted types, in chunks of [`CACHE_CHUNK`] ids allocated on first use.
-    cache: Vec<OnceLock<Box<[OnceLock<Arc<Type>>]>>>,
+    cache: Vec<OnceLock<CacheChunk>>,
     void: Arc<Type>,
     names: Mutex<HashMap<u32, Arc<str>>>,
     /// Name indexes, built on first use: types, and variables/functions/sections.

@@ -303,7 +303,7 @@ impl Kallsyms {
     fn next_located(&self, from: usize) -> Option<u64> {
         let order = self.order();
         order.get(from..)?.iter().find_map(|&i| {
-            let located = self.kind(i as usize).map_or(true, |k| !absolute_kind(k));
+            let located = self.kind(i as usize).is_none_or(|k| !absolute_kind(k));
             located
                 .then(|| self.addr(i as usize).map(|a| a.0))
                 .flatten()
@@ -528,7 +528,7 @@ impl Kallsyms {
                 return false;
             };
             let in_order = a.as_bytes() <= b.as_bytes()
-                && prev.as_ref().map_or(true, |q| q.as_bytes() <= a.as_bytes());
+                && prev.as_ref().is_none_or(|q| q.as_bytes() <= a.as_bytes());
             // distinct positions hold distinct symbols
             let repeated = |pos: usize, sym: usize| seen.iter().any(|&(q, t)| t == sym && q != pos);
             if !in_order || repeated(p, i) || repeated(p + 1, j) {

@@ -498,7 +498,7 @@ impl DumpFormat for KdumpFile {
     /// of tables that are read once); on two threads when there are enough of them.
     fn read_pages(&self, pfn: u64, buf: &mut [u8]) -> Result<()> {
         let ps = self.page_size;
-        if buf.len() % ps != 0 {
+        if !buf.len().is_multiple_of(ps) {
             return Err(DumpError::Unsupported {
                 what: format!("bulk read of {:#x} bytes: not whole pages", buf.len()),
             });
