@@ -1,7 +1,7 @@
 //! `sys`: the system at the time of the dump, as crash's `sys` shows it.
 
 use kdive_dump::FormatKind;
-use kdive_linux::{percpu, system};
+use kdive_linux::{percpu, system, task};
 use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
@@ -37,7 +37,7 @@ pub struct Sys {
     pub uptime: Option<String>,
     pub uptime_ns: Option<u64>,
     pub load_average: Option<[String; 3]>,
-    /// Tasks read from the dump.
+    /// Tasks read from the dump; above a few hundred, the kernel's count (not walked).
     pub tasks: Option<usize>,
     /// Tasks the kernel had (`nr_threads` + idle tasks) that could not be read.
     pub tasks_missing: u64,
@@ -54,6 +54,26 @@ pub struct Sys {
     pub panic: String,
     /// `unknown` when the log is unreadable (`panic` then says why).
     pub panic_kind: PanicKind,
+}
+
+/// Above this many tasks, `sys` gives the kernel's count without walking them.
+const WALK_AT_MOST: u64 = 512;
+
+/// TASKS: the kernel's own count (`nr_threads` and the idle tasks) when there are many tasks;
+/// else every task walked (a few milliseconds), which also tells how many cannot be read.
+/// Returns the count, how many are missing, and whether the walk met damage.
+fn task_count(s: &Session, prog: &kdive_program::Program) -> (Option<usize>, u64, bool) {
+    match task::task_count(prog) {
+        Ok(n) if n > WALK_AT_MOST => (usize::try_from(n).ok(), 0, false),
+        _ => {
+            let t = s.tasks().ok();
+            (
+                t.map(|t| t.infos.len()),
+                t.map_or(0, |t| t.list.missing()),
+                t.is_some_and(|t| !t.list.problems.is_empty()),
+            )
+        }
+    }
 }
 
 /// Runs `sys`.
@@ -76,7 +96,7 @@ pub fn collect(s: &Session) -> Result<Sys, CommandError> {
     )
     .ok();
     let online = percpu::online_cpus(prog).ok();
-    let tasks = s.tasks().ok();
+    let (tasks, tasks_missing, tasks_incomplete) = task_count(s, prog);
     let (panic, panic_kind) = match s
         .log()
         .map(|l| system::panic_message(l.records.iter().map(|r| r.text.as_str())))
@@ -117,9 +137,9 @@ pub fn collect(s: &Session) -> Result<Sys, CommandError> {
         uptime: clocks.map(|c| duration(c.boottime_ns / 1_000_000_000)),
         uptime_ns: clocks.map(|c| c.boottime_ns),
         load_average: system::avenrun(prog).ok().map(|a| a.map(system::load_text)),
-        tasks: tasks.map(|t| t.infos.len()),
-        tasks_missing: tasks.map_or(0, |t| t.list.missing()),
-        tasks_incomplete: tasks.is_some_and(|t| !t.list.problems.is_empty()),
+        tasks,
+        tasks_missing,
+        tasks_incomplete,
         nodename: uts.as_ref().map(|u| u.nodename.clone()),
         release: uts.as_ref().map(|u| u.release.clone()),
         version: uts.as_ref().map(|u| u.version.clone()),

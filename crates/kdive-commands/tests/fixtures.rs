@@ -110,6 +110,13 @@ fn sys_matches_crash() {
                 kdive_commands::format::duration(up),
                 "{what}: UPTIME"
             );
+            // the kernel's count, read without walking the tasks: crash's on the intact dump
+            let count = kdive_linux::task::task_count(s.kernel().expect("kernel"));
+            assert_eq!(
+                count.ok().map(|n| n.to_string()).as_deref(),
+                crash["TASKS"].split_whitespace().next(),
+                "{what}: task_count"
+            );
             if fx.is_damaged(&dump) {
                 // the kernel's own count (crash's on the intact dump), and how many are unreadable
                 assert!(

@@ -4,7 +4,7 @@
 //! [`BtfSource::parse`] keeps the blob and builds one table, the offset of every type record (a
 //! single pass, a few milliseconds for vmlinux). Records become [`Type`]s on first [`get`](TypeSource::get)
 //! and are cached per type id; names are interned. The name index behind [`find`](TypeSource::find)
-//! is built on first use.
+//! is built on first use: a hash table of type ids, the names left in the blob.
 //!
 //! How BTF kinds map onto [`TypeKind`]:
 //! - `INT` → `Int`, `FLOAT` → `Float`, `PTR` → `Pointer`, `ARRAY` → `Array`, `TYPEDEF` → `Typedef`,
@@ -31,6 +31,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::hash::{name_hash, HashSlots};
 use crate::types::{Member, NameKind, Qualifier, Type, TypeId, TypeKind, TypeSource};
 use crate::{DebugInfoError, Result};
 
@@ -41,6 +42,10 @@ const HEADER_LEN: usize = 24;
 const RECORD_LEN: usize = 12;
 /// Bound on `TYPE_TAG` chains peeled from references.
 const MAX_TAG_CHAIN: usize = 32;
+/// Type ids per chunk of the cache of converted types.
+const CACHE_CHUNK: usize = 1024;
+/// One chunk of the cache of converted types.
+type CacheChunk = Box<[OnceLock<Arc<Type>>]>;
 
 /// BTF kinds (`BTF_KIND_*` of `include/uapi/linux/btf.h`).
 pub mod kind {
@@ -93,8 +98,17 @@ fn malformed(what: &'static str, offset: usize, detail: impl Into<String>) -> De
     }
 }
 
-/// Per namespace slot, name → type id.
-type NameIndex = Vec<HashMap<Box<str>, u32>>;
+/// The types of one group of namespaces by name (the names stay in the blob), and the
+/// C spellings of integer types by their canonical form.
+struct NameIndex {
+    by_name: HashSlots,
+    ints: HashMap<String, u32>,
+}
+
+/// The hash a type is indexed under: its name's, told apart per namespace.
+fn ns_hash(ns: Ns, name: &[u8]) -> u64 {
+    name_hash(name) ^ (ns.slot() as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
 
 /// Name-index namespaces: the shared [`NameKind`]s plus BTF's own variables, functions, sections.
 #[derive(Clone, Copy)]
@@ -106,7 +120,6 @@ enum Ns {
 }
 
 impl Ns {
-    const COUNT: usize = 8;
     fn slot(self) -> usize {
         match self {
             Ns::Kind(NameKind::Struct) => 0,
@@ -239,7 +252,8 @@ pub struct BtfSource {
     /// This blob's string section: blob range, and the string offset it starts at (the base's length).
     strs: std::ops::Range<usize>,
     str_base: u32,
-    cache: Vec<OnceLock<Arc<Type>>>,
+    /// Converted types, in chunks of [`CACHE_CHUNK`] ids allocated on first use.
+    cache: Vec<OnceLock<CacheChunk>>,
     void: Arc<Type>,
     names: Mutex<HashMap<u32, Arc<str>>>,
     /// Name indexes, built on first use: types, and variables/functions/sections.
@@ -391,7 +405,9 @@ impl BtfSource {
             offsets,
             strs,
             str_base,
-            cache: (0..n).map(|_| OnceLock::new()).collect(),
+            cache: (0..n.div_ceil(CACHE_CHUNK))
+                .map(|_| OnceLock::new())
+                .collect(),
             void: Arc::new(Type {
                 name: Some("void".into()),
                 kind: TypeKind::Void,
@@ -586,51 +602,80 @@ impl BtfSource {
         Ok(Some(n))
     }
 
+    /// The bytes of the name at string offset `off` (no UTF-8 check), from this blob's
+    /// section or the base's.
+    fn name_bytes(&self, off: u32) -> Option<&[u8]> {
+        if off < self.str_base {
+            return self.base.as_ref()?.0.name_bytes(off);
+        }
+        let rel = (off - self.str_base) as usize;
+        let tail = self.bytes().get(self.strs.clone())?.get(rel..)?;
+        Some(&tail[..tail.iter().position(|&c| c == 0)?])
+    }
+
+    /// The namespace and name of own type `id`, when it is indexed in `group`.
+    fn indexed(&self, id: u32, group: usize) -> Option<(Ns, &[u8])> {
+        let r = self.record(id).ok()?;
+        let ns = Ns::of_kind(r.kind()).filter(|ns| ns.group() == group)?;
+        let name = self.name_bytes(r.name_off).filter(|n| !n.is_empty())?;
+        Some((ns, name))
+    }
+
     fn lookup(&self, ns: Ns, name: &str) -> Option<u32> {
+        let group = ns.group();
         let index = self
             .index
-            .get(ns.group())?
-            .get_or_init(|| self.build_index(ns.group()));
-        let map = index.get(ns.slot())?;
-        map.get(name).copied().or_else(|| match ns {
-            Ns::Kind(NameKind::Base) => map.get(canonical_int_name(name)?.as_str()).copied(),
+            .get(group)?
+            .get_or_init(|| self.build_index(group));
+        let found = index
+            .by_name
+            .find(ns_hash(ns, name.as_bytes()))
+            .find(|&id| {
+                self.indexed(id, group)
+                    .is_some_and(|(n, b)| n.slot() == ns.slot() && b == name.as_bytes())
+            });
+        found.or_else(|| match ns {
+            Ns::Kind(NameKind::Base) => index.ints.get(&canonical_int_name(name)?).copied(),
             _ => None,
         })
     }
 
-    /// Name → first type id with that name, per namespace of `group`, over this blob's own complete types.
+    /// Name → first type id with that name, per namespace of `group`, over this blob's own
+    /// complete types. One pass over the records collects the hashes, then the table is sized
+    /// for them.
     fn build_index(&self, group: usize) -> NameIndex {
-        let mut maps: NameIndex = (0..Ns::COUNT).map(|_| HashMap::new()).collect();
-        let mut int_aliases = Vec::new();
-        for id in self.first_id..self.type_count() {
-            let Ok(r) = self.record(id) else { continue };
-            let Some(ns) = Ns::of_kind(r.kind()).filter(|ns| ns.group() == group) else {
+        let mut named = Vec::new();
+        let mut ints = HashMap::new();
+        for (id, &off) in (self.first_id..).zip(&self.offsets) {
+            let off = off as usize;
+            let (Some(name_off), Some(info)) = (self.u32_at(off), self.u32_at(off + 4)) else {
                 continue;
             };
-            if r.name_off == 0 {
-                continue;
-            }
-            let Ok(name) = self.str_at(r.name_off, id) else {
+            let Some(ns) = Ns::of_kind((info >> 24) & 0x1f).filter(|ns| ns.group() == group) else {
                 continue;
             };
-            if name.is_empty() {
+            let Some(name) = self.name_bytes(name_off).filter(|n| !n.is_empty()) else {
                 continue;
-            }
-            if let Some(map) = maps.get_mut(ns.slot()) {
-                map.entry(name.into()).or_insert(id);
-            }
-            if r.kind() == kind::INT {
-                if let Some(c) = canonical_int_name(name) {
-                    int_aliases.push((c, id));
+            };
+            named.push((ns_hash(ns, name), id));
+            if matches!(ns, Ns::Kind(NameKind::Base)) {
+                if let Some(c) = std::str::from_utf8(name).ok().and_then(canonical_int_name) {
+                    ints.entry(c).or_insert(id);
                 }
             }
         }
-        if let Some(base) = maps.get_mut(Ns::Kind(NameKind::Base).slot()) {
-            for (c, id) in int_aliases {
-                base.entry(c.into()).or_insert(id);
-            }
+        let mut by_name = HashSlots::with_capacity(named.len());
+        for (hash, id) in named {
+            let Some((ns, name)) = self.indexed(id, group) else {
+                continue;
+            };
+            let same = |other: u32| {
+                self.indexed(other, group)
+                    .is_some_and(|(n, b)| n.slot() == ns.slot() && b == name)
+            };
+            by_name.insert(hash, id, same);
         }
-        maps
+        NameIndex { by_name, ints }
     }
 
     /// Converts the record of own type `id` to the shared model.
@@ -821,9 +866,13 @@ impl TypeSource for BtfSource {
                 return base.get(idx);
             }
         }
+        let at = idx.wrapping_sub(self.first_id) as usize;
         let cell = self
             .cache
-            .get(idx.wrapping_sub(self.first_id) as usize)
+            .get(at / CACHE_CHUNK)
+            .map(|c| c.get_or_init(|| (0..CACHE_CHUNK).map(|_| OnceLock::new()).collect()))
+            .and_then(|c| c.get(at % CACHE_CHUNK))
+            .filter(|_| at < self.offsets.len())
             .ok_or_else(|| {
                 DebugInfoError::NotFound(format!(
                     "BTF type {idx} (this BTF has ids up to {})",

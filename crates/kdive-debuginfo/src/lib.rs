@@ -7,6 +7,7 @@ pub mod btf;
 pub mod dwarf;
 pub mod elf_file;
 pub mod error;
+mod hash;
 pub mod kallsyms;
 pub mod symbols;
 pub mod table;

@@ -7,7 +7,7 @@ use std::time::Instant;
 use kdive_debuginfo::kallsyms::Kallsyms;
 use kdive_debuginfo::SymbolSource;
 use kdive_dump::Dump;
-use kdive_memory::KernelMemory;
+use kdive_memory::{KernelMemory, ReadVirt};
 
 /// One line of crash's `sym` output: `ffffffffaefcd06e (T) panic+317 [file: line]`.
 struct SymLine {
@@ -48,17 +48,19 @@ fn check_fixture(name: &str) {
     let path = fx.reference_dump();
     let dump = Dump::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let info = dump.vmcoreinfo().expect("VMCOREINFO").clone();
-    let mem =
-        KernelMemory::new(Arc::new(dump)).unwrap_or_else(|e| panic!("{name}: KernelMemory: {e}"));
+    let mem: Arc<dyn ReadVirt> = Arc::new(
+        KernelMemory::new(Arc::new(dump)).unwrap_or_else(|e| panic!("{name}: KernelMemory: {e}")),
+    );
 
     let t = Instant::now();
-    let k = Kallsyms::load(&mem, &info).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let k = Kallsyms::load(mem.clone(), &info).unwrap_or_else(|e| panic!("{name}: {e}"));
     let load = t.elapsed();
     // again, with the dump's pages already decompressed: the decoding's own cost
     let warm = (0..3)
         .map(|_| {
             let t = Instant::now();
-            let again = Kallsyms::load(&mem, &info).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let again =
+                Kallsyms::load(mem.clone(), &info).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(again.len(), k.len());
             t.elapsed()
         })
@@ -67,12 +69,35 @@ fn check_fixture(name: &str) {
     let t = Instant::now();
     let _ = k.by_name("init_task");
     eprintln!(
-        "{name}: {} symbols ({:?}) loaded in {load:?} (warm {warm:?}); name index in {:?}",
+        "{name}: {} symbols ({:?}) opened in {load:?} (warm {warm:?}); first lookup by name in {:?}",
         k.len(),
         k.encoding(),
         t.elapsed()
     );
     assert!(k.len() > 50_000, "{name}: only {} symbols", k.len());
+
+    // lookups decoding on demand agree with the whole table, decoded at once
+    let whole = Kallsyms::load(mem.clone(), &info).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let table = whole.table().unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(table.len(), k.len());
+    for s in table.iter().step_by(401) {
+        assert!(
+            k.lookup_all(s.name)
+                .iter()
+                .any(|f| f.addr == s.addr && f.kind == s.kind),
+            "{name}: {} at {:#x}",
+            s.name,
+            s.addr
+        );
+        if !s.absolute {
+            assert_eq!(
+                k.by_addr(s.addr).map(|f| f.addr),
+                Some(s.addr),
+                "{name}: {}",
+                s.name
+            );
+        }
+    }
 
     // metadata.json: runtime addresses of a few symbols
     let meta = fx.metadata();

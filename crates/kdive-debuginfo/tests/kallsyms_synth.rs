@@ -1,12 +1,15 @@
 //! kallsyms decoding over synthetic tables built by a small encoder (the layout of
 //! `scripts/kallsyms.c` output), in a synthetic kernel memory.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use kdive_debuginfo::kallsyms::{AddressEncoding, Kallsyms, ModuleSymbols};
 use kdive_debuginfo::{DebugInfoError, SymbolSource};
 use kdive_dump::VmcoreInfo;
-use kdive_testdata::kallsyms::{sym, tables, Addresses, Sym};
+use kdive_memory::ReadVirt;
+use kdive_testdata::kallsyms::{sym, tables_in, Addresses, Layout, Sym};
 use kdive_testdata::mem::SparseMemory;
 
 const TABLES: u64 = 0xffff_ffff_8a00_0000;
@@ -18,9 +21,14 @@ struct Built {
     info: String,
 }
 
-/// The tables of `syms` at [`TABLES`], in whole pages of memory.
+/// The tables of `syms` at [`TABLES`] in 6.1's order, in whole pages of memory.
 fn build(syms: &[Sym], enc: Addresses, legacy: bool) -> Built {
-    let t = tables(syms, TABLES, enc, legacy);
+    build_in(syms, enc, legacy, Layout::Linux61)
+}
+
+/// The tables of `syms` at [`TABLES`] in the order of `layout`.
+fn build_in(syms: &[Sym], enc: Addresses, legacy: bool, layout: Layout) -> Built {
+    let t = tables_in(syms, TABLES, enc, legacy, layout);
     let mut bytes = t.bytes;
     bytes.resize(bytes.len().next_multiple_of(4096), 0);
     let mut mem = SparseMemory::new();
@@ -36,7 +44,7 @@ impl Built {
         VmcoreInfo::parse(&self.info)
     }
     fn load(&self) -> Result<Kallsyms, DebugInfoError> {
-        Kallsyms::load(&self.mem, &self.vmcoreinfo())
+        Kallsyms::load(Arc::new(self.mem.clone()), &self.vmcoreinfo())
     }
     fn symbol(&self, name: &str) -> u64 {
         self.vmcoreinfo().symbol(name).unwrap()
@@ -159,9 +167,11 @@ fn check_kernel(k: &Kallsyms) {
     assert_eq!(k.lookup_all("mixed").len(), 2);
     assert!(k.by_name("func_299_do_sys").is_some());
     // iteration: by address
-    let addrs: Vec<u64> = k.iter().filter(|s| !s.absolute).map(|s| s.addr).collect();
+    let t = k.table().unwrap();
+    let addrs: Vec<u64> = t.iter().filter(|s| !s.absolute).map(|s| s.addr).collect();
     assert!(addrs.windows(2).all(|w| w[0] <= w[1]));
-    assert_eq!(k.iter().next().unwrap().name, "_stext");
+    assert_eq!(t.iter().next().unwrap().name, "_stext");
+    assert_eq!(t.len(), k.len());
 }
 
 #[test]
@@ -184,7 +194,7 @@ fn absolute_percpu() {
     assert_eq!((s.addr, s.kind, s.size), (0x1c000, 'A', None));
     assert_eq!(k.by_name("fixed_percpu_data").unwrap().addr, 0);
     assert_eq!(k.by_addr(0x1c000), None);
-    assert_eq!(k.iter().filter(|s| s.absolute).count(), 3);
+    assert_eq!(k.table().unwrap().iter().filter(|s| s.absolute).count(), 3);
 }
 
 #[test]
@@ -314,7 +324,7 @@ fn names_unmapped() {
 fn missing_vmcoreinfo() {
     let b = build(&kernel(false), Addresses::Relative, false);
     let info = VmcoreInfo::parse(&b.info.replace("SYMBOL(kallsyms_token_index)", "X"));
-    match Kallsyms::load(&b.mem, &info) {
+    match Kallsyms::load(Arc::new(b.mem.clone()), &info) {
         Err(DebugInfoError::Missing(m)) => assert!(m.contains("kallsyms_token_index")),
         other => panic!("{:?}", other.err()),
     }
@@ -365,7 +375,7 @@ fn load_time_150k() {
     let b = build(&syms, Addresses::AbsolutePercpu, false);
     let info = b.vmcoreinfo();
     let t = Instant::now();
-    let k = Kallsyms::load(&b.mem, &info).unwrap();
+    let k = Kallsyms::load(Arc::new(b.mem.clone()), &info).unwrap();
     let load = t.elapsed();
     let t = Instant::now();
     assert_eq!(
@@ -551,4 +561,168 @@ fn module_corrupt() {
         .unwrap()
         .to_string();
     assert!(e.contains("module strtab") && e.contains("symbol 1"), "{e}");
+}
+
+// ---- decoding on demand ----
+
+/// `count` text symbols after the small kernel's, named so that name order differs from
+/// address order.
+fn many(count: u64) -> Vec<Sym> {
+    let mut v = kernel(false);
+    for i in 0..count {
+        let name = format!(
+            "{}_fn_{i}",
+            ["zeta", "alpha", "mid", "beta"][i as usize % 4]
+        );
+        v.push(sym(&name, 't', TEXT + 0x10_0000 + i * 0x10));
+    }
+    v
+}
+
+/// Memory that counts the bytes read from it.
+struct Counting(SparseMemory, AtomicUsize);
+
+impl ReadVirt for Counting {
+    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
+        self.1.fetch_add(buf.len(), Ordering::Relaxed);
+        self.0.read_virt(addr, buf)
+    }
+}
+
+/// With the names-ordered table (6.2+, in either place), every lookup agrees with the whole
+/// table, and a lookup by name reads a few blocks, not every name.
+#[test]
+fn names_ordered_table_in_both_places() {
+    let syms = many(20_000);
+    for layout in [Layout::Linux62, Layout::Linux64] {
+        for enc in [
+            Addresses::Relative,
+            Addresses::AbsolutePercpu,
+            Addresses::PcRelative,
+        ] {
+            let what = format!("{layout:?} {enc:?}");
+            let b = build_in(&syms, enc, false, layout);
+            let names_len = b.symbol("kallsyms_token_table") - b.symbol("kallsyms_names");
+            let mem = Arc::new(Counting(b.mem.clone(), Default::default()));
+            let k = Kallsyms::load(mem.clone(), &b.vmcoreinfo()).unwrap();
+            let before = mem.1.load(Ordering::Relaxed);
+            assert_eq!(
+                k.by_name("mid_fn_19998").map(|s| s.addr),
+                Some(TEXT + 0x10_0000 + 19_998 * 0x10),
+                "{what}"
+            );
+            let read = mem.1.load(Ordering::Relaxed) - before;
+            assert!(
+                read < names_len as usize / 4,
+                "{what}: {read} of {names_len} bytes"
+            );
+            check_kernel(&k);
+            let whole = b.load().unwrap();
+            for s in whole.table().unwrap().iter().step_by(97) {
+                let found = k.lookup_all(s.name);
+                assert!(found.iter().any(|f| f.addr == s.addr), "{what}: {}", s.name);
+            }
+        }
+    }
+}
+
+/// Without the names-ordered table, or with one that is not in name order, a lookup by name
+/// decodes every name once into a hash index.
+#[test]
+fn names_found_without_an_ordered_table() {
+    let syms = many(3000);
+    let mut b = build_in(&syms, Addresses::Relative, false, Layout::Linux64);
+    let seqs = b.symbol("kallsyms_relative_base") + 8;
+    let k = b.load().unwrap();
+    assert_eq!(
+        k.by_name("beta_fn_2999").unwrap().addr,
+        TEXT + 0x10_0000 + 2999 * 0x10
+    );
+    // tables of symbol numbers out of range, all the same, or out of name order: refused
+    b.poke(seqs, &vec![0xff; 3 * syms.len()]);
+    check_kernel(&b.load().unwrap());
+    b.poke(seqs, &vec![0; 3 * syms.len()]);
+    check_kernel(&b.load().unwrap());
+    let reversed: Vec<u8> = (0..syms.len() as u32)
+        .rev()
+        .flat_map(|i| i.to_be_bytes()[1..].to_vec())
+        .collect();
+    b.poke(seqs, &reversed);
+    let k = b.load().unwrap();
+    check_kernel(&k);
+    assert_eq!(
+        k.by_name("beta_fn_2999").unwrap().addr,
+        TEXT + 0x10_0000 + 2999 * 0x10
+    );
+    assert_eq!(k.lookup_all("dup").len(), 2);
+}
+
+/// Markers that do not agree with the names: out of range or out of order, the whole table is
+/// walked instead; shifted by a byte (still in order), the blocks around the bad marker cannot
+/// be decoded, and only they are lost.
+#[test]
+fn markers_out_of_range_or_shifted() {
+    let syms = many(1200);
+    let b = build(&syms, Addresses::Relative, false);
+    let token_table = b.symbol("kallsyms_token_table");
+    let count = syms.len().div_ceil(256) as u64;
+    let word = |b: &Built, at: u64| {
+        let mut w = [0u8; 4];
+        b.mem.read_virt(at, &mut w).unwrap();
+        u32::from_le_bytes(w)
+    };
+    // the markers end at the token table, or 4 bytes before it (alignment)
+    let markers = [0u64, 4]
+        .into_iter()
+        .map(|pad| token_table - pad - 4 * count)
+        .find(|&m| word(&b, m) == 0 && word(&b, m + 4) > 0)
+        .unwrap();
+    let read = |b: &Built, k: u64| word(b, markers + 4 * k);
+    for bad in [u32::MAX, 0, read(&b, 1)] {
+        let mut b2 = build(&syms, Addresses::Relative, false);
+        b2.poke(markers + 8, &bad.to_le_bytes());
+        let k = b2.load().unwrap();
+        check_kernel(&k);
+        assert_eq!(k.table().unwrap().len(), syms.len());
+    }
+    let mut b3 = build(&syms, Addresses::Relative, false);
+    b3.poke(markers + 8, &(read(&b, 2) + 1).to_le_bytes());
+    let k = b3.load().unwrap();
+    // symbols 256..768 are in the blocks the marker separates
+    let mut sorted = syms.clone();
+    sorted.sort_by_key(|s| s.addr);
+    let (lost, kept) = (&sorted[600], &sorted[1000]);
+    assert_eq!(k.by_name(&kept.name).map(|s| s.addr), Some(kept.addr));
+    assert_eq!(k.by_addr(kept.addr).map(|s| s.addr), Some(kept.addr));
+    assert_eq!(k.by_addr(lost.addr), None);
+    let e = k
+        .table()
+        .err()
+        .expect("a block that does not decode")
+        .to_string();
+    assert!(e.contains("kallsyms_names") && e.contains("block"), "{e}");
+    assert_eq!(k.by_name("_stext").map(|s| s.addr), Some(TEXT));
+}
+
+/// A page of the names the dump does not have: opening and every other lookup still work.
+#[test]
+fn names_page_missing() {
+    let syms = many(4000);
+    let mut b = build_in(&syms, Addresses::Relative, false, Layout::Linux62);
+    let names = b.symbol("kallsyms_names");
+    let page = (names + 0x4000) & !0xfff;
+    b.mem.exclude_page(page);
+    let k = b.load().unwrap();
+    let ok = (0..4000u64)
+        .filter(|i| {
+            k.by_name(&format!(
+                "{}_fn_{i}",
+                ["zeta", "alpha", "mid", "beta"][*i as usize % 4]
+            ))
+            .is_some()
+        })
+        .count();
+    assert!((3000..4000).contains(&ok), "{ok} of 4000 found");
+    assert!(k.table().is_err());
+    assert_eq!(k.by_addr(DATA + 0x10).unwrap().name.as_ref(), "init_task");
 }

@@ -4,6 +4,7 @@
 //! flattened) implements [`DumpFormat`]; [`Dump`] wraps the one that matched and
 //! adds page-spanning reads. Nothing here knows about kernel virtual memory.
 
+pub mod bulk;
 pub mod codec;
 pub mod elf;
 pub mod error;
@@ -130,6 +131,21 @@ pub trait DumpFormat: Send + Sync {
     /// Errors: [`DumpError::Excluded`], [`DumpError::NotRam`], [`DumpError::Lost`] for absent pages,
     /// others for corrupt data.
     fn read_page(&self, pfn: u64, offset: usize, buf: &mut [u8]) -> Result<()>;
+    /// Reads whole pages `pfn, pfn + 1, ...` into `buf` (a multiple of the page size): a bulk read
+    /// of data read once, which formats that decode pages do without filling their page cache.
+    /// Fails like [`read_page`](Self::read_page) on the first page it cannot read.
+    fn read_pages(&self, pfn: u64, buf: &mut [u8]) -> Result<()> {
+        let ps = self.meta().page_size;
+        let Ok(size) = usize::try_from(ps) else {
+            return Err(DumpError::Unsupported {
+                what: format!("page size {ps:#x}"),
+            });
+        };
+        for (i, page) in buf.chunks_mut(size.max(1)).enumerate() {
+            self.read_page(pfn.saturating_add(i as u64), 0, page)?;
+        }
+        Ok(())
+    }
     /// Page counts per codec (kdump files; ELF reports everything as `Codec::None`).
     fn codec_counts(&self) -> Vec<(Codec, u64)> {
         Vec::new()
@@ -416,7 +432,34 @@ impl Dump {
 
     /// Reads physical memory, spanning pages. Fails on the first page that is not present
     /// (excluded pages read as zeros after [`Dump::set_zero_excluded`]).
+    ///
+    /// A read of many whole pages (a table read once) goes to [`DumpFormat::read_pages`]:
+    /// decoded straight into `buf`, in parallel where the format decodes pages.
     pub fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<()> {
+        let ps = self.page_size();
+        // up to the first page boundary, then the whole pages, then the rest
+        let head = ((ps - paddr % ps) % ps).min(buf.len() as u64) as usize;
+        let whole = (buf.len() - head) / ps as usize;
+        if whole < bulk::MIN_PAGES {
+            return self.read_each_page(paddr, buf);
+        }
+        let at = |n: usize| {
+            paddr
+                .checked_add(n as u64)
+                .ok_or(DumpError::NotRam { paddr: u64::MAX })
+        };
+        let (first, rest) = buf.split_at_mut(head);
+        let (pages, tail) = rest.split_at_mut(whole * ps as usize);
+        self.read_each_page(paddr, first)?;
+        if self.inner.read_pages(at(head)? / ps, pages).is_err() {
+            // the page-by-page path says which page failed, or reads excluded ones as zeros
+            self.read_each_page(at(head)?, pages)?;
+        }
+        self.read_each_page(at(head + pages.len())?, tail)
+    }
+
+    /// Reads `buf` at `paddr` one page at a time, through the format's page cache.
+    fn read_each_page(&self, paddr: u64, buf: &mut [u8]) -> Result<()> {
         let ps = self.page_size();
         let mut done = 0usize;
         while done < buf.len() {

@@ -139,6 +139,31 @@ impl DumpFormat for SplitDump {
         self.part_for(pfn).read_page(pfn, offset, buf)
     }
 
+    /// Each part reads the pages it holds (in bulk).
+    fn read_pages(&self, pfn: u64, buf: &mut [u8]) -> Result<()> {
+        let ps = usize::try_from(self.meta.page_size)
+            .unwrap_or(usize::MAX)
+            .max(1);
+        let (mut first, mut rest) = (pfn, buf);
+        while !rest.is_empty() {
+            // the pages up to where the part holding `first` (or the gap before the next) ends
+            let i = self.parts.partition_point(|(p, _)| p.end <= first);
+            let end = match self.parts.get(i) {
+                Some((p, _)) if p.start <= first => p.end,
+                Some((p, _)) => p.start,
+                None => u64::MAX,
+            };
+            let n = usize::try_from(end - first)
+                .unwrap_or(usize::MAX)
+                .clamp(1, rest.len().div_ceil(ps));
+            let (span, tail) = rest.split_at_mut((n * ps).min(rest.len()));
+            self.part_for(first).read_pages(first, span)?;
+            first += n as u64;
+            rest = tail;
+        }
+        Ok(())
+    }
+
     fn zero_page_count(&self) -> u64 {
         self.parts.iter().map(|(_, f)| f.zero_page_count()).sum()
     }

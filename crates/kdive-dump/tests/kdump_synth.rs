@@ -569,3 +569,70 @@ fn dump_wrapper_reads_across_pages() {
     );
     assert!(dump.vmcoreinfo().is_some());
 }
+
+/// 200 consecutive pages of every codec, one excluded page at 150, and a hole from 200.
+fn run_of_pages() -> Writer {
+    let codecs = [
+        Codec::Zlib,
+        Codec::Lzo,
+        Codec::Snappy,
+        Codec::Zstd,
+        Codec::None,
+    ];
+    let mut w = Writer::new(BS as u32, 400);
+    for pfn in 0..200u64 {
+        w.pages
+            .insert(pfn, Page::Data(codecs[pfn as usize % 5], content(pfn, BS)));
+    }
+    w.page(150, Page::Excluded)
+}
+
+#[test]
+fn bulk_reads_decode_many_pages_into_the_buffer() {
+    let w = run_of_pages();
+    let dump = kdive_dump::Dump::from_format(vec![], Box::new(open(w.build()).unwrap()));
+    // pages 3..150 and part of the pages around them: one bulk read, split over two threads
+    let (start, len) = (3 * BS as u64 - 100, 146 * BS + 200);
+    let mut buf = vec![0u8; len];
+    dump.read_phys(start, &mut buf).unwrap();
+    let want: Vec<u8> = (2..150u64).flat_map(|p| content(p, BS)).collect();
+    assert!(buf == want[BS - 100..BS - 100 + len], "contents");
+    // the same pages again, now through the page cache, and the bulk path straight
+    let mut again = vec![0u8; len];
+    for (i, c) in again.chunks_mut(BS).enumerate() {
+        dump.read_phys(start + (i * BS) as u64, c).unwrap();
+    }
+    assert!(again == buf);
+    let mut pages = vec![0u8; 60 * BS];
+    dump.format().read_pages(10, &mut pages).unwrap();
+    assert!(pages == want[8 * BS..68 * BS]);
+}
+
+#[test]
+fn bulk_reads_fail_on_the_first_missing_page() {
+    let w = run_of_pages();
+    let mut dump = kdive_dump::Dump::from_format(vec![], Box::new(open(w.build()).unwrap()));
+    let mut buf = vec![0u8; 100 * BS];
+    // the excluded page 150 and the hole at 200: the error names the first of them
+    let r = dump.read_phys(120 * BS as u64, &mut buf);
+    assert!(
+        matches!(r, Err(DumpError::Excluded { paddr, .. }) if paddr == 150 * BS as u64),
+        "{r:?}"
+    );
+    assert!(dump.format().read_pages(120, &mut buf).is_err());
+    dump.set_zero_excluded(true);
+    let r = dump.read_phys(120 * BS as u64, &mut buf);
+    assert!(
+        matches!(r, Err(DumpError::NotRam { paddr }) if paddr == 200 * BS as u64),
+        "{r:?}"
+    );
+    let mut buf = vec![0xffu8; 60 * BS];
+    dump.read_phys(120 * BS as u64, &mut buf).unwrap();
+    assert!(
+        buf[30 * BS..31 * BS].iter().all(|&b| b == 0),
+        "excluded page as zeros"
+    );
+    assert!(buf[31 * BS..32 * BS] == content(151, BS)[..]);
+    // a buffer that is not whole pages is refused, never half read
+    assert!(dump.format().read_pages(0, &mut buf[..BS + 1]).is_err());
+}

@@ -47,20 +47,9 @@ pub fn all_tasks(prog: &Program, limit: usize) -> Result<TaskList> {
         }
     };
 
-    for cpu in possible_cpus(prog).unwrap_or_else(|_| vec![0]) {
-        match runqueue(prog, cpu) {
-            Ok(rq) => {
-                if let Ok(idle) = rq.member("idle").and_then(|o| o.read_u64()) {
-                    tl.idle.insert(cpu, idle);
-                }
-                if let Ok(curr) = rq.member("curr").and_then(|o| o.read_u64()) {
-                    tl.active.insert(cpu, curr);
-                }
-            }
-            Err(e) => tl.problems.push(format!("runqueue of CPU {cpu}: {e}")),
-        }
-    }
-    tl.idle.entry(0).or_insert(init_task);
+    let cpus = cpu_tasks(prog, init_task);
+    (tl.idle, tl.active) = (cpus.idle, cpus.active);
+    tl.problems.extend(cpus.problems);
     for &idle in tl.idle.clone().values() {
         add(&mut tl, idle);
     }
@@ -95,12 +84,68 @@ pub fn all_tasks(prog: &Program, limit: usize) -> Result<TaskList> {
         Err(e) => tl.problems.push(format!("PID namespace: {e}")),
     }
 
-    if let Ok(addr) = prog.symbol_address("nr_threads") {
-        if let Ok(n) = prog.mem().read_u32(addr) {
-            tl.expected = Some(n as u64 + tl.idle.len() as u64);
+    tl.expected = nr_threads(prog).ok().map(|n| n + idle_count(&tl.idle));
+    Ok(tl)
+}
+
+/// The idle and the running task of each possible CPU, from its runqueue (CPU 0's idle task
+/// is `init_task` when its runqueue cannot be read).
+struct CpuTasks {
+    idle: BTreeMap<u32, u64>,
+    active: BTreeMap<u32, u64>,
+    problems: Vec<String>,
+}
+
+fn cpu_tasks(prog: &Program, init_task: u64) -> CpuTasks {
+    let mut t = CpuTasks {
+        idle: BTreeMap::new(),
+        active: BTreeMap::new(),
+        problems: Vec::new(),
+    };
+    for cpu in possible_cpus(prog).unwrap_or_else(|_| vec![0]) {
+        match runqueue(prog, cpu) {
+            Ok(rq) => {
+                if let Ok(idle) = rq.member("idle").and_then(|o| o.read_u64()) {
+                    t.idle.insert(cpu, idle);
+                }
+                if let Ok(curr) = rq.member("curr").and_then(|o| o.read_u64()) {
+                    t.active.insert(cpu, curr);
+                }
+            }
+            Err(e) => t.problems.push(format!("runqueue of CPU {cpu}: {e}")),
         }
     }
-    Ok(tl)
+    t.idle.entry(0).or_insert(init_task);
+    t
+}
+
+/// Most threads `nr_threads` can count (`PID_MAX_LIMIT`): a larger value is not a count.
+const MAX_THREADS: u64 = 1 << 22;
+
+/// The kernel's `nr_threads`: every thread but the idle tasks.
+fn nr_threads(prog: &Program) -> Result<u64> {
+    let n = u64::from(prog.mem().read_u32(prog.symbol_address("nr_threads")?)?);
+    if n > MAX_THREADS {
+        return Err(ProgramError::Walk {
+            what: "nr_threads".into(),
+            why: format!("{n} threads, more than the kernel can count"),
+        });
+    }
+    Ok(n)
+}
+
+/// How many tasks the kernel says exist, without walking them: `nr_threads` plus the idle
+/// task of each CPU (distinct ones), as crash's `sys` counts them. A few reads, whatever the
+/// number of tasks.
+pub fn task_count(prog: &Program) -> Result<u64> {
+    let n = nr_threads(prog)?;
+    Ok(n + idle_count(&cpu_tasks(prog, prog.symbol_address("init_task")?).idle))
+}
+
+/// Distinct idle tasks.
+fn idle_count(idle: &BTreeMap<u32, u64>) -> u64 {
+    let distinct: HashSet<u64> = idle.values().copied().filter(|&t| t != 0).collect();
+    distinct.len() as u64
 }
 
 /// The runqueue (`struct rq`) of a CPU.

@@ -380,7 +380,30 @@ fn image_to_phys(vaddr: u64, phys_base: u64, image_size: u64) -> Option<u64> {
     Some(off.wrapping_add(phys_base))
 }
 
+impl KernelMemory {
+    /// Reads `buf` at `vaddr` one page at a time, so that an error names the page that failed.
+    fn read_each_page(&self, vaddr: u64, buf: &mut [u8]) -> Result<()> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let v = vaddr + done as u64;
+            let paddr = self.translate(v)?;
+            let n = ((PAGE_SIZE - v % PAGE_SIZE) as usize).min(buf.len() - done);
+            self.dump
+                .read_phys(paddr, &mut buf[done..done + n])
+                .map_err(|source| MemError::Dump {
+                    vaddr: v,
+                    level: None,
+                    source,
+                })?;
+            done += n;
+        }
+        Ok(())
+    }
+}
+
 impl ReadVirt for KernelMemory {
+    /// Pages that are contiguous in physical memory too are read as one run, so that a large
+    /// read reaches the dump as one bulk read.
     fn read_virt(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
         let mut done = 0usize;
         while done < buf.len() {
@@ -391,14 +414,25 @@ impl ReadVirt for KernelMemory {
                 });
             };
             let paddr = self.translate(vaddr)?;
-            let n = ((PAGE_SIZE - vaddr % PAGE_SIZE) as usize).min(buf.len() - done);
-            self.dump
-                .read_phys(paddr, &mut buf[done..done + n])
-                .map_err(|source| MemError::Dump {
-                    vaddr,
-                    level: None,
-                    source,
-                })?;
+            let mut n = ((PAGE_SIZE - vaddr % PAGE_SIZE) as usize).min(buf.len() - done);
+            while done + n < buf.len() {
+                let next = vaddr.checked_add(n as u64).map(|v| self.translate(v));
+                if !matches!(next, Some(Ok(p)) if Some(p) == paddr.checked_add(n as u64)) {
+                    break;
+                }
+                n += (PAGE_SIZE as usize).min(buf.len() - done - n);
+            }
+            let run = &mut buf[done..done + n];
+            if let Err(source) = self.dump.read_phys(paddr, run) {
+                if n as u64 <= PAGE_SIZE - vaddr % PAGE_SIZE {
+                    return Err(MemError::Dump {
+                        vaddr,
+                        level: None,
+                        source,
+                    });
+                }
+                self.read_each_page(vaddr, run)?;
+            }
             done += n;
         }
         Ok(())

@@ -295,6 +295,36 @@ fn reads_spanning_pages() {
     m.read_virt(v, &mut []).unwrap();
 }
 
+/// A read over many pages contiguous in physical memory reaches the dump as one run; an
+/// excluded page inside it is still named by its own virtual address.
+#[test]
+fn long_contiguous_reads_name_the_failing_page() {
+    let mut b = Builder::new(false);
+    let v = 0xffff_c900_0020_0000u64;
+    let p = 0x0600_0000u64;
+    for i in 0..40 {
+        b.map(v + i * KB4, p + i * KB4, KB4, 0);
+        b.write(p + i * KB4, &[i as u8; 8]);
+    }
+    // then a page mapped elsewhere: the run stops there
+    b.map(v + 40 * KB4, 0x0700_0000, KB4, 0);
+    b.write(0x0700_0000, &[0xee; 8]);
+    b.phys.exclude(p / KB4 + 30);
+    let m = b.memory();
+    let mut buf = vec![0u8; 30 * KB4 as usize];
+    m.read_virt(v, &mut buf).unwrap();
+    assert!((0..30).all(|i| buf[i * KB4 as usize] == i as u8));
+    let mut buf = vec![0u8; 41 * KB4 as usize];
+    let err = m.read_virt(v + 8, &mut buf[8..]).unwrap_err();
+    assert!(
+        matches!(err, MemError::Dump { vaddr, source: DumpError::Excluded { .. }, .. } if vaddr == v + 30 * KB4),
+        "{err:?}"
+    );
+    m.read_virt(v + 31 * KB4, &mut buf[..10 * KB4 as usize])
+        .unwrap();
+    assert_eq!(buf[9 * KB4 as usize], 0xee);
+}
+
 #[test]
 fn read_at_the_top_of_the_address_space_does_not_wrap() {
     let mut b = Builder::new(false);

@@ -24,7 +24,7 @@ impl ProgramBuilder {
             .cloned()
             .ok_or(KernelOpenError::NoVmcoreinfo)?;
         let mem = Arc::new(KernelMemory::new(dump.clone()).map_err(KernelOpenError::Memory)?);
-        let ksyms = Kallsyms::load(&*mem, &info).map_err(KernelOpenError::Kallsyms)?;
+        let ksyms = Kallsyms::load(mem.clone(), &info).map_err(KernelOpenError::Kallsyms)?;
         let btf = read_vmlinux_btf(&*mem, &ksyms)?;
         let mut types = Types::new();
         let src = types.next_source_id();

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use kdive_program::unwind::orc::{OrcLayout, OrcTable};
+use kdive_program::unwind::orc::{OrcLayout, OrcTable, OrcType};
 use kdive_program::unwind::x86_64::reg;
 use kdive_program::unwind::{
     FoundBy, Limits, RegSet, StackKind, StackRange, Stacks, Start, StopReason, Trace, TraceEnd,
@@ -546,10 +546,96 @@ fn tables_read_from_memory_with_relative_ips_in_both_layouts() {
         for guess in [Some(layout.clone()), None] {
             let t = OrcTable::read(&m, "t", ip_table, orc_table, 3, guess, vec![]).unwrap();
             assert_eq!(t.len(), 3);
-            assert_eq!(t.lookup(B + 5).map(|e| e.sp_offset), Some(32));
-            assert_eq!(t.lookup(C).map(|e| e.sp_offset), Some(48));
+            assert_eq!(t.lookup(&m, B + 5).map(|e| e.sp_offset), Some(32));
+            assert_eq!(t.lookup(&m, C).map(|e| e.sp_offset), Some(48));
         }
         assert!(OrcTable::read(&m, "t", ip_table, orc_table, 0, None, vec![]).is_err());
         assert!(OrcTable::read(&m, "t", 0x10, orc_table, 3, None, vec![]).is_err());
     }
+}
+
+/// A sorted in-memory table of 2,000 entries, one every 16 bytes of text from `TEXT`, each
+/// with its index as sp offset; a weak terminator shares the ip of entry 1,000 and sorts first.
+fn big_table(m: &mut SparseMemory, ip_table: u64, orc_table: u64) -> usize {
+    let count = 2001;
+    m.fill(ip_table, 4 * count as usize, 0);
+    m.fill(orc_table, 6 * count as usize, 0);
+    let mut ips: Vec<(u64, [u8; 6])> = (0..2000u64)
+        .map(|i| (TEXT + 16 * i, call(i as i16)))
+        .collect();
+    ips.insert(1000, (TEXT + 16 * 1000, orc(0, 0, 0, 0, T_UNDEFINED)));
+    for (i, (ip, e)) in ips.iter().enumerate() {
+        let at = ip_table + 4 * i as u64;
+        m.write(at, &((*ip as i64 - at as i64) as i32).to_le_bytes());
+        m.write(orc_table + 6 * i as u64, e);
+    }
+    count
+}
+
+/// Lookups in a table left in memory: by binary search, through a block index, through a
+/// wrong or unreadable index (the table's own answer wins), and on a truncated table.
+#[test]
+fn tables_left_in_memory_are_searched_where_they_are() {
+    let (ip_table, orc_table, index) = (
+        0xffff_ffff_8200_0000u64,
+        0xffff_ffff_8210_0000u64,
+        0xffff_ffff_8220_0000u64,
+    );
+    let mut m = SparseMemory::default();
+    let count = big_table(&mut m, ip_table, orc_table);
+    // the kernel's index: per 256 bytes of text, the entry in force at the block start
+    let blocks = 2000 * 16 / 256 + 1;
+    m.fill(index, 4 * blocks as usize, 0);
+    for b in 0..blocks {
+        let first = (b * 16).min(1999);
+        let slot = if first >= 1000 { first + 1 } else { first };
+        m.write(index + 4 * b as u64, &(slot as u32).to_le_bytes());
+    }
+    let plain = OrcTable::read(&m, "t", ip_table, orc_table, count, None, vec![]).unwrap();
+    let indexed = OrcTable::read(&m, "t", ip_table, orc_table, count, None, vec![])
+        .unwrap()
+        .with_block_index(index, TEXT, blocks as u64);
+    let mut zeros = m.clone();
+    zeros.fill(index, 4 * blocks as usize, 0);
+    let stale = OrcTable::read(&zeros, "t", ip_table, orc_table, count, None, vec![])
+        .unwrap()
+        .with_block_index(index, TEXT, blocks as u64);
+    let unmapped = OrcTable::read(&m, "t", ip_table, orc_table, count, None, vec![])
+        .unwrap()
+        .with_block_index(0xdead_0000, TEXT, blocks as u64);
+    assert_eq!(plain.len(), count);
+    assert!(plain.covers(TEXT + 16 * 1999) && !plain.covers(TEXT + 16 * 1999 + 1));
+    for pc in [
+        TEXT,
+        TEXT + 5,
+        TEXT + 16 * 999 + 15,
+        TEXT + 16 * 1000,
+        TEXT + 16 * 1234 + 7,
+        TEXT + 16 * 1999,
+        TEXT + 16 * 5000,
+    ] {
+        let want = ((pc - TEXT) / 16).min(1999) as i16;
+        for (t, mem) in [
+            (&plain, &m),
+            (&indexed, &m),
+            (&stale, &zeros),
+            (&unmapped, &m),
+        ] {
+            for _ in 0..2 {
+                // the second time from the table's memo
+                let e = t.lookup(mem, pc).unwrap();
+                assert_eq!((e.sp_offset, e.kind), (want, OrcType::Call), "{pc:#x}");
+            }
+        }
+    }
+    assert_eq!(plain.lookup(&m, TEXT - 1), None);
+    // a count past the end of the mapped table: refused when its last ip is unreadable...
+    assert!(OrcTable::read(&m, "t", ip_table, orc_table, count + 1, None, vec![]).is_err());
+    // ...and lookups that reach unreadable entries find nothing, without panicking
+    let mut cut = m.clone();
+    cut.fill(orc_table, 6 * 10, 0);
+    let l = Some(OrcLayout::current());
+    let t = OrcTable::read(&cut, "t", ip_table, orc_table, count, l, vec![]).unwrap();
+    assert_eq!(t.lookup(&cut, TEXT + 16 * 1500), None);
+    assert_eq!(t.lookup(&cut, TEXT + 16 * 5).map(|e| e.sp_offset), Some(0));
 }

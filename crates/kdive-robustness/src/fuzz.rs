@@ -172,17 +172,23 @@ pub fn kallsyms(data: &[u8]) {
         text += &format!("SYMBOL(_stext)={stext:x}\n");
     }
     let memory = &data[KALLSYMS_HEADER..];
-    let mem = VirtBytes {
+    let mem = Arc::new(VirtBytes {
         base: KALLSYMS_BASE,
-        bytes: memory,
-    };
-    if let Ok(k) = Kallsyms::load(&mem, &VmcoreInfo::parse(&text)) {
+        bytes: memory.to_vec(),
+    });
+    if let Ok(k) = Kallsyms::load(mem, &VmcoreInfo::parse(&text)) {
         let _ = (k.encoding(), k.len(), k.lookup_all("_stext"));
+        // lookups before anything is decoded at once, then through the whole table
+        let _ = (k.by_addr(at(5)), k.by_name("init_task"));
         let some: Vec<(String, u64)> = k
-            .iter()
-            .take(64)
-            .map(|s| (s.name.to_string(), s.addr))
-            .collect();
+            .table()
+            .map(|t| {
+                t.iter()
+                    .take(64)
+                    .map(|s| (s.name.to_string(), s.addr))
+                    .collect()
+            })
+            .unwrap_or_default();
         for (name, addr) in some {
             let _ = (
                 k.by_name(&name),
@@ -411,7 +417,7 @@ pub fn orc(data: &[u8]) {
         ])));
         for pc in [ip, ip.wrapping_add(1), ip.wrapping_sub(1)] {
             if t.covers(pc) {
-                let _ = t.lookup(pc).map(|e| e.to_row());
+                let _ = t.lookup(&mem, pc).map(|e| e.to_row());
             }
         }
     }

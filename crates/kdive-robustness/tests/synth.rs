@@ -1,6 +1,7 @@
 //! The synthetic kernel answers `sys`, `ps` and `log` like a real one.
 
 use kdive_robustness::synth;
+use kdive_testdata::kernel::{kernel, KBASE};
 
 #[test]
 fn synthetic_kernel_answers_sys_ps_log() {
@@ -15,6 +16,30 @@ fn synthetic_kernel_answers_sys_ps_log() {
     );
     assert!(
         out[2].contains("Kernel panic - not syncing: synthetic crash"),
+        "{all}"
+    );
+}
+
+/// With more tasks than are worth walking, `sys` gives the kernel's count (`nr_threads` and
+/// the idle task) without walking them: the three tasks of the list are not what it counts;
+/// `ps` walks them and says the rest cannot be read.
+#[test]
+fn sys_counts_many_tasks_without_walking_them() {
+    let k = kernel();
+    let nr_threads = k.symbols["nr_threads"] - KBASE;
+    let off = nr_threads as usize - k.data.start;
+    let mut patch = vec![4u8];
+    patch.extend_from_slice(&(off as u16).to_le_bytes());
+    patch.extend_from_slice(&100_000u32.to_le_bytes());
+    let out = synth::run_commands_patched(&patch, &["sys", "ps"]);
+    let all = out.join("\n");
+    let tasks = out[0]
+        .lines()
+        .find(|l| l.contains("TASKS:"))
+        .unwrap_or_default();
+    assert_eq!(tasks.trim(), "TASKS: 100001", "{all}");
+    assert!(
+        out[1].contains("kthreadd") && out[1].contains("could not be read"),
         "{all}"
     );
 }

@@ -87,12 +87,36 @@ pub struct Tables {
     pub vmcoreinfo: String,
 }
 
-/// The tables for `syms` (sorted here by address) placed at `at`, in this order: addresses or
+/// Which order `scripts/kallsyms.c` writes the tables in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Up to 6.1: addresses, base, count, names, markers, tokens.
+    Linux61,
+    /// 6.2, 6.3: the names-ordered table (`kallsyms_seqs_of_names`) between the markers and
+    /// the tokens.
+    Linux62,
+    /// 6.4+: count, names, markers, tokens, addresses, base, names-ordered table.
+    Linux64,
+}
+
+/// The tables for `syms` (sorted here by address) placed at `at`, in 6.1's order: addresses or
 /// offsets, relative base, `num_syms`, names, markers, token table, token index. `legacy`: one
 /// length byte per name (before 6.1) instead of the 2-byte form for long names.
 pub fn tables(syms: &[Sym], at: u64, addresses: Addresses, legacy: bool) -> Tables {
+    tables_in(syms, at, addresses, legacy, Layout::Linux61)
+}
+
+/// The tables for `syms` placed at `at`, in the order of `layout`.
+pub fn tables_in(
+    syms: &[Sym],
+    at: u64,
+    addresses: Addresses,
+    legacy: bool,
+    layout: Layout,
+) -> Tables {
     let mut syms = syms.to_vec();
     syms.sort_by_key(|s| s.addr);
+    let n = syms.len();
     let mut region = Vec::new();
     let mut info = String::new();
     let label = |name: &str, off: usize, info: &mut String| {
@@ -105,30 +129,45 @@ pub fn tables(syms: &[Sym], at: u64, addresses: Addresses, legacy: bool) -> Tabl
         .map(|s| s.addr)
         .min()
         .unwrap_or(0);
-    if addresses == Addresses::Absolute {
-        label("kallsyms_addresses", 0, &mut info);
-        for s in &syms {
-            region.extend_from_slice(&s.addr.to_le_bytes());
+    let write_addresses = |region: &mut Vec<u8>, info: &mut String| {
+        let table = at + region.len() as u64;
+        if addresses == Addresses::Absolute {
+            label("kallsyms_addresses", region.len(), info);
+            for s in &syms {
+                region.extend_from_slice(&s.addr.to_le_bytes());
+            }
+        } else {
+            label("kallsyms_offsets", region.len(), info);
+            for (i, s) in syms.iter().enumerate() {
+                let off: i64 = match addresses {
+                    Addresses::Relative => (s.addr - base) as i64,
+                    Addresses::AbsolutePercpu if percpu(s) => s.addr as i64,
+                    Addresses::AbsolutePercpu => base.wrapping_sub(1).wrapping_sub(s.addr) as i64,
+                    _ => s.addr.wrapping_sub(table + 4 * i as u64) as i64,
+                };
+                region.extend_from_slice(&(off as i32).to_le_bytes());
+            }
         }
-    } else {
-        label("kallsyms_offsets", 0, &mut info);
-        for (i, s) in syms.iter().enumerate() {
-            let off: i64 = match addresses {
-                Addresses::Relative => (s.addr - base) as i64,
-                Addresses::AbsolutePercpu if percpu(s) => s.addr as i64,
-                Addresses::AbsolutePercpu => base.wrapping_sub(1).wrapping_sub(s.addr) as i64,
-                _ => s.addr.wrapping_sub(at + 4 * i as u64) as i64,
-            };
-            region.extend_from_slice(&(off as i32).to_le_bytes());
+        align(region, 8);
+        if matches!(addresses, Addresses::Relative | Addresses::AbsolutePercpu) {
+            label("kallsyms_relative_base", region.len(), info);
+            region.extend_from_slice(&base.to_le_bytes());
         }
-    }
-    align(&mut region, 8);
-    if matches!(addresses, Addresses::Relative | Addresses::AbsolutePercpu) {
-        label("kallsyms_relative_base", region.len(), &mut info);
-        region.extend_from_slice(&base.to_le_bytes());
+    };
+    // symbol numbers in name order (`strcmp` of the names without their type letter), 3 bytes each
+    let write_seqs = |region: &mut Vec<u8>| {
+        align(region, 8);
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| syms[a].name.as_bytes().cmp(syms[b].name.as_bytes()));
+        for i in order {
+            region.extend_from_slice(&(i as u32).to_be_bytes()[1..]);
+        }
+    };
+    if layout != Layout::Linux64 {
+        write_addresses(&mut region, &mut info);
     }
     label("kallsyms_num_syms", region.len(), &mut info);
-    region.extend_from_slice(&(syms.len() as u32).to_le_bytes());
+    region.extend_from_slice(&(n as u32).to_le_bytes());
     align(&mut region, 8);
     label("kallsyms_names", region.len(), &mut info);
     let names_start = region.len();
@@ -149,6 +188,9 @@ pub fn tables(syms: &[Sym], at: u64, addresses: Addresses, legacy: bool) -> Tabl
     for m in markers {
         region.extend_from_slice(&m.to_le_bytes());
     }
+    if layout == Layout::Linux62 {
+        write_seqs(&mut region);
+    }
     align(&mut region, 8);
     label("kallsyms_token_table", region.len(), &mut info);
     let table_start = region.len();
@@ -162,6 +204,11 @@ pub fn tables(syms: &[Sym], at: u64, addresses: Addresses, legacy: bool) -> Tabl
     label("kallsyms_token_index", region.len(), &mut info);
     for i in index {
         region.extend_from_slice(&i.to_le_bytes());
+    }
+    if layout == Layout::Linux64 {
+        align(&mut region, 8);
+        write_addresses(&mut region, &mut info);
+        write_seqs(&mut region);
     }
     if let Some(s) = syms.iter().find(|s| s.name == "_stext") {
         let _ = writeln!(info, "SYMBOL(_stext)={:x}", s.addr);

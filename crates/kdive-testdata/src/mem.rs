@@ -134,18 +134,19 @@ impl ReadVirt for SparseMemory {
 /// Kernel virtual memory holding `bytes` at `base` and nothing else (borrowed: no copy of a
 /// fuzz input).
 #[derive(Debug, Clone, Copy)]
-pub struct VirtBytes<'a> {
+pub struct VirtBytes<B> {
     pub base: u64,
-    pub bytes: &'a [u8],
+    /// Borrowed (`&[u8]`) or owned (`Vec<u8>`, for a memory that must be `'static`).
+    pub bytes: B,
 }
 
-impl ReadVirt for VirtBytes<'_> {
+impl<B: AsRef<[u8]> + Send + Sync> ReadVirt for VirtBytes<B> {
     fn read_virt(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
         let range = addr
             .checked_sub(self.base)
             .and_then(|off| usize::try_from(off).ok())
             .and_then(|off| Some(off..off.checked_add(buf.len())?));
-        match range.and_then(|r| self.bytes.get(r)) {
+        match range.and_then(|r| self.bytes.as_ref().get(r)) {
             Some(src) => {
                 buf.copy_from_slice(src);
                 Ok(())

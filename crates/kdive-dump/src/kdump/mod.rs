@@ -387,6 +387,51 @@ impl KdumpFile {
         }
     }
 
+    /// The descriptor of present page `pfn`, checked; or why the page cannot be read.
+    fn present(&self, pfn: u64, paddr: u64) -> Result<PageDesc> {
+        let ps = self.page_size as u64;
+        let desc = match self.lookup(pfn) {
+            Lookup::Present(d) => d,
+            Lookup::Absent(state) => return Err(self.absent_error(state, paddr)),
+        };
+        let codec = desc.codec();
+        let size = u64::from(desc.size);
+        if size > ps || (codec == Codec::None && size != ps) || size == 0 {
+            return Err(corrupt(
+                "page descriptor",
+                self.desc_base + (self.dumped.rank(pfn) - self.first_rank) * DESC_SIZE,
+                format!("pfn {pfn:#x}: {codec:?} page of {size} bytes, page size {ps}"),
+            ));
+        }
+        Ok(desc)
+    }
+
+    /// Decodes the data of `desc` into `page` (one page); errors name `paddr`.
+    fn decode(&self, paddr: u64, desc: &PageDesc, page: &mut [u8]) -> Result<()> {
+        let codec = desc.codec();
+        let src = self
+            .store
+            .slice("page data", desc.offset, u64::from(desc.size))?;
+        crate::codec::decompress(codec, &src, page).map_err(|e| DumpError::Decompress {
+            paddr,
+            codec,
+            detail: e.0,
+        })
+    }
+
+    /// Page `pfn` in full: from the cache when it is there, else decoded into `page` and not cached.
+    fn read_whole_page(&self, pfn: u64, page: &mut [u8]) -> Result<()> {
+        let paddr = pfn.saturating_mul(self.page_size as u64);
+        let desc = self.present(pfn, paddr)?;
+        if desc.codec() != Codec::None {
+            if let Some(cached) = self.cache().peek(&pfn) {
+                page.copy_from_slice(cached);
+                return Ok(());
+            }
+        }
+        self.decode(paddr, &desc, page)
+    }
+
     fn cache(&self) -> std::sync::MutexGuard<'_, lru::LruCache<u64, Box<[u8]>>> {
         self.cache
             .lock()
@@ -417,21 +462,11 @@ impl DumpFormat for KdumpFile {
                 ),
             });
         };
-        let desc = match self.lookup(pfn) {
-            Lookup::Present(d) => d,
-            Lookup::Absent(state) => return Err(self.absent_error(state, paddr)),
-        };
-        let codec = desc.codec();
-        let size = u64::from(desc.size);
-        if size > ps as u64 || (codec == Codec::None && size != ps as u64) || size == 0 {
-            return Err(corrupt(
-                "page descriptor",
-                self.desc_base + (self.dumped.rank(pfn) - self.first_rank) * DESC_SIZE,
-                format!("pfn {pfn:#x}: {codec:?} page of {size} bytes, page size {ps}"),
-            ));
-        }
-        if codec == Codec::None {
-            let data = self.store.slice("page data", desc.offset, size)?;
+        let desc = self.present(pfn, paddr)?;
+        if desc.codec() == Codec::None {
+            let data = self
+                .store
+                .slice("page data", desc.offset, u64::from(desc.size))?;
             buf.copy_from_slice(&data[offset..end]);
             return Ok(());
         }
@@ -439,18 +474,39 @@ impl DumpFormat for KdumpFile {
             buf.copy_from_slice(&page[offset..end]);
             return Ok(());
         }
-        let src = self.store.slice("page data", desc.offset, size)?;
-        let mut page = vec![0u8; ps].into_boxed_slice();
-        crate::codec::decompress(codec, &src, &mut page).map_err(|e| DumpError::Decompress {
-            paddr,
-            codec,
-            detail: e.0,
-        })?;
+        // A full cache gives its least recently used buffer to this page: no allocation.
+        let recycled = {
+            let mut cache = self.cache();
+            if cache.len() >= cache.cap().get() {
+                cache.pop_lru().map(|(_, b)| b)
+            } else {
+                None
+            }
+        };
+        let mut page = recycled.unwrap_or_else(|| vec![0u8; ps].into_boxed_slice());
+        self.decode(paddr, &desc, &mut page)?;
         buf.copy_from_slice(&page[offset..end]);
         self.cache().put(pfn, page);
         Ok(())
     }
 
+    /// Whole pages decoded straight into `buf`, without filling the page cache (bulk reads
+    /// of tables that are read once); on two threads when there are enough of them.
+    fn read_pages(&self, pfn: u64, buf: &mut [u8]) -> Result<()> {
+        let ps = self.page_size;
+        if !buf.len().is_multiple_of(ps) {
+            return Err(DumpError::Unsupported {
+                what: format!("bulk read of {:#x} bytes: not whole pages", buf.len()),
+            });
+        }
+        let run = |first: u64, out: &mut [u8]| -> Result<()> {
+            for (i, page) in out.chunks_exact_mut(ps).enumerate() {
+                self.read_whole_page(first + i as u64, page)?;
+            }
+            Ok(())
+        };
+        crate::bulk::split_pages(pfn, buf, ps, run)
+    }
     fn codec_counts(&self) -> Vec<(Codec, u64)> {
         self.codec_counts
             .get_or_init(|| {

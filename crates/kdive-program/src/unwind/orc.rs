@@ -6,6 +6,9 @@
 //! since, with new type numbers), so its layout is read from the kernel's types, and guessed
 //! from the data only when the types do not describe it.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use kdive_debuginfo::Types;
 use kdive_memory::ReadVirt;
 
@@ -308,17 +311,123 @@ impl OrcEntry {
     }
 }
 
-/// One ORC table (vmlinux's or a module's), read once and searched in O(log n).
+/// Entries of a table kept here: tables built from vectors.
 #[derive(Debug, Clone)]
-pub struct OrcTable {
-    name: String,
-    /// Code the table covers: `[start, end)` ranges.
-    ranges: Vec<(u64, u64)>,
+struct Loaded {
     /// Absolute ips, sorted.
     ips: Vec<u64>,
     /// Raw entries in the order of `ips`.
     raw: Vec<u8>,
+}
+
+/// The kernel's index of vmlinux's table (`orc_lookup`): for each `LOOKUP_BLOCK_SIZE` bytes of
+/// text from `start`, the index of the entry in force at the block's first byte.
+#[derive(Debug, Clone, Copy)]
+struct BlockIndex {
+    table: u64,
+    start: u64,
+    blocks: u64,
+}
+
+/// `LOOKUP_BLOCK_SIZE` of `arch/x86/kernel/unwind_orc.c`.
+const LOOKUP_BLOCK: u64 = 256;
+/// Most lookups remembered per table before the memo starts over.
+const MAX_MEMO: usize = 1 << 16;
+
+/// A table left in the dump's memory, sorted as the kernel keeps it (at build time for
+/// vmlinux, at load time for modules): each lookup reads the few entries it needs.
+#[derive(Debug)]
+struct InMemory {
+    ip_table: u64,
+    orc_table: u64,
+    count: usize,
+    index: Option<BlockIndex>,
+    /// Entries already looked up, by pc.
+    memo: Mutex<HashMap<u64, Option<OrcEntry>>>,
+}
+
+impl InMemory {
+    /// The absolute ip of entry `i`.
+    fn ip(&self, mem: &dyn ReadVirt, i: usize) -> Option<u64> {
+        let at = self.ip_table.checked_add(4 * i as u64)?;
+        let rel = mem.read_u32(at).ok()? as i32;
+        Some(at.wrapping_add_signed(i64::from(rel)))
+    }
+
+    /// The last entry in `lo..hi` whose ip is at or below `pc`, if the window holds one.
+    fn last_at_or_below(
+        &self,
+        mem: &dyn ReadVirt,
+        pc: u64,
+        lo: usize,
+        hi: usize,
+    ) -> Option<Option<usize>> {
+        let (mut lo, mut hi) = (lo, hi);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.ip(mem, mid)? <= pc {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Some(lo.checked_sub(1))
+    }
+
+    /// Which entry covers `pc`: through the block index when it agrees with the table, else by a
+    /// binary search of the whole table. `None` when the table cannot be read.
+    fn find(&self, mem: &dyn ReadVirt, pc: u64) -> Option<Option<usize>> {
+        if let Some(w) = self.window(mem, pc) {
+            if let Some(Some(i)) = self.last_at_or_below(mem, pc, w.0, w.1) {
+                // the window is right when the entry after it starts above pc
+                let next_above = i + 1 >= self.count || self.ip(mem, i + 1).is_some_and(|n| n > pc);
+                if i >= w.0 && next_above {
+                    return Some(Some(i));
+                }
+            }
+        }
+        self.last_at_or_below(mem, pc, 0, self.count)
+    }
+
+    /// The index's window of entries for `pc` (`orc_lookup[idx] ..= orc_lookup[idx + 1]`).
+    fn window(&self, mem: &dyn ReadVirt, pc: u64) -> Option<(usize, usize)> {
+        let ix = self.index?;
+        let idx = pc.checked_sub(ix.start)? / LOOKUP_BLOCK;
+        if idx + 1 >= ix.blocks {
+            return None;
+        }
+        let mut b = [0u8; 8];
+        mem.read_virt(ix.table.checked_add(4 * idx)?, &mut b).ok()?;
+        let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        let hi = (u32::from_le_bytes([b[4], b[5], b[6], b[7]]) as usize).saturating_add(1);
+        (lo < hi && hi <= self.count).then_some((lo, hi))
+    }
+}
+
+/// Where a table's entries are.
+#[derive(Debug)]
+enum Entries {
+    Loaded(Loaded),
+    InMemory(InMemory),
+}
+
+/// One ORC table (vmlinux's or a module's), searched in O(log n): held here, or left in the
+/// dump's memory and read entry by entry as lookups need it.
+#[derive(Debug)]
+pub struct OrcTable {
+    name: String,
+    /// Code the table covers: `[start, end)` ranges.
+    ranges: Vec<(u64, u64)>,
+    entries: Entries,
     layout: OrcLayout,
+}
+
+/// The range a sorted table covers when nobody says: its first ip to its last.
+fn span(first: Option<u64>, last: Option<u64>) -> Vec<(u64, u64)> {
+    match (first, last) {
+        (Some(a), Some(b)) => vec![(a, b.saturating_add(1))],
+        _ => Vec::new(),
+    }
 }
 
 impl OrcTable {
@@ -357,24 +466,22 @@ impl OrcTable {
             (sorted_ips, sorted_raw)
         };
         let ranges = if ranges.is_empty() {
-            match (ips.first(), ips.last()) {
-                (Some(&a), Some(&b)) => vec![(a, b.saturating_add(1))],
-                _ => Vec::new(),
-            }
+            span(ips.first().copied(), ips.last().copied())
         } else {
             ranges
         };
         Ok(OrcTable {
             name: name.to_string(),
             ranges,
-            ips,
-            raw,
+            entries: Entries::Loaded(Loaded { ips, raw }),
             layout,
         })
     }
 
-    /// Reads a table of `count` entries from memory: `int ip_table[count]` (relative) and
-    /// `struct orc_entry orc_table[count]`.
+    /// A table of `count` entries in memory, `int ip_table[count]` (relative) and
+    /// `struct orc_entry orc_table[count]`, sorted by ip as the kernel keeps them. Only its
+    /// ends are read now (and, without a `layout`, the first entries to guess it from); each
+    /// [`lookup`](Self::lookup) reads what it needs.
     pub fn read(
         mem: &dyn ReadVirt,
         name: &str,
@@ -390,21 +497,56 @@ impl OrcTable {
                 why: format!("{count} entries (expected 1..{MAX_ORC_ENTRIES})"),
             });
         }
-        let mut rel = vec![0u8; count * 4];
-        mem.read_virt(ip_table, &mut rel)?;
-        let ips = rel
-            .chunks_exact(4)
-            .enumerate()
-            .map(|(i, b)| {
-                let off = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                (ip_table + 4 * i as u64).wrapping_add_signed(i64::from(off))
-            })
-            .collect();
-        let es = layout.as_ref().map_or(6, OrcLayout::size);
-        let mut raw = vec![0u8; count * es];
-        mem.read_virt(orc_table, &mut raw)?;
-        let layout = layout.unwrap_or_else(|| OrcLayout::guess(&raw));
-        OrcTable::new(name, ips, raw, layout, ranges)
+        let table = InMemory {
+            ip_table,
+            orc_table,
+            count,
+            index: None,
+            memo: Mutex::new(HashMap::new()),
+        };
+        let unreadable = |i: usize| ProgramError::Walk {
+            what: format!("ORC table of {name}"),
+            why: format!("ip {i} of {count} at {ip_table:#x} cannot be read"),
+        };
+        let first = table.ip(mem, 0).ok_or_else(|| unreadable(0))?;
+        let last = table
+            .ip(mem, count - 1)
+            .ok_or_else(|| unreadable(count - 1))?;
+        let layout = match layout {
+            Some(l) => l,
+            None => {
+                let mut raw = vec![0u8; count.min(GUESS_SAMPLE) * 6];
+                mem.read_virt(orc_table, &mut raw)?;
+                OrcLayout::guess(&raw)
+            }
+        };
+        let mut probe = vec![0u8; layout.size()];
+        mem.read_virt(orc_table, &mut probe)?;
+        let ranges = if ranges.is_empty() {
+            span(Some(first), Some(last))
+        } else {
+            ranges
+        };
+        Ok(OrcTable {
+            name: name.to_string(),
+            ranges,
+            entries: Entries::InMemory(table),
+            layout,
+        })
+    }
+
+    /// Lets lookups of text in `[start, start + 256 * (blocks - 1))` start from the kernel's
+    /// block index at `table` (vmlinux's `orc_lookup`, `blocks` u32 entries). Windows that
+    /// disagree with the table are ignored. No effect on tables held here.
+    pub fn with_block_index(mut self, table: u64, start: u64, blocks: u64) -> OrcTable {
+        if let Entries::InMemory(m) = &mut self.entries {
+            m.index = Some(BlockIndex {
+                table,
+                start,
+                blocks,
+            });
+        }
+        self
     }
 
     /// Whose table this is (`vmlinux` or a module name).
@@ -414,12 +556,15 @@ impl OrcTable {
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.ips.len()
+        match &self.entries {
+            Entries::Loaded(l) => l.ips.len(),
+            Entries::InMemory(m) => m.count,
+        }
     }
 
     /// True for a table without entries.
     pub fn is_empty(&self) -> bool {
-        self.ips.is_empty()
+        self.len() == 0
     }
 
     /// The entry layout.
@@ -432,17 +577,61 @@ impl OrcTable {
         self.ranges.iter().any(|&(a, b)| pc >= a && pc < b)
     }
 
-    /// The entry for `pc`: the last one whose ip is at or below it.
-    pub fn lookup(&self, pc: u64) -> Option<OrcEntry> {
-        let i = self.ips.partition_point(|&ip| ip <= pc).checked_sub(1)?;
+    /// The entry for `pc`: the last one whose ip is at or below it. A table left in memory is
+    /// read through `mem`; `None` also when the entries it needs cannot be read.
+    pub fn lookup(&self, mem: &dyn ReadVirt, pc: u64) -> Option<OrcEntry> {
         let es = self.layout.size();
-        Some(self.layout.decode(&self.raw[i * es..(i + 1) * es]))
+        match &self.entries {
+            Entries::Loaded(l) => {
+                let i = l.ips.partition_point(|&ip| ip <= pc).checked_sub(1)?;
+                Some(self.layout.decode(&l.raw[i * es..(i + 1) * es]))
+            }
+            Entries::InMemory(m) => {
+                let mut memo = m.memo.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(&e) = memo.get(&pc) {
+                    return e;
+                }
+                drop(memo);
+                let entry = m.find(mem, pc).map(|i| {
+                    let at = m.orc_table.checked_add((i? * es) as u64)?;
+                    let mut raw = [0u8; 8];
+                    let raw = raw.get_mut(..es)?;
+                    mem.read_virt(at, raw).ok()?;
+                    Some(self.layout.decode(raw))
+                });
+                let Some(entry) = entry else {
+                    return None; // unreadable now: not remembered
+                };
+                memo = m.memo.lock().unwrap_or_else(|p| p.into_inner());
+                if memo.len() >= MAX_MEMO {
+                    memo.clear();
+                }
+                memo.insert(pc, entry);
+                entry
+            }
+        }
     }
 }
+
+/// Entries [`OrcTable::read`] guesses the layout from when the types do not give it.
+const GUESS_SAMPLE: usize = 1 << 14;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tables held in memory never read any.
+    struct NoMemory;
+
+    impl ReadVirt for NoMemory {
+        fn read_virt(&self, addr: u64, _: &mut [u8]) -> kdive_memory::Result<()> {
+            Err(kdive_memory::MemError::NotMapped {
+                vaddr: addr,
+                level: "PT",
+                entry: 0,
+            })
+        }
+    }
 
     fn raw(sp_off: i16, bp_off: i16, sp_reg: u8, bp_reg: u8, ty: u8, flag: u8, tw: u32) -> [u8; 6] {
         let mut b = [0u8; 6];
@@ -515,10 +704,11 @@ mod tests {
             bytes.extend(e);
         }
         let t = OrcTable::new("t", ips, bytes, l, vec![]).unwrap();
-        assert_eq!(t.lookup(0x0fff), None);
-        assert_eq!(t.lookup(0x1000).unwrap().sp_offset, 8);
-        assert_eq!(t.lookup(0x2fff).unwrap().kind, OrcType::Call);
-        assert_eq!(t.lookup(0x3000).unwrap().sp_offset, 24);
+        let m = NoMemory;
+        assert_eq!(t.lookup(&m, 0x0fff), None);
+        assert_eq!(t.lookup(&m, 0x1000).unwrap().sp_offset, 8);
+        assert_eq!(t.lookup(&m, 0x2fff).unwrap().kind, OrcType::Call);
+        assert_eq!(t.lookup(&m, 0x3000).unwrap().sp_offset, 24);
         assert!(t.covers(0x3000) && !t.covers(0x3001));
         assert!(OrcTable::new("bad", vec![1], vec![0; 5], OrcLayout::current(), vec![]).is_err());
     }

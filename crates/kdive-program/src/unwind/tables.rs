@@ -3,6 +3,8 @@
 
 use std::sync::{Arc, OnceLock};
 
+use kdive_memory::ReadVirt;
+
 use super::frame::FoundBy;
 use super::orc::{OrcLayout, OrcTable};
 use super::rows::{RowLookup, RowSource};
@@ -35,9 +37,11 @@ impl UnwindTables {
             .map_err(|e| ProgramError::Shared(e.clone()))
     }
 
-    /// A row source over vmlinux's table (read now if it was not yet) and the modules' tables.
+    /// A row source over vmlinux's table (found now if it was not yet) and the modules' tables,
+    /// reading the tables left in memory through the program's memory.
     pub fn rows<'a>(&'a self, prog: &'a Program) -> OrcRows<'a> {
         OrcRows {
+            mem: prog.mem(),
             kernel: self.kernel_table(prog).ok().map(|t| &**t),
             modules: Modules::Program(prog),
         }
@@ -54,14 +58,21 @@ enum Modules<'a> {
 
 /// A [`RowSource`] over ORC tables.
 pub struct OrcRows<'a> {
+    mem: &'a dyn ReadVirt,
     kernel: Option<&'a OrcTable>,
     modules: Modules<'a>,
 }
 
 impl<'a> OrcRows<'a> {
-    /// Rows from vmlinux's table (if any) and the given modules' tables.
-    pub fn new(kernel: Option<&'a OrcTable>, modules: &'a [Arc<OrcTable>]) -> OrcRows<'a> {
+    /// Rows from vmlinux's table (if any) and the given modules' tables, those left in memory
+    /// read through `mem`.
+    pub fn new(
+        mem: &'a dyn ReadVirt,
+        kernel: Option<&'a OrcTable>,
+        modules: &'a [Arc<OrcTable>],
+    ) -> OrcRows<'a> {
         OrcRows {
+            mem,
             kernel,
             modules: Modules::Tables(modules),
         }
@@ -103,7 +114,7 @@ impl std::ops::Deref for TableRef<'_> {
 
 impl RowSource for OrcRows<'_> {
     fn row(&self, pc: u64) -> RowLookup {
-        match self.table(pc).and_then(|t| t.lookup(pc)) {
+        match self.table(pc).and_then(|t| t.lookup(self.mem, pc)) {
             Some(e) => RowLookup::Found(e.to_row(), FoundBy::Orc),
             None => RowLookup::NoInfo,
         }
@@ -115,7 +126,8 @@ impl RowSource for OrcRows<'_> {
 }
 
 /// vmlinux's ORC table: `__start_orc_unwind_ip`..`__stop_orc_unwind_ip` and
-/// `__start_orc_unwind`, covering `_stext`..`_etext` and `_sinittext`..`_einittext`.
+/// `__start_orc_unwind`, covering `_stext`..`_etext` and `_sinittext`..`_einittext`, left in
+/// memory; lookups in `_stext`..`_etext` start from the kernel's `orc_lookup` blocks.
 fn read_kernel_orc(prog: &Program) -> Result<OrcTable> {
     let start_ip = prog.symbol_address("__start_orc_unwind_ip")?;
     let stop_ip = prog.symbol_address("__stop_orc_unwind_ip")?;
@@ -142,7 +154,7 @@ fn read_kernel_orc(prog: &Program) -> Result<OrcTable> {
         .flatten()
         .filter(|(a, b)| a < b)
         .collect();
-    OrcTable::read(
+    let table = OrcTable::read(
         prog.mem(),
         "vmlinux",
         start_ip,
@@ -150,5 +162,18 @@ fn read_kernel_orc(prog: &Program) -> Result<OrcTable> {
         count as usize,
         layout,
         ranges,
-    )
+    )?;
+    let index = (|| {
+        let start = prog.symbol_address("orc_lookup").ok()?;
+        let end = prog.symbol_address("orc_lookup_end").ok()?;
+        Some((
+            start,
+            prog.symbol_address("_stext").ok()?,
+            end.checked_sub(start)? / 4,
+        ))
+    })();
+    Ok(match index {
+        Some((lookup, text, blocks)) => table.with_block_index(lookup, text, blocks),
+        None => table,
+    })
 }
