@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod dwarf;
+pub mod dwarf_types;
 
 /// The workspace root (this crate lives in `crates/kdive-testdata`).
 pub fn workspace_root() -> PathBuf {
