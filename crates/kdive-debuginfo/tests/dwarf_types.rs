@@ -113,6 +113,23 @@ fn base_names_in_any_spelling_enums_and_qualifiers() {
 }
 
 #[test]
+fn array_bounds_in_every_form() {
+    let (t, d) = source();
+    for (name, len) in [("big", 256), ("none", 0)] {
+        let v = d
+            .find_variable(name, None)
+            .unwrap_or_else(|| panic!("{name}: {:?}", d.index_problems()));
+        let TypeKind::Typedef { target } = kind(&t, d.type_id(v.die)) else {
+            panic!()
+        };
+        assert!(
+            matches!(kind(&t, target), TypeKind::Array { len: l, .. } if l == len),
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn declarations_give_way_to_definitions() {
     let (t, d) = source();
     // `struct later` is only declared in the first unit: its pointer reaches the definition

@@ -1,5 +1,6 @@
 //! The fixture kernels' DWARF against their BTF (pahole made the BTF from the same DWARF, so
-//! every struct and union must agree: size, member names, offsets, bitfield widths). Needs the
+//! every struct and union must agree: size, member names, offsets, bitfield widths, and the size
+//! of every member's type). Needs the
 //! vmlinux files; skipped without them unless `KDIVE_REQUIRE_VMLINUX=1`.
 
 use std::collections::HashMap;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use kdive_debuginfo::btf::BtfSource;
 use kdive_debuginfo::dwarf::DwarfTypes;
 use kdive_debuginfo::elf_file::ElfFile;
-use kdive_debuginfo::{NameKind, Type, TypeKind, TypeSource};
+use kdive_debuginfo::{NameKind, Type, TypeKind, TypeSource, Types};
 
 fn vmlinux_files() -> Vec<std::path::PathBuf> {
     let dir = kdive_testdata::kernels_dir();
@@ -32,8 +33,11 @@ fn vmlinux_files() -> Vec<std::path::PathBuf> {
     out
 }
 
-/// (name, bit offset, bit size) of each member.
-fn layout(t: &Type) -> Option<(u64, Vec<(Option<Arc<str>>, u64, Option<u32>)>)> {
+/// A member as compared: name, bit offset, bit size.
+type Placed = (Option<Arc<str>>, u64, Option<u32>);
+
+/// The size and members of a struct or union.
+fn layout(t: &Type) -> Option<(u64, Vec<Placed>)> {
     match &t.kind {
         TypeKind::Struct { size, members } | TypeKind::Union { size, members } => Some((
             *size,
@@ -50,8 +54,25 @@ fn layout(t: &Type) -> Option<(u64, Vec<(Option<Arc<str>>, u64, Option<u32>)>)> 
 fn every_struct_and_union_agrees_with_btf() {
     for path in vmlinux_files() {
         let file = ElfFile::open(&path).unwrap();
-        let btf = BtfSource::parse(file.section_bytes(".BTF").unwrap().to_vec(), 0).unwrap();
-        let dwarf = DwarfTypes::new(&file, None, 1).unwrap();
+        let btf =
+            Arc::new(BtfSource::parse(file.section_bytes(".BTF").unwrap().to_vec(), 0).unwrap());
+        let dwarf = Arc::new(DwarfTypes::new(&file, None, 1).unwrap());
+        let mut types = Types::new();
+        types.add_source(btf.clone());
+        types.add_source(dwarf.clone());
+        // the size of each member's type, bitfields aside
+        let sizes = |t: &Type| -> Vec<Option<u64>> {
+            match &t.kind {
+                TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } => members
+                    .iter()
+                    .map(|m| {
+                        m.bit_size
+                            .map_or_else(|| types.size_of(m.ty).ok(), |_| None)
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
         // names BTF holds more than one struct/union of (distinct definitions in different files)
         let mut seen: HashMap<(bool, Arc<str>), usize> = HashMap::new();
         let mut all = Vec::new();
@@ -85,6 +106,12 @@ fn every_struct_and_union_agrees_with_btf() {
             };
             let dt = dwarf.get(idx).unwrap();
             assert_eq!(layout(&dt), layout(&bt), "{}: {name}", path.display());
+            assert_eq!(
+                sizes(&dt),
+                sizes(&bt),
+                "{}: {name} member sizes",
+                path.display()
+            );
             same += 1;
         }
         eprintln!(

@@ -63,14 +63,14 @@ impl Program {
     fn type_symbol(&self, s: &Symbol, want: Want) -> Option<Typed> {
         if let Some(m) = &s.module {
             let d = self.module_debug().into_iter().find(|d| d.name() == &**m)?;
-            return self.from_dwarf(d.types()?, &s.name, Some(s.addr), 0, want);
+            return self.typed_by_dwarf(d.types()?, &s.name, Some(s.addr), 0, want);
         }
-        if let Some(t) = self.from_btf(&s.name, want) {
+        if let Some(t) = self.typed_by_btf(&s.name, want) {
             return Some(t);
         }
         let d = self.debug()?;
         let link = s.addr.wrapping_sub(d.slide());
-        self.from_dwarf(d.types()?, &s.name, Some(link), d.slide(), want)
+        self.typed_by_dwarf(d.types()?, &s.name, Some(link), d.slide(), want)
     }
 
     /// The type and address of a name the symbols lack, from DWARF alone.
@@ -78,17 +78,17 @@ impl Program {
         if let Some(d) = self.debug() {
             if let Some(t) = d
                 .types()
-                .and_then(|t| self.from_dwarf(t, name, None, d.slide(), want))
+                .and_then(|t| self.typed_by_dwarf(t, name, None, d.slide(), want))
             {
                 return Some(t);
             }
         }
         self.module_debug()
             .iter()
-            .find_map(|d| self.from_dwarf(d.types()?, name, None, 0, want))
+            .find_map(|d| self.typed_by_dwarf(d.types()?, name, None, 0, want))
     }
 
-    fn from_btf(&self, name: &str, want: Want) -> Option<Typed> {
+    fn typed_by_btf(&self, name: &str, want: Want) -> Option<Typed> {
         let (btf, src) = self.vmlinux_btf()?;
         let ty = match want {
             Want::Variable => {
@@ -108,7 +108,7 @@ impl Program {
 
     /// From a file's DWARF: `addr` is where the symbol is, as the file counts addresses; `slide`
     /// turns the file's addresses into the dump's.
-    fn from_dwarf(
+    fn typed_by_dwarf(
         &self,
         d: &Arc<DwarfTypes>,
         name: &str,

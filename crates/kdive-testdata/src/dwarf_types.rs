@@ -15,6 +15,7 @@
 //!   enum color { RED = -1, BLUE = 2 };          (underlying int)
 //!   typedef struct s s_t;
 //!   const volatile s_t *ptr;
+//!   char big[256];  char none[0];               (bounds 255 as DW_FORM_data1, -1 as sdata)
 //!   struct later;  struct later *lp;            (declaration only in this unit)
 //!   extern struct s def_var;                    (declaration)
 //!   int func(int x, ...);
@@ -212,6 +213,29 @@ pub fn dwarf_types_elf() -> Vec<u8> {
                 Builder::ty(p),
                 Builder::location(PTR_ADDR),
             ],
+        );
+        // `char big[256]` with its bound in one byte (unsigned), `char none[0]` as -1
+        let big = u.add(root, dw::DW_TAG_array_type, vec![Builder::ty(char_)]);
+        u.add(
+            big,
+            dw::DW_TAG_subrange_type,
+            vec![(dw::DW_AT_upper_bound, AttributeValue::Data1(255))],
+        );
+        u.add(
+            root,
+            dw::DW_TAG_variable,
+            vec![Builder::name("big"), Builder::ty(big)],
+        );
+        let none = u.add(root, dw::DW_TAG_array_type, vec![Builder::ty(char_)]);
+        u.add(
+            none,
+            dw::DW_TAG_subrange_type,
+            vec![(dw::DW_AT_upper_bound, AttributeValue::Sdata(-1))],
+        );
+        u.add(
+            root,
+            dw::DW_TAG_variable,
+            vec![Builder::name("none"), Builder::ty(none)],
         );
         let later = u.add(
             root,

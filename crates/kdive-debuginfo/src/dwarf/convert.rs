@@ -488,14 +488,18 @@ impl<'c, 'a> Converter<'c, 'a> {
             let len = if let Some(c) = self.udata(s, dw::DW_AT_count)? {
                 c
             } else if let Some(u) = self.attr(s, dw::DW_AT_upper_bound)? {
-                match (u.udata_value(), u.sdata_value()) {
-                    // -1 for `[0]` in some producers
-                    (_, Some(-1)) => 0,
-                    (Some(u), _) => {
-                        let lower = self.udata(s, dw::DW_AT_lower_bound)?.unwrap_or(0);
-                        u.checked_sub(lower).map_or(0, |n| n.saturating_add(1))
-                    }
-                    _ => 0,
+                let lower = self.udata(s, dw::DW_AT_lower_bound)?.unwrap_or(0);
+                match u {
+                    // -1 (or below the lower bound) for `[0]` in some producers
+                    AttributeValue::Sdata(v) => u64::try_from(v)
+                        .ok()
+                        .and_then(|v| v.checked_sub(lower))
+                        .map_or(0, |n| n.saturating_add(1)),
+                    // `DW_FORM_dataN` is unsigned here: 255 in one byte is `[256]`
+                    u => u
+                        .udata_value()
+                        .and_then(|v| v.checked_sub(lower))
+                        .map_or(0, |n| n.saturating_add(1)),
                 }
             } else {
                 0 // a flexible array
