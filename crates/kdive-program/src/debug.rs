@@ -270,7 +270,8 @@ impl Program {
 
     /// Attaches the vmlinux at `path` after checking it is this dump's kernel; an error, changing
     /// nothing, for a file of another build or when a vmlinux is attached already. Its DWARF
-    /// joins the types behind those already there (BTF first); nothing of it is read yet.
+    /// joins the types behind those already there (BTF first; it answers type names only for a
+    /// kernel without BTF, see [`DwarfTypes::answer_type_names`]); nothing of it is read yet.
     pub fn attach_vmlinux(&self, path: &Path) -> Result<()> {
         let file = ElfFile::open(path)?;
         let debug = KernelDebug::check(self, file)?;
@@ -278,8 +279,10 @@ impl Program {
         let Some(d) = self.debug() else {
             return Ok(());
         };
+        // with the kernel's BTF, DWARF types variables and functions; without, every name
+        let names = self.vmlinux_btf().is_none();
         self.types().add_source_with(|src| {
-            let t = Arc::new(DwarfTypes::new(&d.file, None, src)?);
+            let t = Arc::new(DwarfTypes::new(&d.file, None, src)?.answer_type_names(names));
             let _ = d.types.set(t.clone());
             Ok::<_, ProgramError>(t as Arc<dyn TypeSource>)
         })?;

@@ -6,14 +6,14 @@
 //! Only the top level of each unit is read; subtrees (members, function bodies) are jumped over
 //! with `DW_AT_sibling`, or skipped entry by entry where a producer gives none.
 
-use std::collections::HashMap;
 use std::sync::RwLock;
 
 use gimli::{constants as dw, AttributeValue, UnitOffset};
+use hashbrown::HashMap;
 use rayon::prelude::*;
 
 use super::error;
-use super::reader::{at, DebugSections, Dw, NamePlace, Slice};
+use super::reader::{at, DebugSections, Dw, NamePlace, Slice, StrSection};
 use crate::btf::canonical_int_name;
 use crate::{DebugInfoError, NameKind, Result};
 
@@ -23,6 +23,9 @@ const MAX_SAME_NAME: usize = 64;
 const FIRST_BATCH: usize = 8;
 /// Most units in one batch.
 const MAX_BATCH: usize = 512;
+/// Names at least this long are stored in `.debug_str` by GCC (shorter ones fit in the 4 bytes
+/// a reference takes, and are written inline) and by clang (every name).
+pub(crate) const MIN_FILTERED_NAME: usize = 4;
 
 /// A variable or function DIE found by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +61,9 @@ pub(crate) struct Index {
     next: usize,
     /// Every unit is indexed.
     pub exhausted: bool,
+    /// A name of [`MIN_FILTERED_NAME`] bytes or more was found stored in `.debug_info` itself
+    /// (producers put those in `.debug_str`, which is what lets a lookup rule names out there).
+    pub long_inline_names: bool,
     /// Per [`NameKind`] slot, the first complete definition of each name.
     types: [HashMap<Box<str>, u32>; 5],
     vars: HashMap<Box<str>, Vec<Found>>,
@@ -126,6 +132,9 @@ impl Index {
     fn merge(&mut self, sections: &DebugSections, named: Vec<Named>) {
         for n in named {
             let (sec, off, len) = n.name;
+            if sec == StrSection::Info && len >= MIN_FILTERED_NAME {
+                self.long_inline_names = true;
+            }
             let Some(name) = sections
                 .name_bytes(sec, off, len)
                 .and_then(|b| std::str::from_utf8(b).ok())
@@ -309,6 +318,11 @@ fn scan_unit(dw: &Dw<'_>, start: usize) -> Result<Vec<Named>> {
             dw::DW_TAG_subprogram => Some(Ns::Func),
             _ => None,
         };
+        if ns.is_none() && !ab.has_children() {
+            raw.skip_attributes(ab.attributes())
+                .map_err(|e| fail(e, off))?;
+            continue;
+        }
         let (mut name, mut declaration, mut sibling, mut origin, mut addr) =
             (None, false, None, None, None);
         for spec in ab.attributes() {

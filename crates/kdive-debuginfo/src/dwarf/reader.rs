@@ -94,6 +94,11 @@ impl DebugSections {
         self.info.bytes.len()
     }
 
+    /// Bytes of `.debug_str`.
+    pub(crate) fn str_bytes(&self) -> &[u8] {
+        &self.str.bytes
+    }
+
     /// The gimli view of the sections.
     pub(crate) fn dw(&self) -> Dw<'_> {
         Dw {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::convert::Converter;
-use super::index::{Index, UnitList};
+use super::index::{Index, UnitList, MIN_FILTERED_NAME};
 use super::reader::{DebugSections, Dw, UnitAbbrevs, UnitCtx};
 use crate::elf_file::ElfFile;
 use crate::{DebugInfoError, NameKind, Result, Type, TypeId, TypeKind, TypeSource};
@@ -33,6 +33,8 @@ pub struct DwarfTypes {
     abbrevs: Mutex<HashMap<usize, Arc<UnitAbbrevs>>>,
     cache: RwLock<HashMap<u32, Arc<Type>>>,
     void: Arc<Type>,
+    /// Whether [`TypeSource::find`] answers (see [`DwarfTypes::answer_type_names`]).
+    type_names: bool,
 }
 
 impl std::fmt::Debug for DwarfTypes {
@@ -61,7 +63,18 @@ impl DwarfTypes {
                 name: Some("void".into()),
                 kind: TypeKind::Void,
             }),
+            type_names: true,
         })
+    }
+
+    /// Whether this source answers type names ([`TypeSource::find`]; by default it does). A
+    /// vmlinux whose BTF the program has need not: BTF is made from this DWARF and holds every
+    /// type it names (types local to a function aside, which the index does not read either),
+    /// and a name BTF lacks would cost a pass over every unit to be told missing here too.
+    /// Types reached from variables, functions and other types are read all the same.
+    pub fn answer_type_names(mut self, yes: bool) -> DwarfTypes {
+        self.type_names = yes;
+        self
     }
 
     /// The provider number of this file's types.
@@ -78,6 +91,9 @@ impl DwarfTypes {
     /// found, else a declaration whose type is complete, else any definition or declaration.
     /// Its [`Type`] (by [`Found::die`]) is a `Typedef` named after it, targeting its type.
     pub fn find_variable(&self, name: &str, addr: Option<u64>) -> Option<Found> {
+        if !self.may_name(name) {
+            return None;
+        }
         let mut refused = None;
         loop {
             let (f, last_resort) = self.search(|idx, all| {
@@ -95,6 +111,9 @@ impl DwarfTypes {
     /// The function `name`: a definition at `addr` if one is found, else the first definition
     /// or declaration. Its [`Type`] is a `Function` named after it.
     pub fn find_function(&self, name: &str, addr: Option<u64>) -> Option<Found> {
+        if !self.may_name(name) {
+            return None;
+        }
         self.search(|idx, all| pick(idx.funcs(name), addr, None, all))
             .map(|(f, _)| f)
     }
@@ -117,6 +136,26 @@ impl DwarfTypes {
             .lock()
             .map(|i| i.problems.clone())
             .unwrap_or_default()
+    }
+
+    /// False when no DIE can be named `name`: a name of [`MIN_FILTERED_NAME`] bytes or more that
+    /// `.debug_str` does not hold (as a string or the tail of one), when the units indexed so
+    /// far (the first batch at least) store no such name elsewhere. Saves the pass over every
+    /// unit that would otherwise tell a name is missing (kernel code asks for types of other
+    /// kernel versions to tell which one it reads).
+    fn may_name(&self, name: &str) -> bool {
+        if name.len() < MIN_FILTERED_NAME {
+            return true;
+        }
+        let inline =
+            self.search(|idx, all| (all || idx.units_done() > 0).then_some(idx.long_inline_names));
+        if inline.is_none_or(|(i, _)| i) {
+            return true;
+        }
+        let mut needle = Vec::with_capacity(name.len() + 1);
+        needle.extend_from_slice(name.as_bytes());
+        needle.push(0);
+        memchr::memmem::find(self.sections.str_bytes(), &needle).is_some()
     }
 
     /// Asks `look` (with whether every unit is indexed) after indexing more units each time
@@ -180,6 +219,16 @@ impl DwarfTypes {
         dw.unit(start, abbrevs)
     }
 
+    /// The first complete definition of `name` in the first of `kinds` that has one, looked
+    /// for in every namespace as each batch of units is indexed.
+    fn find_type(&self, kinds: &[NameKind], name: &str) -> Option<u32> {
+        if !self.may_name(name) {
+            return None;
+        }
+        self.search(|idx, _| kinds.iter().find_map(|&k| idx.type_(k, name)))
+            .map(|(t, _)| t)
+    }
+
     fn cached(&self, idx: u32) -> Option<Arc<Type>> {
         self.cache.read().ok()?.get(&idx).cloned()
     }
@@ -240,7 +289,7 @@ impl TypeSource for DwarfTypes {
         let c = conv.convert(off)?;
         if let Some((kind, name)) = &c.declaration_of {
             // a declaration stands for the definition of that name, wherever it is
-            if let Some(def) = self.find(*kind, name).filter(|&d| d != idx) {
+            if let Some(def) = self.find_type(&[*kind], name).filter(|&d| d != idx) {
                 let t = self.get(def)?;
                 self.keep(idx, t.clone());
                 return Ok(t);
@@ -255,7 +304,14 @@ impl TypeSource for DwarfTypes {
     }
 
     fn find(&self, kind: NameKind, name: &str) -> Option<u32> {
-        self.search(|idx, _| idx.type_(kind, name)).map(|(t, _)| t)
+        self.find_any(&[kind], name)
+    }
+
+    fn find_any(&self, kinds: &[NameKind], name: &str) -> Option<u32> {
+        if !self.type_names {
+            return None;
+        }
+        self.find_type(kinds, name)
     }
 }
 
