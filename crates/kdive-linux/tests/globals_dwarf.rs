@@ -203,3 +203,48 @@ fn module_globals_typed_from_the_ko() {
         }
     }
 }
+
+/// A kernel built without BTF opens with its vmlinux, whose DWARF types everything: shown by
+/// opening the fixtures as if their BTF were missing.
+#[test]
+fn a_kernel_without_btf_takes_its_types_from_dwarf() {
+    for (fx, vmlinux) in with_vmlinux("a_kernel_without_btf_takes_its_types_from_dwarf") {
+        let dump = std::sync::Arc::new(kdive_dump::Dump::open(fx.reference_dump()).unwrap());
+        let prog = kdive_linux::open::kernel_without_btf(dump).unwrap();
+        assert!(prog.type_("struct task_struct").is_err(), "{}", fx.name);
+        prog.attach_vmlinux(&vmlinux).unwrap();
+        assert!(prog.vmlinux_btf().is_none());
+        if let Some(want) = crash_more(&fx, "p-sizeof-task_struct") {
+            let ts = prog.type_("struct task_struct").unwrap();
+            assert_eq!(
+                format!("{}", prog.types().size_of(ts).unwrap()),
+                printed_value(&want)
+            );
+        }
+        if let Some(want) = crash_more(&fx, "p-init_task-comm") {
+            assert_eq!(
+                print(&prog, "init_task.comm"),
+                printed_value(&want),
+                "{}",
+                fx.name
+            );
+        }
+        // the task list, walked with DWARF's types, is drgn's (which leaves out the idle tasks)
+        let mut tl = kdive_linux::task::all_tasks(&prog, 1 << 16).unwrap();
+        let tasks = kdive_linux::task::read_tasks(&prog, &mut tl).unwrap();
+        let mut ours: Vec<i64> = tasks
+            .iter()
+            .filter(|t| t.pid != 0)
+            .map(|t| i64::from(t.pid))
+            .collect();
+        let mut theirs: Vec<i64> = fx.drgn()["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["pid"].as_i64().unwrap())
+            .collect();
+        ours.sort_unstable();
+        theirs.sort_unstable();
+        assert_eq!(ours, theirs, "{}", fx.name);
+    }
+}
