@@ -11,25 +11,15 @@ use kdive_debuginfo::dwarf::DwarfTypes;
 use kdive_debuginfo::elf_file::ElfFile;
 use kdive_debuginfo::{NameKind, Type, TypeKind, TypeSource, Types};
 
+/// Each fixture kernel's vmlinux, once.
 fn vmlinux_files() -> Vec<std::path::PathBuf> {
-    let dir = kdive_testdata::kernels_dir();
-    let mut out: Vec<_> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path().join("vmlinux"))
-                .filter(|p| p.is_file())
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut out: Vec<_> =
+        kdive_testdata::fixtures_with_vmlinux("every_struct_and_union_agrees_with_btf")
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
     out.sort();
-    if out.is_empty() {
-        assert!(
-            std::env::var_os("KDIVE_REQUIRE_VMLINUX").is_none_or(|v| v != "1"),
-            "no fixture vmlinux under {}",
-            dir.display()
-        );
-        eprintln!("skipped: no fixture vmlinux (run tools/fetch-vmlinux)");
-    }
+    out.dedup();
     out
 }
 

@@ -7,27 +7,7 @@ use kdive_linux::open::{open, OpenOptions};
 use kdive_program::print::decl::declaration;
 use kdive_program::print::value::{format_value, PrintOptions};
 use kdive_program::{ErrorKind, Program, ProgramError};
-use kdive_testdata::{corpus_or_skip, fixtures, Fixture};
-
-/// The fixtures whose vmlinux is present, with it.
-fn with_vmlinux(test: &str) -> Vec<(Fixture, std::path::PathBuf)> {
-    if corpus_or_skip(test).is_none() {
-        return Vec::new();
-    }
-    let found: Vec<_> = fixtures()
-        .into_iter()
-        .filter_map(|f| f.vmlinux().map(|v| (f, v)))
-        .collect();
-    if found.is_empty() {
-        assert!(
-            std::env::var_os("KDIVE_REQUIRE_VMLINUX").is_none_or(|v| v != "1"),
-            "{test}: no fixture vmlinux under {}",
-            kdive_testdata::kernels_dir().display()
-        );
-        eprintln!("{test}: skipped, no fixture vmlinux (run tools/fetch-vmlinux)");
-    }
-    found
-}
+use kdive_testdata::{fixtures_with_vmlinux, Fixture};
 
 /// crash's output of a `reference/crash-more/NNN-<name>.txt`, without the command line.
 fn crash_more(fx: &Fixture, name: &str) -> Option<String> {
@@ -69,7 +49,7 @@ fn print(prog: &Program, expr: &str) -> String {
 
 #[test]
 fn globals_print_and_declare_as_crash_does() {
-    for (fx, vmlinux) in with_vmlinux("globals_print_and_declare_as_crash_does") {
+    for (fx, vmlinux) in fixtures_with_vmlinux("globals_print_and_declare_as_crash_does") {
         let prog = kernel(&fx, &[vmlinux]);
         let d = prog.debug().and_then(|d| d.types()).expect("DWARF types");
         assert_eq!(
@@ -97,21 +77,15 @@ fn globals_print_and_declare_as_crash_does() {
             );
             compared += 1;
         }
-        if let Some(want) = crash_more(&fx, "whatis-init_task") {
-            let g = prog.global("init_task").unwrap();
-            assert_eq!(
-                format!("{};", declaration(prog.types(), g.type_id(), "init_task")),
-                want
-            );
-            compared += 1;
-        }
-        if let Some(want) = crash_more(&fx, "whatis-schedule") {
-            let f = prog.function("schedule").unwrap();
-            assert_eq!(
-                format!("{};", declaration(prog.types(), f.type_id(), "schedule")),
-                want
-            );
-            compared += 1;
+        for (name, object) in [
+            ("init_task", prog.global("init_task")),
+            ("schedule", prog.function("schedule")),
+        ] {
+            if let Some(want) = crash_more(&fx, &format!("whatis-{name}")) {
+                let ty = object.unwrap().type_id();
+                assert_eq!(format!("{};", declaration(prog.types(), ty, name)), want);
+                compared += 1;
+            }
         }
         if let Some(want) = crash_more(&fx, "p-addr-init_task") {
             let addr = prog.global("init_task").unwrap().address().unwrap();
@@ -143,7 +117,7 @@ fn globals_print_and_declare_as_crash_does() {
 
 #[test]
 fn without_debuginfo_untyped_globals_say_how_to_cast() {
-    for (fx, _) in with_vmlinux("without_debuginfo_untyped_globals_say_how_to_cast") {
+    for (fx, _) in fixtures_with_vmlinux("without_debuginfo_untyped_globals_say_how_to_cast") {
         let prog = kernel(&fx, &[]);
         let e = prog.global("init_task").unwrap_err();
         assert!(matches!(e, ProgramError::NoType(_)), "{}: {e}", fx.name);
@@ -167,7 +141,7 @@ fn without_debuginfo_untyped_globals_say_how_to_cast() {
 /// `hung.ko` says in the log where its mutex is; its DWARF types the module's statics.
 #[test]
 fn module_globals_typed_from_the_ko() {
-    for (fx, vmlinux) in with_vmlinux("module_globals_typed_from_the_ko") {
+    for (fx, vmlinux) in fixtures_with_vmlinux("module_globals_typed_from_the_ko") {
         let ko = fx.dir.join("hung.ko");
         if !ko.is_file() {
             continue;
@@ -208,7 +182,7 @@ fn module_globals_typed_from_the_ko() {
 /// opening the fixtures as if their BTF were missing.
 #[test]
 fn a_kernel_without_btf_takes_its_types_from_dwarf() {
-    for (fx, vmlinux) in with_vmlinux("a_kernel_without_btf_takes_its_types_from_dwarf") {
+    for (fx, vmlinux) in fixtures_with_vmlinux("a_kernel_without_btf_takes_its_types_from_dwarf") {
         let dump = std::sync::Arc::new(kdive_dump::Dump::open(fx.reference_dump()).unwrap());
         let prog = kdive_linux::open::kernel_without_btf(dump).unwrap();
         assert!(prog.type_("struct task_struct").is_err(), "{}", fx.name);

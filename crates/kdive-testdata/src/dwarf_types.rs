@@ -26,7 +26,7 @@ use gimli::write::{
 };
 use gimli::{constants as dw, Encoding, Format};
 use object::write::Object;
-use object::{Architecture, BinaryFormat, Endianness, SectionKind};
+use object::{Architecture, BinaryFormat, Endianness};
 
 /// Where `def_var` lives.
 pub const VAR_ADDR: u64 = 0xffff_ffff_8100_0000;
@@ -318,18 +318,6 @@ pub fn dwarf_types_elf() -> Vec<u8> {
     let mut sections = Sections::new(EndianVec::new(gimli::LittleEndian));
     dwarf.write(&mut sections).expect("synthetic DWARF");
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
-    sections
-        .for_each(|id, data| {
-            if !data.slice().is_empty() {
-                let s = obj.add_section(
-                    Vec::new(),
-                    id.name().as_bytes().to_vec(),
-                    SectionKind::Debug,
-                );
-                obj.set_section_data(s, data.slice().to_vec(), 1);
-            }
-            Ok::<(), gimli::write::Error>(())
-        })
-        .expect("sections");
+    crate::dwarf::add_debug_sections(&mut obj, &mut sections);
     obj.write().expect("synthetic ELF")
 }

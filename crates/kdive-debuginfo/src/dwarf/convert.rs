@@ -314,20 +314,9 @@ impl<'c, 'a> Converter<'c, 'a> {
     /// Members of the struct/union at `off`.
     fn members(&self, off: usize) -> Result<Vec<Member>> {
         let mut out = Vec::new();
-        let mut tree = self
-            .unit
-            .header
-            .entries_tree(
-                &self.unit.abbrevs.abbrevs,
-                Some(UnitOffset(off - self.unit.start)),
-            )
-            .map_err(self.fail(off))?;
-        let root = tree.root().map_err(self.fail(off))?;
-        let mut children = root.children();
-        while let Some(child) = children.next().map_err(self.fail(off))? {
-            let m = child.entry();
+        self.children(off, |m| {
             if m.tag() != dw::DW_TAG_member {
-                continue;
+                return Ok(());
             }
             let byte = match self.attr(m, dw::DW_AT_data_member_location)? {
                 None => 0,
@@ -353,7 +342,8 @@ impl<'c, 'a> Converter<'c, 'a> {
                 let within = if self.big_endian() {
                     old
                 } else {
-                    (storage * 8)
+                    storage
+                        .saturating_mul(8)
                         .checked_sub(from_msb)
                         .ok_or_else(|| malformed(self.off(m), "bit offset past its storage unit"))?
                 };
@@ -367,8 +357,31 @@ impl<'c, 'a> Converter<'c, 'a> {
                 bit_offset,
                 bit_size,
             });
-        }
+            Ok(())
+        })?;
         Ok(out)
+    }
+
+    /// Calls `f` with each child of the DIE at `off` (in this unit).
+    fn children(
+        &self,
+        off: usize,
+        mut f: impl FnMut(&Die<'_, '_, 'a>) -> Result<()>,
+    ) -> Result<()> {
+        let rel = off
+            .checked_sub(self.unit.start)
+            .ok_or_else(|| malformed(off, "not in the unit expected"))?;
+        let mut tree = self
+            .unit
+            .header
+            .entries_tree(&self.unit.abbrevs.abbrevs, Some(UnitOffset(rel)))
+            .map_err(self.fail(off))?;
+        let root = tree.root().map_err(self.fail(off))?;
+        let mut children = root.children();
+        while let Some(child) = children.next().map_err(self.fail(off))? {
+            f(child.entry())?;
+        }
+        Ok(())
     }
 
     fn big_endian(&self) -> bool {
@@ -416,20 +429,9 @@ impl<'c, 'a> Converter<'c, 'a> {
             None => false,
         };
         let mut values = Vec::new();
-        let mut tree = self
-            .unit
-            .header
-            .entries_tree(
-                &self.unit.abbrevs.abbrevs,
-                Some(UnitOffset(off - self.unit.start)),
-            )
-            .map_err(self.fail(off))?;
-        let root = tree.root().map_err(self.fail(off))?;
-        let mut children = root.children();
-        while let Some(child) = children.next().map_err(self.fail(off))? {
-            let e = child.entry();
+        self.children(off, |e| {
             if e.tag() != dw::DW_TAG_enumerator {
-                continue;
+                return Ok(());
             }
             let v = match self.attr(e, dw::DW_AT_const_value)? {
                 Some(AttributeValue::Sdata(v)) => {
@@ -449,7 +451,8 @@ impl<'c, 'a> Converter<'c, 'a> {
                 }
             };
             values.push((self.name(e)?.unwrap_or_else(|| "".into()), v));
-        }
+            Ok(())
+        })?;
         Ok(TypeKind::Enum {
             size,
             signed,
@@ -461,23 +464,12 @@ impl<'c, 'a> Converter<'c, 'a> {
     fn array(&self, d: &Die<'_, '_, 'a>, off: usize) -> Result<(TypeKind, Vec<(u32, Type)>)> {
         let elem = self.type_ref(d, dw::DW_AT_type)?;
         let mut dims = Vec::new();
-        let mut tree = self
-            .unit
-            .header
-            .entries_tree(
-                &self.unit.abbrevs.abbrevs,
-                Some(UnitOffset(off - self.unit.start)),
-            )
-            .map_err(self.fail(off))?;
-        let root = tree.root().map_err(self.fail(off))?;
-        let mut children = root.children();
-        while let Some(child) = children.next().map_err(self.fail(off))? {
-            let s = child.entry();
+        self.children(off, |s| {
             if !matches!(
                 s.tag(),
                 dw::DW_TAG_subrange_type | dw::DW_TAG_enumeration_type
             ) {
-                continue;
+                return Ok(());
             }
             if dims.len() >= MAX_DIMENSIONS {
                 return Err(malformed(
@@ -505,7 +497,8 @@ impl<'c, 'a> Converter<'c, 'a> {
                 0 // a flexible array
             };
             dims.push((self.off(s), len));
-        }
+            Ok(())
+        })?;
         if dims.is_empty() {
             return Ok((TypeKind::Array { elem, len: 0 }, Vec::new()));
         }
@@ -569,18 +562,7 @@ impl<'c, 'a> Converter<'c, 'a> {
     #[allow(clippy::type_complexity)]
     fn parameters(&self, off: usize) -> Result<(Vec<(Option<Arc<str>>, TypeId)>, bool, bool)> {
         let (mut params, mut variadic, mut any) = (Vec::new(), false, false);
-        let mut tree = self
-            .unit
-            .header
-            .entries_tree(
-                &self.unit.abbrevs.abbrevs,
-                Some(UnitOffset(off - self.unit.start)),
-            )
-            .map_err(self.fail(off))?;
-        let root = tree.root().map_err(self.fail(off))?;
-        let mut children = root.children();
-        while let Some(child) = children.next().map_err(self.fail(off))? {
-            let p = child.entry();
+        self.children(off, |p| {
             match p.tag() {
                 dw::DW_TAG_formal_parameter => {
                     any = true;
@@ -603,7 +585,8 @@ impl<'c, 'a> Converter<'c, 'a> {
                 }
                 _ => {}
             }
-        }
+            Ok(())
+        })?;
         Ok((params, variadic, any))
     }
 }
