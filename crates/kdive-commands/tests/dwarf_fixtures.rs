@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use kdive_commands::{run, Session};
-use kdive_testdata::{fixtures_with_vmlinux, Fixture};
+use kdive_testdata::fixtures_with_vmlinux;
 use serde_json::Value;
 
 /// drgn's source location as a (path, line) we can compare: relative paths as given, absolute
