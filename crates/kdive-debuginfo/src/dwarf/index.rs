@@ -64,10 +64,11 @@ pub(crate) struct Index {
     /// A name of [`MIN_FILTERED_NAME`] bytes or more was found stored in `.debug_info` itself
     /// (producers put those in `.debug_str`, which is what lets a lookup rule names out there).
     pub long_inline_names: bool,
-    /// Per [`NameKind`] slot, the first complete definition of each name.
-    types: [HashMap<Box<str>, u32>; 5],
-    vars: HashMap<Box<str>, Vec<Found>>,
-    funcs: HashMap<Box<str>, Vec<Found>>,
+    /// Per [`NameKind`] slot, the first complete definition of each name (names as bytes: a
+    /// lookup's `&str` compares equal, and indexing need not check millions of names' UTF-8).
+    types: [HashMap<Box<[u8]>, u32>; 5],
+    vars: HashMap<Box<[u8]>, Vec<Found>>,
+    funcs: HashMap<Box<[u8]>, Vec<Found>>,
     /// Units that could not be read, with why (the others are still indexed).
     pub problems: Vec<String>,
 }
@@ -91,20 +92,20 @@ impl Index {
     /// The first complete definition of a type, among the units indexed.
     pub(crate) fn type_(&self, kind: NameKind, name: &str) -> Option<u32> {
         let map = &self.types[slot(kind)];
-        map.get(name).copied().or_else(|| match kind {
-            NameKind::Base => map.get(canonical_int_name(name)?.as_str()).copied(),
+        map.get(name.as_bytes()).copied().or_else(|| match kind {
+            NameKind::Base => map.get(canonical_int_name(name)?.as_bytes()).copied(),
             _ => None,
         })
     }
 
     /// Variables of that name, definitions first seen first, then at most one declaration.
     pub(crate) fn vars(&self, name: &str) -> &[Found] {
-        self.vars.get(name).map_or(&[], Vec::as_slice)
+        self.vars.get(name.as_bytes()).map_or(&[], Vec::as_slice)
     }
 
     /// Functions of that name, as [`Index::vars`].
     pub(crate) fn funcs(&self, name: &str) -> &[Found] {
-        self.funcs.get(name).map_or(&[], Vec::as_slice)
+        self.funcs.get(name.as_bytes()).map_or(&[], Vec::as_slice)
     }
 
     /// Indexes the next batch of units; false when every unit is indexed already.
@@ -135,10 +136,7 @@ impl Index {
             if sec == StrSection::Info && len >= MIN_FILTERED_NAME {
                 self.long_inline_names = true;
             }
-            let Some(name) = sections
-                .name_bytes(sec, off, len)
-                .and_then(|b| std::str::from_utf8(b).ok())
-            else {
+            let Some(name) = sections.name_bytes(sec, off, len) else {
                 continue;
             };
             match n.ns {
@@ -148,8 +146,10 @@ impl Index {
                         map.insert(name.into(), n.found.die);
                     }
                     if k == NameKind::Base {
-                        if let Some(c) = canonical_int_name(name) {
-                            map.entry(c.into_boxed_str()).or_insert(n.found.die);
+                        let canonical = std::str::from_utf8(name).ok().and_then(canonical_int_name);
+                        if let Some(c) = canonical {
+                            map.entry(c.into_bytes().into_boxed_slice())
+                                .or_insert(n.found.die);
                         }
                     }
                 }

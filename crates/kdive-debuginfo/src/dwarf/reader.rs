@@ -113,12 +113,15 @@ impl DebugSections {
 
     /// The bytes of a name found while indexing.
     pub(crate) fn name_bytes(&self, sec: StrSection, off: usize, len: usize) -> Option<&[u8]> {
-        let bytes: &[u8] = match sec {
+        self.section(sec).get(off..off.checked_add(len)?)
+    }
+
+    fn section(&self, sec: StrSection) -> &[u8] {
+        match sec {
             StrSection::Info => &self.info.bytes,
             StrSection::Str => &self.str.bytes,
             StrSection::LineStr => &self.line_str.bytes,
-        };
-        bytes.get(off..off.checked_add(len)?)
+        }
     }
 }
 
@@ -157,25 +160,34 @@ impl<'a> Dw<'a> {
         }
     }
 
-    /// Where the string of an attribute value lies, without copying it.
+    /// Where the string of an attribute value lies, without copying it (its end found with
+    /// `memchr` in the mapped section: this runs for every name a unit's top level has).
     pub(crate) fn string_place(
         &self,
         unit: &UnitCtx<'a>,
         v: AttributeValue<Slice<'a>>,
     ) -> Option<NamePlace> {
         use gimli::Reader;
-        let sec = match &v {
-            AttributeValue::String(_) => StrSection::Info,
-            AttributeValue::DebugLineStrRef(_) => StrSection::LineStr,
-            _ => StrSection::Str,
+        let in_section = |sec: StrSection, off: usize| {
+            let bytes = self.sections.section(sec).get(off..)?;
+            Some((sec, off, memchr::memchr(0, bytes)?))
         };
-        let r = self.string(unit, v)?;
-        let base = match sec {
-            StrSection::Info => self.sections.reader(&self.sections.info),
-            StrSection::Str => self.sections.reader(&self.sections.str),
-            StrSection::LineStr => self.sections.reader(&self.sections.line_str),
-        };
-        Some((sec, r.offset_from(&base), r.len()))
+        match v {
+            AttributeValue::String(r) => {
+                let base = self.sections.reader(&self.sections.info);
+                Some((StrSection::Info, r.offset_from(&base), r.len()))
+            }
+            AttributeValue::DebugStrRef(o) => in_section(StrSection::Str, o.0),
+            AttributeValue::DebugLineStrRef(o) => in_section(StrSection::LineStr, o.0),
+            AttributeValue::DebugStrOffsetsIndex(i) => {
+                let o = self
+                    .str_offsets
+                    .get_str_offset(unit.header.format(), unit.str_offsets_base, i)
+                    .ok()?;
+                in_section(StrSection::Str, o.0)
+            }
+            _ => None,
+        }
     }
 
     /// A string attribute as an owned string (lossy for invalid UTF-8).
