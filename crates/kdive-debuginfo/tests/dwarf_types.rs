@@ -145,6 +145,11 @@ fn declarations_give_way_to_definitions() {
     // the definition at the symbol's address wins over the declaration
     let v = d.find_variable("def_var", Some(VAR_ADDR)).unwrap();
     assert_eq!((v.declaration, v.addr), (false, Some(VAR_ADDR)));
+    // a symbol elsewhere is not that definition: the declaration types it
+    let v = d.find_variable("def_var", Some(VAR_ADDR + 0x100)).unwrap();
+    assert!(v.declaration);
+    let v = d.find_variable("ptr", Some(PTR_ADDR + 0x100));
+    assert!(v.is_none(), "{v:?}");
     assert!(d.find_variable("missing", None).is_none());
     assert_eq!(d.index_problems(), Vec::<String>::new());
 }

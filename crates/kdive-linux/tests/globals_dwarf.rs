@@ -203,6 +203,12 @@ fn a_kernel_without_btf_takes_its_types_from_dwarf() {
                 fx.name
             );
         }
+        if let Some(want) = crash_more(&fx, "p-runqueues") {
+            // a per-CPU variable: its DWARF address is an offset KASLR does not move
+            let g = prog.global("runqueues").unwrap();
+            let decl = format!("{};", declaration(prog.types(), g.type_id(), "runqueues"));
+            assert!(want.contains(&format!("  {decl}\n")), "{}: {decl}", fx.name);
+        }
         // the task list, walked with DWARF's types, is drgn's (which leaves out the idle tasks)
         let mut tl = kdive_linux::task::all_tasks(&prog, 1 << 16).unwrap();
         let tasks = kdive_linux::task::read_tasks(&prog, &mut tl).unwrap();

@@ -69,8 +69,10 @@ impl Program {
             return Some(t);
         }
         let d = self.debug()?;
-        let link = s.addr.wrapping_sub(d.slide());
-        self.typed_by_dwarf(d.types()?, &s.name, Some(link), d.slide(), want)
+        // per-CPU symbols are offsets into the per-CPU area, which KASLR does not move
+        let slide = if s.addr >> 63 == 1 { d.slide() } else { 0 };
+        let link = s.addr.wrapping_sub(slide);
+        self.typed_by_dwarf(d.types()?, &s.name, Some(link), slide, want)
     }
 
     /// The type and address of a name the symbols lack, from DWARF alone.

@@ -87,8 +87,17 @@ impl DwarfTypes {
         &self.path
     }
 
-    /// The variable `name`: a definition at `addr` (as the file gives addresses) if one is
-    /// found, else a declaration whose type is complete, else any definition or declaration.
+    /// The [`TypeId`] of the DIE at `die` (a [`Found::die`]).
+    pub fn type_id(&self, die: u32) -> TypeId {
+        TypeId {
+            src: self.src,
+            idx: die,
+        }
+    }
+
+    /// The variable `name`: a definition at `addr` (as the file gives addresses; any definition
+    /// when `addr` is `None`) if one is found, else a declaration whose type is complete, else
+    /// a definition without a place or a declaration.
     /// Its [`Type`] (by [`Found::die`]) is a `Typedef` named after it, targeting its type.
     pub fn find_variable(&self, name: &str, addr: Option<u64>) -> Option<Found> {
         if !self.may_name(name) {
@@ -108,8 +117,8 @@ impl DwarfTypes {
         }
     }
 
-    /// The function `name`: a definition at `addr` if one is found, else the first definition
-    /// or declaration. Its [`Type`] is a `Function` named after it.
+    /// The function `name`, chosen as [`DwarfTypes::find_variable`] chooses (declarations are
+    /// always complete). Its [`Type`] is a `Function` named after it.
     pub fn find_function(&self, name: &str, addr: Option<u64>) -> Option<Found> {
         if !self.may_name(name) {
             return None;
@@ -240,24 +249,24 @@ impl DwarfTypes {
     }
 }
 
-/// The best of `list` for `addr`: a definition there; else (unless refused) the first
-/// declaration; with every unit indexed, any definition or declaration.
+/// The best of `list` for `addr`: a definition there (any, without an address); else (unless
+/// refused) the first declaration; with every unit indexed, a definition whose place DWARF does
+/// not give, or the declaration after all. A definition elsewhere is another variable of the
+/// same name (a `static` in another file), never an answer for `addr`.
 fn pick(list: &[Found], addr: Option<u64>, refused: Option<u32>, all: bool) -> Option<Found> {
     let def_at = |f: &&Found| !f.declaration && (addr.is_none() || f.addr == addr);
+    let decl = |f: &&Found| f.declaration;
     if let Some(f) = list.iter().find(def_at) {
         return Some(*f);
     }
-    if let Some(f) = list
-        .iter()
-        .find(|f| f.declaration && Some(f.die) != refused)
-    {
+    if let Some(f) = list.iter().find(|f| decl(f) && Some(f.die) != refused) {
         return Some(*f);
     }
     if all {
         return list
             .iter()
-            .find(|f| !f.declaration)
-            .or(list.first())
+            .find(|f| !f.declaration && f.addr.is_none())
+            .or_else(|| list.iter().find(decl))
             .copied();
     }
     None
@@ -312,16 +321,5 @@ impl TypeSource for DwarfTypes {
             return None;
         }
         self.find_type(kinds, name)
-    }
-}
-
-/// Convenience for tests and tools: the type id of a DIE of this source.
-impl DwarfTypes {
-    /// The [`TypeId`] of the DIE at `die`.
-    pub fn type_id(&self, die: u32) -> TypeId {
-        TypeId {
-            src: self.src,
-            idx: die,
-        }
     }
 }
