@@ -2,9 +2,11 @@
 //! where it was loaded), as a [`TypeSource`].
 //!
 //! Nothing is read when the source is made. A type is read from its DIE the first time it is
-//! asked for and kept; names are found through an index built on first lookup (see
-//! [`index`](super::index)). A type's id is the offset of its DIE in `.debug_info` (so a file
-//! whose `.debug_info` exceeds 4 GiB is read only in its first 4 GiB).
+//! asked for and kept. Names are found through an index built on demand: units are indexed in
+//! the file's order, in batches scanned in parallel, until the name is found (a vmlinux's units
+//! follow its link order, so `init_task` costs the first eight); only the top level of each
+//! unit is read, subtrees jumped over by `DW_AT_sibling`. A type's id is the offset of its DIE
+//! in `.debug_info` (so a file whose `.debug_info` exceeds 4 GiB is read only in its first 4 GiB).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
