@@ -5,28 +5,8 @@
 use std::collections::HashSet;
 
 use kdive_commands::{run, Session};
-use kdive_testdata::{corpus_or_skip, fixtures, Fixture};
+use kdive_testdata::fixtures_with_vmlinux;
 use serde_json::Value;
-
-/// The fixtures whose vmlinux is present, with it.
-fn with_vmlinux(test: &str) -> Vec<(Fixture, std::path::PathBuf)> {
-    if corpus_or_skip(test).is_none() {
-        return Vec::new();
-    }
-    let found: Vec<_> = fixtures()
-        .into_iter()
-        .filter_map(|f| f.vmlinux().map(|v| (f, v)))
-        .collect();
-    if found.is_empty() {
-        assert!(
-            std::env::var_os("KDIVE_REQUIRE_VMLINUX").is_none_or(|v| v != "1"),
-            "{test}: no fixture vmlinux under {}",
-            kdive_testdata::kernels_dir().display()
-        );
-        eprintln!("{test}: skipped, no fixture vmlinux (run tools/fetch-vmlinux)");
-    }
-    found
-}
 
 /// drgn's source location as a (path, line) we can compare: relative paths as given, absolute
 /// ones from the kernel tree's root on.
@@ -54,7 +34,7 @@ fn same_file(ours: &str, drgn: &str) -> bool {
 
 #[test]
 fn bt_l_agrees_with_drgn_on_every_task() {
-    for (fx, vmlinux) in with_vmlinux("bt_l_agrees_with_drgn_on_every_task") {
+    for (fx, vmlinux) in fixtures_with_vmlinux("bt_l_agrees_with_drgn_on_every_task") {
         let dump = fx.reference_dump();
         let s = Session::open(&dump).unwrap();
         s.attach_vmlinux(&vmlinux)
@@ -119,7 +99,7 @@ fn bt_l_agrees_with_drgn_on_every_task() {
 
 #[test]
 fn panic_task_lines_match_drgn_exactly() {
-    for (fx, vmlinux) in with_vmlinux("panic_task_lines_match_drgn_exactly") {
+    for (fx, vmlinux) in fixtures_with_vmlinux("panic_task_lines_match_drgn_exactly") {
         let dump = fx.reference_dump();
         let s = Session::open(&dump).unwrap();
         s.attach_vmlinux(&vmlinux).unwrap();
@@ -154,7 +134,7 @@ fn panic_task_lines_match_drgn_exactly() {
 
 #[test]
 fn vmlinux_of_another_build_is_refused() {
-    let all = with_vmlinux("vmlinux_of_another_build_is_refused");
+    let all = fixtures_with_vmlinux("vmlinux_of_another_build_is_refused");
     let Some((a, _)) = all.first() else { return };
     let Some((_, other)) = all.iter().find(|(f, _)| f.release() != a.release()) else {
         eprintln!("vmlinux_of_another_build_is_refused: skipped, one kernel only");
@@ -171,7 +151,7 @@ fn vmlinux_of_another_build_is_refused() {
 #[test]
 fn module_lines_from_ko_next_to_the_dump() {
     let mut checked = 0;
-    for (fx, vmlinux) in with_vmlinux("module_lines_from_ko_next_to_the_dump") {
+    for (fx, vmlinux) in fixtures_with_vmlinux("module_lines_from_ko_next_to_the_dump") {
         let dump = fx.reference_dump();
         let s = Session::open(&dump).unwrap();
         s.attach_vmlinux(&vmlinux).unwrap();
@@ -241,7 +221,7 @@ fn module_lines_from_ko_next_to_the_dump() {
 
 #[test]
 fn module_file_of_a_module_not_loaded_is_refused() {
-    let all = with_vmlinux("module_file_of_a_module_not_loaded_is_refused");
+    let all = fixtures_with_vmlinux("module_file_of_a_module_not_loaded_is_refused");
     let Some((hung, _)) = all.iter().find(|(f, _)| f.dir.join("hung.ko").exists()) else {
         return;
     };

@@ -144,6 +144,10 @@ pub trait TypeSource: Send + Sync {
     fn get(&self, idx: u32) -> Result<Arc<Type>>;
     /// Finds a complete type (not a forward declaration) by name in a namespace.
     fn find(&self, kind: NameKind, name: &str) -> Option<u32>;
+    /// Finds a type by name in the first of `kinds` that has it (a typedef, else a base type).
+    fn find_any(&self, kinds: &[NameKind], name: &str) -> Option<u32> {
+        kinds.iter().find_map(|&k| self.find(k, name))
+    }
 }
 
 /// All type providers of a program, plus types synthesized on demand (pointer-to, array-of).
@@ -272,9 +276,11 @@ impl Types {
         } else {
             match kind {
                 Some(k) => self.find(k, name),
-                None => self
-                    .find(NameKind::Typedef, name)
-                    .or_else(|| self.find(NameKind::Base, name)),
+                // the first provider that has the name answers, as a typedef or a base type
+                None => self.sources.iter().find_map(|(i, s)| {
+                    s.find_any(&[NameKind::Typedef, NameKind::Base], name)
+                        .map(|idx| TypeId { src: i as u16, idx })
+                }),
             }
         }
         .ok_or_else(|| DebugInfoError::NotFound(format!("type '{base}'")))?;

@@ -2,8 +2,9 @@
 //! on these crates) takes from files to a kernel it can ask questions.
 //!
 //! [`open`] reads the dump (one file or the parts of a split set), opens the kernel in it from
-//! the dump alone (page tables, kallsyms, BTF; modules attached when first needed), checks and
-//! attaches the debug files given (a vmlinux, module `.ko`/`.ko.debug` files) and those of
+//! the dump alone (page tables, kallsyms, BTF; modules attached when first needed; a kernel
+//! built without BTF opens when its vmlinux is given, for types), checks and attaches the debug
+//! files given (a vmlinux, module `.ko`/`.ko.debug` files) and those of
 //! loaded modules lying beside the dump, and says what is worth knowing about how it went.
 //!
 //! ```
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kdive_dump::{Dump, DumpError, FileKind};
-use kdive_program::{Program, ProgramBuilder, ProgramError};
+use kdive_program::{KernelOpenError, Program, ProgramBuilder, ProgramError};
 
 use crate::module::{attach_module_debug, modules, KernelModules};
 
@@ -135,7 +136,15 @@ pub fn open(paths: &[impl AsRef<Path>], opts: &OpenOptions) -> Result<Opened, Op
     } else if dump.vmcoreinfo().is_none() {
         Err(NoKernel::NoVmcoreinfo)
     } else {
-        kernel(dump.clone()).map_err(NoKernel::from)
+        let vmlinux_given = debug_files.iter().any(|f| !is_module_file(f));
+        match kernel(dump.clone()) {
+            // a kernel built without BTF: its vmlinux, attached below, types it
+            Err(ProgramError::Open(KernelOpenError::NoBtf(_))) if vmlinux_given => {
+                kernel_without_btf(dump.clone())
+            }
+            k => k,
+        }
+        .map_err(NoKernel::from)
     };
     match &kernel {
         Ok(prog) => {
@@ -161,6 +170,14 @@ pub fn open(paths: &[impl AsRef<Path>], opts: &OpenOptions) -> Result<Opened, Op
 /// The kernel in `dump`, from the dump alone, its modules attached when first needed.
 pub fn kernel(dump: Arc<Dump>) -> Result<Program, ProgramError> {
     Ok(ProgramBuilder::from_dump(dump)?
+        .module_loader(Arc::new(KernelModules::default()))
+        .build())
+}
+
+/// The kernel in a dump of a kernel built without BTF: no types until its vmlinux is attached
+/// ([`Program::attach_vmlinux`]), whose DWARF then types everything.
+pub fn kernel_without_btf(dump: Arc<Dump>) -> Result<Program, ProgramError> {
+    Ok(ProgramBuilder::from_dump_without_btf(dump)?
         .module_loader(Arc::new(KernelModules::default()))
         .build())
 }

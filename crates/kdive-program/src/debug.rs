@@ -1,15 +1,19 @@
-//! Debug info from a vmlinux attached to a program: checked against the dump, then source lines.
+//! Debug info from a vmlinux attached to a program: checked against the dump, then source lines
+//! and types.
 //!
 //! The file is accepted only when it is the dump's kernel: same build-id (VMCOREINFO's
 //! `BUILD-ID`), or, for a dump without one, the same `linux_banner` in the file and in memory.
-//! Line tables are indexed on first use, so commands that need none never pay for them.
+//! Line tables and the DWARF name index are built on first use, so commands that need none
+//! never pay for them. The file's DWARF joins the program's types behind BTF: it answers the
+//! type names BTF lacks and types global variables (see [`Program::global`]).
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use kdive_debuginfo::dwarf::{SourceFrame, SourceLines};
+use kdive_debuginfo::dwarf::{DwarfTypes, SourceFrame, SourceLines};
 use kdive_debuginfo::elf_file::ElfFile;
+use kdive_debuginfo::TypeSource;
 
 use crate::{Program, ProgramError, Result};
 
@@ -24,6 +28,8 @@ pub struct KernelDebug {
     /// Link-time ranges of the kernel's text (`_stext.._etext`, init text).
     text: Vec<(u64, u64)>,
     lines: OnceLock<Result<SourceLines, Arc<kdive_debuginfo::DebugInfoError>>>,
+    /// Its DWARF as a type provider, once added to the program's types.
+    types: OnceLock<Arc<DwarfTypes>>,
 }
 
 impl std::fmt::Debug for KernelDebug {
@@ -101,7 +107,13 @@ impl KernelDebug {
             slide,
             text,
             lines: OnceLock::new(),
+            types: OnceLock::new(),
         })
+    }
+
+    /// Its DWARF types, when they were added to the program.
+    pub fn types(&self) -> Option<&Arc<DwarfTypes>> {
+        self.types.get()
     }
 
     /// The file.
@@ -140,6 +152,10 @@ pub struct ModuleDebug {
     /// Run-time ranges of the module's code.
     text: Vec<(u64, u64)>,
     lines: SourceLines,
+    /// Where its allocated sections were loaded, by section name.
+    bases: HashMap<String, u64>,
+    /// Its DWARF as a type provider, once added to the program's types.
+    types: OnceLock<Arc<DwarfTypes>>,
 }
 
 impl std::fmt::Debug for ModuleDebug {
@@ -168,7 +184,27 @@ impl ModuleDebug {
             file,
             text,
             lines,
+            bases: bases.clone(),
+            types: OnceLock::new(),
         })
+    }
+
+    /// Its DWARF types, when they were added to the program.
+    pub fn types(&self) -> Option<&Arc<DwarfTypes>> {
+        self.types.get()
+    }
+
+    /// Adds its DWARF to `prog`'s types (behind those already there).
+    pub(crate) fn add_types(&self, prog: &Program) -> Result<()> {
+        if self.types.get().is_some() {
+            return Ok(());
+        }
+        prog.types().add_source_with(|src| {
+            let t = Arc::new(DwarfTypes::new(&self.file, Some(&self.bases), src)?);
+            let _ = self.types.set(t.clone());
+            Ok::<_, ProgramError>(t as Arc<dyn TypeSource>)
+        })?;
+        Ok(())
     }
 
     /// The module's name.
@@ -233,10 +269,23 @@ impl Program {
     }
 
     /// Attaches the vmlinux at `path` after checking it is this dump's kernel; an error, changing
-    /// nothing, for a file of another build or when a vmlinux is attached already.
+    /// nothing, for a file of another build or when a vmlinux is attached already. Its DWARF
+    /// joins the types behind those already there (BTF first; it answers type names only for a
+    /// kernel without BTF, see [`DwarfTypes::answer_type_names`]); nothing of it is read yet.
     pub fn attach_vmlinux(&self, path: &Path) -> Result<()> {
         let file = ElfFile::open(path)?;
         let debug = KernelDebug::check(self, file)?;
-        self.set_debug(debug)
+        self.set_debug(debug)?;
+        let Some(d) = self.debug() else {
+            return Ok(());
+        };
+        // with the kernel's BTF, DWARF types variables and functions; without, every name
+        let names = self.vmlinux_btf().is_none();
+        self.types().add_source_with(|src| {
+            let t = Arc::new(DwarfTypes::new(&d.file, None, src)?.answer_type_names(names));
+            let _ = d.types.set(t.clone());
+            Ok::<_, ProgramError>(t as Arc<dyn TypeSource>)
+        })?;
+        Ok(())
     }
 }

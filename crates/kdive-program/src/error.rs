@@ -24,6 +24,10 @@ pub enum ProgramError {
     /// A symbol the operation needs is not in the symbol table.
     #[error("symbol '{0}' not found")]
     NoSymbol(String),
+    /// A global whose type no source gives (BTF types few globals; DWARF needs the vmlinux or
+    /// the module's `.ko`): it can still be read through a cast.
+    #[error("no type for {0}: cast it, e.g. p *(unsigned long *)&{0}")]
+    NoType(String),
     /// The kernel in the dump cannot be made sense of.
     #[error(transparent)]
     Open(#[from] KernelOpenError),
@@ -118,9 +122,9 @@ impl ProgramError {
             ProgramError::Memory(_) | ProgramError::DebugInfo(DebugInfoError::Memory { .. }) => {
                 ErrorKind::Fault
             }
-            ProgramError::DebugInfo(DebugInfoError::NotFound(_)) | ProgramError::NoSymbol(_) => {
-                ErrorKind::Lookup
-            }
+            ProgramError::DebugInfo(DebugInfoError::NotFound(_))
+            | ProgramError::NoSymbol(_)
+            | ProgramError::NoType(_) => ErrorKind::Lookup,
             ProgramError::DebugInfo(_) | ProgramError::Walk { .. } => ErrorKind::Corrupt,
             ProgramError::Type { .. } => ErrorKind::Type,
             ProgramError::Open(KernelOpenError::Memory(_) | KernelOpenError::ReadBtf(_)) => {

@@ -5,6 +5,7 @@
 
 pub mod debug;
 pub mod error;
+mod globals;
 mod loader;
 pub mod modules;
 pub mod object;

@@ -1,4 +1,5 @@
-//! Opening a kernel from a dump alone: memory from VMCOREINFO, symbols from kallsyms, types from BTF.
+//! Opening a kernel from a dump alone: memory from VMCOREINFO, symbols from kallsyms, types from
+//! BTF (or, for a kernel without, from its vmlinux attached afterwards).
 
 use std::sync::Arc;
 
@@ -19,25 +20,43 @@ impl ProgramBuilder {
     /// BTF from its memory. Modules come through a loader ([`ProgramBuilder::module_loader`]);
     /// the kernel-knowledge layer's `open` adds it.
     pub fn from_dump(dump: Arc<Dump>) -> Result<ProgramBuilder> {
+        let (builder, mem, ksyms) = Self::from_dump_untyped(dump)?;
+        let btf = read_vmlinux_btf(&*mem, &ksyms)?;
+        let mut types = Types::new();
+        let src = types.next_source_id();
+        let btf = Arc::new(BtfSource::parse(btf, src).map_err(KernelOpenError::Btf)?);
+        types.add_source(btf.clone());
+        Ok(builder
+            .types(types)
+            .vmlinux_btf(btf, src)
+            .symbols(symbols(ksyms)))
+    }
+
+    /// Like [`ProgramBuilder::from_dump`] for a kernel built without BTF: no types until its
+    /// vmlinux is attached ([`Program::attach_vmlinux`](crate::Program::attach_vmlinux)), whose
+    /// DWARF then answers every type name.
+    pub fn from_dump_without_btf(dump: Arc<Dump>) -> Result<ProgramBuilder> {
+        let (builder, _, ksyms) = Self::from_dump_untyped(dump)?;
+        Ok(builder.symbols(symbols(ksyms)))
+    }
+
+    /// Memory and kallsyms of the kernel in `dump`.
+    fn from_dump_untyped(dump: Arc<Dump>) -> Result<(ProgramBuilder, Arc<KernelMemory>, Kallsyms)> {
         let info = dump
             .vmcoreinfo()
             .cloned()
             .ok_or(KernelOpenError::NoVmcoreinfo)?;
         let mem = Arc::new(KernelMemory::new(dump.clone()).map_err(KernelOpenError::Memory)?);
         let ksyms = Kallsyms::load(mem.clone(), &info).map_err(KernelOpenError::Kallsyms)?;
-        let btf = read_vmlinux_btf(&*mem, &ksyms)?;
-        let mut types = Types::new();
-        let src = types.next_source_id();
-        let btf = Arc::new(BtfSource::parse(btf, src).map_err(KernelOpenError::Btf)?);
-        types.add_source(btf.clone());
-        let mut symbols = Symbols::new();
-        symbols.add_source(Arc::new(ksyms));
-        Ok(ProgramBuilder::new(mem.clone())
-            .dump(dump, Some(mem))
-            .types(types)
-            .vmlinux_btf(btf, src)
-            .symbols(symbols))
+        let builder = ProgramBuilder::new(mem.clone()).dump(dump, Some(mem.clone()));
+        Ok((builder, mem, ksyms))
     }
+}
+
+fn symbols(ksyms: Kallsyms) -> Symbols {
+    let mut symbols = Symbols::new();
+    symbols.add_source(Arc::new(ksyms));
+    symbols
 }
 
 /// The kernel's BTF: the bytes between `__start_BTF` and `__stop_BTF`.

@@ -239,8 +239,11 @@ impl Program {
         })
     }
 
-    /// Attaches a module's debug file (replacing an earlier one of the same module).
+    /// Attaches a module's debug file (replacing an earlier one of the same module); its DWARF
+    /// joins the types behind those already there. A file whose DWARF types cannot be set up
+    /// still gives source lines.
     pub fn attach_module_debug(&self, m: ModuleDebug) {
+        let _ = m.add_types(self);
         let mut all = self.module_debug.write().unwrap_or_else(|p| p.into_inner());
         all.retain(|o| o.name() != m.name());
         all.push(Arc::new(m));

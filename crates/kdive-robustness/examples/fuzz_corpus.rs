@@ -6,7 +6,8 @@
 //! (and their first 8 KiB as seeds), the ELF and kdump note buffers, VMCOREINFO texts, compressed
 //! pages of each codec, BTF and kallsyms tables cut down from the dumps' own, and the synthetic
 //! kernel (whole, and with a few patches for the command target), the fixtures' module `.ko`
-//! files and the synthetic DWARF program of `kdive_testdata::dwarf` for the dwarf target.
+//! files and the synthetic DWARF programs of `kdive_testdata::dwarf` and `::dwarf_types` for the
+//! dwarf target.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -75,6 +76,11 @@ fn main() {
             &kdive_testdata::dwarf::dwarf_elf(version),
         );
     }
+    out.put(
+        "dwarf",
+        "synthetic-types",
+        &kdive_testdata::dwarf_types::dwarf_types_elf(),
+    );
 }
 
 fn from_dump(out: &Out, name: &str, path: &Path) {

@@ -423,9 +423,9 @@ pub fn orc(data: &[u8]) {
     }
 }
 
-/// An ELF debug file (a vmlinux or a module): its build-id, symbols, contents at addresses, and
+/// An ELF debug file (a vmlinux or a module): its build-id, symbols, contents at addresses,
 /// DWARF source lines of the addresses of its symbols and of the synthetic program of
-/// `kdive_testdata::dwarf` (0x1000..0x1040).
+/// `kdive_testdata::dwarf` (0x1000..0x1040), and its DWARF types ([`dwarf_types`]).
 pub fn dwarf(data: &[u8]) {
     use kdive_debuginfo::dwarf::SourceLines;
     use kdive_debuginfo::elf_file::ElfFile;
@@ -444,14 +444,71 @@ pub fn dwarf(data: &[u8]) {
     for &a in &addrs {
         let _ = f.read_at_address(a, 64);
     }
-    let Ok(lines) = SourceLines::new(&f) else {
-        return;
-    };
-    for a in addrs {
-        for at in [a, a.wrapping_add(1), a.wrapping_add(0x20)] {
-            let _ = lines.frames(at);
+    if let Ok(lines) = SourceLines::new(&f) {
+        for a in &addrs {
+            for at in [*a, a.wrapping_add(1), a.wrapping_add(0x20)] {
+                let _ = lines.frames(at);
+            }
         }
     }
+    dwarf_types(&f);
+}
+
+/// DWARF types, variables and functions of a debug file: names of the synthetic file of
+/// `kdive_testdata::dwarf_types` and of real kernels and modules, each found type printed as
+/// crash would, and DIEs read at offsets that need not start one.
+fn dwarf_types(f: &kdive_debuginfo::elf_file::ElfFile) {
+    use kdive_debuginfo::dwarf::DwarfTypes;
+    use kdive_debuginfo::TypeSource;
+    use kdive_program::print::{declaration, definition};
+    let bases: std::collections::HashMap<String, u64> = [".text", ".data", ".bss", ".rodata"]
+        .iter()
+        .map(|s| (s.to_string(), 0xffff_ffff_c000_0000))
+        .collect();
+    let bases = f.is_relocatable().then_some(&bases);
+    let Ok(d) = DwarfTypes::new(f, bases, 0) else {
+        return;
+    };
+    let d = Arc::new(d);
+    let mut types = Types::new();
+    types.add_source(d.clone());
+    let mut ids = Vec::new();
+    for (kind, name) in [
+        (NameKind::Struct, "s"),
+        (NameKind::Struct, "later"),
+        (NameKind::Struct, "task_struct"),
+        (NameKind::Struct, "fixture_victim"),
+        (NameKind::Enum, "color"),
+        (NameKind::Typedef, "s_t"),
+        (NameKind::Base, "unsigned long"),
+    ] {
+        ids.extend(d.find(kind, name).map(|i| d.type_id(i)));
+    }
+    for name in [
+        "ptr",
+        "lp",
+        "def_var",
+        "big",
+        "none",
+        "fixture_mutex",
+        "__this_module",
+    ] {
+        ids.extend(d.find_variable(name, None).map(|v| d.type_id(v.die)));
+    }
+    for name in ["func", "init_module", "fixture_poke"] {
+        ids.extend(d.find_function(name, None).map(|v| d.type_id(v.die)));
+    }
+    ids.extend((1..32u32).map(|i| d.type_id(i.wrapping_mul(7))));
+    for id in ids {
+        if types.get(id).is_err() {
+            continue;
+        }
+        let _ = (types.size_of(id), types.resolve(id));
+        let _ = types.member(id, "grid").map(|m| types.size_of(m.ty));
+        let _ = definition(&types, id, true);
+        let _ = declaration(&types, id, "x");
+    }
+    let _ = (d.units_indexed(), d.index_problems());
 }
 
 /// The questions every format answers: metadata, page states and reads (a bounded sample).

@@ -149,6 +149,15 @@ pub fn dwarf_elf(version: u16) -> Vec<u8> {
         SectionKind::Note,
     );
     obj.set_section_data(notes, note, 4);
+    add_debug_sections(&mut obj, &mut sections);
+    obj.write().expect("synthetic ELF")
+}
+
+/// Adds the non-empty DWARF sections written to `sections` to `obj`.
+pub(crate) fn add_debug_sections(
+    obj: &mut Object<'_>,
+    sections: &mut Sections<EndianVec<gimli::LittleEndian>>,
+) {
     sections
         .for_each(|id, data| {
             if !data.slice().is_empty() {
@@ -162,5 +171,4 @@ pub fn dwarf_elf(version: u16) -> Vec<u8> {
             Ok::<(), gimli::write::Error>(())
         })
         .expect("sections");
-    obj.write().expect("synthetic ELF")
 }

@@ -16,7 +16,8 @@
 //! - [`pages`]: pages compressed as makedumpfile compresses them, and sample contents.
 //! - [`btf::BtfBuilder`]: a BTF blob of any kind of type, plain or split, either byte order.
 //! - [`kallsyms::tables`]: the kernel's kallsyms tables, in every address encoding.
-//! - [`dwarf`]: a small ELF file with DWARF line and inline information.
+//! - [`dwarf`]: a small ELF file with DWARF line and inline information; [`dwarf_types`]: one
+//!   whose DWARF describes types and variables.
 //! - [`kernel`]: a synthetic x86_64 kernel (tasks, runqueue, utsname, printk ring, BTF,
 //!   kallsyms) as physical memory with VMCOREINFO, and as an ELF vmcore.
 //!
@@ -77,6 +78,7 @@ use kdive_debuginfo::Types;
 pub mod btf;
 pub mod bytes;
 pub mod dwarf;
+pub mod dwarf_types;
 pub mod elf;
 pub mod fixtures;
 pub mod flat;

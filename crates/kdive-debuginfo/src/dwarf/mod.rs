@@ -1,10 +1,15 @@
-//! DWARF from a debug file (gimli): source lines and inlined calls.
+//! DWARF from a debug file (gimli): source lines and inlined calls, types, variables and
+//! functions by name.
 //!
 //! Sections are read in place from the mapped file; nothing is indexed until asked. A
 //! relocatable file (a module) has its debug sections' relocations applied as they are read,
 //! with its code and data sections placed where the kernel loaded them.
 
+mod convert;
+mod index;
 pub mod lines;
+mod reader;
+pub mod types;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,6 +18,7 @@ use crate::elf_file::{Bytes, ElfFile};
 use crate::{DebugInfoError, Result};
 
 pub use lines::{SourceFrame, SourceLines};
+pub use types::{DwarfTypes, Found};
 
 /// A section's bytes as gimli reads them.
 pub type RawReader = gimli::EndianReader<gimli::RunTimeEndian, Bytes>;
