@@ -36,6 +36,26 @@ pub enum Arch {
     Other(u16),
 }
 
+/// The architecture a dump's contents imply, for containers whose header does not say:
+/// VMCOREINFO entries only one architecture writes, else the size of the `NT_PRSTATUS`
+/// register sets (aarch64: x0-x30, sp, pc, pstate; x86_64: 27 words).
+pub fn arch_from_contents(vmcoreinfo: Option<&str>, prstatus: &[PrStatus]) -> Option<Arch> {
+    if let Some(info) = vmcoreinfo.map(VmcoreInfo::parse) {
+        const ARM64: [&str; 3] = ["kimage_voffset", "TCR_EL1_T1SZ", "KERNELPACMASK"];
+        if ARM64.iter().any(|n| info.number(n).is_some()) {
+            return Some(Arch::Aarch64);
+        }
+        if info.symbol("init_top_pgt").is_some() || info.number("phys_base").is_some() {
+            return Some(Arch::X86_64);
+        }
+    }
+    match prstatus.first()?.regs.len() {
+        34 => Some(Arch::Aarch64),
+        27 => Some(Arch::X86_64),
+        _ => None,
+    }
+}
+
 /// Byte order of the dumped machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Endian {

@@ -3,7 +3,10 @@
 //! [`ReadVirt`] is what every upper layer reads through; [`KernelMemory`] implements it
 //! for a real dump (page-table walk, KASLR, direct map, translation cache).
 
+pub mod aarch64;
 pub mod error;
+mod kernel;
+pub mod mmu;
 mod tlb;
 pub mod x86_64;
 
@@ -92,7 +95,8 @@ pub trait ReadVirt: Send + Sync {
     }
 }
 
-pub use x86_64::{KernelMemory, Mapping, Walk, WalkStep};
+pub use kernel::{KernelMemory, Walk};
+pub use mmu::{Mapping, MmuDef, WalkStep};
 
 /// The smallest page size of any architecture: the granularity of partial reads.
 const MIN_PAGE: u64 = 0x1000;
