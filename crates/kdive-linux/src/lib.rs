@@ -20,6 +20,7 @@ pub mod rbtree;
 pub mod sched;
 pub mod slab;
 pub mod stack;
+mod stack_arm64;
 pub mod system;
 pub mod task;
 pub mod xarray;

@@ -159,7 +159,7 @@ impl Unwinder<'_> {
                     return Err(StopReason::Undefined { pc: cur.pc });
                 };
                 let slot = cfa.wrapping_add_signed(off);
-                let ra = self.read_stack(slot)?;
+                let ra = self.arch.strip_pc(self.read_stack(slot)?);
                 let mut regs = RegSet::new();
                 regs.set(self.arch.sp_reg(), cfa);
                 regs.set(self.arch.pc_reg(), ra);
@@ -168,7 +168,7 @@ impl Unwinder<'_> {
                     sp: cfa,
                     ra_slot: Some(slot),
                     found,
-                    reliable: found != FoundBy::Fp,
+                    reliable: found != FoundBy::Fp || self.arch.fp_reliable(),
                     exact: row.signal,
                     regs,
                     exception: None,
