@@ -422,8 +422,8 @@ mod tests {
             c[4..].copy_from_slice(&insn.to_le_bytes());
             assert_eq!(a.call_site(&c, ret), CallSite::Indirect, "{insn:x}");
         }
-        // a return address signed with a PAC in bits 52..54 gets its kernel bits back
-        assert_eq!(a.strip_pc(0xff85_abef_63dc_3884), 0xffff_abef_63dc_3884);
+        // a return address signed with a PAC in bits 52..63 (bit 55 kept) gets its kernel bits back
+        assert_eq!(a.strip_pc(0x1b8f_abef_63dc_3884), 0xffff_abef_63dc_3884);
         assert_eq!(a.strip_pc(0x0000_ffff_1234_5678), 0x0000_ffff_1234_5678);
     }
 
