@@ -115,6 +115,11 @@ impl Aarch64 {
         }
     }
 
+    /// The same conventions with another `KERNELPACMASK`.
+    pub fn with_pac_mask(self, pac_mask: u64) -> Aarch64 {
+        Aarch64 { pac_mask, ..self }
+    }
+
     /// `offsetof(struct pt_regs, stackframe)`.
     pub fn stackframe_offset(&self) -> u64 {
         self.stackframe
@@ -235,6 +240,10 @@ impl Arch for Aarch64 {
         } else {
             v
         }
+    }
+
+    fn link_reg(&self) -> Option<Reg> {
+        Some(X30)
     }
 
     fn regs_from_prstatus(&self, gregs: &[u64]) -> RegSet {

@@ -61,6 +61,11 @@ pub trait Arch: Send + Sync {
     fn fp_reliable(&self) -> bool {
         false
     }
+    /// The link register holding a call's return address (aarch64's x30), if the
+    /// architecture has one.
+    fn link_reg(&self) -> Option<Reg> {
+        None
+    }
     /// Registers from an `NT_PRSTATUS` note's `pr_reg`.
     fn regs_from_prstatus(&self, gregs: &[u64]) -> RegSet;
     /// The lower-case name of a register, for JSON and register blocks.
