@@ -166,7 +166,7 @@ impl From<SlabCache> for SlabRow {
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse(&table::KMEM, args)?;
     let prog = s.kernel()?;
-    let page_size = s.dump().page_size().max(1);
+    let page_size = s.dump().kernel_page_size().max(1);
     match (f.has('i'), f.has('s')) {
         (true, false) if f.positional.is_empty() => Ok(Box::new(KmemInfo::new(
             page_size,

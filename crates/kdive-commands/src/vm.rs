@@ -66,7 +66,7 @@ pub(crate) fn for_tasks(
     _: &Flags,
 ) -> Result<Box<dyn Report>, CommandError> {
     let prog = s.kernel()?;
-    let page_kb = s.dump().page_size() / 1024;
+    let page_kb = s.dump().kernel_page_size() / 1024;
     let mut out = Vm { tasks: Vec::new() };
     for &t in chosen {
         let mut tv = TaskVm {

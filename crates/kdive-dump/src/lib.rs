@@ -432,6 +432,17 @@ impl Dump {
         self.inner.meta().page_size
     }
 
+    /// The kernel's page size: VMCOREINFO `PAGESIZE` when it is sane, else the container's.
+    /// They differ where the container stores larger blocks (QEMU's aarch64 kdump files use
+    /// 64 KiB blocks whatever the kernel's pages).
+    pub fn kernel_page_size(&self) -> u64 {
+        self.vmcoreinfo
+            .as_ref()
+            .and_then(VmcoreInfo::page_size)
+            .filter(|p| p.is_power_of_two() && (4096..=1 << 16).contains(p))
+            .unwrap_or_else(|| self.page_size())
+    }
+
     /// What the dump knows of the page holding physical address `paddr`.
     pub fn page_state(&self, paddr: u64) -> PageState {
         self.inner.page_state(paddr / self.page_size())
