@@ -56,3 +56,94 @@ pub fn inorder(
     }
     Ok((out, None))
 }
+
+/// The order [`walk`] visits a red-black tree in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// A node, then its left subtree, then its right one (crash's `tree` default).
+    RootFirst,
+    /// Left subtree, node, right subtree: lowest key first.
+    InOrder,
+}
+
+/// One node met by [`walk`]: the `rb_node`'s address and its position from the root
+/// (`"root/l/r"`, as crash's `tree -p` shows it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visited {
+    pub node: u64,
+    pub position: String,
+}
+
+/// The nodes of the tree whose top `rb_node` is `top` (0 for an empty tree), in `order`,
+/// with their positions. Bounded and cycle-checked as [`inorder`] is; the error that stopped
+/// the walk comes back beside the nodes read before it.
+pub fn walk(
+    prog: &Program,
+    top: u64,
+    order: Order,
+    limit: usize,
+) -> Result<(Vec<Visited>, Option<ProgramError>)> {
+    let node = prog.type_("struct rb_node")?;
+    let (left, right) = (
+        offset_of(prog, node, "rb_left")?,
+        offset_of(prog, node, "rb_right")?,
+    );
+    let fail = |why: String| ProgramError::Walk {
+        what: format!("red-black tree at {top:#x}"),
+        why,
+    };
+    // explicit stack of (node, position, children pushed yet)
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stack: Vec<(u64, String, bool)> = Vec::new();
+    if top != 0 {
+        stack.push((top, "root".to_string(), false));
+    }
+    while let Some((n, pos, expanded)) = stack.pop() {
+        if expanded {
+            // in order: the node comes after its left subtree
+            if out.len() >= limit {
+                return Ok((out, Some(fail(format!("more than {limit} nodes")))));
+            }
+            out.push(Visited {
+                node: n,
+                position: pos,
+            });
+            continue;
+        }
+        if !seen.insert(n) {
+            return Ok((out, Some(fail(format!("node {n:#x} reached twice")))));
+        }
+        if stack.len() > 2 * MAX_DEPTH {
+            return Ok((out, Some(fail(format!("deeper than {MAX_DEPTH} levels")))));
+        }
+        let (l, r) = match (
+            prog.read_u64(n.wrapping_add(left)),
+            prog.read_u64(n.wrapping_add(right)),
+        ) {
+            (Ok(l), Ok(r)) => (l, r),
+            (Err(e), _) | (_, Err(e)) => return Ok((out, Some(e))),
+        };
+        let child = |c: u64, side: &str| (c != 0).then(|| (c, format!("{pos}/{side}"), false));
+        let (lc, rc) = (child(l, "l"), child(r, "r"));
+        match order {
+            Order::RootFirst => {
+                if out.len() >= limit {
+                    return Ok((out, Some(fail(format!("more than {limit} nodes")))));
+                }
+                stack.extend(rc);
+                stack.extend(lc);
+                out.push(Visited {
+                    node: n,
+                    position: pos,
+                });
+            }
+            Order::InOrder => {
+                stack.extend(rc);
+                stack.push((n, pos.clone(), true));
+                stack.extend(lc);
+            }
+        }
+    }
+    Ok((out, None))
+}
