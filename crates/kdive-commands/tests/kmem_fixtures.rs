@@ -129,7 +129,7 @@ fn kmem_s_by_name_and_usage() {
         got.contains("invalid slab cache name: no_such_cache"),
         "{got}"
     );
-    for bad in ["kmem", "kmem -p", "kmem -i -s", "kmem -i foo"] {
+    for bad in ["kmem", "kmem -p -f", "kmem -i -s", "kmem -i foo"] {
         assert!(run(&s, bad).is_err(), "{bad}");
     }
 }
