@@ -142,10 +142,11 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             } else {
                 rbtree::Order::RootFirst
             };
-            let (nodes, err) = rbtree::walk(prog, top, order, limit).map_err(program)?;
-            problems.extend(err.map(|e| e.to_string()));
+            let w = rbtree::walk(prog, top, order, limit).map_err(program)?;
+            problems.extend(w.skipped);
+            problems.extend(w.stopped.map(|e| e.to_string()));
             let off = node_off.unwrap_or(0);
-            nodes
+            w.nodes
                 .into_iter()
                 .map(|v| (v.node.wrapping_sub(off), None, v.position))
                 .collect()

@@ -74,15 +74,21 @@ pub struct Visited {
     pub position: String,
 }
 
+/// What [`walk`] found: the nodes, the subtrees it left out because their top could not be
+/// read, and the error that stopped it, if one did.
+#[derive(Debug, Default)]
+pub struct RbWalk {
+    pub nodes: Vec<Visited>,
+    /// `rb_node: NODE: corrupted rb_left pointer: CHILD`, as crash words it.
+    pub skipped: Vec<String>,
+    pub stopped: Option<ProgramError>,
+}
+
 /// The nodes of the tree whose top `rb_node` is `top` (0 for an empty tree), in `order`,
-/// with their positions. Bounded and cycle-checked as [`inorder`] is; the error that stopped
-/// the walk comes back beside the nodes read before it.
-pub fn walk(
-    prog: &Program,
-    top: u64,
-    order: Order,
-    limit: usize,
-) -> Result<(Vec<Visited>, Option<ProgramError>)> {
+/// with their positions. A child that cannot be read is left out with its subtree (as crash
+/// does); a node met twice, a tree deeper than a red-black tree can be, or more than `limit`
+/// nodes stops the walk.
+pub fn walk(prog: &Program, top: u64, order: Order, limit: usize) -> Result<RbWalk> {
     let node = prog.type_("struct rb_node")?;
     let (left, right) = (
         offset_of(prog, node, "rb_left")?,
@@ -92,9 +98,9 @@ pub fn walk(
         what: format!("red-black tree at {top:#x}"),
         why,
     };
-    // explicit stack of (node, position, children pushed yet)
-    let mut out = Vec::new();
+    let mut w = RbWalk::default();
     let mut seen = HashSet::new();
+    // explicit stack of (node, position, children pushed yet)
     let mut stack: Vec<(u64, String, bool)> = Vec::new();
     if top != 0 {
         stack.push((top, "root".to_string(), false));
@@ -102,48 +108,67 @@ pub fn walk(
     while let Some((n, pos, expanded)) = stack.pop() {
         if expanded {
             // in order: the node comes after its left subtree
-            if out.len() >= limit {
-                return Ok((out, Some(fail(format!("more than {limit} nodes")))));
+            if w.nodes.len() >= limit {
+                w.stopped = Some(fail(format!("more than {limit} nodes")));
+                return Ok(w);
             }
-            out.push(Visited {
+            w.nodes.push(Visited {
                 node: n,
                 position: pos,
             });
             continue;
         }
         if !seen.insert(n) {
-            return Ok((out, Some(fail(format!("node {n:#x} reached twice")))));
+            w.stopped = Some(fail(format!("node {n:#x} reached twice")));
+            return Ok(w);
         }
         if stack.len() > 2 * MAX_DEPTH {
-            return Ok((out, Some(fail(format!("deeper than {MAX_DEPTH} levels")))));
+            w.stopped = Some(fail(format!("deeper than {MAX_DEPTH} levels")));
+            return Ok(w);
         }
         let (l, r) = match (
             prog.read_u64(n.wrapping_add(left)),
             prog.read_u64(n.wrapping_add(right)),
         ) {
             (Ok(l), Ok(r)) => (l, r),
-            (Err(e), _) | (_, Err(e)) => return Ok((out, Some(e))),
+            (Err(e), _) | (_, Err(e)) => {
+                w.stopped = Some(e.into());
+                return Ok(w);
+            }
         };
-        let child = |c: u64, side: &str| (c != 0).then(|| (c, format!("{pos}/{side}"), false));
-        let (lc, rc) = (child(l, "l"), child(r, "r"));
+        let mut child = |c: u64, side: &str, name: &str| {
+            if c == 0 {
+                return None;
+            }
+            // crash: a child whose own rb_left cannot be read is a corrupted pointer
+            if prog.read_u64(c.wrapping_add(left)).is_err() {
+                w.skipped
+                    .push(format!("rb_node: {n:x}: corrupted {name} pointer: {c:x}"));
+                return None;
+            }
+            Some((c, format!("{pos}/{side}"), false))
+        };
+        let lc = child(l, "l", "rb_left");
+        let rc = child(r, "r", "rb_right");
         match order {
             Order::RootFirst => {
-                if out.len() >= limit {
-                    return Ok((out, Some(fail(format!("more than {limit} nodes")))));
+                if w.nodes.len() >= limit {
+                    w.stopped = Some(fail(format!("more than {limit} nodes")));
+                    return Ok(w);
                 }
                 stack.extend(rc);
                 stack.extend(lc);
-                out.push(Visited {
+                w.nodes.push(Visited {
                     node: n,
                     position: pos,
                 });
             }
             Order::InOrder => {
                 stack.extend(rc);
-                stack.push((n, pos.clone(), true));
+                stack.push((n, pos, true));
                 stack.extend(lc);
             }
         }
     }
-    Ok((out, None))
+    Ok(w)
 }
