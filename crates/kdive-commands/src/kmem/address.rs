@@ -86,7 +86,7 @@ pub struct FreeBlock {
 
 /// One thing found about the address.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Finding {
     /// The kernel or module symbol the address is in.
     Symbol(SymRow),

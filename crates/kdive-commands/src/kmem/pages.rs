@@ -137,21 +137,17 @@ pub fn page_header(phys_width: usize) -> String {
 
 /// One page line: `fffff7b1406fa400 1be90000 ffff8e11811b7100        0  1 fffffc0010200 slab,head`.
 pub fn page_line(r: &PageRow, phys_width: usize) -> String {
-    let mut s = format!(
-        "{:<16x} {:>pw$x} {:>16x} {:>8x} {:>2} {:x}",
-        r.page,
-        r.physical,
-        r.mapping,
-        r.index,
-        r.count as i32,
+    let mut buf = Vec::with_capacity(160);
+    line_into(
+        &mut buf,
+        [r.page, r.physical, r.mapping, r.index],
+        r.count,
         r.flags,
-        pw = phys_width
+        r.flag_names.iter().map(String::as_str),
+        phys_width,
     );
-    if !r.flag_names.is_empty() {
-        s.push(' ');
-        s.push_str(&r.flag_names.join(","));
-    }
-    s
+    buf.pop();
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
 /// `kmem -p`: every page, or one.
@@ -162,19 +158,50 @@ pub struct KmemPages {
     pub pages: PageItems,
 }
 
-/// An entry of `kmem -p`: a page, or a run of `struct page`s that could not be read.
+/// An entry of `kmem -p`: a page (its fields), or a run of `struct page`s that could not be
+/// read (`{"unreadable": {...}}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(untagged)]
 pub enum PageItem {
     Page(PageRow),
-    Unreadable {
-        /// The first `struct page` of the run.
-        #[serde(with = "crate::hex")]
+    Unreadable { unreadable: UnreadableRun },
+}
+
+/// `struct page`s that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadableRun {
+    /// The first `struct page` of the run.
+    #[serde(with = "crate::hex")]
+    pub page: u64,
+    /// `struct page`s in the run.
+    pub count: u64,
+    pub error: String,
+}
+
+/// An entry as the stream reads it (a page's raw fields), or as a list holds it.
+pub enum RawItem<'a> {
+    Page {
         page: u64,
-        /// `struct page`s in the run.
-        count: u64,
-        error: String,
+        physical: u64,
+        fields: &'a kdive_linux::page::PageFields,
+        names: &'a PageFlagNames,
     },
+    Item(PageItem),
+}
+
+impl RawItem<'_> {
+    /// The entry as a result holds it.
+    pub fn to_item(&self) -> PageItem {
+        match self {
+            RawItem::Page {
+                page,
+                physical,
+                fields,
+                names,
+            } => PageItem::Page(PageRow::new(*page, *physical, fields, names)),
+            RawItem::Item(u) => u.clone(),
+        }
+    }
 }
 
 /// The entries of `kmem -p`: read from the dump while they are written (text or JSON), so
@@ -196,8 +223,13 @@ impl std::fmt::Debug for PageItems {
 impl PageItems {
     /// Calls `each` on every entry, in order, stopping at its first error.
     pub fn for_each<E>(&self, mut each: impl FnMut(PageItem) -> Result<(), E>) -> Result<(), E> {
+        self.for_each_raw(|r| each(r.to_item()))
+    }
+
+    /// As [`PageItems::for_each`], without building a [`PageItem`] per page (the text path).
+    fn for_each_raw<E>(&self, mut each: impl FnMut(RawItem<'_>) -> Result<(), E>) -> Result<(), E> {
         match self {
-            PageItems::List(l) => l.iter().cloned().try_for_each(each),
+            PageItems::List(l) => l.iter().try_for_each(|i| each(RawItem::Item(i.clone()))),
             PageItems::Stream(s) => s.for_each(&mut each),
         }
     }
@@ -248,7 +280,7 @@ impl PageStream {
         }
     }
 
-    fn for_each<E>(&self, each: &mut impl FnMut(PageItem) -> Result<(), E>) -> Result<(), E> {
+    fn for_each<E>(&self, each: &mut impl FnMut(RawItem<'_>) -> Result<(), E>) -> Result<(), E> {
         let size = self.layout.size;
         let mut buf = vec![0u8; (CHUNK_PAGES * size) as usize];
         for &(mem_map, start_pfn, n) in &self.runs {
@@ -263,20 +295,22 @@ impl PageStream {
                     let b = &chunk[(j * size) as usize..((j + 1) * size) as usize];
                     let f = self.layout.decode(b);
                     let pfn = start_pfn + i + j;
-                    each(PageItem::Page(PageRow::new(
-                        first.wrapping_add(j * size),
-                        pfn << self.page_shift,
-                        &f,
-                        &self.names,
-                    )))?;
+                    each(RawItem::Page {
+                        page: first.wrapping_add(j * size),
+                        physical: pfn << self.page_shift,
+                        fields: &f,
+                        names: &self.names,
+                    })?;
                 }
                 if let Some(e) = got.error {
                     // the rest of this chunk is unreadable: say so once, go on with the next
-                    each(PageItem::Unreadable {
-                        page: first.wrapping_add(whole * size),
-                        count: k - whole,
-                        error: e.to_string(),
-                    })?;
+                    each(RawItem::Item(PageItem::Unreadable {
+                        unreadable: UnreadableRun {
+                            page: first.wrapping_add(whole * size),
+                            count: k - whole,
+                            error: e.to_string(),
+                        },
+                    }))?;
                 }
                 i += k;
             }
@@ -288,14 +322,94 @@ impl PageStream {
 impl Report for KmemPages {
     fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{}", page_header(self.phys_width))?;
-        self.pages.for_each(|item| match item {
-            PageItem::Page(r) => writeln!(out, "{}", page_line(&r, self.phys_width)),
-            PageItem::Unreadable { page, count, error } => writeln!(
-                out,
-                "kmem: {count} struct pages from {page:x} cannot be read: {error}"
-            ),
+        let mut line = Vec::with_capacity(160);
+        self.pages.for_each_raw(|item| {
+            line.clear();
+            match item {
+                RawItem::Page {
+                    page,
+                    physical,
+                    fields: f,
+                    names,
+                } => {
+                    let set = names.flags.iter().filter(|(m, _)| f.flags & m != 0);
+                    line_into(
+                        &mut line,
+                        [page, physical, f.mapping, f.index],
+                        f.count,
+                        f.flags,
+                        set.map(|(_, n)| n.as_str()),
+                        self.phys_width,
+                    );
+                }
+                RawItem::Item(PageItem::Page(r)) => {
+                    line.extend_from_slice(page_line(&r, self.phys_width).as_bytes());
+                    line.push(b'\n');
+                }
+                RawItem::Item(PageItem::Unreadable { unreadable: u }) => {
+                    writeln!(
+                        line,
+                        "kmem: {} struct pages from {:x} cannot be read: {}",
+                        u.count, u.page, u.error
+                    )?;
+                }
+            }
+            out.write_all(&line)
         })
     }
+}
+
+/// Appends `v` in hexadecimal, padded with spaces to `width` (on the right with `left`).
+fn push_hex(buf: &mut Vec<u8>, v: u64, width: usize, left: bool) {
+    let mut digits = [0u8; 16];
+    let mut n = 0;
+    let mut x = v;
+    loop {
+        digits[n] = b"0123456789abcdef"[(x & 0xf) as usize];
+        n += 1;
+        x >>= 4;
+        if x == 0 {
+            break;
+        }
+    }
+    let pad = width.saturating_sub(n);
+    if !left {
+        buf.resize(buf.len() + pad, b' ');
+    }
+    buf.extend(digits[..n].iter().rev());
+    if left {
+        buf.resize(buf.len() + pad, b' ');
+    }
+}
+
+/// One page line into `buf`, newline included: `[page, physical, mapping, index]`, the count,
+/// the flags and the names of those set.
+fn line_into<'n>(
+    buf: &mut Vec<u8>,
+    [page, physical, mapping, index]: [u64; 4],
+    count: u32,
+    flags: u64,
+    names: impl Iterator<Item = &'n str>,
+    phys_width: usize,
+) {
+    push_hex(buf, page, 16, true);
+    buf.push(b' ');
+    push_hex(buf, physical, phys_width, false);
+    buf.push(b' ');
+    push_hex(buf, mapping, 16, false);
+    buf.push(b' ');
+    push_hex(buf, index, 8, false);
+    buf.push(b' ');
+    let c = (count as i32).to_string();
+    buf.resize(buf.len() + 2usize.saturating_sub(c.len()), b' ');
+    buf.extend_from_slice(c.as_bytes());
+    buf.push(b' ');
+    push_hex(buf, flags, 0, false);
+    for (i, n) in names.enumerate() {
+        buf.push(if i == 0 { b' ' } else { b',' });
+        buf.extend_from_slice(n.as_bytes());
+    }
+    buf.push(b'\n');
 }
 
 /// `kmem -g [FLAGS]`: the kernel's page flags (`enum pageflags`), or those set in FLAGS.
@@ -316,6 +430,9 @@ pub struct KmemPageFlags {
 pub struct PageFlag {
     pub name: String,
     pub bit: u32,
+    /// `1 << bit`.
+    #[serde(with = "crate::hex")]
+    pub value: u64,
 }
 
 impl KmemPageFlags {
@@ -336,6 +453,7 @@ impl KmemPageFlags {
             .map(|(name, v)| PageFlag {
                 name,
                 bit: v as u32,
+                value: 1 << v,
             })
             .collect();
         Ok(KmemPageFlags {
@@ -386,7 +504,7 @@ impl Report for KmemPageFlags {
                 "{indent}{}  {:2}  {:0d$x}",
                 justify(&f.name, self.name_width, Justify::Left),
                 f.bit,
-                1u64 << f.bit,
+                f.value,
                 d = self.value_digits
             )?;
         }
