@@ -84,9 +84,9 @@ pub struct FreeBlock {
     pub nth: Option<u64>,
 }
 
-/// One thing found about the address.
+/// One thing found about the address (`"finding": "symbol"`, ...; a symbol has a `kind` of its own).
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[serde(tag = "finding", rename_all = "kebab-case")]
 pub enum Finding {
     /// The kernel or module symbol the address is in.
     Symbol(SymRow),

@@ -97,6 +97,8 @@ pub struct FreeListRow {
     pub list_head: u64,
     /// Free blocks on the list.
     pub blocks: u64,
+    /// Free pages on the list (`blocks << order`).
+    pub pages: u64,
     /// With `-F`: each block's first `struct page`.
     pub block_pages: Option<Vec<crate::Hex>>,
     /// Why the list could not be followed to its end.
@@ -159,6 +161,7 @@ pub fn free_areas(
                             migrate_type: mt,
                             list_head: fl.head,
                             blocks: fl.blocks.len() as u64,
+                            pages: (fl.blocks.len() as u64) << order,
                             block_pages: verbose
                                 .then(|| fl.blocks.iter().map(|&b| crate::Hex(b)).collect()),
                             error: fl.error,
@@ -213,7 +216,7 @@ impl Report for KmemFree {
                         writeln!(out, "{:x}", p.0)?;
                     }
                 } else {
-                    writeln!(out, "{area}{:6} {:6}", l.blocks, l.blocks << l.order)?;
+                    writeln!(out, "{area}{:6} {:6}", l.blocks, l.pages)?;
                 }
                 if let Some(e) = &l.error {
                     writeln!(
