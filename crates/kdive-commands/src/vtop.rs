@@ -789,6 +789,7 @@ impl Report for PageFrames {
 mod tests {
     use super::*;
     use kdive_memory::paging::X86_64_4LEVEL;
+    use kdive_testdata::paging::{PageTables, KB4};
 
     fn text(p: &PteRow) -> String {
         let mut b = Vec::new();
@@ -825,6 +826,143 @@ mod tests {
         let p = PteRow::new(0x1234_5180, &X86_64_4LEVEL);
         assert!(p.present);
         assert_eq!(p.flags, ["PROTNONE", "GLOBAL"]);
+    }
+
+    /// The walk of `vaddr` crash prints, read from the tables `b` built: `(level, entry
+    /// address, entry)` from the top down to the entry at `leaf_shift`.
+    fn expected_levels(b: &PageTables, vaddr: u64, leaf_shift: u32) -> Vec<(String, u64, u64)> {
+        let names: &[&str] = if b.five_level {
+            &["PGD", "P4D", "PUD", "PMD", "PTE"]
+        } else {
+            &["PGD", "PUD", "PMD", "PTE"]
+        };
+        let mut table = b.root;
+        let mut out = Vec::new();
+        for (name, shift) in names.iter().zip(b.shifts()) {
+            if shift < leaf_shift {
+                break;
+            }
+            let at = table + ((vaddr >> shift) & 0x1ff) * 8;
+            let e = b.read_u64(at);
+            out.push((name.to_string(), at, e));
+            table = e & 0x000f_ffff_ffff_f000;
+        }
+        out
+    }
+
+    /// `vtop`'s text for kernel address `vaddr` over the tables of `b`.
+    fn kernel_walk(b: PageTables, vaddr: u64) -> (VtopEntry, String) {
+        let dir = b.init_top_pgt();
+        let km = b.memory();
+        let mut e = entry(vaddr, Space::Kernel);
+        e.pgd_directory = Some(dir);
+        walk_into(&mut e, &km, km.root());
+        let mut t = Vec::new();
+        e.write(&mut t).unwrap();
+        (e, String::from_utf8(t).unwrap())
+    }
+
+    /// The lines crash prints for a walk: the top entry as PAGE DIRECTORY, then each level.
+    fn level_lines(dir: u64, levels: &[(String, u64, u64)]) -> String {
+        let mut s = format!(
+            "PGD DIRECTORY: {dir:x}\nPAGE DIRECTORY: {:x}\n",
+            levels[0].2
+        );
+        for (name, at, e) in &levels[1..] {
+            s += &format!("{name:>6}: {at:x} => {e:x}\n");
+        }
+        s
+    }
+
+    #[test]
+    fn five_level_walk_prints_p4d() {
+        let mut b = PageTables::new(true);
+        let v = 0xff11_0000_0123_4000u64;
+        b.map(v, 0x0600_0000, KB4, 1 << 63);
+        let levels = expected_levels(&b, v, 12);
+        assert_eq!(levels.len(), 5);
+        let dir = b.init_top_pgt();
+        let (e, text) = kernel_walk(b, v + 0x10);
+        assert_eq!(e.physical, Some(0x0600_0010));
+        assert_eq!((e.page, e.page_size), (Some(0x0600_0000), Some(KB4)));
+        let want = format!(
+            "VIRTUAL           PHYSICAL        \n\
+             ff11000001234010  6000010         \n\n{}  PAGE: 6000000\n\n\
+             \x20     PTE         PHYSICAL  FLAGS\n\
+             8000000006000003   6000000  (PRESENT|RW|NX)\n\n",
+            level_lines(dir, &levels)
+        );
+        assert_eq!(text, want);
+        assert!(text.contains("   P4D: "), "{text}");
+    }
+
+    #[test]
+    fn huge_pages_end_the_walk_with_their_size() {
+        // 1G: the walk stops at the PUD; crash prints no PMD line
+        let mut b = PageTables::new(false);
+        let v = 0xffff_8880_4000_0000u64;
+        b.map(v, 0x4000_0000, 1 << 30, 0);
+        let levels = expected_levels(&b, v, 30);
+        let dir = b.init_top_pgt();
+        let (e, text) = kernel_walk(b, v + 0x12_3456);
+        assert_eq!(e.physical, Some(0x4012_3456));
+        assert_eq!(e.page_size, Some(1 << 30));
+        assert!(
+            text.contains(&format!(
+                "{}  PAGE: 40000000  (1GB)\n\n  PTE     PHYSICAL  FLAGS\n\
+                 40000083  40000000  (PRESENT|RW|PSE)\n",
+                level_lines(dir, &levels)
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("PMD:"), "{text}");
+
+        // 2M: the walk stops at the PMD
+        let mut b = PageTables::new(false);
+        let v = 0xffff_c900_0020_0000u64;
+        b.map(v, 0x0220_0000, 1 << 21, 0);
+        let levels = expected_levels(&b, v, 21);
+        assert_eq!(levels.last().unwrap().0, "PMD");
+        let dir = b.init_top_pgt();
+        let (e, text) = kernel_walk(b, v + 0x1000);
+        assert_eq!(e.physical, Some(0x0220_1000));
+        assert!(
+            text.contains(&format!(
+                "{}  PAGE: 2200000  (2MB)\n",
+                level_lines(dir, &levels)
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("PTE:"), "{text}");
+    }
+
+    #[test]
+    fn unmapped_levels_stop_the_walk() {
+        // a PTE table whose entry is empty: crash prints the PTE line and "(not mapped)"
+        let mut b = PageTables::new(false);
+        let v = 0xffff_c900_0000_3000u64;
+        b.map(v, 0x0300_0000, KB4, 0);
+        let levels = expected_levels(&b, v + KB4, 12);
+        assert_eq!(levels.last().unwrap().2, 0);
+        let (e, text) = kernel_walk(b, v + KB4);
+        assert_eq!(e.physical, None);
+        assert!(e.pte.is_none());
+        assert!(
+            text.starts_with(
+                "VIRTUAL           PHYSICAL        \n\
+                                  ffffc90000004000  (not mapped)\n\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(e.levels.len(), 4);
+
+        // a top-level entry that is not present: one line, no page
+        let b = PageTables::new(false);
+        let (e, text) = kernel_walk(b, 0xffff_8880_0000_0000);
+        assert_eq!(e.levels.len(), 1);
+        assert_eq!(e.levels[0].entry, 0);
+        assert!(text.contains("PAGE DIRECTORY: 0\n"), "{text}");
+        assert!(!text.contains("PAGE:"), "{text}");
     }
 
     #[test]
