@@ -1,5 +1,6 @@
 //! `kmem -i` and `kmem -s` on every fixture against crash's outputs (`07-kmem-i.txt`,
-//! `08-kmem-s.txt`), and against drgn's slab caches and VM counters (`drgn.json`).
+//! `08-kmem-s.txt`), and against drgn's slab caches and VM counters (`drgn.json`); the address
+//! commands on words and numbers that name nothing.
 
 use kdive_commands::{run, Session};
 use kdive_linux::kmem::vm_stat;
@@ -187,4 +188,78 @@ fn kmem_on_damaged_dump_is_honest() {
     // kmem -i does not need slab pages
     let i = run(&s, "kmem -i").unwrap().text();
     assert!(i.contains("TOTAL MEM"), "{i}");
+}
+
+/// Addresses that are not addresses, or that nothing holds: a usage error for words that are
+/// not numbers, crash's own answers for numbers that name nothing, a fault for a tree whose
+/// root is not mapped; never a panic.
+#[test]
+fn malformed_and_wild_addresses() {
+    if corpus_or_skip("malformed_and_wild_addresses").is_none() {
+        return;
+    }
+    let fx = fixtures()
+        .into_iter()
+        .find(|f| f.name == "b-null-module-6.1")
+        .unwrap();
+    let s = Session::open(&fx.reference_dump()).unwrap();
+    let kind = |cmd: &str| match run(&s, cmd) {
+        Ok(r) => panic!("{cmd}: no error: {}", r.text()),
+        Err(e) => e.kind(),
+    };
+    for cmd in [
+        "kmem zz",
+        "kmem 0x",
+        "kmem -p zz",
+        "kmem -g zz",
+        "vtop zz",
+        "vtop",
+        "vtop -u -k 0x10",
+        "ptov zz",
+        "ptov 0x10:zz",
+        "pte zz",
+        "btop zz",
+        "ptob zz",
+        "tree no_such_symbol",
+        "tree -t no_such_kind init_task",
+    ] {
+        assert_eq!(kind(cmd), "usage", "{cmd}");
+    }
+    // crash: "ambiguous address: %lx  (requires -u or -k)"
+    let e = run(&s, "vtop 0xdead000000000000")
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        e,
+        "vtop: ambiguous address: dead000000000000  (requires -u or -k)"
+    );
+    // crash's dump_mem_map: "%llx: %s address not found in mem map"
+    let t = run(&s, "kmem ffffffffffffffff").unwrap().text();
+    assert_eq!(
+        t.trim_end(),
+        "ffffffffffffffff: kernel virtual address not found in mem map"
+    );
+    // crash's kvtop: an address below the kernel's with -k
+    let t = run(&s, "vtop -k 0x10").unwrap().text();
+    assert!(
+        t.contains("10        (not a kernel virtual address)"),
+        "{t}"
+    );
+    // a tree root in unmapped memory: a fault naming the address read
+    for cmd in ["tree 0x10", "tree -t radix 0x10", "tree -t xarray -N 0x10"] {
+        let e = run(&s, cmd).err().unwrap();
+        assert_eq!(e.kind(), "fault", "{cmd}");
+        assert!(e.fault_address().is_some_and(|a| a < 0x100), "{cmd}");
+    }
+    // the top of the address space: answers or errors, without wrapping around
+    for cmd in [
+        "kmem -p ffffffffffffffff",
+        "ptov 0xffffffffffffffff",
+        "ptob 0xffffffffffffffff",
+        "tree -t maple 0xffffffffffffffff",
+        "kmem -s 0xfffffffffffffff8",
+    ] {
+        let _ = run(&s, cmd);
+    }
 }
