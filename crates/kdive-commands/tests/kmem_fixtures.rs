@@ -263,3 +263,72 @@ fn malformed_and_wild_addresses() {
         let _ = run(&s, cmd);
     }
 }
+
+/// `kmem ADDR` of a page inside a free block names the block as crash's `kmem -f` lists it:
+/// the zone line and the free list (`FREE_AREA_STRUCT`) of crash's reference, and which page
+/// of the block the address is in.
+#[test]
+fn kmem_address_in_a_free_block() {
+    if corpus_or_skip("kmem_address_in_a_free_block").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let path = fx.dir.join("reference/crash-more/028-kmem-f.txt");
+        let Ok(reference) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        // crash's areas with blocks: (zone line, area line up to BLOCKS, order)
+        let mut areas = Vec::new();
+        let mut zone = String::new();
+        let ref_lines: Vec<&str> = reference.lines().collect();
+        for (i, l) in ref_lines.iter().enumerate() {
+            if i > 0 && ref_lines[i - 1].starts_with("ZONE  NAME") {
+                zone = l.to_string();
+            }
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if w.len() == 5 && w[1].ends_with('k') && w[3] != "0" {
+                let order: u32 = w[0].parse().unwrap();
+                let head = u64::from_str_radix(w[2], 16).unwrap();
+                areas.push((
+                    zone.clone(),
+                    l[..l.find(w[2]).unwrap() + 16].to_string(),
+                    order,
+                    head,
+                ));
+            }
+        }
+        assert!(!areas.is_empty(), "{}", fx.name);
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let free = run(&s, "kmem -F").unwrap().json();
+        for (zone, area, order, head) in areas.iter().filter(|a| a.2 >= 1).take(3) {
+            let list = free["zones"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|z| z["lists"].as_array().unwrap())
+                .find(|l| l["list_head"] == format!("{head:#x}"))
+                .unwrap_or_else(|| panic!("{}: no list {head:x}", fx.name));
+            let first = list["block_pages"][0].as_str().unwrap();
+            let page = run(&s, &format!("kmem -p {first}")).unwrap().json();
+            let phys = page["pages"][0]["physical"].as_str().unwrap();
+            let phys = u64::from_str_radix(&phys[2..], 16).unwrap();
+            let addr = phys + 4096 + 0x123;
+            let text = run(&s, &format!("kmem {addr:x}")).unwrap().text();
+            assert!(text.contains(&format!("{zone}\n")), "{}: {text}", fx.name);
+            assert!(text.contains(&format!("{area}  \n")), "{}: {text}", fx.name);
+            assert!(
+                text.contains(&format!(
+                    // crash's dump_free_pages: "is in" for a physical address inside a page
+                    "{}  ({addr:x} is in 2nd of {} pages)",
+                    &first[2..],
+                    1u32 << order
+                )),
+                "{}: {text}",
+                fx.name
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "only {checked} free blocks checked");
+}
