@@ -464,16 +464,7 @@ impl VtopEntry {
         }
         if let Some(v) = &self.vma {
             writeln!(out)?;
-            writeln!(out, "      VMA           START       END     FLAGS FILE")?;
-            writeln!(
-                out,
-                "{:016x} {:>10x} {:>10x} {:x} {}",
-                v.vma,
-                v.start,
-                v.end,
-                v.flags,
-                v.file.as_deref().unwrap_or("")
-            )?;
+            writeln!(out, "{}\n{}", VmaRow::HEADER, v.line())?;
         }
         writeln!(out)?;
         if let Some(r) = &self.page_struct {

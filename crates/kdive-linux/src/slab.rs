@@ -129,15 +129,7 @@ impl Layout {
 /// The addresses of the caches on `slab_caches`, and what stopped the walk early (if anything).
 pub fn cache_addresses(prog: &Program, limit: usize) -> Result<(Vec<u64>, Option<ProgramError>)> {
     let head = prog.symbol_address("slab_caches")?;
-    let off = offset_of(prog, prog.type_("struct kmem_cache")?, "list")?;
-    let mut out = Vec::new();
-    for node in ListWalk::new(prog, head, limit)? {
-        match node {
-            Ok(n) => out.push(n.wrapping_sub(off)),
-            Err(e) => return Ok((out, Some(e))),
-        }
-    }
-    Ok((out, None))
+    crate::list::list_entries(prog, head, "struct kmem_cache", "list", limit)
 }
 
 /// The cache at `addr`, counted as `kmem -s` counts it.

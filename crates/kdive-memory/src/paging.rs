@@ -39,74 +39,41 @@ pub struct PagingFormat {
     pub block_if_set: bool,
 }
 
+/// An x86_64 level: the hardware's and Linux's names, the address bit it starts at, whether
+/// it maps blocks.
+const fn x86_level(name: &'static str, linux: &'static str, shift: u32, block: bool) -> Level {
+    Level {
+        name,
+        linux,
+        shift,
+        block,
+    }
+}
+
+/// The levels below the top of both x86_64 formats: PUD and PMD map 1G and 2M pages.
+const X86_PDPT: Level = x86_level("PDPT", "PUD", 30, true);
+const X86_PD: Level = x86_level("PD", "PMD", 21, true);
+const X86_PT: Level = x86_level("PT", "PTE", 12, false);
+
 /// x86_64 with 4-level paging (48-bit addresses); Linux folds its P4D level.
 pub const X86_64_4LEVEL: PagingFormat = PagingFormat {
     levels: &[
-        Level {
-            name: "PML4",
-            linux: "PGD",
-            shift: 39,
-            block: false,
-        },
-        Level {
-            name: "PDPT",
-            linux: "PUD",
-            shift: 30,
-            block: true,
-        },
-        Level {
-            name: "PD",
-            linux: "PMD",
-            shift: 21,
-            block: true,
-        },
-        Level {
-            name: "PT",
-            linux: "PTE",
-            shift: 12,
-            block: false,
-        },
+        x86_level("PML4", "PGD", 39, false),
+        X86_PDPT,
+        X86_PD,
+        X86_PT,
     ],
-    index_bits: 9,
-    phys_mask: 0x000f_ffff_ffff_f000,
-    present: 1,
-    block_bit: 1 << 7,
-    block_if_set: true,
+    ..X86_64_5LEVEL
 };
 
 /// x86_64 with 5-level paging (LA57, 57-bit addresses).
 pub const X86_64_5LEVEL: PagingFormat = PagingFormat {
     levels: &[
-        Level {
-            name: "PML5",
-            linux: "PGD",
-            shift: 48,
-            block: false,
-        },
-        Level {
-            name: "PML4",
-            linux: "P4D",
-            shift: 39,
-            block: false,
-        },
-        Level {
-            name: "PDPT",
-            linux: "PUD",
-            shift: 30,
-            block: true,
-        },
-        Level {
-            name: "PD",
-            linux: "PMD",
-            shift: 21,
-            block: true,
-        },
-        Level {
-            name: "PT",
-            linux: "PTE",
-            shift: 12,
-            block: false,
-        },
+        x86_level("PML5", "PGD", 48, false),
+        x86_level("PML4", "P4D", 39, false),
+        X86_PDPT,
+        X86_PD,
+        X86_PT,
     ],
     index_bits: 9,
     phys_mask: 0x000f_ffff_ffff_f000,
