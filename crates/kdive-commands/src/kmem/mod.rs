@@ -247,7 +247,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         }
         Some('v') if f.positional.is_empty() => Ok(Box::new(vmalloc::areas(prog, s.walk_limit)?)),
         Some('S') => slabs::run_verbose(s, prog, &f.positional),
-        Some('v') => Err(usage("-v takes no address yet")),
+        Some('v') => Err(usage("-v with an address is not implemented")),
         None if f.positional.is_empty() => Err(usage("give a flag or an address")),
         None => address::run(s, prog, &f.positional, f.has('P')),
         _ => Err(usage("this flag is not available yet")),

@@ -265,8 +265,8 @@ pub static KMEM: Command = Command::new(
 ])
 .args(&[Arg::optional(
     "ADDR|NAME",
-    "an address (what it is; or for -p, -f, -s, -v, -g the page, block, object, area or flags \
-     it names) or, with -s and -S, a cache's name",
+    "an address (what it is; or for -p, -s, -g the page, object or flags it names; -f and -v \
+     with an address are not implemented) or, with -s and -S, a cache's name",
 )
 .repeated()])
 .description(
