@@ -32,6 +32,29 @@ pub fn task_header(pid: i32, task: u64, cpu: u32, comm: &str) -> String {
     format!("PID: {pid:<8} TASK: {task:016x}  CPU: {cpu:<4} COMMAND: \"{comm}\"")
 }
 
+/// How [`justify`] places text in a wider field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Justify {
+    Left,
+    Right,
+    /// Centred; an odd spare space goes to the right.
+    Center,
+    /// Centred; an odd spare space goes to the left.
+    CenterRight,
+}
+
+/// `s` in a field of `width` characters, as crash's `mkstring` places it (never cut).
+pub fn justify(s: &str, width: usize, how: Justify) -> String {
+    let extra = width.saturating_sub(s.chars().count());
+    let (left, right) = match how {
+        Justify::Left => (0, extra),
+        Justify::Right => (extra, 0),
+        Justify::Center => (extra / 2, extra - extra / 2),
+        Justify::CenterRight => (extra - extra / 2, extra / 2),
+    };
+    format!("{}{s}{}", " ".repeat(left), " ".repeat(right))
+}
+
 /// Writes `KEY: value` lines with the keys right-aligned, as crash's `sys` prints them.
 pub fn key_values(out: &mut dyn std::io::Write, lines: &[(&str, String)]) -> std::io::Result<()> {
     for (k, v) in lines {
@@ -43,6 +66,17 @@ pub fn key_values(out: &mut dyn std::io::Write, lines: &[(&str, String)]) -> std
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn justified_as_crash() {
+        // vtop's `pte` header: "PTE" in the width of the entry's hex digits
+        assert_eq!(justify("PTE", 16, Justify::Center), "      PTE       ");
+        assert_eq!(justify("PTE", 8, Justify::Center), "  PTE   ");
+        assert_eq!(justify("1378000", 8, Justify::CenterRight), " 1378000");
+        assert_eq!(justify("1000", 11, Justify::CenterRight), "    1000   ");
+        assert_eq!(justify("toolong", 3, Justify::Right), "toolong");
+        assert_eq!(justify("a", 3, Justify::Left), "a  ");
+    }
 
     #[test]
     fn formats() {

@@ -29,7 +29,9 @@ pub mod sym;
 pub mod sys;
 pub mod table;
 mod tasks;
+pub mod tree;
 pub mod vm;
+pub mod vtop;
 
 pub use session::Session;
 

@@ -166,13 +166,25 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
                 .push(format!("sym: {w}: no symbol at this address"));
             continue;
         };
+        out.symbols.push(SymRow::new(prog, &sym, offset));
+    }
+    Ok(Box::new(out))
+}
+
+impl SymRow {
+    /// The row of `sym` plus `offset`, with the source line when DWARF has one.
+    pub(crate) fn new(
+        prog: &kdive_program::Program,
+        sym: &kdive_debuginfo::Symbol,
+        offset: u64,
+    ) -> SymRow {
         let addr = sym.addr + offset;
         let here = prog
             .source(addr)
             .ok()
             .flatten()
             .and_then(|f| f.into_iter().next());
-        out.symbols.push(SymRow {
+        SymRow {
             addr,
             name: sym.name.to_string(),
             offset,
@@ -180,25 +192,29 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             module: sym.module.as_deref().map(String::from),
             file: here.as_ref().and_then(|h| h.file.clone()),
             line: here.and_then(|h| h.line),
-        });
+        }
     }
-    Ok(Box::new(out))
+
+    /// `ffffffffaeca8a06 (t) sysrq_handle_crash+22 [module] file: line`.
+    pub(crate) fn line(&self) -> String {
+        let mut s = format!("{:016x} ({}) {}", self.addr, self.kind, self.name);
+        if self.offset != 0 {
+            s += &format!("+{}", self.offset);
+        }
+        if let Some(m) = &self.module {
+            s += &format!(" [{m}]");
+        }
+        if let (Some(file), Some(line)) = (&self.file, self.line) {
+            s += &format!(" {file}: {line}");
+        }
+        s
+    }
 }
 
 impl Report for Sym {
     fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
         for r in &self.symbols {
-            write!(out, "{:016x} ({}) {}", r.addr, r.kind, r.name)?;
-            if r.offset != 0 {
-                write!(out, "+{}", r.offset)?;
-            }
-            if let Some(m) = &r.module {
-                write!(out, " [{m}]")?;
-            }
-            if let (Some(file), Some(line)) = (&r.file, r.line) {
-                write!(out, " {file}: {line}")?;
-            }
-            writeln!(out)?;
+            writeln!(out, "{}", r.line())?;
         }
         for e in &self.errors {
             writeln!(out, "{e}")?;

@@ -27,6 +27,23 @@ pub struct VmaRow {
     pub file: Option<String>,
 }
 
+impl VmaRow {
+    /// crash's VMA table header.
+    pub const HEADER: &'static str = "      VMA           START       END     FLAGS FILE";
+
+    /// The VMA's line under [`VmaRow::HEADER`].
+    pub fn line(&self) -> String {
+        format!(
+            "{:016x} {:>10x} {:>10x} {:x} {}",
+            self.vma,
+            self.start,
+            self.end,
+            self.flags,
+            self.file.as_deref().unwrap_or("")
+        )
+    }
+}
+
 /// One task's address space.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct TaskVm {
@@ -131,17 +148,9 @@ impl Report for Vm {
                 format!("{}k", t.rss_kb),
                 format!("{}k", t.total_vm_kb)
             )?;
-            writeln!(out, "      VMA           START       END     FLAGS FILE")?;
+            writeln!(out, "{}", VmaRow::HEADER)?;
             for v in &t.vmas {
-                writeln!(
-                    out,
-                    "{:016x} {:>10x} {:>10x} {:x} {}",
-                    v.vma,
-                    v.start,
-                    v.end,
-                    v.flags,
-                    v.file.as_deref().unwrap_or("")
-                )?;
+                writeln!(out, "{}", v.line())?;
             }
             for p in &t.problems {
                 writeln!(out, "vm: {p}")?;

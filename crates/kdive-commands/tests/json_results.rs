@@ -101,6 +101,63 @@ fn commands(fx: &Fixture, raw_file: &str) -> Vec<String> {
     .collect();
     cmds.push(format!("sym -m {module}"));
     cmds.push(format!("rd -r {raw_file} init_task 256"));
+    cmds.extend(address_commands(fx));
+    cmds
+}
+
+/// The address commands (`kmem`, `vtop`, `ptov`, `pte`, `btop`, `ptob`, `tree`) with the
+/// fixture's own addresses: the command lines of crash's references `023`-`040` and
+/// `045`-`047` (those crash could run), and the flags they leave out.
+fn address_commands(fx: &Fixture) -> Vec<String> {
+    let dir = fx.dir.join("reference/crash-more");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut cmds = Vec::new();
+    let mut task = None;
+    for n in names {
+        let Ok(num) = n.get(..3).unwrap_or("").parse::<u32>() else {
+            continue;
+        };
+        if !(23..=40).contains(&num) && !(45..=47).contains(&num) {
+            continue;
+        }
+        let text = std::fs::read_to_string(dir.join(&n)).unwrap();
+        let mut lines = text.lines();
+        let cmd = lines.next().unwrap().strip_prefix("crash> ").unwrap();
+        let cmd = cmd.split(" | ").next().unwrap().to_string();
+        if lines.next().is_some_and(|l| l.contains("invalid")) {
+            continue; // crash could not run it (no vmap_area_root on 6.12)
+        }
+        if n.contains("-kmem-task") {
+            task = cmd.split_whitespace().nth(1).map(str::to_string);
+        }
+        cmds.push(cmd);
+    }
+    let task = task.expect("a kmem-task reference");
+    cmds.extend(
+        [
+            "kmem -p",
+            "kmem -F",
+            "kmem -g",
+            "kmem -g 0x1000",
+            "kmem -S kmem_cache",
+            "kmem -P -p 0x1000",
+            "ptov 0x0:a",
+            "tree -l -p -o vmap_area.rb_node free_vmap_area_root",
+        ]
+        .map(String::from),
+    );
+    cmds.push(format!("kmem -s {task}"));
+    cmds.push(format!("kmem -p {task}"));
+    if fx.name.contains("6.1") && !fx.name.contains("6.12") {
+        cmds.push("tree -t radix -p irq_desc_tree".into());
+        cmds.push("tree -t xarray -p irq_desc_tree".into());
+    } else {
+        cmds.push("tree -t maple -p sparse_irqs".into());
+    }
     cmds
 }
 
@@ -132,8 +189,12 @@ fn read_back(cmd: &str, v: Value) -> Box<dyn Report> {
         "sym" if has("-m") => de::<sym::ModuleSyms>(cmd, v),
         "sym" => de::<sym::Sym>(cmd, v),
         "runq" => de::<runq::Runq>(cmd, v),
-        "kmem" if has("-i") => de::<kmem::KmemInfo>(cmd, v),
-        "kmem" => de::<kmem::KmemSlabs>(cmd, v),
+        "kmem" => read_back_kmem(cmd, v),
+        "vtop" => de::<vtop::Vtop>(cmd, v),
+        "ptov" => de::<vtop::Ptov>(cmd, v),
+        "pte" => de::<vtop::Pte>(cmd, v),
+        "btop" | "ptob" => de::<vtop::PageFrames>(cmd, v),
+        "tree" => de::<tree::Tree>(cmd, v),
         "list" => de::<list::List>(cmd, v),
         "mount" => de::<mount::Mount>(cmd, v),
         "files" => de::<files::Files>(cmd, v),
@@ -143,6 +204,43 @@ fn read_back(cmd: &str, v: Value) -> Box<dyn Report> {
         "irq" => de::<irq::IrqList>(cmd, v),
         // struct, union, *, task, whatis, and a structure's name as a command
         _ => de::<structs::StructReport>(cmd, v),
+    }
+}
+
+/// The result of a `kmem` command read back: its flag chooses the type.
+fn read_back_kmem(cmd: &str, v: Value) -> Box<dyn Report> {
+    use kdive_commands::kmem::*;
+    let flag = cmd.split_whitespace().skip(1).find(|w| w.starts_with('-'));
+    let last = cmd.split_whitespace().last().unwrap();
+    let hex_word = last
+        .trim_start_matches("0x")
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit());
+    let address = cmd.split_whitespace().count() > 2 && hex_word;
+    macro_rules! to {
+        ($t:ty) => {
+            Box::new(
+                serde_json::from_value::<$t>(v)
+                    .unwrap_or_else(|e| panic!("{cmd}: the JSON does not read back: {e}")),
+            ) as Box<dyn Report>
+        };
+    }
+    match flag {
+        Some("-i") => to!(KmemInfo),
+        Some("-s") if address => to!(slabs::KmemSlabOf),
+        Some("-s") => to!(KmemSlabs),
+        Some("-S") => to!(slabs::KmemCacheSlabs),
+        Some("-p" | "-P") => to!(pages::KmemPages),
+        Some("-g") => to!(pages::KmemPageFlags),
+        Some("-f" | "-F") => to!(zones::KmemFree),
+        Some("-z") => to!(zones::KmemZones),
+        Some("-n") => to!(zones::KmemNodes),
+        Some("-V") => to!(counters::KmemVmStat),
+        Some("-o") => to!(counters::KmemPerCpu),
+        Some("-h") => to!(counters::KmemHugePages),
+        Some("-v") => to!(vmalloc::KmemVmalloc),
+        None => to!(address::KmemAddress),
+        Some(f) => panic!("{cmd}: no result type for {f}"),
     }
 }
 

@@ -84,3 +84,16 @@ pub fn read_vma(prog: &Program, addr: u64) -> Result<Vma> {
         file,
     })
 }
+
+/// `PAGE_OFFSET`, the start of the direct map of physical memory: what the translation layer
+/// found, else the kernel's `page_offset_base` (KASLR), else x86_64's fixed 4-level base.
+pub fn direct_map_base(prog: &Program) -> u64 {
+    prog.kernel_memory()
+        .and_then(|m| m.direct_map_base())
+        .or_else(|| {
+            prog.symbol_address("page_offset_base")
+                .and_then(|a| prog.read_u64(a))
+                .ok()
+        })
+        .unwrap_or(0xffff_8880_0000_0000)
+}

@@ -126,6 +126,17 @@ impl Layout {
     }
 }
 
+/// The addresses of the caches on `slab_caches`, and what stopped the walk early (if anything).
+pub fn cache_addresses(prog: &Program, limit: usize) -> Result<(Vec<u64>, Option<ProgramError>)> {
+    let head = prog.symbol_address("slab_caches")?;
+    crate::list::list_entries(prog, head, "struct kmem_cache", "list", limit)
+}
+
+/// The cache at `addr`, counted as `kmem -s` counts it.
+pub fn slab_cache_at(prog: &Program, addr: u64, limit: usize) -> Result<SlabCache> {
+    read_cache(prog, &Layout::new(prog)?, addr, limit)
+}
+
 /// Walks `slab_caches` and counts every cache (only those named in `names`, if any).
 pub fn slab_caches(prog: &Program, names: &[String], limit: usize) -> Result<SlabCaches> {
     let layout = Layout::new(prog)?;
@@ -190,13 +201,18 @@ fn read_cache(prog: &Program, l: &Layout, addr: u64, limit: usize) -> Result<Sla
     Ok(c)
 }
 
-/// A slab descriptor's `inuse` and `objects`.
-fn inuse_objects(prog: &Program, l: &Layout, slab: u64) -> Result<(u64, u64)> {
-    let s = prog.object(l.desc, slab)?;
+/// A slab descriptor's `inuse` and `objects` (`desc` is `struct slab` or `struct page`).
+pub fn slab_inuse_objects(prog: &Program, desc: &str, slab: u64) -> Result<(u64, u64)> {
+    let s = prog.object(desc, slab)?;
     Ok((
         s.member("inuse")?.read_u64()?,
         s.member("objects")?.read_u64()?,
     ))
+}
+
+/// A slab descriptor's `inuse` and `objects`.
+fn inuse_objects(prog: &Program, l: &Layout, slab: u64) -> Result<(u64, u64)> {
+    slab_inuse_objects(prog, l.desc, slab)
 }
 
 /// Counts one cache as crash does: totals from the nodes' counters, free objects from the

@@ -305,6 +305,11 @@ impl TaskInfo {
         self.flags & PF_KTHREAD != 0 || self.mm == 0
     }
 
+    /// crash's long state (`TASK_RUNNING`, `TASK_UNINTERRUPTIBLE|TASK_NOLOAD`, ...).
+    pub fn state_names(&self) -> String {
+        state_names(self.state, self.exit_state)
+    }
+
     /// crash's two-letter state (`RU`, `IN`, `UN`, `ID`, `ZO`, ...).
     pub fn state_code(&self) -> &'static str {
         state_code(self.state, self.exit_state)
@@ -325,6 +330,47 @@ impl TaskInfo {
             _ => '?',
         }
     }
+}
+
+/// crash's long task state (`TASK_RUNNING`, `TASK_INTERRUPTIBLE|TASK_WAKEKILL`...) of the
+/// state bits (`__state` and `exit_state` together), as its `set` and `kmem ADDR` print it.
+pub fn state_names(state: u64, exit_state: u64) -> String {
+    const PARKED: u64 = 0x40;
+    let st = state | exit_state;
+    if st == 0 {
+        return "TASK_RUNNING".into();
+    }
+    if st == PARKED {
+        return "TASK_PARKED".into();
+    }
+    let mut names: Vec<&str> = [
+        (0x1, "TASK_INTERRUPTIBLE"),
+        (0x2, "TASK_UNINTERRUPTIBLE"),
+        (0x4, "TASK_STOPPED"),
+        (0x8, "TASK_TRACED"),
+    ]
+    .iter()
+    .filter(|(b, _)| st & b != 0)
+    .map(|(_, n)| *n)
+    .collect();
+    // EXIT_DEAD (0x10) and TASK_DEAD (0x80)
+    match (st & 0x10 != 0, st & 0x80 != 0) {
+        (true, true) => names.push("EXIT_DEAD|TASK_DEAD"),
+        (true, false) | (false, true) => names.push("EXIT_DEAD"),
+        _ => {}
+    }
+    for (b, n) in [
+        (0x20, "EXIT_ZOMBIE"),
+        (0x200, "TASK_WAKING"),
+        (0x100, "TASK_WAKEKILL"),
+        (0x400, "TASK_NOLOAD"),
+        (0x800, "TASK_NEW"),
+    ] {
+        if st & b != 0 {
+            names.push(n);
+        }
+    }
+    names.join("|")
 }
 
 /// crash's two-letter task state from `__state` and `exit_state`.

@@ -4,6 +4,7 @@
 //! for a real dump (page-table walk, KASLR, direct map, translation cache).
 
 pub mod error;
+pub mod paging;
 mod tlb;
 pub mod x86_64;
 
@@ -92,7 +93,8 @@ pub trait ReadVirt: Send + Sync {
     }
 }
 
-pub use x86_64::{KernelMemory, Mapping, Walk, WalkStep};
+pub use paging::{Level, Mapping, PagingFormat, Walk, WalkStep};
+pub use x86_64::KernelMemory;
 
 /// The smallest page size of any architecture: the granularity of partial reads.
 const MIN_PAGE: u64 = 0x1000;

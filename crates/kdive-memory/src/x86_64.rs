@@ -8,79 +8,21 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use kdive_dump::{Arch, Dump, DumpError, VmcoreInfo};
 
+use crate::paging::{self, Mapping, PagingFormat, Walk, X86_64_4LEVEL, X86_64_5LEVEL};
 use crate::tlb::{CacheStats, Tlb};
 use crate::{MemError, ReadVirt, Result};
 
 /// `__START_KERNEL_map`: where the kernel image is mapped.
 pub const START_KERNEL_MAP: u64 = 0xffff_ffff_8000_0000;
 /// Physical-address bits of a page-table entry (bits 12..51).
-pub const PTE_PHYS_MASK: u64 = 0x000f_ffff_ffff_f000;
+pub const PTE_PHYS_MASK: u64 = X86_64_4LEVEL.phys_mask;
 
 const PAGE_SIZE: u64 = 0x1000;
-const PTE_PRESENT: u64 = 1 << 0;
-const PTE_HUGE: u64 = 1 << 7;
 /// `KERNEL_IMAGE_SIZE` when VMCOREINFO does not say (the non-KASLR value; the smaller one is safe).
 const DEFAULT_KERNEL_IMAGE_SIZE: u64 = 512 << 20;
 /// CR4.LA57: 5-level paging.
 const CR4_LA57: u64 = 1 << 12;
 const ONE_GIB: u64 = 1 << 30;
-
-/// Page-table levels from the top, with the shift of the address bits each one indexes.
-const LEVELS: [(&str, u32); 5] = [
-    ("PML5", 48),
-    ("PML4", 39),
-    ("PDPT", 30),
-    ("PD", 21),
-    ("PT", 12),
-];
-
-/// Where a virtual address lands: its physical address and the size of the page mapping it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mapping {
-    /// Physical address of the virtual address (page base + offset).
-    pub paddr: u64,
-    /// Size of the mapping page: 4K, 2M or 1G.
-    pub size: u64,
-}
-
-impl Mapping {
-    /// Physical address of the start of the page.
-    pub fn page_base(&self) -> u64 {
-        self.paddr & !(self.size - 1)
-    }
-}
-
-/// One entry read during a page-table walk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WalkStep {
-    /// `PML5`, `PML4`, `PDPT`, `PD` or `PT`.
-    pub level: &'static str,
-    /// Physical address of the table.
-    pub table: u64,
-    /// Index of the entry in the table (0..512).
-    pub index: u16,
-    /// The entry's raw value.
-    pub entry: u64,
-}
-
-impl WalkStep {
-    /// Physical address of the entry.
-    pub fn entry_addr(&self) -> u64 {
-        self.table + u64::from(self.index) * 8
-    }
-}
-
-/// A full page-table walk, as `vtop` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Walk {
-    pub vaddr: u64,
-    /// Physical address of the top-level table.
-    pub root: u64,
-    /// Each entry read, top level first. The last one is the leaf, or the entry that was not present.
-    pub steps: Vec<WalkStep>,
-    /// The mapping, or `None` when the walk stopped at a non-present entry.
-    pub mapping: Option<Mapping>,
-}
 
 /// The kernel's address space in a dump: page-table walk from the kernel's top-level table.
 pub struct KernelMemory {
@@ -242,32 +184,52 @@ impl KernelMemory {
         if let Some(p) = self.lock_tlb().lookup(vaddr) {
             return Ok(p);
         }
-        let m = self.walk_with(vaddr, |_| {})?;
+        let m = self.walk_with(self.root, vaddr, |_| {})?;
         self.lock_tlb().insert(vaddr, m.page_base(), m.size);
         Ok(m.paddr)
     }
 
     /// Translates by walking the page tables (no cache, no fast path), with the page size.
     pub fn mapping(&self, vaddr: u64) -> Result<Mapping> {
-        self.walk_with(vaddr, |_| {})
+        self.walk_with(self.root, vaddr, |_| {})
     }
 
-    /// Walks the page tables for `vaddr`, recording every entry read.
+    /// Walks the kernel's page tables for `vaddr`, recording every entry read.
     /// A non-present entry ends the walk with `mapping: None`; unreadable tables, malformed
     /// entries and non-canonical addresses are errors.
     pub fn walk(&self, vaddr: u64) -> Result<Walk> {
-        let mut steps = Vec::with_capacity(5);
-        let mapping = match self.walk_with(vaddr, |s| steps.push(s)) {
+        self.walk_from(self.root, vaddr)
+    }
+
+    /// Walks the page tables whose top-level table is at physical `root` (a process's
+    /// `mm->pgd`, translated) for `vaddr`, as [`KernelMemory::walk`] does. Nothing is cached.
+    pub fn walk_from(&self, root: u64, vaddr: u64) -> Result<Walk> {
+        let mut steps = Vec::with_capacity(self.format().levels.len());
+        let mapping = match self.walk_with(root, vaddr, |s| steps.push(s)) {
             Ok(m) => Some(m),
             Err(MemError::NotMapped { .. }) => None,
             Err(e) => return Err(e),
         };
         Ok(Walk {
             vaddr,
-            root: self.root,
+            root,
             steps,
             mapping,
         })
+    }
+
+    /// The page-table format in use (4- or 5-level).
+    pub fn format(&self) -> &'static PagingFormat {
+        if self.five_level {
+            &X86_64_5LEVEL
+        } else {
+            &X86_64_4LEVEL
+        }
+    }
+
+    /// Physical address `paddr` in the direct map (crash's `PTOV`), when the direct map's base is known.
+    pub fn ptov(&self, paddr: u64) -> Option<u64> {
+        self.direct_map_base()?.checked_add(paddr)
     }
 
     /// Reads physical memory straight from the dump.
@@ -285,90 +247,25 @@ impl KernelMemory {
         self.tlb.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn check_canonical(&self, vaddr: u64) -> Result<()> {
-        let bits = if self.five_level { 57 } else { 48 };
-        let upper = (vaddr as i64) >> (bits - 1);
-        if upper == 0 || upper == -1 {
-            Ok(())
-        } else if self.five_level {
-            Err(MemError::BadAddress {
-                vaddr,
-                reason: "not canonical (57-bit, 5-level paging)",
-            })
-        } else {
-            Err(MemError::BadAddress {
-                vaddr,
-                reason: "not canonical (48-bit, 4-level paging)",
-            })
-        }
-    }
-
     /// The walk proper; `visit` sees every entry read, including a final non-present one.
-    fn walk_with(&self, vaddr: u64, mut visit: impl FnMut(WalkStep)) -> Result<Mapping> {
-        self.check_canonical(vaddr)?;
-        let levels = if self.five_level {
-            &LEVELS[..]
-        } else {
-            &LEVELS[1..]
-        };
-        let mut table = self.root;
-        for &(level, shift) in levels {
-            let index = (vaddr >> shift) & 0x1ff;
-            let mut raw = [0u8; 8];
-            // Only the root can be this far out (a corrupt VMCOREINFO): entries are 52-bit.
-            let entry_addr = table
-                .checked_add(index * 8)
-                .ok_or(DumpError::NotRam { paddr: table });
-            entry_addr
-                .and_then(|a| self.dump.read_phys(a, &mut raw))
-                .map_err(|source| MemError::Dump {
-                    vaddr,
-                    level: Some(level),
-                    source,
-                })?;
-            let entry = u64::from_le_bytes(raw);
-            visit(WalkStep {
-                level,
-                table,
-                index: index as u16,
-                entry,
-            });
-            if entry & PTE_PRESENT == 0 {
-                return Err(MemError::NotMapped {
-                    vaddr,
-                    level,
-                    entry,
-                });
-            }
-            let next = entry & !self.sme_mask & PTE_PHYS_MASK;
-            let size = 1u64 << shift;
-            let leaf = match (shift, entry & PTE_HUGE != 0) {
-                (12, _) | (21 | 30, true) => true,
-                (_, false) => false,
-                (_, true) => {
-                    return Err(MemError::BadEntry {
-                        vaddr,
-                        level,
-                        entry,
-                        reason: "huge-page bit set at a level that cannot map pages",
-                    })
-                }
-            };
-            if leaf {
-                // for huge pages bit 12 is PAT and the low address bits are reserved
-                return Ok(Mapping {
-                    paddr: (next & !(size - 1)) | (vaddr & (size - 1)),
-                    size,
-                });
-            }
-            table = next;
-        }
-        // unreachable: the PT level always ends the loop
-        Err(MemError::NotMapped {
+    fn walk_with(
+        &self,
+        root: u64,
+        vaddr: u64,
+        visit: impl FnMut(paging::WalkStep),
+    ) -> Result<Mapping> {
+        paging::walk(
+            self.format(),
+            root,
             vaddr,
-            level: "PT",
-            entry: 0,
-        })
+            self.sme_mask,
+            |paddr| {
+                let mut raw = [0u8; 8];
+                self.dump.read_phys(paddr, &mut raw)?;
+                Ok(u64::from_le_bytes(raw))
+            },
+            visit,
+        )
     }
 }
 

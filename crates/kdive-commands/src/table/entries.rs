@@ -5,13 +5,14 @@ use kdive_debuginfo::NameKind;
 use super::{example, Arg, Command, Flag};
 use crate::{
     analyze, bt, dev, files, foreach, help, info, irq, kmem, list, log, modules, mount, net, ps,
-    rd, runq, search, set, structs, sym, sys, vm,
+    rd, runq, search, set, structs, sym, sys, tree, vm, vtop,
 };
 
 /// Every command, in alphabetical order.
 pub static COMMANDS: &[&Command] = &[
-    &POINTER, &ANALYZE, &BT, &DEV, &FILES, &FOREACH, &HELP, &INFO, &IRQ, &KMEM, &LIST, &LOG, &MOD,
-    &MOUNT, &NET, &PS, &RD, &RUNQ, &SEARCH, &SET, &STRUCT, &SYM, &SYS, &TASK, &UNION, &VM, &WHATIS,
+    &POINTER, &ANALYZE, &BT, &BTOP, &DEV, &FILES, &FOREACH, &HELP, &INFO, &IRQ, &KMEM, &LIST, &LOG,
+    &MOD, &MOUNT, &NET, &PS, &PTE, &PTOB, &PTOV, &RD, &RUNQ, &SEARCH, &SET, &STRUCT, &SYM, &SYS,
+    &TASK, &TREE, &UNION, &VM, &VTOP, &WHATIS,
 ];
 
 /// The operand of `bt`, `files`, `vm` and `task`.
@@ -123,6 +124,16 @@ pub static BT: Command = Command::new("bt", "kernel stack backtraces", bt::run)
         example("bt -f 1", "PID 1's stack with every frame's words"),
     ]);
 
+pub static BTOP: Command = Command::new("btop", "an address's page frame number", vtop::run_btop)
+    .args(&[Arg::required("ADDR", "a hexadecimal address").repeated()])
+    .description(
+        "Shifts each address right by the page size's bits: `ADDR: PFN`, both in hexadecimal.",
+    )
+    .examples(&[example(
+        "btop 0x12345000",
+        "the page frame number of 0x12345000",
+    )]);
+
 pub static DEV: Command = Command::new("dev", "character and block device majors", dev::run)
     .description(
         "Lists the character device regions and the block majors, with the cdev or gendisk behind \
@@ -213,27 +224,71 @@ pub static IRQ: Command = Command::new("irq", "IRQ descriptors and their actions
     )
     .examples(&[example("irq", "every IRQ")]);
 
-pub static KMEM: Command = Command::new("kmem", "memory usage and slab caches", kmem::run)
-    .flags(&[
-        Flag::letter(
-            'i',
-            "memory usage: total, free, used, buffers, cached, swap",
-        ),
-        Flag::letter(
-            's',
-            "SLUB caches: objects allocated and total, slabs, slab size",
-        ),
-    ])
-    .args(&[Arg::optional("NAME", "with -s, only these caches").repeated()])
-    .description(
-        "Give exactly one of -i and -s. Where crash counts differently from the kernel, crash is \
-     followed: -s counts the objects on per-CPU freelists and partial slabs as free, where \
-     /proc/slabinfo counts them as active.",
-    )
-    .examples(&[
-        example("kmem -i", "how memory was used"),
-        example("kmem -s dentry", "the dentry cache"),
-    ]);
+pub static KMEM: Command = Command::new(
+    "kmem",
+    "memory: what an address is, pages, free lists, zones, slab caches, vmalloc",
+    kmem::run,
+)
+.flags(&[
+    Flag::letter(
+        'i',
+        "memory usage: total, free, used, buffers, cached, swap",
+    ),
+    Flag::letter(
+        's',
+        "SLUB caches: objects allocated and total, slabs, slab size (or the cache and slab of ADDR)",
+    ),
+    Flag::letter(
+        'S',
+        "a cache's slabs object by object, free or allocated (CPU, partial and full slabs)",
+    ),
+    Flag::letter('p', "every struct page (or the one of ADDR): mapping, index, count, flags"),
+    Flag::letter('P', "with -p: ADDR is a physical address"),
+    Flag::letter('f', "the buddy allocator's free lists: blocks per zone, order and migrate type"),
+    Flag::letter('F', "as -f, with every free block's first page"),
+    Flag::letter('z', "each zone: size, watermarks and its vm_stat counters"),
+    Flag::letter('n', "memory nodes, their zones, memory sections and memory blocks"),
+    Flag::letter('v', "vmalloc areas: vmap_area, vm_struct, address range, size"),
+    Flag::letter('V', "the VM counters: zone, node and event statistics"),
+    Flag::letter('o', "each CPU's per-CPU offset"),
+    Flag::letter('h', "huge page pools: size, free and total pages"),
+    Flag::letter('g', "the page flags of enum pageflags (or those set in FLAGS)"),
+    Flag::letter('c', "the page cache hash table (kernels before 2.6)").not_yet(),
+    Flag::letter('C', "the page cache hash table, verbose (kernels before 2.6)").not_yet(),
+    Flag::letter('l', "pages on the active or inactive lists").takes("a|i|ic|id").not_yet(),
+    Flag::letter('L', "pages on the active or inactive lists, verbose")
+        .takes("a|i|ic|id")
+        .not_yet(),
+    Flag::letter('r', "root slab caches with their children's counts").not_yet(),
+    Flag::letter('m', "chosen struct page members of every page").takes("MEMBER").not_yet(),
+    Flag::letter('I', "caches -s and -S leave out").takes("CACHE").not_yet(),
+])
+.args(&[Arg::optional(
+    "ADDR|NAME",
+    "an address (what it is; or for -p, -s, -g the page, object or flags it names; -f and -v \
+     with an address are not implemented) or, with -s and -S, a cache's name",
+)
+.repeated()])
+.description(
+    "With an address alone, says everything crash says about it: the kernel symbol it is in \
+     (with DWARF its source line), the vmalloc area and the task whose stack it is, the slab \
+     cache, slab and object holding it (allocated or free, on which CPU's freelist), the free \
+     block of the buddy allocator, the task whose task_struct it is, and its struct page. \
+     Addresses are kernel virtual ones; a physical one is taken as such when it is below the \
+     direct map.\n\n\
+     Give one of -i, -s, -S, -p, -f, -F, -z, -n, -v, -V, -o, -h, -g. Where crash counts \
+     differently from the kernel, crash is followed: -s counts the objects on per-CPU \
+     freelists and partial slabs as free, where /proc/slabinfo counts them as active. `kmem -p` \
+     reads the struct pages while it prints them, so all of memory is never held at once.",
+)
+.examples(&[
+    example("kmem -i", "how memory was used"),
+    example("kmem -s dentry", "the dentry cache"),
+    example("kmem ffff8e119be90000", "what this address is"),
+    example("kmem -p", "every page's struct page"),
+    example("kmem -f", "the free lists of each zone"),
+    example("kmem -S kmalloc-64", "each object of the kmalloc-64 cache"),
+]);
 
 pub static LIST: Command = Command::new(
     "list",
@@ -352,6 +407,56 @@ pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
         example("ps -k", "the kernel threads"),
         example("ps -p 1", "PID 1 and its ancestors"),
     ]);
+
+pub static PTE: Command = Command::new("pte", "a page-table entry decoded", vtop::run_pte)
+    .args(&[Arg::required("VALUE", "a page-table entry, in hexadecimal").repeated()])
+    .description(
+        "Shows the physical address an x86_64 page-table entry holds and the names of its bits \
+         (PRESENT, RW, USER, PWT, PCD, ACCESSED, DIRTY, PSE, PROTNONE, GLOBAL, NX), as crash \
+         does. A non-present entry that is not empty is a swap entry: its bits are named but \
+         the swap device and offset are not decoded.",
+    )
+    .examples(&[example(
+        "pte 0x800000001be90163",
+        "a kernel data page's entry",
+    )]);
+
+pub static PTOB: Command = Command::new("ptob", "a page frame number's address", vtop::run_ptob)
+    .args(&[Arg::required(
+        "PFN",
+        "a page frame number: decimal, or hexadecimal with 0x or a letter",
+    )
+    .repeated()])
+    .description(
+        "Shifts each page frame number left by the page size's bits: `PFN: ADDR` in hexadecimal.",
+    )
+    .examples(&[example(
+        "ptob 0x12345",
+        "the physical address of page frame 0x12345",
+    )]);
+
+pub static PTOV: Command = Command::new(
+    "ptov",
+    "a physical address's direct-map address, or a per-CPU offset's addresses",
+    vtop::run_ptov,
+)
+.args(&[Arg::required(
+    "PADDR|OFFSET:CPUS",
+    "a physical address; or a per-CPU offset with the CPUs (`1`, `0-2`, `a` for all, empty for \
+     the current one)",
+)
+.repeated()])
+.description(
+    "The kernel virtual address of each physical address in the direct map (PAGE_OFFSET plus \
+     the address); with `:CPUS`, the address a per-CPU variable's offset has on each CPU.",
+)
+.examples(&[
+    example(
+        "ptov 0x1be90000",
+        "where physical 0x1be90000 is in the direct map",
+    ),
+    example("ptov 0x2c840:a", "a per-CPU offset on every CPU"),
+]);
 
 pub static RD: Command = Command::new("rd", "memory contents", rd::run)
     .flags(&[
@@ -533,6 +638,67 @@ pub static TASK: Command = Command::new("task", "tasks' task_struct contents", s
         example("task -R pid,comm 1", "two members of PID 1's task_struct"),
     ]);
 
+pub static TREE: Command = Command::new(
+    "tree",
+    "the entries of a red-black tree, radix tree, XArray or maple tree",
+    tree::run,
+)
+.flags(&[
+    Flag::letter('t', "the kind of tree (rbtree by default)").takes("rbtree|radix|xarray|maple"),
+    Flag::letter(
+        'r',
+        "ROOT is a structure with the tree's root at OFFSET (a number or STRUCT.MEMBER)",
+    )
+    .takes("OFFSET"),
+    Flag::letter(
+        'o',
+        "red-black trees: where the rb_node is in each entry (a number or STRUCT.MEMBER)",
+    )
+    .takes("OFFSET"),
+    Flag::letter('s', "show each entry's contents (or these members)").takes("STRUCT[.MEMBER,...]"),
+    Flag::letter('S', "as -s").takes("STRUCT[.MEMBER,...]"),
+    Flag::letter('x', "with -s, integers in hexadecimal"),
+    Flag::letter('d', "with -s, integers in decimal"),
+    Flag::letter(
+        'N',
+        "ROOT is a tree node itself (red-black: the top rb_node)",
+    ),
+    Flag::letter(
+        'l',
+        "red-black trees: in order (lowest key first) instead of root first",
+    ),
+    Flag::letter(
+        'p',
+        "each entry's position (root/l/r for red-black trees, index for the others)",
+    ),
+    Flag::letter('v', "maple trees: every node").not_yet(),
+])
+.args(&[Arg::required(
+    "ROOT",
+    "the tree's root (struct rb_root, radix_tree_root, xarray or maple_tree): a symbol or a \
+     hexadecimal address",
+)])
+.description(
+    "Prints each entry's address (a red-black tree's entry is the structure around the \
+     rb_node, at -o before it), one per line, as crash does: a red-black tree root first then \
+     left before right (or in order with -l), the other trees in index order. Every walk is \
+     bounded and stops at a node it has seen before.",
+)
+.examples(&[
+    example(
+        "tree -t rbtree -o vmap_area.rb_node vmap_area_root",
+        "the vmalloc areas, root first",
+    ),
+    example(
+        "tree -t rbtree -o vmap_area.rb_node -s vmap_area.va_start vmap_area_root",
+        "and where each one starts",
+    ),
+    example(
+        "tree -t radix -p irq_desc_tree",
+        "the IRQ descriptors with their index and position",
+    ),
+]);
+
 pub static UNION: Command = Command::new(
     "union",
     "a union at an address, or its definition",
@@ -560,6 +726,29 @@ pub static VM: Command = Command::new(
 .examples(&[
     example("vm", "the current context's address space"),
     example("vm 1", "PID 1's address space"),
+]);
+
+pub static VTOP: Command = Command::new(
+    "vtop",
+    "a virtual address's page-table walk, physical address and page",
+    vtop::run_vtop,
+)
+.flags(&[
+    Flag::letter('c', "in this task's address space").takes("PID|TASK"),
+    Flag::letter('u', "ADDR is a user address"),
+    Flag::letter('k', "ADDR is a kernel address"),
+])
+.args(&[Arg::required("ADDR", "a hexadecimal virtual address").repeated()])
+.description(
+    "Walks the page tables for each address as crash prints the walk: the kernel's top-level \
+     table, each level's entry (PGD, P4D with 5-level paging, PUD, PMD, PTE) with its physical \
+     address, the page and its size for huge pages (2MB, 1GB), the entry's bits, the VMA of a \
+     user address, and the struct page of the physical page. A user address is looked up in \
+     the current context's address space (see `set`) or the task -c names.",
+)
+.examples(&[
+    example("vtop ffff8e119be90000", "a kernel address"),
+    example("vtop -c 138 0x401000", "a user address of PID 138"),
 ]);
 
 pub static WHATIS: Command = Command::new("whatis", "a type's definition", structs::run_whatis)
