@@ -58,3 +58,13 @@ mod tests {
         );
     }
 }
+
+/// A symbol's name as crash shows it: without the `.isra.N`, `.part.N` and `.llvm.N` endings of
+/// compiler clones (crash strips them when it reads symbols; `.constprop.N` and `.cold` stay).
+pub fn crash_symbol_name(name: &str) -> &str {
+    [".isra.", ".part.", ".llvm."]
+        .iter()
+        .filter_map(|s| name.find(s))
+        .min()
+        .map_or(name, |at| &name[..at])
+}

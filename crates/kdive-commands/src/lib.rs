@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod args;
 pub mod bt;
 pub mod dev;
+pub mod dis;
 pub mod envelope;
 pub mod files;
 pub mod foreach;

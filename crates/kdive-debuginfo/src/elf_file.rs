@@ -186,6 +186,17 @@ impl ElfFile {
         out
     }
 
+    /// The size of the function at link-time address `addr` (the largest `st_size` of the code
+    /// symbols there), as gdb takes a function's extent from it.
+    pub fn function_size(&self, addr: u64) -> Option<u64> {
+        let f = self.parse().ok()?;
+        f.symbols()
+            .filter(|s| s.kind() == object::SymbolKind::Text && s.address() == addr)
+            .map(|s| s.size())
+            .filter(|&n| n > 0)
+            .max()
+    }
+
     /// Symbols defined in allocated sections (code and data): (name, section name, value).
     pub fn section_symbols(&self) -> Vec<(String, String, u64)> {
         let Ok(f) = self.parse() else {

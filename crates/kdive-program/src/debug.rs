@@ -114,6 +114,12 @@ impl KernelDebug {
         self.slide
     }
 
+    /// The size of the kernel function starting at the run-time address `start`, from the
+    /// file's symbol table.
+    pub fn function_size(&self, start: u64) -> Option<u64> {
+        self.file.function_size(start.wrapping_sub(self.slide))
+    }
+
     /// Source location of the kernel text address `pc` (run-time), innermost inlined function
     /// first; `Ok(None)` when `pc` is not in the kernel's own text (module code, user space).
     pub fn source(&self, pc: u64) -> Result<Option<Vec<SourceFrame>>> {
@@ -230,6 +236,35 @@ impl Program {
             Some(d) => d.source(pc),
             None => Ok(None),
         }
+    }
+
+    /// The source line gdb shows for the run-time code address `pc` (`(file, line)`: the
+    /// line-table row that starts a statement there), from the vmlinux or the module's debug
+    /// file; `Ok(None)` when no attached file covers it.
+    pub fn statement_line(&self, pc: u64) -> Result<Option<(String, u32)>> {
+        if let Some(m) = self
+            .module_debug()
+            .iter()
+            .find(|m| m.text.iter().any(|&(a, b)| (a..b).contains(&pc)))
+        {
+            return Ok(m.lines.statement_line(pc)?);
+        }
+        let Some(d) = self.debug() else {
+            return Ok(None);
+        };
+        let link = pc.wrapping_sub(d.slide);
+        if !d.text.iter().any(|&(a, b)| (a..b).contains(&link)) {
+            return Ok(None);
+        }
+        let lines = d
+            .lines
+            .get_or_init(|| SourceLines::new(&d.file).map_err(Arc::new))
+            .as_ref()
+            .map_err(|e| ProgramError::DebugInfoFile {
+                path: d.file.path().to_path_buf(),
+                source: e.clone(),
+            })?;
+        Ok(lines.statement_line(link)?)
     }
 
     /// Attaches the vmlinux at `path` after checking it is this dump's kernel; an error, changing

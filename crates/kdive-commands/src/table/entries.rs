@@ -4,14 +4,15 @@ use kdive_debuginfo::NameKind;
 
 use super::{example, Arg, Command, Flag};
 use crate::{
-    analyze, bt, dev, files, foreach, help, info, irq, kmem, list, log, modules, mount, net, ps,
-    rd, runq, search, set, structs, sym, sys, vm,
+    analyze, bt, dev, dis, files, foreach, help, info, irq, kmem, list, log, modules, mount, net,
+    ps, rd, runq, search, set, structs, sym, sys, vm,
 };
 
 /// Every command, in alphabetical order.
 pub static COMMANDS: &[&Command] = &[
-    &POINTER, &ANALYZE, &BT, &DEV, &FILES, &FOREACH, &HELP, &INFO, &IRQ, &KMEM, &LIST, &LOG, &MOD,
-    &MOUNT, &NET, &PS, &RD, &RUNQ, &SEARCH, &SET, &STRUCT, &SYM, &SYS, &TASK, &UNION, &VM, &WHATIS,
+    &POINTER, &ANALYZE, &BT, &DEV, &DIS, &FILES, &FOREACH, &HELP, &INFO, &IRQ, &KMEM, &LIST, &LOG,
+    &MOD, &MOUNT, &NET, &PS, &RD, &RUNQ, &SEARCH, &SET, &STRUCT, &SYM, &SYS, &TASK, &UNION, &VM,
+    &WHATIS,
 ];
 
 /// The operand of `bt`, `files`, `vm` and `task`.
@@ -130,6 +131,55 @@ pub static DEV: Command = Command::new("dev", "character and block device majors
      major of a shared hash bucket is shown, not only the first.",
     )
     .examples(&[example("dev", "the character and block devices")]);
+
+pub static DIS: Command = Command::new("dis", "disassemble kernel code", dis::run)
+    .flags(&[
+        Flag::letter(
+            'l',
+            "the source file and line above each change of line (needs DWARF)",
+        ),
+        Flag::letter(
+            'r',
+            "from the function's start up to and including ADDR (a return address)",
+        ),
+        Flag::letter('f', "from ADDR to the end of its function"),
+        Flag::letter(
+            's',
+            "the source text around ADDR's line, from the file on disk",
+        ),
+        Flag::letter('x', "symbol offsets in hexadecimal"),
+        Flag::letter('d', "symbol offsets in decimal (the default)"),
+        Flag::letter('u', "ADDR is a user address of the current context").not_yet(),
+        Flag::letter('b', "bytes of inline data after each ud2 to skip").takes("N"),
+    ])
+    .args(&[
+        Arg::required(
+            "ADDR|SYMBOL",
+            "a hexadecimal address, a symbol (a module's too) or SYMBOL+OFFSET",
+        ),
+        Arg::optional("COUNT", "how many instructions"),
+    ])
+    .description(
+        "Disassembles kernel code as crash does, in gdb's AT&T syntax, each line and each branch \
+         target named `<function+offset>`. Given a function's name (or its start address) \
+         without COUNT, the whole function is shown; another address alone shows one \
+         instruction.\n\n\
+         The code is read from the dump, so it is what ran: alternatives, static calls and jump \
+         labels as the kernel patched them. A function's extent comes from the vmlinux's or the \
+         module's symbol sizes, else it ends at the next symbol. The 5-byte nop ftrace patches \
+         at a function's start is marked [FTRACE NOP].",
+    )
+    .examples(&[
+        example("dis schedule 20", "the first 20 instructions of schedule"),
+        example(
+            "dis -r ffffffff810c62f0",
+            "a function up to a return address",
+        ),
+        example(
+            "dis -l sysrq_handle_crash",
+            "a whole function with its source lines",
+        ),
+    ]);
 
 pub static FILES: Command = Command::new(
     "files",
