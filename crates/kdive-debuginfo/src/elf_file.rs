@@ -186,6 +186,28 @@ impl ElfFile {
         out
     }
 
+    /// The nm letters of the per-CPU variables (symbols of `.data..percpu`: `D` global, `d`
+    /// local), by name: kallsyms calls them absolute (`A`).
+    pub fn percpu_letters(&self) -> std::collections::HashMap<String, char> {
+        let mut out = std::collections::HashMap::new();
+        let Ok(f) = self.parse() else {
+            return out;
+        };
+        let Some(percpu) = f.section_by_name(".data..percpu").map(|s| s.index()) else {
+            return out;
+        };
+        for s in f.symbols() {
+            if s.section_index() != Some(percpu) || s.kind() == object::SymbolKind::Section {
+                continue;
+            }
+            if let Ok(name) = s.name() {
+                let letter = if s.is_global() { 'D' } else { 'd' };
+                out.insert(name.to_string(), letter);
+            }
+        }
+        out
+    }
+
     /// The size of the function at link-time address `addr` (the largest `st_size` of the code
     /// symbols there), as gdb takes a function's extent from it.
     pub fn function_size(&self, addr: u64) -> Option<u64> {

@@ -243,6 +243,9 @@ impl SymbolSource for SymbolTable {
             - 1;
         Some(self.symbol(last))
     }
+    fn all(&self) -> Vec<Symbol> {
+        (0..self.entries.len()).map(|i| self.symbol(i)).collect()
+    }
 }
 
 /// The kernel's own symbols, decoded from the kallsyms tables in the dump.
@@ -264,6 +267,9 @@ impl SymbolSource for Kallsyms {
     }
     fn by_addr(&self, addr: u64) -> Option<Symbol> {
         self.table.by_addr(addr)
+    }
+    fn all(&self) -> Vec<Symbol> {
+        self.table.all()
     }
 }
 
@@ -812,6 +818,9 @@ impl SymbolSource for ModuleSymbols {
     }
     fn by_addr(&self, addr: u64) -> Option<Symbol> {
         self.table.by_addr(addr)
+    }
+    fn all(&self) -> Vec<Symbol> {
+        self.table.all()
     }
 }
 

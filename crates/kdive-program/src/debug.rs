@@ -114,6 +114,11 @@ impl KernelDebug {
         self.slide
     }
 
+    /// The nm letters of the per-CPU variables, by name (see [`ElfFile::percpu_letters`]).
+    pub fn percpu_letters(&self) -> HashMap<String, char> {
+        self.file.percpu_letters()
+    }
+
     /// The size of the kernel function starting at the run-time address `start`, from the
     /// file's symbol table.
     pub fn function_size(&self, start: u64) -> Option<u64> {

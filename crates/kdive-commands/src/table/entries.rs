@@ -548,7 +548,14 @@ pub static SYM: Command = Command::new(
     "an address's symbol, or a symbol's address",
     sym::run,
 )
-.flags(&[Flag::letter('m', "every symbol of this module").takes("MODULE")])
+.flags(&[
+    Flag::letter('m', "every symbol of this module").takes("MODULE"),
+    Flag::letter(
+        'l',
+        "every symbol: the kernel's by address, then each module's",
+    ),
+    Flag::letter('q', "every symbol whose name contains STRING").takes("STRING"),
+])
 .args(&[Arg::optional("ADDR|NAME", "a hexadecimal address or a symbol's name").repeated()])
 .description(
     "For each address or name, prints the address, the symbol's type letter, its name plus \
