@@ -186,6 +186,35 @@ impl ElfFile {
         out
     }
 
+    /// Every named symbol of allocated sections, local labels (`.LC0`) included, as
+    /// (link-time address, name) sorted by address: the table crash names addresses with.
+    pub fn address_symbols(&self) -> Vec<(u64, String)> {
+        let Ok(f) = self.parse() else {
+            return Vec::new();
+        };
+        let allocated: std::collections::HashSet<object::SectionIndex> = f
+            .sections()
+            .filter(|s| match s.flags() {
+                SectionFlags::Elf { sh_flags } => sh_flags & u64::from(object::elf::SHF_ALLOC) != 0,
+                _ => false,
+            })
+            .map(|s| s.index())
+            .collect();
+        let mut out: Vec<(u64, String)> = f
+            .symbols()
+            .filter(|s| {
+                !matches!(
+                    s.kind(),
+                    object::SymbolKind::Section | object::SymbolKind::File
+                ) && s.section_index().is_some_and(|i| allocated.contains(&i))
+            })
+            .filter_map(|s| Some((s.address(), s.name().ok()?.to_string())))
+            .filter(|(_, n)| !n.is_empty())
+            .collect();
+        out.sort_by_key(|s| s.0);
+        out
+    }
+
     /// The nm letters of the per-CPU variables (symbols of `.data..percpu`: `D` global, `d`
     /// local), by name: kallsyms calls them absolute (`A`).
     pub fn percpu_letters(&self) -> std::collections::HashMap<String, char> {

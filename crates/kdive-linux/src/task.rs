@@ -282,6 +282,42 @@ impl TaskInfo {
     }
 }
 
+/// crash's long task state (`TASK_INTERRUPTIBLE`, `TASK_UNINTERRUPTIBLE|TASK_NOLOAD`, ...) from
+/// `__state` and `exit_state`, as `set` and `task` show it.
+pub fn state_name(state: u64, exit_state: u64) -> String {
+    let s = state | exit_state;
+    if s == 0 {
+        return "TASK_RUNNING".into();
+    }
+    if s == 0x40 {
+        return "TASK_PARKED".into();
+    }
+    let mut names: Vec<&str> = [
+        (0x1, "TASK_INTERRUPTIBLE"),
+        (0x2, "TASK_UNINTERRUPTIBLE"),
+        (0x4, "TASK_STOPPED"),
+        (0x8, "TASK_TRACED"),
+    ]
+    .iter()
+    .filter(|(bit, _)| s & bit != 0)
+    .map(|(_, n)| *n)
+    .collect();
+    match s & 0x90 {
+        0 => {}
+        0x90 => names.push("EXIT_DEAD|TASK_DEAD"),
+        _ => names.push("EXIT_DEAD"),
+    }
+    let more = [
+        (0x20, "EXIT_ZOMBIE"),
+        (0x200, "TASK_WAKING"),
+        (0x100, "TASK_WAKEKILL"),
+        (0x400, "TASK_NOLOAD"),
+        (0x800, "TASK_NEW"),
+    ];
+    names.extend(more.iter().filter(|(bit, _)| s & bit != 0).map(|(_, n)| *n));
+    names.join("|")
+}
+
 /// crash's two-letter task state from `__state` and `exit_state`.
 pub fn state_code(state: u64, exit_state: u64) -> &'static str {
     const INTERRUPTIBLE: u64 = 0x1;

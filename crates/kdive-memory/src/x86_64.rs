@@ -303,15 +303,26 @@ impl KernelMemory {
         }
     }
 
+    /// Translates `vaddr` through the page tables rooted at the physical address `root` (a
+    /// task's `mm->pgd`, for user addresses), uncached.
+    pub fn translate_in(&self, root: u64, vaddr: u64) -> Result<u64> {
+        Ok(self.walk_from(root, vaddr, |_| {})?.paddr)
+    }
+
     /// The walk proper; `visit` sees every entry read, including a final non-present one.
-    fn walk_with(&self, vaddr: u64, mut visit: impl FnMut(WalkStep)) -> Result<Mapping> {
+    fn walk_with(&self, vaddr: u64, visit: impl FnMut(WalkStep)) -> Result<Mapping> {
+        self.walk_from(self.root, vaddr, visit)
+    }
+
+    /// [`KernelMemory::walk_with`] from the top-level table at `root`.
+    fn walk_from(&self, root: u64, vaddr: u64, mut visit: impl FnMut(WalkStep)) -> Result<Mapping> {
         self.check_canonical(vaddr)?;
         let levels = if self.five_level {
             &LEVELS[..]
         } else {
             &LEVELS[1..]
         };
-        let mut table = self.root;
+        let mut table = root;
         for &(level, shift) in levels {
             let index = (vaddr >> shift) & 0x1ff;
             let mut raw = [0u8; 8];

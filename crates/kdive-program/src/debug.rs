@@ -24,6 +24,8 @@ pub struct KernelDebug {
     /// Link-time ranges of the kernel's text (`_stext.._etext`, init text).
     text: Vec<(u64, u64)>,
     lines: OnceLock<Result<SourceLines, Arc<kdive_debuginfo::DebugInfoError>>>,
+    /// The file's symbols by link-time address, read on first use.
+    symbols: OnceLock<Vec<(u64, String)>>,
 }
 
 impl std::fmt::Debug for KernelDebug {
@@ -101,6 +103,7 @@ impl KernelDebug {
             slide,
             text,
             lines: OnceLock::new(),
+            symbols: OnceLock::new(),
         })
     }
 
@@ -112,6 +115,16 @@ impl KernelDebug {
     /// Run-time minus link-time address.
     pub fn slide(&self) -> u64 {
         self.slide
+    }
+
+    /// The symbol of the file's symbol table (local labels such as `.LC0` included) at or
+    /// below the run-time address `addr`, with the offset of `addr` into it.
+    pub fn nearest_symbol(&self, addr: u64) -> Option<(&str, u64)> {
+        let link = addr.wrapping_sub(self.slide);
+        let all = self.symbols.get_or_init(|| self.file.address_symbols());
+        let i = all.partition_point(|s| s.0 <= link).checked_sub(1)?;
+        let (at, name) = &all[i];
+        Some((name.as_str(), link - at))
     }
 
     /// The nm letters of the per-CPU variables, by name (see [`ElfFile::percpu_letters`]).

@@ -420,6 +420,20 @@ pub static RD: Command = Command::new("rd", "memory contents", rd::run)
         Flag::word("16", "2-byte values"),
         Flag::word("32", "4-byte values"),
         Flag::word("64", "8-byte values (the default)"),
+        Flag::letter(
+            's',
+            "8-byte values that are kernel addresses as symbol+offset; no ASCII column",
+        ),
+        Flag::letter(
+            'S',
+            "as -s, and slab objects as [cache] (-SS: [address:cache])",
+        ),
+        Flag::letter('N', "2- and 4-byte values in network byte order"),
+        Flag::letter(
+            'u',
+            "ADDR is a user address of the current context (its page tables)",
+        ),
+        Flag::letter('o', "add OFFSET to ADDR").takes("OFFSET"),
         Flag::letter('e', "read up to this address instead of COUNT values").takes("END"),
         Flag::letter(
             'r',
