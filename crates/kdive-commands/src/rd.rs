@@ -462,7 +462,7 @@ fn bytes_of(v: u64, size: usize, endian: ByteOrder) -> Vec<u8> {
 
 /// Writes crash's value lines: `addr:  v v ...  ascii`, the ASCII column starting at a fixed
 /// place.
-fn write_words(
+pub(crate) fn write_words(
     out: &mut dyn Write,
     addr: u64,
     values: &[Hex],

@@ -114,6 +114,13 @@ impl UserMemory {
     }
 }
 
+impl UserMemory {
+    /// Physical address of the task's top-level page table.
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+}
+
 impl kdive_memory::ReadVirt for UserMemory {
     fn read_virt(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
         const PAGE: u64 = 4096;

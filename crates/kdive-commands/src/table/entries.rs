@@ -481,12 +481,20 @@ pub static SEARCH: Command = Command::new(
         'p',
         "search physical memory (needs no kernel; all of it by default)",
     ),
-    Flag::letter('k', "search kernel virtual memory (the default)"),
+    Flag::letter(
+        'k',
+        "search kernel virtual memory (the default): all of it by default",
+    ),
     Flag::letter(
         'K',
-        "kernel virtual memory without vmalloc and module space",
-    )
-    .not_yet(),
+        "kernel virtual memory without vmalloc, module and mem_map space",
+    ),
+    Flag::letter(
+        'V',
+        "kernel virtual memory without the direct map and the kernel image",
+    ),
+    Flag::letter('u', "the current context's user memory"),
+    Flag::letter('x', "show N values before and after each match").takes("N"),
     Flag::letter('w', "4-byte values"),
     Flag::letter('h', "2-byte values"),
     Flag::letter('c', "the VALUEs are strings"),
@@ -502,9 +510,10 @@ pub static SEARCH: Command = Command::new(
 .repeated()])
 .description(
     "Values are 8 bytes unless -w or -h is given, and are compared at addresses aligned to \
-     their size. A physical search visits only the pages the dump holds; a kernel virtual one \
-     needs -s and -e or -l, reads through the kernel's page tables and skips what it cannot \
-     read, counting the pages skipped.",
+     their size. A physical search visits only the pages the dump holds. A kernel virtual \
+     search covers all of kernel memory unless -s, -e or -l narrow it: the direct map through \
+     the pages the dump holds, the rest through the kernel's page tables, skipping whatever \
+     is not mapped and counting the pages that could not be read.",
 )
 .examples(&[
     example(
