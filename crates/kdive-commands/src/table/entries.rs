@@ -303,6 +303,24 @@ pub static LIST: Command = Command::new(
     ),
     Flag::letter('H', "START is a standalone list_head"),
     Flag::letter('x', "with -s, integers in hexadecimal"),
+    Flag::letter('d', "with -s, integers in decimal (the default)"),
+    Flag::letter('r', "walk a list_head list backwards, through prev"),
+    Flag::letter(
+        'B',
+        "find loops with R. P. Brent's algorithm (constant memory): list a loop once and say where it is",
+    ),
+    Flag::letter('e', "stop before this address").takes("END"),
+    Flag::letter('S', "the same as -s").takes("STRUCT[.MEMBER,...]"),
+    Flag::letter(
+        'O',
+        "with -h: where the head structure's own list_head is, when not at OFFSET",
+    )
+    .takes("OFFSET"),
+    Flag::letter(
+        'l',
+        "with -s: the entries are list_heads this far into the structures shown",
+    )
+    .takes("OFFSET"),
 ])
 .args(&[
     Arg::optional("OFFSET", "the same as -o OFFSET"),
