@@ -4,6 +4,7 @@
 pub mod analyze;
 pub mod args;
 pub mod bt;
+pub mod bt_scan;
 pub mod dev;
 pub mod dis;
 pub mod envelope;

@@ -384,6 +384,9 @@ mod tests {
     }
 }
 
+/// x86_64's `VMEMMAP_START` without memory-layout randomization.
+const DEFAULT_VMEMMAP: u64 = 0xffff_ea00_0000_0000;
+
 /// The slab cache a kernel address is in: its page is a slab page (`kmem ADDR`'s first
 /// question, and crash's `[cache]` in `rd -S` and `bt -F`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -401,8 +404,16 @@ pub fn slab_of(prog: &Program, addr: u64) -> Result<Option<SlabOf>> {
     let Some(km) = prog.kernel_memory() else {
         return Ok(None);
     };
-    let (Ok(phys), Some(vmemmap)) = (km.translate(addr), km.vmemmap_base()) else {
+    let Ok(phys) = km.translate(addr) else {
         return Ok(None);
+    };
+    // VMCOREINFO names vmemmap since 6.x; before, the kernel's variable holds it
+    let vmemmap = match km.vmemmap_base() {
+        Some(v) => v,
+        None => match prog.symbol_address("vmemmap_base") {
+            Ok(a) => prog.read_u64(a)?,
+            Err(_) => DEFAULT_VMEMMAP,
+        },
     };
     let page_ty = prog.type_("struct page")?;
     let page_size = prog.types().size_of(page_ty)?;

@@ -105,7 +105,34 @@ pub static BT: Command = Command::new("bt", "kernel stack backtraces", bt::run)
             'l',
             "each frame's source file and line (needs a vmlinux with DWARF)",
         ),
-        Flag::letter('r', "the raw contents of the whole stack").not_yet(),
+        Flag::letter(
+            'F',
+            "as -f, words named: symbol+offset, [slab cache] (-FF: [address:cache])",
+        ),
+        Flag::letter(
+            'r',
+            "the raw stack, whole, with symbols instead of the frames",
+        ),
+        Flag::letter('e', "the exception frames found anywhere on the stack"),
+        Flag::letter(
+            'E',
+            "the exception frames on every CPU's interrupt and exception stacks",
+        ),
+        Flag::letter(
+            'v',
+            "check every task's stack for an overflow (its end marker overwritten)",
+        ),
+        Flag::letter('g', "every thread of the task's thread group"),
+        Flag::letter('c', "the tasks running on these CPUs (0, 1,3, 0-2)").takes("CPUS"),
+        Flag::letter('R', "only backtraces that refer to this symbol or value").takes("REF"),
+        Flag::letter('I', "start the walk at this pc (with -S, at this sp)").takes("IP"),
+        Flag::letter('S', "start the walk at this stack pointer").takes("SP"),
+        Flag::letter(
+            'o',
+            "crash's other unwinder; kdive has one (ORC, CFI, frame pointers)",
+        )
+        .not_yet(),
+        Flag::letter('O', "make -o the default; kdive has one unwinder").not_yet(),
     ])
     .args(&[TASKS])
     .per_task(bt::for_tasks)
