@@ -263,7 +263,8 @@ pub struct Rd {
     /// The byte order the values were read in (the ASCII column shows the bytes in memory
     /// order).
     pub endian: ByteOrder,
-    /// The values read, `options.size` bytes each, from `address` on (empty for `-a`, `-r`).
+    /// The values read, `options.size` bytes each, from `address` on (empty for `-a`, `-r`);
+    /// with `-N`, in network byte order.
     pub values: Vec<Hex>,
     /// `-s`/`-S`: what is shown instead of each value (`symbol+offset`, `[cache]`), when
     /// something is.
@@ -341,6 +342,18 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         (Vec::new(), ascii(addr, &buf[..got], a.count.is_none()))
     } else {
         (values(&buf[..got], a.opts.size, endian), Vec::new())
+    };
+    // -N: 2- and 4-byte values in network byte order, as shown
+    let values = match (a.opts.network_order, a.opts.size) {
+        (true, 2) => values
+            .into_iter()
+            .map(|v| Hex(u64::from((v.0 as u16).swap_bytes())))
+            .collect(),
+        (true, 4) => values
+            .into_iter()
+            .map(|v| Hex(u64::from((v.0 as u32).swap_bytes())))
+            .collect(),
+        _ => values,
     };
     let labels = match (a.opts.symbols, s.kernel()) {
         (Symbolic::None, _) | (_, Err(_)) => Vec::new(),
@@ -483,12 +496,6 @@ pub(crate) fn write_words(
                 text += &format!("{label:<16} ");
                 continue;
             }
-            // -N: 2- and 4-byte values in network byte order
-            let v = match (opts.network_order, size) {
-                (true, 2) => u64::from((v as u16).swap_bytes()),
-                (true, 4) => u64::from((v as u32).swap_bytes()),
-                _ => v,
-            };
             // crash promotes 8- and 16-bit values unsigned even for -d
             let shift = 64 - 8 * size as u32;
             let signed = if size >= 4 {

@@ -199,8 +199,8 @@ pub static DIS: Command = Command::new("dis", "disassemble kernel code", dis::ru
     .examples(&[
         example("dis schedule 20", "the first 20 instructions of schedule"),
         example(
-            "dis -r ffffffff810c62f0",
-            "a function up to a return address",
+            "dis -r schedule+67",
+            "a function from its start up to an address in it (a frame's return address)",
         ),
         example(
             "dis -l sysrq_handle_crash",
