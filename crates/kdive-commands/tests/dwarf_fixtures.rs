@@ -5,28 +5,8 @@
 use std::collections::HashSet;
 
 use kdive_commands::{run, Session};
-use kdive_testdata::{corpus_or_skip, fixtures, Fixture};
+use kdive_testdata::with_vmlinux;
 use serde_json::Value;
-
-/// The fixtures whose vmlinux is present, with it.
-fn with_vmlinux(test: &str) -> Vec<(Fixture, std::path::PathBuf)> {
-    if corpus_or_skip(test).is_none() {
-        return Vec::new();
-    }
-    let found: Vec<_> = fixtures()
-        .into_iter()
-        .filter_map(|f| f.vmlinux().map(|v| (f, v)))
-        .collect();
-    if found.is_empty() {
-        assert!(
-            std::env::var_os("KDIVE_REQUIRE_VMLINUX").is_none_or(|v| v != "1"),
-            "{test}: no fixture vmlinux under {}",
-            kdive_testdata::kernels_dir().display()
-        );
-        eprintln!("{test}: skipped, no fixture vmlinux (run tools/fetch-vmlinux)");
-    }
-    found
-}
 
 /// drgn's source location as a (path, line) we can compare: relative paths as given, absolute
 /// ones from the kernel tree's root on.

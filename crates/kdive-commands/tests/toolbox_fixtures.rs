@@ -5,7 +5,7 @@
 //! (`tools/fetch-vmlinux`); skipped without them unless `KDIVE_REQUIRE_VMLINUX=1`.
 
 use kdive_commands::{run, Session};
-use kdive_testdata::{corpus_or_skip, fixtures, Fixture};
+use kdive_testdata::{with_vmlinux, Fixture};
 
 /// The reference files compared, by number.
 const FILES: &[u32] = &[
@@ -52,26 +52,6 @@ fn expect(fx: &str, n: u32) -> Expect {
         101 if !fx.starts_with("f-") => Expect::UserPageMissing,
         _ => Expect::Same,
     }
-}
-
-/// The fixtures whose vmlinux is present, with it.
-fn with_vmlinux(test: &str) -> Vec<(Fixture, std::path::PathBuf)> {
-    if corpus_or_skip(test).is_none() {
-        return Vec::new();
-    }
-    let found: Vec<_> = fixtures()
-        .into_iter()
-        .filter_map(|f| f.vmlinux().map(|v| (f, v)))
-        .collect();
-    if found.is_empty() {
-        assert!(
-            std::env::var_os("KDIVE_REQUIRE_VMLINUX").is_none_or(|v| v != "1"),
-            "{test}: no fixture vmlinux under {}",
-            kdive_testdata::kernels_dir().display()
-        );
-        eprintln!("{test}: skipped, no fixture vmlinux (run tools/fetch-vmlinux)");
-    }
-    found
 }
 
 /// (command, crash's output) of each `crash> ` line of a reference file.

@@ -221,3 +221,24 @@ pub fn fixtures() -> Vec<Fixture> {
 pub fn fixture(name: &str) -> Option<Fixture> {
     fixtures().into_iter().find(|f| f.name == name)
 }
+
+/// The fixtures whose vmlinux is present, with it; none (and a note) without the corpus or the
+/// vmlinux files, a failure when `KDIVE_REQUIRE_VMLINUX=1` asks for them.
+pub fn with_vmlinux(test: &str) -> Vec<(Fixture, PathBuf)> {
+    if corpus_or_skip(test).is_none() {
+        return Vec::new();
+    }
+    let found: Vec<_> = fixtures()
+        .into_iter()
+        .filter_map(|f| f.vmlinux().map(|v| (f, v)))
+        .collect();
+    if found.is_empty() {
+        assert!(
+            std::env::var_os("KDIVE_REQUIRE_VMLINUX").is_none_or(|v| v != "1"),
+            "{test}: no fixture vmlinux under {}",
+            kernels_dir().display()
+        );
+        eprintln!("{test}: skipped, no fixture vmlinux (run tools/fetch-vmlinux)");
+    }
+    found
+}
