@@ -192,9 +192,9 @@ mod tests {
 
     #[test]
     fn refusals() {
-        let e = Flags::parse(&BT, &words("-r")).unwrap_err().to_string();
+        let e = Flags::parse(&BT, &words("-o")).unwrap_err().to_string();
         assert!(
-            e.starts_with("bt: -r (") && e.contains("not implemented yet"),
+            e.starts_with("bt: -o (") && e.contains("not implemented yet"),
             "{e}"
         );
         let e = Flags::parse(&SYS, &words("extra")).unwrap_err().to_string();

@@ -92,3 +92,80 @@ mod tests {
         );
     }
 }
+
+/// A symbol's name as crash shows it: without the `.isra.N`, `.part.N` and `.llvm.N` endings of
+/// compiler clones (crash strips them when it reads symbols; `.constprop.N` and `.cold` stay).
+pub fn crash_symbol_name(name: &str) -> &str {
+    [".isra.", ".part.", ".llvm."]
+        .iter()
+        .filter_map(|s| name.find(s))
+        .min()
+        .map_or(name, |at| &name[..at])
+}
+
+/// crash's names for addresses found in memory (`rd -s`/`-S`, `bt -F`): `symbol+offset` for an
+/// address in the kernel image or a module, `[cache]` (or `[address:cache]`) for one in a slab
+/// page; lookups are cached.
+pub struct AddressNames<'p> {
+    prog: &'p kdive_program::Program,
+    /// `[_text, _end]`: where kernel symbols name addresses.
+    image: Option<(u64, u64)>,
+    cache: std::collections::HashMap<(u64, crate::rd::Symbolic), Option<String>>,
+}
+
+impl<'p> AddressNames<'p> {
+    pub fn new(prog: &'p kdive_program::Program) -> Self {
+        let s = prog.symbols();
+        AddressNames {
+            prog,
+            image: s.address_of("_text").zip(s.address_of("_end")),
+            cache: std::collections::HashMap::new(),
+        }
+    }
+
+    /// What crash shows for the value `v` in `mode`, if not the number.
+    pub fn label(&mut self, v: u64, mode: crate::rd::Symbolic) -> Option<String> {
+        use crate::rd::Symbolic;
+        if mode == Symbolic::None {
+            return None;
+        }
+        if let Some(l) = self.cache.get(&(v, mode)) {
+            return l.clone();
+        }
+        let in_image = self.image.is_some_and(|(a, b)| (a..=b).contains(&v));
+        // in the image, crash names with the vmlinux's table (local labels too) when it has one
+        let from_vmlinux = self
+            .prog
+            .debug()
+            .filter(|_| in_image)
+            .and_then(|d| d.nearest_symbol(v))
+            .map(|(n, off)| (n.to_string(), off));
+        let symbol = from_vmlinux
+            .or_else(|| {
+                (in_image || self.prog.module_at(v).is_some())
+                    .then(|| self.prog.symbols().by_addr(v))
+                    .flatten()
+                    .map(|(sym, off)| (sym.name.to_string(), off))
+            })
+            .map(|(name, off)| {
+                let name = crash_symbol_name(&name);
+                if off == 0 {
+                    name.to_string()
+                } else {
+                    format!("{name}+{off}")
+                }
+            });
+        let label = symbol.or_else(|| {
+            if mode == Symbolic::Symbols {
+                return None;
+            }
+            let slab = kdive_linux::slab::slab_of(self.prog, v).ok().flatten()?;
+            Some(match mode {
+                Symbolic::SlabObjects => format!("[{v:x}:{}]", slab.name),
+                _ => format!("[{}]", slab.name),
+            })
+        });
+        self.cache.insert((v, mode), label.clone());
+        label
+    }
+}

@@ -4,7 +4,9 @@
 pub mod analyze;
 pub mod args;
 pub mod bt;
+pub mod bt_scan;
 pub mod dev;
+pub mod dis;
 pub mod envelope;
 pub mod files;
 pub mod foreach;

@@ -34,12 +34,24 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     }
     let cur = current_task(s, &ctx)?;
     let t = find_task(&tasks.infos, cur).ok_or_else(|| bad_task("set", &format!("{cur:x}")))?;
+    let same_pid = tasks.infos.iter().filter(|o| o.pid == t.pid).count();
+    // the thread_info is the task's first member when it lives in the task (x86_64 since 4.9)
+    let thread_info = prog
+        .type_("struct task_struct")
+        .ok()
+        .filter(|&ty| prog.types().has_member(ty, "thread_info"))
+        .map(|_| t.addr);
+    let active = ctx.active_cpu(t.addr);
     Ok(Box::new(SetReport {
         pid: t.pid,
         comm: t.comm.clone(),
         task: t.addr,
-        cpu: t.cpu,
+        thread_info,
+        same_pid: (same_pid > 1).then_some(same_pid),
+        cpu: active.unwrap_or(t.cpu),
         state: t.state_code().to_string(),
+        state_name: kdive_linux::task::state_names(t.state, t.exit_state),
+        active: active.is_some(),
         panic: ctx.panic_cpu.and_then(|c| ctx.active.get(&c)) == Some(&t.addr),
     }))
 }
@@ -51,23 +63,42 @@ pub struct SetReport {
     pub comm: String,
     #[serde(with = "crate::hex")]
     pub task: u64,
+    /// The task's `thread_info`, when it is part of the task.
+    #[serde(default, with = "crate::hex_opt")]
+    pub thread_info: Option<u64>,
+    /// How many tasks share this PID, when more than one (the idle tasks).
+    #[serde(default)]
+    pub same_pid: Option<usize>,
     pub cpu: u32,
     /// crash's two-letter state (`RU`, `IN`, `UN`...).
     pub state: String,
+    /// The state as crash's `set` names it (`TASK_INTERRUPTIBLE`).
+    #[serde(default)]
+    pub state_name: String,
+    /// Running on a CPU at the time of the dump.
+    #[serde(default)]
+    pub active: bool,
     pub panic: bool,
 }
 
 impl Report for SetReport {
     fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
-        write!(
-            out,
-            "    PID: {}\nCOMMAND: \"{}\"\n   TASK: {:x}\n    CPU: {}\n  STATE: {}{}\n",
-            self.pid,
-            self.comm,
-            self.task,
-            self.cpu,
-            self.state,
-            if self.panic { " (PANIC)" } else { "" }
-        )
+        writeln!(out, "    PID: {}", self.pid)?;
+        writeln!(out, "COMMAND: \"{}\"", self.comm)?;
+        write!(out, "   TASK: {:x}  ", self.task)?;
+        if let Some(n) = self.same_pid {
+            write!(out, "(1 of {n})  ")?;
+        }
+        if let Some(ti) = self.thread_info {
+            write!(out, "[THREAD_INFO: {ti:x}]")?;
+        }
+        writeln!(out)?;
+        writeln!(out, "    CPU: {}", self.cpu)?;
+        let mark = match (self.panic, self.active) {
+            (true, _) => "(PANIC)",
+            (false, true) => "(ACTIVE)",
+            _ => "",
+        };
+        writeln!(out, "  STATE: {} {mark}", self.state_name)
     }
 }

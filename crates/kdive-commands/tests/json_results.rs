@@ -47,6 +47,15 @@ fn commands(fx: &Fixture, raw_file: &str) -> Vec<String> {
         "bt -s",
         "bt -l",
         "bt 1",
+        "bt -F",
+        "bt -FF",
+        "bt -r",
+        "bt -e",
+        "bt -E",
+        "bt -v",
+        "bt -c 0",
+        "bt -g 1",
+        "bt -R schedule 1",
         "foreach bt",
         "foreach files",
         "foreach vm",
@@ -61,6 +70,22 @@ fn commands(fx: &Fixture, raw_file: &str) -> Vec<String> {
         "rd -D jiffies 2",
         "rd -a linux_banner",
         "rd -p 0x1000000 8",
+        "rd -s init_task 16",
+        "rd -S init_task 16",
+        "rd -SS init_task 16",
+        "rd -N -32 linux_banner 4",
+        "rd -o 0x10 init_task 2",
+        "dis schedule 20",
+        "dis -l schedule 5",
+        "dis -x schedule 8",
+        "dis -r schedule+30",
+        "dis -f schedule+30",
+        "dis schedule+5",
+        "sym -q schedule",
+        "search -x 2 -s init_task -l 0x3000 init_task",
+        "search -K -s init_task -l 0x3000 init_task",
+        "list -r task_struct.tasks -h init_task",
+        "list -B task_struct.tasks -h init_task",
         "search -s init_task -l 0x3000 init_task",
         "search -w -s init_task -l 0x40 0",
         "search -s linux_banner -l 0x100 -c Linux",
@@ -183,10 +208,11 @@ fn read_back(cmd: &str, v: Value) -> Box<dyn Report> {
         "set" => de::<set::SetReport>(cmd, v),
         "info" => de::<info::Info>(cmd, v),
         "rd" => de::<rd::Rd>(cmd, v),
+        "dis" => de::<dis::Dis>(cmd, v),
         "search" => de::<search::SearchOut>(cmd, v),
         "mod" => de::<modules::Mod>(cmd, v),
         "analyze" => de::<analyze::Analysis>(cmd, v),
-        "sym" if has("-m") => de::<sym::ModuleSyms>(cmd, v),
+        "sym" if has("-m") || has("-l") || has("-q") => de::<sym::ModuleSyms>(cmd, v),
         "sym" => de::<sym::Sym>(cmd, v),
         "runq" => de::<runq::Runq>(cmd, v),
         "kmem" => read_back_kmem(cmd, v),
@@ -422,13 +448,13 @@ impl Held {
 /// Every address and number `text` shows is a value of `json`. Not looked for: crash's sizes
 /// with a unit (`245.7 MB`) and percentages, computed from page counts the JSON holds, and the
 /// address and ASCII column around each line of `rd`'s values (its `address` plus 16 per
-/// line, and the values' bytes: `rd_words` checks them).
+/// line, and the values' bytes: `rd_words` checks them); the same for the `rd` lines `search -x`
+/// shows around each match (their values are the match's `before` and `after`).
 fn values_in_json(cmd: &str, text: &str, json: &Value) {
     let held = Held::of(json);
     let mut missing = Vec::new();
-    let rd_size = json["options"]["size"]
-        .as_u64()
-        .filter(|_| cmd.starts_with("rd"));
+    let rd_lines = cmd.starts_with("rd") || (cmd.starts_with("search") && cmd.contains("-x"));
+    let rd_size = json["options"]["size"].as_u64().filter(|_| rd_lines);
     for line in text.lines() {
         let values: String;
         let line = match (line.split_once(':'), rd_size) {
@@ -599,25 +625,44 @@ fn rd_words(cmd: &str, text: &str, json: &Value) {
             "{cmd}: {l}"
         );
     }
-    let shown: Vec<i128> = text
+    // `-s`/`-S`: a value shown by its name is that `labels` entry
+    let labels: Vec<Option<String>> = json["labels"]
+        .as_array()
+        .map(|a| a.iter().map(|l| l.as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    let tokens: Vec<String> = text
         .lines()
         .flat_map(|l| {
             let (_, rest) = l.split_once(':').unwrap();
             rest.split_whitespace()
                 .take(per_line)
-                .map_while(|w| match signed {
-                    true => w.parse::<i128>().ok(),
-                    false if w.len() == 2 * size => i128::from_str_radix(w, 16).ok(),
-                    false => None,
-                })
+                .map(String::from)
                 .collect::<Vec<_>>()
         })
         .collect();
+    let mut shown = Vec::new();
+    for (i, w) in tokens.iter().enumerate() {
+        if let Some(Some(label)) = labels.get(i) {
+            assert_eq!(w, label, "{cmd}: value {i} is shown by its label");
+            continue;
+        }
+        let v = match signed {
+            true => w.parse::<i128>().ok(),
+            false if w.len() == 2 * size => i128::from_str_radix(w, 16).ok(),
+            false => None,
+        };
+        match v {
+            Some(v) => shown.push(v),
+            None => break,
+        }
+    }
     let held: Vec<i128> = json["values"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| {
+        .enumerate()
+        .filter(|(i, _)| !matches!(labels.get(*i), Some(Some(_))))
+        .map(|(_, v)| {
             let v = hex(v);
             match signed {
                 true => i128::from((v as u32) as i32),
@@ -625,19 +670,23 @@ fn rd_words(cmd: &str, text: &str, json: &Value) {
             }
         })
         .collect();
-    assert!(!held.is_empty(), "{cmd}");
+    assert!(
+        !held.is_empty() || labels.iter().all(Option::is_some),
+        "{cmd}"
+    );
     assert_eq!(shown, held, "{cmd}");
 }
 
 /// `search`: each `address: value (symbol)` or `address: text` line is a match.
 fn search_hits(cmd: &str, text: &str, json: &Value) {
-    let shown: Vec<(u64, String)> = text
+    let mut shown: Vec<(u64, String)> = text
         .lines()
+        .filter(|l| !l.is_empty())
         .map(|l| {
             let (at, rest) = l.split_once(": ").unwrap();
             (
-                u64::from_str_radix(at, 16).unwrap(),
-                rest.trim_end().to_string(),
+                u64::from_str_radix(at.trim_start(), 16).unwrap(),
+                rest.trim().to_string(),
             )
         })
         .collect();
@@ -655,6 +704,10 @@ fn search_hits(cmd: &str, text: &str, json: &Value) {
         })
         .collect();
     assert!(!held.is_empty(), "{cmd}");
+    if cmd.contains("-x") {
+        // the `rd` lines around each match (`values_in_json` checks their values)
+        shown.retain(|hit| held.contains(hit));
+    }
     assert_eq!(shown, held, "{cmd}");
 }
 

@@ -97,3 +97,60 @@ pub fn direct_map_base(prog: &Program) -> u64 {
         })
         .unwrap_or(0xffff_8880_0000_0000)
 }
+
+/// A task's user address space, read through its own page tables (`mm->pgd`).
+pub struct UserMemory {
+    km: std::sync::Arc<kdive_memory::KernelMemory>,
+    /// Physical address of the top-level page table.
+    root: u64,
+}
+
+impl UserMemory {
+    /// The user address space of the task at `task`; `Ok(None)` for a kernel thread (no `mm`)
+    /// or a program without page tables (not opened from a dump).
+    pub fn of_task(prog: &Program, task: u64) -> Result<Option<UserMemory>> {
+        let Some(km) = prog.kernel_memory() else {
+            return Ok(None);
+        };
+        let mm = prog.object("struct task_struct", task)?.member("mm")?;
+        if mm.read_u64()? == 0 {
+            return Ok(None);
+        }
+        let pgd = mm.deref()?.member("pgd")?.read_u64()?;
+        let root = km
+            .translate(pgd)
+            .map_err(kdive_program::ProgramError::from)?;
+        Ok(Some(UserMemory {
+            km: km.clone(),
+            root,
+        }))
+    }
+}
+
+impl UserMemory {
+    /// Physical address of the task's top-level page table.
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+}
+
+impl kdive_memory::ReadVirt for UserMemory {
+    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
+        const PAGE: u64 = 4096;
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = addr.wrapping_add(done as u64);
+            let phys = self.km.translate_in(self.root, at)?;
+            let n = ((PAGE - at % PAGE) as usize).min(buf.len() - done);
+            self.km
+                .read_phys(phys, &mut buf[done..done + n])
+                .map_err(|source| kdive_memory::MemError::Dump {
+                    vaddr: at,
+                    level: None,
+                    source,
+                })?;
+            done += n;
+        }
+        Ok(())
+    }
+}

@@ -189,6 +189,12 @@ impl KernelMemory {
         Ok(m.paddr)
     }
 
+    /// Translates `vaddr` through the page tables rooted at the physical address `root` (a
+    /// task's `mm->pgd`, for user addresses), uncached.
+    pub fn translate_in(&self, root: u64, vaddr: u64) -> Result<u64> {
+        Ok(self.walk_with(root, vaddr, |_| {})?.paddr)
+    }
+
     /// Translates by walking the page tables (no cache, no fast path), with the page size.
     pub fn mapping(&self, vaddr: u64) -> Result<Mapping> {
         self.walk_with(self.root, vaddr, |_| {})

@@ -1,8 +1,6 @@
 //! KernelMemory over a synthetic physical memory with hand-built page tables.
 
-use std::sync::Arc;
-
-use kdive_dump::{Arch, Dump, DumpError, QemuCpuState};
+use kdive_dump::{Arch, DumpError, QemuCpuState};
 use kdive_memory::{KernelMemory, MemError, ReadVirt};
 use kdive_testdata::paging::{PageTables as Builder, KB4, P, PS, RW, SKM};
 

@@ -359,8 +359,9 @@ fn decompress(codec: Codec, data: &[u8]) {
     let _ = kdive_dump::codec::decompress(codec, data, &mut page);
 }
 
-/// The command layer (`sys`, `ps`, `log`, `analyze`, `mod`, `sym`) over the synthetic kernel of [`crate::synth`], its memory patched by the
-/// input: see [`crate::synth::Patches`].
+/// The command layer (`sys`, `ps`, `log`, `analyze`, `mod`, `sym`, `dis`, `rd`, `search`, `list`,
+/// `bt`) over the synthetic kernel of [`crate::synth`], its memory patched by the input: see
+/// [`crate::synth::Patches`]. `dis` decodes the patched bytes of `init_task` as code.
 pub fn commands(data: &[u8]) {
     crate::synth::run_commands_patched(
         data,
@@ -373,6 +374,17 @@ pub fn commands(data: &[u8]) {
             "analyze",
             "mod",
             "sym init_task",
+            "sym -q init",
+            "dis init_task 48",
+            "dis -x init_task+3 16",
+            "dis -r init_task+40",
+            "rd -S init_task 32",
+            "rd -N -32 init_task 8",
+            "search -x 2 -s init_task -l 0x800 init_task",
+            "list -B task_struct.tasks -h init_task",
+            "bt -r",
+            "bt -e",
+            "bt -FF",
             "task",
             "struct task_struct.pid,comm init_task",
             "kmem -i",

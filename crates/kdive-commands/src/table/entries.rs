@@ -4,15 +4,15 @@ use kdive_debuginfo::NameKind;
 
 use super::{example, Arg, Command, Flag};
 use crate::{
-    analyze, bt, dev, files, foreach, help, info, irq, kmem, list, log, modules, mount, net, ps,
-    rd, runq, search, set, structs, sym, sys, tree, vm, vtop,
+    analyze, bt, dev, dis, files, foreach, help, info, irq, kmem, list, log, modules, mount, net,
+    ps, rd, runq, search, set, structs, sym, sys, tree, vm, vtop,
 };
 
 /// Every command, in alphabetical order.
 pub static COMMANDS: &[&Command] = &[
-    &POINTER, &ANALYZE, &BT, &BTOP, &DEV, &FILES, &FOREACH, &HELP, &INFO, &IRQ, &KMEM, &LIST, &LOG,
-    &MOD, &MOUNT, &NET, &PS, &PTE, &PTOB, &PTOV, &RD, &RUNQ, &SEARCH, &SET, &STRUCT, &SYM, &SYS,
-    &TASK, &TREE, &UNION, &VM, &VTOP, &WHATIS,
+    &POINTER, &ANALYZE, &BT, &BTOP, &DEV, &DIS, &FILES, &FOREACH, &HELP, &INFO, &IRQ, &KMEM, &LIST,
+    &LOG, &MOD, &MOUNT, &NET, &PS, &PTE, &PTOB, &PTOV, &RD, &RUNQ, &SEARCH, &SET, &STRUCT, &SYM,
+    &SYS, &TASK, &TREE, &UNION, &VM, &VTOP, &WHATIS,
 ];
 
 /// The operand of `bt`, `files`, `vm` and `task`.
@@ -105,7 +105,34 @@ pub static BT: Command = Command::new("bt", "kernel stack backtraces", bt::run)
             'l',
             "each frame's source file and line (needs a vmlinux with DWARF)",
         ),
-        Flag::letter('r', "the raw contents of the whole stack").not_yet(),
+        Flag::letter(
+            'F',
+            "as -f, words named: symbol+offset, [slab cache] (-FF: [address:cache])",
+        ),
+        Flag::letter(
+            'r',
+            "the raw stack, whole, with symbols instead of the frames",
+        ),
+        Flag::letter('e', "the exception frames found anywhere on the stack"),
+        Flag::letter(
+            'E',
+            "the exception frames on every CPU's interrupt and exception stacks",
+        ),
+        Flag::letter(
+            'v',
+            "check every task's stack for an overflow (its end marker overwritten)",
+        ),
+        Flag::letter('g', "every thread of the task's thread group"),
+        Flag::letter('c', "the tasks running on these CPUs (0, 1,3, 0-2)").takes("CPUS"),
+        Flag::letter('R', "only backtraces that refer to this symbol or value").takes("REF"),
+        Flag::letter('I', "start the walk at this pc (with -S, at this sp)").takes("IP"),
+        Flag::letter('S', "start the walk at this stack pointer").takes("SP"),
+        Flag::letter(
+            'o',
+            "crash's other unwinder; kdive has one (ORC, CFI, frame pointers)",
+        )
+        .not_yet(),
+        Flag::letter('O', "make -o the default; kdive has one unwinder").not_yet(),
     ])
     .args(&[TASKS])
     .per_task(bt::for_tasks)
@@ -141,6 +168,55 @@ pub static DEV: Command = Command::new("dev", "character and block device majors
      major of a shared hash bucket is shown, not only the first.",
     )
     .examples(&[example("dev", "the character and block devices")]);
+
+pub static DIS: Command = Command::new("dis", "disassemble kernel code", dis::run)
+    .flags(&[
+        Flag::letter(
+            'l',
+            "the source file and line above each change of line (needs DWARF)",
+        ),
+        Flag::letter(
+            'r',
+            "from the function's start up to and including ADDR (a return address)",
+        ),
+        Flag::letter('f', "from ADDR to the end of its function"),
+        Flag::letter(
+            's',
+            "the source text around ADDR's line, from the file on disk",
+        ),
+        Flag::letter('x', "symbol offsets in hexadecimal"),
+        Flag::letter('d', "symbol offsets in decimal (the default)"),
+        Flag::letter('u', "ADDR is a user address of the current context").not_yet(),
+        Flag::letter('b', "bytes of inline data after each ud2 to skip").takes("N"),
+    ])
+    .args(&[
+        Arg::required(
+            "ADDR|SYMBOL",
+            "a hexadecimal address, a symbol (a module's too) or SYMBOL+OFFSET",
+        ),
+        Arg::optional("COUNT", "how many instructions"),
+    ])
+    .description(
+        "Disassembles kernel code as crash does, in gdb's AT&T syntax, each line and each branch \
+         target named `<function+offset>`. Given a function's name (or its start address) \
+         without COUNT, the whole function is shown; another address alone shows one \
+         instruction.\n\n\
+         The code is read from the dump, so it is what ran: alternatives, static calls and jump \
+         labels as the kernel patched them. A function's extent comes from the vmlinux's or the \
+         module's symbol sizes, else it ends at the next symbol. The 5-byte nop ftrace patches \
+         at a function's start is marked [FTRACE NOP].",
+    )
+    .examples(&[
+        example("dis schedule 20", "the first 20 instructions of schedule"),
+        example(
+            "dis -r schedule+67",
+            "a function from its start up to an address in it (a frame's return address)",
+        ),
+        example(
+            "dis -l sysrq_handle_crash",
+            "a whole function with its source lines",
+        ),
+    ]);
 
 pub static FILES: Command = Command::new(
     "files",
@@ -308,6 +384,24 @@ pub static LIST: Command = Command::new(
     ),
     Flag::letter('H', "START is a standalone list_head"),
     Flag::letter('x', "with -s, integers in hexadecimal"),
+    Flag::letter('d', "with -s, integers in decimal (the default)"),
+    Flag::letter('r', "walk a list_head list backwards, through prev"),
+    Flag::letter(
+        'B',
+        "find loops with R. P. Brent's algorithm (constant memory): list a loop once and say where it is",
+    ),
+    Flag::letter('e', "stop before this address").takes("END"),
+    Flag::letter('S', "the same as -s").takes("STRUCT[.MEMBER,...]"),
+    Flag::letter(
+        'O',
+        "with -h: where the head structure's own list_head is, when not at OFFSET",
+    )
+    .takes("OFFSET"),
+    Flag::letter(
+        'l',
+        "with -s: the entries are list_heads this far into the structures shown",
+    )
+    .takes("OFFSET"),
 ])
 .args(&[
     Arg::optional("OFFSET", "the same as -o OFFSET"),
@@ -475,6 +569,20 @@ pub static RD: Command = Command::new("rd", "memory contents", rd::run)
         Flag::word("16", "2-byte values"),
         Flag::word("32", "4-byte values"),
         Flag::word("64", "8-byte values (the default)"),
+        Flag::letter(
+            's',
+            "8-byte values that are kernel addresses as symbol+offset; no ASCII column",
+        ),
+        Flag::letter(
+            'S',
+            "as -s, and slab objects as [cache] (-SS: [address:cache])",
+        ),
+        Flag::letter('N', "2- and 4-byte values in network byte order"),
+        Flag::letter(
+            'u',
+            "ADDR is a user address of the current context (its page tables)",
+        ),
+        Flag::letter('o', "add OFFSET to ADDR").takes("OFFSET"),
         Flag::letter('e', "read up to this address instead of COUNT values").takes("END"),
         Flag::letter(
             'r',
@@ -522,12 +630,20 @@ pub static SEARCH: Command = Command::new(
         'p',
         "search physical memory (needs no kernel; all of it by default)",
     ),
-    Flag::letter('k', "search kernel virtual memory (the default)"),
+    Flag::letter(
+        'k',
+        "search kernel virtual memory (the default): all of it by default",
+    ),
     Flag::letter(
         'K',
-        "kernel virtual memory without vmalloc and module space",
-    )
-    .not_yet(),
+        "kernel virtual memory without vmalloc, module and mem_map space",
+    ),
+    Flag::letter(
+        'V',
+        "kernel virtual memory without the direct map and the kernel image",
+    ),
+    Flag::letter('u', "the current context's user memory"),
+    Flag::letter('x', "show N values before and after each match").takes("N"),
     Flag::letter('w', "4-byte values"),
     Flag::letter('h', "2-byte values"),
     Flag::letter('c', "the VALUEs are strings"),
@@ -543,9 +659,10 @@ pub static SEARCH: Command = Command::new(
 .repeated()])
 .description(
     "Values are 8 bytes unless -w or -h is given, and are compared at addresses aligned to \
-     their size. A physical search visits only the pages the dump holds; a kernel virtual one \
-     needs -s and -e or -l, reads through the kernel's page tables and skips what it cannot \
-     read, counting the pages skipped.",
+     their size. A physical search visits only the pages the dump holds. A kernel virtual \
+     search covers all of kernel memory unless -s, -e or -l narrow it: the direct map through \
+     the pages the dump holds, the rest through the kernel's page tables, skipping whatever \
+     is not mapped and counting the pages that could not be read.",
 )
 .examples(&[
     example(
@@ -603,7 +720,14 @@ pub static SYM: Command = Command::new(
     "an address's symbol, or a symbol's address",
     sym::run,
 )
-.flags(&[Flag::letter('m', "every symbol of this module").takes("MODULE")])
+.flags(&[
+    Flag::letter('m', "every symbol of this module").takes("MODULE"),
+    Flag::letter(
+        'l',
+        "every symbol: the kernel's by address, then each module's",
+    ),
+    Flag::letter('q', "every symbol whose name contains STRING").takes("STRING"),
+])
 .args(&[Arg::optional("ADDR|NAME", "a hexadecimal address or a symbol's name").repeated()])
 .description(
     "For each address or name, prints the address, the symbol's type letter, its name plus \
