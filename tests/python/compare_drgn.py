@@ -3,7 +3,10 @@ vmlinux; their outputs compared fact by fact.
 
     python3 tests/python/compare_drgn.py [CORPUS]   (KD_DRGN: drgn's binary; KD_BIN: kdive's)
 
-Skips, saying so, when drgn or a fixture's vmlinux is absent. Exits non-zero when a fact differs.
+`scripts/facts.py` is compared fact by fact; `scripts/crash_info.py` and, with KD_DRGN_CONTRIB
+set to a drgn checkout's `contrib/` directory, drgn's own contrib scripts (not copied here:
+they are drgn's), by their whole output. Skips, saying so, when drgn or a fixture's vmlinux is
+absent. Exits non-zero when anything differs.
 """
 import glob
 import json
@@ -18,6 +21,16 @@ drgn = os.environ.get("KD_DRGN", "/work/drgn-venv/bin/drgn")
 kdive = os.environ.get("KD_BIN", os.path.join(root, "target/release/kdive"))
 kernels = os.path.expanduser(os.environ.get("KD_KERNELS", "~/.cache/kdive-fixtures/kernels"))
 script = os.path.join(here, "scripts/facts.py")
+whole = [os.path.join(here, "scripts/crash_info.py")]
+contrib = os.environ.get("KD_DRGN_CONTRIB")
+if contrib:
+    # drgn's contrib scripts that read only what every fixture has
+    whole += [os.path.join(contrib, n + ".py") for n in ("lsmod", "mount", "slabinfo", "vmstat", "kcore_list", "vmallocinfo")]
+
+
+def run_text(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return r.returncode, r.stdout, r.stderr[-300:]
 
 if not os.path.exists(drgn):
     print("compare: drgn not found at %s: skipped" % drgn)
@@ -53,6 +66,16 @@ for meta in sorted(glob.glob(os.path.join(corpus, "*/metadata.json"))):
     if theirs is None:
         print("%-28s drgn failed: %s" % (os.path.basename(fx), err))
         continue
+    for w in whole:
+        args = ["-q", "-c", dump, "-s", vmlinux] + sum((["-s", k] for k in kos), [])
+        kc, kout, kerr = run_text([kdive, dump, vmlinux] + kos + ["--script", w])
+        dc, dout, derr = run_text([drgn] + args + [w])
+        same = kc == dc == 0 and kout == dout
+        equal += same
+        differ += not same
+        print("%-28s %-22s %s (%d lines)" % (os.path.basename(fx), os.path.basename(w), "equal" if same else "DIFFERS", dout.count("\n")))
+        if not same and os.environ.get("KD_VERBOSE"):
+            print("   kdive:", kc, kerr.replace("\n", " ")[-200:])
     for key in theirs:
         same = ours.get(key) == theirs[key]
         equal += same

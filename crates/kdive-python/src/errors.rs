@@ -47,7 +47,14 @@ pub fn fault_error(message: String, address: Option<u64>) -> PyErr {
 pub fn py_err(e: ProgramError) -> PyErr {
     match e.kind() {
         ErrorKind::Fault => fault_error(e.to_string(), e.fault_address()),
-        ErrorKind::Lookup => PyLookupError::new_err(e.to_string()),
+        // crash's advice (`p *(T *)&x`) in Python's words
+        ErrorKind::Lookup => match &e {
+            ProgramError::NoType(name) => PyLookupError::new_err(format!(
+                "no type for {name} (no BTF or DWARF types it): read it as \
+                 Object(prog, TYPE, address=prog.symbol({name:?}).address), or give the vmlinux"
+            )),
+            _ => PyLookupError::new_err(e.to_string()),
+        },
         _ => PyValueError::new_err(e.to_string()),
     }
 }

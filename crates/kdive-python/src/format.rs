@@ -19,6 +19,8 @@ pub struct FormatOptions {
     pub hex: bool,
     /// Show a struct at an address as `*(T *)ADDR = {…}` (drgn's `dereference`).
     pub dereference: bool,
+    /// Show the outermost type (drgn's `type_name`).
+    pub type_name: bool,
 }
 
 /// The object as drgn's `str()` shows it.
@@ -33,7 +35,9 @@ pub fn format_object(o: &Object<'_>, opts: FormatOptions) -> Result<String> {
             value(o, opts, 0, &mut out)?;
         }
         _ => {
-            out += &format!("({tn})");
+            if opts.type_name {
+                out += &format!("({tn})");
+            }
             value(o, opts, 0, &mut out)?;
         }
     }

@@ -111,6 +111,7 @@ fn kdive_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyTypeEnumerator>()?;
     m.add_class::<types::PyTypeParameter>()?;
     m.add_class::<program::PySymbol>()?;
+    m.add_class::<program::PyByteArray>()?;
     m.add_class::<stack::PyThread>()?;
     m.add_class::<stack::PyStackTrace>()?;
     m.add_class::<stack::PyStackFrame>()?;

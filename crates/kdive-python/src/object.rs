@@ -418,6 +418,26 @@ impl Op {
     }
 }
 
+/// The NUL-terminated string at `addr` (at most [`MAX_STRING`] bytes).
+fn read_cstring(prog: &kdive_program::Program, addr: u64) -> PyResult<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 256];
+    while out.len() < MAX_STRING {
+        let at = addr.wrapping_add(out.len() as u64);
+        // a chunk never crosses a page, so a string at the end of mapped memory reads
+        let n = (4096 - (at % 4096)).min(buf.len() as u64) as usize;
+        prog.read(at, &mut buf[..n]).map_err(py_err)?;
+        match buf[..n].iter().position(|&c| c == 0) {
+            Some(end) => {
+                out.extend_from_slice(&buf[..end]);
+                return Ok(out);
+            }
+            None => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    Ok(out)
+}
+
 /// A `Type` argument: a `Type`, or a type name (`"struct task_struct *"`).
 pub fn type_arg(st: &Arc<State>, t: &Bound<'_, PyAny>) -> PyResult<TypeId> {
     if let Ok(ty) = t.downcast::<PyType>() {
@@ -595,6 +615,13 @@ impl PyObj {
         let o = self.obj()?;
         let (_, t) = self.resolved()?;
         let bytes = match t.kind {
+            // an array of unknown length (`const char linux_banner[]`) reads up to its NUL
+            TypeKind::Array { len: 0, .. } => {
+                let addr = o
+                    .address()
+                    .ok_or_else(|| PyTypeError::new_err("string_: no address"))?;
+                read_cstring(self.st.prog()?, addr)?
+            }
             TypeKind::Array { len, .. } => {
                 let v = o.read_bytes().map_err(py_err)?;
                 let n = (len as usize).min(v.len());
@@ -602,23 +629,7 @@ impl PyObj {
                 v[..end].to_vec()
             }
             TypeKind::Pointer { .. } => {
-                let addr = o.read_u64().map_err(py_err)?;
-                let prog = self.st.prog()?;
-                let mut out = Vec::new();
-                let mut buf = [0u8; 256];
-                'read: while out.len() < MAX_STRING {
-                    let at = addr.wrapping_add(out.len() as u64);
-                    // a chunk never crosses a page, so a string at the end of mapped memory reads
-                    let n = (4096 - (at % 4096)).min(buf.len() as u64) as usize;
-                    prog.read(at, &mut buf[..n]).map_err(py_err)?;
-                    for &c in &buf[..n] {
-                        if c == 0 {
-                            break 'read;
-                        }
-                        out.push(c);
-                    }
-                }
-                out
+                read_cstring(self.st.prog()?, o.read_u64().map_err(py_err)?)?
             }
             _ => {
                 return Err(PyTypeError::new_err(format!(
@@ -688,16 +699,18 @@ impl PyObj {
 
     /// drgn's C syntax (`(pid_t)1`, `*(struct list_head *)0x… = { … }`); `integer_base=16`
     /// for hex integers. Other drgn options are accepted and ignored.
-    #[pyo3(signature = (*, integer_base = 10, dereference = None, **_kwargs))]
+    #[pyo3(signature = (*, integer_base = 10, dereference = None, type_name = true, **_kwargs))]
     fn format_(
         &self,
         integer_base: u32,
         dereference: Option<bool>,
+        type_name: bool,
         _kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<String> {
         let opts = FormatOptions {
             hex: integer_base == 16,
             dereference: dereference.unwrap_or(true),
+            type_name,
         };
         match self.place {
             Place::Absent(t) => Ok(format!(
@@ -720,7 +733,7 @@ impl PyObj {
     }
 
     fn __str__(&self) -> PyResult<String> {
-        self.format_(10, None, None)
+        self.format_(10, None, true, None)
     }
 
     fn __repr__(&self) -> String {

@@ -66,7 +66,52 @@ impl PySymbol {
     }
 }
 
+/// A `char` array value that is not in the kernel's memory: drgn's `VMCOREINFO` object, the
+/// dump's own VMCOREINFO note (the kernel's copy may be filtered out of the dump).
+#[pyclass(name = "ByteArrayValue", module = "kdive")]
+pub struct PyByteArray {
+    data: Vec<u8>,
+}
+
+#[pymethods]
+impl PyByteArray {
+    /// The bytes up to the first NUL.
+    fn string_(&self, py: Python<'_>) -> Py<PyBytes> {
+        let end = self
+            .data
+            .iter()
+            .position(|&c| c == 0)
+            .unwrap_or(self.data.len());
+        PyBytes::new(py, &self.data[..end]).unbind()
+    }
+    fn to_bytes_(&self, py: Python<'_>) -> Py<PyBytes> {
+        PyBytes::new(py, &self.data).unbind()
+    }
+    fn value_(&self) -> Vec<u8> {
+        self.data.clone()
+    }
+    fn __len__(&self) -> usize {
+        self.data.len()
+    }
+    fn __repr__(&self) -> String {
+        format!("Object(prog, 'char [{}]', value=...)", self.data.len())
+    }
+}
+
 impl PyProgram {
+    /// drgn's `VMCOREINFO`: the dump's note as `KEY=VALUE` lines.
+    fn vmcoreinfo(&self) -> PyResult<PyByteArray> {
+        let dump = self.st.session.dump();
+        let info = dump
+            .vmcoreinfo()
+            .ok_or_else(|| PyKeyError::new_err("the dump has no VMCOREINFO"))?;
+        let mut data = Vec::new();
+        for (k, v) in info.entries() {
+            data.extend_from_slice(format!("{k}={v}\n").as_bytes());
+        }
+        Ok(PyByteArray { data })
+    }
+
     pub fn prog(&self) -> PyResult<&kdive_program::Program> {
         self.st.prog()
     }
@@ -103,16 +148,21 @@ impl PyProgram {
 #[pymethods]
 impl PyProgram {
     /// The global variable, function or constant `name` (drgn's `prog[name]`).
-    fn __getitem__(&self, name: &str) -> PyResult<PyObj> {
-        self.object(name, None)
-            .map_err(|e| Python::with_gil(|py| PyKeyError::new_err(e.value(py).to_string())))
+    fn __getitem__(&self, py: Python<'_>, name: &str) -> PyResult<PyObject> {
+        if name == "VMCOREINFO" {
+            return Ok(Py::new(py, self.vmcoreinfo()?)?.into_any());
+        }
+        let o = self
+            .object(name, None)
+            .map_err(|e| PyKeyError::new_err(e.value(py).to_string()))?;
+        Ok(Py::new(py, o)?.into_any())
     }
 
     fn __contains__(&self, name: &str) -> bool {
         self.object(name, None).is_ok()
     }
 
-    /// The variable or function `name`; with `address`, the object of type `name` at that
+    /// The variable, function or constant `name`; with `address`, the object of type `name` at that
     /// address (kdive's older form, kept).
     #[pyo3(signature = (name, address = None))]
     fn object(&self, name: &str, address: Option<u64>) -> PyResult<PyObj> {
@@ -125,7 +175,10 @@ impl PyProgram {
             Err(e) if e.kind() != kdive_program::ErrorKind::Lookup => return Err(py_err(e)),
             Err(_) => {}
         }
-        prog.function(name).map(|o| self.wrap(o)).map_err(py_err)
+        match prog.function(name) {
+            Ok(o) => Ok(self.wrap(o)),
+            Err(e) => self.constant(name).map_err(|_| py_err(e)),
+        }
     }
 
     /// The global variable `name`, typed by BTF or DWARF. A symbol no source types is a
@@ -147,10 +200,12 @@ impl PyProgram {
 
     /// The enumerator `name` (searched in the enum types the program knows).
     fn constant(&self, name: &str) -> PyResult<PyObj> {
-        Err(PyLookupError::new_err(format!(
-            "could not find constant {name:?}: enumerator lookup by name is not implemented; use \
-             prog.type('enum NAME').enumerators"
-        )))
+        let prog = self.prog()?;
+        let (ty, v) = prog
+            .types()
+            .find_enumerator(name)
+            .ok_or_else(|| PyLookupError::new_err(format!("could not find constant {name:?}")))?;
+        Ok(self.wrap(Object::value(prog, ty, v as u64)))
     }
 
     /// The type `name` (`"struct task_struct"`, `"unsigned long *"`); a `Type` is returned as is.

@@ -5,6 +5,8 @@
 Inside ``kdive VMCORE --script FILE.py`` ``import drgn`` resolves to this module.
 """
 import enum as _enum
+import os as _os
+import typing as _typing
 
 from ._kdive import (  # noqa: F401
     FaultError,
@@ -31,6 +33,12 @@ from ._kdive import (  # noqa: F401
     reinterpret,
     sizeof,
 )
+
+
+#: Anything usable as an integer: ``int``, or an ``Object`` of integer type (drgn's alias).
+IntegerLike = _typing.Union[int, "_typing.SupportsIndex"]
+#: A filesystem path (drgn's alias).
+Path = _typing.Union[str, bytes, "_os.PathLike"]
 
 
 class ProgramFlags(_enum.Flag):

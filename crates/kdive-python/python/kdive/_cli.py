@@ -18,8 +18,9 @@ def _globals(prog):
     import drgn  # noqa: F401  (the alias, for scripts that use drgn.X)
 
     g = {"__name__": "__main__", "prog": prog, "drgn": drgn, "kdive": kdive}
+    # drgn's names; kdive's own `open` would hide the builtin scripts use for files
     for name in dir(kdive):
-        if not name.startswith("_"):
+        if not name.startswith("_") and name not in ("open", "helpers"):
             g[name] = getattr(kdive, name)
     import kdive.helpers.common as common
     import kdive.helpers.linux as linux

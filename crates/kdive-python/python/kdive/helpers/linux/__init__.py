@@ -3,7 +3,7 @@ from here too (``from kdive.helpers.linux import *``), as in drgn."""
 import importlib as _importlib
 
 _MODULES = (
-    "bitops", "block", "boot", "cgroup", "cpumask", "fs", "idr", "kconfig", "kernfs", "list",
+    "bitops", "block", "boot", "cgroup", "cpumask", "device", "fs", "idr", "kconfig", "kernfs", "list",
     "mm", "module", "net", "nodemask", "percpu", "pid", "printk", "radixtree", "rbtree", "sched",
     "slab", "user", "xarray",
 )

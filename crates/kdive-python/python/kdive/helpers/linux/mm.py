@@ -1,6 +1,6 @@
 """Memory management (drgn's ``drgn.helpers.linux.mm``): the parts that need no page walk."""
 
-__all__ = ("totalram_pages", "for_each_vma", "task_rss")
+__all__ = ("for_each_vma", "for_each_vmap_area", "task_rss", "totalram_pages")
 
 
 def totalram_pages(prog):
@@ -41,3 +41,16 @@ def task_rss(task):
         from .percpu import percpu_counter_sum
 
         return sum(percpu_counter_sum(stat[i]) for i in range(3))
+
+
+def for_each_vmap_area(prog):
+    """Each ``struct vmap_area *`` in use: from the per-node busy lists (Linux 6.9+), else from
+    ``vmap_area_list``."""
+    from .list import list_for_each_entry
+
+    if "vmap_nodes" in prog:
+        nodes = prog["vmap_nodes"]
+        for i in range(prog["nr_vmap_nodes"].value_()):
+            yield from list_for_each_entry("struct vmap_area", nodes[i].busy.head.address_of_(), "list")
+    else:
+        yield from list_for_each_entry("struct vmap_area", prog["vmap_area_list"].address_of_(), "list")
