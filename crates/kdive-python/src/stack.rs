@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use kdive_program::unwind::x86_64::reg_name;
+use kdive_program::unwind::{FoundBy, Start};
 use kdive_program::Object;
 use pyo3::exceptions::{PyIndexError, PyKeyError, PyLookupError};
 use pyo3::prelude::*;
@@ -259,19 +260,28 @@ pub fn stack_trace_of(st: &Arc<State>, task: u64) -> PyResult<PyStackTrace> {
     .map_err(py_err)?;
     let ctx = st.backtraces()?;
     let bt = ctx.backtrace(prog, task);
-    let mut trace = bt.trace.frames.clone();
-    // kdump saved the registers in the caller of the function the CPU stopped in (crash starts
-    // from that function's frame); drgn starts from the saved registers themselves
-    if let kdive_linux::stack::StartKind::Innermost {
-        saved_pc: Some(pc), ..
-    } = bt.start
+    let mut trace = bt.trace.clone();
+    // crash starts a kdump-stopped CPU's task from the innermost frame left on its stack; drgn
+    // starts from the registers kdump saved (for an oops, the faulting context), as here
+    if let (kdive_linux::stack::StartKind::Innermost { .. }, Some(cpu)) = (&bt.start, bt.active_cpu)
     {
-        if trace.len() > 1 {
-            trace.remove(0);
-            trace[0].pc = pc;
-            trace[0].exact = true;
+        if let Some(r) = ctx.cpu_regs.get(&cpu) {
+            let start = Start {
+                regs: r.regs.clone(),
+                return_address: false,
+                ra_slot: None,
+                found: FoundBy::Regs,
+            };
+            if let Ok(t) = prog.unwind(&start, &bt.stacks, ctx.limits) {
+                trace = t;
+            }
         }
     }
+    let incomplete = match &trace.end {
+        kdive_program::unwind::TraceEnd::Error(e) => Some(e.to_string()),
+        _ => None,
+    };
+    let trace = trace.frames;
     let mut frames = Vec::new();
     for f in &trace {
         let lookup_pc = if f.exact { f.pc } else { f.pc.wrapping_sub(1) };
@@ -313,10 +323,6 @@ pub fn stack_trace_of(st: &Arc<State>, task: u64) -> PyResult<PyStackTrace> {
             _ => frames.push(base),
         }
     }
-    let incomplete = match &bt.trace.end {
-        kdive_program::unwind::TraceEnd::Error(e) => Some(e.to_string()),
-        _ => None,
-    };
     Ok(PyStackTrace {
         st: st.clone(),
         frames,
