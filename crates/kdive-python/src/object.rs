@@ -9,7 +9,7 @@ use kdive_program::object::ObjectHandle;
 use kdive_program::{Object, ProgramError};
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError, PyZeroDivisionError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 use crate::errors::{py_err, ObjectAbsentError};
 use crate::format::{format_object, FormatOptions};
@@ -418,6 +418,17 @@ impl Op {
     }
 }
 
+/// Python's own attribute lookup (methods, properties).
+fn generic_getattr(slf: &Bound<'_, PyObj>, name: &Bound<'_, PyString>) -> PyResult<PyObject> {
+    let py = slf.py();
+    // SAFETY: both pointers are live references held by the caller; the result is a new
+    // reference or NULL with an exception set, which `from_owned_ptr_or_err` takes over
+    unsafe {
+        let r = pyo3::ffi::PyObject_GenericGetAttr(slf.as_ptr(), name.as_ptr());
+        Bound::from_owned_ptr_or_err(py, r).map(Bound::unbind)
+    }
+}
+
 /// The NUL-terminated string at `addr` (at most [`MAX_STRING`] bytes).
 fn read_cstring(prog: &kdive_program::Program, addr: u64) -> PyResult<Vec<u8>> {
     let mut out = Vec::new();
@@ -485,12 +496,23 @@ impl PyObj {
     }
 
     /// A member (`task.comm`, `task.mm.pgd`: a pointer to a struct is followed as `->`).
-    fn __getattr__(&self, name: &str) -> PyResult<PyObj> {
-        if name.starts_with("__") && name.ends_with("__") {
-            return Err(PyAttributeError::new_err(name.to_string()));
+    /// Methods and attributes end in `_` (or are dunders); every other name is a member, looked
+    /// up first: Python's own lookup failing first would cost an exception per member access.
+    fn __getattribute__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<PyObject> {
+        let py = slf.py();
+        let n = name.to_cow()?;
+        let n: &str = &n;
+        if !n.ends_with('_') && !(n.starts_with("__") && n.ends_with("__")) {
+            match slf.borrow().fast_member(n) {
+                Ok(o) => return Ok(Py::new(py, o)?.into_any()),
+                Err(e) => {
+                    // a name that is no member may still be an attribute of the class
+                    let generic = generic_getattr(slf, name);
+                    return generic.map_err(|_| PyAttributeError::new_err(e.to_string()));
+                }
+            }
         }
-        self.fast_member(name)
-            .map_err(|e| PyAttributeError::new_err(e.to_string()))
+        generic_getattr(slf, name)
     }
 
     /// Member `name` (drgn's `member_`); dots for nesting (`"se.sum_exec_runtime"`).
@@ -591,6 +613,38 @@ impl PyObj {
     /// for a struct or union, a `list` for an array.
     fn value_(&self, py: Python<'_>) -> PyResult<PyObject> {
         let o = self.obj()?;
+        // integers and pointers, the common case, read at once
+        let (_, t) = o
+            .prog()
+            .types()
+            .resolve(o.type_id())
+            .map_err(|e| py_err(e.into()))?;
+        match t.kind {
+            TypeKind::Int {
+                is_bool: false,
+                signed: true,
+                ..
+            }
+            | TypeKind::Enum { signed: true, .. } => {
+                return Ok(o
+                    .read_i64()
+                    .map_err(py_err)?
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind())
+            }
+            TypeKind::Int { is_bool: false, .. }
+            | TypeKind::Enum { .. }
+            | TypeKind::Pointer { .. } => {
+                return Ok(o
+                    .read_u64()
+                    .map_err(py_err)?
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind())
+            }
+            _ => {}
+        }
         self.to_py_value(py, o, 0)
     }
 
