@@ -1,6 +1,7 @@
 //! `kdive`: the command-line front end.
 
 mod frontend;
+mod script;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -37,6 +38,13 @@ struct Cli {
     /// Bound on list and tree walks.
     #[arg(long, value_name = "N")]
     max_list_entries: Option<usize>,
+    /// Run a Python script as drgn runs one (`prog`, drgn's names and helpers in scope,
+    /// `import drgn` resolving to kdive), with the arguments after it as `sys.argv[1:]`.
+    #[arg(long, value_name = "FILE [ARGS]", num_args = 1.., allow_hyphen_values = true)]
+    script: Option<Vec<String>>,
+    /// Open a Python prompt with drgn's environment (`prog`, helpers, tab completion).
+    #[arg(long)]
+    python: bool,
 }
 
 fn main() -> ExitCode {
@@ -50,6 +58,12 @@ fn main() -> ExitCode {
     }
     if cli.osrelease {
         return osrelease(&cli.files);
+    }
+    if cli.script.is_some() || cli.python {
+        return script::run(&script::Run {
+            files: &cli.files,
+            script: cli.script.as_deref(),
+        });
     }
     let opts = OpenOptions {
         minimal: cli.minimal,

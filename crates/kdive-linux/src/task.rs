@@ -317,18 +317,24 @@ impl TaskInfo {
 
     /// The kernel's one-letter state (`R`, `S`, `D`, `I`, `Z`, ...), as /proc and drgn show it.
     pub fn state_char(&self) -> char {
-        match self.state_code() {
-            "RU" => 'R',
-            "IN" => 'S',
-            "UN" => 'D',
-            "ID" => 'I',
-            "ST" => 'T',
-            "TR" => 't',
-            "ZO" => 'Z',
-            "DE" => 'X',
-            "PA" => 'P',
-            _ => '?',
-        }
+        state_char(self.state, self.exit_state)
+    }
+}
+
+/// The kernel's one-letter task state (`R`, `S`, `D`, `I`, `Z`, ...) from `__state` and
+/// `exit_state`, as /proc and drgn's `task_state_to_char` show it.
+pub fn state_char(state: u64, exit_state: u64) -> char {
+    match state_code(state, exit_state) {
+        "RU" => 'R',
+        "IN" => 'S',
+        "UN" => 'D',
+        "ID" => 'I',
+        "ST" => 'T',
+        "TR" => 't',
+        "ZO" => 'Z',
+        "DE" => 'X',
+        "PA" => 'P',
+        _ => '?',
     }
 }
 
