@@ -1,6 +1,7 @@
 //! `kdive`: the command-line front end.
 
 mod frontend;
+mod status;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -79,16 +80,9 @@ fn main() -> ExitCode {
     if cli.commands.is_empty() {
         return fe.interactive();
     }
-    let mut ok = true;
-    for c in &cli.commands {
-        ok &= fe.execute(c);
-    }
+    let worst = cli.commands.iter().map(|c| fe.execute(c)).max();
     let _ = std::io::stdout().flush();
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    worst.unwrap_or(status::Status::Complete).into()
 }
 
 /// `--osrelease`: VMCOREINFO's `OSRELEASE` (from memory if the header lost it), else the kdump

@@ -201,7 +201,8 @@ pub struct Rd {
     pub values: Vec<Hex>,
     /// `-a`: the printable characters, one entry per line shown.
     pub strings: Vec<RdString>,
-    /// Why the read stopped early, if it did (the message printed after the values).
+    /// Why the read stopped early, if it did: the answer is partial (the front end prints this
+    /// on stderr and exits with the partial status).
     pub stopped_by: Option<String>,
     /// `-r`: the file written and the bytes copied.
     pub file: Option<String>,
@@ -445,10 +446,12 @@ impl Report for Rd {
             }
             _ => write_words(out, self.address, &self.values, self.options, self.endian)?,
         }
-        if let Some(e) = &self.stopped_by {
-            writeln!(out, "{e}")?;
-        }
         Ok(())
+    }
+
+    /// What stopped the read: the error for stderr, the values read are the (partial) answer.
+    fn incomplete(&self) -> Option<String> {
+        self.stopped_by.clone()
     }
 }
 
