@@ -187,6 +187,14 @@ fn rhel_kdump_conf_and_iomem() {
     let (v, found) = verdict(&d, "dump format");
     assert_eq!(v, Verdict::Pass);
     assert!(found.contains("dump level 31"), "{found}");
+    // read without root, /proc/iomem shows the reservation at address zero: size unknown
+    put(
+        r,
+        "/proc/iomem",
+        "00000000-00000000 : System RAM\n  00000000-00000000 : Crash kernel\n",
+    );
+    let (v, found) = verdict(&examine(&SysRoot::new(r)), "crashkernel");
+    assert!(v == Verdict::Fail && found.contains("as root"), "{found}");
     // a remote target is not checked from here
     put(
         r,
