@@ -126,8 +126,8 @@ pub fn list(root: &SysRoot) -> Status {
         return Status::Complete;
     }
     println!(
-        "{:<19}  {:>10}  {:<24}  {}",
-        "DATE", "SIZE", "RELEASE", "DUMP / VERDICT"
+        "{:<19}  {:>10}  {:<24}  DUMP / VERDICT",
+        "DATE", "SIZE", "RELEASE"
     );
     for f in &found {
         let rel = release(&f.path).unwrap_or_else(|| "?".into());

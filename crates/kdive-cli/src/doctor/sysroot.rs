@@ -67,22 +67,24 @@ impl SysRoot {
 /// removed; the last assignment wins.
 pub fn shell_var(text: &str, key: &str) -> Option<String> {
     text.lines()
+        .rev()
         .map(str::trim)
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.strip_prefix(key)?.strip_prefix('='))
         .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
-        .last()
+        .next()
 }
 
 /// The value of a `key value...` line of `/etc/kdump.conf`, comments removed.
 pub fn conf_directive(text: &str, key: &str) -> Option<String> {
     text.lines()
+        .rev()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter_map(|l| {
             let (k, v) = l.split_once(char::is_whitespace)?;
             (k == key).then(|| v.trim().to_string())
         })
-        .last()
+        .next()
 }
 
 /// makedumpfile's `-d N` in an argument string (`-d 31`, `-d31`).
