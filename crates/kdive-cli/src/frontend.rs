@@ -5,6 +5,8 @@ use std::process::{Command, ExitCode, Stdio};
 
 use kdive_commands::{envelope, Session, TextOptions};
 
+use crate::status::Status;
+
 /// Where a command's output goes.
 #[derive(Debug, PartialEq, Eq)]
 enum Sink {
@@ -50,9 +52,9 @@ pub struct FrontEnd<'s> {
 
 impl FrontEnd<'_> {
     /// Runs one line, writing its text (or with `--json` its envelope) straight to its sink;
-    /// prints errors to stderr (in the envelope with `--json`). Returns false when the command
-    /// failed.
-    pub fn execute(&self, line: &str) -> bool {
+    /// prints errors to stderr (in the envelope with `--json`), and after an incomplete answer
+    /// what stopped it. Returns how the command ended.
+    pub fn execute(&self, line: &str) -> Status {
         let (cmd, sink) = split_sink(line.trim());
         let cmd = cmd.trim();
         let result = kdive_commands::run(self.session, cmd);
@@ -67,9 +69,18 @@ impl FrontEnd<'_> {
         });
         if let Err(e) = written {
             eprintln!("kdive: {e}");
-            return false;
+            return Status::Error;
         }
-        result.is_ok()
+        match &result {
+            Ok(r) => match r.incomplete() {
+                Some(why) => {
+                    eprintln!("{why}");
+                    Status::Partial
+                }
+                None => Status::Complete,
+            },
+            Err(e) => Status::of_error(e.kind()),
+        }
     }
 
     /// The interactive prompt, with line editing and history.

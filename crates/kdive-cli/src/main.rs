@@ -1,7 +1,11 @@
 //! `kdive`: the command-line front end.
 
+mod crashdir;
+mod doctor;
 mod frontend;
 mod script;
+mod status;
+mod system;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,7 +21,8 @@ use kdive_linux::OpenOptions;
 struct Cli {
     /// The dump (vmcore, or every part of a `makedumpfile --split` set in any order), then
     /// optionally a vmlinux and module .ko files. `kdive info DUMP...` prints `info` and exits;
-    /// `kdive analyze DUMP...` prints the triage report and exits.
+    /// `kdive analyze DUMP...` prints the triage report and exits. `kdive` alone lists the dumps
+    /// in /var/crash, `kdive latest` opens the newest, `kdive doctor` checks the kdump set-up.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Run this command and exit (repeatable; `| shell` and `> file` work as at the prompt).
@@ -48,7 +53,11 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let mut cli = Cli::parse();
+    let args = match system::dispatch(std::env::args_os().collect()) {
+        system::Dispatch::Exit(status) => return status.into(),
+        system::Dispatch::Args(args) => args,
+    };
+    let mut cli = Cli::parse_from(args);
     // `kdive info DUMP`, `kdive analyze DUMP [VMLINUX]`: the command, then exit
     for sub in ["info", "analyze"] {
         if cli.files.len() > 1 && cli.files[0].as_os_str() == sub && !cli.files[0].exists() {
@@ -93,16 +102,9 @@ fn main() -> ExitCode {
     if cli.commands.is_empty() {
         return fe.interactive();
     }
-    let mut ok = true;
-    for c in &cli.commands {
-        ok &= fe.execute(c);
-    }
+    let worst = cli.commands.iter().map(|c| fe.execute(c)).max();
     let _ = std::io::stdout().flush();
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    worst.unwrap_or(status::Status::Complete).into()
 }
 
 /// `--osrelease`: VMCOREINFO's `OSRELEASE` (from memory if the header lost it), else the kdump

@@ -54,6 +54,13 @@ pub struct TextOptions {}
 pub trait Report: erased_serde::Serialize {
     /// Writes crash-style text (ending with a newline when not empty) to `out`.
     fn write_text(&self, opts: &TextOptions, out: &mut dyn Write) -> io::Result<()>;
+
+    /// Why the answer is incomplete, when it is (a read that stopped at an unreadable page):
+    /// front ends print it as an error and exit with the partial status. The structured result
+    /// holds it too.
+    fn incomplete(&self) -> Option<String> {
+        None
+    }
 }
 
 erased_serde::serialize_trait_object!(Report);

@@ -275,7 +275,8 @@ pub struct Rd {
     pub user_task: Option<u64>,
     /// `-a`: the printable characters, one entry per line shown.
     pub strings: Vec<RdString>,
-    /// Why the read stopped early, if it did (the message printed after the values).
+    /// Why the read stopped early, if it did: the answer is partial (the front end prints this
+    /// on stderr and exits with the partial status).
     pub stopped_by: Option<String>,
     /// `-r`: the file written and the bytes copied.
     pub file: Option<String>,
@@ -577,10 +578,12 @@ impl Report for Rd {
                 self.endian,
             )?,
         }
-        if let Some(e) = &self.stopped_by {
-            writeln!(out, "{e}")?;
-        }
         Ok(())
+    }
+
+    /// What stopped the read: the error for stderr, the values read are the (partial) answer.
+    fn incomplete(&self) -> Option<String> {
+        self.stopped_by.clone()
     }
 }
 

@@ -46,7 +46,7 @@ impl KernelMemory {
         let arch = dump.meta().arch;
         if arch != Arch::X86_64 {
             return Err(MemError::NoTranslation(format!(
-                "{arch:?} dumps are not supported yet"
+                "{arch} dumps are not supported yet"
             )));
         }
         let empty = VmcoreInfo::default();

@@ -50,8 +50,8 @@ pub fn kdump(data: &[u8]) {
     }
 }
 
-/// A flattened (`makedumpfile -F`) file: the record index, reads of the virtual file, the kdump
-/// inside.
+/// A flattened (`makedumpfile -F`) file: the record index, reads of the virtual file, the ELF
+/// vmcore (reassembled) or kdump inside.
 pub fn flattened(data: &[u8]) {
     let Ok(flat) = FlatFile::index(data.to_vec()) else {
         return;
@@ -62,12 +62,15 @@ pub fn flattened(data: &[u8]) {
         let _ = flat.read_at("fuzz", at, &mut buf);
         let _ = flat.slice("fuzz", at, 8192);
     }
+    if let Ok(e) = kdive_dump::elf::ElfDump::parse_flattened(&flat) {
+        exercise(Box::new(e));
+    }
     if let Ok(k) = KdumpFile::parse(Source::Flattened(flat)) {
         exercise(Box::new(k));
     }
 }
 
-/// An ELF64 vmcore: program headers, notes, the physical index, page reads.
+/// An ELF64 or ELF32 vmcore: program headers, notes, the physical index, page reads.
 pub fn elf(data: &[u8]) {
     let Some(map) = mapping(data) else { return };
     if let Ok(e) = ElfDump::parse(map) {
@@ -81,10 +84,13 @@ pub fn elf(data: &[u8]) {
     }
 }
 
-/// An ELF note buffer, in both byte orders.
+/// An ELF note buffer, in both byte orders, for 64- and 32-bit machines.
 pub fn notes(data: &[u8]) {
-    for endian in [Endian::Little, Endian::Big] {
-        let n = kdive_dump::notes::parse_notes_endian(data, endian);
+    for (endian, long32) in [Endian::Little, Endian::Big]
+        .into_iter()
+        .flat_map(|e| [(e, false), (e, true)])
+    {
+        let n = kdive_dump::notes::parse_notes_of(data, endian, long32);
         if let Some(text) = &n.vmcoreinfo {
             query_vmcoreinfo(&VmcoreInfo::parse(text));
         }
