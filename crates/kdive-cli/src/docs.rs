@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use clap_complete::Shell;
-use clap_mangen::roff::{bold, italic, roman, Roff};
+use clap_mangen::roff::{bold, italic, roman, Inline, Roff};
 use kdive_commands::table::{Command, COMMANDS};
 
 /// The man page file name of a prompt command (`*` has none: `struct`'s page covers it).
@@ -26,22 +26,25 @@ pub fn main_page(cli: clap::Command) -> io::Result<Vec<u8>> {
         "At the prompt, or with -c, every crash command below; `help NAME` shows the same help.",
     )]);
     for c in COMMANDS {
-        r.control("TP", [] as [&str; 0]);
-        r.text([bold(c.synopsis())]);
         let more = match page_name(c) {
             Some(p) => format!(" (see {p}(1))"),
             None => String::new(),
         };
-        r.text([roman(format!("{}{more}", c.summary))]);
+        tagged(&mut r, bold(c.synopsis()), format!("{}{more}", c.summary));
     }
     r.control("SH", ["ENVIRONMENT"]);
     for (name, what) in ENVIRONMENT {
-        r.control("TP", [] as [&str; 0]);
-        r.text([bold(*name)]);
-        r.text([roman(*what)]);
+        tagged(&mut r, bold(*name), *what);
     }
     out.extend(r.to_roff().into_bytes());
     Ok(out)
+}
+
+/// A `.TP` paragraph: `term`, then `what` indented below it.
+fn tagged(r: &mut Roff, term: Inline, what: impl Into<String>) {
+    r.control("TP", [] as [&str; 0]);
+    r.text([term]);
+    r.text([roman(what)]);
 }
 
 /// The environment variables kdive reads.
@@ -87,30 +90,24 @@ pub fn command_page(c: &Command) -> String {
     if !c.flags.is_empty() {
         r.control("SH", ["OPTIONS"]);
         for f in c.flags {
-            r.control("TP", [] as [&str; 0]);
-            r.text([bold(f.usage())]);
             let note = if f.implemented {
                 ""
             } else {
                 " (not implemented yet)"
             };
-            r.text([roman(format!("{}{note}", f.help))]);
+            tagged(&mut r, bold(f.usage()), format!("{}{note}", f.help));
         }
     }
     if !c.args.is_empty() {
         r.control("SH", ["ARGUMENTS"]);
         for a in c.args {
-            r.control("TP", [] as [&str; 0]);
-            r.text([italic(a.name)]);
-            r.text([roman(a.help)]);
+            tagged(&mut r, italic(a.name), a.help);
         }
     }
     if !c.examples.is_empty() {
         r.control("SH", ["EXAMPLES"]);
         for e in c.examples {
-            r.control("TP", [] as [&str; 0]);
-            r.text([bold(e.line)]);
-            r.text([roman(e.what)]);
+            tagged(&mut r, bold(e.line), e.what);
         }
     }
     r.control("SH", ["SEE ALSO"]);

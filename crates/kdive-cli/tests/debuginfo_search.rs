@@ -3,25 +3,14 @@
 //! `--debuginfo DIR` and `KDIVE_DEBUGINFO_PATH`, and a file of another build in each place
 //! refused with both build-ids named. Needs the fixture vmlinux files (`tools/fetch-vmlinux`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use kdive_testdata::fixtures::Fixture;
-use kdive_testdata::fixtures_with_vmlinux;
 use kdive_testdata::temp::Scratch;
 
-/// The 6.12 fixture kernel's build-id (`readelf -n vmlinux`; the dump's VMCOREINFO `BUILD-ID`).
-const ID_612: &str = "7f76f39faf07f34cfa9fadd801e131bfa8cb6dc3";
-/// The 6.1 fixture kernel's build-id (`readelf -n vmlinux`).
-const ID_61: &str = "3b43fad5034874490492495d552c0af6a5fab235";
-
-/// The 6.12 hung-task fixture with its vmlinux, and the 6.1 kernel's vmlinux (another build).
-fn kernels(test: &str) -> Option<(Fixture, PathBuf, PathBuf)> {
-    let all = fixtures_with_vmlinux(test);
-    let right = all.iter().find(|(f, _)| f.name == "c-hung-task-6.12")?;
-    let wrong = all.iter().find(|(f, _)| f.name == "a-sysrq-6.1")?;
-    Some((right.0.clone(), right.1.clone(), wrong.1.clone()))
-}
+mod common;
+use common::{kernels, stderr, ID_61, ID_612};
 
 /// `kdive` with no debug-file environment of the machine running the tests.
 fn kdive(root: &Path, args: &[&str], envs: &[(&str, &Path)]) -> Output {
@@ -69,10 +58,6 @@ fn drgn_sources(fx: &Fixture) -> Vec<String> {
 fn has_dwarf_lines(o: &Output, want: &[String]) -> bool {
     let text = String::from_utf8_lossy(&o.stdout);
     want.iter().all(|w| text.contains(w.as_str()))
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]

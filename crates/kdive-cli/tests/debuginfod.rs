@@ -9,13 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use kdive_testdata::fixtures_with_vmlinux;
 use kdive_testdata::temp::Scratch;
 
-/// The 6.12 fixture kernel's build-id (`readelf -n vmlinux`; the dump's VMCOREINFO `BUILD-ID`).
-const ID_612: &str = "7f76f39faf07f34cfa9fadd801e131bfa8cb6dc3";
-/// The 6.1 fixture kernel's build-id (`readelf -n vmlinux`).
-const ID_61: &str = "3b43fad5034874490492495d552c0af6a5fab235";
+mod common;
+use common::{have, kernels, stderr, ID_61, ID_612};
 
 /// A server process, killed on drop.
 struct Server(Child);
@@ -56,15 +53,6 @@ fn wait_for(port: u16, path: &str, ready: impl Fn(&str) -> bool) -> bool {
     false
 }
 
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-}
-
 /// `kdive` asking only the servers of `urls` (empty: none), caching in `cache`.
 fn kdive(root: &Path, cache: &Path, urls: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kdive"))
@@ -82,10 +70,6 @@ fn kdive(root: &Path, cache: &Path, urls: &str, args: &[&str]) -> Output {
         .expect("run kdive")
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// `bt -l` shows the kernel's source lines: drgn gives `kernel/panic.c:426` for the panicking
 /// task's `panic` frame.
 fn has_dwarf_lines(o: &Output) -> bool {
@@ -95,11 +79,7 @@ fn has_dwarf_lines(o: &Output) -> bool {
 #[test]
 fn vmlinux_from_debuginfod_then_offline_from_its_cache() {
     let test = "vmlinux_from_debuginfod_then_offline_from_its_cache";
-    let all = fixtures_with_vmlinux(test);
-    let (Some((fx, right)), Some((_, wrong))) = (
-        all.iter().find(|(f, _)| f.name == "c-hung-task-6.12"),
-        all.iter().find(|(f, _)| f.name == "a-sysrq-6.1"),
-    ) else {
+    let Some((fx, right, wrong)) = kernels(test) else {
         return;
     };
     if !have("debuginfod") {
@@ -112,7 +92,7 @@ fn vmlinux_from_debuginfod_then_offline_from_its_cache() {
     let root = s.path().join("root");
     let served = s.path().join("served");
     std::fs::create_dir_all(&served).unwrap();
-    std::os::unix::fs::symlink(right, served.join("vmlinux")).unwrap();
+    std::os::unix::fs::symlink(&right, served.join("vmlinux")).unwrap();
     let port = free_port();
     let server = Server(
         Command::new("debuginfod")
@@ -157,7 +137,7 @@ fn vmlinux_from_debuginfod_then_offline_from_its_cache() {
     let cached = cache.join(ID_612).join("debuginfo");
     assert_eq!(
         std::fs::metadata(&cached).unwrap().len(),
-        std::fs::metadata(right).unwrap().len()
+        std::fs::metadata(&right).unwrap().len()
     );
     // no progress bar when stderr is not a terminal
     assert!(!stderr(&o).contains('\r'), "{}", stderr(&o));
@@ -176,7 +156,7 @@ fn vmlinux_from_debuginfod_then_offline_from_its_cache() {
     let liar = s.path().join("liar");
     let at: PathBuf = liar.join("buildid").join(ID_612);
     std::fs::create_dir_all(&at).unwrap();
-    std::os::unix::fs::symlink(wrong, at.join("debuginfo")).unwrap();
+    std::os::unix::fs::symlink(&wrong, at.join("debuginfo")).unwrap();
     if !have("python3") {
         eprintln!("{test}: wrong-build server part skipped, no python3");
         return;

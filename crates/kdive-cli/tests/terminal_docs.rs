@@ -9,19 +9,13 @@ use kdive_commands::table::COMMANDS;
 use kdive_testdata::temp::Scratch;
 use kdive_testdata::{corpus_or_skip, fixture};
 
+mod common;
+use common::have;
+
 const KDIVE: &str = env!("CARGO_BIN_EXE_kdive");
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 /// Runs the shell command line `cmd` on a pseudo-terminal (`script`), returning what the
@@ -33,6 +27,18 @@ fn on_terminal(cmd: &str, envs: &[(&str, &str)]) -> Output {
         c.env(k, v);
     }
     c.output().expect("run script")
+}
+
+/// What `man ./PAGE` shows, on a wide terminal.
+fn man_shows(page: &Path) -> String {
+    let o = Command::new("man")
+        .arg("-l")
+        .arg(page)
+        .env("MANWIDTH", "200")
+        .env("MANPAGER", "cat")
+        .output()
+        .unwrap();
+    text(&o.stdout)
 }
 
 #[test]
@@ -67,27 +73,13 @@ fn man_pages_show_every_command() {
         return;
     }
     // as `man ./kdive.1` shows it
-    let o = Command::new("man")
-        .arg("-l")
-        .arg(man.join("kdive.1"))
-        .env("MANWIDTH", "200")
-        .env("MANPAGER", "cat")
-        .output()
-        .unwrap();
-    let shown = text(&o.stdout);
+    let shown = man_shows(&man.join("kdive.1"));
     assert!(shown.contains("--debuginfo"), "{shown}");
     for c in COMMANDS {
         assert!(shown.contains(&c.synopsis()), "{} not shown", c.synopsis());
         assert!(shown.contains(c.summary), "{} not shown", c.summary);
     }
-    let bt = Command::new("man")
-        .arg("-l")
-        .arg(man.join("kdive-bt.1"))
-        .env("MANWIDTH", "200")
-        .env("MANPAGER", "cat")
-        .output()
-        .unwrap();
-    let shown = text(&bt.stdout);
+    let shown = man_shows(&man.join("kdive-bt.1"));
     let table_bt = COMMANDS.iter().find(|c| c.name == "bt").unwrap();
     for f in table_bt.flags.iter().filter(|f| f.implemented) {
         assert!(
