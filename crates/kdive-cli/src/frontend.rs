@@ -6,6 +6,8 @@ use std::process::{Command, ExitCode, Stdio};
 use kdive_commands::{envelope, Session, TextOptions};
 
 use crate::status::Status;
+use crate::completion::PromptHelper;
+use crate::terminal::{self, Style};
 
 /// Where a command's output goes.
 #[derive(Debug, PartialEq, Eq)]
@@ -48,6 +50,10 @@ fn split_sink(line: &str) -> (&str, Sink) {
 pub struct FrontEnd<'s> {
     pub session: &'s Session,
     pub json: bool,
+    /// How errors look on stderr.
+    pub style: Style,
+    /// The pager output to the terminal goes through (the prompt's, on a terminal).
+    pub pager: Option<String>,
 }
 
 impl FrontEnd<'_> {
@@ -58,23 +64,30 @@ impl FrontEnd<'_> {
         let (cmd, sink) = split_sink(line.trim());
         let cmd = cmd.trim();
         let result = kdive_commands::run(self.session, cmd);
-        let written = emit(&sink, |out| match (&result, self.json) {
+        let write = |out: &mut dyn Write| match (&result, self.json) {
             (Ok(r), false) => r.write_text(&TextOptions::default(), out),
             (Ok(r), true) => envelope::write(out, cmd, Ok(r.as_ref())),
             (Err(e), true) => envelope::write(out, cmd, Err(e)),
             (Err(e), false) => {
-                eprintln!("{e}");
+                eprintln!("{}", self.style.error(&e.to_string()));
                 Ok(())
             }
-        });
+        };
+        let written = match (&sink, &self.pager) {
+            (Sink::Stdout, Some(pager)) => {
+                let mut buf = Vec::new();
+                write(&mut buf).and_then(|()| terminal::page(pager, &buf))
+            }
+            _ => emit(&sink, write),
+        };
         if let Err(e) = written {
-            eprintln!("kdive: {e}");
+            self.style.eprint_error(e);
             return Status::Error;
         }
         match &result {
             Ok(r) => match r.incomplete() {
                 Some(why) => {
-                    eprintln!("{why}");
+                    self.style.eprint_warning(why);
                     Status::Partial
                 }
                 None => Status::Complete,
@@ -85,8 +98,12 @@ impl FrontEnd<'_> {
 
     /// The interactive prompt, with line editing and history.
     pub fn interactive(&self) -> ExitCode {
-        let mut rl = match rustyline::DefaultEditor::new() {
-            Ok(rl) => rl,
+        let editor = rustyline::Editor::<PromptHelper, rustyline::history::DefaultHistory>::new();
+        let mut rl = match editor {
+            Ok(mut rl) => {
+                rl.set_helper(Some(PromptHelper));
+                rl
+            }
             Err(e) => {
                 eprintln!("kdive: cannot start the prompt: {e}");
                 return ExitCode::FAILURE;

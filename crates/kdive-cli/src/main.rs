@@ -1,19 +1,24 @@
 //! `kdive`: the command-line front end.
 
+mod completion;
 mod crashdir;
+mod debuginfo;
+mod docs;
 mod doctor;
 mod frontend;
 mod script;
 mod status;
 mod system;
+mod terminal;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use kdive_commands::Session;
 use kdive_linux::OpenOptions;
+use terminal::{ColorChoice, Style};
 
 /// Linux kernel crash-dump analyzer: crash's commands, from the dump alone.
 #[derive(Parser, Debug)]
@@ -23,7 +28,7 @@ struct Cli {
     /// optionally a vmlinux and module .ko files. `kdive info DUMP...` prints `info` and exits;
     /// `kdive analyze DUMP...` prints the triage report and exits. `kdive` alone lists the dumps
     /// in /var/crash, `kdive latest` opens the newest, `kdive doctor` checks the kdump set-up.
-    #[arg(required = true)]
+    #[arg(required_unless_present_any = ["install_extras", "completions", "man_page"])]
     files: Vec<PathBuf>,
     /// Run this command and exit (repeatable; `| shell` and `> file` work as at the prompt).
     #[arg(short = 'c', long = "command", value_name = "CMD")]
@@ -50,6 +55,32 @@ struct Cli {
     /// Open a Python prompt with drgn's environment (`prog`, helpers, tab completion).
     #[arg(long)]
     python: bool,
+    /// Look for the vmlinux and module debug files in DIR first (repeatable), before
+    /// KDIVE_DEBUGINFO_PATH, /usr/lib/debug, /boot and debuginfod (DEBUGINFOD_URLS). A file
+    /// is used only when its build-id is the dump's.
+    #[arg(long = "debuginfo", value_name = "DIR")]
+    debuginfo: Vec<PathBuf>,
+    /// Use no network: debuginfod's cache only.
+    #[arg(long)]
+    offline: bool,
+    /// Never page long output at the prompt (default: $PAGER, else less -FRX, on a terminal).
+    #[arg(long)]
+    no_pager: bool,
+    /// Colour for errors and warnings: auto (on a terminal unless NO_COLOR is set), always,
+    /// never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    color: ColorChoice,
+    /// Write the man pages (kdive.1, kdive-CMD.1) and bash/zsh/fish completions under PREFIX
+    /// (share/man/man1, share/bash-completion/completions, share/zsh/site-functions,
+    /// share/fish/vendor_completions.d) and exit.
+    #[arg(long, value_name = "PREFIX", exclusive = true)]
+    install_extras: Option<PathBuf>,
+    /// Print the completion script for SHELL and exit.
+    #[arg(long, value_name = "SHELL", exclusive = true)]
+    completions: Option<clap_complete::Shell>,
+    /// Print kdive.1 (or with CMD, the prompt command's page) and exit.
+    #[arg(long, value_name = "CMD", exclusive = true, num_args = 0..=1, default_missing_value = "")]
+    man_page: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -58,6 +89,10 @@ fn main() -> ExitCode {
         system::Dispatch::Args(args) => args,
     };
     let mut cli = Cli::parse_from(args);
+    let style = Style::for_stderr(cli.color);
+    if let Some(done) = extras(&cli, style) {
+        return done;
+    }
     // `kdive info DUMP`, `kdive analyze DUMP [VMLINUX]`: the command, then exit
     for sub in ["info", "analyze"] {
         if cli.files.len() > 1 && cli.files[0].as_os_str() == sub && !cli.files[0].exists() {
@@ -74,15 +109,18 @@ fn main() -> ExitCode {
             script: cli.script.as_deref(),
         });
     }
+    // download progress only where someone watches it: a terminal, not JSON
+    let progress = !cli.json && std::io::stderr().is_terminal();
     let opts = OpenOptions {
         minimal: cli.minimal,
         zero_excluded: cli.zero_excluded,
+        debug_search: debuginfo::search(&cli.debuginfo, cli.offline, progress),
         ..OpenOptions::default()
     };
     let mut session = match Session::open_with(&cli.files, &opts) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("kdive: {e}");
+            style.eprint_error(e);
             return ExitCode::FAILURE;
         }
     };
@@ -90,21 +128,68 @@ fn main() -> ExitCode {
         session.walk_limit = n;
     }
     for n in session.notices() {
-        eprintln!("kdive: {n}");
+        style.eprint_warning(n);
     }
     if let Some(why) = session.minimal_reason() {
-        eprintln!("kdive: minimal mode: {why}");
+        style.eprint_warning(format!("minimal mode: {why}"));
     }
     let fe = frontend::FrontEnd {
         session: &session,
         json: cli.json,
+        style,
+        pager: None,
     };
     if cli.commands.is_empty() {
-        return fe.interactive();
+        let pager = (!cli.no_pager && std::io::stdout().is_terminal())
+            .then(terminal::pager)
+            .flatten();
+        return frontend::FrontEnd { pager, ..fe }.interactive();
     }
     let worst = cli.commands.iter().map(|c| fe.execute(c)).max();
     let _ = std::io::stdout().flush();
     worst.unwrap_or(status::Status::Complete).into()
+}
+
+/// `--install-extras`, `--completions`, `--man-page`: done, when one was asked.
+fn extras(cli: &Cli, style: Style) -> Option<ExitCode> {
+    let done = |r: std::io::Result<()>| match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            style.eprint_error(e);
+            ExitCode::FAILURE
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if let Some(prefix) = &cli.install_extras {
+        return Some(done(docs::install(Cli::command(), prefix).map(|files| {
+            for f in files {
+                println!("{}", f.display());
+            }
+        })));
+    }
+    if let Some(shell) = cli.completions {
+        return Some(done(
+            out.write_all(&docs::completions(Cli::command(), shell)),
+        ));
+    }
+    let name = cli.man_page.as_deref()?;
+    if name.is_empty() {
+        return Some(done(
+            docs::main_page(Cli::command()).and_then(|p| out.write_all(&p)),
+        ));
+    }
+    Some(
+        match kdive_commands::table::COMMANDS
+            .iter()
+            .find(|c| c.name == name)
+        {
+            Some(c) => done(out.write_all(docs::command_page(c).as_bytes())),
+            None => {
+                style.eprint_error(format!("{name}: no such command"));
+                ExitCode::FAILURE
+            }
+        },
+    )
 }
 
 /// `--osrelease`: VMCOREINFO's `OSRELEASE` (from memory if the header lost it), else the kdump
