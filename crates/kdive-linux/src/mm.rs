@@ -1,7 +1,8 @@
 //! A process's address space: its `mm_struct` and VMAs (maple tree `mm_mt` since 6.1, the
 //! `mmap` list before).
 
-use kdive_program::{Program, Result};
+use kdive_memory::AddressSpace;
+use kdive_program::{Program, ProgramError, Result};
 
 use crate::fs::d_path;
 
@@ -83,4 +84,37 @@ pub fn read_vma(prog: &Program, addr: u64) -> Result<Vma> {
         flags: v.member("vm_flags")?.read_u64()?,
         file,
     })
+}
+
+/// The address space of the `mm_struct` at `mm`: its page tables (`mm->pgd`), to read the
+/// process's user memory.
+pub fn address_space(prog: &Program, mm: u64) -> Result<AddressSpace> {
+    let kmem = prog.kernel_memory().ok_or_else(|| {
+        ProgramError::Unsupported("user memory needs the dump's page tables".into())
+    })?;
+    let pgd = prog
+        .object("struct mm_struct", mm)?
+        .member("pgd")?
+        .read_u64()?;
+    let root = kmem.translate(pgd)?;
+    Ok(AddressSpace::new(kmem.clone(), root))
+}
+
+/// Most bytes of a process's arguments or environment read.
+const MAX_ARG_BYTES: u64 = 1 << 20;
+
+/// The argument and environment strings of the `mm_struct` at `mm` (`arg_start..arg_end`,
+/// `env_start..env_end` in its user memory), NUL-separated as the process has them.
+pub fn args_and_env(prog: &Program, mm: u64) -> Result<(Vec<u8>, Vec<u8>)> {
+    let m = prog.object("struct mm_struct", mm)?;
+    let space = address_space(prog, mm)?;
+    let read = |start: &str, end: &str| -> Result<Vec<u8>> {
+        let a = m.member(start)?.read_u64()?;
+        let b = m.member(end)?.read_u64()?;
+        let len = b.saturating_sub(a).min(MAX_ARG_BYTES);
+        let mut buf = vec![0u8; len as usize];
+        kdive_memory::ReadVirt::read_virt(&space, a, &mut buf)?;
+        Ok(buf)
+    };
+    Ok((read("arg_start", "arg_end")?, read("env_start", "env_end")?))
 }

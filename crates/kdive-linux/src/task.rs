@@ -108,6 +108,37 @@ pub fn runqueue(prog: &Program, cpu: u32) -> Result<Object<'_>> {
     prog.object("struct rq", per_cpu_address(prog, "runqueues", cpu)?)
 }
 
+/// The clock of a CPU's runqueue (`rq->clock`, nanoseconds): what the scheduler last read.
+pub fn rq_clock(prog: &Program, cpu: u32) -> Result<u64> {
+    runqueue(prog, cpu)?.member("clock")?.read_u64()
+}
+
+/// The kernel stack pointer a task saved when it last switched out (`thread.sp`).
+pub fn saved_stack_pointer(prog: &Program, task: u64) -> Result<u64> {
+    prog.object("struct task_struct", task)?
+        .member("thread.sp")?
+        .read_u64()
+}
+
+/// A task's resource limits (`signal->rlim[]`): (current, maximum) by `RLIMIT_*` number.
+pub fn rlimits(prog: &Program, task: u64) -> Result<Vec<(u64, u64)>> {
+    let rlim = prog
+        .object("struct task_struct", task)?
+        .member("signal")?
+        .member("rlim")?;
+    // RLIM_NLIMITS is 16; a corrupt type must not make this loop long
+    let n = rlim.array_len()?.min(64);
+    (0..n)
+        .map(|i| {
+            let r = rlim.index(i)?;
+            Ok((
+                r.member("rlim_cur")?.read_u64()?,
+                r.member("rlim_max")?.read_u64()?,
+            ))
+        })
+        .collect()
+}
+
 /// Leaders of every thread group, from `init_task.tasks` walked forward, and backward when the
 /// forward walk breaks.
 fn process_leaders(
@@ -229,6 +260,8 @@ pub struct TaskInfo {
     pub pid: i32,
     pub tgid: i32,
     pub ppid: i32,
+    /// The `task_struct` of its parent (`parent`: the tracer while traced), 0 when unknown.
+    pub parent: u64,
     pub comm: String,
     /// `__state` (or `state` on older kernels).
     pub state: u64,
@@ -252,6 +285,10 @@ pub struct TaskInfo {
     pub stime_ns: u64,
     /// Last time the task ran, nanoseconds (`sched_info.last_arrival`), 0 when unknown.
     pub last_arrival_ns: u64,
+    /// Scheduling policy (`policy`: 0 normal, 1 FIFO, 2 RR, 3 batch, 5 idle, 6 deadline).
+    pub policy: u32,
+    /// Dynamic priority (`prio`: 0-99 real-time, 100-139 normal).
+    pub prio: i32,
 }
 
 impl TaskInfo {
@@ -399,6 +436,7 @@ impl<'p> TaskReader<'p> {
         let int = |path: &str| t.member(path).and_then(|o| o.read_i64());
         let uint = |path: &str| t.member(path).and_then(|o| o.read_u64());
         let mm = uint("mm")?;
+        let parent = uint("parent").or_else(|_| uint("real_parent")).unwrap_or(0);
         let ppid = match uint("real_parent") {
             Ok(0) | Err(_) => 0,
             Ok(p) => self
@@ -425,6 +463,7 @@ impl<'p> TaskReader<'p> {
             pid: int("pid")? as i32,
             tgid: int("tgid")? as i32,
             ppid,
+            parent,
             comm: t.member("comm")?.read_string(16)?,
             state: uint(self.state_member)?,
             exit_state: uint("exit_state").unwrap_or(0),
@@ -443,6 +482,8 @@ impl<'p> TaskReader<'p> {
             } else {
                 0
             },
+            policy: uint("policy").unwrap_or(0) as u32,
+            prio: int("prio").unwrap_or(0) as i32,
         })
     }
 

@@ -92,7 +92,7 @@ pub trait ReadVirt: Send + Sync {
     }
 }
 
-pub use x86_64::{KernelMemory, Mapping, Walk, WalkStep};
+pub use x86_64::{AddressSpace, KernelMemory, Mapping, Walk, WalkStep};
 
 /// The smallest page size of any architecture: the granularity of partial reads.
 const MIN_PAGE: u64 = 0x1000;

@@ -270,6 +270,12 @@ impl KernelMemory {
         })
     }
 
+    /// Translates `vaddr` through the page tables whose top-level table is at physical `root`
+    /// (a process's `mm->pgd`), without the cache or the kernel image's fast path.
+    pub fn mapping_in(&self, root: u64, vaddr: u64) -> Result<Mapping> {
+        self.walk_from(root, vaddr, |_| {})
+    }
+
     /// Reads physical memory straight from the dump.
     pub fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<(), DumpError> {
         self.dump.read_phys(paddr, buf)
@@ -304,14 +310,19 @@ impl KernelMemory {
     }
 
     /// The walk proper; `visit` sees every entry read, including a final non-present one.
-    fn walk_with(&self, vaddr: u64, mut visit: impl FnMut(WalkStep)) -> Result<Mapping> {
+    fn walk_with(&self, vaddr: u64, visit: impl FnMut(WalkStep)) -> Result<Mapping> {
+        self.walk_from(self.root, vaddr, visit)
+    }
+
+    /// The walk from the top-level table at `root`.
+    fn walk_from(&self, root: u64, vaddr: u64, mut visit: impl FnMut(WalkStep)) -> Result<Mapping> {
         self.check_canonical(vaddr)?;
         let levels = if self.five_level {
             &LEVELS[..]
         } else {
             &LEVELS[1..]
         };
-        let mut table = self.root;
+        let mut table = root;
         for &(level, shift) in levels {
             let index = (vaddr >> shift) & 0x1ff;
             let mut raw = [0u8; 8];
@@ -380,27 +391,69 @@ fn image_to_phys(vaddr: u64, phys_base: u64, image_size: u64) -> Option<u64> {
     Some(off.wrapping_add(phys_base))
 }
 
+/// Another address space of the same dump: a process's, through its own top-level table.
+/// Reads translate every page through that table (user addresses; kernel ones too, as the
+/// process's tables map the kernel).
+pub struct AddressSpace {
+    mem: Arc<KernelMemory>,
+    root: u64,
+}
+
+impl AddressSpace {
+    /// The address space whose top-level table is at physical `root`.
+    pub fn new(mem: Arc<KernelMemory>, root: u64) -> AddressSpace {
+        AddressSpace { mem, root }
+    }
+
+    /// Physical address of the top-level table.
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+
+    /// Where `vaddr` lands, with the size of the page mapping it.
+    pub fn mapping(&self, vaddr: u64) -> Result<Mapping> {
+        self.mem.mapping_in(self.root, vaddr)
+    }
+}
+
+impl ReadVirt for AddressSpace {
+    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        read_pages(&self.mem.dump, addr, buf, |v| {
+            self.mem.mapping_in(self.root, v).map(|m| m.paddr)
+        })
+    }
+}
+
+/// Reads `buf` at `addr` page by page, each page's physical address from `translate`.
+fn read_pages(
+    dump: &Dump,
+    addr: u64,
+    buf: &mut [u8],
+    translate: impl Fn(u64) -> Result<u64>,
+) -> Result<()> {
+    let mut done = 0usize;
+    while done < buf.len() {
+        let Some(vaddr) = addr.checked_add(done as u64) else {
+            return Err(MemError::BadAddress {
+                vaddr: addr,
+                reason: "read runs past the end of the address space",
+            });
+        };
+        let paddr = translate(vaddr)?;
+        let n = ((PAGE_SIZE - vaddr % PAGE_SIZE) as usize).min(buf.len() - done);
+        dump.read_phys(paddr, &mut buf[done..done + n])
+            .map_err(|source| MemError::Dump {
+                vaddr,
+                level: None,
+                source,
+            })?;
+        done += n;
+    }
+    Ok(())
+}
+
 impl ReadVirt for KernelMemory {
     fn read_virt(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
-        let mut done = 0usize;
-        while done < buf.len() {
-            let Some(vaddr) = addr.checked_add(done as u64) else {
-                return Err(MemError::BadAddress {
-                    vaddr: addr,
-                    reason: "read runs past the end of the address space",
-                });
-            };
-            let paddr = self.translate(vaddr)?;
-            let n = ((PAGE_SIZE - vaddr % PAGE_SIZE) as usize).min(buf.len() - done);
-            self.dump
-                .read_phys(paddr, &mut buf[done..done + n])
-                .map_err(|source| MemError::Dump {
-                    vaddr,
-                    level: None,
-                    source,
-                })?;
-            done += n;
-        }
-        Ok(())
+        read_pages(&self.dump, addr, buf, |v| self.translate(v))
     }
 }

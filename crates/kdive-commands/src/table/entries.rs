@@ -331,11 +331,42 @@ pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
         Flag::letter('k', "kernel threads only"),
         Flag::letter('u', "user tasks only"),
         Flag::letter('G', "thread group leaders only"),
+        Flag::letter('A', "only the tasks running on a CPU"),
+        Flag::letter('I', "leave out the idle tasks"),
+        Flag::letter('H', "no header line"),
+        Flag::letter(
+            's',
+            "the saved kernel stack pointer instead of the task address",
+        ),
         Flag::letter(
             't',
             "run time, start time, user and system time of each task",
         ),
         Flag::letter('p', "each task's ancestry, from the idle task down"),
+        Flag::letter('c', "each task's children"),
+        Flag::letter('g', "each thread group with its threads"),
+        Flag::letter(
+            'l',
+            "when each task last ran (sched_info.last_arrival), most recent first",
+        ),
+        Flag::letter(
+            'm',
+            "how long before its CPU's runqueue clock each task last ran, most recent first",
+        ),
+        Flag::letter('S', "how many tasks are in each state"),
+        Flag::letter('r', "each task's resource limits"),
+        Flag::letter(
+            'a',
+            "each task's arguments and environment, read from its user memory",
+        ),
+        Flag::letter('Y', "scheduling policy and priority instead of memory"),
+        Flag::letter(
+            'y',
+            "only tasks of these scheduling policies (NORMAL, FIFO, RR, BATCH, IDLE, DEADLINE)",
+        )
+        .takes("POLICY[,POLICY...]"),
+        Flag::letter('C', "with -l or -m, the tasks of these CPUs under each CPU")
+            .takes("CPU[,CPU...]"),
     ])
     .args(&[Arg::optional(
         "PID|TASK|COMM",
@@ -345,12 +376,18 @@ pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
     .description(
         "Lists tasks in PID order (the idle tasks by CPU) with parent PID, CPU, task_struct \
          address, state, share of memory, virtual and resident size and command name. Tasks \
-         running on a CPU are marked `>`.",
+         running on a CPU are marked `>`.\n\n\
+         One of -t, -p, -c, -g, -l, -m, -S, -r, -a and -Y may be given: each shows another view \
+         of the chosen tasks. -k, -u, -G, -I, -A and -y choose tasks, as PID, task and command \
+         arguments do.",
     )
     .examples(&[
         example("ps", "every task"),
         example("ps -k", "the kernel threads"),
         example("ps -p 1", "PID 1 and its ancestors"),
+        example("ps -l", "the tasks by when they last ran"),
+        example("ps -S", "how many tasks are in each state"),
+        example("ps -y FIFO", "the real-time FIFO tasks"),
     ]);
 
 pub static RD: Command = Command::new("rd", "memory contents", rd::run)

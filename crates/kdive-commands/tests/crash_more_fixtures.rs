@@ -1,0 +1,157 @@
+//! The commands and flags of crash's wider set (`mach`, `timer`, `sig`, `ps -l`, `irq -s`...)
+//! against crash 9.0.2's own outputs of them on every fixture (`reference/crash-more/`), with
+//! the fixture's vmlinux and module files as crash had them. Needs the vmlinux files
+//! (`tools/fetch-vmlinux`); skipped without them unless `KDIVE_REQUIRE_VMLINUX=1`.
+
+use std::path::{Path, PathBuf};
+
+use kdive_commands::{run, Session};
+use kdive_testdata::{corpus_or_skip, fixtures, Fixture};
+
+/// The reference files compared, by name without their number (`078-ps-l.txt` -> `ps-l`).
+const COMPARED: &[&str] = &[
+    "ps-l",
+    "ps-m",
+    "ps-S",
+    "ps-s",
+    "ps-a-1",
+    "ps-c-1",
+    "ps-r",
+    "ps-g-1",
+    "ps-y-normal",
+    "task-R-pid-comm-prio",
+];
+
+/// The fixtures whose vmlinux is present, each with the files crash was given.
+fn with_vmlinux(test: &str) -> Vec<(Fixture, Vec<PathBuf>)> {
+    if corpus_or_skip(test).is_none() {
+        return Vec::new();
+    }
+    let found: Vec<_> = fixtures()
+        .into_iter()
+        .filter(|f| f.dir.join("reference/crash-more").is_dir())
+        .filter_map(|f| {
+            let mut files = vec![f.reference_dump(), f.vmlinux()?];
+            let mut kos: Vec<PathBuf> = std::fs::read_dir(&f.dir)
+                .ok()?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "ko"))
+                .collect();
+            kos.sort();
+            files.extend(kos);
+            Some((f, files))
+        })
+        .collect();
+    if found.is_empty() {
+        assert!(
+            std::env::var_os("KDIVE_REQUIRE_VMLINUX").is_none_or(|v| v != "1"),
+            "{test}: no fixture vmlinux under {}",
+            kdive_testdata::kernels_dir().display()
+        );
+        eprintln!("{test}: skipped, no fixture vmlinux (run tools/fetch-vmlinux)");
+    }
+    found
+}
+
+/// One reference file: its commands, what crash printed (all commands' output together), and
+/// whether crash answered (`SUMMARY.txt` says `ok` or `empty`).
+struct Reference {
+    commands: Vec<String>,
+    output: String,
+    answered: bool,
+}
+
+fn reference(dir: &Path, name: &str) -> Option<Reference> {
+    let more = dir.join("reference/crash-more");
+    let file = std::fs::read_dir(&more).ok()?.find_map(|e| {
+        let n = e.ok()?.file_name().to_string_lossy().into_owned();
+        (n.len() > 4 && n[4..] == format!("{name}.txt")).then_some(n)
+    })?;
+    let text = std::fs::read_to_string(more.join(&file)).ok()?;
+    let summary = std::fs::read_to_string(more.join("SUMMARY.txt")).unwrap_or_default();
+    let answered = summary
+        .lines()
+        .find(|l| l.trim_start().starts_with(&file))
+        .is_none_or(|l| l.ends_with("  ok") || l.ends_with("  empty"));
+    let mut commands = Vec::new();
+    let mut output = String::new();
+    for line in text.split_inclusive('\n') {
+        match line.strip_prefix("crash> ") {
+            Some(c) => commands.push(c.trim_end().to_string()),
+            None if !commands.is_empty() => output.push_str(line),
+            None => {}
+        }
+    }
+    Some(Reference {
+        commands,
+        output,
+        answered,
+    })
+}
+
+/// Lines without trailing blanks, trailing empty lines left out, `.ko` paths as base names.
+fn normalized(text: &str) -> Vec<String> {
+    let mut v: Vec<String> = text
+        .lines()
+        .map(|l| {
+            l.trim_end()
+                .split(' ')
+                .map(|w| match w.rsplit_once('/') {
+                    Some((_, base)) if w.ends_with(".ko") => base,
+                    _ => w,
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    while v.last().is_some_and(|l| l.is_empty()) {
+        v.pop();
+    }
+    v
+}
+
+/// kdive's text for one command line, with crash's `| head -N` applied.
+fn answer(s: &Session, line: &str) -> String {
+    let (cmd, head) = match line.split_once(" | head") {
+        Some((c, n)) => (c, n.trim().trim_start_matches("-n").trim_start_matches('-')),
+        None => (line, ""),
+    };
+    let text = run(s, cmd).unwrap_or_else(|e| panic!("{cmd}: {e}")).text();
+    match head {
+        "" => text,
+        n => {
+            let n: usize = n.trim().parse().unwrap_or(10);
+            text.split_inclusive('\n').take(n).collect()
+        }
+    }
+}
+
+#[test]
+fn crash_more_references() {
+    let mut compared = 0;
+    for (fx, files) in with_vmlinux("crash_more_references") {
+        let s = Session::open_with(&files, &Default::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", fx.name));
+        for name in COMPARED {
+            let Some(r) = reference(&fx.dir, name) else {
+                continue;
+            };
+            if !r.answered {
+                continue;
+            }
+            let mut have = String::new();
+            for c in &r.commands {
+                have = answer(&s, c);
+            }
+            run(&s, "set -p").unwrap();
+            assert_eq!(
+                normalized(&have),
+                normalized(&r.output),
+                "{}: {name}: kdive's text is not crash's",
+                fx.name
+            );
+            compared += 1;
+        }
+    }
+    eprintln!("crash_more_references: {compared} outputs equal to crash's");
+}
