@@ -20,6 +20,9 @@ const COMPARED: &[&str] = &[
     "ps-g-1",
     "ps-y-normal",
     "task-R-pid-comm-prio",
+    "irq-s",
+    "irq-a",
+    "irq-b",
 ];
 
 /// The fixtures whose vmlinux is present, each with the files crash was given.

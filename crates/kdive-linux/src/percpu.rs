@@ -47,3 +47,11 @@ pub fn online_cpus(prog: &Program) -> Result<Vec<u32>> {
 pub fn possible_cpus(prog: &Program) -> Result<Vec<u32>> {
     cpumask(prog, "__cpu_possible_mask", nr_cpu_ids(prog)?)
 }
+
+/// How many CPUs crash counts (`kt->cpus` on x86_64): the highest present CPU plus one, or
+/// the highest online one when the present mask cannot be read.
+pub fn cpu_count(prog: &Program) -> Result<u32> {
+    let ids = nr_cpu_ids(prog)?;
+    let cpus = cpumask(prog, "__cpu_present_mask", ids).or_else(|_| online_cpus(prog))?;
+    Ok(cpus.last().map_or(1, |c| c + 1))
+}

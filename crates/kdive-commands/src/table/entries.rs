@@ -207,11 +207,27 @@ pub static INFO: Command = Command::new(
 ]);
 
 pub static IRQ: Command = Command::new("irq", "IRQ descriptors and their actions", irq::run)
+    .flags(&[
+        Flag::letter(
+            's',
+            "interrupts taken per CPU, with chip and handler names (/proc/interrupts)",
+        ),
+        Flag::letter('c', "with -s, only these CPUs").takes("CPU[,CPU...]"),
+        Flag::letter('a', "the CPUs each IRQ may be delivered to"),
+        Flag::letter('b', "the softirq vectors and their handlers"),
+        Flag::letter('d', "the interrupt descriptor table").not_yet(),
+        Flag::letter('u', "only the IRQs in use").not_yet(),
+    ])
     .description(
         "Lists every IRQ number with its irq_desc, irq_chip and the irqaction handlers chained on \
-     it, as crash's `irq` does without arguments.",
+     it, as crash's `irq` does without arguments. -s, -a and -b show, for the IRQs with \
+     handlers, the per-CPU counts, the affinity, or the softirq vectors instead.",
     )
-    .examples(&[example("irq", "every IRQ")]);
+    .examples(&[
+        example("irq", "every IRQ"),
+        example("irq -s", "interrupt counts per CPU"),
+        example("irq -b", "the softirq handlers"),
+    ]);
 
 pub static KMEM: Command = Command::new("kmem", "memory usage and slab caches", kmem::run)
     .flags(&[
