@@ -23,6 +23,9 @@ const COMPARED: &[&str] = &[
     "irq-s",
     "irq-a",
     "irq-b",
+    "runq-t",
+    "runq-m",
+    "runq-g",
 ];
 
 /// The fixtures whose vmlinux is present, each with the files crash was given.

@@ -454,11 +454,33 @@ pub static RD: Command = Command::new("rd", "memory contents", rd::run)
     ]);
 
 pub static RUNQ: Command = Command::new("runq", "each CPU's runqueue", runq::run)
+    .flags(&[
+        Flag::letter(
+            't',
+            "each CPU's runqueue clock and when its running task last ran",
+        ),
+        Flag::letter(
+            'm',
+            "how long before its CPU's clock each running task last ran",
+        ),
+        Flag::letter('T', "how far each CPU's clock lags the most advanced one"),
+        Flag::letter('g', "the queues by task group, nested"),
+        Flag::letter('c', "only these CPUs").takes("CPU[,CPU...]"),
+        Flag::letter('d', "every task on a runqueue, by CPU").not_yet(),
+    ])
     .description(
         "For each CPU, the task running on it, then the tasks queued in the real-time priority \
-     arrays and in the CFS red-black tree, following group runqueues, as crash prints them.",
+     arrays and in the CFS red-black tree, following group runqueues, as crash prints them. \
+     -g shows the same queues under the task groups they belong to.",
     )
-    .examples(&[example("runq", "the runqueues of every CPU")]);
+    .examples(&[
+        example("runq", "the runqueues of every CPU"),
+        example(
+            "runq -t",
+            "each CPU's clock and its running task's last run",
+        ),
+        example("runq -g -c 0", "CPU 0's queues by task group"),
+    ]);
 
 pub static SEARCH: Command = Command::new(
     "search",
