@@ -15,6 +15,7 @@ pub mod irq;
 pub mod kmem;
 pub mod list;
 pub mod log;
+pub mod mach;
 pub mod modules;
 pub mod mount;
 pub mod net;

@@ -4,14 +4,15 @@ use kdive_debuginfo::NameKind;
 
 use super::{example, Arg, Command, Flag};
 use crate::{
-    analyze, bt, dev, files, foreach, help, info, irq, kmem, list, log, modules, mount, net, ps,
-    rd, runq, search, set, structs, sym, sys, vm,
+    analyze, bt, dev, files, foreach, help, info, irq, kmem, list, log, mach, modules, mount, net,
+    ps, rd, runq, search, set, structs, sym, sys, vm,
 };
 
 /// Every command, in alphabetical order.
 pub static COMMANDS: &[&Command] = &[
-    &POINTER, &ANALYZE, &BT, &DEV, &FILES, &FOREACH, &HELP, &INFO, &IRQ, &KMEM, &LIST, &LOG, &MOD,
-    &MOUNT, &NET, &PS, &RD, &RUNQ, &SEARCH, &SET, &STRUCT, &SYM, &SYS, &TASK, &UNION, &VM, &WHATIS,
+    &POINTER, &ANALYZE, &BT, &DEV, &FILES, &FOREACH, &HELP, &INFO, &IRQ, &KMEM, &LIST, &LOG, &MACH,
+    &MOD, &MOUNT, &NET, &PS, &RD, &RUNQ, &SEARCH, &SET, &STRUCT, &SYM, &SYS, &TASK, &UNION, &VM,
+    &WHATIS,
 ];
 
 /// The operand of `bt`, `files`, `vm` and `task`.
@@ -312,6 +313,31 @@ pub static LOG: Command = Command::new("log", "the kernel log", log::run)
         example("log", "the kernel log with timestamps"),
         example("log -T -m", "with dates and message levels"),
     ]);
+
+pub static MACH: Command = Command::new(
+    "mach",
+    "the machine: CPUs, memory, kernel layout and stacks",
+    mach::run,
+)
+.flags(&[
+    Flag::letter('c', "each CPU's struct cpuinfo_x86"),
+    Flag::letter('m', "the firmware's (E820) memory map"),
+    Flag::letter('x', "with -c, integers in hexadecimal"),
+    Flag::letter('d', "with -c, integers in decimal (the default)"),
+])
+.description(
+    "Shows the machine type, memory size, CPU count and speed, the tick rate (HZ), page size, \
+     where the kernel's regions start (direct map, vmalloc, vmemmap, image, modules), the \
+     kernel stack size, and each CPU's IRQ and exception stacks, as crash's `mach` does.\n\n\
+     HZ comes from the length of a tick the kernel keeps (`tick_nsec`). crash guesses it from \
+     the I/O scheduler's defaults and says 1000 on kernels where it cannot find them; kdive's \
+     is the kernel's own.",
+)
+.examples(&[
+    example("mach", "the machine"),
+    example("mach -m", "the physical memory map"),
+    example("mach -c", "each CPU's cpuinfo_x86"),
+]);
 
 pub static MOD: Command = Command::new("mod", "loaded modules and their debug files", modules::run)
     .description(
