@@ -4,12 +4,12 @@
 //! whole chain (the same output unless two block majors share a bucket).
 
 use kdive_linux::dev::{block_devices, char_devices};
-use kdive_program::Program;
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
+use crate::format::symbol;
 use crate::table;
 use crate::{CommandError, Report, Session, TextOptions};
 
@@ -70,15 +70,6 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         complete: problems.is_empty(),
         problems,
     }))
-}
-
-/// `name` or `name+offset` (decimal, as crash), or the address in hex without a symbol.
-fn symbol(prog: &Program, addr: u64) -> String {
-    match prog.symbols().by_addr(addr) {
-        Some((s, 0)) => s.name.to_string(),
-        Some((s, off)) => format!("{}+{off}", s.name),
-        None => format!("{addr:x}"),
-    }
 }
 
 /// One listing line: major, name (an empty block major name as `(unknown)`, as crash), then

@@ -51,6 +51,16 @@ pub fn days_clock(ns: u64) -> String {
     format!("{d} {h:02}:{m:02}:{s:02}.{:03}", ms % 1000)
 }
 
+/// `name` or `name+offset` (decimal, as crash's `value_to_symstr`), or the address in hex
+/// without a symbol.
+pub fn symbol(prog: &kdive_program::Program, addr: u64) -> String {
+    match prog.symbols().by_addr(addr) {
+        Some((s, 0)) => s.name.to_string(),
+        Some((s, off)) => format!("{}+{off}", s.name),
+        None => format!("{addr:x}"),
+    }
+}
+
 /// crash's task header line: `PID: 565      TASK: ffff8e119be90000  CPU: 0    COMMAND: "sh"`.
 pub fn task_header(pid: i32, task: u64, cpu: u32, comm: &str) -> String {
     format!("PID: {pid:<8} TASK: {task:016x}  CPU: {cpu:<4} COMMAND: \"{comm}\"")

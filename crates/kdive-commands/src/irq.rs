@@ -87,8 +87,8 @@ pub struct SoftirqRow {
     pub vector: u32,
     #[serde(with = "crate::hex")]
     pub action: u64,
-    /// The handler's symbol, and its module when it is in one.
-    pub symbol: Option<String>,
+    /// The handler's symbol (its address in hex without one), and its module.
+    pub symbol: String,
     pub module: Option<String>,
 }
 
@@ -245,18 +245,11 @@ fn softirqs(prog: &kdive_program::Program) -> Result<Softirqs, CommandError> {
         .enumerate()
         .filter(|(_, a)| *a != 0)
         .map(|(i, action)| {
-            let sym = prog.symbols().by_addr(action);
             let module = prog.module_at(action).map(|m| m.span().name.to_string());
             SoftirqRow {
                 vector: i as u32,
                 action,
-                symbol: sym.map(|(s, off)| {
-                    if off == 0 {
-                        s.name.to_string()
-                    } else {
-                        format!("{}+{off}", s.name)
-                    }
-                }),
+                symbol: crate::format::symbol(prog, action),
                 module,
             }
         })
@@ -340,12 +333,7 @@ impl Report for Softirqs {
         )?;
         for v in &self.vectors {
             let tag = format!("[{}]", v.vector);
-            write!(
-                w,
-                "    {tag:<7} {:016x}  <{}>",
-                v.action,
-                v.symbol.as_deref().unwrap_or("?")
-            )?;
+            write!(w, "    {tag:<7} {:016x}  <{}>", v.action, v.symbol)?;
             if let Some(m) = &v.module {
                 write!(w, "  [{m}]")?;
             }

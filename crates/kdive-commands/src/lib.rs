@@ -30,6 +30,7 @@ pub mod sym;
 pub mod sys;
 pub mod table;
 mod tasks;
+pub mod timer;
 pub mod vm;
 
 pub use session::Session;

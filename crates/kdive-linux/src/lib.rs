@@ -23,6 +23,7 @@ pub mod slab;
 pub mod stack;
 pub mod system;
 pub mod task;
+pub mod timer;
 pub mod xarray;
 
 pub use open::{open, NoKernel, Notice, OpenError, OpenOptions, Opened};

@@ -5,14 +5,14 @@ use kdive_debuginfo::NameKind;
 use super::{example, Arg, Command, Flag};
 use crate::{
     analyze, bt, dev, files, foreach, help, info, irq, kmem, list, log, mach, modules, mount, net,
-    ps, rd, runq, search, set, structs, sym, sys, vm,
+    ps, rd, runq, search, set, structs, sym, sys, timer, vm,
 };
 
 /// Every command, in alphabetical order.
 pub static COMMANDS: &[&Command] = &[
     &POINTER, &ANALYZE, &BT, &DEV, &FILES, &FOREACH, &HELP, &INFO, &IRQ, &KMEM, &LIST, &LOG, &MACH,
-    &MOD, &MOUNT, &NET, &PS, &RD, &RUNQ, &SEARCH, &SET, &STRUCT, &SYM, &SYS, &TASK, &UNION, &VM,
-    &WHATIS,
+    &MOD, &MOUNT, &NET, &PS, &RD, &RUNQ, &SEARCH, &SET, &STRUCT, &SYM, &SYS, &TASK, &TIMER, &UNION,
+    &VM, &WHATIS,
 ];
 
 /// The operand of `bt`, `files`, `vm` and `task`.
@@ -633,6 +633,29 @@ pub static TASK: Command = Command::new("task", "tasks' task_struct contents", s
         example("task", "the current context's task_struct"),
         example("task -R pid,comm 1", "two members of PID 1's task_struct"),
     ]);
+
+pub static TIMER: Command = Command::new(
+    "timer",
+    "each CPU's timer wheel, or its high-resolution timers",
+    timer::run,
+)
+.flags(&[
+    Flag::letter('r', "the high-resolution timers of each clock base"),
+    Flag::letter('C', "only these CPUs").takes("CPU[,CPU...]"),
+])
+.description(
+    "Lists the timers queued on each CPU's timer wheels, soonest first, with when each \
+     fires (jiffies), how soon (TTE, negative when overdue), its timer_list and its function. \
+     With -r, the high-resolution timers of each clock base instead, in nanoseconds of that \
+     clock, against the time of the last tick.\n\n\
+     Kernels since 6.9 have three wheels per CPU (local, global, deferrable); all three are \
+     shown, where crash shows the first two as BASE_STD and BASE_DEF. The time of the last \
+     tick is counted at the kernel's own HZ (see `mach`).",
+)
+.examples(&[
+    example("timer", "the timer wheels of every CPU"),
+    example("timer -r -C 0", "CPU 0's high-resolution timers"),
+]);
 
 pub static UNION: Command = Command::new(
     "union",
