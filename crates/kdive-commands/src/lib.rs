@@ -25,6 +25,7 @@ pub mod runq;
 pub mod search;
 pub mod session;
 pub mod set;
+pub mod sig;
 pub mod structs;
 pub mod sym;
 pub mod sys;

@@ -31,6 +31,9 @@ const COMPARED: &[&str] = &[
     "mach-m",
     "timer",
     "timer-r",
+    "sig-1",
+    "sig-fdhog",
+    "foreach-sig-head",
 ];
 
 /// References that are compared by a test of their own (crash is wrong on some fixtures),

@@ -19,6 +19,7 @@ pub mod percpu;
 pub mod printk;
 pub mod rbtree;
 pub mod sched;
+pub mod signal;
 pub mod slab;
 pub mod stack;
 pub mod system;

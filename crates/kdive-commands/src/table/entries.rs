@@ -5,14 +5,14 @@ use kdive_debuginfo::NameKind;
 use super::{example, Arg, Command, Flag};
 use crate::{
     analyze, bt, dev, files, foreach, help, info, irq, kmem, list, log, mach, modules, mount, net,
-    ps, rd, runq, search, set, structs, sym, sys, timer, vm,
+    ps, rd, runq, search, set, sig, structs, sym, sys, timer, vm,
 };
 
 /// Every command, in alphabetical order.
 pub static COMMANDS: &[&Command] = &[
     &POINTER, &ANALYZE, &BT, &DEV, &FILES, &FOREACH, &HELP, &INFO, &IRQ, &KMEM, &LIST, &LOG, &MACH,
-    &MOD, &MOUNT, &NET, &PS, &RD, &RUNQ, &SEARCH, &SET, &STRUCT, &SYM, &SYS, &TASK, &TIMER, &UNION,
-    &VM, &WHATIS,
+    &MOD, &MOUNT, &NET, &PS, &RD, &RUNQ, &SEARCH, &SET, &SIG, &STRUCT, &SYM, &SYS, &TASK, &TIMER,
+    &UNION, &VM, &WHATIS,
 ];
 
 /// The operand of `bt`, `files`, `vm` and `task`.
@@ -161,7 +161,7 @@ pub static FOREACH: Command = Command::new(
          kernel threads, user tasks, or the tasks running on a CPU; every task when none is given",
     )
     .repeated(),
-    Arg::required("COMMAND", "`bt`, `files` or `vm`"),
+    Arg::required("COMMAND", "`bt`, `files`, `vm`, `sig` or `net`"),
     Arg::optional("FLAGS", "the command's flags").repeated(),
 ])
 .description(
@@ -572,6 +572,34 @@ pub static SET: Command = Command::new(
     example("set", "the current context"),
     example("set 1", "make PID 1 the current context"),
     example("set -c 1", "make the task running on CPU 1 current"),
+]);
+
+pub static SIG: Command = Command::new(
+    "sig",
+    "a task's signal handlers, blocked and pending signals",
+    sig::run,
+)
+.flags(&[
+    Flag::letter(
+        'g',
+        "the whole thread group: its handlers, then each thread's state",
+    ),
+    Flag::letter('l', "the signal numbers and names"),
+    Flag::letter('s', "the names of the signals in this hexadecimal set").takes("SIGSET"),
+    Flag::letter('R', "only these task_struct members").not_yet(),
+])
+.args(&[TASKS])
+.per_task(sig::for_tasks)
+.description(
+    "Shows the thread group's signal_struct and the handler, mask and flags of each of the 64 \
+     signals (from the sighand_struct), then the task's pending flag, blocked set, and the \
+     signals pending for the task and for its thread group with the sigqueues queued, as \
+     crash prints them.",
+)
+.examples(&[
+    example("sig", "the current context's signals"),
+    example("sig 1", "PID 1's handlers and pending signals"),
+    example("sig -s 4000", "which signal the set 0x4000 holds"),
 ]);
 
 pub static STRUCT: Command = Command::new(
