@@ -3,14 +3,17 @@
 
 pub mod analyze;
 pub mod args;
+pub mod bpf;
 pub mod bt;
 pub mod dev;
 pub mod envelope;
 pub mod files;
 pub mod foreach;
 pub mod format;
+pub mod fuser;
 pub mod help;
 pub mod info;
+pub mod ipcs;
 pub mod irq;
 pub mod kmem;
 pub mod list;
@@ -27,12 +30,14 @@ pub mod session;
 pub mod set;
 pub mod sig;
 pub mod structs;
+pub mod swap;
 pub mod sym;
 pub mod sys;
 pub mod table;
 mod tasks;
 pub mod timer;
 pub mod vm;
+pub mod waitq;
 
 pub use session::Session;
 

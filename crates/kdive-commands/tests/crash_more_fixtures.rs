@@ -34,6 +34,12 @@ const COMPARED: &[&str] = &[
     "sig-1",
     "sig-fdhog",
     "foreach-sig-head",
+    "swap",
+    "ipcs",
+    "waitq-log_wait",
+    "fuser-root",
+    "fuser-mnt-tmpfs",
+    "bpf",
 ];
 
 /// References that are compared by a test of their own (crash is wrong on some fixtures),

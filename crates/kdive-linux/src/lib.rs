@@ -4,8 +4,10 @@
 //! Version differences are settled by asking the types (does `task_struct` have `__state`?),
 //! never by parsing version strings. Every walk is bounded and detects cycles.
 
+pub mod bpf;
 pub mod dev;
 pub mod fs;
+pub mod ipc;
 pub mod irq;
 pub mod kmem;
 pub mod list;
@@ -22,9 +24,11 @@ pub mod sched;
 pub mod signal;
 pub mod slab;
 pub mod stack;
+pub mod swap;
 pub mod system;
 pub mod task;
 pub mod timer;
+pub mod wait;
 pub mod xarray;
 
 pub use open::{open, NoKernel, Notice, OpenError, OpenOptions, Opened};

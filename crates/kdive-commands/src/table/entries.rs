@@ -4,15 +4,15 @@ use kdive_debuginfo::NameKind;
 
 use super::{example, Arg, Command, Flag};
 use crate::{
-    analyze, bt, dev, files, foreach, help, info, irq, kmem, list, log, mach, modules, mount, net,
-    ps, rd, runq, search, set, sig, structs, sym, sys, timer, vm,
+    analyze, bpf, bt, dev, files, foreach, fuser, help, info, ipcs, irq, kmem, list, log, mach,
+    modules, mount, net, ps, rd, runq, search, set, sig, structs, swap, sym, sys, timer, vm, waitq,
 };
 
 /// Every command, in alphabetical order.
 pub static COMMANDS: &[&Command] = &[
-    &POINTER, &ANALYZE, &BT, &DEV, &FILES, &FOREACH, &HELP, &INFO, &IRQ, &KMEM, &LIST, &LOG, &MACH,
-    &MOD, &MOUNT, &NET, &PS, &RD, &RUNQ, &SEARCH, &SET, &SIG, &STRUCT, &SYM, &SYS, &TASK, &TIMER,
-    &UNION, &VM, &WHATIS,
+    &POINTER, &ANALYZE, &BPF, &BT, &DEV, &FILES, &FOREACH, &FUSER, &HELP, &INFO, &IPCS, &IRQ,
+    &KMEM, &LIST, &LOG, &MACH, &MOD, &MOUNT, &NET, &PS, &RD, &RUNQ, &SEARCH, &SET, &SIG, &STRUCT,
+    &SWAP, &SYM, &SYS, &TASK, &TIMER, &UNION, &VM, &WAITQ, &WHATIS,
 ];
 
 /// The operand of `bt`, `files`, `vm` and `task`.
@@ -85,6 +85,28 @@ pub static ANALYZE: Command = Command::new(
     "analyze",
     "the verdict, culprit, evidence and signature of this dump",
 )]);
+
+pub static BPF: Command = Command::new("bpf", "the BPF programs and maps loaded", bpf::run)
+    .flags(&[
+        Flag::letter('p', "this program, with its details").takes("ID"),
+        Flag::letter('m', "this map, with its details").takes("ID"),
+        Flag::letter('P', "every program with its details"),
+        Flag::letter('M', "every map with its details"),
+        Flag::letter('j', "the program's JITed instructions").not_yet(),
+        Flag::letter('t', "the program's translated BPF instructions").not_yet(),
+        Flag::letter('T', "the same with each instruction's bytes").not_yet(),
+        Flag::letter('s', "the bpf_prog, bpf_prog_aux or bpf_map structures").not_yet(),
+    ])
+    .description(
+        "Lists the loaded BPF programs (from the kernel's prog_idr) with their bpf_prog, \
+     bpf_prog_aux, type, tag and the maps they use, then the maps (map_idr) with their type \
+     and flags. -p and -m show one program or map with its sizes, name and owner; -P and -M \
+     all of them.",
+    )
+    .examples(&[
+        example("bpf", "every BPF program and map"),
+        example("bpf -P", "every program with its details"),
+    ]);
 
 pub static BT: Command = Command::new("bt", "kernel stack backtraces", bt::run)
     .flags(&[
@@ -178,6 +200,18 @@ pub static FOREACH: Command = Command::new(
     example("foreach sshd files", "the open files of every sshd"),
 ]);
 
+pub static FUSER: Command = Command::new("fuser", "the tasks using a file, and how", fuser::run)
+    .args(&[Arg::required("PATH|INODE", "a file's path, or the address of its inode").repeated()])
+    .description(
+        "Lists the tasks that use the file as their root (`root`) or working directory (`cwd`), \
+     hold it open (`fd`) or map it (`mmap`). A path matches only the same path, as the task's \
+     own files name it; an inode address matches open and mapped files.",
+    )
+    .examples(&[
+        example("fuser /", "the tasks using the root directory"),
+        example("fuser /bin/busybox", "the tasks running or holding busybox"),
+    ]);
+
 pub static HELP: Command = Command::new("help", "the commands, or one command in full", help::run)
     .args(&[Arg::optional("COMMAND", "the command to describe")])
     .description(
@@ -205,6 +239,37 @@ pub static INFO: Command = Command::new(
 .examples(&[
     example("info", "what the dump is and how whole"),
     example("info -v", "the same with every VMCOREINFO line"),
+]);
+
+pub static IPCS: Command = Command::new(
+    "ipcs",
+    "System V shared memory, semaphores and message queues",
+    ipcs::run,
+)
+.flags(&[
+    Flag::letter('m', "shared memory segments"),
+    Flag::letter('M', "shared memory segments, each with its pages and inode"),
+    Flag::letter('s', "semaphore arrays"),
+    Flag::letter('q', "message queues"),
+    Flag::letter('n', "the IPC namespace of this task").takes("PID|TASK"),
+])
+.args(&[Arg::optional(
+    "ID|ADDR",
+    "only this object: its ID, or the address of its shmid_kernel, sem_array or msg_queue",
+)
+.repeated()])
+.description(
+    "Lists the System V IPC objects of the initial IPC namespace (or a task's, with -n): \
+     shared memory segments with key, ID, owner, permissions, size, attaches and status; \
+     semaphore arrays with their size; message queues with bytes and messages queued. \
+     Without -m, -M, -s or -q, all three kinds.",
+)
+.examples(&[
+    example(
+        "ipcs",
+        "every shared memory segment, semaphore array and message queue",
+    ),
+    example("ipcs -M", "the shared memory segments with their pages"),
 ]);
 
 pub static IRQ: Command = Command::new("irq", "IRQ descriptors and their actions", irq::run)
@@ -622,6 +687,13 @@ pub static STRUCT: Command = Command::new(
     ),
 ]);
 
+pub static SWAP: Command = Command::new("swap", "the swap areas in use", swap::run)
+    .description(
+        "Lists each swap area in use with its swap_info_struct, whether it is a partition or a \
+     file, its size and use in KiB, the share used, its priority and its path.",
+    )
+    .examples(&[example("swap", "the swap areas")]);
+
 pub static SYM: Command = Command::new(
     "sym",
     "an address's symbol, or a symbol's address",
@@ -713,6 +785,20 @@ pub static VM: Command = Command::new(
     example("vm", "the current context's address space"),
     example("vm 1", "PID 1's address space"),
 ]);
+
+pub static WAITQ: Command = Command::new("waitq", "the tasks waiting on a wait queue", waitq::run)
+    .args(&[
+        Arg::required(
+            "SYMBOL|ADDR|STRUCT.MEMBER",
+            "a wait_queue_head_t: a symbol, an address, or a structure's member (with ADDR)",
+        ),
+        Arg::optional("ADDR", "with STRUCT.MEMBER, the structure's address"),
+    ])
+    .description(
+        "Lists the tasks waiting on a wait queue head, in queue order. An entry that is not a \
+     task's (a custom wake function's data) ends the list, as in crash.",
+    )
+    .examples(&[example("waitq log_wait", "who waits for the kernel log")]);
 
 pub static WHATIS: Command = Command::new("whatis", "a type's definition", structs::run_whatis)
     .flags(&[Flag::letter('o', "show each member's offset")])
