@@ -426,12 +426,43 @@ pub static MOUNT: Command = Command::new(
 )
 .examples(&[example("mount", "every mount")]);
 
-pub static NET: Command = Command::new("net", "network devices and their addresses", net::run)
-    .description(
-        "Lists the network devices of the initial network namespace with their net_device, name \
-     and IPv4 and IPv6 addresses, as crash's `net` does without arguments.",
-    )
-    .examples(&[example("net", "every network device")]);
+pub static NET: Command = Command::new(
+    "net",
+    "network devices, sockets and the ARP cache",
+    net::run,
+)
+.flags(&[
+    Flag::letter(
+        'n',
+        "the devices of a task's network namespace (the current one's by default)",
+    ),
+    Flag::letter(
+        's',
+        "the open sockets of the tasks given (the current one by default)",
+    ),
+    Flag::letter(
+        'S',
+        "the same, with each socket's struct socket and inet_sock",
+    ),
+    Flag::letter('a', "the IPv4 neighbour (ARP) cache"),
+    Flag::letter('N', "a 32-bit value as an IPv4 address").takes("ADDR"),
+    Flag::letter('x', "with -S, integers in hexadecimal"),
+    Flag::letter('d', "with -S, integers in decimal (the default)"),
+    Flag::letter('R', "only the sockets referring to this").not_yet(),
+])
+.args(&[TASKS])
+.per_task(net::for_tasks)
+.description(
+    "Without flags, lists the network devices of the initial network namespace with their \
+     net_device, name and IPv4 and IPv6 addresses, as crash's `net` does. -n lists a task's \
+     namespace's devices; -s lists each task's open sockets with their family, type and, for \
+     IPv4 and IPv6, the local and remote address and port; -a the ARP cache.",
+)
+.examples(&[
+    example("net", "every network device"),
+    example("net -s 1", "PID 1's open sockets"),
+    example("net -a", "the ARP cache"),
+]);
 
 pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
     .flags(&[
