@@ -4,6 +4,7 @@
 //! Version differences are settled by asking the types (does `task_struct` have `__state`?),
 //! never by parsing version strings. Every walk is bounded and detects cycles.
 
+pub mod block;
 pub mod bpf;
 pub mod dev;
 pub mod fs;
@@ -17,6 +18,7 @@ pub mod mm;
 pub mod module;
 pub mod net;
 pub mod open;
+pub mod pci;
 pub mod percpu;
 pub mod printk;
 pub mod rbtree;

@@ -146,13 +146,32 @@ pub static BT: Command = Command::new("bt", "kernel stack backtraces", bt::run)
         example("bt -f 1", "PID 1's stack with every frame's words"),
     ]);
 
-pub static DEV: Command = Command::new("dev", "character and block device majors", dev::run)
-    .description(
-        "Lists the character device regions and the block majors, with the cdev or gendisk behind \
+pub static DEV: Command = Command::new(
+    "dev",
+    "character and block devices, disks' I/O, PCI devices",
+    dev::run,
+)
+.flags(&[
+    Flag::letter('d', "each disk's requests in flight, reads and writes"),
+    Flag::letter('D', "the same, only disks with requests in flight"),
+    Flag::letter('p', "the PCI buses and their devices"),
+    Flag::letter('i', "the I/O ports and memory regions").not_yet(),
+    Flag::letter('V', "the device dumps the dump carries").not_yet(),
+])
+.description(
+    "Lists the character device regions and the block majors, with the cdev or gendisk behind \
      each and its operations, as crash's `dev` does without arguments. Unlike crash, every block \
-     major of a shared hash bucket is shown, not only the first.",
-    )
-    .examples(&[example("dev", "the character and block devices")]);
+     major of a shared hash bucket is shown, not only the first.\n\n\
+     -d counts, for each disk of the block class, the requests its driver holds (the busy \
+     tags of its hardware queues). -p walks the PCI root buses: each device's name, class, \
+     vendor:device and, for PCI Express devices, its port type (crash calls every \
+     conventional PCI device ENDPOINT; kdive leaves their type empty).",
+)
+.examples(&[
+    example("dev", "the character and block devices"),
+    example("dev -d", "the disks' requests in flight"),
+    example("dev -p", "the PCI devices"),
+]);
 
 pub static FILES: Command = Command::new(
     "files",
