@@ -28,6 +28,7 @@ pub mod slab;
 pub mod stack;
 pub mod swap;
 pub mod system;
+pub mod taint;
 pub mod task;
 pub mod timer;
 pub mod wait;

@@ -424,14 +424,42 @@ pub static MACH: Command = Command::new(
 ]);
 
 pub static MOD: Command = Command::new("mod", "loaded modules and their debug files", modules::run)
+    .flags(&[
+        Flag::letter(
+            't',
+            "the modules that taint the kernel, with their taint letters",
+        ),
+        Flag::letter(
+            's',
+            "attach this module's debug file (FILE, or NAME.ko beside the dump)",
+        )
+        .takes("NAME"),
+        Flag::letter(
+            'S',
+            "attach the debug file of every module found in DIR (default: beside the dump)",
+        ),
+        Flag::letter(
+            'r',
+            "accepted for crash's sake: debug files are read as needed",
+        ),
+        Flag::letter('d', "detach a module's debug file").not_yet(),
+        Flag::letter('D', "detach every module's debug file").not_yet(),
+    ])
+    .args(&[Arg::optional(
+        "FILE|DIR",
+        "with -s, the module's debug file; with -S, where to look for them",
+    )])
     .description(
         "Lists the loaded modules as crash does: the struct module, name, text base, size and \
-     state, and the debug file (`.ko`) attached to each when one was found next to the dump or \
-     given.\n\n\
-     Module debug files are not loaded from the prompt: give them after the dump on kdive's \
-     command line.",
+     the debug file (`.ko`, `.ko.debug`) attached to each, when one was found next to the \
+     dump, given on the command line, or loaded with -s or -S. A debug file is checked \
+     against the loaded module (its srcversion and its symbols' layout) before it is used.",
     )
-    .examples(&[example("mod", "every loaded module")]);
+    .examples(&[
+        example("mod", "every loaded module"),
+        example("mod -t", "the modules that taint the kernel"),
+        example("mod -S", "attach the .ko files found beside the dump"),
+    ]);
 
 pub static MOUNT: Command = Command::new(
     "mount",
@@ -761,12 +789,36 @@ pub static SYM: Command = Command::new(
 ]);
 
 pub static SYS: Command = Command::new("sys", "the system at the time of the dump", sys::run)
+    .flags(&[
+        Flag::letter('t', "the kernel's taint mask and letters"),
+        Flag::letter(
+            'c',
+            "the system call table (only the calls named or numbered by the arguments)",
+        ),
+        Flag::letter('i', "the DMI (SMBIOS) identification").not_yet(),
+    ])
+    .args(&[Arg::optional(
+        "config [PATTERN]|NAME|NR",
+        "`config`: the kernel's built-in configuration (the lines containing PATTERN); with -c, \
+         system calls by name or number",
+    )
+    .repeated()])
     .description(
         "Shows what crash shows on start: kernel and dump files, CPUs, the date of the dump, \
      uptime, load average, task count, node name, release, version, machine, memory size and \
-     the panic message.",
+     the panic message.\n\n\
+     -c lists the system call table with each handler's source file and line (with a \
+     vmlinux). `sys config` prints the configuration the kernel carries (CONFIG_IKCONFIG), \
+     or only its lines that contain a pattern.",
     )
-    .examples(&[example("sys", "the system overview")]);
+    .examples(&[
+        example("sys", "the system overview"),
+        example("sys -t", "the kernel's taint"),
+        example(
+            "sys -c read",
+            "the system calls whose handler names contain read",
+        ),
+    ]);
 
 pub static TASK: Command = Command::new("task", "tasks' task_struct contents", structs::run_task)
     .flags(&[
