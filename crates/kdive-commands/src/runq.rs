@@ -60,6 +60,10 @@ pub struct RunqClock {
     /// The running task, with when it last ran (`sched_info.last_arrival`).
     pub current: Option<RunqTask>,
     pub current_last_run_ns: Option<u64>,
+    /// `clock_ns` less `current_last_run_ns`: how long the running task has run (`-m`).
+    pub since_run_ns: Option<u64>,
+    /// How far this clock lags the latest CPU's (`-T`).
+    pub lag_ns: Option<u64>,
     pub error: Option<String>,
 }
 
@@ -248,16 +252,24 @@ fn clocks(
         let clock = kdive_linux::task::rq_clock(prog, cpu);
         let current = tasks.list.active.get(&cpu).copied();
         let last = current.and_then(|t| tasks.infos.iter().find(|i| i.addr == t));
+        let clock_ns = clock.as_ref().ok().copied();
+        let last_run = last.map(|i| i.last_arrival_ns);
         out.push(RunqClock {
             cpu,
-            clock_ns: clock.as_ref().ok().copied(),
+            clock_ns,
             current: current.map(|t| named_task(s, t, None)),
-            current_last_run_ns: last.map(|i| i.last_arrival_ns),
+            current_last_run_ns: last_run,
+            since_run_ns: clock_ns.zip(last_run).map(|(c, l)| c.saturating_sub(l)),
+            lag_ns: None,
             error: clock.err().map(|e| e.to_string()),
         });
     }
     if view == RunqClockView::Lag {
         out.sort_by(|a, b| b.clock_ns.cmp(&a.clock_ns));
+        let top = out.first().and_then(|c| c.clock_ns).unwrap_or(0);
+        for c in &mut out {
+            c.lag_ns = Some(top.saturating_sub(c.clock_ns.unwrap_or(0)));
+        }
     }
     Ok(Box::new(RunqClocks {
         cpus: out,
@@ -383,9 +395,9 @@ impl Report for RunqClocks {
                     .map_or(1, |c| crate::format::days_clock(c).find(' ').unwrap_or(1));
                 for c in &self.cpus {
                     let indent = " ".repeat((max_indent + 1).saturating_sub(digits(c.cpu)));
-                    match (c.clock_ns, &c.current, c.current_last_run_ns) {
-                        (Some(clock), Some(t), Some(last)) => {
-                            let since = crate::format::days_clock(clock.saturating_sub(last));
+                    match (&c.current, c.since_run_ns) {
+                        (Some(t), Some(since)) => {
+                            let since = crate::format::days_clock(since);
                             let days = since.find(' ').unwrap_or(1);
                             writeln!(
                                 out,
@@ -400,10 +412,9 @@ impl Report for RunqClocks {
                 }
             }
             RunqClockView::Lag => {
-                let top = self.cpus.first().and_then(|c| c.clock_ns).unwrap_or(0);
                 let width = digits(self.options.ncpus);
                 for c in &self.cpus {
-                    let lag = top.saturating_sub(c.clock_ns.unwrap_or(0)) as f64 / 1e9;
+                    let lag = c.lag_ns.unwrap_or(0) as f64 / 1e9;
                     writeln!(
                         out,
                         "{}CPU {}: {lag:.2} secs",

@@ -46,6 +46,7 @@ const COMPARED: &[&str] = &[
     "foreach-net",
     "dev-d",
     "mod-t",
+    "files-d-dentry",
     "sys-c-head",
     "sys-t",
 ];

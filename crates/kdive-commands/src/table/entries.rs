@@ -178,12 +178,18 @@ pub static FILES: Command = Command::new(
     "a task's root, working directory and open files",
     files::run,
 )
+.flags(&[
+    Flag::letter('d', "this dentry's inode, superblock, type and path").takes("DENTRY"),
+    Flag::letter('p', "the pages an inode has in the page cache").not_yet(),
+    Flag::letter('c', "each file's page-cache pages").not_yet(),
+    Flag::letter('R', "only the files referring to this").not_yet(),
+])
 .args(&[TASKS])
 .per_task(files::for_tasks)
 .description(
     "Shows a task's root and current directory, then each open file descriptor with its file, \
      dentry and inode, the file's type and its path. Sockets also name their protocol; pipes \
-     and sockets their pseudo filesystem.",
+     and sockets have no path (the JSON keeps their pseudo filesystem's name, `[pipefs]`).",
 )
 .examples(&[
     example("files", "the open files of the current context"),
