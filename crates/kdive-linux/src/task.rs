@@ -302,6 +302,11 @@ impl TaskInfo {
         state_code(self.state, self.exit_state)
     }
 
+    /// crash's long state (`TASK_INTERRUPTIBLE`...).
+    pub fn state_name(&self) -> String {
+        state_name(self.state, self.exit_state)
+    }
+
     /// The kernel's one-letter state (`R`, `S`, `D`, `I`, `Z`, ...), as /proc and drgn show it.
     pub fn state_char(&self) -> char {
         match self.state_code() {
@@ -317,6 +322,38 @@ impl TaskInfo {
             _ => '?',
         }
     }
+}
+
+/// crash's long task state (`TASK_RUNNING`, `TASK_UNINTERRUPTIBLE|TASK_NOLOAD`...): the name of
+/// every state bit set in `__state` and `exit_state`, joined by `|`.
+pub fn state_name(state: u64, exit_state: u64) -> String {
+    const NAMES: [(u64, &str); 11] = [
+        (0x1, "TASK_INTERRUPTIBLE"),
+        (0x2, "TASK_UNINTERRUPTIBLE"),
+        (0x4, "TASK_STOPPED"),
+        (0x8, "TASK_TRACED"),
+        (0x20, "EXIT_ZOMBIE"),
+        (0x10, "EXIT_DEAD"),
+        (0x80, "TASK_DEAD"),
+        (0x100, "TASK_WAKEKILL"),
+        (0x200, "TASK_WAKING"),
+        (0x40, "TASK_PARKED"),
+        (0x400, "TASK_NOLOAD"),
+    ];
+    let bits = state | exit_state;
+    if bits == 0 {
+        return "TASK_RUNNING".into();
+    }
+    let names: Vec<&str> = NAMES
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, n)| *n)
+        .chain((bits & 0x800 != 0).then_some("TASK_NEW"))
+        .collect();
+    if names.is_empty() {
+        return "(unknown)".into();
+    }
+    names.join("|")
 }
 
 /// crash's two-letter task state from `__state` and `exit_state`.
@@ -552,4 +589,20 @@ pub fn read_tasks(prog: &Program, tl: &mut TaskList) -> Result<Vec<TaskInfo>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_state_names() {
+        // crash 9.0.2's `set` on the corpus: a running and a sleeping task
+        assert_eq!(state_name(0, 0), "TASK_RUNNING");
+        assert_eq!(state_name(0x1, 0), "TASK_INTERRUPTIBLE");
+        // the kernel's TASK_IDLE is TASK_UNINTERRUPTIBLE | TASK_NOLOAD
+        assert_eq!(state_name(0x402, 0), "TASK_UNINTERRUPTIBLE|TASK_NOLOAD");
+        assert_eq!(state_name(0, 0x20), "EXIT_ZOMBIE");
+        assert_eq!(state_name(0x1000, 0), "(unknown)");
+    }
 }
