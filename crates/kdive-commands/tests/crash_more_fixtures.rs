@@ -48,6 +48,7 @@ const COMPARED: &[&str] = &[
     "mod-t",
     "files-d-dentry",
     "set-c-1-bt",
+    "vm-m-1-head",
     "sys-c-head",
     "sys-t",
 ];

@@ -137,6 +137,7 @@ fn commands(fx: &Fixture, raw_file: &str) -> Vec<String> {
         "sys -t",
         "help",
         "help ps",
+        "vm -m 1",
     ]
     .iter()
     .map(|c| c.to_string())

@@ -883,6 +883,14 @@ pub static VM: Command = Command::new(
     "a task's address space",
     vm::run,
 )
+.flags(&[
+    Flag::letter('m', "the task's mm_struct, as struct prints it"),
+    Flag::letter('p', "each page of every VMA with its physical address").not_yet(),
+    Flag::letter('v', "every VMA's vm_area_struct").not_yet(),
+    Flag::letter('R', "only the VMAs referring to this").not_yet(),
+    Flag::letter('f', "the names of these VMA flags").takes("FLAGS").not_yet(),
+    Flag::letter('P', "one VMA's pages").takes("VMA").not_yet(),
+])
 .args(&[TASKS])
 .per_task(vm::for_tasks)
 .description(
@@ -892,6 +900,7 @@ pub static VM: Command = Command::new(
 .examples(&[
     example("vm", "the current context's address space"),
     example("vm 1", "PID 1's address space"),
+    example("vm -m 1", "PID 1's mm_struct"),
 ]);
 
 pub static WAITQ: Command = Command::new("waitq", "the tasks waiting on a wait queue", waitq::run)
