@@ -1,5 +1,6 @@
 //! `files [PID|TASK ...]`: a task's root and working directory and its open files, as crash
-//! prints them (sockets name their protocol); `files -d DENTRY`: one dentry's inode and path.
+//! prints them (sockets also name their protocol; pipes and sockets their pseudo filesystem);
+//! `files -d DENTRY`: one dentry's inode and path.
 
 use kdive_linux::fs::{open_files, root_and_cwd};
 use kdive_linux::task::TaskInfo;
@@ -228,16 +229,9 @@ impl Report for Files {
                 .files
                 .iter()
                 .map(|f| {
-                    // a pipe's or socket's dentry has no path, only its pseudo filesystem's
-                    // name (`[pipefs]`, `[sockfs]`); crash shows none, and a socket's protocol
-                    let pseudo = matches!(f.kind.as_str(), "FIFO" | "SOCK")
-                        && f.path.starts_with('[')
-                        && f.path.ends_with(']');
-                    let shown = if pseudo { "" } else { f.path.as_str() };
                     let path = match &f.protocol {
-                        Some(p) if shown.is_empty() => p.clone(),
-                        Some(p) => format!("{p} {shown}"),
-                        None => shown.to_string(),
+                        Some(p) => format!("{p} {}", f.path),
+                        None => f.path.clone(),
                     };
                     let line = format!(
                         "{:>3} {:016x} {:016x} {:016x} {:<4} {path}\n",

@@ -197,7 +197,11 @@ fn files_match_crash_and_drgn() {
         let drgn = fx.drgn();
         for (cmd, reference) in crash_refs(&fx, "-files-") {
             let got = run(&s, &cmd).unwrap();
-            let text = got.text();
+            // kdive adds the pseudo filesystem of pipes and sockets after crash's text
+            let text = got
+                .text()
+                .replace(" [pipefs]", " ")
+                .replace(" [sockfs]", "");
             let want: Vec<String> = body(&reference)
                 .iter()
                 .map(|l| l.trim_end().to_string())
@@ -211,9 +215,7 @@ fn files_match_crash_and_drgn() {
                 .unwrap()
                 .iter()
                 .find(|t| t["pid"].as_i64() == Some(pid));
-            // the paths of pipes and sockets (`[pipefs]`) are in the JSON, not in crash's text
-            let json = got.json();
-            let rows = json["tasks"][0]["files"].as_array().unwrap();
+            let full = got.text();
             for f in task
                 .and_then(|t| t["files"].as_array())
                 .into_iter()
@@ -222,9 +224,9 @@ fn files_match_crash_and_drgn() {
                 let (Some(fd), Some(path)) = (f["fd"].as_u64(), f["path"].as_str()) else {
                     continue;
                 };
-                let hit = rows
-                    .iter()
-                    .any(|r| r["fd"].as_u64() == Some(fd) && r["path"].as_str() == Some(path));
+                let hit = full.lines().any(|l| {
+                    l.split_whitespace().next() == Some(&fd.to_string()) && l.contains(path)
+                });
                 assert!(hit, "{}: {cmd}: fd {fd} {path}", fx.name);
                 checked += 1;
             }

@@ -189,7 +189,7 @@ pub static FILES: Command = Command::new(
 .description(
     "Shows a task's root and current directory, then each open file descriptor with its file, \
      dentry and inode, the file's type and its path. Sockets also name their protocol; pipes \
-     and sockets have no path (the JSON keeps their pseudo filesystem's name, `[pipefs]`).",
+     and sockets their pseudo filesystem.",
 )
 .examples(&[
     example("files", "the open files of the current context"),
