@@ -5,8 +5,8 @@ use std::process::{Command, ExitCode, Stdio};
 
 use kdive_commands::{envelope, Session, TextOptions};
 
-use crate::status::Status;
 use crate::completion::PromptHelper;
+use crate::status::Status;
 use crate::terminal::{self, Style};
 
 /// Where a command's output goes.

@@ -138,7 +138,7 @@ impl Flags {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::{BT, PS, RD, SEARCH, SYS};
+    use crate::table::{BT, PS, RD, SEARCH, SWAP};
 
     #[test]
     fn splits_and_quotes() {
@@ -197,8 +197,10 @@ mod tests {
             e.starts_with("bt: -o (") && e.contains("not implemented yet"),
             "{e}"
         );
-        let e = Flags::parse(&SYS, &words("extra")).unwrap_err().to_string();
-        assert!(e.starts_with("sys: unexpected argument extra"), "{e}");
+        let e = Flags::parse(&SWAP, &words("extra"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("swap: unexpected argument extra"), "{e}");
         assert!(
             Flags::parse(&RD, &words("a b c")).is_err(),
             "rd takes two words"

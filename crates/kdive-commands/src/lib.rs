@@ -3,6 +3,7 @@
 
 pub mod analyze;
 pub mod args;
+pub mod bpf;
 pub mod bt;
 pub mod bt_scan;
 pub mod dev;
@@ -11,12 +12,15 @@ pub mod envelope;
 pub mod files;
 pub mod foreach;
 pub mod format;
+pub mod fuser;
 pub mod help;
 pub mod info;
+pub mod ipcs;
 pub mod irq;
 pub mod kmem;
 pub mod list;
 pub mod log;
+pub mod mach;
 pub mod modules;
 pub mod mount;
 pub mod net;
@@ -26,14 +30,18 @@ pub mod runq;
 pub mod search;
 pub mod session;
 pub mod set;
+pub mod sig;
 pub mod structs;
+pub mod swap;
 pub mod sym;
 pub mod sys;
 pub mod table;
 mod tasks;
+pub mod timer;
 pub mod tree;
 pub mod vm;
 pub mod vtop;
+pub mod waitq;
 
 pub use session::Session;
 

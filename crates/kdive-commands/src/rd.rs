@@ -194,7 +194,7 @@ fn parse(args: &[String]) -> Result<Args, CommandError> {
 struct Reader<'s> {
     s: &'s Session,
     phys: bool,
-    user: Option<kdive_linux::mm::UserMemory>,
+    user: Option<kdive_memory::AddressSpace>,
 }
 
 impl Reader<'_> {
@@ -381,10 +381,10 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
 /// `-u`: the current context's user address space, and the task.
 fn user_memory(
     s: &Session,
-) -> Result<(Option<kdive_linux::mm::UserMemory>, Option<u64>), CommandError> {
+) -> Result<(Option<kdive_memory::AddressSpace>, Option<u64>), CommandError> {
     let task = crate::tasks::tasks_named(s, "rd", &[])?[0].addr;
     let prog = s.kernel()?;
-    let mem = kdive_linux::mm::UserMemory::of_task(prog, task)
+    let mem = kdive_linux::mm::task_address_space(prog, task)
         .map_err(|source| CommandError::Program { cmd: "rd", source })?
         .ok_or_else(|| usage(format!("-u: task {task:x} has no user address space")))?;
     Ok((Some(mem), Some(task)))

@@ -278,7 +278,7 @@ enum Memory<'s> {
     },
     User {
         km: std::sync::Arc<kdive_memory::KernelMemory>,
-        user: kdive_linux::mm::UserMemory,
+        user: kdive_memory::AddressSpace,
     },
 }
 
@@ -293,7 +293,7 @@ impl<'s> Memory<'s> {
         })?;
         if space == Space::User {
             let task = crate::tasks::tasks_named(s, "search", &[])?[0].addr;
-            let user = kdive_linux::mm::UserMemory::of_task(prog, task)
+            let user = kdive_linux::mm::task_address_space(prog, task)
                 .map_err(|source| CommandError::Program {
                     cmd: "search",
                     source,

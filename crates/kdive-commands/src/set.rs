@@ -17,6 +17,8 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     let tasks = s.tasks()?;
     let prog = s.kernel()?;
     let ctx = BacktraceContext::new(prog, &tasks.list.active);
+    let before = current_task(s, &ctx)?;
+    let mut quiet = false;
     if f.has('p') {
         s.set_context(None);
     } else if let Some(c) = f.value('c') {
@@ -27,6 +29,8 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             .active
             .get(&cpu)
             .ok_or_else(|| CommandError::Usage(format!("set: invalid cpu number: {cpu}")))?;
+        // crash says nothing when that CPU's task is the context already
+        quiet = *t == before;
         s.set_context(Some(*t));
     } else if let Some(p) = f.positional.first() {
         let t = resolve("set", &tasks.infos, p)?;
@@ -34,26 +38,35 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     }
     let cur = current_task(s, &ctx)?;
     let t = find_task(&tasks.infos, cur).ok_or_else(|| bad_task("set", &format!("{cur:x}")))?;
-    let same_pid = tasks.infos.iter().filter(|o| o.pid == t.pid).count();
-    // the thread_info is the task's first member when it lives in the task (x86_64 since 4.9)
-    let thread_info = prog
-        .type_("struct task_struct")
-        .ok()
-        .filter(|&ty| prog.types().has_member(ty, "thread_info"))
-        .map(|_| t.addr);
-    let active = ctx.active_cpu(t.addr);
     Ok(Box::new(SetReport {
         pid: t.pid,
         comm: t.comm.clone(),
         task: t.addr,
-        thread_info,
-        same_pid: (same_pid > 1).then_some(same_pid),
-        cpu: active.unwrap_or(t.cpu),
+        same_pid: tasks.infos.iter().filter(|o| o.pid == t.pid).count(),
+        thread_info: thread_info(prog, t.addr),
+        cpu: t.cpu,
         state: t.state_code().to_string(),
-        state_name: kdive_linux::task::state_names(t.state, t.exit_state),
-        active: active.is_some(),
+        state_name: t.state_names(),
+        active: ctx.active.values().any(|&a| a == t.addr),
         panic: ctx.panic_cpu.and_then(|c| ctx.active.get(&c)) == Some(&t.addr),
+        quiet,
     }))
+}
+
+/// A task's `thread_info`: inside the task_struct where the kernel keeps it there, else at the
+/// bottom of its stack; `None` when neither can be read.
+fn thread_info(prog: &kdive_program::Program, task: u64) -> Option<u64> {
+    let ty = prog.type_("struct task_struct").ok()?;
+    match kdive_program::object::offset_of(prog, ty, "thread_info") {
+        Ok(off) => Some(task + off),
+        Err(_) => prog
+            .object("struct task_struct", task)
+            .ok()?
+            .member("stack")
+            .ok()?
+            .read_u64()
+            .ok(),
+    }
 }
 
 /// What `set` shows: the current context.
@@ -63,42 +76,45 @@ pub struct SetReport {
     pub comm: String,
     #[serde(with = "crate::hex")]
     pub task: u64,
-    /// The task's `thread_info`, when it is part of the task.
-    #[serde(default, with = "crate::hex_opt")]
+    /// How many tasks have this PID (the idle tasks share 0): crash then shows `(1 of N)`.
+    pub same_pid: usize,
+    #[serde(with = "crate::hex_opt")]
     pub thread_info: Option<u64>,
-    /// How many tasks share this PID, when more than one (the idle tasks).
-    #[serde(default)]
-    pub same_pid: Option<usize>,
     pub cpu: u32,
     /// crash's two-letter state (`RU`, `IN`, `UN`...).
     pub state: String,
-    /// The state as crash's `set` names it (`TASK_INTERRUPTIBLE`).
-    #[serde(default)]
+    /// crash's long state (`TASK_RUNNING`, `TASK_INTERRUPTIBLE`...).
     pub state_name: String,
     /// Running on a CPU at the time of the dump.
-    #[serde(default)]
     pub active: bool,
     pub panic: bool,
+    /// `set -c` named the task that was the context already: crash shows nothing.
+    pub quiet: bool,
 }
 
 impl Report for SetReport {
     fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "    PID: {}", self.pid)?;
-        writeln!(out, "COMMAND: \"{}\"", self.comm)?;
+        if self.quiet {
+            return Ok(());
+        }
+        writeln!(out, "    PID: {}\nCOMMAND: \"{}\"", self.pid, self.comm)?;
         write!(out, "   TASK: {:x}  ", self.task)?;
-        if let Some(n) = self.same_pid {
-            write!(out, "(1 of {n})  ")?;
+        if self.same_pid > 1 {
+            // crash numbers none of them: every one is "1 of N"
+            write!(out, "(1 of {})  ", self.same_pid)?;
         }
         if let Some(ti) = self.thread_info {
             write!(out, "[THREAD_INFO: {ti:x}]")?;
         }
-        writeln!(out)?;
-        writeln!(out, "    CPU: {}", self.cpu)?;
-        let mark = match (self.panic, self.active) {
-            (true, _) => "(PANIC)",
-            (false, true) => "(ACTIVE)",
+        let how = match (self.active, self.panic) {
+            (_, true) => "(PANIC)",
+            (true, false) => "(ACTIVE)",
             _ => "",
         };
-        writeln!(out, "  STATE: {} {mark}", self.state_name)
+        write!(
+            out,
+            "\n    CPU: {}\n  STATE: {} {how}\n",
+            self.cpu, self.state_name
+        )
     }
 }

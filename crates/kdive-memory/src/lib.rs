@@ -94,7 +94,7 @@ pub trait ReadVirt: Send + Sync {
 }
 
 pub use paging::{Level, Mapping, PagingFormat, Walk, WalkStep};
-pub use x86_64::KernelMemory;
+pub use x86_64::{AddressSpace, KernelMemory};
 
 /// The smallest page size of any architecture: the granularity of partial reads.
 const MIN_PAGE: u64 = 0x1000;

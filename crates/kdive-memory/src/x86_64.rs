@@ -238,6 +238,12 @@ impl KernelMemory {
         self.direct_map_base()?.checked_add(paddr)
     }
 
+    /// Translates `vaddr` through the page tables whose top-level table is at physical `root`
+    /// (a process's `mm->pgd`), without the cache or the kernel image's fast path.
+    pub fn mapping_in(&self, root: u64, vaddr: u64) -> Result<Mapping> {
+        self.walk_with(root, vaddr, |_| {})
+    }
+
     /// Reads physical memory straight from the dump.
     pub fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<(), DumpError> {
         self.dump.read_phys(paddr, buf)
@@ -286,21 +292,7 @@ fn image_to_phys(vaddr: u64, phys_base: u64, image_size: u64) -> Option<u64> {
 impl KernelMemory {
     /// Reads `buf` at `vaddr` one page at a time, so that an error names the page that failed.
     fn read_each_page(&self, vaddr: u64, buf: &mut [u8]) -> Result<()> {
-        let mut done = 0usize;
-        while done < buf.len() {
-            let v = vaddr + done as u64;
-            let paddr = self.translate(v)?;
-            let n = ((PAGE_SIZE - v % PAGE_SIZE) as usize).min(buf.len() - done);
-            self.dump
-                .read_phys(paddr, &mut buf[done..done + n])
-                .map_err(|source| MemError::Dump {
-                    vaddr: v,
-                    level: None,
-                    source,
-                })?;
-            done += n;
-        }
-        Ok(())
+        read_pages(&self.dump, vaddr, buf, |v| self.translate(v))
     }
 }
 
@@ -340,4 +332,65 @@ impl ReadVirt for KernelMemory {
         }
         Ok(())
     }
+}
+
+/// Another address space of the same dump: a process's, through its own top-level table.
+/// Reads translate every page through that table (user addresses; kernel ones too, as the
+/// process's tables map the kernel).
+pub struct AddressSpace {
+    mem: Arc<KernelMemory>,
+    root: u64,
+}
+
+impl AddressSpace {
+    /// The address space whose top-level table is at physical `root`.
+    pub fn new(mem: Arc<KernelMemory>, root: u64) -> AddressSpace {
+        AddressSpace { mem, root }
+    }
+
+    /// Physical address of the top-level table.
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+
+    /// Where `vaddr` lands, with the size of the page mapping it.
+    pub fn mapping(&self, vaddr: u64) -> Result<Mapping> {
+        self.mem.mapping_in(self.root, vaddr)
+    }
+}
+
+impl ReadVirt for AddressSpace {
+    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        read_pages(&self.mem.dump, addr, buf, |v| {
+            self.mem.mapping_in(self.root, v).map(|m| m.paddr)
+        })
+    }
+}
+
+/// Reads `buf` at `addr` page by page, each page's physical address from `translate`.
+fn read_pages(
+    dump: &Dump,
+    addr: u64,
+    buf: &mut [u8],
+    translate: impl Fn(u64) -> Result<u64>,
+) -> Result<()> {
+    let mut done = 0usize;
+    while done < buf.len() {
+        let Some(vaddr) = addr.checked_add(done as u64) else {
+            return Err(MemError::BadAddress {
+                vaddr: addr,
+                reason: "read runs past the end of the address space",
+            });
+        };
+        let paddr = translate(vaddr)?;
+        let n = ((PAGE_SIZE - vaddr % PAGE_SIZE) as usize).min(buf.len() - done);
+        dump.read_phys(paddr, &mut buf[done..done + n])
+            .map_err(|source| MemError::Dump {
+                vaddr,
+                level: None,
+                source,
+            })?;
+        done += n;
+    }
+    Ok(())
 }

@@ -4,15 +4,17 @@ use kdive_debuginfo::NameKind;
 
 use super::{example, Arg, Command, Flag};
 use crate::{
-    analyze, bt, dev, dis, files, foreach, help, info, irq, kmem, list, log, modules, mount, net,
-    ps, rd, runq, search, set, structs, sym, sys, tree, vm, vtop,
+    analyze, bpf, bt, dev, dis, files, foreach, fuser, help, info, ipcs, irq, kmem, list, log,
+    mach, modules, mount, net, ps, rd, runq, search, set, sig, structs, swap, sym, sys, timer,
+    tree, vm, vtop, waitq,
 };
 
 /// Every command, in alphabetical order.
 pub static COMMANDS: &[&Command] = &[
-    &POINTER, &ANALYZE, &BT, &BTOP, &DEV, &DIS, &FILES, &FOREACH, &HELP, &INFO, &IRQ, &KMEM, &LIST,
-    &LOG, &MOD, &MOUNT, &NET, &PS, &PTE, &PTOB, &PTOV, &RD, &RUNQ, &SEARCH, &SET, &STRUCT, &SYM,
-    &SYS, &TASK, &TREE, &UNION, &VM, &VTOP, &WHATIS,
+    &POINTER, &ANALYZE, &BPF, &BT, &BTOP, &DEV, &DIS, &FILES, &FOREACH, &FUSER, &HELP, &INFO,
+    &IPCS, &IRQ, &KMEM, &LIST, &LOG, &MACH, &MOD, &MOUNT, &NET, &PS, &PTE, &PTOB, &PTOV, &RD,
+    &RUNQ, &SEARCH, &SET, &SIG, &STRUCT, &SWAP, &SYM, &SYS, &TASK, &TIMER, &TREE, &UNION, &VM,
+    &VTOP, &WAITQ, &WHATIS,
 ];
 
 /// The operand of `bt`, `files`, `vm` and `task`.
@@ -85,6 +87,28 @@ pub static ANALYZE: Command = Command::new(
     "analyze",
     "the verdict, culprit, evidence and signature of this dump",
 )]);
+
+pub static BPF: Command = Command::new("bpf", "the BPF programs and maps loaded", bpf::run)
+    .flags(&[
+        Flag::letter('p', "this program, with its details").takes("ID"),
+        Flag::letter('m', "this map, with its details").takes("ID"),
+        Flag::letter('P', "every program with its details"),
+        Flag::letter('M', "every map with its details"),
+        Flag::letter('j', "the program's JITed instructions").not_yet(),
+        Flag::letter('t', "the program's translated BPF instructions").not_yet(),
+        Flag::letter('T', "the same with each instruction's bytes").not_yet(),
+        Flag::letter('s', "the bpf_prog, bpf_prog_aux or bpf_map structures").not_yet(),
+    ])
+    .description(
+        "Lists the loaded BPF programs (from the kernel's prog_idr) with their bpf_prog, \
+     bpf_prog_aux, type, tag and the maps they use, then the maps (map_idr) with their type \
+     and flags. -p and -m show one program or map with its sizes, name and owner; -P and -M \
+     all of them.",
+    )
+    .examples(&[
+        example("bpf", "every BPF program and map"),
+        example("bpf -P", "every program with its details"),
+    ]);
 
 pub static BT: Command = Command::new("bt", "kernel stack backtraces", bt::run)
     .flags(&[
@@ -161,13 +185,32 @@ pub static BTOP: Command = Command::new("btop", "an address's page frame number"
         "the page frame number of 0x12345000",
     )]);
 
-pub static DEV: Command = Command::new("dev", "character and block device majors", dev::run)
-    .description(
-        "Lists the character device regions and the block majors, with the cdev or gendisk behind \
+pub static DEV: Command = Command::new(
+    "dev",
+    "character and block devices, disks' I/O, PCI devices",
+    dev::run,
+)
+.flags(&[
+    Flag::letter('d', "each disk's requests in flight, reads and writes"),
+    Flag::letter('D', "the same, only disks with requests in flight"),
+    Flag::letter('p', "the PCI buses and their devices"),
+    Flag::letter('i', "the I/O ports and memory regions").not_yet(),
+    Flag::letter('V', "the device dumps the dump carries").not_yet(),
+])
+.description(
+    "Lists the character device regions and the block majors, with the cdev or gendisk behind \
      each and its operations, as crash's `dev` does without arguments. Unlike crash, every block \
-     major of a shared hash bucket is shown, not only the first.",
-    )
-    .examples(&[example("dev", "the character and block devices")]);
+     major of a shared hash bucket is shown, not only the first.\n\n\
+     -d counts, for each disk of the block class, the requests its driver holds (the busy \
+     tags of its hardware queues). -p walks the PCI root buses: each device's name, class, \
+     vendor:device and, for PCI Express devices, its port type (crash calls every \
+     conventional PCI device ENDPOINT; kdive leaves their type empty).",
+)
+.examples(&[
+    example("dev", "the character and block devices"),
+    example("dev -d", "the disks' requests in flight"),
+    example("dev -p", "the PCI devices"),
+]);
 
 pub static DIS: Command = Command::new("dis", "disassemble kernel code", dis::run)
     .flags(&[
@@ -223,6 +266,12 @@ pub static FILES: Command = Command::new(
     "a task's root, working directory and open files",
     files::run,
 )
+.flags(&[
+    Flag::letter('d', "this dentry's inode, superblock, type and path").takes("DENTRY"),
+    Flag::letter('p', "the pages an inode has in the page cache").not_yet(),
+    Flag::letter('c', "each file's page-cache pages").not_yet(),
+    Flag::letter('R', "only the files referring to this").not_yet(),
+])
 .args(&[TASKS])
 .per_task(files::for_tasks)
 .description(
@@ -247,7 +296,7 @@ pub static FOREACH: Command = Command::new(
          kernel threads, user tasks, or the tasks running on a CPU; every task when none is given",
     )
     .repeated(),
-    Arg::required("COMMAND", "`bt`, `files` or `vm`"),
+    Arg::required("COMMAND", "`bt`, `files`, `vm`, `sig` or `net`"),
     Arg::optional("FLAGS", "the command's flags").repeated(),
 ])
 .description(
@@ -263,6 +312,18 @@ pub static FOREACH: Command = Command::new(
     ),
     example("foreach sshd files", "the open files of every sshd"),
 ]);
+
+pub static FUSER: Command = Command::new("fuser", "the tasks using a file, and how", fuser::run)
+    .args(&[Arg::required("PATH|INODE", "a file's path, or the address of its inode").repeated()])
+    .description(
+        "Lists the tasks that use the file as their root (`root`) or working directory (`cwd`), \
+     hold it open (`fd`) or map it (`mmap`). A path matches only the same path, as the task's \
+     own files name it; an inode address matches open and mapped files.",
+    )
+    .examples(&[
+        example("fuser /", "the tasks using the root directory"),
+        example("fuser /bin/busybox", "the tasks running or holding busybox"),
+    ]);
 
 pub static HELP: Command = Command::new("help", "the commands, or one command in full", help::run)
     .args(&[Arg::optional("COMMAND", "the command to describe")])
@@ -293,12 +354,59 @@ pub static INFO: Command = Command::new(
     example("info -v", "the same with every VMCOREINFO line"),
 ]);
 
+pub static IPCS: Command = Command::new(
+    "ipcs",
+    "System V shared memory, semaphores and message queues",
+    ipcs::run,
+)
+.flags(&[
+    Flag::letter('m', "shared memory segments"),
+    Flag::letter('M', "shared memory segments, each with its pages and inode"),
+    Flag::letter('s', "semaphore arrays"),
+    Flag::letter('q', "message queues"),
+    Flag::letter('n', "the IPC namespace of this task").takes("PID|TASK"),
+])
+.args(&[Arg::optional(
+    "ID|ADDR",
+    "only this object: its ID, or the address of its shmid_kernel, sem_array or msg_queue",
+)
+.repeated()])
+.description(
+    "Lists the System V IPC objects of the initial IPC namespace (or a task's, with -n): \
+     shared memory segments with key, ID, owner, permissions, size, attaches and status; \
+     semaphore arrays with their size; message queues with bytes and messages queued. \
+     Without -m, -M, -s or -q, all three kinds.",
+)
+.examples(&[
+    example(
+        "ipcs",
+        "every shared memory segment, semaphore array and message queue",
+    ),
+    example("ipcs -M", "the shared memory segments with their pages"),
+]);
+
 pub static IRQ: Command = Command::new("irq", "IRQ descriptors and their actions", irq::run)
+    .flags(&[
+        Flag::letter(
+            's',
+            "interrupts taken per CPU, with chip and handler names (/proc/interrupts)",
+        ),
+        Flag::letter('c', "with -s, only these CPUs").takes("CPU[,CPU...]"),
+        Flag::letter('a', "the CPUs each IRQ may be delivered to"),
+        Flag::letter('b', "the softirq vectors and their handlers"),
+        Flag::letter('d', "the interrupt descriptor table").not_yet(),
+        Flag::letter('u', "only the IRQs in use").not_yet(),
+    ])
     .description(
         "Lists every IRQ number with its irq_desc, irq_chip and the irqaction handlers chained on \
-     it, as crash's `irq` does without arguments.",
+     it, as crash's `irq` does without arguments. -s, -a and -b show, for the IRQs with \
+     handlers, the per-CPU counts, the affinity, or the softirq vectors instead.",
     )
-    .examples(&[example("irq", "every IRQ")]);
+    .examples(&[
+        example("irq", "every IRQ"),
+        example("irq -s", "interrupt counts per CPU"),
+        example("irq -b", "the softirq handlers"),
+    ]);
 
 pub static KMEM: Command = Command::new(
     "kmem",
@@ -446,15 +554,68 @@ pub static LOG: Command = Command::new("log", "the kernel log", log::run)
         example("log -T -m", "with dates and message levels"),
     ]);
 
+pub static MACH: Command = Command::new(
+    "mach",
+    "the machine: CPUs, memory, kernel layout and stacks",
+    mach::run,
+)
+.flags(&[
+    Flag::letter('c', "each CPU's struct cpuinfo_x86"),
+    Flag::letter('m', "the firmware's (E820) memory map"),
+    Flag::letter('x', "with -c, integers in hexadecimal"),
+    Flag::letter('d', "with -c, integers in decimal (the default)"),
+])
+.description(
+    "Shows the machine type, memory size, CPU count and speed, the tick rate (HZ), page size, \
+     where the kernel's regions start (direct map, vmalloc, vmemmap, image, modules), the \
+     kernel stack size, and each CPU's IRQ and exception stacks, as crash's `mach` does.\n\n\
+     HZ comes from the length of a tick the kernel keeps (`tick_nsec`). crash guesses it from \
+     the I/O scheduler's defaults and says 1000 on kernels where it cannot find them; kdive's \
+     is the kernel's own.",
+)
+.examples(&[
+    example("mach", "the machine"),
+    example("mach -m", "the physical memory map"),
+    example("mach -c", "each CPU's cpuinfo_x86"),
+]);
+
 pub static MOD: Command = Command::new("mod", "loaded modules and their debug files", modules::run)
+    .flags(&[
+        Flag::letter(
+            't',
+            "the modules that taint the kernel, with their taint letters",
+        ),
+        Flag::letter(
+            's',
+            "attach this module's debug file (FILE, or NAME.ko beside the dump)",
+        )
+        .takes("NAME"),
+        Flag::letter(
+            'S',
+            "attach the debug file of every module found in DIR (default: beside the dump)",
+        ),
+        Flag::letter(
+            'r',
+            "accepted for crash's sake: debug files are read as needed",
+        ),
+        Flag::letter('d', "detach a module's debug file").not_yet(),
+        Flag::letter('D', "detach every module's debug file").not_yet(),
+    ])
+    .args(&[Arg::optional(
+        "FILE|DIR",
+        "with -s, the module's debug file; with -S, where to look for them",
+    )])
     .description(
         "Lists the loaded modules as crash does: the struct module, name, text base, size and \
-     state, and the debug file (`.ko`) attached to each when one was found next to the dump or \
-     given.\n\n\
-     Module debug files are not loaded from the prompt: give them after the dump on kdive's \
-     command line.",
+     the debug file (`.ko`, `.ko.debug`) attached to each, when one was found next to the \
+     dump, given on the command line, or loaded with -s or -S. A debug file is checked \
+     against the loaded module (its srcversion and its symbols' layout) before it is used.",
     )
-    .examples(&[example("mod", "every loaded module")]);
+    .examples(&[
+        example("mod", "every loaded module"),
+        example("mod -t", "the modules that taint the kernel"),
+        example("mod -S", "attach the .ko files found beside the dump"),
+    ]);
 
 pub static MOUNT: Command = Command::new(
     "mount",
@@ -468,23 +629,85 @@ pub static MOUNT: Command = Command::new(
 )
 .examples(&[example("mount", "every mount")]);
 
-pub static NET: Command = Command::new("net", "network devices and their addresses", net::run)
-    .description(
-        "Lists the network devices of the initial network namespace with their net_device, name \
-     and IPv4 and IPv6 addresses, as crash's `net` does without arguments.",
-    )
-    .examples(&[example("net", "every network device")]);
+pub static NET: Command = Command::new(
+    "net",
+    "network devices, sockets and the ARP cache",
+    net::run,
+)
+.flags(&[
+    Flag::letter(
+        'n',
+        "the devices of a task's network namespace (the current one's by default)",
+    ),
+    Flag::letter(
+        's',
+        "the open sockets of the tasks given (the current one by default)",
+    ),
+    Flag::letter(
+        'S',
+        "the same, with each socket's struct socket and inet_sock",
+    ),
+    Flag::letter('a', "the IPv4 neighbour (ARP) cache"),
+    Flag::letter('N', "a 32-bit value as an IPv4 address").takes("ADDR"),
+    Flag::letter('x', "with -S, integers in hexadecimal"),
+    Flag::letter('d', "with -S, integers in decimal (the default)"),
+    Flag::letter('R', "only the sockets referring to this").not_yet(),
+])
+.args(&[TASKS])
+.per_task(net::for_tasks)
+.description(
+    "Without flags, lists the network devices of the initial network namespace with their \
+     net_device, name and IPv4 and IPv6 addresses, as crash's `net` does. -n lists a task's \
+     namespace's devices; -s lists each task's open sockets with their family, type and, for \
+     IPv4 and IPv6, the local and remote address and port; -a the ARP cache.",
+)
+.examples(&[
+    example("net", "every network device"),
+    example("net -s 1", "PID 1's open sockets"),
+    example("net -a", "the ARP cache"),
+]);
 
 pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
     .flags(&[
         Flag::letter('k', "kernel threads only"),
         Flag::letter('u', "user tasks only"),
         Flag::letter('G', "thread group leaders only"),
+        Flag::letter('A', "only the tasks running on a CPU"),
+        Flag::letter('I', "leave out the idle tasks"),
+        Flag::letter('H', "no header line"),
+        Flag::letter(
+            's',
+            "the saved kernel stack pointer instead of the task address",
+        ),
         Flag::letter(
             't',
             "run time, start time, user and system time of each task",
         ),
         Flag::letter('p', "each task's ancestry, from the idle task down"),
+        Flag::letter('c', "each task's children"),
+        Flag::letter('g', "each thread group with its threads"),
+        Flag::letter(
+            'l',
+            "when each task last ran (sched_info.last_arrival), most recent first",
+        ),
+        Flag::letter(
+            'm',
+            "how long before its CPU's runqueue clock each task last ran, most recent first",
+        ),
+        Flag::letter('S', "how many tasks are in each state"),
+        Flag::letter('r', "each task's resource limits"),
+        Flag::letter(
+            'a',
+            "each task's arguments and environment, read from its user memory",
+        ),
+        Flag::letter('Y', "scheduling policy and priority instead of memory"),
+        Flag::letter(
+            'y',
+            "only tasks of these scheduling policies (NORMAL, FIFO, RR, BATCH, IDLE, DEADLINE)",
+        )
+        .takes("POLICY[,POLICY...]"),
+        Flag::letter('C', "with -l or -m, the tasks of these CPUs under each CPU")
+            .takes("CPU[,CPU...]"),
     ])
     .args(&[Arg::optional(
         "PID|TASK|COMM",
@@ -494,12 +717,18 @@ pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
     .description(
         "Lists tasks in PID order (the idle tasks by CPU) with parent PID, CPU, task_struct \
          address, state, share of memory, virtual and resident size and command name. Tasks \
-         running on a CPU are marked `>`.",
+         running on a CPU are marked `>`.\n\n\
+         One of -t, -p, -c, -g, -l, -m, -S, -r, -a and -Y may be given: each shows another view \
+         of the chosen tasks. -k, -u, -G, -I, -A and -y choose tasks, as PID, task and command \
+         arguments do.",
     )
     .examples(&[
         example("ps", "every task"),
         example("ps -k", "the kernel threads"),
         example("ps -p 1", "PID 1 and its ancestors"),
+        example("ps -l", "the tasks by when they last ran"),
+        example("ps -S", "how many tasks are in each state"),
+        example("ps -y FIFO", "the real-time FIFO tasks"),
     ]);
 
 pub static PTE: Command = Command::new("pte", "a page-table entry decoded", vtop::run_pte)
@@ -614,11 +843,33 @@ pub static RD: Command = Command::new("rd", "memory contents", rd::run)
     ]);
 
 pub static RUNQ: Command = Command::new("runq", "each CPU's runqueue", runq::run)
+    .flags(&[
+        Flag::letter(
+            't',
+            "each CPU's runqueue clock and when its running task last ran",
+        ),
+        Flag::letter(
+            'm',
+            "how long before its CPU's clock each running task last ran",
+        ),
+        Flag::letter('T', "how far each CPU's clock lags the most advanced one"),
+        Flag::letter('g', "the queues by task group, nested"),
+        Flag::letter('c', "only these CPUs").takes("CPU[,CPU...]"),
+        Flag::letter('d', "every task on a runqueue, by CPU").not_yet(),
+    ])
     .description(
         "For each CPU, the task running on it, then the tasks queued in the real-time priority \
-     arrays and in the CFS red-black tree, following group runqueues, as crash prints them.",
+     arrays and in the CFS red-black tree, following group runqueues, as crash prints them. \
+     -g shows the same queues under the task groups they belong to.",
     )
-    .examples(&[example("runq", "the runqueues of every CPU")]);
+    .examples(&[
+        example("runq", "the runqueues of every CPU"),
+        example(
+            "runq -t",
+            "each CPU's clock and its running task's last run",
+        ),
+        example("runq -g -c 0", "CPU 0's queues by task group"),
+    ]);
 
 pub static SEARCH: Command = Command::new(
     "search",
@@ -695,6 +946,34 @@ pub static SET: Command = Command::new(
     example("set -c 1", "make the task running on CPU 1 current"),
 ]);
 
+pub static SIG: Command = Command::new(
+    "sig",
+    "a task's signal handlers, blocked and pending signals",
+    sig::run,
+)
+.flags(&[
+    Flag::letter(
+        'g',
+        "the whole thread group: its handlers, then each thread's state",
+    ),
+    Flag::letter('l', "the signal numbers and names"),
+    Flag::letter('s', "the names of the signals in this hexadecimal set").takes("SIGSET"),
+    Flag::letter('R', "only these task_struct members").not_yet(),
+])
+.args(&[TASKS])
+.per_task(sig::for_tasks)
+.description(
+    "Shows the thread group's signal_struct and the handler, mask and flags of each of the 64 \
+     signals (from the sighand_struct), then the task's pending flag, blocked set, and the \
+     signals pending for the task and for its thread group with the sigqueues queued, as \
+     crash prints them.",
+)
+.examples(&[
+    example("sig", "the current context's signals"),
+    example("sig 1", "PID 1's handlers and pending signals"),
+    example("sig -s 4000", "which signal the set 0x4000 holds"),
+]);
+
 pub static STRUCT: Command = Command::new(
     "struct",
     "a structure at an address, or its definition",
@@ -714,6 +993,13 @@ pub static STRUCT: Command = Command::new(
         "two members of the initial task",
     ),
 ]);
+
+pub static SWAP: Command = Command::new("swap", "the swap areas in use", swap::run)
+    .description(
+        "Lists each swap area in use with its swap_info_struct, whether it is a partition or a \
+     file, its size and use in KiB, the share used, its priority and its path.",
+    )
+    .examples(&[example("swap", "the swap areas")]);
 
 pub static SYM: Command = Command::new(
     "sym",
@@ -739,12 +1025,36 @@ pub static SYM: Command = Command::new(
 ]);
 
 pub static SYS: Command = Command::new("sys", "the system at the time of the dump", sys::run)
+    .flags(&[
+        Flag::letter('t', "the kernel's taint mask and letters"),
+        Flag::letter(
+            'c',
+            "the system call table (only the calls named or numbered by the arguments)",
+        ),
+        Flag::letter('i', "the DMI (SMBIOS) identification").not_yet(),
+    ])
+    .args(&[Arg::optional(
+        "config [PATTERN]|NAME|NR",
+        "`config`: the kernel's built-in configuration (the lines containing PATTERN); with -c, \
+         system calls by name or number",
+    )
+    .repeated()])
     .description(
         "Shows what crash shows on start: kernel and dump files, CPUs, the date of the dump, \
      uptime, load average, task count, node name, release, version, machine, memory size and \
-     the panic message.",
+     the panic message.\n\n\
+     -c lists the system call table with each handler's source file and line (with a \
+     vmlinux). `sys config` prints the configuration the kernel carries (CONFIG_IKCONFIG), \
+     or only its lines that contain a pattern.",
     )
-    .examples(&[example("sys", "the system overview")]);
+    .examples(&[
+        example("sys", "the system overview"),
+        example("sys -t", "the kernel's taint"),
+        example(
+            "sys -c read",
+            "the system calls whose handler names contain read",
+        ),
+    ]);
 
 pub static TASK: Command = Command::new("task", "tasks' task_struct contents", structs::run_task)
     .flags(&[
@@ -823,6 +1133,29 @@ pub static TREE: Command = Command::new(
     ),
 ]);
 
+pub static TIMER: Command = Command::new(
+    "timer",
+    "each CPU's timer wheel, or its high-resolution timers",
+    timer::run,
+)
+.flags(&[
+    Flag::letter('r', "the high-resolution timers of each clock base"),
+    Flag::letter('C', "only these CPUs").takes("CPU[,CPU...]"),
+])
+.description(
+    "Lists the timers queued on each CPU's timer wheels, soonest first, with when each \
+     fires (jiffies), how soon (TTE, negative when overdue), its timer_list and its function. \
+     With -r, the high-resolution timers of each clock base instead, in nanoseconds of that \
+     clock, against the time of the last tick.\n\n\
+     Kernels since 6.9 have three wheels per CPU (local, global, deferrable); all three are \
+     shown, where crash shows the first two as BASE_STD and BASE_DEF. The time of the last \
+     tick is counted at the kernel's own HZ (see `mach`).",
+)
+.examples(&[
+    example("timer", "the timer wheels of every CPU"),
+    example("timer -r -C 0", "CPU 0's high-resolution timers"),
+]);
+
 pub static UNION: Command = Command::new(
     "union",
     "a union at an address, or its definition",
@@ -841,6 +1174,14 @@ pub static VM: Command = Command::new(
     "a task's address space",
     vm::run,
 )
+.flags(&[
+    Flag::letter('m', "the task's mm_struct, as struct prints it"),
+    Flag::letter('p', "each page of every VMA with its physical address").not_yet(),
+    Flag::letter('v', "every VMA's vm_area_struct").not_yet(),
+    Flag::letter('R', "only the VMAs referring to this").not_yet(),
+    Flag::letter('f', "the names of these VMA flags").takes("FLAGS").not_yet(),
+    Flag::letter('P', "one VMA's pages").takes("VMA").not_yet(),
+])
 .args(&[TASKS])
 .per_task(vm::for_tasks)
 .description(
@@ -850,6 +1191,7 @@ pub static VM: Command = Command::new(
 .examples(&[
     example("vm", "the current context's address space"),
     example("vm 1", "PID 1's address space"),
+    example("vm -m 1", "PID 1's mm_struct"),
 ]);
 
 pub static VTOP: Command = Command::new(
@@ -874,6 +1216,20 @@ pub static VTOP: Command = Command::new(
     example("vtop ffff8e119be90000", "a kernel address"),
     example("vtop -c 138 0x401000", "a user address of PID 138"),
 ]);
+
+pub static WAITQ: Command = Command::new("waitq", "the tasks waiting on a wait queue", waitq::run)
+    .args(&[
+        Arg::required(
+            "SYMBOL|ADDR|STRUCT.MEMBER",
+            "a wait_queue_head_t: a symbol, an address, or a structure's member (with ADDR)",
+        ),
+        Arg::optional("ADDR", "with STRUCT.MEMBER, the structure's address"),
+    ])
+    .description(
+        "Lists the tasks waiting on a wait queue head, in queue order. An entry that is not a \
+     task's (a custom wake function's data) ends the list, as in crash.",
+    )
+    .examples(&[example("waitq log_wait", "who waits for the kernel log")]);
 
 pub static WHATIS: Command = Command::new("whatis", "a type's definition", structs::run_whatis)
     .flags(&[Flag::letter('o', "show each member's offset")])
