@@ -18,6 +18,7 @@ pub mod log;
 pub mod modules;
 pub mod mount;
 pub mod net;
+pub mod oops;
 pub mod ps;
 pub mod rd;
 pub mod runq;

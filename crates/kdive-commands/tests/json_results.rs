@@ -101,6 +101,10 @@ fn commands(fx: &Fixture, raw_file: &str) -> Vec<String> {
     .collect();
     cmds.push(format!("sym -m {module}"));
     cmds.push(format!("rd -r {raw_file} init_task 256"));
+    cmds.push(format!(
+        "oops {}",
+        fx.dir.join("vmcore-dmesg.txt").display()
+    ));
     cmds
 }
 
@@ -129,6 +133,7 @@ fn read_back(cmd: &str, v: Value) -> Box<dyn Report> {
         "search" => de::<search::SearchOut>(cmd, v),
         "mod" => de::<modules::Mod>(cmd, v),
         "analyze" => de::<analyze::Analysis>(cmd, v),
+        "oops" => de::<oops::Oops>(cmd, v),
         "sym" if has("-m") => de::<sym::ModuleSyms>(cmd, v),
         "sym" => de::<sym::Sym>(cmd, v),
         "runq" => de::<runq::Runq>(cmd, v),

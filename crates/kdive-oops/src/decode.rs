@@ -124,6 +124,7 @@ fn code_bytes(code: &str) -> Option<(Vec<u8>, usize)> {
 fn decode_from(bytes: &[u8], start: usize, mark: usize) -> Option<Vec<CodeLine>> {
     let mut d = Decoder::with_ip(64, &bytes[start..], start as u64, DecoderOptions::NONE);
     let mut f = GasFormatter::new();
+    f.options_mut().set_uppercase_hex(false);
     let mut out = Vec::new();
     let mut ins = Instruction::default();
     let mut aligned = start == mark;

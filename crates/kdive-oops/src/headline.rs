@@ -170,10 +170,7 @@ pub fn parse(t: &str) -> Option<Headline> {
     if t.starts_with("sysrq: Trigger a crash") || t.starts_with("SysRq : Trigger a crash") {
         return h(Kind::SysrqCrash, None);
     }
-    if let Some(rest) = t
-        .strip_prefix("BUG: KASAN: ")
-        .or_else(|| t.strip_prefix("KASAN: "))
-    {
+    if let Some(rest) = t.strip_prefix("BUG: KASAN: ") {
         let bug = rest.split_whitespace().next().unwrap_or("");
         let bug = if bug == "double-free" && rest.contains("double-free or invalid-free") {
             "invalid-free"

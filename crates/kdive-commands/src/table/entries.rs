@@ -4,14 +4,15 @@ use kdive_debuginfo::NameKind;
 
 use super::{example, Arg, Command, Flag};
 use crate::{
-    analyze, bt, dev, files, foreach, help, info, irq, kmem, list, log, modules, mount, net, ps,
-    rd, runq, search, set, structs, sym, sys, vm,
+    analyze, bt, dev, files, foreach, help, info, irq, kmem, list, log, modules, mount, net, oops,
+    ps, rd, runq, search, set, structs, sym, sys, vm,
 };
 
 /// Every command, in alphabetical order.
 pub static COMMANDS: &[&Command] = &[
     &POINTER, &ANALYZE, &BT, &DEV, &FILES, &FOREACH, &HELP, &INFO, &IRQ, &KMEM, &LIST, &LOG, &MOD,
-    &MOUNT, &NET, &PS, &RD, &RUNQ, &SEARCH, &SET, &STRUCT, &SYM, &SYS, &TASK, &UNION, &VM, &WHATIS,
+    &MOUNT, &NET, &OOPS, &PS, &RD, &RUNQ, &SEARCH, &SET, &STRUCT, &SYM, &SYS, &TASK, &UNION, &VM,
+    &WHATIS,
 ];
 
 /// The operand of `bt`, `files`, `vm` and `task`.
@@ -70,15 +71,19 @@ pub static ANALYZE: Command = Command::new(
     analyze::run,
 )
 .description(
-    "Reads the kernel log (panic and oops lines, hung-task and lockup reports, the OOM killer) \
-     and checks it against the dump's own state: the panic task's stack, the stacks of blocked \
-     tasks, task states. It names the kind of failure (NULL dereference, general protection \
-     fault, BUG, bad access, hung task, soft or hard lockup, OOM, RCU stall, sysrq, panic, or \
-     no panic), the culprit function and module (with its source line when DWARF is attached) \
-     and the task, and lists the log lines and stacks the verdict rests on.\n\n\
-     The signature (`kd1-…`) hashes only what stays the same across machines and boots: the \
-     kind of failure and the culprit functions, without offsets, addresses or compiler \
-     suffixes. Two dumps of the same bug get the same signature.",
+    "Reads the kernel log with the parser of `oops` and checks it against the dump's own \
+     state: the panic task's stack, the stacks of blocked tasks, the tasks' resident sets. It \
+     names the kind of failure (NULL dereference, general protection fault, BUG, bad access, \
+     stack overflow, WARNING, KASAN/KFENCE/KMSAN/KCSAN/UBSAN, list or memory corruption, \
+     scheduling while atomic, lockdep, hung task, soft or hard lockup, RCU stall, OOM, sysrq, \
+     killed init, machine check, panic, or no panic), a syzbot-style title (`general \
+     protection fault in FUNC`), the culprit — the first frame that is not panic, oops, \
+     watchdog, entry, lock or debugging machinery; for an OOM, the largest consumer — with its \
+     source line when DWARF is attached, and the log lines and stacks the verdict rests on.\n\n\
+     The signature (`kd2-…`) hashes only what stays the same across machines and boots: the \
+     kind, its subtype and the culprit functions without offsets, addresses or compiler \
+     suffixes; a sysrq crash or an OOM groups by cause and kernel series. `oops` on the dump's \
+     log gives the same title and signature (docs/signatures.md).",
 )
 .examples(&[example(
     "analyze",
@@ -325,6 +330,28 @@ pub static NET: Command = Command::new("net", "network devices and their address
      and IPv4 and IPv6 addresses, as crash's `net` does without arguments.",
     )
     .examples(&[example("net", "every network device")]);
+
+pub static OOPS: Command = Command::new(
+    "oops",
+    "classify the kernel reports of a log file, as analyze does a dump",
+    oops::run,
+)
+.args(&[Arg::required(
+    "FILE|-",
+    "a console log, dmesg, vmcore-dmesg.txt, pstore file or pasted report; - reads standard input",
+)])
+.description(
+    "Finds every kernel report in the text (with or without timestamps, caller ids or syslog \
+     prefixes; several reports in one log are each shown, first first) and gives each what \
+     `analyze` gives a dump: kind, syzbot-style title, culprit and signature, the same ones \
+     `analyze` gives the dump the log came from. It also decodes the taint flags, the \
+     page-fault error code and the `Code:` bytes (x86_64, the faulting instruction marked). \
+     `kdive oops FILE|-` runs it without a dump; with `--json` each report is one document.",
+)
+.examples(&[example(
+    "oops /var/crash/202401011200/vmcore-dmesg.txt",
+    "the reports of a kdump's log",
+)]);
 
 pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
     .flags(&[
