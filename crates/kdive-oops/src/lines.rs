@@ -51,7 +51,9 @@ fn strip_syslog(l: &str) -> &str {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let dated = MONTHS.iter().any(|m| l.starts_with(m))
-        || (l.len() > 10 && l.as_bytes()[..4].iter().all(u8::is_ascii_digit) && &l[4..5] == "-");
+        || (l.len() > 10
+            && l.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+            && l.as_bytes()[4] == b'-');
     if !dated {
         return l;
     }

@@ -138,3 +138,40 @@ fn show_one() {
         );
     }
 }
+
+/// Damaged text never panics the parser: every real report with characters replaced by
+/// multi-byte ones, lines cut, and bytes that are not UTF-8.
+#[test]
+fn damaged_reports_do_not_panic() {
+    for c in cases() {
+        for step in [3usize, 7, 11] {
+            let damaged: String = c
+                .body
+                .chars()
+                .enumerate()
+                .map(|(i, ch)| if i % step == 0 { 'é' } else { ch })
+                .collect();
+            for r in kdive_oops::parse(&damaged) {
+                let _ = kdive_oops::verdict(&r);
+                if let Some(code) = &r.code {
+                    let _ = kdive_oops::decode::disassemble(code);
+                }
+                let _ = r.taint.as_deref().map(kdive_oops::decode::taint);
+            }
+        }
+        let cut: String = c
+            .body
+            .lines()
+            .map(|l| {
+                &l[..l
+                    .char_indices()
+                    .nth(l.chars().count() / 2)
+                    .map_or(0, |(i, _)| i)]
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        for r in kdive_oops::parse(&cut) {
+            let _ = kdive_oops::verdict(&r);
+        }
+    }
+}
