@@ -94,12 +94,33 @@ fn analyze_agrees_with_the_references() {
                 .iter()
                 .map(|c| c["task"]["pid"].as_i64().unwrap())
                 .collect();
-            for b in blocked {
+            for &b in &blocked {
                 assert!(
                     named.contains(&b),
                     "{}: D-state task {b} not among {named:?}",
                     fx.name
                 );
+            }
+            // the fixture's module logged where its mutex is ("fixture_mutex at X held"): every
+            // D-state task waits on that lock, whose owner (insmod) has exited
+            let log = std::fs::read_to_string(fx.dir.join("vmcore-dmesg.txt")).unwrap();
+            let logged = log
+                .lines()
+                .find_map(|l| l.split("fixture_mutex at ").nth(1))
+                .and_then(|r| r.split_whitespace().next())
+                .map(|h| format!("0x{h}"));
+            if let Some(lock) = logged {
+                let locks = a["locks"].as_array().unwrap();
+                for &b in &blocked {
+                    let w = locks
+                        .iter()
+                        .find(|w| w["task"]["pid"].as_i64() == Some(b))
+                        .unwrap_or_else(|| panic!("{}: no lock for {b}: {locks:?}", fx.name));
+                    assert_eq!(w["lock"].as_str(), Some(lock.as_str()), "{}", fx.name);
+                    assert_eq!(w["kind"], "mutex");
+                    assert!(w["owner"].is_string() && w["owner_task"].is_null(), "{w}");
+                }
+                assert!(a["deadlocks"].as_array().unwrap().is_empty());
             }
         }
         let sig = a["signature"].as_str().unwrap().to_string();

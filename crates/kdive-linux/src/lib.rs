@@ -9,6 +9,7 @@ pub mod fs;
 pub mod irq;
 pub mod kmem;
 pub mod list;
+pub mod locks;
 pub mod maple;
 pub mod mm;
 pub mod module;

@@ -8,6 +8,8 @@
 //! made by `kdive-oops` from the same parts as for a log, so a crash gets the same ones from its
 //! dump and from its `vmcore-dmesg.txt`.
 
+pub mod locks;
+
 use std::io::{self, Write};
 
 use kdive_oops::machinery::is_machinery;
@@ -67,6 +69,10 @@ pub struct Analysis {
     pub signature_text: String,
     /// The lines (log, stacks, state) the verdict rests on.
     pub evidence: Vec<String>,
+    /// Hung tasks: every D-state task's lock and its owner.
+    pub locks: Vec<locks::LockWait>,
+    /// Cycles of the waits-for graph (task → lock owner), as pids: deadlocks.
+    pub deadlocks: Vec<Vec<i32>>,
     /// What could not be read, and so was not considered.
     pub problems: Vec<String>,
 }
@@ -123,8 +129,18 @@ pub fn analyze(s: &Session) -> Result<Analysis, CommandError> {
         }
     }
     let mut culprits = Vec::new();
+    let (mut lock_waits, mut deadlocks) = (Vec::new(), Vec::new());
     match kind {
         Kind::HungTask => {
+            (lock_waits, deadlocks) = locks::waits_for(s, &mut problems);
+            evidence.extend(lock_waits.iter().map(locks::describe));
+            for c in &deadlocks {
+                let names: Vec<String> = c.iter().map(|p| p.to_string()).collect();
+                evidence.push(format!(
+                    "deadlock: pids {} wait for each other",
+                    names.join(" -> ")
+                ));
+            }
             for b in report.map(|r| r.blocked.as_slice()).unwrap_or_default() {
                 let from_dump = blocked_culprit(s, b.task.pid, &mut evidence, &mut problems);
                 let from_text = text_culprits
@@ -192,6 +208,8 @@ pub fn analyze(s: &Session) -> Result<Analysis, CommandError> {
         signature,
         signature_text,
         evidence,
+        locks: lock_waits,
+        deadlocks,
         problems,
     })
 }
@@ -307,7 +325,8 @@ fn frame_culprit(bt: &BtTask, f: &BtFrame) -> Option<Culprit> {
     })
 }
 
-fn stack_of(s: &Session, pid: i32) -> Option<BtTask> {
+/// The stack of the task with this pid, with source lines when DWARF is attached.
+pub(crate) fn stack_of(s: &Session, pid: i32) -> Option<BtTask> {
     collect(s, &["-l".into(), pid.to_string()])
         .ok()?
         .tasks
