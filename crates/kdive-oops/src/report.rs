@@ -815,3 +815,94 @@ fn finalize(r: &mut Report) {
         r.kind = Kind::NullPointerDereference;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn soft_lockup_panic_is_not_a_hung_task() {
+        // the 6.12 soft-lockup watchdog's panic says "hung tasks"
+        let log = "\
+[   60.1] watchdog: BUG: soft lockup - CPU#1 stuck for 26s! [spin:412]
+[   60.1] CPU: 1 UID: 0 PID: 412 Comm: spin Tainted: G           OEL     6.12.1 #1
+[   60.1] RIP: 0010:spin_fn+0x12/0x30 [spinmod]
+[   60.1] Call Trace:
+[   60.1]  <IRQ>
+[   60.1]  watchdog_timer_fn+0x1e1/0x250
+[   60.1]  __hrtimer_run_queues+0x112/0x2a0
+[   60.1]  </IRQ>
+[   60.1]  <TASK>
+[   60.1]  spin_fn+0x12/0x30 [spinmod]
+[   60.1]  kthread+0xd2/0x100
+[   60.1]  </TASK>
+[   60.2] Kernel panic - not syncing: softlockup: hung tasks
+";
+        let r = parse(log);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].kind, Kind::SoftLockup);
+        assert_eq!((r[0].lockup_cpu, r[0].lockup_seconds), (Some(1), Some(26)));
+        let v = crate::verdict(&r[0]);
+        assert_eq!(v.title, "BUG: soft lockup in spin_fn");
+        assert!(r[0].in_interrupt);
+    }
+
+    #[test]
+    fn oom_panic_blames_the_largest_consumer() {
+        let log = "\
+oomhog invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), order=0, oom_score_adj=0
+CPU: 0 PID: 700 Comm: oomhog Not tainted 6.1.0-56-cloud-amd64 #1 Debian 6.1.1
+Call Trace:
+ <TASK>
+ dump_stack_lvl+0x44/0x5c
+ dump_header+0x4a/0x211
+ out_of_memory.cold+0x5/0x4e
+ __alloc_pages_slowpath.constprop.0+0xc2c/0xe00
+ </TASK>
+Tasks state (memory values in pages):
+[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name
+[    300]     0   300     5000      800    65536        0             0 systemd-journal
+[    700]  1000   700   900000   450000  3700000        0             0 oomhog
+[    710]  1000   710    20000     2000   100000        0             0 bash
+Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled
+";
+        let r = parse(log);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].kind, Kind::OutOfMemory);
+        let v = crate::verdict(&r[0]);
+        assert_eq!(v.title, "out of memory: largest consumer oomhog");
+        assert_eq!(v.culprits[0].task.as_ref().map(|t| t.pid), Some(700));
+        assert_eq!(v.signature_text, "out-of-memory kernel 6.1 consumer oomhog");
+        // an OOM kill the system survives is no crash report
+        let survived = log.replace(
+            "Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled",
+            "",
+        );
+        assert!(parse(&survived).is_empty());
+    }
+
+    #[test]
+    fn several_reports_first_first() {
+        let log = "\
+WARNING: CPU: 0 PID: 1 at drivers/foo.c:10 foo_probe+0x1/0x10
+RIP: 0010:foo_probe+0x1/0x10
+---[ end trace 0000000000000000 ]---
+BUG: kernel NULL pointer dereference, address: 0000000000000008
+#PF: error_code(0x0000) - not-present page
+Oops: 0000 [#1] PREEMPT SMP NOPTI
+RIP: 0010:bar_read+0x2/0x20 [bar]
+Kernel panic - not syncing: Fatal exception in interrupt
+";
+        let r = parse(log);
+        let titles: Vec<String> = r.iter().map(|r| crate::verdict(r).title).collect();
+        assert_eq!(
+            titles,
+            [
+                "WARNING in foo_probe",
+                "BUG: unable to handle kernel NULL pointer dereference in bar_read"
+            ]
+        );
+        assert!(r[1].in_interrupt && r[1].panic.is_some() && r[0].panic.is_none());
+        assert_eq!((r[1].fault_address, r[1].error_code), (Some(8), Some(0)));
+    }
+}
