@@ -56,6 +56,18 @@ fn primary(r: &Report) -> impl Iterator<Item = &Frame> {
     chosen.into_iter().flat_map(|s| &s.frames)
 }
 
+/// The function the headline names, unless it is machinery.
+fn named_by_headline(r: &Report) -> Option<TextCulprit> {
+    let f = r.headline_function.as_ref().filter(|f| !is_machinery(f))?;
+    Some(TextCulprit {
+        function: Some(f.clone()),
+        offset: None,
+        module: None,
+        source: None,
+        task: r.task.clone(),
+    })
+}
+
 /// The culprits of `r`, most likely first.
 pub fn culprits(r: &Report) -> Vec<TextCulprit> {
     let task = r.task.as_ref();
@@ -121,14 +133,8 @@ pub fn culprits(r: &Report) -> Vec<TextCulprit> {
     }
     if r.kind == Kind::StackOverflow {
         // stack-protector names the function whose canary was overwritten
-        if let Some(f) = r.headline_function.as_ref().filter(|f| !is_machinery(f)) {
-            return vec![TextCulprit {
-                function: Some(f.clone()),
-                offset: None,
-                module: None,
-                source: None,
-                task: task.cloned(),
-            }];
+        if let Some(c) = named_by_headline(r) {
+            return vec![c];
         }
     }
     if r.kind == Kind::StackOverflow && r.detail.as_deref() != Some("double fault") {
@@ -168,14 +174,8 @@ pub fn culprits(r: &Report) -> Vec<TextCulprit> {
             return vec![of(f, task)];
         }
     }
-    if let Some(f) = r.headline_function.as_ref().filter(|f| !is_machinery(f)) {
-        return vec![TextCulprit {
-            function: Some(f.clone()),
-            offset: None,
-            module: None,
-            source: None,
-            task: task.cloned(),
-        }];
+    if let Some(c) = named_by_headline(r) {
+        return vec![c];
     }
     r.ip.iter().map(|f| of(f, task)).collect()
 }
