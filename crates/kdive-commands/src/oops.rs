@@ -82,13 +82,20 @@ impl Oops {
     }
 }
 
-/// Runs `oops FILE|-` (at the prompt the session is not needed).
-pub fn run(_: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+/// Runs `oops [FILE|-]`: a file's reports, or without one the dump's own kernel log's.
+pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse(&table::OOPS, args)?;
-    let path = f.positional.first().ok_or_else(|| {
-        CommandError::Usage("oops: a file (or - for standard input) is needed".into())
-    })?;
-    Ok(Box::new(read(path)?))
+    match f.positional.first() {
+        Some(path) => Ok(Box::new(read(path)?)),
+        None => {
+            let log = s.log()?;
+            let text: Vec<&str> = log.records.iter().map(|r| r.text.as_str()).collect();
+            Ok(Box::new(from_text(
+                &text.join("\n"),
+                "the dump's kernel log",
+            )))
+        }
+    }
 }
 
 /// Reads `path` (`-`: standard input) and classifies its reports.

@@ -336,9 +336,10 @@ pub static OOPS: Command = Command::new(
     "classify the kernel reports of a log file, as analyze does a dump",
     oops::run,
 )
-.args(&[Arg::required(
+.args(&[Arg::optional(
     "FILE|-",
-    "a console log, dmesg, vmcore-dmesg.txt, pstore file or pasted report; - reads standard input",
+    "a console log, dmesg, vmcore-dmesg.txt, pstore file or pasted report; - reads standard \
+     input; without it, the dump's own kernel log",
 )])
 .description(
     "Finds every kernel report in the text (with or without timestamps, caller ids or syslog \
@@ -349,8 +350,8 @@ pub static OOPS: Command = Command::new(
      `kdive oops FILE|-` runs it without a dump; with `--json` each report is one document.",
 )
 .examples(&[example(
-    "oops /var/crash/202401011200/vmcore-dmesg.txt",
-    "the reports of a kdump's log",
+    "oops",
+    "the reports of this dump's kernel log, read as text",
 )]);
 
 pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
