@@ -26,8 +26,10 @@ use terminal::{ColorChoice, Style};
 struct Cli {
     /// The dump (vmcore, or every part of a `makedumpfile --split` set in any order), then
     /// optionally a vmlinux and module .ko files. `kdive info DUMP...` prints `info` and exits;
-    /// `kdive analyze DUMP...` prints the triage report and exits. `kdive` alone lists the dumps
-    /// in /var/crash, `kdive latest` opens the newest, `kdive doctor` checks the kdump set-up.
+    /// `kdive analyze DUMP...` prints the triage report and exits; `kdive oops FILE|-`
+    /// classifies the kernel reports of a log file (no dump needed). `kdive` alone lists the
+    /// dumps in /var/crash, `kdive latest` opens the newest, `kdive doctor` checks the kdump
+    /// set-up.
     #[arg(required_unless_present_any = ["install_extras", "completions", "man_page"])]
     files: Vec<PathBuf>,
     /// Run this command and exit (repeatable; `| shell` and `> file` work as at the prompt).
@@ -92,6 +94,10 @@ fn main() -> ExitCode {
     let style = Style::for_stderr(cli.color);
     if let Some(done) = extras(&cli, style) {
         return done;
+    }
+    // `kdive oops FILE|-`: a log's reports, no dump
+    if cli.files.len() == 2 && cli.files[0].as_os_str() == "oops" && !cli.files[0].exists() {
+        return oops(&cli.files[1].to_string_lossy(), cli.json);
     }
     // `kdive info DUMP`, `kdive analyze DUMP [VMLINUX]`: the command, then exit
     for sub in ["info", "analyze"] {
@@ -190,6 +196,34 @@ fn extras(cli: &Cli, style: Style) -> Option<ExitCode> {
             }
         },
     )
+}
+
+/// `kdive oops FILE|-`: every report of the log, as text or one JSON document per report.
+/// Fails when the file cannot be read or holds no report.
+fn oops(path: &str, json: bool) -> ExitCode {
+    let o = match kdive_commands::oops::read(path) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("kdive: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let written = if json {
+        o.reports.iter().try_for_each(|r| {
+            kdive_commands::envelope::write(&mut out, &format!("oops {path}"), Ok(r))
+        })
+    } else {
+        kdive_commands::Report::write_text(&o, &Default::default(), &mut out)
+    };
+    let _ = out.flush();
+    if written.is_err() || o.reports.is_empty() {
+        if o.reports.is_empty() && json {
+            eprintln!("kdive: {path}: no kernel report found");
+        }
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }
 
 /// `--osrelease`: VMCOREINFO's `OSRELEASE` (from memory if the header lost it), else the kdump

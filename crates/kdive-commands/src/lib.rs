@@ -24,6 +24,7 @@ pub mod mach;
 pub mod modules;
 pub mod mount;
 pub mod net;
+pub mod oops;
 pub mod ps;
 pub mod rd;
 pub mod runq;

@@ -169,6 +169,10 @@ fn commands(fx: &Fixture, raw_file: &str) -> Vec<String> {
     .collect();
     cmds.push(format!("sym -m {module}"));
     cmds.push(format!("rd -r {raw_file} init_task 256"));
+    cmds.push(format!(
+        "oops {}",
+        fx.dir.join("vmcore-dmesg.txt").display()
+    ));
     cmds.extend(address_commands(fx));
     cmds
 }
@@ -260,6 +264,7 @@ fn read_back(cmd: &str, v: Value) -> Box<dyn Report> {
         "mod" if has("-t") => de::<modules::ModTaints>(cmd, v),
         "mod" => de::<modules::Mod>(cmd, v),
         "analyze" => de::<analyze::Analysis>(cmd, v),
+        "oops" => de::<oops::Oops>(cmd, v),
         "sym" if has("-m") || has("-l") || has("-q") => de::<sym::ModuleSyms>(cmd, v),
         "sym" => de::<sym::Sym>(cmd, v),
         "runq" if has("-g") => de::<runq::RunqGroups>(cmd, v),

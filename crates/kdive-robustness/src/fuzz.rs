@@ -38,6 +38,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("commands", commands),
     ("orc", orc),
     ("dwarf", dwarf),
+    ("oops", oops),
 ];
 
 /// Pages a format target reads at most per input (the bound keeps one input fast).
@@ -93,6 +94,20 @@ pub fn notes(data: &[u8]) {
         let n = kdive_dump::notes::parse_notes_of(data, endian, long32);
         if let Some(text) = &n.vmcoreinfo {
             query_vmcoreinfo(&VmcoreInfo::parse(text));
+        }
+    }
+}
+
+/// Kernel log text: every report found, classified and titled, its `Code:` bytes disassembled
+/// and its taint and error code decoded, as `kdive oops` shows them.
+pub fn oops(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let o = kdive_commands::oops::from_text(&text, "fuzz");
+    let _ = kdive_commands::Report::write_text(&o, &Default::default(), &mut std::io::sink());
+    for r in kdive_oops::parse(&text) {
+        let _ = kdive_oops::verdict(&r);
+        if let Some(c) = &r.code {
+            let _ = kdive_oops::decode::disassemble(c);
         }
     }
 }

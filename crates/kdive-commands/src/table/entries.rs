@@ -5,15 +5,15 @@ use kdive_debuginfo::NameKind;
 use super::{example, Arg, Command, Flag};
 use crate::{
     analyze, bpf, bt, dev, dis, files, foreach, fuser, help, info, ipcs, irq, kmem, list, log,
-    mach, modules, mount, net, ps, rd, runq, search, set, sig, structs, swap, sym, sys, timer,
-    tree, vm, vtop, waitq,
+    mach, modules, mount, net, oops, ps, rd, runq, search, set, sig, structs, swap, sym, sys,
+    timer, tree, vm, vtop, waitq,
 };
 
 /// Every command, in alphabetical order.
 pub static COMMANDS: &[&Command] = &[
     &POINTER, &ANALYZE, &BPF, &BT, &BTOP, &DEV, &DIS, &FILES, &FOREACH, &FUSER, &HELP, &INFO,
-    &IPCS, &IRQ, &KMEM, &LIST, &LOG, &MACH, &MOD, &MOUNT, &NET, &PS, &PTE, &PTOB, &PTOV, &RD,
-    &RUNQ, &SEARCH, &SET, &SIG, &STRUCT, &SWAP, &SYM, &SYS, &TASK, &TIMER, &TREE, &UNION, &VM,
+    &IPCS, &IRQ, &KMEM, &LIST, &LOG, &MACH, &MOD, &MOUNT, &NET, &OOPS, &PS, &PTE, &PTOB, &PTOV,
+    &RD, &RUNQ, &SEARCH, &SET, &SIG, &STRUCT, &SWAP, &SYM, &SYS, &TASK, &TIMER, &TREE, &UNION, &VM,
     &VTOP, &WAITQ, &WHATIS,
 ];
 
@@ -73,15 +73,19 @@ pub static ANALYZE: Command = Command::new(
     analyze::run,
 )
 .description(
-    "Reads the kernel log (panic and oops lines, hung-task and lockup reports, the OOM killer) \
-     and checks it against the dump's own state: the panic task's stack, the stacks of blocked \
-     tasks, task states. It names the kind of failure (NULL dereference, general protection \
-     fault, BUG, bad access, hung task, soft or hard lockup, OOM, RCU stall, sysrq, panic, or \
-     no panic), the culprit function and module (with its source line when DWARF is attached) \
-     and the task, and lists the log lines and stacks the verdict rests on.\n\n\
-     The signature (`kd1-…`) hashes only what stays the same across machines and boots: the \
-     kind of failure and the culprit functions, without offsets, addresses or compiler \
-     suffixes. Two dumps of the same bug get the same signature.",
+    "Reads the kernel log with the parser of `oops` and checks it against the dump's own \
+     state: the panic task's stack, the stacks of blocked tasks, the tasks' resident sets. It \
+     names the kind of failure (NULL dereference, general protection fault, BUG, bad access, \
+     stack overflow, WARNING, KASAN/KFENCE/KMSAN/KCSAN/UBSAN, list or memory corruption, \
+     scheduling while atomic, lockdep, hung task, soft or hard lockup, RCU stall, OOM, sysrq, \
+     killed init, machine check, panic, or no panic), a syzbot-style title (`general \
+     protection fault in FUNC`), the culprit — the first frame that is not panic, oops, \
+     watchdog, entry, lock or debugging machinery; for an OOM, the largest consumer — with its \
+     source line when DWARF is attached, and the log lines and stacks the verdict rests on.\n\n\
+     The signature (`kd2-…`) hashes only what stays the same across machines and boots: the \
+     kind, its subtype and the culprit functions without offsets, addresses or compiler \
+     suffixes; a sysrq crash or an OOM groups by cause and kernel series. `oops` on the dump's \
+     log gives the same title and signature (docs/signatures.md).",
 )
 .examples(&[example(
     "analyze",
@@ -666,6 +670,29 @@ pub static NET: Command = Command::new(
     example("net -s 1", "PID 1's open sockets"),
     example("net -a", "the ARP cache"),
 ]);
+
+pub static OOPS: Command = Command::new(
+    "oops",
+    "classify the kernel reports of a log file, as analyze does a dump",
+    oops::run,
+)
+.args(&[Arg::optional(
+    "FILE|-",
+    "a console log, dmesg, vmcore-dmesg.txt, pstore file or pasted report; - reads standard \
+     input; without it, the dump's own kernel log",
+)])
+.description(
+    "Finds every kernel report in the text (with or without timestamps, caller ids or syslog \
+     prefixes; several reports in one log are each shown, first first) and gives each what \
+     `analyze` gives a dump: kind, syzbot-style title, culprit and signature, the same ones \
+     `analyze` gives the dump the log came from. It also decodes the taint flags, the \
+     page-fault error code and the `Code:` bytes (x86_64, the faulting instruction marked). \
+     `kdive oops FILE|-` runs it without a dump; with `--json` each report is one document.",
+)
+.examples(&[example(
+    "oops",
+    "the reports of this dump's kernel log, read as text",
+)]);
 
 pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
     .flags(&[
