@@ -27,13 +27,17 @@ for meta in sorted(glob.glob(os.path.join(corpus, "*/metadata.json"))):
     # typed reads through members and pointers agree with drgn's per-task facts
     for t in drgn["tasks"][:20]:
         task = kdive.find_task(prog, t["pid"])
-        assert task is not None and task.address_ == int(t["task"], 16), (fx, t["pid"])
+        # a `struct task_struct *`, as drgn returns it
+        assert task is not None and task.value_() == int(t["task"], 16), (fx, t["pid"])
         assert task.tgid.value_() == t["tgid"], (fx, t["pid"])
         assert task.real_parent.tgid.value_() == t["ppid"] or t["pid"] == 0, (fx, t["pid"])
         # printed as crash's `struct` prints it: the same text as the command
         line = prog.command("struct task_struct.pid %s" % t["task"]).strip()
-        assert line == "pid = %s," % task.pid, (fx, line, str(task.pid))
-        assert task.pid.format_(hex=True) == hex(t["pid"]), (fx, t["pid"])
+        task = task[0]
+        assert line == "pid = %s," % task.pid.gdb_format_(), (fx, line, task.pid.gdb_format_())
+        assert task.pid.gdb_format_(hex=True) == hex(t["pid"]), (fx, t["pid"])
+        # drgn's syntax: the type, then the value
+        assert str(task.pid) == "(pid_t)%d" % t["pid"], (fx, str(task.pid))
         checked += 1
     # commands, as text and structures
     assert "PANIC" in prog.command("sys")

@@ -5,6 +5,10 @@ use std::process::{Command, ExitCode, Stdio};
 
 use kdive_commands::{envelope, Session, TextOptions};
 
+use crate::completion::PromptHelper;
+use crate::status::Status;
+use crate::terminal::{self, Style};
+
 /// Where a command's output goes.
 #[derive(Debug, PartialEq, Eq)]
 enum Sink {
@@ -46,36 +50,60 @@ fn split_sink(line: &str) -> (&str, Sink) {
 pub struct FrontEnd<'s> {
     pub session: &'s Session,
     pub json: bool,
+    /// How errors look on stderr.
+    pub style: Style,
+    /// The pager output to the terminal goes through (the prompt's, on a terminal).
+    pub pager: Option<String>,
 }
 
 impl FrontEnd<'_> {
     /// Runs one line, writing its text (or with `--json` its envelope) straight to its sink;
-    /// prints errors to stderr (in the envelope with `--json`). Returns false when the command
-    /// failed.
-    pub fn execute(&self, line: &str) -> bool {
+    /// prints errors to stderr (in the envelope with `--json`), and after an incomplete answer
+    /// what stopped it. Returns how the command ended.
+    pub fn execute(&self, line: &str) -> Status {
         let (cmd, sink) = split_sink(line.trim());
         let cmd = cmd.trim();
         let result = kdive_commands::run(self.session, cmd);
-        let written = emit(&sink, |out| match (&result, self.json) {
+        let write = |out: &mut dyn Write| match (&result, self.json) {
             (Ok(r), false) => r.write_text(&TextOptions::default(), out),
             (Ok(r), true) => envelope::write(out, cmd, Ok(r.as_ref())),
             (Err(e), true) => envelope::write(out, cmd, Err(e)),
             (Err(e), false) => {
-                eprintln!("{e}");
+                eprintln!("{}", self.style.error(&e.to_string()));
                 Ok(())
             }
-        });
+        };
+        let written = match (&sink, &self.pager) {
+            (Sink::Stdout, Some(pager)) => {
+                let mut buf = Vec::new();
+                write(&mut buf).and_then(|()| terminal::page(pager, &buf))
+            }
+            _ => emit(&sink, write),
+        };
         if let Err(e) = written {
-            eprintln!("kdive: {e}");
-            return false;
+            self.style.eprint_error(e);
+            return Status::Error;
         }
-        result.is_ok()
+        match &result {
+            Ok(r) => match r.incomplete() {
+                Some(why) => {
+                    self.style.eprint_warning(why);
+                    Status::Partial
+                }
+                None => Status::Complete,
+            },
+            Err(e) => Status::of_error(e.kind()),
+        }
     }
 
     /// The interactive prompt, with line editing and history.
     pub fn interactive(&self) -> ExitCode {
-        let mut rl = match rustyline::DefaultEditor::new() {
-            Ok(rl) => rl,
+        let editor = rustyline::Editor::<PromptHelper, rustyline::history::DefaultHistory>::new();
+        let mut rl = match editor {
+            Ok(mut rl) => {
+                rl.set_helper(Some(PromptHelper));
+                rl
+            }
             Err(e) => {
                 eprintln!("kdive: cannot start the prompt: {e}");
                 return ExitCode::FAILURE;

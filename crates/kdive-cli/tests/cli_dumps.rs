@@ -155,7 +155,8 @@ fn json_envelopes_pipes_and_files() {
         return;
     };
     let dump = fx.reference_dump();
-    // one envelope per command line, errors included; a failed command fails the run
+    // one envelope per command line, errors included; a failed command fails the run, and an
+    // unknown command (a usage error, status 2) is the worst outcome of this one
     let o = kdive(&[
         s(&dump),
         "--json",
@@ -166,7 +167,7 @@ fn json_envelopes_pipes_and_files() {
         "-c",
         "frob",
     ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let docs: Vec<serde_json::Value> = stdout(&o)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))

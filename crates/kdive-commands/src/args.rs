@@ -138,7 +138,7 @@ impl Flags {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::{BT, PS, RD, SEARCH, SYS};
+    use crate::table::{BT, PS, RD, SEARCH, SWAP};
 
     #[test]
     fn splits_and_quotes() {
@@ -192,13 +192,15 @@ mod tests {
 
     #[test]
     fn refusals() {
-        let e = Flags::parse(&BT, &words("-r")).unwrap_err().to_string();
+        let e = Flags::parse(&BT, &words("-o")).unwrap_err().to_string();
         assert!(
-            e.starts_with("bt: -r (") && e.contains("not implemented yet"),
+            e.starts_with("bt: -o (") && e.contains("not implemented yet"),
             "{e}"
         );
-        let e = Flags::parse(&SYS, &words("extra")).unwrap_err().to_string();
-        assert!(e.starts_with("sys: unexpected argument extra"), "{e}");
+        let e = Flags::parse(&SWAP, &words("extra"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("swap: unexpected argument extra"), "{e}");
         assert!(
             Flags::parse(&RD, &words("a b c")).is_err(),
             "rd takes two words"

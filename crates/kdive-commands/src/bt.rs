@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use crate::rd::parse_hex;
 use kdive_linux::stack::{Backtrace, BacktraceContext, StartKind};
 use kdive_linux::task::TaskInfo;
 use kdive_program::unwind::scan::stack_words;
@@ -17,7 +18,12 @@ use kdive_program::Program;
 use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
-use crate::format::task_header;
+use crate::bt_scan::{
+    exception_frames, raw_words, write_found, write_raw, FoundFrame, Overflow, RawWord,
+    SearchedStack, STACK_END_MAGIC,
+};
+use crate::format::{task_header, AddressNames};
+use crate::rd::Symbolic;
 use crate::table;
 use crate::tasks::{find_task, tasks_named};
 use crate::{CommandError, Hex, Report, Session, TextOptions};
@@ -38,6 +44,16 @@ pub struct BtOptions {
     pub hex: bool,
     /// `-l`: source files and lines.
     pub lines: bool,
+    /// `-F` (`slab-caches`) and `-FF` (`slab-objects`): `-f`'s words named as crash names
+    /// them (`symbol+offset`, `[cache]`, `[address:cache]`).
+    #[serde(default)]
+    pub symbolic: Symbolic,
+    /// `-r`: the raw stack, named, instead of the frames.
+    #[serde(default)]
+    pub raw: bool,
+    /// `-e`: the exception frames found anywhere on the stack, instead of the frames.
+    #[serde(default)]
+    pub exception_search: bool,
 }
 
 /// Where `-t`/`-T` start: at the starting sp, or at the stack's base.
@@ -151,12 +167,15 @@ impl BtRegs {
 }
 
 /// One word of a frame's contents (`-f`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackWord {
     #[serde(with = "crate::hex")]
     pub address: u64,
     #[serde(with = "crate::hex")]
     pub value: u64,
+    /// `-F`/`-FF`: what crash shows instead of the value.
+    #[serde(default)]
+    pub label: Option<String>,
 }
 
 /// A text address on the stack (`-t`/`-T`).
@@ -223,6 +242,8 @@ pub enum WalkStart {
     CpuRegisters,
     /// The innermost frame found on the stack of a running task.
     InnermostFrame,
+    /// The pc and sp given with `-I`/`-S`.
+    Chosen,
     Nothing,
 }
 
@@ -245,6 +266,12 @@ pub struct BtTask {
     pub notes: Vec<String>,
     /// `-t`/`-T`: the text addresses on the stack.
     pub text_words: Vec<TextWord>,
+    /// `-r`: every word of the task's stack.
+    #[serde(default)]
+    pub raw: Vec<RawWord>,
+    /// `-e`: the exception frames found on the task's stack.
+    #[serde(default)]
+    pub found_frames: Vec<FoundFrame>,
 }
 
 /// What `bt` reports.
@@ -257,9 +284,16 @@ pub struct Bt {
     /// Remarks about the command as a whole.
     pub notes: Vec<String>,
     pub options: BtOptions,
+    /// `-E`: every CPU's interrupt and exception stacks searched for exception frames.
+    #[serde(default)]
+    pub searched: Option<Vec<SearchedStack>>,
+    /// `-v`: the tasks whose stack end was overwritten (empty: no overflow).
+    #[serde(default)]
+    pub overflows: Option<Vec<Overflow>>,
 }
 
-/// Runs `bt [-a|-t|-T|-f|-s|-x|-l] [PID|TASK ...]`.
+/// Runs `bt [-a|-t|-T|-f|-F|-s|-x|-l|-r|-e|-E|-v|-g] [-c CPUS] [-R REF] [-I IP] [-S SP]
+/// [PID|TASK ...]`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     Ok(Box::new(collect(s, args)?))
 }
@@ -270,15 +304,182 @@ pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
     let tasks = s.tasks()?;
     let prog = s.kernel()?;
     let ctx = BacktraceContext::new(prog, &tasks.list.active);
-    let chosen: Vec<&TaskInfo> = if f.has('a') {
+    let options = opts(&f);
+    if f.has('v') {
+        return Ok(empty(
+            prog,
+            options,
+            Some(overflows(prog, &ctx, &tasks.infos)),
+            None,
+        ));
+    }
+    if f.has('E') {
+        return Ok(empty(
+            prog,
+            options,
+            None,
+            Some(search_cpu_stacks(prog, &ctx)),
+        ));
+    }
+    let mut chosen: Vec<&TaskInfo> = if f.has('a') {
         ctx.active
             .values()
             .filter_map(|&t| find_task(&tasks.infos, t))
             .collect()
+    } else if let Some(list) = f.value('c') {
+        let cpus = parse_cpus(list)?;
+        cpus.iter()
+            .map(|c| {
+                ctx.active
+                    .get(c)
+                    .and_then(|&t| find_task(&tasks.infos, t))
+                    .ok_or_else(|| CommandError::Usage(format!("bt: invalid cpu: {c}")))
+            })
+            .collect::<Result<_, _>>()?
     } else {
         tasks_named(s, "bt", &f.positional)?
     };
-    Ok(backtraces(prog, &ctx, &chosen, opts(&f)))
+    if f.has('g') {
+        // every thread of the chosen tasks' thread groups, in task-list order
+        let groups: Vec<i32> = chosen.iter().map(|t| t.tgid).collect();
+        chosen = tasks
+            .infos
+            .iter()
+            .filter(|t| groups.contains(&t.tgid))
+            .collect();
+    }
+    let start = match (f.value('I'), f.value('S')) {
+        (None, None) => None,
+        (ip, sp) => {
+            let num = |v: &str| {
+                parse_hex(v).ok_or_else(|| CommandError::Usage(format!("bt: invalid address: {v}")))
+            };
+            Some((ip.map(num).transpose()?, sp.map(num).transpose()?))
+        }
+    };
+    let mut bt = backtraces(prog, &ctx, &chosen, options, start);
+    if let Some(r) = f.value('R') {
+        let value = parse_hex(r).or_else(|| prog.symbols().address_of(r));
+        bt.tasks.retain(|t| references(prog, t, r, value));
+    }
+    Ok(bt)
+}
+
+/// A `bt` that shows no task: `-v` and `-E`.
+fn empty(
+    prog: &Program,
+    options: BtOptions,
+    overflows: Option<Vec<Overflow>>,
+    searched: Option<Vec<SearchedStack>>,
+) -> Bt {
+    Bt {
+        arch: prog
+            .unwind_arch()
+            .map_or_else(|_| default_arch(), |a| a.name().into()),
+        tasks: Vec::new(),
+        notes: Vec::new(),
+        options,
+        searched,
+        overflows,
+    }
+}
+
+/// crash's CPU lists: `0`, `1,3`, `0-2`, `a` or `all`.
+fn parse_cpus(list: &str) -> Result<Vec<u32>, CommandError> {
+    let bad = || CommandError::Usage(format!("bt: invalid cpu specification: {list}"));
+    let mut out = Vec::new();
+    for part in list.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (u32, u32) =
+                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                if b < a || b - a > 4096 {
+                    return Err(bad());
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(part.parse().map_err(|_| bad())?),
+        }
+    }
+    Ok(out)
+}
+
+/// `-R REF`: whether the task's backtrace refers to `r`: a frame's function, or (for a value)
+/// a frame's pc or a word on its stack.
+fn references(prog: &Program, t: &BtTask, r: &str, value: Option<u64>) -> bool {
+    let names = t.frames.iter().any(|f| f.function.as_deref() == Some(r));
+    let Some(v) = value else {
+        return names;
+    };
+    names
+        || t.frames.iter().any(|f| f.pc == v)
+        || t.frames.first().is_some_and(|f| {
+            stack_words(
+                prog.mem(),
+                f.sp,
+                f.sp.saturating_add(0x4000) & !0x3fff,
+                0x4000,
+            )
+            .iter()
+            .any(|w| w.1 == v)
+        })
+}
+
+/// `-v`: every task whose stack's lowest word is not `STACK_END_MAGIC` (the idle task of the
+/// boot CPU, whose stack is the image's, excepted as crash does).
+fn overflows(prog: &Program, ctx: &BacktraceContext, infos: &[TaskInfo]) -> Vec<Overflow> {
+    let init = prog.symbols().address_of("init_task");
+    infos
+        .iter()
+        .filter(|t| Some(t.addr) != init)
+        .filter_map(|t| {
+            let base = ctx.task_stack(prog, t.addr).ok()?.start;
+            let found = prog.read_u64(base).ok()?;
+            (found != STACK_END_MAGIC).then(|| Overflow {
+                pid: t.pid,
+                task: t.addr,
+                cpu: t.cpu,
+                comm: t.comm.clone(),
+                location: base,
+                found,
+            })
+        })
+        .collect()
+}
+
+/// `-E`: each CPU's interrupt stack, then its exception stacks, searched for exception frames.
+fn search_cpu_stacks(prog: &Program, ctx: &BacktraceContext) -> Vec<SearchedStack> {
+    let mut irq = Vec::new();
+    let mut exc = Vec::new();
+    for (&cpu, &task) in &ctx.active {
+        let (stacks, _) = ctx.stacks(prog, task, Some(cpu));
+        for r in stacks.ranges() {
+            let name = match r.kind {
+                StackKind::Irq => "IRQ",
+                StackKind::Exception(e) => match e {
+                    ExceptionStack::DoubleFault => "DOUBLEFAULT",
+                    ExceptionStack::Nmi => "NMI",
+                    ExceptionStack::Debug => "DEBUG",
+                    ExceptionStack::MachineCheck => "MCE",
+                    ExceptionStack::Vc => "VC",
+                    ExceptionStack::Vc2 => "VC2",
+                },
+                _ => continue,
+            };
+            let found = SearchedStack {
+                cpu,
+                name: name.into(),
+                frames: exception_frames(prog, r),
+            };
+            if r.kind == StackKind::Irq {
+                irq.push(found);
+            } else {
+                exc.push(found);
+            }
+        }
+    }
+    irq.extend(exc);
+    irq
 }
 
 /// `bt [flags]` of chosen tasks (`foreach ... bt`).
@@ -287,20 +488,24 @@ pub(crate) fn for_tasks(
     chosen: &[&TaskInfo],
     f: &Flags,
 ) -> Result<Box<dyn Report>, CommandError> {
-    if f.has('a') {
+    if f.has('a') || f.has('c') || f.has('v') || f.has('E') {
         return Err(CommandError::Usage(
-            "foreach: bt -a chooses tasks itself; give foreach the `active` selector".into(),
+            "foreach: bt -a, -c, -v and -E choose tasks themselves; give foreach the `active` selector".into(),
         ));
     }
     let tasks = s.tasks()?;
     let prog = s.kernel()?;
     let ctx = BacktraceContext::new(prog, &tasks.list.active);
-    Ok(Box::new(backtraces(prog, &ctx, chosen, opts(f))))
+    Ok(Box::new(backtraces(prog, &ctx, chosen, opts(f), None)))
 }
 
 fn opts(f: &Flags) -> BtOptions {
+    let big_f = f
+        .given()
+        .filter(|g| g.0 == table::FlagName::Letter('F'))
+        .count();
     BtOptions {
-        full: f.has('f'),
+        full: f.has('f') || big_f > 0,
         text_scan: if f.has('T') {
             Some(TextScan::FromBase)
         } else if f.has('t') {
@@ -311,6 +516,13 @@ fn opts(f: &Flags) -> BtOptions {
         offsets: f.has('s'),
         hex: f.has('x'),
         lines: f.has('l'),
+        symbolic: match big_f {
+            0 => Symbolic::None,
+            1 => Symbolic::SlabCaches,
+            _ => Symbolic::SlabObjects,
+        },
+        raw: f.has('r'),
+        exception_search: f.has('e'),
     }
 }
 
@@ -318,14 +530,35 @@ fn default_arch() -> String {
     "x86_64".into()
 }
 
-fn backtraces(prog: &Program, ctx: &BacktraceContext, tasks: &[&TaskInfo], opts: BtOptions) -> Bt {
+fn backtraces(
+    prog: &Program,
+    ctx: &BacktraceContext,
+    tasks: &[&TaskInfo],
+    opts: BtOptions,
+    start: Option<(Option<u64>, Option<u64>)>,
+) -> Bt {
     let mut notes = ctx.problems.clone();
     let mut out = Vec::with_capacity(tasks.len());
     let mut syms = Symbolizer::new(prog);
+    let mut names = AddressNames::new(prog);
     let arch = prog.unwind_arch().ok();
     for t in tasks {
-        let b = ctx.backtrace(prog, t.addr);
-        out.push(task_report(prog, &mut syms, arch.as_deref(), t, &b, opts));
+        let b = match start {
+            Some((pc, sp)) => ctx.backtrace_from(prog, t.addr, pc, sp),
+            None => ctx.backtrace(prog, t.addr),
+        };
+        let mut report = task_report(prog, &mut syms, arch.as_deref(), t, &b, opts);
+        for w in report.frames.iter_mut().flat_map(|f| f.words.iter_mut()) {
+            w.label = names.label(w.value, opts.symbolic);
+        }
+        let task_stack = b.stacks.ranges().iter().find(|r| r.kind == StackKind::Task);
+        if let (true, Some(r)) = (opts.raw, task_stack) {
+            report.raw = raw_words(prog, r);
+        }
+        if let (true, Some(r)) = (opts.exception_search, task_stack) {
+            report.found_frames = exception_frames(prog, r);
+        }
+        out.push(report);
     }
     if opts.lines && prog.debug().is_none() {
         // a module's debug file gives its own frames lines, never the kernel's
@@ -340,6 +573,8 @@ fn backtraces(prog: &Program, ctx: &BacktraceContext, tasks: &[&TaskInfo], opts:
         tasks: out,
         notes,
         options: opts,
+        searched: None,
+        overflows: None,
     }
 }
 
@@ -483,6 +718,7 @@ fn task_report(
             StartKind::Sleeping => WalkStart::Sleeping,
             StartKind::CpuRegs(_) => WalkStart::CpuRegisters,
             StartKind::Innermost { .. } => WalkStart::InnermostFrame,
+            StartKind::Chosen => WalkStart::Chosen,
             StartKind::Nothing => WalkStart::Nothing,
         },
         frames: out,
@@ -490,6 +726,8 @@ fn task_report(
         complete,
         notes,
         text_words,
+        raw: Vec::new(),
+        found_frames: Vec::new(),
     }
 }
 
@@ -540,8 +778,8 @@ fn source_of(
     Vec::new()
 }
 
-/// `-f`: the words from just above the frame's return-address slot (or its sp) up to the next
-/// frame's slot.
+/// `-f`: the words from just above the frame's return-address slot (or its sp) up to and
+/// including the next frame's slot, as crash shows them; none for the last frame.
 fn frame_contents(
     prog: &Program,
     b: &Backtrace,
@@ -552,15 +790,25 @@ fn frame_contents(
     let Some(range) = b.stacks.range_of(from) else {
         return Vec::new();
     };
-    let to = next
-        .and_then(|n| n.ra_slot.or(Some(n.sp)))
-        .filter(|&t| t > from && range.contains(t, 0))
-        .unwrap_or(range.end)
-        .min(from + MAX_FRAME_BYTES);
-    stack_words(prog.mem(), from, to, MAX_FRAME_BYTES)
-        .into_iter()
-        .map(|(address, value)| StackWord { address, value })
-        .collect()
+    let Some(to) = next
+        .map(|n| n.ra_slot.unwrap_or(n.sp) + 8)
+        .filter(|&t| t > from && range.contains(t - 8, 0))
+    else {
+        return Vec::new();
+    };
+    stack_words(
+        prog.mem(),
+        from,
+        to.min(from + MAX_FRAME_BYTES),
+        MAX_FRAME_BYTES,
+    )
+    .into_iter()
+    .map(|(address, value)| StackWord {
+        address,
+        value,
+        label: None,
+    })
+    .collect()
 }
 
 /// `-t`/`-T`: every word on the task's stack that is a text address.
@@ -635,6 +883,12 @@ impl Bt {
         if self.options.text_scan.is_some() {
             return write_text_listing(out, t);
         }
+        if self.options.raw {
+            return write_raw(out, &t.raw, "");
+        }
+        if self.options.exception_search {
+            return write_found(out, &t.found_frames);
+        }
         if t.frames.is_empty() {
             writeln!(out, "bt: cannot unwind this task: {}", t.end)?;
             for n in &t.notes {
@@ -643,6 +897,8 @@ impl Bt {
             return Ok(());
         }
         let mut scanned = false;
+        // crash shows a kernel exception frame under the frame line whose words hold it
+        let mut shown_early = None;
         for (i, f) in t.frames.iter().enumerate() {
             if f.found == Found::Scan && !f.reliable && !scanned {
                 scanned = true;
@@ -658,6 +914,12 @@ impl Bt {
                 .and_then(|p| p.stack)
                 .and_then(|s| s.kind().crash_marker());
             match &f.exception {
+                Some(_) if shown_early == Some(i) => {
+                    if f.level.is_some() {
+                        self.write_frame_line(out, f, f.sp)?;
+                    }
+                    write_source(out, f)?;
+                }
                 Some(regs) => {
                     write_regs_block(out, &self.arch, regs, f)?;
                     if f.level.is_none() {
@@ -679,10 +941,21 @@ impl Bt {
                     write_source(out, f)?;
                 }
             }
+            if let Some(next) = t.frames.get(i + 1) {
+                let kernel_regs = next.exception.as_ref().filter(|r| !r.user);
+                let same_stack = next.stack == f.stack;
+                if let (Some(regs), false, true) = (kernel_regs, f.words.is_empty(), same_stack) {
+                    write_regs_block(out, &self.arch, regs, next)?;
+                    shown_early = Some(i + 1);
+                }
+            }
             for line in f.words.chunks(2) {
                 write!(out, "    {:016x}: ", line[0].address)?;
                 for w in line {
-                    write!(out, "{:016x} ", w.value)?;
+                    match &w.label {
+                        Some(l) => write!(out, "{l:<16} ")?,
+                        None => write!(out, "{:016x} ", w.value)?,
+                    }
                 }
                 writeln!(out)?;
             }
@@ -802,14 +1075,23 @@ fn write_regs_block_arm64(out: &mut dyn Write, r: &BtRegs, f: &BtFrame) -> io::R
     Ok(())
 }
 
-/// crash's x86_64 register block: `[exception RIP: fn+off]` (kernel mode), then the registers.
 fn write_regs_block_x86(out: &mut dyn Write, r: &BtRegs, f: &BtFrame) -> io::Result<()> {
+    write_regs(out, r, f.function.as_deref(), f.offset)
+}
+
+/// crash's x86_64 register block: `[exception RIP: fn+off]` (kernel mode), then the registers.
+pub(crate) fn write_regs(
+    out: &mut dyn Write,
+    r: &BtRegs,
+    function: Option<&str>,
+    offset: Option<u64>,
+) -> io::Result<()> {
     let g = |reg: &str| match r.get(reg) {
         Some(v) => format!("{v:016x}"),
         None => "-".repeat(16),
     };
     if !r.user {
-        let rip = match (&f.function, f.offset) {
+        let rip = match (function, offset) {
             (Some(n), Some(o)) => format!("{n}+{o}"),
             _ => "unknown or invalid address".into(),
         };
@@ -848,6 +1130,31 @@ fn write_regs_block_x86(out: &mut dyn Write, r: &BtRegs, f: &BtFrame) -> io::Res
 
 impl Report for Bt {
     fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(o) = &self.overflows {
+            for v in o {
+                writeln!(out, "{}", task_header(v.pid, v.task, v.cpu, &v.comm))?;
+                writeln!(
+                    out,
+                    "  possible stack overflow: {:x}: {:x} != STACK_END_MAGIC\n",
+                    v.location, v.found
+                )?;
+            }
+            if o.is_empty() {
+                writeln!(out, "No stack overflows detected")?;
+            }
+        }
+        for st in self.searched.iter().flatten() {
+            match st.name.as_str() {
+                "IRQ" => writeln!(out, "CPU {} IRQ STACK:", st.cpu)?,
+                n => writeln!(out, "CPU {} {n} EXCEPTION STACK:", st.cpu)?,
+            }
+            if st.frames.is_empty() {
+                writeln!(out, "(none found)\n")?;
+            } else {
+                write_found(out, &st.frames)?;
+                writeln!(out)?;
+            }
+        }
         for (i, t) in self.tasks.iter().enumerate() {
             if i > 0 {
                 writeln!(out)?;

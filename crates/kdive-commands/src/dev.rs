@@ -4,12 +4,12 @@
 //! whole chain (the same output unless two block majors share a bucket).
 
 use kdive_linux::dev::{block_devices, char_devices};
-use kdive_program::Program;
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
+use crate::format::symbol;
 use crate::table;
 use crate::{CommandError, Report, Session, TextOptions};
 
@@ -39,14 +39,134 @@ pub struct DevRow {
     pub lookup_error: Option<String>,
 }
 
-/// Runs `dev` (the listing; crash's `-d`, `-D`, `-i`, `-p`, `-V`, `-v` are not supported).
-pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    Flags::parse(&table::DEV, args)?;
-    let prog = s.kernel()?;
-    let err = |e| CommandError::Program {
+/// `dev -d` / `-D`: each disk's requests in flight.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DevDisks {
+    pub disks: Vec<DiskRow>,
+    pub problems: Vec<String>,
+}
+
+/// One disk.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DiskRow {
+    pub major: u32,
+    #[serde(with = "crate::hex")]
+    pub gendisk: u64,
+    pub name: String,
+    #[serde(with = "crate::hex")]
+    pub request_queue: u64,
+    /// Requests in flight: reads and writes (null when they could not be counted).
+    pub read: Option<u64>,
+    pub write: Option<u64>,
+}
+
+/// `dev -p`: the PCI buses and devices.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DevPci {
+    pub root_buses: Vec<PciBusRow>,
+    pub problems: Vec<String>,
+}
+
+/// A PCI bus with its devices and child buses.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PciBusRow {
+    #[serde(with = "crate::hex")]
+    pub pci_bus: u64,
+    pub name: String,
+    #[serde(with = "crate::hex")]
+    pub parent: u64,
+    /// The bridge leading to it, if any.
+    pub bridge: Option<PciDeviceRow>,
+    pub devices: Vec<PciDeviceRow>,
+    pub children: Vec<PciBusRow>,
+}
+
+/// A PCI device.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PciDeviceRow {
+    #[serde(with = "crate::hex")]
+    pub pci_dev: u64,
+    /// `DDDD:BB:SS.F`.
+    pub name: String,
+    /// Base class and subclass, `0600`.
+    pub class: String,
+    /// `vendor:device` in hex.
+    pub pci_id: String,
+    /// The PCI Express device/port type (`ENDPOINT`, `ROOT_PORT`...); null for a conventional
+    /// PCI device.
+    pub pcie_type: Option<String>,
+    pub bridge: bool,
+}
+
+fn pci_device(d: &kdive_linux::pci::PciDevice) -> PciDeviceRow {
+    PciDeviceRow {
+        pci_dev: d.addr,
+        name: d.name.clone(),
+        class: format!("{:04x}", d.class),
+        pci_id: format!("{:x}:{:x}", d.vendor, d.device),
+        pcie_type: d.pcie_type.map(|t| pcie_type_name(t).to_string()),
+        bridge: d.bridge,
+    }
+}
+
+fn pci_bus(b: &kdive_linux::pci::PciBus) -> PciBusRow {
+    PciBusRow {
+        pci_bus: b.addr,
+        name: b.name.clone(),
+        parent: b.parent,
+        bridge: b.bridge.as_ref().map(pci_device),
+        devices: b.devices.iter().map(pci_device).collect(),
+        children: b.children.iter().map(pci_bus).collect(),
+    }
+}
+
+fn program_error(e: kdive_program::ProgramError) -> CommandError {
+    CommandError::Program {
         cmd: "dev",
         source: e,
-    };
+    }
+}
+
+/// Runs `dev`: the majors; `-d`/`-D` the disks' I/O in flight; `-p` the PCI devices.
+pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+    let f = Flags::parse(&table::DEV, args)?;
+    let prog = s.kernel()?;
+    if f.has('d') || f.has('D') {
+        let (disks, mut problems) =
+            kdive_linux::block::disks(prog, s.walk_limit).map_err(program_error)?;
+        let mut rows = Vec::new();
+        for d in disks {
+            let io = kdive_linux::block::in_flight(prog, d.queue, d.gendisk);
+            if let Err(e) = &io {
+                problems.push(format!("{}: requests in flight: {e}", d.name));
+            }
+            let io = io.ok();
+            if f.has('D') && io.is_some_and(|(r, w)| r + w == 0) {
+                continue;
+            }
+            rows.push(DiskRow {
+                major: d.major,
+                gendisk: d.gendisk,
+                name: d.name,
+                request_queue: d.queue,
+                read: io.map(|x| x.0),
+                write: io.map(|x| x.1),
+            });
+        }
+        return Ok(Box::new(DevDisks {
+            disks: rows,
+            problems,
+        }));
+    }
+    if f.has('p') {
+        let (root_buses, problems) =
+            kdive_linux::pci::pci_root_buses(prog, s.walk_limit).map_err(program_error)?;
+        return Ok(Box::new(DevPci {
+            root_buses: root_buses.iter().map(pci_bus).collect(),
+            problems,
+        }));
+    }
+    let err = program_error;
     let (chr, mut problems) = char_devices(prog, s.walk_limit).map_err(err)?;
     let (blk, p2) = block_devices(prog, s.walk_limit).map_err(err)?;
     problems.extend(p2);
@@ -70,15 +190,6 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         complete: problems.is_empty(),
         problems,
     }))
-}
-
-/// `name` or `name+offset` (decimal, as crash), or the address in hex without a symbol.
-fn symbol(prog: &Program, addr: u64) -> String {
-    match prog.symbols().by_addr(addr) {
-        Some((s, 0)) => s.name.to_string(),
-        Some((s, off)) => format!("{}+{off}", s.name),
-        None => format!("{addr:x}"),
-    }
 }
 
 /// One listing line: major, name (an empty block major name as `(unknown)`, as crash), then
@@ -118,6 +229,130 @@ impl Report for Dev {
         }
         if !self.complete {
             writeln!(out, "dev: these lists are incomplete")?;
+        }
+        Ok(())
+    }
+}
+
+impl Report for DevDisks {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "MAJOR GENDISK            NAME       REQUEST_QUEUE      TOTAL  READ WRITE "
+        )?;
+        for d in &self.disks {
+            let n = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
+            let total = d.read.zip(d.write).map(|(r, w)| r + w);
+            writeln!(
+                out,
+                "{:>5} {:<16x}   {:<10} {:<16x}   {:>5} {:>5} {:>5} ",
+                d.major,
+                d.gendisk,
+                d.name,
+                d.request_queue,
+                n(total),
+                n(d.read),
+                n(d.write)
+            )?;
+        }
+        for p in &self.problems {
+            writeln!(out, "dev: {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The PCI Express device/port types crash names.
+fn pcie_type_name(t: u8) -> &'static str {
+    match t {
+        0 => "ENDPOINT",
+        1 => "LEG_END",
+        4 => "ROOT_PORT",
+        5 => "UPSTREAM",
+        6 => "DOWNSTREAM",
+        7 => "PCI_BRIDGE",
+        8 => "PCIE_BRIDGE",
+        9 => "RC_END",
+        10 => "RC_EC",
+        _ => "",
+    }
+}
+
+fn device_line(d: &PciDeviceRow) -> String {
+    use crate::format::center;
+    // crash reads the Express type of every device, and so calls conventional PCI devices
+    // (no PCI Express capability, type bits 0) ENDPOINT; only Express devices get a type here
+    let mut kind = d.pcie_type.clone().unwrap_or_default();
+    if d.bridge {
+        kind += " [BRIDGE]";
+    }
+    format!(
+        "  {:<16x} {} {} {} {}",
+        d.pci_dev,
+        center(&d.name, 12, false),
+        center(&d.class, 6, false),
+        center(&d.pci_id, 9, false),
+        center(&kind, 10, false)
+    )
+}
+
+fn device_header() -> String {
+    use crate::format::center;
+    format!(
+        "  {} {} {} {} {}",
+        center("PCI DEV", 16, false),
+        center("DO:BU:SL.FN", 12, false),
+        center("CLASS", 6, false),
+        center("PCI_ID", 9, false),
+        center("TYPE", 10, false)
+    )
+}
+
+fn write_bus_devices(out: &mut dyn Write, b: &PciBusRow) -> io::Result<()> {
+    writeln!(out, "{}", device_header())?;
+    if let Some(d) = &b.bridge {
+        writeln!(out, "{}", device_line(d))?;
+    }
+    for d in &b.devices {
+        writeln!(out, "{}", device_line(d))?;
+    }
+    Ok(())
+}
+
+fn write_child_buses(out: &mut dyn Write, b: &PciBusRow) -> io::Result<()> {
+    use crate::format::center;
+    for c in &b.children {
+        writeln!(
+            out,
+            "  {} {}",
+            center("PCI BUS", 16, false),
+            center("PARENT BUS", 16, false)
+        )?;
+        writeln!(out, "  {:<16x} {:<16x}", c.pci_bus, c.parent)?;
+        write_bus_devices(out, c)?;
+        writeln!(out)?;
+        write_child_buses(out, c)?;
+    }
+    Ok(())
+}
+
+impl Report for DevPci {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        use crate::format::center;
+        for b in &self.root_buses {
+            writeln!(
+                out,
+                "{} {}",
+                center("ROOT BUS", 16, false),
+                center("BUSNAME", 7, false)
+            )?;
+            writeln!(out, "{:<16x} {}", b.pci_bus, center(&b.name, 7, false))?;
+            write_bus_devices(out, b)?;
+            write_child_buses(out, b)?;
+            writeln!(out)?;
+        }
+        for p in &self.problems {
+            writeln!(out, "dev: {p}")?;
         }
         Ok(())
     }

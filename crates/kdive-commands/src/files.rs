@@ -1,5 +1,6 @@
 //! `files [PID|TASK ...]`: a task's root and working directory and its open files, as crash
-//! prints them (sockets also name their protocol; pipes and sockets their pseudo filesystem).
+//! prints them (sockets also name their protocol; pipes and sockets their pseudo filesystem);
+//! `files -d DENTRY`: one dentry's inode and path.
 
 use kdive_linux::fs::{open_files, root_and_cwd};
 use kdive_linux::task::TaskInfo;
@@ -70,9 +71,65 @@ pub struct Files {
     pub tasks: Vec<TaskFiles>,
 }
 
+/// `files -d DENTRY`: one dentry.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DentryRow {
+    #[serde(with = "crate::hex")]
+    pub dentry: u64,
+    #[serde(with = "crate::hex")]
+    pub inode: u64,
+    #[serde(with = "crate::hex")]
+    pub superblock: u64,
+    /// crash's type (`REG`, `CHR`...), `N/A` without an inode.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its path through the mount of its filesystem; null when none mounts it.
+    pub path: Option<String>,
+}
+
+impl Report for DentryRow {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "     DENTRY           INODE           SUPERBLK     TYPE PATH"
+        )?;
+        writeln!(
+            out,
+            "{:016x} {:016x} {:016x} {:<4} {}",
+            self.dentry,
+            self.inode,
+            self.superblock,
+            self.kind,
+            self.path.as_deref().unwrap_or("")
+        )
+    }
+}
+
 /// Runs `files`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse(&table::FILES, args)?;
+    if let Some(d) = f.value('d') {
+        let dentry = u64::from_str_radix(d.trim_start_matches("0x"), 16)
+            .map_err(|_| CommandError::Usage(format!("files: invalid dentry address: {d}")))?;
+        let prog = s.kernel()?;
+        let info = kdive_linux::fs::dentry_info(prog, dentry, s.walk_limit).map_err(|e| {
+            CommandError::Program {
+                cmd: "files",
+                source: e,
+            }
+        })?;
+        return Ok(Box::new(DentryRow {
+            dentry,
+            inode: info.inode,
+            superblock: info.superblock,
+            kind: if info.inode == 0 {
+                "N/A".into()
+            } else {
+                type_name(info.mode).to_string()
+            },
+            path: info.path,
+        }));
+    }
     let chosen = tasks_named(s, "files", &f.positional)?;
     for_tasks(s, &chosen, &Flags::default())
 }

@@ -166,7 +166,12 @@ fn page_text(p: &Page) -> String {
     if !p.aliases.is_empty() {
         let _ = writeln!(out, "  also: {}", p.aliases.join(", "));
     }
-    let _ = write!(out, "\nSYNOPSIS\n  {}\n\nDESCRIPTION\n", p.synopsis);
+    out.push_str("\nSYNOPSIS\n");
+    for (i, l) in wrap_synopsis(&p.synopsis, WIDTH - 6).iter().enumerate() {
+        let indent = if i == 0 { "  " } else { "      " };
+        let _ = writeln!(out, "{indent}{l}");
+    }
+    out.push_str("\nDESCRIPTION\n");
     for para in &p.description {
         push_wrapped(&mut out, "  ", para);
         out.push('\n');
@@ -228,6 +233,37 @@ fn push_wrapped(out: &mut String, indent: &str, text: &str) {
     }
 }
 
+/// A synopsis in lines of at most `width` characters, broken only between its bracketed parts.
+fn wrap_synopsis(synopsis: &str, width: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, c) in synopsis.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            ' ' if depth == 0 => {
+                parts.push(&synopsis[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&synopsis[start..]);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for part in parts.into_iter().filter(|p| !p.is_empty()) {
+        if !line.is_empty() && line.len() + 1 + part.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(part);
+    }
+    lines.push(line);
+    lines
+}
+
 /// Splits `text` into lines of at most `width` characters at spaces (a longer word stays whole).
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
@@ -283,7 +319,7 @@ mod tests {
                 "bt {flag} is described:\n{text}"
             );
         }
-        assert!(text.contains("(not implemented yet)"), "-r is marked");
+        assert!(text.contains("(not implemented yet)"), "-o is marked");
         assert!(text.contains("\nEXAMPLES\n  bt\n"), "{text}");
         assert!(text.contains("\n  bt -a\n      the "), "{text}");
         for line in text.lines() {

@@ -98,18 +98,25 @@ fn codec_name(c: Codec) -> &'static str {
 }
 
 fn arch_name(a: Arch) -> String {
-    match a {
-        Arch::X86_64 => "x86_64".into(),
-        Arch::Aarch64 => "aarch64".into(),
-        Arch::Other(m) => format!("ELF machine {m}"),
-    }
+    a.to_string()
 }
 
 /// The container in words, and the header version of kdump files.
 fn format_name(d: &Dump) -> (String, Option<u32>) {
     let (name, version) = match &d.meta().format {
-        FormatKind::Elf { qemu: true } => ("QEMU ELF vmcore".to_string(), None),
-        FormatKind::Elf { qemu: false } => ("ELF vmcore".to_string(), None),
+        FormatKind::Elf {
+            qemu,
+            elf32,
+            flattened,
+        } => {
+            let name = format!(
+                "{}{}{}vmcore",
+                if *flattened { "flattened " } else { "" },
+                if *qemu { "QEMU " } else { "" },
+                if *elf32 { "ELF32 " } else { "ELF " },
+            );
+            (name, None)
+        }
         FormatKind::Kdump {
             header_version,
             diskdump,
@@ -138,6 +145,7 @@ fn format_name(d: &Dump) -> (String, Option<u32>) {
 /// The header layout's word size, where the architecture implies it.
 fn layout(d: &Dump) -> Option<String> {
     match (&d.meta().format, d.meta().arch) {
+        (FormatKind::Elf { elf32: true, .. }, _) => Some("32-bit".into()),
         (FormatKind::Elf { .. }, _) => Some("64-bit".into()),
         (_, Arch::X86_64 | Arch::Aarch64) => Some("64-bit".into()),
         (_, Arch::Other(3 | 40 | 20)) => Some("32-bit".into()),

@@ -3,33 +3,46 @@
 
 pub mod analyze;
 pub mod args;
+pub mod bpf;
 pub mod bt;
+pub mod bt_scan;
 pub mod dev;
+pub mod dis;
 pub mod envelope;
 pub mod files;
 pub mod foreach;
 pub mod format;
+pub mod fuser;
 pub mod help;
 pub mod info;
+pub mod ipcs;
 pub mod irq;
 pub mod kmem;
 pub mod list;
 pub mod log;
+pub mod mach;
 pub mod modules;
 pub mod mount;
 pub mod net;
+pub mod oops;
 pub mod ps;
 pub mod rd;
 pub mod runq;
 pub mod search;
 pub mod session;
 pub mod set;
+pub mod sig;
 pub mod structs;
+pub mod swap;
 pub mod sym;
 pub mod sys;
 pub mod table;
 mod tasks;
+pub mod timer;
+pub mod tree;
 pub mod vm;
+pub mod vtop;
+pub mod waitq;
 
 pub use session::Session;
 
@@ -50,6 +63,13 @@ pub struct TextOptions {}
 pub trait Report: erased_serde::Serialize {
     /// Writes crash-style text (ending with a newline when not empty) to `out`.
     fn write_text(&self, opts: &TextOptions, out: &mut dyn Write) -> io::Result<()>;
+
+    /// Why the answer is incomplete, when it is (a read that stopped at an unreadable page):
+    /// front ends print it as an error and exit with the partial status. The structured result
+    /// holds it too.
+    fn incomplete(&self) -> Option<String> {
+        None
+    }
 }
 
 erased_serde::serialize_trait_object!(Report);

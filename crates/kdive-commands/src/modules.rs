@@ -2,6 +2,7 @@
 
 use kdive_linux::module::{modules, RegionKind};
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -38,9 +39,184 @@ pub struct Mod {
     pub per_kind_memory: bool,
 }
 
-/// Runs `mod`.
+/// `mod -t`: the modules that taint the kernel.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ModTaints {
+    pub modules: Vec<ModTaint>,
+}
+
+/// One tainting module.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ModTaint {
+    pub name: String,
+    /// `struct module.taints`.
+    #[serde(with = "crate::hex")]
+    pub taints: u64,
+    /// Their letters (`OE`).
+    pub letters: String,
+}
+
+impl Report for ModTaints {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        if self.modules.is_empty() {
+            return writeln!(out, "no tainted modules");
+        }
+        let w = self.modules.iter().map(|m| m.name.len()).max().unwrap_or(0);
+        writeln!(out, "{:<w$}  TAINTS", "NAME")?;
+        for m in &self.modules {
+            writeln!(out, "{:<w$}  {}", m.name, m.letters)?;
+        }
+        Ok(())
+    }
+}
+
+fn program_error(e: kdive_program::ProgramError) -> CommandError {
+    CommandError::Program {
+        cmd: "mod",
+        source: e,
+    }
+}
+
+/// The modules that carry taints, in `mod`'s order.
+fn taints(s: &Session) -> Result<ModTaints, CommandError> {
+    let prog = s.kernel()?;
+    let flags = kdive_linux::taint::taint_flags(prog).map_err(program_error)?;
+    let (mut list, _) = modules(prog, s.walk_limit).map_err(program_error)?;
+    list.sort_by_key(|m| (text_base(m), m.addr));
+    let mut out = Vec::new();
+    for m in list {
+        let t = prog
+            .object("struct module", m.addr)
+            .and_then(|o| o.member("taints")?.read_u64())
+            .map_err(program_error)?;
+        if t != 0 {
+            out.push(ModTaint {
+                letters: kdive_linux::taint::module_taint_letters(&flags, t),
+                name: m.name,
+                taints: t,
+            });
+        }
+    }
+    Ok(ModTaints { modules: out })
+}
+
+fn text_base(m: &kdive_linux::module::Module) -> u64 {
+    m.regions
+        .iter()
+        .find(|r| r.kind == RegionKind::Text)
+        .map_or(0, |r| r.base)
+}
+
+/// The module debug files under `dir` (at most a few levels deep), by module name (`-` read
+/// as `_`, as module names are).
+fn debug_files(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let mut todo = vec![(dir.to_path_buf(), 0)];
+    let mut seen = 0usize;
+    while let Some((d, depth)) = todo.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            seen += 1;
+            if seen > 200_000 {
+                return out;
+            }
+            let p = e.path();
+            if p.is_dir() && depth < 6 {
+                todo.push((p, depth + 1));
+                continue;
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            let stem = name
+                .strip_suffix(".ko.debug")
+                .or_else(|| name.strip_suffix(".ko"));
+            if let Some(stem) = stem {
+                out.push((stem.replace('-', "_"), p));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `mod -s NAME [FILE]`, `mod -S [DIR]`: attaches module debug files, then lists the
+/// modules (only NAME for -s) as `mod` does.
+fn load(s: &Session, f: &Flags) -> Result<Box<dyn Report>, CommandError> {
+    let prog = s.kernel()?;
+    let (list, _) = modules(prog, s.walk_limit).map_err(program_error)?;
+    let beside = s
+        .paths()
+        .first()
+        .and_then(|p| p.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut notes = Vec::new();
+    let only = f.value('s').map(str::to_string);
+    if let Some(name) = &only {
+        let m = list
+            .iter()
+            .find(|m| &m.name == name)
+            .ok_or_else(|| CommandError::Usage(format!("mod: {name}: no such module loaded")))?;
+        let file = match f.positional.first() {
+            Some(p) => PathBuf::from(p),
+            None => debug_files(&beside)
+                .into_iter()
+                .find(|(n, _)| *n == m.name)
+                .map(|(_, p)| p)
+                .ok_or_else(|| {
+                    CommandError::Unavailable(format!(
+                        "mod: {name}: no {name}.ko beside the dump; give its file: mod -s {name} FILE"
+                    ))
+                })?,
+        };
+        s.attach_module_debug(&file)?;
+    } else {
+        let dir = f.positional.first().map(PathBuf::from).unwrap_or(beside);
+        if !dir.is_dir() {
+            return Err(CommandError::Usage(format!(
+                "mod: {} is not a directory",
+                dir.display()
+            )));
+        }
+        let files = debug_files(&dir);
+        for m in &list {
+            let Some((_, p)) = files.iter().find(|(n, _)| *n == m.name) else {
+                continue;
+            };
+            if let Err(e) = s.attach_module_debug(p) {
+                notes.push(format!("{}: {e}", p.display()));
+            }
+        }
+    }
+    let mut report = listing(s)?;
+    if let Some(name) = only {
+        report.modules.retain(|m| m.name == name);
+    }
+    report.problems.extend(notes);
+    Ok(Box::new(report))
+}
+
+/// Runs `mod`: the modules, `-t` their taints, `-s`/`-S` attaching their debug files.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    Flags::parse(&table::MOD, args)?;
+    let f = Flags::parse(&table::MOD, args)?;
+    if f.has('t') {
+        return Ok(Box::new(taints(s)?));
+    }
+    if f.has('s') || f.has('S') {
+        return load(s, &f);
+    }
+    if let Some(w) = f.positional.first() {
+        return Err(CommandError::Usage(format!(
+            "mod: unexpected argument {w}\nusage: {}",
+            table::MOD.synopsis()
+        )));
+    }
+    Ok(Box::new(listing(s)?))
+}
+
+/// The module listing.
+fn listing(s: &Session) -> Result<Mod, CommandError> {
     let prog = s.kernel()?;
     let (list, problems) = modules(prog, s.walk_limit).map_err(|e| CommandError::Program {
         cmd: "mod",
@@ -50,11 +226,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         .into_iter()
         .map(|m| ModRow {
             module: m.addr,
-            base: m
-                .regions
-                .iter()
-                .find(|r| r.kind == RegionKind::Text)
-                .map_or(0, |r| r.base),
+            base: text_base(&m),
             size: m.core_size(),
             object_file: prog
                 .module_debug()
@@ -70,11 +242,11 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     let per_kind = prog
         .type_("struct module")
         .is_ok_and(|t| prog.types().has_member(t, "mem"));
-    Ok(Box::new(Mod {
+    Ok(Mod {
         modules: rows,
         problems,
         per_kind_memory: per_kind,
-    }))
+    })
 }
 
 /// `s` centred in `width` columns (left-biased), as crash centres its column titles.

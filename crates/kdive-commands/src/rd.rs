@@ -37,8 +37,28 @@ pub struct RdOptions {
     /// Bytes per value (`-8`, `-16`, `-32`, `-64`); 0 for `-a` (printable characters).
     pub size: usize,
     pub radix: Radix,
-    /// The ASCII column after hex values (off with `-x`).
+    /// The ASCII column after hex values (off with `-x`, `-s` and `-S`).
     pub ascii_column: bool,
+    /// `-s`: 8-byte values that are kernel addresses shown as `symbol+offset`; `-S` also
+    /// slab objects as `[cache]`, `-SS` as `[address:cache]`.
+    #[serde(default)]
+    pub symbols: Symbolic,
+    /// `-N`: 2- and 4-byte values in network byte order.
+    #[serde(default)]
+    pub network_order: bool,
+}
+
+/// What `rd -s`/`-S`/`-SS` names.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Symbolic {
+    #[default]
+    None,
+    Symbols,
+    SlabCaches,
+    SlabObjects,
 }
 
 /// The dump's byte order, in which values were read.
@@ -65,6 +85,8 @@ struct Args {
     opts: RdOptions,
     raw_file: Option<String>,
     end: Option<u64>,
+    offset: u64,
+    user: bool,
     addr: String,
     count: Option<u64>,
 }
@@ -98,9 +120,13 @@ fn parse(args: &[String]) -> Result<Args, CommandError> {
             size: 8,
             radix: Radix::Hex,
             ascii_column: true,
+            symbols: Symbolic::None,
+            network_order: false,
         },
         raw_file: None,
         end: None,
+        offset: 0,
+        user: false,
         addr: String::new(),
         count: None,
     };
@@ -117,11 +143,41 @@ fn parse(args: &[String]) -> Result<Args, CommandError> {
             (FlagName::Letter('d'), _) => a.opts.radix = Radix::Signed,
             (FlagName::Letter('D'), _) => a.opts.radix = Radix::Unsigned,
             (FlagName::Letter('r'), Some(v)) => a.raw_file = Some(v.to_string()),
+            (FlagName::Letter('s'), _) => {
+                a.opts.symbols = a.opts.symbols.max(Symbolic::Symbols);
+            }
+            (FlagName::Letter('S'), _) => {
+                a.opts.symbols = match a.opts.symbols {
+                    Symbolic::SlabCaches | Symbolic::SlabObjects => Symbolic::SlabObjects,
+                    _ => Symbolic::SlabCaches,
+                };
+            }
+            (FlagName::Letter('N'), _) => a.opts.network_order = true,
+            (FlagName::Letter('u'), _) => a.user = true,
+            (FlagName::Letter('o'), Some(v)) => {
+                a.offset = parse_count(v).ok_or_else(|| usage(format!("bad offset {v}")))?
+            }
             (FlagName::Letter('e'), Some(v)) => {
                 a.end = Some(parse_hex(v).ok_or_else(|| usage(format!("bad address {v}")))?)
             }
             (other, _) => return Err(usage(format!("{other} is not handled"))),
         }
+    }
+    if a.opts.symbols != Symbolic::None {
+        if a.opts.size != 8 {
+            return Err(usage(format!(
+                "-{} option is only allowed with 64-bit display",
+                if a.opts.symbols == Symbolic::Symbols {
+                    's'
+                } else {
+                    'S'
+                }
+            )));
+        }
+        a.opts.ascii_column = false;
+    }
+    if a.phys && a.user {
+        return Err(usage("-p and -u are mutually exclusive"));
     }
     let mut pos = f.positional.into_iter();
     a.addr = pos
@@ -133,10 +189,12 @@ fn parse(args: &[String]) -> Result<Args, CommandError> {
     Ok(a)
 }
 
-/// Reads memory of one kind: physical from the dump, or kernel virtual through the kernel.
+/// Reads memory of one kind: physical from the dump, kernel virtual through the kernel, or a
+/// task's user memory through its page tables.
 struct Reader<'s> {
     s: &'s Session,
     phys: bool,
+    user: Option<kdive_memory::AddressSpace>,
 }
 
 impl Reader<'_> {
@@ -151,6 +209,14 @@ impl Reader<'_> {
                 source,
             });
             return (n, e);
+        }
+        if let Some(user) = &self.user {
+            let got = kdive_memory::ReadVirt::read_partial(user, addr, buf);
+            let e = got.error.map(|e| CommandError::Program {
+                cmd: "rd",
+                source: e.into(),
+            });
+            return (got.read, e);
         }
         let prog = match self.s.kernel() {
             Ok(p) => p,
@@ -171,7 +237,7 @@ pub fn hint(s: &Session, e: &DumpError) -> String {
     let mut text = String::new();
     match e {
         DumpError::Lost { paddr } => {
-            let pfn = paddr / s.dump().page_size().max(1);
+            let pfn = paddr / s.dump().kernel_page_size().max(1);
             if let Some((a, b)) = s
                 .dump()
                 .missing()
@@ -197,11 +263,20 @@ pub struct Rd {
     /// The byte order the values were read in (the ASCII column shows the bytes in memory
     /// order).
     pub endian: ByteOrder,
-    /// The values read, `options.size` bytes each, from `address` on (empty for `-a`, `-r`).
+    /// The values read, `options.size` bytes each, from `address` on (empty for `-a`, `-r`);
+    /// with `-N`, in network byte order.
     pub values: Vec<Hex>,
+    /// `-s`/`-S`: what is shown instead of each value (`symbol+offset`, `[cache]`), when
+    /// something is.
+    #[serde(default)]
+    pub labels: Vec<Option<String>>,
+    /// `-u`: the task whose user memory was read.
+    #[serde(default, with = "crate::hex_opt")]
+    pub user_task: Option<u64>,
     /// `-a`: the printable characters, one entry per line shown.
     pub strings: Vec<RdString>,
-    /// Why the read stopped early, if it did (the message printed after the values).
+    /// Why the read stopped early, if it did: the answer is partial (the front end prints this
+    /// on stderr and exits with the partial status).
     pub stopped_by: Option<String>,
     /// `-r`: the file written and the bytes copied.
     pub file: Option<String>,
@@ -219,8 +294,17 @@ pub struct RdString {
 /// Runs `rd`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let a = parse(args)?;
-    let addr = resolve(s, &a)?;
-    let reader = Reader { s, phys: a.phys };
+    let addr = resolve(s, &a)?.wrapping_add(a.offset);
+    let (user, user_task) = if a.user {
+        user_memory(s)?
+    } else {
+        (None, None)
+    };
+    let reader = Reader {
+        s,
+        phys: a.phys,
+        user,
+    };
     if let Some(file) = &a.raw_file {
         let count = a
             .count
@@ -260,17 +344,50 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     } else {
         (values(&buf[..got], a.opts.size, endian), Vec::new())
     };
+    // -N: 2- and 4-byte values in network byte order, as shown
+    let values = match (a.opts.network_order, a.opts.size) {
+        (true, 2) => values
+            .into_iter()
+            .map(|v| Hex(u64::from((v.0 as u16).swap_bytes())))
+            .collect(),
+        (true, 4) => values
+            .into_iter()
+            .map(|v| Hex(u64::from((v.0 as u32).swap_bytes())))
+            .collect(),
+        _ => values,
+    };
+    let labels = match (a.opts.symbols, s.kernel()) {
+        (Symbolic::None, _) | (_, Err(_)) => Vec::new(),
+        (mode, Ok(prog)) => {
+            let mut names = crate::format::AddressNames::new(prog);
+            values.iter().map(|v| names.label(v.0, mode)).collect()
+        }
+    };
     Ok(Box::new(Rd {
         address: addr,
         physical: a.phys,
         options: a.opts,
         endian,
         values,
+        labels,
+        user_task,
         strings,
         stopped_by: error,
         file: None,
         copied: None,
     }))
+}
+
+/// `-u`: the current context's user address space, and the task.
+fn user_memory(
+    s: &Session,
+) -> Result<(Option<kdive_memory::AddressSpace>, Option<u64>), CommandError> {
+    let task = crate::tasks::tasks_named(s, "rd", &[])?[0].addr;
+    let prog = s.kernel()?;
+    let mem = kdive_linux::mm::task_address_space(prog, task)
+        .map_err(|source| CommandError::Program { cmd: "rd", source })?
+        .ok_or_else(|| usage(format!("-u: task {task:x} has no user address space")))?;
+    Ok((Some(mem), Some(task)))
 }
 
 /// The start address: hex, or a kernel symbol.
@@ -314,9 +431,13 @@ fn copy_raw(r: &Reader, addr: u64, count: u64, file: &str) -> Result<Rd, Command
             size: 1,
             radix: Radix::Hex,
             ascii_column: false,
+            symbols: Symbolic::None,
+            network_order: false,
         },
         endian: ByteOrder::from(r.s.dump().meta().endian),
         values: Vec::new(),
+        labels: Vec::new(),
+        user_task: None,
         strings: Vec::new(),
         stopped_by: error,
         file: Some(file.to_string()),
@@ -355,10 +476,11 @@ fn bytes_of(v: u64, size: usize, endian: ByteOrder) -> Vec<u8> {
 
 /// Writes crash's value lines: `addr:  v v ...  ascii`, the ASCII column starting at a fixed
 /// place.
-fn write_words(
+pub(crate) fn write_words(
     out: &mut dyn Write,
     addr: u64,
     values: &[Hex],
+    labels: &[Option<String>],
     opts: RdOptions,
     endian: ByteOrder,
 ) -> std::io::Result<()> {
@@ -370,7 +492,11 @@ fn write_words(
     for (l, line) in values.chunks(per_line).enumerate() {
         let at = addr.wrapping_add((l * per_line * size) as u64);
         let mut text = format!("{at:>16x}:  ");
-        for &Hex(v) in line {
+        for (k, &Hex(v)) in line.iter().enumerate() {
+            if let Some(Some(label)) = labels.get(l * per_line + k) {
+                text += &format!("{label:<16} ");
+                continue;
+            }
             // crash promotes 8- and 16-bit values unsigned even for -d
             let shift = 64 - 8 * size as u32;
             let signed = if size >= 4 {
@@ -443,12 +569,21 @@ impl Report for Rd {
                     writeln!(out, "{:>16x}:  {}", l.address, l.text)?;
                 }
             }
-            _ => write_words(out, self.address, &self.values, self.options, self.endian)?,
-        }
-        if let Some(e) = &self.stopped_by {
-            writeln!(out, "{e}")?;
+            _ => write_words(
+                out,
+                self.address,
+                &self.values,
+                &self.labels,
+                self.options,
+                self.endian,
+            )?,
         }
         Ok(())
+    }
+
+    /// What stopped the read: the error for stderr, the values read are the (partial) answer.
+    fn incomplete(&self) -> Option<String> {
+        self.stopped_by.clone()
     }
 }
 
@@ -471,9 +606,11 @@ mod tests {
             size,
             radix,
             ascii_column,
+            symbols: Symbolic::None,
+            network_order: false,
         };
         let mut out = Vec::new();
-        write_words(&mut out, addr, &v, opts, order).unwrap();
+        write_words(&mut out, addr, &v, &[], opts, order).unwrap();
         (String::from_utf8(out).unwrap(), v)
     }
 

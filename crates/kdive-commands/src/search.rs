@@ -1,8 +1,10 @@
 //! `search`: find values or strings in memory, as crash's `search` prints them.
 //!
-//! `search -p [-s START] [-e END | -l LEN] [-m MASK] [-w|-h|-c] VALUE...` walks physical
+//! `search -p [-s START] [-e END | -l LEN] [-m MASK] [-w|-h|-c] [-x N] VALUE...` walks physical
 //! memory page by page (no kernel needed), skipping pages the dump does not hold.
-//! `search -s START (-e END | -l LEN) ...` walks kernel virtual memory through the kernel.
+//! `search [-k|-K|-V] ...` walks kernel virtual memory (all of it by default: the direct map
+//! through the pages the dump holds, the rest through the page tables, skipping what is not
+//! mapped a whole table at a time); `search -u ...` the current task's user memory.
 
 use std::io::{self, Write};
 
@@ -12,12 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::args::Flags;
 use crate::rd::parse_hex;
 use crate::table::{self, FlagName};
-use crate::{CommandError, Report, Session, TextOptions};
+use crate::{CommandError, Hex, Report, Session, TextOptions};
 
 /// Matches reported at most.
 const MAX_MATCHES: usize = 100_000;
-/// Largest kernel virtual range searched.
-const MAX_VIRTUAL: u64 = 64 << 30;
 /// Characters shown from a string match on (crash's `CHARS_CTX`).
 const CHARS_CTX: usize = 56;
 
@@ -29,9 +29,25 @@ enum Target {
     Strings(Vec<Vec<u8>>),
 }
 
+/// Which memory is searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Space {
+    Physical,
+    /// All kernel virtual memory (`-k`).
+    Kernel,
+    /// The direct map and the kernel image only (`-K`).
+    KernelUnity,
+    /// Kernel memory mapped through page tables only: vmalloc, vmemmap, modules (`-V`).
+    KernelMapped,
+    /// The current task's user memory (`-u`).
+    User,
+}
+
 #[derive(Debug)]
 struct Args {
-    phys: bool,
+    space: Space,
+    context: usize,
     start: Option<u64>,
     end: Option<u64>,
     len: Option<u64>,
@@ -45,7 +61,8 @@ fn usage(msg: impl Into<String>) -> CommandError {
 
 fn parse(s: &Session, args: &[String]) -> Result<Args, CommandError> {
     let mut a = Args {
-        phys: false,
+        space: Space::Kernel,
+        context: 0,
         start: None,
         end: None,
         len: None,
@@ -58,8 +75,12 @@ fn parse(s: &Session, args: &[String]) -> Result<Args, CommandError> {
     for (flag, value) in f.given() {
         use FlagName::Letter;
         match (flag, value) {
-            (Letter('p'), _) => a.phys = true,
-            (Letter('k'), _) => a.phys = false,
+            (Letter('p'), _) => a.space = Space::Physical,
+            (Letter('k'), _) => a.space = Space::Kernel,
+            (Letter('K'), _) => a.space = Space::KernelUnity,
+            (Letter('V'), _) => a.space = Space::KernelMapped,
+            (Letter('u'), _) => a.space = Space::User,
+            (Letter('x'), Some(v)) => a.context = v.parse().map_err(|_| bad(v))?,
             (Letter('w'), _) => (size, chars) = (4, false),
             (Letter('h'), _) => (size, chars) = (2, false),
             (Letter('c'), _) => chars = true,
@@ -83,6 +104,9 @@ fn parse(s: &Session, args: &[String]) -> Result<Args, CommandError> {
     }
     if a.end.is_some() && a.len.is_some() {
         return Err(usage("-e and -l exclude each other"));
+    }
+    if chars && a.context > 0 {
+        return Err(usage("-x does not apply to -c"));
     }
     a.target = if chars {
         if words.iter().any(String::is_empty) {
@@ -131,6 +155,11 @@ pub struct Match {
     pub symbol: Option<String>,
     /// A string search (`-c`): the text from the match on, unprintable bytes as `.`.
     pub text: Option<String>,
+    /// `-x N`: the N values before and after the match (fewer where memory could not be read).
+    #[serde(default)]
+    pub before: Vec<Hex>,
+    #[serde(default)]
+    pub after: Vec<Hex>,
 }
 
 /// What was searched for.
@@ -141,12 +170,15 @@ pub struct SearchOptions {
     /// Bits ignored when comparing values (`-m`).
     #[serde(with = "crate::hex")]
     pub mask: u64,
+    /// `-x N`: values shown before and after each match.
+    #[serde(default)]
+    pub context: usize,
 }
 
 /// What `search` found.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SearchOut {
-    pub physical: bool,
+    pub space: Space,
     #[serde(with = "crate::hex")]
     pub start: u64,
     #[serde(with = "crate::hex")]
@@ -162,10 +194,11 @@ pub struct SearchOut {
 /// Runs `search`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let a = parse(s, args)?;
-    let ps = s.dump().page_size().max(1);
-    let (start, end) = range(s, &a)?;
+    let ps = s.dump().kernel_page_size().max(1);
+    let mem = Memory::new(s, a.space)?;
+    let (start, end) = range(s, &a, &mem)?;
     let mut out = SearchOut {
-        physical: a.phys,
+        space: a.space,
         start,
         end,
         options: SearchOptions {
@@ -174,77 +207,295 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
                 Target::Strings(_) => 0,
             },
             mask: a.mask,
+            context: a.context,
         },
         matches: Vec::new(),
         pages_skipped: 0,
         truncated: false,
     };
-    let prog = if a.phys { None } else { Some(s.kernel()?) };
-    let (first, last) = (start / ps, end.div_ceil(ps));
-    // physical searches visit only the pages the dump holds
-    let pages: Box<dyn Iterator<Item = u64>> = match prog {
-        None => Box::new(
-            s.dump()
-                .page_runs()
-                .filter(|r| r.2 == PageState::Present)
-                .flat_map(move |(a, z, _)| a.max(first)..z.min(last)),
-        ),
-        Some(_) => Box::new(first..last),
-    };
     let mut page = vec![0u8; ps as usize];
     // the last bytes of the previous page, for strings that cross into this one
     let mut carry: Vec<u8> = Vec::new();
-    let mut next = first;
-    for pfn in pages {
+    let mut next = None;
+    for base in mem.pages(start, end, ps) {
         if out.truncated {
             break;
         }
-        let base = pfn * ps;
-        if pfn != next {
+        if next != Some(base) {
             carry.clear();
         }
-        next = pfn + 1;
-        let ok = match prog {
-            None => s.dump().read_phys(base, &mut page).is_ok(),
-            Some(p) => p.read(base, &mut page).is_ok(),
-        };
-        if !ok {
+        next = base.checked_add(ps);
+        if !mem.read(base, &mut page) {
             out.pages_skipped += 1;
             carry.clear();
             continue;
         }
         let from = (start.max(base) - base) as usize;
         let to = (end - base).min(ps) as usize;
+        let found = out.matches.len();
         scan(&a, base, &page, from, to, &mut carry, &mut out);
+        if a.context > 0 {
+            if let Target::Values(size, _) = &a.target {
+                for m in &mut out.matches[found..] {
+                    (m.before, m.after) = around(&mem, m.address, *size, a.context);
+                }
+            }
+        }
     }
     Ok(Box::new(out))
 }
 
-/// The `[start, end)` to search: crash's defaults are all of physical memory for `-p`.
-fn range(s: &Session, a: &Args) -> Result<(u64, u64), CommandError> {
-    let ps = s.dump().page_size();
+/// `-x N`: the N values of `size` bytes before and after `addr`, as far as they can be read.
+fn around(mem: &Memory<'_>, addr: u64, size: usize, n: usize) -> (Vec<Hex>, Vec<Hex>) {
+    let values = |at: u64| -> Vec<Hex> {
+        let mut buf = vec![0u8; size * n];
+        if !mem.read_any(at, &mut buf) {
+            return Vec::new();
+        }
+        buf.chunks_exact(size)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b[..size].copy_from_slice(c);
+                Hex(u64::from_le_bytes(b))
+            })
+            .collect()
+    };
+    let span = (size * n) as u64;
+    (
+        addr.checked_sub(span).map(values).unwrap_or_default(),
+        values(addr.wrapping_add(size as u64)),
+    )
+}
+
+/// The memory a search reads, and how its pages are found.
+enum Memory<'s> {
+    Physical(&'s Session),
+    Kernel {
+        s: &'s Session,
+        prog: &'s kdive_program::Program,
+        km: std::sync::Arc<kdive_memory::KernelMemory>,
+        space: Space,
+    },
+    User {
+        km: std::sync::Arc<kdive_memory::KernelMemory>,
+        user: kdive_memory::AddressSpace,
+    },
+}
+
+impl<'s> Memory<'s> {
+    fn new(s: &'s Session, space: Space) -> Result<Memory<'s>, CommandError> {
+        if space == Space::Physical {
+            return Ok(Memory::Physical(s));
+        }
+        let prog = s.kernel()?;
+        let km = prog.kernel_memory().cloned().ok_or_else(|| {
+            CommandError::Unavailable("search: no page tables to search through".into())
+        })?;
+        if space == Space::User {
+            let task = crate::tasks::tasks_named(s, "search", &[])?[0].addr;
+            let user = kdive_linux::mm::task_address_space(prog, task)
+                .map_err(|source| CommandError::Program {
+                    cmd: "search",
+                    source,
+                })?
+                .ok_or_else(|| usage(format!("-u: task {task:x} has no user address space")))?;
+            return Ok(Memory::User { km, user });
+        }
+        Ok(Memory::Kernel { s, prog, km, space })
+    }
+
+    /// The direct map's `[start, end)`, where the dump's present pages are the mapped ones.
+    fn direct_map(&self) -> Option<(u64, u64)> {
+        let Memory::Kernel { s, km, .. } = self else {
+            return None;
+        };
+        let base = km.direct_map_base()?;
+        let ps = s.dump().kernel_page_size().max(1);
+        Some((
+            base,
+            base.saturating_add(s.dump().meta().max_pfn.saturating_mul(ps)),
+        ))
+    }
+
+    /// The kernel image's `[_text, _end)`.
+    fn image(&self) -> Option<(u64, u64)> {
+        let Memory::Kernel { prog, .. } = self else {
+            return None;
+        };
+        let s = prog.symbols();
+        s.address_of("_text").zip(s.address_of("_end"))
+    }
+
+    /// The page bases of `[start, end)` worth reading, in address order.
+    fn pages(&self, start: u64, end: u64, ps: u64) -> Box<dyn Iterator<Item = u64> + '_> {
+        let (first, last) = (start / ps, end.div_ceil(ps));
+        match self {
+            Memory::Physical(s) => Box::new(present_pfns(s, first, last).map(move |p| p * ps)),
+            Memory::User { km, user } => {
+                let root = user.root();
+                Box::new(MappedPages::new(start, end, ps, move |a| {
+                    km.translate_in(root, a)
+                }))
+            }
+            Memory::Kernel { s, km, space, .. } => {
+                let dm = self.direct_map();
+                let image = self.image();
+                let unity = move |a: u64| {
+                    dm.is_some_and(|(x, y)| (x..y).contains(&a))
+                        || image.is_some_and(|(x, y)| (x..y).contains(&a))
+                };
+                let space = *space;
+                let root = km.root();
+                let mapped = MappedPages::new(start, end, ps, move |a| km.translate_in(root, a))
+                    .filter(move |&a| match space {
+                        Space::KernelUnity => unity(a),
+                        Space::KernelMapped => !unity(a),
+                        _ => true,
+                    });
+                match dm {
+                    // the direct map: the pages the dump holds, without walking
+                    Some((x, y)) if space != Space::KernelMapped && start < y && end > x => {
+                        let below = mapped_below(start, x, ps, km, root);
+                        let phys =
+                            present_pfns(s, (start.max(x) - x) / ps, (end.min(y) - x).div_ceil(ps))
+                                .map(move |p| x + p * ps);
+                        let above = MappedPages::new(y.max(start), end, ps, move |a| {
+                            km.translate_in(root, a)
+                        })
+                        .filter(move |&a| match space {
+                            Space::KernelUnity => image.is_some_and(|(i, j)| (i..j).contains(&a)),
+                            _ => true,
+                        });
+                        Box::new(below.chain(phys).chain(above))
+                    }
+                    _ => Box::new(mapped),
+                }
+            }
+        }
+    }
+
+    /// Reads the page at `base`; false when it cannot be read.
+    fn read(&self, base: u64, page: &mut [u8]) -> bool {
+        self.read_any(base, page)
+    }
+
+    /// Reads `buf.len()` bytes at `addr`; false when any cannot be read.
+    fn read_any(&self, addr: u64, buf: &mut [u8]) -> bool {
+        match self {
+            Memory::Physical(s) => s.dump().read_phys(addr, buf).is_ok(),
+            Memory::Kernel { s, prog, .. } => match self.direct_map() {
+                // the direct map is physical memory at an offset: no walk needed
+                Some((x, y)) if (x..y).contains(&addr) && addr + buf.len() as u64 <= y => {
+                    s.dump().read_phys(addr - x, buf).is_ok()
+                }
+                _ => prog.read(addr, buf).is_ok(),
+            },
+            Memory::User { user, .. } => kdive_memory::ReadVirt::read_virt(user, addr, buf).is_ok(),
+        }
+    }
+}
+
+/// Kernel pages below the direct map (none on x86_64, whose direct map starts the kernel half).
+fn mapped_below<'a>(
+    start: u64,
+    direct: u64,
+    ps: u64,
+    km: &'a kdive_memory::KernelMemory,
+    root: u64,
+) -> impl Iterator<Item = u64> + 'a {
+    MappedPages::new(start, direct.max(start), ps, move |a| {
+        km.translate_in(root, a)
+    })
+}
+
+/// The present pfns of `[first, last)`, from the dump's page map.
+fn present_pfns(s: &Session, first: u64, last: u64) -> impl Iterator<Item = u64> + '_ {
+    s.dump()
+        .page_runs()
+        .filter(|r| r.2 == PageState::Present)
+        .flat_map(move |(a, z, _)| a.max(first)..z.min(last))
+}
+
+/// The mapped pages of `[start, end)`: a page-table walk per page, where an entry that is not
+/// present skips everything it would map.
+struct MappedPages<F> {
+    at: u64,
+    end: u64,
+    ps: u64,
+    translate: F,
+}
+
+impl<F: Fn(u64) -> kdive_memory::Result<u64>> MappedPages<F> {
+    fn new(start: u64, end: u64, ps: u64, translate: F) -> Self {
+        MappedPages {
+            at: start - start % ps,
+            end,
+            ps,
+            translate,
+        }
+    }
+}
+
+impl<F: Fn(u64) -> kdive_memory::Result<u64>> Iterator for MappedPages<F> {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        while self.at < self.end {
+            let a = self.at;
+            let step = match (self.translate)(a) {
+                Ok(_) => {
+                    self.at = a.checked_add(self.ps).unwrap_or(u64::MAX);
+                    return Some(a);
+                }
+                Err(kdive_memory::MemError::NotMapped { level, .. }) => level_size(level),
+                // a hole in the canonical address space, or a table that cannot be read
+                Err(kdive_memory::MemError::BadAddress { .. }) => 1 << 47,
+                Err(_) => self.ps,
+            };
+            let next = (a | (step - 1)).checked_add(1);
+            self.at = next.map_or(u64::MAX, |n| n.max(a + self.ps));
+        }
+        None
+    }
+}
+
+/// Bytes one entry of a page-table level maps.
+fn level_size(level: &str) -> u64 {
+    match level {
+        "PML5" => 1 << 48,
+        "PML4" => 1 << 39,
+        "PDPT" => 1 << 30,
+        "PD" => 1 << 21,
+        _ => 1 << 12,
+    }
+}
+
+/// The `[start, end)` to search: all of the space by default.
+fn range(s: &Session, a: &Args, mem: &Memory<'_>) -> Result<(u64, u64), CommandError> {
+    let ps = s.dump().kernel_page_size();
     let align = match &a.target {
         Target::Values(size, _) => *size as u64,
         Target::Strings(_) => 1,
     };
-    let start = match (a.start, a.phys) {
-        (Some(v), _) => v - v % align,
-        (None, true) => 0,
-        (None, false) => return Err(usage("a kernel virtual search needs -s START (or -p)")),
+    let (low, high) = match a.space {
+        Space::Physical => (0, s.dump().meta().max_pfn.saturating_mul(ps)),
+        // the user half of a 4-level address space
+        Space::User => (0, 0x0000_7fff_ffff_f000),
+        _ => (
+            mem.direct_map().map_or(0xffff_8000_0000_0000, |d| d.0),
+            u64::MAX,
+        ),
     };
+    let start = a.start.map_or(low, |v| v - v % align);
     let end = match (a.end, a.len) {
         (Some(e), _) => e,
         (_, Some(l)) => start.saturating_add(l),
-        _ if a.phys => s.dump().meta().max_pfn.saturating_mul(ps),
-        _ => return Err(usage("a kernel virtual search needs -e END or -l LEN")),
+        _ => high,
     };
     if end < start {
         return Err(usage(format!(
             "ending address {end:x} is below starting address {start:x}"
         )));
-    }
-    if !a.phys && end - start > MAX_VIRTUAL {
-        return Err(usage("kernel virtual ranges over 64 GiB are not searched"));
     }
     Ok((start, end))
 }
@@ -272,6 +523,8 @@ fn scan(
                             value: Some(v),
                             symbol: named.clone(),
                             text: None,
+                            before: Vec::new(),
+                            after: Vec::new(),
                         });
                     }
                 }
@@ -307,6 +560,8 @@ fn scan(
                             value: None,
                             symbol: None,
                             text: Some(text),
+                            before: Vec::new(),
+                            after: Vec::new(),
                         });
                     }
                 }
@@ -333,7 +588,48 @@ impl SearchOut {
 
 impl Report for SearchOut {
     fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        let size = self.options.size;
         for m in &self.matches {
+            if self.options.context > 0 {
+                // -x: crash's rd lines around a right-aligned match line, then a blank line
+                let opts = crate::rd::RdOptions {
+                    size,
+                    radix: crate::rd::Radix::Hex,
+                    ascii_column: true,
+                    symbols: crate::rd::Symbolic::None,
+                    network_order: false,
+                };
+                let before = m.address.wrapping_sub((size * m.before.len()) as u64);
+                crate::rd::write_words(
+                    out,
+                    before,
+                    &m.before,
+                    &[],
+                    opts,
+                    crate::rd::ByteOrder::Little,
+                )?;
+                write!(
+                    out,
+                    "{:>16x}:  {:x} ",
+                    m.address,
+                    m.value.unwrap_or_default()
+                )?;
+                if let Some(s) = &m.symbol {
+                    write!(out, "({s})")?;
+                }
+                writeln!(out)?;
+                let after = m.address.wrapping_add(size as u64);
+                crate::rd::write_words(
+                    out,
+                    after,
+                    &m.after,
+                    &[],
+                    opts,
+                    crate::rd::ByteOrder::Little,
+                )?;
+                writeln!(out)?;
+                continue;
+            }
             write!(out, "{:x}: ", m.address)?;
             if let Some(v) = m.value {
                 // crash prints the value, a blank, then the symbol it was given as
@@ -360,10 +656,14 @@ mod tests {
 
     fn out() -> SearchOut {
         SearchOut {
-            physical: true,
+            space: Space::Physical,
             start: 0,
             end: 0,
-            options: SearchOptions { size: 8, mask: 0 },
+            options: SearchOptions {
+                size: 8,
+                mask: 0,
+                context: 0,
+            },
             matches: Vec::new(),
             pages_skipped: 0,
             truncated: false,
@@ -378,7 +678,8 @@ mod tests {
 
     fn args(target: Target, mask: u64) -> Args {
         Args {
-            phys: true,
+            space: Space::Physical,
+            context: 0,
             start: None,
             end: None,
             len: None,

@@ -17,6 +17,8 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     let tasks = s.tasks()?;
     let prog = s.kernel()?;
     let ctx = BacktraceContext::new(prog, &tasks.list.active);
+    let before = current_task(s, &ctx)?;
+    let mut quiet = false;
     if f.has('p') {
         s.set_context(None);
     } else if let Some(c) = f.value('c') {
@@ -27,6 +29,8 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             .active
             .get(&cpu)
             .ok_or_else(|| CommandError::Usage(format!("set: invalid cpu number: {cpu}")))?;
+        // crash says nothing when that CPU's task is the context already
+        quiet = *t == before;
         s.set_context(Some(*t));
     } else if let Some(p) = f.positional.first() {
         let t = resolve("set", &tasks.infos, p)?;
@@ -38,10 +42,31 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         pid: t.pid,
         comm: t.comm.clone(),
         task: t.addr,
+        same_pid: tasks.infos.iter().filter(|o| o.pid == t.pid).count(),
+        thread_info: thread_info(prog, t.addr),
         cpu: t.cpu,
         state: t.state_code().to_string(),
+        state_name: t.state_names(),
+        active: ctx.active.values().any(|&a| a == t.addr),
         panic: ctx.panic_cpu.and_then(|c| ctx.active.get(&c)) == Some(&t.addr),
+        quiet,
     }))
+}
+
+/// A task's `thread_info`: inside the task_struct where the kernel keeps it there, else at the
+/// bottom of its stack; `None` when neither can be read.
+fn thread_info(prog: &kdive_program::Program, task: u64) -> Option<u64> {
+    let ty = prog.type_("struct task_struct").ok()?;
+    match kdive_program::object::offset_of(prog, ty, "thread_info") {
+        Ok(off) => Some(task + off),
+        Err(_) => prog
+            .object("struct task_struct", task)
+            .ok()?
+            .member("stack")
+            .ok()?
+            .read_u64()
+            .ok(),
+    }
 }
 
 /// What `set` shows: the current context.
@@ -51,23 +76,45 @@ pub struct SetReport {
     pub comm: String,
     #[serde(with = "crate::hex")]
     pub task: u64,
+    /// How many tasks have this PID (the idle tasks share 0): crash then shows `(1 of N)`.
+    pub same_pid: usize,
+    #[serde(with = "crate::hex_opt")]
+    pub thread_info: Option<u64>,
     pub cpu: u32,
     /// crash's two-letter state (`RU`, `IN`, `UN`...).
     pub state: String,
+    /// crash's long state (`TASK_RUNNING`, `TASK_INTERRUPTIBLE`...).
+    pub state_name: String,
+    /// Running on a CPU at the time of the dump.
+    pub active: bool,
     pub panic: bool,
+    /// `set -c` named the task that was the context already: crash shows nothing.
+    pub quiet: bool,
 }
 
 impl Report for SetReport {
     fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        writeln!(out, "    PID: {}\nCOMMAND: \"{}\"", self.pid, self.comm)?;
+        write!(out, "   TASK: {:x}  ", self.task)?;
+        if self.same_pid > 1 {
+            // crash numbers none of them: every one is "1 of N"
+            write!(out, "(1 of {})  ", self.same_pid)?;
+        }
+        if let Some(ti) = self.thread_info {
+            write!(out, "[THREAD_INFO: {ti:x}]")?;
+        }
+        let how = match (self.active, self.panic) {
+            (_, true) => "(PANIC)",
+            (true, false) => "(ACTIVE)",
+            _ => "",
+        };
         write!(
             out,
-            "    PID: {}\nCOMMAND: \"{}\"\n   TASK: {:x}\n    CPU: {}\n  STATE: {}{}\n",
-            self.pid,
-            self.comm,
-            self.task,
-            self.cpu,
-            self.state,
-            if self.panic { " (PANIC)" } else { "" }
+            "\n    CPU: {}\n  STATE: {} {how}\n",
+            self.cpu, self.state_name
         )
     }
 }

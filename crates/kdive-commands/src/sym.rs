@@ -1,6 +1,7 @@
 //! `sym`: an address's symbol, or a symbol's address, as crash prints them; with a vmlinux (or a
 //! module's debug file) also the source file and line.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
@@ -41,21 +42,35 @@ pub struct ModuleLine {
     /// The symbol's type letter; `None` for a region bound.
     pub kind: Option<char>,
     pub name: String,
+    /// The module, where the listing names it (`sym -q`).
+    pub module: Option<String>,
 }
 
-/// What `sym -m NAME` reports: the module's regions and the symbols in each.
+/// What `sym -m NAME` (the module's regions and the symbols in each), `sym -l` (every
+/// symbol: the kernel's by address, then each module's as `-m` lists it) and `sym -q STRING`
+/// (the symbols whose names contain it) report.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ModuleSyms {
     pub lines: Vec<ModuleLine>,
+    /// `sym -q` found nothing.
+    #[serde(default)]
+    pub none_found: bool,
 }
 
 impl Report for ModuleSyms {
     fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
         for l in &self.lines {
             match l.kind {
-                Some(k) => writeln!(out, "{:016x} ({k}) {}", l.addr, l.name)?,
-                None => writeln!(out, "{:016x} {}", l.addr, l.name)?,
+                Some(k) => write!(out, "{:x} ({k}) {}", l.addr, l.name)?,
+                None => write!(out, "{:x} {}", l.addr, l.name)?,
             }
+            match &l.module {
+                Some(m) => writeln!(out, " [{m}]")?,
+                None => writeln!(out)?,
+            }
+        }
+        if self.none_found {
+            writeln!(out, "(none found)")?;
         }
         Ok(())
     }
@@ -64,14 +79,96 @@ impl Report for ModuleSyms {
 /// `sym -m NAME`: as crash lists a module, region by region (`mem[]` kernels: TEXT, DATA,
 /// RODATA... each up to its last byte; older ones: the core layout, then the init layout).
 fn module_listing(s: &Session, name: &str) -> Result<Box<dyn Report>, CommandError> {
-    use kdive_linux::module::{module_symbols, modules, RegionKind};
     let prog = s.kernel()?;
     let program_err = |source| CommandError::Program { cmd: "sym", source };
-    let (list, _) = modules(prog, s.walk_limit).map_err(program_err)?;
+    let (list, _) = kdive_linux::module::modules(prog, s.walk_limit).map_err(program_err)?;
     let m = list
         .iter()
         .find(|m| m.name == name)
         .ok_or_else(|| CommandError::Usage(format!("sym: {name}: no such module")))?;
+    Ok(Box::new(ModuleSyms {
+        lines: module_lines(prog, m)?,
+        none_found: false,
+    }))
+}
+
+/// `sym -l`: the kernel's symbols by address (per-CPU offsets first), then every module's.
+fn listing(s: &Session) -> Result<Box<dyn Report>, CommandError> {
+    let prog = s.kernel()?;
+    let percpu = prog.debug().map(|d| d.percpu_letters()).unwrap_or_default();
+    let mut lines: Vec<ModuleLine> = prog
+        .symbols()
+        .kernel()
+        .all()
+        .into_iter()
+        .map(|sym| ModuleLine {
+            addr: sym.addr,
+            kind: Some(letter(&percpu, &sym)),
+            name: sym.name.to_string(),
+            module: None,
+        })
+        .collect();
+    let (list, _) = kdive_linux::module::modules(prog, s.walk_limit)
+        .map_err(|source| CommandError::Program { cmd: "sym", source })?;
+    for m in &list {
+        lines.extend(module_lines(prog, m)?);
+    }
+    Ok(Box::new(ModuleSyms {
+        lines,
+        none_found: false,
+    }))
+}
+
+/// A kernel symbol's nm letter as crash shows it: a per-CPU variable, which kallsyms calls
+/// absolute (`A`), gets its letter from the vmlinux's symbol table when one is attached.
+fn letter(percpu: &HashMap<String, char>, sym: &kdive_debuginfo::Symbol) -> char {
+    match sym.kind {
+        'A' => percpu.get(&*sym.name).copied().unwrap_or('A'),
+        k => k,
+    }
+}
+
+/// `sym -q STRING`: every symbol whose name contains STRING, the kernel's then the modules'.
+fn query(s: &Session, what: &str) -> Result<Box<dyn Report>, CommandError> {
+    let prog = s.kernel()?;
+    let percpu = prog.debug().map(|d| d.percpu_letters()).unwrap_or_default();
+    let mut lines: Vec<ModuleLine> = Vec::new();
+    let mut add = |addr: u64, kind: char, name: &str, module: Option<&str>| {
+        if name.contains(what) {
+            lines.push(ModuleLine {
+                addr,
+                kind: Some(kind),
+                name: name.to_string(),
+                module: module.map(String::from),
+            });
+        }
+    };
+    for sym in prog.symbols().kernel().all() {
+        add(sym.addr, letter(&percpu, &sym), &sym.name, None);
+    }
+    let (list, _) = kdive_linux::module::modules(prog, s.walk_limit)
+        .map_err(|source| CommandError::Program { cmd: "sym", source })?;
+    for m in &list {
+        let syms = kdive_linux::module::module_symbols(prog, m)
+            .map_err(|source| CommandError::Program { cmd: "sym", source })?;
+        let mut located: Vec<_> = syms.iter().filter(|s| !s.absolute).collect();
+        located.sort_by_key(|s| s.addr);
+        for sym in located {
+            add(sym.addr, sym.kind, sym.name, Some(&m.name));
+        }
+    }
+    let none_found = lines.is_empty();
+    Ok(Box::new(ModuleSyms { lines, none_found }))
+}
+
+/// One module's lines as `sym -m` lists them.
+fn module_lines(
+    prog: &kdive_program::Program,
+    m: &kdive_linux::module::Module,
+) -> Result<Vec<ModuleLine>, CommandError> {
+    use kdive_linux::module::{module_symbols, RegionKind};
+    let name = m.name.as_str();
+    let program_err = |source| CommandError::Program { cmd: "sym", source };
     let syms = module_symbols(prog, m).map_err(program_err)?;
     let mut located: Vec<_> = syms.iter().filter(|s| !s.absolute).collect();
     located.sort_by_key(|s| s.addr);
@@ -114,6 +211,7 @@ fn module_listing(s: &Session, name: &str) -> Result<Box<dyn Report>, CommandErr
             addr: start,
             kind: None,
             name: format!("{label} START: {name}"),
+            module: None,
         });
         lines.extend(
             located
@@ -123,15 +221,17 @@ fn module_listing(s: &Session, name: &str) -> Result<Box<dyn Report>, CommandErr
                     addr: s.addr,
                     kind: Some(s.kind),
                     name: s.name.to_string(),
+                    module: None,
                 }),
         );
         lines.push(ModuleLine {
             addr: end,
             kind: None,
             name: format!("{label} END: {name}"),
+            module: None,
         });
     }
-    Ok(Box::new(ModuleSyms { lines }))
+    Ok(lines)
 }
 
 /// Runs `sym ADDR|NAME ...`, or `sym -m MODULE`.
@@ -139,6 +239,12 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     let f = Flags::parse(&table::SYM, args)?;
     if let Some(name) = f.value('m') {
         return module_listing(s, name);
+    }
+    if let Some(what) = f.value('q') {
+        return query(s, what);
+    }
+    if f.has('l') {
+        return listing(s);
     }
     if f.positional.is_empty() {
         return Err(CommandError::Usage(
@@ -166,39 +272,59 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
                 .push(format!("sym: {w}: no symbol at this address"));
             continue;
         };
+        out.symbols.push(SymRow::new(prog, &sym, offset));
+    }
+    Ok(Box::new(out))
+}
+
+impl SymRow {
+    /// The row of `sym` plus `offset`, with the source line when DWARF has one.
+    pub(crate) fn new(
+        prog: &kdive_program::Program,
+        sym: &kdive_debuginfo::Symbol,
+        offset: u64,
+    ) -> SymRow {
         let addr = sym.addr + offset;
         let here = prog
             .source(addr)
             .ok()
             .flatten()
             .and_then(|f| f.into_iter().next());
-        out.symbols.push(SymRow {
+        SymRow {
             addr,
             name: sym.name.to_string(),
             offset,
-            kind: sym.kind,
+            kind: match (sym.kind, prog.debug()) {
+                ('A', Some(d)) => letter(&d.percpu_letters(), &sym),
+                (k, _) => k,
+            },
             module: sym.module.as_deref().map(String::from),
             file: here.as_ref().and_then(|h| h.file.clone()),
             line: here.and_then(|h| h.line),
-        });
+        }
     }
-    Ok(Box::new(out))
+
+    /// `ffffffffaeca8a06 (t) sysrq_handle_crash+22 [module] file: line` (the address without
+    /// leading zeros, as crash prints per-CPU offsets: `0 (D) fixed_percpu_data`).
+    pub(crate) fn line(&self) -> String {
+        let mut s = format!("{:x} ({}) {}", self.addr, self.kind, self.name);
+        if self.offset != 0 {
+            s += &format!("+{}", self.offset);
+        }
+        if let Some(m) = &self.module {
+            s += &format!(" [{m}]");
+        }
+        if let (Some(file), Some(line)) = (&self.file, self.line) {
+            s += &format!(" {file}: {line}");
+        }
+        s
+    }
 }
 
 impl Report for Sym {
     fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
         for r in &self.symbols {
-            write!(out, "{:016x} ({}) {}", r.addr, r.kind, r.name)?;
-            if r.offset != 0 {
-                write!(out, "+{}", r.offset)?;
-            }
-            if let Some(m) = &r.module {
-                write!(out, " [{m}]")?;
-            }
-            if let (Some(file), Some(line)) = (&r.file, r.line) {
-                write!(out, " {file}: {line}")?;
-            }
-            writeln!(out)?;
+            writeln!(out, "{}", r.line())?;
         }
         for e in &self.errors {
             writeln!(out, "{e}")?;

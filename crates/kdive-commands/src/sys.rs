@@ -78,8 +78,199 @@ fn task_count(s: &Session, prog: &kdive_program::Program) -> (Option<usize>, u64
 
 /// Runs `sys`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    Flags::parse(&table::SYS, args)?;
-    Ok(Box::new(collect(s)?))
+    let f = Flags::parse(&table::SYS, args)?;
+    if f.has('t') {
+        return Ok(Box::new(taint(s)?));
+    }
+    if f.has('c') {
+        return Ok(Box::new(syscalls(s, &f.positional)?));
+    }
+    match f.positional.split_first() {
+        None => Ok(Box::new(collect(s)?)),
+        Some((w, rest)) if w == "config" => Ok(Box::new(config(s, rest)?)),
+        Some((w, _)) => Err(CommandError::Usage(format!(
+            "sys: unexpected argument {w}\nusage: {}",
+            table::SYS.synopsis()
+        ))),
+    }
+}
+
+fn program_error(e: kdive_program::ProgramError) -> CommandError {
+    CommandError::Program {
+        cmd: "sys",
+        source: e,
+    }
+}
+
+/// `sys -t`: the kernel's taint.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SysTaint {
+    #[serde(with = "crate::hex")]
+    pub tainted_mask: u64,
+    /// The taint letters, as the kernel's oops lines show them (`OE`).
+    pub letters: String,
+}
+
+fn taint(s: &Session) -> Result<SysTaint, CommandError> {
+    let prog = s.kernel()?;
+    let mask = system::tainted_mask(prog).map_err(program_error)?;
+    let flags = kdive_linux::taint::taint_flags(prog).map_err(program_error)?;
+    Ok(SysTaint {
+        tainted_mask: mask,
+        letters: kdive_linux::taint::kernel_taint_letters(&flags, mask),
+    })
+}
+
+impl Report for SysTaint {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "TAINTED_MASK: {:x}  {}",
+            self.tainted_mask, self.letters
+        )
+    }
+}
+
+/// `sys -c`: the system call table.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SysCalls {
+    pub calls: Vec<SyscallRow>,
+    /// The kernel's build directory, as the DWARF names `schedule`'s file (the paths shown are
+    /// relative to it, as crash shows them); null without a vmlinux.
+    pub build_directory: Option<String>,
+}
+
+/// One system call.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SyscallRow {
+    pub nr: u64,
+    #[serde(with = "crate::hex")]
+    pub handler: u64,
+    /// The handler's symbol (`sys_ni_syscall` for the unimplemented); null when none holds it.
+    pub name: Option<String>,
+    /// Where it is defined: the first line of its code not in a header, as
+    /// `../fs/read_write.c`, and the line; null without DWARF.
+    pub file: Option<String>,
+    pub line: Option<u32>,
+}
+
+/// Most bytes of a handler looked through for a line outside the headers.
+const MAX_SCAN: u64 = 4096;
+
+fn syscalls(s: &Session, specs: &[String]) -> Result<SysCalls, CommandError> {
+    let prog = s.kernel()?;
+    let table = system::syscalls(prog).map_err(program_error)?;
+    let line_of = |a: u64| {
+        prog.source(a)
+            .ok()
+            .flatten()
+            .and_then(|f| f.into_iter().next())
+            .and_then(|f| Some((f.file?, f.line?)))
+    };
+    // crash names paths from the build directory: where `schedule`'s file has `/kernel/`
+    let build = prog
+        .symbols()
+        .address_of("schedule")
+        .and_then(line_of)
+        .and_then(|(f, _)| f.find("/kernel/").map(|i| f[..i].to_string()));
+    let mut calls = Vec::new();
+    for c in table {
+        let wanted = specs.is_empty()
+            || specs.iter().any(|w| match w.parse::<u64>() {
+                Ok(n) => n == c.nr,
+                Err(_) => c.symbol.as_deref().is_some_and(|n| n.contains(w.as_str())),
+            });
+        if !wanted {
+            continue;
+        }
+        let mut place = None;
+        if let (Some(b), Some((sym, _))) = (&build, prog.symbols().by_addr(c.handler)) {
+            let end = c.handler + sym.size.unwrap_or(1).clamp(1, MAX_SCAN);
+            // the first instruction may be inlined from a header: the first that is not
+            for a in c.handler..end {
+                let Some((f, l)) = line_of(a) else { break };
+                if f.contains("include/") && f.ends_with(".h") {
+                    continue;
+                }
+                if let Some(rest) = f.strip_prefix(b.as_str()) {
+                    place = Some((format!("..{rest}"), l));
+                }
+                break;
+            }
+        }
+        calls.push(SyscallRow {
+            nr: c.nr,
+            handler: c.handler,
+            name: c.symbol,
+            file: place.as_ref().map(|p| p.0.clone()),
+            line: place.map(|p| p.1),
+        });
+    }
+    Ok(SysCalls {
+        calls,
+        build_directory: build,
+    })
+}
+
+impl Report for SysCalls {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        writeln!(out, "NUM  SYSTEM CALL                FILE AND LINE NUMBER")?;
+        for c in &self.calls {
+            match &c.name {
+                Some(n) => {
+                    write!(out, "{:3}  {n:<26} ", c.nr)?;
+                    if let (Some(f), Some(l)) = (&c.file, c.line) {
+                        write!(out, "{f}: {l}")?;
+                    }
+                    writeln!(out)?;
+                }
+                None => writeln!(
+                    out,
+                    "{:3}  invalid sys_call_table entry: {:x} ",
+                    c.nr, c.handler
+                )?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `sys config`: the kernel's built-in configuration.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SysConfig {
+    /// The lines shown: all of them, or those containing one of `patterns`.
+    pub lines: Vec<String>,
+    pub patterns: Vec<String>,
+}
+
+fn config(s: &Session, patterns: &[String]) -> Result<SysConfig, CommandError> {
+    let prog = s.kernel()?;
+    let text = system::ikconfig(prog)
+        .map_err(program_error)?
+        .ok_or_else(|| {
+            CommandError::Unavailable(
+                "sys: kernel_config_data does not exist in this kernel (built without \
+             CONFIG_IKCONFIG)"
+                    .into(),
+            )
+        })?;
+    Ok(SysConfig {
+        lines: text
+            .lines()
+            .filter(|l| patterns.is_empty() || patterns.iter().any(|p| l.contains(p.as_str())))
+            .map(str::to_string)
+            .collect(),
+        patterns: patterns.to_vec(),
+    })
+}
+
+impl Report for SysConfig {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        for l in &self.lines {
+            writeln!(out, "{l}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Collects what `sys` shows; every field is read independently so one unreadable

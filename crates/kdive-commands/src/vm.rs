@@ -1,5 +1,5 @@
 //! `vm [PID|TASK ...]`: a task's address space as crash prints it: the mm, its page tables, RSS
-//! and size, then every VMA with its flags and file.
+//! and size, then every VMA with its flags and file; `vm -m`: its `mm_struct`.
 
 use kdive_linux::mm::{read_vma, vmas};
 use kdive_linux::task::TaskInfo;
@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::format::task_header;
+use crate::structs::{struct_value, StructValue};
 use crate::table;
 use crate::tasks::tasks_named;
 use crate::{CommandError, Report, Session, TextOptions};
@@ -27,6 +28,23 @@ pub struct VmaRow {
     pub file: Option<String>,
 }
 
+impl VmaRow {
+    /// crash's VMA table header.
+    pub const HEADER: &'static str = "      VMA           START       END     FLAGS FILE";
+
+    /// The VMA's line under [`VmaRow::HEADER`].
+    pub fn line(&self) -> String {
+        format!(
+            "{:016x} {:>10x} {:>10x} {:x} {}",
+            self.vma,
+            self.start,
+            self.end,
+            self.flags,
+            self.file.as_deref().unwrap_or("")
+        )
+    }
+}
+
 /// One task's address space.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct TaskVm {
@@ -43,6 +61,8 @@ pub struct TaskVm {
     pub rss_kb: u64,
     pub total_vm_kb: u64,
     pub vmas: Vec<VmaRow>,
+    /// `-m`: the `mm_struct` (null otherwise, and for a kernel thread).
+    pub mm_struct: Option<StructValue>,
     pub problems: Vec<String>,
 }
 
@@ -50,24 +70,30 @@ pub struct TaskVm {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Vm {
     pub tasks: Vec<TaskVm>,
+    /// `-m`: each task's `mm_struct` instead of its VMAs.
+    pub mm_only: bool,
 }
 
 /// Runs `vm`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse(&table::VM, args)?;
     let chosen = tasks_named(s, "vm", &f.positional)?;
-    for_tasks(s, &chosen, &Flags::default())
+    for_tasks(s, &chosen, &f)
 }
 
 /// `vm` of chosen tasks (`foreach ... vm`).
 pub(crate) fn for_tasks(
     s: &Session,
     chosen: &[&TaskInfo],
-    _: &Flags,
+    f: &Flags,
 ) -> Result<Box<dyn Report>, CommandError> {
     let prog = s.kernel()?;
     let page_kb = s.dump().kernel_page_size() / 1024;
-    let mut out = Vm { tasks: Vec::new() };
+    let mm_only = f.has('m');
+    let mut out = Vm {
+        tasks: Vec::new(),
+        mm_only,
+    };
     for &t in chosen {
         let mut tv = TaskVm {
             pid: t.pid,
@@ -79,8 +105,22 @@ pub(crate) fn for_tasks(
             rss_kb: t.rss_pages.saturating_mul(page_kb),
             total_vm_kb: t.total_vm_pages.saturating_mul(page_kb),
             vmas: Vec::new(),
+            mm_struct: None,
             problems: Vec::new(),
         };
+        if mm_only {
+            if t.mm != 0 {
+                match prog
+                    .object("struct mm_struct", t.mm)
+                    .and_then(|m| struct_value(&m, None, Default::default(), None))
+                {
+                    Ok(v) => tv.mm_struct = Some(v),
+                    Err(e) => tv.problems.push(format!("mm_struct {:#x}: {e}", t.mm)),
+                }
+            }
+            out.tasks.push(tv);
+            continue;
+        }
         if t.mm != 0 {
             tv.pgd = prog
                 .object("struct mm_struct", t.mm)
@@ -118,6 +158,15 @@ impl Report for Vm {
                 writeln!(out)?;
             }
             writeln!(out, "{}", task_header(t.pid, t.task, t.cpu, &t.comm))?;
+            if self.mm_only {
+                if let Some(v) = &t.mm_struct {
+                    v.write_body(out)?;
+                }
+                for p in &t.problems {
+                    writeln!(out, "vm: {p}")?;
+                }
+                continue;
+            }
             writeln!(out, "       MM               PGD          RSS    TOTAL_VM")?;
             if t.mm == 0 {
                 writeln!(out, "       0                 0            0k       0k   ")?;
@@ -131,17 +180,9 @@ impl Report for Vm {
                 format!("{}k", t.rss_kb),
                 format!("{}k", t.total_vm_kb)
             )?;
-            writeln!(out, "      VMA           START       END     FLAGS FILE")?;
+            writeln!(out, "{}", VmaRow::HEADER)?;
             for v in &t.vmas {
-                writeln!(
-                    out,
-                    "{:016x} {:>10x} {:>10x} {:x} {}",
-                    v.vma,
-                    v.start,
-                    v.end,
-                    v.flags,
-                    v.file.as_deref().unwrap_or("")
-                )?;
+                writeln!(out, "{}", v.line())?;
             }
             for p in &t.problems {
                 writeln!(out, "vm: {p}")?;

@@ -94,16 +94,37 @@ fn analyze_agrees_with_the_references() {
                 .iter()
                 .map(|c| c["task"]["pid"].as_i64().unwrap())
                 .collect();
-            for b in blocked {
+            for &b in &blocked {
                 assert!(
                     named.contains(&b),
                     "{}: D-state task {b} not among {named:?}",
                     fx.name
                 );
             }
+            // the fixture's module logged where its mutex is ("fixture_mutex at X held"): every
+            // D-state task waits on that lock, whose owner (insmod) has exited
+            let log = std::fs::read_to_string(fx.dir.join("vmcore-dmesg.txt")).unwrap();
+            let logged = log
+                .lines()
+                .find_map(|l| l.split("fixture_mutex at ").nth(1))
+                .and_then(|r| r.split_whitespace().next())
+                .map(|h| format!("0x{h}"));
+            if let Some(lock) = logged {
+                let locks = a["locks"].as_array().unwrap();
+                for &b in &blocked {
+                    let w = locks
+                        .iter()
+                        .find(|w| w["task"]["pid"].as_i64() == Some(b))
+                        .unwrap_or_else(|| panic!("{}: no lock for {b}: {locks:?}", fx.name));
+                    assert_eq!(w["lock"].as_str(), Some(lock.as_str()), "{}", fx.name);
+                    assert_eq!(w["kind"], "mutex");
+                    assert!(w["owner"].is_string() && w["owner_task"].is_null(), "{w}");
+                }
+                assert!(a["deadlocks"].as_array().unwrap().is_empty());
+            }
         }
         let sig = a["signature"].as_str().unwrap().to_string();
-        assert!(sig.starts_with("kd1-") && sig.len() == 20, "{sig}");
+        assert!(sig.starts_with("kd2-") && sig.len() == 20, "{sig}");
         sigs.insert(fx.name.clone(), sig);
     }
     if let (Some(b), Some(b2)) = (
@@ -124,5 +145,53 @@ fn analyze_agrees_with_the_references() {
         distinct.len(),
         n,
         "different bugs, different signatures: {sigs:?}"
+    );
+}
+
+/// `oops` on each fixture's `vmcore-dmesg.txt` (the log makedumpfile saved beside the dump)
+/// gives the title and signature `analyze` gives the dump, and the same kind.
+#[test]
+fn oops_on_the_log_agrees_with_analyze_on_the_dump() {
+    if corpus_or_skip("oops_on_the_log_agrees_with_analyze_on_the_dump").is_none() {
+        return;
+    }
+    let mut compared = 0;
+    for fx in fixtures() {
+        let log = fx.dir.join("vmcore-dmesg.txt");
+        if !log.exists() {
+            continue;
+        }
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let a = run(&s, "analyze").unwrap().json();
+        let o = kdive_commands::oops::read(log.to_str().unwrap()).unwrap();
+        let Some(main) = o.main() else {
+            assert_eq!(a["kind"], "no-panic", "{}: the log has no report", fx.name);
+            continue;
+        };
+        assert_eq!(
+            a["kind"],
+            serde_json::to_value(main.kind).unwrap(),
+            "{}",
+            fx.name
+        );
+        assert_eq!(
+            a["title"].as_str(),
+            Some(main.title.as_str()),
+            "{}",
+            fx.name
+        );
+        assert_eq!(
+            a["signature"].as_str(),
+            Some(main.signature.as_str()),
+            "{}: {} vs {}",
+            fx.name,
+            a["signature_text"],
+            main.signature_text
+        );
+        compared += 1;
+    }
+    assert!(
+        compared >= 3,
+        "only {compared} fixtures have a log with a report"
     );
 }

@@ -309,7 +309,7 @@ fn set_context() {
     assert!(text(&s, "bt").starts_with("PID: 34 "));
     let set = text(&s, "set 663");
     assert!(
-        set.contains("PID: 663") && set.contains("STATE: UN"),
+        set.contains("PID: 663") && set.contains("STATE: TASK_UNINTERRUPTIBLE"),
         "{set}"
     );
     let bt = text(&s, "bt");

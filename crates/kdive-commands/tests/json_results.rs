@@ -47,6 +47,15 @@ fn commands(fx: &Fixture, raw_file: &str) -> Vec<String> {
         "bt -s",
         "bt -l",
         "bt 1",
+        "bt -F",
+        "bt -FF",
+        "bt -r",
+        "bt -e",
+        "bt -E",
+        "bt -v",
+        "bt -c 0",
+        "bt -g 1",
+        "bt -R schedule 1",
         "foreach bt",
         "foreach files",
         "foreach vm",
@@ -61,6 +70,22 @@ fn commands(fx: &Fixture, raw_file: &str) -> Vec<String> {
         "rd -D jiffies 2",
         "rd -a linux_banner",
         "rd -p 0x1000000 8",
+        "rd -s init_task 16",
+        "rd -S init_task 16",
+        "rd -SS init_task 16",
+        "rd -N -32 linux_banner 4",
+        "rd -o 0x10 init_task 2",
+        "dis schedule 20",
+        "dis -l schedule 5",
+        "dis -x schedule 8",
+        "dis -r schedule+30",
+        "dis -f schedule+30",
+        "dis schedule+5",
+        "sym -q schedule",
+        "search -x 2 -s init_task -l 0x3000 init_task",
+        "search -K -s init_task -l 0x3000 init_task",
+        "list -r task_struct.tasks -h init_task",
+        "list -B task_struct.tasks -h init_task",
         "search -s init_task -l 0x3000 init_task",
         "search -w -s init_task -l 0x40 0",
         "search -s linux_banner -l 0x100 -c Linux",
@@ -95,12 +120,116 @@ fn commands(fx: &Fixture, raw_file: &str) -> Vec<String> {
         "set 1",
         "set -c 0",
         "set -p",
+        "ps -l",
+        "ps -m",
+        "ps -S",
+        "ps -s",
+        "ps -a 1",
+        "ps -c 1",
+        "ps -r",
+        "ps -g 1",
+        "ps -y NORMAL",
+        "irq -s",
+        "irq -a",
+        "irq -b",
+        "runq -t",
+        "runq -m",
+        "runq -T",
+        "runq -g",
+        "mach",
+        "mach -c",
+        "mach -m",
+        "timer",
+        "timer -r",
+        "sig 1",
+        "sig -g 1",
+        "sig -l",
+        "sig -s 4000",
+        "foreach sig",
+        "swap",
+        "ipcs",
+        "waitq log_wait",
+        "fuser /",
+        "bpf",
+        "net -s 1",
+        "foreach net",
+        "net -a",
+        "net -n",
+        "dev -d",
+        "dev -p",
+        "mod -t",
+        "sys -c",
+        "sys -t",
+        "help",
+        "help ps",
+        "vm -m 1",
     ]
     .iter()
     .map(|c| c.to_string())
     .collect();
     cmds.push(format!("sym -m {module}"));
     cmds.push(format!("rd -r {raw_file} init_task 256"));
+    cmds.push(format!(
+        "oops {}",
+        fx.dir.join("vmcore-dmesg.txt").display()
+    ));
+    cmds.extend(address_commands(fx));
+    cmds
+}
+
+/// The address commands (`kmem`, `vtop`, `ptov`, `pte`, `btop`, `ptob`, `tree`) with the
+/// fixture's own addresses: the command lines of crash's references `023`-`040` and
+/// `045`-`047` (those crash could run), and the flags they leave out.
+fn address_commands(fx: &Fixture) -> Vec<String> {
+    let dir = fx.dir.join("reference/crash-more");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut cmds = Vec::new();
+    let mut task = None;
+    for n in names {
+        let Ok(num) = n.get(..3).unwrap_or("").parse::<u32>() else {
+            continue;
+        };
+        if !(23..=40).contains(&num) && !(45..=47).contains(&num) {
+            continue;
+        }
+        let text = std::fs::read_to_string(dir.join(&n)).unwrap();
+        let mut lines = text.lines();
+        let cmd = lines.next().unwrap().strip_prefix("crash> ").unwrap();
+        let cmd = cmd.split(" | ").next().unwrap().to_string();
+        if lines.next().is_some_and(|l| l.contains("invalid")) {
+            continue; // crash could not run it (no vmap_area_root on 6.12)
+        }
+        if n.contains("-kmem-task") {
+            task = cmd.split_whitespace().nth(1).map(str::to_string);
+        }
+        cmds.push(cmd);
+    }
+    let task = task.expect("a kmem-task reference");
+    cmds.extend(
+        [
+            "kmem -p",
+            "kmem -F",
+            "kmem -g",
+            "kmem -g 0x1000",
+            "kmem -S kmem_cache",
+            "kmem -P -p 0x1000",
+            "ptov 0x0:a",
+            "tree -l -p -o vmap_area.rb_node free_vmap_area_root",
+        ]
+        .map(String::from),
+    );
+    cmds.push(format!("kmem -s {task}"));
+    cmds.push(format!("kmem -p {task}"));
+    if fx.name.contains("6.1") && !fx.name.contains("6.12") {
+        cmds.push("tree -t radix -p irq_desc_tree".into());
+        cmds.push("tree -t xarray -p irq_desc_tree".into());
+    } else {
+        cmds.push("tree -t maple -p sparse_irqs".into());
+    }
     cmds
 }
 
@@ -116,33 +245,104 @@ fn read_back(cmd: &str, v: Value) -> Box<dyn Report> {
     let words: Vec<&str> = cmd.split_whitespace().collect();
     let has = |w: &str| words.contains(&w);
     match words[0] {
+        "sys" if has("-t") => de::<sys::SysTaint>(cmd, v),
+        "sys" if has("-c") => de::<sys::SysCalls>(cmd, v),
         "sys" => de::<sys::Sys>(cmd, v),
         "ps" => de::<ps::Ps>(cmd, v),
         "log" => de::<log::LogOut>(cmd, v),
         "bt" => de::<bt::Bt>(cmd, v),
         "foreach" if has("bt") => de::<bt::Bt>(cmd, v),
         "foreach" if has("files") => de::<files::Files>(cmd, v),
+        "foreach" if has("sig") => de::<sig::Sig>(cmd, v),
+        "foreach" if has("net") => de::<net::NetSockets>(cmd, v),
         "foreach" => de::<vm::Vm>(cmd, v),
         "set" => de::<set::SetReport>(cmd, v),
         "info" => de::<info::Info>(cmd, v),
         "rd" => de::<rd::Rd>(cmd, v),
+        "dis" => de::<dis::Dis>(cmd, v),
         "search" => de::<search::SearchOut>(cmd, v),
+        "mod" if has("-t") => de::<modules::ModTaints>(cmd, v),
         "mod" => de::<modules::Mod>(cmd, v),
         "analyze" => de::<analyze::Analysis>(cmd, v),
-        "sym" if has("-m") => de::<sym::ModuleSyms>(cmd, v),
+        "oops" => de::<oops::Oops>(cmd, v),
+        "sym" if has("-m") || has("-l") || has("-q") => de::<sym::ModuleSyms>(cmd, v),
         "sym" => de::<sym::Sym>(cmd, v),
+        "runq" if has("-g") => de::<runq::RunqGroups>(cmd, v),
+        "runq" if has("-t") || has("-m") || has("-T") => de::<runq::RunqClocks>(cmd, v),
         "runq" => de::<runq::Runq>(cmd, v),
-        "kmem" if has("-i") => de::<kmem::KmemInfo>(cmd, v),
-        "kmem" => de::<kmem::KmemSlabs>(cmd, v),
+        "kmem" => read_back_kmem(cmd, v),
+        "vtop" => de::<vtop::Vtop>(cmd, v),
+        "ptov" => de::<vtop::Ptov>(cmd, v),
+        "pte" => de::<vtop::Pte>(cmd, v),
+        "btop" | "ptob" => de::<vtop::PageFrames>(cmd, v),
+        "tree" => de::<tree::Tree>(cmd, v),
         "list" => de::<list::List>(cmd, v),
         "mount" => de::<mount::Mount>(cmd, v),
+        "files" if has("-d") => de::<files::DentryRow>(cmd, v),
         "files" => de::<files::Files>(cmd, v),
         "vm" => de::<vm::Vm>(cmd, v),
+        "net" if has("-s") => de::<net::NetSockets>(cmd, v),
+        "net" if has("-a") => de::<net::NetArp>(cmd, v),
         "net" => de::<net::Net>(cmd, v),
+        "dev" if has("-d") => de::<dev::DevDisks>(cmd, v),
+        "dev" if has("-p") => de::<dev::DevPci>(cmd, v),
         "dev" => de::<dev::Dev>(cmd, v),
+        "irq" if has("-s") => de::<irq::IrqCounts>(cmd, v),
+        "irq" if has("-a") => de::<irq::IrqAffinity>(cmd, v),
+        "irq" if has("-b") => de::<irq::Softirqs>(cmd, v),
         "irq" => de::<irq::IrqList>(cmd, v),
+        "mach" if has("-c") => de::<mach::MachCpus>(cmd, v),
+        "mach" if has("-m") => de::<mach::MachMemoryMap>(cmd, v),
+        "mach" => de::<mach::Mach>(cmd, v),
+        "timer" if has("-r") => de::<timer::HrTimers>(cmd, v),
+        "timer" => de::<timer::Timers>(cmd, v),
+        "sig" if has("-l") || has("-s") => de::<sig::SigNames>(cmd, v),
+        "sig" => de::<sig::Sig>(cmd, v),
+        "swap" => de::<swap::Swap>(cmd, v),
+        "ipcs" => de::<ipcs::Ipcs>(cmd, v),
+        "waitq" => de::<waitq::Waitq>(cmd, v),
+        "fuser" => de::<fuser::Fuser>(cmd, v),
+        "bpf" => de::<bpf::Bpf>(cmd, v),
+        "help" => de::<help::Help>(cmd, v),
         // struct, union, *, task, whatis, and a structure's name as a command
         _ => de::<structs::StructReport>(cmd, v),
+    }
+}
+
+/// The result of a `kmem` command read back: its flag chooses the type.
+fn read_back_kmem(cmd: &str, v: Value) -> Box<dyn Report> {
+    use kdive_commands::kmem::*;
+    let flag = cmd.split_whitespace().skip(1).find(|w| w.starts_with('-'));
+    let last = cmd.split_whitespace().last().unwrap();
+    let hex_word = last
+        .trim_start_matches("0x")
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit());
+    let address = cmd.split_whitespace().count() > 2 && hex_word;
+    macro_rules! to {
+        ($t:ty) => {
+            Box::new(
+                serde_json::from_value::<$t>(v)
+                    .unwrap_or_else(|e| panic!("{cmd}: the JSON does not read back: {e}")),
+            ) as Box<dyn Report>
+        };
+    }
+    match flag {
+        Some("-i") => to!(KmemInfo),
+        Some("-s") if address => to!(slabs::KmemSlabOf),
+        Some("-s") => to!(KmemSlabs),
+        Some("-S") => to!(slabs::KmemCacheSlabs),
+        Some("-p" | "-P") => to!(pages::KmemPages),
+        Some("-g") => to!(pages::KmemPageFlags),
+        Some("-f" | "-F") => to!(zones::KmemFree),
+        Some("-z") => to!(zones::KmemZones),
+        Some("-n") => to!(zones::KmemNodes),
+        Some("-V") => to!(counters::KmemVmStat),
+        Some("-o") => to!(counters::KmemPerCpu),
+        Some("-h") => to!(counters::KmemHugePages),
+        Some("-v") => to!(vmalloc::KmemVmalloc),
+        None => to!(address::KmemAddress),
+        Some(f) => panic!("{cmd}: no result type for {f}"),
     }
 }
 
@@ -324,13 +524,13 @@ impl Held {
 /// Every address and number `text` shows is a value of `json`. Not looked for: crash's sizes
 /// with a unit (`245.7 MB`) and percentages, computed from page counts the JSON holds, and the
 /// address and ASCII column around each line of `rd`'s values (its `address` plus 16 per
-/// line, and the values' bytes: `rd_words` checks them).
+/// line, and the values' bytes: `rd_words` checks them); the same for the `rd` lines `search -x`
+/// shows around each match (their values are the match's `before` and `after`).
 fn values_in_json(cmd: &str, text: &str, json: &Value) {
     let held = Held::of(json);
     let mut missing = Vec::new();
-    let rd_size = json["options"]["size"]
-        .as_u64()
-        .filter(|_| cmd.starts_with("rd"));
+    let rd_lines = cmd.starts_with("rd") || (cmd.starts_with("search") && cmd.contains("-x"));
+    let rd_size = json["options"]["size"].as_u64().filter(|_| rd_lines);
     for line in text.lines() {
         let values: String;
         let line = match (line.split_once(':'), rd_size) {
@@ -501,25 +701,44 @@ fn rd_words(cmd: &str, text: &str, json: &Value) {
             "{cmd}: {l}"
         );
     }
-    let shown: Vec<i128> = text
+    // `-s`/`-S`: a value shown by its name is that `labels` entry
+    let labels: Vec<Option<String>> = json["labels"]
+        .as_array()
+        .map(|a| a.iter().map(|l| l.as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    let tokens: Vec<String> = text
         .lines()
         .flat_map(|l| {
             let (_, rest) = l.split_once(':').unwrap();
             rest.split_whitespace()
                 .take(per_line)
-                .map_while(|w| match signed {
-                    true => w.parse::<i128>().ok(),
-                    false if w.len() == 2 * size => i128::from_str_radix(w, 16).ok(),
-                    false => None,
-                })
+                .map(String::from)
                 .collect::<Vec<_>>()
         })
         .collect();
+    let mut shown = Vec::new();
+    for (i, w) in tokens.iter().enumerate() {
+        if let Some(Some(label)) = labels.get(i) {
+            assert_eq!(w, label, "{cmd}: value {i} is shown by its label");
+            continue;
+        }
+        let v = match signed {
+            true => w.parse::<i128>().ok(),
+            false if w.len() == 2 * size => i128::from_str_radix(w, 16).ok(),
+            false => None,
+        };
+        match v {
+            Some(v) => shown.push(v),
+            None => break,
+        }
+    }
     let held: Vec<i128> = json["values"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| {
+        .enumerate()
+        .filter(|(i, _)| !matches!(labels.get(*i), Some(Some(_))))
+        .map(|(_, v)| {
             let v = hex(v);
             match signed {
                 true => i128::from((v as u32) as i32),
@@ -527,19 +746,23 @@ fn rd_words(cmd: &str, text: &str, json: &Value) {
             }
         })
         .collect();
-    assert!(!held.is_empty(), "{cmd}");
+    assert!(
+        !held.is_empty() || labels.iter().all(Option::is_some),
+        "{cmd}"
+    );
     assert_eq!(shown, held, "{cmd}");
 }
 
 /// `search`: each `address: value (symbol)` or `address: text` line is a match.
 fn search_hits(cmd: &str, text: &str, json: &Value) {
-    let shown: Vec<(u64, String)> = text
+    let mut shown: Vec<(u64, String)> = text
         .lines()
+        .filter(|l| !l.is_empty())
         .map(|l| {
             let (at, rest) = l.split_once(": ").unwrap();
             (
-                u64::from_str_radix(at, 16).unwrap(),
-                rest.trim_end().to_string(),
+                u64::from_str_radix(at.trim_start(), 16).unwrap(),
+                rest.trim().to_string(),
             )
         })
         .collect();
@@ -557,6 +780,10 @@ fn search_hits(cmd: &str, text: &str, json: &Value) {
         })
         .collect();
     assert!(!held.is_empty(), "{cmd}");
+    if cmd.contains("-x") {
+        // the `rd` lines around each match (`values_in_json` checks their values)
+        shown.retain(|hit| held.contains(hit));
+    }
     assert_eq!(shown, held, "{cmd}");
 }
 
@@ -655,6 +882,12 @@ fn every_command_json_parses_round_trips_and_holds_its_text() {
             "rd -r"
         );
         let _ = std::fs::remove_file(&raw);
+        // `files -d` of the dentry of PID 1's first open file: its inode and path
+        let first = run(&s, "files 1").unwrap().json()["tasks"][0]["files"][0].clone();
+        let cmd = format!("files -d {}", first["dentry"].as_str().unwrap());
+        let (_, json) = checked(&s, &cmd);
+        assert_eq!(json["inode"], first["inode"], "{cmd}");
+        assert_eq!(json["path"], first["path"], "{cmd}");
 
         error_envelope(&s, "frob", "unknown_command");
         error_envelope(&s, "bt 999999", "usage");

@@ -1,5 +1,6 @@
 //! `kmem -i` and `kmem -s` on every fixture against crash's outputs (`07-kmem-i.txt`,
-//! `08-kmem-s.txt`), and against drgn's slab caches and VM counters (`drgn.json`).
+//! `08-kmem-s.txt`), and against drgn's slab caches and VM counters (`drgn.json`); the address
+//! commands on words and numbers that name nothing.
 
 use kdive_commands::{run, Session};
 use kdive_linux::kmem::vm_stat;
@@ -129,7 +130,7 @@ fn kmem_s_by_name_and_usage() {
         got.contains("invalid slab cache name: no_such_cache"),
         "{got}"
     );
-    for bad in ["kmem", "kmem -p", "kmem -i -s", "kmem -i foo"] {
+    for bad in ["kmem", "kmem -p -f", "kmem -i -s", "kmem -i foo"] {
         assert!(run(&s, bad).is_err(), "{bad}");
     }
 }
@@ -187,4 +188,147 @@ fn kmem_on_damaged_dump_is_honest() {
     // kmem -i does not need slab pages
     let i = run(&s, "kmem -i").unwrap().text();
     assert!(i.contains("TOTAL MEM"), "{i}");
+}
+
+/// Addresses that are not addresses, or that nothing holds: a usage error for words that are
+/// not numbers, crash's own answers for numbers that name nothing, a fault for a tree whose
+/// root is not mapped; never a panic.
+#[test]
+fn malformed_and_wild_addresses() {
+    if corpus_or_skip("malformed_and_wild_addresses").is_none() {
+        return;
+    }
+    let fx = fixtures()
+        .into_iter()
+        .find(|f| f.name == "b-null-module-6.1")
+        .unwrap();
+    let s = Session::open(&fx.reference_dump()).unwrap();
+    let kind = |cmd: &str| match run(&s, cmd) {
+        Ok(r) => panic!("{cmd}: no error: {}", r.text()),
+        Err(e) => e.kind(),
+    };
+    for cmd in [
+        "kmem zz",
+        "kmem 0x",
+        "kmem -p zz",
+        "kmem -g zz",
+        "vtop zz",
+        "vtop",
+        "vtop -u -k 0x10",
+        "ptov zz",
+        "ptov 0x10:zz",
+        "pte zz",
+        "btop zz",
+        "ptob zz",
+        "tree no_such_symbol",
+        "tree -t no_such_kind init_task",
+    ] {
+        assert_eq!(kind(cmd), "usage", "{cmd}");
+    }
+    // crash: "ambiguous address: %lx  (requires -u or -k)"
+    let e = run(&s, "vtop 0xdead000000000000")
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        e,
+        "vtop: ambiguous address: dead000000000000  (requires -u or -k)"
+    );
+    // crash's dump_mem_map: "%llx: %s address not found in mem map"
+    let t = run(&s, "kmem ffffffffffffffff").unwrap().text();
+    assert_eq!(
+        t.trim_end(),
+        "ffffffffffffffff: kernel virtual address not found in mem map"
+    );
+    // crash's kvtop: an address below the kernel's with -k
+    let t = run(&s, "vtop -k 0x10").unwrap().text();
+    assert!(
+        t.contains("10        (not a kernel virtual address)"),
+        "{t}"
+    );
+    // a tree root in unmapped memory: a fault naming the address read
+    for cmd in ["tree 0x10", "tree -t radix 0x10", "tree -t xarray -N 0x10"] {
+        let e = run(&s, cmd).err().unwrap();
+        assert_eq!(e.kind(), "fault", "{cmd}");
+        assert!(e.fault_address().is_some_and(|a| a < 0x100), "{cmd}");
+    }
+    // the top of the address space: answers or errors, without wrapping around
+    for cmd in [
+        "kmem -p ffffffffffffffff",
+        "ptov 0xffffffffffffffff",
+        "ptob 0xffffffffffffffff",
+        "tree -t maple 0xffffffffffffffff",
+        "kmem -s 0xfffffffffffffff8",
+    ] {
+        let _ = run(&s, cmd);
+    }
+}
+
+/// `kmem ADDR` of a page inside a free block names the block as crash's `kmem -f` lists it:
+/// the zone line and the free list (`FREE_AREA_STRUCT`) of crash's reference, and which page
+/// of the block the address is in.
+#[test]
+fn kmem_address_in_a_free_block() {
+    if corpus_or_skip("kmem_address_in_a_free_block").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let path = fx.dir.join("reference/crash-more/028-kmem-f.txt");
+        let Ok(reference) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        // crash's areas with blocks: (zone line, area line up to BLOCKS, order)
+        let mut areas = Vec::new();
+        let mut zone = String::new();
+        let ref_lines: Vec<&str> = reference.lines().collect();
+        for (i, l) in ref_lines.iter().enumerate() {
+            if i > 0 && ref_lines[i - 1].starts_with("ZONE  NAME") {
+                zone = l.to_string();
+            }
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if w.len() == 5 && w[1].ends_with('k') && w[3] != "0" {
+                let order: u32 = w[0].parse().unwrap();
+                let head = u64::from_str_radix(w[2], 16).unwrap();
+                areas.push((
+                    zone.clone(),
+                    l[..l.find(w[2]).unwrap() + 16].to_string(),
+                    order,
+                    head,
+                ));
+            }
+        }
+        assert!(!areas.is_empty(), "{}", fx.name);
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let free = run(&s, "kmem -F").unwrap().json();
+        for (zone, area, order, head) in areas.iter().filter(|a| a.2 >= 1).take(3) {
+            let list = free["zones"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|z| z["lists"].as_array().unwrap())
+                .find(|l| l["list_head"] == format!("{head:#x}"))
+                .unwrap_or_else(|| panic!("{}: no list {head:x}", fx.name));
+            let first = list["block_pages"][0].as_str().unwrap();
+            let page = run(&s, &format!("kmem -p {first}")).unwrap().json();
+            let phys = page["pages"][0]["physical"].as_str().unwrap();
+            let phys = u64::from_str_radix(&phys[2..], 16).unwrap();
+            let addr = phys + 4096 + 0x123;
+            let text = run(&s, &format!("kmem {addr:x}")).unwrap().text();
+            assert!(text.contains(&format!("{zone}\n")), "{}: {text}", fx.name);
+            assert!(text.contains(&format!("{area}  \n")), "{}: {text}", fx.name);
+            assert!(
+                text.contains(&format!(
+                    // crash's dump_free_pages: "is in" for a physical address inside a page
+                    "{}  ({addr:x} is in 2nd of {} pages)",
+                    &first[2..],
+                    1u32 << order
+                )),
+                "{}: {text}",
+                fx.name
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "only {checked} free blocks checked");
 }

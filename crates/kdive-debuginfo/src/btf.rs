@@ -889,4 +889,22 @@ impl TypeSource for BtfSource {
     fn find(&self, kind: NameKind, name: &str) -> Option<u32> {
         self.lookup(Ns::Kind(kind), name)
     }
+
+    /// Scans this blob's enums (only they are converted) for the enumerator; constants are
+    /// asked for rarely, so nothing is indexed.
+    fn find_enumerator(&self, name: &str) -> Option<(u32, i64)> {
+        (self.first_id..).zip(&self.offsets).find_map(|(id, &off)| {
+            let info = self.u32_at(off as usize + 4)?;
+            if !matches!((info >> 24) & 0x1f, kind::ENUM | kind::ENUM64) {
+                return None;
+            }
+            match &self.get(id).ok()?.kind {
+                TypeKind::Enum { values, .. } => values
+                    .iter()
+                    .find(|(n, _)| &**n == name)
+                    .map(|&(_, v)| (id, v)),
+                _ => None,
+            }
+        })
+    }
 }

@@ -186,6 +186,68 @@ impl ElfFile {
         out
     }
 
+    /// Every named symbol of allocated sections, local labels (`.LC0`) included, as
+    /// (link-time address, name) sorted by address: the table crash names addresses with.
+    pub fn address_symbols(&self) -> Vec<(u64, String)> {
+        let Ok(f) = self.parse() else {
+            return Vec::new();
+        };
+        let allocated: std::collections::HashSet<object::SectionIndex> = f
+            .sections()
+            .filter(|s| match s.flags() {
+                SectionFlags::Elf { sh_flags } => sh_flags & u64::from(object::elf::SHF_ALLOC) != 0,
+                _ => false,
+            })
+            .map(|s| s.index())
+            .collect();
+        let mut out: Vec<(u64, String)> = f
+            .symbols()
+            .filter(|s| {
+                !matches!(
+                    s.kind(),
+                    object::SymbolKind::Section | object::SymbolKind::File
+                ) && s.section_index().is_some_and(|i| allocated.contains(&i))
+            })
+            .filter_map(|s| Some((s.address(), s.name().ok()?.to_string())))
+            .filter(|(_, n)| !n.is_empty())
+            .collect();
+        out.sort_by_key(|s| s.0);
+        out
+    }
+
+    /// The nm letters of the per-CPU variables (symbols of `.data..percpu`: `D` global, `d`
+    /// local), by name: kallsyms calls them absolute (`A`).
+    pub fn percpu_letters(&self) -> std::collections::HashMap<String, char> {
+        let mut out = std::collections::HashMap::new();
+        let Ok(f) = self.parse() else {
+            return out;
+        };
+        let Some(percpu) = f.section_by_name(".data..percpu").map(|s| s.index()) else {
+            return out;
+        };
+        for s in f.symbols() {
+            if s.section_index() != Some(percpu) || s.kind() == object::SymbolKind::Section {
+                continue;
+            }
+            if let Ok(name) = s.name() {
+                let letter = if s.is_global() { 'D' } else { 'd' };
+                out.insert(name.to_string(), letter);
+            }
+        }
+        out
+    }
+
+    /// The size of the function at link-time address `addr` (the largest `st_size` of the code
+    /// symbols there), as gdb takes a function's extent from it.
+    pub fn function_size(&self, addr: u64) -> Option<u64> {
+        let f = self.parse().ok()?;
+        f.symbols()
+            .filter(|s| s.kind() == object::SymbolKind::Text && s.address() == addr)
+            .map(|s| s.size())
+            .filter(|&n| n > 0)
+            .max()
+    }
+
     /// Symbols defined in allocated sections (code and data): (name, section name, value).
     pub fn section_symbols(&self) -> Vec<(String, String, u64)> {
         let Ok(f) = self.parse() else {

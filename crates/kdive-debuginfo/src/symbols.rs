@@ -21,6 +21,11 @@ pub trait SymbolSource: Send + Sync {
     fn by_name(&self, name: &str) -> Option<Symbol>;
     /// The symbol containing `addr` (the nearest one at or below it, within its size when known).
     fn by_addr(&self, addr: u64) -> Option<Symbol>;
+    /// Every symbol, by address (for listings such as crash's `sym -l`); empty for a provider
+    /// that cannot list its symbols.
+    fn all(&self) -> Vec<Symbol> {
+        Vec::new()
+    }
 }
 
 /// All symbol providers of a program, asked in order.
@@ -48,6 +53,14 @@ impl Symbols {
     /// The address of a symbol.
     pub fn address_of(&self, name: &str) -> Option<u64> {
         self.by_name(name).map(|s| s.addr)
+    }
+
+    /// Every symbol of every provider, by address (a stable sort: each provider's order among
+    /// symbols at one address is kept).
+    pub fn all(&self) -> Vec<Symbol> {
+        let mut out: Vec<Symbol> = self.sources.iter().flat_map(|s| s.all()).collect();
+        out.sort_by_key(|s| s.addr);
+        out
     }
 
     /// The symbol containing `addr`, with the offset of `addr` into it.

@@ -148,6 +148,11 @@ pub trait TypeSource: Send + Sync {
     fn find_any(&self, kinds: &[NameKind], name: &str) -> Option<u32> {
         kinds.iter().find_map(|&k| self.find(k, name))
     }
+    /// Finds an enumerator (a C constant such as `PIDTYPE_PID`): its enum type and value.
+    /// Providers without such a search answer `None`.
+    fn find_enumerator(&self, _name: &str) -> Option<(u32, i64)> {
+        None
+    }
 }
 
 /// All type providers of a program, plus types synthesized on demand (pointer-to, array-of).
@@ -250,6 +255,15 @@ impl Types {
         self.sources
             .iter()
             .find_map(|(i, s)| s.find(kind, name).map(|idx| TypeId { src: i as u16, idx }))
+    }
+
+    /// The enumerator `name`: the enum type defining it and its value, from the first provider
+    /// that has it.
+    pub fn find_enumerator(&self, name: &str) -> Option<(TypeId, i64)> {
+        self.sources.iter().find_map(|(i, s)| {
+            s.find_enumerator(name)
+                .map(|(idx, v)| (TypeId { src: i as u16, idx }, v))
+        })
     }
 
     /// Parses `struct X`, `union X`, `enum X`, or a typedef/base name, with trailing `*`s.

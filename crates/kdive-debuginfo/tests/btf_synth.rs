@@ -624,3 +624,21 @@ fn corrupted_blobs_never_panic() {
         let _ = btf.find_var("runqueues");
     }
 }
+
+#[test]
+fn enumerators_are_found_by_name_in_enum_and_enum64() {
+    let mut b = BtfBuilder::new();
+    let ids = sample(&mut b);
+    let (types, btf) = registry(b.build());
+    assert_eq!(
+        types.find_enumerator("DEAD"),
+        Some((id(&btf, ids.state), -1))
+    );
+    assert_eq!(
+        types.find_enumerator("BIG"),
+        Some((id(&btf, ids.wide), 1 << 40))
+    );
+    // a struct member or a type name is not an enumerator
+    assert_eq!(types.find_enumerator("tasks"), None);
+    assert_eq!(types.find_enumerator("state"), None);
+}

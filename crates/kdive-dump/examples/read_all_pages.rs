@@ -96,7 +96,7 @@ fn one(path: &Path, reps: usize, extract: Option<&Path>) -> Result<String, Strin
         .collect();
     let scan_s = t1.elapsed().as_secs_f64();
     let format = match &dump.meta().format {
-        FormatKind::Elf { qemu } => format!("elf{}", if *qemu { "-qemu" } else { "" }),
+        FormatKind::Elf { qemu, .. } => format!("elf{}", if *qemu { "-qemu" } else { "" }),
         FormatKind::Kdump { flattened, .. } => {
             format!("kdump{}", if *flattened { "-flattened" } else { "" })
         }

@@ -21,6 +21,8 @@ const HEADER_SIZE: usize = 4096;
 const TYPE_FLAT_HEADER: i64 = 1;
 /// `END_FLAG_FLAT_HEADER`: the offset of the record that ends the stream.
 const END_FLAG: i64 = -1;
+/// Most bytes of holes between records [`FlatFile::reassemble`] fills with zeros.
+pub const MAX_HOLES: u64 = 64 << 20;
 /// Size of `struct makedumpfile_data_header`.
 const RECORD_HEADER: usize = 16;
 
@@ -220,6 +222,31 @@ impl FlatFile {
             }
         }
         Ok(())
+    }
+
+    /// The whole virtual file in anonymous memory, bytes no record covers left zero: for
+    /// containers read in place (a flattened ELF vmcore). The holes between records may add at
+    /// most [`MAX_HOLES`] to the stored bytes, so a damaged record cannot make it huge.
+    pub fn reassemble(&self) -> Result<memmap2::Mmap> {
+        let stored: u64 = self.segments.iter().map(|s| s.len).sum();
+        let len = usize::try_from(self.len)
+            .ok()
+            .filter(|_| self.len - stored <= MAX_HOLES)
+            .ok_or_else(|| DumpError::Unsupported {
+                what: format!(
+                    "flattened file whose records span {:#x} bytes but store {stored:#x}",
+                    self.len
+                ),
+            })?;
+        let io = |e| DumpError::io(std::path::Path::new("(flattened file)"), e);
+        let mut out = memmap2::MmapMut::map_anon(len.max(1)).map_err(io)?;
+        let data = self.bytes();
+        for s in &self.segments {
+            // segments lie inside both files: checked when indexed
+            let (v, f, n) = (s.vstart as usize, s.fstart as usize, s.len as usize);
+            out[v..v + n].copy_from_slice(&data[f..f + n]);
+        }
+        out.make_read_only().map_err(io)
     }
 
     /// `len` bytes at `offset` of the virtual file: borrowed when one record holds them all.

@@ -9,7 +9,9 @@ pub mod codec;
 pub mod elf;
 pub mod error;
 pub mod flat;
+pub mod foreign;
 pub mod kdump;
+pub mod machine;
 pub mod notes;
 pub mod rescue;
 pub mod split;
@@ -66,8 +68,13 @@ pub enum Endian {
 /// Which container a dump came in.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum FormatKind {
-    /// ELF64 core: `/proc/vmcore` copy, `makedumpfile -E`, QEMU `dump-guest-memory` ELF, `/proc/kcore`.
-    Elf { qemu: bool },
+    /// ELF core: `/proc/vmcore` copy, `makedumpfile -E` (`flattened` with `-F`), QEMU
+    /// `dump-guest-memory` ELF, `/proc/kcore`; `elf32` for ELFCLASS32 files.
+    Elf {
+        qemu: bool,
+        elf32: bool,
+        flattened: bool,
+    },
     /// makedumpfile's kdump-compressed format (`KDUMP   ` or old `DISKDUMP` signature).
     Kdump {
         header_version: u32,
@@ -208,7 +215,8 @@ pub fn sniff(path: impl AsRef<Path>) -> std::io::Result<FileKind> {
     }
     let dump = [flat::SIGNATURE, b"KDUMP   ", b"DISKDUMP"]
         .iter()
-        .any(|sig| head.starts_with(sig));
+        .any(|sig| head.starts_with(sig))
+        || foreign::identify(head).is_some();
     Ok(if dump {
         FileKind::Dump
     } else {
@@ -289,9 +297,27 @@ fn open_file(path: &Path) -> Result<Opened> {
         bounds = Some(elf_bounds(elf.segments(), extent.len, elf.meta().page_size));
         Box::new(elf)
     } else if map.starts_with(flat::SIGNATURE) {
-        Box::new(kdump::KdumpFile::parse_flattened(map)?)
+        let flat = flat::FlatFile::index(map)?;
+        let mut head = [0u8; 4];
+        if flat.read_at("flattened file", 0, &mut head).is_ok() && head == *b"\x7fELF" {
+            // makedumpfile -F -E: an ELF vmcore, read from its reassembled bytes
+            let elf = elf::ElfDump::parse_flattened(&flat)?;
+            let len = elf.file_len();
+            extent.needed = elf.segments().iter().map(|s| s.offset + s.filesz).max();
+            bounds = Some(elf_bounds(elf.segments(), len, elf.meta().page_size));
+            Box::new(elf)
+        } else {
+            Box::new(kdump::KdumpFile::parse_flattened(flat)?)
+        }
     } else if map.starts_with(b"KDUMP   ") || map.starts_with(b"DISKDUMP") {
         Box::new(kdump::KdumpFile::parse(kdump::Source::Mapped(map))?)
+    } else if let Some(what) = foreign::identify(&map) {
+        return Err(DumpError::Unsupported {
+            what: format!(
+                "{what} ({}): kdive reads ELF, kdump-compressed and flattened dumps",
+                path.display()
+            ),
+        });
     } else {
         return Err(DumpError::NotADump {
             reason: format!("{}: no ELF, kdump or flattened signature", path.display()),

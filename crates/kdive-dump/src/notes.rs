@@ -12,12 +12,29 @@ pub const NT_PRPSINFO: u32 = 3;
 /// `n_type` of `NT_TASKSTRUCT` (`CORE` notes; `/proc/kcore` has one).
 pub const NT_TASKSTRUCT: u32 = 4;
 
-/// Offset of `pr_pid` in the 64-bit `struct elf_prstatus`.
-const PRSTATUS_PID: usize = 32;
-/// Offset of `pr_reg` in the 64-bit `struct elf_prstatus` (same on x86_64 and aarch64).
-const PRSTATUS_REG: usize = 112;
-/// `pr_fpvalid` and its padding after `pr_reg`.
-const PRSTATUS_TAIL: usize = 8;
+/// Where `struct elf_prstatus` keeps `pr_pid` and `pr_reg`, and the size of one register.
+struct PrStatusLayout {
+    pid: usize,
+    reg: usize,
+    /// `pr_fpvalid` and its padding after `pr_reg`.
+    tail: usize,
+    word: usize,
+}
+
+/// 64-bit machines (same on x86_64 and aarch64).
+const PRSTATUS64: PrStatusLayout = PrStatusLayout {
+    pid: 32,
+    reg: 112,
+    tail: 8,
+    word: 8,
+};
+/// 32-bit machines (i386, arm): `long`s, 4-byte `struct timeval` halves.
+const PRSTATUS32: PrStatusLayout = PrStatusLayout {
+    pid: 24,
+    reg: 72,
+    tail: 4,
+    word: 4,
+};
 /// Offset of `pr_pid` in the 64-bit `struct elf_prpsinfo`.
 const PRPSINFO_PID: usize = 24;
 /// Offset of `pr_fname[16]` in the 64-bit `struct elf_prpsinfo`, followed by `pr_psargs[80]`.
@@ -31,7 +48,9 @@ pub struct PrStatus {
     pub pid: u32,
     /// General registers in the architecture's `elf_gregset_t` order
     /// (x86_64: r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs eflags rsp ss fs_base gs_base ds es fs gs;
-    /// aarch64: x0..x30 sp pc pstate). The count is `(descsz - 120) / 8`.
+    /// aarch64: x0..x30 sp pc pstate; i386: ebx ecx edx esi edi ebp eax ds es fs gs orig_eax eip
+    /// cs eflags esp ss; arm: r0..r15 cpsr orig_r0). The count is `(descsz - 120) / 8` on
+    /// 64-bit machines, `(descsz - 76) / 4` on 32-bit ones.
     pub regs: Vec<u64>,
 }
 
@@ -115,11 +134,18 @@ pub fn parse_notes(data: &[u8]) -> Notes {
     parse_notes_endian(data, Endian::Little)
 }
 
-/// Parses a buffer of ELF64 notes (`Elf64_Nhdr` + name + desc, each padded to 4 bytes).
-/// The buffer needs no alignment. Stops at the first malformed note and keeps what came before;
-/// an all-zero header (the padding the kernel leaves after the last note) ends the walk cleanly.
+/// Parses a buffer of ELF notes of a 64-bit machine; see [`parse_notes_of`].
 pub fn parse_notes_endian(data: &[u8], endian: Endian) -> Notes {
-    let rd = Rd { endian };
+    parse_notes_of(data, endian, false)
+}
+
+/// Parses a buffer of ELF notes (`Elf64_Nhdr`/`Elf32_Nhdr` + name + desc, each padded to 4
+/// bytes); `long32`: the dumped machine is a 32-bit one, whose `NT_PRSTATUS` has the 32-bit
+/// layout. The buffer needs no alignment. Stops at the first malformed note and keeps what came
+/// before; an all-zero header (the padding the kernel leaves after the last note) ends the walk
+/// cleanly.
+pub fn parse_notes_of(data: &[u8], endian: Endian, long32: bool) -> Notes {
+    let rd = Rd { endian, long32 };
     let mut notes = Notes::default();
     let mut pos = 0usize;
     while pos < data.len() {
@@ -231,10 +257,18 @@ impl Notes {
 }
 
 fn parse_prstatus(rd: &Rd, desc: &[u8]) -> Option<PrStatus> {
-    let pid = rd.u32(desc, PRSTATUS_PID)?;
-    let nregs = desc.len().checked_sub(PRSTATUS_REG + PRSTATUS_TAIL)? / 8;
+    let l = if rd.long32 { &PRSTATUS32 } else { &PRSTATUS64 };
+    let pid = rd.u32(desc, l.pid)?;
+    let nregs = desc.len().checked_sub(l.reg + l.tail)? / l.word;
     let regs = (0..nregs)
-        .map(|i| rd.u64(desc, PRSTATUS_REG + 8 * i))
+        .map(|i| {
+            let at = l.reg + l.word * i;
+            if rd.long32 {
+                rd.u32(desc, at).map(u64::from)
+            } else {
+                rd.u64(desc, at)
+            }
+        })
         .collect::<Option<Vec<u64>>>()?;
     Some(PrStatus { pid, regs })
 }
@@ -304,6 +338,8 @@ fn parse_qemu(rd: &Rd, desc: &[u8]) -> Option<QemuCpuState> {
 /// Bounds-checked integer reads in the dump's byte order.
 struct Rd {
     endian: Endian,
+    /// A 32-bit machine's notes.
+    long32: bool,
 }
 
 impl Rd {
@@ -327,7 +363,22 @@ impl Rd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kdive_testdata::elf::{note, prstatus, qemu};
+    use kdive_testdata::elf::{note, prstatus, prstatus32, qemu};
+
+    #[test]
+    fn prstatus_of_32_bit_machines() {
+        // arm: 18 registers (r0..r15, cpsr, orig_r0); i386: 17
+        for nregs in [18, 17] {
+            let n = parse_notes_of(&prstatus32(1234, 0x100, nregs), Endian::Little, true);
+            assert_eq!(n.prstatus.len(), 1);
+            assert_eq!(n.prstatus[0].pid, 1234);
+            assert_eq!(n.prstatus[0].regs.len(), nregs);
+            assert_eq!(n.prstatus[0].regs[15], 0x100 + 15);
+        }
+        // read at the 64-bit layout, the pid would be a register
+        let wrong = parse_notes(&prstatus32(1234, 0x100, 18));
+        assert_ne!(wrong.prstatus.first().map(|p| p.pid), Some(1234));
+    }
 
     fn sample() -> Vec<u8> {
         let mut v = prstatus(565, 0x1000);

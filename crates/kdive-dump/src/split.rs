@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use crate::{Codec, DumpError, DumpFormat, DumpMeta, PageState, Result};
+use crate::{Codec, DumpError, DumpFormat, DumpMeta, FormatKind, PageState, Result};
 
 /// One file of a split set.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -34,15 +34,78 @@ fn not_a_set(detail: String) -> DumpError {
     }
 }
 
-/// Whether two parts' headers describe the same dump.
-fn same_dump(a: &DumpMeta, b: &DumpMeta) -> bool {
-    a.format == b.format
-        && a.arch == b.arch
-        && a.page_size == b.page_size
-        && a.max_pfn == b.max_pfn
-        && a.dump_level == b.dump_level
-        && a.utsname == b.utsname
-        && a.timestamp == b.timestamp
+/// The container with what only tells how a part was written (flattened or not) left out.
+fn container(f: &FormatKind) -> FormatKind {
+    match f.clone() {
+        FormatKind::Kdump {
+            header_version,
+            diskdump,
+            qemu,
+            ..
+        } => FormatKind::Kdump {
+            header_version,
+            diskdump,
+            flattened: false,
+            qemu,
+        },
+        FormatKind::Elf { qemu, elf32, .. } => FormatKind::Elf {
+            qemu,
+            elf32,
+            flattened: false,
+        },
+    }
+}
+
+/// The first header field in which two parts differ, with both values: none when they
+/// describe the same dump. A part written flattened (`-F`) matches a plain one.
+fn differing_field(a: &DumpMeta, b: &DumpMeta) -> Option<(&'static str, String, String)> {
+    fn show<T: std::fmt::Debug>(
+        name: &'static str,
+        a: T,
+        b: T,
+    ) -> Option<(&'static str, String, String)> {
+        Some((name, format!("{a:?}"), format!("{b:?}")))
+    }
+    let (fa, fb) = (container(&a.format), container(&b.format));
+    if fa != fb {
+        return show("format", fa, fb);
+    }
+    if a.arch != b.arch {
+        return Some(("machine", a.arch.to_string(), b.arch.to_string()));
+    }
+    if a.page_size != b.page_size {
+        return show("block_size", a.page_size, b.page_size);
+    }
+    if a.max_pfn != b.max_pfn {
+        return show("max_mapnr", a.max_pfn, b.max_pfn);
+    }
+    if a.dump_level != b.dump_level {
+        return show("dump_level", a.dump_level, b.dump_level);
+    }
+    if a.timestamp != b.timestamp {
+        return show("timestamp", a.timestamp, b.timestamp);
+    }
+    if a.utsname != b.utsname {
+        let (ua, ub) = (
+            a.utsname.clone().unwrap_or_default(),
+            b.utsname.clone().unwrap_or_default(),
+        );
+        let fields = [
+            ("utsname.sysname", &ua.sysname, &ub.sysname),
+            ("utsname.nodename", &ua.nodename, &ub.nodename),
+            ("utsname.release", &ua.release, &ub.release),
+            ("utsname.version", &ua.version, &ub.version),
+            ("utsname.machine", &ua.machine, &ub.machine),
+            ("utsname.domainname", &ua.domainname, &ub.domainname),
+        ];
+        let (name, x, y) = fields.into_iter().find(|(_, x, y)| x != y).unwrap_or((
+            "utsname",
+            &ua.release,
+            &ub.release,
+        ));
+        return show(name, x, y);
+    }
+    None
 }
 
 impl SplitDump {
@@ -64,9 +127,9 @@ impl SplitDump {
             return Err(not_a_set("no files".into()));
         };
         for (p, f) in &parts[1..] {
-            if !same_dump(head.meta(), f.meta()) {
+            if let Some((field, a, b)) = differing_field(head.meta(), f.meta()) {
                 return Err(not_a_set(format!(
-                    "{} and {} have different headers",
+                    "{} and {} are parts of different dumps: their headers' {field} differs ({a} and {b})",
                     first.path.display(),
                     p.path.display()
                 )));

@@ -33,7 +33,14 @@ fn makedumpfile_elf_d31() {
         return;
     };
     let m = d.meta();
-    assert_eq!(m.format, FormatKind::Elf { qemu: false });
+    assert_eq!(
+        m.format,
+        FormatKind::Elf {
+            qemu: false,
+            elf32: false,
+            flattened: false
+        }
+    );
     assert_eq!(
         (m.arch, m.endian, m.page_size),
         (Arch::X86_64, Endian::Little, 4096)
@@ -124,7 +131,14 @@ fn qemu_elf() {
         return;
     };
     let m = d.meta();
-    assert_eq!(m.format, FormatKind::Elf { qemu: true });
+    assert_eq!(
+        m.format,
+        FormatKind::Elf {
+            qemu: true,
+            elf32: false,
+            flattened: false
+        }
+    );
     assert_eq!(
         (m.arch, m.page_size, m.nr_cpus, m.incomplete),
         (Arch::X86_64, 4096, Some(2), false)

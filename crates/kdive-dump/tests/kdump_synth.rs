@@ -484,10 +484,14 @@ fn other_layouts_and_writers() {
     };
 
     // 32-bit i386 (packed sub-header) and arm (padded sub-header).
-    for machine in ["i686", "arm"] {
+    for (machine, nregs) in [("i686", 17), ("arm", 18)] {
         let mut w = base();
         w.utsname.machine = machine.into();
+        // the CPUs' registers at the 32-bit `elf_prstatus` layout: the pid at offset 24
+        w.notes = Some(kdive_testdata::elf::prstatus32(4321, 0x100, nregs));
         let k = check(&w);
+        let p = &k.meta().prstatus;
+        assert_eq!((p.len(), p[0].pid, p[0].regs.len()), (1, 4321, nregs));
         assert_eq!(k.meta().timestamp, Some((1_700_000_000, 123_456)));
         assert!(k
             .meta()
@@ -503,6 +507,17 @@ fn other_layouts_and_writers() {
     assert_eq!(
         (k.meta().endian, k.meta().arch),
         (kdive_dump::Endian::Big, kdive_dump::Arch::Other(22))
+    );
+    // a big-endian header's error quotes its values as the file means them
+    let mut bad = w.clone();
+    bad.block_size = 3000;
+    let e = open(bad.build())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("block_size 0xbb8") && e.contains("big endian"),
+        "{e}"
     );
     let mut w = Writer::new(65536, 100).page(3, Page::Data(Codec::Zstd, content(3, 65536)));
     w.utsname.machine = "ppc64le".into();

@@ -73,6 +73,28 @@ fn a_missing_part_is_named_and_its_pages_are_lost() {
     assert_eq!(tail.missing(), &[(100, 300)]);
 }
 
+/// A part written with `-F`: the same kdump file, flattened.
+fn flat_part(w: &Writer, start: u64, end: u64) -> (PathBuf, Box<dyn DumpFormat>) {
+    let mut w = w.clone();
+    w.split = Some((start, end));
+    let bytes = kdive_testdata::flat::flatten(&[(0, &w.build())], true);
+    let flat = kdive_dump::flat::FlatFile::index(bytes).expect("indexes");
+    let k = KdumpFile::parse_flattened(flat).expect("flattened part parses");
+    (PathBuf::from(format!("flat-{start}-{end}")), Box::new(k))
+}
+
+#[test]
+fn flattened_and_plain_parts_make_one_set() {
+    let w = whole();
+    let one = KdumpFile::parse(Source::Bytes(w.build())).unwrap();
+    let set = SplitDump::new(vec![part(&w, 0, 120), flat_part(&w, 120, 300)]).unwrap();
+    assert!(set.missing().is_empty());
+    for pfn in [0, 3, 119, 120, 123, 255, 299] {
+        assert_eq!(set.page_state(pfn), one.page_state(pfn), "pfn {pfn}");
+        assert_eq!(read(&set, pfn).ok(), read(&one, pfn).ok(), "pfn {pfn}");
+    }
+}
+
 #[test]
 fn empty_parts_are_fine() {
     let w = whole();
@@ -97,7 +119,14 @@ fn bad_sets_are_errors() {
     assert!(err(vec![part(&w, 0, 150), part(&w, 100, 300)]).is_some_and(|e| e.contains("overlap")));
     let mut other = whole();
     other.timestamp = (1, 2);
-    assert!(err(vec![part(&w, 0, 100), part(&other, 100, 300)])
-        .is_some_and(|e| e.contains("different headers")));
+    let e = err(vec![part(&w, 0, 100), part(&other, 100, 300)]).unwrap_or_default();
+    assert!(
+        e.contains("timestamp differs") && e.contains("(1, 2)"),
+        "{e}"
+    );
+    let mut level = whole();
+    level.dump_level = 1;
+    let e = err(vec![part(&w, 0, 100), part(&level, 100, 300)]).unwrap_or_default();
+    assert!(e.contains("dump_level differs"), "{e}");
     assert!(err(vec![]).is_some());
 }

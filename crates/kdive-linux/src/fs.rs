@@ -167,6 +167,64 @@ fn read_mount(prog: &Program, addr: u64) -> Result<MountInfo> {
     })
 }
 
+/// A dentry with its inode, superblock and path.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DentryInfo {
+    pub inode: u64,
+    pub superblock: u64,
+    /// `i_mode` of the inode (0 without one).
+    pub mode: u32,
+    /// Its path through the last mount of its superblock in the initial namespace, or through
+    /// the pipe or socket pseudo mount; `None` when none mounts it.
+    pub path: Option<String>,
+}
+
+/// The inode, superblock and path of the dentry at `dentry`.
+pub fn dentry_info(prog: &Program, dentry: u64, limit: usize) -> Result<DentryInfo> {
+    let d = prog.object("struct dentry", dentry)?;
+    let inode = d.member("d_inode")?.read_u64()?;
+    let (superblock, mode) = if inode == 0 {
+        (d.member("d_sb")?.read_u64()?, 0)
+    } else {
+        let i = prog.object("struct inode", inode)?;
+        (
+            i.member("i_sb")?.read_u64()?,
+            i.member("i_mode")?.read_u64()? as u32,
+        )
+    };
+    let mnt_off = offset_of(prog, prog.type_("struct mount")?, "mnt")?;
+    let (mounts, _) = mounts(prog, limit)?;
+    let mut vfsmnt = mounts
+        .iter()
+        .rev()
+        .find(|m| m.sb == superblock)
+        .map(|m| m.addr.wrapping_add(mnt_off));
+    // pipes and sockets live on kernel-internal mounts that no namespace lists
+    for name in ["pipe_mnt", "sock_mnt"] {
+        if vfsmnt.is_some() {
+            break;
+        }
+        let Ok(p) = prog.symbol_address(name) else {
+            continue;
+        };
+        let vfs = prog.read_u64(p)?;
+        let sb = prog
+            .object("struct vfsmount", vfs)?
+            .member("mnt_sb")?
+            .read_u64()?;
+        if sb == superblock && superblock != 0 {
+            vfsmnt = Some(vfs);
+        }
+    }
+    let path = vfsmnt.map(|v| d_path(prog, v, dentry)).transpose()?;
+    Ok(DentryInfo {
+        inode,
+        superblock,
+        mode,
+        path,
+    })
+}
+
 /// One open file of a task.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OpenFile {

@@ -195,3 +195,80 @@ fn descriptors(
     }
     Ok((map, known_below))
 }
+
+/// How an IRQ is handled and counted, as `/proc/interrupts` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IrqStats {
+    /// Interrupts taken on each CPU asked for, in the order asked.
+    pub counts: Vec<u64>,
+    /// The `irq_chip`'s name (`IO-APIC`), when readable.
+    pub chip: Option<String>,
+    /// The flow handler's name the descriptor keeps (`edge`, `fasteoi`), when set.
+    pub flow: Option<String>,
+}
+
+/// The per-CPU counts, chip and flow name of the `struct irq_desc` at `desc`.
+pub fn irq_stats(prog: &Program, desc: u64, cpus: &[u32]) -> Result<IrqStats> {
+    let d = prog.object("struct irq_desc", desc)?;
+    // `kstat_irqs` points to per-CPU counters: an `unsigned int`, or since 6.10 a
+    // `struct irqstat` whose first member is the count
+    let per_cpu = d.member("kstat_irqs")?.read_u64()?;
+    let mut counts = Vec::with_capacity(cpus.len());
+    for &c in cpus {
+        let at = per_cpu.wrapping_add(crate::percpu::per_cpu_offset(prog, c)?);
+        counts.push(u64::from(prog.mem().read_u32(at)?));
+    }
+    let string = |p: u64| (p != 0).then(|| prog.mem().read_cstr(p, 64).ok()).flatten();
+    let chip = d.member("irq_data.chip")?.read_u64()?;
+    let chip = if chip == 0 {
+        None
+    } else {
+        string(
+            prog.object("struct irq_chip", chip)?
+                .member("name")?
+                .read_u64()?,
+        )
+    };
+    let flow = string(d.member("name")?.read_u64()?);
+    Ok(IrqStats { counts, chip, flow })
+}
+
+/// The CPUs an IRQ may be delivered to (`irq_common_data.affinity`), below `ncpus`.
+pub fn irq_affinity(prog: &Program, desc: u64, ncpus: u32) -> Result<Vec<u32>> {
+    let d = prog.object("struct irq_desc", desc)?;
+    let aff = d
+        .member("irq_common_data.affinity")
+        .or_else(|_| d.member("irq_data.affinity"))?;
+    // `cpumask_var_t` is a pointer with CONFIG_CPUMASK_OFFSTACK, an array of one mask without
+    let (_, t) = prog.types().resolve(aff.type_id())?;
+    let mask = match t.kind {
+        kdive_debuginfo::TypeKind::Pointer { .. } => aff.read_u64()?,
+        _ => aff.address().unwrap_or(0),
+    };
+    let mut out = Vec::new();
+    for w in 0..ncpus.div_ceil(64) {
+        let bits = prog.read_u64(mask.wrapping_add(8 * u64::from(w)))?;
+        out.extend(
+            (0..64)
+                .map(|b| w * 64 + b)
+                .filter(|&c| c < ncpus && bits >> (c % 64) & 1 == 1),
+        );
+    }
+    Ok(out)
+}
+
+/// The handlers of the softirq vectors (`softirq_vec[].action`), by vector; 0 where none.
+pub fn softirq_actions(prog: &Program) -> Result<Vec<u64>> {
+    let sym = prog
+        .symbols()
+        .by_name("softirq_vec")
+        .ok_or_else(|| ProgramError::NoSymbol("softirq_vec".into()))?;
+    let ty = prog.type_("struct softirq_action")?;
+    let size = prog.types().size_of(ty)?.max(1);
+    let off = offset_of(prog, ty, "action")?;
+    // NR_SOFTIRQS is 10; the symbol's size says how many this kernel has
+    let n = sym.size.map_or(10, |s| s / size).min(64);
+    (0..n)
+        .map(|i| prog.read_u64(sym.addr + i * size + off))
+        .collect()
+}

@@ -4,25 +4,44 @@
 //! Version differences are settled by asking the types (does `task_struct` have `__state`?),
 //! never by parsing version strings. Every walk is bounded and detects cycles.
 
+pub mod block;
+pub mod bpf;
+pub mod debuginfo_find;
 pub mod dev;
 pub mod fs;
+pub mod ipc;
 pub mod irq;
 pub mod kmem;
 pub mod list;
+pub mod locks;
+pub mod machine;
 pub mod maple;
+pub mod memory_block;
 pub mod mm;
+pub mod mmzone;
 pub mod module;
 pub mod net;
 pub mod open;
+pub mod page;
+pub mod pci;
 pub mod percpu;
 pub mod printk;
 pub mod rbtree;
 pub mod sched;
+pub mod signal;
 pub mod slab;
+pub mod slab_object;
+pub mod sparse;
 pub mod stack;
 mod stack_arm64;
+pub mod swap;
 pub mod system;
+pub mod taint;
 pub mod task;
+pub mod timer;
+pub mod vmalloc;
+pub mod vmstat;
+pub mod wait;
 pub mod xarray;
 
 pub use open::{open, NoKernel, Notice, OpenError, OpenOptions, Opened};

@@ -24,11 +24,14 @@ fn is_node(v: u64) -> bool {
 }
 
 /// One entry: its first and last index (inclusive) and value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub first: u64,
     pub last: u64,
     pub value: u64,
+    /// The slot taken in each node from the root down, the entry's own slot last (empty for
+    /// an entry kept in the root itself).
+    pub path: Vec<u8>,
 }
 
 /// A node's pivots and slots, and how many slots are in use (`end` is the last one).
@@ -101,14 +104,15 @@ pub fn entries(
                 first: 0,
                 last: 0,
                 value: root,
+                path: Vec::new(),
             });
         }
         return Ok((out, None));
     }
     // depth first, children in order
-    let mut stack = vec![(root, 0u64, u64::MAX)];
+    let mut stack = vec![(root, 0u64, u64::MAX, Vec::new())];
     let mut seen = HashSet::new();
-    while let Some((enode, min, max)) = stack.pop() {
+    while let Some((enode, min, max, path)) = stack.pop() {
         if !seen.insert(enode & !NODE_MASK) || seen.len() > limit {
             let why = if seen.len() > limit {
                 format!("more than {limit} nodes")
@@ -140,16 +144,19 @@ pub fn entries(
                 Ok(s) => s,
                 Err(e) => return Ok((out, Some(e))),
             };
+            let mut here = path.clone();
+            here.push(i as u8);
             if leaf {
                 if slot != 0 && slot != ZERO_ENTRY {
                     out.push(Entry {
                         first: prev,
                         last,
                         value: slot,
+                        path: here,
                     });
                 }
             } else if slot != 0 {
-                children.push((slot, prev, last));
+                children.push((slot, prev, last, here));
             }
             prev = last.wrapping_add(1);
         }

@@ -1,7 +1,8 @@
 //! A process's address space: its `mm_struct` and VMAs (maple tree `mm_mt` since 6.1, the
 //! `mmap` list before).
 
-use kdive_program::{Program, Result};
+use kdive_memory::AddressSpace;
+use kdive_program::{Program, ProgramError, Result};
 
 use crate::fs::d_path;
 
@@ -83,4 +84,66 @@ pub fn read_vma(prog: &Program, addr: u64) -> Result<Vma> {
         flags: v.member("vm_flags")?.read_u64()?,
         file,
     })
+}
+
+/// `PAGE_OFFSET`, the start of the direct map of physical memory: what the translation layer
+/// found, else the kernel's `page_offset_base` (KASLR), else x86_64's fixed 4-level base.
+pub fn direct_map_base(prog: &Program) -> u64 {
+    prog.kernel_memory()
+        .and_then(|m| m.direct_map_base())
+        .or_else(|| {
+            prog.symbol_address("page_offset_base")
+                .and_then(|a| prog.read_u64(a))
+                .ok()
+        })
+        .unwrap_or(0xffff_8880_0000_0000)
+}
+
+/// The user address space of the task at `task` (its `mm`'s page tables); `Ok(None)` for a
+/// kernel thread (no `mm`) or a program without page tables (not opened from a dump).
+pub fn task_address_space(prog: &Program, task: u64) -> Result<Option<AddressSpace>> {
+    if prog.kernel_memory().is_none() {
+        return Ok(None);
+    }
+    let mm = prog
+        .object("struct task_struct", task)?
+        .member("mm")?
+        .read_u64()?;
+    if mm == 0 {
+        return Ok(None);
+    }
+    address_space(prog, mm).map(Some)
+}
+
+/// The address space of the `mm_struct` at `mm`: its page tables (`mm->pgd`), to read the
+/// process's user memory.
+pub fn address_space(prog: &Program, mm: u64) -> Result<AddressSpace> {
+    let kmem = prog.kernel_memory().ok_or_else(|| {
+        ProgramError::Unsupported("user memory needs the dump's page tables".into())
+    })?;
+    let pgd = prog
+        .object("struct mm_struct", mm)?
+        .member("pgd")?
+        .read_u64()?;
+    let root = kmem.translate(pgd)?;
+    Ok(AddressSpace::new(kmem.clone(), root))
+}
+
+/// Most bytes of a process's arguments or environment read.
+const MAX_ARG_BYTES: u64 = 1 << 20;
+
+/// The argument and environment strings of the `mm_struct` at `mm` (`arg_start..arg_end`,
+/// `env_start..env_end` in its user memory), NUL-separated as the process has them.
+pub fn args_and_env(prog: &Program, mm: u64) -> Result<(Vec<u8>, Vec<u8>)> {
+    let m = prog.object("struct mm_struct", mm)?;
+    let space = address_space(prog, mm)?;
+    let read = |start: &str, end: &str| -> Result<Vec<u8>> {
+        let a = m.member(start)?.read_u64()?;
+        let b = m.member(end)?.read_u64()?;
+        let len = b.saturating_sub(a).min(MAX_ARG_BYTES);
+        let mut buf = vec![0u8; len as usize];
+        kdive_memory::ReadVirt::read_virt(&space, a, &mut buf)?;
+        Ok(buf)
+    };
+    Ok((read("arg_start", "arg_end")?, read("env_start", "env_end")?))
 }

@@ -3,9 +3,11 @@
 //!
 //! [`open`] reads the dump (one file or the parts of a split set), opens the kernel in it from
 //! the dump alone (page tables, kallsyms, BTF; modules attached when first needed; a kernel
-//! built without BTF opens when its vmlinux is given, for types), checks and attaches the debug
-//! files given (a vmlinux, module `.ko`/`.ko.debug` files) and those of
-//! loaded modules lying beside the dump, and says what is worth knowing about how it went.
+//! built without BTF opens when its vmlinux is given or found, for types), checks and attaches
+//! the debug files given (a vmlinux, module `.ko`/`.ko.debug` files), those of loaded modules
+//! lying beside the dump, and those [`DebugSearch`] finds (distribution paths, directories
+//! named, a debuginfod client: see [`crate::debuginfo_find`]), and says what is worth knowing
+//! about how it went.
 //!
 //! ```
 //! use kdive_linux::open::{open, OpenOptions};
@@ -24,12 +26,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kdive_dump::{Dump, DumpError, FileKind};
 use kdive_program::{KernelOpenError, Program, ProgramBuilder, ProgramError};
 
+use crate::debuginfo_find::{file_build_id, DebugSearch};
 use crate::module::{attach_module_debug, modules, KernelModules};
 
 /// How to open a dump.
@@ -42,6 +46,9 @@ pub struct OpenOptions {
     /// Attach the debug files of loaded modules found beside the dump (`NAME.ko`,
     /// `NAME.ko.debug`).
     pub module_files_beside_dump: bool,
+    /// Where to look for the vmlinux when none is given, and for loaded modules' debug files;
+    /// by default the system's paths ([`DebugSearch::from_env`]).
+    pub debug_search: DebugSearch,
 }
 
 impl Default for OpenOptions {
@@ -50,6 +57,7 @@ impl Default for OpenOptions {
             minimal: false,
             zero_excluded: false,
             module_files_beside_dump: true,
+            debug_search: DebugSearch::default(),
         }
     }
 }
@@ -94,6 +102,15 @@ pub enum Notice {
     DebugFilesUnused(String),
     #[error("{}: a vmlinux is already attached; ignored", .0.display())]
     ExtraVmlinux(PathBuf),
+    /// A vmlinux found by the debug-file search and attached.
+    #[error("debug info from {} (found for this kernel)", .0.display())]
+    VmlinuxFound(PathBuf),
+    /// A vmlinux found by the search that is not the dump's kernel (another build...).
+    #[error(transparent)]
+    VmlinuxRefused(ProgramError),
+    /// The debug-file fetcher (debuginfod) failed or has no file for the kernel.
+    #[error("debuginfod: {0}")]
+    FetchFailed(String),
 }
 
 /// Why a dump could not be opened.
@@ -131,15 +148,21 @@ pub fn open(paths: &[impl AsRef<Path>], opts: &OpenOptions) -> Result<Opened, Op
         notices.push(Notice::SplitPartMissing { start, end });
     }
     let dump = Arc::new(dump);
+    let vmlinux_given = debug_files.iter().any(|f| !is_module_file(f));
+    let found = if vmlinux_given || opts.minimal {
+        Vec::new()
+    } else {
+        find_vmlinux(&opts.debug_search, &dump, &mut notices)
+    };
+    let vmlinux_known = vmlinux_given || !found.is_empty();
     let kernel = if opts.minimal {
         Err(NoKernel::Minimal)
     } else if dump.vmcoreinfo().is_none() {
         Err(NoKernel::NoVmcoreinfo)
     } else {
-        let vmlinux_given = debug_files.iter().any(|f| !is_module_file(f));
         match kernel(dump.clone()) {
             // a kernel built without BTF: its vmlinux, attached below, types it
-            Err(ProgramError::Open(KernelOpenError::NoBtf(_))) if vmlinux_given => {
+            Err(ProgramError::Open(KernelOpenError::NoBtf(_))) if vmlinux_known => {
                 kernel_without_btf(dump.clone())
             }
             k => k,
@@ -149,11 +172,14 @@ pub fn open(paths: &[impl AsRef<Path>], opts: &OpenOptions) -> Result<Opened, Op
     match &kernel {
         Ok(prog) => {
             attach_debug_files(prog, &debug_files, &mut notices)?;
+            attach_found_vmlinux(prog, &found, &mut notices);
+            let mut search = opts.debug_search.clone();
             if opts.module_files_beside_dump {
                 if let Some(dir) = dumps.first().and_then(|p| p.parent()) {
-                    attach_modules_beside(prog, dir, &mut notices);
+                    search.dirs.insert(0, dir.to_path_buf());
                 }
             }
+            attach_module_files(prog, &dump, &search, &mut notices);
         }
         Err(why) if !debug_files.is_empty() => {
             notices.push(Notice::DebugFilesUnused(why.to_string()));
@@ -229,15 +255,94 @@ fn attach_debug_files(
     Ok(())
 }
 
-/// Looks for the debug files of loaded modules in `dir` (`NAME.ko`, `NAME.ko.debug`, with `_`
-/// or `-`) and attaches those that match; says what it attached or refused.
-fn attach_modules_beside(prog: &Program, dir: &Path, notices: &mut Vec<Notice>) {
-    // one look at the directory first: most dumps have no module files beside them
-    let has_modules = std::fs::read_dir(dir).is_ok_and(|rd| {
-        rd.flatten()
-            .any(|e| is_module_file(Path::new(&e.file_name())))
-    });
-    if !has_modules {
+/// The vmlinux files `search` finds for the dump's kernel: the first whose build-id is the
+/// dump's (files of another build are refused in `notices`), or, for a dump without a build-id,
+/// every file found (each checked by its `linux_banner` when attached). The fetcher is asked
+/// only when no local file is the dump's.
+fn find_vmlinux(search: &DebugSearch, dump: &Dump, notices: &mut Vec<Notice>) -> Vec<PathBuf> {
+    let Some(info) = dump.vmcoreinfo() else {
+        return Vec::new();
+    };
+    let id = info.build_id().map(|s| s.trim().to_ascii_lowercase());
+    let refuse = |path: &Path, why: String| {
+        Notice::VmlinuxRefused(ProgramError::DebugFile {
+            path: path.display().to_string(),
+            why,
+        })
+    };
+    let mut seen = HashSet::new();
+    let mut unchecked = Vec::new();
+    for p in search.vmlinux_places(info.osrelease(), id.as_deref()) {
+        if !p.is_file() || !seen.insert(p.canonicalize().unwrap_or_else(|_| p.clone())) {
+            continue;
+        }
+        let Some(want) = &id else {
+            unchecked.push(p);
+            continue;
+        };
+        match file_build_id(&p) {
+            Some(have) if have == *want => return vec![p],
+            Some(have) => notices.push(refuse(
+                &p,
+                format!("build-id {have} in the file, {want} in the dump's VMCOREINFO"),
+            )),
+            None => notices.push(refuse(
+                &p,
+                format!("the file has no build-id note; the dump's is {want}"),
+            )),
+        }
+    }
+    if let (Some(fetch), Some(want), true) = (&search.fetch, &id, unchecked.is_empty()) {
+        match fetch.debuginfo(want) {
+            Ok(Some(p)) => match file_build_id(&p) {
+                Some(have) if have == *want => return vec![p],
+                have => notices.push(refuse(
+                    &p,
+                    format!(
+                        "fetched for build-id {want}, the file's is {}",
+                        have.as_deref().unwrap_or("missing")
+                    ),
+                )),
+            },
+            Ok(None) => notices.push(Notice::FetchFailed(format!(
+                "no server has the vmlinux of build-id {want}"
+            ))),
+            Err(e) => notices.push(Notice::FetchFailed(e.to_string())),
+        }
+    }
+    unchecked
+}
+
+/// Attaches the first of the vmlinux files `found` that is the kernel's (the dump's build-id
+/// was checked when found; without one, `linux_banner` is), saying which, or why not.
+fn attach_found_vmlinux(prog: &Program, found: &[PathBuf], notices: &mut Vec<Notice>) {
+    if prog.debug().is_some() {
+        return;
+    }
+    for f in found {
+        match prog.attach_vmlinux(f) {
+            Ok(()) => {
+                notices.push(Notice::VmlinuxFound(f.clone()));
+                return;
+            }
+            Err(e) => notices.push(Notice::VmlinuxRefused(e)),
+        }
+    }
+}
+
+/// Attaches the debug files `search` finds for loaded modules (the first place that has a
+/// module's file wins; each is checked against the loaded module); says what it attached or
+/// refused.
+fn attach_module_files(
+    prog: &Program,
+    dump: &Dump,
+    search: &DebugSearch,
+    notices: &mut Vec<Notice>,
+) {
+    let release = dump.vmcoreinfo().and_then(|i| i.osrelease());
+    // one look at the places first: most dumps have no module files anywhere
+    let files = search.module_files(release);
+    if files.is_empty() {
         return;
     }
     let Ok((loaded, _)) = modules(prog, crate::DEFAULT_WALK_LIMIT) else {
@@ -247,21 +352,15 @@ fn attach_modules_beside(prog: &Program, dir: &Path, notices: &mut Vec<Notice>) 
         if prog.module_debug().iter().any(|d| d.name() == m.name) {
             continue;
         }
-        let candidates = [m.name.clone(), m.name.replace('_', "-")]
-            .into_iter()
-            .flat_map(|n| [format!("{n}.ko.debug"), format!("{n}.ko")]);
-        for file in candidates {
-            let path = dir.join(&file);
-            if !path.is_file() {
-                continue;
-            }
-            match attach_module_debug(prog, &path) {
-                Ok(module) => {
-                    notices.push(Notice::ModuleDebugAttached { module, path });
-                    break;
-                }
-                Err(e) => notices.push(Notice::ModuleDebugRefused(e)),
-            }
+        let Some(path) = files.get(&m.name.replace('-', "_")) else {
+            continue;
+        };
+        match attach_module_debug(prog, path) {
+            Ok(module) => notices.push(Notice::ModuleDebugAttached {
+                module,
+                path: path.clone(),
+            }),
+            Err(e) => notices.push(Notice::ModuleDebugRefused(e)),
         }
     }
 }

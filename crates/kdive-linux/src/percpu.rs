@@ -1,5 +1,6 @@
 //! Per-CPU data and CPU masks.
 
+use kdive_debuginfo::TypeId;
 use kdive_program::{Program, Result};
 
 /// The per-CPU offset of `cpu` (`__per_cpu_offset[cpu]`).
@@ -46,4 +47,22 @@ pub fn online_cpus(prog: &Program) -> Result<Vec<u32>> {
 /// Possible CPUs.
 pub fn possible_cpus(prog: &Program) -> Result<Vec<u32>> {
     cpumask(prog, "__cpu_possible_mask", nr_cpu_ids(prog)?)
+}
+
+/// How many CPUs crash counts (`kt->cpus` on x86_64): the highest present CPU plus one, or
+/// the highest online one when the present mask cannot be read.
+pub fn cpu_count(prog: &Program) -> Result<u32> {
+    let ids = nr_cpu_ids(prog)?;
+    let cpus = cpumask(prog, "__cpu_present_mask", ids).or_else(|_| online_cpus(prog))?;
+    Ok(cpus.last().map_or(1, |c| c + 1))
+}
+
+/// The declared type of the per-CPU variable `name`, from the kernel's BTF (which describes
+/// per-CPU variables; most other globals it leaves untyped).
+pub fn per_cpu_var_type(prog: &Program, name: &str) -> Option<TypeId> {
+    let (btf, src) = prog.vmlinux_btf()?;
+    let idx = btf.find_var(name)?;
+    // the VAR reads as a typedef named after the variable: its target is the type
+    let (target, _) = prog.types().resolve(TypeId { src, idx }).ok()?;
+    Some(target)
 }

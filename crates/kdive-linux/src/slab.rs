@@ -126,6 +126,17 @@ impl Layout {
     }
 }
 
+/// The addresses of the caches on `slab_caches`, and what stopped the walk early (if anything).
+pub fn cache_addresses(prog: &Program, limit: usize) -> Result<(Vec<u64>, Option<ProgramError>)> {
+    let head = prog.symbol_address("slab_caches")?;
+    crate::list::list_entries(prog, head, "struct kmem_cache", "list", limit)
+}
+
+/// The cache at `addr`, counted as `kmem -s` counts it.
+pub fn slab_cache_at(prog: &Program, addr: u64, limit: usize) -> Result<SlabCache> {
+    read_cache(prog, &Layout::new(prog)?, addr, limit)
+}
+
 /// Walks `slab_caches` and counts every cache (only those named in `names`, if any).
 pub fn slab_caches(prog: &Program, names: &[String], limit: usize) -> Result<SlabCaches> {
     let layout = Layout::new(prog)?;
@@ -190,13 +201,18 @@ fn read_cache(prog: &Program, l: &Layout, addr: u64, limit: usize) -> Result<Sla
     Ok(c)
 }
 
-/// A slab descriptor's `inuse` and `objects`.
-fn inuse_objects(prog: &Program, l: &Layout, slab: u64) -> Result<(u64, u64)> {
-    let s = prog.object(l.desc, slab)?;
+/// A slab descriptor's `inuse` and `objects` (`desc` is `struct slab` or `struct page`).
+pub fn slab_inuse_objects(prog: &Program, desc: &str, slab: u64) -> Result<(u64, u64)> {
+    let s = prog.object(desc, slab)?;
     Ok((
         s.member("inuse")?.read_u64()?,
         s.member("objects")?.read_u64()?,
     ))
+}
+
+/// A slab descriptor's `inuse` and `objects`.
+fn inuse_objects(prog: &Program, l: &Layout, slab: u64) -> Result<(u64, u64)> {
+    slab_inuse_objects(prog, l.desc, slab)
 }
 
 /// Counts one cache as crash does: totals from the nodes' counters, free objects from the
@@ -381,5 +397,86 @@ mod tests {
         assert_eq!(order_objects((3 << 16) | 13), (3, 13));
         // only the 32-bit `x` counts, whatever lies beside it
         assert_eq!(order_objects((7 << 32) | (1 << 16) | 21), (1, 21));
+    }
+}
+
+/// x86_64's `VMEMMAP_START` without memory-layout randomization.
+const DEFAULT_VMEMMAP: u64 = 0xffff_ea00_0000_0000;
+
+/// The slab cache a kernel address is in: its page is a slab page (`kmem ADDR`'s first
+/// question, and crash's `[cache]` in `rd -S` and `bt -F`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SlabOf {
+    /// The `struct kmem_cache`.
+    pub cache: u64,
+    pub name: String,
+}
+
+/// The slab cache holding `addr`, when `addr` is in a slab page; `Ok(None)` for any other
+/// address (not mapped, not in RAM, another kind of page). The page's `struct page` is found
+/// through `vmemmap`, its compound head followed; whether it is a slab is asked as the kernel
+/// asks it: `PG_slab` in the flags, or the slab page type (6.10+).
+pub fn slab_of(prog: &Program, addr: u64) -> Result<Option<SlabOf>> {
+    let Some(km) = prog.kernel_memory() else {
+        return Ok(None);
+    };
+    let Ok(phys) = km.translate(addr) else {
+        return Ok(None);
+    };
+    // VMCOREINFO names vmemmap since 6.x; before, the kernel's variable holds it
+    let vmemmap = match km.vmemmap_base() {
+        Some(v) => v,
+        None => match prog.symbol_address("vmemmap_base") {
+            Ok(a) => prog.read_u64(a)?,
+            Err(_) => DEFAULT_VMEMMAP,
+        },
+    };
+    let page_ty = prog.type_("struct page")?;
+    let page_size = prog.types().size_of(page_ty)?;
+    let mut page = prog.object("struct page", vmemmap + (phys >> 12) * page_size)?;
+    let head = page.member("compound_head")?.read_u64()?;
+    if head & 1 == 1 {
+        page = prog.object("struct page", head - 1)?;
+    }
+    if !is_slab_page(prog, &page)? {
+        return Ok(None);
+    }
+    let desc = match prog.type_("struct slab") {
+        Ok(_) => prog.object("struct slab", page.address().unwrap_or_default())?,
+        Err(_) => page,
+    };
+    let cache = desc.member("slab_cache")?;
+    let cache_addr = cache.read_u64()?;
+    if cache_addr == 0 {
+        return Ok(None);
+    }
+    let name = cache.deref()?.member("name")?.read_string(MAX_NAME)?;
+    Ok(Some(SlabOf {
+        cache: cache_addr,
+        name,
+    }))
+}
+
+/// Whether `page` (a head page) is a slab page.
+fn is_slab_page(prog: &Program, page: &Object<'_>) -> Result<bool> {
+    use crate::kmem::enumerator;
+    if let Some(bit) = enumerator(prog, "enum pageflags", "PG_slab") {
+        return Ok(page.member("flags")?.read_u64()? & (1 << bit) != 0);
+    }
+    let page_type = page.member("page_type")?.read_u64()? as u32;
+    // 6.12+: the type in the top byte
+    if let Some(t) = enumerator(prog, "enum pagetype", "PGTY_slab") {
+        return Ok(i64::from(page_type >> 24) == t);
+    }
+    // 6.10, 6.11: a cleared bit under PAGE_TYPE_BASE
+    match (
+        enumerator(prog, "enum pagetype", "PG_slab"),
+        enumerator(prog, "enum pagetype", "PAGE_TYPE_BASE"),
+    ) {
+        (Some(bit), Some(base)) => {
+            let (bit, base) = (bit as u32, base as u32);
+            Ok(page_type & (base | bit) == base)
+        }
+        _ => Ok(false),
     }
 }

@@ -76,6 +76,8 @@ pub enum StartKind {
         /// The pc of the saved registers (where kdump saved them, e.g. in `__crash_kexec`).
         saved_pc: Option<u64>,
     },
+    /// From registers the user chose (`bt -I`/`-S`).
+    Chosen,
     /// Nothing to start from.
     Nothing,
 }
@@ -307,6 +309,74 @@ impl BacktraceContext {
                 let why = format!("saved switch frame of task {task:#x}: {e}");
                 bt(StartKind::Nothing, failed(why), notes)
             }
+        }
+    }
+
+    /// The backtrace of `task` from a chosen start (crash's `bt -I IP -S SP`): `pc` and `sp`
+    /// as given; without `pc`, the word at `sp` is taken as a return address; without `sp`,
+    /// the stack pointer the task's own walk starts from.
+    pub fn backtrace_from(
+        &self,
+        prog: &Program,
+        task: u64,
+        pc: Option<u64>,
+        sp: Option<u64>,
+    ) -> Backtrace {
+        let active_cpu = self.active_cpu(task);
+        let (stacks, notes) = self.stacks(prog, task, active_cpu);
+        let sp = match sp {
+            Some(sp) => sp,
+            None => match self.backtrace(prog, task).trace.frames.first() {
+                Some(f) => f.sp,
+                None => {
+                    return Backtrace {
+                        task,
+                        active_cpu,
+                        start: StartKind::Nothing,
+                        trace: failed("no stack pointer to start from: give -S".into()),
+                        stacks,
+                        notes,
+                    }
+                }
+            },
+        };
+        let mut regs = RegSet::new();
+        let start = match pc {
+            Some(pc) => {
+                regs.set(reg::RIP, pc);
+                regs.set(reg::RSP, sp);
+                Ok(Start {
+                    regs,
+                    return_address: false,
+                    ra_slot: None,
+                    found: FoundBy::Regs,
+                })
+            }
+            None => prog.read_u64(sp).map(|ra| {
+                regs.set(reg::RIP, ra);
+                regs.set(reg::RSP, sp + 8);
+                Start {
+                    regs,
+                    return_address: true,
+                    ra_slot: Some(sp),
+                    found: FoundBy::Regs,
+                }
+            }),
+        };
+        let (start_kind, trace) = match start {
+            Ok(start) => match prog.unwind(&start, &stacks, self.limits) {
+                Ok(t) => (StartKind::Chosen, t),
+                Err(e) => (StartKind::Nothing, failed(e.to_string())),
+            },
+            Err(e) => (StartKind::Nothing, failed(format!("{sp:#x}: {e}"))),
+        };
+        Backtrace {
+            task,
+            active_cpu,
+            start: start_kind,
+            trace,
+            stacks,
+            notes,
         }
     }
 

@@ -1,5 +1,7 @@
 //! System-wide facts: utsname, time, load, memory size, CPUs, the panic message.
 
+use std::io::Read as _;
+
 use kdive_program::{object::offset_of, Program, Result};
 
 use crate::read_counter;
@@ -200,6 +202,98 @@ pub fn panic_message<'a>(lines: impl Iterator<Item = &'a str>) -> PanicMessage {
         (None, Some(o)) => PanicMessage::Oops(o),
         (None, None) => PanicMessage::None,
     }
+}
+
+/// One entry of the system call table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Syscall {
+    pub nr: u64,
+    /// The handler's address and symbol (`None` when no symbol holds it).
+    pub handler: u64,
+    pub symbol: Option<String>,
+}
+
+/// Most system calls read (x86_64 has about 460).
+const MAX_SYSCALLS: u64 = 4096;
+
+/// The system call table (`sys_call_table[]`), as long as its symbol (the vmlinux's size, or the
+/// room before the next symbol).
+pub fn syscalls(prog: &Program) -> Result<Vec<Syscall>> {
+    let sym = prog
+        .symbols()
+        .by_name("sys_call_table")
+        .ok_or_else(|| kdive_program::ProgramError::NoSymbol("sys_call_table".into()))?;
+    let n = sym.size.map_or(512, |s| s / 8).min(MAX_SYSCALLS);
+    let mut table = vec![0u8; n as usize * 8];
+    prog.read(sym.addr, &mut table)?;
+    // without the vmlinux's symbol size the table runs to the next symbol: every real entry
+    // points somewhere (`sys_ni_syscall` at least), so trailing zeros are padding
+    while table.len() >= 8 && table[table.len() - 8..].iter().all(|&b| b == 0) {
+        table.truncate(table.len() - 8);
+    }
+    Ok(table
+        .chunks_exact(8)
+        .enumerate()
+        .map(|(i, w)| {
+            let handler = u64::from_le_bytes(w.try_into().unwrap_or_default());
+            let symbol = prog
+                .symbols()
+                .by_addr(handler)
+                .filter(|(_, off)| *off == 0)
+                .map(|(s, _)| first_alias(prog, &s.name, handler));
+            Syscall {
+                nr: i as u64,
+                handler,
+                symbol,
+            }
+        })
+        .collect())
+}
+
+/// A handler without arguments is one function under three names (`__do_sys_pause`,
+/// `__ia32_sys_pause`, `__x64_sys_pause`): of those at `addr`, the first by name, as a
+/// symbol table sorted by address and name (and crash) gives it.
+fn first_alias(prog: &Program, name: &str, addr: u64) -> String {
+    let Some(base) = ["__x64_sys_", "__ia32_sys_", "__do_sys_"]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+    else {
+        return name.to_string();
+    };
+    ["__do_sys_", "__ia32_sys_", "__x64_sys_"]
+        .iter()
+        .map(|p| format!("{p}{base}"))
+        .find(|n| prog.symbols().address_of(n) == Some(addr))
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// Most bytes of compressed configuration read.
+const MAX_IKCONFIG: u64 = 1 << 20;
+
+/// The kernel's built-in configuration (`CONFIG_IKCONFIG`): the gzip data between
+/// `kernel_config_data` and `kernel_config_data_end`, unpacked. `Ok(None)` when the kernel
+/// was built without it.
+pub fn ikconfig(prog: &Program) -> Result<Option<String>> {
+    let Ok(start) = prog.symbol_address("kernel_config_data") else {
+        return Ok(None);
+    };
+    let end = prog.symbol_address("kernel_config_data_end")?;
+    let len = end.saturating_sub(start).min(MAX_IKCONFIG);
+    let mut data = vec![0u8; len as usize];
+    prog.read(start, &mut data)?;
+    // the gzip stream sits between the markers IKCFG_ST and IKCFG_ED
+    let body = data.strip_prefix(b"IKCFG_ST").unwrap_or(&data);
+    let body = body.strip_suffix(b"IKCFG_ED").unwrap_or(body);
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(body).take(16 << 20),
+        &mut text,
+    )
+    .map_err(|e| kdive_program::ProgramError::Walk {
+        what: "kernel_config_data".into(),
+        why: format!("not a gzip stream: {e}"),
+    })?;
+    Ok(Some(text))
 }
 
 #[cfg(test)]

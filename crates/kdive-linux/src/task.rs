@@ -153,6 +153,37 @@ pub fn runqueue(prog: &Program, cpu: u32) -> Result<Object<'_>> {
     prog.object("struct rq", per_cpu_address(prog, "runqueues", cpu)?)
 }
 
+/// The clock of a CPU's runqueue (`rq->clock`, nanoseconds): what the scheduler last read.
+pub fn rq_clock(prog: &Program, cpu: u32) -> Result<u64> {
+    runqueue(prog, cpu)?.member("clock")?.read_u64()
+}
+
+/// The kernel stack pointer a task saved when it last switched out (`thread.sp`).
+pub fn saved_stack_pointer(prog: &Program, task: u64) -> Result<u64> {
+    prog.object("struct task_struct", task)?
+        .member("thread.sp")?
+        .read_u64()
+}
+
+/// A task's resource limits (`signal->rlim[]`): (current, maximum) by `RLIMIT_*` number.
+pub fn rlimits(prog: &Program, task: u64) -> Result<Vec<(u64, u64)>> {
+    let rlim = prog
+        .object("struct task_struct", task)?
+        .member("signal")?
+        .member("rlim")?;
+    // RLIM_NLIMITS is 16; a corrupt type must not make this loop long
+    let n = rlim.array_len()?.min(64);
+    (0..n)
+        .map(|i| {
+            let r = rlim.index(i)?;
+            Ok((
+                r.member("rlim_cur")?.read_u64()?,
+                r.member("rlim_max")?.read_u64()?,
+            ))
+        })
+        .collect()
+}
+
 /// Leaders of every thread group, from `init_task.tasks` walked forward, and backward when the
 /// forward walk breaks.
 fn process_leaders(
@@ -274,6 +305,8 @@ pub struct TaskInfo {
     pub pid: i32,
     pub tgid: i32,
     pub ppid: i32,
+    /// The `task_struct` of its parent (`parent`: the tracer while traced), 0 when unknown.
+    pub parent: u64,
     pub comm: String,
     /// `__state` (or `state` on older kernels).
     pub state: u64,
@@ -297,12 +330,21 @@ pub struct TaskInfo {
     pub stime_ns: u64,
     /// Last time the task ran, nanoseconds (`sched_info.last_arrival`), 0 when unknown.
     pub last_arrival_ns: u64,
+    /// Scheduling policy (`policy`: 0 normal, 1 FIFO, 2 RR, 3 batch, 5 idle, 6 deadline).
+    pub policy: u32,
+    /// Dynamic priority (`prio`: 0-99 real-time, 100-139 normal).
+    pub prio: i32,
 }
 
 impl TaskInfo {
     /// A kernel thread (`PF_KTHREAD`, or no mm).
     pub fn is_kthread(&self) -> bool {
         self.flags & PF_KTHREAD != 0 || self.mm == 0
+    }
+
+    /// crash's long state (`TASK_RUNNING`, `TASK_UNINTERRUPTIBLE|TASK_NOLOAD`, ...).
+    pub fn state_names(&self) -> String {
+        state_names(self.state, self.exit_state)
     }
 
     /// crash's two-letter state (`RU`, `IN`, `UN`, `ID`, `ZO`, ...).
@@ -312,19 +354,69 @@ impl TaskInfo {
 
     /// The kernel's one-letter state (`R`, `S`, `D`, `I`, `Z`, ...), as /proc and drgn show it.
     pub fn state_char(&self) -> char {
-        match self.state_code() {
-            "RU" => 'R',
-            "IN" => 'S',
-            "UN" => 'D',
-            "ID" => 'I',
-            "ST" => 'T',
-            "TR" => 't',
-            "ZO" => 'Z',
-            "DE" => 'X',
-            "PA" => 'P',
-            _ => '?',
+        state_char(self.state, self.exit_state)
+    }
+}
+
+/// The kernel's one-letter task state (`R`, `S`, `D`, `I`, `Z`, ...) from `__state` and
+/// `exit_state`, as /proc and drgn's `task_state_to_char` show it.
+pub fn state_char(state: u64, exit_state: u64) -> char {
+    match state_code(state, exit_state) {
+        "RU" => 'R',
+        "IN" => 'S',
+        "UN" => 'D',
+        "ID" => 'I',
+        "ST" => 'T',
+        "TR" => 't',
+        "ZO" => 'Z',
+        "DE" => 'X',
+        "PA" => 'P',
+        _ => '?',
+    }
+}
+
+/// crash's long task state (`TASK_RUNNING`, `TASK_INTERRUPTIBLE|TASK_WAKEKILL`...) of the
+/// state bits (`__state` and `exit_state` together), as its `set` and `kmem ADDR` print it.
+pub fn state_names(state: u64, exit_state: u64) -> String {
+    const PARKED: u64 = 0x40;
+    let st = state | exit_state;
+    if st == 0 {
+        return "TASK_RUNNING".into();
+    }
+    if st == PARKED {
+        return "TASK_PARKED".into();
+    }
+    let mut names: Vec<&str> = [
+        (0x1, "TASK_INTERRUPTIBLE"),
+        (0x2, "TASK_UNINTERRUPTIBLE"),
+        (0x4, "TASK_STOPPED"),
+        (0x8, "TASK_TRACED"),
+    ]
+    .iter()
+    .filter(|(b, _)| st & b != 0)
+    .map(|(_, n)| *n)
+    .collect();
+    // EXIT_DEAD (0x10) and TASK_DEAD (0x80)
+    match (st & 0x10 != 0, st & 0x80 != 0) {
+        (true, true) => names.push("EXIT_DEAD|TASK_DEAD"),
+        (true, false) | (false, true) => names.push("EXIT_DEAD"),
+        _ => {}
+    }
+    for (b, n) in [
+        (0x20, "EXIT_ZOMBIE"),
+        (0x200, "TASK_WAKING"),
+        (0x100, "TASK_WAKEKILL"),
+        (0x400, "TASK_NOLOAD"),
+        (0x800, "TASK_NEW"),
+    ] {
+        if st & b != 0 {
+            names.push(n);
         }
     }
+    if names.is_empty() {
+        return "(unknown)".into();
+    }
+    names.join("|")
 }
 
 /// crash's two-letter task state from `__state` and `exit_state`.
@@ -444,6 +536,7 @@ impl<'p> TaskReader<'p> {
         let int = |path: &str| t.member(path).and_then(|o| o.read_i64());
         let uint = |path: &str| t.member(path).and_then(|o| o.read_u64());
         let mm = uint("mm")?;
+        let parent = uint("parent").or_else(|_| uint("real_parent")).unwrap_or(0);
         let ppid = match uint("real_parent") {
             Ok(0) | Err(_) => 0,
             Ok(p) => self
@@ -470,6 +563,7 @@ impl<'p> TaskReader<'p> {
             pid: int("pid")? as i32,
             tgid: int("tgid")? as i32,
             ppid,
+            parent,
             comm: t.member("comm")?.read_string(16)?,
             state: uint(self.state_member)?,
             exit_state: uint("exit_state").unwrap_or(0),
@@ -488,6 +582,8 @@ impl<'p> TaskReader<'p> {
             } else {
                 0
             },
+            policy: uint("policy").unwrap_or(0) as u32,
+            prio: int("prio").unwrap_or(0) as i32,
         })
     }
 
@@ -556,4 +652,20 @@ pub fn read_tasks(prog: &Program, tl: &mut TaskList) -> Result<Vec<TaskInfo>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_state_names() {
+        // crash 9.0.2's `set` on the corpus: a running and a sleeping task
+        assert_eq!(state_names(0, 0), "TASK_RUNNING");
+        assert_eq!(state_names(0x1, 0), "TASK_INTERRUPTIBLE");
+        // the kernel's TASK_IDLE is TASK_UNINTERRUPTIBLE | TASK_NOLOAD
+        assert_eq!(state_names(0x402, 0), "TASK_UNINTERRUPTIBLE|TASK_NOLOAD");
+        assert_eq!(state_names(0, 0x20), "EXIT_ZOMBIE");
+        assert_eq!(state_names(0x1000, 0), "(unknown)");
+    }
 }

@@ -24,6 +24,35 @@ struct Layout {
     nslots: u64,
 }
 
+impl Layout {
+    fn new(prog: &Program) -> Result<Layout> {
+        let node_ty = prog.type_("struct xa_node")?;
+        let slots_obj = kdive_program::Object::reference(prog, node_ty, 0).member("slots")?;
+        Ok(Layout {
+            shift: offset_of(prog, node_ty, "shift")?,
+            slots: offset_of(prog, node_ty, "slots")?,
+            nslots: slots_obj.array_len()?.clamp(1, 256),
+        })
+    }
+}
+
+/// Every entry below the `struct xa_node` at `node` (an internal node pointer, tagged or
+/// not), indexed from 0 at that node, as [`xa_entries`] walks them.
+pub fn xa_node_entries(prog: &Program, node: u64, limit: usize) -> Result<XaWalk> {
+    let layout = Layout::new(prog)?;
+    let mut walk = XaWalk::default();
+    let mut seen = HashSet::new();
+    visit(prog, &layout, node & !3, 0, 0, limit, &mut seen, &mut walk);
+    Ok(walk)
+}
+
+/// The slots per node (`XA_CHUNK_SIZE`) and the `shift` of the node `node` (tagged or not).
+pub fn xa_node_shift(prog: &Program, node: u64) -> Result<(u64, u8)> {
+    let layout = Layout::new(prog)?;
+    let shift = prog.mem().read_u8((node & !3).wrapping_add(layout.shift))?;
+    Ok((layout.nslots, shift))
+}
+
 fn is_internal(v: u64) -> bool {
     v & 3 == 2
 }
@@ -36,14 +65,8 @@ fn is_node(v: u64) -> bool {
 /// Unreadable nodes are recorded and skipped; at most `limit` entries and nodes are visited.
 pub fn xa_entries(prog: &Program, xa: u64, limit: usize) -> Result<XaWalk> {
     let xa_ty = prog.type_("struct xarray")?;
-    let head = prog.read_u64(xa + offset_of(prog, xa_ty, "xa_head")?)?;
-    let node_ty = prog.type_("struct xa_node")?;
-    let slots_obj = kdive_program::Object::reference(prog, node_ty, 0).member("slots")?;
-    let layout = Layout {
-        shift: offset_of(prog, node_ty, "shift")?,
-        slots: offset_of(prog, node_ty, "slots")?,
-        nslots: slots_obj.array_len()?.clamp(1, 256),
-    };
+    let head = prog.read_u64(xa.wrapping_add(offset_of(prog, xa_ty, "xa_head")?))?;
+    let layout = Layout::new(prog)?;
     let mut walk = XaWalk::default();
     if head == 0 {
         return Ok(walk);

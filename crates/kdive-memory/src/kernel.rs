@@ -173,32 +173,55 @@ impl KernelMemory {
         if let Some(p) = self.lock_tlb().lookup(vaddr) {
             return Ok(p);
         }
-        let m = self.walk_with(vaddr, |_| {})?;
+        let m = self.walk_with(self.root, vaddr, |_| {})?;
         self.lock_tlb().insert(vaddr, m.page_base(), m.size);
         Ok(m.paddr)
     }
 
     /// Translates by walking the page tables (no cache, no fast path), with the page size.
     pub fn mapping(&self, vaddr: u64) -> Result<Mapping> {
-        self.walk_with(vaddr, |_| {})
+        self.walk_with(self.root, vaddr, |_| {})
     }
 
-    /// Walks the page tables for `vaddr`, recording every entry read.
+    /// Translates `vaddr` through the page tables whose top-level table is at physical `root`
+    /// (a process's `mm->pgd`), without the cache or the linear fast paths.
+    pub fn mapping_in(&self, root: u64, vaddr: u64) -> Result<Mapping> {
+        self.walk_with(root, vaddr, |_| {})
+    }
+
+    /// Translates `vaddr` through the page tables rooted at physical `root`, uncached.
+    pub fn translate_in(&self, root: u64, vaddr: u64) -> Result<u64> {
+        Ok(self.mapping_in(root, vaddr)?.paddr)
+    }
+
+    /// Walks the kernel's page tables for `vaddr`, recording every entry read.
     /// A non-present entry ends the walk with `mapping: None`; unreadable tables, malformed
-    /// entries and addresses outside the kernel's range are errors.
+    /// entries and addresses outside the translated range are errors.
     pub fn walk(&self, vaddr: u64) -> Result<Walk> {
-        let mut steps = Vec::with_capacity(5);
-        let mapping = match self.walk_with(vaddr, |s| steps.push(s)) {
+        self.walk_from(self.root, vaddr)
+    }
+
+    /// Walks the page tables whose top-level table is at physical `root` (a process's
+    /// `mm->pgd`, translated) for `vaddr`, as [`KernelMemory::walk`] does. Nothing is cached.
+    pub fn walk_from(&self, root: u64, vaddr: u64) -> Result<Walk> {
+        let mut steps = Vec::with_capacity(self.mmu.levels.len());
+        let mapping = match self.walk_with(root, vaddr, |s| steps.push(s)) {
             Ok(m) => Some(m),
             Err(MemError::NotMapped { .. }) => None,
             Err(e) => return Err(e),
         };
         Ok(Walk {
             vaddr,
-            root: self.root,
+            root,
             steps,
             mapping,
         })
+    }
+
+    /// Physical address `paddr` in the direct map (crash's `PTOV`), when the direct map's base
+    /// is known.
+    pub fn ptov(&self, paddr: u64) -> Option<u64> {
+        self.direct_map_base()?.checked_add(paddr)
     }
 
     /// Reads physical memory straight from the dump.
@@ -217,27 +240,79 @@ impl KernelMemory {
     }
 
     /// The walk proper; `visit` sees every entry read, including a final non-present one.
-    pub(crate) fn walk_with(&self, vaddr: u64, visit: impl FnMut(WalkStep)) -> Result<Mapping> {
-        self.mmu.walk(&*self.dump, self.root, vaddr, visit)
+    pub(crate) fn walk_with(
+        &self,
+        root: u64,
+        vaddr: u64,
+        visit: impl FnMut(WalkStep),
+    ) -> Result<Mapping> {
+        self.mmu.walk(&*self.dump, root, vaddr, visit)
     }
 
     /// Reads `buf` at `vaddr` one page at a time, so that an error names the page that failed.
     fn read_each_page(&self, vaddr: u64, buf: &mut [u8]) -> Result<()> {
-        let mut done = 0usize;
-        while done < buf.len() {
-            let v = vaddr + done as u64;
-            let paddr = self.translate(v)?;
-            let n = ((PAGE_SIZE - v % PAGE_SIZE) as usize).min(buf.len() - done);
-            self.dump
-                .read_phys(paddr, &mut buf[done..done + n])
-                .map_err(|source| MemError::Dump {
-                    vaddr: v,
-                    level: None,
-                    source,
-                })?;
-            done += n;
-        }
-        Ok(())
+        read_pages(&self.dump, vaddr, buf, |v| self.translate(v))
+    }
+}
+
+/// Reads `buf` at `addr` page by page, each page's physical address from `translate`.
+fn read_pages(
+    dump: &Dump,
+    addr: u64,
+    buf: &mut [u8],
+    translate: impl Fn(u64) -> Result<u64>,
+) -> Result<()> {
+    let mut done = 0usize;
+    while done < buf.len() {
+        let Some(vaddr) = addr.checked_add(done as u64) else {
+            return Err(MemError::BadAddress {
+                vaddr: addr,
+                reason: "read runs past the end of the address space",
+            });
+        };
+        let paddr = translate(vaddr)?;
+        let n = ((PAGE_SIZE - vaddr % PAGE_SIZE) as usize).min(buf.len() - done);
+        dump.read_phys(paddr, &mut buf[done..done + n])
+            .map_err(|source| MemError::Dump {
+                vaddr,
+                level: None,
+                source,
+            })?;
+        done += n;
+    }
+    Ok(())
+}
+
+/// Another address space of the same dump: a process's, through its own top-level table.
+/// Reads translate every page through that table (user addresses; kernel ones too, as the
+/// process's tables map the kernel).
+pub struct AddressSpace {
+    mem: Arc<KernelMemory>,
+    root: u64,
+}
+
+impl AddressSpace {
+    /// The address space whose top-level table is at physical `root`.
+    pub fn new(mem: Arc<KernelMemory>, root: u64) -> AddressSpace {
+        AddressSpace { mem, root }
+    }
+
+    /// Physical address of the top-level table.
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+
+    /// Where `vaddr` lands, with the size of the page mapping it.
+    pub fn mapping(&self, vaddr: u64) -> Result<Mapping> {
+        self.mem.mapping_in(self.root, vaddr)
+    }
+}
+
+impl ReadVirt for AddressSpace {
+    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        read_pages(&self.mem.dump, addr, buf, |v| {
+            self.mem.mapping_in(self.root, v).map(|m| m.paddr)
+        })
     }
 }
 

@@ -11,8 +11,10 @@ use crate::{MemError, Result};
 /// One level of a page-table walk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LevelDef {
-    /// The level's name (`PML4`, `PGD`, `PTE`...).
+    /// The hardware's name for the level (`PML4`, `PGD`, `PTE`...), used in errors.
     pub name: &'static str,
+    /// Linux's name for the level (`PGD`, `P4D`, `PUD`, `PMD`, `PTE`), as crash's `vtop` prints it.
+    pub linux: &'static str,
     /// Lowest address bit this level indexes (its entries each map `1 << shift` bytes).
     pub shift: u32,
     /// Address bits it indexes (the table has `1 << bits` entries).
@@ -43,14 +45,24 @@ enum Decoded {
 }
 
 impl EntryFormat {
+    /// The physical address an entry points at (next table, block or page), page-aligned;
+    /// memory-encryption bits and attribute bits dropped.
+    pub fn output_address(&self, entry: u64) -> u64 {
+        match *self {
+            EntryFormat::X86 { clear } => entry & !clear & 0x000f_ffff_ffff_f000,
+            EntryFormat::Arm64 { page_shift, lpa2 } => {
+                arm64_output_address(entry, page_shift, lpa2)
+            }
+        }
+    }
+
     fn decode(&self, entry: u64, level: &LevelDef, last: bool) -> Decoded {
         match *self {
-            EntryFormat::X86 { clear } => {
-                const PHYS: u64 = 0x000f_ffff_ffff_f000;
+            EntryFormat::X86 { .. } => {
                 if entry & 1 == 0 {
                     return Decoded::NotPresent;
                 }
-                let addr = entry & !clear & PHYS;
+                let addr = self.output_address(entry);
                 match (last, entry & (1 << 7) != 0) {
                     (true, _) => Decoded::Leaf(addr),
                     (false, false) => Decoded::Table(addr),
@@ -60,11 +72,11 @@ impl EntryFormat {
                     }
                 }
             }
-            EntryFormat::Arm64 { page_shift, lpa2 } => {
+            EntryFormat::Arm64 { .. } => {
                 if entry & 1 == 0 {
                     return Decoded::NotPresent;
                 }
-                let addr = arm64_output_address(entry, page_shift, lpa2);
+                let addr = self.output_address(entry);
                 match (last, entry & 2 != 0) {
                     (true, true) => Decoded::Leaf(addr),
                     // reserved at the last level: the hardware faults on it
@@ -123,9 +135,11 @@ impl Mapping {
 /// One entry read during a page-table walk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WalkStep {
-    /// The level's name: `PML5`, `PML4`, `PDPT`, `PD`, `PT` (x86_64); `PGD`, `P4D`, `PUD`,
-    /// `PMD`, `PTE` (aarch64).
+    /// The hardware's name of the level: `PML5`, `PML4`, `PDPT`, `PD`, `PT` (x86_64); `PGD`,
+    /// `P4D`, `PUD`, `PMD`, `PTE` (aarch64).
     pub level: &'static str,
+    /// Linux's name of the level (`PGD`, `P4D`, `PUD`, `PMD`, `PTE`).
+    pub linux: &'static str,
     /// Physical address of the table.
     pub table: u64,
     /// Index of the entry in the table.
@@ -145,6 +159,12 @@ impl MmuDef {
     /// Bytes of the smallest page.
     pub fn page_size(&self) -> u64 {
         self.levels.last().map_or(4096, |l| 1 << l.shift)
+    }
+
+    /// The physical page an entry points at (next table, block or page), aligned to the
+    /// smallest page.
+    pub fn output_address(&self, entry: u64) -> u64 {
+        self.entry.output_address(entry) & !(self.page_size() - 1)
     }
 
     /// Refuses an address this format cannot translate.
@@ -194,6 +214,7 @@ impl MmuDef {
             let entry = u64::from_le_bytes(raw);
             visit(WalkStep {
                 level: level.name,
+                linux: level.linux,
                 table,
                 index: index as u16,
                 entry,
@@ -250,8 +271,10 @@ pub fn arm64_levels(page_shift: u32, va_bits: u32, lpa2: bool) -> Vec<LevelDef> 
     let mut shift = page_shift;
     while shift < va_bits && out.len() < 5 {
         let i = out.len();
+        let name = NAMES.get(i).copied().unwrap_or("PGD");
         out.push(LevelDef {
-            name: NAMES.get(i).copied().unwrap_or("PGD"),
+            name,
+            linux: name,
             shift,
             bits: per.min(va_bits - shift),
             block: i > 0 && i <= block_levels,
@@ -260,6 +283,7 @@ pub fn arm64_levels(page_shift: u32, va_bits: u32, lpa2: bool) -> Vec<LevelDef> 
     }
     if let Some(top) = out.last_mut() {
         top.name = "PGD";
+        top.linux = "PGD";
     }
     out.reverse();
     out

@@ -22,14 +22,15 @@ const DEFAULT_KERNEL_IMAGE_SIZE: u64 = 512 << 20;
 const CR4_LA57: u64 = 1 << 12;
 const ONE_GIB: u64 = 1 << 30;
 
-/// Page-table levels from the top, with the shift of the address bits each one indexes and
+/// Page-table levels from the top: the hardware's and Linux's names (4-level paging folds
+/// Linux's P4D, its PML4 is the PGD), the shift of the address bits each one indexes and
 /// whether an entry there may map a huge page.
-const LEVELS: [(&str, u32, bool); 5] = [
-    ("PML5", 48, false),
-    ("PML4", 39, false),
-    ("PDPT", 30, true),
-    ("PD", 21, true),
-    ("PT", 12, false),
+const LEVELS: [(&str, &str, u32, bool); 5] = [
+    ("PML5", "PGD", 48, false),
+    ("PML4", "P4D", 39, false),
+    ("PDPT", "PUD", 30, true),
+    ("PD", "PMD", 21, true),
+    ("PT", "PTE", 12, false),
 ];
 
 /// The x86_64 page-table format: 4 or 5 levels of 512 entries.
@@ -42,8 +43,10 @@ pub fn mmu(five_level: bool, sme_mask: u64) -> MmuDef {
     MmuDef {
         levels: levels
             .iter()
-            .map(|&(name, shift, block)| LevelDef {
+            .enumerate()
+            .map(|(i, &(name, linux, shift, block))| LevelDef {
                 name,
+                linux: if i == 0 { "PGD" } else { linux },
                 shift,
                 bits: 9,
                 block,

@@ -30,6 +30,8 @@ pub struct KernelDebug {
     lines: OnceLock<Result<SourceLines, Arc<kdive_debuginfo::DebugInfoError>>>,
     /// Its DWARF as a type provider, once added to the program's types.
     types: OnceLock<Arc<DwarfTypes>>,
+    /// The file's symbols by link-time address, read on first use.
+    symbols: OnceLock<Vec<(u64, String)>>,
 }
 
 impl std::fmt::Debug for KernelDebug {
@@ -108,6 +110,7 @@ impl KernelDebug {
             text,
             lines: OnceLock::new(),
             types: OnceLock::new(),
+            symbols: OnceLock::new(),
         })
     }
 
@@ -124,6 +127,27 @@ impl KernelDebug {
     /// Run-time minus link-time address.
     pub fn slide(&self) -> u64 {
         self.slide
+    }
+
+    /// The symbol of the file's symbol table (local labels such as `.LC0` included) at or
+    /// below the run-time address `addr`, with the offset of `addr` into it.
+    pub fn nearest_symbol(&self, addr: u64) -> Option<(&str, u64)> {
+        let link = addr.wrapping_sub(self.slide);
+        let all = self.symbols.get_or_init(|| self.file.address_symbols());
+        let i = all.partition_point(|s| s.0 <= link).checked_sub(1)?;
+        let (at, name) = &all[i];
+        Some((name.as_str(), link - at))
+    }
+
+    /// The nm letters of the per-CPU variables, by name (see [`ElfFile::percpu_letters`]).
+    pub fn percpu_letters(&self) -> HashMap<String, char> {
+        self.file.percpu_letters()
+    }
+
+    /// The size of the kernel function starting at the run-time address `start`, from the
+    /// file's symbol table.
+    pub fn function_size(&self, start: u64) -> Option<u64> {
+        self.file.function_size(start.wrapping_sub(self.slide))
     }
 
     /// Source location of the kernel text address `pc` (run-time), innermost inlined function
@@ -266,6 +290,35 @@ impl Program {
             Some(d) => d.source(pc),
             None => Ok(None),
         }
+    }
+
+    /// The source line gdb shows for the run-time code address `pc` (`(file, line)`: the
+    /// line-table row that starts a statement there), from the vmlinux or the module's debug
+    /// file; `Ok(None)` when no attached file covers it.
+    pub fn statement_line(&self, pc: u64) -> Result<Option<(String, u32)>> {
+        if let Some(m) = self
+            .module_debug()
+            .iter()
+            .find(|m| m.text.iter().any(|&(a, b)| (a..b).contains(&pc)))
+        {
+            return Ok(m.lines.statement_line(pc)?);
+        }
+        let Some(d) = self.debug() else {
+            return Ok(None);
+        };
+        let link = pc.wrapping_sub(d.slide);
+        if !d.text.iter().any(|&(a, b)| (a..b).contains(&link)) {
+            return Ok(None);
+        }
+        let lines = d
+            .lines
+            .get_or_init(|| SourceLines::new(&d.file).map_err(Arc::new))
+            .as_ref()
+            .map_err(|e| ProgramError::DebugInfoFile {
+                path: d.file.path().to_path_buf(),
+                source: e.clone(),
+            })?;
+        Ok(lines.statement_line(link)?)
     }
 
     /// Attaches the vmlinux at `path` after checking it is this dump's kernel; an error, changing

@@ -4,6 +4,7 @@
 //! [`Program`] and [`Object`], never through page tables or type records directly.
 
 pub mod debug;
+pub mod disasm;
 pub mod error;
 mod globals;
 mod loader;

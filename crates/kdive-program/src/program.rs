@@ -195,6 +195,12 @@ impl Program {
         &*self.mem
     }
 
+    /// Kernel virtual memory, shared: for a reader that outlives a borrow of the program (a
+    /// result that reads its rows while it is written out).
+    pub fn shared_mem(&self) -> Arc<dyn ReadVirt> {
+        self.mem.clone()
+    }
+
     /// All types known to the program (modules' BTF is added when a name is not found in the
     /// kernel's: look names up with [`Program::type_`]).
     pub fn types(&self) -> &Types {

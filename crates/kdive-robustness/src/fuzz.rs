@@ -39,6 +39,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("commands", commands),
     ("orc", orc),
     ("dwarf", dwarf),
+    ("oops", oops),
 ];
 
 /// Pages a format target reads at most per input (the bound keeps one input fast).
@@ -51,8 +52,8 @@ pub fn kdump(data: &[u8]) {
     }
 }
 
-/// A flattened (`makedumpfile -F`) file: the record index, reads of the virtual file, the kdump
-/// inside.
+/// A flattened (`makedumpfile -F`) file: the record index, reads of the virtual file, the ELF
+/// vmcore (reassembled) or kdump inside.
 pub fn flattened(data: &[u8]) {
     let Ok(flat) = FlatFile::index(data.to_vec()) else {
         return;
@@ -63,12 +64,15 @@ pub fn flattened(data: &[u8]) {
         let _ = flat.read_at("fuzz", at, &mut buf);
         let _ = flat.slice("fuzz", at, 8192);
     }
+    if let Ok(e) = kdive_dump::elf::ElfDump::parse_flattened(&flat) {
+        exercise(Box::new(e));
+    }
     if let Ok(k) = KdumpFile::parse(Source::Flattened(flat)) {
         exercise(Box::new(k));
     }
 }
 
-/// An ELF64 vmcore: program headers, notes, the physical index, page reads.
+/// An ELF64 or ELF32 vmcore: program headers, notes, the physical index, page reads.
 pub fn elf(data: &[u8]) {
     let Some(map) = mapping(data) else { return };
     if let Ok(e) = ElfDump::parse(map) {
@@ -82,12 +86,29 @@ pub fn elf(data: &[u8]) {
     }
 }
 
-/// An ELF note buffer, in both byte orders.
+/// An ELF note buffer, in both byte orders, for 64- and 32-bit machines.
 pub fn notes(data: &[u8]) {
-    for endian in [Endian::Little, Endian::Big] {
-        let n = kdive_dump::notes::parse_notes_endian(data, endian);
+    for (endian, long32) in [Endian::Little, Endian::Big]
+        .into_iter()
+        .flat_map(|e| [(e, false), (e, true)])
+    {
+        let n = kdive_dump::notes::parse_notes_of(data, endian, long32);
         if let Some(text) = &n.vmcoreinfo {
             query_vmcoreinfo(&VmcoreInfo::parse(text));
+        }
+    }
+}
+
+/// Kernel log text: every report found, classified and titled, its `Code:` bytes disassembled
+/// and its taint and error code decoded, as `kdive oops` shows them.
+pub fn oops(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let o = kdive_commands::oops::from_text(&text, "fuzz");
+    let _ = kdive_commands::Report::write_text(&o, &Default::default(), &mut std::io::sink());
+    for r in kdive_oops::parse(&text) {
+        let _ = kdive_oops::verdict(&r);
+        if let Some(c) = &r.code {
+            let _ = kdive_oops::decode::disassemble(c);
         }
     }
 }
@@ -376,8 +397,9 @@ fn decompress(codec: Codec, data: &[u8]) {
     let _ = kdive_dump::codec::decompress(codec, data, &mut page);
 }
 
-/// The command layer (`sys`, `ps`, `log`, `analyze`, `mod`, `sym`) over the synthetic kernel of [`crate::synth`], its memory patched by the
-/// input: see [`crate::synth::Patches`].
+/// The command layer (`sys`, `ps`, `log`, `analyze`, `mod`, `sym`, `dis`, `rd`, `search`, `list`,
+/// `bt`) over the synthetic kernel of [`crate::synth`], its memory patched by the input: see
+/// [`crate::synth::Patches`]. `dis` decodes the patched bytes of `init_task` as code.
 pub fn commands(data: &[u8]) {
     crate::synth::run_commands_patched(
         data,
@@ -390,6 +412,17 @@ pub fn commands(data: &[u8]) {
             "analyze",
             "mod",
             "sym init_task",
+            "sym -q init",
+            "dis init_task 48",
+            "dis -x init_task+3 16",
+            "dis -r init_task+40",
+            "rd -S init_task 32",
+            "rd -N -32 init_task 8",
+            "search -x 2 -s init_task -l 0x800 init_task",
+            "list -B task_struct.tasks -h init_task",
+            "bt -r",
+            "bt -e",
+            "bt -FF",
             "task",
             "struct task_struct.pid,comm init_task",
             "kmem -i",

@@ -43,3 +43,18 @@ fn sys_counts_many_tasks_without_walking_them() {
         "{all}"
     );
 }
+
+/// The `commands` fuzz target reaches the disassembler: `dis` decodes `init_task`'s bytes.
+#[test]
+fn synthetic_kernel_disassembles_its_data() {
+    let out = synth::run_commands_patched(&[], &["dis init_task 4", "sym init_task"]);
+    let all = out.join("\n");
+    let addr = out[1].split_whitespace().next().unwrap();
+    let lines: Vec<&str> = out[0].lines().collect();
+    assert_eq!(lines.len(), 4, "{all}");
+    assert!(
+        lines[0].starts_with(&format!("0x{addr} <init_task>:")),
+        "{all}"
+    );
+    assert!(lines[1].contains("<init_task+"), "{all}");
+}

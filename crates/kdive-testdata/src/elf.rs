@@ -1,5 +1,6 @@
-//! ELF64 x86_64 vmcores written in code ([`core`](fn@core), [`core_aligned`]), their notes ([`note`],
-//! [`prstatus`], [`qemu`]), and where the parts of an existing one are ([`ElfLayout`]).
+//! ELF x86_64 vmcores written in code ([`core`](fn@core), [`core_aligned`]; ELF32 ones of other
+//! machines, [`core32`]; Xen's [`xc_core`]), their notes ([`note`], [`prstatus`], [`prstatus32`],
+//! [`qemu`]), and where the parts of an existing one are ([`ElfLayout`]).
 
 use crate::bytes::{put_u16, put_u32, put_u64, u32_at, u64_at};
 
@@ -84,6 +85,85 @@ pub fn core_aligned(notes: &[u8], loads: &[Load], align: usize) -> Vec<u8> {
     v
 }
 
+/// A little-endian ELF32 core of machine `machine` (3 i386, 40 arm), laid out as [`core()`]:
+/// header, one `PT_NOTE` then the `PT_LOAD`s (32-bit addresses), the notes, the loads' data.
+pub fn core32(machine: u16, notes: &[u8], loads: &[Load]) -> Vec<u8> {
+    const EHDR32: usize = 52;
+    const PHDR32: usize = 32;
+    let phnum = 1 + loads.len();
+    let mut v = vec![0u8; EHDR32 + PHDR32 * phnum];
+    v[..7].copy_from_slice(b"\x7fELF\x01\x01\x01");
+    put_u16(&mut v, 16, ET_CORE);
+    put_u16(&mut v, 18, machine);
+    put_u32(&mut v, 20, 1);
+    put_u32(&mut v, 28, EHDR32 as u32);
+    put_u16(&mut v, 40, EHDR32 as u16);
+    put_u16(&mut v, 42, PHDR32 as u16);
+    put_u16(&mut v, 44, phnum as u16);
+    put_u16(&mut v, 46, 40);
+    let header = |v: &mut Vec<u8>, i: usize, ty: u32, data: &[u8], l: Option<&Load>| {
+        let at = EHDR32 + PHDR32 * i;
+        let offset = v.len() as u32;
+        put_u32(v, at, ty);
+        put_u32(v, at + 4, offset);
+        put_u32(v, at + 8, l.map_or(0, |l| l.vaddr as u32));
+        put_u32(v, at + 12, l.map_or(0, |l| l.paddr as u32));
+        put_u32(v, at + 16, data.len() as u32);
+        put_u32(v, at + 20, l.map_or(data.len() as u64, |l| l.memsz) as u32);
+        put_u32(v, at + 24, if l.is_some() { 7 } else { 0 });
+        put_u32(v, at + 28, if l.is_some() { 4096 } else { 0 });
+        v.extend_from_slice(data);
+    };
+    header(&mut v, 0, PT_NOTE, notes, None);
+    for (i, l) in loads.iter().enumerate() {
+        header(&mut v, i + 1, PT_LOAD, &l.data, Some(l));
+    }
+    v
+}
+
+/// A Xen `xc_core` file (`xl dump-core`) as far as telling it apart goes: an ELF64 core with
+/// no program headers whose sections are `.shstrtab`, `.note.Xen`, `.xen_prstatus`,
+/// `.xen_shared_info`, `.xen_pages` and `.xen_pfn` (all empty).
+pub fn xc_core() -> Vec<u8> {
+    const SHDR: usize = 64;
+    let names = [
+        "",
+        ".shstrtab",
+        ".note.Xen",
+        ".xen_prstatus",
+        ".xen_shared_info",
+        ".xen_pages",
+        ".xen_pfn",
+    ];
+    let mut strtab = Vec::new();
+    let mut name_at = Vec::new();
+    for n in names {
+        name_at.push(strtab.len() as u32);
+        strtab.extend_from_slice(n.as_bytes());
+        strtab.push(0);
+    }
+    let shoff = EHDR_SIZE + strtab.len().next_multiple_of(8);
+    let mut v = vec![0u8; shoff + SHDR * names.len()];
+    v[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+    put_u16(&mut v, 16, ET_CORE);
+    put_u16(&mut v, 18, EM_X86_64);
+    put_u32(&mut v, 20, 1);
+    put_u64(&mut v, 40, shoff as u64);
+    put_u16(&mut v, 52, EHDR_SIZE as u16);
+    put_u16(&mut v, 58, SHDR as u16);
+    put_u16(&mut v, 60, names.len() as u16);
+    put_u16(&mut v, 62, 1);
+    v[EHDR_SIZE..EHDR_SIZE + strtab.len()].copy_from_slice(&strtab);
+    for (i, &at) in name_at.iter().enumerate().skip(1) {
+        let h = shoff + SHDR * i;
+        put_u32(&mut v, h, at);
+        put_u32(&mut v, h + 4, if i == 1 { 3 } else { 1 }); // SHT_STRTAB, SHT_PROGBITS
+        put_u64(&mut v, h + 24, if i == 1 { EHDR_SIZE as u64 } else { 0 });
+        put_u64(&mut v, h + 32, if i == 1 { strtab.len() as u64 } else { 0 });
+    }
+    v
+}
+
 /// One note: header, name (NUL-terminated, padded), desc (padded).
 pub fn note(name: &str, n_type: u32, desc: &[u8]) -> Vec<u8> {
     let mut v = Vec::new();
@@ -105,6 +185,17 @@ pub fn prstatus(pid: u32, base: u64) -> Vec<u8> {
     d[32..36].copy_from_slice(&pid.to_le_bytes());
     for i in 0..27 {
         d[112 + 8 * i..120 + 8 * i].copy_from_slice(&(base + i as u64).to_le_bytes());
+    }
+    note("CORE", kdive_dump::notes::NT_PRSTATUS, &d)
+}
+
+/// A 32-bit machine's `NT_PRSTATUS` (i386: 17 registers, 144 bytes; arm: 18, 148 bytes) with
+/// `pid` at its offset 24 and `regs[i] = base + i` from offset 72.
+pub fn prstatus32(pid: u32, base: u32, nregs: usize) -> Vec<u8> {
+    let mut d = vec![0u8; 72 + 4 * nregs + 4];
+    d[24..28].copy_from_slice(&pid.to_le_bytes());
+    for i in 0..nregs {
+        d[72 + 4 * i..76 + 4 * i].copy_from_slice(&(base + i as u32).to_le_bytes());
     }
     note("CORE", kdive_dump::notes::NT_PRSTATUS, &d)
 }

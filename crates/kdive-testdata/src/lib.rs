@@ -24,7 +24,9 @@
 //! In memory, implementing the layers' traits:
 //! - [`mem::SparseMemory`] (byte regions, pages that read as filtered out), [`mem::VirtBytes`]
 //!   and [`mem::Repeating`]: kernel virtual memory (`ReadVirt`).
-//! - [`phys::PhysMemory`]: physical pages as a dump format (`DumpFormat`).
+//! - [`phys::PhysMemory`]: physical pages as a dump format (`DumpFormat`);
+//!   [`paging::PageTables`]: one with x86_64 page tables (4- or 5-level, huge pages) and the
+//!   `KernelMemory` that reads through them.
 //! - [`symbols::SymbolList`]: symbols by name, address and size (`SymbolSource`); types are
 //!   `kdive_debuginfo::table::TypeTable`s, registered by [`types_of`].
 //!
@@ -87,6 +89,7 @@ pub mod kdump;
 pub mod kernel;
 pub mod mem;
 pub mod pages;
+pub mod paging;
 pub mod phys;
 pub mod symbols;
 pub mod temp;

@@ -33,7 +33,11 @@ impl PhysMemory {
     pub fn new() -> PhysMemory {
         PhysMemory {
             meta: DumpMeta {
-                format: FormatKind::Elf { qemu: false },
+                format: FormatKind::Elf {
+                    qemu: false,
+                    elf32: false,
+                    flattened: false,
+                },
                 arch: Arch::X86_64,
                 endian: Endian::Little,
                 page_size: PAGE,

@@ -1,90 +1,31 @@
 //! `analyze`: what happened, who did it, the evidence, and a signature that groups the same bug
 //! across machines.
 //!
-//! The verdict comes from the kernel log (panic and oops lines, hung-task and lockup reports,
-//! the OOM killer) checked against the dump's own state (the panic task's stack, the blocked
-//! tasks' stacks, task states); the culprit is the function (and module) the evidence points
-//! at, with its source line when DWARF is attached. The signature hashes only what is stable
-//! across machines and boots: the kind of failure and the culprit functions without offsets,
-//! addresses or compiler suffixes.
+//! The kernel log is read with the same parser as `kdive oops` (`kdive-oops`): the report the
+//! panic belongs to gives the kind of failure. The dump's own state then names the culprit where
+//! it knows better than the text: the panic task's stack (with source lines when DWARF is
+//! attached), the stacks of the blocked tasks, the tasks' resident sets. Title and signature are
+//! made by `kdive-oops` from the same parts as for a log, so a crash gets the same ones from its
+//! dump and from its `vmcore-dmesg.txt`.
 
-pub mod log_scan;
-pub mod signature;
+pub mod locks;
 
 use std::io::{self, Write};
 
+use kdive_oops::machinery::is_machinery;
+use kdive_oops::report::Report as OopsReport;
+use kdive_oops::{Identity, TextCulprit};
 use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::bt::{collect, BtFrame, BtTask};
 use crate::table;
 use crate::{CommandError, Report, Session, TextOptions};
-use log_scan::{LogFacts, NamedTask};
+
+pub use kdive_oops::Kind;
 
 /// Frames of a stack shown as evidence.
 const STACK_EVIDENCE: usize = 8;
-
-/// What kind of failure the dump shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    NullPointerDereference,
-    GeneralProtectionFault,
-    KernelBug,
-    BadMemoryAccess,
-    Oops,
-    HungTask,
-    SoftLockup,
-    HardLockup,
-    OutOfMemory,
-    RcuStall,
-    SysrqCrash,
-    Warning,
-    Panic,
-    NoPanic,
-}
-
-impl Kind {
-    /// Words for a person.
-    pub fn title(self) -> &'static str {
-        match self {
-            Kind::NullPointerDereference => "NULL pointer dereference",
-            Kind::GeneralProtectionFault => "general protection fault",
-            Kind::KernelBug => "kernel BUG (assertion failed)",
-            Kind::BadMemoryAccess => "bad memory access (page fault in the kernel)",
-            Kind::Oops => "kernel oops",
-            Kind::HungTask => "hung task (blocked in D state past hung_task_timeout_secs)",
-            Kind::SoftLockup => "soft lockup (a CPU stuck in the kernel without scheduling)",
-            Kind::HardLockup => "hard lockup (a CPU stuck with interrupts off)",
-            Kind::OutOfMemory => "out of memory",
-            Kind::RcuStall => "RCU stall",
-            Kind::SysrqCrash => "crash triggered by sysrq (echo c > /proc/sysrq-trigger)",
-            Kind::Warning => "kernel WARNING turned into a panic (panic_on_warn)",
-            Kind::Panic => "kernel panic",
-            Kind::NoPanic => "no panic: the dump was taken from a running system",
-        }
-    }
-
-    /// Stable name used in signatures.
-    pub fn slug(self) -> &'static str {
-        match self {
-            Kind::NullPointerDereference => "null-pointer-dereference",
-            Kind::GeneralProtectionFault => "general-protection-fault",
-            Kind::KernelBug => "kernel-bug",
-            Kind::BadMemoryAccess => "bad-memory-access",
-            Kind::Oops => "oops",
-            Kind::HungTask => "hung-task",
-            Kind::SoftLockup => "soft-lockup",
-            Kind::HardLockup => "hard-lockup",
-            Kind::OutOfMemory => "out-of-memory",
-            Kind::RcuStall => "rcu-stall",
-            Kind::SysrqCrash => "sysrq-crash",
-            Kind::Warning => "warning",
-            Kind::Panic => "panic",
-            Kind::NoPanic => "no-panic",
-        }
-    }
-}
 
 /// A task the analysis names.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,10 +37,10 @@ pub struct TaskRef {
     pub cpu: Option<u32>,
 }
 
-/// The code the evidence points at.
+/// What the evidence points at: code (a function), or a task (the largest consumer of an OOM).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Culprit {
-    pub function: String,
+    pub function: Option<String>,
     #[serde(with = "crate::hex_opt")]
     pub offset: Option<u64>,
     pub module: Option<String>,
@@ -112,20 +53,26 @@ pub struct Culprit {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Analysis {
     pub kind: Kind,
+    /// syzbot-style: `general protection fault in FUNC`, `INFO: task hung in FUNC`...
+    pub title: String,
     /// One line: the kind, and where.
     pub verdict: String,
-    /// The panic (or oops) message of the log.
+    /// The panic (or report) message of the log.
     pub message: Option<String>,
     /// The culprits, most likely first (a hung-task panic names every blocked task's).
     pub culprits: Vec<Culprit>,
     /// The task that panicked, when one did.
     pub panic_task: Option<TaskRef>,
-    /// Stable across machines for the same bug: `kd1-` and 16 hex digits.
+    /// Stable across machines for the same bug: `kd2-` and 16 hex digits.
     pub signature: String,
     /// What the signature is made of.
     pub signature_text: String,
     /// The lines (log, stacks, state) the verdict rests on.
     pub evidence: Vec<String>,
+    /// Hung tasks: every D-state task's lock and its owner.
+    pub locks: Vec<locks::LockWait>,
+    /// Cycles of the waits-for graph (task → lock owner), as pids: deadlocks.
+    pub deadlocks: Vec<Vec<i32>>,
     /// What could not be read, and so was not considered.
     pub problems: Vec<String>,
 }
@@ -136,174 +83,135 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     Ok(Box::new(analyze(s)?))
 }
 
+/// The report a dump is about: the one its panic ended, else the first.
+pub fn main_report(reports: &[OopsReport]) -> Option<&OopsReport> {
+    reports
+        .iter()
+        .rev()
+        .find(|r| r.panic.is_some())
+        .or(reports.first())
+}
+
 /// Analyzes the dump of `s`.
 pub fn analyze(s: &Session) -> Result<Analysis, CommandError> {
     let mut problems = Vec::new();
-    let facts = match s.log() {
-        Ok(log) => log_scan::scan(log.records.iter().map(|r| r.text.as_str())),
+    let reports = match s.log() {
+        Ok(log) => {
+            let text: Vec<&str> = log.records.iter().map(|r| r.text.as_str()).collect();
+            kdive_oops::parse(&text.join("\n"))
+        }
         Err(e) => {
             problems.push(format!("kernel log: {e}"));
-            LogFacts::default()
+            Vec::new()
         }
     };
-    let panic_bt = panic_backtrace(s, &mut problems);
+    let report = main_report(&reports);
+    let kind = report.map_or(Kind::NoPanic, |r| r.kind);
+    let panic_bt = if kind == Kind::NoPanic {
+        None
+    } else {
+        panic_backtrace(s, &mut problems)
+    };
     let panic_task = panic_bt.as_ref().map(task_ref);
     let mut evidence = Vec::new();
-    let (kind, message) = classify(&facts);
-    for line in [&facts.panic, &facts.oops, &facts.oops_code]
-        .into_iter()
-        .flatten()
-    {
-        evidence.push(format!("log: {line}"));
-    }
-    let mut culprits = Vec::new();
-    match kind {
-        Kind::NullPointerDereference
-        | Kind::GeneralProtectionFault
-        | Kind::KernelBug
-        | Kind::BadMemoryAccess
-        | Kind::Oops
-        | Kind::Warning => {
-            if let Some((_, line)) = &facts.rip {
-                evidence.push(format!("log: {line}"));
-            }
-            culprits.extend(fault_culprit(
-                &facts,
-                panic_bt.as_ref(),
-                panic_task.as_ref(),
+    let text_culprits = report.map(kdive_oops::culprits).unwrap_or_default();
+    if let Some(r) = report {
+        let mut lines = vec![&r.headline];
+        lines.extend(r.panic.iter().filter(|p| **p != r.headline));
+        for l in lines {
+            evidence.push(format!("log: {l}"));
+        }
+        if let Some(ip) = &r.ip {
+            evidence.push(format!(
+                "log: faulting or interrupted function {}",
+                ip.function
             ));
         }
+    }
+    let mut culprits = Vec::new();
+    let (mut lock_waits, mut deadlocks) = (Vec::new(), Vec::new());
+    match kind {
         Kind::HungTask => {
-            for (task, line) in &facts.blocked {
-                evidence.push(format!("log: {line}"));
-                culprits.extend(blocked_culprit(s, task, &mut evidence, &mut problems));
-            }
-        }
-        Kind::SoftLockup => {
-            if let Some((task, line)) = &facts.soft_lockup {
-                evidence.push(format!("log: {line}"));
-                if let Some((_, rip)) = &facts.rip {
-                    evidence.push(format!("log: {rip}"));
-                }
-                culprits.extend(lockup_culprit(
-                    s,
-                    task,
-                    &facts,
-                    &mut evidence,
-                    &mut problems,
+            (lock_waits, deadlocks) = locks::waits_for(s, &mut problems);
+            evidence.extend(lock_waits.iter().map(locks::describe));
+            for c in &deadlocks {
+                let names: Vec<String> = c.iter().map(|p| p.to_string()).collect();
+                evidence.push(format!(
+                    "deadlock: pids {} wait for each other",
+                    names.join(" -> ")
                 ));
+            }
+            for b in report.map(|r| r.blocked.as_slice()).unwrap_or_default() {
+                let from_dump = blocked_culprit(s, b.task.pid, &mut evidence, &mut problems);
+                let from_text = text_culprits
+                    .iter()
+                    .find(|c| c.task.as_ref().is_some_and(|t| t.pid == b.task.pid));
+                culprits.extend(from_dump.or_else(|| from_text.map(|c| from_log(s, c))));
             }
         }
         Kind::OutOfMemory => {
-            for line in [&facts.oom].into_iter().flatten() {
-                evidence.push(format!("log: {line}"));
-            }
-            // the allocation that found no memory: the task that invoked the OOM killer, in the
-            // code that called panic()
-            let invoker = facts.oom_invoker.as_ref().map(|(comm, line)| {
-                evidence.push(format!("log: {line}"));
-                task_by_comm(s, comm)
-            });
-            let mut c = panic_bt.as_ref().and_then(panic_caller);
-            if let (Some(c), Some(t)) = (c.as_mut(), invoker.clone()) {
-                c.task = Some(t);
-            }
-            culprits.extend(c);
-            if let Some(big) = largest_rss(s) {
-                evidence.push(big);
-            }
+            culprits.extend(largest_rss(s, &mut evidence));
         }
         Kind::SysrqCrash => {
-            if let Some(line) = &facts.sysrq {
-                evidence.push(format!("log: {line}"));
-            }
-            culprits.extend(panic_bt.as_ref().and_then(panic_caller));
-        }
-        Kind::HardLockup | Kind::RcuStall | Kind::Panic => {
-            for line in [&facts.hard_lockup, &facts.rcu_stall].into_iter().flatten() {
-                evidence.push(format!("log: {line}"));
-            }
             culprits.extend(panic_bt.as_ref().and_then(panic_caller));
         }
         Kind::NoPanic => {}
+        _ => {
+            for c in &text_culprits {
+                culprits.push(enrich(s, c, panic_bt.as_ref(), panic_task.as_ref()));
+            }
+            if culprits.is_empty() {
+                culprits.extend(panic_bt.as_ref().and_then(panic_caller));
+            }
+        }
     }
     if let Some(bt) = &panic_bt {
         evidence.push(stack_line(bt));
     }
-    if let Some(m) = &facts.modules_linked {
+    if let Some(m) =
+        report.and_then(|r| r.lines.iter().find(|l| l.starts_with("Modules linked in")))
+    {
         evidence.push(format!("log: {m}"));
     }
-    let (signature, signature_text) = signature::of(kind, &culprits, message.as_deref());
+    let release = s
+        .dump()
+        .vmcoreinfo()
+        .and_then(|v| v.osrelease().map(str::to_string))
+        .or_else(|| report.and_then(|r| r.release.clone()));
+    let id = Identity {
+        kind: Some(kind),
+        detail: report.and_then(|r| r.detail.as_deref()),
+        access: report.and_then(|r| r.access.as_deref()),
+        functions: culprits
+            .iter()
+            .filter_map(|c| Some((c.function.as_deref()?, c.module.as_deref())))
+            .collect(),
+        consumer: culprits
+            .iter()
+            .find(|c| c.function.is_none())
+            .and_then(|c| c.task.as_ref())
+            .map(|t| t.comm.as_str()),
+        message: report.map(|r| r.panic.as_deref().unwrap_or(r.headline.as_str())),
+        release: release.as_deref(),
+    };
+    let title = kdive_oops::title(&id);
+    let (signature, signature_text) = kdive_oops::signature(&id);
+    let message = report.map(|r| r.panic.clone().unwrap_or_else(|| r.headline.clone()));
     let verdict = verdict_line(kind, culprits.first());
     Ok(Analysis {
         kind,
+        title,
         verdict,
         message,
         culprits,
-        panic_task: if kind == Kind::NoPanic {
-            None
-        } else {
-            panic_task
-        },
+        panic_task,
         signature,
         signature_text,
         evidence,
+        locks: lock_waits,
+        deadlocks,
         problems,
     })
-}
-
-/// The kind of failure, and the message it was read from.
-fn classify(f: &LogFacts) -> (Kind, Option<String>) {
-    let oops_kind = |o: &str| {
-        let l = o.to_ascii_lowercase();
-        if l.contains("null pointer dereference") {
-            Kind::NullPointerDereference
-        } else if l.contains("general protection fault") {
-            Kind::GeneralProtectionFault
-        } else if l.starts_with("kernel bug at") || l.starts_with("invalid opcode") {
-            Kind::KernelBug
-        } else if l.contains("unable to handle")
-            || l.contains("paging request")
-            || l.contains("page fault")
-        {
-            Kind::BadMemoryAccess
-        } else {
-            Kind::Oops
-        }
-    };
-    if let Some(p) = &f.panic {
-        let l = p.to_ascii_lowercase();
-        let kind = if l.contains("sysrq triggered crash") {
-            Kind::SysrqCrash
-        } else if l.contains("hung_task") || l.contains("hung task") {
-            Kind::HungTask
-        } else if l.contains("softlockup") || l.contains("soft lockup") {
-            Kind::SoftLockup
-        } else if l.contains("hard lockup") || l.contains("hardlockup") {
-            Kind::HardLockup
-        } else if l.contains("out of memory") {
-            Kind::OutOfMemory
-        } else if l.contains("rcu stall") {
-            Kind::RcuStall
-        } else if l.contains("panic_on_warn") {
-            Kind::Warning
-        } else if let Some(o) = &f.oops {
-            oops_kind(o)
-        } else {
-            Kind::Panic
-        };
-        return (kind, Some(p.clone()));
-    }
-    if let Some(o) = &f.oops {
-        return (oops_kind(o), Some(o.clone()));
-    }
-    if let Some((_, l)) = &f.soft_lockup {
-        return (Kind::SoftLockup, Some(l.clone()));
-    }
-    if let Some((_, l)) = f.blocked.first() {
-        return (Kind::HungTask, Some(l.clone()));
-    }
-    (Kind::NoPanic, None)
 }
 
 /// The panic task's backtrace (with source lines when DWARF is attached), if a CPU panicked.
@@ -336,14 +244,15 @@ fn task_ref(bt: &BtTask) -> TaskRef {
     }
 }
 
-fn task_by_comm(s: &Session, comm: &str) -> TaskRef {
+/// The dump's task with this pid (or, without one, the name the log gave).
+fn task_by_pid(s: &Session, pid: i32, comm: &str) -> TaskRef {
     let found = s
         .tasks()
         .ok()
-        .and_then(|t| t.infos.iter().find(|i| i.comm == comm));
+        .and_then(|t| t.infos.iter().find(|i| i.pid == pid));
     TaskRef {
-        pid: found.map_or(0, |t| t.pid),
-        comm: comm.to_string(),
+        pid,
+        comm: found.map_or_else(|| comm.to_string(), |t| t.comm.clone()),
         task: found.map(|t| t.addr),
         cpu: found.map(|t| t.cpu),
     }
@@ -355,89 +264,47 @@ fn frame_source(f: &BtFrame) -> Option<String> {
     Some(format!("{}: {}", s.file.as_deref()?, s.line?))
 }
 
-/// The faulting code: the RIP of the oops (from the log, else the panic stack's exception frame).
-fn fault_culprit(
-    f: &LogFacts,
+/// A culprit the log names, with the task as the dump has it.
+fn from_log(s: &Session, c: &TextCulprit) -> Culprit {
+    Culprit {
+        function: c.function.clone(),
+        offset: c.offset,
+        module: c.module.clone(),
+        source: None,
+        task: c.task.as_ref().map(|t| task_by_pid(s, t.pid, &t.comm)),
+    }
+}
+
+/// A culprit of the log, with the source line of the panic stack's frame of the same function
+/// and the panic task.
+fn enrich(
+    s: &Session,
+    c: &TextCulprit,
     bt: Option<&BtTask>,
     panic_task: Option<&TaskRef>,
-) -> Option<Culprit> {
-    let exception = bt.and_then(|b| {
+) -> Culprit {
+    let mut out = from_log(s, c);
+    let frame = bt.and_then(|b| {
         b.frames
             .iter()
-            .find(|fr| fr.exception.as_ref().is_some_and(|e| !e.user) && fr.function.is_some())
+            .find(|f| f.function.is_some() && f.function == c.function)
     });
-    let task = match (&f.comm, panic_task) {
-        (_, Some(t)) => Some(t.clone()),
-        (Some((n, _)), None) => Some(TaskRef {
-            pid: n.pid,
-            comm: n.comm.clone(),
-            task: None,
-            cpu: None,
-        }),
-        _ => None,
-    };
-    if let Some((rip, _)) = &f.rip {
-        let source = exception
-            .filter(|e| e.function.as_deref() == Some(rip.function.as_str()))
-            .and_then(frame_source);
-        return Some(Culprit {
-            function: rip.function.clone(),
-            offset: rip.offset,
-            module: rip.module.clone(),
-            source,
-            task,
-        });
+    out.source = frame.and_then(frame_source);
+    if out.offset.is_none() {
+        out.offset = frame.and_then(|f| f.offset);
     }
-    let e = exception?;
-    Some(Culprit {
-        function: e.function.clone()?,
-        offset: e.offset,
-        module: e.module.clone(),
-        source: frame_source(e),
-        task,
-    })
+    if let Some(t) = panic_task.filter(|t| out.task.as_ref().is_none_or(|o| o.pid == t.pid)) {
+        out.task = Some(t.clone());
+    }
+    out
 }
 
-/// Functions a blocked or spinning task sits in that say nothing about why: the scheduler,
-/// locks, waits, and the entry and kthread scaffolding.
-fn is_plumbing(name: &str) -> bool {
-    const PREFIXES: [&str; 24] = [
-        "__schedule",
-        "schedule",
-        "io_schedule",
-        "preempt_schedule",
-        "__mutex_lock",
-        "mutex_lock",
-        "__down",
-        "down",
-        "rwsem_",
-        "__rwsem",
-        "rt_mutex",
-        "__rt_mutex",
-        "wait_for_",
-        "__wait_",
-        "wait_on_",
-        "do_wait",
-        "__pfx_",
-        "kthread",
-        "ret_from_fork",
-        "entry_",
-        "do_syscall",
-        "__x64_sys",
-        "asm_",
-        "__sysvec",
-    ];
-    PREFIXES.iter().any(|p| name.starts_with(p))
-        || name.contains("_lock_slowpath")
-        || name.starts_with("_raw_spin")
-}
-
-/// The first frame of a stack that is not plumbing.
+/// The first frame of a stack that is not machinery.
 fn interesting(bt: &BtTask) -> Option<&BtFrame> {
     bt.frames
         .iter()
         .filter(|f| f.level.is_some())
-        .find(|f| f.function.as_deref().is_some_and(|n| !is_plumbing(n)))
+        .find(|f| f.function.as_deref().is_some_and(|n| !is_machinery(n)))
 }
 
 /// The function that called `panic()`, from the panic task's stack.
@@ -450,7 +317,7 @@ fn panic_caller(bt: &BtTask) -> Option<Culprit> {
 /// Frame `f` of task `bt` as a culprit.
 fn frame_culprit(bt: &BtTask, f: &BtFrame) -> Option<Culprit> {
     Some(Culprit {
-        function: f.function.clone()?,
+        function: Some(f.function.clone()?),
         offset: f.offset,
         module: f.module.clone(),
         source: frame_source(f),
@@ -458,7 +325,8 @@ fn frame_culprit(bt: &BtTask, f: &BtFrame) -> Option<Culprit> {
     })
 }
 
-fn stack_of(s: &Session, pid: i32) -> Option<BtTask> {
+/// The stack of the task with this pid, with source lines when DWARF is attached.
+pub(crate) fn stack_of(s: &Session, pid: i32) -> Option<BtTask> {
     collect(s, &["-l".into(), pid.to_string()])
         .ok()?
         .tasks
@@ -466,56 +334,40 @@ fn stack_of(s: &Session, pid: i32) -> Option<BtTask> {
         .next()
 }
 
-fn culprit_in(bt: &BtTask) -> Option<Culprit> {
-    frame_culprit(bt, interesting(bt)?)
-}
-
+/// A blocked task's culprit: the first frame of its stack in the dump that is not machinery.
 fn blocked_culprit(
     s: &Session,
-    t: &NamedTask,
+    pid: i32,
     evidence: &mut Vec<String>,
     problems: &mut Vec<String>,
 ) -> Option<Culprit> {
-    let Some(bt) = stack_of(s, t.pid) else {
-        problems.push(format!("no stack for blocked task {} ({})", t.comm, t.pid));
+    let Some(bt) = stack_of(s, pid) else {
+        problems.push(format!("no stack for blocked task {pid}"));
         return None;
     };
     evidence.push(stack_line(&bt));
-    culprit_in(&bt)
+    frame_culprit(&bt, interesting(&bt)?)
 }
 
-fn lockup_culprit(
-    s: &Session,
-    t: &NamedTask,
-    f: &LogFacts,
-    evidence: &mut Vec<String>,
-    problems: &mut Vec<String>,
-) -> Option<Culprit> {
-    let bt = stack_of(s, t.pid);
-    if let Some(bt) = &bt {
-        evidence.push(stack_line(bt));
-    } else {
-        problems.push(format!("no stack for task {} ({})", t.comm, t.pid));
-    }
-    if let Some((rip, _)) = &f.rip {
-        return Some(Culprit {
-            function: rip.function.clone(),
-            offset: rip.offset,
-            module: rip.module.clone(),
-            source: None,
-            task: bt.as_ref().map(task_ref),
-        });
-    }
-    culprit_in(bt.as_ref()?)
-}
-
-/// The task with the largest resident set, as evidence for an OOM.
-fn largest_rss(s: &Session) -> Option<String> {
+/// The task with the largest resident set: the consumer an OOM is blamed on.
+fn largest_rss(s: &Session, evidence: &mut Vec<String>) -> Option<Culprit> {
     let t = s.tasks().ok()?.infos.iter().max_by_key(|t| t.rss_pages)?;
-    Some(format!(
+    evidence.push(format!(
         "largest resident set: {} (pid {}), {} pages",
         t.comm, t.pid, t.rss_pages
-    ))
+    ));
+    Some(Culprit {
+        function: None,
+        offset: None,
+        module: None,
+        source: None,
+        task: Some(TaskRef {
+            pid: t.pid,
+            comm: t.comm.clone(),
+            task: Some(t.addr),
+            cpu: Some(t.cpu),
+        }),
+    })
 }
 
 /// `stack of COMM (PID): f1 < f2 [mod] < ...`
@@ -536,43 +388,63 @@ fn stack_line(bt: &BtTask) -> String {
     format!("stack of {} ({}): {}", bt.comm, bt.pid, names.join(" < "))
 }
 
-fn verdict_line(kind: Kind, c: Option<&Culprit>) -> String {
+/// `KIND in FUNC [module M], task COMM (pid N)`.
+pub(crate) fn verdict_line(kind: Kind, c: Option<&Culprit>) -> String {
     let mut v = kind.title().to_string();
     if let Some(c) = c {
-        match (&c.module, kind) {
-            (_, Kind::SysrqCrash | Kind::OutOfMemory) => {}
-            (Some(m), _) => v += &format!(" in {} [module {m}]", c.function),
-            (None, _) => v += &format!(" in {}", c.function),
+        match (&c.function, &c.module, kind) {
+            (_, _, Kind::SysrqCrash) | (None, _, _) => {}
+            (Some(f), Some(m), _) => v += &format!(" in {f} [module {m}]"),
+            (Some(f), None, _) => v += &format!(" in {f}"),
         }
         if let Some(t) = &c.task {
-            v += &format!(", task {} (pid {})", t.comm, t.pid);
+            let what = if c.function.is_none() && kind == Kind::OutOfMemory {
+                "largest consumer"
+            } else {
+                "task"
+            };
+            v += &format!(", {what} {} (pid {})", t.comm, t.pid);
         }
     }
     v
 }
 
+/// One culprit as a line: `func+0x1c [mod]  file: line  task comm (pid N)`.
+pub fn culprit_text(c: &Culprit) -> String {
+    let mut line = c.function.clone().unwrap_or_default();
+    if let Some(off) = c.offset {
+        line += &format!("+{off:#x}");
+    }
+    if let Some(m) = &c.module {
+        line += &format!(" [{m}]");
+    }
+    if let Some(src) = &c.source {
+        line += &format!("  {src}");
+    }
+    if let Some(t) = &c.task {
+        if !line.is_empty() {
+            line += "  ";
+        }
+        line += &format!("task {} (pid {})", t.comm, t.pid);
+    }
+    line
+}
+
 impl Report for Analysis {
     fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "      TITLE: {}", self.title)?;
         writeln!(out, "    VERDICT: {}", self.verdict)?;
         if let Some(m) = &self.message {
             writeln!(out, "    MESSAGE: {m}")?;
         }
         for (i, c) in self.culprits.iter().enumerate() {
             let key = if i == 0 { "CULPRIT" } else { "" };
-            let mut line = c.function.clone();
-            if let Some(off) = c.offset {
-                line += &format!("+{off:#x}");
-            }
-            if let Some(m) = &c.module {
-                line += &format!(" [{m}]");
-            }
-            if let Some(src) = &c.source {
-                line += &format!("  {src}");
-            }
-            if let Some(t) = &c.task {
-                line += &format!("  task {} (pid {})", t.comm, t.pid);
-            }
-            writeln!(out, "{key:>11}{} {line}", if i == 0 { ":" } else { " " })?;
+            writeln!(
+                out,
+                "{key:>11}{} {}",
+                if i == 0 { ":" } else { " " },
+                culprit_text(c)
+            )?;
         }
         if let Some(t) = &self.panic_task {
             let cpu = t.cpu.map(|c| format!(" on CPU {c}")).unwrap_or_default();

@@ -4,14 +4,17 @@ use kdive_debuginfo::NameKind;
 
 use super::{example, Arg, Command, Flag};
 use crate::{
-    analyze, bt, dev, files, foreach, help, info, irq, kmem, list, log, modules, mount, net, ps,
-    rd, runq, search, set, structs, sym, sys, vm,
+    analyze, bpf, bt, dev, dis, files, foreach, fuser, help, info, ipcs, irq, kmem, list, log,
+    mach, modules, mount, net, oops, ps, rd, runq, search, set, sig, structs, swap, sym, sys,
+    timer, tree, vm, vtop, waitq,
 };
 
 /// Every command, in alphabetical order.
 pub static COMMANDS: &[&Command] = &[
-    &POINTER, &ANALYZE, &BT, &DEV, &FILES, &FOREACH, &HELP, &INFO, &IRQ, &KMEM, &LIST, &LOG, &MOD,
-    &MOUNT, &NET, &PS, &RD, &RUNQ, &SEARCH, &SET, &STRUCT, &SYM, &SYS, &TASK, &UNION, &VM, &WHATIS,
+    &POINTER, &ANALYZE, &BPF, &BT, &BTOP, &DEV, &DIS, &FILES, &FOREACH, &FUSER, &HELP, &INFO,
+    &IPCS, &IRQ, &KMEM, &LIST, &LOG, &MACH, &MOD, &MOUNT, &NET, &OOPS, &PS, &PTE, &PTOB, &PTOV,
+    &RD, &RUNQ, &SEARCH, &SET, &SIG, &STRUCT, &SWAP, &SYM, &SYS, &TASK, &TIMER, &TREE, &UNION, &VM,
+    &VTOP, &WAITQ, &WHATIS,
 ];
 
 /// The operand of `bt`, `files`, `vm` and `task`.
@@ -70,20 +73,46 @@ pub static ANALYZE: Command = Command::new(
     analyze::run,
 )
 .description(
-    "Reads the kernel log (panic and oops lines, hung-task and lockup reports, the OOM killer) \
-     and checks it against the dump's own state: the panic task's stack, the stacks of blocked \
-     tasks, task states. It names the kind of failure (NULL dereference, general protection \
-     fault, BUG, bad access, hung task, soft or hard lockup, OOM, RCU stall, sysrq, panic, or \
-     no panic), the culprit function and module (with its source line when DWARF is attached) \
-     and the task, and lists the log lines and stacks the verdict rests on.\n\n\
-     The signature (`kd1-…`) hashes only what stays the same across machines and boots: the \
-     kind of failure and the culprit functions, without offsets, addresses or compiler \
-     suffixes. Two dumps of the same bug get the same signature.",
+    "Reads the kernel log with the parser of `oops` and checks it against the dump's own \
+     state: the panic task's stack, the stacks of blocked tasks, the tasks' resident sets. It \
+     names the kind of failure (NULL dereference, general protection fault, BUG, bad access, \
+     stack overflow, WARNING, KASAN/KFENCE/KMSAN/KCSAN/UBSAN, list or memory corruption, \
+     scheduling while atomic, lockdep, hung task, soft or hard lockup, RCU stall, OOM, sysrq, \
+     killed init, machine check, panic, or no panic), a syzbot-style title (`general \
+     protection fault in FUNC`), the culprit — the first frame that is not panic, oops, \
+     watchdog, entry, lock or debugging machinery; for an OOM, the largest consumer — with its \
+     source line when DWARF is attached, and the log lines and stacks the verdict rests on.\n\n\
+     The signature (`kd2-…`) hashes only what stays the same across machines and boots: the \
+     kind, its subtype and the culprit functions without offsets, addresses or compiler \
+     suffixes; a sysrq crash or an OOM groups by cause and kernel series. `oops` on the dump's \
+     log gives the same title and signature (docs/signatures.md).",
 )
 .examples(&[example(
     "analyze",
     "the verdict, culprit, evidence and signature of this dump",
 )]);
+
+pub static BPF: Command = Command::new("bpf", "the BPF programs and maps loaded", bpf::run)
+    .flags(&[
+        Flag::letter('p', "this program, with its details").takes("ID"),
+        Flag::letter('m', "this map, with its details").takes("ID"),
+        Flag::letter('P', "every program with its details"),
+        Flag::letter('M', "every map with its details"),
+        Flag::letter('j', "the program's JITed instructions").not_yet(),
+        Flag::letter('t', "the program's translated BPF instructions").not_yet(),
+        Flag::letter('T', "the same with each instruction's bytes").not_yet(),
+        Flag::letter('s', "the bpf_prog, bpf_prog_aux or bpf_map structures").not_yet(),
+    ])
+    .description(
+        "Lists the loaded BPF programs (from the kernel's prog_idr) with their bpf_prog, \
+     bpf_prog_aux, type, tag and the maps they use, then the maps (map_idr) with their type \
+     and flags. -p and -m show one program or map with its sizes, name and owner; -P and -M \
+     all of them.",
+    )
+    .examples(&[
+        example("bpf", "every BPF program and map"),
+        example("bpf -P", "every program with its details"),
+    ]);
 
 pub static BT: Command = Command::new("bt", "kernel stack backtraces", bt::run)
     .flags(&[
@@ -104,7 +133,34 @@ pub static BT: Command = Command::new("bt", "kernel stack backtraces", bt::run)
             'l',
             "each frame's source file and line (needs a vmlinux with DWARF)",
         ),
-        Flag::letter('r', "the raw contents of the whole stack").not_yet(),
+        Flag::letter(
+            'F',
+            "as -f, words named: symbol+offset, [slab cache] (-FF: [address:cache])",
+        ),
+        Flag::letter(
+            'r',
+            "the raw stack, whole, with symbols instead of the frames",
+        ),
+        Flag::letter('e', "the exception frames found anywhere on the stack"),
+        Flag::letter(
+            'E',
+            "the exception frames on every CPU's interrupt and exception stacks",
+        ),
+        Flag::letter(
+            'v',
+            "check every task's stack for an overflow (its end marker overwritten)",
+        ),
+        Flag::letter('g', "every thread of the task's thread group"),
+        Flag::letter('c', "the tasks running on these CPUs (0, 1,3, 0-2)").takes("CPUS"),
+        Flag::letter('R', "only backtraces that refer to this symbol or value").takes("REF"),
+        Flag::letter('I', "start the walk at this pc (with -S, at this sp)").takes("IP"),
+        Flag::letter('S', "start the walk at this stack pointer").takes("SP"),
+        Flag::letter(
+            'o',
+            "crash's other unwinder; kdive has one (ORC, CFI, frame pointers)",
+        )
+        .not_yet(),
+        Flag::letter('O', "make -o the default; kdive has one unwinder").not_yet(),
     ])
     .args(&[TASKS])
     .per_task(bt::for_tasks)
@@ -123,19 +179,103 @@ pub static BT: Command = Command::new("bt", "kernel stack backtraces", bt::run)
         example("bt -f 1", "PID 1's stack with every frame's words"),
     ]);
 
-pub static DEV: Command = Command::new("dev", "character and block device majors", dev::run)
+pub static BTOP: Command = Command::new("btop", "an address's page frame number", vtop::run_btop)
+    .args(&[Arg::required("ADDR", "a hexadecimal address").repeated()])
     .description(
-        "Lists the character device regions and the block majors, with the cdev or gendisk behind \
-     each and its operations, as crash's `dev` does without arguments. Unlike crash, every block \
-     major of a shared hash bucket is shown, not only the first.",
+        "Shifts each address right by the page size's bits: `ADDR: PFN`, both in hexadecimal.",
     )
-    .examples(&[example("dev", "the character and block devices")]);
+    .examples(&[example(
+        "btop 0x12345000",
+        "the page frame number of 0x12345000",
+    )]);
+
+pub static DEV: Command = Command::new(
+    "dev",
+    "character and block devices, disks' I/O, PCI devices",
+    dev::run,
+)
+.flags(&[
+    Flag::letter('d', "each disk's requests in flight, reads and writes"),
+    Flag::letter('D', "the same, only disks with requests in flight"),
+    Flag::letter('p', "the PCI buses and their devices"),
+    Flag::letter('i', "the I/O ports and memory regions").not_yet(),
+    Flag::letter('V', "the device dumps the dump carries").not_yet(),
+])
+.description(
+    "Lists the character device regions and the block majors, with the cdev or gendisk behind \
+     each and its operations, as crash's `dev` does without arguments. Unlike crash, every block \
+     major of a shared hash bucket is shown, not only the first.\n\n\
+     -d counts, for each disk of the block class, the requests its driver holds (the busy \
+     tags of its hardware queues). -p walks the PCI root buses: each device's name, class, \
+     vendor:device and, for PCI Express devices, its port type (crash calls every \
+     conventional PCI device ENDPOINT; kdive leaves their type empty).",
+)
+.examples(&[
+    example("dev", "the character and block devices"),
+    example("dev -d", "the disks' requests in flight"),
+    example("dev -p", "the PCI devices"),
+]);
+
+pub static DIS: Command = Command::new("dis", "disassemble kernel code", dis::run)
+    .flags(&[
+        Flag::letter(
+            'l',
+            "the source file and line above each change of line (needs DWARF)",
+        ),
+        Flag::letter(
+            'r',
+            "from the function's start up to and including ADDR (a return address)",
+        ),
+        Flag::letter('f', "from ADDR to the end of its function"),
+        Flag::letter(
+            's',
+            "the source text around ADDR's line, from the file on disk",
+        ),
+        Flag::letter('x', "symbol offsets in hexadecimal"),
+        Flag::letter('d', "symbol offsets in decimal (the default)"),
+        Flag::letter('u', "ADDR is a user address of the current context").not_yet(),
+        Flag::letter('b', "bytes of inline data after each ud2 to skip").takes("N"),
+    ])
+    .args(&[
+        Arg::required(
+            "ADDR|SYMBOL",
+            "a hexadecimal address, a symbol (a module's too) or SYMBOL+OFFSET",
+        ),
+        Arg::optional("COUNT", "how many instructions"),
+    ])
+    .description(
+        "Disassembles kernel code as crash does, in gdb's AT&T syntax, each line and each branch \
+         target named `<function+offset>`. Given a function's name (or its start address) \
+         without COUNT, the whole function is shown; another address alone shows one \
+         instruction.\n\n\
+         The code is read from the dump, so it is what ran: alternatives, static calls and jump \
+         labels as the kernel patched them. A function's extent comes from the vmlinux's or the \
+         module's symbol sizes, else it ends at the next symbol. The 5-byte nop ftrace patches \
+         at a function's start is marked [FTRACE NOP].",
+    )
+    .examples(&[
+        example("dis schedule 20", "the first 20 instructions of schedule"),
+        example(
+            "dis -r schedule+67",
+            "a function from its start up to an address in it (a frame's return address)",
+        ),
+        example(
+            "dis -l sysrq_handle_crash",
+            "a whole function with its source lines",
+        ),
+    ]);
 
 pub static FILES: Command = Command::new(
     "files",
     "a task's root, working directory and open files",
     files::run,
 )
+.flags(&[
+    Flag::letter('d', "this dentry's inode, superblock, type and path").takes("DENTRY"),
+    Flag::letter('p', "the pages an inode has in the page cache").not_yet(),
+    Flag::letter('c', "each file's page-cache pages").not_yet(),
+    Flag::letter('R', "only the files referring to this").not_yet(),
+])
 .args(&[TASKS])
 .per_task(files::for_tasks)
 .description(
@@ -160,7 +300,7 @@ pub static FOREACH: Command = Command::new(
          kernel threads, user tasks, or the tasks running on a CPU; every task when none is given",
     )
     .repeated(),
-    Arg::required("COMMAND", "`bt`, `files` or `vm`"),
+    Arg::required("COMMAND", "`bt`, `files`, `vm`, `sig` or `net`"),
     Arg::optional("FLAGS", "the command's flags").repeated(),
 ])
 .description(
@@ -176,6 +316,18 @@ pub static FOREACH: Command = Command::new(
     ),
     example("foreach sshd files", "the open files of every sshd"),
 ]);
+
+pub static FUSER: Command = Command::new("fuser", "the tasks using a file, and how", fuser::run)
+    .args(&[Arg::required("PATH|INODE", "a file's path, or the address of its inode").repeated()])
+    .description(
+        "Lists the tasks that use the file as their root (`root`) or working directory (`cwd`), \
+     hold it open (`fd`) or map it (`mmap`). A path matches only the same path, as the task's \
+     own files name it; an inode address matches open and mapped files.",
+    )
+    .examples(&[
+        example("fuser /", "the tasks using the root directory"),
+        example("fuser /bin/busybox", "the tasks running or holding busybox"),
+    ]);
 
 pub static HELP: Command = Command::new("help", "the commands, or one command in full", help::run)
     .args(&[Arg::optional("COMMAND", "the command to describe")])
@@ -206,34 +358,125 @@ pub static INFO: Command = Command::new(
     example("info -v", "the same with every VMCOREINFO line"),
 ]);
 
-pub static IRQ: Command = Command::new("irq", "IRQ descriptors and their actions", irq::run)
-    .description(
-        "Lists every IRQ number with its irq_desc, irq_chip and the irqaction handlers chained on \
-     it, as crash's `irq` does without arguments.",
-    )
-    .examples(&[example("irq", "every IRQ")]);
+pub static IPCS: Command = Command::new(
+    "ipcs",
+    "System V shared memory, semaphores and message queues",
+    ipcs::run,
+)
+.flags(&[
+    Flag::letter('m', "shared memory segments"),
+    Flag::letter('M', "shared memory segments, each with its pages and inode"),
+    Flag::letter('s', "semaphore arrays"),
+    Flag::letter('q', "message queues"),
+    Flag::letter('n', "the IPC namespace of this task").takes("PID|TASK"),
+])
+.args(&[Arg::optional(
+    "ID|ADDR",
+    "only this object: its ID, or the address of its shmid_kernel, sem_array or msg_queue",
+)
+.repeated()])
+.description(
+    "Lists the System V IPC objects of the initial IPC namespace (or a task's, with -n): \
+     shared memory segments with key, ID, owner, permissions, size, attaches and status; \
+     semaphore arrays with their size; message queues with bytes and messages queued. \
+     Without -m, -M, -s or -q, all three kinds.",
+)
+.examples(&[
+    example(
+        "ipcs",
+        "every shared memory segment, semaphore array and message queue",
+    ),
+    example("ipcs -M", "the shared memory segments with their pages"),
+]);
 
-pub static KMEM: Command = Command::new("kmem", "memory usage and slab caches", kmem::run)
+pub static IRQ: Command = Command::new("irq", "IRQ descriptors and their actions", irq::run)
     .flags(&[
         Flag::letter(
-            'i',
-            "memory usage: total, free, used, buffers, cached, swap",
-        ),
-        Flag::letter(
             's',
-            "SLUB caches: objects allocated and total, slabs, slab size",
+            "interrupts taken per CPU, with chip and handler names (/proc/interrupts)",
         ),
+        Flag::letter('c', "with -s, only these CPUs").takes("CPU[,CPU...]"),
+        Flag::letter('a', "the CPUs each IRQ may be delivered to"),
+        Flag::letter('b', "the softirq vectors and their handlers"),
+        Flag::letter('d', "the interrupt descriptor table").not_yet(),
+        Flag::letter('u', "only the IRQs in use").not_yet(),
     ])
-    .args(&[Arg::optional("NAME", "with -s, only these caches").repeated()])
     .description(
-        "Give exactly one of -i and -s. Where crash counts differently from the kernel, crash is \
-     followed: -s counts the objects on per-CPU freelists and partial slabs as free, where \
-     /proc/slabinfo counts them as active.",
+        "Lists every IRQ number with its irq_desc, irq_chip and the irqaction handlers chained on \
+     it, as crash's `irq` does without arguments. -s, -a and -b show, for the IRQs with \
+     handlers, the per-CPU counts, the affinity, or the softirq vectors instead.",
     )
     .examples(&[
-        example("kmem -i", "how memory was used"),
-        example("kmem -s dentry", "the dentry cache"),
+        example("irq", "every IRQ"),
+        example("irq -s", "interrupt counts per CPU"),
+        example("irq -b", "the softirq handlers"),
     ]);
+
+pub static KMEM: Command = Command::new(
+    "kmem",
+    "memory: what an address is, pages, free lists, zones, slab caches, vmalloc",
+    kmem::run,
+)
+.flags(&[
+    Flag::letter(
+        'i',
+        "memory usage: total, free, used, buffers, cached, swap",
+    ),
+    Flag::letter(
+        's',
+        "SLUB caches: objects allocated and total, slabs, slab size (or the cache and slab of ADDR)",
+    ),
+    Flag::letter(
+        'S',
+        "a cache's slabs object by object, free or allocated (CPU, partial and full slabs)",
+    ),
+    Flag::letter('p', "every struct page (or the one of ADDR): mapping, index, count, flags"),
+    Flag::letter('P', "with -p: ADDR is a physical address"),
+    Flag::letter('f', "the buddy allocator's free lists: blocks per zone, order and migrate type"),
+    Flag::letter('F', "as -f, with every free block's first page"),
+    Flag::letter('z', "each zone: size, watermarks and its vm_stat counters"),
+    Flag::letter('n', "memory nodes, their zones, memory sections and memory blocks"),
+    Flag::letter('v', "vmalloc areas: vmap_area, vm_struct, address range, size"),
+    Flag::letter('V', "the VM counters: zone, node and event statistics"),
+    Flag::letter('o', "each CPU's per-CPU offset"),
+    Flag::letter('h', "huge page pools: size, free and total pages"),
+    Flag::letter('g', "the page flags of enum pageflags (or those set in FLAGS)"),
+    Flag::letter('c', "the page cache hash table (kernels before 2.6)").not_yet(),
+    Flag::letter('C', "the page cache hash table, verbose (kernels before 2.6)").not_yet(),
+    Flag::letter('l', "pages on the active or inactive lists").takes("a|i|ic|id").not_yet(),
+    Flag::letter('L', "pages on the active or inactive lists, verbose")
+        .takes("a|i|ic|id")
+        .not_yet(),
+    Flag::letter('r', "root slab caches with their children's counts").not_yet(),
+    Flag::letter('m', "chosen struct page members of every page").takes("MEMBER").not_yet(),
+    Flag::letter('I', "caches -s and -S leave out").takes("CACHE").not_yet(),
+])
+.args(&[Arg::optional(
+    "ADDR|NAME",
+    "an address (what it is; or for -p, -s, -g the page, object or flags it names; -f and -v \
+     with an address are not implemented) or, with -s and -S, a cache's name",
+)
+.repeated()])
+.description(
+    "With an address alone, says everything crash says about it: the kernel symbol it is in \
+     (with DWARF its source line), the vmalloc area and the task whose stack it is, the slab \
+     cache, slab and object holding it (allocated or free, on which CPU's freelist), the free \
+     block of the buddy allocator, the task whose task_struct it is, and its struct page. \
+     Addresses are kernel virtual ones; a physical one is taken as such when it is below the \
+     direct map.\n\n\
+     Give one of -i, -s, -S, -p, -f, -F, -z, -n, -v, -V, -o, -h, -g. Where crash counts \
+     differently from the kernel, crash is followed: -s counts the objects on per-CPU \
+     freelists and partial slabs as free, where /proc/slabinfo counts them as active. `kmem -p` \
+     reads the struct pages while it prints them, so all of memory is never held at once.",
+)
+.examples(&[
+    example("kmem -i", "how memory was used"),
+    example("kmem -s dentry", "the dentry cache"),
+    example("kmem ffff8e119be90000", "what this address is"),
+    example("kmem -p", "every page's struct page"),
+    example("kmem -f", "the free lists of each zone"),
+    example("kmem -S kmalloc-64", "each object of the kmalloc-64 cache"),
+]);
 
 pub static LIST: Command = Command::new(
     "list",
@@ -253,6 +496,24 @@ pub static LIST: Command = Command::new(
     ),
     Flag::letter('H', "START is a standalone list_head"),
     Flag::letter('x', "with -s, integers in hexadecimal"),
+    Flag::letter('d', "with -s, integers in decimal (the default)"),
+    Flag::letter('r', "walk a list_head list backwards, through prev"),
+    Flag::letter(
+        'B',
+        "find loops with R. P. Brent's algorithm (constant memory): list a loop once and say where it is",
+    ),
+    Flag::letter('e', "stop before this address").takes("END"),
+    Flag::letter('S', "the same as -s").takes("STRUCT[.MEMBER,...]"),
+    Flag::letter(
+        'O',
+        "with -h: where the head structure's own list_head is, when not at OFFSET",
+    )
+    .takes("OFFSET"),
+    Flag::letter(
+        'l',
+        "with -s: the entries are list_heads this far into the structures shown",
+    )
+    .takes("OFFSET"),
 ])
 .args(&[
     Arg::optional("OFFSET", "the same as -o OFFSET"),
@@ -297,15 +558,68 @@ pub static LOG: Command = Command::new("log", "the kernel log", log::run)
         example("log -T -m", "with dates and message levels"),
     ]);
 
+pub static MACH: Command = Command::new(
+    "mach",
+    "the machine: CPUs, memory, kernel layout and stacks",
+    mach::run,
+)
+.flags(&[
+    Flag::letter('c', "each CPU's struct cpuinfo_x86"),
+    Flag::letter('m', "the firmware's (E820) memory map"),
+    Flag::letter('x', "with -c, integers in hexadecimal"),
+    Flag::letter('d', "with -c, integers in decimal (the default)"),
+])
+.description(
+    "Shows the machine type, memory size, CPU count and speed, the tick rate (HZ), page size, \
+     where the kernel's regions start (direct map, vmalloc, vmemmap, image, modules), the \
+     kernel stack size, and each CPU's IRQ and exception stacks, as crash's `mach` does.\n\n\
+     HZ comes from the length of a tick the kernel keeps (`tick_nsec`). crash guesses it from \
+     the I/O scheduler's defaults and says 1000 on kernels where it cannot find them; kdive's \
+     is the kernel's own.",
+)
+.examples(&[
+    example("mach", "the machine"),
+    example("mach -m", "the physical memory map"),
+    example("mach -c", "each CPU's cpuinfo_x86"),
+]);
+
 pub static MOD: Command = Command::new("mod", "loaded modules and their debug files", modules::run)
+    .flags(&[
+        Flag::letter(
+            't',
+            "the modules that taint the kernel, with their taint letters",
+        ),
+        Flag::letter(
+            's',
+            "attach this module's debug file (FILE, or NAME.ko beside the dump)",
+        )
+        .takes("NAME"),
+        Flag::letter(
+            'S',
+            "attach the debug file of every module found in DIR (default: beside the dump)",
+        ),
+        Flag::letter(
+            'r',
+            "accepted for crash's sake: debug files are read as needed",
+        ),
+        Flag::letter('d', "detach a module's debug file").not_yet(),
+        Flag::letter('D', "detach every module's debug file").not_yet(),
+    ])
+    .args(&[Arg::optional(
+        "FILE|DIR",
+        "with -s, the module's debug file; with -S, where to look for them",
+    )])
     .description(
         "Lists the loaded modules as crash does: the struct module, name, text base, size and \
-     state, and the debug file (`.ko`) attached to each when one was found next to the dump or \
-     given.\n\n\
-     Module debug files are not loaded from the prompt: give them after the dump on kdive's \
-     command line.",
+     the debug file (`.ko`, `.ko.debug`) attached to each, when one was found next to the \
+     dump, given on the command line, or loaded with -s or -S. A debug file is checked \
+     against the loaded module (its srcversion and its symbols' layout) before it is used.",
     )
-    .examples(&[example("mod", "every loaded module")]);
+    .examples(&[
+        example("mod", "every loaded module"),
+        example("mod -t", "the modules that taint the kernel"),
+        example("mod -S", "attach the .ko files found beside the dump"),
+    ]);
 
 pub static MOUNT: Command = Command::new(
     "mount",
@@ -319,23 +633,108 @@ pub static MOUNT: Command = Command::new(
 )
 .examples(&[example("mount", "every mount")]);
 
-pub static NET: Command = Command::new("net", "network devices and their addresses", net::run)
-    .description(
-        "Lists the network devices of the initial network namespace with their net_device, name \
-     and IPv4 and IPv6 addresses, as crash's `net` does without arguments.",
-    )
-    .examples(&[example("net", "every network device")]);
+pub static NET: Command = Command::new(
+    "net",
+    "network devices, sockets and the ARP cache",
+    net::run,
+)
+.flags(&[
+    Flag::letter(
+        'n',
+        "the devices of a task's network namespace (the current one's by default)",
+    ),
+    Flag::letter(
+        's',
+        "the open sockets of the tasks given (the current one by default)",
+    ),
+    Flag::letter(
+        'S',
+        "the same, with each socket's struct socket and inet_sock",
+    ),
+    Flag::letter('a', "the IPv4 neighbour (ARP) cache"),
+    Flag::letter('N', "a 32-bit value as an IPv4 address").takes("ADDR"),
+    Flag::letter('x', "with -S, integers in hexadecimal"),
+    Flag::letter('d', "with -S, integers in decimal (the default)"),
+    Flag::letter('R', "only the sockets referring to this").not_yet(),
+])
+.args(&[TASKS])
+.per_task(net::for_tasks)
+.description(
+    "Without flags, lists the network devices of the initial network namespace with their \
+     net_device, name and IPv4 and IPv6 addresses, as crash's `net` does. -n lists a task's \
+     namespace's devices; -s lists each task's open sockets with their family, type and, for \
+     IPv4 and IPv6, the local and remote address and port; -a the ARP cache.",
+)
+.examples(&[
+    example("net", "every network device"),
+    example("net -s 1", "PID 1's open sockets"),
+    example("net -a", "the ARP cache"),
+]);
+
+pub static OOPS: Command = Command::new(
+    "oops",
+    "classify the kernel reports of a log file, as analyze does a dump",
+    oops::run,
+)
+.args(&[Arg::optional(
+    "FILE|-",
+    "a console log, dmesg, vmcore-dmesg.txt, pstore file or pasted report; - reads standard \
+     input; without it, the dump's own kernel log",
+)])
+.description(
+    "Finds every kernel report in the text (with or without timestamps, caller ids or syslog \
+     prefixes; several reports in one log are each shown, first first) and gives each what \
+     `analyze` gives a dump: kind, syzbot-style title, culprit and signature, the same ones \
+     `analyze` gives the dump the log came from. It also decodes the taint flags, the \
+     page-fault error code and the `Code:` bytes (x86_64, the faulting instruction marked). \
+     `kdive oops FILE|-` runs it without a dump; with `--json` each report is one document.",
+)
+.examples(&[example(
+    "oops",
+    "the reports of this dump's kernel log, read as text",
+)]);
 
 pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
     .flags(&[
         Flag::letter('k', "kernel threads only"),
         Flag::letter('u', "user tasks only"),
         Flag::letter('G', "thread group leaders only"),
+        Flag::letter('A', "only the tasks running on a CPU"),
+        Flag::letter('I', "leave out the idle tasks"),
+        Flag::letter('H', "no header line"),
+        Flag::letter(
+            's',
+            "the saved kernel stack pointer instead of the task address",
+        ),
         Flag::letter(
             't',
             "run time, start time, user and system time of each task",
         ),
         Flag::letter('p', "each task's ancestry, from the idle task down"),
+        Flag::letter('c', "each task's children"),
+        Flag::letter('g', "each thread group with its threads"),
+        Flag::letter(
+            'l',
+            "when each task last ran (sched_info.last_arrival), most recent first",
+        ),
+        Flag::letter(
+            'm',
+            "how long before its CPU's runqueue clock each task last ran, most recent first",
+        ),
+        Flag::letter('S', "how many tasks are in each state"),
+        Flag::letter('r', "each task's resource limits"),
+        Flag::letter(
+            'a',
+            "each task's arguments and environment, read from its user memory",
+        ),
+        Flag::letter('Y', "scheduling policy and priority instead of memory"),
+        Flag::letter(
+            'y',
+            "only tasks of these scheduling policies (NORMAL, FIFO, RR, BATCH, IDLE, DEADLINE)",
+        )
+        .takes("POLICY[,POLICY...]"),
+        Flag::letter('C', "with -l or -m, the tasks of these CPUs under each CPU")
+            .takes("CPU[,CPU...]"),
     ])
     .args(&[Arg::optional(
         "PID|TASK|COMM",
@@ -345,13 +744,69 @@ pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
     .description(
         "Lists tasks in PID order (the idle tasks by CPU) with parent PID, CPU, task_struct \
          address, state, share of memory, virtual and resident size and command name. Tasks \
-         running on a CPU are marked `>`.",
+         running on a CPU are marked `>`.\n\n\
+         One of -t, -p, -c, -g, -l, -m, -S, -r, -a and -Y may be given: each shows another view \
+         of the chosen tasks. -k, -u, -G, -I, -A and -y choose tasks, as PID, task and command \
+         arguments do.",
     )
     .examples(&[
         example("ps", "every task"),
         example("ps -k", "the kernel threads"),
         example("ps -p 1", "PID 1 and its ancestors"),
+        example("ps -l", "the tasks by when they last ran"),
+        example("ps -S", "how many tasks are in each state"),
+        example("ps -y FIFO", "the real-time FIFO tasks"),
     ]);
+
+pub static PTE: Command = Command::new("pte", "a page-table entry decoded", vtop::run_pte)
+    .args(&[Arg::required("VALUE", "a page-table entry, in hexadecimal").repeated()])
+    .description(
+        "Shows the physical address an x86_64 page-table entry holds and the names of its bits \
+         (PRESENT, RW, USER, PWT, PCD, ACCESSED, DIRTY, PSE, PROTNONE, GLOBAL, NX), as crash \
+         does. A non-present entry that is not empty is a swap entry: its bits are named but \
+         the swap device and offset are not decoded.",
+    )
+    .examples(&[example(
+        "pte 0x800000001be90163",
+        "a kernel data page's entry",
+    )]);
+
+pub static PTOB: Command = Command::new("ptob", "a page frame number's address", vtop::run_ptob)
+    .args(&[Arg::required(
+        "PFN",
+        "a page frame number: decimal, or hexadecimal with 0x or a letter",
+    )
+    .repeated()])
+    .description(
+        "Shifts each page frame number left by the page size's bits: `PFN: ADDR` in hexadecimal.",
+    )
+    .examples(&[example(
+        "ptob 0x12345",
+        "the physical address of page frame 0x12345",
+    )]);
+
+pub static PTOV: Command = Command::new(
+    "ptov",
+    "a physical address's direct-map address, or a per-CPU offset's addresses",
+    vtop::run_ptov,
+)
+.args(&[Arg::required(
+    "PADDR|OFFSET:CPUS",
+    "a physical address; or a per-CPU offset with the CPUs (`1`, `0-2`, `a` for all, empty for \
+     the current one)",
+)
+.repeated()])
+.description(
+    "The kernel virtual address of each physical address in the direct map (PAGE_OFFSET plus \
+     the address); with `:CPUS`, the address a per-CPU variable's offset has on each CPU.",
+)
+.examples(&[
+    example(
+        "ptov 0x1be90000",
+        "where physical 0x1be90000 is in the direct map",
+    ),
+    example("ptov 0x2c840:a", "a per-CPU offset on every CPU"),
+]);
 
 pub static RD: Command = Command::new("rd", "memory contents", rd::run)
     .flags(&[
@@ -370,6 +825,20 @@ pub static RD: Command = Command::new("rd", "memory contents", rd::run)
         Flag::word("16", "2-byte values"),
         Flag::word("32", "4-byte values"),
         Flag::word("64", "8-byte values (the default)"),
+        Flag::letter(
+            's',
+            "8-byte values that are kernel addresses as symbol+offset; no ASCII column",
+        ),
+        Flag::letter(
+            'S',
+            "as -s, and slab objects as [cache] (-SS: [address:cache])",
+        ),
+        Flag::letter('N', "2- and 4-byte values in network byte order"),
+        Flag::letter(
+            'u',
+            "ADDR is a user address of the current context (its page tables)",
+        ),
+        Flag::letter('o', "add OFFSET to ADDR").takes("OFFSET"),
         Flag::letter('e', "read up to this address instead of COUNT values").takes("END"),
         Flag::letter(
             'r',
@@ -401,11 +870,33 @@ pub static RD: Command = Command::new("rd", "memory contents", rd::run)
     ]);
 
 pub static RUNQ: Command = Command::new("runq", "each CPU's runqueue", runq::run)
+    .flags(&[
+        Flag::letter(
+            't',
+            "each CPU's runqueue clock and when its running task last ran",
+        ),
+        Flag::letter(
+            'm',
+            "how long before its CPU's clock each running task last ran",
+        ),
+        Flag::letter('T', "how far each CPU's clock lags the most advanced one"),
+        Flag::letter('g', "the queues by task group, nested"),
+        Flag::letter('c', "only these CPUs").takes("CPU[,CPU...]"),
+        Flag::letter('d', "every task on a runqueue, by CPU").not_yet(),
+    ])
     .description(
         "For each CPU, the task running on it, then the tasks queued in the real-time priority \
-     arrays and in the CFS red-black tree, following group runqueues, as crash prints them.",
+     arrays and in the CFS red-black tree, following group runqueues, as crash prints them. \
+     -g shows the same queues under the task groups they belong to.",
     )
-    .examples(&[example("runq", "the runqueues of every CPU")]);
+    .examples(&[
+        example("runq", "the runqueues of every CPU"),
+        example(
+            "runq -t",
+            "each CPU's clock and its running task's last run",
+        ),
+        example("runq -g -c 0", "CPU 0's queues by task group"),
+    ]);
 
 pub static SEARCH: Command = Command::new(
     "search",
@@ -417,12 +908,20 @@ pub static SEARCH: Command = Command::new(
         'p',
         "search physical memory (needs no kernel; all of it by default)",
     ),
-    Flag::letter('k', "search kernel virtual memory (the default)"),
+    Flag::letter(
+        'k',
+        "search kernel virtual memory (the default): all of it by default",
+    ),
     Flag::letter(
         'K',
-        "kernel virtual memory without vmalloc and module space",
-    )
-    .not_yet(),
+        "kernel virtual memory without vmalloc, module and mem_map space",
+    ),
+    Flag::letter(
+        'V',
+        "kernel virtual memory without the direct map and the kernel image",
+    ),
+    Flag::letter('u', "the current context's user memory"),
+    Flag::letter('x', "show N values before and after each match").takes("N"),
     Flag::letter('w', "4-byte values"),
     Flag::letter('h', "2-byte values"),
     Flag::letter('c', "the VALUEs are strings"),
@@ -438,9 +937,10 @@ pub static SEARCH: Command = Command::new(
 .repeated()])
 .description(
     "Values are 8 bytes unless -w or -h is given, and are compared at addresses aligned to \
-     their size. A physical search visits only the pages the dump holds; a kernel virtual one \
-     needs -s and -e or -l, reads through the kernel's page tables and skips what it cannot \
-     read, counting the pages skipped.",
+     their size. A physical search visits only the pages the dump holds. A kernel virtual \
+     search covers all of kernel memory unless -s, -e or -l narrow it: the direct map through \
+     the pages the dump holds, the rest through the kernel's page tables, skipping whatever \
+     is not mapped and counting the pages that could not be read.",
 )
 .examples(&[
     example(
@@ -473,6 +973,34 @@ pub static SET: Command = Command::new(
     example("set -c 1", "make the task running on CPU 1 current"),
 ]);
 
+pub static SIG: Command = Command::new(
+    "sig",
+    "a task's signal handlers, blocked and pending signals",
+    sig::run,
+)
+.flags(&[
+    Flag::letter(
+        'g',
+        "the whole thread group: its handlers, then each thread's state",
+    ),
+    Flag::letter('l', "the signal numbers and names"),
+    Flag::letter('s', "the names of the signals in this hexadecimal set").takes("SIGSET"),
+    Flag::letter('R', "only these task_struct members").not_yet(),
+])
+.args(&[TASKS])
+.per_task(sig::for_tasks)
+.description(
+    "Shows the thread group's signal_struct and the handler, mask and flags of each of the 64 \
+     signals (from the sighand_struct), then the task's pending flag, blocked set, and the \
+     signals pending for the task and for its thread group with the sigqueues queued, as \
+     crash prints them.",
+)
+.examples(&[
+    example("sig", "the current context's signals"),
+    example("sig 1", "PID 1's handlers and pending signals"),
+    example("sig -s 4000", "which signal the set 0x4000 holds"),
+]);
+
 pub static STRUCT: Command = Command::new(
     "struct",
     "a structure at an address, or its definition",
@@ -493,12 +1021,26 @@ pub static STRUCT: Command = Command::new(
     ),
 ]);
 
+pub static SWAP: Command = Command::new("swap", "the swap areas in use", swap::run)
+    .description(
+        "Lists each swap area in use with its swap_info_struct, whether it is a partition or a \
+     file, its size and use in KiB, the share used, its priority and its path.",
+    )
+    .examples(&[example("swap", "the swap areas")]);
+
 pub static SYM: Command = Command::new(
     "sym",
     "an address's symbol, or a symbol's address",
     sym::run,
 )
-.flags(&[Flag::letter('m', "every symbol of this module").takes("MODULE")])
+.flags(&[
+    Flag::letter('m', "every symbol of this module").takes("MODULE"),
+    Flag::letter(
+        'l',
+        "every symbol: the kernel's by address, then each module's",
+    ),
+    Flag::letter('q', "every symbol whose name contains STRING").takes("STRING"),
+])
 .args(&[Arg::optional("ADDR|NAME", "a hexadecimal address or a symbol's name").repeated()])
 .description(
     "For each address or name, prints the address, the symbol's type letter, its name plus \
@@ -510,12 +1052,36 @@ pub static SYM: Command = Command::new(
 ]);
 
 pub static SYS: Command = Command::new("sys", "the system at the time of the dump", sys::run)
+    .flags(&[
+        Flag::letter('t', "the kernel's taint mask and letters"),
+        Flag::letter(
+            'c',
+            "the system call table (only the calls named or numbered by the arguments)",
+        ),
+        Flag::letter('i', "the DMI (SMBIOS) identification").not_yet(),
+    ])
+    .args(&[Arg::optional(
+        "config [PATTERN]|NAME|NR",
+        "`config`: the kernel's built-in configuration (the lines containing PATTERN); with -c, \
+         system calls by name or number",
+    )
+    .repeated()])
     .description(
         "Shows what crash shows on start: kernel and dump files, CPUs, the date of the dump, \
      uptime, load average, task count, node name, release, version, machine, memory size and \
-     the panic message.",
+     the panic message.\n\n\
+     -c lists the system call table with each handler's source file and line (with a \
+     vmlinux). `sys config` prints the configuration the kernel carries (CONFIG_IKCONFIG), \
+     or only its lines that contain a pattern.",
     )
-    .examples(&[example("sys", "the system overview")]);
+    .examples(&[
+        example("sys", "the system overview"),
+        example("sys -t", "the kernel's taint"),
+        example(
+            "sys -c read",
+            "the system calls whose handler names contain read",
+        ),
+    ]);
 
 pub static TASK: Command = Command::new("task", "tasks' task_struct contents", structs::run_task)
     .flags(&[
@@ -532,6 +1098,90 @@ pub static TASK: Command = Command::new("task", "tasks' task_struct contents", s
         example("task", "the current context's task_struct"),
         example("task -R pid,comm 1", "two members of PID 1's task_struct"),
     ]);
+
+pub static TREE: Command = Command::new(
+    "tree",
+    "the entries of a red-black tree, radix tree, XArray or maple tree",
+    tree::run,
+)
+.flags(&[
+    Flag::letter('t', "the kind of tree (rbtree by default)").takes("rbtree|radix|xarray|maple"),
+    Flag::letter(
+        'r',
+        "ROOT is a structure with the tree's root at OFFSET (a number or STRUCT.MEMBER)",
+    )
+    .takes("OFFSET"),
+    Flag::letter(
+        'o',
+        "red-black trees: where the rb_node is in each entry (a number or STRUCT.MEMBER)",
+    )
+    .takes("OFFSET"),
+    Flag::letter('s', "show each entry's contents (or these members)").takes("STRUCT[.MEMBER,...]"),
+    Flag::letter('S', "as -s").takes("STRUCT[.MEMBER,...]"),
+    Flag::letter('x', "with -s, integers in hexadecimal"),
+    Flag::letter('d', "with -s, integers in decimal"),
+    Flag::letter(
+        'N',
+        "ROOT is a tree node itself (red-black: the top rb_node)",
+    ),
+    Flag::letter(
+        'l',
+        "red-black trees: in order (lowest key first) instead of root first",
+    ),
+    Flag::letter(
+        'p',
+        "each entry's position (root/l/r for red-black trees, index for the others)",
+    ),
+    Flag::letter('v', "maple trees: every node").not_yet(),
+])
+.args(&[Arg::required(
+    "ROOT",
+    "the tree's root (struct rb_root, radix_tree_root, xarray or maple_tree): a symbol or a \
+     hexadecimal address",
+)])
+.description(
+    "Prints each entry's address (a red-black tree's entry is the structure around the \
+     rb_node, at -o before it), one per line, as crash does: a red-black tree root first then \
+     left before right (or in order with -l), the other trees in index order. Every walk is \
+     bounded and stops at a node it has seen before.",
+)
+.examples(&[
+    example(
+        "tree -t rbtree -o vmap_area.rb_node vmap_area_root",
+        "the vmalloc areas, root first",
+    ),
+    example(
+        "tree -t rbtree -o vmap_area.rb_node -s vmap_area.va_start vmap_area_root",
+        "and where each one starts",
+    ),
+    example(
+        "tree -t radix -p irq_desc_tree",
+        "the IRQ descriptors with their index and position",
+    ),
+]);
+
+pub static TIMER: Command = Command::new(
+    "timer",
+    "each CPU's timer wheel, or its high-resolution timers",
+    timer::run,
+)
+.flags(&[
+    Flag::letter('r', "the high-resolution timers of each clock base"),
+    Flag::letter('C', "only these CPUs").takes("CPU[,CPU...]"),
+])
+.description(
+    "Lists the timers queued on each CPU's timer wheels, soonest first, with when each \
+     fires (jiffies), how soon (TTE, negative when overdue), its timer_list and its function. \
+     With -r, the high-resolution timers of each clock base instead, in nanoseconds of that \
+     clock, against the time of the last tick.\n\n\
+     Kernels since 6.9 have three wheels per CPU (local, global, deferrable); all three are \
+     shown, where crash shows the first two as BASE_STD and BASE_DEF. The time of the last \
+     tick is counted at the kernel's own HZ (see `mach`).",
+)
+.examples(&[
+    example("timer", "the timer wheels of every CPU"),
+    example("timer -r -C 0", "CPU 0's high-resolution timers"),
+]);
 
 pub static UNION: Command = Command::new(
     "union",
@@ -551,6 +1201,14 @@ pub static VM: Command = Command::new(
     "a task's address space",
     vm::run,
 )
+.flags(&[
+    Flag::letter('m', "the task's mm_struct, as struct prints it"),
+    Flag::letter('p', "each page of every VMA with its physical address").not_yet(),
+    Flag::letter('v', "every VMA's vm_area_struct").not_yet(),
+    Flag::letter('R', "only the VMAs referring to this").not_yet(),
+    Flag::letter('f', "the names of these VMA flags").takes("FLAGS").not_yet(),
+    Flag::letter('P', "one VMA's pages").takes("VMA").not_yet(),
+])
 .args(&[TASKS])
 .per_task(vm::for_tasks)
 .description(
@@ -560,7 +1218,45 @@ pub static VM: Command = Command::new(
 .examples(&[
     example("vm", "the current context's address space"),
     example("vm 1", "PID 1's address space"),
+    example("vm -m 1", "PID 1's mm_struct"),
 ]);
+
+pub static VTOP: Command = Command::new(
+    "vtop",
+    "a virtual address's page-table walk, physical address and page",
+    vtop::run_vtop,
+)
+.flags(&[
+    Flag::letter('c', "in this task's address space").takes("PID|TASK"),
+    Flag::letter('u', "ADDR is a user address"),
+    Flag::letter('k', "ADDR is a kernel address"),
+])
+.args(&[Arg::required("ADDR", "a hexadecimal virtual address").repeated()])
+.description(
+    "Walks the page tables for each address as crash prints the walk: the kernel's top-level \
+     table, each level's entry (PGD, P4D with 5-level paging, PUD, PMD, PTE) with its physical \
+     address, the page and its size for huge pages (2MB, 1GB), the entry's bits, the VMA of a \
+     user address, and the struct page of the physical page. A user address is looked up in \
+     the current context's address space (see `set`) or the task -c names.",
+)
+.examples(&[
+    example("vtop ffff8e119be90000", "a kernel address"),
+    example("vtop -c 138 0x401000", "a user address of PID 138"),
+]);
+
+pub static WAITQ: Command = Command::new("waitq", "the tasks waiting on a wait queue", waitq::run)
+    .args(&[
+        Arg::required(
+            "SYMBOL|ADDR|STRUCT.MEMBER",
+            "a wait_queue_head_t: a symbol, an address, or a structure's member (with ADDR)",
+        ),
+        Arg::optional("ADDR", "with STRUCT.MEMBER, the structure's address"),
+    ])
+    .description(
+        "Lists the tasks waiting on a wait queue head, in queue order. An entry that is not a \
+     task's (a custom wake function's data) ends the list, as in crash.",
+    )
+    .examples(&[example("waitq log_wait", "who waits for the kernel log")]);
 
 pub static WHATIS: Command = Command::new("whatis", "a type's definition", structs::run_whatis)
     .flags(&[Flag::letter('o', "show each member's offset")])

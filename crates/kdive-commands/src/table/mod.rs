@@ -371,12 +371,14 @@ mod tests {
     fn synopsis_of_bt() {
         assert_eq!(
             BT.synopsis(),
-            "bt [-a|-t|-T|-f|-s|-x|-d|-l] [PID|TASK ...]",
-            "-r is not implemented and so not in the synopsis"
+            "bt [-a|-t|-T|-f|-s|-x|-d|-l|-F|-r|-e|-E|-v|-g] [-c CPUS] [-R REF] [-I IP] [-S SP] \
+             [PID|TASK ...]",
+            "-o and -O are not implemented and so not in the synopsis"
         );
         assert_eq!(
             RD.synopsis(),
-            "rd [-p|-a|-x|-d|-D|-8|-16|-32|-64] [-e END] [-r FILE] ADDR|SYMBOL [COUNT]"
+            "rd [-p|-a|-x|-d|-D|-8|-16|-32|-64|-s|-S|-N|-u] [-o OFFSET] [-e END] [-r FILE] \
+             ADDR|SYMBOL [COUNT]"
         );
     }
 
@@ -407,7 +409,7 @@ mod tests {
             .filter(|c| c.per_task.is_some())
             .map(|c| c.name)
             .collect();
-        assert_eq!(per_task, ["bt", "files", "vm"]);
+        assert_eq!(per_task, ["bt", "files", "net", "sig", "vm"]);
         let command = FOREACH.args.iter().find(|a| a.name == "COMMAND").unwrap();
         for name in per_task {
             assert!(

@@ -33,6 +33,9 @@ const MAX_OVERLAP_SCAN: usize = 64;
 /// Address-to-line lookups over one debug file; units are parsed on first use.
 pub struct SourceLines {
     index: Mutex<Index>,
+    /// A relocatable file's DWARF, for [`SourceLines::statement_line`] (a linked file's units
+    /// come from the per-unit index).
+    whole: Option<gimli::Dwarf<Reader>>,
 }
 
 enum Index {
@@ -116,21 +119,25 @@ impl SourceLines {
             }
             Some(_) => None,
         };
-        let index = match linked {
-            Some((sections, ranges)) => Index::PerUnit {
-                sections,
-                ranges,
-                units: HashMap::new(),
-            },
+        let (index, whole) = match linked {
+            Some((sections, ranges)) => (
+                Index::PerUnit {
+                    sections,
+                    ranges,
+                    units: HashMap::new(),
+                },
+                None,
+            ),
             None => {
                 let dwarf = super::load(file, bases)?;
                 let ctx =
                     addr2line::Context::from_dwarf(dwarf).map_err(|e| error("DWARF units", e))?;
-                Index::Whole(Box::new(ctx))
+                (Index::Whole(Box::new(ctx)), Some(super::load(file, bases)?))
             }
         };
         Ok(SourceLines {
             index: Mutex::new(index),
+            whole,
         })
     }
 
@@ -176,6 +183,130 @@ impl SourceLines {
             }
         }
     }
+}
+
+impl SourceLines {
+    /// The line gdb shows for the link-time address `addr` (`file: line`): of the line-table
+    /// rows at the address in effect, the last one that starts a statement, else the last one.
+    /// (addr2line, and [`SourceLines::frames`], take the last row whatever it is.)
+    pub fn statement_line(&self, addr: u64) -> Result<Option<(String, u32)>> {
+        if let Some(dwarf) = &self.whole {
+            return statement_line_in(dwarf, addr);
+        }
+        let index = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        let Index::PerUnit {
+            sections, ranges, ..
+        } = &*index
+        else {
+            return Ok(None);
+        };
+        let upto = ranges.partition_point(|r| r.0 <= addr);
+        let units: Vec<usize> = ranges[..upto]
+            .iter()
+            .rev()
+            .take(MAX_OVERLAP_SCAN)
+            .filter(|r| addr < r.1)
+            .map(|r| r.2)
+            .collect();
+        for unit in units {
+            let header = sections
+                .dwarf(None)?
+                .debug_info
+                .header_from_offset(gimli::DebugInfoOffset(unit))
+                .map_err(|e| error("DWARF unit header", e))?;
+            let Some(info) = sections
+                .get(gimli::SectionId::DebugInfo)
+                .and_then(|b| b.slice(unit, header.length_including_self()))
+            else {
+                continue;
+            };
+            if let Some(found) = statement_line_in(&sections.dwarf(Some(info))?, addr)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// [`SourceLines::statement_line`] over the units of `dwarf`.
+fn statement_line_in(dwarf: &gimli::Dwarf<Reader>, addr: u64) -> Result<Option<(String, u32)>> {
+    let fail = |e| error("DWARF line program", e);
+    let mut units = dwarf.units();
+    while let Some(header) = units.next().map_err(fail)? {
+        let unit = dwarf.unit(header).map_err(fail)?;
+        let Some(program) = unit.line_program.clone() else {
+            continue;
+        };
+        let mut rows = program.rows();
+        // the best row of the current sequence: (address, file index, line, is_stmt)
+        let mut best: Option<(u64, u64, u64, bool)> = None;
+        while let Some((_, row)) = rows.next_row().map_err(fail)? {
+            let at = row.address();
+            if row.end_sequence() {
+                if let Some((_, file, line, _)) = best.take().filter(|_| at > addr) {
+                    if line == 0 {
+                        return Ok(None);
+                    }
+                    let header = rows.header();
+                    let name = header
+                        .file(file)
+                        .map(|f| file_path(dwarf, &unit, header, f))
+                        .transpose()?
+                        .unwrap_or_default();
+                    return Ok(Some((name, u32::try_from(line).unwrap_or(u32::MAX))));
+                }
+                continue;
+            }
+            if at > addr {
+                continue;
+            }
+            let line = row.line().map_or(0, |l| l.get());
+            let this = (at, row.file_index(), line, row.is_stmt());
+            best = match best {
+                Some(b) if b.0 > at => Some(b),
+                Some(b) if b.0 == at && b.3 && !this.3 => Some(b),
+                _ => Some(this),
+            };
+        }
+    }
+    Ok(None)
+}
+
+/// A line-table file's path as addr2line renders it: the unit's directory, the file's
+/// directory, the file's name, each absolute one replacing what came before.
+fn file_path(
+    dwarf: &gimli::Dwarf<Reader>,
+    unit: &gimli::Unit<Reader>,
+    header: &gimli::LineProgramHeader<Reader>,
+    file: &gimli::FileEntry<Reader>,
+) -> Result<String> {
+    use gimli::Reader as _;
+    let fail = |e| error("DWARF file name", e);
+    let text = |v: gimli::AttributeValue<Reader>| -> Result<String> {
+        let r = dwarf.attr_string(unit, v).map_err(fail)?;
+        Ok(r.to_string_lossy().map_err(fail)?.into_owned())
+    };
+    let mut path = match &unit.comp_dir {
+        Some(d) => d.to_string_lossy().map_err(fail)?.into_owned(),
+        None => String::new(),
+    };
+    let mut push = |p: String| {
+        if p.starts_with('/') || path.is_empty() {
+            path = p;
+        } else {
+            if !path.ends_with('/') {
+                path.push('/');
+            }
+            path.push_str(&p);
+        }
+    };
+    if file.directory_index() != 0 {
+        if let Some(dir) = file.directory(header) {
+            push(text(dir)?);
+        }
+    }
+    push(text(file.path_name())?);
+    Ok(path)
 }
 
 /// The frames of `addr` in one context.

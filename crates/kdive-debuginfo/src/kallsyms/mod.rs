@@ -153,6 +153,11 @@ impl SymbolSource for Kallsyms {
             return self.symbol_sized(pick as usize, next.map(|n| n.saturating_sub(at)));
         }
     }
+
+    /// Every symbol (decodes every name once); empty when a block of names cannot be decoded.
+    fn all(&self) -> Vec<Symbol> {
+        self.table().map(|t| t.all()).unwrap_or_default()
+    }
 }
 
 impl Kallsyms {

@@ -200,6 +200,9 @@ impl SymbolSource for SymbolTable {
             - 1;
         Some(self.symbol(last))
     }
+    fn all(&self) -> Vec<Symbol> {
+        (0..self.entries.len()).map(|i| self.symbol(i)).collect()
+    }
 }
 
 pub(super) fn le_u64(c: &[u8]) -> u64 {
@@ -226,6 +229,9 @@ impl SymbolSource for ModuleSymbols {
     }
     fn by_addr(&self, addr: u64) -> Option<Symbol> {
         self.table.by_addr(addr)
+    }
+    fn all(&self) -> Vec<Symbol> {
+        self.table.all()
     }
 }
 

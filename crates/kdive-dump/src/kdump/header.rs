@@ -168,6 +168,17 @@ fn parse_utsname(data: &[u8]) -> Utsname {
     }
 }
 
+/// The byte order a header is most likely written in: the one that makes `header_version` (a
+/// small number) small.
+fn likely_endian(data: &[u8]) -> Endian {
+    let f = |endian| Fields { data, endian }.u32(8);
+    if f(Endian::Little) > 0xffff && f(Endian::Big) <= 0xffff {
+        Endian::Big
+    } else {
+        Endian::Little
+    }
+}
+
 fn sane_block_size(bs: u64) -> bool {
     bs.is_power_of_two() && (MIN_BLOCK..=MAX_BLOCK).contains(&bs)
 }
@@ -221,21 +232,18 @@ impl Header {
                 });
             }
             let st = layouts[0].status;
-            let le = |at| {
-                Fields {
-                    data,
-                    endian: Endian::Little,
-                }
-                .u32(at)
-            };
+            // quoted as the file means them: in its byte order, told by the small header_version
+            let endian = likely_endian(data);
+            let v = |at| Fields { data, endian }.u32(at);
             return Err(DumpError::Corrupt {
                 what: "kdump header",
                 offset: st as u64,
                 detail: format!(
-                    "no sane block_size {:#x} / bitmap_blocks {:#x} / max_mapnr {:#x} (little endian; machine {:?})",
-                    le(st + 4),
-                    le(st + 12),
-                    le(st + 16),
+                    "no sane block_size {:#x} / bitmap_blocks {:#x} / max_mapnr {:#x} ({} endian; machine {:?})",
+                    v(st + 4),
+                    v(st + 12),
+                    v(st + 16),
+                    if endian == Endian::Big { "big" } else { "little" },
                     utsname.machine
                 ),
             });

@@ -258,7 +258,11 @@ impl KdumpFile {
             None => None,
         };
         let notes = match sub.notes {
-            Some((off, size)) => crate::notes::parse_notes(&store.slice("ELF notes", off, size)?),
+            Some((off, size)) => crate::notes::parse_notes_of(
+                &store.slice("ELF notes", off, size)?,
+                header.endian,
+                header.word == 4,
+            ),
             None => Default::default(),
         };
 
@@ -321,16 +325,15 @@ impl KdumpFile {
     }
 
     /// Indexes a flattened (`makedumpfile -F`) file and parses the kdump inside it.
-    pub fn parse_flattened(map: memmap2::Mmap) -> Result<KdumpFile> {
-        let flat = FlatFile::index(map)?;
+    pub fn parse_flattened(flat: FlatFile) -> Result<KdumpFile> {
         let mut head = [0u8; 8];
         flat.read_at("flattened kdump header", 0, &mut head)
             .map_err(|_| DumpError::NotADump {
                 reason: "flattened file holds no data at offset 0".into(),
             })?;
         if head.starts_with(b"\x7fELF") {
-            return Err(DumpError::Unsupported {
-                what: "flattened ELF vmcore (makedumpfile -F -E)".into(),
+            return Err(DumpError::NotADump {
+                reason: "a flattened ELF vmcore, not a kdump-compressed one".into(),
             });
         }
         KdumpFile::parse(Source::Flattened(flat))

@@ -78,15 +78,8 @@ pub fn crash_caller_width(prog: &Program) -> usize {
     }
 }
 
-/// `Sun Nov 22 12:04:06 UTC 2026`: `strftime("%a %b %e %T %Z %Y")` in UTC, as crash's `ctime_tz`.
-pub fn format_wall_time(secs: i64) -> String {
-    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = secs.div_euclid(86_400);
-    let tod = secs.rem_euclid(86_400);
-    // civil date from days since 1970-01-01 (Howard Hinnant's algorithm)
+/// The `(year, month, day)` of `days` since 1970-01-01 (Howard Hinnant's algorithm).
+pub fn civil_date(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -95,7 +88,18 @@ pub fn format_wall_time(secs: i64) -> String {
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// `Sun Nov 22 12:04:06 UTC 2026`: `strftime("%a %b %e %T %Z %Y")` in UTC, as crash's `ctime_tz`.
+pub fn format_wall_time(secs: i64) -> String {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_date(days);
     format!(
         "{} {} {:2} {:02}:{:02}:{:02} UTC {}",
         DAYS[(days + 4).rem_euclid(7) as usize],

@@ -16,8 +16,8 @@ use kdive_program::{Program, ProgramError};
 use serde::Serialize;
 
 pub use format::{
-    caller_id_text, crash_caller_width, format_caller, format_record_lines, format_timestamp,
-    format_wall_time, FormatOptions, TimeFormat,
+    caller_id_text, civil_date, crash_caller_width, format_caller, format_record_lines,
+    format_timestamp, format_wall_time, FormatOptions, TimeFormat,
 };
 
 /// One record of the kernel log.

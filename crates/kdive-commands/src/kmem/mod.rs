@@ -1,8 +1,17 @@
-//! `kmem -i` (memory usage) and `kmem -s [NAME...]` (slab caches), printed as crash prints them.
+//! `kmem`: what an address is, memory usage, pages, free lists, zones, slab caches, vmalloc
+//! areas and VM counters, printed as crash prints them. One flag chooses what is shown; each
+//! has its module beside this one (`-i` and `-s` live here).
 //!
 //! Where crash's counting differs from the kernel's, crash's is followed: `kmem -s` counts the
 //! objects on the per-CPU freelists and partial slabs as free (`/proc/slabinfo` counts them as
 //! active), and only for a CPU that holds a slab.
+
+pub mod address;
+pub mod counters;
+pub mod pages;
+pub mod slabs;
+pub mod vmalloc;
+pub mod zones;
 
 use std::io::{self, Write};
 
@@ -162,42 +171,119 @@ impl From<SlabCache> for SlabRow {
     }
 }
 
+/// The flags that choose what `kmem` shows; crash takes one of them.
+const MODES: &[char] = &[
+    'i', 's', 'S', 'p', 'f', 'F', 'z', 'n', 'v', 'V', 'o', 'h', 'g',
+];
+
 /// Runs `kmem`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse(&table::KMEM, args)?;
+    let modes: Vec<char> = MODES.iter().copied().filter(|&c| f.has(c)).collect();
+    let usage =
+        |m: &str| CommandError::Usage(format!("kmem: {m}\nusage: {}", table::KMEM.synopsis()));
+    if modes.len() > 1 {
+        return Err(usage("only one flag allowed!"));
+    }
     let prog = s.kernel()?;
     let page_size = s.dump().kernel_page_size().max(1);
-    match (f.has('i'), f.has('s')) {
-        (true, false) if f.positional.is_empty() => Ok(Box::new(KmemInfo::new(
-            page_size,
-            meminfo(prog, page_size.trailing_zeros(), s.walk_limit),
-        ))),
-        (false, true) => {
-            let all = slab_caches(prog, &f.positional, s.walk_limit).map_err(|e| {
-                CommandError::Program {
-                    cmd: "kmem",
-                    source: e,
-                }
-            })?;
-            let mut problems = all.problems;
-            for n in &f.positional {
-                if !all.caches.iter().any(|c| &c.name == n) {
-                    problems.push(format!("invalid slab cache name: {n}"));
-                }
-            }
-            let caches: Vec<SlabRow> = all.caches.into_iter().map(SlabRow::from).collect();
-            Ok(Box::new(KmemSlabs {
-                page_size,
-                incomplete: !problems.is_empty() || caches.iter().any(|c| !c.problems.is_empty()),
-                caches,
-                problems,
-            }))
+    let no_args = |flag: char| {
+        if f.positional.is_empty() {
+            Ok(())
+        } else {
+            Err(usage(&format!("no address arguments allowed with -{flag}")))
         }
-        _ => Err(CommandError::Usage(format!(
-            "kmem: give -i, or -s and cache names\nusage: {}",
-            table::KMEM.synopsis()
-        ))),
+    };
+    match modes.first().copied() {
+        Some('i') => {
+            no_args('i')?;
+            Ok(Box::new(KmemInfo::new(
+                page_size,
+                meminfo(prog, page_size.trailing_zeros(), s.walk_limit),
+            )))
+        }
+        Some('s') if f.positional.iter().any(|w| is_hex_word(w)) => {
+            slabs::run_address(s, prog, &f.positional)
+        }
+        Some('s') => slabs(prog, &f.positional, page_size, s.walk_limit),
+        Some('p') => pages::run(s, prog, &f.positional, f.has('P')),
+        Some('g') => pages::run_flags(prog, &f.positional),
+        Some(c @ ('f' | 'F')) => {
+            no_args(c)?;
+            let map = pages::MemMap::new(prog, page_size)?;
+            Ok(Box::new(zones::free_areas(
+                prog,
+                &map,
+                page_size,
+                c == 'F',
+                s.walk_limit,
+            )?))
+        }
+        Some('z') => {
+            no_args('z')?;
+            Ok(Box::new(zones::zone_stats(prog)?))
+        }
+        Some('n') => {
+            no_args('n')?;
+            let map = pages::MemMap::new(prog, page_size)?;
+            Ok(Box::new(zones::memory_nodes(
+                prog,
+                &map,
+                page_size,
+                s.walk_limit,
+            )?))
+        }
+        Some('V') => {
+            no_args('V')?;
+            Ok(Box::new(counters::vm_stat(prog)?))
+        }
+        Some('o') => {
+            no_args('o')?;
+            Ok(Box::new(counters::per_cpu_offsets(prog)?))
+        }
+        Some('h') => {
+            no_args('h')?;
+            Ok(Box::new(counters::huge_pages(prog, page_size)?))
+        }
+        Some('v') if f.positional.is_empty() => Ok(Box::new(vmalloc::areas(prog, s.walk_limit)?)),
+        Some('S') => slabs::run_verbose(s, prog, &f.positional),
+        Some('v') => Err(usage("-v with an address is not implemented")),
+        None if f.positional.is_empty() => Err(usage("give a flag or an address")),
+        None => address::run(s, prog, &f.positional, f.has('P')),
+        _ => Err(usage("this flag is not available yet")),
     }
+}
+
+/// crash's test for an address operand: hexadecimal digits only (after an optional `0x`).
+fn is_hex_word(w: &str) -> bool {
+    let h = w.strip_prefix("0x").unwrap_or(w);
+    !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// `kmem -s [NAME...]`.
+fn slabs(
+    prog: &kdive_program::Program,
+    names: &[String],
+    page_size: u64,
+    limit: usize,
+) -> Result<Box<dyn Report>, CommandError> {
+    let all = slab_caches(prog, names, limit).map_err(|e| CommandError::Program {
+        cmd: "kmem",
+        source: e,
+    })?;
+    let mut problems = all.problems;
+    for n in names {
+        if !all.caches.iter().any(|c| &c.name == n) {
+            problems.push(format!("invalid slab cache name: {n}"));
+        }
+    }
+    let caches: Vec<SlabRow> = all.caches.into_iter().map(SlabRow::from).collect();
+    Ok(Box::new(KmemSlabs {
+        page_size,
+        incomplete: !problems.is_empty() || caches.iter().any(|c| !c.problems.is_empty()),
+        caches,
+        problems,
+    }))
 }
 
 /// crash's `pages_to_size`: `0`, `N KB`, `N.N MB`, `N.N GB`, a `.0` dropped.
@@ -293,7 +379,7 @@ impl Report for KmemInfo {
 }
 
 /// A cache's `kmem -s` line.
-fn cache_line(c: &SlabRow, page_size: u64) -> String {
+pub(crate) fn cache_line(c: &SlabRow, page_size: u64) -> String {
     let counts = match &c.counts {
         Some(n) => format!("{:>9}  {:>8}  {:>5}", n.allocated, n.total, n.slabs),
         None => format!("{:>9}  {:>8}  {:>5}", "?", "?", "?"),

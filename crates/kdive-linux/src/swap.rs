@@ -1,0 +1,79 @@
+//! Swap devices (`swap_info[]`): each area's size, use, priority and file.
+
+use kdive_program::{Program, Result};
+
+use crate::fs::d_path;
+
+/// `SWP_USED` in `swap_info_struct.flags`: the slot holds an area.
+const SWP_USED: u64 = 1;
+/// `S_IFMT` and `S_IFBLK` of `i_mode`.
+const S_IFMT: u64 = 0o170000;
+const S_IFBLK: u64 = 0o060000;
+
+/// One swap area.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SwapArea {
+    /// Its `struct swap_info_struct`.
+    pub addr: u64,
+    /// A block device (partition) rather than a file.
+    pub partition: bool,
+    /// Usable pages, and pages in use.
+    pub pages: u64,
+    pub used_pages: u64,
+    pub priority: i64,
+    /// The swap file's or device's path.
+    pub path: Option<String>,
+}
+
+/// The swap areas in use, in `swap_info[]` order, and what could not be read.
+pub fn swap_areas(prog: &Program) -> Result<(Vec<SwapArea>, Vec<String>)> {
+    let nr = u64::from(prog.mem().read_u32(prog.symbol_address("nr_swapfiles")?)?).min(64);
+    let table = prog.symbol_address("swap_info")?;
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for i in 0..nr {
+        let p = prog.read_u64(table + 8 * i)?;
+        if p == 0 {
+            continue;
+        }
+        match read_area(prog, p) {
+            Ok(Some(a)) => out.push(a),
+            Ok(None) => {}
+            Err(e) => problems.push(format!("swap_info[{i}] at {p:#x}: {e}")),
+        }
+    }
+    Ok((out, problems))
+}
+
+fn read_area(prog: &Program, addr: u64) -> Result<Option<SwapArea>> {
+    let s = prog.object("struct swap_info_struct", addr)?;
+    if s.member("flags")?.read_u64()? & SWP_USED == 0 {
+        return Ok(None);
+    }
+    let file = s.member("swap_file")?.read_u64()?;
+    let (partition, path) = if file == 0 {
+        (false, None)
+    } else {
+        let f = prog.object("struct file", file)?;
+        let inode = f.member("f_inode")?.read_u64()?;
+        let mode = prog
+            .object("struct inode", inode)?
+            .member("i_mode")?
+            .read_u64()?;
+        let p = f.member("f_path")?;
+        let path = d_path(
+            prog,
+            p.member("mnt")?.read_u64()?,
+            p.member("dentry")?.read_u64()?,
+        )?;
+        (mode & S_IFMT == S_IFBLK, Some(path))
+    };
+    Ok(Some(SwapArea {
+        addr,
+        partition,
+        pages: s.member("pages")?.read_u64()?,
+        used_pages: s.member("inuse_pages")?.read_u64()?,
+        priority: s.member("prio")?.read_i64()?,
+        path,
+    }))
+}

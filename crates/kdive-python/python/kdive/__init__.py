@@ -1,0 +1,113 @@
+"""kdive: Linux kernel crash dumps from Python, in drgn's shape.
+
+``prog = kdive.open("vmcore")`` gives a :class:`Program`; ``prog["init_task"]`` an
+:class:`Object`; helpers live under drgn's module names (``kdive.helpers.linux.pid`` ...).
+Inside ``kdive VMCORE --script FILE.py`` ``import drgn`` resolves to this module.
+"""
+import enum as _enum
+import os as _os
+import typing as _typing
+
+from ._kdive import (  # noqa: F401
+    FaultError,
+    MissingDebugInfoError,
+    Object,
+    ObjectAbsentError,
+    OutOfBoundsError,
+    Program,
+    StackFrame,
+    StackTrace,
+    Symbol,
+    Thread,
+    Type,
+    TypeEnumerator,
+    TypeKind,
+    TypeMember,
+    TypeParameter,
+    cast,
+    container_of,
+    find_task,
+    for_each_task,
+    offsetof,
+    open,
+    reinterpret,
+    sizeof,
+)
+
+
+#: Anything usable as an integer: ``int``, or an ``Object`` of integer type (drgn's alias).
+IntegerLike = _typing.Union[int, "_typing.SupportsIndex"]
+#: A filesystem path (drgn's alias).
+Path = _typing.Union[str, bytes, "_os.PathLike"]
+
+
+class ProgramFlags(_enum.Flag):
+    """What kind of program: kdive reads Linux kernels."""
+
+    IS_LINUX_KERNEL = 1
+    IS_LIVE = 2
+    IS_LOCAL = 4
+
+
+class PlatformFlags(_enum.Flag):
+    IS_64_BIT = 1
+    IS_LITTLE_ENDIAN = 2
+
+
+class Architecture(_enum.Enum):
+    X86_64 = 1
+    AARCH64 = 4
+    UNKNOWN = 0
+
+
+class Qualifiers(_enum.Flag):
+    NONE = 0
+    CONST = 1
+    VOLATILE = 2
+    RESTRICT = 4
+    ATOMIC = 8
+
+
+class Platform:
+    """A dump's architecture and flags (drgn's ``Platform``)."""
+
+    def __init__(self, arch, flags=None):
+        self.arch = arch
+        self.flags = flags if flags is not None else PlatformFlags.IS_64_BIT | PlatformFlags.IS_LITTLE_ENDIAN
+
+    def __repr__(self):
+        return "Platform(%s, %s)" % (self.arch, self.flags)
+
+
+def _platform(arch_name):
+    return Platform(Architecture.__members__.get(arch_name, Architecture.UNKNOWN))
+
+
+def NULL(prog, type):
+    """A NULL pointer of ``type`` (drgn's ``NULL``)."""
+    return Object(prog, type, 0)
+
+
+def program_from_core_dump(path):
+    """drgn's name for :func:`open`."""
+    return open(path)
+
+
+class Language:
+    C = "C"
+
+
+def execscript(path, *args):
+    """Run a script in the caller's globals (drgn's ``execscript``), with ``sys.argv`` set."""
+    import inspect
+    import runpy
+    import sys
+
+    caller = inspect.stack()[1].frame.f_globals
+    old = sys.argv
+    sys.argv = [path] + list(args)
+    try:
+        out = runpy.run_path(path, init_globals=caller, run_name="__main__")
+    finally:
+        sys.argv = old
+    caller.update(out)

@@ -1,0 +1,1 @@
+"""Helpers, under drgn's module names: ``kdive.helpers.linux.*`` and ``kdive.helpers.common``."""

@@ -1,0 +1,60 @@
+"""CPU masks (drgn's ``drgn.helpers.linux.cpumask``)."""
+from ... import _kdive
+from ._walk import prog_of
+
+__all__ = (
+    "cpumask_to_cpulist", "for_each_cpu", "for_each_online_cpu", "for_each_possible_cpu",
+    "for_each_present_cpu", "num_online_cpus", "num_possible_cpus", "num_present_cpus",
+)
+
+
+def for_each_cpu(mask):
+    """The CPUs set in a ``struct cpumask``."""
+    bits = mask.bits
+    n = len(bits)
+    for w in range(n):
+        word = bits[w].value_()
+        b = 0
+        while word:
+            if word & 1:
+                yield w * 64 + b
+            word >>= 1
+            b += 1
+
+
+def for_each_online_cpu(prog):
+    return iter(_kdive._cpus(prog_of(prog), "online"))
+
+
+def for_each_possible_cpu(prog):
+    return iter(_kdive._cpus(prog_of(prog), "possible"))
+
+
+def for_each_present_cpu(prog):
+    return iter(_kdive._cpus(prog_of(prog), "present"))
+
+
+def num_online_cpus(prog):
+    return len(_kdive._cpus(prog_of(prog), "online"))
+
+
+def num_possible_cpus(prog):
+    return len(_kdive._cpus(prog_of(prog), "possible"))
+
+
+def num_present_cpus(prog):
+    return len(_kdive._cpus(prog_of(prog), "present"))
+
+
+def cpumask_to_cpulist(mask):
+    """``0-3,5`` for a ``struct cpumask``."""
+    cpus = list(for_each_cpu(mask))
+    out = []
+    i = 0
+    while i < len(cpus):
+        j = i
+        while j + 1 < len(cpus) and cpus[j + 1] == cpus[j] + 1:
+            j += 1
+        out.append(str(cpus[i]) if i == j else "%d-%d" % (cpus[i], cpus[j]))
+        i = j + 1
+    return ",".join(out)

@@ -1,0 +1,30 @@
+"""NUMA node masks (drgn's ``drgn.helpers.linux.nodemask``)."""
+
+__all__ = ("for_each_node", "for_each_online_node", "for_each_node_mask", "node_state")
+
+
+def for_each_node_mask(mask):
+    bits = mask.bits
+    for w in range(len(bits)):
+        word = bits[w].value_()
+        for b in range(64):
+            if word >> b & 1:
+                yield w * 64 + b
+
+
+def _state(prog, name):
+    t = prog.type("enum node_states")
+    value = dict((e.name, e.value) for e in t.enumerators)[name]
+    return prog["node_states"][value]
+
+
+def for_each_node(prog):
+    return for_each_node_mask(_state(prog, "N_POSSIBLE"))
+
+
+def for_each_online_node(prog):
+    return for_each_node_mask(_state(prog, "N_ONLINE"))
+
+
+def node_state(node, state):
+    return bool(state.bits[node // 64].value_() >> (node % 64) & 1)
