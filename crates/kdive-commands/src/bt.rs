@@ -11,7 +11,8 @@ use crate::rd::parse_hex;
 use kdive_linux::stack::{Backtrace, BacktraceContext, StartKind};
 use kdive_linux::task::TaskInfo;
 use kdive_program::unwind::scan::stack_words;
-use kdive_program::unwind::x86_64::{reg, reg_name};
+use kdive_program::unwind::x86_64::reg_name;
+use kdive_program::unwind::Arch;
 use kdive_program::unwind::{ExceptionStack, FoundBy, Frame, RegSet, StackKind, TraceEnd};
 use kdive_program::Program;
 use serde::{Deserialize, Serialize};
@@ -159,9 +160,9 @@ pub struct BtRegs {
 }
 
 impl BtRegs {
-    /// The value of register `r`, if the block has it.
-    fn get(&self, r: u16) -> Option<u64> {
-        self.registers.get(reg_name(r)?).map(|h| h.0)
+    /// The value of the register named `name`, if the block has it.
+    fn get(&self, name: &str) -> Option<u64> {
+        self.registers.get(name).map(|h| h.0)
     }
 }
 
@@ -276,6 +277,9 @@ pub struct BtTask {
 /// What `bt` reports.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Bt {
+    /// The architecture (`"x86_64"`, `"aarch64"`): how register blocks are laid out.
+    #[serde(default = "default_arch")]
+    pub arch: String,
     pub tasks: Vec<BtTask>,
     /// Remarks about the command as a whole.
     pub notes: Vec<String>,
@@ -303,13 +307,19 @@ pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
     let options = opts(&f);
     if f.has('v') {
         return Ok(empty(
+            prog,
             options,
             Some(overflows(prog, &ctx, &tasks.infos)),
             None,
         ));
     }
     if f.has('E') {
-        return Ok(empty(options, None, Some(search_cpu_stacks(prog, &ctx))));
+        return Ok(empty(
+            prog,
+            options,
+            None,
+            Some(search_cpu_stacks(prog, &ctx)),
+        ));
     }
     let mut chosen: Vec<&TaskInfo> = if f.has('a') {
         ctx.active
@@ -357,11 +367,15 @@ pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
 
 /// A `bt` that shows no task: `-v` and `-E`.
 fn empty(
+    prog: &Program,
     options: BtOptions,
     overflows: Option<Vec<Overflow>>,
     searched: Option<Vec<SearchedStack>>,
 ) -> Bt {
     Bt {
+        arch: prog
+            .unwind_arch()
+            .map_or_else(|_| default_arch(), |a| a.name().into()),
         tasks: Vec::new(),
         notes: Vec::new(),
         options,
@@ -512,6 +526,10 @@ fn opts(f: &Flags) -> BtOptions {
     }
 }
 
+fn default_arch() -> String {
+    "x86_64".into()
+}
+
 fn backtraces(
     prog: &Program,
     ctx: &BacktraceContext,
@@ -523,12 +541,13 @@ fn backtraces(
     let mut out = Vec::with_capacity(tasks.len());
     let mut syms = Symbolizer::new(prog);
     let mut names = AddressNames::new(prog);
+    let arch = prog.unwind_arch().ok();
     for t in tasks {
         let b = match start {
             Some((pc, sp)) => ctx.backtrace_from(prog, t.addr, pc, sp),
             None => ctx.backtrace(prog, t.addr),
         };
-        let mut report = task_report(prog, &mut syms, t, &b, opts);
+        let mut report = task_report(prog, &mut syms, arch.as_deref(), t, &b, opts);
         for w in report.frames.iter_mut().flat_map(|f| f.words.iter_mut()) {
             w.label = names.label(w.value, opts.symbolic);
         }
@@ -550,6 +569,7 @@ fn backtraces(
         }.into());
     }
     Bt {
+        arch: arch.map_or_else(default_arch, |a| a.name().into()),
         tasks: out,
         notes,
         options: opts,
@@ -590,14 +610,24 @@ impl<'p> Symbolizer<'p> {
     }
 }
 
-fn regs_report(set: &RegSet, addr: Option<u64>, user: bool, partial: bool) -> BtRegs {
+fn regs_report(
+    arch: Option<&dyn Arch>,
+    set: &RegSet,
+    addr: Option<u64>,
+    user: bool,
+    partial: bool,
+) -> BtRegs {
+    let name = |r| match arch {
+        Some(a) => a.reg_name(r),
+        None => reg_name(r),
+    };
     BtRegs {
         addr,
         user,
         partial,
         registers: set
             .iter()
-            .filter_map(|(r, v)| Some((reg_name(r)?.to_string(), Hex(v))))
+            .filter_map(|(r, v)| Some((name(r)?.to_string(), Hex(v))))
             .collect(),
     }
 }
@@ -605,6 +635,7 @@ fn regs_report(set: &RegSet, addr: Option<u64>, user: bool, partial: bool) -> Bt
 fn task_report(
     prog: &Program,
     syms: &mut Symbolizer<'_>,
+    arch: Option<&dyn Arch>,
     t: &TaskInfo,
     b: &Backtrace,
     opts: BtOptions,
@@ -625,8 +656,10 @@ fn task_report(
         let switched = prev_stack.is_some_and(|p| p != f.stack);
         let user = f.exception.as_ref().is_some_and(|e| e.user);
         let block = match &f.exception {
-            Some(e) => Some(regs_report(&e.regs, Some(e.addr), e.user, e.partial)),
-            None if i == 0 && f.ra_slot.is_none() => Some(regs_report(&f.regs, None, false, false)),
+            Some(e) => Some(regs_report(arch, &e.regs, Some(e.addr), e.user, e.partial)),
+            None if i == 0 && f.ra_slot.is_none() => {
+                Some(regs_report(arch, &f.regs, None, false, false))
+            }
             None => None,
         };
         // crash numbers a frame from registers only when the walk changed stacks to reach it
@@ -888,7 +921,7 @@ impl Bt {
                     write_source(out, f)?;
                 }
                 Some(regs) => {
-                    write_regs_block(out, regs, f)?;
+                    write_regs_block(out, &self.arch, regs, f)?;
                     if f.level.is_none() {
                         write_source(out, f)?;
                     }
@@ -912,7 +945,7 @@ impl Bt {
                 let kernel_regs = next.exception.as_ref().filter(|r| !r.user);
                 let same_stack = next.stack == f.stack;
                 if let (Some(regs), false, true) = (kernel_regs, f.words.is_empty(), same_stack) {
-                    write_regs_block(out, regs, next)?;
+                    write_regs_block(out, &self.arch, regs, next)?;
                     shown_early = Some(i + 1);
                 }
             }
@@ -983,19 +1016,77 @@ fn module_suffix(module: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-/// crash's register block of a frame.
-fn write_regs_block(out: &mut dyn Write, r: &BtRegs, f: &BtFrame) -> io::Result<()> {
+/// crash's register block of the architecture.
+fn write_regs_block(out: &mut dyn Write, arch: &str, r: &BtRegs, f: &BtFrame) -> io::Result<()> {
+    match arch {
+        "aarch64" => write_regs_block_arm64(out, r, f),
+        _ => write_regs_block_x86(out, r, f),
+    }
+}
+
+/// crash's aarch64 register block: pc, lr, sp (with symbols in kernel mode), then x29..x0,
+/// and for user mode `orig_x0`, the syscall number and pstate.
+fn write_regs_block_arm64(out: &mut dyn Write, r: &BtRegs, f: &BtFrame) -> io::Result<()> {
+    let g = |name: &str| match r.get(name) {
+        Some(v) => format!("{v:016x}"),
+        None => "-".repeat(16),
+    };
+    if r.user {
+        writeln!(
+            out,
+            "     PC: {}   LR: {}   SP: {}",
+            g("pc"),
+            g("x30"),
+            g("sp")
+        )?;
+    } else {
+        let at = match (&f.function, f.offset) {
+            (Some(n), Some(o)) => format!("  [{n}+{o}]"),
+            _ => String::new(),
+        };
+        writeln!(out, "     PC: {}{at}", g("pc"))?;
+        writeln!(out, "     LR: {}", g("x30"))?;
+        let pstate = r
+            .get("pstate")
+            .map_or("-".repeat(8), |v| format!("{v:08x}"));
+        writeln!(out, "     SP: {}  PSTATE: {pstate}", g("sp"))?;
+    }
+    let names: Vec<String> = (0..30).rev().map(|i| format!("x{i}")).collect();
+    for row in names.chunks(3) {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|n| format!("{:>3}: {}", n.to_uppercase(), g(n)))
+            .collect();
+        writeln!(out, "    {}", cells.join("  "))?;
+    }
+    if r.user {
+        let pstate = r
+            .get("pstate")
+            .map_or("-".repeat(8), |v| format!("{v:08x}"));
+        let sysno = r
+            .get("syscallno")
+            .map_or("-".into(), |v| (v as i64).to_string());
+        writeln!(
+            out,
+            "    ORIG_X0: {}  SYSCALLNO: {sysno}  PSTATE: {pstate}",
+            g("orig_x0")
+        )?;
+    }
+    Ok(())
+}
+
+fn write_regs_block_x86(out: &mut dyn Write, r: &BtRegs, f: &BtFrame) -> io::Result<()> {
     write_regs(out, r, f.function.as_deref(), f.offset)
 }
 
-/// crash's register block: `[exception RIP: fn+off]` (kernel mode), then the registers.
+/// crash's x86_64 register block: `[exception RIP: fn+off]` (kernel mode), then the registers.
 pub(crate) fn write_regs(
     out: &mut dyn Write,
     r: &BtRegs,
     function: Option<&str>,
     offset: Option<u64>,
 ) -> io::Result<()> {
-    let g = |reg: u16| match r.get(reg) {
+    let g = |reg: &str| match r.get(reg) {
         Some(v) => format!("{v:016x}"),
         None => "-".repeat(16),
     };
@@ -1007,20 +1098,20 @@ pub(crate) fn write_regs(
         writeln!(out, "    [exception RIP: {rip}]")?;
     }
     let flags = r
-        .get(reg::RFLAGS)
+        .get("rflags")
         .map_or("-".repeat(8), |v| format!("{v:08x}"));
     writeln!(
         out,
         "    RIP: {}  RSP: {}  RFLAGS: {flags}",
-        g(reg::RIP),
-        g(reg::RSP)
+        g("rip"),
+        g("rsp")
     )?;
-    let rows: [[(&str, u16); 3]; 5] = [
-        [("RAX", reg::RAX), ("RBX", reg::RBX), ("RCX", reg::RCX)],
-        [("RDX", reg::RDX), ("RSI", reg::RSI), ("RDI", reg::RDI)],
-        [("RBP", reg::RBP), ("R8", reg::R8), ("R9", reg::R9)],
-        [("R10", reg::R10), ("R11", reg::R11), ("R12", reg::R12)],
-        [("R13", reg::R13), ("R14", reg::R14), ("R15", reg::R15)],
+    let rows: [[(&str, &str); 3]; 5] = [
+        [("RAX", "rax"), ("RBX", "rbx"), ("RCX", "rcx")],
+        [("RDX", "rdx"), ("RSI", "rsi"), ("RDI", "rdi")],
+        [("RBP", "rbp"), ("R8", "r8"), ("R9", "r9")],
+        [("R10", "r10"), ("R11", "r11"), ("R12", "r12")],
+        [("R13", "r13"), ("R14", "r14"), ("R15", "r15")],
     ];
     for row in rows {
         let cells: Vec<String> = row
@@ -1029,12 +1120,12 @@ pub(crate) fn write_regs(
             .collect();
         writeln!(out, "    {}", cells.join("  "))?;
     }
-    let seg = |rg: u16| r.get(rg).map_or("----".into(), |v| format!("{v:04x}"));
+    let seg = |rg: &str| r.get(rg).map_or("----".into(), |v| format!("{v:04x}"));
     let orig = r
-        .get(reg::ORIG_RAX)
+        .get("orig_rax")
         .map(|v| format!("ORIG_RAX: {v:016x}  "))
         .unwrap_or_default();
-    writeln!(out, "    {orig}CS: {}  SS: {}", seg(reg::CS), seg(reg::SS))
+    writeln!(out, "    {orig}CS: {}  SS: {}", seg("cs"), seg("ss"))
 }
 
 impl Report for Bt {

@@ -100,7 +100,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             .map_err(|_| CommandError::Usage(format!("ipcs: invalid id or address: {w}")))
         })
         .collect::<Result<_, _>>()?;
-    let page = s.dump().page_size();
+    let page = s.dump().kernel_page_size();
     let mut problems = Vec::new();
     let mut get = |kind: IpcKind| -> Result<Vec<IpcRow>, CommandError> {
         let (objs, p) = ipc_objects(prog, ns, kind, s.walk_limit).map_err(program_error)?;

@@ -161,7 +161,8 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     let uts = kdive_linux::system::utsname(prog).ok();
     let memory_bytes = note(
         "memory size",
-        kdive_linux::system::present_pages(prog).map(|p| p.saturating_mul(s.dump().page_size())),
+        kdive_linux::system::present_pages(prog)
+            .map(|p| p.saturating_mul(s.dump().kernel_page_size())),
     );
     let cpu_mhz = note("processor speed", kdive_linux::system::cpu_mhz(prog));
     let hz = note("HZ", machine::hz(prog));
@@ -215,7 +216,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         hypervisor: machine::hypervisor(prog),
         cpu_mhz,
         hz,
-        page_size: s.dump().page_size(),
+        page_size: s.dump().kernel_page_size(),
         kernel_virtual_base: layout.map(|l| l.page_offset),
         vmalloc_base: layout.map(|l| l.vmalloc_start),
         vmemmap_base: layout.and_then(|l| l.vmemmap),

@@ -306,9 +306,10 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     let prog = s.kernel()?;
     let tasks = s.tasks()?;
     let mut problems = tasks.list.problems.clone();
-    let page_kib = s.dump().page_size() / 1024;
+    let page_kib = s.dump().kernel_page_size() / 1024;
     // crash divides by the pages below high_memory, not by totalram
-    let totalram = kdive_linux::system::high_memory_pages(prog, s.dump().page_size()).unwrap_or(0);
+    let totalram =
+        kdive_linux::system::high_memory_pages(prog, s.dump().kernel_page_size()).unwrap_or(0);
     let boottime = kdive_linux::system::clocks(prog)
         .map(|c| c.boottime_ns)
         .unwrap_or(0);

@@ -237,7 +237,7 @@ pub fn hint(s: &Session, e: &DumpError) -> String {
     let mut text = String::new();
     match e {
         DumpError::Lost { paddr } => {
-            let pfn = paddr / s.dump().page_size().max(1);
+            let pfn = paddr / s.dump().kernel_page_size().max(1);
             if let Some((a, b)) = s
                 .dump()
                 .missing()

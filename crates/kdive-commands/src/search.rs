@@ -194,7 +194,7 @@ pub struct SearchOut {
 /// Runs `search`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let a = parse(s, args)?;
-    let ps = s.dump().page_size().max(1);
+    let ps = s.dump().kernel_page_size().max(1);
     let mem = Memory::new(s, a.space)?;
     let (start, end) = range(s, &a, &mem)?;
     let mut out = SearchOut {
@@ -310,7 +310,7 @@ impl<'s> Memory<'s> {
             return None;
         };
         let base = km.direct_map_base()?;
-        let ps = s.dump().page_size().max(1);
+        let ps = s.dump().kernel_page_size().max(1);
         Some((
             base,
             base.saturating_add(s.dump().meta().max_pfn.saturating_mul(ps)),
@@ -472,7 +472,7 @@ fn level_size(level: &str) -> u64 {
 
 /// The `[start, end)` to search: all of the space by default.
 fn range(s: &Session, a: &Args, mem: &Memory<'_>) -> Result<(u64, u64), CommandError> {
-    let ps = s.dump().page_size();
+    let ps = s.dump().kernel_page_size();
     let align = match &a.target {
         Target::Values(size, _) => *size as u64,
         Target::Strings(_) => 1,

@@ -40,7 +40,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             cmd: "swap",
             source: e,
         })?;
-    let kib = s.dump().page_size() / 1024;
+    let kib = s.dump().kernel_page_size() / 1024;
     Ok(Box::new(Swap {
         areas: areas
             .into_iter()

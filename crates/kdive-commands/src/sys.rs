@@ -338,7 +338,7 @@ pub fn collect(s: &Session) -> Result<Sys, CommandError> {
         cpu_mhz: system::cpu_mhz(prog).ok(),
         memory_bytes: system::present_pages(prog)
             .ok()
-            .map(|p| p.saturating_mul(s.dump().page_size())),
+            .map(|p| p.saturating_mul(s.dump().kernel_page_size())),
         panic,
         panic_kind,
     })

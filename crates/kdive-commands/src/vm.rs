@@ -88,7 +88,7 @@ pub(crate) fn for_tasks(
     f: &Flags,
 ) -> Result<Box<dyn Report>, CommandError> {
     let prog = s.kernel()?;
-    let page_kb = s.dump().page_size() / 1024;
+    let page_kb = s.dump().kernel_page_size() / 1024;
     let mm_only = f.has('m');
     let mut out = Vm {
         tasks: Vec::new(),

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use kdive_linux::mm::{read_vma, vmas};
 use kdive_linux::stack::BacktraceContext;
-use kdive_memory::{KernelMemory, PagingFormat};
+use kdive_memory::{KernelMemory, MmuDef};
 use kdive_program::Program;
 use serde::{Deserialize, Serialize};
 
@@ -80,7 +80,7 @@ pub struct PteRow {
 
 impl PteRow {
     /// Decodes an x86_64 entry.
-    pub fn new(pte: u64, format: &PagingFormat) -> PteRow {
+    pub fn new(pte: u64, format: &MmuDef) -> PteRow {
         let present = pte & X86_64_PRESENT != 0;
         let flags = X86_64_PTE_BITS
             .iter()
@@ -93,7 +93,7 @@ impl PteRow {
             .collect();
         PteRow {
             pte,
-            physical: pte & format.phys_mask & !(format.page_size() - 1),
+            physical: format.output_address(pte),
             present,
             flags,
         }
@@ -227,7 +227,7 @@ pub fn run_vtop(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Command
                 .ok_or_else(|| CommandError::Unavailable("vtop: no current context".into()))?
         }
     };
-    let map = MemMap::new(prog, s.dump().page_size()).ok();
+    let map = MemMap::new(prog, s.dump().kernel_page_size()).ok();
     let mut out = Vtop {
         entries: Vec::new(),
     };
@@ -239,7 +239,7 @@ pub fn run_vtop(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Command
             Space::Kernel
         } else if is_kernel(km, vaddr) {
             Space::Kernel
-        } else if vaddr < user_top(km.format()) {
+        } else if vaddr < user_top(km.mmu()) {
             Space::User
         } else {
             return Err(CommandError::Usage(format!(
@@ -265,13 +265,13 @@ pub fn run_vtop(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Command
 
 /// crash's `IS_KVADDR`: at or above the direct map.
 fn is_kernel(km: &KernelMemory, vaddr: u64) -> bool {
-    let start = km.direct_map_base().unwrap_or(!(user_top(km.format()) - 1));
+    let start = km.direct_map_base().unwrap_or(!(user_top(km.mmu()) - 1));
     vaddr >= start
 }
 
 /// The first address above user space.
-fn user_top(f: &PagingFormat) -> u64 {
-    1u64 << (f.va_bits().clamp(1, 64) - 1)
+fn user_top(f: &MmuDef) -> u64 {
+    1u64 << (f.va_bits.clamp(1, 64) - 1)
 }
 
 fn entry(vaddr: u64, space: Space) -> VtopEntry {
@@ -316,7 +316,7 @@ fn walk_into(e: &mut VtopEntry, km: &KernelMemory, root: u64) {
                 .steps
                 .last()
                 .filter(|st| w.mapping.is_some() || (st.linux == "PTE" && st.entry != 0));
-            e.pte = leaf.map(|st| PteRow::new(st.entry, km.format()));
+            e.pte = leaf.map(|st| PteRow::new(st.entry, km.mmu()));
         }
         Err(err) => e.problems.push(err.to_string()),
     }
@@ -364,7 +364,7 @@ fn user_vtop(s: &Session, prog: &Program, km: &KernelMemory, mm: u64, vaddr: u64
         Ok(root) => walk_into(&mut e, km, root),
         Err(err) => e.problems.push(format!("mm_struct.pgd: {err}")),
     }
-    let zero = zero_pages(prog, s.dump().page_size());
+    let zero = zero_pages(prog, s.dump().kernel_page_size());
     e.zero_page = e.page.is_some_and(|p| zero.contains(&p));
     e
 }
@@ -663,11 +663,12 @@ pub fn run_pte(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandE
             table::PTE.synopsis()
         )));
     }
+    let x86_64 = kdive_memory::x86_64::mmu(false, 0);
     let format = s
         .kernel()
         .ok()
         .and_then(|p| p.kernel_memory())
-        .map_or(&kdive_memory::paging::X86_64_4LEVEL, |m| m.format());
+        .map_or(&x86_64, |m| m.mmu());
     let entries = f
         .positional
         .iter()
@@ -730,7 +731,7 @@ fn frames(s: &Session, args: &[String], c: Conversion) -> Result<Box<dyn Report>
             entry.synopsis()
         )));
     }
-    let shift = s.dump().page_size().max(1).trailing_zeros();
+    let shift = s.dump().kernel_page_size().max(1).trailing_zeros();
     let mut values = Vec::new();
     for w in &f.positional {
         // crash: btop takes hexadecimal; ptob a number (decimal, or hex with 0x or a-f)
@@ -779,7 +780,6 @@ impl Report for PageFrames {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kdive_memory::paging::X86_64_4LEVEL;
     use kdive_testdata::paging::{PageTables, KB4};
 
     fn text(p: &PteRow) -> String {
@@ -792,29 +792,41 @@ mod tests {
     fn pte_as_crash() {
         // a-sysrq-6.1, 040-pte-task.txt
         assert_eq!(
-            text(&PteRow::new(0x800000001be90163, &X86_64_4LEVEL)),
+            text(&PteRow::new(
+                0x800000001be90163,
+                &kdive_memory::x86_64::mmu(false, 0)
+            )),
             "      PTE         PHYSICAL  FLAGS\n\
              800000001be90163  1be90000  (PRESENT|RW|ACCESSED|DIRTY|GLOBAL|NX)\n"
         );
         // c-hung-task-6.12: a 7-digit physical address
         assert_eq!(
-            text(&PteRow::new(0x8000000001378163, &X86_64_4LEVEL)),
+            text(&PteRow::new(
+                0x8000000001378163,
+                &kdive_memory::x86_64::mmu(false, 0)
+            )),
             "      PTE         PHYSICAL  FLAGS\n\
              8000000001378163   1378000  (PRESENT|RW|ACCESSED|DIRTY|GLOBAL|NX)\n"
         );
         // f-healthy-6.12-qemu: a 2M page
         assert_eq!(
-            text(&PteRow::new(0x80000000084001e3, &X86_64_4LEVEL)),
+            text(&PteRow::new(
+                0x80000000084001e3,
+                &kdive_memory::x86_64::mmu(false, 0)
+            )),
             "      PTE         PHYSICAL  FLAGS\n\
              80000000084001e3   8400000  (PRESENT|RW|ACCESSED|DIRTY|PSE|GLOBAL|NX)\n"
         );
         // a user page (036-vtop-user-fdhog.txt)
         assert_eq!(
-            text(&PteRow::new(0xbdd5025, &X86_64_4LEVEL)),
+            text(&PteRow::new(
+                0xbdd5025,
+                &kdive_memory::x86_64::mmu(false, 0)
+            )),
             "  PTE    PHYSICAL  FLAGS\nbdd5025   bdd5000  (PRESENT|USER|ACCESSED)\n"
         );
         // a PROTNONE entry names PROTNONE, not GLOBAL, and no PSE
-        let p = PteRow::new(0x1234_5180, &X86_64_4LEVEL);
+        let p = PteRow::new(0x1234_5180, &kdive_memory::x86_64::mmu(false, 0));
         assert!(p.present);
         assert_eq!(p.flags, ["PROTNONE", "GLOBAL"]);
     }

@@ -220,6 +220,8 @@ impl ElfDump {
             arch: match machine {
                 EM_X86_64 => Arch::X86_64,
                 EM_AARCH64 => Arch::Aarch64,
+                0 => crate::arch_from_contents(notes.vmcoreinfo.as_deref(), &notes.prstatus)
+                    .unwrap_or(Arch::Other(0)),
                 m => Arch::Other(m),
             },
             endian,

@@ -38,6 +38,26 @@ pub enum Arch {
     Other(u16),
 }
 
+/// The architecture a dump's contents imply, for containers whose header does not say:
+/// VMCOREINFO entries only one architecture writes, else the size of the `NT_PRSTATUS`
+/// register sets (aarch64: x0-x30, sp, pc, pstate; x86_64: 27 words).
+pub fn arch_from_contents(vmcoreinfo: Option<&str>, prstatus: &[PrStatus]) -> Option<Arch> {
+    if let Some(info) = vmcoreinfo.map(VmcoreInfo::parse) {
+        const ARM64: [&str; 3] = ["kimage_voffset", "TCR_EL1_T1SZ", "KERNELPACMASK"];
+        if ARM64.iter().any(|n| info.number(n).is_some()) {
+            return Some(Arch::Aarch64);
+        }
+        if info.symbol("init_top_pgt").is_some() || info.number("phys_base").is_some() {
+            return Some(Arch::X86_64);
+        }
+    }
+    match prstatus.first()?.regs.len() {
+        34 => Some(Arch::Aarch64),
+        27 => Some(Arch::X86_64),
+        _ => None,
+    }
+}
+
 /// Byte order of the dumped machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Endian {
@@ -436,6 +456,17 @@ impl Dump {
     /// Page size of the dumped machine.
     pub fn page_size(&self) -> u64 {
         self.inner.meta().page_size
+    }
+
+    /// The kernel's page size: VMCOREINFO `PAGESIZE` when it is sane, else the container's.
+    /// They differ where the container stores larger blocks (QEMU's aarch64 kdump files use
+    /// 64 KiB blocks whatever the kernel's pages).
+    pub fn kernel_page_size(&self) -> u64 {
+        self.vmcoreinfo
+            .as_ref()
+            .and_then(VmcoreInfo::page_size)
+            .filter(|p| p.is_power_of_two() && (4096..=1 << 16).contains(p))
+            .unwrap_or_else(|| self.page_size())
     }
 
     /// What the dump knows of the page holding physical address `paddr`.

@@ -33,6 +33,7 @@ pub mod slab;
 pub mod slab_object;
 pub mod sparse;
 pub mod stack;
+mod stack_arm64;
 pub mod swap;
 pub mod system;
 pub mod taint;

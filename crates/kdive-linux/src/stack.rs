@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 
 use kdive_program::object::offset_of;
 use kdive_program::unwind::scan::stack_words;
-use kdive_program::unwind::x86_64::{reg, regs_from_prstatus, regs_from_qemu};
+use kdive_program::unwind::x86_64::{reg, regs_from_qemu};
 use kdive_program::unwind::{
-    ExceptionStack, FoundBy, Limits, RegSet, StackKind, StackRange, Stacks, Start, StopReason,
-    Trace, TraceEnd,
+    Arch, ExceptionStack, FoundBy, Limits, RegSet, StackKind, StackRange, Stacks, Start,
+    StopReason, Trace, TraceEnd,
 };
 use kdive_program::{Program, Result};
 
@@ -142,6 +142,8 @@ impl SwitchFrame {
 /// the panic CPU.
 pub struct BacktraceContext {
     thread_size: u64,
+    /// The architecture's conventions (`None`: unwinding is not supported on it).
+    arch: Option<Box<dyn Arch>>,
     switch: SwitchFrame,
     /// Registers per CPU.
     pub cpu_regs: BTreeMap<u32, CpuRegs>,
@@ -163,20 +165,29 @@ impl BacktraceContext {
     /// Reads CPU registers and stacks. `active` maps each CPU to the task it was running.
     pub fn new(prog: &Program, active: &BTreeMap<u32, u64>) -> BacktraceContext {
         let mut problems = Vec::new();
-        let thread_size = ["struct thread_union", "struct irq_stack"]
-            .iter()
-            .find_map(|t| {
-                prog.type_(t)
-                    .and_then(|id| Ok(prog.types().size_of(id)?))
-                    .ok()
-            })
-            .filter(|s| s.is_power_of_two() && (4096..=1 << 20).contains(s))
-            .unwrap_or(DEFAULT_THREAD_SIZE);
+        let thread_size = [
+            "struct thread_union",
+            "struct irq_stack",
+            "union thread_union",
+        ]
+        .iter()
+        .find_map(|t| {
+            prog.type_(t)
+                .and_then(|id| Ok(prog.types().size_of(id)?))
+                .ok()
+        })
+        .filter(|s| s.is_power_of_two() && (4096..=1 << 20).contains(s))
+        // stacks are at least a page (aarch64 with 64K pages)
+        .unwrap_or_else(|| {
+            let page = prog.dump().and_then(|d| d.vmcoreinfo()?.page_size());
+            DEFAULT_THREAD_SIZE.max(page.unwrap_or(0))
+        });
+        let arch = prog.unwind_arch().ok();
         let cpus: Vec<u32> = online_cpus(prog).unwrap_or_else(|e| {
             problems.push(format!("online CPUs: {e}"));
             active.keys().copied().collect()
         });
-        let cpu_regs = cpu_registers(prog, &cpus, &mut problems);
+        let cpu_regs = cpu_registers(prog, arch.as_deref(), &cpus, &mut problems);
         let mut cpu_stacks = BTreeMap::new();
         for &cpu in active.keys().chain(&cpus) {
             cpu_stacks
@@ -192,6 +203,7 @@ impl BacktraceContext {
             .collect();
         BacktraceContext {
             thread_size,
+            arch,
             switch: SwitchFrame::new(prog),
             cpu_regs,
             cpu_stacks,
@@ -263,7 +275,7 @@ impl BacktraceContext {
                             let start = StartKind::Innermost {
                                 function,
                                 source: cr.source,
-                                saved_pc: cr.regs.get(reg::RIP),
+                                saved_pc: self.arch.as_ref().and_then(|a| cr.regs.get(a.pc_reg())),
                             };
                             return bt(start, trace, notes);
                         }
@@ -284,7 +296,11 @@ impl BacktraceContext {
                 )),
             }
         }
-        match self.switch_start(prog, task) {
+        let start = match prog.sleeping_start(task) {
+            Some(s) => s,
+            None => self.switch_start(prog, task),
+        };
+        match start {
             Ok(start) => match prog.unwind(&start, &stacks, self.limits) {
                 Ok(t) => bt(StartKind::Sleeping, t, notes),
                 Err(e) => bt(StartKind::Nothing, failed(e.to_string()), notes),
@@ -399,7 +415,9 @@ impl BacktraceContext {
         stacks: &Stacks,
         saved: &RegSet,
     ) -> Option<(String, Trace)> {
-        let (pc, sp) = (saved.get(reg::RIP)?, saved.get(reg::RSP)?);
+        let arch = self.arch.as_deref()?;
+        let (pc_reg, sp_reg) = (arch.pc_reg(), arch.sp_reg());
+        let (pc, sp) = (saved.get(pc_reg)?, saved.get(sp_reg)?);
         let func_of = |a: u64| prog.symbols().by_addr(a).map(|(s, _)| s.addr);
         let target = func_of(pc);
         for (name, lo, hi) in &self.seeds {
@@ -417,8 +435,8 @@ impl BacktraceContext {
                         break;
                     }
                     let mut regs = RegSet::new();
-                    regs.set(reg::RIP, value);
-                    regs.set(reg::RSP, slot + 8);
+                    regs.set(pc_reg, value);
+                    regs.set(sp_reg, slot + 8);
                     let start = Start {
                         regs,
                         return_address: true,
@@ -455,11 +473,15 @@ fn failed(why: String) -> Trace {
 /// order, else the kernel's `crash_notes`.
 fn cpu_registers(
     prog: &Program,
+    arch: Option<&dyn Arch>,
     cpus: &[u32],
     problems: &mut Vec<String>,
 ) -> BTreeMap<u32, CpuRegs> {
     let mut out = BTreeMap::new();
-    let Some(dump) = prog.dump() else { return out };
+    let (Some(dump), Some(arch)) = (prog.dump(), arch) else {
+        return out;
+    };
+    let regs_from_prstatus = |g: &[u64]| arch.regs_from_prstatus(g);
     let meta = dump.meta();
     if !meta.qemu_cpus.is_empty() {
         for (cpu, q) in meta.qemu_cpus.iter().enumerate() {
@@ -555,6 +577,9 @@ fn cpu_stack_ranges(
     size: u64,
     problems: &mut Vec<String>,
 ) -> Vec<StackRange> {
+    if prog.dump().map(|d| d.meta().arch) == Some(kdive_dump::Arch::Aarch64) {
+        return crate::stack_arm64::cpu_stacks(prog, cpu, size, problems);
+    }
     let mut out = Vec::new();
     match irq_stack_top(prog, cpu) {
         Ok(top) => out.push(StackRange {

@@ -98,8 +98,16 @@ pub fn present_pages(prog: &Program) -> Result<u64> {
     // NUMA kernels keep `node_data[]` (pointers); others the single `contig_page_data`.
     let nodes: Vec<u64> = match prog.symbol_address("node_data") {
         Ok(a) => {
+            // `node_data[]` has MAX_NUMNODES slots (4 on some arm64 configurations): past
+            // `nr_node_ids` lies other data
+            let nodes = prog
+                .symbol_address("nr_node_ids")
+                .and_then(|n| Ok(prog.mem().read_u32(n)?))
+                .map_or(MAX_NODES_SCANNED, |n| {
+                    u64::from(n).clamp(1, MAX_NODES_SCANNED)
+                });
             let mut v = Vec::new();
-            for i in 0..MAX_NODES_SCANNED {
+            for i in 0..nodes {
                 match prog.read_u64(a + 8 * i) {
                     Ok(0) => {}
                     Ok(p) => v.push(p),
@@ -126,8 +134,15 @@ pub fn present_pages(prog: &Program) -> Result<u64> {
 /// crash divides a task's RSS by for `ps` `%MEM`.
 pub fn high_memory_pages(prog: &Program, page_size: u64) -> Result<u64> {
     let high = prog.read_u64(prog.symbol_address("high_memory")?)?;
-    // x86_64 randomizes the direct map's base; other layouts would add their own variable here
-    let base = prog.read_u64(prog.symbol_address("page_offset_base")?)?;
+    // x86_64 randomizes the direct map's base into a variable; elsewhere the memory layer
+    // knows where the linear map starts
+    let base = match prog.symbol_address("page_offset_base") {
+        Ok(a) => prog.read_u64(a)?,
+        Err(e) => match prog.kernel_memory().and_then(|m| m.direct_map_base()) {
+            Some(b) => b,
+            None => return Err(e),
+        },
+    };
     Ok(high.saturating_sub(base) / page_size.max(1))
 }
 
@@ -166,7 +181,14 @@ pub fn panic_message<'a>(lines: impl Iterator<Item = &'a str>) -> PanicMessage {
     for l in lines {
         let l = l.trim_end();
         if let Some(i) = l.find("Kernel panic - not syncing") {
-            panic = Some(l[i..].to_string());
+            // the `---[ end Kernel panic - not syncing: ... ]---` marker of a kernel left
+            // running after the panic (no kdump) repeats the message
+            let msg = &l[i..];
+            let msg = match l[..i].ends_with("---[ end ") {
+                true => msg.strip_suffix(" ]---").unwrap_or(msg),
+                false => msg,
+            };
+            panic = Some(msg.to_string());
         } else if oops.is_none() {
             if let Some(i) = l.find("Oops: ") {
                 oops = Some(l[i..].to_string());
@@ -272,4 +294,23 @@ pub fn ikconfig(prog: &Program) -> Result<Option<String>> {
         why: format!("not a gzip stream: {e}"),
     })?;
     Ok(Some(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_message_from_the_end_marker() {
+        // the log of the aarch64 fixture: the kernel printed its end marker after the panic
+        let log = [
+            "Kernel panic - not syncing: sysrq triggered crash",
+            "CPU: 0 UID: 0 PID: 639 Comm: sh Not tainted 6.12.118+deb12-cloud-arm64 #1",
+            "---[ end Kernel panic - not syncing: sysrq triggered crash ]---",
+        ];
+        assert_eq!(
+            panic_message(log.into_iter()),
+            PanicMessage::Panic("Kernel panic - not syncing: sysrq triggered crash".into())
+        );
+    }
 }

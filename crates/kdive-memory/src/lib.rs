@@ -3,8 +3,10 @@
 //! [`ReadVirt`] is what every upper layer reads through; [`KernelMemory`] implements it
 //! for a real dump (page-table walk, KASLR, direct map, translation cache).
 
+pub mod aarch64;
 pub mod error;
-pub mod paging;
+mod kernel;
+pub mod mmu;
 mod tlb;
 pub mod x86_64;
 
@@ -93,8 +95,8 @@ pub trait ReadVirt: Send + Sync {
     }
 }
 
-pub use paging::{Level, Mapping, PagingFormat, Walk, WalkStep};
-pub use x86_64::{AddressSpace, KernelMemory};
+pub use kernel::{AddressSpace, KernelMemory, Walk};
+pub use mmu::{EntryFormat, LevelDef, Mapping, MmuDef, WalkStep};
 
 /// The smallest page size of any architecture: the granularity of partial reads.
 const MIN_PAGE: u64 = 0x1000;

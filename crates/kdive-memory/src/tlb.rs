@@ -83,9 +83,18 @@ impl Tlb {
 
     /// Records that the page of `size` bytes holding `vaddr` starts at physical `base`.
     pub(crate) fn insert(&mut self, vaddr: u64, base: u64, size: u64) {
-        match size {
-            0x4000_0000 => self.huge.insert(vaddr, base),
-            0x20_0000 => self.large.insert(vaddr, base),
+        // the largest way no larger than the page; its slot covers the part holding `vaddr`
+        let size = size.max(1).next_power_of_two();
+        let way_shift = match size {
+            s if s >= 1 << 30 => 30,
+            s if s >= 1 << 21 => 21,
+            _ => 12,
+        };
+        let sub = vaddr & (size - 1) & !((1u64 << way_shift) - 1);
+        let base = base.wrapping_add(sub);
+        match way_shift {
+            30 => self.huge.insert(vaddr, base),
+            21 => self.large.insert(vaddr, base),
             _ => self.small.insert(vaddr, base),
         }
     }
@@ -118,6 +127,12 @@ mod tests {
             t.lookup(0xffff_c900_0000_0000 + (9_999 << 12) + 8),
             Some((9_999 << 12) + 8)
         );
-        assert_eq!(t.stats(), CacheStats { hits: 4, misses: 2 });
+        // a 64K page (aarch64) is cached by its 4K part holding the address
+        t.insert(0xffff_0000_0001_3008, 0x4_0000, 0x1_0000);
+        assert_eq!(t.lookup(0xffff_0000_0001_3ff0), Some(0x4_3ff0));
+        // a 512M block by its 2M part
+        t.insert(0xffff_0000_2040_0010, 0x6000_0000, 0x2000_0000);
+        assert_eq!(t.lookup(0xffff_0000_205f_0000), Some(0x605f_0000));
+        assert_eq!(t.stats(), CacheStats { hits: 6, misses: 2 });
     }
 }

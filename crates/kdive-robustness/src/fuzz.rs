@@ -11,7 +11,7 @@ use kdive_debuginfo::{NameKind, SymbolSource, TypeId, TypeKind, Types};
 use kdive_dump::elf::ElfDump;
 use kdive_dump::flat::FlatFile;
 use kdive_dump::kdump::{KdumpFile, Source};
-use kdive_dump::{Codec, Dump, DumpFormat, Endian, VmcoreInfo};
+use kdive_dump::{Arch, Codec, Dump, DumpFormat, Endian, VmcoreInfo};
 use kdive_memory::{KernelMemory, ReadVirt};
 
 use kdive_testdata::btf::{BtfBuilder, INT_SIGNED};
@@ -29,6 +29,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("elf", elf),
     ("notes", notes),
     ("vmcoreinfo", vmcoreinfo),
+    ("aarch64_mmu", aarch64_mmu),
     ("kallsyms", kallsyms),
     ("btf", btf),
     ("codec_zlib", codec_zlib),
@@ -115,6 +116,16 @@ pub fn oops(data: &[u8]) {
 /// VMCOREINFO text, then a NUL, then physical memory from address 0: address translation set up
 /// from the text and walked over the memory, and the whole kernel opened from it.
 pub fn vmcoreinfo(data: &[u8]) {
+    translate_and_open(data, Arch::X86_64);
+}
+
+/// [`vmcoreinfo`] for an aarch64 dump: the granule, address size, `kimage_voffset` and
+/// `swapper_pg_dir` of the text choose the page-table format walked over the memory.
+pub fn aarch64_mmu(data: &[u8]) {
+    translate_and_open(data, Arch::Aarch64);
+}
+
+fn translate_and_open(data: &[u8], arch: Arch) {
     let (text, phys) = match data.iter().position(|&b| b == 0) {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (data, &[][..]),
@@ -122,10 +133,9 @@ pub fn vmcoreinfo(data: &[u8]) {
     let text = String::from_utf8_lossy(text).into_owned();
     let info = VmcoreInfo::parse(&text);
     query_vmcoreinfo(&info);
-    let dump = Arc::new(Dump::from_format(
-        Vec::new(),
-        Box::new(PhysMemory::from_bytes(phys, Some(text))),
-    ));
+    let mut phys = PhysMemory::from_bytes(phys, Some(text));
+    phys.meta_mut().arch = arch;
+    let dump = Arc::new(Dump::from_format(Vec::new(), Box::new(phys)));
     if let Ok(mem) = KernelMemory::new(dump.clone()) {
         let _ = mem.direct_map_base();
         let addrs = info
@@ -134,7 +144,14 @@ pub fn vmcoreinfo(data: &[u8]) {
             .filter(|(k, _)| k.starts_with("SYMBOL("))
             .filter_map(|(k, _)| info.hex(k))
             .take(32)
-            .chain([0xffff_8880_0000_0000, 0xffff_ffff_8100_0000, u64::MAX - 7]);
+            .chain([
+                0xffff_8880_0000_0000,
+                0xffff_ffff_8100_0000,
+                0xfff0_0000_0000_0000,
+                0xffff_0000_0000_0000,
+                0xffff_8000_8000_0000,
+                u64::MAX - 7,
+            ]);
         let mut buf = [0u8; 16];
         for a in addrs {
             let _ = mem.walk(a);

@@ -145,7 +145,7 @@ pub fn run(
     words: &[String],
     physical: bool,
 ) -> Result<Box<dyn Report>, CommandError> {
-    let page_size = s.dump().page_size().max(1);
+    let page_size = s.dump().kernel_page_size().max(1);
     let map = MemMap::new(prog, page_size)?;
     let tasks = s.tasks()?;
     let bt = BacktraceContext::new(prog, &tasks.list.active);

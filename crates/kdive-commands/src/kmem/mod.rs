@@ -186,7 +186,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         return Err(usage("only one flag allowed!"));
     }
     let prog = s.kernel()?;
-    let page_size = s.dump().page_size().max(1);
+    let page_size = s.dump().kernel_page_size().max(1);
     let no_args = |flag: char| {
         if f.positional.is_empty() {
             Ok(())

@@ -568,7 +568,7 @@ pub fn run(
     words: &[String],
     physical: bool,
 ) -> Result<Box<dyn Report>, CommandError> {
-    let map = MemMap::new(prog, s.dump().page_size())?;
+    let map = MemMap::new(prog, s.dump().kernel_page_size())?;
     let phys_width = map.phys_width();
     if words.is_empty() {
         return Ok(Box::new(KmemPages {

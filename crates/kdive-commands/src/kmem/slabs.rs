@@ -506,7 +506,7 @@ fn write_slab_list(out: &mut dyn Write, slabs: &[SlabView]) -> io::Result<()> {
 
 /// The slab lookup and sections of a command.
 fn lookup(s: &crate::Session, prog: &Program) -> Result<(SlabLookup, MemSections), CommandError> {
-    let page_size = s.dump().page_size().max(1);
+    let page_size = s.dump().kernel_page_size().max(1);
     let sections = MemSections::new(prog, page_size).map_err(program_err)?;
     let layout = PageLayout::new(prog).map_err(program_err)?;
     Ok((

@@ -24,7 +24,7 @@ use bitmap::Bitmap;
 use header::{Fields, Header, SubHeader};
 
 use crate::flat::FlatFile;
-use crate::{Codec, DumpError, DumpFormat, DumpMeta, FormatKind, PageState, Result};
+use crate::{Arch, Codec, DumpError, DumpFormat, DumpMeta, FormatKind, PageState, Result};
 
 /// Size of `struct page_desc`.
 const DESC_SIZE: u64 = 24;
@@ -274,6 +274,13 @@ impl KdumpFile {
             .ok()
             .filter(|&n| n > 0)
             .or_else(|| u32::try_from(notes.prstatus.len()).ok().filter(|&n| n > 0));
+        let vmcoreinfo = vmcoreinfo.or(notes.vmcoreinfo);
+        let arch = match header::machine_arch(&header.utsname.machine) {
+            // QEMU writes "Unknown" for some architectures: the contents tell
+            Arch::Other(0) => crate::arch_from_contents(vmcoreinfo.as_deref(), &notes.prstatus)
+                .unwrap_or(Arch::Other(0)),
+            a => a,
+        };
         let meta = DumpMeta {
             format: FormatKind::Kdump {
                 header_version: header.version,
@@ -281,7 +288,7 @@ impl KdumpFile {
                 flattened,
                 qemu: header.looks_like_qemu(),
             },
-            arch: header::machine_arch(&header.utsname.machine),
+            arch,
             endian: header.endian,
             page_size: bs,
             max_pfn,
@@ -291,7 +298,7 @@ impl KdumpFile {
             nr_cpus,
             incomplete: false, // set below
             split_range: sub.split.map(|_| range),
-            vmcoreinfo_raw: vmcoreinfo.or(notes.vmcoreinfo),
+            vmcoreinfo_raw: vmcoreinfo,
             prstatus: notes.prstatus,
             qemu_cpus: notes.qemu_cpus,
         };

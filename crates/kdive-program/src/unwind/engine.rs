@@ -88,6 +88,10 @@ impl Unwinder<'_> {
             if cur.exception.as_ref().is_some_and(|e| e.user) {
                 break TraceEnd::UserMode;
             }
+            if let Some(caller) = self.link_register_caller(cur) {
+                frames.push(caller);
+                continue;
+            }
             match self
                 .step(cur)
                 .and_then(|next| self.check(cur, next, &mut progress))
@@ -118,6 +122,39 @@ impl Unwinder<'_> {
             ) => self.call_site_step(cur, row.as_ref()).map(Some).ok_or(why),
             other => other,
         }
+    }
+
+    /// The caller of an interrupted function that has no frame record of its own (a leaf,
+    /// or one stopped in its prologue or epilogue): the link register returns into another
+    /// function than the record at the frame pointer does. Only for exact pcs (CPU or
+    /// exception registers) on architectures with a link register.
+    fn link_register_caller(&self, cur: &Frame) -> Option<Frame> {
+        let lr_reg = self.arch.link_reg().filter(|_| cur.exact)?;
+        let lr = self.arch.strip_pc(cur.regs.get(lr_reg)?);
+        let func = self.rows.function_start(cur.pc)?;
+        let caller = self.rows.function_start(lr.wrapping_sub(1));
+        if !self.rows.is_text(lr) || caller.is_none() || caller == Some(func) {
+            return None;
+        }
+        let fp = cur.regs.get(self.arch.fp_reg())?;
+        let record_ra = self.read_stack(fp.wrapping_add(8)).ok()?;
+        if self.arch.strip_pc(record_ra) == lr {
+            return None;
+        }
+        let mut regs = cur.regs;
+        regs.set(self.arch.pc_reg(), lr);
+        regs.clear(lr_reg);
+        Some(Frame {
+            pc: lr,
+            sp: cur.sp,
+            ra_slot: None,
+            found: FoundBy::Regs,
+            reliable: true,
+            exact: false,
+            regs,
+            exception: None,
+            stack: cur.stack,
+        })
     }
 
     /// One step by the unwind rows (and the row used, for a recovery by call site).
@@ -159,7 +196,7 @@ impl Unwinder<'_> {
                     return Err(StopReason::Undefined { pc: cur.pc });
                 };
                 let slot = cfa.wrapping_add_signed(off);
-                let ra = self.read_stack(slot)?;
+                let ra = self.arch.strip_pc(self.read_stack(slot)?);
                 let mut regs = RegSet::new();
                 regs.set(self.arch.sp_reg(), cfa);
                 regs.set(self.arch.pc_reg(), ra);
@@ -168,7 +205,7 @@ impl Unwinder<'_> {
                     sp: cfa,
                     ra_slot: Some(slot),
                     found,
-                    reliable: found != FoundBy::Fp,
+                    reliable: found != FoundBy::Fp || self.arch.fp_reliable(),
                     exact: row.signal,
                     regs,
                     exception: None,

@@ -9,6 +9,7 @@
 //! Which stacks a task may use, and where its walk starts, is kernel knowledge: the linux layer
 //! supplies [`Stacks`] and a [`Start`]; [`Program::unwind`] walks.
 
+pub mod aarch64;
 mod engine;
 pub mod frame;
 pub mod orc;
@@ -51,6 +52,24 @@ pub trait Arch: Send + Sync {
     fn is_user(&self, regs: &RegSet) -> bool;
     /// What call instruction ends just before `ret`, given the 8 code bytes before it.
     fn call_site(&self, code: &[u8; 8], ret: u64) -> CallSite;
+    /// A return address as the code sees it (aarch64: pointer-authentication bits cleared).
+    fn strip_pc(&self, v: u64) -> u64 {
+        v
+    }
+    /// Whether frames found by the frame-pointer convention are trustworthy (aarch64's frame
+    /// records are the kernel's own unwind information; x86_64's frame pointers are a fallback).
+    fn fp_reliable(&self) -> bool {
+        false
+    }
+    /// The link register holding a call's return address (aarch64's x30), if the
+    /// architecture has one.
+    fn link_reg(&self) -> Option<Reg> {
+        None
+    }
+    /// Registers from an `NT_PRSTATUS` note's `pr_reg`.
+    fn regs_from_prstatus(&self, gregs: &[u64]) -> RegSet;
+    /// The lower-case name of a register, for JSON and register blocks.
+    fn reg_name(&self, r: Reg) -> Option<&'static str>;
 }
 
 /// The instruction before a return address.
@@ -72,14 +91,54 @@ impl Program {
             None | Some(kdive_dump::Arch::X86_64) => {
                 Ok(Box::new(x86_64::X86_64::from_types(self.types())))
             }
+            Some(kdive_dump::Arch::Aarch64) => Ok(Box::new(self.aarch64())),
             Some(other) => Err(ProgramError::Unsupported(format!(
                 "stack unwinding is not supported on {other:?} yet"
             ))),
         }
     }
 
+    /// The aarch64 conventions of this kernel: its `pt_regs` and `KERNELPACMASK`.
+    fn aarch64(&self) -> aarch64::Aarch64 {
+        let info = self.dump().and_then(|d| d.vmcoreinfo());
+        let pac = info
+            .and_then(|i| {
+                i.number("KERNELPACMASK")
+                    .map(|v| v as u64)
+                    .or_else(|| i.hex("KERNELPACMASK"))
+            })
+            .unwrap_or(0);
+        aarch64::Aarch64::from_types(self.types(), pac)
+    }
+
+    /// Where a sleeping task's walk starts, for architectures whose switch frame the program
+    /// layer reads itself (aarch64's `thread.cpu_context`); `None` for the others.
+    pub fn sleeping_start(&self, task: u64) -> Option<Result<Start>> {
+        match self.dump().map(|d| d.meta().arch) {
+            Some(kdive_dump::Arch::Aarch64) => {
+                Some(aarch64::sleeping_start(self, &self.aarch64(), task))
+            }
+            _ => None,
+        }
+    }
+
     /// Walks a stack from `start` over `stacks`, with the program's unwind tables.
     pub fn unwind(&self, start: &Start, stacks: &Stacks, limits: Limits) -> Result<Trace> {
+        if self.dump().map(|d| d.meta().arch) == Some(kdive_dump::Arch::Aarch64) {
+            let arch = self.aarch64();
+            let rows = aarch64::FrameRecordRows {
+                prog: self,
+                arch: &arch,
+            };
+            return Ok(Unwinder {
+                mem: self.mem(),
+                rows: &rows,
+                arch: &arch,
+                stacks,
+                limits,
+            }
+            .run(start));
+        }
         let arch = self.unwind_arch()?;
         let rows = SymbolizedRows {
             rows: self.unwind_tables().rows(self),

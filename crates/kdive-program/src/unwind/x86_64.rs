@@ -201,6 +201,14 @@ impl Arch for X86_64 {
         }
         CallSite::None
     }
+
+    fn regs_from_prstatus(&self, gregs: &[u64]) -> RegSet {
+        regs_from_prstatus(gregs)
+    }
+
+    fn reg_name(&self, r: Reg) -> Option<&'static str> {
+        reg_name(r)
+    }
 }
 
 /// Length of the ModRM-addressed operand of `ff /2` (ModRM, SIB, displacement), when `b`
