@@ -241,7 +241,18 @@ struct GroupWalk<'p> {
     problems: Vec<String>,
 }
 
-impl GroupWalk<'_> {
+impl<'p> GroupWalk<'p> {
+    /// A walk of at most `limit` queues and entities.
+    fn new(prog: &'p Program, limit: usize) -> GroupWalk<'p> {
+        GroupWalk {
+            prog,
+            budget: limit,
+            limit,
+            seen: HashSet::new(),
+            problems: Vec::new(),
+        }
+    }
+
     fn queue(&mut self, addr: u64, ty: &str, group_member: &str) -> GroupQueue {
         let q = self.prog.object(ty, addr);
         let group = q
@@ -419,13 +430,7 @@ pub fn cfs_group_queue(
     current: u64,
     limit: usize,
 ) -> Result<(GroupQueue, Vec<String>)> {
-    let mut w = GroupWalk {
-        prog,
-        budget: limit,
-        limit,
-        seen: HashSet::new(),
-        problems: Vec::new(),
-    };
+    let mut w = GroupWalk::new(prog, limit);
     let q = w.cfs(cfs_rq, current, 0)?;
     Ok((q, w.problems))
 }
@@ -436,13 +441,7 @@ pub fn rt_group_queue(
     rt_rq: u64,
     limit: usize,
 ) -> Result<(GroupQueue, Vec<String>)> {
-    let mut w = GroupWalk {
-        prog,
-        budget: limit,
-        limit,
-        seen: HashSet::new(),
-        problems: Vec::new(),
-    };
+    let mut w = GroupWalk::new(prog, limit);
     let q = w.rt(rt_rq, 0)?;
     Ok((q, w.problems))
 }
