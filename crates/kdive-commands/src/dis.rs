@@ -65,6 +65,8 @@ pub struct DisInsn {
     pub target: Option<Located>,
     /// The address a PC-relative operand refers to.
     pub refers_to: Option<Located>,
+    /// What the disassembler writes after the operands (aarch64's `// b.none`, `// #1`).
+    pub comment: Option<String>,
     /// `call`, `jump`, `conditional-jump`, `return`, `next` or `invalid`.
     pub flow: String,
     /// crash's `[FTRACE NOP]`: the 5-byte nop at a function's start that ftrace patches.
@@ -373,6 +375,7 @@ impl<'p> Names<'p> {
             operands: i.operands.clone(),
             target: i.target.map(|t| self.locate(t)),
             refers_to: i.refers_to.map(|t| self.locate(t)),
+            comment: i.comment.clone(),
             flow: match i.flow {
                 Flow::Next => "next",
                 Flow::Call => "call",
@@ -469,19 +472,26 @@ impl Dis {
             write!(out, " <{s}>")?;
         }
         write!(out, ":\t")?;
-        if i.operands.is_empty() {
-            write!(out, "{}", i.mnemonic)?;
-        } else {
-            write!(out, "{:<6} {}", i.mnemonic, i.operands)?;
-        }
+        let dec = disasm::decoder(&self.arch);
+        let sep = dec.as_ref().map_or(disasm::PAD_TO_SIX, |d| d.separator());
+        write!(
+            out,
+            "{}",
+            disasm::join_mnemonic(&i.mnemonic, &i.operands, sep)
+        )?;
         if let Some(s) = i.target.as_ref().and_then(|t| self.symbolic(t)) {
             write!(out, " <{s}>")?;
         }
         if let Some(r) = &i.refers_to {
-            write!(out, "        # 0x{:x}", r.address)?;
+            if !dec.as_ref().is_some_and(|d| d.pc_relative_in_place()) {
+                write!(out, "        # 0x{:x}", r.address)?;
+            }
             if let Some(s) = self.symbolic(r) {
                 write!(out, " <{s}>")?;
             }
+        }
+        if let Some(c) = &i.comment {
+            write!(out, "{c}")?;
         }
         if i.ftrace_nop {
             write!(out, " [FTRACE NOP]")?;

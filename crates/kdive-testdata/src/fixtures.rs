@@ -22,6 +22,16 @@ pub fn corpus() -> Option<PathBuf> {
     p.is_dir().then_some(p)
 }
 
+/// The aarch64 fixture corpus directory (`$KDIVE_CORPUS_ARM64`, default `corpus-arm64` beside the
+/// x86_64 corpus), if it exists.
+pub fn corpus_arm64() -> Option<PathBuf> {
+    let p = match std::env::var_os("KDIVE_CORPUS_ARM64") {
+        Some(p) => PathBuf::from(p),
+        None => corpus()?.parent()?.join("corpus-arm64"),
+    };
+    p.is_dir().then_some(p)
+}
+
 /// Whether tests must find the corpus (CI): then a missing corpus fails instead of skipping.
 pub fn corpus_required() -> bool {
     std::env::var_os("CI").is_some_and(|v| v == "true")

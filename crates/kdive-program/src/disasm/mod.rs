@@ -4,6 +4,7 @@
 //! Instructions are written as gdb writes them (AT&T syntax for x86_64), without symbols: the
 //! caller names branch targets and referenced addresses with its own symbol tables.
 
+pub mod aarch64;
 pub mod x86_64;
 
 use kdive_memory::{MemError, ReadVirt};
@@ -36,19 +37,37 @@ pub struct Instruction {
     pub operands: String,
     /// A direct branch or call's target (the operand is that address).
     pub target: Option<u64>,
-    /// The address a PC-relative memory operand refers to (gdb's `# 0x…` comment).
+    /// The address a PC-relative operand refers to: x86_64's memory operands (gdb's `# 0x…`
+    /// comment), aarch64's `adr`/`adrp`/literal loads (written in place).
     pub refers_to: Option<u64>,
+    /// What the disassembler writes after the operands and any symbol of the target
+    /// (aarch64's `  // b.none`, `\t// #1`), separator included.
+    pub comment: Option<String>,
     pub flow: Flow,
 }
 
 impl Instruction {
-    /// Mnemonic and operands as gdb prints them: the mnemonic padded to six columns.
+    /// Mnemonic and operands as gdb prints them on x86_64: the mnemonic padded to six columns.
     pub fn text(&self) -> String {
-        if self.operands.is_empty() {
-            self.mnemonic.clone()
-        } else {
-            format!("{:<6} {}", self.mnemonic, self.operands)
-        }
+        self.text_with(PAD_TO_SIX)
+    }
+
+    /// Mnemonic and operands joined by `separator` ([`Decoder::separator`]).
+    pub fn text_with(&self, separator: &str) -> String {
+        join_mnemonic(&self.mnemonic, &self.operands, separator)
+    }
+}
+
+/// [`Decoder::separator`] for gdb's x86 printer: the mnemonic padded to six columns, a space.
+pub const PAD_TO_SIX: &str = "";
+
+/// A mnemonic and its operands as the architecture's disassembler joins them: `separator`, or
+/// for [`PAD_TO_SIX`] the mnemonic padded to six columns and a space.
+pub fn join_mnemonic(mnemonic: &str, operands: &str, separator: &str) -> String {
+    match (operands.is_empty(), separator) {
+        (true, _) => mnemonic.to_string(),
+        (false, PAD_TO_SIX) => format!("{mnemonic:<6} {operands}"),
+        (false, sep) => format!("{mnemonic}{sep}{operands}"),
     }
 }
 
@@ -59,6 +78,18 @@ pub trait Decoder: Send + Sync {
 
     /// The longest instruction, in bytes.
     fn max_len(&self) -> usize;
+
+    /// What goes between mnemonic and operands (see [`join_mnemonic`]).
+    fn separator(&self) -> &'static str {
+        PAD_TO_SIX
+    }
+
+    /// Whether a PC-relative operand's address is written in place among the operands, to be
+    /// followed by its `<symbol>` (aarch64's `adrp x0, 0x… <sym>`), rather than after them as
+    /// gdb's x86 `# 0x… <sym>` comment.
+    fn pc_relative_in_place(&self) -> bool {
+        false
+    }
 
     /// Decodes the instruction that starts `code`, which is at run-time address `addr`. `code`
     /// may be shorter than [`Decoder::max_len`] (the end of what could be read): an instruction
@@ -71,6 +102,7 @@ pub trait Decoder: Send + Sync {
 pub fn decoder(arch: &str) -> Option<Box<dyn Decoder>> {
     match arch {
         "x86_64" | "x86-64" | "amd64" => Some(Box::new(x86_64::X86_64)),
+        "aarch64" | "arm64" => Some(Box::new(aarch64::Aarch64)),
         _ => None,
     }
 }

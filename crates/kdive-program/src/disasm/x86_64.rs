@@ -59,6 +59,7 @@ impl Decoder for X86_64 {
                 operands: String::new(),
                 target: None,
                 refers_to: None,
+                comment: None,
                 flow: Flow::Invalid,
             });
         }
@@ -92,6 +93,7 @@ impl Decoder for X86_64 {
             operands,
             target,
             refers_to,
+            comment: None,
             flow,
         })
     }
