@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use kdive_linux::mm::{read_vma, vmas};
 use kdive_linux::stack::BacktraceContext;
-use kdive_memory::{KernelMemory, MmuDef};
+use kdive_memory::{EntryFormat, KernelMemory, MmuDef};
 use kdive_program::Program;
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +53,24 @@ const X86_64_PTE_BITS: &[PteBit] = &[
     bit(1 << 63, "NX"),
 ];
 
+/// aarch64's entry bits in crash's order (Linux's `PTE_*`: `PTE_PROT_NONE` is software bit 58).
+const ARM64_PTE_BITS: &[PteBit] = &[
+    bit(1, "VALID"),
+    bit(1 << 58, "PROT_NONE"),
+    bit(1 << 6, "USER"),
+    bit(1 << 7, "RDONLY"),
+    bit(3 << 8, "SHARED"),
+    bit(1 << 10, "AF"),
+    bit(1 << 11, "NG"),
+    bit(1 << 53, "PXN"),
+    bit(1 << 54, "UXN"),
+    bit(1 << 55, "DIRTY"),
+    bit(1 << 56, "SPECIAL"),
+];
+
+/// aarch64's present-or-PROT_NONE test of an entry.
+const ARM64_PRESENT: u64 = 1 | 1 << 58;
+
 const fn bit(mask: u64, name: &'static str) -> PteBit {
     PteBit {
         mask,
@@ -79,10 +97,14 @@ pub struct PteRow {
 }
 
 impl PteRow {
-    /// Decodes an x86_64 entry.
+    /// Decodes an entry of `format`'s architecture.
     pub fn new(pte: u64, format: &MmuDef) -> PteRow {
-        let present = pte & X86_64_PRESENT != 0;
-        let flags = X86_64_PTE_BITS
+        let (bits, present_mask) = match format.entry {
+            EntryFormat::X86 { .. } => (X86_64_PTE_BITS, X86_64_PRESENT),
+            EntryFormat::Arm64 { .. } => (ARM64_PTE_BITS, ARM64_PRESENT),
+        };
+        let present = pte & present_mask != 0;
+        let flags = bits
             .iter()
             .filter(|b| pte & b.mask != 0)
             .filter(|b| match b.when_present {
@@ -786,6 +808,25 @@ mod tests {
         let mut b = Vec::new();
         p.write(&mut b).unwrap();
         String::from_utf8(b).unwrap()
+    }
+
+    /// An aarch64 user page entry: the bits named by Linux's `PTE_*` definitions
+    /// (arch/arm64/include/asm/pgtable-hwdef.h, pgtable-prot.h), in crash's order; the output
+    /// address of a 52-bit LPA2 entry (bits 8-9 are address bits 50-51 there: crash still calls
+    /// them SHARED, and so does kdive).
+    #[test]
+    fn arm64_entry_flags() {
+        let format = kdive_memory::aarch64::mmu(12, 52).unwrap();
+        // valid, page, AP[1] user, AP[2] read-only, AF, nG, PXN
+        let pte = 1 | 1 << 1 | 1 << 6 | 1 << 7 | 1 << 10 | 1 << 11 | 1 << 53 | 0x4fe0_0000;
+        let row = PteRow::new(pte, &format);
+        assert!(row.present);
+        assert_eq!(row.physical, 0x4fe0_0000);
+        assert_eq!(row.flags, ["VALID", "USER", "RDONLY", "AF", "NG", "PXN"]);
+        // PROT_NONE: not valid, still present
+        let row = PteRow::new(1 << 58 | 1 << 10 | 0x1000, &format);
+        assert!(row.present);
+        assert_eq!(row.flags, ["PROT_NONE", "AF"]);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use kdive_dump::VmcoreInfo;
 
-use crate::mmu::{arm64_levels, EntryFormat, MmuDef};
+use crate::mmu::{arm64_levels, AddressRange, EntryFormat, MmuDef};
 use crate::{KernelMemory, MemError, Result};
 
 /// The aarch64 page-table format of a kernel: granule `1 << page_shift`, `va_bits` of kernel
@@ -28,9 +28,19 @@ pub fn mmu(page_shift: u32, va_bits: u32) -> Result<MmuDef> {
         levels: arm64_levels(page_shift, va_bits, lpa2),
         entry: EntryFormat::Arm64 { page_shift, lpa2 },
         va_bits,
-        lower_half: false,
+        range: AddressRange::Upper,
         bad_address: "not a kernel address (TTBR1 range of this aarch64 kernel)",
     })
+}
+
+/// The tables of a process's user half (`TTBR0_EL1`, rooted at its `mm->pgd`): the kernel's
+/// format over the lower range (Linux sizes user space by the same `vabits_actual`).
+pub fn user_mmu(kernel: &MmuDef) -> MmuDef {
+    MmuDef {
+        range: AddressRange::Lower,
+        bad_address: "not a user address (TTBR0 range of this aarch64 kernel)",
+        ..kernel.clone()
+    }
 }
 
 /// The linear map: `[start, end)` maps physical memory from `phys_offset` up.

@@ -38,6 +38,9 @@ pub(crate) enum Layout {
 pub struct KernelMemory {
     pub(crate) dump: Arc<Dump>,
     pub(crate) mmu: MmuDef,
+    /// The format of processes' own tables where they translate only the user half
+    /// (aarch64's `TTBR0`); `None` where a process's tables hold the kernel's too (x86_64).
+    pub(crate) user_mmu: Option<MmuDef>,
     /// Physical address of the top-level table.
     pub(crate) root: u64,
     pub(crate) kaslr_offset: u64,
@@ -66,8 +69,10 @@ impl KernelMemory {
                 )))
             }
         };
+        let user_mmu = matches!(layout, Layout::Arm64(_)).then(|| aarch64::user_mmu(&mmu));
         let mut m = KernelMemory {
             kaslr_offset: info.kernel_offset().unwrap_or(0),
+            user_mmu,
             mmu,
             root,
             layout,
@@ -184,9 +189,22 @@ impl KernelMemory {
     }
 
     /// Translates `vaddr` through the page tables whose top-level table is at physical `root`
-    /// (a process's `mm->pgd`), without the cache or the linear fast paths.
+    /// (a process's `mm->pgd`), without the cache or the linear fast paths. Where a process's
+    /// tables hold only the user half (aarch64), kernel addresses go through the kernel's.
     pub fn mapping_in(&self, root: u64, vaddr: u64) -> Result<Mapping> {
-        self.walk_with(root, vaddr, |_| {})
+        let (mmu, root) = self.process_tables(root, vaddr);
+        mmu.walk(&*self.dump, root, vaddr, |_| {})
+    }
+
+    /// The format and root that translate `vaddr` for a process whose tables are at `root`.
+    fn process_tables(&self, root: u64, vaddr: u64) -> (&MmuDef, u64) {
+        match &self.user_mmu {
+            Some(user) if !self.mmu.range.holds(vaddr, self.mmu.va_bits.clamp(1, 63)) => {
+                (user, root)
+            }
+            Some(_) => (&self.mmu, self.root),
+            None => (&self.mmu, root),
+        }
     }
 
     /// Translates `vaddr` through the page tables rooted at physical `root`, uncached.
@@ -198,14 +216,20 @@ impl KernelMemory {
     /// A non-present entry ends the walk with `mapping: None`; unreadable tables, malformed
     /// entries and addresses outside the translated range are errors.
     pub fn walk(&self, vaddr: u64) -> Result<Walk> {
-        self.walk_from(self.root, vaddr)
+        self.record_walk(&self.mmu, self.root, vaddr)
     }
 
     /// Walks the page tables whose top-level table is at physical `root` (a process's
     /// `mm->pgd`, translated) for `vaddr`, as [`KernelMemory::walk`] does. Nothing is cached.
     pub fn walk_from(&self, root: u64, vaddr: u64) -> Result<Walk> {
-        let mut steps = Vec::with_capacity(self.mmu.levels.len());
-        let mapping = match self.walk_with(root, vaddr, |s| steps.push(s)) {
+        let (mmu, root) = self.process_tables(root, vaddr);
+        self.record_walk(mmu, root, vaddr)
+    }
+
+    /// Walks `mmu`'s tables at `root`, recording every entry read.
+    fn record_walk(&self, mmu: &MmuDef, root: u64, vaddr: u64) -> Result<Walk> {
+        let mut steps = Vec::with_capacity(mmu.levels.len());
+        let mapping = match mmu.walk(&*self.dump, root, vaddr, |s| steps.push(s)) {
             Ok(m) => Some(m),
             Err(MemError::NotMapped { .. }) => None,
             Err(e) => return Err(e),

@@ -96,7 +96,7 @@ pub trait ReadVirt: Send + Sync {
 }
 
 pub use kernel::{AddressSpace, KernelMemory, Walk};
-pub use mmu::{EntryFormat, LevelDef, Mapping, MmuDef, WalkStep};
+pub use mmu::{AddressRange, EntryFormat, LevelDef, Mapping, MmuDef, WalkStep};
 
 /// The smallest page size of any architecture: the granularity of partial reads.
 const MIN_PAGE: u64 = 0x1000;

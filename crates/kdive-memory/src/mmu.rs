@@ -109,11 +109,36 @@ pub struct MmuDef {
     pub entry: EntryFormat,
     /// Bits of virtual address translated.
     pub va_bits: u32,
-    /// Addresses are canonical: sign-extended from bit `va_bits - 1`, either half (x86_64).
-    /// Otherwise every bit from `va_bits` up must be set (aarch64 kernel addresses, `TTBR1`).
-    pub lower_half: bool,
+    /// Which addresses the tables translate.
+    pub range: AddressRange,
     /// Why an address outside the range is refused.
     pub bad_address: &'static str,
+}
+
+/// The virtual addresses one set of page tables translates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressRange {
+    /// Sign-extended from bit `va_bits - 1`, either half: one set of tables for user and
+    /// kernel (x86_64).
+    Canonical,
+    /// Every bit from `va_bits` up set: the kernel's half (aarch64's `TTBR1_EL1`).
+    Upper,
+    /// Every bit from `va_bits` up clear: user space (aarch64's `TTBR0_EL1`).
+    Lower,
+}
+
+impl AddressRange {
+    /// Whether `vaddr` is in the range, with `bits` (1..=63) of address translated.
+    pub fn holds(self, vaddr: u64, bits: u32) -> bool {
+        match self {
+            AddressRange::Canonical => {
+                let upper = (vaddr as i64) >> (bits - 1);
+                upper == 0 || upper == -1
+            }
+            AddressRange::Upper => (vaddr as i64) >> bits == -1,
+            AddressRange::Lower => vaddr >> bits == 0,
+        }
+    }
 }
 
 /// Where a virtual address lands: its physical address and the size of the page mapping it.
@@ -169,14 +194,7 @@ impl MmuDef {
 
     /// Refuses an address this format cannot translate.
     pub fn check_address(&self, vaddr: u64) -> Result<()> {
-        let bits = self.va_bits.clamp(1, 63);
-        let ok = if self.lower_half {
-            let upper = (vaddr as i64) >> (bits - 1);
-            upper == 0 || upper == -1
-        } else {
-            (vaddr as i64) >> bits == -1
-        };
-        if ok {
+        if self.range.holds(vaddr, self.va_bits.clamp(1, 63)) {
             Ok(())
         } else {
             Err(MemError::BadAddress {

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use kdive_dump::{Dump, VmcoreInfo};
 
-use crate::mmu::{EntryFormat, LevelDef, MmuDef};
+use crate::mmu::{AddressRange, EntryFormat, LevelDef, MmuDef};
 use crate::{KernelMemory, MemError, Result};
 
 /// `__START_KERNEL_map`: where the kernel image is mapped.
@@ -54,7 +54,7 @@ pub fn mmu(five_level: bool, sme_mask: u64) -> MmuDef {
             .collect(),
         entry: EntryFormat::X86 { clear: sme_mask },
         va_bits: if five_level { 57 } else { 48 },
-        lower_half: true,
+        range: AddressRange::Canonical,
         bad_address: if five_level {
             "not canonical (57-bit, 5-level paging)"
         } else {

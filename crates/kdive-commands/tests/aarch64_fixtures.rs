@@ -1,8 +1,9 @@
-//! aarch64 `dis` against libopcodes, the disassembler crash's gdb uses: 64 KiB of kernel text
-//! read from each aarch64 fixture dump is disassembled by kdive's decoder and by binutils'
-//! `aarch64-linux-gnu-objdump` (same library, same syntax), and the lines compared. Needs the
-//! aarch64 corpus and the cross objdump (Debian's `binutils-aarch64-linux-gnu`); skipped
-//! without them, and says so.
+//! The aarch64 fixture dumps: `dis` against libopcodes, the disassembler crash's gdb uses
+//! (kernel text read from each dump is disassembled by kdive's decoder and by binutils'
+//! `aarch64-linux-gnu-objdump`, same library and syntax, and the lines compared), and user
+//! memory through a process's own (`TTBR0`) page tables. Needs the aarch64 corpus, and for
+//! `dis` the cross objdump (Debian's `binutils-aarch64-linux-gnu`); skipped without them, and
+//! says so.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -12,15 +13,12 @@ use kdive_program::disasm;
 
 const OBJDUMP: &str = "aarch64-linux-gnu-objdump";
 
-fn dumps() -> Vec<PathBuf> {
+/// The aarch64 fixture dumps (kdump-compressed).
+fn arm64_dumps() -> Vec<PathBuf> {
     let Some(corpus) = kdive_testdata::fixtures::corpus_arm64() else {
-        eprintln!("dis_aarch64: skipped, no aarch64 corpus (set KDIVE_CORPUS_ARM64)");
+        eprintln!("aarch64_fixtures: skipped, no aarch64 corpus (set KDIVE_CORPUS_ARM64)");
         return Vec::new();
     };
-    if Command::new(OBJDUMP).arg("--version").output().is_err() {
-        eprintln!("dis_aarch64: skipped, no {OBJDUMP} (binutils-aarch64-linux-gnu)");
-        return Vec::new();
-    }
     let mut out: Vec<PathBuf> = std::fs::read_dir(&corpus)
         .into_iter()
         .flatten()
@@ -30,6 +28,15 @@ fn dumps() -> Vec<PathBuf> {
         .collect();
     out.sort();
     out
+}
+
+/// The dumps, when the cross objdump is there to compare `dis` with.
+fn dumps() -> Vec<PathBuf> {
+    if Command::new(OBJDUMP).arg("--version").output().is_err() {
+        eprintln!("aarch64_fixtures: dis skipped, no {OBJDUMP} (binutils-aarch64-linux-gnu)");
+        return Vec::new();
+    }
+    arm64_dumps()
 }
 
 /// objdump's lines for `code` at `addr`: `(address, "word\ttext")`.
@@ -130,5 +137,55 @@ fn dis_names_branch_targets_on_aarch64() {
                 assert!(ours.contains(" <"), "call target named: {ours}");
             }
         }
+    }
+}
+
+/// The process that wrote to `/proc/sysrq-trigger`, as the guest's console names it
+/// (`FIXTURE-TRIGGER pid=639 comm=sh action=sysrq-c`): its user memory is read through its
+/// own page tables.
+#[test]
+fn user_memory_through_the_process_tables() {
+    for dump in arm64_dumps() {
+        let console = std::fs::read_to_string(dump.with_file_name("console.log")).unwrap();
+        let line = console
+            .lines()
+            .find(|l| l.contains("FIXTURE-TRIGGER pid="))
+            .expect("the trigger line");
+        let pid: u64 = line
+            .split("pid=")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|p| p.parse().ok())
+            .unwrap();
+        let s = Session::open(&dump).unwrap();
+        run(&s, &format!("set {pid}")).unwrap();
+        // its first mapping is the executable: an ELF header for aarch64 (EM_AARCH64 = 183)
+        let vm = run(&s, "vm").unwrap().text();
+        let start = vm
+            .lines()
+            .find(|l| l.ends_with("/bin/busybox"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap();
+        let rd = run(&s, &format!("rd -u -8 {start} 20")).unwrap().json();
+        let bytes: Vec<u64> = rd["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| match v.as_str() {
+                Some(h) => u64::from_str_radix(h.trim_start_matches("0x"), 16).unwrap(),
+                None => v.as_u64().unwrap(),
+            })
+            .collect();
+        assert_eq!(&bytes[..4], &[0x7f, b'E' as u64, b'L' as u64, b'F' as u64]);
+        assert_eq!(bytes[18], 183, "e_machine");
+        // its arguments, from its stack: the command the console shows it ran
+        let ps = run(&s, &format!("ps -a {pid}")).unwrap().text();
+        assert!(
+            ps.contains("ARG: sh -c echo \"FIXTURE-TRIGGER pid=$$ comm=sh action=sysrq-c\""),
+            "{ps}"
+        );
+        // the walk of TTBR0's tables, down to the page
+        let vtop = run(&s, &format!("vtop -u {start}")).unwrap().text();
+        assert!(vtop.contains("  PTE: ") && vtop.contains("(VALID|USER"), "{vtop}");
     }
 }
