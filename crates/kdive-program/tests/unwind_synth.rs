@@ -8,8 +8,8 @@ use std::sync::Arc;
 use kdive_program::unwind::orc::{OrcLayout, OrcTable, OrcType};
 use kdive_program::unwind::x86_64::reg;
 use kdive_program::unwind::{
-    ExceptionStack, FoundBy, Limits, RegSet, StackKind, StackRange, Stacks, Start, StopReason, Trace, TraceEnd,
-    UnwindTables,
+    ExceptionStack, FoundBy, Limits, RegSet, StackKind, StackRange, Stacks, Start, StopReason,
+    Trace, TraceEnd, UnwindTables,
 };
 use kdive_program::{Program, ProgramBuilder};
 use kdive_testdata::mem::SparseMemory;
@@ -53,8 +53,8 @@ const H: u64 = TEXT + 0x500; // runs on the IRQ stack; caller's sp saved at sp
 const U: u64 = TEXT + 0x600; // no unwind information (undefined)
 const F: u64 = TEXT + 0x700; // frame-pointer function: CFA = bp + 16, bp saved at CFA - 16
 const L: u64 = TEXT + 0x800; // loops: CFA = sp
-// after the kernel's IRQ stack switch (`mov %rsp, (%tos); mov %tos, %rsp`): the old sp is
-// saved at the sp, and the CFA is 16 bytes above it (one register pushed before the switch)
+                             // after the kernel's IRQ stack switch (`mov %rsp, (%tos); mov %tos, %rsp`): the old sp is
+                             // saved at the sp, and the CFA is 16 bytes above it (one register pushed before the switch)
 const S: u64 = TEXT + 0x900;
 const TEXT_END: u64 = TEXT + 0xa00;
 
@@ -285,7 +285,10 @@ fn hardirq_stack_switch_reads_the_saved_sp_then_adds_the_offset() {
     // S's frame is at the saved-sp slot; E's return address was read from below the pt_regs
     assert_eq!(t.frames[1].sp, IRQ + SIZE - 8);
     assert_eq!(t.frames[2].ra_slot, Some(regs - 8));
-    let exc = t.frames[3].exception.as_ref().expect("the interrupted context");
+    let exc = t.frames[3]
+        .exception
+        .as_ref()
+        .expect("the interrupted context");
     assert_eq!((exc.addr, exc.partial, exc.user), (regs, false, false));
     assert_eq!(t.frames[3].regs.get(reg::RSP), Some(TASK + 0x3a00));
     assert!(t.frames.iter().all(|f| f.reliable));
@@ -351,7 +354,15 @@ fn nmi_over_an_irq_over_a_task_crosses_three_stacks() {
     assert_eq!(t.end, TraceEnd::EndOfStack, "{t:#?}");
     assert_eq!(
         pcs(&t),
-        [A + 0x10, E + 0x08, B + 0x40, S + 0x10, E + 0x08, B + 0x40, C + 0x30]
+        [
+            A + 0x10,
+            E + 0x08,
+            B + 0x40,
+            S + 0x10,
+            E + 0x08,
+            B + 0x40,
+            C + 0x30
+        ]
     );
     let nmi = Some(StackKind::Exception(ExceptionStack::Nmi));
     let (irq, task) = (Some(StackKind::Irq), Some(StackKind::Task));
@@ -387,7 +398,10 @@ fn entry_trampoline_stack_iret_frame_leads_to_the_task_stack() {
     // from user mode, the same frame ends the walk
     let mut m = machine();
     m.fill(ENTRY, 0x1000, 0);
-    for (i, v) in [0x40_1000, 0x33, 0x246, 0x7fff_0000, 0x2b].iter().enumerate() {
+    for (i, v) in [0x40_1000, 0x33, 0x246, 0x7fff_0000, 0x2b]
+        .iter()
+        .enumerate()
+    {
         m.put_u64(frame + 8 * i as u64, *v);
     }
     m.put_u64(frame - 8, P + 0x10);

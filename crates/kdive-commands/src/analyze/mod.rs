@@ -172,7 +172,10 @@ pub fn analyze(s: &Session) -> Result<Analysis, CommandError> {
                 (Some(c), Some(bt)) if bt.cpu != c => cpu_backtrace(s, c, &mut problems),
                 _ => panic_bt.clone(),
             };
-            match stuck.as_ref().and_then(|bt| interrupted(bt).map(|f| (bt, f))) {
+            match stuck
+                .as_ref()
+                .and_then(|bt| interrupted(bt).map(|f| (bt, f)))
+            {
                 Some((bt, i)) => {
                     evidence.push(interrupted_line(bt, i));
                     culprits.extend(frame_culprit(bt, &bt.frames[i]));
@@ -295,10 +298,11 @@ fn interrupted(bt: &BtTask) -> Option<usize> {
         let f = &bt.frames[*i];
         shown(f) && f.function.as_deref().is_some_and(|n| !is_machinery(n))
     };
-    let block = bt
-        .frames
-        .iter()
-        .position(|f| f.exception.as_ref().is_some_and(|e| !e.user && e.addr.is_some()));
+    let block = bt.frames.iter().position(|f| {
+        f.exception
+            .as_ref()
+            .is_some_and(|e| !e.user && e.addr.is_some())
+    });
     block
         .and_then(|b| (b..bt.frames.len()).find(not_machinery))
         .or_else(|| (0..bt.frames.len()).find(not_machinery))
@@ -569,5 +573,94 @@ impl Report for Analysis {
             writeln!(out, "    analyze: not considered: {p}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A task's stack from `(function, numbered, kernel register block address)` rows.
+    fn stack(rows: &[(&str, bool, Option<u64>)]) -> BtTask {
+        let mut level = 0;
+        let frames: Vec<serde_json::Value> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, &(name, numbered, block))| {
+                let lv = numbered.then(|| {
+                    level += 1;
+                    level - 1
+                });
+                serde_json::json!({
+                    "level": lv, "pc": format!("{:#x}", 0x1000 + i), "sp": "0x0", "slot": null,
+                    "function": name, "offset": "0x10", "module": null, "found": "orc",
+                    "reliable": true, "stack": "task", "transition": null,
+                    "exception": block.map(|a| serde_json::json!({
+                        "addr": format!("{a:#x}"), "user": false, "partial": false, "registers": {}
+                    })),
+                    "source": [], "words": [],
+                })
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "pid": 7, "task": "0xffff888000001000", "cpu": 1, "comm": "spin", "active": true,
+            "start": "innermost-frame", "frames": frames, "end": "end-of-stack",
+            "complete": true, "notes": [], "text_words": [],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_hard_lockup_blames_the_code_the_nmi_interrupted_not_the_perf_handler() {
+        // the NMI watchdog's path runs through functions that are no machinery (the PMU's
+        // handler); the interrupted code is the first frame after the NMI's register block
+        let bt = stack(&[
+            ("panic", true, None),
+            ("watchdog_hardlockup_check", true, None),
+            ("__perf_event_overflow", true, None),
+            ("intel_pmu_handle_irq", true, None),
+            ("perf_event_nmi_handler", true, None),
+            ("nmi_handle", true, None),
+            ("exc_nmi", true, None),
+            ("end_repeat_nmi", true, None),
+            ("spin_with_irqs_off", false, Some(0xfffffe0000001f58)),
+            ("spin_with_irqs_off", true, None),
+            ("spin_thread", true, None),
+            ("kthread", true, None),
+        ]);
+        let i = interrupted(&bt).unwrap();
+        assert_eq!(i, 8);
+        let c = frame_culprit(&bt, &bt.frames[i]).unwrap();
+        assert_eq!(c.function.as_deref(), Some("spin_with_irqs_off"));
+        assert_eq!(
+            interrupted_line(&bt, i),
+            "stack of spin (7) on CPU 1, interrupted in: spin_with_irqs_off+0x10 < \
+             spin_with_irqs_off < spin_thread < kthread"
+        );
+    }
+
+    #[test]
+    fn a_soft_lockup_in_machinery_blames_its_first_caller_that_is_not() {
+        // spinning on a lock: the lock functions are machinery, their caller is to blame
+        let bt = stack(&[
+            ("machine_kexec", true, None),
+            ("__crash_kexec", true, None),
+            ("panic", true, None),
+            ("watchdog_timer_fn", true, None),
+            ("__hrtimer_run_queues", true, None),
+            ("sysvec_apic_timer_interrupt", true, None),
+            ("asm_sysvec_apic_timer_interrupt", true, None),
+            (
+                "native_queued_spin_lock_slowpath",
+                false,
+                Some(0xffffc90000003e38),
+            ),
+            ("_raw_spin_lock", true, None),
+            ("take_the_lock", true, None),
+        ]);
+        assert_eq!(interrupted(&bt), Some(9));
+        // no register block (the interrupt's frames were not found): the first non-machinery
+        let bt = stack(&[("panic", true, None), ("do_work", true, None)]);
+        assert_eq!(interrupted(&bt), Some(1));
     }
 }
