@@ -924,7 +924,11 @@ impl Bt {
                     if let Some(m) = marker {
                         writeln!(out, "{m}")?;
                     }
-                    self.write_frame_line(out, f, shown_at(t, i))?;
+                    let at = match self.arch.as_str() {
+                        "x86_64" => shown_at(t, i),
+                        _ => f.slot.unwrap_or(f.sp),
+                    };
+                    self.write_frame_line(out, f, at)?;
                     write_source(out, f)?;
                 }
             }
@@ -957,8 +961,8 @@ impl Bt {
     }
 }
 
-/// The stack address crash shows for frame `i` (`[SP]`): where its return address was read,
-/// except for the first frame after the IRQ stack, which crash shows at the interrupted
+/// The stack address crash shows for x86_64 frame `i` (`[SP]`): where its return address was
+/// read, except for the first frame after the IRQ stack, which crash shows at the interrupted
 /// context's register block when one follows (the entry code called the handler with the
 /// stack pointer at that block).
 fn shown_at(t: &BtTask, i: usize) -> u64 {
