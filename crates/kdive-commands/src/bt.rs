@@ -127,24 +127,6 @@ impl From<StackKind> for Stack {
     }
 }
 
-impl Stack {
-    /// The stack as the unwinder names it.
-    fn kind(self) -> StackKind {
-        match self {
-            Stack::Task => StackKind::Task,
-            Stack::Irq => StackKind::Irq,
-            Stack::Softirq => StackKind::SoftIrq,
-            Stack::Entry => StackKind::Entry,
-            Stack::DoubleFault => StackKind::Exception(ExceptionStack::DoubleFault),
-            Stack::Nmi => StackKind::Exception(ExceptionStack::Nmi),
-            Stack::Debug => StackKind::Exception(ExceptionStack::Debug),
-            Stack::Mce => StackKind::Exception(ExceptionStack::MachineCheck),
-            Stack::Vc => StackKind::Exception(ExceptionStack::Vc),
-            Stack::Vc2 => StackKind::Exception(ExceptionStack::Vc2),
-        }
-    }
-}
-
 /// A register block of an exception or interrupt frame (or the CPU registers a walk began with).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BtRegs {
@@ -210,6 +192,10 @@ pub struct BtFrame {
     pub reliable: bool,
     /// The stack `sp` is on.
     pub stack: Option<Stack>,
+    /// The walk reached this frame from another stack: crash's line for the stack it left
+    /// (`--- <IRQ stack> ---`, `--- <NMI exception stack> ---`...).
+    #[serde(default)]
+    pub transition: Option<String>,
     /// The registers this frame came from (exception and interrupt frames, CPU registers).
     pub exception: Option<BtRegs>,
     /// `-l` with a vmlinux: the source location, innermost inlined function first.
@@ -679,6 +665,11 @@ fn task_report(
             found: f.found.into(),
             reliable: f.reliable,
             stack: f.stack.map(Stack::from),
+            transition: i
+                .checked_sub(1)
+                .and_then(|p| frames[p].stack)
+                .filter(|_| switched)
+                .and_then(StackKind::crash_marker),
             exception: block,
             source: Vec::new(),
             words: Vec::new(),
@@ -908,11 +899,7 @@ impl Bt {
                     t.end
                 )?;
             }
-            let prev = i.checked_sub(1).map(|p| &t.frames[p]);
-            let marker = prev
-                .filter(|p| p.stack != f.stack)
-                .and_then(|p| p.stack)
-                .and_then(|s| s.kind().crash_marker());
+            let marker = &f.transition;
             match &f.exception {
                 Some(_) if shown_early == Some(i) => {
                     if f.level.is_some() {
@@ -925,7 +912,7 @@ impl Bt {
                     if f.level.is_none() {
                         write_source(out, f)?;
                     }
-                    if let (Some(m), false) = (&marker, regs.user) {
+                    if let (Some(m), false) = (marker, regs.user) {
                         writeln!(out, "{m}")?;
                     }
                     if f.level.is_some() {
@@ -934,10 +921,14 @@ impl Bt {
                     }
                 }
                 None => {
-                    if let Some(m) = &marker {
+                    if let Some(m) = marker {
                         writeln!(out, "{m}")?;
                     }
-                    self.write_frame_line(out, f, f.slot.unwrap_or(f.sp))?;
+                    let at = match self.arch.as_str() {
+                        "x86_64" => shown_at(t, i),
+                        _ => f.slot.unwrap_or(f.sp),
+                    };
+                    self.write_frame_line(out, f, at)?;
                     write_source(out, f)?;
                 }
             }
@@ -967,6 +958,27 @@ impl Bt {
             writeln!(out, "    bt: {n}")?;
         }
         Ok(())
+    }
+}
+
+/// The stack address crash shows for x86_64 frame `i` (`[SP]`): where its return address was
+/// read, except for the first frame after the IRQ stack, which crash shows at the interrupted
+/// context's register block when one follows (the entry code called the handler with the
+/// stack pointer at that block).
+fn shown_at(t: &BtTask, i: usize) -> u64 {
+    let f = &t.frames[i];
+    let left_irq = i
+        .checked_sub(1)
+        .is_some_and(|p| t.frames[p].stack == Some(Stack::Irq) && f.stack != Some(Stack::Irq));
+    let block = t.frames.get(i + 1).and_then(|n| {
+        n.exception
+            .as_ref()
+            .filter(|e| !e.user && n.stack == f.stack)
+            .and_then(|e| e.addr)
+    });
+    match (left_irq, block) {
+        (true, Some(addr)) => addr,
+        _ => f.slot.unwrap_or(f.sp),
     }
 }
 

@@ -9,6 +9,8 @@
 //!   wrappers' entry scaffolding, `irq_exit*`, `sysvec_*`, `__sysvec_*`, `el1_*`/`el0_*` (arm64);
 //! - **watchdogs and timers**: `watchdog*`, `hrtimer_*`, `__hrtimer_run_queues`, `tick_*`,
 //!   `update_process_times`, `rcu_sched_clock_irq`, `rcu_*stall*`, `nmi_*`, `check_hung_*`;
+//! - **kdump**: `__crash_kexec`, `machine_kexec`, `crash_nmi_callback` and the NMI shootdown
+//!   that stops the other CPUs (the frames a dump's stacks begin with);
 //! - **debugging tools**: `kasan_*`, `__asan_*`, `kfence_*`, `kmsan_*`, `__msan_*`, `ubsan_*`,
 //!   `__ubsan_handle_*`, `check_memory_region`, `__list_add_valid*`, `__list_del_entry_valid*`,
 //!   `refcount_warn_saturate`, `debug_object*`, `__might_sleep`, `__schedule_bug`, `print_*`,
@@ -311,6 +313,14 @@ const EXACT: &[&str] = &[
     "default_do_nmi",
     "exc_nmi",
     "do_nmi",
+    "end_repeat_nmi",
+    "repeat_nmi",
+    "machine_kexec",
+    "__crash_kexec",
+    "crash_kexec",
+    "crash_nmi_callback",
+    "native_machine_crash_shutdown",
+    "kdump_nmi_shootdown_cpus",
     "handle_irq",
     "handle_irq_event",
     "handle_irq_event_percpu",
@@ -673,6 +683,9 @@ mod tests {
             "out_of_memory.cold",
             "__pfx_kthread",
             "asm_exc_page_fault",
+            "machine_kexec",
+            "__crash_kexec",
+            "crash_nmi_callback",
             "__mutex_lock.constprop.0",
             "native_queued_spin_lock_slowpath",
             "kasan_report",

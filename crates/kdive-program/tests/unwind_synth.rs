@@ -8,8 +8,8 @@ use std::sync::Arc;
 use kdive_program::unwind::orc::{OrcLayout, OrcTable, OrcType};
 use kdive_program::unwind::x86_64::reg;
 use kdive_program::unwind::{
-    FoundBy, Limits, RegSet, StackKind, StackRange, Stacks, Start, StopReason, Trace, TraceEnd,
-    UnwindTables,
+    ExceptionStack, FoundBy, Limits, RegSet, StackKind, StackRange, Stacks, Start, StopReason,
+    Trace, TraceEnd, UnwindTables,
 };
 use kdive_program::{Program, ProgramBuilder};
 use kdive_testdata::mem::SparseMemory;
@@ -53,7 +53,10 @@ const H: u64 = TEXT + 0x500; // runs on the IRQ stack; caller's sp saved at sp
 const U: u64 = TEXT + 0x600; // no unwind information (undefined)
 const F: u64 = TEXT + 0x700; // frame-pointer function: CFA = bp + 16, bp saved at CFA - 16
 const L: u64 = TEXT + 0x800; // loops: CFA = sp
-const TEXT_END: u64 = TEXT + 0x900;
+                             // after the kernel's IRQ stack switch (`mov %rsp, (%tos); mov %tos, %rsp`): the old sp is
+                             // saved at the sp, and the CFA is 16 bytes above it (one register pushed before the switch)
+const S: u64 = TEXT + 0x900;
+const TEXT_END: u64 = TEXT + 0xa00;
 
 const TASK: u64 = 0xffff_c900_0000_0000;
 const IRQ: u64 = 0xffff_8880_0001_0000;
@@ -70,6 +73,7 @@ fn table() -> OrcTable {
         (U, orc(0, 0, 0, 0, T_UNDEFINED)),
         (F, orc(BP, 16, PREV_SP, -16, T_CALL)),
         (L, call(0)),
+        (S, orc(SP_INDIRECT, 16, 0, 0, T_CALL)),
         (TEXT_END, orc(0, 0, 0, 0, T_UNDEFINED)),
     ];
     let ips = rows.iter().map(|r| r.0).collect();
@@ -99,7 +103,7 @@ fn program(m: SparseMemory) -> Program {
 
 fn program_with(m: SparseMemory, table: OrcTable) -> Program {
     let mut syms = SymbolList::new();
-    for (i, n) in ["A", "B", "C", "E", "P", "H", "U", "F", "L"]
+    for (i, n) in ["A", "B", "C", "E", "P", "H", "U", "F", "L", "S"]
         .iter()
         .enumerate()
     {
@@ -224,6 +228,196 @@ fn irq_stack_to_exception_frame_to_task() {
     assert_eq!(t.frames[3].regs.get(reg::RBP), Some(0xbbbb));
     assert_eq!(t.frames[3].found, FoundBy::Regs);
     assert!(t.frames[3].exact);
+}
+
+// ---------- stack transitions, laid out as the x86_64 kernel lays them out ----------
+
+/// An exception (IST) stack: 4 KiB, as `EXCEPTION_STKSZ` (the NMI, #DF, #MC and #DB stacks).
+const IST: u64 = 0xffff_fe00_0000_1000;
+const IST_SIZE: u64 = 0x1000;
+/// The entry trampoline stack of the CPU entry area: one page.
+const ENTRY: u64 = 0xffff_fe00_0000_8000;
+
+fn with_stacks(extra: &[(u64, u64, StackKind)]) -> Stacks {
+    let mut r = stacks().ranges().to_vec();
+    r.extend(extra.iter().map(|&(start, size, kind)| StackRange {
+        start,
+        end: start + size,
+        kind,
+    }));
+    Stacks::new(r)
+}
+
+fn kinds(t: &Trace) -> Vec<Option<StackKind>> {
+    t.frames.iter().map(|f| f.stack).collect()
+}
+
+/// An interrupt entry on the task stack: the entry code (E) pushed a `pt_regs` at `regs` for
+/// interrupted B (at B + 0x40, sp `b_sp`, whose caller C ends the stack) and called the
+/// handler, pushing the return address E + 0x08 at `regs - 8`.
+fn interrupt_on_task(m: &mut SparseMemory, regs: u64, b_sp: u64) {
+    pt_regs(m, regs, B + 0x40, b_sp, 0x10, 0xbbbb);
+    m.put_u64(regs - 8, E + 0x08);
+    m.put_u64(b_sp + 24, C + 0x30);
+}
+
+/// The handler S switched to the IRQ stack: it pushed one register (its CFA is 16 above the
+/// old sp), saved the old sp in the top slot and called A there. Returns A's sp.
+fn switch_to_irq_stack(m: &mut SparseMemory, old_sp: u64) -> u64 {
+    let tos = IRQ + SIZE - 8;
+    m.put_u64(tos, old_sp);
+    m.put_u64(tos - 8, S + 0x10); // S's call of A
+    tos - 16 // A: CFA = sp + 16 = tos
+}
+
+#[test]
+fn hardirq_stack_switch_reads_the_saved_sp_then_adds_the_offset() {
+    let mut m = machine();
+    let regs = TASK + 0x3800;
+    interrupt_on_task(&mut m, regs, TASK + 0x3a00);
+    // S was called by E: its CFA is `regs`, the old sp one push and the return address below
+    let a_sp = switch_to_irq_stack(&mut m, regs - 16);
+    let t = walk(m, &at(A + 0x10, a_sp));
+    assert_eq!(t.end, TraceEnd::EndOfStack, "{t:#?}");
+    assert_eq!(pcs(&t), [A + 0x10, S + 0x10, E + 0x08, B + 0x40, C + 0x30]);
+    let (irq, task) = (Some(StackKind::Irq), Some(StackKind::Task));
+    assert_eq!(kinds(&t), [irq, irq, task, task, task]);
+    // S's frame is at the saved-sp slot; E's return address was read from below the pt_regs
+    assert_eq!(t.frames[1].sp, IRQ + SIZE - 8);
+    assert_eq!(t.frames[2].ra_slot, Some(regs - 8));
+    let exc = t.frames[3]
+        .exception
+        .as_ref()
+        .expect("the interrupted context");
+    assert_eq!((exc.addr, exc.partial, exc.user), (regs, false, false));
+    assert_eq!(t.frames[3].regs.get(reg::RSP), Some(TASK + 0x3a00));
+    assert!(t.frames.iter().all(|f| f.reliable));
+}
+
+#[test]
+fn softirq_on_the_irq_stack_returns_to_the_calling_task_frame() {
+    // `do_softirq_own_stack` from task context: B called S (return address B + 0x40), which
+    // switched to the IRQ stack; no register block, the caller's frame continues on the task
+    let mut m = machine();
+    let cfa = TASK + 0x3a00;
+    m.put_u64(cfa - 8, B + 0x40);
+    m.put_u64(cfa + 24, C + 0x30); // B: CFA = sp + 32
+    let a_sp = switch_to_irq_stack(&mut m, cfa - 16);
+    let t = walk(m, &at(A + 0x10, a_sp));
+    assert_eq!(t.end, TraceEnd::EndOfStack, "{t:#?}");
+    assert_eq!(pcs(&t), [A + 0x10, S + 0x10, B + 0x40, C + 0x30]);
+    let (irq, task) = (Some(StackKind::Irq), Some(StackKind::Task));
+    assert_eq!(kinds(&t), [irq, irq, task, task]);
+    assert!(t.frames.iter().all(|f| f.exception.is_none()));
+}
+
+#[test]
+fn ist_exception_stacks_return_to_the_interrupted_stack() {
+    // an NMI (or #DF, #MC, #DB) taken on its own stack: the entry code E saved the interrupted
+    // context's pt_regs on the IST stack and called handler A
+    for ist in [
+        ExceptionStack::Nmi,
+        ExceptionStack::DoubleFault,
+        ExceptionStack::MachineCheck,
+        ExceptionStack::Debug,
+    ] {
+        let mut m = machine();
+        m.fill(IST, IST_SIZE as usize, 0);
+        let regs = IST + IST_SIZE - 168;
+        interrupt_on_task(&mut m, regs, TASK + 0x3a00);
+        let stacks = with_stacks(&[(IST, IST_SIZE, StackKind::Exception(ist))]);
+        let t = walk_with(m, &at(A + 0x10, regs - 16), &stacks, Limits::default());
+        assert_eq!(t.end, TraceEnd::EndOfStack, "{ist:?}: {t:#?}");
+        assert_eq!(pcs(&t), [A + 0x10, E + 0x08, B + 0x40, C + 0x30], "{ist:?}");
+        let (e, task) = (Some(StackKind::Exception(ist)), Some(StackKind::Task));
+        assert_eq!(kinds(&t), [e, e, task, task], "{ist:?}");
+        assert_eq!(t.frames[2].exception.as_ref().map(|x| x.addr), Some(regs));
+    }
+}
+
+#[test]
+fn nmi_over_an_irq_over_a_task_crosses_three_stacks() {
+    let mut m = machine();
+    m.fill(IST, IST_SIZE as usize, 0);
+    // the task was interrupted in B; the IRQ handler S switched stacks and called B, which
+    // the NMI interrupted at B + 0x40 with its sp 32 below S's return address slot
+    let task_regs = TASK + 0x3800;
+    interrupt_on_task(&mut m, task_regs, TASK + 0x3a00);
+    let irq_b_sp = switch_to_irq_stack(&mut m, task_regs - 16) - 16;
+    let nmi_regs = IST + IST_SIZE - 168;
+    pt_regs(&mut m, nmi_regs, B + 0x40, irq_b_sp, 0x10, 0xcccc);
+    m.put_u64(nmi_regs - 8, E + 0x08);
+    // B's return address (CFA - 8 = irq_b_sp + 24) is S's call: the slot at the IRQ stack's top
+    assert_eq!(irq_b_sp + 24, IRQ + SIZE - 16);
+    let stacks = with_stacks(&[(IST, IST_SIZE, StackKind::Exception(ExceptionStack::Nmi))]);
+    let t = walk_with(m, &at(A + 0x10, nmi_regs - 16), &stacks, Limits::default());
+    assert_eq!(t.end, TraceEnd::EndOfStack, "{t:#?}");
+    assert_eq!(
+        pcs(&t),
+        [
+            A + 0x10,
+            E + 0x08,
+            B + 0x40,
+            S + 0x10,
+            E + 0x08,
+            B + 0x40,
+            C + 0x30
+        ]
+    );
+    let nmi = Some(StackKind::Exception(ExceptionStack::Nmi));
+    let (irq, task) = (Some(StackKind::Irq), Some(StackKind::Task));
+    assert_eq!(kinds(&t), [nmi, nmi, irq, irq, task, task, task]);
+    let blocks: Vec<_> = t
+        .frames
+        .iter()
+        .filter_map(|f| f.exception.as_ref().map(|e| e.addr))
+        .collect();
+    assert_eq!(blocks, [nmi_regs, task_regs]);
+}
+
+#[test]
+fn entry_trampoline_stack_iret_frame_leads_to_the_task_stack() {
+    // on the entry stack, P's CFA is the hardware's iret frame (ip, cs, flags, sp, ss)
+    let mut m = machine();
+    m.fill(ENTRY, 0x1000, 0);
+    let frame = ENTRY + 0x1000 - 40;
+    let b_sp = TASK + 0x3a00;
+    for (i, v) in [B + 0x40, 0x10, 0x246, b_sp, 0x18].iter().enumerate() {
+        m.put_u64(frame + 8 * i as u64, *v);
+    }
+    m.put_u64(frame - 8, P + 0x10);
+    m.put_u64(b_sp + 24, C + 0x30);
+    let stacks = with_stacks(&[(ENTRY, 0x1000, StackKind::Entry)]);
+    let t = walk_with(m, &at(A + 0x10, frame - 16), &stacks, Limits::default());
+    assert_eq!(t.end, TraceEnd::EndOfStack, "{t:#?}");
+    assert_eq!(pcs(&t), [A + 0x10, P + 0x10, B + 0x40, C + 0x30]);
+    let (entry, task) = (Some(StackKind::Entry), Some(StackKind::Task));
+    assert_eq!(kinds(&t), [entry, entry, task, task]);
+    let exc = t.frames[2].exception.as_ref().unwrap();
+    assert!(exc.partial && !exc.user);
+    // from user mode, the same frame ends the walk
+    let mut m = machine();
+    m.fill(ENTRY, 0x1000, 0);
+    for (i, v) in [0x40_1000, 0x33, 0x246, 0x7fff_0000, 0x2b]
+        .iter()
+        .enumerate()
+    {
+        m.put_u64(frame + 8 * i as u64, *v);
+    }
+    m.put_u64(frame - 8, P + 0x10);
+    let t = walk_with(m, &at(A + 0x10, frame - 16), &stacks, Limits::default());
+    assert_eq!(t.end, TraceEnd::UserMode);
+    assert_eq!(t.frames.last().unwrap().pc, 0x40_1000);
+}
+
+#[test]
+fn a_saved_sp_pointing_back_to_the_irq_stack_is_a_loop() {
+    // the IRQ stack's saved sp points into the IRQ stack itself: no progress, an error
+    let mut m = machine();
+    let a_sp = switch_to_irq_stack(&mut m, IRQ + 0x100);
+    m.put_u64(IRQ + 0x110 - 8, B + 0x40);
+    let t = walk(m, &at(A + 0x10, a_sp));
+    assert!(matches!(stopped(&t), StopReason::Loop { .. }), "{t:#?}");
 }
 
 #[test]

@@ -49,6 +49,14 @@ pub struct Culprit {
     pub task: Option<TaskRef>,
 }
 
+/// A soft or hard lockup: which CPU was stuck, and for how long (the watchdog's report).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Lockup {
+    pub cpu: Option<u32>,
+    /// Seconds without scheduling (soft lockups; the hard-lockup report gives none).
+    pub seconds: Option<u64>,
+}
+
 /// What `analyze` reports.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Analysis {
@@ -59,6 +67,9 @@ pub struct Analysis {
     pub verdict: String,
     /// The panic (or report) message of the log.
     pub message: Option<String>,
+    /// Soft and hard lockups: the stuck CPU and how long.
+    #[serde(default)]
+    pub lockup: Option<Lockup>,
     /// The culprits, most likely first (a hung-task panic names every blocked task's).
     pub culprits: Vec<Culprit>,
     /// The task that panicked, when one did.
@@ -155,6 +166,27 @@ pub fn analyze(s: &Session) -> Result<Analysis, CommandError> {
         Kind::SysrqCrash => {
             culprits.extend(panic_bt.as_ref().and_then(panic_caller));
         }
+        Kind::SoftLockup | Kind::HardLockup => {
+            let cpu = report.and_then(|r| r.lockup_cpu);
+            let stuck = match (cpu, &panic_bt) {
+                (Some(c), Some(bt)) if bt.cpu != c => cpu_backtrace(s, c, &mut problems),
+                _ => panic_bt.clone(),
+            };
+            match stuck
+                .as_ref()
+                .and_then(|bt| interrupted(bt).map(|f| (bt, f)))
+            {
+                Some((bt, i)) => {
+                    evidence.push(interrupted_line(bt, i));
+                    culprits.extend(frame_culprit(bt, &bt.frames[i]));
+                }
+                None => {
+                    for c in &text_culprits {
+                        culprits.push(enrich(s, c, stuck.as_ref(), panic_task.as_ref()));
+                    }
+                }
+            }
+        }
         Kind::NoPanic => {}
         _ => {
             for c in &text_culprits {
@@ -198,11 +230,18 @@ pub fn analyze(s: &Session) -> Result<Analysis, CommandError> {
     let (signature, signature_text) = kdive_oops::signature(&id);
     let message = report.map(|r| r.panic.clone().unwrap_or_else(|| r.headline.clone()));
     let verdict = verdict_line(kind, culprits.first());
+    let lockup = report
+        .filter(|_| matches!(kind, Kind::SoftLockup | Kind::HardLockup))
+        .map(|r| Lockup {
+            cpu: r.lockup_cpu,
+            seconds: r.lockup_seconds,
+        });
     Ok(Analysis {
         kind,
         title,
         verdict,
         message,
+        lockup,
         culprits,
         panic_task,
         signature,
@@ -233,6 +272,66 @@ fn panic_backtrace(s: &Session, problems: &mut Vec<String>) -> Option<BtTask> {
             None
         }
     }
+}
+
+/// The backtrace of the task running on `cpu` (with source lines when DWARF is attached).
+fn cpu_backtrace(s: &Session, cpu: u32, problems: &mut Vec<String>) -> Option<BtTask> {
+    match collect(s, &["-l".into(), "-c".into(), cpu.to_string()]) {
+        Ok(bt) => bt.tasks.into_iter().next(),
+        Err(e) => {
+            problems.push(format!("stack of CPU {cpu}: {e}"));
+            None
+        }
+    }
+}
+
+/// The frames a person reads: numbered ones and the interrupted kernel code of register blocks.
+fn shown(f: &BtFrame) -> bool {
+    f.level.is_some() || f.exception.as_ref().is_some_and(|e| !e.user)
+}
+
+/// Index of the code a lockup watchdog interrupted: after the first kernel register block (the
+/// interrupt or NMI the watchdog ran in, across the IRQ or NMI stack), the first frame that is
+/// not machinery; without a register block, the stack's first frame that is not machinery.
+fn interrupted(bt: &BtTask) -> Option<usize> {
+    let not_machinery = |i: &usize| {
+        let f = &bt.frames[*i];
+        shown(f) && f.function.as_deref().is_some_and(|n| !is_machinery(n))
+    };
+    let block = bt.frames.iter().position(|f| {
+        f.exception
+            .as_ref()
+            .is_some_and(|e| !e.user && e.addr.is_some())
+    });
+    block
+        .and_then(|b| (b..bt.frames.len()).find(not_machinery))
+        .or_else(|| (0..bt.frames.len()).find(not_machinery))
+}
+
+/// `interrupted on CPU N: f1+0x24 [mod] < f2 < ...`: the lockup's stack from the culprit out.
+fn interrupted_line(bt: &BtTask, from: usize) -> String {
+    let names: Vec<String> = bt.frames[from..]
+        .iter()
+        .filter(|f| shown(f))
+        .filter_map(|f| {
+            let mut n = f.function.clone()?;
+            if let Some(o) = f.offset.filter(|_| f.exception.is_some()) {
+                n += &format!("+{o:#x}");
+            }
+            if let Some(m) = &f.module {
+                n += &format!(" [{m}]");
+            }
+            Some(n)
+        })
+        .take(STACK_EVIDENCE)
+        .collect();
+    format!(
+        "stack of {} ({}) on CPU {}, interrupted in: {}",
+        bt.comm,
+        bt.pid,
+        bt.cpu,
+        names.join(" < ")
+    )
 }
 
 fn task_ref(bt: &BtTask) -> TaskRef {
@@ -437,6 +536,13 @@ impl Report for Analysis {
         if let Some(m) = &self.message {
             writeln!(out, "    MESSAGE: {m}")?;
         }
+        if let Some(l) = &self.lockup {
+            let cpu = l.cpu.map_or("a CPU".to_string(), |c| format!("CPU {c}"));
+            match l.seconds {
+                Some(secs) => writeln!(out, "     LOCKUP: {cpu} stuck for {secs}s")?,
+                None => writeln!(out, "     LOCKUP: {cpu} stuck")?,
+            }
+        }
         for (i, c) in self.culprits.iter().enumerate() {
             let key = if i == 0 { "CULPRIT" } else { "" };
             writeln!(
@@ -467,5 +573,94 @@ impl Report for Analysis {
             writeln!(out, "    analyze: not considered: {p}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A task's stack from `(function, numbered, kernel register block address)` rows.
+    fn stack(rows: &[(&str, bool, Option<u64>)]) -> BtTask {
+        let mut level = 0;
+        let frames: Vec<serde_json::Value> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, &(name, numbered, block))| {
+                let lv = numbered.then(|| {
+                    level += 1;
+                    level - 1
+                });
+                serde_json::json!({
+                    "level": lv, "pc": format!("{:#x}", 0x1000 + i), "sp": "0x0", "slot": null,
+                    "function": name, "offset": "0x10", "module": null, "found": "orc",
+                    "reliable": true, "stack": "task", "transition": null,
+                    "exception": block.map(|a| serde_json::json!({
+                        "addr": format!("{a:#x}"), "user": false, "partial": false, "registers": {}
+                    })),
+                    "source": [], "words": [],
+                })
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "pid": 7, "task": "0xffff888000001000", "cpu": 1, "comm": "spin", "active": true,
+            "start": "innermost-frame", "frames": frames, "end": "end-of-stack",
+            "complete": true, "notes": [], "text_words": [],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_hard_lockup_blames_the_code_the_nmi_interrupted_not_the_perf_handler() {
+        // the NMI watchdog's path runs through functions that are no machinery (the PMU's
+        // handler); the interrupted code is the first frame after the NMI's register block
+        let bt = stack(&[
+            ("panic", true, None),
+            ("watchdog_hardlockup_check", true, None),
+            ("__perf_event_overflow", true, None),
+            ("intel_pmu_handle_irq", true, None),
+            ("perf_event_nmi_handler", true, None),
+            ("nmi_handle", true, None),
+            ("exc_nmi", true, None),
+            ("end_repeat_nmi", true, None),
+            ("spin_with_irqs_off", false, Some(0xfffffe0000001f58)),
+            ("spin_with_irqs_off", true, None),
+            ("spin_thread", true, None),
+            ("kthread", true, None),
+        ]);
+        let i = interrupted(&bt).unwrap();
+        assert_eq!(i, 8);
+        let c = frame_culprit(&bt, &bt.frames[i]).unwrap();
+        assert_eq!(c.function.as_deref(), Some("spin_with_irqs_off"));
+        assert_eq!(
+            interrupted_line(&bt, i),
+            "stack of spin (7) on CPU 1, interrupted in: spin_with_irqs_off+0x10 < \
+             spin_with_irqs_off < spin_thread < kthread"
+        );
+    }
+
+    #[test]
+    fn a_soft_lockup_in_machinery_blames_its_first_caller_that_is_not() {
+        // spinning on a lock: the lock functions are machinery, their caller is to blame
+        let bt = stack(&[
+            ("machine_kexec", true, None),
+            ("__crash_kexec", true, None),
+            ("panic", true, None),
+            ("watchdog_timer_fn", true, None),
+            ("__hrtimer_run_queues", true, None),
+            ("sysvec_apic_timer_interrupt", true, None),
+            ("asm_sysvec_apic_timer_interrupt", true, None),
+            (
+                "native_queued_spin_lock_slowpath",
+                false,
+                Some(0xffffc90000003e38),
+            ),
+            ("_raw_spin_lock", true, None),
+            ("take_the_lock", true, None),
+        ]);
+        assert_eq!(interrupted(&bt), Some(9));
+        // no register block (the interrupt's frames were not found): the first non-machinery
+        let bt = stack(&[("panic", true, None), ("do_work", true, None)]);
+        assert_eq!(interrupted(&bt), Some(1));
     }
 }

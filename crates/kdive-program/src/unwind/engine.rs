@@ -313,6 +313,9 @@ impl Unwinder<'_> {
             CfaRule::DerefRegOffset { reg, offset } => {
                 self.read_stack(self.reg(cur, reg)?.wrapping_add_signed(offset))
             }
+            CfaRule::RegDerefOffset { reg, offset } => Ok(self
+                .read_stack(self.reg(cur, reg)?)?
+                .wrapping_add_signed(offset)),
         }
     }
 

@@ -278,7 +278,10 @@ impl OrcEntry {
         let cfa = match self.sp_reg {
             orc_reg::SP => base(reg::RSP),
             orc_reg::BP => base(reg::RBP),
-            orc_reg::SP_INDIRECT => CfaRule::DerefRegOffset {
+            // objtool's stack swizzle (`mov %rsp, (%tos); mov %tos, %rsp`, the IRQ stack
+            // switch): the old sp is saved at the new sp, and the offset applies to it. Kernels
+            // before 5.12 added the offset before the read, but emitted only offset 0 here.
+            orc_reg::SP_INDIRECT => CfaRule::RegDerefOffset {
                 reg: reg::RSP,
                 offset,
             },

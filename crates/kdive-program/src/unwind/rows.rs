@@ -11,6 +11,9 @@ pub enum CfaRule {
     RegOffset { reg: Reg, offset: i64 },
     /// `CFA = *(reg + offset)`: the previous stack pointer was saved in memory (a stack switch).
     DerefRegOffset { reg: Reg, offset: i64 },
+    /// `CFA = *reg + offset`: the previous stack pointer was saved where `reg` points (the top
+    /// of a stack switched to), and the CFA lies `offset` above it.
+    RegDerefOffset { reg: Reg, offset: i64 },
 }
 
 /// How to recover a register of the caller.
