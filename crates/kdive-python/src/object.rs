@@ -378,16 +378,24 @@ impl PyObj {
             )));
         }
         let v = op.int(a, b)?;
-        // the result has the wider operand's type (C's usual conversions, roughly)
+        // C's conversions: a shift has its promoted left operand's type; other operators the
+        // common type of both promoted operands (a Python int counts as an `int`)
         let prog = self.st.prog()?;
-        let ty = match their_ty {
-            Some(t)
-                if prog.types().size_of(t).unwrap_or(0)
-                    > prog.types().size_of(my_ty).unwrap_or(0) =>
-            {
-                t
+        let mine = promoted(prog, my_ty)?;
+        let theirs = match their_ty {
+            Some(t) => promoted(prog, t)?,
+            None => (prog.type_("int").map_err(py_err)?, 4, true),
+        };
+        let ty = match op {
+            Op::Shl | Op::Shr => {
+                if reflected {
+                    theirs.0
+                } else {
+                    mine.0
+                }
             }
-            _ => my_ty,
+            _ if theirs.1 > mine.1 || (theirs.1 == mine.1 && mine.2 && !theirs.2) => theirs.0,
+            _ => mine.0,
         };
         Ok(Py::new(py, self.value_obj(ty, v as u64)?)?.into_any())
     }
@@ -406,6 +414,36 @@ impl Operand {
             Operand::Float(f) => f,
         }
     }
+}
+
+/// C's integer promotion of `ty`, typedefs and qualifiers looked through: types narrower than
+/// `int` (and `bool`) become `int`, an enum its integer type; with its size and signedness.
+fn promoted(prog: &kdive_program::Program, ty: TypeId) -> PyResult<(TypeId, u64, bool)> {
+    let (rid, t) = prog.types().resolve(ty).map_err(|e| py_err(e.into()))?;
+    let (size, signed, is_enum) = match t.kind {
+        TypeKind::Int {
+            size,
+            signed,
+            is_bool,
+            ..
+        } => (size, signed && !is_bool, false),
+        TypeKind::Enum { size, signed, .. } => (size, signed, true),
+        _ => return Ok((rid, 8, false)),
+    };
+    let named = |n: &str| prog.type_(n).map_err(py_err);
+    if size < 4 {
+        return Ok((named("int")?, 4, true));
+    }
+    if is_enum {
+        let n = match (size, signed) {
+            (4, true) => "int",
+            (4, false) => "unsigned int",
+            (_, true) => "long",
+            _ => "unsigned long",
+        };
+        return Ok((named(n)?, u64::from(size), signed));
+    }
+    Ok((rid, u64::from(size), signed))
 }
 
 #[derive(Clone, Copy)]

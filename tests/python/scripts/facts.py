@@ -4,6 +4,9 @@ import json
 
 from drgn.helpers.linux.cpumask import for_each_online_cpu
 from drgn.helpers.linux.fs import for_each_mount, mount_dst, mount_fstype, mount_src
+from drgn.helpers.linux.mm import (
+    PFN_PHYS, PHYS_PFN, cmdline, environ, page_to_phys, page_to_pfn, page_to_virt, pfn_to_page,
+    pfn_to_virt, phys_to_page, phys_to_virt, virt_to_page, virt_to_pfn, virt_to_phys)
 from drgn.helpers.linux.module import for_each_module
 from drgn.helpers.linux.percpu import per_cpu
 from drgn.helpers.linux.pid import for_each_task
@@ -30,4 +33,17 @@ out["modules"] = attempt(lambda: [m.name.string_().decode() for m in for_each_mo
 out["slab_caches"] = attempt(lambda: [s.name.string_().decode() for s in for_each_slab_cache(prog)])
 out["runqueue_lengths"] = attempt(lambda: [
     [cpu, per_cpu(prog["runqueues"], cpu).nr_running.value_()] for cpu in for_each_online_cpu(prog)])
+out["linux_objects"] = attempt(lambda: [
+    str(prog[n]) for n in ("PAGE_SHIFT", "PAGE_SIZE", "PAGE_MASK", "THREAD_SIZE", "vmemmap")])
+# every task_struct is in the direct map: its frame, page and physical address, both ways
+out["page_conversions"] = attempt(lambda: sorted([
+    t.pid.value_(), str(virt_to_phys(prog, t)), str(virt_to_pfn(prog, t)),
+    page_to_pfn(virt_to_page(prog, t)).value_(), page_to_phys(pfn_to_page(prog, virt_to_pfn(prog, t))).value_(),
+    page_to_virt(virt_to_page(prog, t)).value_(), pfn_to_virt(prog, virt_to_pfn(prog, t)).value_(),
+    phys_to_page(prog, virt_to_phys(prog, t)).value_(), phys_to_virt(prog, virt_to_phys(prog, t)).value_(),
+    str(PFN_PHYS(prog, 1)), str(PHYS_PFN(prog, 8192))] for t in for_each_task(prog)))
+# user memory: a dump filtered of user pages answers with FaultError, on both sides
+out["cmdlines"] = attempt(lambda: sorted(
+    [t.pid.value_(), attempt(lambda: [a.decode(errors="replace") for a in cmdline(t)] if t.mm else None),
+     attempt(lambda: len(environ(t)) if t.mm else None)] for t in for_each_task(prog)))
 print(json.dumps(out))

@@ -1,6 +1,152 @@
-"""Memory management (drgn's ``drgn.helpers.linux.mm``): the parts that need no page walk."""
+"""Memory management (drgn's ``drgn.helpers.linux.mm``): processes' memory and arguments, page
+frame conversions through the direct map and ``vmemmap``, VMAs, vmap areas, RSS."""
+from ... import _kdive
+from ._walk import prog_of
 
-__all__ = ("for_each_vma", "for_each_vmap_area", "task_rss", "totalram_pages")
+__all__ = (
+    "PFN_PHYS",
+    "PHYS_PFN",
+    "access_process_vm",
+    "access_remote_vm",
+    "cmdline",
+    "environ",
+    "for_each_vma",
+    "for_each_vmap_area",
+    "mm_cmdline",
+    "mm_environ",
+    "page_to_pfn",
+    "page_to_phys",
+    "page_to_virt",
+    "pfn_to_page",
+    "pfn_to_virt",
+    "phys_to_page",
+    "phys_to_virt",
+    "task_rss",
+    "totalram_pages",
+    "virt_to_page",
+    "virt_to_pfn",
+    "virt_to_phys",
+)
+
+
+def access_remote_vm(mm, address, size):
+    """``size`` bytes at ``address`` in the user memory of ``mm`` (``struct mm_struct *``), read
+    through its page tables; ``FaultError`` where they map nothing."""
+    return _kdive._access_remote_vm(mm, int(address), int(size))
+
+
+def access_process_vm(task, address, size):
+    """``size`` bytes at ``address`` in the user memory of ``task`` (``struct task_struct *``)."""
+    return access_remote_vm(task.mm, address, size)
+
+
+def _strings(mm, start, end):
+    mm = mm.read_()
+    a = getattr(mm, start).value_()
+    b = getattr(mm, end).value_()
+    # NUL-terminated strings; the last NUL ends the list
+    return access_remote_vm(mm, a, b - a).split(b"\0")[:-1]
+
+
+def mm_cmdline(mm):
+    """The command line arguments of a (non-NULL) ``struct mm_struct *``, as ``bytes``."""
+    return _strings(mm, "arg_start", "arg_end")
+
+
+def mm_environ(mm):
+    """The environment of a (non-NULL) ``struct mm_struct *``, as ``bytes`` (``NAME=value``)."""
+    return _strings(mm, "env_start", "env_end")
+
+
+def cmdline(task):
+    """The command line arguments of a task, or ``None`` for a kernel thread (no ``mm``)."""
+    mm = task.mm.read_()
+    return mm_cmdline(mm) if mm else None
+
+
+def environ(task):
+    """The environment of a task, or ``None`` for a kernel thread (no ``mm``)."""
+    mm = task.mm.read_()
+    return mm_environ(mm) if mm else None
+
+
+def _page_shift(prog):
+    return prog["PAGE_SHIFT"].value_()
+
+
+def _page0(prog):
+    """``vmemmap``: the ``struct page`` of page frame 0 (``CONFIG_SPARSEMEM_VMEMMAP``)."""
+    return prog["vmemmap"].value_()
+
+
+def _sizeof_page(prog):
+    return _kdive.sizeof(prog.type("struct page"))
+
+
+def PFN_PHYS(prog, pfn):
+    """The physical address of page frame ``pfn`` (``phys_addr_t``)."""
+    prog = prog_of(prog)
+    return _kdive.Object(prog, "phys_addr_t", int(pfn) << _page_shift(prog))
+
+
+def PHYS_PFN(prog, addr):
+    """The page frame of physical address ``addr`` (``unsigned long``)."""
+    prog = prog_of(prog)
+    return _kdive.Object(prog, "unsigned long", int(addr) >> _page_shift(prog))
+
+
+def page_to_pfn(page):
+    """The page frame number of a ``struct page *``."""
+    prog = page.prog_
+    return _kdive.Object(prog, "unsigned long", (page.value_() - _page0(prog)) // _sizeof_page(prog))
+
+
+def pfn_to_page(prog, pfn):
+    """The ``struct page *`` of page frame ``pfn``."""
+    prog = prog_of(prog)
+    return _kdive.Object(prog, "struct page *", _page0(prog) + int(pfn) * _sizeof_page(prog))
+
+
+def page_to_phys(page):
+    """The physical address of a ``struct page *``."""
+    return PFN_PHYS(page.prog_, page_to_pfn(page))
+
+
+def phys_to_virt(prog, addr):
+    """The direct map's virtual address of physical address ``addr`` (``void *``)."""
+    prog = prog_of(prog)
+    return _kdive.Object(prog, "void *", int(addr) + _kdive._direct_map_base(prog))
+
+
+def virt_to_phys(prog, addr):
+    """The physical address of a direct-map virtual address (``unsigned long``)."""
+    prog = prog_of(prog)
+    return _kdive.Object(prog, "unsigned long", int(addr) - _kdive._direct_map_base(prog))
+
+
+def pfn_to_virt(prog, pfn):
+    """The direct map's virtual address of page frame ``pfn``."""
+    return phys_to_virt(prog, PFN_PHYS(prog, pfn))
+
+
+def page_to_virt(page):
+    """The direct map's virtual address of a ``struct page *``."""
+    return pfn_to_virt(page.prog_, page_to_pfn(page))
+
+
+def phys_to_page(prog, addr):
+    """The ``struct page *`` of physical address ``addr``."""
+    return pfn_to_page(prog, PHYS_PFN(prog, addr))
+
+
+def virt_to_pfn(prog, addr):
+    """The page frame of a direct-map virtual address."""
+    return PHYS_PFN(prog, virt_to_phys(prog, addr))
+
+
+def virt_to_page(prog, addr):
+    """The ``struct page *`` of a direct-map virtual address."""
+    return pfn_to_page(prog, virt_to_pfn(prog, addr))
 
 
 def totalram_pages(prog):
