@@ -7,7 +7,12 @@ from drgn.helpers.linux.fs import for_each_mount, mount_dst, mount_fstype, mount
 from drgn.helpers.linux.mm import (
     PFN_PHYS, PHYS_PFN, cmdline, environ, page_to_phys, page_to_pfn, page_to_virt, pfn_to_page,
     pfn_to_virt, phys_to_page, phys_to_virt, virt_to_page, virt_to_pfn, virt_to_phys)
+from drgn.helpers.linux.cpumask import cpu_online_mask, cpu_possible_mask, cpu_present_mask, cpumask_weight
 from drgn.helpers.linux.module import for_each_module
+from drgn.helpers.linux.nodemask import nr_node_ids
+from drgn.helpers.linux.percpu import percpu_counter_sum_positive
+from drgn.helpers.linux.sched import thread_group_leader
+from drgn.helpers.linux.user import find_user, for_each_user, kuid_val
 from drgn.helpers.linux.percpu import per_cpu
 from drgn.helpers.linux.pid import for_each_task
 from drgn.helpers.linux.printk import get_printk_records
@@ -46,4 +51,11 @@ out["page_conversions"] = attempt(lambda: sorted([
 out["cmdlines"] = attempt(lambda: sorted(
     [t.pid.value_(), attempt(lambda: [a.decode(errors="replace") for a in cmdline(t)] if t.mm else None),
      attempt(lambda: len(environ(t)) if t.mm else None)] for t in for_each_task(prog)))
+out["users"] = attempt(lambda: sorted(
+    [kuid_val(u.uid), u.value_(), find_user(prog, u.uid).value_(), find_user(prog, kuid_val(u.uid) + 100000).value_()]
+    for u in for_each_user(prog)))
+out["masks_and_leaders"] = attempt(lambda: [
+    [cpumask_weight(m(prog)) for m in (cpu_online_mask, cpu_possible_mask, cpu_present_mask)],
+    nr_node_ids(prog), percpu_counter_sum_positive(prog["vm_committed_as"].address_of_()),
+    sorted(t.pid.value_() for t in for_each_task(prog) if thread_group_leader(t))])
 print(json.dumps(out))
