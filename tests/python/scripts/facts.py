@@ -5,7 +5,8 @@ import json
 from drgn.helpers.linux.cpumask import for_each_online_cpu
 from drgn.helpers.linux.fs import for_each_mount, mount_dst, mount_fstype, mount_src
 from drgn.helpers.linux.mm import (
-    PFN_PHYS, PHYS_PFN, cmdline, environ, page_to_phys, page_to_pfn, page_to_virt, pfn_to_page,
+    PageCompound, PageHead, PageLRU, PageReserved, PageSlab, PageTail, decode_page_flags, page_flags,
+    page_index, task_vsize, PFN_PHYS, PHYS_PFN, cmdline, environ, page_to_phys, page_to_pfn, page_to_virt, pfn_to_page,
     pfn_to_virt, phys_to_page, phys_to_virt, virt_to_page, virt_to_pfn, virt_to_phys)
 from drgn.helpers.linux.cpumask import cpu_online_mask, cpu_possible_mask, cpu_present_mask, cpumask_weight
 from drgn.helpers.linux.module import for_each_module
@@ -58,4 +59,9 @@ out["masks_and_leaders"] = attempt(lambda: [
     [cpumask_weight(m(prog)) for m in (cpu_online_mask, cpu_possible_mask, cpu_present_mask)],
     nr_node_ids(prog), percpu_counter_sum_positive(prog["vm_committed_as"].address_of_()),
     sorted(t.pid.value_() for t in for_each_task(prog) if thread_group_leader(t))])
+# the page under each task_struct (a slab page): its flags, decoded, and its kind
+out["task_pages"] = attempt(lambda: sorted(
+    [t.pid.value_(), page_flags(p).value_(), decode_page_flags(p), PageSlab(p), PageHead(p), PageTail(p),
+     PageCompound(p), PageLRU(p), PageReserved(p), task_vsize(t)]
+    for t in for_each_task(prog) for p in [virt_to_page(prog, t)]))
 print(json.dumps(out))

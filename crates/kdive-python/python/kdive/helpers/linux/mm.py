@@ -6,14 +6,58 @@ from ._walk import prog_of
 __all__ = (
     "PFN_PHYS",
     "PHYS_PFN",
+    "PageActive",
+    "PageChecked",
+    "PageCompound",
+    "PageDirty",
+    "PageDoubleMap",
+    "PageError",
+    "PageForeign",
+    "PageHWPoison",
+    "PageHasHWPoisoned",
+    "PageHead",
+    "PageIdle",
+    "PageIsolated",
+    "PageLRU",
+    "PageLocked",
+    "PageMappedToDisk",
+    "PageMlocked",
+    "PageOwnerPriv1",
+    "PagePinned",
+    "PagePrivate",
+    "PagePrivate2",
+    "PageReadahead",
+    "PageReclaim",
+    "PageReferenced",
+    "PageReported",
+    "PageReserved",
+    "PageSavePinned",
+    "PageSkipKASanPoison",
+    "PageSlab",
+    "PageSlobFree",
+    "PageSwapBacked",
+    "PageTail",
+    "PageUncached",
+    "PageUnevictable",
+    "PageUptodate",
+    "PageVmemmapSelfHosted",
+    "PageWaiters",
+    "PageWorkingset",
+    "PageWriteback",
+    "PageXenRemapped",
+    "PageYoung",
     "access_process_vm",
     "access_remote_vm",
     "cmdline",
+    "decode_page_flags",
+    "decode_page_flags_value",
     "environ",
     "for_each_vma",
     "for_each_vmap_area",
     "mm_cmdline",
     "mm_environ",
+    "page_flags",
+    "page_index",
     "page_to_pfn",
     "page_to_phys",
     "page_to_virt",
@@ -22,6 +66,7 @@ __all__ = (
     "phys_to_page",
     "phys_to_virt",
     "task_rss",
+    "task_vsize",
     "totalram_pages",
     "virt_to_page",
     "virt_to_pfn",
@@ -200,3 +245,147 @@ def for_each_vmap_area(prog):
             yield from list_for_each_entry("struct vmap_area", nodes[i].busy.head.address_of_(), "list")
     else:
         yield from list_for_each_entry("struct vmap_area", prog["vmap_area_list"].address_of_(), "list")
+
+
+# the page flags drgn has a getter for (its generated list)
+_FLAGS = (
+    "Active",
+    "Checked",
+    "Dirty",
+    "DoubleMap",
+    "Error",
+    "Foreign",
+    "HWPoison",
+    "HasHWPoisoned",
+    "Idle",
+    "Isolated",
+    "LRU",
+    "Locked",
+    "MappedToDisk",
+    "Mlocked",
+    "OwnerPriv1",
+    "Pinned",
+    "Private",
+    "Private2",
+    "Readahead",
+    "Reclaim",
+    "Referenced",
+    "Reported",
+    "Reserved",
+    "SavePinned",
+    "SkipKASanPoison",
+    "SlobFree",
+    "SwapBacked",
+    "Uncached",
+    "Unevictable",
+    "Uptodate",
+    "VmemmapSelfHosted",
+    "Waiters",
+    "Workingset",
+    "Writeback",
+    "XenRemapped",
+    "Young",
+)
+
+
+def page_flags(page):
+    """A ``struct page *``'s flags (``unsigned long``; ``flags.f`` where the flags are a
+    ``memdesc_flags_t``)."""
+    try:
+        return page.flags.f
+    except AttributeError:
+        return page.flags
+
+
+def page_index(page):
+    """A page's offset in its mapping, in pages (``__folio_index`` where it is so named)."""
+    try:
+        return page.__folio_index
+    except AttributeError:
+        return page.index
+
+
+def _flag_getter(name):
+    """``Page<Name>(page)``: whether flag ``PG_<name>`` is set; ``False`` where the kernel has
+    no such flag."""
+    bit = "PG_" + name.lower()
+
+    def get(page):
+        try:
+            flag = page.prog_[bit].value_()
+        except KeyError:
+            return False
+        return bool(page_flags(page).value_() & (1 << flag))
+
+    get.__name__ = get.__qualname__ = "Page" + name
+    get.__doc__ = "Whether ``" + bit + "`` is set on a ``struct page *``."
+    return get
+
+
+for _name in _FLAGS:
+    globals()["Page" + _name] = _flag_getter(_name)
+del _name
+
+
+def PageSlab(page):
+    """Whether a page belongs to the slab allocator: its page type (``_mapcount`` equal to
+    VMCOREINFO's ``PAGE_SLAB_MAPCOUNT_VALUE``) where the kernel has one, else ``PG_slab``."""
+    import re
+
+    prog = page.prog_
+    try:
+        value = prog.cache["PAGE_SLAB_MAPCOUNT_VALUE"]
+    except KeyError:
+        info = prog["VMCOREINFO"].string_()
+        found = re.search(rb"^NUMBER\(PAGE_SLAB_MAPCOUNT_VALUE\)=(-?[0-9]+)$", info, flags=re.M)
+        value = prog.cache["PAGE_SLAB_MAPCOUNT_VALUE"] = int(found.group(1)) if found else None
+    if value is not None:
+        return page._mapcount.counter.value_() == value
+    return bool(page_flags(page).value_() & (1 << prog["PG_slab"].value_()))
+
+
+def _compound_member(prog):
+    t = prog.type("struct page")
+    for m in ("compound_info", "compound_head"):
+        if t.has_member(m):
+            return m
+    return None
+
+
+def PageHead(page):
+    """Whether a page heads a compound page (``PG_head``)."""
+    return bool(page_flags(page).value_() & (1 << page.prog_["PG_head"].value_()))
+
+
+def PageTail(page):
+    """Whether a page is a compound page's tail (bit 0 of ``compound_head``)."""
+    member = _compound_member(page.prog_)
+    if member is None:
+        return bool(page_flags(page).value_() & (1 << page.prog_["PG_tail"].value_()))
+    return bool(page.member_(member).value_() & 1)
+
+
+def PageCompound(page):
+    """Whether a page is part of a compound page: its head or a tail."""
+    return PageHead(page) or PageTail(page)
+
+
+def decode_page_flags_value(prog, flags):
+    """The names of the page flags set in ``flags``, ``|``-separated (``PG_uptodate|PG_lru``)."""
+    from ..common.format import decode_enum_type_flags
+
+    nr = prog_of(prog)["__NR_PAGEFLAGS"]
+    return decode_enum_type_flags(int(flags) & ((1 << nr.value_()) - 1), nr.type_)
+
+
+def decode_page_flags(page):
+    """The names of the flags set on a ``struct page *``."""
+    return decode_page_flags_value(page.prog_, page_flags(page))
+
+
+def task_vsize(task):
+    """A task's virtual memory size in bytes (``total_vm`` pages); 0 for a kernel thread."""
+    mm = task.mm.read_()
+    if not mm:
+        return 0
+    return mm.total_vm.value_() << _page_shift(task.prog_)
