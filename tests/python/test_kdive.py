@@ -39,6 +39,27 @@ for meta in sorted(glob.glob(os.path.join(corpus, "*/metadata.json"))):
         # drgn's syntax: the type, then the value
         assert str(task.pid) == "(pid_t)%d" % t["pid"], (fx, str(task.pid))
         checked += 1
+    # drgn's spellings: integer promotion, short integer names, a pointer followed
+    t0 = kdive.find_task(prog, drgn["tasks"][0]["pid"])
+    assert str(t0.pid + 1) == "(int)%d" % (t0.pid.value_() + 1), (fx, str(t0.pid + 1))
+    assert str(prog["PAGE_SIZE"]) == "(unsigned long)4096", (fx, str(prog["PAGE_SIZE"]))
+    assert str(t0).startswith("*(struct task_struct *)%#x = {\n" % t0.value_()), (fx, str(t0)[:80])
+    # page frames through the direct map and vmemmap: the kernel's formulas, and the physical
+    # address reads what the virtual one does
+    from kdive.helpers.linux.mm import page_to_pfn, pfn_to_page, phys_to_virt, virt_to_pfn, virt_to_phys
+    shift = prog["PAGE_SHIFT"].value_()
+    for t in list(kdive.for_each_task(prog))[:10]:
+        phys = virt_to_phys(prog, t).value_()
+        assert phys_to_virt(prog, phys).value_() == t.value_(), fx
+        assert virt_to_pfn(prog, t).value_() == phys >> shift, fx
+        assert page_to_pfn(pfn_to_page(prog, phys >> shift)).value_() == phys >> shift, fx
+        assert prog.read(phys, 64, True) == prog.read(t.value_(), 64), (fx, hex(phys))
+    # a member read through a bad pointer is a fault at the member's address
+    try:
+        kdive.Object(prog, "struct task_struct *", 0x10).pid.value_()
+        raise AssertionError("read through 0x10")
+    except kdive.FaultError as e:
+        assert e.address == 0x10 + kdive.offsetof(prog.type("struct task_struct"), "pid"), (fx, e.address)
     # commands, as text and structures
     assert "PANIC" in prog.command("sys")
     ps = prog.json("ps")

@@ -154,7 +154,7 @@ impl Ns {
 
 /// The spelling-independent form of a C integer type name: `unsigned long` and GCC's
 /// `long unsigned int` both become `unsigned long`. `None` if `name` is not an integer type name.
-pub(crate) fn canonical_int_name(name: &str) -> Option<String> {
+pub fn canonical_int_name(name: &str) -> Option<String> {
     let (mut unsigned, mut signed, mut longs, mut short, mut char, mut int) =
         (false, false, 0, false, false, false);
     for w in name.split_whitespace() {

@@ -2,9 +2,9 @@
 //! `*(struct list_head *)0xffff… = { .next = (struct list_head *)0xffff…, … }`.
 //! Members one per line, tab-indented, as drgn prints them; bounded in depth and size.
 
+use kdive_debuginfo::btf::canonical_int_name;
 use kdive_debuginfo::{TypeId, TypeKind};
-use kdive_program::object::type_name;
-use kdive_program::{Object, ProgramError, Result};
+use kdive_program::{Object, Program, ProgramError, Result};
 
 /// Deepest nesting printed.
 const MAX_DEPTH: usize = 16;
@@ -23,26 +23,156 @@ pub struct FormatOptions {
     pub type_name: bool,
 }
 
-/// The object as drgn's `str()` shows it.
+/// Deepest type nesting spelled.
+const MAX_TYPE_DEPTH: usize = 32;
+
+/// A type's C spelling as drgn writes it: integer names in their short form (`unsigned long`
+/// for GCC's `long unsigned int`), pointers to functions and arrays as declarators
+/// (`void (*)(struct rq *, int)`, `char (*)[16]`).
+pub fn c_type_name(prog: &Program, ty: TypeId) -> String {
+    let (base, decl) = declarator(prog, ty, String::new(), 0);
+    if decl.is_empty() {
+        base
+    } else {
+        format!("{base} {decl}")
+    }
+}
+
+/// The base type's name and the declarator around `inner` (`*`, `[16]`, `(*)(int)`).
+fn declarator(prog: &Program, ty: TypeId, inner: String, depth: usize) -> (String, String) {
+    if depth > MAX_TYPE_DEPTH {
+        return ("<type loop>".into(), inner);
+    }
+    let Ok(t) = prog.types().get(ty) else {
+        return ("<bad type>".into(), inner);
+    };
+    let name = t.name.as_deref().unwrap_or("");
+    let tagged = |tag: &str| {
+        let n = if name.is_empty() { "<anonymous>" } else { name };
+        (format!("{tag} {n}"), inner.clone())
+    };
+    match &t.kind {
+        TypeKind::Pointer { target } => {
+            // qualifiers looked through: `const char (*)[16]`
+            let grouped = matches!(
+                prog.types().resolve(*target).map(|(_, t)| t.kind.clone()),
+                Ok(TypeKind::Array { .. } | TypeKind::Function { .. })
+            );
+            let inner = if grouped {
+                format!("(*{inner})")
+            } else {
+                format!("*{inner}")
+            };
+            declarator(prog, *target, inner, depth + 1)
+        }
+        TypeKind::Array { elem, len } => {
+            let dim = if *len == 0 {
+                String::new()
+            } else {
+                len.to_string()
+            };
+            declarator(prog, *elem, format!("{inner}[{dim}]"), depth + 1)
+        }
+        TypeKind::Function {
+            ret,
+            params,
+            variadic,
+        } => {
+            let mut list: Vec<String> = params.iter().map(|(_, p)| c_type_name(prog, *p)).collect();
+            if *variadic {
+                list.push("...".into());
+            }
+            if list.is_empty() {
+                list.push("void".into());
+            }
+            declarator(
+                prog,
+                *ret,
+                format!("{inner}({})", list.join(", ")),
+                depth + 1,
+            )
+        }
+        // a qualified array is an array of qualified elements (C11 6.7.3): the elements say it
+        TypeKind::Qualified { target, .. }
+            if matches!(
+                prog.types().get(*target).map(|t| t.kind.clone()),
+                Ok(TypeKind::Array { .. })
+            ) =>
+        {
+            declarator(prog, *target, inner, depth + 1)
+        }
+        TypeKind::Qualified { target, qual } => {
+            let (b, d) = declarator(prog, *target, inner, depth + 1);
+            (format!("{} {b}", format!("{qual:?}").to_lowercase()), d)
+        }
+        TypeKind::Struct { .. } => tagged("struct"),
+        TypeKind::Union { .. } => tagged("union"),
+        TypeKind::Enum { .. } => tagged("enum"),
+        TypeKind::Fwd { union } => tagged(if *union { "union" } else { "struct" }),
+        TypeKind::Int { .. } => (
+            canonical_int_name(name).unwrap_or_else(|| name.into()),
+            inner,
+        ),
+        TypeKind::Void => ("void".into(), inner),
+        _ => ((if name.is_empty() { "void" } else { name }).into(), inner),
+    }
+}
+
+/// `sym+0xoff = 0xADDR` for an address inside a symbol, else `0xADDR`.
+fn symbolized(prog: &Program, addr: u64) -> String {
+    match prog.symbols().by_addr(addr) {
+        Some((sym, off)) => format!("{}+{off:#x} = {addr:#x}", sym.name),
+        None => format!("{addr:#x}"),
+    }
+}
+
+/// The object as drgn's `str()` shows it: a pointer to a complete type followed
+/// (`*(T *)0x… = …`), a `char *` with its string, other pointers symbolized.
 pub fn format_object(o: &Object<'_>, opts: FormatOptions) -> Result<String> {
     let prog = o.prog();
     let (_, t) = prog.types().resolve(o.type_id())?;
-    let tn = type_name(prog, o.type_id());
+    let tn = c_type_name(prog, o.type_id());
     let mut out = String::new();
-    match (&t.kind, o.address()) {
-        (TypeKind::Struct { .. } | TypeKind::Union { .. }, Some(a)) if opts.dereference => {
-            out += &format!("*({tn} *){a:#x} = ");
-            value(o, opts, 0, &mut out)?;
-        }
-        _ => {
-            if opts.type_name {
-                out += &format!("({tn})");
+    if let TypeKind::Pointer { target } = t.kind {
+        let addr = o.read_u64()?;
+        let (_, tt) = prog.types().resolve(target)?;
+        let is_char = matches!(tt.kind, TypeKind::Int { size: 1, .. })
+            && tt.name.as_deref().is_some_and(|n| n.ends_with("char"));
+        let complete = !matches!(
+            tt.kind,
+            TypeKind::Void | TypeKind::Function { .. } | TypeKind::Fwd { .. }
+        ) && prog.types().size_of(target).is_ok_and(|n| n > 0);
+        if is_char && opts.dereference {
+            if let Ok(text) = prog.mem().read_cstr(addr, MAX_STRING_SHOWN) {
+                return Ok(format!("({tn}){addr:#x} = {}", c_string(text.as_bytes())));
             }
-            value(o, opts, 0, &mut out)?;
+        } else if complete && opts.dereference {
+            if let Ok(target_obj) = o.deref() {
+                let mut v = String::new();
+                if value(&target_obj, opts, 0, &mut v).is_ok() {
+                    let at = match prog.symbols().by_addr(addr) {
+                        Some(_) => format!("({})", symbolized(prog, addr)),
+                        None => format!("{addr:#x}"),
+                    };
+                    return Ok(format!("*({tn}){at} = {v}"));
+                }
+            }
         }
+        if opts.type_name {
+            out += &format!("({tn})");
+        }
+        out += &symbolized(prog, addr);
+        return Ok(out);
     }
+    if opts.type_name {
+        out += &format!("({tn})");
+    }
+    value(o, opts, 0, &mut out)?;
     Ok(out)
 }
+
+/// Longest string shown after a `char *`.
+const MAX_STRING_SHOWN: usize = 1 << 16;
 
 fn too_long() -> ProgramError {
     ProgramError::Unsupported("value too large to format".into())
@@ -137,7 +267,7 @@ fn members_of(
         match &m.name {
             Some(n) => {
                 out.push_str(&format!("{indent}.{n} = "));
-                out.push_str(&format!("({})", type_name(prog, m.ty)));
+                out.push_str(&format!("({})", c_type_name(prog, m.ty)));
                 match value(&f, opts, depth + 1, out) {
                     Ok(()) => {}
                     Err(e) if e.kind() == kdive_program::ErrorKind::Fault => {
@@ -147,11 +277,13 @@ fn members_of(
                 }
                 out.push_str(",\n");
             }
-            // an anonymous struct or union: drgn prints it as a nameless member
+            // an anonymous struct or union: its members are printed as the outer one's
             None => {
-                out.push_str(indent);
-                value(&f, opts, depth + 1, out)?;
-                out.push_str(",\n");
+                let (_, t) = prog.types().resolve(m.ty)?;
+                if let TypeKind::Struct { members, .. } | TypeKind::Union { members, .. } = &t.kind
+                {
+                    members_of(&f, members, opts, depth, indent, out)?;
+                }
             }
         }
     }
@@ -169,7 +301,7 @@ fn scalar_value(o: &Object<'_>, ty: TypeId, opts: FormatOptions, out: &mut Strin
     let prog = o.prog();
     let (_, t) = prog.types().resolve(ty)?;
     match &t.kind {
-        TypeKind::Pointer { .. } => out.push_str(&format!("{:#x}", o.read_u64()?)),
+        TypeKind::Pointer { .. } => out.push_str(&symbolized(prog, o.read_u64()?)),
         TypeKind::Int { is_bool: true, .. } => {
             out.push_str(if o.read_u64()? != 0 { "true" } else { "false" })
         }

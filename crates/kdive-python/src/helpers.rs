@@ -216,7 +216,39 @@ pub fn _runqueue(prog: &Bound<'_, PyAny>, cpu: u32) -> PyResult<PyObj> {
     Ok(PyObj::new(&st, o))
 }
 
+/// Most bytes `_access_remote_vm` reads at once.
+const MAX_USER_READ: usize = 1 << 30;
+
+/// `size` bytes at `address` in the user memory of the `mm_struct` `mm` (its address or
+/// pointer), through its page tables (drgn's `access_remote_vm`).
+#[pyfunction]
+pub fn _access_remote_vm(
+    py: Python<'_>,
+    mm: &Bound<'_, PyAny>,
+    address: u64,
+    size: usize,
+) -> PyResult<Py<pyo3::types::PyBytes>> {
+    let st = state(mm)?;
+    if size > MAX_USER_READ {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "access_remote_vm: more than 1 GiB",
+        ));
+    }
+    let space = kdive_linux::mm::address_space(st.prog()?, addr_of(mm)?).map_err(py_err)?;
+    let mut buf = vec![0u8; size];
+    kdive_memory::ReadVirt::read_virt(&space, address, &mut buf).map_err(|e| py_err(e.into()))?;
+    Ok(pyo3::types::PyBytes::new(py, &buf).unbind())
+}
+
+/// The kernel virtual address of physical address 0 in the direct map (`phys_to_virt(0)`).
+#[pyfunction]
+pub fn _direct_map_base(prog: &Bound<'_, PyAny>) -> PyResult<u64> {
+    Ok(kdive_linux::mm::direct_map_base(state(prog)?.prog()?))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_direct_map_base, m)?)?;
+    m.add_function(wrap_pyfunction!(_access_remote_vm, m)?)?;
     m.add_function(wrap_pyfunction!(_list_nodes, m)?)?;
     m.add_function(wrap_pyfunction!(_hlist_nodes, m)?)?;
     m.add_function(wrap_pyfunction!(_rb_nodes, m)?)?;

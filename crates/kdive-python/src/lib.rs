@@ -7,6 +7,7 @@
 mod errors;
 mod format;
 mod helpers;
+mod hot;
 mod object;
 mod program;
 mod stack;

@@ -13,6 +13,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 use crate::errors::{py_err, ObjectAbsentError};
 use crate::format::{format_object, FormatOptions};
+use crate::hot::{Attr, Shape};
 use crate::program::PyProgram;
 use crate::state::State;
 use crate::types::PyType;
@@ -33,7 +34,7 @@ pub enum Place {
 }
 
 /// A typed value of a program.
-#[pyclass(name = "Object", module = "kdive", unsendable)]
+#[pyclass(name = "Object", module = "kdive", frozen)]
 pub struct PyObj {
     pub st: Arc<State>,
     pub place: Place,
@@ -152,25 +153,62 @@ impl PyObj {
         }
     }
 
-    /// `obj.name` (`->` through a pointer), with the member remembered per type.
-    fn fast_member(&self, name: &str) -> PyResult<PyObj> {
-        let o = self.obj()?;
-        let types = o.prog().types();
-        let (_, t) = types.resolve(o.type_id()).map_err(|e| py_err(e.into()))?;
-        let o = if matches!(t.kind, TypeKind::Pointer { .. }) {
-            o.deref().map_err(py_err)?
-        } else {
-            o
-        };
-        let (rid, t) = types.resolve(o.type_id()).map_err(|e| py_err(e.into()))?;
-        if !matches!(t.kind, TypeKind::Struct { .. } | TypeKind::Union { .. }) {
-            return Err(PyAttributeError::new_err(format!(
-                "{} has no member '{name}': not a struct or union",
-                o.type_name()
-            )));
+    /// `obj.name` for a member name (`->` through a pointer to a struct); `None` for a name
+    /// Python answers (methods end in `_`, dunders). The inner error is the member's absence.
+    fn member_attr(&self, name: &Bound<'_, PyString>) -> PyResult<Option<PyResult<PyObj>>> {
+        let st = &self.st;
+        let prog = st.prog()?;
+        let types = prog.types();
+        let mut hot = st.hot();
+        // the object, the struct whose member is asked, and the pointer's target if through one
+        let mut found = None;
+        if let Place::Obj(h) = self.place {
+            let o = Object::from_handle(prog, h);
+            let info = hot.shapes.get(types, o.type_id()).map_err(py_err)?;
+            match info.shape {
+                Shape::Record => found = Some((o, info.rid, None)),
+                Shape::Pointer { target } => {
+                    let t = hot.shapes.get(types, target).map_err(py_err)?;
+                    if t.shape == Shape::Record {
+                        found = Some((o, t.rid, Some(target)));
+                    }
+                }
+                _ => {}
+            }
         }
-        let m = self.st.member(rid, name).map_err(py_err)?;
-        Ok(PyObj::new(&self.st, o.field(&m).map_err(py_err)?))
+        let m = match hot.names.lookup(types, found.as_ref().map(|f| f.1), name)? {
+            Ok(Attr::Python) => return Ok(None),
+            Ok(Attr::Member(m)) => m,
+            Ok(Attr::NoRecord) => {
+                drop(hot);
+                let what = match self.place {
+                    Place::Obj(_) => "not a struct or union",
+                    Place::Absent(_) => "object absent",
+                };
+                return Ok(Some(Err(PyAttributeError::new_err(format!(
+                    "{} has no member '{name}': {what}",
+                    self.type_name()?
+                )))));
+            }
+            Err(e) => return Ok(Some(Err(PyAttributeError::new_err(e.to_string())))),
+        };
+        let Some((o, _, through)) = found else {
+            return Ok(None);
+        };
+        let o = match through {
+            Some(target) => Object::reference(prog, target, hot.bits(&o, 8).map_err(py_err)?),
+            None => o,
+        };
+        drop(hot);
+        Ok(Some(Ok(PyObj::new(st, o.field(&m).map_err(py_err)?))))
+    }
+
+    /// The type's name, as C writes it.
+    fn type_name(&self) -> PyResult<String> {
+        Ok(kdive_program::object::type_name(
+            self.st.prog()?,
+            self.type_id()?,
+        ))
     }
 
     /// True for a pointer-typed object.
@@ -340,16 +378,24 @@ impl PyObj {
             )));
         }
         let v = op.int(a, b)?;
-        // the result has the wider operand's type (C's usual conversions, roughly)
+        // C's conversions: a shift has its promoted left operand's type; other operators the
+        // common type of both promoted operands (a Python int counts as an `int`)
         let prog = self.st.prog()?;
-        let ty = match their_ty {
-            Some(t)
-                if prog.types().size_of(t).unwrap_or(0)
-                    > prog.types().size_of(my_ty).unwrap_or(0) =>
-            {
-                t
+        let mine = promoted(prog, my_ty)?;
+        let theirs = match their_ty {
+            Some(t) => promoted(prog, t)?,
+            None => (prog.type_("int").map_err(py_err)?, 4, true),
+        };
+        let ty = match op {
+            Op::Shl | Op::Shr => {
+                if reflected {
+                    theirs.0
+                } else {
+                    mine.0
+                }
             }
-            _ => my_ty,
+            _ if theirs.1 > mine.1 || (theirs.1 == mine.1 && mine.2 && !theirs.2) => theirs.0,
+            _ => mine.0,
         };
         Ok(Py::new(py, self.value_obj(ty, v as u64)?)?.into_any())
     }
@@ -368,6 +414,36 @@ impl Operand {
             Operand::Float(f) => f,
         }
     }
+}
+
+/// C's integer promotion of `ty`, typedefs and qualifiers looked through: types narrower than
+/// `int` (and `bool`) become `int`, an enum its integer type; with its size and signedness.
+fn promoted(prog: &kdive_program::Program, ty: TypeId) -> PyResult<(TypeId, u64, bool)> {
+    let (rid, t) = prog.types().resolve(ty).map_err(|e| py_err(e.into()))?;
+    let (size, signed, is_enum) = match t.kind {
+        TypeKind::Int {
+            size,
+            signed,
+            is_bool,
+            ..
+        } => (size, signed && !is_bool, false),
+        TypeKind::Enum { size, signed, .. } => (size, signed, true),
+        _ => return Ok((rid, 8, false)),
+    };
+    let named = |n: &str| prog.type_(n).map_err(py_err);
+    if size < 4 {
+        return Ok((named("int")?, 4, true));
+    }
+    if is_enum {
+        let n = match (size, signed) {
+            (4, true) => "int",
+            (4, false) => "unsigned int",
+            (_, true) => "long",
+            _ => "unsigned long",
+        };
+        return Ok((named(n)?, u64::from(size), signed));
+    }
+    Ok((rid, u64::from(size), signed))
 }
 
 #[derive(Clone, Copy)]
@@ -499,20 +575,12 @@ impl PyObj {
     /// Methods and attributes end in `_` (or are dunders); every other name is a member, looked
     /// up first: Python's own lookup failing first would cost an exception per member access.
     fn __getattribute__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<PyObject> {
-        let py = slf.py();
-        let n = name.to_cow()?;
-        let n: &str = &n;
-        if !n.ends_with('_') && !(n.starts_with("__") && n.ends_with("__")) {
-            match slf.borrow().fast_member(n) {
-                Ok(o) => return Ok(Py::new(py, o)?.into_any()),
-                Err(e) => {
-                    // a name that is no member may still be an attribute of the class
-                    let generic = generic_getattr(slf, name);
-                    return generic.map_err(|_| PyAttributeError::new_err(e.to_string()));
-                }
-            }
+        match slf.get().member_attr(name)? {
+            Some(Ok(o)) => Ok(Py::new(slf.py(), o)?.into_any()),
+            // a name that is no member may still be an attribute of the class
+            Some(Err(e)) => generic_getattr(slf, name).map_err(|_| e),
+            None => generic_getattr(slf, name),
         }
-        generic_getattr(slf, name)
     }
 
     /// Member `name` (drgn's `member_`); dots for nesting (`"se.sum_exec_runtime"`).
@@ -614,38 +682,37 @@ impl PyObj {
     fn value_(&self, py: Python<'_>) -> PyResult<PyObject> {
         let o = self.obj()?;
         // integers and pointers, the common case, read at once
-        let (_, t) = o
-            .prog()
-            .types()
-            .resolve(o.type_id())
-            .map_err(|e| py_err(e.into()))?;
-        match t.kind {
-            TypeKind::Int {
-                is_bool: false,
-                signed: true,
-                ..
+        let mut hot = self.st.hot();
+        let (size, signed) = match hot
+            .shapes
+            .get(o.prog().types(), o.type_id())
+            .map_err(py_err)?
+            .shape
+        {
+            Shape::Int { size, signed } => (size, signed),
+            Shape::Pointer { .. } => (8, false),
+            _ => {
+                drop(hot);
+                return self.to_py_value(py, o, 0);
             }
-            | TypeKind::Enum { signed: true, .. } => {
-                return Ok(o
-                    .read_i64()
-                    .map_err(py_err)?
-                    .into_pyobject(py)?
-                    .into_any()
-                    .unbind())
-            }
-            TypeKind::Int { is_bool: false, .. }
-            | TypeKind::Enum { .. }
-            | TypeKind::Pointer { .. } => {
-                return Ok(o
-                    .read_u64()
-                    .map_err(py_err)?
-                    .into_pyobject(py)?
-                    .into_any()
-                    .unbind())
-            }
-            _ => {}
+        };
+        let raw = hot.bits(&o, size).map_err(py_err)?;
+        drop(hot);
+        let bits = u32::from(size) * 8;
+        if signed && o.bit_size().is_none() {
+            // sign-extended from the type's width
+            let v = ((raw << (64 - bits)) as i64) >> (64 - bits);
+            return Ok(v.into_pyobject(py)?.into_any().unbind());
         }
-        self.to_py_value(py, o, 0)
+        if signed {
+            return Ok(o
+                .read_i64()
+                .map_err(py_err)?
+                .into_pyobject(py)?
+                .into_any()
+                .unbind());
+        }
+        Ok(raw.into_pyobject(py)?.into_any().unbind())
     }
 
     /// The same object read now: a computed value for a scalar (an aggregate stays a
@@ -667,6 +734,27 @@ impl PyObj {
     /// A C string: a `char` array up to its NUL, or what a `char *` points to.
     fn string_(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
         let o = self.obj()?;
+        // a short `char` array in memory (`comm`), the common case, through the page cache
+        if let Some(addr) = o.address() {
+            let types = o.prog().types();
+            let mut hot = self.st.hot();
+            if let Shape::Array {
+                elem,
+                len: len @ 1..=4096,
+            } = hot.shapes.get(types, o.type_id()).map_err(py_err)?.shape
+            {
+                if let Shape::Int { size: 1, .. } =
+                    hot.shapes.get(types, elem).map_err(py_err)?.shape
+                {
+                    let mut buf = [0u8; 4096];
+                    let v = &mut buf[..len as usize];
+                    hot.pages.read(o.prog(), addr, v).map_err(py_err)?;
+                    drop(hot);
+                    let end = v.iter().position(|&c| c == 0).unwrap_or(v.len());
+                    return Ok(PyBytes::new(py, &v[..end]).unbind());
+                }
+            }
+        }
         let (_, t) = self.resolved()?;
         let bytes = match t.kind {
             // an array of unknown length (`const char linux_banner[]`) reads up to its NUL
@@ -677,10 +765,11 @@ impl PyObj {
                 read_cstring(self.st.prog()?, addr)?
             }
             TypeKind::Array { len, .. } => {
-                let v = o.read_bytes().map_err(py_err)?;
+                let mut v = o.read_bytes().map_err(py_err)?;
                 let n = (len as usize).min(v.len());
                 let end = v[..n].iter().position(|&c| c == 0).unwrap_or(n);
-                v[..end].to_vec()
+                v.truncate(end);
+                v
             }
             TypeKind::Pointer { .. } => {
                 read_cstring(self.st.prog()?, o.read_u64().map_err(py_err)?)?

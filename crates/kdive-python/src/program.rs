@@ -116,6 +116,38 @@ impl PyProgram {
         self.st.prog()
     }
 
+    /// The objects drgn adds for a Linux kernel that are no variable: `PAGE_SHIFT`,
+    /// `PAGE_SIZE`, `PAGE_MASK`, `THREAD_SIZE` and `vmemmap` (from the dump's page
+    /// tables and VMCOREINFO); `None` for any other name, or one this dump cannot answer.
+    fn linux_object(&self, name: &str) -> PyResult<Option<PyObj>> {
+        let prog = self.prog()?;
+        let Some(kmem) = prog.kernel_memory() else {
+            return Ok(None);
+        };
+        let page = kmem.page_size();
+        let (ty, v) = match name {
+            "PAGE_SHIFT" => ("int", u64::from(page.trailing_zeros())),
+            "PAGE_SIZE" => ("unsigned long", page),
+            "PAGE_MASK" => ("unsigned long", !(page - 1)),
+            "THREAD_SIZE" => match kdive_linux::machine::thread_size(prog) {
+                Ok(v) => ("unsigned long", v),
+                Err(_) => return Ok(None),
+            },
+            // VMCOREINFO's `SYMBOL(vmemmap)` when it has one, else x86_64's KASLR variable
+            "vmemmap" => match kmem.vmemmap_base().or_else(|| {
+                prog.symbol_address("vmemmap_base")
+                    .and_then(|a| prog.read_u64(a))
+                    .ok()
+            }) {
+                Some(v) => ("struct page *", v),
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
+        let ty = prog.type_(ty).map_err(py_err)?;
+        Ok(Some(self.wrap(Object::value(prog, ty, v))))
+    }
+
     fn wrap(&self, o: Object<'_>) -> PyObj {
         PyObj::new(&self.st, o)
     }
@@ -174,6 +206,9 @@ impl PyProgram {
             Ok(o) => return Ok(self.wrap(o)),
             Err(e) if e.kind() != kdive_program::ErrorKind::Lookup => return Err(py_err(e)),
             Err(_) => {}
+        }
+        if let Some(o) = self.linux_object(name)? {
+            return Ok(o);
         }
         match prog.function(name) {
             Ok(o) => Ok(self.wrap(o)),

@@ -1,11 +1,7 @@
 //! What every Python object of one opened dump shares: the session, and what is computed once
 //! for it (the task list, the CPUs' registers and stacks for stack traces).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
-use kdive_debuginfo::{Member, TypeId};
+use std::sync::{Mutex, OnceLock};
 
 use kdive_commands::Session;
 use kdive_linux::stack::BacktraceContext;
@@ -15,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::errors::{cmd_err, py_err};
+use crate::hot::Hot;
 
 /// One opened dump, shared by its `Program`, `Object`s, `Type`s and stack traces.
 pub struct State {
@@ -22,8 +19,9 @@ pub struct State {
     tasks: OnceLock<Result<TaskList, String>>,
     backtraces: OnceLock<BacktraceContext>,
     cache: OnceLock<Py<PyDict>>,
-    /// Members looked up by name, per resolved struct type: attribute access is the hot path.
-    members: RefCell<HashMap<(TypeId, Box<str>), Member>>,
+    /// Attribute names and the members they name, per resolved struct type.
+    /// Type shapes, attribute names and kernel pages, remembered (see [`crate::hot`]).
+    hot: Mutex<Hot>,
 }
 
 impl State {
@@ -33,7 +31,7 @@ impl State {
             tasks: OnceLock::new(),
             backtraces: OnceLock::new(),
             cache: OnceLock::new(),
-            members: RefCell::new(HashMap::new()),
+            hot: Mutex::default(),
         }
     }
 
@@ -75,19 +73,13 @@ impl State {
             .clone_ref(py)
     }
 
-    /// Member `name` of the resolved struct or union `ty`, remembered.
-    pub fn member(&self, ty: TypeId, name: &str) -> Result<Member, kdive_program::ProgramError> {
-        if let Some(m) = self.members.borrow().get(&(ty, name.into())) {
-            return Ok(m.clone());
-        }
-        let m = self
-            .prog()
-            .map_err(|_| kdive_program::ProgramError::NoType(name.into()))?
-            .types()
-            .member(ty, name)?;
-        self.members
-            .borrow_mut()
-            .insert((ty, name.into()), m.clone());
-        Ok(m)
+    /// What the hot paths remember, locked.
+    pub fn hot(&self) -> std::sync::MutexGuard<'_, Hot> {
+        lock(&self.hot)
     }
+}
+
+/// A lock whose holder cannot leave its data half-changed: a poisoned one is used as it is.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -14,4 +14,4 @@ for _ in range(5):
         n += 1
     dt = time.perf_counter() - t0
     best = dt if best is None or dt < best else best
-print("%d tasks: %.2f ms" % (n, best * 1000))
+print("%d tasks: %.3f ms" % (n, best * 1000))

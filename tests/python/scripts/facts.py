@@ -4,7 +4,16 @@ import json
 
 from drgn.helpers.linux.cpumask import for_each_online_cpu
 from drgn.helpers.linux.fs import for_each_mount, mount_dst, mount_fstype, mount_src
+from drgn.helpers.linux.mm import (
+    PageCompound, PageHead, PageLRU, PageReserved, PageSlab, PageTail, decode_page_flags, page_flags,
+    page_index, task_vsize, PFN_PHYS, PHYS_PFN, cmdline, environ, page_to_phys, page_to_pfn, page_to_virt, pfn_to_page,
+    pfn_to_virt, phys_to_page, phys_to_virt, virt_to_page, virt_to_pfn, virt_to_phys)
+from drgn.helpers.linux.cpumask import cpu_online_mask, cpu_possible_mask, cpu_present_mask, cpumask_weight
 from drgn.helpers.linux.module import for_each_module
+from drgn.helpers.linux.nodemask import nr_node_ids
+from drgn.helpers.linux.percpu import percpu_counter_sum_positive
+from drgn.helpers.linux.sched import thread_group_leader
+from drgn.helpers.linux.user import find_user, for_each_user, kuid_val
 from drgn.helpers.linux.percpu import per_cpu
 from drgn.helpers.linux.pid import for_each_task
 from drgn.helpers.linux.printk import get_printk_records
@@ -30,4 +39,29 @@ out["modules"] = attempt(lambda: [m.name.string_().decode() for m in for_each_mo
 out["slab_caches"] = attempt(lambda: [s.name.string_().decode() for s in for_each_slab_cache(prog)])
 out["runqueue_lengths"] = attempt(lambda: [
     [cpu, per_cpu(prog["runqueues"], cpu).nr_running.value_()] for cpu in for_each_online_cpu(prog)])
+out["linux_objects"] = attempt(lambda: [
+    str(prog[n]) for n in ("PAGE_SHIFT", "PAGE_SIZE", "PAGE_MASK", "THREAD_SIZE", "vmemmap")])
+# every task_struct is in the direct map: its frame, page and physical address, both ways
+out["page_conversions"] = attempt(lambda: sorted([
+    t.pid.value_(), str(virt_to_phys(prog, t)), str(virt_to_pfn(prog, t)),
+    page_to_pfn(virt_to_page(prog, t)).value_(), page_to_phys(pfn_to_page(prog, virt_to_pfn(prog, t))).value_(),
+    page_to_virt(virt_to_page(prog, t)).value_(), pfn_to_virt(prog, virt_to_pfn(prog, t)).value_(),
+    phys_to_page(prog, virt_to_phys(prog, t)).value_(), phys_to_virt(prog, virt_to_phys(prog, t)).value_(),
+    str(PFN_PHYS(prog, 1)), str(PHYS_PFN(prog, 8192))] for t in for_each_task(prog)))
+# user memory: a dump filtered of user pages answers with FaultError, on both sides
+out["cmdlines"] = attempt(lambda: sorted(
+    [t.pid.value_(), attempt(lambda: [a.decode(errors="replace") for a in cmdline(t)] if t.mm else None),
+     attempt(lambda: len(environ(t)) if t.mm else None)] for t in for_each_task(prog)))
+out["users"] = attempt(lambda: sorted(
+    [kuid_val(u.uid), u.value_(), find_user(prog, u.uid).value_(), find_user(prog, kuid_val(u.uid) + 100000).value_()]
+    for u in for_each_user(prog)))
+out["masks_and_leaders"] = attempt(lambda: [
+    [cpumask_weight(m(prog)) for m in (cpu_online_mask, cpu_possible_mask, cpu_present_mask)],
+    nr_node_ids(prog), percpu_counter_sum_positive(prog["vm_committed_as"].address_of_()),
+    sorted(t.pid.value_() for t in for_each_task(prog) if thread_group_leader(t))])
+# the page under each task_struct (a slab page): its flags, decoded, and its kind
+out["task_pages"] = attempt(lambda: sorted(
+    [t.pid.value_(), page_flags(p).value_(), decode_page_flags(p), PageSlab(p), PageHead(p), PageTail(p),
+     PageCompound(p), PageLRU(p), PageReserved(p), task_vsize(t)]
+    for t in for_each_task(prog) for p in [virt_to_page(prog, t)]))
 print(json.dumps(out))

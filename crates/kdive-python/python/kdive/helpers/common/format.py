@@ -26,17 +26,25 @@ def escape_ascii_string(buffer, escape_single_quote=False, escape_double_quote=F
     return "".join(escape_ascii_character(c, escape_single_quote, escape_double_quote, escape_backslash) for c in buffer)
 
 
-def decode_flags(value, flags, bit_numbers=True):
-    """``FLAG_A|FLAG_B|0x10`` for a value, from ``(name, bit or mask)`` pairs."""
+def decode_flags(value, flags, bit_numbers=True, aliases=True):
+    """``FLAG_A|FLAG_B|0x10`` for a value, from ``(name, bit or mask)`` pairs: every name whose
+    bits are all set (only the first of names sharing bits when ``aliases`` is false), then the
+    bits no name covers in hex; ``0`` for zero."""
     value = int(value)
+    if not value:
+        return "0"
     parts = []
+    covered = 0
     for name, bit in flags:
         mask = 1 << bit if bit_numbers else bit
-        if mask and value & mask == mask:
-            parts.append(name)
-            value &= ~mask
-    if value or not parts:
-        parts.append(hex(value))
+        if not mask or value & mask != mask:
+            continue
+        if not aliases and covered & mask == mask:
+            continue
+        parts.append(name)
+        covered |= mask
+    if value & ~covered:
+        parts.append(hex(value & ~covered))
     return "|".join(parts)
 
 

@@ -3,8 +3,18 @@ from ... import _kdive
 from ._walk import prog_of
 
 __all__ = (
-    "cpumask_to_cpulist", "for_each_cpu", "for_each_online_cpu", "for_each_possible_cpu",
-    "for_each_present_cpu", "num_online_cpus", "num_possible_cpus", "num_present_cpus",
+    "cpu_online_mask",
+    "cpu_possible_mask",
+    "cpu_present_mask",
+    "cpumask_to_cpulist",
+    "cpumask_weight",
+    "for_each_cpu",
+    "for_each_online_cpu",
+    "for_each_possible_cpu",
+    "for_each_present_cpu",
+    "num_online_cpus",
+    "num_possible_cpus",
+    "num_present_cpus",
 )
 
 
@@ -58,3 +68,35 @@ def cpumask_to_cpulist(mask):
         out.append(str(cpus[i]) if i == j else "%d-%d" % (cpus[i], cpus[j]))
         i = j + 1
     return ",".join(out)
+
+
+def _mask(prog, which):
+    prog = prog_of(prog)
+    try:
+        return prog["__cpu_%s_mask" % which].address_of_()
+    except KeyError:
+        return prog["cpu_%s_mask" % which]
+
+
+def cpu_online_mask(prog):
+    """The ``struct cpumask *`` of online CPUs."""
+    return _mask(prog, "online")
+
+
+def cpu_possible_mask(prog):
+    """The ``struct cpumask *`` of possible CPUs."""
+    return _mask(prog, "possible")
+
+
+def cpu_present_mask(prog):
+    """The ``struct cpumask *`` of present CPUs."""
+    return _mask(prog, "present")
+
+
+def cpumask_weight(mask):
+    """How many CPUs below ``nr_cpu_ids`` a ``struct cpumask *`` has set."""
+    try:
+        n = mask.prog_["nr_cpu_ids"].value_()
+    except KeyError:
+        n = 1
+    return sum(1 for cpu in for_each_cpu(mask) if cpu < n)

@@ -1,6 +1,14 @@
 """NUMA node masks (drgn's ``drgn.helpers.linux.nodemask``)."""
 
-__all__ = ("for_each_node", "for_each_online_node", "for_each_node_mask", "node_state")
+from ._walk import prog_of
+
+__all__ = (
+    "for_each_node",
+    "for_each_node_mask",
+    "for_each_online_node",
+    "node_state",
+    "nr_node_ids",
+)
 
 
 def for_each_node_mask(mask):
@@ -28,3 +36,11 @@ def for_each_online_node(prog):
 
 def node_state(node, state):
     return bool(state.bits[node // 64].value_() >> (node % 64) & 1)
+
+
+def nr_node_ids(prog):
+    """The bound on NUMA node ids (1 for a kernel without NUMA)."""
+    try:
+        return prog_of(prog)["nr_node_ids"].value_()
+    except KeyError:
+        return 1

@@ -2,7 +2,12 @@
 from ... import _kdive
 from ..._kdive import Object
 
-__all__ = ("per_cpu", "per_cpu_ptr", "percpu_counter_sum")
+__all__ = (
+    "per_cpu",
+    "per_cpu_ptr",
+    "percpu_counter_sum",
+    "percpu_counter_sum_positive",
+)
 
 
 def per_cpu_ptr(ptr, cpu):
@@ -25,3 +30,8 @@ def percpu_counter_sum(fbc):
     for cpu in for_each_possible_cpu(fbc.prog_):
         total += per_cpu_ptr(counters, cpu)[0].value_()
     return total
+
+
+def percpu_counter_sum_positive(fbc):
+    """The sum of a per-CPU counter, or 0 when it is negative."""
+    return max(percpu_counter_sum(fbc), 0)

@@ -4,8 +4,16 @@ from ..._kdive import Object
 from .percpu import per_cpu
 
 __all__ = (
-    "cpu_curr", "cpu_rq", "idle_task", "loadavg", "task_cpu", "task_on_cpu", "task_since_last_arrival_ns",
-    "task_state_to_char", "task_thread_info",
+    "cpu_curr",
+    "cpu_rq",
+    "idle_task",
+    "loadavg",
+    "task_cpu",
+    "task_on_cpu",
+    "task_since_last_arrival_ns",
+    "task_state_to_char",
+    "task_thread_info",
+    "thread_group_leader",
 )
 
 
@@ -56,3 +64,8 @@ def loadavg(prog):
 
 
 del per_cpu, Object
+
+
+def thread_group_leader(task):
+    """Whether a task leads its thread group (``exit_signal >= 0``)."""
+    return task.exit_signal.value_() >= 0
