@@ -4,6 +4,7 @@
 //! from the starting sp / from the stack's base), `-f` (each frame's stack words), `-s`
 //! (symbol offsets), `-x` (offsets in hex), `-l` (accepted: source lines need DWARF).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -25,7 +26,7 @@ use crate::bt_scan::{
 use crate::format::{task_header, AddressNames};
 use crate::rd::Symbolic;
 use crate::table;
-use crate::tasks::{find_task, tasks_named};
+use crate::tasks::{as_refs, tasks_named};
 use crate::{CommandError, Hex, Report, Session, TextOptions};
 
 /// Bytes of one frame's contents shown by `-f` at most.
@@ -287,11 +288,11 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
 /// The result of `bt` with these arguments, for other commands (`analyze`).
 pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
     let f = Flags::parse(&table::BT, args)?;
-    let tasks = s.tasks()?;
     let prog = s.kernel()?;
-    let ctx = BacktraceContext::new(prog, &tasks.list.active);
     let options = opts(&f);
     if f.has('v') {
+        let tasks = s.tasks()?;
+        let ctx = BacktraceContext::new(prog, &tasks.list.active);
         return Ok(empty(
             prog,
             options,
@@ -299,6 +300,9 @@ pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
             None,
         ));
     }
+    // The running tasks come from the runqueues: `bt`, `bt -a`, `bt -c` read only the tasks
+    // they show, whatever the number of tasks; PIDs, addresses and `-g` list them all.
+    let ctx = BacktraceContext::new(prog, &s.cpu_tasks()?.active);
     if f.has('E') {
         return Ok(empty(
             prog,
@@ -307,10 +311,10 @@ pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
             Some(search_cpu_stacks(prog, &ctx)),
         ));
     }
-    let mut chosen: Vec<&TaskInfo> = if f.has('a') {
+    let mut chosen: Vec<Cow<'_, TaskInfo>> = if f.has('a') {
         ctx.active
             .values()
-            .filter_map(|&t| find_task(&tasks.infos, t))
+            .filter_map(|&t| s.task(t).ok())
             .collect()
     } else if let Some(list) = f.value('c') {
         let cpus = parse_cpus(list)?;
@@ -318,7 +322,7 @@ pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
             .map(|c| {
                 ctx.active
                     .get(c)
-                    .and_then(|&t| find_task(&tasks.infos, t))
+                    .and_then(|&t| s.task(t).ok())
                     .ok_or_else(|| CommandError::Usage(format!("bt: invalid cpu: {c}")))
             })
             .collect::<Result<_, _>>()?
@@ -328,12 +332,15 @@ pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
     if f.has('g') {
         // every thread of the chosen tasks' thread groups, in task-list order
         let groups: Vec<i32> = chosen.iter().map(|t| t.tgid).collect();
-        chosen = tasks
+        chosen = s
+            .tasks()?
             .infos
             .iter()
             .filter(|t| groups.contains(&t.tgid))
+            .map(Cow::Borrowed)
             .collect();
     }
+    let chosen = as_refs(&chosen);
     let start = match (f.value('I'), f.value('S')) {
         (None, None) => None,
         (ip, sp) => {

@@ -131,7 +131,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         }));
     }
     let chosen = tasks_named(s, "files", &f.positional)?;
-    for_tasks(s, &chosen, &Flags::default())
+    for_tasks(s, &crate::tasks::as_refs(&chosen), &Flags::default())
 }
 
 /// `files` of chosen tasks (`foreach ... files`).

@@ -124,7 +124,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     }
     if f.has('s') || f.has('S') {
         let tasks = crate::tasks::tasks_named(s, "net", &f.positional)?;
-        return sockets_of(s, &tasks, &f, None);
+        return sockets_of(s, &crate::tasks::as_refs(&tasks), &f, None);
     }
     if f.has('a') {
         let (neighbours, problems) =

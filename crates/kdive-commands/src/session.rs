@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use kdive_dump::Dump;
 use kdive_linux::printk::vmcoreinfo::{printk_program, VmcoreinfoLogError};
 use kdive_linux::printk::Log;
-use kdive_linux::task::{TaskInfo, TaskList};
+use kdive_linux::task::{CpuTasks, TaskInfo, TaskList};
 use kdive_linux::{NoKernel, Notice, OpenError, OpenOptions, Opened};
 use kdive_program::{Program, ProgramError};
 
@@ -29,6 +29,7 @@ pub struct Session {
     /// Bound on list and tree walks.
     pub walk_limit: usize,
     tasks: OnceLock<Result<Tasks, Arc<ProgramError>>>,
+    cpu_tasks: OnceLock<Result<CpuTasks, Arc<ProgramError>>>,
     log: OnceLock<Result<Log, Arc<ProgramError>>>,
     /// The current task (`set`), by `task_struct` address; `None` = the panic task.
     context: Mutex<Option<u64>>,
@@ -44,6 +45,7 @@ impl Session {
             notices: opened.notices,
             walk_limit: kdive_linux::DEFAULT_WALK_LIMIT,
             tasks: OnceLock::new(),
+            cpu_tasks: OnceLock::new(),
             log: OnceLock::new(),
             context: Mutex::new(None),
         }
@@ -129,6 +131,42 @@ impl Session {
             .map_err(|e| CommandError::Shared {
                 context: "cannot list tasks",
                 source: e.clone(),
+            })
+    }
+
+    /// The idle and running task of each CPU, from the runqueues: the task list when it was
+    /// read already, else a few reads per CPU without walking the tasks.
+    pub fn cpu_tasks(&self) -> Result<&CpuTasks, CommandError> {
+        let prog = self.kernel()?;
+        self.cpu_tasks
+            .get_or_init(|| match self.tasks.get() {
+                Some(Ok(t)) => Ok(CpuTasks {
+                    idle: t.list.idle.clone(),
+                    active: t.list.active.clone(),
+                    problems: Vec::new(),
+                }),
+                _ => kdive_linux::task::cpu_tasks(prog).map_err(Arc::new),
+            })
+            .as_ref()
+            .map_err(|e| CommandError::Shared {
+                context: "cannot read the runqueues",
+                source: e.clone(),
+            })
+    }
+
+    /// One task by `task_struct` address: from the task list when it was read already, else
+    /// read alone (no walk of the others).
+    pub fn task(&self, addr: u64) -> Result<std::borrow::Cow<'_, TaskInfo>, CommandError> {
+        if let Some(Ok(t)) = self.tasks.get() {
+            return crate::tasks::find_task(&t.infos, addr)
+                .map(std::borrow::Cow::Borrowed)
+                .ok_or_else(|| crate::tasks::bad_task("task", &format!("{addr:x}")));
+        }
+        kdive_linux::task::read_task(self.kernel()?, addr)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| CommandError::Program {
+                cmd: "task",
+                source: e,
             })
     }
 

@@ -155,7 +155,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         }));
     }
     let tasks = tasks_named(s, "sig", &f.positional)?;
-    signals_of(s, &tasks, f.has('g'), false)
+    signals_of(s, &crate::tasks::as_refs(&tasks), f.has('g'), false)
 }
 
 /// Runs `sig` for the tasks `foreach` chose.

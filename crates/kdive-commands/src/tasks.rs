@@ -1,7 +1,11 @@
 //! Choosing tasks from command operands: crash's `PID|TASK` words, the current context that
 //! `set` moves, and `foreach`'s selectors.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use kdive_linux::stack::BacktraceContext;
+use kdive_linux::system;
 use kdive_linux::task::TaskInfo;
 
 use crate::{CommandError, Session};
@@ -52,35 +56,55 @@ pub(crate) fn selector_matches(t: &TaskInfo, w: &str, ctx: &BacktraceContext) ->
 }
 
 /// The tasks `PID|TASK` words name, or the current task (`set`, else the panic task) when there
-/// are none: the operand convention of `bt`, `files`, `vm`.
+/// are none: the operand convention of `bt`, `files`, `vm`. The current task alone is read
+/// without listing the others (the first answer does not grow with the number of tasks).
 pub(crate) fn tasks_named<'s>(
     s: &'s Session,
     cmd: &str,
     words: &[String],
-) -> Result<Vec<&'s TaskInfo>, CommandError> {
-    let tasks = s.tasks()?;
+) -> Result<Vec<Cow<'s, TaskInfo>>, CommandError> {
     if words.is_empty() {
-        let ctx = BacktraceContext::new(s.kernel()?, &tasks.list.active);
-        let t = current_task(s, &ctx)?;
-        return Ok(vec![
-            find_task(&tasks.infos, t).ok_or_else(|| bad_task(cmd, &format!("{t:x}")))?
-        ]);
+        let prog = s.kernel()?;
+        let panic_cpu = system::panic_cpu(prog).ok().flatten();
+        let t = current_task_in(s, &s.cpu_tasks()?.active, panic_cpu)?;
+        return Ok(vec![s
+            .task(t)
+            .map_err(|_| bad_task(cmd, &format!("{t:x}")))?]);
     }
+    let tasks = s.tasks()?;
     let mut v = Vec::new();
     for w in words {
-        v.extend(resolve(cmd, &tasks.infos, w)?);
+        v.extend(
+            resolve(cmd, &tasks.infos, w)?
+                .into_iter()
+                .map(Cow::Borrowed),
+        );
     }
     Ok(v)
 }
 
+/// The tasks of [`tasks_named`], borrowed.
+pub(crate) fn as_refs<'a>(tasks: &'a [Cow<'_, TaskInfo>]) -> Vec<&'a TaskInfo> {
+    tasks.iter().map(|t| t.as_ref()).collect()
+}
+
 /// The current context: the `set` task, else the panic task, else the first CPU's task.
 pub(crate) fn current_task(s: &Session, ctx: &BacktraceContext) -> Result<u64, CommandError> {
+    current_task_in(s, &ctx.active, ctx.panic_cpu)
+}
+
+/// [`current_task`] from each CPU's running task and the panic CPU.
+pub(crate) fn current_task_in(
+    s: &Session,
+    active: &BTreeMap<u32, u64>,
+    panic_cpu: Option<u32>,
+) -> Result<u64, CommandError> {
     if let Some(t) = s.context() {
         return Ok(t);
     }
-    ctx.panic_cpu
-        .and_then(|c| ctx.active.get(&c))
-        .or_else(|| ctx.active.values().next())
+    panic_cpu
+        .and_then(|c| active.get(&c))
+        .or_else(|| active.values().next())
         .copied()
         .ok_or_else(|| CommandError::Unavailable("no task is running on any CPU".into()))
 }

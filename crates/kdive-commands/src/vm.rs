@@ -77,8 +77,10 @@ pub struct Vm {
 /// Runs `vm`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse(&table::VM, args)?;
+    // RSS sums the cached counts of every thread of the mm (split RSS counting): list them all
+    s.tasks()?;
     let chosen = tasks_named(s, "vm", &f.positional)?;
-    for_tasks(s, &chosen, &f)
+    for_tasks(s, &crate::tasks::as_refs(&chosen), &f)
 }
 
 /// `vm` of chosen tasks (`foreach ... vm`).

@@ -255,6 +255,8 @@ pub struct Dump {
     bounds: Option<Vec<u64>>,
     zero_excluded: bool,
     stats: std::sync::OnceLock<PageStats>,
+    /// Page reads asked of the format so far (see [`Dump::pages_read`]).
+    pages_read: std::sync::atomic::AtomicU64,
 }
 
 /// The pfns at which an ELF dump's page states may change: both pages around each edge of
@@ -386,6 +388,7 @@ impl Dump {
             bounds: None,
             zero_excluded: false,
             stats: std::sync::OnceLock::new(),
+            pages_read: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -508,11 +511,23 @@ impl Dump {
         let (first, rest) = buf.split_at_mut(head);
         let (pages, tail) = rest.split_at_mut(whole * ps as usize);
         self.read_each_page(paddr, first)?;
+        self.count_pages(whole as u64);
         if self.inner.read_pages(at(head)? / ps, pages).is_err() {
             // the page-by-page path says which page failed, or reads excluded ones as zeros
             self.read_each_page(at(head)?, pages)?;
         }
         self.read_each_page(at(head + pages.len())?, tail)
+    }
+
+    /// How many page reads (whole or partial, cached or not) the dump has been asked for since
+    /// it was opened: what a question cost in pages, whatever the machine's speed.
+    pub fn pages_read(&self) -> u64 {
+        self.pages_read.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_pages(&self, n: u64) {
+        self.pages_read
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Reads `buf` at `paddr` one page at a time, through the format's page cache.
@@ -526,6 +541,7 @@ impl Dump {
             let off = (addr % ps) as usize;
             let n = (ps as usize - off).min(buf.len() - done);
             let chunk = &mut buf[done..done + n];
+            self.count_pages(1);
             match self.inner.read_page(addr / ps, off, chunk) {
                 Err(DumpError::Excluded { .. }) if self.zero_excluded => chunk.fill(0),
                 r => r?,

@@ -47,7 +47,7 @@ pub fn all_tasks(prog: &Program, limit: usize) -> Result<TaskList> {
         }
     };
 
-    let cpus = cpu_tasks(prog, init_task);
+    let cpus = cpu_tasks_from(prog, init_task);
     (tl.idle, tl.active) = (cpus.idle, cpus.active);
     tl.problems.extend(cpus.problems);
     for &idle in tl.idle.clone().values() {
@@ -90,13 +90,23 @@ pub fn all_tasks(prog: &Program, limit: usize) -> Result<TaskList> {
 
 /// The idle and the running task of each possible CPU, from its runqueue (CPU 0's idle task
 /// is `init_task` when its runqueue cannot be read).
-struct CpuTasks {
-    idle: BTreeMap<u32, u64>,
-    active: BTreeMap<u32, u64>,
-    problems: Vec<String>,
+#[derive(Debug, Default, Clone)]
+pub struct CpuTasks {
+    /// The idle task of each possible CPU (`rq->idle`).
+    pub idle: BTreeMap<u32, u64>,
+    /// The task running on each CPU (`rq->curr`).
+    pub active: BTreeMap<u32, u64>,
+    /// Runqueues that could not be read.
+    pub problems: Vec<String>,
 }
 
-fn cpu_tasks(prog: &Program, init_task: u64) -> CpuTasks {
+/// The idle and running task of each CPU, from the runqueues alone: a few reads per CPU,
+/// whatever the number of tasks (what `bt` of the panic task needs, without listing tasks).
+pub fn cpu_tasks(prog: &Program) -> Result<CpuTasks> {
+    Ok(cpu_tasks_from(prog, prog.symbol_address("init_task")?))
+}
+
+fn cpu_tasks_from(prog: &Program, init_task: u64) -> CpuTasks {
     let mut t = CpuTasks {
         idle: BTreeMap::new(),
         active: BTreeMap::new(),
@@ -139,7 +149,7 @@ fn nr_threads(prog: &Program) -> Result<u64> {
 /// number of tasks.
 pub fn task_count(prog: &Program) -> Result<u64> {
     let n = nr_threads(prog)?;
-    Ok(n + idle_count(&cpu_tasks(prog, prog.symbol_address("init_task")?).idle))
+    Ok(n + idle_count(&cpu_tasks(prog)?.idle))
 }
 
 /// Distinct idle tasks.
@@ -621,6 +631,12 @@ impl<'p> TaskReader<'p> {
         };
         Ok((rss.max(0) as u64, total_vm))
     }
+}
+
+/// Reads one task, without the list: its mm's RSS lacks the other threads' cached deltas
+/// (split RSS counting), which only [`read_tasks`] can sum.
+pub fn read_task(prog: &Program, addr: u64) -> Result<TaskInfo> {
+    TaskReader::new(prog)?.read(addr)
 }
 
 /// Reads every task of a list; tasks that cannot be read are counted as problems.

@@ -305,10 +305,17 @@ fn va(phys: usize) -> u64 {
 /// The synthetic kernel, built once.
 pub fn kernel() -> &'static Kernel {
     static K: OnceLock<Kernel> = OnceLock::new();
-    K.get_or_init(build)
+    K.get_or_init(|| build(0))
 }
 
-fn build() -> Kernel {
+/// The synthetic kernel with `extra` more kernel threads (pids 3, 4, ... named `worker/N`) on
+/// the task list after `kthreadd`, counted by `nr_threads`: a big machine's task count in a
+/// small image (192 bytes a task).
+pub fn kernel_with_threads(extra: usize) -> Kernel {
+    build(extra)
+}
+
+fn build(extra: usize) -> Kernel {
     let mut m = Image {
         phys: vec![0; 0x1000],
         symbols: BTreeMap::new(),
@@ -320,23 +327,32 @@ fn build() -> Kernel {
     let t0 = m.global("init_task", TASK_SIZE as usize);
     let t1 = m.alloc(TASK_SIZE as usize, 64);
     let t2 = m.alloc(TASK_SIZE as usize, 64);
+    let workers: Vec<usize> = (0..extra)
+        .map(|_| m.alloc(TASK_SIZE as usize, 64))
+        .collect();
     let mm = m.alloc(MM_SIZE as usize, 64);
     let tasks = [t0, t1, t2];
-    let specs: [(i32, &str, u32, usize); 3] = [
-        (0, "swapper/0", PF_KTHREAD, 0),
-        (1, "init", 0, mm),
-        (2, "kthreadd", PF_KTHREAD, 0),
+    let mut specs: Vec<(usize, i32, String, u32, usize)> = vec![
+        (t0, 0, "swapper/0".into(), PF_KTHREAD, 0),
+        (t1, 1, "init".into(), 0, mm),
+        (t2, 2, "kthreadd".into(), PF_KTHREAD, 0),
     ];
-    for (i, &(pid, comm, flags, mm)) in specs.iter().enumerate() {
-        let t = tasks[i];
+    specs.extend(
+        workers
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (t, i as i32 + 3, format!("worker/{i}"), PF_KTHREAD, 0)),
+    );
+    let list: Vec<usize> = specs.iter().map(|s| s.0).collect();
+    for (i, &(t, pid, ref comm, flags, mm)) in specs.iter().enumerate() {
         m.u32(t + TASK_STATE as usize, if pid == 1 { 0 } else { 1 });
         m.u32(t + TASK_FLAGS as usize, flags);
         m.u32(t + TASK_PID as usize, pid as u32);
         m.u32(t + TASK_TGID as usize, pid as u32);
         m.u64(t + TASK_MM as usize, if mm == 0 { 0 } else { va(mm) });
         m.u64(t + TASK_PARENT as usize, va(t0));
-        let next = tasks[(i + 1) % 3] + TASK_TASKS as usize;
-        let prev = tasks[(i + 2) % 3] + TASK_TASKS as usize;
+        let next = list[(i + 1) % list.len()] + TASK_TASKS as usize;
+        let prev = list[(i + list.len() - 1) % list.len()] + TASK_TASKS as usize;
         m.u64(t + TASK_TASKS as usize, va(next));
         m.u64(t + TASK_TASKS as usize + 8, va(prev));
         let tg = va(t + TASK_THREAD_GROUP as usize);
@@ -368,7 +384,7 @@ fn build() -> Kernel {
     let nr = m.global("nr_cpu_ids", 4);
     m.u32(nr, 1);
     let nr = m.global("nr_threads", 4);
-    m.u32(nr, 2);
+    m.u32(nr, 2 + extra as u32);
     m.global("init_pid_ns", 32);
     let pm = m.global("pid_max", 4);
     m.u32(pm, 32768);
