@@ -73,10 +73,17 @@ pub(crate) fn tasks_named<'s>(
     Ok(v)
 }
 
-/// The current context: the `set` task, else the panic task, else the first CPU's task.
+/// The current context: the `set` task, else the panic task, else the first CPU's task. On a
+/// running kernel, as crash does there, the reading process's own task when it is listed.
 pub(crate) fn current_task(s: &Session, ctx: &BacktraceContext) -> Result<u64, CommandError> {
     if let Some(t) = s.context() {
         return Ok(t);
+    }
+    if s.is_live() {
+        let me = i32::try_from(std::process::id()).ok();
+        if let Some(t) = s.tasks()?.infos.iter().find(|t| Some(t.pid) == me) {
+            return Ok(t.addr);
+        }
     }
     ctx.panic_cpu
         .and_then(|c| ctx.active.get(&c))
