@@ -48,7 +48,10 @@ fn split_sink(line: &str) -> (&str, Sink) {
 
 /// Runs command lines against one session.
 pub struct FrontEnd<'s> {
-    pub session: &'s Session,
+    pub session: &'s mut Session,
+    /// Keep what commands read of a running kernel for the next ones (`--snapshot`); by
+    /// default each command reads it afresh.
+    pub snapshot: bool,
     pub json: bool,
     /// How errors look on stderr.
     pub style: Style,
@@ -60,9 +63,12 @@ impl FrontEnd<'_> {
     /// Runs one line, writing its text (or with `--json` its envelope) straight to its sink;
     /// prints errors to stderr (in the envelope with `--json`), and after an incomplete answer
     /// what stopped it. Returns how the command ended.
-    pub fn execute(&self, line: &str) -> Status {
+    pub fn execute(&mut self, line: &str) -> Status {
         let (cmd, sink) = split_sink(line.trim());
         let cmd = cmd.trim();
+        if !self.snapshot {
+            self.session.refresh();
+        }
         let result = kdive_commands::run(self.session, cmd);
         let write = |out: &mut dyn Write| match (&result, self.json) {
             (Ok(r), false) => r.write_text(&TextOptions::default(), out),
@@ -97,7 +103,7 @@ impl FrontEnd<'_> {
     }
 
     /// The interactive prompt, with line editing and history.
-    pub fn interactive(&self) -> ExitCode {
+    pub fn interactive(&mut self) -> ExitCode {
         let editor = rustyline::Editor::<PromptHelper, rustyline::history::DefaultHistory>::new();
         let mut rl = match editor {
             Ok(mut rl) => {

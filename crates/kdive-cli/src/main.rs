@@ -28,10 +28,14 @@ struct Cli {
     /// optionally a vmlinux and module .ko files. `kdive info DUMP...` prints `info` and exits;
     /// `kdive analyze DUMP...` prints the triage report and exits; `kdive oops FILE|-`
     /// classifies the kernel reports of a log file (no dump needed). `kdive` alone lists the
-    /// dumps in /var/crash, `kdive latest` opens the newest, `kdive doctor` checks the kdump
-    /// set-up.
-    #[arg(required_unless_present_any = ["install_extras", "completions", "man_page"])]
+    /// dumps in /var/crash (the running kernel, /proc/kcore, when there are none), `kdive
+    /// latest` opens the newest, `kdive doctor` checks the kdump set-up. With `-c`, `--script`
+    /// or `--python` and no dump, the running kernel is opened.
     files: Vec<PathBuf>,
+    /// On the running kernel (/proc/kcore), keep what commands read for the next ones instead
+    /// of reading it afresh for each command.
+    #[arg(long)]
+    snapshot: bool,
     /// Run this command and exit (repeatable; `| shell` and `> file` work as at the prompt).
     #[arg(short = 'c', long = "command", value_name = "CMD")]
     commands: Vec<String>,
@@ -95,6 +99,10 @@ fn main() -> ExitCode {
     if let Some(done) = extras(&cli, style) {
         return done;
     }
+    if cli.files.is_empty() {
+        // no dump: the running kernel
+        cli.files.push(system::live_kcore());
+    }
     // `kdive oops FILE|-`: a log's reports, no dump
     if cli.files.len() == 2 && cli.files[0].as_os_str() == "oops" && !cli.files[0].exists() {
         return oops(&cli.files[1].to_string_lossy(), cli.json);
@@ -126,7 +134,10 @@ fn main() -> ExitCode {
     let mut session = match Session::open_with(&cli.files, &opts) {
         Ok(s) => s,
         Err(e) => {
-            style.eprint_error(e);
+            style.eprint_error(&e);
+            if let Some(why) = system::live_denied(&cli.files, &e) {
+                style.eprint_error(why);
+            }
             return ExitCode::FAILURE;
         }
     };
@@ -139,8 +150,9 @@ fn main() -> ExitCode {
     if let Some(why) = session.minimal_reason() {
         style.eprint_warning(format!("minimal mode: {why}"));
     }
-    let fe = frontend::FrontEnd {
-        session: &session,
+    let mut fe = frontend::FrontEnd {
+        session: &mut session,
+        snapshot: cli.snapshot,
         json: cli.json,
         style,
         pager: None,

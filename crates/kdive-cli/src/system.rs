@@ -28,9 +28,20 @@ fn is(args: &[OsString], name: &str) -> bool {
     args.get(1).is_some_and(|a| a == name) && !Path::new(name).exists()
 }
 
+/// The running kernel's memory: `/proc/kcore` under the system root.
+pub fn live_kcore() -> PathBuf {
+    sysroot().path("/proc/kcore")
+}
+
 pub fn dispatch(mut args: Vec<OsString>) -> Dispatch {
     if args.len() == 1 {
-        return Dispatch::Exit(crashdir::list(&sysroot()));
+        let root = sysroot();
+        // no dumps to list: the running kernel, when its memory is there to read
+        if crashdir::find(&root).is_empty() && root.path("/proc/kcore").exists() {
+            args.push(root.path("/proc/kcore").into_os_string());
+            return Dispatch::Args(args);
+        }
+        return Dispatch::Exit(crashdir::list(&root));
     }
     if is(&args, "doctor") {
         let rest: Vec<String> = args[2..]
@@ -50,4 +61,32 @@ pub fn dispatch(mut args: Vec<OsString>) -> Dispatch {
         }
     }
     Dispatch::Args(args)
+}
+
+/// Why the running kernel's memory could not be opened, in words a user can act on, when
+/// `err` is a refusal to open `/proc/kcore`: not root (it needs `CAP_SYS_RAWIO`), or the
+/// kernel's lockdown forbids it.
+pub fn live_denied(files: &[PathBuf], err: &kdive_linux::OpenError) -> Option<String> {
+    let kcore = files.iter().find(|f| kdive_dump::is_live_name(f))?;
+    let denied = match err {
+        kdive_linux::OpenError::Dump(kdive_dump::DumpError::Io { source, .. })
+        | kdive_linux::OpenError::File { source, .. } => {
+            source.kind() == std::io::ErrorKind::PermissionDenied
+        }
+        _ => false,
+    };
+    if !denied {
+        return None;
+    }
+    let root = sysroot();
+    let lockdown = root.read("/sys/kernel/security/lockdown");
+    let k = kcore.display();
+    // SAFETY: geteuid has no preconditions and cannot fail
+    Some(if unsafe { libc::geteuid() } != 0 {
+        format!("{k}: reading the running kernel needs root (CAP_SYS_RAWIO)")
+    } else if lockdown.is_some_and(|l| l.contains("[confidentiality]")) {
+        format!("{k}: the kernel is locked down (confidentiality): it lets no one read its memory")
+    } else {
+        format!("{k}: the kernel refuses to let its memory be read (a security module?)")
+    })
 }

@@ -197,6 +197,26 @@ impl Session {
             })
     }
 
+    /// Whether the kernel is the running one (`/proc/kcore`): no panic, memory changing
+    /// between reads.
+    pub fn is_live(&self) -> bool {
+        self.dump.is_live()
+    }
+
+    /// Forgets what earlier commands read of a running kernel (tasks, the log, cached pages
+    /// and translations), so the next command sees it as it is then. Nothing for a dump.
+    pub fn refresh(&mut self) {
+        if !self.is_live() {
+            return;
+        }
+        self.tasks = OnceLock::new();
+        self.log = OnceLock::new();
+        match self.kernel.as_ref().ok().and_then(Program::kernel_memory) {
+            Some(m) => m.forget_cached(),
+            None => self.dump.forget_cached(),
+        }
+    }
+
     /// The task chosen with `set`, if any.
     pub fn context(&self) -> Option<u64> {
         self.context.lock().map(|c| *c).unwrap_or(None)

@@ -54,6 +54,10 @@ pub struct Sys {
     pub panic: String,
     /// `unknown` when the log is unreadable (`panic` then says why).
     pub panic_kind: PanicKind,
+    /// The running kernel (`/proc/kcore`): there is no panic, and no PANIC line (as crash on a
+    /// live system).
+    #[serde(default)]
+    pub live: bool,
 }
 
 /// Above this many tasks, `sys` gives the kernel's count without walking them.
@@ -298,6 +302,11 @@ pub fn collect(s: &Session) -> Result<Sys, CommandError> {
         // Without the log, "no panic" would be a guess: say the log could not be read.
         Err(e) => (e.to_string(), PanicKind::Unknown),
     };
+    // a running kernel has not panicked, whatever an earlier panic left in its log
+    let (panic, panic_kind) = match s.is_live() {
+        true => (String::new(), PanicKind::None),
+        false => (panic, panic_kind),
+    };
     let partial = match meta.format {
         FormatKind::Kdump { .. } => meta.dump_level.is_some_and(|l| l > 0),
         FormatKind::Elf { .. } => false,
@@ -341,6 +350,7 @@ pub fn collect(s: &Session) -> Result<Sys, CommandError> {
             .map(|p| p.saturating_mul(s.dump().kernel_page_size())),
         panic,
         panic_kind,
+        live: s.is_live(),
     })
 }
 
@@ -420,6 +430,9 @@ impl Report for Sys {
                 self.memory_bytes.map(memory_size).unwrap_or_else(unknown),
             ),
         ];
+        if self.live {
+            return crate::format::key_values(out, &lines);
+        }
         lines.push((
             "PANIC",
             match self.panic_kind {

@@ -88,7 +88,8 @@ pub(crate) fn as_refs<'a>(tasks: &'a [Cow<'_, TaskInfo>]) -> Vec<&'a TaskInfo> {
     tasks.iter().map(|t| t.as_ref()).collect()
 }
 
-/// The current context: the `set` task, else the panic task, else the first CPU's task.
+/// The current context: the `set` task, else the panic task, else the first CPU's task. On a
+/// running kernel, as crash does there, the reading process's own task when it is listed.
 pub(crate) fn current_task(s: &Session, ctx: &BacktraceContext) -> Result<u64, CommandError> {
     current_task_in(s, &ctx.active, ctx.panic_cpu)
 }
@@ -101,6 +102,12 @@ pub(crate) fn current_task_in(
 ) -> Result<u64, CommandError> {
     if let Some(t) = s.context() {
         return Ok(t);
+    }
+    if s.is_live() {
+        let me = i32::try_from(std::process::id()).ok();
+        if let Some(t) = s.tasks()?.infos.iter().find(|t| Some(t.pid) == me) {
+            return Ok(t.addr);
+        }
     }
     panic_cpu
         .and_then(|c| active.get(&c))

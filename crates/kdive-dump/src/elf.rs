@@ -80,9 +80,43 @@ struct Piece {
     backing: Backing,
 }
 
-/// An ELF64 vmcore, memory-mapped. Reads go straight to the mapping.
+/// Where an ELF core's bytes are.
+enum Bytes {
+    /// A mapped file (or one reassembled in memory).
+    Mapped(memmap2::Mmap),
+    /// A file read by offset (`/proc/kcore`).
+    Read(crate::paged::PagedFile),
+}
+
+impl Bytes {
+    fn len(&self) -> u64 {
+        match self {
+            Bytes::Mapped(m) => m.len() as u64,
+            Bytes::Read(f) => f.len(),
+        }
+    }
+
+    /// Copies the bytes at file offset `src` into `dst`; `false` when the file has not them all.
+    fn copy(&self, src: u64, dst: &mut [u8]) -> bool {
+        match self {
+            Bytes::Mapped(m) => {
+                let bytes = usize::try_from(src)
+                    .ok()
+                    .and_then(|s| m.get(s..s.checked_add(dst.len())?));
+                bytes.map(|b| dst.copy_from_slice(b)).is_some()
+            }
+            Bytes::Read(f) => f.read_at(src, dst).is_ok(),
+        }
+    }
+}
+
+/// Most bytes read from the front of a file read by offset for its headers and notes.
+const MAX_HEADERS: u64 = 64 << 20;
+
+/// An ELF64 vmcore, memory-mapped or read by offset. Reads go straight to the mapping or
+/// through the file's block cache.
 pub struct ElfDump {
-    map: memmap2::Mmap,
+    bytes: Bytes,
     meta: DumpMeta,
     notes: Notes,
     segments: Vec<Segment>,
@@ -108,8 +142,65 @@ impl ElfDump {
     /// that are not cores, [`DumpError::Corrupt`] for impossible header values. A file cut inside the notes
     /// or the page data opens, marked incomplete.
     pub fn parse(map: memmap2::Mmap) -> Result<ElfDump> {
-        let data: &[u8] = &map;
-        let len = data.len() as u64;
+        Self::parse_headers(Bytes::Mapped(map), None)
+    }
+
+    /// Parses a core read by offset (`/proc/kcore`, which cannot be mapped): its headers and
+    /// notes are read from the front of the file once; page reads go through its block cache.
+    /// Errors as [`parse`](Self::parse), and [`DumpError::Io`] when the front cannot be read.
+    pub fn parse_read(file: crate::paged::PagedFile) -> Result<ElfDump> {
+        let len = file.len();
+        let io = |e| DumpError::io(file.path(), e);
+        let front = |n: u64| -> Result<Vec<u8>> {
+            let mut v = vec![0u8; n.min(len).min(MAX_HEADERS) as usize];
+            file.read_at(0, &mut v).map_err(io)?;
+            Ok(v)
+        };
+        // the header and program headers, then as far as the notes reach
+        let mut data = front(crate::paged::BLOCK)?;
+        let mut head = Head::read_any(&data);
+        if let Err(DumpError::Truncated { end, .. }) = head {
+            if end <= len {
+                data = front(end)?;
+                head = Head::read_any(&data);
+            }
+        }
+        let notes_end = head?
+            .phdrs
+            .iter()
+            .filter(|p| p.p_type == PT_NOTE)
+            .map(|p| p.offset.saturating_add(p.filesz))
+            .max()
+            .unwrap_or(0);
+        if notes_end > data.len() as u64 {
+            data = front(notes_end)?;
+        }
+        Self::parse_headers(Bytes::Read(file), Some(data))
+    }
+
+    /// Whether the core is read by offset rather than mapped (`/proc/kcore`).
+    pub fn is_read_by_offset(&self) -> bool {
+        matches!(self.bytes, Bytes::Read(_))
+    }
+
+    /// Drops the cached blocks of a core read by offset, so later reads see memory as it is
+    /// then (a running kernel's); nothing for a mapped one.
+    pub fn forget_cached(&self) {
+        if let Bytes::Read(f) = &self.bytes {
+            f.forget();
+        }
+    }
+
+    /// Parses the header, program headers and notes of the core in `bytes`, read from `front`
+    /// (the front of the file, which need not hold all of it: the notes are cut where it ends)
+    /// or else from the mapping.
+    fn parse_headers(bytes: Bytes, front: Option<Vec<u8>>) -> Result<ElfDump> {
+        let len = bytes.len();
+        let data: &[u8] = match (&front, &bytes) {
+            (Some(v), _) => v,
+            (None, Bytes::Mapped(m)) => m,
+            (None, Bytes::Read(_)) => &[],
+        };
         let truncated = |what, end| DumpError::Truncated {
             what,
             offset: 0,
@@ -129,11 +220,7 @@ impl ElfDump {
             2 => Endian::Big,
             d => return Err(corrupt("ELF header", 5, format!("EI_DATA {d}"))),
         };
-        let head = match ident[4] {
-            2 => Head::read::<FileHeader64<Endianness>>(data)?,
-            1 => Head::read::<FileHeader32<Endianness>>(data)?,
-            c => return Err(corrupt("ELF header", 4, format!("EI_CLASS {c}"))),
-        };
+        let head = Head::read_any(data)?;
         if head.e_type != ET_CORE {
             return Err(DumpError::NotADump {
                 reason: format!(
@@ -160,7 +247,8 @@ impl ElfDump {
                     let end = offset.saturating_add(filesz);
                     incomplete |= end > len;
                     // Clamped to the file: a truncated note segment yields the notes before the cut.
-                    let bytes = &data[start as usize..end.min(len) as usize];
+                    let have = data.len() as u64;
+                    let bytes = &data[start.min(have) as usize..end.min(len).min(have) as usize];
                     notes.extend(parse_notes_of(bytes, endian, long32));
                 }
                 PT_LOAD => {
@@ -209,6 +297,10 @@ impl ElfDump {
             .unwrap_or(0);
         let present_pages = count_pages(&pieces, page_size);
         let kcore = detect_kcore(&notes, &segments);
+        if kcore {
+            // kcore's NT_PRSTATUS is all zeros: no CPU was stopped, no registers were saved
+            notes.prstatus.clear();
+        }
         let filtered = segments.iter().any(|s| s.filesz < s.memsz);
         let machine = head.machine;
         let meta = DumpMeta {
@@ -238,7 +330,7 @@ impl ElfDump {
             qemu_cpus: notes.qemu_cpus.clone(),
         };
         Ok(ElfDump {
-            map,
+            bytes,
             meta,
             notes,
             segments,
@@ -262,7 +354,7 @@ impl ElfDump {
 
     /// Length of the (reassembled) ELF file.
     pub fn file_len(&self) -> u64 {
-        self.map.len() as u64
+        self.bytes.len()
     }
 
     /// The `PT_LOAD` segments in program-header order (physical and virtual addresses).
@@ -322,6 +414,21 @@ struct Head {
 }
 
 impl Head {
+    /// Reads the header of whichever class the identification names.
+    fn read_any(data: &[u8]) -> Result<Head> {
+        match data.get(4) {
+            Some(2) => Head::read::<FileHeader64<Endianness>>(data),
+            Some(1) => Head::read::<FileHeader32<Endianness>>(data),
+            Some(&c) => Err(corrupt("ELF header", 4, format!("EI_CLASS {c}"))),
+            None => Err(DumpError::Truncated {
+                what: "ELF identification",
+                offset: 0,
+                end: 16,
+                len: data.len() as u64,
+            }),
+        }
+    }
+
     /// Reads the header of class `H`, the program-header table with its size checked against
     /// the file, and the section names that tell a Xen `xc_core` file.
     fn read<H: FileHeader<Endian = Endianness>>(data: &[u8]) -> Result<Head> {
@@ -596,18 +703,24 @@ impl DumpFormat for ElfDump {
                 continue;
             };
             let (s, e) = (start.max(p.start), end.min(p.end));
-            let src = usize::try_from(off + (s - p.start)).ok();
-            let bytes = src
-                .and_then(|src| self.map.get(src..src + (e - s) as usize))
-                .ok_or(DumpError::Lost { paddr: s })?;
             let dst = (s - start) as usize;
-            buf[dst..dst + bytes.len()].copy_from_slice(bytes);
+            if !self.bytes.copy(off + (s - p.start), &mut buf[dst..dst + (e - s) as usize]) {
+                return Err(DumpError::Lost { paddr: s });
+            }
         }
         Ok(())
     }
 
     fn codec_counts(&self) -> Vec<(Codec, u64)> {
         vec![(Codec::None, self.present_pages)]
+    }
+
+    fn is_live(&self) -> bool {
+        self.kcore && self.is_read_by_offset()
+    }
+
+    fn forget_cached(&self) {
+        ElfDump::forget_cached(self);
     }
 }
 
@@ -1042,6 +1155,68 @@ mod tests {
         assert_eq!(tail[..16], pattern(0xc00, 3)[0xbf0..]);
         assert!(tail[16..].iter().all(|&x| x == 0));
         assert_eq!(dump.meta().max_pfn, 3);
+    }
+
+    /// A copy of the synthetic kernel's `/proc/kcore` written as `DIR/proc/kcore`.
+    fn fake_kcore(tag: &str) -> (kdive_testdata::temp::Scratch, std::path::PathBuf, Vec<u8>) {
+        let k = kdive_testdata::kernel::kernel();
+        let img = kdive_testdata::kernel::kcore(&k.phys, &k.vmcoreinfo, &[7u8; 64]);
+        let dir = kdive_testdata::temp::Scratch::new(tag);
+        std::fs::create_dir_all(dir.path().join("proc")).unwrap();
+        let path = dir.path().join("proc/kcore");
+        std::fs::write(&path, &img).unwrap();
+        (dir, path, k.phys.clone())
+    }
+
+    #[test]
+    fn kcore_reads_by_offset_as_a_mapping_would() {
+        let (_dir, path, phys) = fake_kcore("kcore-read");
+        let file = crate::paged::PagedFile::open(&path).unwrap();
+        let read = ElfDump::parse_read(file).unwrap();
+        let mapped = open(&std::fs::read(&path).unwrap()).unwrap();
+        assert!(read.is_kcore() && read.is_read_by_offset() && !mapped.is_read_by_offset());
+        assert_eq!(read.segments(), mapped.segments());
+        assert_eq!(read.meta().vmcoreinfo_raw, mapped.meta().vmcoreinfo_raw);
+        // kcore's NT_PRSTATUS is a zeroed placeholder, not a CPU's registers
+        assert!(read.meta().prstatus.is_empty() && read.meta().nr_cpus.is_none());
+        assert_eq!(read.notes().prpsinfo.as_ref().unwrap().fname, "vmlinux");
+        // the vmalloc segment has no physical address: the text and RAM segments index the pages
+        assert_eq!(read.segments()[1].paddr, NO_PADDR);
+        let d = Dump::from_format(Vec::new(), Box::new(read));
+        assert!(d.is_live());
+        let mut buf = vec![0u8; phys.len()];
+        d.read_phys(0, &mut buf).unwrap();
+        assert_eq!(buf, phys);
+        let mut b = [0u8; 24];
+        d.read_phys(0x1ff8, &mut b).unwrap();
+        assert_eq!(b.as_slice(), &phys[0x1ff8..0x2010]);
+    }
+
+    #[test]
+    fn kcore_is_opened_live_and_reads_memory_as_it_is_after_forgetting() {
+        let (_dir, path, phys) = fake_kcore("kcore-live");
+        let d = Dump::open(&path).unwrap();
+        assert!(d.is_live());
+        let mut b = [0u8; 8];
+        d.read_phys(0x1000, &mut b).unwrap();
+        assert_eq!(b.as_slice(), &phys[0x1000..0x1008]);
+        // the running kernel writes to that page (both mappings of it change)
+        let mut img = std::fs::read(&path).unwrap();
+        let segs = open(&img).unwrap().segments().to_vec();
+        for s in segs.iter().filter(|s| s.paddr == 0) {
+            let at = (s.offset + 0x1000) as usize;
+            img[at..at + 8].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
+        }
+        std::fs::write(&path, &img).unwrap();
+        d.read_phys(0x1000, &mut b).unwrap();
+        assert_eq!(b.as_slice(), &phys[0x1000..0x1008], "cached until forgotten");
+        d.forget_cached();
+        d.read_phys(0x1000, &mut b).unwrap();
+        assert_eq!(u64::from_le_bytes(b), 0x1122_3344_5566_7788);
+        // a copy under another name is an ordinary (mapped, not live) dump
+        let copy = path.with_file_name("kcore.copy");
+        std::fs::write(&copy, &img).unwrap();
+        assert!(!Dump::open(&copy).unwrap().is_live());
     }
 
     #[test]

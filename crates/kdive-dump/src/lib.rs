@@ -13,6 +13,7 @@ pub mod foreign;
 pub mod kdump;
 pub mod machine;
 pub mod notes;
+pub mod paged;
 pub mod rescue;
 pub mod split;
 pub mod stats;
@@ -177,6 +178,12 @@ pub trait DumpFormat: Send + Sync {
     fn codec_counts(&self) -> Vec<(Codec, u64)> {
         Vec::new()
     }
+    /// Whether the pages are a running kernel's memory, read as they are at each read.
+    fn is_live(&self) -> bool {
+        false
+    }
+    /// Drops what the reader caches of the pages' contents (a running kernel's memory changes).
+    fn forget_cached(&self) {}
     /// Of the present pages, how many the container stores as one shared all-zero page
     /// (kdump's `pd_zero`); 0 when it does not tell.
     fn zero_page_count(&self) -> u64 {
@@ -282,11 +289,36 @@ struct Opened {
     bounds: Option<Vec<u64>>,
 }
 
+/// Whether `path` names the running kernel's memory (`/proc/kcore`, or a `kcore` under another
+/// root): read by offset, never mapped, its pages not kept across [`Dump::forget_cached`].
+pub fn is_live_name(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == "kcore")
+}
+
 /// Opens one file as whatever format its first bytes name.
 fn open_file(path: &Path) -> Result<Opened> {
     let file = std::fs::File::open(path).map_err(|e| DumpError::io(path, e))?;
-    // SAFETY: the mapping is read-only; a dump file changing underneath us is outside our contract.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| DumpError::io(path, e))?;
+    let map = if is_live_name(path) {
+        None
+    } else {
+        // SAFETY: the mapping is read-only; a dump file changing underneath us is outside our
+        // contract.
+        unsafe { memmap2::Mmap::map(&file) }.ok()
+    };
+    let Some(map) = map else {
+        // procfs files and devices cannot be mapped: read by offset
+        let len = file.metadata().map_err(|e| DumpError::io(path, e))?.len();
+        let elf = elf::ElfDump::parse_read(paged::PagedFile::new(file, path, len))?;
+        return Ok(Opened {
+            extent: FileExtent {
+                path: path.to_path_buf(),
+                len,
+                needed: None,
+            },
+            bounds: Some(elf_bounds(elf.segments(), len, elf.meta().page_size)),
+            format: Box::new(elf),
+        });
+    };
     let mut extent = FileExtent {
         path: path.to_path_buf(),
         len: map.len() as u64,
@@ -454,6 +486,18 @@ impl Dump {
     /// The format reader.
     pub fn format(&self) -> &dyn DumpFormat {
         &*self.inner
+    }
+
+    /// Whether this is the running kernel's memory (`/proc/kcore`): pages change between
+    /// reads, and there was no panic.
+    pub fn is_live(&self) -> bool {
+        self.inner.is_live()
+    }
+
+    /// Drops the cached contents of a running kernel's pages, so later reads see memory as it
+    /// is then; nothing for a dump.
+    pub fn forget_cached(&self) {
+        self.inner.forget_cached();
     }
 
     /// Page size of the dumped machine.

@@ -253,6 +253,13 @@ impl KernelMemory {
         self.dump.read_phys(paddr, buf)
     }
 
+    /// Drops the cached translations and the dump's cached pages: a running kernel's page
+    /// tables and memory change, and later reads must see them as they are then.
+    pub fn forget_cached(&self) {
+        *self.lock_tlb() = Tlb::new();
+        self.dump.forget_cached();
+    }
+
     /// Hit and miss counts of the translation cache.
     pub fn cache_stats(&self) -> CacheStats {
         self.lock_tlb().stats()

@@ -473,14 +473,16 @@ pub fn find_task_addr(st: &Arc<State>, pid: i64) -> PyResult<Option<u64>> {
     Ok(None)
 }
 
-/// Opens a dump (and optionally the kernel's vmlinux and module debug files) as a `Program`.
+/// Opens a dump (and optionally the kernel's vmlinux and module debug files) as a `Program`;
+/// without a path, or with `/proc/kcore`, the running kernel.
 #[pyfunction]
-#[pyo3(signature = (path, vmlinux = None, *extra))]
+#[pyo3(signature = (path = None, vmlinux = None, *extra))]
 pub fn open(
-    path: std::path::PathBuf,
+    path: Option<std::path::PathBuf>,
     vmlinux: Option<std::path::PathBuf>,
     extra: Vec<std::path::PathBuf>,
 ) -> PyResult<PyProgram> {
+    let path = path.unwrap_or_else(|| "/proc/kcore".into());
     let files: Vec<std::path::PathBuf> =
         std::iter::once(path).chain(vmlinux).chain(extra).collect();
     let s = kdive_commands::Session::open_with(&files, &kdive_linux::OpenOptions::default())

@@ -513,3 +513,40 @@ pub fn vmcore(phys: &[u8], vmcoreinfo: &str) -> Vec<u8> {
         4096,
     )
 }
+
+/// `/proc/kcore` of the synthetic kernel, laid out as `fs/proc/kcore.c` writes it: notes
+/// `CORE`/`NT_PRSTATUS` (all zeros: no CPU stopped), `CORE`/`NT_PRPSINFO` (`vmlinux`, the
+/// command line), `CORE`/`NT_TASKSTRUCT` (the reading task's `task_struct`) and `VMCOREINFO`;
+/// then `PT_LOAD`s for the kernel text (`KCORE_TEXT`, physical address `__pa_symbol`), a vmalloc
+/// area (`KCORE_VMALLOC`, no physical address) and RAM in the direct map (`KCORE_RAM`), each
+/// data page-aligned in the file.
+pub fn kcore(phys: &[u8], vmcoreinfo: &str, task: &[u8]) -> Vec<u8> {
+    use crate::elf::{core_aligned, Load};
+    let mut psinfo = vec![0u8; 136];
+    psinfo[1] = b'R'; // pr_sname
+    psinfo[40..47].copy_from_slice(b"vmlinux");
+    let cmdline = b"console=ttyS0 root=/dev/vda";
+    psinfo[56..56 + cmdline.len()].copy_from_slice(cmdline);
+    let mut notes = note("CORE", 1, &[0u8; 336]);
+    notes.extend(note("CORE", 3, &psinfo));
+    notes.extend(note("CORE", 4, task));
+    notes.extend(note("VMCOREINFO", 0, vmcoreinfo.as_bytes()));
+    let ram_len = phys.len().next_multiple_of(4096);
+    let mut ram = phys.to_vec();
+    ram.resize(ram_len, 0);
+    let segment = |vaddr: u64, paddr: u64, data: Vec<u8>| Load {
+        paddr,
+        vaddr,
+        memsz: data.len() as u64,
+        data,
+    };
+    core_aligned(
+        &notes,
+        &[
+            segment(KBASE, 0, ram.clone()),
+            segment(0xffff_c900_0000_0000, u64::MAX, vec![0u8; 4096]),
+            segment(DIRECT_MAP, 0, ram),
+        ],
+        4096,
+    )
+}
