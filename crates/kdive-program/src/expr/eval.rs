@@ -47,6 +47,12 @@ impl<'p> Value<'p> {
         }
     }
 
+    /// The value as a 64-bit integer: an integer's bits (sign-extended), a pointer's address,
+    /// an array's or function's address.
+    pub fn to_u64(&self) -> Result<u64> {
+        Ok(self.scalar("integer value")?.bits)
+    }
+
     fn scalar(&self, op: &'static str) -> Result<Scalar> {
         let o = match self {
             Value::Int { value, signed } => {

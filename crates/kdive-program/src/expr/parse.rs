@@ -192,9 +192,16 @@ fn lex(text: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
     Ok(out)
 }
 
-/// A C integer literal: decimal, `0x` hex, `0` octal, `0b` binary; `u`, `l` suffixes.
+/// A C integer literal: decimal, `0x` hex, `0` octal, `0b` binary; `u`, `l` suffixes; and
+/// crash's `k`, `m`, `g` multipliers (`4k` is 4096).
 fn number(word: &str, pos: usize) -> Result<u64, ParseError> {
     let lower = word.to_ascii_lowercase();
+    let (lower, factor) = match lower.as_bytes().last() {
+        Some(b'k') => (&lower[..lower.len() - 1], 1u64 << 10),
+        Some(b'm') => (&lower[..lower.len() - 1], 1 << 20),
+        Some(b'g') => (&lower[..lower.len() - 1], 1 << 30),
+        _ => (lower.as_str(), 1),
+    };
     let digits = lower.trim_end_matches(['u', 'l']);
     let (radix, body) = if let Some(h) = digits.strip_prefix("0x") {
         (16, h)
@@ -205,7 +212,10 @@ fn number(word: &str, pos: usize) -> Result<u64, ParseError> {
     } else {
         (10, digits)
     };
-    u64::from_str_radix(body, radix).or_else(|_| err(pos, format!("invalid number '{word}'")))
+    u64::from_str_radix(body, radix)
+        .ok()
+        .and_then(|v| v.checked_mul(factor))
+        .map_or_else(|| err(pos, format!("invalid number '{word}'")), Ok)
 }
 
 /// One character of a literal at `b[i]`, with C's escapes; the value and the next index.
@@ -689,6 +699,9 @@ mod tests {
         assert_eq!(p("017"), Expr::Int(15));
         assert_eq!(p("0b101"), Expr::Int(5));
         assert_eq!(p("10UL"), Expr::Int(10));
+        assert_eq!(p("4k"), Expr::Int(4096));
+        assert_eq!(p("2M"), Expr::Int(2 << 20));
+        assert_eq!(p("1g"), Expr::Int(1 << 30));
         assert_eq!(p("'a'"), Expr::Char(b'a'));
         assert_eq!(p(r"'\n'"), Expr::Char(b'\n'));
         assert_eq!(p(r"'\0'"), Expr::Char(0));
