@@ -169,8 +169,16 @@ fn per_cpu(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !name.starts_with(|c: char| c.is_ascii_digit());
-    if !is_name || !is_per_cpu_symbol(prog, name) {
+    if !is_name {
         return Ok(None);
+    }
+    if !is_per_cpu_symbol(prog, name) {
+        return match spec {
+            Some(_) if prog.symbols().address_of(name).is_some() => Err(CommandError::Usage(
+                format!("p: {name} is not a per-CPU variable (NAME:CPUS is only for those)"),
+            )),
+            _ => Ok(None),
+        };
     }
     let ncpus = cpu_count(prog).map_err(|e| program_error("p", e))?;
     let var = prog.global(name);
