@@ -312,6 +312,11 @@ fn read_back(cmd: &str, v: Value) -> Box<dyn Report> {
         "fuser" => de::<fuser::Fuser>(cmd, v),
         "bpf" => de::<bpf::Bpf>(cmd, v),
         "help" => de::<help::Help>(cmd, v),
+        "p" | "p/x" => de::<print::PrintReport>(cmd, v),
+        "ptype" => de::<print::TypeReport>(cmd, v),
+        "whatis" if has("schedule") => de::<print::TypeReport>(cmd, v),
+        "eval" => de::<eval::EvalReport>(cmd, v),
+        "ascii" => de::<eval::AsciiReport>(cmd, v),
         // struct, union, *, task, whatis, and a structure's name as a command
         _ => de::<structs::StructReport>(cmd, v),
     }

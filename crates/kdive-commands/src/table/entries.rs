@@ -760,12 +760,12 @@ pub static P: Command = Command::new("p", "the value of a C expression", print::
      from the dump's BTF (per-CPU variables, functions, and anything reached through a cast).",
     )
     .examples(&[
-        example("p jiffies", "a variable"),
-        example("p/x init_task.flags", "a member in hexadecimal"),
+        example("p runqueues", "a per-CPU variable's address on each CPU"),
+        example("p runqueues:1", "a per-CPU variable on CPU 1"),
+        example("p -x *(unsigned long *)&jiffies", "a variable through a cast, in hexadecimal"),
         example("p &init_task", "an address"),
         example("p sizeof(struct task_struct)", "a type's size"),
-        example("p runqueues:1", "a per-CPU variable on CPU 1"),
-        example("p ((struct rq *)0xffff8e119a331980)->nr_running", "through a cast"),
+        example("p schedule", "a function"),
     ]);
 
 pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
@@ -894,7 +894,7 @@ pub static PTYPE: Command = Command::new(
 )
 .examples(&[
     example("ptype struct list_head", "a structure's definition"),
-    example("ptype init_task.se", "the type of a member"),
+    example("ptype schedule", "a function's type"),
 ]);
 
 pub static RD: Command = Command::new("rd", "memory contents", rd::run)
