@@ -47,11 +47,11 @@ impl EvalReport {
         const GB: u64 = 1 << 30;
         let size = if value < KB {
             None
-        } else if value % GB == 0 {
+        } else if value.is_multiple_of(GB) {
             Some(format!("{}GB", value / GB))
-        } else if value % MB == 0 {
+        } else if value.is_multiple_of(MB) {
             Some(format!("{}MB", value / MB))
-        } else if value % KB == 0 {
+        } else if value.is_multiple_of(KB) {
             Some(format!("{}KB", value / KB))
         } else {
             None
