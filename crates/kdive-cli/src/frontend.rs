@@ -17,14 +17,23 @@ enum Sink {
     File { path: String, append: bool },
 }
 
-/// Splits `cmd | shell` / `cmd > file` / `cmd >> file` at the first unquoted `|` or `>`.
+/// Splits `cmd | shell` / `cmd > file` / `cmd >> file` at the first unquoted `|` or `>`. As
+/// in crash, C operators are not sinks: the `>` of `->`, and `|` or `>` inside parentheses
+/// (`p ((struct rq *)ADDR)->cpu`, `eval (1 >> 2)`).
 fn split_sink(line: &str) -> (&str, Sink) {
     let mut quote = None;
+    let mut depth = 0usize;
+    let mut prev = ' ';
     for (i, c) in line.char_indices() {
+        let after = std::mem::replace(&mut prev, c);
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
             (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => depth = depth.saturating_sub(1),
+            (None, '|' | '>') if depth > 0 => {}
+            (None, '>') if after == '-' => {}
             (None, '|') => return (&line[..i], Sink::Pipe(line[i + 1..].trim().to_string())),
             (None, '>') => {
                 let rest = &line[i + 1..];
@@ -219,6 +228,19 @@ mod tests {
             )
         );
         assert_eq!(split_sink("sys"), ("sys", Sink::Stdout));
+        for expr in ["p init_task.mm->pgd", "p ((struct rq *)0x10)->cpu", "eval (8 >> 1 | 1)"] {
+            assert_eq!(split_sink(expr), (expr, Sink::Stdout));
+        }
+        assert_eq!(
+            split_sink("p (a)->b > out.txt"),
+            (
+                "p (a)->b ",
+                Sink::File {
+                    path: "out.txt".into(),
+                    append: false
+                }
+            )
+        );
         assert_eq!(split_sink("ps 'a|b'"), ("ps 'a|b'", Sink::Stdout));
     }
 }

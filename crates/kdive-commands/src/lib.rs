@@ -9,6 +9,7 @@ pub mod bt_scan;
 pub mod dev;
 pub mod dis;
 pub mod envelope;
+pub mod eval;
 pub mod files;
 pub mod foreach;
 pub mod format;
@@ -25,6 +26,7 @@ pub mod modules;
 pub mod mount;
 pub mod net;
 pub mod oops;
+pub mod print;
 pub mod ps;
 pub mod rd;
 pub mod runq;
@@ -205,6 +207,14 @@ pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandErro
     let Some((cmd, rest)) = words.split_first() else {
         return Err(CommandError::Usage("empty command".into()));
     };
+    // gdb's `p/x EXPR` is `p -x EXPR`
+    if let Some((name, fmt)) = cmd.split_once('/') {
+        if table::find(name).is_some_and(|c| c.name == "p") && !fmt.is_empty() {
+            let mut args = vec![format!("-{fmt}")];
+            args.extend_from_slice(rest);
+            return print::run(session, &args);
+        }
+    }
     if let Some(c) = table::find(cmd) {
         return match rest {
             [h] if h == "--help" => Ok(Box::new(help::Help::Page(help::page(c)))),

@@ -1,6 +1,7 @@
 //! A session: one opened dump, the kernel read from it, and what commands have already computed.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use kdive_dump::Dump;
@@ -33,6 +34,8 @@ pub struct Session {
     log: OnceLock<Result<Log, Arc<ProgramError>>>,
     /// The current task (`set`), by `task_struct` address; `None` = the panic task.
     context: Mutex<Option<u64>>,
+    /// The last value-history number `p` gave (`$N`); 0 before the first.
+    history: AtomicU32,
 }
 
 impl Session {
@@ -48,6 +51,7 @@ impl Session {
             cpu_tasks: OnceLock::new(),
             log: OnceLock::new(),
             context: Mutex::new(None),
+            history: AtomicU32::new(0),
         }
     }
 
@@ -227,5 +231,10 @@ impl Session {
         if let Ok(mut c) = self.context.lock() {
             *c = task;
         }
+    }
+
+    /// The next value-history number (`$1`, `$2`, ...), as gdb numbers the values `p` prints.
+    pub fn next_history(&self) -> u32 {
+        self.history.fetch_add(1, Ordering::Relaxed).wrapping_add(1)
     }
 }

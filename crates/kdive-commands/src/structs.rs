@@ -6,7 +6,8 @@
 //!   COUNT consecutive structures.
 //! - `task [-R member[,member...]] [-x|-d] [PID|TASK ...]`: the `task_struct` of tasks (the
 //!   current one by default).
-//! - `whatis NAME`: the definition of a struct, union, enum or typedef.
+//! - `whatis NAME`: the definition of a struct, union, enum or typedef (variables, functions
+//!   and expressions are `print`'s).
 
 use kdive_debuginfo::{NameKind, TypeId, TypeKind};
 use kdive_program::print::value::{format_value_in, PrintBudget};
@@ -180,26 +181,20 @@ pub fn run_task(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Command
 pub fn run_whatis(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse(&table::WHATIS, args)?;
     let prog = s.kernel()?;
-    let name = f
-        .positional
-        .first()
-        .ok_or_else(|| CommandError::Usage("whatis: which type?".into()))?;
+    let name = f.positional.join(" ");
+    if name.is_empty() {
+        return Err(CommandError::Usage("whatis: which type?".into()));
+    }
     let types = prog.types();
     let bare = name.trim_start_matches("enum ").trim();
     let found = types
-        .lookup(name)
+        .lookup(&name)
         .ok()
-        .or_else(|| find_aggregate(prog, name, None))
+        .or_else(|| find_aggregate(prog, &name, None))
         .or_else(|| types.find(NameKind::Enum, bare));
     match found {
         Some(ty) => Ok(Box::new(definition_report(prog, ty, None, f.has('o'))?)),
-        None if prog.symbols().by_name(name).is_some() => Err(CommandError::Unavailable(format!(
-            "whatis: {name} is a symbol; the types of variables and functions come from DWARF \
-             (give the vmlinux after the dump)"
-        ))),
-        None => Err(CommandError::Usage(format!(
-            "whatis: invalid argument: {name}"
-        ))),
+        None => Ok(Box::new(crate::print::whatis(prog, &name)?)),
     }
 }
 

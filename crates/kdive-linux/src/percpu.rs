@@ -66,3 +66,18 @@ pub fn per_cpu_var_type(prog: &Program, name: &str) -> Option<TypeId> {
     let (target, _) = prog.types().resolve(TypeId { src, idx }).ok()?;
     Some(target)
 }
+
+/// Whether the symbol `name` is a per-CPU variable: its address lies in the per-CPU section,
+/// between `__per_cpu_start` and `__per_cpu_end` (an offset into each CPU's area, not an
+/// address of its own).
+pub fn is_per_cpu_symbol(prog: &Program, name: &str) -> bool {
+    let syms = prog.symbols();
+    match (
+        syms.address_of(name),
+        syms.address_of("__per_cpu_start"),
+        syms.address_of("__per_cpu_end"),
+    ) {
+        (Some(a), Some(start), Some(end)) => (start..end).contains(&a),
+        _ => false,
+    }
+}

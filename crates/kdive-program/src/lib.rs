@@ -6,6 +6,7 @@
 pub mod debug;
 pub mod disasm;
 pub mod error;
+pub mod expr;
 mod globals;
 mod loader;
 pub mod modules;

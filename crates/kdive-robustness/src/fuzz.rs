@@ -40,6 +40,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("orc", orc),
     ("dwarf", dwarf),
     ("oops", oops),
+    ("expr", expr),
 ];
 
 /// Pages a format target reads at most per input (the bound keeps one input fast).
@@ -430,6 +431,26 @@ pub fn commands(data: &[u8]) {
             "irq",
         ],
     );
+}
+
+/// Longest expression the `expr` target passes on (the parser refuses longer ones anyway).
+const MAX_EXPR: usize = 4096;
+
+/// C expressions as `p`, `p/x`, `whatis`, `ptype` and `eval` take them: the text is parsed (every
+/// name a type, then none) and the commands run it over the synthetic kernel of
+/// [`crate::synth`], whose types, symbols and memory the names reach.
+pub fn expr(data: &[u8]) {
+    let text = String::from_utf8_lossy(&data[..data.len().min(MAX_EXPR)]);
+    let _ = kdive_program::expr::parse(&text, &|_| true);
+    let _ = kdive_program::expr::parse(&text, &|_| false);
+    // one line each: a newline would end the command
+    let line = text.replace(['\n', '\r'], " ");
+    let cmds: Vec<String> = ["p", "p/x", "whatis", "ptype", "eval"]
+        .iter()
+        .map(|c| format!("{c} {line}"))
+        .collect();
+    let cmds: Vec<&str> = cmds.iter().map(String::as_str).collect();
+    crate::synth::run_commands_unpatched(&cmds);
 }
 
 /// Where the ORC target's memory is mapped.

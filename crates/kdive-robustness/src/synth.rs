@@ -80,6 +80,16 @@ pub fn run_commands_patched(input: &[u8], cmds: &[&str]) -> Vec<String> {
     run_commands(file.path(), cmds)
 }
 
+/// Runs `cmds` over the synthetic kernel as it is (its dump written once per process).
+pub fn run_commands_unpatched(cmds: &[&str]) -> Vec<String> {
+    static FILE: std::sync::OnceLock<TempFile> = std::sync::OnceLock::new();
+    let file = FILE.get_or_init(|| {
+        let k = kernel();
+        TempFile::new("synth-expr", &vmcore(&k.phys, &k.vmcoreinfo))
+    });
+    run_commands(file.path(), cmds)
+}
+
 /// Opens `path` and runs `cmds`; each result as text (and rendered as JSON too), or `error: ...`.
 pub fn run_commands(path: &std::path::Path, cmds: &[&str]) -> Vec<String> {
     let session = match kdive_commands::Session::open(path) {

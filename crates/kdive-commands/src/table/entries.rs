@@ -4,18 +4,27 @@ use kdive_debuginfo::NameKind;
 
 use super::{example, Arg, Command, Flag};
 use crate::{
-    analyze, bpf, bt, dev, dis, files, foreach, fuser, help, info, ipcs, irq, kmem, list, log,
-    mach, modules, mount, net, oops, ps, rd, runq, search, set, sig, structs, swap, sym, sys,
-    timer, tree, vm, vtop, waitq,
+    analyze, bpf, bt, dev, dis, eval, files, foreach, fuser, help, info, ipcs, irq, kmem, list,
+    log, mach, modules, mount, net, oops, print, ps, rd, runq, search, set, sig, structs, swap,
+    sym, sys, timer, tree, vm, vtop, waitq,
 };
 
 /// Every command, in alphabetical order.
 pub static COMMANDS: &[&Command] = &[
-    &POINTER, &ANALYZE, &BPF, &BT, &BTOP, &DEV, &DIS, &FILES, &FOREACH, &FUSER, &HELP, &INFO,
-    &IPCS, &IRQ, &KMEM, &LIST, &LOG, &MACH, &MOD, &MOUNT, &NET, &OOPS, &PS, &PTE, &PTOB, &PTOV,
-    &RD, &RUNQ, &SEARCH, &SET, &SIG, &STRUCT, &SWAP, &SYM, &SYS, &TASK, &TIMER, &TREE, &UNION, &VM,
-    &VTOP, &WAITQ, &WHATIS,
+    &POINTER, &ANALYZE, &ASCII, &BPF, &BT, &BTOP, &DEV, &DIS, &EVAL, &FILES, &FOREACH, &FUSER,
+    &HELP, &INFO, &IPCS, &IRQ, &KMEM, &LIST, &LOG, &MACH, &MOD, &MOUNT, &NET, &OOPS, &P, &PS,
+    &PTE, &PTOB, &PTOV, &PTYPE, &RD, &RUNQ, &SEARCH, &SET, &SIG, &STRUCT, &SWAP, &SYM, &SYS,
+    &TASK, &TIMER, &TREE, &UNION, &VM, &VTOP, &WAITQ, &WHATIS,
 ];
+
+/// The operand of `p`, `ptype`, `whatis` and `eval`: a C expression (its words are joined).
+const EXPRESSION: Arg = Arg::required(
+    "EXPR",
+    "a C expression: variables, enum constants, numbers, 'c' characters, members (. ->), [], \
+     unary * & - ~ !, casts to any type, + - * / % << >> & | ^ && || comparisons ?:, \
+     sizeof(TYPE|EXPR), offsetof(TYPE, MEMBER)",
+)
+.repeated();
 
 /// The operand of `bt`, `files`, `vm` and `task`.
 const TASKS: Arg = Arg::optional(
@@ -65,6 +74,22 @@ pub static POINTER: Command = Command::new(
         "* task_struct.comm,pid init_task",
         "two members of the initial task",
     ),
+]);
+
+pub static ASCII: Command = Command::new(
+    "ascii",
+    "the characters of a hexadecimal value, or the ASCII chart",
+    eval::run_ascii,
+)
+.args(&[Arg::optional("HEX", "a value of up to 16 hexadecimal digits").repeated()])
+.description(
+    "Shows each value's 8 bytes as characters, lowest byte first as memory holds them: \
+     printable characters as they are, control characters by name (`<NUL>`, `<LF>`), bytes \
+     above 0x7f in hex (`<e8>`). Without a value, prints the ASCII chart.",
+)
+.examples(&[
+    example("ascii 62696c2f7273752f", "the string in a register or a memory word"),
+    example("ascii", "the ASCII chart"),
 ]);
 
 pub static ANALYZE: Command = Command::new(
@@ -264,6 +289,29 @@ pub static DIS: Command = Command::new("dis", "disassemble kernel code", dis::ru
             "a whole function with its source lines",
         ),
     ]);
+
+pub static EVAL: Command = Command::new(
+    "eval",
+    "a number or C expression in hexadecimal, decimal, octal and binary",
+    eval::run,
+)
+.flags(&[
+    Flag::letter('b', "also list the bits set"),
+    Flag::letter('l', "64-bit arithmetic (always the case here)"),
+])
+.args(&[EXPRESSION])
+.description(
+    "Evaluates a C expression and prints the result as crash does: hexadecimal (with its size \
+     when a whole number of KB, MB or GB), decimal (and the negative value when the top bit is \
+     set), octal and 64 binary digits. As in crash, a symbol stands for its address and \
+     numbers take k, m and g multipliers; unlike crash, the whole expression is evaluated, \
+     not only its first parenthesised part.",
+)
+.examples(&[
+    example("eval (1 << 12) * 3", "a computed size"),
+    example("eval -b 0x55", "which bits are set"),
+    example("eval 4k", "a multiplier"),
+]);
 
 pub static FILES: Command = Command::new(
     "files",
@@ -694,6 +742,32 @@ pub static OOPS: Command = Command::new(
     "the reports of this dump's kernel log, read as text",
 )]);
 
+pub static P: Command = Command::new("p", "the value of a C expression", print::run)
+    .aliases(&["print"])
+    .flags(&[
+        Flag::letter('x', "integers in hexadecimal (also `p/x`)"),
+        Flag::letter('d', "integers in decimal, the default (also `p/d`)"),
+        Flag::letter('u', "the expression is a user-space address").not_yet(),
+    ])
+    .args(&[EXPRESSION])
+    .description(
+        "Evaluates a C expression on the dump and prints its value as crash's gdb does, \
+     numbered `$N` in the session's value history: a variable's name first (`jiffies = $1 = \
+     ...`), structures and unions member by member, char arrays as strings, pointers with \
+     their type and the symbol they point at, functions as `{TYPE} ADDR <name>`. A per-CPU \
+     variable on its own lists its type and each CPU's address; `NAME:CPUS` (`:1`, `:0,2-3`, \
+     `:a` for all) prints its value on those CPUs. Types come from the vmlinux's DWARF, or \
+     from the dump's BTF (per-CPU variables, functions, and anything reached through a cast).",
+    )
+    .examples(&[
+        example("p runqueues", "a per-CPU variable's address on each CPU"),
+        example("p runqueues:1", "a per-CPU variable on CPU 1"),
+        example("p -x *(unsigned long *)&jiffies", "a variable through a cast, in hexadecimal"),
+        example("p &init_task", "an address"),
+        example("p sizeof(struct task_struct)", "a type's size"),
+        example("p schedule", "a function"),
+    ]);
+
 pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
     .flags(&[
         Flag::letter('k', "kernel threads only"),
@@ -806,6 +880,21 @@ pub static PTOV: Command = Command::new(
         "where physical 0x1be90000 is in the direct map",
     ),
     example("ptov 0x2c840:a", "a per-CPU offset on every CPU"),
+]);
+
+pub static PTYPE: Command = Command::new(
+    "ptype",
+    "a type, or an expression's type, written out as gdb's ptype",
+    print::run_ptype,
+)
+.args(&[Arg::required("TYPE|EXPR", "a type name or a C expression").repeated()])
+.description(
+    "Prints `type = ` and the type with its typedefs followed: a structure, union or enum in \
+     full (also behind pointers), anything else as its C spelling.",
+)
+.examples(&[
+    example("ptype struct list_head", "a structure's definition"),
+    example("ptype schedule", "a function's type"),
 ]);
 
 pub static RD: Command = Command::new("rd", "memory contents", rd::run)
@@ -1258,17 +1347,25 @@ pub static WAITQ: Command = Command::new("waitq", "the tasks waiting on a wait q
     )
     .examples(&[example("waitq log_wait", "who waits for the kernel log")]);
 
-pub static WHATIS: Command = Command::new("whatis", "a type's definition", structs::run_whatis)
-    .flags(&[Flag::letter('o', "show each member's offset")])
-    .args(&[Arg::required(
-        "NAME",
-        "a struct, union, enum or typedef name",
-    )])
-    .description(
-        "Prints the definition of a structure, union, enum or typedef, as gdb's ptype does. The \
-     types of variables and functions need DWARF (a vmlinux given after the dump).",
-    )
-    .examples(&[
-        example("whatis pid_t", "what pid_t is"),
-        example("whatis -o list_head", "a structure with member offsets"),
-    ]);
+pub static WHATIS: Command = Command::new(
+    "whatis",
+    "a type's definition, or the declaration of a variable or function",
+    structs::run_whatis,
+)
+.flags(&[Flag::letter('o', "show each member's offset")])
+.args(&[Arg::required(
+    "NAME|EXPR",
+    "a struct, union, enum or typedef name, a variable or function, or a C expression",
+)
+.repeated()])
+.description(
+    "Prints the definition of a structure, union, enum or typedef, as gdb's ptype does; the \
+     declaration of a variable or function (`struct task_struct init_task;`, \
+     `void schedule(void);`), typed by the vmlinux's DWARF or the dump's BTF; or `type = T` \
+     for any other expression.",
+)
+.examples(&[
+    example("whatis pid_t", "what pid_t is"),
+    example("whatis -o list_head", "a structure with member offsets"),
+    example("whatis schedule", "a function's prototype"),
+]);

@@ -496,6 +496,16 @@ impl Printer<'_, '_> {
     }
 }
 
+/// Bytes as a gdb string literal: `"swapper/0\000"` (escapes as gdb writes them).
+pub fn format_string(bytes: &[u8]) -> String {
+    let mut out = String::from('"');
+    for &b in bytes {
+        out.push_str(&escape_char(b, '"'));
+    }
+    out.push('"');
+    out
+}
+
 /// `n` spaces of indentation.
 fn pad(out: &mut String, mut n: usize) {
     const SPACES: &str = "                                                                ";

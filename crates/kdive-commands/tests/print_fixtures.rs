@@ -1,0 +1,153 @@
+//! `p`, `whatis`, `ptype` and `eval` against crash 9.0.2 on every fixture (`reference/
+//! crash-more/005`–`020`), run in order in one session as crash ran them, so that the `$N`
+//! value-history numbers are compared too. With the vmlinux every answer is crash's (but one,
+//! see [`WHOLE_EXPRESSION`]); from the dump alone, the answers its BTF allows are crash's and
+//! the others name the missing type. Needs the vmlinux files (`tools/fetch-vmlinux`); skipped
+//! without them unless `KDIVE_REQUIRE_VMLINUX=1`.
+
+use kdive_commands::{run, Session};
+use kdive_testdata::{fixtures_with_vmlinux, Fixture};
+
+/// The reference files compared.
+const FILES: std::ops::RangeInclusive<u32> = 5..=20;
+
+/// `eval (1 << 12) * 3`: crash evaluates only the first parenthesised word and drops `* 3`
+/// (it prints 4096); kdive evaluates the whole C expression.
+const WHOLE_EXPRESSION: u32 = 19;
+
+/// Answered from the dump's BTF alone: per-CPU variables (BTF's DATASEC), functions (BTF's
+/// FUNC prototypes), types, and numbers.
+const FROM_BTF: &[u32] = &[11, 13, 14, 17, 18, 19, 20];
+
+/// (file number, command, crash's output) of each reference file in `FILES`.
+fn references(fx: &Fixture) -> Vec<(u32, String, String)> {
+    let dir = fx.dir.join("reference/crash-more");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(n) = name.get(..3).and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !FILES.contains(&n) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+        let cmd = first.strip_prefix("crash> ").unwrap().to_string();
+        out.push((n, cmd, rest.to_string()));
+    }
+    out
+}
+
+fn lines(text: &str) -> Vec<String> {
+    let mut v: Vec<String> = text.lines().map(|l| l.trim_end().to_string()).collect();
+    while v.last().is_some_and(String::is_empty) {
+        v.pop();
+    }
+    v
+}
+
+#[test]
+fn print_matches_crash_with_the_vmlinux() {
+    let mut compared = 0;
+    for (fx, vmlinux) in fixtures_with_vmlinux("print_matches_crash_with_the_vmlinux") {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        s.attach_vmlinux(&vmlinux).unwrap();
+        for (n, cmd, crash) in references(&fx) {
+            let what = format!("{}: {n:03} {cmd}", fx.name);
+            let r = run(&s, &cmd).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let have = lines(&r.text());
+            let want = lines(&crash);
+            if n == WHOLE_EXPRESSION {
+                assert_eq!(cmd, "eval (1 << 12) * 3");
+                // crash's layout, with the value of the whole expression
+                let v: u64 = (1 << 12) * 3;
+                assert_eq!(want[0], "hexadecimal: 1000  (4KB)", "{what}");
+                assert_eq!(have[0], format!("hexadecimal: {v:x}  ({}KB)", v >> 10));
+                assert_eq!(have[1], format!("    decimal: {v}"));
+                assert_eq!(have[2], format!("      octal: {v:o}"));
+                assert_eq!(have[3], format!("     binary: {v:064b}"));
+                assert_eq!(have.len(), want.len(), "{what}");
+            } else {
+                assert_eq!(have, want, "{what}");
+            }
+            compared += 1;
+        }
+    }
+    if compared > 0 {
+        assert!(compared >= 16 * 5, "only {compared} references compared");
+    }
+}
+
+#[test]
+fn print_from_the_dump_alone_as_far_as_btf_types() {
+    let mut compared = 0;
+    for (fx, _) in fixtures_with_vmlinux("print_from_the_dump_alone_as_far_as_btf_types") {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        for (n, cmd, crash) in references(&fx) {
+            let what = format!("{}: {n:03} {cmd}", fx.name);
+            let result = run(&s, &cmd);
+            if n == WHOLE_EXPRESSION {
+                assert!(result.is_ok(), "{what}");
+            } else if FROM_BTF.contains(&n) {
+                let r = result.unwrap_or_else(|e| panic!("{what}: {e}"));
+                // without the other commands' values before it, the history number differs
+                let strip = |v: Vec<String>| -> Vec<String> {
+                    v.into_iter()
+                        .map(|l| match l.split_once(" = $") {
+                            Some((label, rest)) => {
+                                format!("{label} = $N{}", &rest[rest.find(' ').unwrap()..])
+                            }
+                            None if l.starts_with('$') => {
+                                format!("$N{}", &l[l.find(' ').unwrap()..])
+                            }
+                            None => l,
+                        })
+                        .collect()
+                };
+                assert_eq!(strip(lines(&r.text())), strip(lines(&crash)), "{what}");
+            } else if let Err(e) = result {
+                // the variables BTF does not type: the error says how to read them anyway
+                let e = e.to_string();
+                assert!(e.contains("no type for ") && e.contains("cast it"), "{what}: {e}");
+            }
+            compared += 1;
+        }
+    }
+    if compared > 0 {
+        assert!(compared >= 16 * 5, "only {compared} references compared");
+    }
+}
+
+#[test]
+fn print_results_in_json() {
+    let Some((fx, vmlinux)) = fixtures_with_vmlinux("print_results_in_json")
+        .into_iter()
+        .find(|(f, _)| f.name.starts_with("a-"))
+    else {
+        return;
+    };
+    let s = Session::open(&fx.reference_dump()).unwrap();
+    s.attach_vmlinux(&vmlinux).unwrap();
+    let json = |cmd: &str| serde_json::to_value(&*run(&s, cmd).unwrap()).unwrap();
+    let comm = json("p init_task.comm");
+    assert_eq!(comm["values"][0]["value"], "swapper/0");
+    assert_eq!(comm["values"][0]["type"], "char [16]");
+    let tasks = json("p init_task.tasks");
+    // crash-more/015: next = 0xffff8e11811f8890
+    assert_eq!(tasks["values"][0]["value"]["next"], "0xffff8e11811f8890");
+    let rq = json("p runqueues");
+    assert_eq!(rq["kind"], "per_cpu");
+    // crash-more/013: [1]: ffff8e119a331980
+    assert_eq!(rq["addresses"][1]["address"], "0xffff8e119a331980");
+    let rq1 = json("p runqueues:1");
+    assert_eq!(rq1["values"][0]["label"], "per_cpu(runqueues, 1)");
+    assert_eq!(rq1["values"][0]["address"], "0xffff8e119a331980");
+    assert_eq!(rq1["values"][0]["value"]["cpu"], 1);
+    let e = json("eval -b 0x55");
+    assert_eq!(e["bits_set"], serde_json::json!([6, 4, 2, 0]));
+}
