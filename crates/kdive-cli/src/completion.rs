@@ -19,6 +19,8 @@ pub fn complete(line: &str, pos: usize) -> (usize, Vec<String>) {
     let mut out: Vec<String> = if start == 0 || before[..start].trim().is_empty() {
         COMMANDS
             .iter()
+            // crash's commands that kdive does not run are not offered
+            .filter(|c| c.instead.is_none())
             .flat_map(|c| std::iter::once(c.name).chain(c.aliases.iter().copied()))
             .filter(|n| n.starts_with(word))
             .map(str::to_string)

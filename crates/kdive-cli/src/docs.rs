@@ -119,6 +119,8 @@ pub fn command_page(c: &Command) -> String {
 pub fn completion_command(cli: clap::Command) -> clap::Command {
     let names: Vec<&'static str> = COMMANDS
         .iter()
+        // crash's commands that kdive does not run are not offered
+        .filter(|c| c.instead.is_none())
         .flat_map(|c| std::iter::once(c.name).chain(c.aliases.iter().copied()))
         .filter(|n| n.bytes().all(|b| b.is_ascii_alphanumeric()))
         .collect();

@@ -228,7 +228,11 @@ mod tests {
             )
         );
         assert_eq!(split_sink("sys"), ("sys", Sink::Stdout));
-        for expr in ["p init_task.mm->pgd", "p ((struct rq *)0x10)->cpu", "eval (8 >> 1 | 1)"] {
+        for expr in [
+            "p init_task.mm->pgd",
+            "p ((struct rq *)0x10)->cpu",
+            "eval (8 >> 1 | 1)",
+        ] {
             assert_eq!(split_sink(expr), (expr, Sink::Stdout));
         }
         assert_eq!(

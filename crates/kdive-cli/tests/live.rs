@@ -28,8 +28,11 @@ fn fake_root(tag: &str) -> (Scratch, PathBuf) {
     let kcore = root.path().join("proc/kcore");
     let init = k.tasks[0] - kdive_testdata::kernel::KBASE;
     let task = &k.phys[init as usize..init as usize + 0xc0];
-    std::fs::write(&kcore, kdive_testdata::kernel::kcore(&k.phys, &k.vmcoreinfo, task))
-        .expect("write kcore");
+    std::fs::write(
+        &kcore,
+        kdive_testdata::kernel::kcore(&k.phys, &k.vmcoreinfo, task),
+    )
+    .expect("write kcore");
     (root, kcore)
 }
 
@@ -48,7 +51,10 @@ fn no_dump_opens_the_running_kernel_which_has_no_panic() {
     assert!(sys["dumpfile"].as_str().unwrap().ends_with("proc/kcore"));
     let o = kdive(root.path(), &["-c", "sys", "-c", "ps"]);
     let out = text(&o.stdout);
-    assert!(!out.contains("PANIC:"), "crash prints no PANIC line live: {out}");
+    assert!(
+        !out.contains("PANIC:"),
+        "crash prints no PANIC line live: {out}"
+    );
     assert!(out.contains("[kthreadd]"), "{out}");
 }
 
@@ -74,7 +80,11 @@ fn kdive_alone_opens_the_running_kernel_only_without_dumps() {
     )
     .unwrap();
     let o = kdive(root.path(), &[]);
-    assert!(text(&o.stdout).contains("2026-12-01 09:30"), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("2026-12-01 09:30"),
+        "{}",
+        text(&o.stdout)
+    );
 }
 
 #[test]
@@ -82,7 +92,10 @@ fn a_kcore_copy_by_another_name_is_a_dump() {
     let (root, kcore) = fake_root("live-copy");
     let copy = root.path().join("kcore.saved");
     std::fs::copy(&kcore, &copy).unwrap();
-    let o = kdive(root.path(), &[copy.to_str().unwrap(), "-c", "sys", "--json"]);
+    let o = kdive(
+        root.path(),
+        &[copy.to_str().unwrap(), "-c", "sys", "--json"],
+    );
     let sys: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(sys["live"], false);
     assert_eq!(sys["panic"], "Kernel panic - not syncing: synthetic crash");

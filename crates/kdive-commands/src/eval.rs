@@ -111,7 +111,10 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     let expr = symbols_as_addresses(prog, parse_expression("eval", prog, &text)?);
     let value = evaluate(prog, &expr)
         .and_then(|v| v.to_u64())
-        .map_err(|source| CommandError::Program { cmd: "eval", source })?;
+        .map_err(|source| CommandError::Program {
+            cmd: "eval",
+            source,
+        })?;
     Ok(Box::new(EvalReport::new(value, f.has('b'))))
 }
 
@@ -227,7 +230,9 @@ pub fn run_ascii(_: &Session, args: &[String]) -> Result<Box<dyn Report>, Comman
         let digits = w.trim_start_matches("0x").trim_start_matches("0X");
         let value = u64::from_str_radix(digits, 16)
             .map_err(|_| CommandError::Usage(format!("ascii: invalid hexadecimal value: {w}")))?;
-        let text = (0..8).map(|i| ascii_char((value >> (8 * i)) as u8)).collect();
+        let text = (0..8)
+            .map(|i| ascii_char((value >> (8 * i)) as u8))
+            .collect();
         values.push(AsciiValue { value, text });
     }
     Ok(Box::new(AsciiReport::Values { values }))

@@ -30,6 +30,8 @@ pub struct IndexEntry {
     pub name: String,
     pub synopsis: String,
     pub summary: String,
+    /// False for a crash command kdive does not run (its page says why).
+    pub available: bool,
 }
 
 /// One command in full.
@@ -39,6 +41,8 @@ pub struct Page {
     pub aliases: Vec<String>,
     pub synopsis: String,
     pub summary: String,
+    /// False for a crash command kdive does not run: the description says why and what to use.
+    pub available: bool,
     /// Paragraphs.
     pub description: Vec<String>,
     pub flags: Vec<FlagHelp>,
@@ -95,6 +99,7 @@ pub fn index() -> Help {
                 name: c.name.into(),
                 synopsis: c.synopsis(),
                 summary: c.summary.into(),
+                available: c.instead.is_none(),
             })
             .collect(),
     }
@@ -107,7 +112,18 @@ pub fn page(c: &Command) -> Page {
         aliases: c.aliases.iter().map(|a| a.to_string()).collect(),
         synopsis: c.synopsis(),
         summary: c.summary.into(),
-        description: c.description.split("\n\n").map(str::to_string).collect(),
+        available: c.instead.is_none(),
+        description: c
+            .instead
+            .map(|i| format!("Not available in kdive: {i}"))
+            .into_iter()
+            .chain(
+                c.description
+                    .split("\n\n")
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string),
+            )
+            .collect(),
         flags: c
             .flags
             .iter()
@@ -152,7 +168,8 @@ fn index_text(commands: &[IndexEntry]) -> String {
     let w = commands.iter().map(|c| c.name.len()).max().unwrap_or(0) + 3;
     let mut out = String::from("Commands (\"help COMMAND\" shows one in full):\n\n");
     for c in commands {
-        let _ = writeln!(out, "{:w$}{}", c.name, c.summary);
+        let note = if c.available { "" } else { " (not in kdive)" };
+        let _ = writeln!(out, "{:w$}{}{note}", c.name, c.summary);
         // a synopsis that is only the name says nothing more
         if c.synopsis != c.name {
             let _ = writeln!(out, "{:w$}{}", "", c.synopsis);
@@ -302,7 +319,12 @@ mod tests {
                 .lines()
                 .find(|l| l.split_whitespace().next() == Some(c.name))
                 .unwrap_or_else(|| panic!("{} missing from help", c.name));
-            assert!(line.ends_with(c.summary), "{line}");
+            let note = if c.instead.is_some() {
+                " (not in kdive)"
+            } else {
+                ""
+            };
+            assert!(line.ends_with(&format!("{}{note}", c.summary)), "{line}");
             assert!(text.contains(&c.synopsis()), "{}", c.synopsis());
         }
     }

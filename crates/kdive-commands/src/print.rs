@@ -165,9 +165,7 @@ fn per_cpu(
         None => (text, None),
     };
     let is_name = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !name.starts_with(|c: char| c.is_ascii_digit());
     if !is_name {
         return Ok(None);
@@ -262,7 +260,10 @@ fn printed(
     };
     let value = match value {
         Value::Object(o) => structured(o, 0, &mut MAX_JSON_VALUES.clone()),
-        Value::Int { value, signed: true } => (*value as i64).into(),
+        Value::Int {
+            value,
+            signed: true,
+        } => (*value as i64).into(),
         Value::Int { value, .. } => (*value).into(),
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned().into(),
     };
@@ -298,10 +299,7 @@ fn value_text(prog: &Program, v: &Value<'_>, opts: PrintOptions) -> Result<Strin
             if is_char(prog, target) {
                 Ok(body)
             } else {
-                Ok(format!(
-                    "({}) {body}",
-                    declaration(types, o.type_id(), "")
-                ))
+                Ok(format!("({}) {body}", declaration(types, o.type_id(), "")))
             }
         }
         TypeKind::Function { .. } => {
@@ -396,7 +394,9 @@ pub fn run_ptype(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Comman
     let prog = s.kernel()?;
     let text = f.positional.join(" ");
     if text.trim().is_empty() {
-        return Err(CommandError::Usage("ptype: which type or expression?".into()));
+        return Err(CommandError::Usage(
+            "ptype: which type or expression?".into(),
+        ));
     }
     let body = match type_named(prog, &text) {
         Some(ty) => expanded(prog, ty),
@@ -480,11 +480,11 @@ fn int_type_name(v: &Value<'_>) -> &'static str {
 /// symbol nor an expression that evaluates.
 pub(crate) fn whatis(prog: &Program, text: &str) -> Result<TypeReport, CommandError> {
     let name = text.trim();
-    let is_name = name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let is_name = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if is_name && prog.types().find_enumerator(name).is_none() {
-        let found = prog.global(name).or_else(|e| prog.function(name).map_err(|_| e));
+        let found = prog
+            .global(name)
+            .or_else(|e| prog.function(name).map_err(|_| e));
         match found {
             Ok(o) => {
                 return Ok(TypeReport {

@@ -186,6 +186,9 @@ fn user_memory_through_the_process_tables() {
         );
         // the walk of TTBR0's tables, down to the page
         let vtop = run(&s, &format!("vtop -u {start}")).unwrap().text();
-        assert!(vtop.contains("  PTE: ") && vtop.contains("(VALID|USER"), "{vtop}");
+        assert!(
+            vtop.contains("  PTE: ") && vtop.contains("(VALID|USER"),
+            "{vtop}"
+        );
     }
 }

@@ -53,7 +53,10 @@ fn each_command_reads_the_running_kernel_afresh_after_refresh() {
 fn refresh_keeps_a_dump_as_it_is() {
     let k = kdive_testdata::kernel::kernel();
     let dir = Scratch::new("live-dump");
-    let path = dir.write("vmcore", &kdive_testdata::kernel::vmcore(&k.phys, &k.vmcoreinfo));
+    let path = dir.write(
+        "vmcore",
+        &kdive_testdata::kernel::vmcore(&k.phys, &k.vmcoreinfo),
+    );
     let mut s = Session::open(&path).expect("the vmcore opens");
     assert!(!s.is_live());
     assert_eq!(comms(&s)[2], "kthreadd");

@@ -113,7 +113,10 @@ fn print_from_the_dump_alone_as_far_as_btf_types() {
             } else if let Err(e) = result {
                 // the variables BTF does not type: the error says how to read them anyway
                 let e = e.to_string();
-                assert!(e.contains("no type for ") && e.contains("cast it"), "{what}: {e}");
+                assert!(
+                    e.contains("no type for ") && e.contains("cast it"),
+                    "{what}: {e}"
+                );
             }
             compared += 1;
         }

@@ -49,3 +49,33 @@ fn help_and_suggestions() {
     // a structure's name is still a command
     assert!(run(&s, "list_head").is_ok());
 }
+
+#[test]
+fn crash_commands_kdive_does_not_run_say_what_instead() {
+    let Some(s) = session() else { return };
+    let e = run(&s, "gdb bt").err().expect("gdb is refused");
+    assert_eq!(e.kind(), "unavailable");
+    assert!(
+        e.to_string()
+            .starts_with("gdb: not available in kdive: kdive embeds no gdb"),
+        "{e}"
+    );
+    let e = run(&s, "q").err().expect("q outside the prompt is refused");
+    assert!(
+        e.to_string()
+            .starts_with("exit: not available in kdive: at the kdive> prompt"),
+        "{e}"
+    );
+
+    let index = run(&s, "help").unwrap().text();
+    assert!(index.contains("write memory (not in kdive)"), "{index}");
+    let page = run(&s, "help extend").unwrap();
+    assert_eq!(page.json()["available"], false);
+    assert!(
+        page.text()
+            .contains("Not available in kdive: kdive loads no shared objects"),
+        "{}",
+        page.text()
+    );
+    assert_eq!(run(&s, "help bt").unwrap().json()["available"], true);
+}

@@ -704,7 +704,10 @@ impl DumpFormat for ElfDump {
             };
             let (s, e) = (start.max(p.start), end.min(p.end));
             let dst = (s - start) as usize;
-            if !self.bytes.copy(off + (s - p.start), &mut buf[dst..dst + (e - s) as usize]) {
+            if !self
+                .bytes
+                .copy(off + (s - p.start), &mut buf[dst..dst + (e - s) as usize])
+            {
                 return Err(DumpError::Lost { paddr: s });
             }
         }
@@ -1209,7 +1212,11 @@ mod tests {
         }
         std::fs::write(&path, &img).unwrap();
         d.read_phys(0x1000, &mut b).unwrap();
-        assert_eq!(b.as_slice(), &phys[0x1000..0x1008], "cached until forgotten");
+        assert_eq!(
+            b.as_slice(),
+            &phys[0x1000..0x1008],
+            "cached until forgotten"
+        );
         d.forget_cached();
         d.read_phys(0x1000, &mut b).unwrap();
         assert_eq!(u64::from_le_bytes(b), 0x1122_3344_5566_7788);

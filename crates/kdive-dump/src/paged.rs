@@ -139,13 +139,18 @@ mod tests {
 
     #[test]
     fn reads_across_blocks_and_around_the_cache() {
-        let bytes: Vec<u8> = (0..3 * BLOCK as usize + 100).map(|i| (i % 251) as u8).collect();
+        let bytes: Vec<u8> = (0..3 * BLOCK as usize + 100)
+            .map(|i| (i % 251) as u8)
+            .collect();
         let (_dir, path) = file(&bytes);
         let f = PagedFile::open(&path).unwrap();
         assert_eq!(f.len(), bytes.len() as u64);
         let mut b = [0u8; 40];
         f.read_at(BLOCK - 20, &mut b).unwrap();
-        assert_eq!(b.as_slice(), &bytes[BLOCK as usize - 20..BLOCK as usize + 20]);
+        assert_eq!(
+            b.as_slice(),
+            &bytes[BLOCK as usize - 20..BLOCK as usize + 20]
+        );
         assert_eq!(f.cached(), 2);
         // three blocks: straight from the file, nothing more cached
         let mut big = vec![0u8; 2 * BLOCK as usize + 2];

@@ -11,10 +11,11 @@ use crate::{
 
 /// Every command, in alphabetical order.
 pub static COMMANDS: &[&Command] = &[
-    &POINTER, &ANALYZE, &ASCII, &BPF, &BT, &BTOP, &DEV, &DIS, &EVAL, &FILES, &FOREACH, &FUSER,
-    &HELP, &INFO, &IPCS, &IRQ, &KMEM, &LIST, &LOG, &MACH, &MOD, &MOUNT, &NET, &OOPS, &P, &PS,
-    &PTE, &PTOB, &PTOV, &PTYPE, &RD, &RUNQ, &SEARCH, &SET, &SIG, &STRUCT, &SWAP, &SYM, &SYS,
-    &TASK, &TIMER, &TREE, &UNION, &VM, &VTOP, &WAITQ, &WHATIS,
+    &POINTER, &ALIAS, &ANALYZE, &ASCII, &BPF, &BT, &BTOP, &DEV, &DIS, &EVAL, &EXIT, &EXTEND,
+    &FILES, &FOREACH, &FUSER, &GDB, &HELP, &INFO, &IPCS, &IRQ, &KMEM, &LIST, &LOG, &MACH, &MOD,
+    &MOUNT, &NET, &OOPS, &P, &PS, &PTE, &PTOB, &PTOV, &PTYPE, &RD, &REPEAT, &RUNQ, &RUSTFILT,
+    &SBITMAPQ, &SEARCH, &SET, &SIG, &STRUCT, &SWAP, &SYM, &SYS, &TASK, &TIMER, &TREE, &UNION, &VM,
+    &VTOP, &WAITQ, &WHATIS, &WR,
 ];
 
 /// The operand of `p`, `ptype`, `whatis` and `eval`: a C expression (its words are joined).
@@ -39,6 +40,22 @@ const STRUCT_FLAGS: &[Flag] = &[
     Flag::letter('o', "show each member's offset (definitions only)"),
     Flag::letter('x', "integers in hexadecimal"),
     Flag::letter('d', "integers in decimal (the default)"),
+    Flag::letter(
+        'l',
+        "ADDR points at this member (an offset or struct.member) of the structure",
+    )
+    .takes("OFFSET")
+    .not_yet(),
+    Flag::letter('r', "the raw bytes of the structure").not_yet(),
+    Flag::letter('f', "ADDR is an offset in the dump file").not_yet(),
+    Flag::letter('u', "ADDR is a user address of the current context").not_yet(),
+    Flag::letter('p', "follow pointer members and show what they point at").not_yet(),
+    Flag::letter(
+        'c',
+        "show this many structures (needed when COUNT is not last or negative)",
+    )
+    .takes("COUNT")
+    .not_yet(),
 ];
 
 /// The arguments of `struct`, `union` and `*`.
@@ -76,6 +93,11 @@ pub static POINTER: Command = Command::new(
     ),
 ]);
 
+pub static ALIAS: Command = Command::new("alias", "command aliases", |_, _| Err(ALIAS.refusal()))
+.instead(
+    "not implemented yet. Aliases of kdive's own commands are listed by `help COMMAND` (for example `*` for `struct` and `union`); a shell alias around `kdive DUMP -c` gives others.",
+);
+
 pub static ASCII: Command = Command::new(
     "ascii",
     "the characters of a hexadecimal value, or the ASCII chart",
@@ -88,7 +110,10 @@ pub static ASCII: Command = Command::new(
      above 0x7f in hex (`<e8>`). Without a value, prints the ASCII chart.",
 )
 .examples(&[
-    example("ascii 62696c2f7273752f", "the string in a register or a memory word"),
+    example(
+        "ascii 62696c2f7273752f",
+        "the string in a register or a memory word",
+    ),
     example("ascii", "the ASCII chart"),
 ]);
 
@@ -127,6 +152,8 @@ pub static BPF: Command = Command::new("bpf", "the BPF programs and maps loaded"
         Flag::letter('t', "the program's translated BPF instructions").not_yet(),
         Flag::letter('T', "the same with each instruction's bytes").not_yet(),
         Flag::letter('s', "the bpf_prog, bpf_prog_aux or bpf_map structures").not_yet(),
+        Flag::letter('x', "with -s, integers in hexadecimal").not_yet(),
+        Flag::letter('d', "with -s, integers in decimal").not_yet(),
     ])
     .description(
         "Lists the loaded BPF programs (from the kernel's prog_idr) with their bpf_prog, \
@@ -186,6 +213,10 @@ pub static BT: Command = Command::new("bt", "kernel stack backtraces", bt::run)
         )
         .not_yet(),
         Flag::letter('O', "make -o the default; kdive has one unwinder").not_yet(),
+        Flag::letter('p', "only the panic task's backtrace").not_yet(),
+        Flag::letter('n', "leave out idle tasks' stacks")
+            .takes("idle")
+            .not_yet(),
     ])
     .args(&[TASKS])
     .per_task(bt::for_tasks)
@@ -225,6 +256,9 @@ pub static DEV: Command = Command::new(
     Flag::letter('p', "the PCI buses and their devices"),
     Flag::letter('i', "the I/O ports and memory regions").not_yet(),
     Flag::letter('V', "the device dumps the dump carries").not_yet(),
+    Flag::letter('v', "one device dump by its -V index")
+        .takes("INDEX")
+        .not_yet(),
 ])
 .description(
     "Lists the character device regions and the block majors, with the cdev or gendisk behind \
@@ -313,6 +347,21 @@ pub static EVAL: Command = Command::new(
     example("eval 4k", "a multiplier"),
 ]);
 
+pub static EXIT: Command = Command::new("exit", "end the session", |_, _| Err(EXIT.refusal()))
+.aliases(&["q", "quit"])
+.instead(
+    "at the kdive> prompt, `exit`, `q` or `quit` ends the session; in one-command mode (`-c`) there is no session to end.",
+);
+
+pub static EXTEND: Command = Command::new("extend", "load shared-object extensions", |_, _| Err(EXTEND.refusal()))
+.flags(&[
+    Flag::letter('u', "unload extensions").not_yet(),
+    Flag::letter('s', "list the extension search path").not_yet(),
+])
+.instead(
+    "kdive loads no shared objects. Extensions are Python scripts instead: `kdive DUMP --script FILE.py` runs drgn scripts unchanged, with every drgn helper in scope.",
+);
+
 pub static FILES: Command = Command::new(
     "files",
     "a task's root, working directory and open files",
@@ -376,6 +425,11 @@ pub static FUSER: Command = Command::new("fuser", "the tasks using a file, and h
         example("fuser /", "the tasks using the root directory"),
         example("fuser /bin/busybox", "the tasks running or holding busybox"),
     ]);
+
+pub static GDB: Command = Command::new("gdb", "pass a command to gdb", |_, _| Err(GDB.refusal()))
+.instead(
+    "kdive embeds no gdb. Its commands cover gdb's usual uses: `whatis` and `struct` for types and values, `sym` for symbols and lines, `dis` to disassemble, `p`-like expressions through `kdive DUMP --python`.",
+);
 
 pub static HELP: Command = Command::new("help", "the commands, or one command in full", help::run)
     .args(&[Arg::optional("COMMAND", "the command to describe")])
@@ -595,6 +649,13 @@ pub static LOG: Command = Command::new("log", "the kernel log", log::run)
         Flag::letter('m', "each message's level"),
         Flag::letter('c', "each message's caller (thread or CPU id)"),
         Flag::letter('d', "the messages' dictionaries (key=value lines)"),
+        Flag::letter('a', "the audit records not yet copied to the audit daemon").not_yet(),
+        Flag::letter(
+            's',
+            "the printk safe per-CPU buffers not yet flushed to the log",
+        )
+        .not_yet(),
+        Flag::letter('R', "Rust symbol names demangled in the text").not_yet(),
     ])
     .description(
         "Prints the kernel's ring buffer in order, from the lockless printk ring buffer or the \
@@ -616,6 +677,7 @@ pub static MACH: Command = Command::new(
     Flag::letter('m', "the firmware's (E820) memory map"),
     Flag::letter('x', "with -c, integers in hexadecimal"),
     Flag::letter('d', "with -c, integers in decimal (the default)"),
+    Flag::letter('o', "the OPAL console log (ppc64)").not_yet(),
 ])
 .description(
     "Shows the machine type, memory size, CPU count and speed, the tick rate (HZ), page size, \
@@ -652,6 +714,13 @@ pub static MOD: Command = Command::new("mod", "loaded modules and their debug fi
         ),
         Flag::letter('d', "detach a module's debug file").not_yet(),
         Flag::letter('D', "detach every module's debug file").not_yet(),
+        Flag::letter('R', "forget all module symbols and debug data").not_yet(),
+        Flag::letter('o', "load module symbols the old way").not_yet(),
+        Flag::letter(
+            'g',
+            "with -s or -S, add the sections' start and end as symbols",
+        )
+        .not_yet(),
     ])
     .args(&[Arg::optional(
         "FILE|DIR",
@@ -674,6 +743,17 @@ pub static MOUNT: Command = Command::new(
     "the mounts of the initial namespace",
     mount::run,
 )
+.flags(&[
+    Flag::letter(
+        'f',
+        "the dentries and inodes of open files of each filesystem",
+    )
+    .not_yet(),
+    Flag::letter('i', "the dirty inodes of each filesystem").not_yet(),
+    Flag::letter('n', "the mounts of this task's namespace")
+        .takes("PID|TASK")
+        .not_yet(),
+])
 .description(
     "Lists the mounts of the initial mount namespace (a list, or a tree since Linux 6.8) with \
      their superblock, filesystem type, device and path, the path built through the chain of \
@@ -762,7 +842,10 @@ pub static P: Command = Command::new("p", "the value of a C expression", print::
     .examples(&[
         example("p runqueues", "a per-CPU variable's address on each CPU"),
         example("p runqueues:1", "a per-CPU variable on CPU 1"),
-        example("p -x *(unsigned long *)&jiffies", "a variable through a cast, in hexadecimal"),
+        example(
+            "p -x *(unsigned long *)&jiffies",
+            "a variable through a cast, in hexadecimal",
+        ),
         example("p &init_task", "an address"),
         example("p sizeof(struct task_struct)", "a type's size"),
         example("p schedule", "a function"),
@@ -934,6 +1017,9 @@ pub static RD: Command = Command::new("rd", "memory contents", rd::run)
             "copy the bytes, unformatted, into FILE (needs COUNT bytes or -e)",
         )
         .takes("FILE"),
+        Flag::letter('m', "ADDR is a Xen machine address").not_yet(),
+        Flag::letter('f', "ADDR is an offset in the dump file").not_yet(),
+        Flag::letter('R', "memory in reverse order, up to and including ADDR").not_yet(),
     ])
     .args(&[
         Arg::required(
@@ -957,6 +1043,11 @@ pub static RD: Command = Command::new("rd", "memory contents", rd::run)
             "eight 4-byte words of physical memory",
         ),
     ]);
+
+pub static REPEAT: Command = Command::new("repeat", "run a command again and again", |_, _| Err(REPEAT.refusal()))
+.instead(
+    "not implemented yet; a dump does not change between runs, so repeating a command shows the same answer (crash's repeat is meant for live systems).",
+);
 
 pub static RUNQ: Command = Command::new("runq", "each CPU's runqueue", runq::run)
     .flags(&[
@@ -986,6 +1077,24 @@ pub static RUNQ: Command = Command::new("runq", "each CPU's runqueue", runq::run
         ),
         example("runq -g -c 0", "CPU 0's queues by task group"),
     ]);
+
+pub static RUSTFILT: Command = Command::new("rustfilt", "demangle a Rust symbol name", |_, _| {
+    Err(RUSTFILT.refusal())
+})
+.instead("not implemented yet. `rustfilt` or `c++filt` on the host demangles a name kdive prints.");
+
+pub static SBITMAPQ: Command = Command::new("sbitmapq", "an sbitmap_queue's contents", |_, _| Err(SBITMAPQ.refusal()))
+.flags(&[
+    Flag::letter('s', "the structure each bit indexes").takes("STRUCT").not_yet(),
+    Flag::letter('a', "the address of the array of those structures").takes("ADDR").not_yet(),
+    Flag::letter('p', "the array holds pointers").not_yet(),
+    Flag::letter('v', "show the structures").not_yet(),
+    Flag::letter('x', "integers in hexadecimal").not_yet(),
+    Flag::letter('d', "integers in decimal").not_yet(),
+])
+.instead(
+    "not implemented yet. `struct sbitmap_queue ADDR` shows the structure, and `struct sbitmap ADDR` its bitmap's header.",
+);
 
 pub static SEARCH: Command = Command::new(
     "search",
@@ -1018,6 +1127,8 @@ pub static SEARCH: Command = Command::new(
     Flag::letter('e', "where to stop").takes("END"),
     Flag::letter('l', "how many bytes to search, instead of -e").takes("LEN"),
     Flag::letter('m', "ignore the bits set in MASK when comparing").takes("MASK"),
+    Flag::letter('t', "search only every task's kernel stack").not_yet(),
+    Flag::letter('T', "search only the active tasks' kernel stacks").not_yet(),
 ])
 .args(&[Arg::required(
     "VALUE",
@@ -1050,7 +1161,9 @@ pub static SET: Command = Command::new(
 .flags(&[
     Flag::letter('p', "back to the panic task"),
     Flag::letter('c', "the task running on this CPU").takes("CPU"),
-])
+        Flag::letter('a', "make the task the active task of its CPU").not_yet(),
+        Flag::letter('v', "the session's settings").not_yet(),
+    ])
 .args(&[Arg::optional("PID|TASK", "the task to make current")])
 .description(
     "The current context is the task that `bt`, `files`, `vm` and `task` mean when given none: \
@@ -1129,6 +1242,9 @@ pub static SYM: Command = Command::new(
         "every symbol: the kernel's by address, then each module's",
     ),
     Flag::letter('q', "every symbol whose name contains STRING").takes("STRING"),
+    Flag::letter('M', "every module symbol").not_yet(),
+    Flag::letter('p', "the symbol and the one before it").not_yet(),
+    Flag::letter('n', "the symbol and the one after it").not_yet(),
 ])
 .args(&[Arg::optional("ADDR|NAME", "a hexadecimal address or a symbol's name").repeated()])
 .description(
@@ -1297,7 +1413,10 @@ pub static VM: Command = Command::new(
     Flag::letter('R', "only the VMAs referring to this").not_yet(),
     Flag::letter('f', "the names of these VMA flags").takes("FLAGS").not_yet(),
     Flag::letter('P', "one VMA's pages").takes("VMA").not_yet(),
-])
+        Flag::letter('M', "use this mm_struct (a task whose mm was already cleared)").takes("MM").not_yet(),
+        Flag::letter('x', "with -v, integers in hexadecimal").not_yet(),
+        Flag::letter('d', "with -v, integers in decimal").not_yet(),
+    ])
 .args(&[TASKS])
 .per_task(vm::for_tasks)
 .description(
@@ -1352,7 +1471,21 @@ pub static WHATIS: Command = Command::new(
     "a type's definition, or the declaration of a variable or function",
     structs::run_whatis,
 )
-.flags(&[Flag::letter('o', "show each member's offset")])
+.flags(&[
+    Flag::letter('o', "show each member's offset"),
+    Flag::letter(
+        'r',
+        "structures of this size, or of a range of sizes LOW-HIGH",
+    )
+    .takes("SIZE")
+    .not_yet(),
+    Flag::letter(
+        'm',
+        "structures with a member of this type, or a pointer to it",
+    )
+    .takes("TYPE")
+    .not_yet(),
+])
 .args(&[Arg::required(
     "NAME|EXPR",
     "a struct, union, enum or typedef name, a variable or function, or a C expression",
@@ -1369,3 +1502,15 @@ pub static WHATIS: Command = Command::new(
     example("whatis -o list_head", "a structure with member offsets"),
     example("whatis schedule", "a function's prototype"),
 ]);
+
+pub static WR: Command = Command::new("wr", "write memory", |_, _| Err(WR.refusal()))
+    .flags(&[
+        Flag::letter('u', "a user address").not_yet(),
+        Flag::letter('k', "a kernel address").not_yet(),
+        Flag::letter('p', "a physical address").not_yet(),
+        Flag::word("8", "write one byte").not_yet(),
+        Flag::word("16", "write two bytes").not_yet(),
+        Flag::word("32", "write four bytes").not_yet(),
+        Flag::word("64", "write eight bytes").not_yet(),
+    ])
+    .instead("kdive reads dumps and never writes them; crash writes memory only on a live system.");

@@ -12,7 +12,16 @@ pub const README_END: &str = "<!-- end of commands -->";
 pub fn readme_section() -> String {
     let mut out = String::from("| command | what it shows |\n| --- | --- |\n");
     for c in COMMANDS {
-        out += &format!("| `{}` | {} |\n", cell(&c.synopsis()), cell(c.summary));
+        let note = if c.instead.is_some() {
+            " (not in kdive)"
+        } else {
+            ""
+        };
+        out += &format!(
+            "| `{}` | {}{note} |\n",
+            cell(&c.synopsis()),
+            cell(c.summary)
+        );
     }
     out
 }

@@ -4,6 +4,7 @@
 //! mean" and the README's command list all read these entries; a man-page or completion
 //! generator can walk [`COMMANDS`] the same way.
 
+mod crash;
 mod entries;
 mod markdown;
 
@@ -14,6 +15,7 @@ use kdive_linux::task::TaskInfo;
 use crate::args::Flags;
 use crate::{CommandError, Report, Session};
 
+pub use crash::CRASH_COMMANDS;
 pub use entries::*;
 pub use markdown::{readme_section, README_BEGIN, README_END};
 
@@ -177,6 +179,9 @@ pub struct Command {
     pub run: Handler,
     /// How `foreach` runs it on chosen tasks, for a per-task command.
     pub per_task: Option<PerTask>,
+    /// For a crash command kdive does not run: why, and what it offers instead. Running it
+    /// answers with this ([`Command::refusal`]); `help` shows it.
+    pub instead: Option<&'static str>,
 }
 
 impl Command {
@@ -192,6 +197,7 @@ impl Command {
             examples: &[],
             run,
             per_task: None,
+            instead: None,
         }
     }
 
@@ -223,6 +229,23 @@ impl Command {
             per_task: Some(per_task),
             ..self
         }
+    }
+
+    /// A crash command kdive does not run, with why and what to use instead.
+    pub const fn instead(self, instead: &'static str) -> Command {
+        Command {
+            instead: Some(instead),
+            ..self
+        }
+    }
+
+    /// The answer of a command kdive does not run: its [`Command::instead`] text.
+    pub fn refusal(&self) -> CommandError {
+        CommandError::Unavailable(format!(
+            "{}: not available in kdive: {}",
+            self.name,
+            self.instead.unwrap_or("no reason recorded")
+        ))
     }
 
     /// The flag written as `name`, if the command has it.
@@ -327,6 +350,10 @@ mod tests {
     fn entries_are_complete() {
         for c in COMMANDS {
             assert!(!c.summary.is_empty(), "{}: no summary", c.name);
+            if c.instead.is_some() {
+                assert!(c.examples.is_empty(), "{}: an example of a refusal", c.name);
+                continue;
+            }
             assert!(!c.description.is_empty(), "{}: no description", c.name);
             assert!(!c.examples.is_empty(), "{}: no example", c.name);
             for e in c.examples {
@@ -390,7 +417,7 @@ mod tests {
         assert_eq!(suggest("serach"), vec!["search"]);
         assert!(suggest("xyzzy").is_empty());
         // one edit from `p` and from `*`: only the word is suggested
-        assert_eq!(suggest("q"), vec!["p"], "`*` is never suggested");
+        assert_eq!(suggest("z"), vec!["p"], "`*` is never suggested");
         assert_eq!(find("bt").map(|c| c.name), Some("bt"));
         assert!(find("btt").is_none());
     }

@@ -83,9 +83,9 @@ impl<'p> Value<'p> {
                 target: Some(*target),
             }),
             TypeKind::Array { elem, .. } => Ok(Scalar {
-                bits: o.address().ok_or_else(|| {
-                    type_error(op, o.type_name(), "an array not in memory")
-                })?,
+                bits: o
+                    .address()
+                    .ok_or_else(|| type_error(op, o.type_name(), "an array not in memory"))?,
                 signed: false,
                 target: Some(*elem),
             }),
@@ -342,10 +342,9 @@ impl<'p> Eval<'p> {
             BinOp::Div => Value::int(x.bits / y.bits, false),
             BinOp::Rem => Value::int(x.bits % y.bits, false),
             BinOp::Shl => Value::int(x.bits.checked_shl(shift(y.bits)).unwrap_or(0), x.signed),
-            BinOp::Shr if x.signed => Value::int(
-                ((x.bits as i64) >> shift(y.bits).min(63)) as u64,
-                true,
-            ),
+            BinOp::Shr if x.signed => {
+                Value::int(((x.bits as i64) >> shift(y.bits).min(63)) as u64, true)
+            }
             BinOp::Shr => Value::int(x.bits.checked_shr(shift(y.bits)).unwrap_or(0), false),
             BinOp::BitAnd => Value::int(x.bits & y.bits, signed),
             BinOp::BitOr => Value::int(x.bits | y.bits, signed),

@@ -362,7 +362,10 @@ impl Parser<'_> {
                 self.at += 1;
                 Ok(s)
             }
-            Some(t) => err(self.pos(), format!("expected a name, found {}", describe(&t))),
+            Some(t) => err(
+                self.pos(),
+                format!("expected a name, found {}", describe(&t)),
+            ),
             None => err(self.end, "expected a name at the end"),
         }
     }
@@ -707,10 +710,7 @@ mod tests {
         assert_eq!(p(r"'\0'"), Expr::Char(0));
         assert_eq!(p(r"'\x41'"), Expr::Char(0x41));
         assert_eq!(p(r#""a\tb""#), Expr::Str(b"a\tb".to_vec()));
-        assert_eq!(
-            p("a ? 1 : 2"),
-            Expr::Cond(id("a"), int(1), int(2))
-        );
+        assert_eq!(p("a ? 1 : 2"), Expr::Cond(id("a"), int(1), int(2)));
     }
 
     #[test]
@@ -722,11 +722,17 @@ mod tests {
         assert_eq!(e("1 2").msg, "unexpected number 2");
         assert_eq!(e("a @ b").pos, 2);
         assert_eq!(e("0xzz").msg, "invalid number '0xzz'");
-        assert_eq!(e("99999999999999999999").msg, "invalid number '99999999999999999999'");
+        assert_eq!(
+            e("99999999999999999999").msg,
+            "invalid number '99999999999999999999'"
+        );
         assert_eq!(e("'a").msg, "unterminated character literal");
         assert_eq!(e("a.").msg, "expected a name at the end");
         assert_eq!(e("(struct)x").msg, "expected a name, found ')'");
         assert!(e(&"(".repeat(10_000)).msg.contains("too deeply"));
-        assert_eq!(e("1 +").to_string(), "expression ends too early at column 4");
+        assert_eq!(
+            e("1 +").to_string(),
+            "expression ends too early at column 4"
+        );
     }
 }
