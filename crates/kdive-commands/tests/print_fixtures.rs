@@ -21,20 +21,9 @@ const FROM_BTF: &[u32] = &[11, 13, 14, 17, 18, 19, 20];
 
 /// (file number, command, crash's output) of each reference file in `FILES`.
 fn references(fx: &Fixture) -> Vec<(u32, String, String)> {
-    let dir = fx.dir.join("reference/crash-more");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map(|rd| rd.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.sort();
     let mut out = Vec::new();
-    for path in files {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let Some(n) = name.get(..3).and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        if !FILES.contains(&n) {
-            continue;
-        }
+    let files: Vec<u32> = FILES.collect();
+    for (n, path) in fx.crash_more(&files) {
         let text = std::fs::read_to_string(&path).unwrap();
         let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
         let cmd = first.strip_prefix("crash> ").unwrap().to_string();

@@ -127,20 +127,7 @@ fn toolbox_matches_crash_on_every_fixture() {
     let mut compared = 0;
     for (fx, vmlinux) in fixtures_with_vmlinux("toolbox_matches_crash_on_every_fixture") {
         let s = session(&fx, &vmlinux);
-        let dir = fx.dir.join("reference/crash-more");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-        files.sort();
-        for path in files {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let Some(n) = name.get(..3).and_then(|p| p.parse::<u32>().ok()) else {
-                continue;
-            };
-            if !FILES.contains(&n) {
-                continue;
-            }
+        for (n, path) in fx.crash_more(FILES) {
             let segs = segments(&std::fs::read_to_string(&path).unwrap());
             let mut want = Vec::new();
             let mut have = Vec::new();
@@ -159,6 +146,7 @@ fn toolbox_matches_crash_on_every_fixture() {
                     Err(e) => failed = Some(e.to_string()),
                 }
             }
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
             let what = format!("{}: {name}", fx.name);
             match expect(&fx.name, n) {
                 Expect::Same => {

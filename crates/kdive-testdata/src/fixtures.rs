@@ -132,6 +132,24 @@ impl Fixture {
         std::fs::read_to_string(dir.join(n)).ok()
     }
 
+    /// The numbered crash references of `reference/crash-more/` (`NNN-name.txt`) whose number is
+    /// in `numbers`, in order: (number, path).
+    pub fn crash_more(&self, numbers: &[u32]) -> Vec<(u32, PathBuf)> {
+        let dir = self.dir.join("reference/crash-more");
+        let mut files: Vec<(u32, PathBuf)> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let n = name.get(..3)?.parse::<u32>().ok()?;
+                numbers.contains(&n).then(|| (n, e.path()))
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
     /// Every dump file of the fixture (`vmcore*`, not `.txt`), `.zst` ones decompressed into the cache.
     pub fn dumps(&self) -> Vec<PathBuf> {
         let mut names: Vec<String> = std::fs::read_dir(&self.dir)

@@ -418,7 +418,10 @@ mod tests {
         assert!(suggest("xyzzy").is_empty());
         // one edit from `p`, `q` and `*`: only the words are suggested
         let z = suggest("z");
-        assert!(z.contains(&"p") && !z.contains(&"*"), "`*` is never suggested: {z:?}");
+        assert!(
+            z.contains(&"p") && !z.contains(&"*"),
+            "`*` is never suggested: {z:?}"
+        );
         assert_eq!(find("bt").map(|c| c.name), Some("bt"));
         assert!(find("btt").is_none());
     }
