@@ -41,6 +41,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("dwarf", dwarf),
     ("oops", oops),
     ("expr", expr),
+    ("disasm", disasm),
 ];
 
 /// Pages a format target reads at most per input (the bound keeps one input fast).
@@ -451,6 +452,28 @@ pub fn expr(data: &[u8]) {
         .collect();
     let cmds: Vec<&str> = cmds.iter().map(String::as_str).collect();
     crate::synth::run_commands_unpatched(&cmds);
+}
+
+/// Longest code the `disasm` target decodes per input.
+const MAX_CODE: usize = 1 << 12;
+
+/// Machine code as `dis` decodes it, by every architecture's decoder: the first byte picks the
+/// load address's low bits (branch targets near the top of the address space wrap), the rest is
+/// code. Every instruction is joined and written as `dis` writes it.
+pub fn disasm(data: &[u8]) {
+    let Some((&low, code)) = data.split_first() else {
+        return;
+    };
+    let code = &code[..code.len().min(MAX_CODE)];
+    let addr = 0xffff_ffff_ffff_f000 | u64::from(low) << 4;
+    for arch in ["x86_64", "aarch64"] {
+        let Some(dec) = kdive_program::disasm::decoder(arch) else {
+            continue;
+        };
+        for i in kdive_program::disasm::decode_all(&*dec, addr, code, MAX_CODE) {
+            let _ = i.text_with(dec.separator());
+        }
+    }
 }
 
 /// Where the ORC target's memory is mapped.
