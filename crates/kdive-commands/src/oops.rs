@@ -8,7 +8,7 @@ use kdive_oops::decode::{self, CodeLine};
 use kdive_oops::report::Report as OopsReport;
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::{culprit_text, verdict_line, Culprit, Kind, TaskRef};
+use crate::analyze::{verdict_line, Culprit, Finding, Lockup, TaskRef};
 use crate::args::Flags;
 use crate::table;
 use crate::{CommandError, Report, Session, TextOptions};
@@ -22,21 +22,11 @@ pub struct BlockedTask {
     pub seconds: Option<u64>,
 }
 
-/// One report of the log, with the fields of `analyze`.
+/// One report of the log: what `analyze` would find, and what only the text gives.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OopsEntry {
-    pub kind: Kind,
-    pub title: String,
-    pub verdict: String,
-    /// The panic line, else the headline.
-    pub message: Option<String>,
-    pub culprits: Vec<Culprit>,
-    /// The task the report ran in (`CPU: N PID: P Comm: C`).
-    pub panic_task: Option<TaskRef>,
-    pub signature: String,
-    pub signature_text: String,
-    pub evidence: Vec<String>,
-    pub problems: Vec<String>,
+    #[serde(flatten)]
+    pub finding: Finding,
     /// The line (1-based) of the input where the report starts.
     pub line: usize,
     /// The report ended in a kernel panic.
@@ -55,9 +45,6 @@ pub struct OopsEntry {
     /// The report was raised in interrupt context.
     pub in_interrupt: bool,
     pub blocked: Vec<BlockedTask>,
-    /// Soft or hard lockup: the CPU, and for how long it was stuck.
-    pub lockup_cpu: Option<u32>,
-    pub lockup_seconds: Option<u64>,
     /// The `Code:` bytes disassembled, the faulting instruction marked.
     pub code: Vec<CodeLine>,
 }
@@ -185,17 +172,24 @@ pub fn entry(r: &OopsReport) -> OopsEntry {
         None => Vec::new(),
     };
     let verdict = verdict_line(r.kind, culprits.first());
+    let lockup = (r.lockup_cpu.is_some() || r.lockup_seconds.is_some()).then(|| Lockup {
+        cpu: r.lockup_cpu,
+        seconds: r.lockup_seconds,
+    });
     OopsEntry {
-        kind: r.kind,
-        title: v.title,
-        verdict,
-        message: Some(r.panic.clone().unwrap_or_else(|| r.headline.clone())),
-        culprits,
-        panic_task: r.task.as_ref().map(|t| task_ref(t, r.cpu)),
-        signature: v.signature,
-        signature_text: v.signature_text,
-        evidence,
-        problems,
+        finding: Finding {
+            kind: r.kind,
+            title: v.title,
+            verdict,
+            message: Some(r.panic.clone().unwrap_or_else(|| r.headline.clone())),
+            lockup,
+            culprits,
+            panic_task: r.task.as_ref().map(|t| task_ref(t, r.cpu)),
+            signature: v.signature,
+            signature_text: v.signature_text,
+            evidence,
+            problems,
+        },
         line: r.line,
         fatal: r.panic.is_some(),
         release: r.release.clone(),
@@ -214,24 +208,16 @@ pub fn entry(r: &OopsReport) -> OopsEntry {
                 seconds: b.seconds,
             })
             .collect(),
-        lockup_cpu: r.lockup_cpu,
-        lockup_seconds: r.lockup_seconds,
         code,
     }
 }
 
 impl Report for OopsEntry {
     fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "      TITLE: {}", self.title)?;
-        writeln!(out, "    VERDICT: {}", self.verdict)?;
-        if let Some(m) = &self.message {
-            writeln!(out, "    MESSAGE: {m}")?;
-        }
-        for (i, c) in self.culprits.iter().enumerate() {
-            let key = if i == 0 { "CULPRIT:" } else { "" };
-            writeln!(out, "{key:>12} {}", culprit_text(c))?;
-        }
-        if let Some(t) = &self.panic_task {
+        let f = &self.finding;
+        f.write_head(out)?;
+        f.write_culprits(out)?;
+        if let Some(t) = &f.panic_task {
             let cpu = t.cpu.map(|c| format!(" on CPU {c}")).unwrap_or_default();
             let irq = if self.in_interrupt {
                 ", in interrupt"
@@ -247,13 +233,7 @@ impl Report for OopsEntry {
                 .unwrap_or_default();
             writeln!(out, "    BLOCKED: {} (pid {}){secs}", b.comm, b.pid)?;
         }
-        if let Some(c) = self.lockup_cpu {
-            let secs = self
-                .lockup_seconds
-                .map(|s| format!(" for {s} s"))
-                .unwrap_or_default();
-            writeln!(out, "     LOCKUP: CPU {c} stuck{secs}")?;
-        }
+        f.write_lockup(out)?;
         if let Some(r) = &self.release {
             writeln!(out, "     KERNEL: {r}")?;
         }
@@ -288,18 +268,7 @@ impl Report for OopsEntry {
                 }
             )?;
         }
-        writeln!(
-            out,
-            "  SIGNATURE: {}  ({})",
-            self.signature, self.signature_text
-        )?;
-        for (i, e) in self.evidence.iter().enumerate() {
-            writeln!(out, "{:>12} {e}", if i == 0 { "EVIDENCE:" } else { "" })?;
-        }
-        for p in &self.problems {
-            writeln!(out, "    oops: not considered: {p}")?;
-        }
-        Ok(())
+        f.write_tail("oops", out)
     }
 }
 

@@ -170,23 +170,23 @@ fn oops_on_the_log_agrees_with_analyze_on_the_dump() {
         };
         assert_eq!(
             a["kind"],
-            serde_json::to_value(main.kind).unwrap(),
+            serde_json::to_value(main.finding.kind).unwrap(),
             "{}",
             fx.name
         );
         assert_eq!(
             a["title"].as_str(),
-            Some(main.title.as_str()),
+            Some(main.finding.title.as_str()),
             "{}",
             fx.name
         );
         assert_eq!(
             a["signature"].as_str(),
-            Some(main.signature.as_str()),
+            Some(main.finding.signature.as_str()),
             "{}: {} vs {}",
             fx.name,
             a["signature_text"],
-            main.signature_text
+            main.finding.signature_text
         );
         compared += 1;
     }

@@ -57,9 +57,10 @@ pub struct Lockup {
     pub seconds: Option<u64>,
 }
 
-/// What `analyze` reports.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Analysis {
+/// What `analyze` and `oops` both say of a failure: its kind, the culprits, the evidence and a
+/// signature. `analyze` finds it in a dump, `oops` in a log's text.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Finding {
     pub kind: Kind,
     /// syzbot-style: `general protection fault in FUNC`, `INFO: task hung in FUNC`...
     pub title: String,
@@ -72,7 +73,7 @@ pub struct Analysis {
     pub lockup: Option<Lockup>,
     /// The culprits, most likely first (a hung-task panic names every blocked task's).
     pub culprits: Vec<Culprit>,
-    /// The task that panicked, when one did.
+    /// The task that panicked (or the report ran in), when one did.
     pub panic_task: Option<TaskRef>,
     /// Stable across machines for the same bug: `kd2-` and 16 hex digits.
     pub signature: String,
@@ -80,12 +81,68 @@ pub struct Analysis {
     pub signature_text: String,
     /// The lines (log, stacks, state) the verdict rests on.
     pub evidence: Vec<String>,
+    /// What could not be read, and so was not considered.
+    pub problems: Vec<String>,
+}
+
+impl Finding {
+    /// `TITLE`, `VERDICT` and `MESSAGE` lines.
+    pub fn write_head(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "      TITLE: {}", self.title)?;
+        writeln!(out, "    VERDICT: {}", self.verdict)?;
+        if let Some(m) = &self.message {
+            writeln!(out, "    MESSAGE: {m}")?;
+        }
+        Ok(())
+    }
+
+    /// The `LOCKUP` line, if the failure is a lockup.
+    pub fn write_lockup(&self, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(l) = &self.lockup {
+            let cpu = l.cpu.map_or("a CPU".to_string(), |c| format!("CPU {c}"));
+            match l.seconds {
+                Some(secs) => writeln!(out, "     LOCKUP: {cpu} stuck for {secs}s")?,
+                None => writeln!(out, "     LOCKUP: {cpu} stuck")?,
+            }
+        }
+        Ok(())
+    }
+
+    /// One `CULPRIT` line per culprit.
+    pub fn write_culprits(&self, out: &mut dyn Write) -> io::Result<()> {
+        for (i, c) in self.culprits.iter().enumerate() {
+            let key = if i == 0 { "CULPRIT:" } else { "" };
+            writeln!(out, "{key:>12} {}", culprit_text(c))?;
+        }
+        Ok(())
+    }
+
+    /// `SIGNATURE`, the `EVIDENCE` lines, and what `command` could not consider.
+    pub fn write_tail(&self, command: &str, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "  SIGNATURE: {}  ({})",
+            self.signature, self.signature_text
+        )?;
+        for (i, e) in self.evidence.iter().enumerate() {
+            writeln!(out, "{:>12} {e}", if i == 0 { "EVIDENCE:" } else { "" })?;
+        }
+        for p in &self.problems {
+            writeln!(out, "    {command}: not considered: {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What `analyze` reports.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Analysis {
+    #[serde(flatten)]
+    pub finding: Finding,
     /// Hung tasks: every D-state task's lock and its owner.
     pub locks: Vec<locks::LockWait>,
     /// Cycles of the waits-for graph (task → lock owner), as pids: deadlocks.
     pub deadlocks: Vec<Vec<i32>>,
-    /// What could not be read, and so was not considered.
-    pub problems: Vec<String>,
 }
 
 /// Runs `analyze`.
@@ -237,19 +294,21 @@ pub fn analyze(s: &Session) -> Result<Analysis, CommandError> {
             seconds: r.lockup_seconds,
         });
     Ok(Analysis {
-        kind,
-        title,
-        verdict,
-        message,
-        lockup,
-        culprits,
-        panic_task,
-        signature,
-        signature_text,
-        evidence,
+        finding: Finding {
+            kind,
+            title,
+            verdict,
+            message,
+            lockup,
+            culprits,
+            panic_task,
+            signature,
+            signature_text,
+            evidence,
+            problems,
+        },
         locks: lock_waits,
         deadlocks,
-        problems,
     })
 }
 
@@ -531,48 +590,15 @@ pub fn culprit_text(c: &Culprit) -> String {
 
 impl Report for Analysis {
     fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "      TITLE: {}", self.title)?;
-        writeln!(out, "    VERDICT: {}", self.verdict)?;
-        if let Some(m) = &self.message {
-            writeln!(out, "    MESSAGE: {m}")?;
-        }
-        if let Some(l) = &self.lockup {
-            let cpu = l.cpu.map_or("a CPU".to_string(), |c| format!("CPU {c}"));
-            match l.seconds {
-                Some(secs) => writeln!(out, "     LOCKUP: {cpu} stuck for {secs}s")?,
-                None => writeln!(out, "     LOCKUP: {cpu} stuck")?,
-            }
-        }
-        for (i, c) in self.culprits.iter().enumerate() {
-            let key = if i == 0 { "CULPRIT" } else { "" };
-            writeln!(
-                out,
-                "{key:>11}{} {}",
-                if i == 0 { ":" } else { " " },
-                culprit_text(c)
-            )?;
-        }
-        if let Some(t) = &self.panic_task {
+        let f = &self.finding;
+        f.write_head(out)?;
+        f.write_lockup(out)?;
+        f.write_culprits(out)?;
+        if let Some(t) = &f.panic_task {
             let cpu = t.cpu.map(|c| format!(" on CPU {c}")).unwrap_or_default();
             writeln!(out, " PANIC TASK: {} (pid {}){cpu}", t.comm, t.pid)?;
         }
-        writeln!(
-            out,
-            "  SIGNATURE: {}  ({})",
-            self.signature, self.signature_text
-        )?;
-        for (i, e) in self.evidence.iter().enumerate() {
-            writeln!(
-                out,
-                "{:>11}{} {e}",
-                if i == 0 { "EVIDENCE" } else { "" },
-                if i == 0 { ":" } else { " " }
-            )?;
-        }
-        for p in &self.problems {
-            writeln!(out, "    analyze: not considered: {p}")?;
-        }
-        Ok(())
+        f.write_tail("analyze", out)
     }
 }
 
