@@ -11,6 +11,7 @@ pub mod error;
 pub mod flat;
 pub mod foreign;
 pub mod kdump;
+pub mod live;
 pub mod machine;
 pub mod notes;
 pub mod paged;
@@ -383,6 +384,7 @@ impl Dump {
             let o = opened.remove(0);
             let mut dump = Self::from_format(vec![o.extent.path], o.format);
             dump.bounds = o.bounds;
+            dump.add_running_build_id();
             dump
         } else {
             let parts = opened.into_iter().map(|o| (o.extent.path, o.format));
@@ -421,6 +423,20 @@ impl Dump {
             zero_excluded: false,
             stats: std::sync::OnceLock::new(),
             pages_read: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// On the running kernel, adds its build-id from `/sys/kernel/notes` to a VMCOREINFO
+    /// without one, so that a vmlinux of another build is told apart as it is for a dump.
+    fn add_running_build_id(&mut self) {
+        let Some(path) = self.paths.first().filter(|p| is_live_name(p)) else {
+            return;
+        };
+        let Some(raw) = self.inner.meta().vmcoreinfo_raw.as_deref() else {
+            return;
+        };
+        if let Some(text) = live::with_build_id(raw, path) {
+            self.vmcoreinfo = Some(VmcoreInfo::parse(&text));
         }
     }
 
