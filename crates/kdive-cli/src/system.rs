@@ -79,9 +79,9 @@ pub fn dispatch(mut args: Vec<OsString>) -> Dispatch {
 /// `err` is a refusal to open `/proc/kcore` (or a memory device): not root (it needs
 /// `CAP_SYS_RAWIO`), or the kernel's lockdown forbids it.
 pub fn live_denied(files: &[PathBuf], err: &kdive_linux::OpenError) -> Option<String> {
-    let kcore = files.iter().find(|f| {
-        kdive_dump::is_live_name(f) || kdive_dump::physmem::is_memory_device_name(f)
-    })?;
+    let kcore = files
+        .iter()
+        .find(|f| kdive_dump::is_live_name(f) || kdive_dump::physmem::is_memory_device_name(f))?;
     let denied = match err {
         kdive_linux::OpenError::Dump(kdive_dump::DumpError::Io { source, .. })
         | kdive_linux::OpenError::File { source, .. } => {

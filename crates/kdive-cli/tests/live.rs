@@ -119,7 +119,11 @@ fn without_kcore_the_running_kernel_is_read_through_dev_crash() {
     assert_eq!(sys["panic"], "");
     assert!(sys["dumpfile"].as_str().unwrap().ends_with("dev/crash"));
     let o = kdive(root.path(), &["-c", "ps"]);
-    assert!(text(&o.stdout).contains("[kthreadd]"), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("[kthreadd]"),
+        "{}",
+        text(&o.stdout)
+    );
 }
 
 #[test]

@@ -53,7 +53,10 @@ mod tests {
             root_of(Path::new("/tmp/r/proc/kcore")),
             Some(PathBuf::from("/tmp/r"))
         );
-        assert_eq!(root_of(Path::new("/r/dev/crash")), Some(PathBuf::from("/r")));
+        assert_eq!(
+            root_of(Path::new("/r/dev/crash")),
+            Some(PathBuf::from("/r"))
+        );
         assert_eq!(root_of(Path::new("/tmp/kcore")), None);
     }
 }

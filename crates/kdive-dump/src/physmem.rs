@@ -24,10 +24,11 @@ const MAX_RANGES: usize = 4096;
 
 /// Whether `path` names a memory device kdive reads: `.../dev/crash` or `.../dev/mem`.
 pub fn is_memory_device_name(path: &Path) -> bool {
-    let dev = path.parent().and_then(Path::file_name).is_some_and(|d| d == "dev");
-    dev && path
-        .file_name()
-        .is_some_and(|n| n == "crash" || n == "mem")
+    let dev = path
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|d| d == "dev");
+    dev && path.file_name().is_some_and(|n| n == "crash" || n == "mem")
 }
 
 /// The top-level `System RAM` ranges of `/proc/iomem` text, `[start, end)` in bytes, sorted.
@@ -73,8 +74,8 @@ impl PhysMem {
     pub fn open(file: std::fs::File, path: &Path) -> Result<PhysMem> {
         let root = crate::live::root_of(path).unwrap_or_else(|| PathBuf::from("/"));
         let iomem_path = root.join("proc/iomem");
-        let iomem = std::fs::read_to_string(&iomem_path)
-            .map_err(|e| DumpError::io(&iomem_path, e))?;
+        let iomem =
+            std::fs::read_to_string(&iomem_path).map_err(|e| DumpError::io(&iomem_path, e))?;
         let ram = system_ram(&iomem);
         let Some(&(_, end)) = ram.iter().max_by_key(|r| r.1) else {
             return Err(DumpError::NotADump {

@@ -16,7 +16,11 @@ fn root(tag: &str, vmcoreinfo: &str, notes: Option<&[u8]>) -> (Scratch, PathBuf)
     std::fs::create_dir_all(r.path().join("proc")).unwrap();
     let init = (k.tasks[0] - KBASE) as usize;
     let path = r.path().join("proc/kcore");
-    std::fs::write(&path, kcore(&k.phys, vmcoreinfo, &k.phys[init..init + 0xc0])).unwrap();
+    std::fs::write(
+        &path,
+        kcore(&k.phys, vmcoreinfo, &k.phys[init..init + 0xc0]),
+    )
+    .unwrap();
     if let Some(n) = notes {
         std::fs::create_dir_all(r.path().join("sys/kernel")).unwrap();
         std::fs::write(r.path().join("sys/kernel/notes"), n).unwrap();
@@ -32,8 +36,8 @@ fn kernel_notes(id: &[u8]) -> Vec<u8> {
 }
 
 const ID: [u8; 20] = [
-    0x7f, 0x76, 0xf3, 0x9f, 0xaf, 0x07, 0xf3, 0x4c, 0xfa, 0x9f, 0xad, 0xd8, 0x01, 0xe1, 0x31,
-    0xbf, 0xa8, 0xcb, 0x6d, 0xc3,
+    0x7f, 0x76, 0xf3, 0x9f, 0xaf, 0x07, 0xf3, 0x4c, 0xfa, 0x9f, 0xad, 0xd8, 0x01, 0xe1, 0x31, 0xbf,
+    0xa8, 0xcb, 0x6d, 0xc3,
 ];
 
 #[test]

@@ -52,7 +52,11 @@ fn dev_mem_opens_alike_and_an_iomem_without_ram_is_refused() {
     let d = Dump::open(&dev).expect("open /dev/mem");
     assert_eq!(d.vmcoreinfo().unwrap().build_id(), Some("abcdef01"));
     // what an unprivileged reader sees: every address zero
-    std::fs::write(r.path().join("proc/iomem"), "00000000-00000000 : System RAM\n").unwrap();
+    std::fs::write(
+        r.path().join("proc/iomem"),
+        "00000000-00000000 : System RAM\n",
+    )
+    .unwrap();
     let e = Dump::open(&dev).err().expect("no RAM named");
     assert!(e.to_string().contains("System RAM"), "{e}");
 }
