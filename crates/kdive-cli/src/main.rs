@@ -101,7 +101,7 @@ fn main() -> ExitCode {
     }
     if cli.files.is_empty() {
         // no dump: the running kernel
-        cli.files.push(system::live_kcore());
+        cli.files.push(system::live_memory());
     }
     // `kdive oops FILE|-`: a log's reports, no dump
     if cli.files.len() == 2 && cli.files[0].as_os_str() == "oops" && !cli.files[0].exists() {

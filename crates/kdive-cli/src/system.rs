@@ -28,18 +28,30 @@ fn is(args: &[OsString], name: &str) -> bool {
     args.get(1).is_some_and(|a| a == name) && !Path::new(name).exists()
 }
 
-/// The running kernel's memory: `/proc/kcore` under the system root.
-pub fn live_kcore() -> PathBuf {
-    sysroot().path("/proc/kcore")
+/// The running kernel's memory under the system root: `/proc/kcore`, else (a kernel built
+/// without it) the `/dev/crash` or `/dev/mem` device; `/proc/kcore` when none is there, for
+/// the error to name.
+pub fn live_memory() -> PathBuf {
+    live_source(&sysroot()).unwrap_or_else(|| sysroot().path("/proc/kcore"))
+}
+
+/// The first of the running kernel's memory files present under `root`.
+fn live_source(root: &SysRoot) -> Option<PathBuf> {
+    ["/proc/kcore", "/dev/crash", "/dev/mem"]
+        .iter()
+        .map(|p| root.path(p))
+        .find(|p| p.exists())
 }
 
 pub fn dispatch(mut args: Vec<OsString>) -> Dispatch {
     if args.len() == 1 {
         let root = sysroot();
         // no dumps to list: the running kernel, when its memory is there to read
-        if crashdir::find(&root).is_empty() && root.path("/proc/kcore").exists() {
-            args.push(root.path("/proc/kcore").into_os_string());
-            return Dispatch::Args(args);
+        if crashdir::find(&root).is_empty() {
+            if let Some(live) = live_source(&root) {
+                args.push(live.into_os_string());
+                return Dispatch::Args(args);
+            }
         }
         return Dispatch::Exit(crashdir::list(&root));
     }
@@ -64,10 +76,12 @@ pub fn dispatch(mut args: Vec<OsString>) -> Dispatch {
 }
 
 /// Why the running kernel's memory could not be opened, in words a user can act on, when
-/// `err` is a refusal to open `/proc/kcore`: not root (it needs `CAP_SYS_RAWIO`), or the
-/// kernel's lockdown forbids it.
+/// `err` is a refusal to open `/proc/kcore` (or a memory device): not root (it needs
+/// `CAP_SYS_RAWIO`), or the kernel's lockdown forbids it.
 pub fn live_denied(files: &[PathBuf], err: &kdive_linux::OpenError) -> Option<String> {
-    let kcore = files.iter().find(|f| kdive_dump::is_live_name(f))?;
+    let kcore = files
+        .iter()
+        .find(|f| kdive_dump::is_live_name(f) || kdive_dump::physmem::is_memory_device_name(f))?;
     let denied = match err {
         kdive_linux::OpenError::Dump(kdive_dump::DumpError::Io { source, .. })
         | kdive_linux::OpenError::File { source, .. } => {

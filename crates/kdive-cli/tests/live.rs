@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use kdive_testdata::temp::Scratch;
 
+mod common;
+
 fn kdive(root: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kdive"))
         .args(args)
@@ -99,4 +101,61 @@ fn a_kcore_copy_by_another_name_is_a_dump() {
     let sys: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(sys["live"], false);
     assert_eq!(sys["panic"], "Kernel panic - not syncing: synthetic crash");
+}
+
+#[test]
+fn without_kcore_the_running_kernel_is_read_through_dev_crash() {
+    let k = kdive_testdata::kernel::kernel();
+    let root = Scratch::new("live-devcrash");
+    kdive_testdata::kernel::memory_device_root(root.path(), "crash", &k.phys, &k.vmcoreinfo)
+        .expect("fake root");
+    assert!(!root.path().join("proc/kcore").exists());
+    let o = kdive(root.path(), &["-c", "sys", "--json"]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", text(&o.stderr));
+    let sys: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON document");
+    assert_eq!(sys["release"], "6.1.0-synthetic");
+    assert_eq!(sys["live"], true);
+    assert_eq!(sys["panic"], "");
+    assert!(sys["dumpfile"].as_str().unwrap().ends_with("dev/crash"));
+    let o = kdive(root.path(), &["-c", "ps"]);
+    assert!(
+        text(&o.stdout).contains("[kthreadd]"),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+#[test]
+fn a_vmlinux_of_another_build_than_the_running_kernels_notes_is_refused() {
+    // the 6.1 fixture kernel's vmlinux; the running kernel's notes name the 6.12 build
+    let Some((_, _, vmlinux)) = common::kernels("live notes build-id") else {
+        return;
+    };
+    let (root, kcore) = fake_root("live-buildid");
+    let running: Vec<u8> = (0..common::ID_612.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&common::ID_612[i..i + 2], 16).unwrap())
+        .collect();
+    std::fs::create_dir_all(root.path().join("sys/kernel")).unwrap();
+    std::fs::write(
+        root.path().join("sys/kernel/notes"),
+        kdive_testdata::elf::note("GNU", 3, &running),
+    )
+    .unwrap();
+    let o = kdive(
+        root.path(),
+        &[
+            kcore.to_str().unwrap(),
+            vmlinux.to_str().unwrap(),
+            "-c",
+            "sys",
+        ],
+    );
+    let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(
+        all.contains(common::ID_61) && all.contains(common::ID_612),
+        "{all}"
+    );
+    assert_ne!(o.status.code(), Some(0), "{all}");
 }

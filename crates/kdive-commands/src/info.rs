@@ -135,6 +135,7 @@ fn format_name(d: &Dump) -> (String, Option<u32>) {
             };
             (name, Some(*header_version))
         }
+        FormatKind::MemoryDevice { device } => (format!("memory device {device}"), None),
     };
     match d.parts().len() {
         0 => (name, version),

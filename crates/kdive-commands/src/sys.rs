@@ -309,7 +309,7 @@ pub fn collect(s: &Session) -> Result<Sys, CommandError> {
     };
     let partial = match meta.format {
         FormatKind::Kdump { .. } => meta.dump_level.is_some_and(|l| l > 0),
-        FormatKind::Elf { .. } => false,
+        FormatKind::Elf { .. } | FormatKind::MemoryDevice { .. } => false,
     };
     Ok(Sys {
         kernel: prog.debug().map_or_else(

@@ -100,6 +100,7 @@ fn one(path: &Path, reps: usize, extract: Option<&Path>) -> Result<String, Strin
         FormatKind::Kdump { flattened, .. } => {
             format!("kdump{}", if *flattened { "-flattened" } else { "" })
         }
+        FormatKind::MemoryDevice { .. } => "memory-device".into(),
     };
     let codecs: Vec<String> = dump
         .format()

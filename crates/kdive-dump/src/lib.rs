@@ -11,9 +11,11 @@ pub mod error;
 pub mod flat;
 pub mod foreign;
 pub mod kdump;
+pub mod live;
 pub mod machine;
 pub mod notes;
 pub mod paged;
+pub mod physmem;
 pub mod rescue;
 pub mod split;
 pub mod stats;
@@ -83,6 +85,9 @@ pub enum FormatKind {
         flattened: bool,
         qemu: bool,
     },
+    /// The running machine's physical memory through a memory device (`/dev/crash`,
+    /// `/dev/mem`), its RAM ranges from `/proc/iomem`.
+    MemoryDevice { device: String },
 }
 
 /// Page compression as recorded per page in a kdump file.
@@ -205,6 +210,9 @@ pub enum FileKind {
 /// Tells a dump from a vmlinux or module without parsing either.
 pub fn sniff(path: impl AsRef<Path>) -> std::io::Result<FileKind> {
     use std::io::Read;
+    if physmem::is_memory_device_name(path.as_ref()) {
+        return Ok(FileKind::Dump);
+    }
     let mut head = [0u8; 18];
     let mut f = std::fs::File::open(path)?;
     let n = f.read(&mut head)?;
@@ -298,6 +306,18 @@ pub fn is_live_name(path: &Path) -> bool {
 /// Opens one file as whatever format its first bytes name.
 fn open_file(path: &Path) -> Result<Opened> {
     let file = std::fs::File::open(path).map_err(|e| DumpError::io(path, e))?;
+    if physmem::is_memory_device_name(path) {
+        let dev = physmem::PhysMem::open(file, path)?;
+        return Ok(Opened {
+            extent: FileExtent {
+                path: path.to_path_buf(),
+                len: dev.meta().max_pfn.saturating_mul(dev.meta().page_size),
+                needed: None,
+            },
+            bounds: Some(dev.bounds()),
+            format: Box::new(dev),
+        });
+    }
     let map = if is_live_name(path) {
         None
     } else {
@@ -383,6 +403,7 @@ impl Dump {
             let o = opened.remove(0);
             let mut dump = Self::from_format(vec![o.extent.path], o.format);
             dump.bounds = o.bounds;
+            dump.add_running_build_id();
             dump
         } else {
             let parts = opened.into_iter().map(|o| (o.extent.path, o.format));
@@ -421,6 +442,24 @@ impl Dump {
             zero_excluded: false,
             stats: std::sync::OnceLock::new(),
             pages_read: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// On the running kernel, adds its build-id from `/sys/kernel/notes` to a VMCOREINFO
+    /// without one, so that a vmlinux of another build is told apart as it is for a dump.
+    fn add_running_build_id(&mut self) {
+        let Some(path) = self
+            .paths
+            .first()
+            .filter(|p| is_live_name(p) || physmem::is_memory_device_name(p))
+        else {
+            return;
+        };
+        let Some(raw) = self.inner.meta().vmcoreinfo_raw.as_deref() else {
+            return;
+        };
+        if let Some(text) = live::with_build_id(raw, path) {
+            self.vmcoreinfo = Some(VmcoreInfo::parse(&text));
         }
     }
 

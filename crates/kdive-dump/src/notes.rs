@@ -163,6 +163,28 @@ pub fn parse_notes_of(data: &[u8], endian: Endian, long32: bool) -> Notes {
     notes
 }
 
+/// `NT_GNU_BUILD_ID`: the `GNU` note holding a build's identifier.
+pub const NT_GNU_BUILD_ID: u32 = 3;
+
+/// The build-id (lower-case hex) of the first `GNU`/`NT_GNU_BUILD_ID` note in a buffer of ELF
+/// notes, such as `/sys/kernel/notes` (the running kernel's `.notes` section, native order).
+pub fn gnu_build_id(data: &[u8], endian: Endian) -> Option<String> {
+    let rd = Rd {
+        endian,
+        long32: false,
+    };
+    let mut pos = 0usize;
+    // each note advances `pos` by at least its 12-byte header
+    while let Some(note) = next_note(&rd, data, pos) {
+        if trim_nul(note.name) == b"GNU" && note.n_type == NT_GNU_BUILD_ID && !note.desc.is_empty()
+        {
+            return Some(note.desc.iter().map(|b| format!("{b:02x}")).collect());
+        }
+        pos = note.next;
+    }
+    None
+}
+
 struct RawNote<'a> {
     name: &'a [u8],
     n_type: u32,

@@ -53,6 +53,7 @@ fn container(f: &FormatKind) -> FormatKind {
             elf32,
             flattened: false,
         },
+        other @ FormatKind::MemoryDevice { .. } => other,
     }
 }
 

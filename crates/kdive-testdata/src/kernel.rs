@@ -514,6 +514,45 @@ pub fn vmcore(phys: &[u8], vmcoreinfo: &str) -> Vec<u8> {
     )
 }
 
+/// A machine without `/proc/kcore` whose memory is read through a device, under `root`:
+/// `dev/NAME` holds the synthetic kernel's physical memory (file offset = physical address)
+/// then, on the page after it, the VMCOREINFO note; `proc/iomem` lists that as one
+/// `System RAM` range with a nested line, and a reserved range after it; and
+/// `sys/kernel/vmcoreinfo` gives the note's physical address and size as the kernel prints
+/// them (`"%lx %x"`). Returns the device's path and the note's physical address.
+pub fn memory_device_root(
+    root: &std::path::Path,
+    name: &str,
+    phys: &[u8],
+    vmcoreinfo: &str,
+) -> std::io::Result<(std::path::PathBuf, u64)> {
+    let note_at = phys.len().next_multiple_of(4096);
+    let n = note("VMCOREINFO", 0, vmcoreinfo.as_bytes());
+    let mut mem = phys.to_vec();
+    mem.resize(note_at, 0);
+    mem.extend_from_slice(&n);
+    mem.resize(mem.len().next_multiple_of(4096), 0);
+    for d in ["dev", "proc", "sys/kernel"] {
+        std::fs::create_dir_all(root.join(d))?;
+    }
+    let dev = root.join("dev").join(name);
+    std::fs::write(&dev, &mem)?;
+    std::fs::write(
+        root.join("proc/iomem"),
+        format!(
+            "00000000-{:08x} : System RAM\n  00001000-00001fff : Kernel code\n{:08x}-{:08x} : Reserved\n",
+            mem.len() - 1,
+            mem.len(),
+            mem.len() + 0xf_ffff
+        ),
+    )?;
+    std::fs::write(
+        root.join("sys/kernel/vmcoreinfo"),
+        format!("{note_at:x} {:x}\n", n.len()),
+    )?;
+    Ok((dev, note_at as u64))
+}
+
 /// `/proc/kcore` of the synthetic kernel, laid out as `fs/proc/kcore.c` writes it: notes
 /// `CORE`/`NT_PRSTATUS` (all zeros: no CPU stopped), `CORE`/`NT_PRPSINFO` (`vmlinux`, the
 /// command line), `CORE`/`NT_TASKSTRUCT` (the reading task's `task_struct`) and `VMCOREINFO`;
