@@ -14,6 +14,7 @@ pub mod kdump;
 pub mod machine;
 pub mod notes;
 pub mod paged;
+pub mod resident;
 pub mod rescue;
 pub mod split;
 pub mod stats;

@@ -24,6 +24,7 @@ use bitmap::Bitmap;
 use header::{Fields, Header, SubHeader};
 
 use crate::flat::FlatFile;
+use crate::resident::BoundedMap;
 use crate::{Arch, Codec, DumpError, DumpFormat, DumpMeta, FormatKind, PageState, Result};
 
 /// Size of `struct page_desc`.
@@ -45,6 +46,8 @@ pub enum Source {
 
 /// The bytes of the (possibly virtual) kdump file.
 enum Store {
+    /// A mapped file, its resident pages bounded.
+    Mapped(BoundedMap),
     Plain(Box<dyn AsRef<[u8]> + Send + Sync>),
     Flat(FlatFile),
 }
@@ -52,6 +55,7 @@ enum Store {
 impl Store {
     fn len(&self) -> u64 {
         match self {
+            Store::Mapped(m) => m.bytes().len() as u64,
             Store::Plain(b) => (**b).as_ref().len() as u64,
             Store::Flat(f) => f.len(),
         }
@@ -66,18 +70,26 @@ impl Store {
             len: self.len(),
         };
         let n = usize::try_from(len).map_err(|_| truncated())?;
-        match self {
-            Store::Plain(b) => {
-                let bytes = (**b).as_ref();
-                let start = usize::try_from(offset).map_err(|_| truncated())?;
-                let range = start
-                    .checked_add(n)
-                    .map(|end| start..end)
-                    .ok_or_else(truncated)?;
-                bytes.get(range).map(Cow::Borrowed).ok_or_else(truncated)
-            }
-            Store::Flat(f) => f.slice(what, offset, n),
+        let bytes = match self {
+            Store::Mapped(m) => m.bytes(),
+            Store::Plain(b) => (**b).as_ref(),
+            Store::Flat(f) => return f.slice(what, offset, n),
+        };
+        let start = usize::try_from(offset).map_err(|_| truncated())?;
+        let range = start
+            .checked_add(n)
+            .map(|end| start..end)
+            .ok_or_else(truncated)?;
+        bytes.get(range).map(Cow::Borrowed).ok_or_else(truncated)
+    }
+
+    /// The stored data of one page (counted against a mapping's residency bound).
+    fn page_data(&self, offset: u64, len: u64) -> Result<Cow<'_, [u8]>> {
+        let data = self.slice("page data", offset, len)?;
+        if let Store::Mapped(m) = self {
+            m.note_read(offset, len);
         }
+        Ok(data)
     }
 
     /// Whether `offset..offset + len` lies inside the file.
@@ -176,7 +188,7 @@ impl KdumpFile {
     /// Parses a kdump-compressed file: headers, bitmaps, VMCOREINFO and ELF notes.
     pub fn parse(src: Source) -> Result<KdumpFile> {
         let (store, flattened) = match src {
-            Source::Mapped(m) => (Store::Plain(Box::new(m)), false),
+            Source::Mapped(m) => (Store::Mapped(BoundedMap::new(m)), false),
             Source::Bytes(b) => (Store::Plain(Box::new(b)), false),
             Source::Flattened(f) => (Store::Flat(f), true),
         };
@@ -346,6 +358,9 @@ impl KdumpFile {
         }
         let at = self.desc_base + index * DESC_SIZE;
         let data = self.store.slice("page descriptor", at, DESC_SIZE).ok()?;
+        if let Store::Mapped(m) = &self.store {
+            m.note_read(at, DESC_SIZE);
+        }
         let f = Fields {
             data: &data,
             endian: self.header.endian,
@@ -421,7 +436,7 @@ impl KdumpFile {
         let codec = desc.codec();
         let src = self
             .store
-            .slice("page data", desc.offset, u64::from(desc.size))?;
+            .page_data(desc.offset, u64::from(desc.size))?;
         crate::codec::decompress(codec, &src, page).map_err(|e| DumpError::Decompress {
             paddr,
             codec,
@@ -476,7 +491,7 @@ impl DumpFormat for KdumpFile {
         if desc.codec() == Codec::None {
             let data = self
                 .store
-                .slice("page data", desc.offset, u64::from(desc.size))?;
+                .page_data(desc.offset, u64::from(desc.size))?;
             buf.copy_from_slice(&data[offset..end]);
             return Ok(());
         }
