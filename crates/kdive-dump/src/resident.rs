@@ -78,6 +78,19 @@ impl BoundedMap {
         }
     }
 
+    /// Drops the mapping's resident pages now (after a one-off pass, such as counting a bitmap).
+    pub fn release(&self) {
+        for word in &self.touched {
+            word.store(0, Ordering::Relaxed);
+        }
+        self.count.store(0, Ordering::Relaxed);
+        // SAFETY: as in `note_read`: a read-only file mapping, refaulted from the same file
+        let _ = unsafe {
+            self.map
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+        };
+    }
+
     /// How many times the resident pages were dropped since the mapping was made.
     pub fn drops(&self) -> u64 {
         self.drops.load(Ordering::Relaxed)
@@ -91,7 +104,13 @@ mod tests {
     /// A sparse file of `len` bytes, mapped.
     fn mapped(len: u64) -> memmap2::Mmap {
         let path = std::env::temp_dir().join(format!("kdive-resident-{}", std::process::id()));
-        let file = std::fs::File::create(&path).expect("create");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .expect("create");
         file.set_len(len).expect("set_len");
         // SAFETY: a private file of this test, not changed while mapped
         let map = unsafe { memmap2::Mmap::map(&file) }.expect("map");
