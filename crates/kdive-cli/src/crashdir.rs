@@ -109,10 +109,11 @@ fn verdict(path: &Path) -> String {
         Ok(s) => s,
         Err(e) => return format!("does not open: {e}"),
     };
-    match kdive_commands::run(&s, "analyze") {
+    let verdict = match kdive_commands::run(&s, "analyze") {
         Ok(r) => r.json()["verdict"].as_str().unwrap_or("").to_string(),
         Err(e) => format!("no analysis: {e}"),
-    }
+    };
+    verdict
 }
 
 /// `kdive` with no arguments: the dumps under `/var/crash`, newest last.

@@ -476,11 +476,11 @@ fn search_cpu_stacks(prog: &Program, ctx: &BacktraceContext) -> Vec<SearchedStac
 }
 
 /// `bt [flags]` of chosen tasks (`foreach ... bt`).
-pub(crate) fn for_tasks(
-    s: &Session,
-    chosen: &[&TaskInfo],
+pub(crate) fn for_tasks<'s>(
+    s: &'s Session,
+    chosen: &[&'s TaskInfo],
     f: &Flags,
-) -> Result<Box<dyn Report>, CommandError> {
+) -> Result<Box<dyn Report + 's>, CommandError> {
     if f.has('a') || f.has('c') || f.has('v') || f.has('E') {
         return Err(CommandError::Usage(
             "foreach: bt -a, -c, -v and -E choose tasks themselves; give foreach the `active` selector".into(),
@@ -488,8 +488,12 @@ pub(crate) fn for_tasks(
     }
     let tasks = s.tasks()?;
     let prog = s.kernel()?;
-    let ctx = BacktraceContext::new(prog, &tasks.list.active);
-    Ok(Box::new(backtraces(prog, &ctx, chosen, opts(f), None)))
+    Ok(Box::new(BtStream {
+        prog,
+        ctx: BacktraceContext::new(prog, &tasks.list.active),
+        tasks: chosen.to_vec(),
+        opts: opts(f),
+    }))
 }
 
 fn opts(f: &Flags) -> BtOptions {
@@ -530,19 +534,46 @@ fn backtraces(
     opts: BtOptions,
     start: Option<(Option<u64>, Option<u64>)>,
 ) -> Bt {
-    let mut notes = ctx.problems.clone();
-    let mut out = Vec::with_capacity(tasks.len());
-    let mut syms = Symbolizer::new(prog);
-    let mut names = AddressNames::new(prog);
-    let arch = prog.unwind_arch().ok();
-    for t in tasks {
+    let mut walker = Backtracer::new(prog, ctx, opts);
+    let out = tasks.iter().map(|t| walker.task(t, start)).collect();
+    Bt {
+        tasks: out,
+        ..walker.header()
+    }
+}
+
+/// Makes the backtraces of tasks one at a time, sharing symbol lookups between them.
+struct Backtracer<'p> {
+    prog: &'p Program,
+    ctx: &'p BacktraceContext,
+    opts: BtOptions,
+    syms: Symbolizer<'p>,
+    names: AddressNames<'p>,
+    arch: Option<Box<dyn Arch>>,
+}
+
+impl<'p> Backtracer<'p> {
+    fn new(prog: &'p Program, ctx: &'p BacktraceContext, opts: BtOptions) -> Self {
+        Backtracer {
+            prog,
+            ctx,
+            opts,
+            syms: Symbolizer::new(prog),
+            names: AddressNames::new(prog),
+            arch: prog.unwind_arch().ok(),
+        }
+    }
+
+    /// The backtrace of one task (from `start`'s pc and sp when given).
+    fn task(&mut self, t: &TaskInfo, start: Option<(Option<u64>, Option<u64>)>) -> BtTask {
+        let (prog, ctx, opts) = (self.prog, self.ctx, self.opts);
         let b = match start {
             Some((pc, sp)) => ctx.backtrace_from(prog, t.addr, pc, sp),
             None => ctx.backtrace(prog, t.addr),
         };
-        let mut report = task_report(prog, &mut syms, arch.as_deref(), t, &b, opts);
+        let mut report = task_report(prog, &mut self.syms, self.arch.as_deref(), t, &b, opts);
         for w in report.frames.iter_mut().flat_map(|f| f.words.iter_mut()) {
-            w.label = names.label(w.value, opts.symbolic);
+            w.label = self.names.label(w.value, opts.symbolic);
         }
         let task_stack = b.stacks.ranges().iter().find(|r| r.kind == StackKind::Task);
         if let (true, Some(r)) = (opts.raw, task_stack) {
@@ -551,23 +582,84 @@ fn backtraces(
         if let (true, Some(r)) = (opts.exception_search, task_stack) {
             report.found_frames = exception_frames(prog, r);
         }
-        out.push(report);
+        report
     }
-    if opts.lines && prog.debug().is_none() {
-        // a module's debug file gives its own frames lines, never the kernel's
-        notes.push(if prog.module_debug().is_empty() {
-            "-l: source files and lines need DWARF debug info (a vmlinux), which the dump alone does not carry"
-        } else {
-            "-l: the kernel's own frames have no source lines: they need the vmlinux's DWARF, which the dump alone does not carry"
-        }.into());
+
+    /// The result without its tasks: the architecture, the options, the remarks.
+    fn header(&self) -> Bt {
+        let mut notes = self.ctx.problems.clone();
+        if self.opts.lines && self.prog.debug().is_none() {
+            // a module's debug file gives its own frames lines, never the kernel's
+            notes.push(if self.prog.module_debug().is_empty() {
+                "-l: source files and lines need DWARF debug info (a vmlinux), which the dump alone does not carry"
+            } else {
+                "-l: the kernel's own frames have no source lines: they need the vmlinux's DWARF, which the dump alone does not carry"
+            }.into());
+        }
+        Bt {
+            arch: self
+                .arch
+                .as_ref()
+                .map_or_else(default_arch, |a| a.name().into()),
+            tasks: Vec::new(),
+            notes,
+            options: self.opts,
+            searched: None,
+            overflows: None,
+        }
     }
-    Bt {
-        arch: arch.map_or_else(default_arch, |a| a.name().into()),
-        tasks: out,
-        notes,
-        options: opts,
-        searched: None,
-        overflows: None,
+}
+
+/// `foreach bt`: each task's backtrace made as it is written and dropped after, so memory does
+/// not grow with the number of tasks (the text and the JSON array are written task by task).
+struct BtStream<'s> {
+    prog: &'s Program,
+    ctx: BacktraceContext,
+    tasks: Vec<&'s TaskInfo>,
+    opts: BtOptions,
+}
+
+impl BtStream<'_> {
+    fn backtracer(&self) -> Backtracer<'_> {
+        Backtracer::new(self.prog, &self.ctx, self.opts)
+    }
+}
+
+impl Report for BtStream<'_> {
+    fn write_text(&self, opts: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        let mut walker = self.backtracer();
+        let header = walker.header();
+        for (i, t) in self.tasks.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            header.write_task(out, &walker.task(t, None))?;
+        }
+        // the remarks, as `bt` writes them after its tasks
+        header.write_text(opts, out)
+    }
+}
+
+impl Serialize for BtStream<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        /// The tasks' backtraces, each made as the array is written.
+        struct Tasks<'a>(&'a BtStream<'a>);
+        impl Serialize for Tasks<'_> {
+            fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+                let mut walker = self.0.backtracer();
+                ser.collect_seq(self.0.tasks.iter().map(|t| walker.task(t, None)))
+            }
+        }
+        let header = self.backtracer().header();
+        let mut st = ser.serialize_struct("Bt", 6)?;
+        st.serialize_field("arch", &header.arch)?;
+        st.serialize_field("tasks", &Tasks(self))?;
+        st.serialize_field("notes", &header.notes)?;
+        st.serialize_field("options", &header.options)?;
+        st.serialize_field("searched", &header.searched)?;
+        st.serialize_field("overflows", &header.overflows)?;
+        st.end()
     }
 }
 

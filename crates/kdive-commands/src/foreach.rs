@@ -13,7 +13,7 @@ use crate::tasks::selector_matches;
 use crate::{CommandError, Report, Session};
 
 /// Runs `foreach`.
-pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+pub fn run<'s>(s: &'s Session, args: &[String]) -> Result<Box<dyn Report + 's>, CommandError> {
     let per_task = |w: &str| -> Option<(&'static Command, PerTask)> {
         let c = table::find(w)?;
         Some((c, c.per_task?))

@@ -76,7 +76,7 @@ pub trait Report: erased_serde::Serialize {
 
 erased_serde::serialize_trait_object!(Report);
 
-impl dyn Report {
+impl dyn Report + '_ {
     /// The text [`Report::write_text`] writes, as one string.
     pub fn text(&self) -> String {
         let mut buf = Vec::new();
@@ -202,7 +202,7 @@ fn did_you_mean(suggestions: &[&str]) -> String {
 
 /// Runs one command line (no pipes or redirections: the front end handles those): the command
 /// the table names, `CMD --help` as `help CMD`, or crash's struct-name shorthand.
-pub fn run(session: &Session, line: &str) -> Result<Box<dyn Report>, CommandError> {
+pub fn run<'s>(session: &'s Session, line: &str) -> Result<Box<dyn Report + 's>, CommandError> {
     let words = args::split(line).map_err(CommandError::Usage)?;
     let Some((cmd, rest)) = words.split_first() else {
         return Err(CommandError::Usage("empty command".into()));

@@ -16,6 +16,7 @@ pub mod machine;
 pub mod notes;
 pub mod paged;
 pub mod physmem;
+pub mod resident;
 pub mod rescue;
 pub mod split;
 pub mod stats;

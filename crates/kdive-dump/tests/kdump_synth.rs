@@ -651,3 +651,33 @@ fn bulk_reads_fail_on_the_first_missing_page() {
     // a buffer that is not whole pages is refused, never half read
     assert!(dump.format().read_pages(0, &mut buf[..BS + 1]).is_err());
 }
+
+#[test]
+fn a_huge_hole_in_the_memory_map_is_not_copied_or_counted_twice() {
+    // a "64 GiB" memory map (2 MiB bitmaps) whose only pages are the first 300
+    let mut w = Writer::new(BS as u32, 1 << 24);
+    for pfn in 0..300u64 {
+        w.pages.insert(pfn, Page::Data(Codec::Zlib, content(pfn, BS)));
+    }
+    let k = open(w.build()).unwrap();
+    let len = k.bitmap_len();
+    assert_eq!(len, (1 << 24) / 8);
+    // the open counts the 2nd bitmap once (the descriptor table's length) with the block
+    // ranks of its first chunk (32 KiB), and reads none of the 1st
+    let (ram, dumped) = k.bitmap_bytes_counted();
+    assert_eq!(ram, 0);
+    assert!(
+        dumped <= len + (32 << 10),
+        "{dumped} bytes counted of a {len}-byte bitmap"
+    );
+    // reading pages adds one chunk's block ranks (32 KiB of bitmap), not another pass
+    let mut buf = vec![0u8; BS];
+    for pfn in [0u64, 7, 299] {
+        k.read_page(pfn, 0, &mut buf).unwrap();
+        assert_eq!(buf, content(pfn, BS));
+    }
+    assert_eq!(k.page_state(1 << 23), PageState::NotRam);
+    let (ram, after) = k.bitmap_bytes_counted();
+    assert_eq!(ram, 0);
+    assert!(after - dumped <= 32 << 10, "{} more bytes counted", after - dumped);
+}

@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use kdive_program::span::{Scalar, Span};
 use kdive_program::{object::offset_of, Object, Program, ProgramError, Result};
+use rayon::prelude::*;
 
 use crate::list::{list_entries, Direction, ListWalk};
 use crate::percpu::{per_cpu_address, possible_cpus};
@@ -56,9 +58,15 @@ pub fn all_tasks(prog: &Program, limit: usize) -> Result<TaskList> {
 
     let leaders = process_leaders(prog, init_task, limit, &mut tl.problems)?;
     let thread_walk = ThreadWalk::new(prog)?;
-    for leader in leaders {
+    // each process's thread list is pointer chasing, but the processes are independent: their
+    // walks run on every core (the pages they decode are most of the cost), kept in list order
+    let groups: Vec<_> = leaders
+        .par_iter()
+        .map(|&leader| (leader, thread_walk.threads(prog, leader, limit)))
+        .collect();
+    for (leader, walked) in groups {
         add(&mut tl, leader);
-        match thread_walk.threads(prog, leader, limit) {
+        match walked {
             Ok((threads, err)) => {
                 for t in threads {
                     add(&mut tl, t);
@@ -471,20 +479,68 @@ pub fn state_code(state: u64, exit_state: u64) -> &'static str {
     }
 }
 
-/// Member offsets of `task_struct` and friends, looked up once for reading many tasks.
+/// Member offsets of `task_struct` and friends, looked up once for reading many tasks: each
+/// task's fields are then read in one span of its `task_struct`.
 pub struct TaskReader<'p> {
     prog: &'p Program,
-    state_member: &'static str,
-    cpu_member: &'static str,
+    f: TaskFields,
+    /// Where `comm` sits (offset, length).
+    comm: (u64, u64),
+    span: Span,
     rss: RssLayout,
-    has_last_arrival: bool,
+}
+
+/// The `task_struct` scalars `ps` shows; `None` for members this kernel does not have.
+struct TaskFields {
+    state: Scalar,
+    pid: Scalar,
+    tgid: Scalar,
+    flags: Scalar,
+    mm: Scalar,
+    parent: Option<Scalar>,
+    real_parent: Option<Scalar>,
+    exit_state: Option<Scalar>,
+    cpu: Option<Scalar>,
+    start_time: Option<Scalar>,
+    sum_exec_runtime: Option<Scalar>,
+    utime: Option<Scalar>,
+    stime: Option<Scalar>,
+    last_arrival: Option<Scalar>,
+    policy: Option<Scalar>,
+    prio: Option<Scalar>,
+    /// `rss_stat.count[]` of split RSS counting: the thread's cached deltas (MM_FILEPAGES,
+    /// MM_ANONPAGES, MM_SHMEMPAGES).
+    rss_deltas: Vec<Scalar>,
+}
+
+impl TaskFields {
+    fn all(&self) -> impl Iterator<Item = &Scalar> {
+        [&self.state, &self.pid, &self.tgid, &self.flags, &self.mm]
+            .into_iter()
+            .chain(
+                [
+                    &self.parent,
+                    &self.real_parent,
+                    &self.exit_state,
+                    &self.cpu,
+                    &self.start_time,
+                    &self.sum_exec_runtime,
+                    &self.utime,
+                    &self.stime,
+                    &self.last_arrival,
+                    &self.policy,
+                    &self.prio,
+                ]
+                .into_iter()
+                .flatten(),
+            )
+            .chain(&self.rss_deltas)
+    }
 }
 
 enum RssLayout {
     /// `mm->rss_stat.count[]` atomics, plus per-thread deltas in `task->rss_stat` (split counting).
-    Atomic {
-        task_deltas: bool,
-    },
+    Atomic,
     /// `mm->rss_stat[]` per-CPU counters: `count` plus each CPU's share.
     PerCpu {
         cpus: Vec<u64>,
@@ -500,12 +556,15 @@ impl<'p> TaskReader<'p> {
     pub fn new(prog: &'p Program) -> Result<TaskReader<'p>> {
         let types = prog.types();
         let tty = prog.type_("struct task_struct")?;
-        let state_member = if types.has_member(tty, "__state") {
+        let task = prog.object("struct task_struct", 0)?;
+        let req = |path: &str| Scalar::at(&task.member(path)?);
+        let opt = |path: &str| req(path).ok();
+        let state = if types.has_member(tty, "__state") {
             "__state"
         } else {
             "state"
         };
-        let cpu_member = if types.has_member(tty, "cpu") {
+        let cpu = if types.has_member(tty, "cpu") {
             "cpu"
         } else {
             "thread_info.cpu"
@@ -522,78 +581,125 @@ impl<'p> TaskReader<'p> {
                     .collect();
                 RssLayout::PerCpu { cpus }
             }
-            Ok(_) => RssLayout::Atomic {
-                task_deltas: types.has_member(tty, "rss_stat"),
-            },
+            Ok(_) => RssLayout::Atomic,
             Err(_) => RssLayout::Unknown,
+        };
+        let rss_deltas = match rss {
+            RssLayout::Atomic if types.has_member(tty, "rss_stat") => task
+                .member("rss_stat.count")
+                .and_then(|count| {
+                    RSS_COUNTERS
+                        .iter()
+                        .map(|&i| Scalar::at(&count.index(i)?))
+                        .collect::<Result<_>>()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
         };
         let has_last_arrival = types.has_member(tty, "sched_info")
             && prog
                 .type_("struct sched_info")
                 .is_ok_and(|s| types.has_member(s, "last_arrival"));
+        let f = TaskFields {
+            state: req(state)?,
+            pid: req("pid")?,
+            tgid: req("tgid")?,
+            flags: req("flags")?,
+            mm: req("mm")?,
+            parent: opt("parent"),
+            real_parent: opt("real_parent"),
+            exit_state: opt("exit_state"),
+            cpu: opt(cpu),
+            start_time: opt("start_time"),
+            sum_exec_runtime: opt("se.sum_exec_runtime"),
+            utime: opt("utime"),
+            stime: opt("stime"),
+            last_arrival: if has_last_arrival {
+                opt("sched_info.last_arrival")
+            } else {
+                None
+            },
+            policy: opt("policy"),
+            prio: opt("prio"),
+            rss_deltas,
+        };
+        let comm_obj = task.member("comm")?;
+        let comm = (
+            comm_obj.address().unwrap_or(0),
+            comm_obj.size()?.min(64),
+        );
+        let span = Span::covering(f.all(), &[comm]);
         Ok(TaskReader {
             prog,
-            state_member,
-            cpu_member,
+            f,
+            comm,
+            span,
             rss,
-            has_last_arrival,
         })
     }
 
     /// Reads one task.
     pub fn read(&self, addr: u64) -> Result<TaskInfo> {
-        let t = self.prog.object("struct task_struct", addr)?;
-        let int = |path: &str| t.member(path).and_then(|o| o.read_i64());
-        let uint = |path: &str| t.member(path).and_then(|o| o.read_u64());
-        let mm = uint("mm")?;
-        let parent = uint("parent").or_else(|_| uint("real_parent")).unwrap_or(0);
-        let ppid = match uint("real_parent") {
-            Ok(0) | Err(_) => 0,
-            Ok(p) => self
-                .prog
-                .object("struct task_struct", p)?
-                .member("pid")?
-                .read_i64()? as i32,
-        };
-        let (rss_pages, total_vm_pages) = if mm != 0 { self.mm_counts(mm)? } else { (0, 0) };
-        let rss_delta = match self.rss {
-            RssLayout::Atomic { task_deltas: true } if mm != 0 => {
-                let mut d = 0i64;
-                for i in RSS_COUNTERS {
-                    d = d.saturating_add(crate::read_counter(
-                        &t.member("rss_stat.count")?.index(i)?,
-                    )?);
-                }
-                d
+        let mut t = self.read_own(addr)?;
+        if t.mm != 0 {
+            (t.rss_pages, t.total_vm_pages) = self.mm_counts(t.mm)?;
+        }
+        Ok(t)
+    }
+
+    /// Reads one task's own fields, in one read of its `task_struct`: all but its mm's
+    /// counts (`rss_pages`, `total_vm_pages` are 0), which the threads of a process share.
+    fn read_own(&self, addr: u64) -> Result<TaskInfo> {
+        let f = &self.f;
+        let b = self.span.read(self.prog, addr);
+        let opt_u = |s: &Option<Scalar>| s.as_ref().and_then(|s| b.u64(s).ok()).unwrap_or(0);
+        let opt_i = |s: &Option<Scalar>| s.as_ref().and_then(|s| b.i64(s).ok()).unwrap_or(0);
+        let mm = b.u64(&f.mm)?;
+        let real_parent = f.real_parent.as_ref().and_then(|s| b.u64(s).ok());
+        let parent = f
+            .parent
+            .as_ref()
+            .and_then(|s| b.u64(s).ok())
+            .or(real_parent)
+            .unwrap_or(0);
+        let ppid = match real_parent {
+            None | Some(0) => 0,
+            Some(p) => {
+                let raw = f.pid.read_u64(self.prog, p)?;
+                sign_extend(raw, &f.pid) as i32
             }
-            _ => 0,
         };
+        let rss_delta = if mm != 0 {
+            f.rss_deltas.iter().try_fold(0i64, |d, s| {
+                b.i64(s).map(|v| d.saturating_add(v))
+            })?
+        } else {
+            0
+        };
+        let comm = b.bytes(self.comm.0, self.comm.1)?;
+        let end = comm.iter().position(|&c| c == 0).unwrap_or(comm.len());
         Ok(TaskInfo {
             addr,
-            pid: int("pid")? as i32,
-            tgid: int("tgid")? as i32,
+            pid: b.i64(&f.pid)? as i32,
+            tgid: b.i64(&f.tgid)? as i32,
             ppid,
             parent,
-            comm: t.member("comm")?.read_string(16)?,
-            state: uint(self.state_member)?,
-            exit_state: uint("exit_state").unwrap_or(0),
-            cpu: uint(self.cpu_member).unwrap_or(0) as u32,
-            flags: uint("flags")?,
+            comm: String::from_utf8_lossy(&comm[..end]).into_owned(),
+            state: b.u64(&f.state)?,
+            exit_state: opt_u(&f.exit_state),
+            cpu: opt_u(&f.cpu) as u32,
+            flags: b.u64(&f.flags)?,
             mm,
-            rss_pages,
-            total_vm_pages,
+            rss_pages: 0,
+            total_vm_pages: 0,
             rss_delta,
-            start_time_ns: uint("start_time").unwrap_or(0),
-            sum_exec_runtime_ns: uint("se.sum_exec_runtime").unwrap_or(0),
-            utime_ns: uint("utime").unwrap_or(0),
-            stime_ns: uint("stime").unwrap_or(0),
-            last_arrival_ns: if self.has_last_arrival {
-                uint("sched_info.last_arrival").unwrap_or(0)
-            } else {
-                0
-            },
-            policy: uint("policy").unwrap_or(0) as u32,
-            prio: int("prio").unwrap_or(0) as i32,
+            start_time_ns: opt_u(&f.start_time),
+            sum_exec_runtime_ns: opt_u(&f.sum_exec_runtime),
+            utime_ns: opt_u(&f.utime),
+            stime_ns: opt_u(&f.stime),
+            last_arrival_ns: opt_u(&f.last_arrival),
+            policy: opt_u(&f.policy) as u32,
+            prio: opt_i(&f.prio) as i32,
         })
     }
 
@@ -602,7 +708,7 @@ impl<'p> TaskReader<'p> {
         let mm = self.prog.object("struct mm_struct", mm_addr)?;
         let total_vm = mm.member("total_vm")?.read_u64()?;
         let rss = match &self.rss {
-            RssLayout::Atomic { .. } => {
+            RssLayout::Atomic => {
                 let mut s = 0i64;
                 for i in RSS_COUNTERS {
                     s = s.saturating_add(crate::read_counter(
@@ -643,14 +749,38 @@ pub fn read_task(prog: &Program, addr: u64) -> Result<TaskInfo> {
 /// Per-thread RSS deltas are folded into each mm's RSS, as the kernel's `get_mm_rss` readers do.
 pub fn read_tasks(prog: &Program, tl: &mut TaskList) -> Result<Vec<TaskInfo>> {
     let reader = TaskReader::new(prog)?;
+    // the tasks are read on every core (decoding their pages is most of the cost), in list order
+    let own: Vec<_> = tl
+        .tasks
+        .par_iter()
+        .map(|&addr| reader.read_own(addr))
+        .collect();
+    // each mm once, however many threads share it
+    let mut mms: Vec<u64> = own
+        .iter()
+        .filter_map(|t| t.as_ref().ok().map(|t| t.mm))
+        .filter(|&mm| mm != 0)
+        .collect();
+    mms.sort_unstable();
+    mms.dedup();
+    let counts: HashMap<u64, std::result::Result<(u64, u64), String>> = mms
+        .par_iter()
+        .map(|&mm| (mm, reader.mm_counts(mm).map_err(|e| e.to_string())))
+        .collect();
     let mut out = Vec::with_capacity(tl.tasks.len());
-    let mut bad = Vec::new();
-    for &addr in &tl.tasks {
-        match reader.read(addr) {
+    let mut bad = HashSet::new();
+    for (&addr, r) in tl.tasks.iter().zip(own) {
+        let with_mm = r.map_err(|e| e.to_string()).and_then(|mut t| {
+            if let Some(c) = counts.get(&t.mm) {
+                (t.rss_pages, t.total_vm_pages) = c.clone()?;
+            }
+            Ok(t)
+        });
+        match with_mm {
             Ok(t) => out.push(t),
             Err(e) => {
                 tl.problems.push(format!("task_struct at {addr:#x}: {e}"));
-                bad.push(addr);
+                bad.insert(addr);
             }
         }
     }
@@ -668,6 +798,16 @@ pub fn read_tasks(prog: &Program, tl: &mut TaskList) -> Result<Vec<TaskInfo>> {
         }
     }
     Ok(out)
+}
+
+/// `raw` sign-extended as the scalar's type says.
+fn sign_extend(raw: u64, s: &Scalar) -> i64 {
+    let bits = u32::from(s.size) * 8;
+    if s.signed && bits < 64 && raw >> (bits - 1) & 1 == 1 {
+        (raw | (!0u64 << bits)) as i64
+    } else {
+        raw as i64
+    }
 }
 
 #[cfg(test)]

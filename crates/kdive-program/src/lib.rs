@@ -13,6 +13,7 @@ pub mod modules;
 pub mod object;
 pub mod print;
 pub mod program;
+pub mod span;
 pub mod unwind;
 
 pub use error::{ErrorKind, KernelOpenError, ProgramError};

@@ -1,74 +1,144 @@
-//! The kdump page bitmaps, with constant-time rank for the descriptor lookup.
+//! The kdump page bitmaps, read where they lie (never copied) with ranks counted on first need,
+//! so opening a dump whose memory map is huge and mostly a hole does not pass over its bitmaps.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 /// Words per rank block: one cumulative count per 512 bits.
 const BLOCK_WORDS: usize = 8;
+/// Words per chunk: the unit counted on first need (262,144 pfns: 1 GiB of 4 KiB pages).
+const CHUNK_WORDS: usize = 4096;
 
-/// A bitmap over page frame numbers (bit `n` is bit `n % 8` of byte `n / 8`), with the
-/// cumulative number of set bits before each 512-bit block.
-#[derive(Debug, Clone)]
+/// A bitmap over page frame numbers (bit `n` is bit `n % 8` of byte `n / 8`) whose bytes are
+/// given to each call (they live in the dump file), with the number of set bits before each
+/// chunk and each 512-bit block counted when a rank first needs them.
+#[derive(Debug)]
 pub(crate) struct Bitmap {
-    words: Vec<u64>,
     nbits: u64,
-    /// `ranks[k]` = set bits in `words[..k * BLOCK_WORDS]`; one extra entry at the end.
-    ranks: Vec<u64>,
+    /// `chunk_ranks[k]`: set bits before chunk `k` (one extra entry: all of them).
+    chunk_ranks: Vec<OnceLock<u64>>,
+    /// Per chunk: set bits before each of its blocks, from the chunk's start.
+    block_ranks: Vec<OnceLock<Box<[u32]>>>,
+    /// Bytes of the bitmap counted so far (each chunk at most twice: its total, its blocks).
+    scanned: AtomicU64,
+}
+
+/// Word `i` of `bytes` (little-endian; missing bytes read as zeros).
+fn word(bytes: &[u8], i: usize) -> u64 {
+    let start = i * 8;
+    match bytes.get(start..start + 8) {
+        Some(b) => u64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
+        None => {
+            let mut w = [0u8; 8];
+            let tail = bytes.get(start..).unwrap_or(&[]);
+            w[..tail.len()].copy_from_slice(tail);
+            u64::from_le_bytes(w)
+        }
+    }
 }
 
 impl Bitmap {
-    /// Builds the bitmap of the first `nbits` bits of `bytes` (which holds at least that many).
-    pub(crate) fn from_bytes(bytes: &[u8], nbits: u64) -> Bitmap {
-        let nwords = nbits.div_ceil(64) as usize;
-        let mut words: Vec<u64> = bytes
-            .chunks(8)
-            .take(nwords)
-            .map(|c| {
-                let mut w = [0u8; 8];
-                w[..c.len()].copy_from_slice(c);
-                u64::from_le_bytes(w)
-            })
-            .collect();
-        words.resize(nwords, 0);
-        let tail = nbits % 64;
-        if tail != 0 {
-            if let Some(last) = words.last_mut() {
-                *last &= (1u64 << tail) - 1;
-            }
-        }
-        let mut ranks = Vec::with_capacity(nwords / BLOCK_WORDS + 2);
-        let mut total = 0u64;
-        for block in words.chunks(BLOCK_WORDS) {
-            ranks.push(total);
-            total += block.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
-        }
-        ranks.push(total);
+    /// The bitmap of `nbits` bits (its bytes hold at least `nbits.div_ceil(8)` bytes).
+    pub(crate) fn new(nbits: u64) -> Bitmap {
+        let chunks = (nbits.div_ceil(64) as usize).div_ceil(CHUNK_WORDS);
         Bitmap {
-            words,
             nbits,
-            ranks,
+            chunk_ranks: (0..=chunks).map(|_| OnceLock::new()).collect(),
+            block_ranks: (0..chunks).map(|_| OnceLock::new()).collect(),
+            scanned: AtomicU64::new(0),
         }
+    }
+
+    /// Bytes this bitmap takes in the file.
+    pub(crate) fn byte_len(&self) -> u64 {
+        self.nbits.div_ceil(8)
+    }
+
+    /// Word `i` of the bitmap, bits past `nbits` cleared.
+    fn word(&self, bytes: &[u8], i: usize) -> u64 {
+        let w = word(bytes, i);
+        let first = i as u64 * 64;
+        if first + 64 <= self.nbits {
+            w
+        } else if first >= self.nbits {
+            0
+        } else {
+            w & ((1u64 << (self.nbits - first)) - 1)
+        }
+    }
+
+    /// The words of chunk `k`.
+    fn chunk<'b>(&'b self, bytes: &'b [u8], k: usize) -> impl Iterator<Item = u64> + 'b {
+        let nwords = self.nbits.div_ceil(64) as usize;
+        let first = k * CHUNK_WORDS;
+        let last = (first + CHUNK_WORDS).min(nwords);
+        self.scanned
+            .fetch_add(((last - first) * 8) as u64, Ordering::Relaxed);
+        (first..last).map(move |i| self.word(bytes, i))
     }
 
     /// Whether bit `n` is set (false past the end).
-    pub(crate) fn get(&self, n: u64) -> bool {
-        n < self.nbits
-            && self
-                .words
-                .get((n / 64) as usize)
-                .is_some_and(|w| w >> (n % 64) & 1 == 1)
+    pub(crate) fn get(&self, bytes: &[u8], n: u64) -> bool {
+        n < self.nbits && self.word(bytes, (n / 64) as usize) >> (n % 64) & 1 == 1
+    }
+
+    /// Set bits before chunk `k`, counting the chunks before it that were not counted yet.
+    fn chunk_rank(&self, bytes: &[u8], k: usize) -> u64 {
+        if let Some(&r) = self.chunk_ranks.get(k).and_then(OnceLock::get) {
+            return r;
+        }
+        // the nearest chunk below whose rank is known (chunk 0 starts at 0)
+        let mut j = (0..k)
+            .rev()
+            .find(|&j| self.chunk_ranks[j].get().is_some())
+            .unwrap_or(0);
+        let mut r = *self.chunk_ranks[j].get_or_init(|| 0);
+        while j < k {
+            let n: u64 = self.chunk(bytes, j).map(|w| u64::from(w.count_ones())).sum();
+            r = *self.chunk_ranks[j + 1].get_or_init(|| r + n);
+            j += 1;
+        }
+        r
+    }
+
+    /// Set bits before each block of chunk `k`, from the chunk's start.
+    fn block_ranks(&self, bytes: &[u8], k: usize) -> &[u32] {
+        self.block_ranks[k].get_or_init(|| {
+            let words: Vec<u64> = self.chunk(bytes, k).collect();
+            let mut total = 0u32;
+            words
+                .chunks(BLOCK_WORDS)
+                .map(|b| {
+                    let before = total;
+                    total += b.iter().map(|w| w.count_ones()).sum::<u32>();
+                    before
+                })
+                .collect()
+        })
     }
 
     /// Number of set bits before bit `n` (all of them when `n` is past the end).
-    pub(crate) fn rank(&self, n: u64) -> u64 {
+    pub(crate) fn rank(&self, bytes: &[u8], n: u64) -> u64 {
         if n >= self.nbits {
-            return self.ranks.last().copied().unwrap_or(0);
+            return self.chunk_rank(bytes, self.chunk_ranks.len() - 1);
         }
         let w = (n / 64) as usize;
-        let block = w / BLOCK_WORDS;
-        let whole: u64 = self.words[block * BLOCK_WORDS..w]
-            .iter()
-            .map(|w| u64::from(w.count_ones()))
+        let (k, in_chunk) = (w / CHUNK_WORDS, w % CHUNK_WORDS);
+        let block = in_chunk / BLOCK_WORDS;
+        let block_start = k * CHUNK_WORDS + block * BLOCK_WORDS;
+        let whole: u64 = (block_start..w)
+            .map(|i| u64::from(self.word(bytes, i).count_ones()))
             .sum();
-        let partial = self.words[w] & ((1u64 << (n % 64)) - 1);
-        self.ranks[block] + whole + u64::from(partial.count_ones())
+        let partial = self.word(bytes, w) & ((1u64 << (n % 64)) - 1);
+        self.chunk_rank(bytes, k)
+            + u64::from(self.block_ranks(bytes, k)[block])
+            + whole
+            + u64::from(partial.count_ones())
+    }
+
+    /// Bytes of the bitmap counted so far: what ranks have cost.
+    pub(crate) fn scanned(&self) -> u64 {
+        self.scanned.load(Ordering::Relaxed)
     }
 }
 
@@ -82,15 +152,35 @@ mod tests {
             .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
             .collect();
         for nbits in [0u64, 1, 63, 64, 65, 511, 512, 513, 1000, 2400] {
-            let b = Bitmap::from_bytes(&bytes, nbits);
+            let b = Bitmap::new(nbits);
             let bit = |n: u64| n < nbits && bytes[(n / 8) as usize] >> (n % 8) & 1 == 1;
             let mut naive = 0;
             for n in 0..nbits + 70 {
-                assert_eq!(b.rank(n), naive, "rank({n}) of {nbits}");
-                assert_eq!(b.get(n), bit(n), "get({n}) of {nbits}");
+                assert_eq!(b.rank(&bytes, n), naive, "rank({n}) of {nbits}");
+                assert_eq!(b.get(&bytes, n), bit(n), "get({n}) of {nbits}");
                 naive += u64::from(bit(n));
             }
-            assert_eq!(b.rank(u64::MAX), naive);
+            assert_eq!(b.rank(&bytes, u64::MAX), naive);
         }
+    }
+
+    #[test]
+    fn ranks_across_chunks_count_each_chunk_once() {
+        // three chunks and a bit: one bit set every 1000 bits
+        let nbits = (3 * CHUNK_WORDS * 64 + 1) as u64;
+        let mut bytes = vec![0u8; nbits.div_ceil(8) as usize];
+        for n in (0..nbits).step_by(1000) {
+            bytes[(n / 8) as usize] |= 1 << (n % 8);
+        }
+        let b = Bitmap::new(nbits);
+        // a rank in the first chunk reads only the first chunk
+        assert_eq!(b.rank(&bytes, 5000), 5);
+        assert_eq!(b.scanned(), (CHUNK_WORDS * 8) as u64);
+        for n in [0, 1, 999, 1000, 1001, 262_143, 262_144, 600_000, nbits - 1, nbits] {
+            assert_eq!(b.rank(&bytes, n), n.div_ceil(1000), "rank({n})");
+        }
+        // every chunk's total once and its blocks once, whatever the number of ranks
+        let words_bytes = nbits.div_ceil(64) * 8;
+        assert!(b.scanned() <= 2 * words_bytes, "{}", b.scanned());
     }
 }

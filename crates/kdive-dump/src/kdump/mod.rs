@@ -3,7 +3,8 @@
 //! Layout: the main header at 0, the sub-header at `block_size`, then the bitmaps (1st: which
 //! pfns are RAM, 2nd: which were dumped; each half of `bitmap_blocks`), then one 24-byte page
 //! descriptor per dumped pfn in pfn order, then page data. The descriptor of a pfn is found by
-//! the rank of its bit in the 2nd bitmap (precomputed per 512 bits). Raw pages are read straight
+//! the rank of its bit in the 2nd bitmap (counted per 512 bits where first needed; the
+//! bitmaps are read in place, never copied). Raw pages are read straight
 //! from the mapping; decompressed ones go through a bounded LRU cache.
 //!
 //! Absent pages: 2nd-bitmap bit clear → [`PageState::Excluded`] when the 1st has it,
@@ -24,6 +25,7 @@ use bitmap::Bitmap;
 use header::{Fields, Header, SubHeader};
 
 use crate::flat::FlatFile;
+use crate::resident::BoundedMap;
 use crate::{Arch, Codec, DumpError, DumpFormat, DumpMeta, FormatKind, PageState, Result};
 
 /// Size of `struct page_desc`.
@@ -45,6 +47,8 @@ pub enum Source {
 
 /// The bytes of the (possibly virtual) kdump file.
 enum Store {
+    /// A mapped file, its resident pages bounded.
+    Mapped(BoundedMap),
     Plain(Box<dyn AsRef<[u8]> + Send + Sync>),
     Flat(FlatFile),
 }
@@ -52,6 +56,7 @@ enum Store {
 impl Store {
     fn len(&self) -> u64 {
         match self {
+            Store::Mapped(m) => m.bytes().len() as u64,
             Store::Plain(b) => (**b).as_ref().len() as u64,
             Store::Flat(f) => f.len(),
         }
@@ -66,23 +71,68 @@ impl Store {
             len: self.len(),
         };
         let n = usize::try_from(len).map_err(|_| truncated())?;
+        let bytes = match self {
+            Store::Mapped(m) => m.bytes(),
+            Store::Plain(b) => (**b).as_ref(),
+            Store::Flat(f) => return f.slice(what, offset, n),
+        };
+        let start = usize::try_from(offset).map_err(|_| truncated())?;
+        let range = start
+            .checked_add(n)
+            .map(|end| start..end)
+            .ok_or_else(truncated)?;
+        bytes.get(range).map(Cow::Borrowed).ok_or_else(truncated)
+    }
+
+    /// The stored data of one page (counted against a mapping's residency bound).
+    fn page_data(&self, offset: u64, len: u64) -> Result<Cow<'_, [u8]>> {
+        let data = self.slice("page data", offset, len)?;
+        if let Store::Mapped(m) = self {
+            m.note_read(offset, len);
+        }
+        Ok(data)
+    }
+
+    /// The whole file as one slice, unless it is flattened.
+    fn plain_bytes(&self) -> Option<&[u8]> {
         match self {
-            Store::Plain(b) => {
-                let bytes = (**b).as_ref();
-                let start = usize::try_from(offset).map_err(|_| truncated())?;
-                let range = start
-                    .checked_add(n)
-                    .map(|end| start..end)
-                    .ok_or_else(truncated)?;
-                bytes.get(range).map(Cow::Borrowed).ok_or_else(truncated)
-            }
-            Store::Flat(f) => f.slice(what, offset, n),
+            Store::Mapped(m) => Some(m.bytes()),
+            Store::Plain(b) => Some((**b).as_ref()),
+            Store::Flat(_) => None,
         }
     }
 
     /// Whether `offset..offset + len` lies inside the file.
     fn contains(&self, offset: u64, len: u64) -> bool {
         offset.checked_add(len).is_some_and(|end| end <= self.len())
+    }
+}
+
+/// Where the two bitmaps' bytes are: in the file (offsets), or copied out of a flattened file.
+struct Bits {
+    ram_off: u64,
+    dumped_off: u64,
+    /// Bytes of each bitmap.
+    len: u64,
+    /// (1st, 2nd) when the file is flattened (its bytes are not one slice).
+    copy: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Bits {
+    fn at<'a>(&'a self, store: &'a Store, off: u64, copy: Option<&'a [u8]>) -> &'a [u8] {
+        copy.or_else(|| {
+            let all = store.plain_bytes()?;
+            all.get(usize::try_from(off).ok()?..usize::try_from(off + self.len).ok()?)
+        })
+        .unwrap_or(&[])
+    }
+
+    fn ram<'a>(&'a self, store: &'a Store) -> &'a [u8] {
+        self.at(store, self.ram_off, self.copy.as_ref().map(|c| &c.0[..]))
+    }
+
+    fn dumped<'a>(&'a self, store: &'a Store) -> &'a [u8] {
+        self.at(store, self.dumped_off, self.copy.as_ref().map(|c| &c.1[..]))
     }
 }
 
@@ -127,6 +177,8 @@ pub struct KdumpFile {
     ram: Bitmap,
     /// 2nd bitmap: dumped pages.
     dumped: Bitmap,
+    /// Where the bitmaps' bytes are.
+    bits: Bits,
     /// Half-open pfn range whose descriptors this file holds (all of memory unless split).
     range: (u64, u64),
     /// Rank of `range.0` in `dumped`: descriptor index = rank(pfn) - first_rank.
@@ -176,7 +228,7 @@ impl KdumpFile {
     /// Parses a kdump-compressed file: headers, bitmaps, VMCOREINFO and ELF notes.
     pub fn parse(src: Source) -> Result<KdumpFile> {
         let (store, flattened) = match src {
-            Source::Mapped(m) => (Store::Plain(Box::new(m)), false),
+            Source::Mapped(m) => (Store::Mapped(BoundedMap::new(m)), false),
             Source::Bytes(b) => (Store::Plain(Box::new(b)), false),
             Source::Flattened(f) => (Store::Flat(f), true),
         };
@@ -223,11 +275,28 @@ impl KdumpFile {
                 ),
             ));
         };
-        let ram = Bitmap::from_bytes(&store.slice("1st bitmap", ram_off, bitmap_bytes)?, max_pfn);
-        let dumped = Bitmap::from_bytes(
-            &store.slice("2nd bitmap", dumped_off, bitmap_bytes)?,
-            max_pfn,
-        );
+        // the bitmaps are read where they lie (checked to be there, never copied from a mapped
+        // file): a memory map of 1 TiB has 32 MiB bitmaps, mostly a hole
+        let ram = Bitmap::new(max_pfn);
+        let dumped = Bitmap::new(max_pfn);
+        let bitmap_copy = match &store {
+            Store::Flat(_) => Some((
+                store.slice("1st bitmap", ram_off, bitmap_bytes)?.into_owned(),
+                store.slice("2nd bitmap", dumped_off, bitmap_bytes)?.into_owned(),
+            )),
+            _ => {
+                store.slice("1st bitmap", ram_off, bitmap_bytes)?;
+                store.slice("2nd bitmap", dumped_off, bitmap_bytes)?;
+                None
+            }
+        };
+        let bits = Bits {
+            ram_off,
+            dumped_off,
+            len: bitmap_bytes,
+            copy: bitmap_copy,
+        };
+        let dumped_bytes = bits.dumped(&store);
 
         let range = match sub.split {
             Some((start, end)) if start <= end => (start.min(max_pfn), end.min(max_pfn)),
@@ -240,8 +309,12 @@ impl KdumpFile {
             }
             None => (0, max_pfn),
         };
-        let first_rank = dumped.rank(range.0);
-        let desc_count = dumped.rank(range.1) - first_rank;
+        let first_rank = dumped.rank(dumped_bytes, range.0);
+        let desc_count = dumped.rank(dumped_bytes, range.1) - first_rank;
+        if let Store::Mapped(m) = &store {
+            // counting the 2nd bitmap mapped all of it: a 1 TiB memory map has 32 MiB of it
+            m.release();
+        }
         let desc_base = bitmap_off + bitmap_len;
         // The table's end must be representable; whether it is in the file is checked per page.
         offset_of("page descriptor table", desc_count, DESC_SIZE, desc_base)?;
@@ -310,6 +383,7 @@ impl KdumpFile {
             page_size,
             ram,
             dumped,
+            bits,
             range,
             first_rank,
             desc_base,
@@ -322,6 +396,17 @@ impl KdumpFile {
             || flat_truncated
             || kdump.tail_truncated();
         Ok(kdump)
+    }
+
+    /// Bytes of the (1st, 2nd) bitmap counted so far: ranks are counted where first needed,
+    /// so this stays far below the bitmaps' size when memory is one huge hole.
+    pub fn bitmap_bytes_counted(&self) -> (u64, u64) {
+        (self.ram.scanned(), self.dumped.scanned())
+    }
+
+    /// Bytes of each bitmap in the file.
+    pub fn bitmap_len(&self) -> u64 {
+        self.dumped.byte_len()
     }
 
     /// Indexes a flattened (`makedumpfile -F`) file and parses the kdump inside it.
@@ -346,6 +431,9 @@ impl KdumpFile {
         }
         let at = self.desc_base + index * DESC_SIZE;
         let data = self.store.slice("page descriptor", at, DESC_SIZE).ok()?;
+        if let Store::Mapped(m) = &self.store {
+            m.note_read(at, DESC_SIZE);
+        }
         let f = Fields {
             data: &data,
             endian: self.header.endian,
@@ -370,8 +458,9 @@ impl KdumpFile {
     }
 
     fn lookup(&self, pfn: u64) -> Lookup {
-        if !self.dumped.get(pfn) {
-            return Lookup::Absent(if self.ram.get(pfn) {
+        let dumped = self.bits.dumped(&self.store);
+        if !self.dumped.get(dumped, pfn) {
+            return Lookup::Absent(if self.ram.get(self.bits.ram(&self.store), pfn) {
                 PageState::Excluded
             } else {
                 PageState::NotRam
@@ -380,7 +469,7 @@ impl KdumpFile {
         if pfn < self.range.0 || pfn >= self.range.1 {
             return Lookup::Absent(PageState::Lost);
         }
-        match self.descriptor(self.dumped.rank(pfn) - self.first_rank) {
+        match self.descriptor(self.dumped.rank(dumped, pfn) - self.first_rank) {
             Some(d) if self.has_data(&d) => Lookup::Present(d),
             _ => Lookup::Absent(PageState::Lost),
         }
@@ -409,7 +498,9 @@ impl KdumpFile {
         if size > ps || (codec == Codec::None && size != ps) || size == 0 {
             return Err(corrupt(
                 "page descriptor",
-                self.desc_base + (self.dumped.rank(pfn) - self.first_rank) * DESC_SIZE,
+                self.desc_base
+                    + (self.dumped.rank(self.bits.dumped(&self.store), pfn) - self.first_rank)
+                        * DESC_SIZE,
                 format!("pfn {pfn:#x}: {codec:?} page of {size} bytes, page size {ps}"),
             ));
         }
@@ -421,7 +512,7 @@ impl KdumpFile {
         let codec = desc.codec();
         let src = self
             .store
-            .slice("page data", desc.offset, u64::from(desc.size))?;
+            .page_data(desc.offset, u64::from(desc.size))?;
         crate::codec::decompress(codec, &src, page).map_err(|e| DumpError::Decompress {
             paddr,
             codec,
@@ -476,7 +567,7 @@ impl DumpFormat for KdumpFile {
         if desc.codec() == Codec::None {
             let data = self
                 .store
-                .slice("page data", desc.offset, u64::from(desc.size))?;
+                .page_data(desc.offset, u64::from(desc.size))?;
             buf.copy_from_slice(&data[offset..end]);
             return Ok(());
         }
