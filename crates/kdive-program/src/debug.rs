@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use kdive_debuginfo::dwarf::{DwarfTypes, SourceFrame, SourceLines};
+use kdive_debuginfo::dwarf::{CallFrames, CfiRow, DwarfTypes, FrameScopes, SourceFrame, SourceLines};
 use kdive_debuginfo::elf_file::ElfFile;
 use kdive_debuginfo::TypeSource;
 
@@ -32,6 +32,8 @@ pub struct KernelDebug {
     types: OnceLock<Arc<DwarfTypes>>,
     /// The file's symbols by link-time address, read on first use.
     symbols: OnceLock<Vec<(u64, String)>>,
+    /// Its `.debug_frame`, read on first use (`None`: the file has none, or it is unreadable).
+    cfi: OnceLock<Option<CallFrames>>,
 }
 
 impl std::fmt::Debug for KernelDebug {
@@ -111,6 +113,7 @@ impl KernelDebug {
             lines: OnceLock::new(),
             types: OnceLock::new(),
             symbols: OnceLock::new(),
+            cfi: OnceLock::new(),
         })
     }
 
@@ -153,6 +156,33 @@ impl KernelDebug {
     /// Source location of the kernel text address `pc` (run-time), innermost inlined function
     /// first; `Ok(None)` when `pc` is not in the kernel's own text (module code, user space).
     pub fn source(&self, pc: u64) -> Result<Option<Vec<SourceFrame>>> {
+        match self.lines_for(pc)? {
+            Some(lines) => Ok(Some(lines.frames(pc.wrapping_sub(self.slide))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The variables in scope at the kernel text address `pc` (run-time), innermost inlined
+    /// function first; `Ok(None)` outside the kernel's own text or any function.
+    pub fn scopes(&self, pc: u64) -> Result<Option<FrameScopes>> {
+        match self.lines_for(pc)? {
+            Some(lines) => Ok(lines.scopes(pc.wrapping_sub(self.slide))?),
+            None => Ok(None),
+        }
+    }
+
+    /// The `.debug_frame` row at the kernel text address `pc` (run-time), if the file has one.
+    pub fn cfi_row(&self, pc: u64) -> Option<CfiRow> {
+        let link = pc.wrapping_sub(self.slide);
+        self.text.iter().any(|&(a, b)| (a..b).contains(&link)).then_some(())?;
+        self.cfi
+            .get_or_init(|| CallFrames::new(&self.file).ok().flatten())
+            .as_ref()?
+            .row(link)
+    }
+
+    /// The line tables, when the run-time `pc` is in the kernel's own text.
+    fn lines_for(&self, pc: u64) -> Result<Option<&SourceLines>> {
         let link = pc.wrapping_sub(self.slide);
         if !self.text.iter().any(|&(a, b)| (a..b).contains(&link)) {
             return Ok(None);
@@ -165,7 +195,7 @@ impl KernelDebug {
                 path: self.file.path().to_path_buf(),
                 source: e.clone(),
             })?;
-        Ok(Some(lines.frames(link)?))
+        Ok(Some(lines))
     }
 }
 
@@ -229,6 +259,16 @@ impl ModuleDebug {
             Ok::<_, ProgramError>(t as Arc<dyn TypeSource>)
         })?;
         Ok(())
+    }
+
+    /// Whether the run-time address `pc` is in the module's code.
+    pub fn covers(&self, pc: u64) -> bool {
+        self.text.iter().any(|&(a, b)| (a..b).contains(&pc))
+    }
+
+    /// The variables in scope at the run-time address `pc` of the module's code.
+    pub fn scopes(&self, pc: u64) -> Result<Option<FrameScopes>> {
+        Ok(self.lines.scopes(pc)?)
     }
 
     /// The module's name.

@@ -1,19 +1,24 @@
 //! Threads and stack traces in drgn's shape: `Thread` (`tid`, `name`, `object`,
 //! `stack_trace()`), `StackTrace` (frames, innermost first) and `StackFrame` (`name`, `pc`,
-//! `sp`, `registers()`, `source()`, `is_inline`, `symbol()`). With a vmlinux or module debug
-//! file, inlined calls are frames of their own, as drgn shows them.
+//! `sp`, `registers()`, `source()`, `is_inline`, `symbol()`, `locals()`, `frame[name]`). With a
+//! vmlinux or module debug file, inlined calls are frames of their own, as drgn shows them, and
+//! local variables are read through their DWARF locations.
 
+use std::cell::OnceCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use kdive_program::unwind::x86_64::reg_name;
-use kdive_program::unwind::{FoundBy, Start};
+use kdive_debuginfo::dwarf::Variable;
+use kdive_program::locals::{FrameLocals, Local};
+use kdive_program::unwind::{FoundBy, RegSet, Start};
 use kdive_program::Object;
 use pyo3::exceptions::{PyIndexError, PyKeyError, PyLookupError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::errors::py_err;
-use crate::object::PyObj;
+use crate::object::{Absence, Place, PyObj};
 use crate::program::PySymbol;
 use crate::state::State;
 
@@ -96,9 +101,43 @@ pub struct PyStackFrame {
     #[pyo3(get)]
     interrupted: bool,
     regs: Vec<(&'static str, u64)>,
+    /// The registers by number, for location expressions.
+    regset: RegSet,
+    /// The canonical frame address, when known.
+    cfa: Option<u64>,
+    /// Which function level of the code at the pc this frame is (0: innermost inlined call).
+    level: usize,
     source: Option<(String, u32, u32)>,
     /// Where the symbol is looked up: the pc, or a return address minus one.
     lookup_pc: u64,
+    /// The variables in scope at the pc, read on first use (shared by the frames of one pc).
+    locals: Rc<OnceCell<Option<FrameLocals>>>,
+}
+
+impl PyStackFrame {
+    /// This frame's variables as the DWARF at its pc gives them (empty without DWARF), read
+    /// once per frame.
+    fn variables(&self) -> PyResult<(&[Variable], Option<&FrameLocals>)> {
+        let fl = match self.locals.get() {
+            Some(fl) => fl,
+            None => {
+                let fl = self
+                    .st
+                    .prog()?
+                    .frame_locals(self.lookup_pc)
+                    .map_err(py_err)?;
+                self.locals.get_or_init(|| fl)
+            }
+        };
+        let Some(fl) = fl else {
+            return Ok((&[], None));
+        };
+        let vars = fl
+            .scopes()
+            .get(self.level)
+            .map_or(&[][..], |s| &s.variables[..]);
+        Ok((vars, Some(fl)))
+    }
 }
 
 #[pymethods]
@@ -140,21 +179,34 @@ impl PyStackFrame {
             })
     }
 
-    /// Local variables and parameters: reading them needs DWARF location expressions, which
-    /// kdive does not evaluate yet (an empty list).
-    fn locals(&self) -> Vec<String> {
-        Vec::new()
+    /// The names of the frame's local variables and parameters (its scope's, then those of
+    /// the blocks around the pc), from DWARF; empty without a debug file for the code.
+    fn locals(&self) -> PyResult<Vec<String>> {
+        Ok(self.variables()?.0.iter().map(|v| v.name.clone()).collect())
     }
 
-    /// A local variable by name: not available yet (see `locals`).
+    /// A local variable or parameter by name: an object in memory, a value (from a register
+    /// or computed), or an absent object when it was optimized out or lives in a register this
+    /// frame does not know; `KeyError` for a name not in scope.
     fn __getitem__(&self, name: &str) -> PyResult<PyObj> {
-        Err(PyKeyError::new_err(format!(
-            "{name}: reading local variables needs DWARF location evaluation, not implemented"
-        )))
+        let (vars, fl) = self.variables()?;
+        // the innermost block's, for a name declared again in a block
+        let (Some(v), Some(fl)) = (vars.iter().rfind(|v| v.name == name), fl) else {
+            return Err(PyKeyError::new_err(name.to_string()));
+        };
+        let prog = self.st.prog()?;
+        match fl.value(prog, v, &self.regset, self.cfa) {
+            Some(Local::Object(o)) => Ok(PyObj::new(&self.st, o)),
+            Some(Local::Absent(t)) => Ok(PyObj {
+                st: self.st.clone(),
+                place: Place::Absent(t, Absence::OptimizedOut),
+            }),
+            None => Err(PyKeyError::new_err(format!("{name}: no type"))),
+        }
     }
 
-    fn __contains__(&self, _name: &str) -> bool {
-        false
+    fn __contains__(&self, name: &str) -> PyResult<bool> {
+        Ok(self.variables()?.0.iter().any(|v| v.name == name))
     }
 
     fn __repr__(&self) -> String {
@@ -281,10 +333,19 @@ pub fn stack_trace_of(st: &Arc<State>, task: u64) -> PyResult<PyStackTrace> {
         kdive_program::unwind::TraceEnd::Error(e) => Some(e.to_string()),
         _ => None,
     };
-    let trace = trace.frames;
+    let mut trace = trace.frames;
+    prog.recover_saved_registers(&mut trace);
     let mut frames = Vec::new();
-    for f in &trace {
+    for (i, f) in trace.iter().enumerate() {
         let lookup_pc = if f.exact { f.pc } else { f.pc.wrapping_sub(1) };
+        // the CFA by the function's CFI, else the caller's stack pointer (unless the caller's
+        // registers came from an exception frame)
+        let cfa = prog.frame_cfa(lookup_pc, &f.regs).or_else(|| {
+            trace
+                .get(i + 1)
+                .filter(|n| n.exception.is_none())
+                .map(|n| n.sp)
+        });
         let regs: Vec<(&'static str, u64)> = f
             .regs
             .iter()
@@ -303,13 +364,18 @@ pub fn stack_trace_of(st: &Arc<State>, task: u64) -> PyResult<PyStackTrace> {
             is_inline: false,
             interrupted: f.exact,
             regs,
+            regset: f.regs,
+            cfa,
+            level: 0,
             source: None,
+            locals: Rc::new(OnceCell::new()),
             lookup_pc,
         };
         match prog.source(lookup_pc) {
             Ok(Some(src)) if !src.is_empty() => {
-                for s in src {
+                for (level, s) in src.into_iter().enumerate() {
                     let mut fr = base.clone();
+                    fr.level = level;
                     if let Some(n) = s.function {
                         fr.name = Some(n);
                     }
