@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use kdive_debuginfo::dwarf::{CallFrames, CfiRow, DwarfTypes, FrameScopes, SourceFrame, SourceLines};
+use kdive_debuginfo::dwarf::{
+    CallFrames, CfiRow, DwarfTypes, FrameScopes, SourceFrame, SourceLines,
+};
 use kdive_debuginfo::elf_file::ElfFile;
 use kdive_debuginfo::TypeSource;
 
@@ -195,7 +197,10 @@ impl KernelDebug {
     /// The `.debug_frame` row at the kernel text address `pc` (run-time), if the file has one.
     pub fn cfi_row(&self, pc: u64) -> Option<CfiRow> {
         let link = pc.wrapping_sub(self.slide);
-        self.text.iter().any(|&(a, b)| (a..b).contains(&link)).then_some(())?;
+        self.text
+            .iter()
+            .any(|&(a, b)| (a..b).contains(&link))
+            .then_some(())?;
         self.cfi
             .get_or_init(|| CallFrames::new(&self.file).ok().flatten())
             .as_ref()?

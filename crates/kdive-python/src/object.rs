@@ -897,9 +897,9 @@ impl PyObj {
         let tn = crate::format::c_type_name(prog, self.type_id().unwrap_or(TypeId::VOID));
         match self.place {
             Place::Absent(_, Absence::Other) => format!("Object(prog, '{tn}')"),
-            Place::Absent(_, Absence::OptimizedOut) => format!(
-                "Object(prog, '{tn}', absence_reason=AbsenceReason.OPTIMIZED_OUT)"
-            ),
+            Place::Absent(_, Absence::OptimizedOut) => {
+                format!("Object(prog, '{tn}', absence_reason=AbsenceReason.OPTIMIZED_OUT)")
+            }
             Place::Obj(h) => {
                 let o = Object::from_handle(prog, h);
                 match o.address() {

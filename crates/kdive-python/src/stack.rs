@@ -8,9 +8,9 @@ use std::cell::OnceCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use kdive_program::unwind::x86_64::reg_name;
 use kdive_debuginfo::dwarf::Variable;
 use kdive_program::locals::{FrameLocals, Local};
+use kdive_program::unwind::x86_64::reg_name;
 use kdive_program::unwind::{FoundBy, RegSet, Start};
 use kdive_program::Object;
 use pyo3::exceptions::{PyIndexError, PyKeyError, PyLookupError};
@@ -333,7 +333,7 @@ pub fn stack_trace_of(st: &Arc<State>, task: u64) -> PyResult<PyStackTrace> {
     {
         if let Some(r) = ctx.cpu_regs.get(&cpu) {
             let start = Start {
-                regs: r.regs.clone(),
+                regs: r.regs,
                 return_address: false,
                 ra_slot: None,
                 found: FoundBy::Regs,

@@ -63,10 +63,7 @@ impl CallFrames {
         let bases = BaseAddresses::default();
         let mut fdes = Vec::new();
         let mut entries = frame.entries(&bases);
-        while let Some(e) = entries
-            .next()
-            .map_err(|e| error("DWARF call frames", e))?
-        {
+        while let Some(e) = entries.next().map_err(|e| error("DWARF call frames", e))? {
             if let gimli::CieOrFde::Fde(partial) = e {
                 let offset = partial.offset();
                 if let Ok(fde) = partial.parse(|s, b, o| s.cie_from_offset(b, o)) {

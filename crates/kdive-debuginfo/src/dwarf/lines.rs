@@ -195,7 +195,11 @@ impl SourceLines {
             let mut units = dwarf.units();
             while let Some(header) = units.next().map_err(fail)? {
                 let unit = dwarf.unit(header).map_err(fail)?;
-                let u = UnitAt { dwarf, unit, base: 0 };
+                let u = UnitAt {
+                    dwarf,
+                    unit,
+                    base: 0,
+                };
                 if let Some(s) = scopes_in(&u, addr)? {
                     return Ok(Some(s));
                 }

@@ -138,7 +138,11 @@ impl FrameScopes {
         None
     }
 
-    fn assemble(&self, pieces: Vec<gimli::Piece<EndianSlice<'_, RunTimeEndian>>>, f: &dyn FrameAccess) -> Option<Located> {
+    fn assemble(
+        &self,
+        pieces: Vec<gimli::Piece<EndianSlice<'_, RunTimeEndian>>>,
+        f: &dyn FrameAccess,
+    ) -> Option<Located> {
         let one = pieces.len() == 1 && pieces[0].size_in_bits.is_none();
         if one {
             return Some(match &pieces[0].location {
@@ -285,7 +289,11 @@ fn collect(
     Ok(())
 }
 
-fn covers(u: &UnitAt<'_>, e: &gimli::DebuggingInformationEntry<'_, '_, Reader>, addr: u64) -> Result<bool> {
+fn covers(
+    u: &UnitAt<'_>,
+    e: &gimli::DebuggingInformationEntry<'_, '_, Reader>,
+    addr: u64,
+) -> Result<bool> {
     let fail = |e| error("DWARF ranges", e);
     let mut ranges = u.dwarf.die_ranges(&u.unit, e).map_err(fail)?;
     while let Some(r) = ranges.next().map_err(fail)? {
@@ -298,7 +306,9 @@ fn covers(u: &UnitAt<'_>, e: &gimli::DebuggingInformationEntry<'_, '_, Reader>, 
 
 fn bytes(r: &Reader) -> Result<Vec<u8>> {
     use gimli::Reader as _;
-    Ok(r.to_slice().map_err(|e| error("DWARF expression", e))?.into_owned())
+    Ok(r.to_slice()
+        .map_err(|e| error("DWARF expression", e))?
+        .into_owned())
 }
 
 /// The DIE an entry takes its name and type from (`DW_AT_abstract_origin`,
@@ -342,9 +352,7 @@ fn type_of(
     let fail = |e| error("DWARF types", e);
     match e.attr_value(gimli::DW_AT_type).map_err(fail)? {
         Some(AttributeValue::UnitRef(o)) => {
-            let off = o
-                .to_debug_info_offset(&u.unit.header)
-                .map(|d| d.0 + u.base);
+            let off = o.to_debug_info_offset(&u.unit.header).map(|d| d.0 + u.base);
             return Ok(off.and_then(|o| u32::try_from(o).ok()));
         }
         Some(AttributeValue::DebugInfoRef(d)) if u.base == 0 => {
