@@ -687,6 +687,7 @@ impl PyObj {
     /// for a struct or union, a `list` for an array.
     fn value_(&self, py: Python<'_>) -> PyResult<PyObject> {
         let o = self.obj()?;
+        self.st.fresh();
         // integers and pointers, the common case, read at once
         let mut hot = self.st.hot();
         let (size, signed) = match hot
@@ -725,6 +726,7 @@ impl PyObj {
     /// reference: its bytes are read when asked for).
     fn read_(&self) -> PyResult<PyObj> {
         let o = self.obj()?;
+        self.st.fresh();
         match self.arith()? {
             Some(Arith::Int | Arith::Pointer { .. }) => {
                 let bits = o.read_u64().map_err(py_err)?;
@@ -740,6 +742,7 @@ impl PyObj {
     /// A C string: a `char` array up to its NUL, or what a `char *` points to.
     fn string_(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
         let o = self.obj()?;
+        self.st.fresh();
         // a short `char` array in memory (`comm`), the common case, through the page cache
         if let Some(addr) = o.address() {
             let types = o.prog().types();
