@@ -83,5 +83,52 @@ for meta in sorted(glob.glob(os.path.join(corpus, "*/metadata.json"))):
         raise AssertionError("rd 0x10 answered")
     except kdive.FaultError as e:
         assert e.address == 0x10, (fx, e.address)
+    # local variables through DWARF locations, with the fixture's vmlinux
+    meta_json = json.load(open(meta))
+    vmlinux = os.path.join(os.path.expanduser(os.environ.get("KD_KERNELS", "~/.cache/kdive-fixtures/kernels")),
+                           meta_json["kernel"]["release"], "vmlinux")
+    if os.path.exists(vmlinux):
+        dprog = kdive.open(dump, vmlinux)
+        # a task asleep in __schedule has itself as `prev` (context_switch(rq, prev, next))
+        slept = 0
+        for t in list(kdive.for_each_task(dprog))[:40]:
+            for f in dprog.stack_trace(t):
+                if f.name in ("__schedule", "context_switch") and "prev" in f.locals():
+                    prev = f["prev"]
+                    if not prev.absent_:
+                        assert prev.value_() == t.value_(), (fx, f.name, hex(prev.value_()), hex(t.value_()))
+                        slept += 1
+                    break
+        assert slept > 0, fx
+        trace = dprog.crashed_thread().stack_trace()
+        try:
+            trace[0]["no_such_local"]
+            raise AssertionError("no_such_local found")
+        except KeyError:
+            pass
+        assert "no_such_local" not in trace[0], fx
+        if meta_json.get("scenario") == "A":
+            frames = {f.name: f for f in trace}
+            # panic(fmt, ...) formatted the message the log shows into its static `buf`
+            dmesg = open(os.path.join(fx, "vmcore-dmesg.txt")).read()
+            msg = dmesg.split("Kernel panic - not syncing: ")[1].splitlines()[0]
+            assert frames["panic"]["buf"].string_().decode() == msg, fx
+            # sysrq_handle_crash calls panic("sysrq triggered crash\n"): the format is the message
+            assert frames["panic"]["fmt"].string_().decode() == msg + "\n", fx
+            # `echo c > /proc/sysrq-trigger`: __handle_sysrq's key is 'c'
+            assert frames["__handle_sysrq"]["key"].value_() == ord("c"), fx
+            # sysrq_handle_crash's key is optimized out: drgn's absent object
+            key = frames["sysrq_handle_crash"]["key"]
+            assert key.absent_ and str(key) == "(int)<optimized out>", (fx, str(key))
+            try:
+                key.value_()
+                raise AssertionError("absent key read")
+            except kdive.ObjectAbsentError:
+                pass
+            # callee-saved registers of caller frames come back through .debug_frame
+            assert "rbx" in frames["panic"].registers(), fx
+            # drgn names the syscall entry frame after the sized symbol holding its pc
+            assert trace[len(trace) - 2].name == "entry_SYSCALL_64", (fx, trace[len(trace) - 2].name)
+        checked += 1
 print("python: %d task facts agree with drgn" % checked)
 sys.exit(0 if checked else 1)

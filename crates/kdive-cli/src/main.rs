@@ -121,6 +121,7 @@ fn main() -> ExitCode {
         return script::run(&script::Run {
             files: &cli.files,
             script: cli.script.as_deref(),
+            snapshot: cli.snapshot,
         });
     }
     // download progress only where someone watches it: a terminal, not JSON

@@ -38,6 +38,8 @@ sys.exit(main())
 pub struct Run<'a> {
     pub files: &'a [PathBuf],
     pub script: Option<&'a [String]>,
+    /// Keep what was read of a running kernel (`--snapshot`).
+    pub snapshot: bool,
 }
 
 fn native_module() -> Option<PathBuf> {
@@ -58,7 +60,7 @@ pub fn run(r: &Run<'_>) -> ExitCode {
                 .to_string()
         })
         .collect();
-    let mut req = serde_json::json!({ "files": files });
+    let mut req = serde_json::json!({ "files": files, "snapshot": r.snapshot });
     if let Some([script, args @ ..]) = r.script {
         req["script"] = script.as_str().into();
         req["args"] = args.into();

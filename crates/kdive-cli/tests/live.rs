@@ -158,4 +158,51 @@ fn a_vmlinux_of_another_build_than_the_running_kernels_notes_is_refused() {
         "{all}"
     );
     assert_ne!(o.status.code(), Some(0), "{all}");
+/// `--script` reads a running kernel as it is at each read: the memory changing between two
+/// reads of one value (the kcore file rewritten) shows in the second; with `--snapshot` the
+/// pages first read are kept. Skipped without a `python3`.
+#[test]
+fn python_reads_a_running_kernel_as_it_changes() {
+    let python = std::env::var("KDIVE_PYTHON").unwrap_or_else(|_| "python3".into());
+    if !Command::new(&python)
+        .arg("-c")
+        .arg("import sys")
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("skipped: no {python}");
+        return;
+    }
+    for (snapshot, want) in [(false, "changed!!"), (true, "swapper/0")] {
+        let (root, kcore) = fake_root(if snapshot { "live-py-snap" } else { "live-py" });
+        let script = root.path().join("reread.py");
+        std::fs::write(
+            &script,
+            r#"import sys
+from drgn import Object
+kcore = sys.argv[1]
+task = Object(prog, "struct task_struct", address=prog.symbol("init_task").address)
+before = task.comm.string_()
+data = open(kcore, "rb").read()
+with open(kcore, "r+b") as f:
+    f.write(data.replace(before + b"\0", b"changed!!\0"))
+after = task.comm.string_()
+print(before.decode(), after.decode())
+"#,
+        )
+        .unwrap();
+        let (k, s) = (kcore.display().to_string(), script.display().to_string());
+        let mut args = vec![k.as_str(), "--script", s.as_str(), k.as_str()];
+        if snapshot {
+            args.insert(1, "--snapshot");
+        }
+        let o = kdive(root.path(), &args);
+        let (out, err) = (text(&o.stdout), text(&o.stderr));
+        if err.contains("module is not available") {
+            eprintln!("skipped: the kdive Python module is not built beside the binary");
+            return;
+        }
+        assert_eq!(o.status.code(), Some(0), "{out}{err}");
+        assert_eq!(out.trim(), format!("swapper/0 {want}"), "{err}");
+    }
 }

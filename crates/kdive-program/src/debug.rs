@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use kdive_debuginfo::dwarf::{DwarfTypes, SourceFrame, SourceLines};
+use kdive_debuginfo::dwarf::{
+    CallFrames, CfiRow, DwarfTypes, FrameScopes, SourceFrame, SourceLines,
+};
 use kdive_debuginfo::elf_file::ElfFile;
 use kdive_debuginfo::TypeSource;
 
@@ -32,6 +34,10 @@ pub struct KernelDebug {
     types: OnceLock<Arc<DwarfTypes>>,
     /// The file's symbols by link-time address, read on first use.
     symbols: OnceLock<Vec<(u64, String)>>,
+    /// The file's symbols that have a size, read on first use (see [`ElfFile::sized_symbols`]).
+    sized: OnceLock<Vec<(u64, u64, String)>>,
+    /// Its `.debug_frame`, read on first use (`None`: the file has none, or it is unreadable).
+    cfi: OnceLock<Option<CallFrames>>,
 }
 
 impl std::fmt::Debug for KernelDebug {
@@ -111,6 +117,8 @@ impl KernelDebug {
             lines: OnceLock::new(),
             types: OnceLock::new(),
             symbols: OnceLock::new(),
+            cfi: OnceLock::new(),
+            sized: OnceLock::new(),
         })
     }
 
@@ -139,6 +147,24 @@ impl KernelDebug {
         Some((name.as_str(), link - at))
     }
 
+    /// The symbol of the file's symbol table whose extent (`st_size`) holds the run-time
+    /// address `addr` (the innermost, for nested ones): its name, run-time address and size.
+    /// Labels without a size inside a function (`entry_SYSCALL_64_after_hwframe`) are passed
+    /// over for the function, as drgn names addresses.
+    pub fn sized_symbol(&self, addr: u64) -> Option<(&str, u64, u64)> {
+        /// Symbols looked back through for one that holds the address.
+        const MAX_BACK: usize = 64;
+        let link = addr.wrapping_sub(self.slide);
+        let all = self.sized.get_or_init(|| self.file.sized_symbols());
+        let upto = all.partition_point(|s| s.0 <= link);
+        all[..upto]
+            .iter()
+            .rev()
+            .take(MAX_BACK)
+            .find(|s| link - s.0 < s.1)
+            .map(|(at, size, name)| (name.as_str(), at.wrapping_add(self.slide), *size))
+    }
+
     /// The nm letters of the per-CPU variables, by name (see [`ElfFile::percpu_letters`]).
     pub fn percpu_letters(&self) -> HashMap<String, char> {
         self.file.percpu_letters()
@@ -153,6 +179,36 @@ impl KernelDebug {
     /// Source location of the kernel text address `pc` (run-time), innermost inlined function
     /// first; `Ok(None)` when `pc` is not in the kernel's own text (module code, user space).
     pub fn source(&self, pc: u64) -> Result<Option<Vec<SourceFrame>>> {
+        match self.lines_for(pc)? {
+            Some(lines) => Ok(Some(lines.frames(pc.wrapping_sub(self.slide))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The variables in scope at the kernel text address `pc` (run-time), innermost inlined
+    /// function first; `Ok(None)` outside the kernel's own text or any function.
+    pub fn scopes(&self, pc: u64) -> Result<Option<FrameScopes>> {
+        match self.lines_for(pc)? {
+            Some(lines) => Ok(lines.scopes(pc.wrapping_sub(self.slide))?),
+            None => Ok(None),
+        }
+    }
+
+    /// The `.debug_frame` row at the kernel text address `pc` (run-time), if the file has one.
+    pub fn cfi_row(&self, pc: u64) -> Option<CfiRow> {
+        let link = pc.wrapping_sub(self.slide);
+        self.text
+            .iter()
+            .any(|&(a, b)| (a..b).contains(&link))
+            .then_some(())?;
+        self.cfi
+            .get_or_init(|| CallFrames::new(&self.file).ok().flatten())
+            .as_ref()?
+            .row(link)
+    }
+
+    /// The line tables, when the run-time `pc` is in the kernel's own text.
+    fn lines_for(&self, pc: u64) -> Result<Option<&SourceLines>> {
         let link = pc.wrapping_sub(self.slide);
         if !self.text.iter().any(|&(a, b)| (a..b).contains(&link)) {
             return Ok(None);
@@ -165,7 +221,7 @@ impl KernelDebug {
                 path: self.file.path().to_path_buf(),
                 source: e.clone(),
             })?;
-        Ok(Some(lines.frames(link)?))
+        Ok(Some(lines))
     }
 }
 
@@ -229,6 +285,16 @@ impl ModuleDebug {
             Ok::<_, ProgramError>(t as Arc<dyn TypeSource>)
         })?;
         Ok(())
+    }
+
+    /// Whether the run-time address `pc` is in the module's code.
+    pub fn covers(&self, pc: u64) -> bool {
+        self.text.iter().any(|&(a, b)| (a..b).contains(&pc))
+    }
+
+    /// The variables in scope at the run-time address `pc` of the module's code.
+    pub fn scopes(&self, pc: u64) -> Result<Option<FrameScopes>> {
+        Ok(self.lines.scopes(pc)?)
     }
 
     /// The module's name.

@@ -9,6 +9,7 @@ pub mod error;
 pub mod expr;
 mod globals;
 mod loader;
+pub mod locals;
 pub mod modules;
 pub mod object;
 pub mod print;

@@ -38,6 +38,18 @@ pub fn c_type_name(prog: &Program, ty: TypeId) -> String {
     }
 }
 
+/// The type `ty` with its qualifiers peeled.
+fn unqualified(prog: &Program, mut ty: TypeId) -> Option<std::sync::Arc<kdive_debuginfo::Type>> {
+    for _ in 0..MAX_TYPE_DEPTH {
+        let t = prog.types().get(ty).ok()?;
+        match t.kind {
+            TypeKind::Qualified { target, .. } => ty = target,
+            _ => return Some(t),
+        }
+    }
+    None
+}
+
 /// The base type's name and the declarator around `inner` (`*`, `[16]`, `(*)(int)`).
 fn declarator(prog: &Program, ty: TypeId, inner: String, depth: usize) -> (String, String) {
     if depth > MAX_TYPE_DEPTH {
@@ -53,10 +65,11 @@ fn declarator(prog: &Program, ty: TypeId, inner: String, depth: usize) -> (Strin
     };
     match &t.kind {
         TypeKind::Pointer { target } => {
-            // qualifiers looked through: `const char (*)[16]`
+            // qualifiers looked through (`const char (*)[16]`), typedefs not: a pointer to a
+            // typedef of a function type is `fn_t *`
             let grouped = matches!(
-                prog.types().resolve(*target).map(|(_, t)| t.kind.clone()),
-                Ok(TypeKind::Array { .. } | TypeKind::Function { .. })
+                unqualified(prog, *target).map(|t| t.kind.clone()),
+                Some(TypeKind::Array { .. } | TypeKind::Function { .. })
             );
             let inner = if grouped {
                 format!("(*{inner})")
@@ -100,6 +113,16 @@ fn declarator(prog: &Program, ty: TypeId, inner: String, depth: usize) -> (Strin
             ) =>
         {
             declarator(prog, *target, inner, depth + 1)
+        }
+        // a qualified pointer: the qualifier follows the `*` (`struct list_head * const`)
+        TypeKind::Qualified { target, qual }
+            if matches!(
+                prog.types().get(*target).map(|t| t.kind.clone()),
+                Ok(TypeKind::Pointer { .. })
+            ) =>
+        {
+            let q = format!("{qual:?}").to_lowercase();
+            declarator(prog, *target, format!(" {q}{inner}"), depth + 1)
         }
         TypeKind::Qualified { target, qual } => {
             let (b, d) = declarator(prog, *target, inner, depth + 1);

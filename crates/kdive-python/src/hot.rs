@@ -169,7 +169,8 @@ impl Shapes {
     }
 }
 
-/// Kernel pages read whole, by virtual page number (a dump does not change).
+/// Kernel pages read whole, by virtual page number (a dump does not change; on a running
+/// kernel the cache is emptied before each top-level read, see [`crate::state::State::fresh`]).
 pub struct Pages {
     slots: Vec<Option<(u64, Box<[u8; PAGE as usize]>)>>,
 }

@@ -29,8 +29,17 @@ const MAX_STRING: usize = 1 << 20;
 #[derive(Clone, Copy)]
 pub enum Place {
     Obj(ObjectHandle),
-    /// An object with a type and no value (drgn's absent object).
-    Absent(TypeId),
+    /// An object with a type and no value (drgn's absent object), and why it has none.
+    Absent(TypeId, Absence),
+}
+
+/// Why an object is absent (drgn's `AbsenceReason`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Absence {
+    /// Made without a value.
+    Other,
+    /// A variable the compiler left no value of at this point of the code.
+    OptimizedOut,
 }
 
 /// A typed value of a program.
@@ -67,14 +76,14 @@ impl PyObj {
     pub fn obj(&self) -> PyResult<Object<'_>> {
         match self.place {
             Place::Obj(h) => Ok(Object::from_handle(self.st.prog()?, h)),
-            Place::Absent(_) => Err(ObjectAbsentError::new_err("object absent")),
+            Place::Absent(..) => Err(ObjectAbsentError::new_err("object absent")),
         }
     }
 
     pub fn type_id(&self) -> PyResult<TypeId> {
         Ok(match self.place {
             Place::Obj(h) => Object::from_handle(self.st.prog()?, h).type_id(),
-            Place::Absent(t) => t,
+            Place::Absent(t, _) => t,
         })
     }
 
@@ -183,7 +192,7 @@ impl PyObj {
                 drop(hot);
                 let what = match self.place {
                     Place::Obj(_) => "not a struct or union",
-                    Place::Absent(_) => "object absent",
+                    Place::Absent(..) => "object absent",
                 };
                 return Ok(Some(Err(PyAttributeError::new_err(format!(
                     "{} has no member '{name}': {what}",
@@ -203,12 +212,9 @@ impl PyObj {
         Ok(Some(Ok(PyObj::new(st, o.field(&m).map_err(py_err)?))))
     }
 
-    /// The type's name, as C writes it.
+    /// The type's name, as C (and drgn) writes it.
     fn type_name(&self) -> PyResult<String> {
-        Ok(kdive_program::object::type_name(
-            self.st.prog()?,
-            self.type_id()?,
-        ))
+        Ok(crate::format::c_type_name(self.st.prog()?, self.type_id()?))
     }
 
     /// True for a pointer-typed object.
@@ -566,7 +572,7 @@ impl PyObj {
                 };
                 Place::Obj(Object::value(p, ty, bits as u64).handle())
             }
-            (None, None) => Place::Absent(ty),
+            (None, None) => Place::Absent(ty, Absence::Other),
         };
         Ok(PyObj { st, place })
     }
@@ -681,6 +687,7 @@ impl PyObj {
     /// for a struct or union, a `list` for an array.
     fn value_(&self, py: Python<'_>) -> PyResult<PyObject> {
         let o = self.obj()?;
+        self.st.fresh();
         // integers and pointers, the common case, read at once
         let mut hot = self.st.hot();
         let (size, signed) = match hot
@@ -719,6 +726,7 @@ impl PyObj {
     /// reference: its bytes are read when asked for).
     fn read_(&self) -> PyResult<PyObj> {
         let o = self.obj()?;
+        self.st.fresh();
         match self.arith()? {
             Some(Arith::Int | Arith::Pointer { .. }) => {
                 let bits = o.read_u64().map_err(py_err)?;
@@ -734,6 +742,7 @@ impl PyObj {
     /// A C string: a `char` array up to its NUL, or what a `char *` points to.
     fn string_(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
         let o = self.obj()?;
+        self.st.fresh();
         // a short `char` array in memory (`comm`), the common case, through the page cache
         if let Some(addr) = o.address() {
             let types = o.prog().types();
@@ -802,14 +811,14 @@ impl PyObj {
     pub fn address_(&self) -> PyResult<Option<u64>> {
         match self.place {
             Place::Obj(_) => Ok(self.obj()?.address()),
-            Place::Absent(_) => Ok(None),
+            Place::Absent(..) => Ok(None),
         }
     }
 
     /// True for an absent object (no value, no address).
     #[getter]
     fn absent_(&self) -> bool {
-        matches!(self.place, Place::Absent(_))
+        matches!(self.place, Place::Absent(..))
     }
 
     /// The width in bits of a bitfield, `None` otherwise.
@@ -817,7 +826,7 @@ impl PyObj {
     fn bit_field_size_(&self) -> PyResult<Option<u32>> {
         match self.place {
             Place::Obj(_) => Ok(self.obj()?.bit_size()),
-            Place::Absent(_) => Ok(None),
+            Place::Absent(..) => Ok(None),
         }
     }
 
@@ -856,9 +865,13 @@ impl PyObj {
             type_name,
         };
         match self.place {
-            Place::Absent(t) => Ok(format!(
-                "({})<absent>",
-                kdive_program::object::type_name(self.st.prog()?, t)
+            Place::Absent(t, why) => Ok(format!(
+                "({}){}",
+                crate::format::c_type_name(self.st.prog()?, t),
+                match why {
+                    Absence::Other => "<absent>",
+                    Absence::OptimizedOut => "<optimized out>",
+                }
             )),
             Place::Obj(_) => format_object(&self.obj()?, opts).map_err(py_err),
         }
@@ -884,9 +897,12 @@ impl PyObj {
             Ok(p) => p,
             Err(e) => return format!("Object(<{e}>)"),
         };
-        let tn = kdive_program::object::type_name(prog, self.type_id().unwrap_or(TypeId::VOID));
+        let tn = crate::format::c_type_name(prog, self.type_id().unwrap_or(TypeId::VOID));
         match self.place {
-            Place::Absent(_) => format!("Object(prog, '{tn}')"),
+            Place::Absent(_, Absence::Other) => format!("Object(prog, '{tn}')"),
+            Place::Absent(_, Absence::OptimizedOut) => {
+                format!("Object(prog, '{tn}', absence_reason=AbsenceReason.OPTIMIZED_OUT)")
+            }
             Place::Obj(h) => {
                 let o = Object::from_handle(prog, h);
                 match o.address() {

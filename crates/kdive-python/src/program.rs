@@ -300,6 +300,7 @@ impl PyProgram {
             return Err(PyValueError::new_err("read: more than 1 GiB"));
         }
         let mut buf = vec![0u8; size];
+        self.st.fresh();
         self.read_into(address, &mut buf, physical)?;
         Ok(PyBytes::new(py, &buf).unbind())
     }
@@ -474,13 +475,15 @@ pub fn find_task_addr(st: &Arc<State>, pid: i64) -> PyResult<Option<u64>> {
 }
 
 /// Opens a dump (and optionally the kernel's vmlinux and module debug files) as a `Program`;
-/// without a path, or with `/proc/kcore`, the running kernel.
+/// without a path, or with `/proc/kcore`, the running kernel, whose memory each read sees as
+/// it is then (with `snapshot=True`, pages once read are kept).
 #[pyfunction]
-#[pyo3(signature = (path = None, vmlinux = None, *extra))]
+#[pyo3(signature = (path = None, vmlinux = None, *extra, snapshot = false))]
 pub fn open(
     path: Option<std::path::PathBuf>,
     vmlinux: Option<std::path::PathBuf>,
     extra: Vec<std::path::PathBuf>,
+    snapshot: bool,
 ) -> PyResult<PyProgram> {
     let path = path.unwrap_or_else(|| "/proc/kcore".into());
     let files: Vec<std::path::PathBuf> =
@@ -492,7 +495,8 @@ pub fn open(
             "no kernel view of this dump: {why}"
         )));
     }
+    let live = s.is_live() && !snapshot;
     Ok(PyProgram {
-        st: Arc::new(State::new(s)),
+        st: Arc::new(State::new(s).live(live)),
     })
 }

@@ -1,19 +1,24 @@
 //! Threads and stack traces in drgn's shape: `Thread` (`tid`, `name`, `object`,
 //! `stack_trace()`), `StackTrace` (frames, innermost first) and `StackFrame` (`name`, `pc`,
-//! `sp`, `registers()`, `source()`, `is_inline`, `symbol()`). With a vmlinux or module debug
-//! file, inlined calls are frames of their own, as drgn shows them.
+//! `sp`, `registers()`, `source()`, `is_inline`, `symbol()`, `locals()`, `frame[name]`). With a
+//! vmlinux or module debug file, inlined calls are frames of their own, as drgn shows them, and
+//! local variables are read through their DWARF locations.
 
+use std::cell::OnceCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
+use kdive_debuginfo::dwarf::Variable;
+use kdive_program::locals::{FrameLocals, Local};
 use kdive_program::unwind::x86_64::reg_name;
-use kdive_program::unwind::{FoundBy, Start};
+use kdive_program::unwind::{FoundBy, RegSet, Start};
 use kdive_program::Object;
 use pyo3::exceptions::{PyIndexError, PyKeyError, PyLookupError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::errors::py_err;
-use crate::object::PyObj;
+use crate::object::{Absence, Place, PyObj};
 use crate::program::PySymbol;
 use crate::state::State;
 
@@ -96,9 +101,43 @@ pub struct PyStackFrame {
     #[pyo3(get)]
     interrupted: bool,
     regs: Vec<(&'static str, u64)>,
+    /// The registers by number, for location expressions.
+    regset: RegSet,
+    /// The canonical frame address, when known.
+    cfa: Option<u64>,
+    /// Which function level of the code at the pc this frame is (0: innermost inlined call).
+    level: usize,
     source: Option<(String, u32, u32)>,
     /// Where the symbol is looked up: the pc, or a return address minus one.
     lookup_pc: u64,
+    /// The variables in scope at the pc, read on first use (shared by the frames of one pc).
+    locals: Rc<OnceCell<Option<FrameLocals>>>,
+}
+
+impl PyStackFrame {
+    /// This frame's variables as the DWARF at its pc gives them (empty without DWARF), read
+    /// once per frame.
+    fn variables(&self) -> PyResult<(&[Variable], Option<&FrameLocals>)> {
+        let fl = match self.locals.get() {
+            Some(fl) => fl,
+            None => {
+                let fl = self
+                    .st
+                    .prog()?
+                    .frame_locals(self.lookup_pc)
+                    .map_err(py_err)?;
+                self.locals.get_or_init(|| fl)
+            }
+        };
+        let Some(fl) = fl else {
+            return Ok((&[], None));
+        };
+        let vars = fl
+            .scopes()
+            .get(self.level)
+            .map_or(&[][..], |s| &s.variables[..]);
+        Ok((vars, Some(fl)))
+    }
 }
 
 #[pymethods]
@@ -130,31 +169,41 @@ impl PyStackFrame {
 
     /// The symbol containing the pc.
     fn symbol(&self) -> PyResult<PySymbol> {
-        self.st
-            .prog()?
-            .symbols()
-            .by_addr(self.lookup_pc)
-            .map(|(s, _)| PySymbol::from(&s))
+        frame_symbol(self.st.prog()?, self.lookup_pc)
+            .map(|s| PySymbol::from(&s))
             .ok_or_else(|| {
                 PyLookupError::new_err(format!("could not find symbol containing {:#x}", self.pc))
             })
     }
 
-    /// Local variables and parameters: reading them needs DWARF location expressions, which
-    /// kdive does not evaluate yet (an empty list).
-    fn locals(&self) -> Vec<String> {
-        Vec::new()
+    /// The names of the frame's local variables and parameters (its scope's, then those of
+    /// the blocks around the pc), from DWARF; empty without a debug file for the code.
+    fn locals(&self) -> PyResult<Vec<String>> {
+        Ok(self.variables()?.0.iter().map(|v| v.name.clone()).collect())
     }
 
-    /// A local variable by name: not available yet (see `locals`).
+    /// A local variable or parameter by name: an object in memory, a value (from a register
+    /// or computed), or an absent object when it was optimized out or lives in a register this
+    /// frame does not know; `KeyError` for a name not in scope.
     fn __getitem__(&self, name: &str) -> PyResult<PyObj> {
-        Err(PyKeyError::new_err(format!(
-            "{name}: reading local variables needs DWARF location evaluation, not implemented"
-        )))
+        let (vars, fl) = self.variables()?;
+        // the innermost block's, for a name declared again in a block
+        let (Some(v), Some(fl)) = (vars.iter().rfind(|v| v.name == name), fl) else {
+            return Err(PyKeyError::new_err(name.to_string()));
+        };
+        let prog = self.st.prog()?;
+        match fl.value(prog, v, &self.regset, self.cfa) {
+            Some(Local::Object(o)) => Ok(PyObj::new(&self.st, o)),
+            Some(Local::Absent(t)) => Ok(PyObj {
+                st: self.st.clone(),
+                place: Place::Absent(t, Absence::OptimizedOut),
+            }),
+            None => Err(PyKeyError::new_err(format!("{name}: no type"))),
+        }
     }
 
-    fn __contains__(&self, _name: &str) -> bool {
-        false
+    fn __contains__(&self, name: &str) -> PyResult<bool> {
+        Ok(self.variables()?.0.iter().any(|v| v.name == name))
     }
 
     fn __repr__(&self) -> String {
@@ -169,13 +218,9 @@ impl PyStackFrame {
 fn describe(st: &State, f: &PyStackFrame) -> String {
     let mut s = match (&f.name, f.is_inline) {
         (Some(n), true) => n.clone(),
-        (Some(n), false) => match st
-            .prog()
-            .ok()
-            .and_then(|p| p.symbols().by_addr(f.lookup_pc))
-        {
-            Some((sym, off)) => {
-                let off = off + (f.pc - f.lookup_pc);
+        (Some(n), false) => match st.prog().ok().and_then(|p| frame_symbol(p, f.lookup_pc)) {
+            Some(sym) => {
+                let off = f.pc - sym.addr;
                 match sym.size {
                     Some(size) => format!("{n}+{off:#x}/{size:#x}"),
                     None => format!("{n}+{off:#x}"),
@@ -189,6 +234,27 @@ fn describe(st: &State, f: &PyStackFrame) -> String {
         s += &format!(" ({file}:{line}:{col})");
     }
     s
+}
+
+/// The symbol a frame at `pc` is named after, as drgn chooses it: with a vmlinux, the
+/// symbol-table symbol whose size covers the pc (so a label inside a function, such as
+/// `entry_SYSCALL_64_after_hwframe`, gives way to the function); else the nearest symbol at or
+/// below it. (`bt` keeps crash's naming, the nearest symbol.)
+fn frame_symbol(prog: &kdive_program::Program, pc: u64) -> Option<kdive_debuginfo::Symbol> {
+    let near = prog.symbols().by_addr(pc).map(|(s, _)| s);
+    let sized = prog.debug().and_then(|d| d.sized_symbol(pc));
+    match (sized, near) {
+        (Some((name, addr, size)), near) if near.as_ref().is_none_or(|n| n.module.is_none()) => {
+            Some(kdive_debuginfo::Symbol {
+                name: name.into(),
+                addr,
+                size: Some(size),
+                kind: near.map_or('T', |n| n.kind),
+                module: None,
+            })
+        }
+        (_, near) => near,
+    }
 }
 
 /// A stack trace, innermost frame first.
@@ -267,7 +333,7 @@ pub fn stack_trace_of(st: &Arc<State>, task: u64) -> PyResult<PyStackTrace> {
     {
         if let Some(r) = ctx.cpu_regs.get(&cpu) {
             let start = Start {
-                regs: r.regs.clone(),
+                regs: r.regs,
                 return_address: false,
                 ra_slot: None,
                 found: FoundBy::Regs,
@@ -281,10 +347,19 @@ pub fn stack_trace_of(st: &Arc<State>, task: u64) -> PyResult<PyStackTrace> {
         kdive_program::unwind::TraceEnd::Error(e) => Some(e.to_string()),
         _ => None,
     };
-    let trace = trace.frames;
+    let mut trace = trace.frames;
+    prog.recover_saved_registers(&mut trace);
     let mut frames = Vec::new();
-    for f in &trace {
+    for (i, f) in trace.iter().enumerate() {
         let lookup_pc = if f.exact { f.pc } else { f.pc.wrapping_sub(1) };
+        // the CFA by the function's CFI, else the caller's stack pointer (unless the caller's
+        // registers came from an exception frame)
+        let cfa = prog.frame_cfa(lookup_pc, &f.regs).or_else(|| {
+            trace
+                .get(i + 1)
+                .filter(|n| n.exception.is_none())
+                .map(|n| n.sp)
+        });
         let regs: Vec<(&'static str, u64)> = f
             .regs
             .iter()
@@ -294,22 +369,26 @@ pub fn stack_trace_of(st: &Arc<State>, task: u64) -> PyResult<PyStackTrace> {
             st: st.clone(),
             // drgn names a frame without a symbol by its address
             name: Some(
-                prog.symbols()
-                    .by_addr(lookup_pc)
-                    .map_or_else(|| format!("{:#x}", f.pc), |(s, _)| s.name.to_string()),
+                frame_symbol(prog, lookup_pc)
+                    .map_or_else(|| format!("{:#x}", f.pc), |s| s.name.to_string()),
             ),
             pc: f.pc,
             sp: f.sp,
             is_inline: false,
             interrupted: f.exact,
             regs,
+            regset: f.regs,
+            cfa,
+            level: 0,
             source: None,
+            locals: Rc::new(OnceCell::new()),
             lookup_pc,
         };
         match prog.source(lookup_pc) {
             Ok(Some(src)) if !src.is_empty() => {
-                for s in src {
+                for (level, s) in src.into_iter().enumerate() {
                     let mut fr = base.clone();
+                    fr.level = level;
                     if let Some(n) = s.function {
                         fr.name = Some(n);
                     }

@@ -22,6 +22,9 @@ pub struct State {
     /// Attribute names and the members they name, per resolved struct type.
     /// Type shapes, attribute names and kernel pages, remembered (see [`crate::hot`]).
     hot: Mutex<Hot>,
+    /// A running kernel read as it changes: cached pages are dropped before each top-level
+    /// read (see [`State::fresh`]).
+    live: bool,
 }
 
 impl State {
@@ -32,6 +35,29 @@ impl State {
             backtraces: OnceLock::new(),
             cache: OnceLock::new(),
             hot: Mutex::default(),
+            live: false,
+        }
+    }
+
+    /// Reads a running kernel as it changes (`live`), or keeps what was read (a dump, or a
+    /// snapshot of a running kernel).
+    pub fn live(mut self, live: bool) -> State {
+        self.live = live;
+        self
+    }
+
+    /// On a running kernel, forgets the pages read so far (the hot path's page cache, the
+    /// file's block cache and the address translations), so that the read that follows sees
+    /// memory as it is now: called by each top-level read (`value_()`, `string_()`,
+    /// `read_()`, `prog.read()`). Nothing for a dump, which does not change.
+    pub fn fresh(&self) {
+        if !self.live {
+            return;
+        }
+        self.hot().pages = crate::hot::Pages::default();
+        match self.prog().ok().and_then(Program::kernel_memory) {
+            Some(m) => m.forget_cached(),
+            None => self.session.dump().forget_cached(),
         }
     }
 

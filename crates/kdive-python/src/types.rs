@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use kdive_debuginfo::{Qualifier, Type, TypeId, TypeKind};
-use kdive_program::object::{offset_of, type_name};
+use kdive_program::object::offset_of;
 use pyo3::exceptions::{PyLookupError, PyTypeError};
 use pyo3::prelude::*;
 
@@ -104,7 +104,7 @@ impl PyType {
     pub fn name_c(&self) -> String {
         self.st
             .prog()
-            .map(|p| type_name(p, self.id))
+            .map(|p| crate::format::c_type_name(p, self.id))
             .unwrap_or_default()
     }
 

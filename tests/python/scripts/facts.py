@@ -32,6 +32,31 @@ out = {}
 out["tasks"] = attempt(lambda: sorted(
     [t.pid.value_(), t.comm.string_().decode(), task_state_to_char(t)] for t in for_each_task(prog)))
 out["crashed_thread_frames"] = attempt(lambda: [f.name for f in prog.crashed_thread().stack_trace()])
+
+
+def frame_locals(task):
+    """Each kernel-text frame's locals: name, type, and where or what the value is."""
+    text = (prog.symbol("_stext").address, prog.symbol("_etext").address)
+    frames = []
+    for f in prog.stack_trace(task):
+        if not text[0] <= f.pc < text[1]:
+            continue
+        vals = []
+        for n in f.locals():
+            o = f[n]
+            if o.absent_:
+                vals.append([n, o.type_.type_name(), "absent"])
+            elif o.address_ is not None:
+                vals.append([n, o.type_.type_name(), "at", o.address_])
+            else:
+                vals.append([n, o.type_.type_name(), o.value_()])
+        frames.append([f.name, vals])
+    return frames
+
+
+# local variables and parameters from DWARF locations, every task's frames
+out["frame_locals"] = attempt(lambda: sorted(
+    [t.pid.value_(), t.value_(), attempt(lambda: frame_locals(t))] for t in for_each_task(prog)))
 out["printk"] = attempt(lambda: [[r.seq, r.timestamp, r.text.decode(errors="replace")] for r in get_printk_records(prog)])
 out["mounts"] = attempt(lambda: [
     [mount_src(m).decode(), mount_dst(m).decode(), mount_fstype(m).decode()] for m in for_each_mount(prog)])

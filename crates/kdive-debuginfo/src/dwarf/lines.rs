@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::locals::{scopes_in, FrameScopes, UnitAt};
 use super::{error, Reader, Sections};
 use crate::elf_file::ElfFile;
 use crate::Result;
@@ -186,6 +187,51 @@ impl SourceLines {
 }
 
 impl SourceLines {
+    /// The variables and parameters in scope at the link-time address `addr`, by function
+    /// level (innermost inlined call first); `Ok(None)` when no function covers it.
+    pub fn scopes(&self, addr: u64) -> Result<Option<FrameScopes>> {
+        if let Some(dwarf) = &self.whole {
+            let fail = |e| error("DWARF units", e);
+            let mut units = dwarf.units();
+            while let Some(header) = units.next().map_err(fail)? {
+                let unit = dwarf.unit(header).map_err(fail)?;
+                let u = UnitAt {
+                    dwarf,
+                    unit,
+                    base: 0,
+                };
+                if let Some(s) = scopes_in(&u, addr)? {
+                    return Ok(Some(s));
+                }
+            }
+            return Ok(None);
+        }
+        let index = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        let Index::PerUnit {
+            sections, ranges, ..
+        } = &*index
+        else {
+            return Ok(None);
+        };
+        for (offset, info) in units_at(sections, ranges, addr)? {
+            let dwarf = sections.dwarf(Some(info))?;
+            let fail = |e| error("DWARF unit", e);
+            let Some(header) = dwarf.units().next().map_err(fail)? else {
+                continue;
+            };
+            let unit = dwarf.unit(header).map_err(fail)?;
+            let u = UnitAt {
+                dwarf: &dwarf,
+                unit,
+                base: offset,
+            };
+            if let Some(s) = scopes_in(&u, addr)? {
+                return Ok(Some(s));
+            }
+        }
+        Ok(None)
+    }
+
     /// The line gdb shows for the link-time address `addr` (`file: line`): of the line-table
     /// rows at the address in effect, the last one that starts a statement, else the last one.
     /// (addr2line, and [`SourceLines::frames`], take the last row whatever it is.)
@@ -200,32 +246,45 @@ impl SourceLines {
         else {
             return Ok(None);
         };
-        let upto = ranges.partition_point(|r| r.0 <= addr);
-        let units: Vec<usize> = ranges[..upto]
-            .iter()
-            .rev()
-            .take(MAX_OVERLAP_SCAN)
-            .filter(|r| addr < r.1)
-            .map(|r| r.2)
-            .collect();
-        for unit in units {
-            let header = sections
-                .dwarf(None)?
-                .debug_info
-                .header_from_offset(gimli::DebugInfoOffset(unit))
-                .map_err(|e| error("DWARF unit header", e))?;
-            let Some(info) = sections
-                .get(gimli::SectionId::DebugInfo)
-                .and_then(|b| b.slice(unit, header.length_including_self()))
-            else {
-                continue;
-            };
+        for (_, info) in units_at(sections, ranges, addr)? {
             if let Some(found) = statement_line_in(&sections.dwarf(Some(info))?, addr)? {
                 return Ok(Some(found));
             }
         }
         Ok(None)
     }
+}
+
+/// The units whose address ranges hold `addr` (by `.debug_aranges`), each as its offset in
+/// `.debug_info` and its bytes there.
+fn units_at(
+    sections: &Sections,
+    ranges: &[(u64, u64, usize)],
+    addr: u64,
+) -> Result<Vec<(usize, crate::elf_file::Bytes)>> {
+    let upto = ranges.partition_point(|r| r.0 <= addr);
+    let units: Vec<usize> = ranges[..upto]
+        .iter()
+        .rev()
+        .take(MAX_OVERLAP_SCAN)
+        .filter(|r| addr < r.1)
+        .map(|r| r.2)
+        .collect();
+    let mut out = Vec::new();
+    for unit in units {
+        let header = sections
+            .dwarf(None)?
+            .debug_info
+            .header_from_offset(gimli::DebugInfoOffset(unit))
+            .map_err(|e| error("DWARF unit header", e))?;
+        if let Some(info) = sections
+            .get(gimli::SectionId::DebugInfo)
+            .and_then(|b| b.slice(unit, header.length_including_self()))
+        {
+            out.push((unit, info));
+        }
+    }
+    Ok(out)
 }
 
 /// [`SourceLines::statement_line`] over the units of `dwarf`.

@@ -1,13 +1,15 @@
 //! DWARF from a debug file (gimli): source lines and inlined calls, types, variables and
-//! functions by name.
+//! functions by name, a frame's local variables, call frame information.
 //!
 //! Sections are read in place from the mapped file; nothing is indexed until asked. A
 //! relocatable file (a module) has its debug sections' relocations applied as they are read,
 //! with its code and data sections placed where the kernel loaded them.
 
+pub mod cfi;
 mod convert;
 mod index;
 pub mod lines;
+pub mod locals;
 mod reader;
 pub mod types;
 
@@ -17,7 +19,9 @@ use std::sync::Arc;
 use crate::elf_file::{Bytes, ElfFile};
 use crate::{DebugInfoError, Result};
 
+pub use cfi::{CallFrames, CfiRow, SavedAt};
 pub use lines::{SourceFrame, SourceLines};
+pub use locals::{FrameAccess, FrameScopes, Located, Scope, VarLocation, Variable};
 pub use types::{DwarfTypes, Found};
 
 /// A section's bytes as gimli reads them.

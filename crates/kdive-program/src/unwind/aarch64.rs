@@ -250,6 +250,10 @@ impl Arch for Aarch64 {
         regs_from_prstatus(gregs)
     }
 
+    fn callee_saved(&self) -> &'static [Reg] {
+        &[19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29] // x19-x29
+    }
+
     fn reg_name(&self, r: Reg) -> Option<&'static str> {
         reg_name(r)
     }

@@ -66,6 +66,10 @@ pub trait Arch: Send + Sync {
     fn link_reg(&self) -> Option<Reg> {
         None
     }
+    /// The registers a called function must preserve (DWARF numbers).
+    fn callee_saved(&self) -> &'static [Reg] {
+        &[]
+    }
     /// Registers from an `NT_PRSTATUS` note's `pr_reg`.
     fn regs_from_prstatus(&self, gregs: &[u64]) -> RegSet;
     /// The lower-case name of a register, for JSON and register blocks.

@@ -206,6 +206,10 @@ impl Arch for X86_64 {
         regs_from_prstatus(gregs)
     }
 
+    fn callee_saved(&self) -> &'static [Reg] {
+        &[3, 6, 12, 13, 14, 15] // rbx, rbp, r12-r15
+    }
+
     fn reg_name(&self, r: Reg) -> Option<&'static str> {
         reg_name(r)
     }

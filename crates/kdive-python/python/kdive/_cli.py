@@ -37,7 +37,7 @@ def main():
     import kdive
 
     try:
-        prog = kdive.open(*req["files"])
+        prog = kdive.open(*req["files"], snapshot=req.get("snapshot", False))
     except (ValueError, OSError) as e:
         print("kdive: %s" % e, file=sys.stderr)
         return 1
