@@ -158,6 +158,8 @@ fn a_vmlinux_of_another_build_than_the_running_kernels_notes_is_refused() {
         "{all}"
     );
     assert_ne!(o.status.code(), Some(0), "{all}");
+}
+
 /// `--script` reads a running kernel as it is at each read: the memory changing between two
 /// reads of one value (the kcore file rewritten) shows in the second; with `--snapshot` the
 /// pages first read are kept. Skipped without a `python3`.
