@@ -331,18 +331,16 @@ fn value_text(prog: &Program, v: &Value<'_>, opts: PrintOptions) -> Result<Strin
 }
 
 /// gdb's text of a symbol without a type: a function `{<text variable, no debug info>} 0x…
-/// <name>`, an address `(<data variable, no debug info> *) 0x… <name>`; a variable has no value
-/// to print until it is cast.
+/// <name>`; a variable has no value to print until it is cast.
 fn no_debug_text(prog: &Program, n: &NoDebug) -> Result<String, ProgramError> {
     let at = match prog.symbols().by_addr(n.address) {
         Some((sym, 0)) => format!(" <{}>", sym.name),
         Some((sym, off)) => format!(" <{}+{off}>", sym.name),
         None => String::new(),
     };
-    match (n.text, n.address_of) {
-        (_, true) => Ok(format!("({}) {:#x}{at}", n.type_name(), n.address)),
-        (true, false) => Ok(format!("{{{}}} {:#x}{at}", n.type_name(), n.address)),
-        (false, false) => Err(ProgramError::NoType(n.name.clone())),
+    match n.text {
+        true => Ok(format!("{{{}}} {:#x}{at}", n.type_name(), n.address)),
+        false => Err(ProgramError::NoType(n.name.clone())),
     }
 }
 
@@ -435,7 +433,7 @@ pub fn run_ptype(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Comman
             match value {
                 Value::Object(o) => expanded(prog, o.type_id()),
                 // gdb's ptype of a function without a type is `int (void)`
-                Value::NoDebug(n) if n.text && !n.address_of => Ok("int (void)".into()),
+                Value::NoDebug(n) if n.text => Ok("int (void)".into()),
                 Value::NoDebug(n) => Ok(n.type_name()),
                 other => Ok(int_type_name(&other).into()),
             }

@@ -221,20 +221,16 @@ fn symbols_without_debug_info() {
                 fx.name
             );
         }
+        // its address is known: a void pointer (where gdb writes `(<data variable, no debug
+        // info> *)`), which casts to the type the reader knows
         let addr = s.kernel().unwrap().symbols().address_of("jiffies").unwrap();
         let text = run(&s, "p &jiffies").unwrap().text();
         assert!(
-            text.ends_with(&format!(
-                " = (<data variable, no debug info> *) {addr:#x} <jiffies>\n"
-            )),
+            text.ends_with(&format!(" = (void *) {addr:#x} <jiffies>\n")),
             "{}: {text}",
             fx.name
         );
-        assert_eq!(
-            run(&s, "whatis &jiffies").unwrap().text(),
-            "type = <data variable, no debug info> *\n"
-        );
-        for cmd in ["p *&jiffies", "p jiffies + 1", "p sizeof(jiffies)"] {
+        for cmd in ["p jiffies + 1", "p sizeof(jiffies)", "p *jiffies"] {
             let e = run(&s, cmd).err().unwrap().to_string();
             assert!(e.ends_with("'jiffies' has unknown type; cast it to its declared type"));
         }

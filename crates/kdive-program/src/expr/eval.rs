@@ -16,8 +16,7 @@ pub enum Value<'p> {
     /// A string literal's bytes.
     Bytes(Vec<u8>),
     /// A symbol no source types (gdb's "no debug info" symbol): a function's, or a variable's
-    /// that only a cast can read (`(unsigned long)jiffies`); or with `address_of` its address
-    /// (`&jiffies`).
+    /// that only a cast can read (`(unsigned long)jiffies`).
     NoDebug(NoDebug),
 }
 
@@ -28,17 +27,14 @@ pub struct NoDebug {
     pub address: u64,
     /// A text (function) symbol; else data.
     pub text: bool,
-    /// The value is the symbol's address (`&sym`), not the symbol.
-    pub address_of: bool,
 }
 
 impl NoDebug {
     /// gdb's name of the symbol's type: `<text variable, no debug info>` or `<data variable,
-    /// no debug info>`, with ` *` for its address.
+    /// no debug info>`.
     pub fn type_name(&self) -> String {
         let kind = if self.text { "text" } else { "data" };
-        let star = if self.address_of { " *" } else { "" };
-        format!("<{kind} variable, no debug info>{star}")
+        format!("<{kind} variable, no debug info>")
     }
 
     fn unknown_type(&self) -> ProgramError {
@@ -93,8 +89,8 @@ impl<'p> Value<'p> {
                 })
             }
             Value::Bytes(_) => return Err(type_error(op, self.describe(), "a string literal")),
-            // a function, or an address, is its address; a variable's value is unknown
-            Value::NoDebug(n) if n.text || n.address_of => {
+            // a function is its address; a variable's value is unknown
+            Value::NoDebug(n) if n.text => {
                 return Ok(Scalar {
                     bits: n.address,
                     signed: false,
@@ -142,7 +138,7 @@ impl<'p> Value<'p> {
     fn object(&self, op: &'static str) -> Result<Object<'p>> {
         match self {
             Value::Object(o) => Ok(*o),
-            Value::NoDebug(n) if !n.address_of => Err(n.unknown_type()),
+            Value::NoDebug(n) => Err(n.unknown_type()),
             _ => Err(type_error(op, self.describe(), "not an object in memory")),
         }
     }
@@ -268,7 +264,6 @@ impl<'p> Eval<'p> {
                     Value::Object(o) => o.size()?,
                     Value::Int { .. } => 8,
                     Value::Bytes(b) => b.len() as u64 + 1,
-                    Value::NoDebug(n) if n.address_of => 8,
                     Value::NoDebug(n) => return Err(n.unknown_type()),
                 };
                 Ok(Value::int(size, false))
@@ -296,7 +291,6 @@ impl<'p> Eval<'p> {
                         name: name.to_string(),
                         address: sym.addr,
                         text: matches!(sym.kind, 'T' | 't'),
-                        address_of: false,
                     })),
                     (e, _) => Err(e),
                 },
@@ -307,23 +301,21 @@ impl<'p> Eval<'p> {
     fn unary(&self, op: UnOp, x: &Expr) -> Result<Value<'p>> {
         if op == UnOp::AddrOf {
             return match self.eval(x)? {
-                // `&sym` of a symbol no source types: its address
-                Value::NoDebug(n) if !n.address_of => Ok(Value::NoDebug(NoDebug {
-                    address_of: true,
-                    ..n
-                })),
+                // `&sym` of a symbol no source types: its address, as a `void *` (gdb types
+                // it `<data variable, no debug info> *`; the address is all that is known,
+                // and a void pointer casts to whatever the reader knows the symbol to be)
+                Value::NoDebug(n) => {
+                    let ty = self.prog.types().pointer_to(TypeId::VOID);
+                    Ok(Value::Object(Object::value(self.prog, ty, n.address)))
+                }
                 v => Ok(Value::Object(v.object("&")?.address_of()?)),
             };
         }
         let v = self.eval(x)?;
         if let (UnOp::Deref, Value::NoDebug(n)) = (op, &v) {
-            // `*&sym` is the symbol again; `*sym` needs its type
-            return match n.address_of {
-                true => Ok(Value::NoDebug(NoDebug {
-                    address_of: false,
-                    ..n.clone()
-                })),
-                false if n.text => Ok(v),
+            // `*function` is the function; `*variable` needs its type
+            return match n.text {
+                true => Ok(v),
                 false => Err(n.unknown_type()),
             };
         }
@@ -442,7 +434,7 @@ impl<'p> Eval<'p> {
     fn cast(&self, ty: TypeId, v: Value<'p>) -> Result<Value<'p>> {
         // gdb: a variable without a type is read as the type it is cast to
         if let Value::NoDebug(n) = &v {
-            if !n.text && !n.address_of {
+            if !n.text {
                 return Ok(Value::Object(Object::reference(self.prog, ty, n.address)));
             }
         }
