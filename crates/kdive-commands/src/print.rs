@@ -509,16 +509,12 @@ pub(crate) fn whatis(prog: &Program, text: &str) -> Result<TypeReport, CommandEr
     let name = text.trim();
     let is_name = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if is_name && prog.types().find_enumerator(name).is_none() {
-        let found = prog
-            .global(name)
-            .or_else(|e| prog.function(name).map_err(|_| e));
-        match found {
-            Ok(o) => {
-                return Ok(TypeReport {
-                    text: format!("{};", declaration(prog.types(), o.type_id(), name)),
-                })
-            }
-            Err(_) => {}
+        // a symbol without a type goes on to the expression: gdb's `<data variable, no debug
+        // info>`
+        if let Ok(o) = prog.global(name).or_else(|_| prog.function(name)) {
+            return Ok(TypeReport {
+                text: format!("{};", declaration(prog.types(), o.type_id(), name)),
+            });
         }
     }
     let expr = parse_expression("whatis", prog, text)?;

@@ -490,7 +490,7 @@ impl FreeBlock {
         )?;
         write!(out, "{:x}  ", self.first_page)?;
         if let Some(nth) = self.nth {
-            let is = if physical && address % self.page_size.max(1) != 0 {
+            let is = if physical && !address.is_multiple_of(self.page_size.max(1)) {
                 "is in"
             } else {
                 "is"
