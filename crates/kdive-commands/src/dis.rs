@@ -143,7 +143,17 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         None => 0,
     };
     let prog = s.kernel()?;
+    // -u: a user address of the current context, read in its process; no kernel symbol
+    // names it
+    let user = match f.has('u') {
+        true => Some(crate::tasks::current_user_space(s, "dis")?.0),
+        false => None,
+    };
     let (target, named) = match f.positional.first() {
+        Some(w) if user.is_some() => (
+            crate::rd::parse_hex(w).ok_or_else(|| usage(format!("invalid user address: {w}")))?,
+            None,
+        ),
         Some(w) => resolve(prog, w)?,
         None => return Err(usage(format!("usage: {}", table::DIS.synopsis()))),
     };
@@ -154,7 +164,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         },
         None => None,
     };
-    let sym = prog.symbols().by_addr(target);
+    let sym = prog.symbols().by_addr(target).filter(|_| user.is_none());
     let at_function_start = sym
         .as_ref()
         .is_some_and(|(sym, off)| *off == 0 && is_text(sym));
@@ -217,7 +227,11 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             (a, end_of(a, sym), target)
         }
     };
-    let (code, failed) = disasm::read_code(prog.mem(), start, end.max(start + 1));
+    let mem: &dyn kdive_memory::ReadVirt = match &user {
+        Some(space) => space,
+        None => prog.mem(),
+    };
+    let (code, failed) = disasm::read_code(mem, start, end.max(start + 1));
     let failed = match failed {
         Some(e) if code.is_empty() => {
             return Err(CommandError::Program {
@@ -251,7 +265,10 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         Span::Function | Span::Forward => start + code.len() as u64 <= shown_end,
         _ => insns.is_empty(),
     });
-    let mut names = Names::new(prog);
+    let mut names = Names {
+        prog,
+        user: user.is_some(),
+    };
     let instructions = insns
         .iter()
         .map(|i| names.describe(i, options.source_lines))
@@ -329,15 +346,17 @@ fn decode(dec: &dyn Decoder, start: u64, code: &[u8], bug_bytes: usize) -> Vec<I
 /// Symbol and source lookups for the lines of one listing.
 struct Names<'p> {
     prog: &'p Program,
+    /// A process's code (`-u`): kernel symbols and source lines name none of it.
+    user: bool,
 }
 
-impl<'p> Names<'p> {
-    fn new(prog: &'p Program) -> Self {
-        Names { prog }
-    }
-
+impl Names<'_> {
     fn locate(&self, address: u64) -> Located {
-        match self.prog.symbols().by_addr(address) {
+        let sym = match self.user {
+            true => None,
+            false => self.prog.symbols().by_addr(address),
+        };
+        match sym {
             Some((sym, offset)) => Located {
                 address,
                 symbol: Some(sym.name.to_string()),
@@ -359,7 +378,7 @@ impl<'p> Names<'p> {
         let ftrace_nop = at.symbol.is_some()
             && at.offset == 0
             && (text == "nopl   0x0(%rax,%rax,1)" || text == "data32 data32 data32 xchg %ax,%ax");
-        let source = if lines {
+        let source = if lines && !self.user {
             self.prog
                 .statement_line(i.addr)
                 .ok()

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 
 use kdive_debuginfo::{TypeId, TypeKind};
 use kdive_linux::percpu::{cpu_count, is_per_cpu_symbol, per_cpu_offset};
-use kdive_program::expr::{evaluate, parse, resolve_type, Expr, TypeName, Value};
+use kdive_program::expr::{evaluate, parse, resolve_type, Expr, NoDebug, TypeName, Value};
 use kdive_program::print::value::format_string;
 use kdive_program::print::{declaration, definition, format_value, PrintOptions};
 use kdive_program::{Object, Program, ProgramError};
@@ -141,13 +141,23 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         return Ok(Box::new(report));
     }
     let expr = parse_expression("p", prog, &text)?;
-    let value = evaluate(prog, &expr).map_err(|e| program_error("p", e))?;
-    // crash names a variable printed on its own (`jiffies = $1 = ...`)
-    let label = match (&expr, &value) {
-        (Expr::Ident(name), Value::Object(_)) => Some(name.clone()),
-        _ => None,
+    let print = || -> Result<PrintedValue, CommandError> {
+        let value = evaluate(prog, &expr).map_err(|e| program_error("p", e))?;
+        // crash names a variable printed on its own (`jiffies = $1 = ...`)
+        let label = match (&expr, &value) {
+            (Expr::Ident(name), Value::Object(_) | Value::NoDebug(_)) => Some(name.clone()),
+            _ => None,
+        };
+        printed(s, prog, &value, label, opts).map_err(|e| program_error("p", e))
     };
-    let printed = printed(s, prog, &value, label, opts).map_err(|e| program_error("p", e))?;
+    // -u: user addresses are read in the current context's address space, while the value
+    // is read and written out
+    let printed = if f.has('u') {
+        let (space, _) = crate::tasks::current_user_space(s, "p")?;
+        prog.with_user_space(std::sync::Arc::new(space), print)?
+    } else {
+        print()?
+    };
     Ok(Box::new(PrintReport::Values {
         values: vec![printed],
     }))
@@ -257,6 +267,7 @@ fn printed(
         Value::Int { signed: true, .. } => ("long".into(), None),
         Value::Int { signed: false, .. } => ("unsigned long".into(), None),
         Value::Bytes(b) => (format!("char [{}]", b.len() + 1), None),
+        Value::NoDebug(n) => (n.type_name(), None),
     };
     let value = match value {
         Value::Object(o) => structured(o, 0, &mut MAX_JSON_VALUES.clone()),
@@ -266,6 +277,7 @@ fn printed(
         } => (*value as i64).into(),
         Value::Int { value, .. } => (*value).into(),
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned().into(),
+        Value::NoDebug(n) => format!("{:#x}", n.address).into(),
     };
     Ok(PrintedValue {
         label,
@@ -288,6 +300,7 @@ fn value_text(prog: &Program, v: &Value<'_>, opts: PrintOptions) -> Result<Strin
         } => return Ok((*value as i64).to_string()),
         Value::Int { value, .. } => return Ok(value.to_string()),
         Value::Bytes(b) => return Ok(format_string(b)),
+        Value::NoDebug(n) => return no_debug_text(prog, n),
         Value::Object(o) => o,
     };
     let types = prog.types();
@@ -314,6 +327,20 @@ fn value_text(prog: &Program, v: &Value<'_>, opts: PrintOptions) -> Result<Strin
             Ok(text)
         }
         _ => format_value(o, opts, 0),
+    }
+}
+
+/// gdb's text of a symbol without a type: a function `{<text variable, no debug info>} 0x…
+/// <name>`; a variable has no value to print until it is cast.
+fn no_debug_text(prog: &Program, n: &NoDebug) -> Result<String, ProgramError> {
+    let at = match prog.symbols().by_addr(n.address) {
+        Some((sym, 0)) => format!(" <{}>", sym.name),
+        Some((sym, off)) => format!(" <{}+{off}>", sym.name),
+        None => String::new(),
+    };
+    match n.text {
+        true => Ok(format!("{{{}}} {:#x}{at}", n.type_name(), n.address)),
+        false => Err(ProgramError::NoType(n.name.clone())),
     }
 }
 
@@ -405,6 +432,9 @@ pub fn run_ptype(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Comman
             let value = evaluate(prog, &expr).map_err(|e| program_error("ptype", e))?;
             match value {
                 Value::Object(o) => expanded(prog, o.type_id()),
+                // gdb's ptype of a function without a type is `int (void)`
+                Value::NoDebug(n) if n.text => Ok("int (void)".into()),
+                Value::NoDebug(n) => Ok(n.type_name()),
                 other => Ok(int_type_name(&other).into()),
             }
         }
@@ -420,10 +450,7 @@ fn type_named(prog: &Program, text: &str) -> Option<TypeId> {
     let text = text.trim();
     let base = text.trim_end_matches(|c: char| c == '*' || c.is_whitespace());
     let stars = text[base.len()..].chars().filter(|c| *c == '*').count() as u32;
-    let t = TypeName {
-        base: base.split_whitespace().collect::<Vec<_>>().join(" "),
-        stars,
-    };
+    let t = TypeName::new(base.split_whitespace().collect::<Vec<_>>().join(" "), stars);
     resolve_type(prog, &t)
         .ok()
         .or_else(|| (stars == 0).then(|| crate::structs::find_aggregate(prog, base, None))?)
@@ -482,23 +509,19 @@ pub(crate) fn whatis(prog: &Program, text: &str) -> Result<TypeReport, CommandEr
     let name = text.trim();
     let is_name = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if is_name && prog.types().find_enumerator(name).is_none() {
-        let found = prog
-            .global(name)
-            .or_else(|e| prog.function(name).map_err(|_| e));
-        match found {
-            Ok(o) => {
-                return Ok(TypeReport {
-                    text: format!("{};", declaration(prog.types(), o.type_id(), name)),
-                })
-            }
-            Err(e @ ProgramError::NoType(_)) => return Err(program_error("whatis", e)),
-            Err(_) => {}
+        // a symbol without a type goes on to the expression: gdb's `<data variable, no debug
+        // info>`
+        if let Ok(o) = prog.global(name).or_else(|_| prog.function(name)) {
+            return Ok(TypeReport {
+                text: format!("{};", declaration(prog.types(), o.type_id(), name)),
+            });
         }
     }
     let expr = parse_expression("whatis", prog, text)?;
     let value = evaluate(prog, &expr).map_err(|e| program_error("whatis", e))?;
     let ty = match &value {
         Value::Object(o) => declaration(prog.types(), o.type_id(), ""),
+        Value::NoDebug(n) => n.type_name(),
         other => int_type_name(other).into(),
     };
     Ok(TypeReport {

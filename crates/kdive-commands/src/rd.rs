@@ -382,11 +382,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
 fn user_memory(
     s: &Session,
 ) -> Result<(Option<kdive_memory::AddressSpace>, Option<u64>), CommandError> {
-    let task = crate::tasks::tasks_named(s, "rd", &[])?[0].addr;
-    let prog = s.kernel()?;
-    let mem = kdive_linux::mm::task_address_space(prog, task)
-        .map_err(|source| CommandError::Program { cmd: "rd", source })?
-        .ok_or_else(|| usage(format!("-u: task {task:x} has no user address space")))?;
+    let (mem, task) = crate::tasks::current_user_space(s, "rd")?;
     Ok((Some(mem), Some(task)))
 }
 

@@ -58,6 +58,23 @@ pub(crate) fn selector_matches(t: &TaskInfo, w: &str, ctx: &BacktraceContext) ->
 /// The tasks `PID|TASK` words name, or the current task (`set`, else the panic task) when there
 /// are none: the operand convention of `bt`, `files`, `vm`. The current task alone is read
 /// without listing the others (the first answer does not grow with the number of tasks).
+/// The current context's user address space (crash's `-u`), and its task.
+pub(crate) fn current_user_space(
+    s: &Session,
+    cmd: &'static str,
+) -> Result<(kdive_memory::AddressSpace, u64), CommandError> {
+    let task = tasks_named(s, cmd, &[])?[0].addr;
+    let prog = s.kernel()?;
+    let mem = kdive_linux::mm::task_address_space(prog, task)
+        .map_err(|source| CommandError::Program { cmd, source })?
+        .ok_or_else(|| {
+            CommandError::Usage(format!(
+                "{cmd}: -u: task {task:x} has no user address space"
+            ))
+        })?;
+    Ok((mem, task))
+}
+
 pub(crate) fn tasks_named<'s>(
     s: &'s Session,
     cmd: &str,

@@ -332,3 +332,140 @@ fn kmem_address_in_a_free_block() {
     }
     assert!(checked >= 6, "only {checked} free blocks checked");
 }
+
+/// A `p` value as an integer (a pointer's is a hex string).
+fn value(s: &Session, expr: &str) -> u64 {
+    let j = run(s, &format!("p {expr}")).unwrap().json();
+    let v = &j["values"][0]["value"];
+    v.as_u64()
+        .or_else(|| u64::from_str_radix(v.as_str()?.strip_prefix("0x")?, 16).ok())
+        .unwrap_or_else(|| panic!("p {expr}: {j}"))
+}
+
+/// The kernel's `PageBuddy`: a page type whose top byte is `PGTY_buddy` (6.12), or before
+/// the page types were an enum, `page_type & (PAGE_TYPE_BASE | PG_buddy) == PAGE_TYPE_BASE`
+/// with `PAGE_TYPE_BASE` 0xf0000000 and `PG_buddy` 0x80 (include/linux/page-flags.h, 6.1).
+fn page_is_buddy(s: &Session, page: &str) -> bool {
+    let page_type = value(s, &format!("((struct page *){page})->page_type"));
+    match run(s, "p PGTY_buddy") {
+        Ok(r) => page_type >> 24 == r.json()["values"][0]["value"].as_u64().unwrap(),
+        Err(_) => page_type & 0xf000_0080 == 0xf000_0000,
+    }
+}
+
+/// `kmem -f ADDR` on the pages of free blocks `kmem -F` lists: the block's free list and
+/// order, and the head page is one the kernel marks free (`PageBuddy`, with `buddy_order` =
+/// `page->private` the order); allocated memory is on no free list.
+#[test]
+fn kmem_f_address_names_its_free_block() {
+    if corpus_or_skip("kmem_f_address_names_its_free_block").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let free = run(&s, "kmem -F").unwrap().json();
+        let lists: Vec<&serde_json::Value> = free["zones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|z| z["lists"].as_array().unwrap())
+            .filter(|l| l["order"].as_u64().unwrap() >= 1 && l["blocks"].as_u64() > Some(0))
+            .take(2)
+            .collect();
+        assert!(
+            !lists.is_empty(),
+            "{}: no free block of order 1 or more",
+            fx.name
+        );
+        for list in lists {
+            let order = list["order"].as_u64().unwrap();
+            let head = list["block_pages"][0].as_str().unwrap();
+            assert!(page_is_buddy(&s, head), "{}: {head}", fx.name);
+            let private = value(&s, &format!("((struct page *){head})->private"));
+            assert_eq!(private, order, "{}: {head}", fx.name);
+            // the block's last page, named by its struct page
+            let head_addr = u64::from_str_radix(&head[2..], 16).unwrap();
+            let page_size = value(&s, "sizeof(struct page)");
+            let last = head_addr + ((1 << order) - 1) * page_size;
+            let got = run(&s, &format!("kmem -f {last:x}")).unwrap();
+            let b = &got.json()["lookups"][0]["block"];
+            assert_eq!(b["order"], order, "{}", fx.name);
+            assert_eq!(b["list_head"], list["list_head"], "{}", fx.name);
+            assert_eq!(b["first_page"], head, "{}", fx.name);
+            assert_eq!(b["nth"], 1u64 << order, "{}", fx.name);
+            let n = 1u32 << order;
+            // crash's ordinal suffix goes by the last digit
+            let suffix = match n % 10 {
+                2 => "nd",
+                4 | 6 | 8 => "th",
+                _ => unreachable!(),
+            };
+            let want = format!("{}  ({last:x} is {n}{suffix} of {n} pages)", &head[2..]);
+            assert!(got.text().contains(&want), "{}: {}", fx.name, got.text());
+            checked += 1;
+        }
+        // a task_struct is allocated memory
+        let init = value(&s, "&init_task");
+        let j = run(&s, &format!("kmem -f {init:x}")).unwrap().json();
+        assert!(j["lookups"][0]["block"].is_null(), "{}: {j}", fx.name);
+        assert_eq!(j["lookups"][0]["problems"].as_array().unwrap().len(), 0);
+    }
+    assert!(checked >= 6, "only {checked} free blocks checked");
+}
+
+/// `kmem -v ADDR`: the area holding a vmalloc address is the one whose `vm_struct` the
+/// kernel gave that range (`vm_struct.addr`, `vm_struct.size`); an address is found again
+/// by its physical address (-P); one outside every area is in none.
+#[test]
+fn kmem_v_address_names_its_area() {
+    if corpus_or_skip("kmem_v_address_names_its_area").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let all = run(&s, "kmem -v").unwrap().json();
+        let area = all["areas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["size"].as_u64() > Some(4096))
+            .unwrap();
+        let start = u64::from_str_radix(&area["start"].as_str().unwrap()[2..], 16).unwrap();
+        let vm = area["vm_struct"].as_str().unwrap();
+        assert_eq!(
+            value(&s, &format!("((struct vm_struct *){vm})->addr")),
+            start
+        );
+        let size = value(&s, &format!("((struct vm_struct *){vm})->size"));
+        assert_eq!(area["size"].as_u64(), Some(size), "{}", fx.name);
+        let inside = start + 0x10;
+        let got = run(&s, &format!("kmem -v {inside:x}")).unwrap();
+        let found = &got.json()["lookups"][0];
+        assert_eq!(found["physical"], false);
+        assert_eq!(
+            found["areas"].as_array().unwrap(),
+            &vec![area.clone()],
+            "{}",
+            fx.name
+        );
+        let text = got.text();
+        assert_eq!(text.lines().count(), 2, "{}: {text}", fx.name);
+        assert!(text.starts_with("   VMAP_AREA         VM_STRUCT"), "{text}");
+        // the same page by its physical address
+        let phys = run(&s, &format!("vtop {inside:x}")).unwrap().json();
+        let paddr = phys["entries"][0]["physical"].as_str().map(String::from);
+        if let Some(p) = paddr {
+            let j = run(&s, &format!("kmem -v -P {}", &p[2..])).unwrap().json();
+            let areas = j["lookups"][0]["areas"].as_array().unwrap();
+            assert!(areas.contains(area), "{}: {j}", fx.name);
+        }
+        // the direct map is no vmalloc area
+        let init = value(&s, "&init_task");
+        let j = run(&s, &format!("kmem -v {init:x}")).unwrap().json();
+        assert_eq!(j["lookups"][0]["areas"].as_array().unwrap().len(), 0);
+        checked += 1;
+    }
+    assert!(checked >= 6, "only {checked} fixtures checked");
+}

@@ -100,10 +100,11 @@ fn print_from_the_dump_alone_as_far_as_btf_types() {
                 };
                 assert_eq!(strip(lines(&r.text())), strip(lines(&crash)), "{what}");
             } else if let Err(e) = result {
-                // the variables BTF does not type: the error says how to read them anyway
+                // the variables BTF does not type: gdb's words for a symbol without debug
+                // info, which say how to read them anyway
                 let e = e.to_string();
                 assert!(
-                    e.contains("no type for ") && e.contains("cast it"),
+                    e.contains("' has unknown type; cast it to its declared type"),
                     "{what}: {e}"
                 );
             }
@@ -142,4 +143,108 @@ fn print_results_in_json() {
     assert_eq!(rq1["values"][0]["value"]["cpu"], 1);
     let e = json("eval -b 0x55");
     assert_eq!(e["bits_set"], serde_json::json!([6, 4, 2, 0]));
+}
+
+/// A cast to a function pointer type prints as gdb prints one, `(RET (*)(PARAMS)) 0x…
+/// <symbol>`: the address of `schedule` comes back named, and a `file_operations`
+/// member cast to its own declared type prints as the member does.
+#[test]
+fn function_pointer_casts() {
+    for (fx, vmlinux) in fixtures_with_vmlinux("function_pointer_casts") {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        s.attach_vmlinux(&vmlinux).unwrap();
+        let prog = s.kernel().unwrap();
+        let schedule = prog.symbols().address_of("schedule").unwrap();
+        let text = run(&s, &format!("p (void (*)(void)){schedule:#x}"))
+            .unwrap()
+            .text();
+        assert!(
+            text.ends_with(&format!(" = (void (*)(void)) {schedule:#x} <schedule>\n")),
+            "{}: {text}",
+            fx.name
+        );
+        // the member's declared type, spelt out in a cast, gives the member's value again
+        let member = run(&s, "p ext4_file_operations.read_iter").unwrap().json();
+        let ty = member["values"][0]["type"].as_str().unwrap().to_string();
+        assert!(ty.contains("(*)("), "{}: {ty}", fx.name);
+        let cast = run(&s, &format!("p ({ty})ext4_file_operations.read_iter"))
+            .unwrap()
+            .json();
+        let read_iter = prog.symbols().address_of("ext4_file_read_iter").unwrap();
+        assert_eq!(cast["values"][0]["type"], ty.as_str(), "{}", fx.name);
+        assert_eq!(
+            cast["values"][0]["value"],
+            format!("{read_iter:#x}"),
+            "{}",
+            fx.name
+        );
+        assert!(cast["values"][0]["text"]
+            .as_str()
+            .unwrap()
+            .ends_with(" <ext4_file_read_iter>"));
+        // a whole struct of function pointers: each member named by its symbol
+        let ops = run(&s, "p *(struct file_operations *)&ext4_file_operations")
+            .unwrap()
+            .text();
+        assert!(
+            ops.contains(&format!(
+                "  read_iter = {read_iter:#x} <ext4_file_read_iter>,\n"
+            )),
+            "{}: {ops}",
+            fx.name
+        );
+    }
+}
+
+/// A symbol no debug information types, in gdb's words (gdb's testsuite, nodebug.exp): from
+/// the dump alone BTF does not type `jiffies`, so it has an unknown type until it is cast,
+/// `whatis` and `ptype` call it `<data variable, no debug info>`, and its address is a
+/// pointer to that. Its value read through a cast is the one the vmlinux's type gives.
+#[test]
+fn symbols_without_debug_info() {
+    for (fx, vmlinux) in fixtures_with_vmlinux("symbols_without_debug_info") {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        if s.kernel().unwrap().global("jiffies").is_ok() {
+            continue;
+        }
+        let err = run(&s, "p jiffies").err().unwrap().to_string();
+        assert_eq!(
+            err, "p: 'jiffies' has unknown type; cast it to its declared type",
+            "{}",
+            fx.name
+        );
+        for cmd in ["whatis jiffies", "ptype jiffies"] {
+            assert_eq!(
+                run(&s, cmd).unwrap().text(),
+                "type = <data variable, no debug info>\n",
+                "{}: {cmd}",
+                fx.name
+            );
+        }
+        // its address is known: a void pointer (where gdb writes `(<data variable, no debug
+        // info> *)`), which casts to the type the reader knows
+        let addr = s.kernel().unwrap().symbols().address_of("jiffies").unwrap();
+        let text = run(&s, "p &jiffies").unwrap().text();
+        assert!(
+            text.ends_with(&format!(" = (void *) {addr:#x} <jiffies>\n")),
+            "{}: {text}",
+            fx.name
+        );
+        for cmd in ["p jiffies + 1", "p sizeof(jiffies)", "p *jiffies"] {
+            let e = run(&s, cmd).err().unwrap().to_string();
+            assert!(e.ends_with("'jiffies' has unknown type; cast it to its declared type"));
+        }
+        // a cast reads it as that type: the value the vmlinux's `volatile unsigned long` gives
+        let cast = run(&s, "p (unsigned long)jiffies").unwrap().json();
+        let with_vmlinux = Session::open(&fx.reference_dump()).unwrap();
+        with_vmlinux.attach_vmlinux(&vmlinux).unwrap();
+        let typed = run(&with_vmlinux, "p jiffies").unwrap().json();
+        let ty = typed["values"][0]["type"].as_str().unwrap();
+        assert!(ty.ends_with("unsigned long"), "{}: {ty}", fx.name);
+        assert_eq!(
+            cast["values"][0]["value"], typed["values"][0]["value"],
+            "{}",
+            fx.name
+        );
+    }
 }

@@ -176,6 +176,7 @@ struct Synth {
 enum SynthKey {
     Pointer(TypeId),
     Array(TypeId, u64),
+    Function(TypeId, Vec<TypeId>, bool),
 }
 
 impl Default for Types {
@@ -312,6 +313,17 @@ impl Types {
     /// The type `T[len]`.
     pub fn array_of(&self, elem: TypeId, len: u64) -> TypeId {
         self.synthesize(SynthKey::Array(elem, len), || TypeKind::Array { elem, len })
+    }
+
+    /// The function type `ret (params)` (`ret (params, ...)` when `variadic`), as a cast to a
+    /// function pointer names it.
+    pub fn function_of(&self, ret: TypeId, params: &[TypeId], variadic: bool) -> TypeId {
+        let key = SynthKey::Function(ret, params.to_vec(), variadic);
+        self.synthesize(key, || TypeKind::Function {
+            ret,
+            params: params.iter().map(|&t| (None, t)).collect(),
+            variadic,
+        })
     }
 
     fn synthesize(&self, key: SynthKey, kind: impl FnOnce() -> TypeKind) -> TypeId {

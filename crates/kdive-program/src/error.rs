@@ -25,8 +25,8 @@ pub enum ProgramError {
     #[error("symbol '{0}' not found")]
     NoSymbol(String),
     /// A global whose type no source gives (BTF types few globals; DWARF needs the vmlinux or
-    /// the module's `.ko`): it can still be read through a cast.
-    #[error("no type for {0}: cast it, e.g. p *(unsigned long *)&{0}")]
+    /// the module's `.ko`): it can still be read through a cast. gdb's words.
+    #[error("'{0}' has unknown type; cast it to its declared type")]
     NoType(String),
     /// The kernel in the dump cannot be made sense of.
     #[error(transparent)]

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use kdive_debuginfo::{Member, Type, TypeId, TypeKind};
+use kdive_memory::ReadVirt;
 
 use crate::{Program, ProgramError, Result};
 
@@ -348,7 +349,7 @@ impl<'p> Object<'p> {
                 let end = v.iter().position(|&c| c == 0).unwrap_or(n);
                 Ok(String::from_utf8_lossy(&v[..end]).into_owned())
             }
-            TypeKind::Pointer { .. } => Ok(self.prog.mem().read_cstr(self.read_u64()?, max)?),
+            TypeKind::Pointer { .. } => Ok(ReadVirt::read_cstr(self.prog, self.read_u64()?, max)?),
             _ => Err(self.type_err("read string", "not a char array or pointer")),
         }
     }

@@ -4,6 +4,7 @@
 //! learns later — a module's tables, a checked debug file — is attached through `&self`
 //! methods that only add.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use kdive_debuginfo::btf::BtfSource;
@@ -31,6 +32,11 @@ pub struct Program {
     pub(crate) modules: Modules,
     /// `[_text, _end)`: addresses whose symbols only the kernel's own table holds.
     image: OnceLock<Option<(u64, u64)>>,
+    /// While set ([`Program::with_user_space`]), where the lower half of the address space is
+    /// read: a process's memory.
+    user: RwLock<Option<Arc<dyn ReadVirt>>>,
+    /// `user` is set (read without taking the lock on every read otherwise).
+    user_set: AtomicBool,
 }
 
 /// Puts a [`Program`] together: memory first, then its symbols, types, unwind tables and the
@@ -75,6 +81,8 @@ impl ProgramBuilder {
                 module_debug: RwLock::new(Vec::new()),
                 modules: Modules::default(),
                 image: OnceLock::new(),
+                user: RwLock::new(None),
+                user_set: AtomicBool::new(false),
             },
         }
     }
@@ -293,16 +301,76 @@ impl Program {
 
     /// Reads a little-endian u64 at `addr`.
     pub fn read_u64(&self, addr: u64) -> Result<u64> {
-        Ok(self.mem.read_u64(addr)?)
+        match self.user_memory(addr) {
+            Some(user) => Ok(user.read_u64(addr)?),
+            None => Ok(self.mem.read_u64(addr)?),
+        }
     }
 
     /// Reads bytes at `addr`.
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
-        Ok(self.mem.read_virt(addr, buf)?)
+        match self.user_memory(addr) {
+            Some(user) => Ok(user.read_virt(addr, buf)?),
+            None => Ok(self.mem.read_virt(addr, buf)?),
+        }
     }
 
     /// Reads as much of `addr..addr + buf.len()` as can be read, from the start.
     pub fn read_partial(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::PartialRead {
-        self.mem.read_partial(addr, buf)
+        match self.user_memory(addr) {
+            Some(user) => user.read_partial(addr, buf),
+            None => self.mem.read_partial(addr, buf),
+        }
+    }
+
+    /// Runs `f` with the lower half of the address space (user addresses, top bit clear on
+    /// x86_64 and aarch64) read through `space`, a process's memory: crash's `-u`. Kernel
+    /// addresses are read as always. Meant for one command at a time: a second caller on
+    /// another thread would see the same process's memory meanwhile.
+    pub fn with_user_space<R>(&self, space: Arc<dyn ReadVirt>, f: impl FnOnce() -> R) -> R {
+        struct Reset<'a>(&'a Program);
+        impl Drop for Reset<'_> {
+            fn drop(&mut self) {
+                self.0.user_set.store(false, Ordering::Release);
+                match self.0.user.write() {
+                    Ok(mut u) => *u = None,
+                    Err(p) => *p.into_inner() = None,
+                }
+            }
+        }
+        match self.user.write() {
+            Ok(mut u) => *u = Some(space),
+            Err(p) => *p.into_inner() = Some(space),
+        }
+        self.user_set.store(true, Ordering::Release);
+        let _reset = Reset(self);
+        f()
+    }
+
+    /// The process memory `addr` is read from, when one is set and `addr` is a user address.
+    /// Reads through the program itself ([`ReadVirt`] for `Program`) honour it too.
+    fn user_memory(&self, addr: u64) -> Option<Arc<dyn ReadVirt>> {
+        if addr >> 63 != 0 || !self.user_set.load(Ordering::Acquire) {
+            return None;
+        }
+        match self.user.read() {
+            Ok(u) => u.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+}
+
+/// Kernel virtual memory, and while [`Program::with_user_space`] runs, that process's memory
+/// for user addresses.
+impl ReadVirt for Program {
+    fn read_virt(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::Result<()> {
+        match self.user_memory(addr) {
+            Some(user) => user.read_virt(addr, buf),
+            None => self.mem.read_virt(addr, buf),
+        }
+    }
+
+    fn read_partial(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::PartialRead {
+        Program::read_partial(self, addr, buf)
     }
 }

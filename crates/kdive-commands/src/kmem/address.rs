@@ -21,9 +21,6 @@ use super::zones::{area_line, ZoneLine};
 use crate::sym::SymRow;
 use crate::{CommandError, Report, Session, TextOptions};
 
-/// Most pages of vmalloc space looked through for a physical address.
-const MAX_VMALLOC_PAGES: u64 = 1 << 20;
-
 /// A task, as crash's `show_context` prints it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TaskContext {
@@ -240,7 +237,7 @@ impl Ctx<'_> {
             if let Some(v) = vaddr {
                 self.slab_findings(v, &mut r);
             }
-            match self.free_block(addr, physical) {
+            match free_block(self.prog, &self.map, addr, physical, self.limit) {
                 Ok(Some(b)) => r.findings.push(Finding::FreeBlock(b)),
                 Ok(None) => {}
                 Err(e) => r.problems.push(format!("free lists: {e}")),
@@ -327,20 +324,7 @@ impl Ctx<'_> {
     /// The vmalloc address mapping physical `paddr`, and its area.
     fn vmalloc_of_phys(&self, paddr: u64) -> Option<(u64, VmapAreaRow)> {
         let (areas, _) = vmap_areas(self.prog, self.limit).ok()?;
-        let mut budget = MAX_VMALLOC_PAGES;
-        let page = paddr & !(self.page_size - 1);
-        for a in areas {
-            let mut v = a.start;
-            while v < a.end && budget > 0 {
-                budget -= 1;
-                if self.translate(v).map(|p| p & !(self.page_size - 1)) == Some(page) {
-                    let va = v + (paddr & (self.page_size - 1));
-                    return Some((va, VmapAreaRow::from(a)));
-                }
-                v = v.saturating_add(self.page_size);
-            }
-        }
-        None
+        super::vmalloc::mapping_phys(self.prog, areas, paddr, self.page_size).next()
     }
 
     /// The slab cache, slab and object of `vaddr`; and if `vaddr` is a slab's head `struct
@@ -369,60 +353,6 @@ impl Ctx<'_> {
                 }
             }
         }
-    }
-
-    /// The free block holding the page of `addr` (a `struct page`, a kernel virtual address,
-    /// or with `physical` a physical one).
-    fn free_block(&self, addr: u64, physical: bool) -> kdive_program::Result<Option<FreeBlock>> {
-        let sections = &self.map.sections;
-        let paddr = if physical {
-            Some(addr)
-        } else {
-            match sections.page_to_pfn(addr) {
-                Some(pfn) => Some(pfn << sections.page_shift),
-                None => self.translate(addr),
-            }
-        };
-        let Some(paddr) = paddr else { return Ok(None) };
-        let Some(buddy) = PageMark::buddy(self.prog) else {
-            return Ok(None);
-        };
-        let l = FreeAreaLayout::new(self.prog)?;
-        let pfn = paddr >> sections.page_shift;
-        let Some((head, order)) =
-            buddy_block_of(self.prog, sections, &self.map.layout, buddy, &l, pfn)?
-        else {
-            return Ok(None);
-        };
-        let Some(head_page) = sections.pfn_to_page(head) else {
-            return Ok(None);
-        };
-        let all = nodes(self.prog)?;
-        let multi = all.len() > 1;
-        for n in &all {
-            for z in &n.zones {
-                if z.free_pages == 0 || head < z.start_pfn || head - z.start_pfn >= z.spanned {
-                    continue;
-                }
-                for mt in 0..l.migrate_types {
-                    let fl = free_list(self.prog, &l, z.addr, order, mt, self.limit);
-                    if fl.blocks.contains(&head_page) {
-                        let pages = 1u64 << order;
-                        return Ok(Some(FreeBlock {
-                            node_heading: multi.then_some(n.id),
-                            zone: ZoneLine::new(&self.map, n, z, sections.page_shift),
-                            order,
-                            list_head: fl.head,
-                            first_page: head_page,
-                            pages,
-                            page_size: self.page_size,
-                            nth: (pages > 1).then_some(pfn - head + 1),
-                        }));
-                    }
-                }
-            }
-        }
-        Ok(None)
     }
 
     /// The task whose `task_struct` holds `vaddr`.
@@ -469,6 +399,64 @@ impl Ctx<'_> {
     }
 }
 
+/// crash's `dump_free_pages` searching for an address: the free block holding the page of `addr` (a `struct page`, a kernel virtual address,
+/// or with `physical` a physical one).
+pub(crate) fn free_block(
+    prog: &Program,
+    map: &MemMap,
+    addr: u64,
+    physical: bool,
+    limit: usize,
+) -> kdive_program::Result<Option<FreeBlock>> {
+    let sections = &map.sections;
+    let paddr = if physical {
+        Some(addr)
+    } else {
+        match sections.page_to_pfn(addr) {
+            Some(pfn) => Some(pfn << sections.page_shift),
+            None => prog.kernel_memory().and_then(|m| m.translate(addr).ok()),
+        }
+    };
+    let Some(paddr) = paddr else { return Ok(None) };
+    let Some(buddy) = PageMark::buddy(prog) else {
+        return Ok(None);
+    };
+    let l = FreeAreaLayout::new(prog)?;
+    let pfn = paddr >> sections.page_shift;
+    let Some((head, order)) = buddy_block_of(prog, sections, &map.layout, buddy, &l, pfn)? else {
+        return Ok(None);
+    };
+    let Some(head_page) = sections.pfn_to_page(head) else {
+        return Ok(None);
+    };
+    let all = nodes(prog)?;
+    let multi = all.len() > 1;
+    for n in &all {
+        for z in &n.zones {
+            if z.free_pages == 0 || head < z.start_pfn || head - z.start_pfn >= z.spanned {
+                continue;
+            }
+            for mt in 0..l.migrate_types {
+                let fl = free_list(prog, &l, z.addr, order, mt, limit);
+                if fl.blocks.contains(&head_page) {
+                    let pages = 1u64 << order;
+                    return Ok(Some(FreeBlock {
+                        node_heading: multi.then_some(n.id),
+                        zone: ZoneLine::new(map, n, z, sections.page_shift),
+                        order,
+                        list_head: fl.head,
+                        first_page: head_page,
+                        pages,
+                        page_size: 1u64 << sections.page_shift,
+                        nth: (pages > 1).then_some(pfn - head + 1),
+                    }));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// crash's `ordinal`: 1st, 2nd, 3rd, 4th... by the last digit alone (it writes 11st).
 fn ordinal(n: u64) -> String {
     let suffix = match n % 10 {
@@ -478,6 +466,44 @@ fn ordinal(n: u64) -> String {
         _ => "th",
     };
     format!("{n}{suffix}")
+}
+
+impl FreeBlock {
+    /// crash's lines for the block: its zone, its free list, and its first page (with which
+    /// of its pages `address` is in).
+    pub(crate) fn write(
+        &self,
+        address: u64,
+        physical: bool,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        if let Some(n) = self.node_heading {
+            writeln!(out, "NODE\n {n:2}")?;
+        }
+        writeln!(out, "{}", ZoneLine::header())?;
+        writeln!(out, "{}", self.zone.line())?;
+        writeln!(out, "AREA    SIZE  FREE_AREA_STRUCT")?;
+        writeln!(
+            out,
+            "{}",
+            area_line(self.order, self.list_head, self.page_size)
+        )?;
+        write!(out, "{:x}  ", self.first_page)?;
+        if let Some(nth) = self.nth {
+            let is = if physical && !address.is_multiple_of(self.page_size.max(1)) {
+                "is in"
+            } else {
+                "is"
+            };
+            write!(
+                out,
+                "({address:x} {is} {} of {} pages)",
+                ordinal(nth),
+                self.pages
+            )?;
+        }
+        writeln!(out)
+    }
 }
 
 impl AddressReport {
@@ -491,31 +517,7 @@ impl AddressReport {
                     writeln!(out, "{}", vmap_line(a))?;
                 }
                 Finding::Slab(s) => s.write(out)?,
-                Finding::FreeBlock(b) => {
-                    if let Some(n) = b.node_heading {
-                        writeln!(out, "NODE\n {n:2}")?;
-                    }
-                    writeln!(out, "{}", ZoneLine::header())?;
-                    writeln!(out, "{}", b.zone.line())?;
-                    writeln!(out, "AREA    SIZE  FREE_AREA_STRUCT")?;
-                    writeln!(out, "{}", area_line(b.order, b.list_head, b.page_size))?;
-                    write!(out, "{:x}  ", b.first_page)?;
-                    if let Some(nth) = b.nth {
-                        let is = if self.physical && self.address % b.page_size.max(1) != 0 {
-                            "is in"
-                        } else {
-                            "is"
-                        };
-                        write!(
-                            out,
-                            "({:x} {is} {} of {} pages)",
-                            self.address,
-                            ordinal(nth),
-                            b.pages
-                        )?;
-                    }
-                    writeln!(out)?;
-                }
+                Finding::FreeBlock(b) => b.write(self.address, self.physical, out)?,
             }
             writeln!(out)?;
         }

@@ -8,6 +8,7 @@
 
 pub mod address;
 pub mod counters;
+pub mod free_search;
 pub mod pages;
 pub mod slabs;
 pub mod vmalloc;
@@ -208,6 +209,16 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         Some('s') => slabs(prog, &f.positional, page_size, s.walk_limit),
         Some('p') => pages::run(s, prog, &f.positional, f.has('P')),
         Some('g') => pages::run_flags(prog, &f.positional),
+        Some('f') if !f.positional.is_empty() => {
+            let map = pages::MemMap::new(prog, page_size)?;
+            let addrs = addresses(&f.positional, f.has('P'), prog)?;
+            Ok(Box::new(free_search::lookup(
+                prog,
+                &map,
+                &addrs,
+                s.walk_limit,
+            )?))
+        }
         Some(c @ ('f' | 'F')) => {
             no_args(c)?;
             let map = pages::MemMap::new(prog, page_size)?;
@@ -247,11 +258,36 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         }
         Some('v') if f.positional.is_empty() => Ok(Box::new(vmalloc::areas(prog, s.walk_limit)?)),
         Some('S') => slabs::run_verbose(s, prog, &f.positional),
-        Some('v') => Err(usage("-v with an address is not implemented")),
+        Some('v') => {
+            let addrs = addresses(&f.positional, f.has('P'), prog)?;
+            Ok(Box::new(vmalloc::lookup(
+                prog,
+                &addrs,
+                page_size,
+                s.walk_limit,
+            )?))
+        }
         None if f.positional.is_empty() => Err(usage("give a flag or an address")),
         None => address::run(s, prog, &f.positional, f.has('P')),
         _ => Err(usage("this flag is not available yet")),
     }
+}
+
+/// The address operands of `-f` and `-v`, each with whether it is physical: all of them with
+/// -P, else those below the direct map (crash's `IS_KVADDR`).
+fn addresses(
+    words: &[String],
+    physical: bool,
+    prog: &kdive_program::Program,
+) -> Result<Vec<(u64, bool)>, CommandError> {
+    let direct_map = kdive_linux::mm::direct_map_base(prog);
+    words
+        .iter()
+        .map(|w| {
+            let a = pages::hex_operand(w)?;
+            Ok((a, physical || a < direct_map))
+        })
+        .collect()
 }
 
 /// crash's test for an address operand: hexadecimal digits only (after an optional `0x`).

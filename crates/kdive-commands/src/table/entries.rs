@@ -292,7 +292,7 @@ pub static DIS: Command = Command::new("dis", "disassemble kernel code", dis::ru
         ),
         Flag::letter('x', "symbol offsets in hexadecimal"),
         Flag::letter('d', "symbol offsets in decimal (the default)"),
-        Flag::letter('u', "ADDR is a user address of the current context").not_yet(),
+        Flag::letter('u', "ADDR is a user address of the current context"),
         Flag::letter('b', "bytes of inline data after each ud2 to skip").takes("N"),
     ])
     .args(&[
@@ -533,12 +533,19 @@ pub static KMEM: Command = Command::new(
         "a cache's slabs object by object, free or allocated (CPU, partial and full slabs)",
     ),
     Flag::letter('p', "every struct page (or the one of ADDR): mapping, index, count, flags"),
-    Flag::letter('P', "with -p: ADDR is a physical address"),
-    Flag::letter('f', "the buddy allocator's free lists: blocks per zone, order and migrate type"),
+    Flag::letter('P', "with -p, -f or -v: ADDR is a physical address"),
+    Flag::letter(
+        'f',
+        "the buddy allocator's free lists: blocks per zone, order and migrate type (or the free \
+         block holding ADDR's page)",
+    ),
     Flag::letter('F', "as -f, with every free block's first page"),
     Flag::letter('z', "each zone: size, watermarks and its vm_stat counters"),
     Flag::letter('n', "memory nodes, their zones, memory sections and memory blocks"),
-    Flag::letter('v', "vmalloc areas: vmap_area, vm_struct, address range, size"),
+    Flag::letter(
+        'v',
+        "vmalloc areas: vmap_area, vm_struct, address range, size (or the area holding ADDR)",
+    ),
     Flag::letter('V', "the VM counters: zone, node and event statistics"),
     Flag::letter('o', "each CPU's per-CPU offset"),
     Flag::letter('h', "huge page pools: size, free and total pages"),
@@ -555,8 +562,9 @@ pub static KMEM: Command = Command::new(
 ])
 .args(&[Arg::optional(
     "ADDR|NAME",
-    "an address (what it is; or for -p, -s, -g the page, object or flags it names; -f and -v \
-     with an address are not implemented) or, with -s and -S, a cache's name",
+    "an address (what it is; or for -p, -s, -g the page, object or flags it names; for -f the \
+     free block holding its page; for -v the vmalloc area holding it, or for a physical \
+     address the areas mapping it) or, with -s and -S, a cache's name",
 )
 .repeated()])
 .description(
@@ -827,7 +835,10 @@ pub static P: Command = Command::new("p", "the value of a C expression", print::
     .flags(&[
         Flag::letter('x', "integers in hexadecimal (also `p/x`)"),
         Flag::letter('d', "integers in decimal, the default (also `p/d`)"),
-        Flag::letter('u', "the expression is a user-space address").not_yet(),
+        Flag::letter(
+            'u',
+            "user addresses in the expression are read in the current context's process",
+        ),
     ])
     .args(&[EXPRESSION])
     .description(

@@ -15,6 +15,31 @@ pub enum Value<'p> {
     Int { value: u64, signed: bool },
     /// A string literal's bytes.
     Bytes(Vec<u8>),
+    /// A symbol no source types (gdb's "no debug info" symbol): a function's, or a variable's
+    /// that only a cast can read (`(unsigned long)jiffies`).
+    NoDebug(NoDebug),
+}
+
+/// A symbol without a type, as gdb keeps a minimal symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoDebug {
+    pub name: String,
+    pub address: u64,
+    /// A text (function) symbol; else data.
+    pub text: bool,
+}
+
+impl NoDebug {
+    /// gdb's name of the symbol's type: `<text variable, no debug info>` or `<data variable,
+    /// no debug info>`.
+    pub fn type_name(&self) -> String {
+        let kind = if self.text { "text" } else { "data" };
+        format!("<{kind} variable, no debug info>")
+    }
+
+    fn unknown_type(&self) -> ProgramError {
+        ProgramError::NoType(self.name.clone())
+    }
 }
 
 /// A scalar read out of a value: its bits, signedness, and the pointed-to type of a pointer
@@ -44,6 +69,7 @@ impl<'p> Value<'p> {
             Value::Int { signed: true, .. } => "long".into(),
             Value::Int { signed: false, .. } => "unsigned long".into(),
             Value::Bytes(b) => format!("char [{}]", b.len() + 1),
+            Value::NoDebug(n) => n.type_name(),
         }
     }
 
@@ -63,6 +89,15 @@ impl<'p> Value<'p> {
                 })
             }
             Value::Bytes(_) => return Err(type_error(op, self.describe(), "a string literal")),
+            // a function is its address; a variable's value is unknown
+            Value::NoDebug(n) if n.text => {
+                return Ok(Scalar {
+                    bits: n.address,
+                    signed: false,
+                    target: None,
+                })
+            }
+            Value::NoDebug(n) => return Err(n.unknown_type()),
             Value::Object(o) => o,
         };
         let prog = o.prog();
@@ -103,6 +138,7 @@ impl<'p> Value<'p> {
     fn object(&self, op: &'static str) -> Result<Object<'p>> {
         match self {
             Value::Object(o) => Ok(*o),
+            Value::NoDebug(n) => Err(n.unknown_type()),
             _ => Err(type_error(op, self.describe(), "not an object in memory")),
         }
     }
@@ -123,6 +159,17 @@ pub fn resolve_type(prog: &Program, t: &TypeName) -> Result<TypeId> {
     };
     for _ in 0..t.stars {
         id = types.pointer_to(id);
+    }
+    if let Some(d) = &t.function {
+        let params = d
+            .params
+            .iter()
+            .map(|p| resolve_type(prog, p))
+            .collect::<Result<Vec<_>>>()?;
+        id = types.function_of(id, &params, d.variadic);
+        for _ in 0..d.stars {
+            id = types.pointer_to(id);
+        }
     }
     Ok(id)
 }
@@ -217,6 +264,7 @@ impl<'p> Eval<'p> {
                     Value::Object(o) => o.size()?,
                     Value::Int { .. } => 8,
                     Value::Bytes(b) => b.len() as u64 + 1,
+                    Value::NoDebug(n) => return Err(n.unknown_type()),
                 };
                 Ok(Value::int(size, false))
             }
@@ -238,25 +286,39 @@ impl<'p> Eval<'p> {
             Ok(o) => Ok(Value::Object(o)),
             Err(e) => match self.prog.function(name) {
                 Ok(f) => Ok(Value::Object(f)),
-                Err(_) => Err(e),
+                Err(_) => match (e, self.prog.symbols().by_name(name)) {
+                    (ProgramError::NoType(_), Some(sym)) => Ok(Value::NoDebug(NoDebug {
+                        name: name.to_string(),
+                        address: sym.addr,
+                        text: matches!(sym.kind, 'T' | 't'),
+                    })),
+                    (e, _) => Err(e),
+                },
             },
         }
     }
 
     fn unary(&self, op: UnOp, x: &Expr) -> Result<Value<'p>> {
         if op == UnOp::AddrOf {
-            return match self.eval(x) {
-                Ok(v) => Ok(Value::Object(v.object("&")?.address_of()?)),
-                // `&sym` of a symbol no source types: its address, as a `void *`
-                Err(ProgramError::NoType(name)) if matches!(x, Expr::Ident(n) if *n == name) => {
-                    let addr = self.prog.symbol_address(&name)?;
+            return match self.eval(x)? {
+                // `&sym` of a symbol no source types: its address, as a `void *` (gdb types
+                // it `<data variable, no debug info> *`; the address is all that is known,
+                // and a void pointer casts to whatever the reader knows the symbol to be)
+                Value::NoDebug(n) => {
                     let ty = self.prog.types().pointer_to(TypeId::VOID);
-                    Ok(Value::Object(Object::value(self.prog, ty, addr)))
+                    Ok(Value::Object(Object::value(self.prog, ty, n.address)))
                 }
-                Err(e) => Err(e),
+                v => Ok(Value::Object(v.object("&")?.address_of()?)),
             };
         }
         let v = self.eval(x)?;
+        if let (UnOp::Deref, Value::NoDebug(n)) = (op, &v) {
+            // `*function` is the function; `*variable` needs its type
+            return match n.text {
+                true => Ok(v),
+                false => Err(n.unknown_type()),
+            };
+        }
         if op == UnOp::Deref {
             let o = v.object("*")?;
             let (_, t) = self.prog.types().resolve(o.type_id())?;
@@ -370,6 +432,12 @@ impl<'p> Eval<'p> {
     }
 
     fn cast(&self, ty: TypeId, v: Value<'p>) -> Result<Value<'p>> {
+        // gdb: a variable without a type is read as the type it is cast to
+        if let Value::NoDebug(n) = &v {
+            if !n.text {
+                return Ok(Value::Object(Object::reference(self.prog, ty, n.address)));
+            }
+        }
         let types = self.prog.types();
         let (_, t) = types.resolve(ty)?;
         match &t.kind {

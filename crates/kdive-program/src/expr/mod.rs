@@ -9,5 +9,5 @@
 mod eval;
 mod parse;
 
-pub use eval::{evaluate, resolve_type, Value};
-pub use parse::{parse, BinOp, Expr, ParseError, TypeName, UnOp};
+pub use eval::{evaluate, resolve_type, NoDebug, Value};
+pub use parse::{parse, BinOp, Expr, FunctionDeclarator, ParseError, TypeName, UnOp};

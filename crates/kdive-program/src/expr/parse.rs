@@ -8,11 +8,34 @@ const MAX_DEPTH: usize = 256;
 const MAX_LEN: usize = 1 << 16;
 
 /// A type as written in a cast, `sizeof` or `offsetof`: its base (`struct rq`,
-/// `unsigned long`, `u64`) and how many `*` follow.
+/// `unsigned long`, `u64`), how many `*` follow, and for a function pointer its declarator
+/// (`void (*)(void)`: base `void`, no stars, a declarator of one star and no parameters).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TypeName {
     pub base: String,
     pub stars: u32,
+    pub function: Option<FunctionDeclarator>,
+}
+
+/// The `(*)(PARAMS)` of a function pointer type: the pointer's stars and the parameters'
+/// types (`(void)` is none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionDeclarator {
+    pub stars: u32,
+    pub params: Vec<TypeName>,
+    /// The parameters end with `...`.
+    pub variadic: bool,
+}
+
+impl TypeName {
+    /// A plain (not function pointer) type: `base` and `stars` stars.
+    pub fn new(base: impl Into<String>, stars: u32) -> TypeName {
+        TypeName {
+            base: base.into(),
+            stars,
+            function: None,
+        }
+    }
 }
 
 impl fmt::Display for TypeName {
@@ -20,6 +43,21 @@ impl fmt::Display for TypeName {
         f.write_str(&self.base)?;
         if self.stars > 0 {
             write!(f, " {}", "*".repeat(self.stars as usize))?;
+        }
+        if let Some(d) = &self.function {
+            let mut params: Vec<String> = d.params.iter().map(|p| p.to_string()).collect();
+            if d.variadic {
+                params.push("...".into());
+            }
+            if params.is_empty() {
+                params.push("void".into());
+            }
+            write!(
+                f,
+                " ({})({})",
+                "*".repeat(d.stars as usize),
+                params.join(", ")
+            )?;
         }
         Ok(())
     }
@@ -118,7 +156,7 @@ enum Tok {
 /// Punctuators, longest first so that `->` wins over `-`.
 const PUNCTS: &[&str] = &[
     "->", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "+", "-", "*", "/", "%", "&", "|", "^",
-    "~", "!", "(", ")", "[", "]", ".", ",", "?", ":", "<", ">",
+    "~", "!", "(", ")", "[", "]", "...", ".", ",", "?", ":", "<", ">",
 ];
 
 /// Words that start a type (besides `struct`/`union`/`enum` and typedef names).
@@ -458,7 +496,60 @@ impl Parser<'_> {
         if base.is_empty() {
             return err(self.pos(), "a type needs a name besides its qualifiers");
         }
-        Ok(TypeName { base, stars })
+        let function = if self.is_punct("(") && matches!(self.peek_at(1), Some(Tok::Punct("*"))) {
+            Some(self.function_declarator()?)
+        } else {
+            None
+        };
+        Ok(TypeName {
+            base,
+            stars,
+            function,
+        })
+    }
+
+    /// `(*)(PARAMS)` after a function pointer's return type.
+    fn function_declarator(&mut self) -> Result<FunctionDeclarator, ParseError> {
+        self.enter()?;
+        self.expect("(")?;
+        let mut stars = 0;
+        while self.eat("*") {
+            stars += 1;
+        }
+        self.expect(")")?;
+        self.expect("(")?;
+        let (mut params, mut variadic) = (Vec::new(), false);
+        let void_alone = matches!(self.peek(), Some(Tok::Ident(w)) if w == "void")
+            && matches!(self.peek_at(1), Some(Tok::Punct(")")));
+        if void_alone {
+            self.at += 1;
+        }
+        if !void_alone && !self.is_punct(")") {
+            loop {
+                if self.eat("...") {
+                    variadic = true;
+                    break;
+                }
+                if !self.type_starts(0) {
+                    return err(self.pos(), "a parameter's type expected");
+                }
+                params.push(self.type_name()?);
+                // a parameter's name is allowed, and left out
+                if matches!(self.peek(), Some(Tok::Ident(_))) {
+                    self.at += 1;
+                }
+                if !self.eat(",") {
+                    break;
+                }
+            }
+        }
+        self.expect(")")?;
+        self.depth -= 1;
+        Ok(FunctionDeclarator {
+            stars,
+            params,
+            variadic,
+        })
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
@@ -655,10 +746,7 @@ mod tests {
 
     #[test]
     fn casts_and_parenthesised_expressions() {
-        let t = |base: &str, stars| TypeName {
-            base: base.into(),
-            stars,
-        };
+        let t = |base: &str, stars| TypeName::new(base, stars);
         assert_eq!(
             p("(struct rq *)0xffff8e119a331980"),
             Expr::Cast(t("struct rq", 1), int(0xffff8e119a331980))
@@ -694,6 +782,62 @@ mod tests {
             Expr::Offsetof(t("struct task_struct", 0), "se.vruntime".into())
         );
         assert_eq!(p("(const char *)0"), Expr::Cast(t("char", 1), int(0)));
+    }
+
+    #[test]
+    fn function_pointer_casts() {
+        let f = |base: &str, stars, fstars, params: Vec<TypeName>, variadic| TypeName {
+            base: base.into(),
+            stars,
+            function: Some(FunctionDeclarator {
+                stars: fstars,
+                params,
+                variadic,
+            }),
+        };
+        let void_fn = f("void", 0, 1, vec![], false);
+        assert_eq!(
+            p("(void (*)(void))0xffffffff81000000"),
+            Expr::Cast(void_fn.clone(), int(0xffffffff81000000))
+        );
+        assert_eq!(void_fn.to_string(), "void (*)(void)");
+        let read = f(
+            "long",
+            0,
+            1,
+            vec![
+                TypeName::new("struct kiocb", 1),
+                TypeName::new("struct iov_iter", 1),
+            ],
+            false,
+        );
+        // parameter names are allowed and dropped
+        assert_eq!(
+            p("(long (*)(struct kiocb *iocb, struct iov_iter *))x"),
+            Expr::Cast(read.clone(), id("x"))
+        );
+        assert_eq!(
+            read.to_string(),
+            "long (*)(struct kiocb *, struct iov_iter *)"
+        );
+        let printk = f("int", 0, 2, vec![TypeName::new("char", 1)], true);
+        assert_eq!(
+            p("*(int (**)(const char *, ...))y"),
+            Expr::Unary(UnOp::Deref, Box::new(Expr::Cast(printk.clone(), id("y"))))
+        );
+        assert_eq!(printk.to_string(), "int (**)(char *, ...)");
+        assert_eq!(p("sizeof(void (*)(void))"), Expr::SizeofType(void_fn));
+        // malformed declarators are errors, not panics
+        for bad in [
+            "(void (*)x",
+            "(void (*)(void)",
+            "(void (*)(1))0",
+            "(void (*)(int,))0",
+            "(void (*",
+            "(void (*)(...",
+        ] {
+            assert!(parse(bad, &|_| false).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::cell::Cell;
 use std::fmt::Write;
 
 use kdive_debuginfo::{Member, TypeId, TypeKind};
+use kdive_memory::ReadVirt;
 
 use crate::{Object, Program, ProgramError, Result};
 
@@ -287,11 +288,8 @@ impl Printer<'_, '_> {
             }
         }
         if is_char_type(self.prog, tid) {
-            match self
-                .prog
-                .mem()
-                .read_cbytes(v, self.opts.max_elements.saturating_add(1))
-            {
+            // through the program: a user address under `-u` is read in the process
+            match ReadVirt::read_cbytes(self.prog, v, self.opts.max_elements.saturating_add(1)) {
                 Ok(bytes) => {
                     let shown = &bytes[..bytes.len().min(self.opts.max_elements)];
                     out.push(' ');
