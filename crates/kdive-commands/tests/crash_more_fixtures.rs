@@ -49,6 +49,7 @@ const COMPARED: &[&str] = &[
     "files-d-dentry",
     "set-c-1-bt",
     "vm-m-1-head",
+    "vm-p-sleep-head",
     "sys-c-head",
     "sys-t",
 ];
@@ -375,5 +376,59 @@ fn pci_devices() {
             );
             assert!(d["pcie_type"].is_null(), "{}: {id}", fx.name);
         }
+    }
+}
+
+/// `vm -P`, `vm -R` and `--json` of `vm -p` against crash's `vm -p` of the `sleep` task
+/// (`095-vm-p-sleep-head.txt`): its first VMA and that VMA's page; `vm -f` against the
+/// kernel's `VM_*` values (`include/linux/mm.h`).
+#[test]
+fn vm_pages_single_vma_and_references() {
+    for (fx, files) in with_vmlinux("vm_pages_single_vma_and_references") {
+        let Some((_, path)) = fx.crash_more(&[95]).into_iter().next() else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+        // "crash> vm -p PID | head -40", the task line, the VM header and line, the VMA
+        // header, the first VMA, "VIRTUAL  PHYSICAL", its one page
+        let pid = lines[0].split_whitespace().nth(3).unwrap();
+        let (task, vma_line, page_line) = (lines[1], lines[5], lines[7]);
+        assert!(lines[6].starts_with("VIRTUAL"), "{}", fx.name);
+        let vma = vma_line.split_whitespace().next().unwrap();
+        let phys = page_line.split_whitespace().nth(1).unwrap();
+        let s = Session::open_with(&files, &Default::default()).unwrap();
+
+        let single = answer(&s, &format!("vm -P {vma} {pid}"));
+        let want = [task, lines[4], vma_line, lines[6], page_line];
+        assert_eq!(normalized(&single), want, "{}: vm -P", fx.name);
+        assert_eq!(
+            normalized(&answer(&s, &format!("vm -P 1234 {pid}"))),
+            [task, "(not found)"],
+            "{}",
+            fx.name
+        );
+
+        // the physical address of that page finds the VMA and the page only
+        let by_phys = normalized(&answer(&s, &format!("vm -R {phys} {pid}")));
+        let want = [task, lines[2], lines[3], lines[4], vma_line, lines[6], page_line];
+        assert_eq!(by_phys, want, "{}: vm -R", fx.name);
+
+        let json = run(&s, &format!("vm -p {pid}")).unwrap().json();
+        let first = &json["tasks"][0]["vmas"][0];
+        assert_eq!(first["vma"], format!("0x{vma}"), "{}", fx.name);
+        assert_eq!(first["pages"][0]["state"]["kind"], "mapped");
+        assert_eq!(first["pages"][0]["state"]["physical"], format!("0x{phys}"));
+
+        // VM_READ|VM_WRITE|VM_MAYREAD|VM_MAYWRITE|VM_MAYEXEC|VM_GROWSDOWN|VM_ACCOUNT: a stack
+        assert_eq!(
+            answer(&s, "vm -f 100173"),
+            "100173: (READ|WRITE|MAYREAD|MAYWRITE|MAYEXEC|GROWSDOWN|ACCOUNT)\n",
+            "{}",
+            fx.name
+        );
+        // -v: each VMA's vm_area_struct, its vm_start the VMA's start
+        let v = answer(&s, &format!("vm -v {pid}"));
+        assert!(v.contains("struct vm_area_struct {\n  vm_start = 4194304,"), "{v}");
     }
 }

@@ -1,5 +1,6 @@
 //! Swap devices (`swap_info[]`): each area's size, use, priority and file.
 
+use kdive_memory::EntryFormat;
 use kdive_program::{Program, Result};
 
 use crate::fs::d_path;
@@ -43,6 +44,45 @@ pub fn swap_areas(prog: &Program) -> Result<(Vec<SwapArea>, Vec<String>)> {
         }
     }
     Ok((out, problems))
+}
+
+/// A swap entry as a non-present page-table entry holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SwapEntry {
+    /// Index in `swap_info[]`.
+    pub area: u64,
+    /// Page offset in the area.
+    pub offset: u64,
+}
+
+/// Decodes the swap entry of a non-present PTE (`__pte_to_swp_entry`, `__swp_type`,
+/// `__swp_offset`). x86_64 since the L1TF mitigation (4.18): the type in bits 59..63, the
+/// offset inverted in bits 9..58. aarch64: the type in bits 3..7, the offset from bit 8.
+pub fn swap_entry(format: &EntryFormat, pte: u64) -> SwapEntry {
+    match format {
+        EntryFormat::X86 { .. } => SwapEntry {
+            area: pte >> 59,
+            offset: (!pte << 5) >> 14,
+        },
+        EntryFormat::Arm64 { .. } => SwapEntry {
+            area: (pte >> 3) & 0x1f,
+            offset: pte >> 8,
+        },
+    }
+}
+
+/// The path of the file or device of `swap_info[area]`, `None` when the slot is empty or
+/// out of the table (`nr_swapfiles`).
+pub fn swap_area_path(prog: &Program, area: u64) -> Result<Option<String>> {
+    let nr = u64::from(prog.mem().read_u32(prog.symbol_address("nr_swapfiles")?)?);
+    if area >= nr.min(64) {
+        return Ok(None);
+    }
+    let p = prog.read_u64(prog.symbol_address("swap_info")? + 8 * area)?;
+    if p == 0 {
+        return Ok(None);
+    }
+    Ok(read_area(prog, p)?.and_then(|a| a.path))
 }
 
 fn read_area(prog: &Program, addr: u64) -> Result<Option<SwapArea>> {

@@ -4,7 +4,7 @@ use kdive_debuginfo::NameKind;
 
 use super::{example, Arg, Command, Flag};
 use crate::{
-    analyze, bpf, bt, dev, dis, eval, files, foreach, fuser, help, info, ipcs, irq, kmem, list,
+    alias, analyze, bpf, bt, dev, dis, eval, files, foreach, fuser, help, info, ipcs, irq, kmem, list,
     log, mach, modules, mount, net, oops, print, ps, rd, runq, search, set, sig, structs, swap,
     sym, sys, timer, tree, vm, vtop, waitq,
 };
@@ -93,10 +93,23 @@ pub static POINTER: Command = Command::new(
     ),
 ]);
 
-pub static ALIAS: Command = Command::new("alias", "command aliases", |_, _| Err(ALIAS.refusal()))
-.instead(
-    "not implemented yet. Aliases of kdive's own commands are listed by `help COMMAND` (for example `*` for `struct` and `union`); a shell alias around `kdive DUMP -c` gives others.",
-);
+pub static ALIAS: Command = Command::new("alias", "list or define command aliases", alias::run)
+    .args(&[
+        Arg::optional("NAME", "an alias: show it, or define it"),
+        Arg::optional("COMMAND", "what NAME stands for: a command and its first words (\"\" deletes the alias)").repeated(),
+    ])
+    .description(
+        "Without arguments, lists the aliases: crash's builtin ones (man, ?, quit, sf, sn, hex, \
+     dec, g, px, pd, for, size, dmesg, lsmod), then those defined in this session. With a \
+     NAME, shows that alias; with a COMMAND too, defines it: a command line starting with NAME \
+     then runs COMMAND followed by the rest of the line, at the prompt and in -c alike. The \
+     COMMAND must start with a command's name, and NAME must not be one.",
+    )
+    .examples(&[
+        example("alias", "every alias"),
+        example("alias ll \"bt -l\"", "ll runs bt -l (ll 1 runs bt -l 1)"),
+        example("alias ll \"\"", "delete ll"),
+    ]);
 
 pub static ASCII: Command = Command::new(
     "ascii",
@@ -1044,10 +1057,17 @@ pub static RD: Command = Command::new("rd", "memory contents", rd::run)
         ),
     ]);
 
-pub static REPEAT: Command = Command::new("repeat", "run a command again and again", |_, _| Err(REPEAT.refusal()))
-.instead(
-    "not implemented yet; a dump does not change between runs, so repeating a command shows the same answer (crash's repeat is meant for live systems).",
-);
+pub static REPEAT: Command = Command::new("repeat", "run a command several times", alias::run_repeat)
+    .args(&[
+        Arg::optional("-N", "how many runs (1 to 1000; one without it)"),
+        Arg::required("COMMAND", "the command line to run, with its flags").repeated(),
+    ])
+    .description(
+        "Runs the command line N times and shows each answer. crash repeats a command every N \
+     seconds until interrupted, which is for live systems; a dump does not change, so here N \
+     counts the runs (each shows the same answer) and the command always ends.",
+    )
+    .examples(&[example("repeat -3 runq", "runq three times")]);
 
 pub static RUNQ: Command = Command::new("runq", "each CPU's runqueue", runq::run)
     .flags(&[
@@ -1408,14 +1428,14 @@ pub static VM: Command = Command::new(
 )
 .flags(&[
     Flag::letter('m', "the task's mm_struct, as struct prints it"),
-    Flag::letter('p', "each page of every VMA with its physical address").not_yet(),
-    Flag::letter('v', "every VMA's vm_area_struct").not_yet(),
-    Flag::letter('R', "only the VMAs referring to this").not_yet(),
-    Flag::letter('f', "the names of these VMA flags").takes("FLAGS").not_yet(),
-    Flag::letter('P', "one VMA's pages").takes("VMA").not_yet(),
-        Flag::letter('M', "use this mm_struct (a task whose mm was already cleared)").takes("MM").not_yet(),
-        Flag::letter('x', "with -v, integers in hexadecimal").not_yet(),
-        Flag::letter('d', "with -v, integers in decimal").not_yet(),
+    Flag::letter('p', "each page of every VMA with its physical address, swap or file location"),
+    Flag::letter('v', "every VMA's vm_area_struct"),
+    Flag::letter('R', "only the VMAs and pages referring to this: an address, flags, a swap or file offset, a file name").takes("REF"),
+    Flag::letter('f', "the names of these VMA flags (the kernel's vmaflag_names)").takes("FLAGS"),
+    Flag::letter('P', "one VMA's pages").takes("VMA"),
+    Flag::letter('M', "use this mm_struct (a task whose mm was already cleared)").takes("MM"),
+    Flag::letter('x', "with -m or -v, integers in hexadecimal"),
+    Flag::letter('d', "with -m or -v, integers in decimal"),
     ])
 .args(&[TASKS])
 .per_task(vm::for_tasks)
