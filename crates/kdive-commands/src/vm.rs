@@ -227,8 +227,8 @@ pub struct Vm {
     /// `-P`: the VMA asked for; `-R`: the reference (null otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    /// Columns of the PHYSICAL field of page lines (crash's `PADDR_PRLEN`, at least 8).
-    #[serde(default, skip_serializing)]
+    /// Columns of the PHYSICAL field of page lines (crash's `PADDR_PRLEN`: the digits of the
+    /// highest physical address, at least 8).
     pub phys_width: usize,
 }
 

@@ -171,6 +171,13 @@ fn commands(fx: &Fixture, raw_file: &str) -> Vec<String> {
         "help",
         "help ps",
         "vm -m 1",
+        "vm -p 1",
+        "vm -v 1",
+        "vm -x -v 1",
+        "vm -R 400000 1",
+        "vm -f 100173",
+        "alias",
+        "alias ll \"ps -l\"",
     ]
     .iter()
     .map(|c| c.to_string())
@@ -288,7 +295,9 @@ fn read_back(cmd: &str, v: Value) -> Box<dyn Report> {
         "mount" => de::<mount::Mount>(cmd, v),
         "files" if has("-d") => de::<files::DentryRow>(cmd, v),
         "files" => de::<files::Files>(cmd, v),
+        "vm" if has("-f") => de::<vm::VmFlags>(cmd, v),
         "vm" => de::<vm::Vm>(cmd, v),
+        "alias" => de::<alias::AliasReport>(cmd, v),
         "net" if has("-s") => de::<net::NetSockets>(cmd, v),
         "net" if has("-a") => de::<net::NetArp>(cmd, v),
         "net" => de::<net::Net>(cmd, v),

@@ -230,3 +230,23 @@ pub fn args_and_env(prog: &Program, mm: u64) -> Result<(Vec<u8>, Vec<u8>)> {
     };
     Ok((read("arg_start", "arg_end")?, read("env_start", "env_end")?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_offsets_count_pages_from_vm_pgoff() {
+        // linear_page_index: ((addr - vm_start) >> PAGE_SHIFT) + vm_pgoff, in bytes
+        let v = Vma {
+            addr: 0,
+            start: 0x400000,
+            end: 0x500000,
+            flags: 0,
+            file: None,
+            pgoff: 0x20,
+        };
+        assert_eq!(v.file_offset(0x400000, 4096), 0x20000);
+        assert_eq!(v.file_offset(0x403fff, 4096), 0x23000);
+    }
+}

@@ -117,3 +117,25 @@ fn read_area(prog: &Program, addr: u64) -> Result<Option<SwapArea>> {
         path,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swap_entries_decode_as_the_kernel_encodes_them() {
+        // x86_64 (pgtable_64.h, L1TF): pte = (~offset << SWP_OFFSET_SHIFT(14) >> SWP_TYPE_BITS(5))
+        //                                    | type << (64 - SWP_TYPE_BITS)
+        let (area, offset) = (3u64, 0x1_2345u64);
+        let pte = ((!offset) << 14 >> 5) | (area << 59);
+        let x86 = EntryFormat::X86 { clear: 0 };
+        assert_eq!(swap_entry(&x86, pte), SwapEntry { area, offset });
+        // aarch64: type at __SWP_TYPE_SHIFT 3 (5 bits), offset from __SWP_OFFSET_SHIFT 8
+        let arm = EntryFormat::Arm64 {
+            page_shift: 12,
+            lpa2: false,
+        };
+        let pte = (area << 3) | (offset << 8);
+        assert_eq!(swap_entry(&arm, pte), SwapEntry { area, offset });
+    }
+}

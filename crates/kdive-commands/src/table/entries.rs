@@ -410,7 +410,7 @@ pub static FOREACH: Command = Command::new(
          kernel threads, user tasks, or the tasks running on a CPU; every task when none is given",
     )
     .repeated(),
-    Arg::required("COMMAND", "`bt`, `files`, `vm`, `sig` or `net`"),
+    Arg::required("COMMAND", "`bt`, `files`, `vm`, `sig`, `net`, `ps` or `task`"),
     Arg::optional("FLAGS", "the command's flags").repeated(),
 ])
 .description(
@@ -911,7 +911,8 @@ pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
         "only these tasks: a PID, a task_struct address or a command name",
     )
     .repeated()])
-    .description(
+    .per_task(foreach::ps_for_tasks)
+.description(
         "Lists tasks in PID order (the idle tasks by CPU) with parent PID, CPU, task_struct \
          address, state, share of memory, virtual and resident size and command name. Tasks \
          running on a CPU are marked `>`.\n\n\
@@ -1315,7 +1316,8 @@ pub static TASK: Command = Command::new("task", "tasks' task_struct contents", s
         Flag::letter('d', "integers in decimal (the default)"),
     ])
     .args(&[TASKS])
-    .description(
+    .per_task(foreach::task_for_tasks)
+.description(
         "Prints the task_struct of each task (and its thread_info where it is separate from the \
      task's start), in gdb's format as crash does.",
     )
