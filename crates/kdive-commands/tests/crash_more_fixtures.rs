@@ -455,3 +455,35 @@ fn foreach_ps_and_task() {
         assert!(run(&s, "foreach nosuchcomm ps").is_err());
     }
 }
+
+/// `files -c`: a regular file's `i_mapping` is its inode's own `i_data` (`inode_init_always`),
+/// and the page cache holds no page past its size (truncation drops them).
+#[test]
+fn files_c_page_cache_of_open_files() {
+    for (fx, files) in with_vmlinux("files_c_page_cache_of_open_files") {
+        let s = Session::open_with(&files, &Default::default()).unwrap();
+        let prog = s.kernel().unwrap();
+        let inode_ty = prog.type_("struct inode").unwrap();
+        let i_data = kdive_program::object::offset_of(prog, inode_ty, "i_data").unwrap();
+        let json = run(&s, "files -c 1").unwrap().json();
+        let mut regular = 0;
+        for f in json["tasks"][0]["files"].as_array().unwrap() {
+            let hex = |v: &serde_json::Value| u64::from_str_radix(&v.as_str().unwrap()[2..], 16).unwrap();
+            if f["type"] != "REG" {
+                continue;
+            }
+            let inode = hex(&f["inode"]);
+            let cache = &f["page_cache"];
+            assert_eq!(hex(&cache["i_mapping"]), inode + i_data, "{}", fx.name);
+            let size = prog
+                .object("struct inode", inode)
+                .and_then(|i| i.member("i_size")?.read_u64())
+                .unwrap();
+            assert!(cache["nrpages"].as_u64().unwrap() <= size.div_ceil(4096), "{}", fx.name);
+            regular += 1;
+        }
+        assert!(regular > 0, "{}: init has no regular file open", fx.name);
+        let text = answer(&s, "files -c 1");
+        assert!(text.contains("\n FD      INODE          I_MAPPING     NRPAGES TYPE PATH\n"), "{text}");
+    }
+}

@@ -178,6 +178,9 @@ fn commands(fx: &Fixture, raw_file: &str) -> Vec<String> {
         "vm -f 100173",
         "alias",
         "alias ll \"ps -l\"",
+        "files -c 1",
+        "irq -u",
+        "foreach 1 ps",
     ]
     .iter()
     .map(|c| c.to_string())
@@ -270,6 +273,7 @@ fn read_back(cmd: &str, v: Value) -> Box<dyn Report> {
         "foreach" if has("files") => de::<files::Files>(cmd, v),
         "foreach" if has("sig") => de::<sig::Sig>(cmd, v),
         "foreach" if has("net") => de::<net::NetSockets>(cmd, v),
+        "foreach" if has("ps") => de::<ps::Ps>(cmd, v),
         "foreach" => de::<vm::Vm>(cmd, v),
         "set" => de::<set::SetReport>(cmd, v),
         "info" => de::<info::Info>(cmd, v),

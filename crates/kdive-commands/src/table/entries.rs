@@ -383,7 +383,7 @@ pub static FILES: Command = Command::new(
 .flags(&[
     Flag::letter('d', "this dentry's inode, superblock, type and path").takes("DENTRY"),
     Flag::letter('p', "the pages an inode has in the page cache").not_yet(),
-    Flag::letter('c', "each file's page-cache pages").not_yet(),
+    Flag::letter('c', "each file's inode, i_mapping and pages in the page cache"),
     Flag::letter('R', "only the files referring to this").not_yet(),
 ])
 .args(&[TASKS])
@@ -514,7 +514,7 @@ pub static IRQ: Command = Command::new("irq", "IRQ descriptors and their actions
         Flag::letter('a', "the CPUs each IRQ may be delivered to"),
         Flag::letter('b', "the softirq vectors and their handlers"),
         Flag::letter('d', "the interrupt descriptor table").not_yet(),
-        Flag::letter('u', "only the IRQs in use").not_yet(),
+        Flag::letter('u', "only the IRQs in use (those with a descriptor)"),
     ])
     .description(
         "Lists every IRQ number with its irq_desc, irq_chip and the irqaction handlers chained on \
