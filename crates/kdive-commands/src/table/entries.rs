@@ -1443,12 +1443,21 @@ pub static VM: Command = Command::new(
 .per_task(vm::for_tasks)
 .description(
     "Shows a task's mm_struct, page directory, resident and virtual size, then every VMA (from \
-     the maple tree, or the list on older kernels) with its range, flags and file.",
+     the maple tree, or the list on older kernels) with its range, flags and file.\n\n\
+     -p follows each VMA with its pages: the physical address of a page in memory, SWAP: with \
+     the swap area and page offset of a swapped-out one, FILE: with the file and byte offset of \
+     a file page not in memory, or (not mapped). -P does so for one VMA. -R shows only the VMAs \
+     and pages that refer to a value (the mm_struct or page directory, a VMA's address or \
+     flags, a page's virtual or physical address, swap or file offset) or to a file name. -f \
+     names the bits of a vm_flags value with the kernel's own table (vmaflag_names).",
 )
 .examples(&[
     example("vm", "the current context's address space"),
     example("vm 1", "PID 1's address space"),
     example("vm -m 1", "PID 1's mm_struct"),
+    example("vm -p 1", "PID 1's pages, where each one is"),
+    example("vm -R 400000 1", "what in PID 1's address space refers to 0x400000"),
+    example("vm -f 100173", "the names of these VMA flags"),
 ]);
 
 pub static VTOP: Command = Command::new(
