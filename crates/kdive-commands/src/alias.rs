@@ -66,7 +66,11 @@ pub(crate) fn expand(s: &Session, words: Vec<String>) -> Vec<String> {
         return words;
     };
     match s.alias(first) {
-        Some(a) => a.command.into_iter().chain(words.into_iter().skip(1)).collect(),
+        Some(a) => a
+            .command
+            .into_iter()
+            .chain(words.into_iter().skip(1))
+            .collect(),
         None => words,
     }
 }

@@ -245,7 +245,10 @@ impl Session {
 impl Session {
     /// The alias named `name`.
     pub fn alias(&self, name: &str) -> Option<crate::alias::Alias> {
-        self.lock_aliases().iter().find(|a| a.alias == name).cloned()
+        self.lock_aliases()
+            .iter()
+            .find(|a| a.alias == name)
+            .cloned()
     }
 
     /// Every alias, builtin ones first, in the order they were defined.

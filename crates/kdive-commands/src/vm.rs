@@ -307,7 +307,11 @@ impl Report for VmFlags {
     fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{:x}: ({})", self.flags, self.names.join("|"))?;
         if self.unnamed != 0 {
-            writeln!(out, "vm: bits {:#x} have no name in {}", self.unnamed, self.source)?;
+            writeln!(
+                out,
+                "vm: bits {:#x} have no name in {}",
+                self.unnamed, self.source
+            )?;
         }
         Ok(())
     }
@@ -327,10 +331,11 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
 
 /// `vm -f FLAGS`.
 fn vm_flags(s: &Session, w: &str) -> Result<Box<dyn Report>, CommandError> {
-    let flags = parse_hex(w)
-        .ok_or_else(|| CommandError::Usage(format!("vm: invalid flags value: {w}")))?;
+    let flags =
+        parse_hex(w).ok_or_else(|| CommandError::Usage(format!("vm: invalid flags value: {w}")))?;
     let prog = s.kernel()?;
-    let kernel = vma_flag_names(prog).map_err(|source| CommandError::Program { cmd: "vm", source })?;
+    let kernel =
+        vma_flag_names(prog).map_err(|source| CommandError::Program { cmd: "vm", source })?;
     Ok(Box::new(match kernel {
         Some(t) => VmFlags::new(flags, &t, "the kernel's vmaflag_names"),
         None => {
@@ -497,18 +502,15 @@ pub(crate) fn for_tasks(
         ),
         None => None,
     };
-    let forced_mm = match f.value('M') {
-        Some(w) => Some(
-            parse_hex(w)
-                .ok_or_else(|| CommandError::Usage(format!("vm: invalid mm_struct address: {w}")))?,
-        ),
-        None => None,
-    };
+    let forced_mm =
+        match f.value('M') {
+            Some(w) => Some(parse_hex(w).ok_or_else(|| {
+                CommandError::Usage(format!("vm: invalid mm_struct address: {w}"))
+            })?),
+            None => None,
+        };
     let reference = f.value('R').map(Reference::new);
-    let wants_pages = matches!(
-        mode,
-        VmMode::Pages | VmMode::SingleVma | VmMode::Reference
-    );
+    let wants_pages = matches!(mode, VmMode::Pages | VmMode::SingleVma | VmMode::Reference);
     let km = match (wants_pages, prog.kernel_memory()) {
         (true, Some(k)) => Some(&**k),
         (true, None) => {
@@ -608,7 +610,8 @@ pub(crate) fn for_tasks(
                     budget,
                 }),
                 Err(e) => {
-                    tv.problems.push(format!("mm_struct.pgd {:#x}: {e}", tv.pgd));
+                    tv.problems
+                        .push(format!("mm_struct.pgd {:#x}: {e}", tv.pgd));
                     None
                 }
             },
@@ -621,7 +624,9 @@ pub(crate) fn for_tasks(
                     .and_then(|o| struct_value(&o, None, print, None))
                 {
                     Ok(sv) => tv.vma_structs.push(sv),
-                    Err(e) => tv.problems.push(format!("vm_area_struct {:#x}: {e}", v.addr)),
+                    Err(e) => tv
+                        .problems
+                        .push(format!("vm_area_struct {:#x}: {e}", v.addr)),
                 }
                 continue;
             }
@@ -723,17 +728,15 @@ impl Report for Vm {
                         v.write_body(out)?;
                     }
                 }
-                VmMode::SingleVma => {
-                    match t.vmas.first() {
-                        Some(v) => {
-                            writeln!(out, "{}", VmaRow::HEADER)?;
-                            writeln!(out, "{}", v.line())?;
-                            self.write_pages(v.pages.as_deref().unwrap_or_default(), out)?;
-                        }
-                        None if t.mm != 0 => writeln!(out, "(not found)")?,
-                        None => {}
+                VmMode::SingleVma => match t.vmas.first() {
+                    Some(v) => {
+                        writeln!(out, "{}", VmaRow::HEADER)?;
+                        writeln!(out, "{}", v.line())?;
+                        self.write_pages(v.pages.as_deref().unwrap_or_default(), out)?;
                     }
-                }
+                    None if t.mm != 0 => writeln!(out, "(not found)")?,
+                    None => {}
+                },
                 VmMode::Vmas | VmMode::Pages => {
                     t.write_vm_data(out)?;
                     if t.mm != 0 && self.mode == VmMode::Vmas {
@@ -772,7 +775,12 @@ mod tests {
     fn page_lines_are_crashs() {
         // vm_area_page_dump: the address left in UVADDR_PRLEN, two spaces, the physical
         // address right in PADDR_PRLEN; the other forms' words
-        let m = page(0x400000, PageState::Mapped { physical: 0xb6af000 });
+        let m = page(
+            0x400000,
+            PageState::Mapped {
+                physical: 0xb6af000,
+            },
+        );
         assert_eq!(m.line(8), "400000       b6af000");
         let f = page(
             0x40c000,
@@ -790,7 +798,10 @@ mod tests {
                 offset: 42,
             },
         );
-        assert_eq!(s.line(8), "7ffd000     SWAP: (unknown swap location)  OFFSET: 42");
+        assert_eq!(
+            s.line(8),
+            "7ffd000     SWAP: (unknown swap location)  OFFSET: 42"
+        );
         assert_eq!(
             page(0x1000, PageState::NotMapped).line(8),
             "1000        (not mapped)"

@@ -411,7 +411,9 @@ fn vm_pages_single_vma_and_references() {
 
         // the physical address of that page finds the VMA and the page only
         let by_phys = normalized(&answer(&s, &format!("vm -R {phys} {pid}")));
-        let want = [task, lines[2], lines[3], lines[4], vma_line, lines[6], page_line];
+        let want = [
+            task, lines[2], lines[3], lines[4], vma_line, lines[6], page_line,
+        ];
         assert_eq!(by_phys, want, "{}: vm -R", fx.name);
 
         let json = run(&s, &format!("vm -p {pid}")).unwrap().json();
@@ -430,10 +432,18 @@ fn vm_pages_single_vma_and_references() {
         // -v: each VMA's vm_area_struct (vm_start in an anonymous union on 6.12), the first
         // one's vm_start the first VMA's start
         let v = answer(&s, &format!("vm -v {pid}"));
-        assert!(v.starts_with(&format!("{task}\nstruct vm_area_struct {{\n")), "{v}");
-        let start = v.lines().find(|l| l.trim_start().starts_with("vm_start = "));
+        assert!(
+            v.starts_with(&format!("{task}\nstruct vm_area_struct {{\n")),
+            "{v}"
+        );
+        let start = v
+            .lines()
+            .find(|l| l.trim_start().starts_with("vm_start = "));
         let want = u64::from_str_radix(vma_line.split_whitespace().nth(1).unwrap(), 16).unwrap();
-        assert_eq!(start.map(str::trim), Some(format!("vm_start = {want},").as_str()));
+        assert_eq!(
+            start.map(str::trim),
+            Some(format!("vm_start = {want},").as_str())
+        );
     }
 }
 
@@ -468,7 +478,8 @@ fn files_c_page_cache_of_open_files() {
         let json = run(&s, "files -c 1").unwrap().json();
         let mut regular = 0;
         for f in json["tasks"][0]["files"].as_array().unwrap() {
-            let hex = |v: &serde_json::Value| u64::from_str_radix(&v.as_str().unwrap()[2..], 16).unwrap();
+            let hex =
+                |v: &serde_json::Value| u64::from_str_radix(&v.as_str().unwrap()[2..], 16).unwrap();
             if f["type"] != "REG" {
                 continue;
             }
@@ -479,11 +490,18 @@ fn files_c_page_cache_of_open_files() {
                 .object("struct inode", inode)
                 .and_then(|i| i.member("i_size")?.read_u64())
                 .unwrap();
-            assert!(cache["nrpages"].as_u64().unwrap() <= size.div_ceil(4096), "{}", fx.name);
+            assert!(
+                cache["nrpages"].as_u64().unwrap() <= size.div_ceil(4096),
+                "{}",
+                fx.name
+            );
             regular += 1;
         }
         assert!(regular > 0, "{}: init has no regular file open", fx.name);
         let text = answer(&s, "files -c 1");
-        assert!(text.contains("\n FD      INODE          I_MAPPING     NRPAGES TYPE PATH\n"), "{text}");
+        assert!(
+            text.contains("\n FD      INODE          I_MAPPING     NRPAGES TYPE PATH\n"),
+            "{text}"
+        );
     }
 }

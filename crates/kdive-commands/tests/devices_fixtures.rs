@@ -69,7 +69,10 @@ fn irq_u_leaves_out_unused_numbers() {
         };
         let want: Vec<String> = body(&want)
             .into_iter()
-            .filter(|l| l.get(6..).is_none_or(|c| !c.trim_start().starts_with("(unused)")))
+            .filter(|l| {
+                l.get(6..)
+                    .is_none_or(|c| !c.trim_start().starts_with("(unused)"))
+            })
             .collect();
         assert!(want.len() > 2, "{}", fx.name);
         let s = Session::open(&fx.reference_dump()).unwrap();

@@ -92,17 +92,38 @@ fn aliases_and_repeat() {
     assert!(list.contains("\nbuiltin  px       p -x \n"), "{list}");
     assert_eq!(list.lines().count(), 15);
     // lsmod is mod, dmesg is log
-    assert_eq!(run(&s, "lsmod").unwrap().text(), run(&s, "mod").unwrap().text());
-    assert_eq!(run(&s, "dmesg").unwrap().text(), run(&s, "log").unwrap().text());
+    assert_eq!(
+        run(&s, "lsmod").unwrap().text(),
+        run(&s, "mod").unwrap().text()
+    );
+    assert_eq!(
+        run(&s, "dmesg").unwrap().text(),
+        run(&s, "log").unwrap().text()
+    );
 
     let defined = run(&s, "alias pl \"ps -l\"").unwrap().text();
-    assert_eq!(defined, "ORIGIN   ALIAS    COMMAND\nruntime  pl       ps -l \n");
-    assert_eq!(run(&s, "pl 1").unwrap().text(), run(&s, "ps -l 1").unwrap().text());
-    assert_eq!(run(&s, "alias").unwrap().json()["aliases"][14]["alias"], "pl");
-    assert_eq!(run(&s, "alias pl \"\"").unwrap().text(), "alias deleted: pl\n");
+    assert_eq!(
+        defined,
+        "ORIGIN   ALIAS    COMMAND\nruntime  pl       ps -l \n"
+    );
+    assert_eq!(
+        run(&s, "pl 1").unwrap().text(),
+        run(&s, "ps -l 1").unwrap().text()
+    );
+    assert_eq!(
+        run(&s, "alias").unwrap().json()["aliases"][14]["alias"],
+        "pl"
+    );
+    assert_eq!(
+        run(&s, "alias pl \"\"").unwrap().text(),
+        "alias deleted: pl\n"
+    );
     assert!(run(&s, "pl 1").is_err());
     let e = run(&s, "alias bt ps").err().unwrap();
-    assert_eq!(e.to_string(), "alias: cannot alias existing command name: bt");
+    assert_eq!(
+        e.to_string(),
+        "alias: cannot alias existing command name: bt"
+    );
     let e = run(&s, "alias yy nosuch").err().unwrap();
     assert_eq!(
         e.to_string(),

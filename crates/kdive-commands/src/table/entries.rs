@@ -4,9 +4,9 @@ use kdive_debuginfo::NameKind;
 
 use super::{example, Arg, Command, Flag};
 use crate::{
-    alias, analyze, bpf, bt, dev, dis, eval, files, foreach, fuser, help, info, ipcs, irq, kmem, list,
-    log, mach, modules, mount, net, oops, print, ps, rd, runq, search, set, sig, structs, swap,
-    sym, sys, timer, tree, vm, vtop, waitq,
+    alias, analyze, bpf, bt, dev, dis, eval, files, foreach, fuser, help, info, ipcs, irq, kmem,
+    list, log, mach, modules, mount, net, oops, print, ps, rd, runq, search, set, sig, structs,
+    swap, sym, sys, timer, tree, vm, vtop, waitq,
 };
 
 /// Every command, in alphabetical order.
@@ -96,7 +96,11 @@ pub static POINTER: Command = Command::new(
 pub static ALIAS: Command = Command::new("alias", "list or define command aliases", alias::run)
     .args(&[
         Arg::optional("NAME", "an alias: show it, or define it"),
-        Arg::optional("COMMAND", "what NAME stands for: a command and its first words (\"\" deletes the alias)").repeated(),
+        Arg::optional(
+            "COMMAND",
+            "what NAME stands for: a command and its first words (\"\" deletes the alias)",
+        )
+        .repeated(),
     ])
     .description(
         "Without arguments, lists the aliases: crash's builtin ones (man, ?, quit, sf, sn, hex, \
@@ -383,7 +387,10 @@ pub static FILES: Command = Command::new(
 .flags(&[
     Flag::letter('d', "this dentry's inode, superblock, type and path").takes("DENTRY"),
     Flag::letter('p', "the pages an inode has in the page cache").not_yet(),
-    Flag::letter('c', "each file's inode, i_mapping and pages in the page cache"),
+    Flag::letter(
+        'c',
+        "each file's inode, i_mapping and pages in the page cache",
+    ),
     Flag::letter('R', "only the files referring to this").not_yet(),
 ])
 .args(&[TASKS])
@@ -410,7 +417,10 @@ pub static FOREACH: Command = Command::new(
          kernel threads, user tasks, or the tasks running on a CPU; every task when none is given",
     )
     .repeated(),
-    Arg::required("COMMAND", "`bt`, `files`, `vm`, `sig`, `net`, `ps` or `task`"),
+    Arg::required(
+        "COMMAND",
+        "`bt`, `files`, `vm`, `sig`, `net`, `ps` or `task`",
+    ),
     Arg::optional("FLAGS", "the command's flags").repeated(),
 ])
 .description(
@@ -912,7 +922,7 @@ pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
     )
     .repeated()])
     .per_task(foreach::ps_for_tasks)
-.description(
+    .description(
         "Lists tasks in PID order (the idle tasks by CPU) with parent PID, CPU, task_struct \
          address, state, share of memory, virtual and resident size and command name. Tasks \
          running on a CPU are marked `>`.\n\n\
@@ -1058,17 +1068,18 @@ pub static RD: Command = Command::new("rd", "memory contents", rd::run)
         ),
     ]);
 
-pub static REPEAT: Command = Command::new("repeat", "run a command several times", alias::run_repeat)
-    .args(&[
-        Arg::optional("-N", "how many runs (1 to 1000; one without it)"),
-        Arg::required("COMMAND", "the command line to run, with its flags").repeated(),
-    ])
-    .description(
-        "Runs the command line N times and shows each answer. crash repeats a command every N \
+pub static REPEAT: Command =
+    Command::new("repeat", "run a command several times", alias::run_repeat)
+        .args(&[
+            Arg::optional("-N", "how many runs (1 to 1000; one without it)"),
+            Arg::required("COMMAND", "the command line to run, with its flags").repeated(),
+        ])
+        .description(
+            "Runs the command line N times and shows each answer. crash repeats a command every N \
      seconds until interrupted, which is for live systems; a dump does not change, so here N \
      counts the runs (each shows the same answer) and the command always ends.",
-    )
-    .examples(&[example("repeat -3 runq", "runq three times")]);
+        )
+        .examples(&[example("repeat -3 runq", "runq three times")]);
 
 pub static RUNQ: Command = Command::new("runq", "each CPU's runqueue", runq::run)
     .flags(&[
@@ -1317,7 +1328,7 @@ pub static TASK: Command = Command::new("task", "tasks' task_struct contents", s
     ])
     .args(&[TASKS])
     .per_task(foreach::task_for_tasks)
-.description(
+    .description(
         "Prints the task_struct of each task (and its thread_info where it is separate from the \
      task's start), in gdb's format as crash does.",
     )
