@@ -30,6 +30,30 @@ pub struct FileRow {
     pub path: String,
     /// A socket's protocol (`TCP`, `UNIX-STREAM`...).
     pub protocol: Option<String>,
+    /// `-c`: the inode's `i_mapping` and its `nrpages` (pages in the page cache).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_cache: Option<PageCache>,
+}
+
+/// An inode's page cache (`files -c`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PageCache {
+    #[serde(with = "crate::hex")]
+    pub i_mapping: u64,
+    pub nrpages: u64,
+}
+
+/// The page cache of the inode at `inode`: its `i_mapping` and that address space's `nrpages`.
+fn page_cache(prog: &kdive_program::Program, inode: u64) -> kdive_program::Result<PageCache> {
+    let i_mapping = prog
+        .object("struct inode", inode)?
+        .member("i_mapping")?
+        .read_u64()?;
+    let nrpages = prog
+        .object("struct address_space", i_mapping)?
+        .member("nrpages")?
+        .read_u64()?;
+    Ok(PageCache { i_mapping, nrpages })
 }
 
 /// An open descriptor whose `struct file` (or what it points to) could not be read.
@@ -69,6 +93,9 @@ impl TaskFiles {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Files {
     pub tasks: Vec<TaskFiles>,
+    /// `-c`: each file's inode, `i_mapping` and page-cache pages instead of file and dentry.
+    #[serde(default)]
+    pub page_cache: bool,
 }
 
 /// `files -d DENTRY`: one dentry.
@@ -131,17 +158,21 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         }));
     }
     let chosen = tasks_named(s, "files", &f.positional)?;
-    for_tasks(s, &crate::tasks::as_refs(&chosen), &Flags::default())
+    for_tasks(s, &crate::tasks::as_refs(&chosen), &f)
 }
 
 /// `files` of chosen tasks (`foreach ... files`).
 pub(crate) fn for_tasks(
     s: &Session,
     chosen: &[&TaskInfo],
-    _: &Flags,
+    f: &Flags,
 ) -> Result<Box<dyn Report>, CommandError> {
     let prog = s.kernel()?;
-    let mut out = Files { tasks: Vec::new() };
+    let with_pages = f.has('c');
+    let mut out = Files {
+        tasks: Vec::new(),
+        page_cache: with_pages,
+    };
     for &t in chosen {
         let mut problems = Vec::new();
         let (root, cwd) = match root_and_cwd(prog, t.addr) {
@@ -162,9 +193,19 @@ pub(crate) fn for_tasks(
                         error: u.error,
                     })
                     .collect();
-                files
-                    .into_iter()
-                    .map(|f| FileRow {
+                let mut rows = Vec::new();
+                for f in files {
+                    let cache = match (with_pages, f.inode) {
+                        (false, _) | (true, 0) => None,
+                        (true, inode) => match page_cache(prog, inode) {
+                            Ok(c) => Some(c),
+                            Err(e) => {
+                                problems.push(format!("fd {} inode {inode:#x}: {e}", f.fd));
+                                None
+                            }
+                        },
+                    };
+                    rows.push(FileRow {
                         fd: f.fd,
                         file: f.file,
                         dentry: f.dentry,
@@ -172,8 +213,10 @@ pub(crate) fn for_tasks(
                         kind: type_name(f.mode).to_string(),
                         path: f.path,
                         protocol: f.protocol,
-                    })
-                    .collect()
+                        page_cache: cache,
+                    });
+                }
+                rows
             }
             Err(e) => {
                 problems.push(format!("file table: {e}"));
@@ -218,6 +261,11 @@ impl Report for Files {
             }
             if t.complete() && t.files.is_empty() {
                 writeln!(out, "No open files")?;
+            } else if (!t.files.is_empty() || !t.unreadable.is_empty()) && self.page_cache {
+                writeln!(
+                    out,
+                    " FD      INODE          I_MAPPING     NRPAGES TYPE PATH"
+                )?;
             } else if !t.files.is_empty() || !t.unreadable.is_empty() {
                 writeln!(
                     out,
@@ -233,10 +281,21 @@ impl Report for Files {
                         Some(p) => format!("{p} {}", f.path),
                         None => f.path.clone(),
                     };
-                    let line = format!(
-                        "{:>3} {:016x} {:016x} {:016x} {:<4} {path}\n",
-                        f.fd, f.file, f.dentry, f.inode, f.kind
-                    );
+                    let line = match (&f.page_cache, self.page_cache) {
+                        // crash's -c row: INODE, I_MAPPING, NRPAGES in 7 columns
+                        (Some(c), true) => format!(
+                            "{:>3} {:016x} {:016x} {:>7} {:<4} {path}\n",
+                            f.fd, f.inode, c.i_mapping, c.nrpages, f.kind
+                        ),
+                        (None, true) => format!(
+                            "{:>3} {:016x} {:>16} {:>7} {:<4} {path}\n",
+                            f.fd, f.inode, "?", "?", f.kind
+                        ),
+                        _ => format!(
+                            "{:>3} {:016x} {:016x} {:016x} {:<4} {path}\n",
+                            f.fd, f.file, f.dentry, f.inode, f.kind
+                        ),
+                    };
                     (f.fd, line)
                 })
                 .collect();

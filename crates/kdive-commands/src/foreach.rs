@@ -46,3 +46,42 @@ pub fn run<'s>(s: &'s Session, args: &[String]) -> Result<Box<dyn Report + 's>, 
     chosen.sort_by_key(|t| (t.pid, t.cpu));
     command(s, &chosen, &f)
 }
+
+/// `foreach ... ps`: `ps` of the chosen tasks, one table.
+pub(crate) fn ps_for_tasks(
+    s: &Session,
+    chosen: &[&TaskInfo],
+    f: &Flags,
+) -> Result<Box<dyn Report>, CommandError> {
+    by_address(s, "ps", chosen, f, crate::ps::run)
+}
+
+/// `foreach ... task`: each chosen task's `task_struct`.
+pub(crate) fn task_for_tasks(
+    s: &Session,
+    chosen: &[&TaskInfo],
+    f: &Flags,
+) -> Result<Box<dyn Report>, CommandError> {
+    by_address(s, "task", chosen, f, crate::structs::run_task)
+}
+
+/// A command that takes tasks as arguments, run with its flags on the chosen tasks' addresses.
+fn by_address(
+    s: &Session,
+    name: &str,
+    chosen: &[&TaskInfo],
+    f: &Flags,
+    run: table::Handler,
+) -> Result<Box<dyn Report>, CommandError> {
+    if chosen.is_empty() {
+        return Err(CommandError::Usage(format!(
+            "foreach: {name}: no task matches the selectors"
+        )));
+    }
+    let mut args: Vec<String> = f
+        .given()
+        .flat_map(|(n, v)| std::iter::once(n.to_string()).chain(v.map(str::to_string)))
+        .collect();
+    args.extend(chosen.iter().map(|t| format!("{:x}", t.addr)));
+    run(s, &args)
+}

@@ -158,8 +158,11 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             problems,
         }));
     }
+    // -u: crash leaves out the IRQ numbers without a descriptor
+    let in_use = f.has('u');
     let irqs = list
         .into_iter()
+        .filter(|i| !in_use || i.desc.is_some() || i.desc_unknown)
         .map(|i| IrqRow {
             irq: i.irq,
             irq_desc: i.desc,

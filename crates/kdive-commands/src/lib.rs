@@ -1,6 +1,7 @@
 //! The commands layer: crash-compatible commands, each producing a structured result that
 //! renders as crash-like text or as JSON.
 
+pub mod alias;
 pub mod analyze;
 pub mod args;
 pub mod bpf;
@@ -203,7 +204,7 @@ fn did_you_mean(suggestions: &[&str]) -> String {
 /// Runs one command line (no pipes or redirections: the front end handles those): the command
 /// the table names, `CMD --help` as `help CMD`, or crash's struct-name shorthand.
 pub fn run<'s>(session: &'s Session, line: &str) -> Result<Box<dyn Report + 's>, CommandError> {
-    let words = args::split(line).map_err(CommandError::Usage)?;
+    let words = alias::expand(session, args::split(line).map_err(CommandError::Usage)?);
     let Some((cmd, rest)) = words.split_first() else {
         return Err(CommandError::Usage("empty command".into()));
     };

@@ -36,6 +36,8 @@ pub struct Session {
     context: Mutex<Option<u64>>,
     /// The last value-history number `p` gave (`$N`); 0 before the first.
     history: AtomicU32,
+    /// crash's builtin aliases, then those `alias` defined, in order.
+    aliases: Mutex<Vec<crate::alias::Alias>>,
 }
 
 impl Session {
@@ -52,6 +54,7 @@ impl Session {
             log: OnceLock::new(),
             context: Mutex::new(None),
             history: AtomicU32::new(0),
+            aliases: Mutex::new(crate::alias::builtins()),
         }
     }
 
@@ -236,5 +239,41 @@ impl Session {
     /// The next value-history number (`$1`, `$2`, ...), as gdb numbers the values `p` prints.
     pub fn next_history(&self) -> u32 {
         self.history.fetch_add(1, Ordering::Relaxed).wrapping_add(1)
+    }
+}
+
+impl Session {
+    /// The alias named `name`.
+    pub fn alias(&self, name: &str) -> Option<crate::alias::Alias> {
+        self.lock_aliases()
+            .iter()
+            .find(|a| a.alias == name)
+            .cloned()
+    }
+
+    /// Every alias, builtin ones first, in the order they were defined.
+    pub fn aliases(&self) -> Vec<crate::alias::Alias> {
+        self.lock_aliases().clone()
+    }
+
+    /// Defines an alias, replacing one of the same name (which then moves to the end, as in
+    /// crash).
+    pub fn define_alias(&self, a: crate::alias::Alias) {
+        let mut v = self.lock_aliases();
+        v.retain(|o| o.alias != a.alias);
+        v.push(a);
+    }
+
+    /// Deletes the alias `name`; false when there is none.
+    pub fn remove_alias(&self, name: &str) -> bool {
+        let mut v = self.lock_aliases();
+        let n = v.len();
+        v.retain(|o| o.alias != name);
+        v.len() != n
+    }
+
+    fn lock_aliases(&self) -> std::sync::MutexGuard<'_, Vec<crate::alias::Alias>> {
+        // the list stays whole whatever a panicking holder did: take it as it is
+        self.aliases.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

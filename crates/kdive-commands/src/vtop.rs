@@ -419,13 +419,7 @@ fn find_vma(
     problems.extend(errs);
     addrs.into_iter().find_map(|a| {
         let v = read_vma(prog, a).ok()?;
-        (v.start <= vaddr && vaddr < v.end).then(|| VmaRow {
-            vma: v.addr,
-            start: v.start,
-            end: v.end,
-            flags: v.flags,
-            file: v.file,
-        })
+        (v.start <= vaddr && vaddr < v.end).then(|| VmaRow::from(v))
     })
 }
 

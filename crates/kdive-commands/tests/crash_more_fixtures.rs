@@ -49,6 +49,7 @@ const COMPARED: &[&str] = &[
     "files-d-dentry",
     "set-c-1-bt",
     "vm-m-1-head",
+    "vm-p-sleep-head",
     "sys-c-head",
     "sys-t",
 ];
@@ -375,5 +376,132 @@ fn pci_devices() {
             );
             assert!(d["pcie_type"].is_null(), "{}: {id}", fx.name);
         }
+    }
+}
+
+/// `vm -P`, `vm -R` and `--json` of `vm -p` against crash's `vm -p` of the `sleep` task
+/// (`095-vm-p-sleep-head.txt`): its first VMA and that VMA's page; `vm -f` against the
+/// kernel's `VM_*` values (`include/linux/mm.h`).
+#[test]
+fn vm_pages_single_vma_and_references() {
+    for (fx, files) in with_vmlinux("vm_pages_single_vma_and_references") {
+        let Some((_, path)) = fx.crash_more(&[95]).into_iter().next() else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+        // "crash> vm -p PID | head -40", the task line, the VM header and line, the VMA
+        // header, the first VMA, "VIRTUAL  PHYSICAL", its one page
+        let pid = lines[0].split_whitespace().nth(3).unwrap();
+        let (task, vma_line, page_line) = (lines[1], lines[5], lines[7]);
+        assert!(lines[6].starts_with("VIRTUAL"), "{}", fx.name);
+        let vma = vma_line.split_whitespace().next().unwrap();
+        let phys = page_line.split_whitespace().nth(1).unwrap();
+        let s = Session::open_with(&files, &Default::default()).unwrap();
+
+        let single = answer(&s, &format!("vm -P {vma} {pid}"));
+        let want = [task, lines[4], vma_line, lines[6], page_line];
+        assert_eq!(normalized(&single), want, "{}: vm -P", fx.name);
+        assert_eq!(
+            normalized(&answer(&s, &format!("vm -P 1234 {pid}"))),
+            [task, "(not found)"],
+            "{}",
+            fx.name
+        );
+
+        // the physical address of that page finds the VMA and the page only
+        let by_phys = normalized(&answer(&s, &format!("vm -R {phys} {pid}")));
+        let want = [
+            task, lines[2], lines[3], lines[4], vma_line, lines[6], page_line,
+        ];
+        assert_eq!(by_phys, want, "{}: vm -R", fx.name);
+
+        let json = run(&s, &format!("vm -p {pid}")).unwrap().json();
+        let first = &json["tasks"][0]["vmas"][0];
+        assert_eq!(first["vma"], format!("0x{vma}"), "{}", fx.name);
+        assert_eq!(first["pages"][0]["state"]["kind"], "mapped");
+        assert_eq!(first["pages"][0]["state"]["physical"], format!("0x{phys}"));
+
+        // VM_READ|VM_WRITE|VM_MAYREAD|VM_MAYWRITE|VM_MAYEXEC|VM_GROWSDOWN|VM_ACCOUNT: a stack
+        assert_eq!(
+            answer(&s, "vm -f 100173"),
+            "100173: (READ|WRITE|MAYREAD|MAYWRITE|MAYEXEC|GROWSDOWN|ACCOUNT)\n",
+            "{}",
+            fx.name
+        );
+        // -v: each VMA's vm_area_struct (vm_start in an anonymous union on 6.12), the first
+        // one's vm_start the first VMA's start
+        let v = answer(&s, &format!("vm -v {pid}"));
+        assert!(
+            v.starts_with(&format!("{task}\nstruct vm_area_struct {{\n")),
+            "{v}"
+        );
+        let start = v
+            .lines()
+            .find(|l| l.trim_start().starts_with("vm_start = "));
+        let want = u64::from_str_radix(vma_line.split_whitespace().nth(1).unwrap(), 16).unwrap();
+        assert_eq!(
+            start.map(str::trim),
+            Some(format!("vm_start = {want},").as_str())
+        );
+    }
+}
+
+/// `foreach ... ps` is one `ps` table of the chosen tasks (crash prints the header once);
+/// `foreach ... task` each chosen task's `task_struct`, as `ps` and `task` of those tasks.
+#[test]
+fn foreach_ps_and_task() {
+    for (fx, files) in with_vmlinux("foreach_ps_and_task").into_iter().take(2) {
+        let s = Session::open_with(&files, &Default::default()).unwrap();
+        let all = answer(&s, "foreach sleep ps");
+        assert_eq!(all, answer(&s, "ps sleep"), "{}", fx.name);
+        assert!(all.lines().count() > 2, "{}: {all}", fx.name);
+        assert_eq!(
+            answer(&s, "foreach 1 task -R comm"),
+            answer(&s, "task -R comm 1"),
+            "{}",
+            fx.name
+        );
+        assert!(run(&s, "foreach nosuchcomm ps").is_err());
+    }
+}
+
+/// `files -c`: a regular file's `i_mapping` is its inode's own `i_data` (`inode_init_always`),
+/// and the page cache holds no page past its size (truncation drops them).
+#[test]
+fn files_c_page_cache_of_open_files() {
+    for (fx, files) in with_vmlinux("files_c_page_cache_of_open_files") {
+        let s = Session::open_with(&files, &Default::default()).unwrap();
+        let prog = s.kernel().unwrap();
+        let inode_ty = prog.type_("struct inode").unwrap();
+        let i_data = kdive_program::object::offset_of(prog, inode_ty, "i_data").unwrap();
+        let json = run(&s, "files -c 1").unwrap().json();
+        let mut regular = 0;
+        for f in json["tasks"][0]["files"].as_array().unwrap() {
+            let hex =
+                |v: &serde_json::Value| u64::from_str_radix(&v.as_str().unwrap()[2..], 16).unwrap();
+            if f["type"] != "REG" {
+                continue;
+            }
+            let inode = hex(&f["inode"]);
+            let cache = &f["page_cache"];
+            assert_eq!(hex(&cache["i_mapping"]), inode + i_data, "{}", fx.name);
+            let size = prog
+                .object("struct inode", inode)
+                .and_then(|i| i.member("i_size")?.read_u64())
+                .unwrap();
+            assert!(
+                cache["nrpages"].as_u64().unwrap() <= size.div_ceil(4096),
+                "{}",
+                fx.name
+            );
+            regular += 1;
+        }
+        assert!(regular > 0, "{}: init has no regular file open", fx.name);
+        let text = answer(&s, "files -c 1");
+        assert!(
+            text.contains("\n FD      INODE          I_MAPPING     NRPAGES TYPE PATH\n"),
+            "{text}"
+        );
     }
 }

@@ -55,6 +55,34 @@ fn irq_matches_crash() {
     assert!(compare("irq") >= 5);
 }
 
+/// `irq -u`: crash's `irq` without the IRQ numbers that have no descriptor (`(unused)` in the
+/// IRQ_DESC column; a descriptor without actions stays).
+#[test]
+fn irq_u_leaves_out_unused_numbers() {
+    if corpus_or_skip("irq_u_leaves_out_unused_numbers").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let Some(want) = fx.crash_ref("irq") else {
+            continue;
+        };
+        let want: Vec<String> = body(&want)
+            .into_iter()
+            .filter(|l| {
+                l.get(6..)
+                    .is_none_or(|c| !c.trim_start().starts_with("(unused)"))
+            })
+            .collect();
+        assert!(want.len() > 2, "{}", fx.name);
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let got = run(&s, "irq -u").unwrap().text();
+        assert_eq!(got.lines().collect::<Vec<_>>(), want, "{}", fx.name);
+        checked += 1;
+    }
+    assert!(checked >= 5);
+}
+
 /// Values read from the references, checked through the JSON results as well.
 #[test]
 fn json_carries_the_values() {
@@ -104,7 +132,7 @@ fn unsupported_forms_are_usage_errors() {
     }
     let fx = fixtures().into_iter().next().unwrap();
     let s = Session::open(&fx.reference_dump()).unwrap();
-    for cmd in ["net -R 1", "dev -i", "irq -u", "irq -d", "irq 5", "net x"] {
+    for cmd in ["net -R 1", "dev -i", "irq -d", "irq 5", "net x"] {
         let e = run(&s, cmd)
             .err()
             .unwrap_or_else(|| panic!("{cmd}: accepted"));

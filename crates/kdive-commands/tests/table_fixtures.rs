@@ -79,3 +79,63 @@ fn crash_commands_kdive_does_not_run_say_what_instead() {
     );
     assert_eq!(run(&s, "help bt").unwrap().json()["available"], true);
 }
+
+/// crash's builtin aliases (`alias_init`) are listed and resolve; a defined alias runs its
+/// command with the rest of the line; crash's refusals; `repeat -N` runs the command N times.
+#[test]
+fn aliases_and_repeat() {
+    let Some(s) = session() else { return };
+    let list = run(&s, "alias").unwrap().text();
+    let mut lines = list.lines();
+    assert_eq!(lines.next(), Some("ORIGIN   ALIAS    COMMAND"));
+    assert_eq!(lines.next(), Some("builtin  man      help "));
+    assert!(list.contains("\nbuiltin  px       p -x \n"), "{list}");
+    assert_eq!(list.lines().count(), 15);
+    // lsmod is mod, dmesg is log
+    assert_eq!(
+        run(&s, "lsmod").unwrap().text(),
+        run(&s, "mod").unwrap().text()
+    );
+    assert_eq!(
+        run(&s, "dmesg").unwrap().text(),
+        run(&s, "log").unwrap().text()
+    );
+
+    let defined = run(&s, "alias pl \"ps -l\"").unwrap().text();
+    assert_eq!(
+        defined,
+        "ORIGIN   ALIAS    COMMAND\nruntime  pl       ps -l \n"
+    );
+    assert_eq!(
+        run(&s, "pl 1").unwrap().text(),
+        run(&s, "ps -l 1").unwrap().text()
+    );
+    assert_eq!(
+        run(&s, "alias").unwrap().json()["aliases"][14]["alias"],
+        "pl"
+    );
+    assert_eq!(
+        run(&s, "alias pl \"\"").unwrap().text(),
+        "alias deleted: pl\n"
+    );
+    assert!(run(&s, "pl 1").is_err());
+    let e = run(&s, "alias bt ps").err().unwrap();
+    assert_eq!(
+        e.to_string(),
+        "alias: cannot alias existing command name: bt"
+    );
+    let e = run(&s, "alias yy nosuch").err().unwrap();
+    assert_eq!(
+        e.to_string(),
+        "alias: invalid alias attempt on non-existent command: nosuch"
+    );
+
+    let once = run(&s, "sys -c 1").unwrap().text();
+    let r = run(&s, "repeat -3 sys -c 1").unwrap();
+    assert_eq!(r.text(), once.repeat(3));
+    assert_eq!(r.json()["runs"].as_array().unwrap().len(), 3);
+    assert_eq!(run(&s, "repeat sys -c 1").unwrap().text(), once);
+    assert!(run(&s, "repeat -0 sys").is_err());
+    assert!(run(&s, "repeat -1001 sys").is_err());
+    assert!(run(&s, "repeat -2 repeat -2 sys").is_err());
+}

@@ -4,9 +4,9 @@ use kdive_debuginfo::NameKind;
 
 use super::{example, Arg, Command, Flag};
 use crate::{
-    analyze, bpf, bt, dev, dis, eval, files, foreach, fuser, help, info, ipcs, irq, kmem, list,
-    log, mach, modules, mount, net, oops, print, ps, rd, runq, search, set, sig, structs, swap,
-    sym, sys, timer, tree, vm, vtop, waitq,
+    alias, analyze, bpf, bt, dev, dis, eval, files, foreach, fuser, help, info, ipcs, irq, kmem,
+    list, log, mach, modules, mount, net, oops, print, ps, rd, runq, search, set, sig, structs,
+    swap, sym, sys, timer, tree, vm, vtop, waitq,
 };
 
 /// Every command, in alphabetical order.
@@ -93,10 +93,27 @@ pub static POINTER: Command = Command::new(
     ),
 ]);
 
-pub static ALIAS: Command = Command::new("alias", "command aliases", |_, _| Err(ALIAS.refusal()))
-.instead(
-    "not implemented yet. Aliases of kdive's own commands are listed by `help COMMAND` (for example `*` for `struct` and `union`); a shell alias around `kdive DUMP -c` gives others.",
-);
+pub static ALIAS: Command = Command::new("alias", "list or define command aliases", alias::run)
+    .args(&[
+        Arg::optional("NAME", "an alias: show it, or define it"),
+        Arg::optional(
+            "COMMAND",
+            "what NAME stands for: a command and its first words (\"\" deletes the alias)",
+        )
+        .repeated(),
+    ])
+    .description(
+        "Without arguments, lists the aliases: crash's builtin ones (man, ?, quit, sf, sn, hex, \
+     dec, g, px, pd, for, size, dmesg, lsmod), then those defined in this session. With a \
+     NAME, shows that alias; with a COMMAND too, defines it: a command line starting with NAME \
+     then runs COMMAND followed by the rest of the line, at the prompt and in -c alike. The \
+     COMMAND must start with a command's name, and NAME must not be one.",
+    )
+    .examples(&[
+        example("alias", "every alias"),
+        example("alias ll \"bt -l\"", "ll runs bt -l (ll 1 runs bt -l 1)"),
+        example("alias ll \"\"", "delete ll"),
+    ]);
 
 pub static ASCII: Command = Command::new(
     "ascii",
@@ -370,7 +387,10 @@ pub static FILES: Command = Command::new(
 .flags(&[
     Flag::letter('d', "this dentry's inode, superblock, type and path").takes("DENTRY"),
     Flag::letter('p', "the pages an inode has in the page cache").not_yet(),
-    Flag::letter('c', "each file's page-cache pages").not_yet(),
+    Flag::letter(
+        'c',
+        "each file's inode, i_mapping and pages in the page cache",
+    ),
     Flag::letter('R', "only the files referring to this").not_yet(),
 ])
 .args(&[TASKS])
@@ -397,7 +417,10 @@ pub static FOREACH: Command = Command::new(
          kernel threads, user tasks, or the tasks running on a CPU; every task when none is given",
     )
     .repeated(),
-    Arg::required("COMMAND", "`bt`, `files`, `vm`, `sig` or `net`"),
+    Arg::required(
+        "COMMAND",
+        "`bt`, `files`, `vm`, `sig`, `net`, `ps` or `task`",
+    ),
     Arg::optional("FLAGS", "the command's flags").repeated(),
 ])
 .description(
@@ -501,7 +524,7 @@ pub static IRQ: Command = Command::new("irq", "IRQ descriptors and their actions
         Flag::letter('a', "the CPUs each IRQ may be delivered to"),
         Flag::letter('b', "the softirq vectors and their handlers"),
         Flag::letter('d', "the interrupt descriptor table").not_yet(),
-        Flag::letter('u', "only the IRQs in use").not_yet(),
+        Flag::letter('u', "only the IRQs in use (those with a descriptor)"),
     ])
     .description(
         "Lists every IRQ number with its irq_desc, irq_chip and the irqaction handlers chained on \
@@ -909,6 +932,7 @@ pub static PS: Command = Command::new("ps", "tasks and their state", ps::run)
         "only these tasks: a PID, a task_struct address or a command name",
     )
     .repeated()])
+    .per_task(foreach::ps_for_tasks)
     .description(
         "Lists tasks in PID order (the idle tasks by CPU) with parent PID, CPU, task_struct \
          address, state, share of memory, virtual and resident size and command name. Tasks \
@@ -1055,10 +1079,18 @@ pub static RD: Command = Command::new("rd", "memory contents", rd::run)
         ),
     ]);
 
-pub static REPEAT: Command = Command::new("repeat", "run a command again and again", |_, _| Err(REPEAT.refusal()))
-.instead(
-    "not implemented yet; a dump does not change between runs, so repeating a command shows the same answer (crash's repeat is meant for live systems).",
-);
+pub static REPEAT: Command =
+    Command::new("repeat", "run a command several times", alias::run_repeat)
+        .args(&[
+            Arg::optional("-N", "how many runs (1 to 1000; one without it)"),
+            Arg::required("COMMAND", "the command line to run, with its flags").repeated(),
+        ])
+        .description(
+            "Runs the command line N times and shows each answer. crash repeats a command every N \
+     seconds until interrupted, which is for live systems; a dump does not change, so here N \
+     counts the runs (each shows the same answer) and the command always ends.",
+        )
+        .examples(&[example("repeat -3 runq", "runq three times")]);
 
 pub static RUNQ: Command = Command::new("runq", "each CPU's runqueue", runq::run)
     .flags(&[
@@ -1306,6 +1338,7 @@ pub static TASK: Command = Command::new("task", "tasks' task_struct contents", s
         Flag::letter('d', "integers in decimal (the default)"),
     ])
     .args(&[TASKS])
+    .per_task(foreach::task_for_tasks)
     .description(
         "Prints the task_struct of each task (and its thread_info where it is separate from the \
      task's start), in gdb's format as crash does.",
@@ -1419,25 +1452,34 @@ pub static VM: Command = Command::new(
 )
 .flags(&[
     Flag::letter('m', "the task's mm_struct, as struct prints it"),
-    Flag::letter('p', "each page of every VMA with its physical address").not_yet(),
-    Flag::letter('v', "every VMA's vm_area_struct").not_yet(),
-    Flag::letter('R', "only the VMAs referring to this").not_yet(),
-    Flag::letter('f', "the names of these VMA flags").takes("FLAGS").not_yet(),
-    Flag::letter('P', "one VMA's pages").takes("VMA").not_yet(),
-        Flag::letter('M', "use this mm_struct (a task whose mm was already cleared)").takes("MM").not_yet(),
-        Flag::letter('x', "with -v, integers in hexadecimal").not_yet(),
-        Flag::letter('d', "with -v, integers in decimal").not_yet(),
+    Flag::letter('p', "each page of every VMA with its physical address, swap or file location"),
+    Flag::letter('v', "every VMA's vm_area_struct"),
+    Flag::letter('R', "only the VMAs and pages referring to this: an address, flags, a swap or file offset, a file name").takes("REF"),
+    Flag::letter('f', "the names of these VMA flags (the kernel's vmaflag_names)").takes("FLAGS"),
+    Flag::letter('P', "one VMA's pages").takes("VMA"),
+    Flag::letter('M', "use this mm_struct (a task whose mm was already cleared)").takes("MM"),
+    Flag::letter('x', "with -m or -v, integers in hexadecimal"),
+    Flag::letter('d', "with -m or -v, integers in decimal"),
     ])
 .args(&[TASKS])
 .per_task(vm::for_tasks)
 .description(
     "Shows a task's mm_struct, page directory, resident and virtual size, then every VMA (from \
-     the maple tree, or the list on older kernels) with its range, flags and file.",
+     the maple tree, or the list on older kernels) with its range, flags and file.\n\n\
+     -p follows each VMA with its pages: the physical address of a page in memory, SWAP: with \
+     the swap area and page offset of a swapped-out one, FILE: with the file and byte offset of \
+     a file page not in memory, or (not mapped). -P does so for one VMA. -R shows only the VMAs \
+     and pages that refer to a value (the mm_struct or page directory, a VMA's address or \
+     flags, a page's virtual or physical address, swap or file offset) or to a file name. -f \
+     names the bits of a vm_flags value with the kernel's own table (vmaflag_names).",
 )
 .examples(&[
     example("vm", "the current context's address space"),
     example("vm 1", "PID 1's address space"),
     example("vm -m 1", "PID 1's mm_struct"),
+    example("vm -p 1", "PID 1's pages, where each one is"),
+    example("vm -R 400000 1", "what in PID 1's address space refers to 0x400000"),
+    example("vm -f 100173", "the names of these VMA flags"),
 ]);
 
 pub static VTOP: Command = Command::new(
