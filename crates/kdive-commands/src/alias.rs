@@ -158,13 +158,13 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
 
 /// What `repeat` answers: each run's answer.
 #[derive(Serialize)]
-pub struct RepeatReport {
+pub struct RepeatReport<'s> {
     pub command: String,
     pub count: u32,
-    pub runs: Vec<Box<dyn Report>>,
+    pub runs: Vec<Box<dyn Report + 's>>,
 }
 
-impl Report for RepeatReport {
+impl Report for RepeatReport<'_> {
     fn write_text(&self, opts: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
         for r in &self.runs {
             r.write_text(opts, out)?;
@@ -180,7 +180,10 @@ impl Report for RepeatReport {
 /// Runs `repeat [-N] COMMAND ...`. crash repeats a command on a live system every N seconds
 /// until interrupted; a dump does not change, so here N is how many times the command runs
 /// (once without it, at most [`MAX_REPEAT`]).
-pub fn run_repeat(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
+pub fn run_repeat<'s>(
+    s: &'s Session,
+    args: &[String],
+) -> Result<Box<dyn Report + 's>, CommandError> {
     let usage = || {
         CommandError::Usage(format!(
             "repeat: a command is required\nusage: {}",

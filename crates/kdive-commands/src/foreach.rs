@@ -48,31 +48,31 @@ pub fn run<'s>(s: &'s Session, args: &[String]) -> Result<Box<dyn Report + 's>, 
 }
 
 /// `foreach ... ps`: `ps` of the chosen tasks, one table.
-pub(crate) fn ps_for_tasks(
-    s: &Session,
+pub(crate) fn ps_for_tasks<'s>(
+    s: &'s Session,
     chosen: &[&TaskInfo],
     f: &Flags,
-) -> Result<Box<dyn Report>, CommandError> {
+) -> Result<Box<dyn Report + 's>, CommandError> {
     by_address(s, "ps", chosen, f, crate::ps::run)
 }
 
 /// `foreach ... task`: each chosen task's `task_struct`.
-pub(crate) fn task_for_tasks(
-    s: &Session,
+pub(crate) fn task_for_tasks<'s>(
+    s: &'s Session,
     chosen: &[&TaskInfo],
     f: &Flags,
-) -> Result<Box<dyn Report>, CommandError> {
+) -> Result<Box<dyn Report + 's>, CommandError> {
     by_address(s, "task", chosen, f, crate::structs::run_task)
 }
 
 /// A command that takes tasks as arguments, run with its flags on the chosen tasks' addresses.
-fn by_address(
-    s: &Session,
+fn by_address<'s>(
+    s: &'s Session,
     name: &str,
     chosen: &[&TaskInfo],
     f: &Flags,
     run: table::Handler,
-) -> Result<Box<dyn Report>, CommandError> {
+) -> Result<Box<dyn Report + 's>, CommandError> {
     if chosen.is_empty() {
         return Err(CommandError::Usage(format!(
             "foreach: {name}: no task matches the selectors"
