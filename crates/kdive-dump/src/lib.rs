@@ -161,6 +161,12 @@ pub trait DumpFormat: Send + Sync {
     fn meta(&self) -> &DumpMeta;
     /// What the dump knows of page frame `pfn`.
     fn page_state(&self, pfn: u64) -> PageState;
+    /// The first pfn after `pfn` whose state may differ from `pfn`'s: `pfn + 1` unless the
+    /// format knows a longer run (a hole of a kdump bitmap), so page statistics need not ask
+    /// every pfn of a huge, mostly empty memory map.
+    fn next_change(&self, pfn: u64) -> u64 {
+        pfn.saturating_add(1)
+    }
     /// Reads `buf.len()` bytes at `offset` within page `pfn` (`offset + buf.len() <= page_size`).
     /// Errors: [`DumpError::Excluded`], [`DumpError::NotRam`], [`DumpError::Lost`] for absent pages,
     /// others for corrupt data.
@@ -532,6 +538,16 @@ impl Dump {
     /// reads, and there was no panic.
     pub fn is_live(&self) -> bool {
         self.inner.is_live()
+    }
+
+    /// Where [`VmcoreInfo::build_id`] came from, for messages: a dump's VMCOREINFO, or the
+    /// running kernel's (whose notes in `/sys/kernel/notes` fill it in when VMCOREINFO lacks it).
+    pub fn build_id_origin(&self) -> &'static str {
+        if self.is_live() {
+            "the running kernel"
+        } else {
+            "the dump's VMCOREINFO"
+        }
     }
 
     /// Drops the cached contents of a running kernel's pages, so later reads see memory as it

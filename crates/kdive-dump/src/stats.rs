@@ -26,7 +26,8 @@ pub struct PageStats {
 ///
 /// `bounds`, when given, are the sorted pfns at which the state may change (an ELF's segment
 /// edges): only one pfn per run between them is asked, so a dump describing huge ranges costs
-/// as many questions as it has edges. Without bounds every pfn is asked.
+/// as many questions as it has edges. Without bounds every pfn is asked, except where the format
+/// knows a run ([`DumpFormat::next_change`]).
 pub fn runs<'a>(
     format: &'a dyn DumpFormat,
     bounds: Option<&'a [u64]>,
@@ -45,7 +46,16 @@ pub fn runs<'a>(
                 .collect::<Vec<_>>()
                 .into_iter(),
         ),
-        None => Box::new((0..max).map(|p| (p, p + 1))),
+        None => {
+            let mut p = 0;
+            Box::new(std::iter::from_fn(move || {
+                (p < max).then(|| {
+                    let a = p;
+                    p = format.next_change(a).clamp(a + 1, max);
+                    (a, p)
+                })
+            }))
+        }
     };
     let mut edges = edges
         .map(move |(a, z)| (a, z, format.page_state(a)))

@@ -284,7 +284,10 @@ fn find_vmlinux(search: &DebugSearch, dump: &Dump, notices: &mut Vec<Notice>) ->
             Some(have) if have == *want => return vec![p],
             Some(have) => notices.push(refuse(
                 &p,
-                format!("build-id {have} in the file, {want} in the dump's VMCOREINFO"),
+                format!(
+                    "build-id {have} in the file, {want} in {}",
+                    dump.build_id_origin()
+                ),
             )),
             None => notices.push(refuse(
                 &p,

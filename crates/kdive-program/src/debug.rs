@@ -81,8 +81,9 @@ impl KernelDebug {
                 return Err(mismatch(
                     &file,
                     format!(
-                        "build-id {} in the file, {d} in the dump's VMCOREINFO",
-                        hex(&f)
+                        "build-id {} in the file, {d} in {}",
+                        hex(&f),
+                        prog.dump().map_or("the dump", |d| d.build_id_origin())
                     ),
                 ))
             }

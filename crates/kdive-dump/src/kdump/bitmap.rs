@@ -117,6 +117,25 @@ impl Bitmap {
         })
     }
 
+    /// The first set bit at or after `n`, else the bitmap's length: whole zero words are passed
+    /// over a word at a time, so a hole of the memory map costs a scan, not a question per pfn.
+    pub(crate) fn next_set(&self, bytes: &[u8], n: u64) -> u64 {
+        if n >= self.nbits {
+            return self.nbits;
+        }
+        let nwords = self.nbits.div_ceil(64) as usize;
+        let mut i = (n / 64) as usize;
+        let mut w = self.word(bytes, i) & (u64::MAX << (n % 64));
+        while w == 0 {
+            i += 1;
+            if i >= nwords {
+                return self.nbits;
+            }
+            w = self.word(bytes, i);
+        }
+        (i as u64 * 64 + u64::from(w.trailing_zeros())).min(self.nbits)
+    }
+
     /// Number of set bits before bit `n` (all of them when `n` is past the end).
     pub(crate) fn rank(&self, bytes: &[u8], n: u64) -> u64 {
         if n >= self.nbits {
@@ -145,6 +164,23 @@ impl Bitmap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_set_matches_a_naive_search() {
+        let nbits = 700u64;
+        let mut bytes = vec![0u8; 100];
+        for n in [3u64, 64, 65, 200, 511, 699] {
+            bytes[(n / 8) as usize] |= 1 << (n % 8);
+        }
+        // bits past the end are not bits of the map
+        bytes[88] = 0xff;
+        let b = Bitmap::new(nbits);
+        let bit = |n: u64| n < nbits && bytes[(n / 8) as usize] >> (n % 8) & 1 == 1;
+        for n in 0..=nbits + 5 {
+            let want = (n..nbits).find(|&m| bit(m)).unwrap_or(nbits);
+            assert_eq!(b.next_set(&bytes, n), want, "next_set({n})");
+        }
+    }
 
     #[test]
     fn rank_matches_a_naive_count() {

@@ -552,6 +552,18 @@ impl DumpFormat for KdumpFile {
         }
     }
 
+    fn next_change(&self, pfn: u64) -> u64 {
+        let (ram, dumped) = (self.bits.ram(&self.store), self.bits.dumped(&self.store));
+        if self.dumped.get(dumped, pfn) || self.ram.get(ram, pfn) {
+            return pfn.saturating_add(1);
+        }
+        // neither RAM nor dumped: the state stays NotRam up to the next bit of either bitmap
+        self.ram
+            .next_set(ram, pfn)
+            .min(self.dumped.next_set(dumped, pfn))
+            .max(pfn.saturating_add(1))
+    }
+
     fn read_page(&self, pfn: u64, offset: usize, buf: &mut [u8]) -> Result<()> {
         let ps = self.page_size;
         let paddr = pfn.saturating_mul(ps as u64).saturating_add(offset as u64);
