@@ -505,3 +505,65 @@ fn files_c_page_cache_of_open_files() {
         );
     }
 }
+
+/// `files -R REF` against crash's `files PID` of the `fdhog` task
+/// (`reference/crash/17-files-fdhog-PID.txt`): crash's `open_file_reference` keeps the rows
+/// whose descriptor (a decimal number up to `max_fds`), file, dentry or inode address (a
+/// hexadecimal one), TYPE, or path component is the reference, after the task line and its
+/// `ROOT:` line; a reference nothing refers to lists no task.
+#[test]
+fn files_r_keeps_the_rows_that_refer() {
+    for (fx, files) in with_vmlinux("files_r_keeps_the_rows_that_refer") {
+        let dir = fx.dir.join("reference/crash");
+        let Some(path) = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("17-files-fdhog-")
+            })
+        else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+        // "crash> files PID", the task line, ROOT, the header, one row per descriptor
+        let pid = lines[0].split_whitespace().nth(2).unwrap();
+        let rows: Vec<&str> = lines[4..]
+            .iter()
+            .copied()
+            .filter(|l| !l.is_empty())
+            .collect();
+        let s = Session::open_with(&files, &Default::default()).unwrap();
+        let expect = |keep: &dyn Fn(&[&str]) -> bool| -> Vec<String> {
+            let mut want: Vec<String> = lines[1..4].iter().map(|l| l.to_string()).collect();
+            want.extend(
+                rows.iter()
+                    .filter(|r| keep(&r.split_whitespace().collect::<Vec<_>>()))
+                    .map(|r| r.to_string()),
+            );
+            want
+        };
+        let check = |reference: &str, keep: &dyn Fn(&[&str]) -> bool| {
+            let got = normalized(&answer(&s, &format!("files -R {reference} {pid}")));
+            let want = expect(keep);
+            assert!(want.len() > 3, "{}: nothing refers to {reference}", fx.name);
+            assert_eq!(got, want, "{}: files -R {reference}", fx.name);
+        };
+        // a pipe's row has no path
+        let path = |w: &[&str]| w.get(5).copied().unwrap_or("").to_string();
+        check("fdhog-01", &|w| path(w).contains("fdhog-01"));
+        check("CHR", &|w| w[4] == "CHR");
+        // the inode of descriptor 1 (the console), and the fd 7 or a path with a 7 in it
+        let inode = rows[1].split_whitespace().nth(3).unwrap();
+        check(inode, &|w| w[3] == inode);
+        check("7", &|w| w[0] == "7" || path(w).contains('7'));
+        assert_eq!(answer(&s, &format!("files -R nosuchfile {pid}")), "");
+        let json = run(&s, &format!("files -R {inode} {pid}")).unwrap().json();
+        assert_eq!(json["reference"], inode, "{}", fx.name);
+        assert_eq!(json["tasks"][0]["files"][0]["inode"], format!("0x{inode}"));
+    }
+}

@@ -391,7 +391,11 @@ pub static FILES: Command = Command::new(
         'c',
         "each file's inode, i_mapping and pages in the page cache",
     ),
-    Flag::letter('R', "only the files referring to this").not_yet(),
+    Flag::letter(
+        'R',
+        "only the tasks and files referring to this: a descriptor, an address, a type, a file name",
+    )
+    .takes("REF"),
 ])
 .args(&[TASKS])
 .per_task(files::for_tasks)
