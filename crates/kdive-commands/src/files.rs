@@ -263,7 +263,7 @@ pub(crate) fn for_tasks(
 
 /// The size of a task's descriptor table (`files->fdt->max_fds`); crash reads a decimal
 /// `-R` number up to it as a descriptor, a larger one as hexadecimal.
-fn max_fds(prog: &kdive_program::Program, task: u64) -> kdive_program::Result<u64> {
+pub(crate) fn max_fds(prog: &kdive_program::Program, task: u64) -> kdive_program::Result<u64> {
     let files = prog
         .object("struct task_struct", task)?
         .member("files")?
@@ -284,10 +284,7 @@ fn max_fds(prog: &kdive_program::Program, task: u64) -> kdive_program::Result<u6
 /// `max_fds`, else read as hexadecimal) or the file, dentry or inode address; a word is the
 /// TYPE column or a component of the path.
 fn file_refers(r: &Reference, max_fds: u64, f: &FileRow) -> bool {
-    let numeric = match r.decimal {
-        Some(d) if d <= max_fds => f.fd == d,
-        _ => r.is(f.fd) || r.is(f.file) || r.is(f.dentry) || r.is(f.inode),
-    };
+    let numeric = r.descriptor(max_fds, f.fd, &[f.file, f.dentry, f.inode]);
     // crash matches the path only on a row of six words, so never a socket's, whose
     // protocol adds a word, nor a path with a space: kdive matches every path, as the
     // reference names a file whatever precedes it on the row

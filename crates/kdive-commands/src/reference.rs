@@ -27,6 +27,16 @@ impl<'a> Reference<'a> {
         self.hex == Some(v)
     }
 
+    /// crash's descriptor rule (`files -R`, `net -R`): a decimal number up to the table's
+    /// `max_fds` is a descriptor; another number, read as hexadecimal, the descriptor or one
+    /// of the addresses.
+    pub fn descriptor(&self, max_fds: u64, fd: u64, addresses: &[u64]) -> bool {
+        match self.decimal {
+            Some(d) if d <= max_fds => fd == d,
+            _ => self.is(fd) || addresses.iter().any(|&a| self.is(a)),
+        }
+    }
+
     /// crash's `FILENAME_COMPONENT`: `/` matches only `/`; another string matches a path
     /// that contains it.
     pub fn names(&self, path: Option<&str>) -> bool {
@@ -53,5 +63,9 @@ mod tests {
         let n = Reference::new("10");
         assert_eq!((n.hex, n.decimal), (Some(0x10), Some(10)));
         assert_eq!(Reference::new("ff").decimal, None);
+        // 10 is descriptor 10 in a table of 64, 0x10 past a table of 8
+        assert!(n.descriptor(64, 10, &[0x10]) && !n.descriptor(64, 16, &[]));
+        assert!(n.descriptor(8, 16, &[]) && n.descriptor(8, 3, &[0x10]));
+        assert!(Reference::new("ff").descriptor(1024, 3, &[0xff]));
     }
 }

@@ -567,3 +567,41 @@ fn files_r_keeps_the_rows_that_refer() {
         assert_eq!(json["tasks"][0]["files"][0]["inode"], format!("0x{inode}"));
     }
 }
+
+/// `net -s -R REF` against crash's `net -s PID` of the `fdhog` task (`070-net-s-fdhog.txt`):
+/// crash's `sym_socket_dump` keeps a socket whose descriptor, `struct socket` or `sock` is the
+/// reference, under the task line and the header; `-R` needs `-s` or `-S`.
+#[test]
+fn net_r_keeps_the_sockets_that_refer() {
+    for (fx, files) in with_vmlinux("net_r_keeps_the_sockets_that_refer") {
+        let Some((_, path)) = fx.crash_more(&[70]).into_iter().next() else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+        // "crash> net -s PID", the task line, the header, one row per socket
+        let pid = lines[0].split_whitespace().nth(3).unwrap();
+        let rows: Vec<&str> = lines[3..]
+            .iter()
+            .copied()
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert!(!rows.is_empty(), "{}", fx.name);
+        let s = Session::open_with(&files, &Default::default()).unwrap();
+        for row in &rows {
+            let words: Vec<&str> = row.split_whitespace().collect();
+            let want = [lines[1], lines[2], row];
+            // the descriptor (decimal), its struct socket and its sock
+            for reference in &words[..3] {
+                let got = normalized(&answer(&s, &format!("net -s -R {reference} {pid}")));
+                assert_eq!(got, want, "{}: net -s -R {reference}", fx.name);
+            }
+        }
+        assert_eq!(answer(&s, &format!("net -s -R nosuch {pid}")), "");
+        assert!(run(&s, &format!("net -R 1 {pid}")).is_err());
+        let sock = rows[0].split_whitespace().nth(2).unwrap();
+        let json = run(&s, &format!("net -s -R {sock} {pid}")).unwrap().json();
+        assert_eq!(json["options"]["reference"], sock, "{}", fx.name);
+        assert_eq!(json["tasks"][0]["sockets"][0]["sock"], format!("0x{sock}"));
+    }
+}

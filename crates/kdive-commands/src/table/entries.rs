@@ -818,7 +818,11 @@ pub static NET: Command = Command::new(
     Flag::letter('N', "a 32-bit value as an IPv4 address").takes("ADDR"),
     Flag::letter('x', "with -S, integers in hexadecimal"),
     Flag::letter('d', "with -S, integers in decimal (the default)"),
-    Flag::letter('R', "only the sockets referring to this").not_yet(),
+    Flag::letter(
+        'R',
+        "with -s or -S: only the sockets referring to this: a descriptor, a socket or sock address",
+    )
+    .takes("REF"),
 ])
 .args(&[TASKS])
 .per_task(net::for_tasks)
