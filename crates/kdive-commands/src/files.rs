@@ -1,6 +1,7 @@
 //! `files [PID|TASK ...]`: a task's root and working directory and its open files, as crash
 //! prints them (sockets also name their protocol; pipes and sockets their pseudo filesystem);
-//! `files -d DENTRY`: one dentry's inode and path.
+//! `files -d DENTRY`: one dentry's inode and path; `files -R REF`: only the tasks, and their
+//! files, that refer to a reference.
 
 use kdive_linux::fs::{open_files, root_and_cwd};
 use kdive_linux::task::TaskInfo;
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::format::task_header;
+use crate::reference::Reference;
 use crate::table;
 use crate::tasks::tasks_named;
 use crate::{CommandError, Report, Session, TextOptions};
@@ -80,6 +82,10 @@ pub struct TaskFiles {
     pub unreadable: Vec<UnreadableFile>,
     /// Problems that cut the listing short (root/cwd, the descriptor table itself).
     pub problems: Vec<String>,
+    /// `-R`: whether the root or working directory names the reference (the task is then
+    /// listed even when none of its files refers to it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub root_cwd_refers: bool,
 }
 
 impl TaskFiles {
@@ -96,6 +102,9 @@ pub struct Files {
     /// `-c`: each file's inode, `i_mapping` and page-cache pages instead of file and dentry.
     #[serde(default)]
     pub page_cache: bool,
+    /// `-R REF`: the reference; only the tasks and files that refer to it are listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 /// `files -d DENTRY`: one dentry.
@@ -169,9 +178,11 @@ pub(crate) fn for_tasks(
 ) -> Result<Box<dyn Report>, CommandError> {
     let prog = s.kernel()?;
     let with_pages = f.has('c');
+    let reference = f.value('R').map(Reference::new);
     let mut out = Files {
         tasks: Vec::new(),
         page_cache: with_pages,
+        reference: reference.as_ref().map(|r| r.text.to_string()),
     };
     for &t in chosen {
         let mut problems = Vec::new();
@@ -223,7 +234,7 @@ pub(crate) fn for_tasks(
                 Vec::new()
             }
         };
-        out.tasks.push(TaskFiles {
+        let mut task = TaskFiles {
             pid: t.pid,
             task: t.addr,
             cpu: t.cpu,
@@ -233,9 +244,51 @@ pub(crate) fn for_tasks(
             files,
             unreadable,
             problems,
-        });
+            root_cwd_refers: false,
+        };
+        if let Some(r) = &reference {
+            let max_fds = max_fds(prog, t.addr).unwrap_or(0);
+            task.root_cwd_refers = r.names(task.root.as_deref()) || r.names(task.cwd.as_deref());
+            task.files.retain(|f| file_refers(r, max_fds, f));
+            // a task is listed when something in it refers to the reference, or when what
+            // could not be read might have
+            if !task.root_cwd_refers && task.files.is_empty() && task.complete() {
+                continue;
+            }
+        }
+        out.tasks.push(task);
     }
     Ok(Box::new(out))
+}
+
+/// The size of a task's descriptor table (`files->fdt->max_fds`); crash reads a decimal
+/// `-R` number up to it as a descriptor, a larger one as hexadecimal.
+pub(crate) fn max_fds(prog: &kdive_program::Program, task: u64) -> kdive_program::Result<u64> {
+    let files = prog
+        .object("struct task_struct", task)?
+        .member("files")?
+        .read_u64()?;
+    if files == 0 {
+        return Ok(0);
+    }
+    Ok(u64::from(
+        prog.object("struct files_struct", files)?
+            .member("fdt")?
+            .deref()?
+            .member("max_fds")?
+            .read_u64()? as u32,
+    ))
+}
+
+/// crash's `open_file_reference`: a number is the descriptor (a decimal one up to
+/// `max_fds`, else read as hexadecimal) or the file, dentry or inode address; a word is the
+/// TYPE column or a component of the path.
+fn file_refers(r: &Reference, max_fds: u64, f: &FileRow) -> bool {
+    let numeric = r.descriptor(max_fds, f.fd, &[f.file, f.dentry, f.inode]);
+    // crash matches the path only on a row of six words, so never a socket's, whose
+    // protocol adds a word, nor a path with a space: kdive matches every path, as the
+    // reference names a file whatever precedes it on the row
+    numeric || r.text == f.kind || r.names(Some(&f.path))
 }
 
 /// crash's TYPE column from `i_mode`.
@@ -257,9 +310,13 @@ impl Report for Files {
         for t in &self.tasks {
             writeln!(out, "{}", task_header(t.pid, t.task, t.cpu, &t.comm))?;
             if let (Some(r), Some(c)) = (&t.root, &t.cwd) {
-                writeln!(out, "ROOT: {r}    CWD: {c}")?;
+                // crash's `-R` line ends with a space
+                let end = if self.reference.is_some() { " " } else { "" };
+                writeln!(out, "ROOT: {r}    CWD: {c}{end}")?;
             }
-            if t.complete() && t.files.is_empty() {
+            if self.reference.is_some() && t.files.is_empty() && t.unreadable.is_empty() {
+                // `-R` with only the ROOT line matching: no file header
+            } else if t.complete() && t.files.is_empty() {
                 writeln!(out, "No open files")?;
             } else if (!t.files.is_empty() || !t.unreadable.is_empty()) && self.page_cache {
                 writeln!(

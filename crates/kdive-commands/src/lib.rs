@@ -30,6 +30,7 @@ pub mod oops;
 pub mod print;
 pub mod ps;
 pub mod rd;
+mod reference;
 pub mod runq;
 pub mod search;
 pub mod session;

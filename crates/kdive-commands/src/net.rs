@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
+use crate::reference::Reference;
 use crate::table;
 use crate::{CommandError, Report, Session, TextOptions};
 
@@ -65,6 +66,9 @@ pub struct NetSocketOptions {
     pub full: bool,
     /// A note printed first (`foreach net` without -s or -S assumes -s, as crash says).
     pub warning: Option<String>,
+    /// `-R REF`: the reference; only the tasks and sockets that refer to it are listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 /// One task's sockets.
@@ -121,6 +125,9 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         return Err(CommandError::Usage(
             "net: only one -s or -S option allowed".into(),
         ));
+    }
+    if f.value('R').is_some() && !f.has('s') && !f.has('S') {
+        return Err(CommandError::Usage("net: -R needs -s or -S".into()));
     }
     if f.has('s') || f.has('S') {
         let tasks = crate::tasks::tasks_named(s, "net", &f.positional)?;
@@ -219,14 +226,25 @@ fn sockets_of(
     let prog = s.kernel()?;
     let full = f.has('S');
     let opts = crate::structs::options(f);
+    let reference = f.value('R').map(Reference::new);
     let mut out = Vec::new();
     for t in tasks {
         let (socks, mut problems) = match kdive_linux::net::task_sockets(prog, t.addr) {
             Ok(v) => v,
             Err(e) => (Vec::new(), vec![e.to_string()]),
         };
+        let max_fds = match &reference {
+            Some(_) => crate::files::max_fds(prog, t.addr).unwrap_or(0),
+            None => 0,
+        };
         let mut sockets = Vec::new();
         for k in socks {
+            // crash's `sym_socket_dump`: the descriptor, the `struct socket` or the `sock`
+            if let Some(r) = &reference {
+                if !r.descriptor(max_fds, k.fd, &[k.socket, k.sock]) {
+                    continue;
+                }
+            }
             let mut structs = Vec::new();
             if full {
                 for (spec, at) in [("struct socket", k.socket), ("struct inet_sock", k.sock)] {
@@ -241,6 +259,9 @@ fn sockets_of(
             }
             sockets.push(socket_row(k, structs));
         }
+        if reference.is_some() && sockets.is_empty() && problems.is_empty() {
+            continue;
+        }
         out.push(TaskSockets {
             pid: t.pid,
             task: t.addr,
@@ -252,7 +273,11 @@ fn sockets_of(
     }
     Ok(Box::new(NetSockets {
         tasks: out,
-        options: NetSocketOptions { full, warning },
+        options: NetSocketOptions {
+            full,
+            warning,
+            reference: f.value('R').map(str::to_string),
+        },
     }))
 }
 
@@ -431,7 +456,7 @@ impl Report for NetSockets {
                 "{}",
                 crate::format::task_header(t.pid, t.task, t.cpu, &t.comm)
             )?;
-            if t.sockets.is_empty() {
+            if t.sockets.is_empty() && self.options.reference.is_none() {
                 writeln!(out, "No open sockets.")?;
             }
             for (j, k) in t.sockets.iter().enumerate() {

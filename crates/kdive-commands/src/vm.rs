@@ -18,6 +18,7 @@ use crate::args::Flags;
 use crate::format::{justify, task_header, Justify};
 use crate::kmem::pages::MemMap;
 use crate::rd::parse_hex;
+use crate::reference::Reference;
 use crate::structs::{struct_value, StructValue};
 use crate::table;
 use crate::tasks::tasks_named;
@@ -377,38 +378,8 @@ fn mode(f: &Flags) -> Result<VmMode, CommandError> {
     Ok(mode)
 }
 
-/// A `-R` reference: a number (hexadecimal, and decimal too when it reads as one) or a file
-/// name component.
-struct Reference<'a> {
-    text: &'a str,
-    hex: Option<u64>,
-    decimal: Option<u64>,
-}
-
-impl<'a> Reference<'a> {
-    fn new(text: &'a str) -> Reference<'a> {
-        Reference {
-            text,
-            hex: parse_hex(text),
-            decimal: text.parse().ok(),
-        }
-    }
-
-    fn is(&self, v: u64) -> bool {
-        self.hex == Some(v)
-    }
-
-    /// crash's `FILENAME_COMPONENT`: `/` matches only `/`; another string matches a path
-    /// that contains it.
-    fn names(&self, path: Option<&str>) -> bool {
-        match path {
-            Some(p) if !p.is_empty() => {
-                (p == "/" && self.text == "/") || (self.text != "/" && p.contains(self.text))
-            }
-            _ => false,
-        }
-    }
-
+/// `vm -R`'s page matching.
+impl Reference<'_> {
     /// Whether a page refers to the reference: its virtual or physical address, its swap
     /// offset (decimal) or area, its file offset.
     fn page(&self, p: &VmPage) -> bool {

@@ -505,3 +505,103 @@ fn files_c_page_cache_of_open_files() {
         );
     }
 }
+
+/// `files -R REF` against crash's `files PID` of the `fdhog` task
+/// (`reference/crash/17-files-fdhog-PID.txt`): crash's `open_file_reference` keeps the rows
+/// whose descriptor (a decimal number up to `max_fds`), file, dentry or inode address (a
+/// hexadecimal one), TYPE, or path component is the reference, after the task line and its
+/// `ROOT:` line; a reference nothing refers to lists no task.
+#[test]
+fn files_r_keeps_the_rows_that_refer() {
+    for (fx, files) in with_vmlinux("files_r_keeps_the_rows_that_refer") {
+        let dir = fx.dir.join("reference/crash");
+        let Some(path) = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("17-files-fdhog-")
+            })
+        else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+        // "crash> files PID", the task line, ROOT, the header, one row per descriptor
+        let pid = lines[0].split_whitespace().nth(2).unwrap();
+        let rows: Vec<&str> = lines[4..]
+            .iter()
+            .copied()
+            .filter(|l| !l.is_empty())
+            .collect();
+        let s = Session::open_with(&files, &Default::default()).unwrap();
+        let expect = |keep: &dyn Fn(&[&str]) -> bool| -> Vec<String> {
+            let mut want: Vec<String> = lines[1..4].iter().map(|l| l.to_string()).collect();
+            want.extend(
+                rows.iter()
+                    .filter(|r| keep(&r.split_whitespace().collect::<Vec<_>>()))
+                    .map(|r| r.to_string()),
+            );
+            want
+        };
+        let check = |reference: &str, keep: &dyn Fn(&[&str]) -> bool| {
+            let got = normalized(&answer(&s, &format!("files -R {reference} {pid}")));
+            let want = expect(keep);
+            assert!(want.len() > 3, "{}: nothing refers to {reference}", fx.name);
+            assert_eq!(got, want, "{}: files -R {reference}", fx.name);
+        };
+        // a pipe's row has no path
+        let path = |w: &[&str]| w.get(5).copied().unwrap_or("").to_string();
+        check("fdhog-01", &|w| path(w).contains("fdhog-01"));
+        check("CHR", &|w| w[4] == "CHR");
+        // the inode of descriptor 1 (the console), and the fd 7 or a path with a 7 in it
+        let inode = rows[1].split_whitespace().nth(3).unwrap();
+        check(inode, &|w| w[3] == inode);
+        check("7", &|w| w[0] == "7" || path(w).contains('7'));
+        assert_eq!(answer(&s, &format!("files -R nosuchfile {pid}")), "");
+        let json = run(&s, &format!("files -R {inode} {pid}")).unwrap().json();
+        assert_eq!(json["reference"], inode, "{}", fx.name);
+        assert_eq!(json["tasks"][0]["files"][0]["inode"], format!("0x{inode}"));
+    }
+}
+
+/// `net -s -R REF` against crash's `net -s PID` of the `fdhog` task (`070-net-s-fdhog.txt`):
+/// crash's `sym_socket_dump` keeps a socket whose descriptor, `struct socket` or `sock` is the
+/// reference, under the task line and the header; `-R` needs `-s` or `-S`.
+#[test]
+fn net_r_keeps_the_sockets_that_refer() {
+    for (fx, files) in with_vmlinux("net_r_keeps_the_sockets_that_refer") {
+        let Some((_, path)) = fx.crash_more(&[70]).into_iter().next() else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+        // "crash> net -s PID", the task line, the header, one row per socket
+        let pid = lines[0].split_whitespace().nth(3).unwrap();
+        let rows: Vec<&str> = lines[3..]
+            .iter()
+            .copied()
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert!(!rows.is_empty(), "{}", fx.name);
+        let s = Session::open_with(&files, &Default::default()).unwrap();
+        for row in &rows {
+            let words: Vec<&str> = row.split_whitespace().collect();
+            let want = [lines[1], lines[2], row];
+            // the descriptor (decimal), its struct socket and its sock
+            for reference in &words[..3] {
+                let got = normalized(&answer(&s, &format!("net -s -R {reference} {pid}")));
+                assert_eq!(got, want, "{}: net -s -R {reference}", fx.name);
+            }
+        }
+        assert_eq!(answer(&s, &format!("net -s -R nosuch {pid}")), "");
+        assert!(run(&s, &format!("net -R 1 {pid}")).is_err());
+        let sock = rows[0].split_whitespace().nth(2).unwrap();
+        let json = run(&s, &format!("net -s -R {sock} {pid}")).unwrap().json();
+        assert_eq!(json["options"]["reference"], sock, "{}", fx.name);
+        assert_eq!(json["tasks"][0]["sockets"][0]["sock"], format!("0x{sock}"));
+    }
+}

@@ -391,7 +391,11 @@ pub static FILES: Command = Command::new(
         'c',
         "each file's inode, i_mapping and pages in the page cache",
     ),
-    Flag::letter('R', "only the files referring to this").not_yet(),
+    Flag::letter(
+        'R',
+        "only the tasks and files referring to this: a descriptor, an address, a type, a file name",
+    )
+    .takes("REF"),
 ])
 .args(&[TASKS])
 .per_task(files::for_tasks)
@@ -814,7 +818,11 @@ pub static NET: Command = Command::new(
     Flag::letter('N', "a 32-bit value as an IPv4 address").takes("ADDR"),
     Flag::letter('x', "with -S, integers in hexadecimal"),
     Flag::letter('d', "with -S, integers in decimal (the default)"),
-    Flag::letter('R', "only the sockets referring to this").not_yet(),
+    Flag::letter(
+        'R',
+        "with -s or -S: only the sockets referring to this: a descriptor, a socket or sock address",
+    )
+    .takes("REF"),
 ])
 .args(&[TASKS])
 .per_task(net::for_tasks)
