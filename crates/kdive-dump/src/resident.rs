@@ -30,7 +30,9 @@ impl BoundedMap {
     pub fn new(map: memmap2::Mmap) -> BoundedMap {
         let windows = (map.len() as u64).div_ceil(WINDOW);
         BoundedMap {
-            touched: (0..windows.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
+            touched: (0..windows.div_ceil(64))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
             map,
             count: AtomicU64::new(0),
             drops: AtomicU64::new(0),

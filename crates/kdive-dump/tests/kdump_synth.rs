@@ -657,7 +657,8 @@ fn a_huge_hole_in_the_memory_map_is_not_copied_or_counted_twice() {
     // a "64 GiB" memory map (2 MiB bitmaps) whose only pages are the first 300
     let mut w = Writer::new(BS as u32, 1 << 24);
     for pfn in 0..300u64 {
-        w.pages.insert(pfn, Page::Data(Codec::Zlib, content(pfn, BS)));
+        w.pages
+            .insert(pfn, Page::Data(Codec::Zlib, content(pfn, BS)));
     }
     let k = open(w.build()).unwrap();
     let len = k.bitmap_len();
@@ -679,5 +680,9 @@ fn a_huge_hole_in_the_memory_map_is_not_copied_or_counted_twice() {
     assert_eq!(k.page_state(1 << 23), PageState::NotRam);
     let (ram, after) = k.bitmap_bytes_counted();
     assert_eq!(ram, 0);
-    assert!(after - dumped <= 32 << 10, "{} more bytes counted", after - dumped);
+    assert!(
+        after - dumped <= 32 << 10,
+        "{} more bytes counted",
+        after - dumped
+    );
 }

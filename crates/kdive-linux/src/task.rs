@@ -624,10 +624,7 @@ impl<'p> TaskReader<'p> {
             rss_deltas,
         };
         let comm_obj = task.member("comm")?;
-        let comm = (
-            comm_obj.address().unwrap_or(0),
-            comm_obj.size()?.min(64),
-        );
+        let comm = (comm_obj.address().unwrap_or(0), comm_obj.size()?.min(64));
         let span = Span::covering(f.all(), &[comm]);
         Ok(TaskReader {
             prog,
@@ -670,9 +667,9 @@ impl<'p> TaskReader<'p> {
             }
         };
         let rss_delta = if mm != 0 {
-            f.rss_deltas.iter().try_fold(0i64, |d, s| {
-                b.i64(s).map(|v| d.saturating_add(v))
-            })?
+            f.rss_deltas
+                .iter()
+                .try_fold(0i64, |d, s| b.i64(s).map(|v| d.saturating_add(v)))?
         } else {
             0
         };

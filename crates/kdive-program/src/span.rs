@@ -43,7 +43,9 @@ impl Scalar {
                 }
                 _ => break,
             };
-            let offset = o.address().ok_or_else(|| not_scalar(template, "a bitfield"))?;
+            let offset = o
+                .address()
+                .ok_or_else(|| not_scalar(template, "a bitfield"))?;
             if !(1..=8).contains(&size) {
                 return Err(not_scalar(template, &format!("{size} bytes wide")));
             }
@@ -133,7 +135,8 @@ impl SpanBytes {
         let at = offset.checked_sub(self.start);
         at.and_then(|a| {
             let a = usize::try_from(a).ok()?;
-            self.bytes.get(a..a.checked_add(usize::try_from(len).ok()?)?)
+            self.bytes
+                .get(a..a.checked_add(usize::try_from(len).ok()?)?)
         })
         .ok_or_else(|| ProgramError::Walk {
             what: format!("{len} bytes at {:#x}", self.addr.wrapping_add(offset)),
@@ -168,7 +171,10 @@ impl Scalar {
     /// Reads this scalar of the object at `base` on its own (raw bits, zero-extended).
     pub fn read_u64(&self, prog: &Program, base: u64) -> Result<u64> {
         let mut w = [0u8; 8];
-        prog.read(base.wrapping_add(self.offset), &mut w[..usize::from(self.size)])?;
+        prog.read(
+            base.wrapping_add(self.offset),
+            &mut w[..usize::from(self.size)],
+        )?;
         Ok(u64::from_le_bytes(w))
     }
 }

@@ -21,15 +21,11 @@ pub use markdown::{readme_section, README_BEGIN, README_END};
 
 /// Runs a command on its argument words (the command word itself excluded).
 /// The result may borrow the session (a report written as it is made: `foreach bt`).
-pub type Handler =
-    for<'s> fn(&'s Session, &[String]) -> Result<Box<dyn Report + 's>, CommandError>;
+pub type Handler = for<'s> fn(&'s Session, &[String]) -> Result<Box<dyn Report + 's>, CommandError>;
 
 /// Runs a command for tasks `foreach` chose, with the flags given after the command's name.
-pub type PerTask = for<'s> fn(
-    &'s Session,
-    &[&'s TaskInfo],
-    &Flags,
-) -> Result<Box<dyn Report + 's>, CommandError>;
+pub type PerTask =
+    for<'s> fn(&'s Session, &[&'s TaskInfo], &Flags) -> Result<Box<dyn Report + 's>, CommandError>;
 
 /// How a flag is written after its dash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -94,7 +94,10 @@ impl Bitmap {
             .unwrap_or(0);
         let mut r = *self.chunk_ranks[j].get_or_init(|| 0);
         while j < k {
-            let n: u64 = self.chunk(bytes, j).map(|w| u64::from(w.count_ones())).sum();
+            let n: u64 = self
+                .chunk(bytes, j)
+                .map(|w| u64::from(w.count_ones()))
+                .sum();
             r = *self.chunk_ranks[j + 1].get_or_init(|| r + n);
             j += 1;
         }
@@ -212,7 +215,18 @@ mod tests {
         // a rank in the first chunk reads only the first chunk
         assert_eq!(b.rank(&bytes, 5000), 5);
         assert_eq!(b.scanned(), (CHUNK_WORDS * 8) as u64);
-        for n in [0, 1, 999, 1000, 1001, 262_143, 262_144, 600_000, nbits - 1, nbits] {
+        for n in [
+            0,
+            1,
+            999,
+            1000,
+            1001,
+            262_143,
+            262_144,
+            600_000,
+            nbits - 1,
+            nbits,
+        ] {
             assert_eq!(b.rank(&bytes, n), n.div_ceil(1000), "rank({n})");
         }
         // every chunk's total once and its blocks once, whatever the number of ranks

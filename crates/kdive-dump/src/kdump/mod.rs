@@ -281,8 +281,12 @@ impl KdumpFile {
         let dumped = Bitmap::new(max_pfn);
         let bitmap_copy = match &store {
             Store::Flat(_) => Some((
-                store.slice("1st bitmap", ram_off, bitmap_bytes)?.into_owned(),
-                store.slice("2nd bitmap", dumped_off, bitmap_bytes)?.into_owned(),
+                store
+                    .slice("1st bitmap", ram_off, bitmap_bytes)?
+                    .into_owned(),
+                store
+                    .slice("2nd bitmap", dumped_off, bitmap_bytes)?
+                    .into_owned(),
             )),
             _ => {
                 store.slice("1st bitmap", ram_off, bitmap_bytes)?;
@@ -510,9 +514,7 @@ impl KdumpFile {
     /// Decodes the data of `desc` into `page` (one page); errors name `paddr`.
     fn decode(&self, paddr: u64, desc: &PageDesc, page: &mut [u8]) -> Result<()> {
         let codec = desc.codec();
-        let src = self
-            .store
-            .page_data(desc.offset, u64::from(desc.size))?;
+        let src = self.store.page_data(desc.offset, u64::from(desc.size))?;
         crate::codec::decompress(codec, &src, page).map_err(|e| DumpError::Decompress {
             paddr,
             codec,
@@ -577,9 +579,7 @@ impl DumpFormat for KdumpFile {
         };
         let desc = self.present(pfn, paddr)?;
         if desc.codec() == Codec::None {
-            let data = self
-                .store
-                .page_data(desc.offset, u64::from(desc.size))?;
+            let data = self.store.page_data(desc.offset, u64::from(desc.size))?;
             buf.copy_from_slice(&data[offset..end]);
             return Ok(());
         }
