@@ -19,6 +19,12 @@ from drgn.helpers.linux.pid import for_each_task
 from drgn.helpers.linux.printk import get_printk_records
 from drgn.helpers.linux.sched import task_state_to_char
 from drgn.helpers.linux.slab import for_each_slab_cache
+from drgn.helpers.linux.cpumask import cpumask_of, for_each_cpu, for_each_possible_cpu
+from drgn.helpers.linux.list import validate_list_count_nodes
+from drgn.helpers.linux.mm import compound_head, compound_nr, compound_order, page_size
+from drgn.helpers.linux.module import address_to_module, module_address_regions, module_taints
+from drgn.helpers.linux.pid import for_each_task_in_group
+from drgn.helpers.linux.rbtree import rbtree_preorder_for_each, rbtree_preorder_for_each_entry
 
 
 def attempt(f):
@@ -89,4 +95,31 @@ out["task_pages"] = attempt(lambda: sorted(
     [t.pid.value_(), page_flags(p).value_(), decode_page_flags(p), PageSlab(p), PageHead(p), PageTail(p),
      PageCompound(p), PageLRU(p), PageReserved(p), task_vsize(t)]
     for t in for_each_task(prog) for p in [virt_to_page(prog, t)]))
+# each task's page's compound head and the head's order, pages and bytes
+out["compound_pages"] = attempt(lambda: sorted(
+    [t.pid.value_(), h.value_(), compound_order(p).value_(), compound_order(h).value_(),
+     compound_nr(h).value_(), page_size(h).value_(), compound_nr(p).value_()]
+    for t in for_each_task(prog) for p in [virt_to_page(prog, t)] for h in [compound_head(p)]))
+out["thread_groups"] = attempt(lambda: sorted(
+    [t.pid.value_(), sorted(o.pid.value_() for o in for_each_task_in_group(t)),
+     len(list(for_each_task_in_group(t, include_self=True)))] for t in for_each_task(prog)))
+out["cpumask_of"] = attempt(lambda: [
+    [cpu, cpumask_of(prog, cpu).value_(), list(for_each_cpu(cpumask_of(prog, cpu)))]
+    for cpu in list(for_each_possible_cpu(prog)) + [64, 65]])
+
+
+def module_facts(m):
+    regions = [r for r in module_address_regions(m) if r[1]]
+    return [m.name.string_().decode(), module_address_regions(m), module_taints(m),
+            [[address_to_module(prog, a).value_() for a in (s, s + n - 1, s + n)] for s, n in regions]]
+
+
+out["module_helpers"] = attempt(lambda: [
+    validate_list_count_nodes(prog["modules"].address_of_()), address_to_module(prog, 0).value_(),
+    [module_facts(m) for m in for_each_module(prog)]])
+# the free vmap areas' tree, each node before its children
+out["rbtree_preorder"] = attempt(lambda: [
+    [n.value_() for n in rbtree_preorder_for_each(prog["free_vmap_area_root"].address_of_())],
+    [[v.va_start.value_(), v.va_end.value_()] for v in rbtree_preorder_for_each_entry(
+        "struct vmap_area", prog["free_vmap_area_root"].address_of_(), "rb_node")]])
 print(json.dumps(out))
