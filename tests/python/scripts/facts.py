@@ -24,6 +24,10 @@ from drgn.helpers.linux.list import validate_list_count_nodes
 from drgn.helpers.linux.mm import compound_head, compound_nr, compound_order, page_size
 from drgn.helpers.linux.module import address_to_module, module_address_regions, module_taints
 from drgn.helpers.linux.pid import for_each_task_in_group
+from drgn.helpers.linux.sched import (
+    cfs_rq_for_each_entity, cpu_rq, get_task_state, rq_for_each_fair_task, rq_for_each_rt_task, sched_entity_is_task,
+    sched_entity_to_task, task_group_name, task_group_sched_entity, task_rq)
+from drgn.helpers.linux.kernfs import kernfs_children, kernfs_name, kernfs_path, kernfs_root, kernfs_walk
 from drgn.helpers.linux.rbtree import rbtree_preorder_for_each, rbtree_preorder_for_each_entry
 
 
@@ -122,4 +126,29 @@ out["rbtree_preorder"] = attempt(lambda: [
     [n.value_() for n in rbtree_preorder_for_each(prog["free_vmap_area_root"].address_of_())],
     [[v.va_start.value_(), v.va_end.value_()] for v in rbtree_preorder_for_each_entry(
         "struct vmap_area", prog["free_vmap_area_root"].address_of_(), "rb_node")]])
+out["task_sched"] = attempt(lambda: sorted(
+    [t.pid.value_(), get_task_state(t), task_rq(t).cpu.value_(), sched_entity_is_task(t.se.address_of_()),
+     sched_entity_to_task(t.se.address_of_()).value_() == t.value_(),
+     attempt(lambda: task_group_name(t.sched_task_group).decode()),
+     attempt(lambda: [task_group_sched_entity(t.sched_task_group, c).value_() for c in for_each_online_cpu(prog)])]
+    for t in for_each_task(prog)))
+# each online CPU's queued fair and real-time tasks, and its fair entity hierarchy
+out["runqueue_tasks"] = attempt(lambda: [
+    [cpu, sorted(t.pid.value_() for t in rq_for_each_fair_task(rq)), [t.pid.value_() for t in rq_for_each_rt_task(rq)],
+     [[se.value_(), depth, is_curr, is_task, sched_entity_to_task(se).pid.value_() if is_task else None]
+      for se, depth, is_curr, is_task in cfs_rq_for_each_entity(rq.cfs.address_of_())]]
+    for cpu in for_each_online_cpu(prog) for rq in [cpu_rq(prog, cpu)]])
+
+
+def kernfs_facts(root, d):
+    """``d``'s children below ``root``, each found again by its path, through links and not."""
+    kids = []
+    for c in kernfs_children(kernfs_walk(root, d)):
+        p = d + "/" + c.name.string_().decode()
+        kids.append([kernfs_name(c).decode(), kernfs_path(c).decode(), kernfs_root(c).value_(),
+                     kernfs_walk(root, p).value_(), kernfs_walk(root, p, follow_symlinks=False).value_() == c.value_()])
+    return [kernfs_name(root).decode(), kernfs_walk(root, d + "/no-such-node").value_(), kids]
+
+
+out["kernfs"] = attempt(lambda: [attempt(lambda: kernfs_facts(prog["sysfs_root_kn"], d)) for d in ("block", "kernel", "class/net")])
 print(json.dumps(out))
