@@ -28,6 +28,11 @@ from drgn.helpers.linux.sched import (
     cfs_rq_for_each_entity, cpu_rq, get_task_state, rq_for_each_fair_task, rq_for_each_rt_task, sched_entity_is_task,
     sched_entity_to_task, task_group_name, task_group_sched_entity, task_rq)
 from drgn.helpers.linux.kernfs import kernfs_children, kernfs_name, kernfs_path, kernfs_root, kernfs_walk
+from drgn.helpers.linux.block import bdev_partno
+from drgn.helpers.linux.list import list_for_each_entry
+from drgn import container_of
+from drgn.helpers.linux.nodemask import for_each_node_state
+from drgn.helpers.linux.slab import slab_cache_objects_per_slab, slab_cache_order, slab_cache_pages_per_slab
 from drgn.helpers.linux.rbtree import rbtree_preorder_for_each, rbtree_preorder_for_each_entry
 
 
@@ -151,4 +156,14 @@ def kernfs_facts(root, d):
 
 
 out["kernfs"] = attempt(lambda: [attempt(lambda: kernfs_facts(prog["sysfs_root_kn"], d)) for d in ("block", "kernel", "class/net")])
+out["slab_geometry"] = attempt(lambda: [
+    [s.name.string_().decode(), slab_cache_objects_per_slab(s), slab_cache_order(s), slab_cache_pages_per_slab(s)]
+    for s in for_each_slab_cache(prog)])
+out["node_states"] = attempt(lambda: [
+    list(for_each_node_state(prog, e.value)) for e in prog.type("enum node_states").enumerators if e.name != "NR_NODE_STATES"])
+# every block device (the bdev filesystem's inodes): its number and partition number
+out["bdev_partnos"] = attempt(lambda: sorted(
+    [b.bd_dev.value_(), bdev_partno(b).value_()] for i in list_for_each_entry(
+        "struct inode", prog["blockdev_superblock"].s_inodes.address_of_(), "i_sb_list")
+    for b in [container_of(i, "struct bdev_inode", "vfs_inode").bdev.address_of_()]))
 print(json.dumps(out))
