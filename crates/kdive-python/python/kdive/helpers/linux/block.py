@@ -1,6 +1,16 @@
 """Block devices (drgn's ``drgn.helpers.linux.block``)."""
 
-__all__ = ("disk_devt", "disk_name", "for_each_disk", "part_devt", "part_name")
+__all__ = ("bdev_partno", "disk_devt", "disk_name", "for_each_disk", "part_devt", "part_name")
+
+
+def bdev_partno(bdev):
+    """A ``struct block_device *``'s partition number (``u8``): the low byte of ``__bd_flags``
+    where the kernel keeps it there, else ``bd_partno``."""
+    from ..._kdive import Object
+
+    if bdev.type_.type.has_member("__bd_flags"):
+        return Object(bdev.prog_, "u8", bdev.__bd_flags.counter.value_() & 0xFF)
+    return bdev.bd_partno.read_()
 
 
 def disk_devt(disk):

@@ -1,11 +1,15 @@
 """CPU masks (drgn's ``drgn.helpers.linux.cpumask``)."""
+import operator
+
 from ... import _kdive
+from ..._kdive import Object
 from ._walk import prog_of
 
 __all__ = (
     "cpu_online_mask",
     "cpu_possible_mask",
     "cpu_present_mask",
+    "cpumask_of",
     "cpumask_to_cpulist",
     "cpumask_weight",
     "for_each_cpu",
@@ -18,14 +22,23 @@ __all__ = (
 )
 
 
+def _nr_cpu_ids(prog):
+    try:
+        return prog["nr_cpu_ids"].value_()
+    except KeyError:
+        return 1
+
+
 def for_each_cpu(mask):
-    """The CPUs set in a ``struct cpumask``."""
+    """The CPUs set in a ``struct cpumask``, below ``nr_cpu_ids`` (the bits past it are not
+    CPUs: :func:`cpumask_of` masks overlap the next rows of ``cpu_bit_bitmap``)."""
+    limit = _nr_cpu_ids(mask.prog_)
     bits = mask.bits
     n = len(bits)
     for w in range(n):
         word = bits[w].value_()
         b = 0
-        while word:
+        while word and w * 64 + b < limit:
             if word & 1:
                 yield w * 64 + b
             word >>= 1
@@ -93,10 +106,19 @@ def cpu_present_mask(prog):
     return _mask(prog, "present")
 
 
+def cpumask_of(prog, cpu):
+    """The ``struct cpumask *`` holding only ``cpu``: the kernel's ``get_cpu_mask()``, a window
+    into ``cpu_bit_bitmap`` whose row ``1 + cpu % BITS_PER_LONG`` has that bit set, moved back
+    ``cpu / BITS_PER_LONG`` words."""
+    prog = prog_of(prog)
+    word = prog.type("unsigned long").size
+    cpu = operator.index(cpu)
+    table = prog["cpu_bit_bitmap"]
+    row = table[1 + cpu % (word * 8)]
+    addr = row.address_ - (cpu // (word * 8)) * word
+    return Object(prog, "struct cpumask *", addr)
+
+
 def cpumask_weight(mask):
     """How many CPUs below ``nr_cpu_ids`` a ``struct cpumask *`` has set."""
-    try:
-        n = mask.prog_["nr_cpu_ids"].value_()
-    except KeyError:
-        n = 1
-    return sum(1 for cpu in for_each_cpu(mask) if cpu < n)
+    return sum(1 for _ in for_each_cpu(mask))

@@ -9,7 +9,7 @@ __all__ = (
     "list_first_entry", "list_first_entry_or_null", "list_for_each", "list_for_each_entry",
     "list_for_each_entry_reverse", "list_for_each_reverse", "list_is_singular", "list_last_entry",
     "list_next_entry", "list_prev_entry", "validate_list", "validate_list_for_each",
-    "validate_list_for_each_entry",
+    "validate_list_count_nodes", "validate_list_for_each_entry",
 )
 
 
@@ -79,6 +79,11 @@ def list_prev_entry(pos, member):
 def validate_list(head):
     for _ in validate_list_for_each(head):
         pass
+
+
+def validate_list_count_nodes(head):
+    """:func:`list_count_nodes`, validating the list as :func:`validate_list` does."""
+    return sum(1 for _ in validate_list_for_each(head))
 
 
 def validate_list_for_each(head):

@@ -1,6 +1,7 @@
 """Memory management (drgn's ``drgn.helpers.linux.mm``): processes' memory and arguments, page
 frame conversions through the direct map and ``vmemmap``, VMAs, vmap areas, RSS."""
 from ... import _kdive
+from ..._kdive import Object, cast
 from ._walk import prog_of
 
 __all__ = (
@@ -49,6 +50,9 @@ __all__ = (
     "access_process_vm",
     "access_remote_vm",
     "cmdline",
+    "compound_head",
+    "compound_nr",
+    "compound_order",
     "decode_page_flags",
     "decode_page_flags_value",
     "environ",
@@ -58,6 +62,7 @@ __all__ = (
     "mm_environ",
     "page_flags",
     "page_index",
+    "page_size",
     "page_to_pfn",
     "page_to_phys",
     "page_to_virt",
@@ -368,6 +373,70 @@ def PageTail(page):
 def PageCompound(page):
     """Whether a page is part of a compound page: its head or a tail."""
     return PageHead(page) or PageTail(page)
+
+
+def _next_page(page):
+    """The ``struct page *`` after ``page`` in the memory map (a compound page's first tail)."""
+    prog = page.prog_
+    return Object(prog, page.type_, page.value_() + prog.type("struct page").size)
+
+
+def compound_head(page):
+    """The head of the compound page ``page`` (``struct page *``) is a tail of, else ``page``."""
+    prog = page.prog_
+    page = page.read_()
+    member = _compound_member(prog)
+    if member is None:
+        # the head was in page->first_page before compound_head() was made robust (v4.4)
+        return page.first_page.read_() if PageTail(page) else page
+    info = page.member_(member).value_()
+    if info & 1:
+        # a power-of-two struct page with per-zone vmemmap tails keeps a mask in compound_info
+        if member == "compound_info" and _compound_info_is_mask(prog):
+            return Object(prog, page.type_, page.value_() & info)
+        return Object(prog, page.type_, info - 1)
+    # a fake head (HugeTLB vmemmap optimisation): a PG_head page whose next page says it is a tail
+    if member == "compound_head" and PageHead(page):
+        head = _next_page(page).compound_head.value_()
+        if head & 1:
+            return Object(prog, page.type_, head - 1)
+    return page
+
+
+def _compound_info_is_mask(prog):
+    size = prog.type("struct page").size
+    return size & (size - 1) == 0 and prog.type("struct zone").has_member("vmemmap_tails")
+
+
+def compound_order(page):
+    """The allocation order (``unsigned int``) of a compound page's head, 0 for any other page.
+
+    The order is where the kernel keeps it: the low byte of ``struct folio::_flags_1``,
+    ``struct folio::_folio_order``, or the first tail page's ``compound_order``."""
+    prog = page.prog_
+    if not PageHead(page):
+        return Object(prog, "unsigned int", 0)
+    try:
+        folio = prog.type("struct folio")
+    except LookupError:
+        folio = None
+    # kernels with _folio_order (v6.1 to v6.5) have a _flags_1 too, not holding the order
+    if folio is not None and folio.has_member("_folio_order"):
+        return Object(prog, "unsigned int", cast("struct folio *", page)._folio_order.value_())
+    if folio is not None and folio.has_member("_flags_1"):
+        return Object(prog, "unsigned int", cast("struct folio *", page)._flags_1.value_() & 0xFF)
+    return Object(prog, "unsigned int", _next_page(page).compound_order.value_())
+
+
+def compound_nr(page):
+    """How many pages (``unsigned long``) the compound page headed by ``page`` spans; 1 otherwise."""
+    return Object(page.prog_, "unsigned long", 1 << compound_order(page).value_())
+
+
+def page_size(page):
+    """How many bytes (``unsigned long``) the compound page headed by ``page`` spans."""
+    prog = page.prog_
+    return Object(prog, "unsigned long", prog["PAGE_SIZE"].value_() << compound_order(page).value_())
 
 
 def decode_page_flags_value(prog, flags):

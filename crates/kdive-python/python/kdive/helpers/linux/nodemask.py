@@ -5,6 +5,7 @@ from ._walk import prog_of
 __all__ = (
     "for_each_node",
     "for_each_node_mask",
+    "for_each_node_state",
     "for_each_online_node",
     "node_state",
     "nr_node_ids",
@@ -24,6 +25,12 @@ def _state(prog, name):
     t = prog.type("enum node_states")
     value = dict((e.name, e.value) for e in t.enumerators)[name]
     return prog["node_states"][value]
+
+
+def for_each_node_state(prog, state):
+    """The NUMA nodes in ``state`` (an ``enum node_states`` value, e.g. ``N_NORMAL_MEMORY``)."""
+    state = state.value_() if hasattr(state, "value_") else int(state)
+    return for_each_node_mask(prog_of(prog)["node_states"][state])
 
 
 def for_each_node(prog):

@@ -2,7 +2,7 @@
 from ... import _kdive
 from ._walk import prog_of
 
-__all__ = ("find_pid", "find_task", "for_each_pid", "for_each_task", "pid_task")
+__all__ = ("find_pid", "find_task", "for_each_pid", "for_each_task", "for_each_task_in_group", "pid_task")
 
 
 def for_each_task(prog_or_ns):
@@ -47,3 +47,12 @@ def for_each_pid(prog_or_ns):
     """Each ``struct pid *`` of the tasks."""
     for t in for_each_task(prog_or_ns):
         yield t.thread_pid
+
+
+def for_each_task_in_group(task, include_self=False):
+    """Each thread of ``task``'s thread group (``signal->thread_head``), ``task`` itself only
+    with ``include_self``."""
+    from .list import list_for_each_entry
+    for other in list_for_each_entry("struct task_struct", task.signal.thread_head.address_of_(), "thread_node"):
+        if other != task or include_self:
+            yield other

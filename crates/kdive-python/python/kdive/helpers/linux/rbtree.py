@@ -5,7 +5,8 @@ from ._walk import walked
 
 __all__ = (
     "RB_EMPTY_NODE", "RB_EMPTY_ROOT", "rb_find", "rb_first", "rb_last", "rb_next", "rb_parent",
-    "rb_prev", "rbtree_inorder_for_each", "rbtree_inorder_for_each_entry",
+    "rb_prev", "rbtree_inorder_for_each", "rbtree_inorder_for_each_entry", "rbtree_preorder_for_each",
+    "rbtree_preorder_for_each_entry",
 )
 
 
@@ -38,6 +39,31 @@ def rbtree_inorder_for_each(root):
 
 def rbtree_inorder_for_each_entry(type, root, member):
     for node in rbtree_inorder_for_each(root):
+        yield container_of(node, type, member)
+
+
+def rbtree_preorder_for_each(root):
+    """Each ``struct rb_node *`` of the tree, each node before its children (left, then right).
+
+    A node seen twice (a corrupted tree's cycle) raises ``ValueError`` instead of looping."""
+    prog = root.prog_
+    seen = set()
+    stack = [_root_node(root).read_()]
+    while stack:
+        node = stack.pop()
+        if not node:
+            continue
+        a = node.value_()
+        if a in seen:
+            raise ValueError("rbtree: node %#x reached twice (cycle)" % a)
+        seen.add(a)
+        yield node
+        stack.append(node.rb_right.read_())
+        stack.append(node.rb_left.read_())
+
+
+def rbtree_preorder_for_each_entry(type, root, member):
+    for node in rbtree_preorder_for_each(root):
         yield container_of(node, type, member)
 
 
