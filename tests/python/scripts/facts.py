@@ -24,6 +24,7 @@ from drgn.helpers.linux.list import validate_list_count_nodes
 from drgn.helpers.linux.mm import compound_head, compound_nr, compound_order, page_size
 from drgn.helpers.linux.module import address_to_module, module_address_regions, module_taints
 from drgn.helpers.linux.pid import for_each_task_in_group
+from drgn.helpers.linux.block import disk_name, for_each_disk, for_each_partition
 from drgn.helpers.linux.sched import (
     cfs_rq_for_each_entity, cpu_rq, get_task_state, rq_for_each_fair_task, rq_for_each_rt_task, sched_entity_is_task,
     sched_entity_to_task, task_group_name, task_group_sched_entity, task_rq)
@@ -166,4 +167,7 @@ out["bdev_partnos"] = attempt(lambda: sorted(
     [b.bd_dev.value_(), bdev_partno(b).value_()] for i in list_for_each_entry(
         "struct inode", prog["blockdev_superblock"].s_inodes.address_of_(), "i_sb_list")
     for b in [container_of(i, "struct bdev_inode", "vfs_inode").bdev.address_of_()]))
+# the block class's devices: each disk's name, each partition's device number, in class order
+out["disks"] = attempt(lambda: [disk_name(d).decode() for d in for_each_disk(prog)])
+out["partitions"] = attempt(lambda: [p.bd_dev.value_() for p in for_each_partition(prog)])
 print(json.dumps(out))
