@@ -65,28 +65,21 @@ impl BoundedMap {
         let before = self.count.fetch_add(new, Ordering::Relaxed);
         let limit = RESIDENT_BYTES / WINDOW;
         if before < limit && before + new >= limit {
-            for word in &self.touched {
-                word.store(0, Ordering::Relaxed);
-            }
-            self.count.store(0, Ordering::Relaxed);
-            // SAFETY: the mapping is read-only and file-backed: MADV_DONTNEED only drops this
-            // process's page table entries, and the next access reads the same file bytes again
-            // (slices borrowed by other threads stay valid and keep their contents).
-            let _ = unsafe {
-                self.map
-                    .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
-            };
+            self.release();
             self.drops.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// Drops the mapping's resident pages now (after a one-off pass, such as counting a bitmap).
+    /// Drops the mapping's resident pages now (after a one-off pass, such as counting a bitmap)
+    /// and forgets which windows were touched.
     pub fn release(&self) {
         for word in &self.touched {
             word.store(0, Ordering::Relaxed);
         }
         self.count.store(0, Ordering::Relaxed);
-        // SAFETY: as in `note_read`: a read-only file mapping, refaulted from the same file
+        // SAFETY: the mapping is read-only and file-backed: MADV_DONTNEED only drops this
+        // process's page table entries, and the next access reads the same file bytes again
+        // (slices borrowed by other threads stay valid and keep their contents).
         let _ = unsafe {
             self.map
                 .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
