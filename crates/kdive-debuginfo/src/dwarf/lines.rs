@@ -157,15 +157,7 @@ impl SourceLines {
                 ranges,
                 units,
             } => {
-                let upto = ranges.partition_point(|r| r.0 <= addr);
-                let candidates: Vec<usize> = ranges[..upto]
-                    .iter()
-                    .rev()
-                    .take(MAX_OVERLAP_SCAN)
-                    .filter(|r| addr < r.1)
-                    .map(|r| r.2)
-                    .collect();
-                for unit in candidates {
+                for unit in candidate_units(ranges, addr) {
                     if !units.contains_key(&unit) {
                         if units.len() >= MAX_CACHED_UNITS {
                             units.clear();
@@ -255,6 +247,19 @@ impl SourceLines {
     }
 }
 
+/// The `.debug_info` offsets of the units whose ranges (sorted by start) hold `addr`, the
+/// nearest start first, looking back over at most `MAX_OVERLAP_SCAN` ranges.
+fn candidate_units(ranges: &[(u64, u64, usize)], addr: u64) -> Vec<usize> {
+    let upto = ranges.partition_point(|r| r.0 <= addr);
+    ranges[..upto]
+        .iter()
+        .rev()
+        .take(MAX_OVERLAP_SCAN)
+        .filter(|r| addr < r.1)
+        .map(|r| r.2)
+        .collect()
+}
+
 /// The units whose address ranges hold `addr` (by `.debug_aranges`), each as its offset in
 /// `.debug_info` and its bytes there.
 fn units_at(
@@ -262,16 +267,8 @@ fn units_at(
     ranges: &[(u64, u64, usize)],
     addr: u64,
 ) -> Result<Vec<(usize, crate::elf_file::Bytes)>> {
-    let upto = ranges.partition_point(|r| r.0 <= addr);
-    let units: Vec<usize> = ranges[..upto]
-        .iter()
-        .rev()
-        .take(MAX_OVERLAP_SCAN)
-        .filter(|r| addr < r.1)
-        .map(|r| r.2)
-        .collect();
     let mut out = Vec::new();
-    for unit in units {
+    for unit in candidate_units(ranges, addr) {
         let header = sections
             .dwarf(None)?
             .debug_info
