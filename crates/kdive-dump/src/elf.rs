@@ -303,31 +303,26 @@ impl ElfDump {
         }
         let filtered = segments.iter().any(|s| s.filesz < s.memsz);
         let machine = head.machine;
+        let format = FormatKind::Elf {
+            qemu: !notes.qemu_cpus.is_empty() || notes.other.iter().any(|n| n.name == "QEMU"),
+            elf32: head.class32,
+            flattened: false,
+        };
+        let arch = match machine {
+            EM_X86_64 => Arch::X86_64,
+            EM_AARCH64 => Arch::Aarch64,
+            0 => crate::arch_from_contents(notes.vmcoreinfo.as_deref(), &notes.prstatus)
+                .unwrap_or(Arch::Other(0)),
+            m => Arch::Other(m),
+        };
         let meta = DumpMeta {
-            format: FormatKind::Elf {
-                qemu: !notes.qemu_cpus.is_empty() || notes.other.iter().any(|n| n.name == "QEMU"),
-                elf32: head.class32,
-                flattened: false,
-            },
-            arch: match machine {
-                EM_X86_64 => Arch::X86_64,
-                EM_AARCH64 => Arch::Aarch64,
-                0 => crate::arch_from_contents(notes.vmcoreinfo.as_deref(), &notes.prstatus)
-                    .unwrap_or(Arch::Other(0)),
-                m => Arch::Other(m),
-            },
-            endian,
-            page_size,
             max_pfn: max_end.div_ceil(page_size),
-            dump_level: None,
-            utsname: None,
-            timestamp: None,
             nr_cpus: u32::try_from(notes.prstatus.len()).ok().filter(|&n| n > 0),
             incomplete,
-            split_range: None,
             vmcoreinfo_raw: notes.vmcoreinfo.clone(),
             prstatus: notes.prstatus.clone(),
             qemu_cpus: notes.qemu_cpus.clone(),
+            ..DumpMeta::new(format, arch, endian, page_size)
         };
         Ok(ElfDump {
             bytes,

@@ -155,6 +155,29 @@ pub struct DumpMeta {
     pub qemu_cpus: Vec<QemuCpuState>,
 }
 
+impl DumpMeta {
+    /// The metadata of a container that records only its format, architecture, byte order and
+    /// page size: no pfn bound, header fields, notes or VMCOREINFO yet.
+    pub fn new(format: FormatKind, arch: Arch, endian: Endian, page_size: u64) -> DumpMeta {
+        DumpMeta {
+            format,
+            arch,
+            endian,
+            page_size,
+            max_pfn: 0,
+            dump_level: None,
+            utsname: None,
+            timestamp: None,
+            nr_cpus: None,
+            incomplete: false,
+            split_range: None,
+            vmcoreinfo_raw: None,
+            prstatus: Vec::new(),
+            qemu_cpus: Vec::new(),
+        }
+    }
+}
+
 /// A dump container format: pages by frame number.
 pub trait DumpFormat: Send + Sync {
     /// Metadata parsed at open time.

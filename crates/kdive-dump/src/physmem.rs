@@ -94,24 +94,14 @@ impl PhysMem {
         let mut dev = PhysMem {
             file: PagedFile::new(file, path, end),
             ram,
-            meta: DumpMeta {
-                format: FormatKind::MemoryDevice {
+            meta: DumpMeta::new(
+                FormatKind::MemoryDevice {
                     device: path.display().to_string(),
                 },
-                arch: host_arch(),
+                host_arch(),
                 endian,
-                page_size: 4096,
-                max_pfn: 0,
-                dump_level: None,
-                utsname: None,
-                timestamp: None,
-                nr_cpus: None,
-                incomplete: false,
-                split_range: None,
-                vmcoreinfo_raw: None,
-                prstatus: Vec::new(),
-                qemu_cpus: Vec::new(),
-            },
+                4096,
+            ),
         };
         let place = std::fs::read_to_string(root.join("sys/kernel/vmcoreinfo"))
             .ok()

@@ -32,26 +32,16 @@ impl PhysMemory {
     /// No pages yet, no VMCOREINFO.
     pub fn new() -> PhysMemory {
         PhysMemory {
-            meta: DumpMeta {
-                format: FormatKind::Elf {
+            meta: DumpMeta::new(
+                FormatKind::Elf {
                     qemu: false,
                     elf32: false,
                     flattened: false,
                 },
-                arch: Arch::X86_64,
-                endian: Endian::Little,
-                page_size: PAGE,
-                max_pfn: 0,
-                dump_level: None,
-                utsname: None,
-                timestamp: None,
-                nr_cpus: None,
-                incomplete: false,
-                split_range: None,
-                vmcoreinfo_raw: None,
-                prstatus: Vec::new(),
-                qemu_cpus: Vec::new(),
-            },
+                Arch::X86_64,
+                Endian::Little,
+                PAGE,
+            ),
             pages: HashMap::new(),
             excluded: HashSet::new(),
             lost: HashSet::new(),
