@@ -481,7 +481,11 @@ fn cpu_registers(
     let (Some(dump), Some(arch)) = (prog.dump(), arch) else {
         return out;
     };
-    let regs_from_prstatus = |g: &[u64]| arch.regs_from_prstatus(g);
+    let from_note = |p: &kdive_dump::PrStatus, source: RegsSource| CpuRegs {
+        regs: arch.regs_from_prstatus(&p.regs),
+        source,
+        pid: Some(p.pid),
+    };
     let meta = dump.meta();
     if !meta.qemu_cpus.is_empty() {
         for (cpu, q) in meta.qemu_cpus.iter().enumerate() {
@@ -499,30 +503,14 @@ fn cpu_registers(
     }
     if !meta.prstatus.is_empty() && meta.prstatus.len() == cpus.len() {
         for (&cpu, p) in cpus.iter().zip(&meta.prstatus) {
-            let regs = regs_from_prstatus(&p.regs);
-            out.insert(
-                cpu,
-                CpuRegs {
-                    regs,
-                    source: RegsSource::Prstatus,
-                    pid: Some(p.pid),
-                },
-            );
+            out.insert(cpu, from_note(p, RegsSource::Prstatus));
         }
         return out;
     }
     for &cpu in cpus {
         match crash_note(prog, cpu) {
             Ok(Some(p)) => {
-                let regs = regs_from_prstatus(&p.regs);
-                out.insert(
-                    cpu,
-                    CpuRegs {
-                        regs,
-                        source: RegsSource::CrashNotes,
-                        pid: Some(p.pid),
-                    },
-                );
+                out.insert(cpu, from_note(&p, RegsSource::CrashNotes));
             }
             Ok(None) => {}
             Err(e) => problems.push(format!("crash_notes of CPU {cpu}: {e}")),
@@ -536,15 +524,7 @@ fn cpu_registers(
         ));
         for (cpu, p) in (0u32..).zip(&meta.prstatus) {
             let cpu = cpus.get(cpu as usize).copied().unwrap_or(cpu);
-            let regs = regs_from_prstatus(&p.regs);
-            out.insert(
-                cpu,
-                CpuRegs {
-                    regs,
-                    source: RegsSource::Prstatus,
-                    pid: Some(p.pid),
-                },
-            );
+            out.insert(cpu, from_note(p, RegsSource::Prstatus));
         }
     }
     out
