@@ -47,7 +47,8 @@ from drgn.helpers.common.prog import takes_object_or_program_or_default, takes_p
 from drgn.helpers.common.stack import print_annotated_stack, print_registers
 from drgn.helpers.common.type import typeof_member
 from drgn.helpers.linux.block import (
-    blk_mq_rq_from_pdu, blk_mq_rq_to_pdu, nr_blockdev_pages, op_is_write, print_disks, print_partitions)
+    blk_mq_rq_from_pdu, blk_mq_rq_to_pdu, for_each_disk, nr_blockdev_pages, op_is_write, print_disks, print_partitions,
+    request_queue_busy_iter)
 from drgn.helpers.linux.cgroup import (
     cgroup_get_from_path, cgroup_path, css_for_each_child, css_for_each_descendant_pre)
 from drgn.helpers.linux.fs import (
@@ -302,7 +303,10 @@ out["block_helpers"] = attempt(lambda: [
     nr_blockdev_pages(prog), printed(lambda: print_disks(prog)), printed(lambda: print_partitions(prog)),
     [[e.name, op_is_write(Object(prog, prog.type("enum req_op"), e.value))] for e in prog.type("enum req_op").enumerators],
     blk_mq_rq_to_pdu(Object(prog, "struct request *", 0x10000)).value_(),
-    blk_mq_rq_from_pdu(Object(prog, "void *", 0x10000)).value_()])
+    blk_mq_rq_from_pdu(Object(prog, "void *", 0x10000)).value_(),
+    # each disk's busy requests, by default and by driver and scheduler tags
+    [[[r.value_() for r in request_queue_busy_iter(d.queue, **kw)] for kw in ({}, {"tags": "driver"}, {"tags": "sched"})]
+     for d in for_each_disk(prog)]])
 
 
 def file_facts(t):

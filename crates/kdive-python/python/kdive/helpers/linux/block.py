@@ -20,6 +20,7 @@ __all__ = (
     "print_disks",
     "print_partitions",
     "req_op",
+    "request_queue_busy_iter",
     "rq_data_dir",
 )
 
@@ -189,3 +190,82 @@ def blk_mq_rq_to_pdu(rq):
 def blk_mq_rq_from_pdu(pdu):
     """The ``struct request *`` whose driver data ``pdu`` is."""
     return Object(pdu.prog_, "struct request *", pdu.value_() - pdu.prog_.type("struct request").size)
+
+
+def _sbitmap_set_bits(sb):
+    """The set bits of a ``struct sbitmap``, less each word's ``cleared`` bits (v5.0+)."""
+    depth, shift, nr = sb.depth.value_(), sb.shift.value_(), sb.map_nr.value_()
+    for i in range(nr):
+        word_map = sb.map[i]
+        start = i << shift
+        width = (1 << shift) if i < nr - 1 else depth - start
+        word = word_map.word.value_()
+        if word_map.type_.has_member("cleared"):
+            word &= ~word_map.cleared.value_()
+        for j in range(width):
+            if word >> j & 1:
+                yield start + j
+
+
+def _hw_contexts(q):
+    """A queue's ``struct blk_mq_hw_ctx *``: its array, or its xarray (v5.18 to v6.18)."""
+    if q.type_.type.has_member("queue_hw_ctx"):
+        for i in range(q.nr_hw_queues.value_()):
+            yield q.queue_hw_ctx[i].read_()
+        return
+    from .xarray import xa_for_each
+
+    for _, entry in xa_for_each(q.hctx_table.address_of_()):
+        yield Object(q.prog_, "struct blk_mq_hw_ctx *", entry.value_())
+
+
+def _tags_requests(tags, rqs, keep):
+    """The requests of a ``struct blk_mq_tags *`` whose tags are taken (reserved ones first),
+    from ``rqs``, where ``keep(rq, tag)`` (or no ``keep``) says so."""
+    reserved = tags.nr_reserved_tags.value_()
+    # the kernel's bt_iter(): reserved tags are their bits, the others follow them (drgn 0.3.0
+    # offsets the reserved bits instead, which reads the wrong requests when there are any)
+    bitmaps = [(tags.bitmap_tags.sb, reserved)]
+    if reserved:
+        bitmaps.insert(0, (tags.breserved_tags.sb, 0))
+    for sb, base in bitmaps:
+        for bit in _sbitmap_set_bits(sb):
+            rq = rqs[bit + base].read_()
+            if keep is None or keep(rq, bit + base):
+                yield rq
+
+
+def request_queue_busy_iter(q, tags=None):
+    """Each busy ``struct request *`` of a ``struct request_queue *`` (blk-mq): with a driver tag
+    (``tags="driver"``) or a scheduler tag (``"sched"``); by default the scheduler's when the
+    queue has an I/O scheduler, else the driver's. A bio-based queue has none."""
+    prog = q.prog_
+    q = q.read_()
+    tag_set = q.tag_set.read_()
+    if not tag_set:
+        return
+    shared = "BLK_MQ_F_TAG_HCTX_SHARED" in prog and bool(
+        tag_set.flags.value_() & prog["BLK_MQ_F_TAG_HCTX_SHARED"].value_())
+    if tags != "driver":
+        if q.elevator:
+            if shared and q.type_.type.has_member("sched_shared_tags"):
+                st = q.sched_shared_tags.read_()
+                yield from _tags_requests(st, st.static_rqs.read_(), None)
+                return
+            for hctx in _hw_contexts(q):
+                st = hctx.sched_tags.read_()
+                keep = (lambda rq, tag: bool(rq.ref.refs.counter.value_())) if shared else None
+                yield from _tags_requests(st, st.static_rqs.read_(), keep)
+            return
+        if tags is not None:
+            return
+    if shared and tag_set.type_.type.has_member("__bitmap_tags"):
+        for hctx in _hw_contexts(q):
+            t = hctx.tags.read_()
+            yield from _tags_requests(t, t.rqs.read_(), lambda rq, tag, hctx=hctx: bool(rq) and rq.tag.value_() == tag
+                                      and rq.mq_hctx.value_() == hctx.value_())
+        return
+    for i in range(1 if shared else tag_set.nr_hw_queues.value_()):
+        t = tag_set.tags[i].read_()
+        yield from _tags_requests(t, t.rqs.read_(), lambda rq, tag: bool(rq) and rq.tag.value_() == tag
+                                  and rq.q.value_() == q.value_())
