@@ -113,15 +113,21 @@ pub fn _mt_entries(prog: &Bound<'_, PyAny>, mt: u64) -> PyResult<Walked<(u64, u6
     let p = st.prog()?;
     let (found, err) = kdive_linux::maple::entries(p, mt, st.session.walk_limit).map_err(py_err)?;
     Ok(split((
-        found.into_iter().map(|e| (e.first, e.last, e.value)).collect(),
+        found
+            .into_iter()
+            .map(|e| (e.first, e.last, e.value))
+            .collect(),
         err,
     )))
 }
 
+/// `SECTION_SIZE_BITS` and `(number, address, section_mem_map)` of each present section.
+type SectionTable = (u32, Vec<(u64, u64, u64)>);
+
 /// SPARSEMEM's table: `SECTION_SIZE_BITS` and `(number, address, section_mem_map)` of each
 /// present `struct mem_section`, in number order.
 #[pyfunction]
-pub fn _mem_sections(prog: &Bound<'_, PyAny>) -> PyResult<(u32, Vec<(u64, u64, u64)>)> {
+pub fn _mem_sections(prog: &Bound<'_, PyAny>) -> PyResult<SectionTable> {
     let st = state(prog)?;
     let p = st.prog()?;
     let page_size = p.kernel_memory().map(|k| k.page_size()).ok_or_else(|| {
