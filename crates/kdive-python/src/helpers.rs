@@ -106,6 +106,40 @@ pub fn _xa_entries(prog: &Bound<'_, PyAny>, xa: u64) -> PyResult<Walked<(u64, u6
     ))
 }
 
+/// `(first, last, entry)` of every entry of the `struct maple_tree` at `mt`, in index order.
+#[pyfunction]
+pub fn _mt_entries(prog: &Bound<'_, PyAny>, mt: u64) -> PyResult<Walked<(u64, u64, u64)>> {
+    let st = state(prog)?;
+    let p = st.prog()?;
+    let (found, err) = kdive_linux::maple::entries(p, mt, st.session.walk_limit).map_err(py_err)?;
+    Ok(split((
+        found
+            .into_iter()
+            .map(|e| (e.first, e.last, e.value))
+            .collect(),
+        err,
+    )))
+}
+
+/// `SECTION_SIZE_BITS` and `(number, address, section_mem_map)` of each present section.
+type SectionTable = (u32, Vec<(u64, u64, u64)>);
+
+/// SPARSEMEM's table: `SECTION_SIZE_BITS` and `(number, address, section_mem_map)` of each
+/// present `struct mem_section`, in number order.
+#[pyfunction]
+pub fn _mem_sections(prog: &Bound<'_, PyAny>) -> PyResult<SectionTable> {
+    let st = state(prog)?;
+    let p = st.prog()?;
+    let page_size = p.kernel_memory().map(|k| k.page_size()).ok_or_else(|| {
+        py_err(ProgramError::Unsupported(
+            "memory sections need the dump's page tables".into(),
+        ))
+    })?;
+    let t = kdive_linux::sparse::MemSections::new(p, page_size).map_err(py_err)?;
+    let found = t.sections.iter().map(|s| (s.nr, s.addr, s.raw)).collect();
+    Ok((t.section_size_bits, found))
+}
+
 /// `__per_cpu_offset[cpu]`.
 #[pyfunction]
 pub fn _per_cpu_offset(prog: &Bound<'_, PyAny>, cpu: u32) -> PyResult<u64> {
@@ -240,6 +274,16 @@ pub fn _access_remote_vm(
     Ok(pyo3::types::PyBytes::new(py, &buf).unbind())
 }
 
+/// The physical address `address` maps to through the page tables of the `mm_struct` `mm` (its
+/// address or pointer): drgn's `follow_phys`; `FaultError` where nothing maps it.
+#[pyfunction]
+pub fn _follow_phys(mm: &Bound<'_, PyAny>, address: u64) -> PyResult<u64> {
+    let st = state(mm)?;
+    let space = kdive_linux::mm::address_space(st.prog()?, addr_of(mm)?).map_err(py_err)?;
+    let m = space.mapping(address).map_err(|e| py_err(e.into()))?;
+    Ok(m.paddr)
+}
+
 /// The kernel virtual address of physical address 0 in the direct map (`phys_to_virt(0)`).
 #[pyfunction]
 pub fn _direct_map_base(prog: &Bound<'_, PyAny>) -> PyResult<u64> {
@@ -249,10 +293,13 @@ pub fn _direct_map_base(prog: &Bound<'_, PyAny>) -> PyResult<u64> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_direct_map_base, m)?)?;
     m.add_function(wrap_pyfunction!(_access_remote_vm, m)?)?;
+    m.add_function(wrap_pyfunction!(_follow_phys, m)?)?;
     m.add_function(wrap_pyfunction!(_list_nodes, m)?)?;
     m.add_function(wrap_pyfunction!(_hlist_nodes, m)?)?;
     m.add_function(wrap_pyfunction!(_rb_nodes, m)?)?;
     m.add_function(wrap_pyfunction!(_xa_entries, m)?)?;
+    m.add_function(wrap_pyfunction!(_mem_sections, m)?)?;
+    m.add_function(wrap_pyfunction!(_mt_entries, m)?)?;
     m.add_function(wrap_pyfunction!(_per_cpu_offset, m)?)?;
     m.add_function(wrap_pyfunction!(_cpus, m)?)?;
     m.add_function(wrap_pyfunction!(_tasks, m)?)?;

@@ -30,6 +30,28 @@ pub enum PyTypeKind {
     FUNCTION,
 }
 
+#[pymethods]
+impl PyTypeKind {
+    /// The kind's name (`"STRUCT"`, ...), as a Python enum member's `name`.
+    #[getter]
+    fn name(&self) -> &'static str {
+        match self {
+            PyTypeKind::VOID => "VOID",
+            PyTypeKind::INT => "INT",
+            PyTypeKind::BOOL => "BOOL",
+            PyTypeKind::FLOAT => "FLOAT",
+            PyTypeKind::STRUCT => "STRUCT",
+            PyTypeKind::UNION => "UNION",
+            PyTypeKind::CLASS => "CLASS",
+            PyTypeKind::ENUM => "ENUM",
+            PyTypeKind::TYPEDEF => "TYPEDEF",
+            PyTypeKind::POINTER => "POINTER",
+            PyTypeKind::ARRAY => "ARRAY",
+            PyTypeKind::FUNCTION => "FUNCTION",
+        }
+    }
+}
+
 /// drgn's `Qualifiers` as bits: CONST 1, VOLATILE 2, RESTRICT 4.
 fn qualifier_bit(q: Qualifier) -> u32 {
     match q {

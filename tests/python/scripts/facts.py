@@ -15,7 +15,7 @@ from drgn.helpers.linux.percpu import percpu_counter_sum_positive
 from drgn.helpers.linux.sched import thread_group_leader
 from drgn.helpers.linux.user import find_user, for_each_user, kuid_val
 from drgn.helpers.linux.percpu import per_cpu
-from drgn.helpers.linux.pid import for_each_task
+from drgn.helpers.linux.pid import find_task, for_each_task
 from drgn.helpers.linux.printk import get_printk_records
 from drgn.helpers.linux.sched import task_state_to_char
 from drgn.helpers.linux.slab import for_each_slab_cache
@@ -35,6 +35,35 @@ from drgn import container_of
 from drgn.helpers.linux.nodemask import for_each_node_state
 from drgn.helpers.linux.slab import slab_cache_objects_per_slab, slab_cache_order, slab_cache_pages_per_slab
 from drgn.helpers.linux.rbtree import rbtree_preorder_for_each, rbtree_preorder_for_each_entry
+import contextlib
+import io
+import itertools
+import re
+from drgn import FaultError, Object
+from drgn.helpers import ValidationError
+from drgn.helpers.common.format import CellFormat, RowOptions, double_quote_ascii_string, print_table
+from drgn.helpers.common.memory import identify_address, print_annotated_memory
+from drgn.helpers.common.prog import takes_object_or_program_or_default, takes_program_or_default
+from drgn.helpers.common.stack import print_annotated_stack, print_registers
+from drgn.helpers.common.type import typeof_member
+from drgn.helpers.linux.block import (
+    blk_mq_rq_from_pdu, blk_mq_rq_to_pdu, for_each_disk, nr_blockdev_pages, op_is_write, print_disks, print_partitions,
+    request_queue_busy_iter)
+from drgn.helpers.linux.cgroup import (
+    cgroup_get_from_path, cgroup_path, css_for_each_child, css_for_each_descendant_pre)
+from drgn.helpers.linux.fs import (
+    decode_file_type, fget, for_each_file, inode_for_each_page, inode_paths, print_files, super_block_for_each_mount)
+from drgn.helpers.linux.mm import (
+    decode_memory_block_state, find_vmap_area, follow_phys, follow_pfn, follow_page, for_each_memory_block,
+    for_each_valid_page_range, for_each_valid_pfn_and_page, in_direct_map, memory_block_size_bytes, vm_commit_limit,
+    vm_memory_committed, vma_find, vma_name, vmalloc_to_page, vmalloc_to_pfn, for_each_vma)
+from drgn.helpers.linux.net import (
+    SOCK_INODE, SOCKET_I, for_each_netdev, is_pp_page, neigh_table_for_each_neighbor, netdev_for_each_tx_queue, netdev_get_by_index,
+    netdev_ipv4_addrs, netdev_ipv6_addrs, netdev_priv, sk_fullsock, skb_shinfo)
+from drgn.helpers.linux.rbtree import validate_rbtree
+from drgn.helpers.linux.slab import (
+    find_containing_slab_cache, find_slab_cache, get_slab_cache_aliases, print_slab_caches,
+    slab_cache_for_each_allocated_object, slab_cache_usage, slab_object_info, slab_total_usage)
 
 
 def attempt(f):
@@ -170,4 +199,161 @@ out["bdev_partnos"] = attempt(lambda: sorted(
 # the block class's devices: each disk's name, each partition's device number, in class order
 out["disks"] = attempt(lambda: [disk_name(d).decode() for d in for_each_disk(prog)])
 out["partitions"] = attempt(lambda: [p.bd_dev.value_() for p in for_each_partition(prog)])
+
+def printed(f):
+    """What ``f()`` prints (a printer helper compared by its text)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        f()
+    return out.getvalue()
+
+
+tasks = sorted(for_each_task(prog), key=lambda t: t.pid.value_())
+user_tasks = [t for t in tasks if t.mm][:4]
+
+
+def vma_facts(t):
+    """Each VMA of a task: found again by its first and last address, its name, and where its
+    first page is (user pages may be filtered out of the dump: FaultError)."""
+    return [[v.vm_start.value_(), v.vm_end.value_(), vma_find(t.mm, v.vm_start).value_() == v.value_(),
+             vma_find(t.mm, v.vm_end - 1).value_() == v.value_(), attempt(lambda: vma_name(v).decode()),
+             attempt(lambda: follow_phys(t.mm, v.vm_start).value_())]
+            for v in itertools.islice(for_each_vma(t.mm), 40)] + [vma_find(t.mm, 0).value_()]
+
+
+out["vmas"] = attempt(lambda: [[t.pid.value_(), attempt(lambda: vma_facts(t))] for t in user_tasks])
+# kernel addresses: each task_struct is in the direct map, its stack in a vmap area
+out["kernel_translations"] = attempt(lambda: [
+    [t.pid.value_(), in_direct_map(prog, t), in_direct_map(prog, t.stack), in_direct_map(prog, prog["init_task"].address_),
+     follow_phys(prog["init_mm"].address_of_(), t).value_(), follow_pfn(prog["init_mm"].address_of_(), t).value_(),
+     follow_page(prog["init_mm"].address_of_(), t).value_(), attempt(lambda: vmalloc_to_pfn(prog, t.stack).value_()),
+     attempt(lambda: vmalloc_to_page(prog, t.stack).value_()),
+     [find_vmap_area(prog, t.stack + 8).va_start.value_(), find_vmap_area(prog, t.stack + 8).va_end.value_()],
+     find_vmap_area(prog, t).value_()] for t in tasks[:20]])
+out["vm_commit"] = attempt(lambda: [vm_commit_limit(prog), vm_memory_committed(prog)])
+out["valid_pages"] = attempt(lambda: [
+    [[a, b, m.value_()] for a, b, m in for_each_valid_page_range(prog)],
+    [[pfn, p.value_()] for pfn, p in itertools.islice(for_each_valid_pfn_and_page(prog), 3)]])
+out["memory_blocks"] = attempt(lambda: [
+    memory_block_size_bytes(prog).value_(),
+    [[m.start_section_nr.value_(), decode_memory_block_state(m)] for m in for_each_memory_block(prog)]])
+out["slab_usage"] = attempt(lambda: [
+    [s.name.string_().decode(), attempt(lambda: list(slab_cache_usage(s)) + [slab_cache_usage(s).active_objs])]
+    for s in for_each_slab_cache(prog)])
+out["slab_totals"] = attempt(lambda: list(slab_total_usage(prog)) + [slab_total_usage(prog).total_pages])
+out["slab_aliases"] = attempt(lambda: sorted(get_slab_cache_aliases(prog).items()))
+# each task_struct and its comm: the slab object they are in
+out["slab_objects"] = attempt(lambda: [
+    [t.pid.value_(), find_containing_slab_cache(prog, t.comm.address_).name.string_().decode(),
+     [(i.slab_cache.value_(), i.slab.value_(), i.address, i.allocated) for i in [slab_object_info(prog, t.comm.address_)]],
+     slab_object_info(prog, prog["init_task"].address_), find_containing_slab_cache(prog, 0).value_()]
+    for t in tasks[1:]])
+out["slab_allocated"] = attempt(lambda: sorted(
+    o.value_() for o in slab_cache_for_each_allocated_object(find_slab_cache(prog, "task_struct"), "struct task_struct")))
+out["slab_printed"] = attempt(lambda: printed(lambda: print_slab_caches(prog)))
+
+
+def identities(t):
+    """What each of a task's addresses is: the task, its comm, stack, page, a function and a
+    variable, and addresses that are nothing."""
+    page = virt_to_page(prog, t)
+    return [identify_address(prog, a) for a in (
+        t.value_(), t.comm.address_, t.stack.value_() + 64, page.value_() + 8, prog.symbol("schedule").address + 4,
+        prog["init_nsproxy"].address_ + 8, prog["init_task"].address_ + 16, 0, 8)]
+
+
+out["identify_address"] = attempt(lambda: [[t.pid.value_(), attempt(lambda: identities(t))] for t in tasks[:30]])
+out["annotated_memory"] = attempt(lambda: printed(lambda: print_annotated_memory(prog, prog["init_task"].address_, 128)))
+
+
+def stack_text(trace):
+    """The annotated stack with each frame's line cut after its symbol and symbols unnamed: drgn
+    and kdive differ in a frame's function and source file names (asm functions, line-table
+    directories) and in which symbol (local labels such as .LC0, aliases) covers an address,
+    which their own facts compare, not in what the printer does with them."""
+    text = printed(lambda: print_annotated_stack(trace))
+    text = re.sub(r"(?m)^(\[stack frame #\d+ at 0x[0-9a-f]+(?: \([^)]*\))?).*\]$", r"\1]", text)
+    return re.sub(r"\[(object |function )?symbol: [^]]*\]", "[symbol]", text)
+
+
+# init's stack: the crashed threads of the fixtures with a module run through its freed init code,
+# whose symbol kdive knows and drgn does not
+out["annotated_stack"] = attempt(lambda: stack_text(prog.stack_trace(find_task(prog, 1))))
+out["registers"] = attempt(lambda: printed(lambda: print_registers(prog, prog.crashed_thread().stack_trace()[0].registers())))
+
+
+@takes_program_or_default
+def _prog_helper(prog, n):
+    return [prog["PAGE_SIZE"].value_(), int(n)]
+
+
+@takes_object_or_program_or_default
+def _obj_helper(prog, obj, n):
+    return [prog["PAGE_SIZE"].value_(), None if obj is None else obj.value_(), int(n)]
+
+
+out["common_helpers"] = attempt(lambda: [
+    double_quote_ascii_string(b'a"b\\c\n\x01\x7f'),
+    printed(lambda: print_table([["NAME", "VALUE", "HEX"], ["a", 1, CellFormat(255, "x")],
+                                 RowOptions(["other", "group"], group=1), ["bb", 22222, CellFormat(16, "<#x")]])),
+    [typeof_member(prog.type("struct task_struct"), m).type_name() for m in ("comm", "se.avg", "comm[1]", "pid")],
+    _prog_helper(prog, 3), _prog_helper(prog["init_task"].pid),
+    _obj_helper(prog, 7), _obj_helper(prog["init_task"].address_of_(), 7), _obj_helper(prog["init_task"].pid)])
+out["block_helpers"] = attempt(lambda: [
+    nr_blockdev_pages(prog), printed(lambda: print_disks(prog)), printed(lambda: print_partitions(prog)),
+    [[e.name, op_is_write(Object(prog, prog.type("enum req_op"), e.value))] for e in prog.type("enum req_op").enumerators],
+    blk_mq_rq_to_pdu(Object(prog, "struct request *", 0x10000)).value_(),
+    blk_mq_rq_from_pdu(Object(prog, "void *", 0x10000)).value_(),
+    # each disk's busy requests, by default and by driver and scheduler tags
+    [[[r.value_() for r in request_queue_busy_iter(d.queue, **kw)] for kw in ({}, {"tags": "driver"}, {"tags": "sched"})]
+     for d in for_each_disk(prog)]])
+
+
+def file_facts(t):
+    files = list(for_each_file(t))[:12]
+    return [[fd, fget(t, fd).value_(), decode_file_type(f.f_inode.i_mode), sorted(p.decode() for p in inode_paths(f.f_inode)),
+             attempt(lambda: len(list(inode_for_each_page(f.f_inode)))),
+             attempt(lambda: SOCK_INODE(SOCKET_I(f.f_inode)).value_() == f.f_inode.value_())] for fd, f in files]
+
+
+out["files"] = attempt(lambda: [[t.pid.value_(), attempt(lambda: file_facts(t)), attempt(lambda: printed(lambda: print_files(t)))]
+                                for t in user_tasks])
+out["sb_mounts"] = attempt(lambda: [
+    [m.value_(), sorted(x.value_() for x in super_block_for_each_mount(m.mnt.mnt_sb))] for m in for_each_mount(prog)])
+out["file_types"] = [decode_file_type(m) for m in (0o140755, 0o120777, 0o100644, 0o060600, 0o040755, 0o020600,
+                                                    0o010600, 0o170000, 0o030000, 0)]
+
+
+def netdev_facts(d):
+    return [d.name.string_().decode(), netdev_get_by_index(prog, d.ifindex).value_() == d.value_(),
+            netdev_priv(d).value_(), [q.value_() for q in netdev_for_each_tx_queue(d)],
+            [str(a) for a in netdev_ipv4_addrs(d)], [str(a) for a in netdev_ipv6_addrs(d)]]
+
+
+out["netdevs"] = attempt(lambda: [[attempt(lambda: netdev_facts(d)) for d in for_each_netdev(prog)],
+                                  netdev_get_by_index(prog, 99999).value_(),
+                                  attempt(lambda: [n.value_() for n in neigh_table_for_each_neighbor(prog["arp_tbl"].nht)])])
+out["pp_pages"] = attempt(lambda: [is_pp_page(virt_to_page(prog, t)) for t in tasks[:8]])
+out["skb_shinfo"] = attempt(lambda: skb_shinfo(Object(prog, "struct sk_buff *", prog["init_task"].address_)).value_())
+out["cgroups"] = attempt(lambda: [
+    [cgroup_path(css.cgroup).decode(), cgroup_get_from_path(prog, cgroup_path(css.cgroup)).value_() == css.cgroup.value_(),
+     sorted(c.value_() for c in css_for_each_child(css))]
+    for css in css_for_each_descendant_pre(prog["cgrp_dfl_root"].cgrp.self.address_of_())])
+
+
+def vmap_start_cmp(a, b):
+    return (a.va_start.value_() > b.va_start.value_()) - (a.va_start.value_() < b.va_start.value_())
+
+
+def validated(root):
+    try:
+        validate_rbtree("struct vmap_area", root, "rb_node", vmap_start_cmp, False)
+        return "valid"
+    except ValidationError:
+        return "invalid"
+
+
+# the free vmap areas' tree, and the busy one where the kernel keeps a single one (before 6.9)
+out["rbtree_validate"] = attempt(lambda: [validated(prog["free_vmap_area_root"].address_of_()),
+                                          validated(prog["vmap_area_root"].address_of_()) if "vmap_area_root" in prog else None])
 print(json.dumps(out))

@@ -97,6 +97,27 @@ class Language:
     C = "C"
 
 
+class NoDefaultProgramError(Exception):
+    """No default program was set (:func:`set_default_prog`)."""
+
+
+_default_prog = None
+
+
+def get_default_prog():
+    """The program helpers use when none is passed (drgn's default program argument): the one
+    ``kdive --script`` and ``--python`` opened, or the last :func:`set_default_prog`."""
+    if _default_prog is None:
+        raise NoDefaultProgramError("no default program has been set")
+    return _default_prog
+
+
+def set_default_prog(prog):
+    """Sets (or, with ``None``, clears) the default program."""
+    global _default_prog
+    _default_prog = prog
+
+
 def execscript(path, *args):
     """Run a script in the caller's globals (drgn's ``execscript``), with ``sys.argv`` set."""
     import inspect

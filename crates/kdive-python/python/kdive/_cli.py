@@ -41,6 +41,7 @@ def main():
     except (ValueError, OSError) as e:
         print("kdive: %s" % e, file=sys.stderr)
         return 1
+    kdive.set_default_prog(prog)
     g = _globals(prog)
     if req.get("script"):
         script = req["script"]

@@ -22,6 +22,7 @@ class TypeKind:
     POINTER: TypeKind
     ARRAY: TypeKind
     FUNCTION: TypeKind
+    name: str
 
 class TypeMember:
     name: Optional[str]

@@ -1,6 +1,13 @@
 """Formatting helpers (drgn's ``drgn.helpers.common.format``)."""
 
-__all__ = ("decode_enum_type_flags", "decode_flags", "escape_ascii_character", "escape_ascii_string", "number_in_binary_units")
+import collections
+import collections.abc
+import re
+
+__all__ = (
+    "CellFormat", "RowOptions", "decode_enum_type_flags", "decode_flags", "double_quote_ascii_string",
+    "escape_ascii_character", "escape_ascii_string", "number_in_binary_units", "print_table",
+)
 
 
 def escape_ascii_character(c, escape_single_quote=False, escape_double_quote=False, escape_backslash=False):
@@ -62,3 +69,72 @@ def number_in_binary_units(n, precision=1):
                 return "%d%s" % (n, unit)
             return "%.*f%s" % (precision, n, unit)
         n /= 1024
+
+
+def double_quote_ascii_string(buffer):
+    """A byte string as a double-quoted C string literal (``"a\\"b\\n"``)."""
+    return '"' + escape_ascii_string(buffer, escape_double_quote=True, escape_backslash=True) + '"'
+
+
+def _group(row):
+    return row._group if isinstance(row, RowOptions) else 0
+
+
+def print_table(rows, *, sep="  ", file=None):
+    """Prints rows of cells as aligned columns: each column as wide as its widest cell among the
+    rows of its group (:class:`RowOptions`); numbers right-aligned, other values left-aligned
+    (``format``'s defaults), unless wrapped in a :class:`CellFormat`; the last cell unpadded."""
+    widths = collections.defaultdict(list)
+    for row in rows:
+        w = widths[_group(row)]
+        for i, value in enumerate(row):
+            n = len(str(value))
+            if i < len(w):
+                w[i] = max(w[i], n)
+            else:
+                w.append(n)
+    for row in rows:
+        w = widths[_group(row)]
+        cells = list(row)
+        text = [format(v, str(w[i]) if w[i] else "") for i, v in enumerate(cells)]
+        if text:
+            text[-1] = text[-1].rstrip(" ")
+        print(*text, sep=sep, file=file)
+
+
+class CellFormat:
+    """A value for :func:`print_table` with its own format specification (no width: the
+    table's column sets it), e.g. ``CellFormat(10, "<x")``."""
+
+    _SPEC = re.compile(r"(?P<options>(?:.?[<>=^])?[-+ ]?z?#?0?)(?P<width>[0-9]+)?"
+                       r"(?P<rest>[,_]?(?:\.[0-9])?[bcdeEfFgGnosxX%]?)")
+
+    def __init__(self, value, format_spec):
+        match = self._SPEC.fullmatch(format_spec)
+        if not match:
+            raise ValueError("invalid format_spec %r" % format_spec)
+        if match.group("width"):
+            raise ValueError("format_spec must not have width")
+        self._value = value
+        self._options = match.group("options")
+        self._rest = match.group("rest")
+
+    def __str__(self):
+        return format(self._value, self._options + self._rest)
+
+    def __format__(self, width):
+        return format(self._value, self._options + width + self._rest)
+
+
+class RowOptions(collections.abc.Sequence):
+    """A row for :func:`print_table` aligned only with the rows of its ``group`` (default 0)."""
+
+    def __init__(self, row, *, group=0):
+        self._seq = row
+        self._group = group
+
+    def __getitem__(self, index):
+        return self._seq[index]
+
+    def __len__(self):
+        return len(self._seq)

@@ -1,7 +1,8 @@
 """Type helpers (drgn's ``drgn.helpers.common.type``)."""
 import enum
+import re
 
-__all__ = ("enum_type_to_class", "member_at_offset")
+__all__ = ("enum_type_to_class", "member_at_offset", "typeof_member")
 
 
 def enum_type_to_class(type, name, exclude=(), prefix=""):
@@ -40,3 +41,36 @@ def member_at_offset(type, offset):
         return "<unknown>"
     rest = bit // 8
     return ".".join(path) + ("+%d" % rest if rest else "")
+
+
+def _unaliased(t):
+    while t.kind.name == "TYPEDEF":
+        t = t.type
+    return t
+
+
+def typeof_member(type, member):
+    """The type of ``member`` of a struct, union or class type (the kernel's ``typeof_member()``):
+    ``member`` may name nested members and subscript arrays (``a.b[2].c``). A type given by name
+    is looked up in the default program. ``TypeError`` for a type that has no members,
+    ``LookupError`` for a member it lacks."""
+    if isinstance(type, str):
+        from ... import get_default_prog
+
+        type = get_default_prog().type(type)
+    if _unaliased(type).kind.name not in ("STRUCT", "UNION", "CLASS"):
+        raise TypeError("%s is not a structure, union, or class" % type.type_name())
+    t = type
+    for name, _ in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)|(\[[^]]*\])", member):
+        u = _unaliased(t)
+        if name:
+            if u.kind.name not in ("STRUCT", "UNION", "CLASS"):
+                raise TypeError("%s is not a structure, union, or class" % t.type_name())
+            if not u.has_member(name):
+                raise LookupError("%s has no member %r" % (t.type_name(), name))
+            t = u.member(name).type
+        else:
+            if u.kind.name not in ("ARRAY", "POINTER"):
+                raise TypeError("%s is not an array" % t.type_name())
+            t = u.type
+    return t

@@ -3,9 +3,13 @@ from ... import _kdive
 from ..._kdive import Object, container_of
 from ._walk import prog_of
 
+# most parents followed up from a dentry (a corrupted, looping tree)
+_MAX_DEPTH = 4096
+
 __all__ = (
-    "d_path", "dentry_path", "for_each_file", "for_each_mount", "inode_path", "mount_dst", "mount_fstype",
-    "mount_src", "print_mounts",
+    "address_space_for_each_page", "d_path", "decode_file_type", "dentry_path", "fget", "for_each_file",
+    "for_each_mount", "inode_for_each_page", "inode_path", "inode_paths", "mount_dst", "mount_fstype",
+    "mount_src", "print_files", "print_mounts", "super_block_for_each_mount",
 )
 
 
@@ -21,25 +25,25 @@ def d_path(path_or_vfsmnt, dentry=None):
 
 
 def dentry_path(dentry):
-    """The path of a dentry from the root of its filesystem, as bytes."""
+    """The path of a dentry from the root of its filesystem, as bytes, without a leading ``/``
+    (``b""`` for the root), as drgn gives it."""
     parts = []
-    seen = 0
-    while seen < 4096:
-        seen += 1
-        parent = dentry.d_parent
-        if parent == dentry:
+    for _ in range(_MAX_DEPTH):
+        parent = dentry.d_parent.read_()
+        if parent.value_() == dentry.value_():
             break
         parts.append(dentry.d_name.name.string_())
         dentry = parent
-    return b"/" + b"/".join(reversed(parts))
+    else:
+        raise ValueError("dentry %#x: more than %d parents (a loop?)" % (dentry.value_(), _MAX_DEPTH))
+    return b"/".join(reversed(parts))
 
 
 def inode_path(inode):
-    """A path of an inode (through its first dentry), or ``None``."""
-    from .list import hlist_for_each_entry
-
-    for dentry in hlist_for_each_entry("struct dentry", inode.i_dentry.address_of_(), "d_u.d_alias"):
-        return dentry_path(dentry)
+    """A path of an inode from the root of its filesystem (through its first dentry), or ``None``
+    for an inode without one."""
+    for path in inode_paths(inode):
+        return path
     return None
 
 
@@ -86,12 +90,95 @@ def print_mounts(prog, src=None, dst=None, fstype=None):
 
 
 def for_each_file(task):
-    """``(fd, struct file *)`` of each open file of a task."""
-    fdt = task.files.fdt
-    for i in range(fdt.max_fds.value_()):
-        f = fdt.fd[i]
-        if f:
-            yield i, f
+    """``(fd, struct file *)`` of each open file of a task: the descriptors set in its file
+    table's ``open_fds``."""
+    files = task.files.read_()
+    if not files:
+        return
+    fdt = files.fdt.read_()
+    bits = 8 * fdt.open_fds.type_.type.size
+    for i in range((fdt.max_fds.value_() + bits - 1) // bits):
+        word = fdt.open_fds[i].value_()
+        for j in range(bits):
+            if word >> j & 1:
+                fd = i * bits + j
+                yield fd, fdt.fd[fd].read_()
+
+
+def _d_alias(prog):
+    """Where a dentry links into its inode's alias list: ``d_alias``, in the ``d_u`` union
+    until that union became anonymous."""
+    return "d_alias" if prog.type("struct dentry").has_member("d_alias") else "d_u.d_alias"
+
+
+def inode_paths(inode):
+    """Each path of an inode from the root of its filesystem (one per dentry), as bytes."""
+    from .list import hlist_for_each_entry
+
+    for dentry in hlist_for_each_entry("struct dentry", inode.i_dentry.address_of_(), _d_alias(inode.prog_)):
+        yield dentry_path(dentry)
+
+
+def address_space_for_each_page(mapping):
+    """``(index, struct page *)`` of each page cached in a ``struct address_space *`` (shadow
+    entries of evicted pages left out)."""
+    from .xarray import xa_for_each, xa_is_value
+
+    t = mapping.type_.type
+    pages = mapping.i_pages if t.has_member("i_pages") else mapping.page_tree
+    for index, entry in xa_for_each(pages.address_of_()):
+        if not xa_is_value(entry):
+            yield index, Object(mapping.prog_, "struct page *", entry.value_())
+
+
+def inode_for_each_page(inode):
+    """``(index, struct page *)`` of each page cached for an inode."""
+    return address_space_for_each_page(inode.i_mapping.read_())
+
+
+def super_block_for_each_mount(sb):
+    """Each ``struct mount *`` of a ``struct super_block *``: its ``s_mounts`` list, or the
+    chain through ``mnt_next_for_sb`` where ``s_mounts`` is a pointer."""
+    from .list import list_for_each_entry
+
+    mounts = sb.s_mounts
+    if mounts.type_.kind.name != "POINTER":
+        yield from list_for_each_entry("struct mount", mounts.address_of_(), "mnt_instance")
+        return
+    seen = set()
+    mnt = mounts.read_()
+    while mnt:
+        if mnt.value_() in seen:
+            raise ValueError("super_block %#x: mount %#x reached twice (cycle)" % (sb.value_(), mnt.value_()))
+        seen.add(mnt.value_())
+        yield mnt
+        mnt = mnt.mnt_next_for_sb.read_()
+
+
+def fget(task, fd):
+    """The ``struct file *`` of a task's file descriptor ``fd``."""
+    return task.files.fdt.fd[int(fd)]
+
+
+def print_files(task):
+    """Prints a task's open files: ``FD PATH (struct file *)ADDRESS``."""
+    from ..common.format import escape_ascii_string
+
+    for fd, file in for_each_file(task):
+        path = escape_ascii_string(d_path(file.f_path), escape_backslash=True)
+        print("%d %s (%s)0x%x" % (fd, path, file.type_.type_name(), file.value_()))
+
+
+# file types of a mode's S_IFMT bits (include/uapi/linux/stat.h)
+_S_IFMT = 0o170000
+_FILE_TYPES = {0o140000: "SOCK", 0o120000: "LNK", 0o100000: "REG", 0o060000: "BLK", 0o040000: "DIR",
+               0o020000: "CHR", 0o010000: "FIFO"}
+
+
+def decode_file_type(mode):
+    """A mode's file type (``REG``, ``DIR``, ``CHR``...), or its type bits in octal if unknown."""
+    fmt = int(mode) & _S_IFMT
+    return _FILE_TYPES.get(fmt, "%06o" % fmt)
 
 
 del container_of

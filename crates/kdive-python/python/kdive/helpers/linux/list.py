@@ -2,6 +2,7 @@
 (bounded, cycle-checked)."""
 from ... import _kdive
 from ..._kdive import Object, container_of
+from .. import ValidationError
 from ._walk import walked
 
 __all__ = (
@@ -91,7 +92,7 @@ def validate_list_for_each(head):
     prev = head.read_()
     for node in list_for_each(head):
         if node.prev != prev:
-            raise ValueError("%s: prev is %#x, expected %#x" % (node, node.prev.value_(), prev.value_()))
+            raise ValidationError("%s: prev is %#x, expected %#x" % (node, node.prev.value_(), prev.value_()))
         prev = node
         yield node
 

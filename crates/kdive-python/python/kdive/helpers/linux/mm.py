@@ -53,11 +53,23 @@ __all__ = (
     "compound_head",
     "compound_nr",
     "compound_order",
+    "decode_memory_block_state",
+    "decode_memory_block_state_value",
     "decode_page_flags",
     "decode_page_flags_value",
     "environ",
+    "find_vmap_area",
+    "follow_page",
+    "follow_pfn",
+    "follow_phys",
+    "for_each_memory_block",
+    "for_each_page",
+    "for_each_valid_page_range",
+    "for_each_valid_pfn_and_page",
     "for_each_vma",
     "for_each_vmap_area",
+    "in_direct_map",
+    "memory_block_size_bytes",
     "mm_cmdline",
     "mm_environ",
     "page_flags",
@@ -76,6 +88,12 @@ __all__ = (
     "virt_to_page",
     "virt_to_pfn",
     "virt_to_phys",
+    "vm_commit_limit",
+    "vm_memory_committed",
+    "vma_find",
+    "vma_name",
+    "vmalloc_to_page",
+    "vmalloc_to_pfn",
 )
 
 
@@ -458,3 +476,264 @@ def task_vsize(task):
     if not mm:
         return 0
     return mm.total_vm.value_() << _page_shift(task.prog_)
+
+
+def follow_phys(mm, addr):
+    """The physical address (``phys_addr_t``) ``addr`` maps to through the page tables of ``mm``
+    (``struct mm_struct *``); ``FaultError`` where they map nothing."""
+    prog = mm.prog_
+    return Object(prog, "phys_addr_t", _kdive._follow_phys(mm, int(addr)))
+
+
+def follow_pfn(mm, addr):
+    """The page frame (``unsigned long``) ``addr`` maps to in ``mm``."""
+    return PHYS_PFN(mm.prog_, follow_phys(mm, addr))
+
+
+def follow_page(mm, addr):
+    """The ``struct page *`` ``addr`` maps to in ``mm``."""
+    return phys_to_page(mm.prog_, follow_phys(mm, addr))
+
+
+def vmalloc_to_page(prog, addr):
+    """The ``struct page *`` of a vmalloc or vmap address (through ``init_mm``'s tables)."""
+    prog = prog_of(prog)
+    return follow_page(prog["init_mm"].address_of_(), addr)
+
+
+def vmalloc_to_pfn(prog, addr):
+    """The page frame (``unsigned long``) of a vmalloc or vmap address."""
+    return page_to_pfn(vmalloc_to_page(prog, addr))
+
+
+def _range_cmp(start, end):
+    def cmp(addr, entry):
+        if addr < getattr(entry, start).value_():
+            return -1
+        if addr >= getattr(entry, end).value_():
+            return 1
+        return 0
+
+    return cmp
+
+
+def find_vmap_area(prog, addr):
+    """The ``struct vmap_area *`` containing ``addr``, or ``NULL``: searched in the per-node busy
+    trees (Linux 6.9+), from the node the address hashes to on, else in ``vmap_area_root``."""
+    from .rbtree import rb_find
+
+    prog = prog_of(prog)
+    addr = int(addr)
+    cmp = _range_cmp("va_start", "va_end")
+    if "vmap_nodes" not in prog:
+        return rb_find("struct vmap_area", prog["vmap_area_root"].address_of_(), "rb_node", addr, cmp)
+    nodes = prog["vmap_nodes"].read_()
+    nr = prog["nr_vmap_nodes"].value_()
+    i = first = (addr // prog["vmap_zone_size"].value_()) % nr
+    while True:
+        va = rb_find("struct vmap_area", nodes[i].busy.root.address_of_(), "rb_node", addr, cmp)
+        if va:
+            return va
+        # an area may sit in another node than its start address's (the kernel loops too)
+        i = (i + 1) % nr
+        if i == first:
+            return Object(prog, "struct vmap_area *", 0)
+
+
+def vma_find(mm, addr):
+    """The ``struct vm_area_struct *`` of ``mm`` containing ``addr``, or ``NULL``: from the maple
+    tree (Linux 6.1+), else the red-black tree."""
+    if not mm.type_.type.has_member("mm_mt"):
+        from .rbtree import rb_find
+
+        return rb_find("struct vm_area_struct", mm.mm_rb.address_of_(), "vm_rb", int(addr),
+                       _range_cmp("vm_start", "vm_end"))
+    from .mapletree import mtree_load
+
+    return cast("struct vm_area_struct *", mtree_load(mm.mm_mt.address_of_(), addr))
+
+
+def vma_name(vma):
+    """What ``/proc/PID/maps`` names a ``struct vm_area_struct *``: its file's path, a special
+    mapping's name, ``[heap]``, ``[stack]``, ``[vdso]``, ``[anon:NAME]``, ``[anon_shmem:NAME]``, or
+    ``b""`` for anonymous memory."""
+    from .fs import d_path
+
+    prog = vma.prog_
+    mm = vma.vm_mm.read_()
+    has_anon_name = vma.type_.type.has_member("anon_name")
+    vm_file = vma.vm_file.read_()
+    if vm_file:
+        # anon_name shares a union with `shared` before it got its own member (v5.17 to v6.1):
+        # only a member of its own names a shared mapping
+        if mm and has_anon_name and vma.anon_name.address_ != vma.shared.address_:
+            anon = vma.anon_name.read_()
+            if anon:
+                return b"[anon_shmem:" + anon.name.string_() + b"]"
+        return d_path(vm_file.f_path)
+    ops = vma.vm_ops.read_()
+    if ops and "special_mapping_name" in prog and ops.name.value_() == prog["special_mapping_name"].address_of_().value_():
+        return cast("struct vm_special_mapping *", vma.vm_private_data).name.string_()
+    if not mm:
+        return b"[vdso]"
+    start, end = vma.vm_start.value_(), vma.vm_end.value_()
+    brk, start_brk = mm.brk.value_(), mm.start_brk.value_()
+    if start_brk and brk and start <= brk and end >= start_brk:
+        return b"[heap]"
+    stack = mm.start_stack.value_()
+    if stack and start <= stack <= end:
+        return b"[stack]"
+    if has_anon_name:
+        anon = vma.anon_name.read_()
+        if anon:
+            return b"[anon:" + anon.name.string_() + b"]"
+    return b""
+
+
+def _hugetlb_total_pages(prog):
+    """HugeTLB pages, in ``PAGE_SIZE`` units (0 without ``CONFIG_HUGETLBFS``)."""
+    if "hstates" not in prog:
+        return 0
+    hstates = prog["hstates"]
+    return sum(hstates[i].nr_huge_pages.value_() << hstates[i].order.value_()
+               for i in range(prog["hugetlb_max_hstate"].value_()))
+
+
+def vm_commit_limit(prog):
+    """The limit on committed address space, in pages (the kernel's ``vm_commit_limit()``)."""
+    prog = prog_of(prog)
+    kbytes = prog["sysctl_overcommit_kbytes"].value_()
+    if kbytes:
+        allowed = kbytes >> (_page_shift(prog) - 10)
+    else:
+        allowed = ((totalram_pages(prog) - _hugetlb_total_pages(prog))
+                   * prog["sysctl_overcommit_ratio"].value_() // 100)
+    return allowed + prog["total_swap_pages"].value_()
+
+
+def vm_memory_committed(prog):
+    """The committed address space, in pages (``vm_committed_as``, never negative)."""
+    from .percpu import percpu_counter_sum_positive
+
+    return percpu_counter_sum_positive(prog_of(prog)["vm_committed_as"].address_of_())
+
+
+def in_direct_map(prog, addr):
+    """Whether ``addr`` is in the direct map of low memory (``min_low_pfn`` to ``max_low_pfn``)."""
+    prog = prog_of(prog)
+    addr = int(addr)
+    start = pfn_to_virt(prog, prog["min_low_pfn"]).value_()
+    end = pfn_to_virt(prog, prog["max_low_pfn"]).value_() + prog["PAGE_SIZE"].value_()
+    return start <= addr < end
+
+
+# SUBSECTION_SHIFT (include/linux/mmzone.h): sub-sections of 2 MiB
+_SUBSECTION_SHIFT = 21
+# section_mem_map's flags (include/linux/mmzone.h)
+_SECTION_HAS_MEM_MAP = 1 << 1
+_SECTION_IS_EARLY = 1 << 3
+
+
+def for_each_valid_page_range(prog):
+    """``(start_pfn, end_pfn, mem_map)`` of each run of valid page frames (end exclusive), where
+    ``mem_map[pfn]`` is a frame's ``struct page``: SPARSEMEM's sections with a memory map, cut at
+    the sub-sections a hot-plugged section lacks; FLATMEM's one range."""
+    prog = prog_of(prog)
+    mem_map = Object(prog, "struct page *", _page0(prog))
+    if "mem_section" not in prog:
+        start = prog["ARCH_PFN_OFFSET"].value_()
+        yield start, start + prog["max_mapnr"].value_(), mem_map
+        return
+    section_bits, sections = _kdive._mem_sections(prog)
+    page_shift = _page_shift(prog)
+    per_section = 1 << (section_bits - page_shift)
+    nr_subsections = 1 << (section_bits - _SUBSECTION_SHIFT)
+    per_subsection = 1 << (_SUBSECTION_SHIFT - page_shift)
+    has_usage = prog.type("struct mem_section").has_member("usage")
+    start = end = None
+    for nr, addr, raw in sections:
+        if not raw & _SECTION_HAS_MEM_MAP:
+            continue
+        pfn = nr * per_section
+        bits = None
+        if has_usage and not raw & _SECTION_IS_EARLY:
+            usage = Object(prog, "struct mem_section", address=addr).usage.read_()
+            if usage and usage.type_.type.has_member("subsection_map"):
+                from .bitops import for_each_set_bit
+
+                bits = list(for_each_set_bit(usage.subsection_map, nr_subsections))
+        runs = ([(pfn, pfn + per_section)] if bits is None
+                else [(pfn + b * per_subsection, pfn + (b + 1) * per_subsection) for b in bits])
+        for a, b in runs:
+            if start is not None and a == end:
+                end = b
+                continue
+            if start is not None:
+                yield start, end, mem_map
+            start, end = a, b
+    if start is not None:
+        yield start, end, mem_map
+
+
+def for_each_valid_pfn_and_page(prog):
+    """``(pfn, struct page *)`` of every valid page frame."""
+    for start, end, mem_map in for_each_valid_page_range(prog):
+        for pfn in range(start, end):
+            yield pfn, mem_map + pfn
+
+
+def for_each_page(prog):
+    """Every valid ``struct page *``."""
+    for start, end, mem_map in for_each_valid_page_range(prog):
+        for pfn in range(start, end):
+            yield mem_map + pfn
+
+
+def for_each_memory_block(prog):
+    """Each ``struct memory_block *`` (memory hot-plug blocks: the devices of ``memory_subsys``)."""
+    from ..._kdive import container_of
+    from .device import bus_to_subsys
+    from .list import list_for_each_entry
+
+    prog = prog_of(prog)
+    sp = bus_to_subsys(prog["memory_subsys"].address_of_())
+    for priv in list_for_each_entry("struct device_private", sp.klist_devices.k_list.address_of_(), "knode_bus.n_node"):
+        yield container_of(priv.device.read_(), "struct memory_block", "dev")
+
+
+# the MEM_* states before the kernel made them an enum (include/linux/memory.h)
+_MEMORY_BLOCK_STATES = {
+    1 << 0: "MEM_ONLINE",
+    1 << 1: "MEM_GOING_OFFLINE",
+    1 << 2: "MEM_OFFLINE",
+    1 << 3: "MEM_GOING_ONLINE",
+    1 << 4: "MEM_CANCEL_ONLINE",
+    1 << 5: "MEM_CANCEL_OFFLINE",
+    1 << 6: "MEM_PREPARE_ONLINE",
+    1 << 7: "MEM_FINISH_OFFLINE",
+}
+
+
+def decode_memory_block_state_value(prog, state):
+    """The name of a memory block state value (``MEM_ONLINE`` ...)."""
+    prog = prog_of(prog)
+    try:
+        t = prog.type("enum memory_block_state")
+    except LookupError:
+        return _MEMORY_BLOCK_STATES[int(state)]
+    for e in t.enumerators:
+        if e.value == int(state):
+            return e.name
+    return "(enum memory_block_state)%d" % int(state)
+
+
+def decode_memory_block_state(mem):
+    """The name of a ``struct memory_block *``'s state."""
+    return decode_memory_block_state_value(mem.prog_, mem.state)
+
+
+def memory_block_size_bytes(prog):
+    """The size of a memory hot-plug block in bytes (``unsigned long``)."""
+    prog = prog_of(prog)
+    section_bits, _ = _kdive._mem_sections(prog)
+    return Object(prog, "unsigned long", prog["sections_per_block"].value_() << section_bits)
