@@ -109,7 +109,8 @@ if lines is None:
 else:
     doc = next((json.loads(l[len("SCRIPT "):]) for l in lines if l.startswith("SCRIPT {")), None)
     check("script ran (exit 0, one SCRIPT line)", status == 0 and doc is not None,
-          f"exit {status}: " + " | ".join(lines)[-600:])
+          f"exit {status}, {len((doc or {}).get('tasks', []))} tasks, init_uts_ns "
+          f"{(doc or {}).get('init_uts_ns')}" if doc else f"exit {status}: " + " | ".join(lines)[-600:])
     doc = doc or {}
     check("script: init_uts_ns.name.release is uname -r",
           doc.get("release") == guest.get("UNAME"), f"{doc.get('release')} vs {guest.get('UNAME')}")
