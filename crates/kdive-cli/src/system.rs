@@ -92,15 +92,56 @@ pub fn live_denied(files: &[PathBuf], err: &kdive_linux::OpenError) -> Option<St
     if !denied {
         return None;
     }
-    let root = sysroot();
-    let lockdown = root.read("/sys/kernel/security/lockdown");
-    let k = kcore.display();
+    let lockdown = sysroot().read("/sys/kernel/security/lockdown");
     // SAFETY: geteuid has no preconditions and cannot fail
-    Some(if unsafe { libc::geteuid() } != 0 {
+    let root = unsafe { libc::geteuid() } == 0;
+    Some(denied_why(kcore, root, lockdown.as_deref()))
+}
+
+/// Why reading the running kernel's memory file `file` was refused: not `root`, the kernel's
+/// `lockdown` state (the text of `/sys/kernel/security/lockdown`), or `/dev/mem`'s own limit.
+fn denied_why(file: &Path, root: bool, lockdown: Option<&str>) -> String {
+    let k = file.display();
+    let locked = |mode: &str| lockdown.is_some_and(|l| l.contains(mode));
+    let dev_mem = file.file_name().is_some_and(|n| n == "mem")
+        && kdive_dump::physmem::is_memory_device_name(file);
+    if !root {
         format!("{k}: reading the running kernel needs root (CAP_SYS_RAWIO)")
-    } else if lockdown.is_some_and(|l| l.contains("[confidentiality]")) {
-        format!("{k}: the kernel is locked down (confidentiality): it lets no one read its memory")
+    } else if locked("[confidentiality]") || (dev_mem && locked("[integrity]")) {
+        let mode = if locked("[integrity]") {
+            "integrity"
+        } else {
+            "confidentiality"
+        };
+        format!("{k}: the kernel is locked down ({mode}): it lets no one read its memory")
+    } else if dev_mem {
+        // devmem_is_allowed(): with STRICT_DEVMEM only the first MiB and what is not RAM
+        format!(
+            "{k}: the kernel lets no RAM be read through /dev/mem (it was built with \
+             STRICT_DEVMEM): read /proc/kcore instead"
+        )
     } else {
         format!("{k}: the kernel refuses to let its memory be read (a security module?)")
-    })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_explained_by_privilege_lockdown_or_the_device() {
+        let mem = Path::new("/dev/mem");
+        let kcore = Path::new("/proc/kcore");
+        assert!(denied_why(kcore, false, None).contains("needs root"));
+        let none = Some("[none] integrity confidentiality");
+        assert!(denied_why(mem, true, none).contains("STRICT_DEVMEM"));
+        assert!(denied_why(kcore, true, none).contains("a security module"));
+        // integrity lockdown closes /dev/mem but not /proc/kcore
+        let integrity = Some("none [integrity] confidentiality");
+        assert!(denied_why(mem, true, integrity).contains("locked down (integrity)"));
+        assert!(denied_why(kcore, true, integrity).contains("a security module"));
+        let conf = Some("none integrity [confidentiality]");
+        assert!(denied_why(kcore, true, conf).contains("locked down (confidentiality)"));
+    }
 }

@@ -52,11 +52,13 @@ pub fn system_ram(iomem: &str) -> Vec<(u64, u64)> {
     v
 }
 
-/// The physical address and size `/sys/kernel/vmcoreinfo` gives (`"%lx %x"`).
+/// The physical address and size `/sys/kernel/vmcoreinfo` gives (`"%pa %x"`: the address as
+/// `0x` and 16 hex digits, the size in hex without a prefix).
 fn note_place(text: &str) -> Option<(u64, u64)> {
+    let hex = |w: &str| u64::from_str_radix(w.strip_prefix("0x").unwrap_or(w), 16).ok();
     let mut w = text.split_whitespace();
-    let addr = u64::from_str_radix(w.next()?, 16).ok()?;
-    let size = u64::from_str_radix(w.next()?, 16).ok()?;
+    let addr = hex(w.next()?)?;
+    let size = hex(w.next()?)?;
     Some((addr, size.min(MAX_NOTE)))
 }
 
@@ -108,8 +110,19 @@ impl PhysMem {
             .and_then(|t| note_place(&t));
         if let Some((addr, size)) = place {
             let mut note = vec![0u8; size as usize];
-            if dev.file.read_at(addr, &mut note).is_ok() {
-                dev.meta.vmcoreinfo_raw = parse_notes_of(&note, endian, false).vmcoreinfo;
+            match dev.file.read_at(addr, &mut note) {
+                Ok(()) => dev.meta.vmcoreinfo_raw = parse_notes_of(&note, endian, false).vmcoreinfo,
+                // the device refuses the kernel's own note, which lies in RAM (a kernel built
+                // with STRICT_DEVMEM lets /dev/mem read no RAM above the first MiB): nothing
+                // of the kernel can be read through it
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    let at = format!(
+                        "{} (VMCOREINFO at physical address {addr:#x})",
+                        path.display()
+                    );
+                    return Err(DumpError::io(Path::new(&at), e));
+                }
+                Err(_) => {}
             }
         }
         let info = dev.meta.vmcoreinfo_raw.as_deref().map(VmcoreInfo::parse);
@@ -215,6 +228,12 @@ mod tests {
         assert!(is_memory_device_name(Path::new("/r/dev/mem")));
         assert!(!is_memory_device_name(Path::new("/tmp/mem")));
         assert!(!is_memory_device_name(Path::new("/dev/kmem")));
+        // what a 6.12 guest's /sys/kernel/vmcoreinfo said ("%pa %x"; VMCOREINFO_NOTE_SIZE is
+        // 0x1024)
+        assert_eq!(
+            note_place("0x000000003d248000 1024\n"),
+            Some((0x3d24_8000, 0x1024))
+        );
         assert_eq!(note_place("2b4a000 1024\n"), Some((0x2b4_a000, 0x1024)));
     }
 }

@@ -13,6 +13,7 @@ pub mod ipc;
 pub mod irq;
 pub mod kmem;
 pub mod list;
+pub mod live_files;
 pub mod locks;
 pub mod machine;
 pub mod maple;

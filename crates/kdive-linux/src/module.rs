@@ -19,6 +19,7 @@ use kdive_program::{
 };
 
 use crate::list::list_entries;
+use crate::live_files::LiveFiles;
 
 /// Most symbols read from one module's symtab.
 const MAX_MODULE_SYMS: u64 = 1 << 20;
@@ -351,11 +352,52 @@ impl Module {
 }
 
 /// Finds a kernel's loaded modules on the `modules` list and reads each one's symbols, ORC table
-/// and BTF when the program first needs them ([`kdive_program::ModuleLoader`]).
+/// and BTF when the program first needs them ([`kdive_program::ModuleLoader`]). On the running
+/// kernel, a module's symbols and BTF come from the system's own listings when they are there
+/// ([`LiveFiles`]: `/proc/kallsyms`, `/sys/kernel/btf/<module>`), else from its memory.
 #[derive(Default)]
 pub struct KernelModules {
     /// The kernel's `btf_modules` list: (`struct module` address, data, size), read once.
     btf: std::sync::OnceLock<Result<Vec<(u64, u64, u64)>, Arc<ProgramError>>>,
+    /// The running system's files: found beside the program's memory file on first use, unless
+    /// given ([`KernelModules::with_live_files`]).
+    live: std::sync::OnceLock<Option<LiveFiles>>,
+}
+
+impl KernelModules {
+    /// A loader that takes modules' symbols and BTF from the system files under `live`'s root
+    /// (where present) whatever the program reads its memory from.
+    pub fn with_live_files(live: LiveFiles) -> KernelModules {
+        KernelModules {
+            live: Some(live).into(),
+            ..KernelModules::default()
+        }
+    }
+
+    fn live(&self, prog: &Program) -> Option<&LiveFiles> {
+        self.live.get_or_init(|| LiveFiles::of(prog)).as_ref()
+    }
+
+    /// The module's BTF as the kernel's `btf_modules` list keeps it in memory.
+    fn memory_btf(
+        &self,
+        prog: &Program,
+        span: &ModuleSpan,
+        problems: &mut Vec<String>,
+    ) -> Option<Vec<u8>> {
+        let all = match self.btf.get_or_init(|| module_btfs(prog).map_err(Arc::new)) {
+            Ok(all) => all,
+            Err(e) => {
+                problems.push(format!("module BTF list: {e}"));
+                return None;
+            }
+        };
+        let &(_, data, size) = all.iter().find(|(owner, ..)| *owner == span.addr)?;
+        read_btf(prog, data, size).unwrap_or_else(|e| {
+            problems.push(format!("BTF of module {}: {e}", span.name));
+            None
+        })
+    }
 }
 
 impl ModuleLoader for KernelModules {
@@ -372,11 +414,15 @@ impl ModuleLoader for KernelModules {
             state: String::new(),
             regions: Vec::new(),
         };
-        match module_symbols(prog, &module) {
-            Ok(s) => t.symbols = Some(Arc::new(s)),
-            Err(e) => t
-                .problems
-                .push(format!("symbols of module {}: {e}", span.name)),
+        let live = self.live(prog);
+        match live.and_then(|l| l.module_symbols(prog, &span.name)) {
+            Some(s) => t.symbols = Some(Arc::new(s)),
+            None => match module_symbols(prog, &module) {
+                Ok(s) => t.symbols = Some(Arc::new(s)),
+                Err(e) => t
+                    .problems
+                    .push(format!("symbols of module {}: {e}", span.name)),
+            },
         }
         match module_orc(prog, &module, span.text_ranges()) {
             Ok(orc) => t.orc = orc,
@@ -384,18 +430,10 @@ impl ModuleLoader for KernelModules {
                 .problems
                 .push(format!("ORC table of module {}: {e}", span.name)),
         }
-        let btfs = self.btf.get_or_init(|| module_btfs(prog).map_err(Arc::new));
-        match btfs {
-            Ok(all) => {
-                if let Some(&(_, data, size)) = all.iter().find(|(owner, ..)| *owner == span.addr) {
-                    match read_btf(prog, data, size) {
-                        Ok(b) => t.btf = b,
-                        Err(e) => t.problems.push(format!("BTF of module {}: {e}", span.name)),
-                    }
-                }
-            }
-            Err(e) => t.problems.push(format!("module BTF list: {e}")),
-        }
+        t.btf = match live.and_then(|l| l.module_btf(prog, &span.name)) {
+            Some(btf) => Some(btf),
+            None => self.memory_btf(prog, span, &mut t.problems),
+        };
         t
     }
 }

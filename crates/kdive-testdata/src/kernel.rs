@@ -548,7 +548,8 @@ pub fn memory_device_root(
     )?;
     std::fs::write(
         root.join("sys/kernel/vmcoreinfo"),
-        format!("{note_at:x} {:x}\n", n.len()),
+        // as the kernel prints it: "%pa %x"
+        format!("{note_at:#018x} {:x}\n", n.len()),
     )?;
     Ok((dev, note_at as u64))
 }

@@ -301,6 +301,46 @@ impl ModuleSymbols {
         Self::parse(module, symtab, strtab, Some(typetab))
     }
 
+    /// A module's symbols from a listing of (address, nm type letter, name), as the running
+    /// kernel prints them in `/proc/kallsyms` (which gives no sizes: a symbol then reaches to
+    /// the next one). Undefined (`U`) entries are not the module's; at most `MAX_SYMS` are kept.
+    pub fn from_listing<'a>(
+        module: &str,
+        listing: impl IntoIterator<Item = (u64, u8, &'a str)>,
+    ) -> Result<ModuleSymbols> {
+        let mut arena = String::new();
+        let mut entries = Vec::new();
+        for (addr, kind, name) in listing {
+            let kind = if kind.is_ascii_graphic() { kind } else { b'?' };
+            if matches!(kind, b'U' | b'u') || name.is_empty() {
+                continue;
+            }
+            if name.len() > MAX_NAME_LEN || arena.len() > MAX_ARENA || entries.len() >= MAX_SYMS {
+                let detail = format!(
+                    "more than {MAX_SYMS} symbols, a name longer than {MAX_NAME_LEN}, or names over {MAX_ARENA} bytes"
+                );
+                return Err(malformed(
+                    "module symbol listing",
+                    entries.len() as u64,
+                    detail,
+                ));
+            }
+            let start = arena.len();
+            arena.push_str(name);
+            entries.push(Entry {
+                addr,
+                name: start as u32,
+                size: 0,
+                name_len: name.len() as u16,
+                kind,
+                absolute: matches!(kind, b'A' | b'a'),
+            });
+        }
+        Ok(ModuleSymbols {
+            table: SymbolTable::new(arena, entries, Some(module.into())),
+        })
+    }
+
     /// The module's name.
     pub fn module(&self) -> &str {
         self.table.module.as_deref().unwrap_or_default()
