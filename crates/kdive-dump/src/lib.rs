@@ -201,6 +201,12 @@ pub trait DumpFormat: Send + Sync {
     fn zero_page_count(&self) -> u64 {
         0
     }
+    /// Page counts over `0..max_pfn` when the format counts them without asking each pfn (a
+    /// kdump file counts its bitmaps a word at a time and its descriptors in one pass); `None`:
+    /// they are counted from [`page_state`](Self::page_state) runs.
+    fn page_stats(&self) -> Option<PageStats> {
+        None
+    }
 }
 
 /// What a file is, judged from its first bytes.
