@@ -207,6 +207,11 @@ pub trait DumpFormat: Send + Sync {
     fn page_stats(&self) -> Option<PageStats> {
         None
     }
+    /// Page descriptors (a container's index entry per stored page) read so far: what
+    /// counting and finding pages cost, whatever the machine's speed (0 without such an index).
+    fn descriptors_read(&self) -> u64 {
+        0
+    }
 }
 
 /// What a file is, judged from its first bytes.
@@ -623,6 +628,12 @@ impl Dump {
             self.read_each_page(at(head)?, pages)?;
         }
         self.read_each_page(at(head + pages.len())?, tail)
+    }
+
+    /// Page descriptors the container has read since it was opened
+    /// ([`DumpFormat::descriptors_read`]).
+    pub fn descriptors_read(&self) -> u64 {
+        self.inner.descriptors_read()
     }
 
     /// How many page reads (whole or partial, cached or not) the dump has been asked for since

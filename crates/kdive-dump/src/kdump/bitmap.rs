@@ -146,7 +146,7 @@ impl Bitmap {
         }
         let w = (n / 64) as usize;
         let (k, in_chunk) = (w / CHUNK_WORDS, w % CHUNK_WORDS);
-        if in_chunk == 0 && n % 64 == 0 {
+        if in_chunk == 0 && n.is_multiple_of(64) {
             // a chunk's first bit (the open's rank of pfn 0): its blocks are not needed
             return self.chunk_rank(bytes, k);
         }

@@ -468,12 +468,6 @@ impl KdumpFile {
         self.dumped.byte_len()
     }
 
-    /// Page descriptors read since the open (the open's truncation check reads the last
-    /// [`TAIL_CHECK`]): page statistics and codec counts read each descriptor once.
-    pub fn descriptors_read(&self) -> u64 {
-        self.descriptors_read.load(Ordering::Relaxed)
-    }
-
     /// Number of page descriptors the file should hold.
     pub fn descriptor_count(&self) -> u64 {
         self.desc_count
@@ -734,6 +728,12 @@ impl DumpFormat for KdumpFile {
 
     fn zero_page_count(&self) -> u64 {
         self.census().zero_pages()
+    }
+
+    /// The open's truncation check reads the last [`TAIL_CHECK`]; page statistics, codec and
+    /// zero page counts read each descriptor once between them.
+    fn descriptors_read(&self) -> u64 {
+        self.descriptors_read.load(Ordering::Relaxed)
     }
 
     /// The bitmaps counted a word at a time and the descriptors once, where asking each pfn
