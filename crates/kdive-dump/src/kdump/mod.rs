@@ -179,8 +179,8 @@ impl PageDesc {
 struct Census {
     /// Descriptors with data, per codec of [`CODECS`].
     codecs: [u64; 5],
-    /// Data offset of the first descriptor with data, and how many share it.
-    first_data: Option<(u64, u64)>,
+    /// The lowest data offset of the descriptors with data, and how many share it.
+    lowest_data: Option<(u64, u64)>,
     /// Descriptors missing or without data.
     lost: u64,
     /// Index of the first of them.
@@ -197,18 +197,20 @@ impl Census {
         if let Some(i) = CODECS.iter().position(|&c| c == d.codec()) {
             self.codecs[i] += 1;
         }
-        match &mut self.first_data {
-            None => self.first_data = Some((d.offset, 1)),
+        match &mut self.lowest_data {
             Some((off, n)) if *off == d.offset => *n += 1,
-            Some(_) => {}
+            Some((off, _)) if *off < d.offset => {}
+            _ => self.lowest_data = Some((d.offset, 1)),
         }
     }
 
-    /// Present pages stored as the shared zero page: makedumpfile writes one all-zero page
-    /// first and points every zero page's descriptor at it, the only data offset that more
-    /// than one descriptor shares.
+    /// Present pages stored as the shared zero page: makedumpfile (and QEMU) write one all-zero
+    /// page at the start of the page data and point every zero page's descriptor at it, so it
+    /// is the lowest data offset, shared by more than one descriptor. (Not the first
+    /// descriptor's offset: pfn 0 of a QEMU guest holds data, and its millions of zero pages
+    /// would count as none.)
     fn zero_pages(&self) -> u64 {
-        match self.first_data {
+        match self.lowest_data {
             Some((_, n)) if n > 1 => n,
             _ => 0,
         }
