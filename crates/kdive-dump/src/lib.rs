@@ -224,6 +224,17 @@ pub trait DumpFormat: Send + Sync {
     fn zero_page_count(&self) -> u64 {
         0
     }
+    /// Page counts over `0..max_pfn` when the format counts them without asking each pfn (a
+    /// kdump file counts its bitmaps a word at a time and its descriptors in one pass); `None`:
+    /// they are counted from [`page_state`](Self::page_state) runs.
+    fn page_stats(&self) -> Option<PageStats> {
+        None
+    }
+    /// Page descriptors (a container's index entry per stored page) read so far: what
+    /// counting and finding pages cost, whatever the machine's speed (0 without such an index).
+    fn descriptors_read(&self) -> u64 {
+        0
+    }
 }
 
 /// What a file is, judged from its first bytes.
@@ -640,6 +651,12 @@ impl Dump {
             self.read_each_page(at(head)?, pages)?;
         }
         self.read_each_page(at(head + pages.len())?, tail)
+    }
+
+    /// Page descriptors the container has read since it was opened
+    /// ([`DumpFormat::descriptors_read`]).
+    pub fn descriptors_read(&self) -> u64 {
+        self.inner.descriptors_read()
     }
 
     /// How many page reads (whole or partial, cached or not) the dump has been asked for since

@@ -232,6 +232,10 @@ impl DumpFormat for SplitDump {
         self.parts.iter().map(|(_, f)| f.zero_page_count()).sum()
     }
 
+    fn descriptors_read(&self) -> u64 {
+        self.parts.iter().map(|(_, f)| f.descriptors_read()).sum()
+    }
+
     fn codec_counts(&self) -> Vec<(Codec, u64)> {
         let mut out: Vec<(Codec, u64)> = Vec::new();
         for (c, n) in self.parts.iter().flat_map(|(_, f)| f.codec_counts()) {

@@ -72,8 +72,16 @@ pub fn runs<'a>(
     })
 }
 
-/// Counts the states of pfns `0..max_pfn` (see [`runs`] for `bounds`).
+/// Counts the states of pfns `0..max_pfn`: the format's own count
+/// ([`DumpFormat::page_stats`]) where it has one, else [`count_runs`].
 pub fn count(format: &dyn DumpFormat, bounds: Option<&[u64]>) -> PageStats {
+    format
+        .page_stats()
+        .unwrap_or_else(|| count_runs(format, bounds))
+}
+
+/// Counts the states of pfns `0..max_pfn` from their [`runs`] (see there for `bounds`).
+pub fn count_runs(format: &dyn DumpFormat, bounds: Option<&[u64]>) -> PageStats {
     let mut s = PageStats::default();
     for (a, z, state) in runs(format, bounds) {
         let n = z - a;

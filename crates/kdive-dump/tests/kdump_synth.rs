@@ -2,7 +2,8 @@
 
 use kdive_dump::flat::FlatFile;
 use kdive_dump::kdump::{KdumpFile, Source};
-use kdive_dump::{Codec, DumpError, DumpFormat, FormatKind, PageState};
+use kdive_dump::stats::{count, count_runs};
+use kdive_dump::{Codec, DumpError, DumpFormat, FormatKind, PageState, PageStats};
 use kdive_testdata::flat::flatten;
 use kdive_testdata::kdump::layout::{DISKDUMP_SIGNATURE, STATUS_INCOMPLETE};
 use kdive_testdata::kdump::{Page, Writer};
@@ -49,8 +50,46 @@ fn expected_state(page: Option<&Page>) -> PageState {
     }
 }
 
+/// The page statistics of the writer's pages: every state counted, the zero pages apart when
+/// more than one descriptor points at the shared zero page (the writer stores it first, as
+/// makedumpfile does).
+fn expected_stats(w: &Writer) -> PageStats {
+    let mut s = PageStats::default();
+    let zeros = w
+        .pages
+        .range(..w.max_mapnr)
+        .filter(|(_, p)| matches!(p, Page::Zero))
+        .count() as u64;
+    for (&pfn, page) in w.pages.range(..w.max_mapnr) {
+        s.ram += 1;
+        match expected_state(Some(page)) {
+            PageState::Present => s.present += 1,
+            PageState::Excluded => s.excluded += 1,
+            PageState::Lost => {
+                s.lost += 1;
+                s.first_lost.get_or_insert(pfn);
+            }
+            PageState::NotRam => unreachable!(),
+        }
+    }
+    if zeros > 1 {
+        s.zero = zeros;
+        s.present -= zeros;
+    }
+    s
+}
+
+/// The statistics a kdump file counts from its bitmaps and descriptor table are the ones
+/// asking each pfn gives.
+fn check_stats(k: &KdumpFile, what: &str) -> PageStats {
+    let counted = k.page_stats().expect("a kdump file counts its pages");
+    assert_eq!(counted, count_runs(k, None), "{what}");
+    counted
+}
+
 /// Checks every pfn (and some past the end) of `k` against the writer's pages.
 fn check_against(k: &KdumpFile, w: &Writer) {
+    assert_eq!(check_stats(k, "check_against"), expected_stats(w));
     let mut buf = vec![0u8; BS];
     for pfn in 0..w.max_mapnr + 100 {
         let page = w.pages.get(&pfn).filter(|_| pfn < w.max_mapnr);
@@ -284,6 +323,7 @@ fn truncated_files_never_panic() {
                 }
                 // The last page's data ends the file.
                 assert_eq!(k.page_state(3997), PageState::Lost, "cut {cut:#x}");
+                assert!(check_stats(&k, &format!("cut {cut:#x}")).lost > 0);
             }
         }
     }
@@ -466,6 +506,18 @@ fn split_part() {
     assert_eq!(k.page_state(2), PageState::Excluded);
     assert_eq!(k.page_state(4500), PageState::NotRam);
     assert!(!k.meta().incomplete);
+    // the dumped pfns of the other parts are lost to this one, the first of them is pfn 0
+    let s = check_stats(&k, "split part");
+    let all = expected_stats(&w);
+    let inside = (1000..2500u64).filter(|p| p % 7 == 0).count() as u64;
+    assert_eq!(
+        (s.ram, s.excluded, s.present),
+        (all.ram, all.excluded, inside)
+    );
+    assert_eq!(
+        (s.lost, s.first_lost),
+        (all.present + all.zero - inside, Some(0))
+    );
 }
 
 #[test]
@@ -685,4 +737,48 @@ fn a_huge_hole_in_the_memory_map_is_not_copied_or_counted_twice() {
         "{} more bytes counted",
         after - dumped
     );
+}
+
+#[test]
+fn counting_a_dense_dump_reads_each_descriptor_and_bitmap_word_once() {
+    // every pfn RAM and dumped: raw pages, a zlib one every 16, the shared zero page at 1, 5
+    // and 9 (pfn 0 holds data, as in a QEMU guest), one excluded page
+    let pages = 6000u64;
+    let mut w = Writer::new(BS as u32, pages);
+    for pfn in 0..pages {
+        let codec = if pfn % 16 == 0 {
+            Codec::Zlib
+        } else {
+            Codec::None
+        };
+        w.pages.insert(pfn, Page::Data(codec, content(pfn, BS)));
+    }
+    let w = w
+        .page(1, Page::Zero)
+        .page(5, Page::Zero)
+        .page(9, Page::Zero)
+        .page(100, Page::Excluded);
+    let k = open(w.build()).unwrap();
+    let descs = k.descriptor_count();
+    assert_eq!(descs, pages - 1);
+    // the open counts the 2nd bitmap's words once (the table's length), the 1st not at all,
+    // and reads the last 64 descriptors (the truncation check)
+    let words = pages.div_ceil(64) * 8;
+    assert_eq!(k.bitmap_bytes_counted(), (0, words));
+    assert_eq!(k.descriptors_read(), 64);
+    let s = count(&k, None);
+    assert_eq!(s, expected_stats(&w));
+    assert_eq!(
+        (s.ram, s.present, s.zero, s.excluded),
+        (pages, pages - 4, 3, 1)
+    );
+    let zlib = (0..pages).step_by(16).count() as u64;
+    assert_eq!(
+        k.codec_counts(),
+        [(Codec::None, pages - 1 - zlib), (Codec::Zlib, zlib)]
+    );
+    assert_eq!(k.zero_page_count(), 3);
+    // statistics, codecs and zero pages: one pass over the descriptors, one over the bitmaps
+    assert_eq!(k.descriptors_read(), 64 + descs);
+    assert_eq!(k.bitmap_bytes_counted(), (words, 2 * words));
 }

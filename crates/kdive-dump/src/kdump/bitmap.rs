@@ -146,6 +146,10 @@ impl Bitmap {
         }
         let w = (n / 64) as usize;
         let (k, in_chunk) = (w / CHUNK_WORDS, w % CHUNK_WORDS);
+        if in_chunk == 0 && n.is_multiple_of(64) {
+            // a chunk's first bit (the open's rank of pfn 0): its blocks are not needed
+            return self.chunk_rank(bytes, k);
+        }
         let block = in_chunk / BLOCK_WORDS;
         let block_start = k * CHUNK_WORDS + block * BLOCK_WORDS;
         let whole: u64 = (block_start..w)
@@ -156,6 +160,53 @@ impl Bitmap {
             + u64::from(self.block_ranks(bytes, k)[block])
             + whole
             + u64::from(partial.count_ones())
+    }
+
+    /// Set bits of this bitmap (`bytes`) whose bit in `other` (`other_bytes`, the same length)
+    /// is clear, counted a word at a time (both bitmaps' bytes count as scanned).
+    pub(crate) fn count_and_not(&self, bytes: &[u8], other: &Bitmap, other_bytes: &[u8]) -> u64 {
+        let nwords = self.nbits.div_ceil(64) as usize;
+        self.scanned
+            .fetch_add((nwords * 8) as u64, Ordering::Relaxed);
+        other
+            .scanned
+            .fetch_add((nwords * 8) as u64, Ordering::Relaxed);
+        (0..nwords)
+            .map(|i| u64::from((self.word(bytes, i) & !other.word(other_bytes, i)).count_ones()))
+            .sum()
+    }
+
+    /// The position of set bit number `k` (0-based), if there are more than `k`: the counted
+    /// chunk totals find its chunk, then its words are counted.
+    pub(crate) fn select(&self, bytes: &[u8], k: u64) -> Option<u64> {
+        let chunks = self.chunk_ranks.len() - 1;
+        if k >= self.chunk_rank(bytes, chunks) {
+            return None;
+        }
+        // the last chunk whose rank is at most k
+        let (mut lo, mut hi) = (0, chunks);
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            if self.chunk_rank(bytes, mid) <= k {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        let mut left = k - self.chunk_rank(bytes, lo);
+        for (j, w) in self.chunk(bytes, lo).enumerate() {
+            let n = u64::from(w.count_ones());
+            if left < n {
+                let mut w = w;
+                for _ in 0..left {
+                    w &= w - 1; // clears the lowest set bit
+                }
+                let word = (lo * CHUNK_WORDS + j) as u64;
+                return Some(word * 64 + u64::from(w.trailing_zeros()));
+            }
+            left -= n;
+        }
+        None
     }
 
     /// Bytes of the bitmap counted so far: what ranks have cost.
@@ -201,6 +252,40 @@ mod tests {
             }
             assert_eq!(b.rank(&bytes, u64::MAX), naive);
         }
+    }
+
+    #[test]
+    fn select_and_count_and_not_match_naive_ones() {
+        let nbits = (2 * CHUNK_WORDS * 64 + 77) as u64;
+        let len = nbits.div_ceil(8) as usize;
+        let a: Vec<u8> = (0..len as u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
+            .collect();
+        let b: Vec<u8> = (0..len as u32)
+            .map(|i| (i.wrapping_mul(40503) >> 3) as u8)
+            .collect();
+        let bit = |v: &[u8], n: u64| n < nbits && v[(n / 8) as usize] >> (n % 8) & 1 == 1;
+        let (ba, bb) = (Bitmap::new(nbits), Bitmap::new(nbits));
+        let set: Vec<u64> = (0..nbits).filter(|&n| bit(&a, n)).collect();
+        for k in [0, 1, 2, 63, 64, 1000, set.len() / 2, set.len() - 1] {
+            assert_eq!(ba.select(&a, k as u64), Some(set[k]), "select({k})");
+        }
+        assert_eq!(ba.select(&a, set.len() as u64), None);
+        let naive = (0..nbits).filter(|&n| bit(&a, n) && !bit(&b, n)).count() as u64;
+        assert_eq!(ba.count_and_not(&a, &bb, &b), naive);
+        // a bitmap against itself: nothing
+        assert_eq!(ba.count_and_not(&a, &ba, &a), 0);
+    }
+
+    #[test]
+    fn rank_at_a_chunk_start_counts_no_blocks() {
+        let nbits = (2 * CHUNK_WORDS * 64) as u64;
+        let bytes = vec![0x55u8; nbits.div_ceil(8) as usize];
+        let b = Bitmap::new(nbits);
+        assert_eq!(b.rank(&bytes, 0), 0);
+        assert_eq!(b.scanned(), 0);
+        assert_eq!(b.rank(&bytes, nbits), nbits / 2);
+        assert_eq!(b.scanned(), nbits / 8, "each chunk's total once");
     }
 
     #[test]

@@ -61,6 +61,7 @@ pub(crate) struct Fields<'a> {
 }
 
 impl Fields<'_> {
+    #[inline]
     fn bytes<const N: usize>(&self, at: usize) -> [u8; N] {
         let mut b = [0u8; N];
         if let Some(s) = self.data.get(at..at + N) {
@@ -71,9 +72,11 @@ impl Fields<'_> {
         }
         b
     }
+    #[inline]
     pub(crate) fn u32(&self, at: usize) -> u32 {
         u32::from_le_bytes(self.bytes(at))
     }
+    #[inline]
     pub(crate) fn u64(&self, at: usize) -> u64 {
         u64::from_le_bytes(self.bytes(at))
     }

@@ -19,6 +19,7 @@ mod header;
 
 use std::borrow::Cow;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use bitmap::Bitmap;
@@ -26,7 +27,9 @@ use header::{Fields, Header, SubHeader};
 
 use crate::flat::FlatFile;
 use crate::resident::BoundedMap;
-use crate::{Arch, Codec, DumpError, DumpFormat, DumpMeta, FormatKind, PageState, Result};
+use crate::{
+    Arch, Codec, DumpError, DumpFormat, DumpMeta, FormatKind, PageState, PageStats, Result,
+};
 
 /// Size of `struct page_desc`.
 const DESC_SIZE: u64 = 24;
@@ -34,6 +37,16 @@ const DESC_SIZE: u64 = 24;
 const CACHE_BYTES: usize = 8 << 20;
 /// Descriptors checked at the end of the table when looking for truncation at open time.
 const TAIL_CHECK: u64 = 64;
+/// Descriptors read per slice of the table by the one pass that counts them (96 KiB).
+const CENSUS_BATCH: u64 = 4096;
+/// The codecs [`Census`] counts, in the order [`DumpFormat::codec_counts`] lists them.
+const CODECS: [Codec; 5] = [
+    Codec::None,
+    Codec::Zlib,
+    Codec::Lzo,
+    Codec::Snappy,
+    Codec::Zstd,
+];
 
 /// Where the kdump bytes come from.
 pub enum Source {
@@ -161,6 +174,49 @@ impl PageDesc {
     }
 }
 
+/// What one pass over the page descriptor table finds.
+#[derive(Debug, Clone, Default)]
+struct Census {
+    /// Descriptors with data, per codec of [`CODECS`].
+    codecs: [u64; 5],
+    /// The lowest data offset of the descriptors with data, and how many share it.
+    lowest_data: Option<(u64, u64)>,
+    /// Descriptors missing or without data.
+    lost: u64,
+    /// Index of the first of them.
+    first_lost: Option<u64>,
+}
+
+impl Census {
+    fn add(&mut self, index: u64, desc: Option<PageDesc>) {
+        let Some(d) = desc else {
+            self.lost += 1;
+            self.first_lost.get_or_insert(index);
+            return;
+        };
+        if let Some(i) = CODECS.iter().position(|&c| c == d.codec()) {
+            self.codecs[i] += 1;
+        }
+        match &mut self.lowest_data {
+            Some((off, n)) if *off == d.offset => *n += 1,
+            Some((off, _)) if *off < d.offset => {}
+            _ => self.lowest_data = Some((d.offset, 1)),
+        }
+    }
+
+    /// Present pages stored as the shared zero page: makedumpfile (and QEMU) write one all-zero
+    /// page at the start of the page data and point every zero page's descriptor at it, so it
+    /// is the lowest data offset, shared by more than one descriptor. (Not the first
+    /// descriptor's offset: pfn 0 of a QEMU guest holds data, and its millions of zero pages
+    /// would count as none.)
+    fn zero_pages(&self) -> u64 {
+        match self.lowest_data {
+            Some((_, n)) if n > 1 => n,
+            _ => 0,
+        }
+    }
+}
+
 /// What the bitmaps and descriptors say about one pfn.
 enum Lookup {
     Present(PageDesc),
@@ -188,8 +244,9 @@ pub struct KdumpFile {
     /// Number of descriptors the file should hold.
     desc_count: u64,
     cache: Mutex<lru::LruCache<u64, Box<[u8]>>>,
-    codec_counts: OnceLock<Vec<(Codec, u64)>>,
-    zero_pages: OnceLock<u64>,
+    census: OnceLock<Census>,
+    /// Page descriptors read so far (each of a pass counts).
+    descriptors_read: AtomicU64,
 }
 
 impl std::fmt::Debug for KdumpFile {
@@ -393,8 +450,8 @@ impl KdumpFile {
             desc_base,
             desc_count,
             cache: Mutex::new(lru::LruCache::new(cache_pages)),
-            codec_counts: OnceLock::new(),
-            zero_pages: OnceLock::new(),
+            census: OnceLock::new(),
+            descriptors_read: AtomicU64::new(0),
         };
         kdump.meta.incomplete = kdump.header.status & header::STATUS_INCOMPLETE != 0
             || flat_truncated
@@ -411,6 +468,11 @@ impl KdumpFile {
     /// Bytes of each bitmap in the file.
     pub fn bitmap_len(&self) -> u64 {
         self.dumped.byte_len()
+    }
+
+    /// Number of page descriptors the file should hold.
+    pub fn descriptor_count(&self) -> u64 {
+        self.desc_count
     }
 
     /// Indexes a flattened (`makedumpfile -F`) file and parses the kdump inside it.
@@ -438,14 +500,52 @@ impl KdumpFile {
         if let Store::Mapped(m) = &self.store {
             m.note_read(at, DESC_SIZE);
         }
+        self.descriptors_read.fetch_add(1, Ordering::Relaxed);
+        Some(self.parse_descriptor(&data))
+    }
+
+    /// One `struct page_desc` from its 24 bytes.
+    fn parse_descriptor(&self, data: &[u8]) -> PageDesc {
         let f = Fields {
-            data: &data,
+            data,
             endian: self.header.endian,
         };
-        Some(PageDesc {
+        PageDesc {
             offset: f.u64(0),
             size: f.u32(8),
             flags: f.u32(12),
+        }
+    }
+
+    /// Counts the descriptor table in one pass, a slice of [`CENSUS_BATCH`] at a time (one
+    /// by one where the table is cut short).
+    fn census(&self) -> &Census {
+        self.census.get_or_init(|| {
+            let mut c = Census::default();
+            let with_data = |d: PageDesc| self.has_data(&d).then_some(d);
+            let mut first = 0;
+            while first < self.desc_count {
+                let n = CENSUS_BATCH.min(self.desc_count - first);
+                let at = self.desc_base + first * DESC_SIZE;
+                match self.store.slice("page descriptors", at, n * DESC_SIZE) {
+                    Ok(table) => {
+                        if let Store::Mapped(m) = &self.store {
+                            m.note_read(at, n * DESC_SIZE);
+                        }
+                        self.descriptors_read.fetch_add(n, Ordering::Relaxed);
+                        for (i, raw) in table.chunks_exact(DESC_SIZE as usize).enumerate() {
+                            c.add(first + i as u64, with_data(self.parse_descriptor(raw)));
+                        }
+                    }
+                    Err(_) => {
+                        for i in first..first + n {
+                            c.add(i, self.descriptor(i).and_then(with_data));
+                        }
+                    }
+                }
+                first += n;
+            }
+            c
         })
     }
 
@@ -621,50 +721,57 @@ impl DumpFormat for KdumpFile {
         crate::bulk::split_pages(pfn, buf, ps, run)
     }
     fn codec_counts(&self) -> Vec<(Codec, u64)> {
-        self.codec_counts
-            .get_or_init(|| {
-                let order = [
-                    Codec::None,
-                    Codec::Zlib,
-                    Codec::Lzo,
-                    Codec::Snappy,
-                    Codec::Zstd,
-                ];
-                let mut counts = [0u64; 5];
-                for d in (0..self.desc_count).filter_map(|i| self.descriptor(i)) {
-                    if self.has_data(&d) {
-                        if let Some(i) = order.iter().position(|&c| c == d.codec()) {
-                            counts[i] += 1;
-                        }
-                    }
-                }
-                order
-                    .into_iter()
-                    .zip(counts)
-                    .filter(|&(_, n)| n > 0)
-                    .collect()
-            })
-            .clone()
+        CODECS
+            .into_iter()
+            .zip(self.census().codecs)
+            .filter(|&(_, n)| n > 0)
+            .collect()
     }
 
     fn zero_page_count(&self) -> u64 {
-        // makedumpfile writes one all-zero page first and points every zero page's descriptor
-        // at it: the only data offset that more than one descriptor shares.
-        *self.zero_pages.get_or_init(|| {
-            let mut shared: Option<(u64, u64)> = None;
-            let mut first: Option<u64> = None;
-            for d in (0..self.desc_count).filter_map(|i| self.descriptor(i)) {
-                if !self.has_data(&d) {
-                    continue;
-                }
-                match (first, &mut shared) {
-                    (None, _) => first = Some(d.offset),
-                    (Some(f), Some((off, n))) if d.offset == *off && f == *off => *n += 1,
-                    (Some(f), None) if d.offset == f => shared = Some((f, 2)),
-                    _ => {}
-                }
+        self.census().zero_pages()
+    }
+
+    /// The open's truncation check reads the last [`TAIL_CHECK`]; page statistics, codec and
+    /// zero page counts read each descriptor once between them.
+    fn descriptors_read(&self) -> u64 {
+        self.descriptors_read.load(Ordering::Relaxed)
+    }
+
+    /// The bitmaps counted a word at a time and the descriptors once, where asking each pfn
+    /// would rank it and read its descriptor: RAM is what either bitmap has, present what the
+    /// descriptors of this file's range hold data for, lost the rest of the dumped pfns.
+    fn page_stats(&self) -> Option<PageStats> {
+        let (ram, dumped) = (self.bits.ram(&self.store), self.bits.dumped(&self.store));
+        let excluded = self.ram.count_and_not(ram, &self.dumped, dumped);
+        let all_dumped = self.dumped.rank(dumped, u64::MAX);
+        let c = self.census();
+        let present = self.desc_count - c.lost;
+        // dumped pfns of another part of a split set
+        let outside = all_dumped - self.desc_count;
+        let first_outside = (outside > 0).then(|| {
+            let low = self.dumped.next_set(dumped, 0);
+            if low < self.range.0 {
+                low
+            } else {
+                self.dumped.next_set(dumped, self.range.1)
             }
-            shared.map_or(0, |(_, n)| n)
+        });
+        let first_lost = c
+            .first_lost
+            .and_then(|i| self.dumped.select(dumped, self.first_rank + i));
+        if let Store::Mapped(m) = &self.store {
+            // the word pass mapped both bitmaps: 64 MiB for a 1 TiB memory map
+            m.release();
+        }
+        let zero = c.zero_pages().min(present);
+        Some(PageStats {
+            ram: all_dumped + excluded,
+            present: present - zero,
+            zero,
+            excluded,
+            lost: c.lost + outside,
+            first_lost: first_lost.into_iter().chain(first_outside).min(),
         })
     }
 }
