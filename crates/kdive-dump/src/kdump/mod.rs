@@ -204,6 +204,24 @@ impl Census {
         }
     }
 
+    /// The census of two disjoint parts of the table.
+    fn merge(mut self, other: Census) -> Census {
+        for (a, b) in self.codecs.iter_mut().zip(other.codecs) {
+            *a += b;
+        }
+        self.lowest_data = match (self.lowest_data, other.lowest_data) {
+            (Some((a, n)), Some((b, m))) if a == b => Some((a, n + m)),
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        self.lost += other.lost;
+        self.first_lost = match (self.first_lost, other.first_lost) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self
+    }
+
     /// Present pages stored as the shared zero page: makedumpfile (and QEMU) write one all-zero
     /// page at the start of the page data and point every zero page's descriptor at it, so it
     /// is the lowest data offset, shared by more than one descriptor. (Not the first
@@ -517,36 +535,41 @@ impl KdumpFile {
         }
     }
 
-    /// Counts the descriptor table in one pass, a slice of [`CENSUS_BATCH`] at a time (one
-    /// by one where the table is cut short).
+    /// Counts the descriptor table in one pass, slices of [`CENSUS_BATCH`] counted on every
+    /// core and their counts merged (one by one where the table is cut short).
     fn census(&self) -> &Census {
+        use rayon::prelude::*;
         self.census.get_or_init(|| {
-            let mut c = Census::default();
-            let with_data = |d: PageDesc| self.has_data(&d).then_some(d);
-            let mut first = 0;
-            while first < self.desc_count {
-                let n = CENSUS_BATCH.min(self.desc_count - first);
-                let at = self.desc_base + first * DESC_SIZE;
-                match self.store.slice("page descriptors", at, n * DESC_SIZE) {
-                    Ok(table) => {
-                        if let Store::Mapped(m) = &self.store {
-                            m.note_read(at, n * DESC_SIZE);
-                        }
-                        self.descriptors_read.fetch_add(n, Ordering::Relaxed);
-                        for (i, raw) in table.chunks_exact(DESC_SIZE as usize).enumerate() {
-                            c.add(first + i as u64, with_data(self.parse_descriptor(raw)));
-                        }
-                    }
-                    Err(_) => {
-                        for i in first..first + n {
-                            c.add(i, self.descriptor(i).and_then(with_data));
-                        }
-                    }
-                }
-                first += n;
-            }
-            c
+            (0..self.desc_count.div_ceil(CENSUS_BATCH))
+                .into_par_iter()
+                .map(|b| self.census_of(b * CENSUS_BATCH))
+                .reduce(Census::default, Census::merge)
         })
+    }
+
+    /// The census of the [`CENSUS_BATCH`] descriptors from index `first`.
+    fn census_of(&self, first: u64) -> Census {
+        let mut c = Census::default();
+        let with_data = |d: PageDesc| self.has_data(&d).then_some(d);
+        let n = CENSUS_BATCH.min(self.desc_count - first);
+        let at = self.desc_base + first * DESC_SIZE;
+        match self.store.slice("page descriptors", at, n * DESC_SIZE) {
+            Ok(table) => {
+                if let Store::Mapped(m) = &self.store {
+                    m.note_read(at, n * DESC_SIZE);
+                }
+                self.descriptors_read.fetch_add(n, Ordering::Relaxed);
+                for (i, raw) in table.chunks_exact(DESC_SIZE as usize).enumerate() {
+                    c.add(first + i as u64, with_data(self.parse_descriptor(raw)));
+                }
+            }
+            Err(_) => {
+                for i in first..first + n {
+                    c.add(i, self.descriptor(i).and_then(with_data));
+                }
+            }
+        }
+        c
     }
 
     /// Whether a descriptor's data is there: offset 0 marks pages an incomplete dump lost.
