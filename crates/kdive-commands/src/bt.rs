@@ -389,7 +389,9 @@ fn panic_task<'s>(
             CommandError::Unavailable("bt: no panic task found (panic_cpu is not set)".into())
         })?;
     let task = ctx.active.get(&cpu).copied().ok_or_else(|| {
-        CommandError::Unavailable(format!("bt: no panic task found: no task runs on CPU {cpu}"))
+        CommandError::Unavailable(format!(
+            "bt: no panic task found: no task runs on CPU {cpu}"
+        ))
     })?;
     s.task(task)
 }

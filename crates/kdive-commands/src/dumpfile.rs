@@ -54,7 +54,12 @@ impl ReadVirt for DumpFileBytes {
     fn read_partial(&self, addr: u64, buf: &mut [u8]) -> kdive_memory::PartialRead {
         let n = (self.len.saturating_sub(addr)).min(buf.len() as u64) as usize;
         let error = match self.read_virt(addr, &mut buf[..n]) {
-            Err(e) => return kdive_memory::PartialRead { read: 0, error: Some(e) },
+            Err(e) => {
+                return kdive_memory::PartialRead {
+                    read: 0,
+                    error: Some(e),
+                }
+            }
             Ok(()) if n < buf.len() => Some(MemError::BadAddress {
                 vaddr: addr.wrapping_add(n as u64),
                 reason: "beyond the end of the dump file",

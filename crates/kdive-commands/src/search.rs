@@ -115,7 +115,9 @@ fn parse(s: &Session, args: &[String]) -> Result<Args, CommandError> {
     }
     let stacks = if f.has('t') { "-t" } else { "-T" };
     if (f.has('t') || f.has('T'))
-        && (['p', 'k', 'K', 'V', 'u', 's', 'e', 'l'].iter().any(|&c| f.has(c)))
+        && (['p', 'k', 'K', 'V', 'u', 's', 'e', 'l']
+            .iter()
+            .any(|&c| f.has(c)))
     {
         return Err(usage(format!(
             "{stacks} option cannot be used with other memory-selection options"

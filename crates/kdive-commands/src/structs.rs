@@ -154,8 +154,13 @@ pub fn run(
         CommandError::Usage(format!("{cmd}: invalid data structure reference: {name}"))
     })?;
     let members: Option<Vec<&str>> = members.map(|m| m.split(',').collect());
-    if members.as_ref().is_some_and(|m| m.iter().any(|m| m.is_empty())) {
-        return Err(CommandError::Usage(format!("{cmd}: invalid format: {spec}")));
+    if members
+        .as_ref()
+        .is_some_and(|m| m.iter().any(|m| m.is_empty()))
+    {
+        return Err(CommandError::Usage(format!(
+            "{cmd}: invalid format: {spec}"
+        )));
     }
     let memory = match (f.has('u'), f.has('f')) {
         (true, true) => {
@@ -204,9 +209,10 @@ pub fn run(
     };
     // -l: ADDR points at a member (`list_head` of a list, usually); the structure starts before
     let addr = match f.value('l') {
-        Some(l) => addr.wrapping_sub(member_offset(prog, l).ok_or_else(|| {
-            CommandError::Usage(format!("{cmd}: invalid -l option: {l}"))
-        })?),
+        Some(l) => addr.wrapping_sub(
+            member_offset(prog, l)
+                .ok_or_else(|| CommandError::Usage(format!("{cmd}: invalid -l option: {l}")))?,
+        ),
         None => addr,
     };
     let size = prog
@@ -555,15 +561,11 @@ impl Report for StructReport {
                     if i > 0 {
                         writeln!(out)?;
                     }
-                    let opts = crate::rd::RdOptions { size: b.size, ..opts };
-                    crate::rd::write_words(
-                        out,
-                        b.address,
-                        &b.values,
-                        &[],
-                        opts,
-                        *endian,
-                    )?;
+                    let opts = crate::rd::RdOptions {
+                        size: b.size,
+                        ..opts
+                    };
+                    crate::rd::write_words(out, b.address, &b.values, &[], opts, *endian)?;
                 }
             }
             StructReport::Values { structs, .. } => {

@@ -83,7 +83,11 @@ fn struct_l_c_and_r_agree_with_the_plain_struct() {
                 .unwrap();
                 assert_eq!(got.text(), want, "{}: -l {l}", fx.name);
             }
-            assert!(want.contains(&format!("pid = {},", t["pid"])), "{}", fx.name);
+            assert!(
+                want.contains(&format!("pid = {},", t["pid"])),
+                "{}",
+                fx.name
+            );
             // -r of the comm member: its 16 bytes, the name first
             let raw = run(&s, &format!("struct -r task_struct.comm {task:x}"))
                 .unwrap()
@@ -176,7 +180,9 @@ fn dump_file_offsets_read_the_file() {
             assert_eq!(words(rd.clone()), want, "{}: rd -f {off:x}", fx.name);
             assert_eq!(rd["dump_file"], true);
             // struct -f takes the offset in decimal
-            let st = run(&s, &format!("struct -f list_head {off}")).unwrap().json();
+            let st = run(&s, &format!("struct -f list_head {off}"))
+                .unwrap()
+                .json();
             let m = &st["structs"][0]["members"];
             let next = u64::from_le_bytes(want[..8].try_into().unwrap());
             let prev = u64::from_le_bytes(want[8..].try_into().unwrap());
@@ -187,7 +193,10 @@ fn dump_file_offsets_read_the_file() {
         // past the end: what could be read, and why it stopped
         let r = run(&s, &format!("rd -f {:x} 4", len - 16)).unwrap();
         assert_eq!(r.json()["values"].as_array().unwrap().len(), 2);
-        assert!(r.json()["stopped_by"].as_str().unwrap().contains("end of the dump file"));
+        assert!(r.json()["stopped_by"]
+            .as_str()
+            .unwrap()
+            .contains("end of the dump file"));
         assert!(run(&s, &format!("rd -f {:x}", len + 8)).is_err());
         assert!(run(&s, "rd -f -p 0").is_err());
     }
@@ -237,7 +246,9 @@ fn search_t_finds_return_addresses_on_the_stacks() {
                 .unwrap()
                 .iter()
                 .find(|m| hex(&m["address"]) == slot)
-                .unwrap_or_else(|| panic!("{}: search {flags} {pc:x}: no match at {slot:x}", fx.name));
+                .unwrap_or_else(|| {
+                    panic!("{}: search {flags} {pc:x}: no match at {slot:x}", fx.name)
+                });
             assert_eq!(hit["task"], task["task"], "{}", fx.name);
             // every match lies on its task's stack, under the task's header
             for m in j["matches"].as_array().unwrap() {
@@ -257,7 +268,11 @@ fn search_t_finds_return_addresses_on_the_stacks() {
             );
             let text = got.text();
             assert!(text.contains(&header), "{}: {text}", fx.name);
-            assert!(text.contains(&format!("{slot:x}: {pc:x} \n")), "{}", fx.name);
+            assert!(
+                text.contains(&format!("{slot:x}: {pc:x} \n")),
+                "{}",
+                fx.name
+            );
         }
         // -T searches only the tasks running on a CPU, -t every task
         let t = run(&s, "search -t 0").unwrap().json()["stacks"]
@@ -270,7 +285,11 @@ fn search_t_finds_return_addresses_on_the_stacks() {
             .len();
         let drgn_tasks = fx.drgn()["tasks"].as_array().unwrap().len();
         assert!(big_t >= 1 && big_t < t, "{}: {big_t} {t}", fx.name);
-        assert!(t + 8 >= drgn_tasks, "{}: {t} of {drgn_tasks} stacks", fx.name);
+        assert!(
+            t + 8 >= drgn_tasks,
+            "{}: {t} of {drgn_tasks} stacks",
+            fx.name
+        );
         for bad in ["search -t -T 0", "search -t -k 0", "search -T -s 0 0"] {
             assert!(run(&s, bad).is_err(), "{}: {bad}", fx.name);
         }
@@ -285,7 +304,9 @@ fn bt_p_is_the_panic_task_and_n_idle_leaves_out_idle_stacks() {
     let mut panics = 0;
     for fx in fixtures() {
         let s = Session::open(&fx.reference_dump()).unwrap();
-        let crashed = fx.drgn()["crashed_thread"]["task"].as_str().map(str::to_string);
+        let crashed = fx.drgn()["crashed_thread"]["task"]
+            .as_str()
+            .map(str::to_string);
         match crashed {
             Some(task) => {
                 // the task drgn's crashed_thread() names, with the frames plain bt shows
@@ -318,7 +339,8 @@ fn bt_p_is_the_panic_task_and_n_idle_leaves_out_idle_stacks() {
         // an idle task is its header alone
         let idle = run(&s, "bt -n idle 0").unwrap().text();
         assert!(
-            idle.lines().all(|l| l.starts_with("PID: 0 ") || l.is_empty()),
+            idle.lines()
+                .all(|l| l.starts_with("PID: 0 ") || l.is_empty()),
             "{}: {idle}",
             fx.name
         );
