@@ -55,6 +55,9 @@ pub struct BtOptions {
     /// `-e`: the exception frames found anywhere on the stack, instead of the frames.
     #[serde(default)]
     pub exception_search: bool,
+    /// `-n idle`: idle tasks (PID 0) shown by their header alone.
+    #[serde(default)]
+    pub skip_idle: bool,
 }
 
 /// Where `-t`/`-T` start: at the starting sp, or at the stack's base.
@@ -259,6 +262,9 @@ pub struct BtTask {
     /// `-e`: the exception frames found on the task's stack.
     #[serde(default)]
     pub found_frames: Vec<FoundFrame>,
+    /// `-n idle`: an idle task, whose stack was not walked.
+    #[serde(default)]
+    pub left_out: bool,
 }
 
 /// What `bt` reports.
@@ -288,6 +294,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
 /// The result of `bt` with these arguments, for other commands (`analyze`).
 pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
     let f = Flags::parse(&table::BT, args)?;
+    check_skip(&f)?;
     let prog = s.kernel()?;
     let options = opts(&f);
     if f.has('v') {
@@ -311,7 +318,14 @@ pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
             Some(search_cpu_stacks(prog, &ctx)),
         ));
     }
-    let mut chosen: Vec<Cow<'_, TaskInfo>> = if f.has('a') {
+    if f.has('p') && (f.has('a') || f.has('c') || !f.positional.is_empty()) {
+        return Err(CommandError::Usage(
+            "bt: -p shows the panic task alone: no -a, -c or task with it".into(),
+        ));
+    }
+    let mut chosen: Vec<Cow<'_, TaskInfo>> = if f.has('p') {
+        vec![panic_task(s, prog, &ctx)?]
+    } else if f.has('a') {
         ctx.active
             .values()
             .filter_map(|&t| s.task(t).ok())
@@ -356,6 +370,30 @@ pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
         bt.tasks.retain(|t| references(prog, t, r, value));
     }
     Ok(bt)
+}
+
+/// `-p`: the task that panicked, running on the CPU `panic_cpu` names.
+fn panic_task<'s>(
+    s: &'s Session,
+    prog: &Program,
+    ctx: &BacktraceContext,
+) -> Result<Cow<'s, TaskInfo>, CommandError> {
+    if s.is_live() {
+        return Err(CommandError::Usage(
+            "bt: -p option not supported on a live system".into(),
+        ));
+    }
+    let cpu = kdive_linux::system::panic_cpu(prog)
+        .map_err(|source| CommandError::Program { cmd: "bt", source })?
+        .ok_or_else(|| {
+            CommandError::Unavailable("bt: no panic task found (panic_cpu is not set)".into())
+        })?;
+    let task = ctx.active.get(&cpu).copied().ok_or_else(|| {
+        CommandError::Unavailable(format!(
+            "bt: no panic task found: no task runs on CPU {cpu}"
+        ))
+    })?;
+    s.task(task)
 }
 
 /// A `bt` that shows no task: `-v` and `-E`.
@@ -486,6 +524,7 @@ pub(crate) fn for_tasks<'s>(
             "foreach: bt -a, -c, -v and -E choose tasks themselves; give foreach the `active` selector".into(),
         ));
     }
+    check_skip(f)?;
     let tasks = s.tasks()?;
     let prog = s.kernel()?;
     Ok(Box::new(BtStream {
@@ -494,6 +533,16 @@ pub(crate) fn for_tasks<'s>(
         tasks: chosen.to_vec(),
         opts: opts(f),
     }))
+}
+
+/// `-n` names what to leave out: only `idle` is known.
+fn check_skip(f: &Flags) -> Result<(), CommandError> {
+    match f.value('n') {
+        Some(v) if v != "idle" => Err(CommandError::Usage(format!(
+            "bt: -n {v}: only idle tasks can be left out (-n idle)"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn opts(f: &Flags) -> BtOptions {
@@ -520,6 +569,7 @@ fn opts(f: &Flags) -> BtOptions {
         },
         raw: f.has('r'),
         exception_search: f.has('e'),
+        skip_idle: f.has('n'),
     }
 }
 
@@ -567,6 +617,26 @@ impl<'p> Backtracer<'p> {
     /// The backtrace of one task (from `start`'s pc and sp when given).
     fn task(&mut self, t: &TaskInfo, start: Option<(Option<u64>, Option<u64>)>) -> BtTask {
         let (prog, ctx, opts) = (self.prog, self.ctx, self.opts);
+        // -n idle: the idle tasks (PID 0, one per CPU) by their header alone, as crash shows
+        // them
+        if opts.skip_idle && t.pid == 0 {
+            return BtTask {
+                pid: t.pid,
+                task: t.addr,
+                cpu: ctx.active_cpu(t.addr).unwrap_or(t.cpu),
+                comm: t.comm.clone(),
+                active: ctx.active_cpu(t.addr).is_some(),
+                start: WalkStart::Nothing,
+                frames: Vec::new(),
+                end: "an idle task, left out (-n idle)".into(),
+                complete: true,
+                notes: Vec::new(),
+                text_words: Vec::new(),
+                raw: Vec::new(),
+                found_frames: Vec::new(),
+                left_out: true,
+            };
+        }
         let b = match start {
             Some((pc, sp)) => ctx.backtrace_from(prog, t.addr, pc, sp),
             None => ctx.backtrace(prog, t.addr),
@@ -818,6 +888,7 @@ fn task_report(
         text_words,
         raw: Vec::new(),
         found_frames: Vec::new(),
+        left_out: false,
     }
 }
 
@@ -970,6 +1041,9 @@ impl Bt {
 
     fn write_task(&self, out: &mut dyn Write, t: &BtTask) -> io::Result<()> {
         writeln!(out, "{}", task_header(t.pid, t.task, t.cpu, &t.comm))?;
+        if t.left_out {
+            return Ok(());
+        }
         if self.options.text_scan.is_some() {
             return write_text_listing(out, t);
         }

@@ -9,6 +9,7 @@ pub mod bt;
 pub mod bt_scan;
 pub mod dev;
 pub mod dis;
+mod dumpfile;
 pub mod envelope;
 pub mod eval;
 pub mod files;

@@ -87,6 +87,10 @@ struct Args {
     end: Option<u64>,
     offset: u64,
     user: bool,
+    /// `-f`: ADDR is an offset in the dump file.
+    file: bool,
+    /// `-R`: COUNT values up to and including ADDR.
+    reverse: bool,
     addr: String,
     count: Option<u64>,
 }
@@ -127,6 +131,8 @@ fn parse(args: &[String]) -> Result<Args, CommandError> {
         end: None,
         offset: 0,
         user: false,
+        file: false,
+        reverse: false,
         addr: String::new(),
         count: None,
     };
@@ -154,6 +160,8 @@ fn parse(args: &[String]) -> Result<Args, CommandError> {
             }
             (FlagName::Letter('N'), _) => a.opts.network_order = true,
             (FlagName::Letter('u'), _) => a.user = true,
+            (FlagName::Letter('f'), _) => a.file = true,
+            (FlagName::Letter('R'), _) => a.reverse = true,
             (FlagName::Letter('o'), Some(v)) => {
                 a.offset = parse_count(v).ok_or_else(|| usage(format!("bad offset {v}")))?
             }
@@ -176,8 +184,11 @@ fn parse(args: &[String]) -> Result<Args, CommandError> {
         }
         a.opts.ascii_column = false;
     }
-    if a.phys && a.user {
-        return Err(usage("-p and -u are mutually exclusive"));
+    if [a.phys, a.user, a.file].iter().filter(|&&m| m).count() > 1 {
+        return Err(usage("-p, -u and -f are mutually exclusive"));
+    }
+    if a.reverse && a.raw_file.is_some() {
+        return Err(usage("-R does not apply to -r"));
     }
     let mut pos = f.positional.into_iter();
     a.addr = pos
@@ -195,6 +206,8 @@ struct Reader<'s> {
     s: &'s Session,
     phys: bool,
     user: Option<kdive_memory::AddressSpace>,
+    /// `-f`: the dump file's bytes.
+    file: Option<crate::dumpfile::DumpFileBytes>,
 }
 
 impl Reader<'_> {
@@ -210,8 +223,13 @@ impl Reader<'_> {
             });
             return (n, e);
         }
-        if let Some(user) = &self.user {
-            let got = kdive_memory::ReadVirt::read_partial(user, addr, buf);
+        let other: Option<&dyn kdive_memory::ReadVirt> = match (&self.user, &self.file) {
+            (Some(user), _) => Some(user),
+            (_, Some(file)) => Some(file),
+            _ => None,
+        };
+        if let Some(mem) = other {
+            let got = mem.read_partial(addr, buf);
             let e = got.error.map(|e| CommandError::Program {
                 cmd: "rd",
                 source: e.into(),
@@ -273,6 +291,12 @@ pub struct Rd {
     /// `-u`: the task whose user memory was read.
     #[serde(default, with = "crate::hex_opt")]
     pub user_task: Option<u64>,
+    /// `-f`: `address` is an offset in the dump file.
+    #[serde(default)]
+    pub dump_file: bool,
+    /// `-R`: the values end at the address given (`address` is where they start).
+    #[serde(default)]
+    pub reversed: bool,
     /// `-a`: the printable characters, one entry per line shown.
     pub strings: Vec<RdString>,
     /// Why the read stopped early, if it did: the answer is partial (the front end prints this
@@ -304,6 +328,10 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         s,
         phys: a.phys,
         user,
+        file: a
+            .file
+            .then(|| crate::dumpfile::DumpFileBytes::open(s, "rd"))
+            .transpose()?,
     };
     if let Some(file) = &a.raw_file {
         let count = a
@@ -323,6 +351,14 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     if count == 0 {
         return Err(usage(format!("invalid count request: {count}")));
     }
+    // -R: the COUNT values that end with the one at ADDR, shown in address order as crash does
+    let addr = if a.reverse {
+        let back = count.saturating_sub(1).saturating_mul(unit);
+        addr.checked_sub(back)
+            .ok_or_else(|| usage(format!("-R: {count} values reach below address 0")))?
+    } else {
+        addr
+    };
     let bytes = count
         .checked_mul(unit)
         .filter(|&b| b <= MAX_DISPLAY)
@@ -371,6 +407,8 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         values,
         labels,
         user_task,
+        dump_file: a.file,
+        reversed: a.reverse,
         strings,
         stopped_by: error,
         file: None,
@@ -434,6 +472,8 @@ fn copy_raw(r: &Reader, addr: u64, count: u64, file: &str) -> Result<Rd, Command
         values: Vec::new(),
         labels: Vec::new(),
         user_task: None,
+        dump_file: r.file.is_some(),
+        reversed: false,
         strings: Vec::new(),
         stopped_by: error,
         file: Some(file.to_string()),
@@ -446,7 +486,7 @@ fn printable(b: u8) -> bool {
 }
 
 /// The `size`-byte values in `bytes`, read in the dump's byte order.
-fn values(bytes: &[u8], size: usize, endian: ByteOrder) -> Vec<Hex> {
+pub(crate) fn values(bytes: &[u8], size: usize, endian: ByteOrder) -> Vec<Hex> {
     bytes
         .chunks_exact(size)
         .map(|unit| {

@@ -4,7 +4,9 @@
 //! memory page by page (no kernel needed), skipping pages the dump does not hold.
 //! `search [-k|-K|-V] ...` walks kernel virtual memory (all of it by default: the direct map
 //! through the pages the dump holds, the rest through the page tables, skipping what is not
-//! mapped a whole table at a time); `search -u ...` the current task's user memory.
+//! mapped a whole table at a time); `search -u ...` the current task's user memory;
+//! `search -t ...` every task's kernel stack (`-T`: the tasks running on a CPU), the matches
+//! grouped under each task's header as crash groups them.
 
 use std::io::{self, Write};
 
@@ -42,6 +44,10 @@ pub enum Space {
     KernelMapped,
     /// The current task's user memory (`-u`).
     User,
+    /// Every task's kernel stack (`-t`).
+    TaskStacks,
+    /// The kernel stacks of the tasks running on a CPU (`-T`).
+    ActiveStacks,
 }
 
 #[derive(Debug)]
@@ -80,6 +86,8 @@ fn parse(s: &Session, args: &[String]) -> Result<Args, CommandError> {
             (Letter('K'), _) => a.space = Space::KernelUnity,
             (Letter('V'), _) => a.space = Space::KernelMapped,
             (Letter('u'), _) => a.space = Space::User,
+            (Letter('t'), _) => a.space = Space::TaskStacks,
+            (Letter('T'), _) => a.space = Space::ActiveStacks,
             (Letter('x'), Some(v)) => a.context = v.parse().map_err(|_| bad(v))?,
             (Letter('w'), _) => (size, chars) = (4, false),
             (Letter('h'), _) => (size, chars) = (2, false),
@@ -98,9 +106,22 @@ fn parse(s: &Session, args: &[String]) -> Result<Args, CommandError> {
             (other, _) => return Err(usage(format!("{other} is not handled"))),
         }
     }
-    let words = f.positional;
+    let words = f.positional.clone();
     if words.is_empty() {
         return Err(usage(format!("usage: {}", table::SEARCH.synopsis())));
+    }
+    if f.has('t') && f.has('T') {
+        return Err(usage("-t and -T options are mutually exclusive"));
+    }
+    let stacks = if f.has('t') { "-t" } else { "-T" };
+    if (f.has('t') || f.has('T'))
+        && (['p', 'k', 'K', 'V', 'u', 's', 'e', 'l']
+            .iter()
+            .any(|&c| f.has(c)))
+    {
+        return Err(usage(format!(
+            "{stacks} option cannot be used with other memory-selection options"
+        )));
     }
     if a.end.is_some() && a.len.is_some() {
         return Err(usage("-e and -l exclude each other"));
@@ -155,6 +176,9 @@ pub struct Match {
     pub symbol: Option<String>,
     /// A string search (`-c`): the text from the match on, unprintable bytes as `.`.
     pub text: Option<String>,
+    /// `-t`, `-T`: the task whose stack holds the match (one of `stacks`).
+    #[serde(default, with = "crate::hex_opt")]
+    pub task: Option<u64>,
     /// `-x N`: the N values before and after the match (fewer where memory could not be read).
     #[serde(default)]
     pub before: Vec<Hex>,
@@ -175,6 +199,20 @@ pub struct SearchOptions {
     pub context: usize,
 }
 
+/// A task's kernel stack searched by `-t` or `-T`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TaskStack {
+    pub pid: i32,
+    #[serde(with = "crate::hex")]
+    pub task: u64,
+    pub cpu: u32,
+    pub comm: String,
+    #[serde(with = "crate::hex")]
+    pub start: u64,
+    #[serde(with = "crate::hex")]
+    pub end: u64,
+}
+
 /// What `search` found.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SearchOut {
@@ -185,6 +223,9 @@ pub struct SearchOut {
     pub end: u64,
     pub options: SearchOptions,
     pub matches: Vec<Match>,
+    /// `-t`, `-T`: the stacks searched, in order (`start`..`end` is then the first one).
+    #[serde(default)]
+    pub stacks: Vec<TaskStack>,
     /// Pages that could not be read and were skipped.
     pub pages_skipped: u64,
     /// The search stopped at the most matches it reports.
@@ -196,7 +237,12 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     let a = parse(s, args)?;
     let ps = s.dump().kernel_page_size().max(1);
     let mem = Memory::new(s, a.space)?;
-    let (start, end) = range(s, &a, &mem)?;
+    let stacks = task_stacks(s, a.space)?;
+    let (start, end) = match stacks.first() {
+        Some(t) => (t.start, t.end),
+        None if matches!(a.space, Space::TaskStacks | Space::ActiveStacks) => (0, 0),
+        None => range(s, &a, &mem)?,
+    };
     let mut out = SearchOut {
         space: a.space,
         start,
@@ -210,9 +256,54 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             context: a.context,
         },
         matches: Vec::new(),
+        stacks: Vec::new(),
         pages_skipped: 0,
         truncated: false,
     };
+    if matches!(a.space, Space::TaskStacks | Space::ActiveStacks) {
+        for t in stacks {
+            let found = out.matches.len();
+            search_range(&a, &mem, t.start, t.end, ps, &mut out);
+            for m in &mut out.matches[found..] {
+                m.task = Some(t.task);
+            }
+            out.stacks.push(t);
+        }
+    } else {
+        search_range(&a, &mem, start, end, ps, &mut out);
+    }
+    Ok(Box::new(out))
+}
+
+/// `-t`, `-T`: the kernel stacks to search, in the task list's order; none for other spaces.
+fn task_stacks(s: &Session, space: Space) -> Result<Vec<TaskStack>, CommandError> {
+    if !matches!(space, Space::TaskStacks | Space::ActiveStacks) {
+        return Ok(Vec::new());
+    }
+    let prog = s.kernel()?;
+    let tasks = s.tasks()?;
+    let ctx = kdive_linux::stack::BacktraceContext::new(prog, &tasks.list.active);
+    let active: Vec<u64> = tasks.list.active.values().copied().collect();
+    Ok(tasks
+        .infos
+        .iter()
+        .filter(|t| space == Space::TaskStacks || active.contains(&t.addr))
+        .filter_map(|t| {
+            let r = ctx.task_stack(prog, t.addr).ok()?;
+            Some(TaskStack {
+                pid: t.pid,
+                task: t.addr,
+                cpu: t.cpu,
+                comm: t.comm.clone(),
+                start: r.start,
+                end: r.end,
+            })
+        })
+        .collect())
+}
+
+/// Searches `[start, end)` of `mem`, adding what it finds to `out`.
+fn search_range(a: &Args, mem: &Memory<'_>, start: u64, end: u64, ps: u64, out: &mut SearchOut) {
     let mut page = vec![0u8; ps as usize];
     // the last bytes of the previous page, for strings that cross into this one
     let mut carry: Vec<u8> = Vec::new();
@@ -233,16 +324,15 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         let from = (start.max(base) - base) as usize;
         let to = (end - base).min(ps) as usize;
         let found = out.matches.len();
-        scan(&a, base, &page, from, to, &mut carry, &mut out);
+        scan(a, base, &page, from, to, &mut carry, out);
         if a.context > 0 {
             if let Target::Values(size, _) = &a.target {
                 for m in &mut out.matches[found..] {
-                    (m.before, m.after) = around(&mem, m.address, *size, a.context);
+                    (m.before, m.after) = around(mem, m.address, *size, a.context);
                 }
             }
         }
     }
-    Ok(Box::new(out))
 }
 
 /// `-x N`: the N values of `size` bytes before and after `addr`, as far as they can be read.
@@ -523,6 +613,7 @@ fn scan(
                             value: Some(v),
                             symbol: named.clone(),
                             text: None,
+                            task: None,
                             before: Vec::new(),
                             after: Vec::new(),
                         });
@@ -560,6 +651,7 @@ fn scan(
                             value: None,
                             symbol: None,
                             text: Some(text),
+                            task: None,
                             before: Vec::new(),
                             after: Vec::new(),
                         });
@@ -589,7 +681,23 @@ impl SearchOut {
 impl Report for SearchOut {
     fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
         let size = self.options.size;
+        let mut task = None;
         for m in &self.matches {
+            // -t, -T: crash's task header before each task's first match, a blank line before
+            // every header but the first
+            if m.task.is_some() && m.task != task {
+                if task.is_some() {
+                    writeln!(out)?;
+                }
+                task = m.task;
+                if let Some(t) = self.stacks.iter().find(|t| Some(t.task) == m.task) {
+                    writeln!(
+                        out,
+                        "{}",
+                        crate::format::task_header(t.pid, t.task, t.cpu, &t.comm)
+                    )?;
+                }
+            }
             if self.options.context > 0 {
                 // -x: crash's rd lines around a right-aligned match line, then a blank line
                 let opts = crate::rd::RdOptions {
@@ -665,6 +773,7 @@ mod tests {
                 context: 0,
             },
             matches: Vec::new(),
+            stacks: Vec::new(),
             pages_skipped: 0,
             truncated: false,
         }

@@ -1,9 +1,12 @@
 //! `struct`, `union`, `*`, `task` and `whatis`: kernel data through its types, printed as crash
 //! prints it (gdb's pretty format for values, `ptype`'s for definitions).
 //!
-//! - `struct NAME[.member[,member...]] [-o] [-x|-d] [ADDRESS|SYMBOL [COUNT]]`: without an
-//!   address the definition and `SIZE:`; with one, the contents (or the named members) of
-//!   COUNT consecutive structures.
+//! - `struct NAME[.member[,member...]] [-o] [-x|-d] [-r] [-u|-f] [-l OFFSET] [-c COUNT]
+//!   [ADDRESS|SYMBOL [COUNT]]`: without an address the definition and `SIZE:`; with one, the
+//!   contents (or the named members) of COUNT consecutive structures (a negative COUNT: the
+//!   structures that end with the one at ADDRESS), or with `-r` their bytes as `rd` shows them.
+//!   `-l` says ADDRESS points at a member; `-u` reads the current context's user memory, `-f`
+//!   the dump file at an offset.
 //! - `task [-R member[,member...]] [-x|-d] [PID|TASK ...]`: the `task_struct` of tasks (the
 //!   current one by default).
 //! - `whatis NAME`: the definition of a struct, union, enum or typedef (variables, functions
@@ -25,6 +28,8 @@ use crate::{CommandError, Report, Session, TextOptions};
 
 /// Most structures one `struct ... COUNT` prints.
 const MAX_COUNT: u64 = 4096;
+/// Most bytes `struct -r` shows of one structure.
+const MAX_RAW: u64 = 1 << 20;
 
 /// One printed member: its name (`None` for an anonymous one) and gdb's text of its value.
 #[derive(Debug, Serialize, Deserialize)]
@@ -74,12 +79,53 @@ impl StructValue {
     }
 }
 
-/// What `struct` / `task` print: contents, or a definition.
+/// What `struct` / `task` print: contents, raw bytes, or a definition.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StructReport {
-    Values { structs: Vec<StructValue> },
-    Definition { text: String, size: Option<u64> },
+    Values {
+        structs: Vec<StructValue>,
+        /// Where the structures were read (`-u`, `-f`).
+        #[serde(default)]
+        memory: StructMemory,
+    },
+    /// `-r`: each structure's (or its one member's) bytes, as `rd` shows them.
+    Raw {
+        blocks: Vec<RawBlock>,
+        #[serde(default)]
+        memory: StructMemory,
+        /// The byte order the values were read in.
+        endian: crate::rd::ByteOrder,
+    },
+    Definition {
+        text: String,
+        size: Option<u64>,
+    },
+}
+
+/// Where `struct` reads a structure at an address from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StructMemory {
+    /// Kernel virtual memory.
+    #[default]
+    Kernel,
+    /// `-u`: the current context's user memory.
+    User,
+    /// `-f`: the dump file's bytes, the address an offset in it.
+    DumpFile,
+}
+
+/// `struct -r`: the bytes of one structure or member, as `rd` shows them.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RawBlock {
+    #[serde(with = "crate::hex")]
+    pub address: u64,
+    /// Bytes per value: 1, 2 or 4 for a member of exactly that size, else 8.
+    pub size: usize,
+    /// The values from `address` on (the last 8-byte value may reach past the structure, as
+    /// crash's does).
+    pub values: Vec<crate::Hex>,
 }
 
 /// Runs `struct` (`kind` = struct), `union` (union) or `*` (either).
@@ -108,7 +154,30 @@ pub fn run(
         CommandError::Usage(format!("{cmd}: invalid data structure reference: {name}"))
     })?;
     let members: Option<Vec<&str>> = members.map(|m| m.split(',').collect());
+    if members
+        .as_ref()
+        .is_some_and(|m| m.iter().any(|m| m.is_empty()))
+    {
+        return Err(CommandError::Usage(format!(
+            "{cmd}: invalid format: {spec}"
+        )));
+    }
+    let memory = match (f.has('u'), f.has('f')) {
+        (true, true) => {
+            return Err(CommandError::Usage(format!(
+                "{cmd}: -u and -f are mutually exclusive"
+            )))
+        }
+        (true, _) => StructMemory::User,
+        (_, true) => StructMemory::DumpFile,
+        _ => StructMemory::Kernel,
+    };
     let Some(at) = words.next() else {
+        if f.has('c') || f.has('r') || f.has('l') || memory != StructMemory::Kernel {
+            return Err(CommandError::Usage(format!(
+                "{cmd}: -c, -r, -l, -u and -f need an address"
+            )));
+        }
         return Ok(Box::new(definition_report(
             prog,
             ty,
@@ -121,30 +190,165 @@ pub fn run(
             "{cmd}: -o with an address is not implemented yet"
         )));
     }
-    let addr = address_of(prog, at)
-        .ok_or_else(|| CommandError::Usage(format!("{cmd}: invalid address or symbol: {at}")))?;
-    let count = match words.next() {
-        Some(c) => c
-            .parse::<u64>()
+    let addr = match memory {
+        // an offset in the file: decimal unless it reads as hexadecimal only, as crash's
+        StructMemory::DumpFile => parse_number(at),
+        _ => address_of(prog, at),
+    }
+    .ok_or_else(|| CommandError::Usage(format!("{cmd}: invalid address or symbol: {at}")))?;
+    let count = match (words.next().map(String::as_str), f.value('c')) {
+        (Some(_), Some(_)) => {
+            return Err(CommandError::Usage(format!("{cmd}: too many arguments!")))
+        }
+        (Some(c), _) | (_, Some(c)) => c
+            .parse::<i64>()
             .ok()
-            .filter(|c| (1..=MAX_COUNT).contains(c))
+            .filter(|c| (1..=MAX_COUNT).contains(&c.unsigned_abs()))
             .ok_or_else(|| CommandError::Usage(format!("{cmd}: invalid count: {c}")))?,
-        None => 1,
+        (None, None) => 1,
+    };
+    // -l: ADDR points at a member (`list_head` of a list, usually); the structure starts before
+    let addr = match f.value('l') {
+        Some(l) => addr.wrapping_sub(
+            member_offset(prog, l)
+                .ok_or_else(|| CommandError::Usage(format!("{cmd}: invalid -l option: {l}")))?,
+        ),
+        None => addr,
     };
     let size = prog
         .types()
         .size_of(ty)
         .map_err(|e| program_error(cmd, e.into()))?;
-    let opts = options(&f);
-    let mut structs = Vec::new();
-    for i in 0..count {
-        let obj = Object::reference(prog, ty, addr.wrapping_add(i.wrapping_mul(size)));
-        structs.push(
-            struct_value(&obj, members.as_deref(), opts, None)
-                .map_err(|e| program_error(cmd, e))?,
-        );
+    // a negative count: the structures that end with the one at ADDR, in address order
+    let first = if count < 0 {
+        addr.wrapping_sub((count.unsigned_abs() - 1).wrapping_mul(size))
+    } else {
+        addr
+    };
+    let starts: Vec<u64> = (0..count.unsigned_abs())
+        .map(|i| first.wrapping_add(i.wrapping_mul(size)))
+        .collect();
+    let build = || -> Result<StructReport, CommandError> {
+        if f.has('r') {
+            return raw_blocks(prog, ty, &starts, members.as_deref(), cmd).map(|blocks| {
+                StructReport::Raw {
+                    endian: s.dump().meta().endian.into(),
+                    blocks,
+                    memory,
+                }
+            });
+        }
+        let opts = options(&f);
+        let mut structs = Vec::new();
+        for &at in &starts {
+            let obj = Object::reference(prog, ty, at);
+            structs.push(
+                struct_value(&obj, members.as_deref(), opts, None)
+                    .map_err(|e| program_error(cmd, e))?,
+            );
+        }
+        Ok(StructReport::Values { structs, memory })
+    };
+    let report = match memory {
+        StructMemory::Kernel => build(),
+        StructMemory::User => {
+            let (space, _) = crate::tasks::current_user_space(s, cmd)?;
+            prog.with_user_space(std::sync::Arc::new(space), build)
+        }
+        StructMemory::DumpFile => {
+            if first >> 63 != 0 {
+                return Err(CommandError::Usage(format!(
+                    "{cmd}: -f: invalid dump file offset: {at}"
+                )));
+            }
+            let file = crate::dumpfile::DumpFileBytes::open(s, cmd)?;
+            prog.with_user_space(std::sync::Arc::new(file), build)
+        }
+    }?;
+    Ok(Box::new(report))
+}
+
+/// A number as crash's `stol` reads one: decimal when it is all digits, else hexadecimal (with
+/// or without `0x`).
+fn parse_number(word: &str) -> Option<u64> {
+    if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
+        return word.parse().ok();
     }
-    Ok(Box::new(StructReport::Values { structs }))
+    u64::from_str_radix(
+        word.strip_prefix("0x")
+            .or_else(|| word.strip_prefix("0X"))
+            .unwrap_or(word),
+        16,
+    )
+    .ok()
+}
+
+/// `-l`: a member's offset, given as a number or as `struct.member` (`task_struct.tasks`).
+fn member_offset(prog: &Program, spec: &str) -> Option<u64> {
+    if let Some(n) = parse_number(spec) {
+        return Some(n);
+    }
+    let (name, path) = spec.split_once('.')?;
+    let ty = find_aggregate(prog, name, None)?;
+    kdive_program::object::offset_of(prog, ty, path).ok()
+}
+
+/// `-r`: the bytes of each structure at `starts` (or of its one chosen member) as `rd` reads
+/// them: 8-byte values rounded up, or one value when the member is 1, 2 or 4 bytes.
+fn raw_blocks(
+    prog: &Program,
+    ty: TypeId,
+    starts: &[u64],
+    members: Option<&[&str]>,
+    cmd: &'static str,
+) -> Result<Vec<RawBlock>, CommandError> {
+    let (offset, len) = match members {
+        Some([one]) => {
+            let off = kdive_program::object::offset_of(prog, ty, one)
+                .map_err(|e| program_error(cmd, e))?;
+            let m = Object::reference(prog, ty, 0)
+                .member(one)
+                .and_then(|m| m.size())
+                .map_err(|e| program_error(cmd, e))?;
+            (off, m)
+        }
+        Some(_) => {
+            return Err(CommandError::Usage(format!(
+                "{cmd}: only one structure member allowed with -r"
+            )))
+        }
+        None => (
+            0,
+            prog.types()
+                .size_of(ty)
+                .map_err(|e| program_error(cmd, e.into()))?,
+        ),
+    };
+    if len > MAX_RAW {
+        return Err(CommandError::Usage(format!(
+            "{cmd}: -r: {len} bytes is more than it shows; use rd -r FILE"
+        )));
+    }
+    let size = match len {
+        1 | 2 | 4 => len as usize,
+        _ => 8,
+    };
+    let endian = prog
+        .dump()
+        .map_or(crate::rd::ByteOrder::Little, |d| d.meta().endian.into());
+    let mut blocks = Vec::new();
+    for &start in starts {
+        let address = start.wrapping_add(offset);
+        let mut buf = vec![0u8; len.div_ceil(size as u64) as usize * size];
+        prog.read(address, &mut buf)
+            .map_err(|e| program_error(cmd, e))?;
+        blocks.push(RawBlock {
+            address,
+            size,
+            values: crate::rd::values(&buf, size, endian),
+        });
+    }
+    Ok(blocks)
 }
 
 /// Runs `task`.
@@ -174,7 +378,10 @@ pub fn run_task(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Command
             structs.push(ti);
         }
     }
-    Ok(Box::new(StructReport::Values { structs }))
+    Ok(Box::new(StructReport::Values {
+        structs,
+        memory: StructMemory::Kernel,
+    }))
 }
 
 /// Runs `whatis`.
@@ -342,16 +549,35 @@ impl Report for StructReport {
                     writeln!(out, "SIZE: {n}")?;
                 }
             }
-            StructReport::Values { structs } => {
-                for (i, s) in structs.iter().enumerate() {
-                    if let Some(h) = &s.header {
-                        if i > 0 {
-                            writeln!(out)?;
-                        }
-                        writeln!(out, "{h}")?;
-                    } else if i > 0 && structs[i - 1].header.is_some() {
-                        // a task's thread_info follows its task_struct after a blank line
+            StructReport::Raw { blocks, endian, .. } => {
+                let opts = crate::rd::RdOptions {
+                    size: 8,
+                    radix: crate::rd::Radix::Hex,
+                    ascii_column: true,
+                    symbols: crate::rd::Symbolic::None,
+                    network_order: false,
+                };
+                for (i, b) in blocks.iter().enumerate() {
+                    if i > 0 {
                         writeln!(out)?;
+                    }
+                    let opts = crate::rd::RdOptions {
+                        size: b.size,
+                        ..opts
+                    };
+                    crate::rd::write_words(out, b.address, &b.values, &[], opts, *endian)?;
+                }
+            }
+            StructReport::Values { structs, .. } => {
+                for (i, s) in structs.iter().enumerate() {
+                    // a blank line between structures: a task's thread_info follows its
+                    // task_struct after one, and so does each of COUNT structures the one
+                    // before it
+                    if i > 0 {
+                        writeln!(out)?;
+                    }
+                    if let Some(h) = &s.header {
+                        writeln!(out, "{h}")?;
                     }
                     s.write_body(out)?;
                 }

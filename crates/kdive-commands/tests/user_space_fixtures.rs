@@ -59,6 +59,40 @@ fn p_u_reads_the_process() {
 }
 
 #[test]
+fn struct_u_reads_the_process() {
+    if corpus_or_skip("struct_u_reads_the_process").is_none() {
+        return;
+    }
+    let all = user_bytes();
+    assert!(!all.is_empty(), "no fixture kept fdhog's text page");
+    for (name, dump, set, bytes) in all {
+        let s = Session::open(&dump).unwrap();
+        run(&s, &set).unwrap();
+        let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
+        let got = run(&s, "struct -u list_head 0x401000").unwrap();
+        assert_eq!(
+            got.text(),
+            format!(
+                "struct list_head {{\n  next = {:#x},\n  prev = {:#x}\n}}\n",
+                word(0),
+                word(1)
+            ),
+            "{name}"
+        );
+        assert_eq!(got.json()["memory"], "user", "{name}");
+        // -r -u: the same words as crash's rd -u
+        let raw = run(&s, "struct -r -u list_head 0x401000").unwrap().json();
+        assert_eq!(
+            raw["blocks"][0]["values"],
+            serde_json::json!([format!("{:#x}", word(0)), format!("{:#x}", word(1))]),
+            "{name}"
+        );
+        // without -u the address is the kernel's, where nothing is mapped
+        assert!(run(&s, "struct list_head 0x401000").is_err(), "{name}");
+    }
+}
+
+#[test]
 fn dis_u_decodes_the_process() {
     if corpus_or_skip("dis_u_decodes_the_process").is_none() {
         return;

@@ -44,18 +44,22 @@ const STRUCT_FLAGS: &[Flag] = &[
         'l',
         "ADDR points at this member (an offset or struct.member) of the structure",
     )
-    .takes("OFFSET")
-    .not_yet(),
-    Flag::letter('r', "the raw bytes of the structure").not_yet(),
-    Flag::letter('f', "ADDR is an offset in the dump file").not_yet(),
-    Flag::letter('u', "ADDR is a user address of the current context").not_yet(),
+    .takes("OFFSET"),
+    Flag::letter(
+        'r',
+        "the raw bytes of the structure (or of its one member), as rd shows them",
+    ),
+    Flag::letter(
+        'f',
+        "ADDR is an offset in the dump file (its bytes as stored)",
+    ),
+    Flag::letter('u', "ADDR is a user address of the current context"),
     Flag::letter('p', "follow pointer members and show what they point at").not_yet(),
     Flag::letter(
         'c',
-        "show this many structures (needed when COUNT is not last or negative)",
+        "show this many structures; negative: those that end with the one at ADDR",
     )
-    .takes("COUNT")
-    .not_yet(),
+    .takes("COUNT"),
 ];
 
 /// The arguments of `struct`, `union` and `*`.
@@ -230,10 +234,11 @@ pub static BT: Command = Command::new("bt", "kernel stack backtraces", bt::run)
         )
         .not_yet(),
         Flag::letter('O', "make -o the default; kdive has one unwinder").not_yet(),
-        Flag::letter('p', "only the panic task's backtrace").not_yet(),
-        Flag::letter('n', "leave out idle tasks' stacks")
-            .takes("idle")
-            .not_yet(),
+        Flag::letter(
+            'p',
+            "only the panic task's backtrace (the task running on panic_cpu)",
+        ),
+        Flag::letter('n', "idle tasks (PID 0) by their header alone").takes("idle"),
     ])
     .args(&[TASKS])
     .per_task(bt::for_tasks)
@@ -1061,8 +1066,14 @@ pub static RD: Command = Command::new("rd", "memory contents", rd::run)
         )
         .takes("FILE"),
         Flag::letter('m', "ADDR is a Xen machine address").not_yet(),
-        Flag::letter('f', "ADDR is an offset in the dump file").not_yet(),
-        Flag::letter('R', "memory in reverse order, up to and including ADDR").not_yet(),
+        Flag::letter(
+            'f',
+            "ADDR is an offset in the dump file (its bytes as stored, headers and all)",
+        ),
+        Flag::letter(
+            'R',
+            "the COUNT values that end with the one at ADDR (shown in address order)",
+        ),
     ])
     .args(&[
         Arg::required(
@@ -1178,8 +1189,14 @@ pub static SEARCH: Command = Command::new(
     Flag::letter('e', "where to stop").takes("END"),
     Flag::letter('l', "how many bytes to search, instead of -e").takes("LEN"),
     Flag::letter('m', "ignore the bits set in MASK when comparing").takes("MASK"),
-    Flag::letter('t', "search only every task's kernel stack").not_yet(),
-    Flag::letter('T', "search only the active tasks' kernel stacks").not_yet(),
+    Flag::letter(
+        't',
+        "search only every task's kernel stack, the matches under each task's header",
+    ),
+    Flag::letter(
+        'T',
+        "search only the kernel stacks of the tasks running on a CPU",
+    ),
 ])
 .args(&[Arg::required(
     "VALUE",

@@ -400,14 +400,14 @@ mod tests {
     fn synopsis_of_bt() {
         assert_eq!(
             BT.synopsis(),
-            "bt [-a|-t|-T|-f|-s|-x|-d|-l|-F|-r|-e|-E|-v|-g] [-c CPUS] [-R REF] [-I IP] [-S SP] \
-             [PID|TASK ...]",
+            "bt [-a|-t|-T|-f|-s|-x|-d|-l|-F|-r|-e|-E|-v|-g|-p] [-c CPUS] [-R REF] [-I IP] \
+             [-S SP] [-n idle] [PID|TASK ...]",
             "-o and -O are not implemented and so not in the synopsis"
         );
         assert_eq!(
             RD.synopsis(),
-            "rd [-p|-a|-x|-d|-D|-8|-16|-32|-64|-s|-S|-N|-u] [-o OFFSET] [-e END] [-r FILE] \
-             ADDR|SYMBOL [COUNT]"
+            "rd [-p|-a|-x|-d|-D|-8|-16|-32|-64|-s|-S|-N|-u|-f|-R] [-o OFFSET] [-e END] \
+             [-r FILE] ADDR|SYMBOL [COUNT]"
         );
     }
 
