@@ -1,17 +1,22 @@
-//! `mount`: the mounts of the initial mount namespace, as crash lists them.
+//! `mount`: the mounts of the initial mount namespace, or of a task's (`-n`), as crash lists
+//! them.
 
-use kdive_linux::fs::{mounts, MountInfo};
+use kdive_linux::fs::{mount_namespace, mounts, mounts_of, MountInfo};
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
 use crate::table;
+use crate::tasks::resolve;
 use crate::{CommandError, Report, Session, TextOptions};
 
 /// What `mount` reports.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Mount {
+    /// `-n`: the task whose mount namespace is listed; null for the initial namespace.
+    #[serde(with = "crate::hex_opt")]
+    pub task: Option<u64>,
     pub mounts: Vec<MountRow>,
     pub problems: Vec<String>,
 }
@@ -30,12 +35,24 @@ pub struct MountRow {
 
 /// Runs `mount`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
-    Flags::parse(&table::MOUNT, args)?;
+    let f = Flags::parse(&table::MOUNT, args)?;
     let prog = s.kernel()?;
-    let (list, problems) = mounts(prog, s.walk_limit).map_err(|e| CommandError::Program {
+    let program = |e| CommandError::Program {
         cmd: "mount",
         source: e,
-    })?;
+    };
+    let task = match f.value('n') {
+        Some(w) => Some(resolve("mount", &s.tasks()?.infos, w)?[0].addr),
+        None => None,
+    };
+    let (list, problems) = match task {
+        Some(t) => {
+            let ns = mount_namespace(prog, t).map_err(program)?;
+            mounts_of(prog, ns, s.walk_limit)
+        }
+        None => mounts(prog, s.walk_limit),
+    }
+    .map_err(program)?;
     let rows = list
         .into_iter()
         .map(|m: MountInfo| MountRow {
@@ -47,6 +64,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         })
         .collect();
     Ok(Box::new(Mount {
+        task,
         mounts: rows,
         problems,
     }))

@@ -102,12 +102,30 @@ pub struct MountInfo {
 /// The mounts of the namespace of `init_task` (the initial one), in the kernel's order, and what
 /// could not be read.
 pub fn mounts(prog: &Program, limit: usize) -> Result<(Vec<MountInfo>, Vec<String>)> {
-    let ns = prog
-        .variable("init_task", "struct task_struct")?
+    let init = prog.symbol_address("init_task")?;
+    mounts_of(prog, mount_namespace(prog, init)?, limit)
+}
+
+/// The mount namespace (`struct mnt_namespace`) of the task at `task`, through its `nsproxy`;
+/// an exited task has none.
+pub fn mount_namespace(prog: &Program, task: u64) -> Result<u64> {
+    let nsproxy = prog
+        .object("struct task_struct", task)?
         .member("nsproxy")?
-        .deref()?
-        .member("mnt_ns")?
         .read_u64()?;
+    if nsproxy == 0 {
+        return Err(kdive_program::ProgramError::Unsupported(format!(
+            "task {task:x} has no namespaces (nsproxy is NULL: it has exited)"
+        )));
+    }
+    prog.object("struct nsproxy", nsproxy)?
+        .member("mnt_ns")?
+        .read_u64()
+}
+
+/// The mounts of the mount namespace at `ns`, in the kernel's order, and what could not be
+/// read.
+pub fn mounts_of(prog: &Program, ns: u64, limit: usize) -> Result<(Vec<MountInfo>, Vec<String>)> {
     let ns_obj = prog.object("struct mnt_namespace", ns)?;
     let ns_ty = prog.type_("struct mnt_namespace")?;
     let mut problems = Vec::new();
@@ -375,4 +393,41 @@ pub fn block_device_inodes(
         .address()
         .unwrap_or(0);
     crate::list::list_entries(prog, head, "struct inode", "i_sb_list", limit)
+}
+
+/// An inode's page cache: its `i_mapping`, that address space's `nrpages`, and the pages (or
+/// folios) its `i_pages` xarray holds, by index.
+#[derive(Debug, Default)]
+pub struct InodePages {
+    pub i_mapping: u64,
+    pub nrpages: u64,
+    /// `(index, struct page)` in index order; shadow entries (value entries left by evicted
+    /// pages) are not pages and are left out.
+    pub pages: Vec<(u64, u64)>,
+    /// Xarray nodes that could not be read.
+    pub errors: Vec<kdive_program::ProgramError>,
+}
+
+/// The pages in the page cache of the inode at `inode`, walking at most `limit` entries.
+pub fn inode_pages(prog: &Program, inode: u64, limit: usize) -> Result<InodePages> {
+    let i_mapping = prog
+        .object("struct inode", inode)?
+        .member("i_mapping")?
+        .read_u64()?;
+    let space = prog.object("struct address_space", i_mapping)?;
+    let nrpages = space.member("nrpages")?.read_u64()?;
+    let xa = space.member("i_pages")?.address().unwrap_or(0);
+    let walk = crate::xarray::xa_entries(prog, xa, limit)?;
+    Ok(InodePages {
+        i_mapping,
+        nrpages,
+        // xa_is_value(): bit 0 tags an integer, not a pointer
+        pages: walk
+            .entries
+            .iter()
+            .filter(|e| e.value & 1 == 0)
+            .map(|e| (e.index, e.value))
+            .collect(),
+        errors: walk.errors,
+    })
 }
