@@ -372,7 +372,7 @@ fn file_refers(r: &Reference, max_fds: u64, f: &FileRow) -> bool {
 }
 
 /// crash's TYPE column from `i_mode`.
-fn type_name(mode: u32) -> &'static str {
+pub(crate) fn type_name(mode: u32) -> &'static str {
     match mode & 0o170000 {
         0o100000 => "REG",
         0o040000 => "DIR",

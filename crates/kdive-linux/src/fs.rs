@@ -431,3 +431,69 @@ pub fn inode_pages(prog: &Program, inode: u64, limit: usize) -> Result<InodePage
         errors: walk.errors,
     })
 }
+
+/// The writeback lists of a `struct bdi_writeback` that hold dirty inodes, linked through
+/// `inode.i_io_list`: dirtied, queued for writeback, and waiting for another pass.
+const WB_DIRTY_LISTS: [&str; 3] = ["b_dirty", "b_io", "b_more_io"];
+
+/// The dirty inodes of the superblock at `sb`, and why a walk stopped. Old kernels keep them
+/// on the superblock's own `s_dirty` list; newer ones on the writeback lists of its backing
+/// device (`s_bdi`): its `wb`, and with cgroup writeback every `bdi_writeback` of its `wb_list`,
+/// each list holding the inodes of every superblock on that device, so only `sb`'s are kept.
+pub fn dirty_inodes(prog: &Program, sb: u64, limit: usize) -> Result<(Vec<u64>, Vec<String>)> {
+    let sb_ty = prog.type_("struct super_block")?;
+    let sb_obj = prog.object("struct super_block", sb)?;
+    let mut problems = Vec::new();
+    if prog.types().has_member(sb_ty, "s_dirty") {
+        let head = sb_obj.member("s_dirty")?.address().unwrap_or(0);
+        let (v, err) = list_entries(prog, head, "struct inode", "i_list", limit)?;
+        if let Some(e) = err {
+            problems.push(format!("s_dirty: {e}"));
+        }
+        return Ok((v, problems));
+    }
+    let bdi = sb_obj.member("s_bdi")?.read_u64()?;
+    if bdi == 0 {
+        return Ok((Vec::new(), problems));
+    }
+    let bdi_obj = prog.object("struct backing_dev_info", bdi)?;
+    let bdi_ty = prog.type_("struct backing_dev_info")?;
+    let wbs = if prog.types().has_member(bdi_ty, "wb_list") {
+        let head = bdi_obj.member("wb_list")?.address().unwrap_or(0);
+        let (v, err) = list_entries(prog, head, "struct bdi_writeback", "bdi_node", limit)?;
+        if let Some(e) = err {
+            problems.push(format!("wb_list: {e}"));
+        }
+        v
+    } else {
+        vec![bdi_obj.member("wb")?.address().unwrap_or(0)]
+    };
+    let i_sb = offset_of(prog, prog.type_("struct inode")?, "i_sb")?;
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for wb in wbs {
+        let wb_obj = prog.object("struct bdi_writeback", wb)?;
+        for name in WB_DIRTY_LISTS {
+            let head = wb_obj.member(name)?.address().unwrap_or(0);
+            let (v, err) = list_entries(prog, head, "struct inode", "i_io_list", limit)?;
+            if let Some(e) = err {
+                problems.push(format!("{name} of bdi_writeback {wb:#x}: {e}"));
+            }
+            for inode in v {
+                match prog.read_u64(inode.wrapping_add(i_sb)) {
+                    Ok(s) if s == sb && seen.insert(inode) => out.push(inode),
+                    Ok(_) => {}
+                    Err(e) => problems.push(format!("inode {inode:#x}: {e}")),
+                }
+            }
+        }
+    }
+    Ok((out, problems))
+}
+
+/// The inode's superblock (`i_sb`).
+pub fn inode_superblock(prog: &Program, inode: u64) -> Result<u64> {
+    prog.object("struct inode", inode)?
+        .member("i_sb")?
+        .read_u64()
+}

@@ -790,15 +790,19 @@ pub static MOUNT: Command = Command::new(
     Flag::letter(
         'f',
         "the dentries and inodes of open files of each filesystem",
-    )
-    .not_yet(),
-    Flag::letter('i', "the dirty inodes of each filesystem").not_yet(),
+    ),
+    Flag::letter('i', "the dirty inodes of each filesystem"),
     Flag::letter('n', "the mounts of this task's namespace").takes("PID|TASK"),
 ])
 .description(
     "Lists the mounts of the initial mount namespace (a list, or a tree since Linux 6.8) with \
      their superblock, filesystem type, device and path, the path built through the chain of \
-     parent mounts. -n lists those of a task's namespace (its `nsproxy->mnt_ns`).",
+     parent mounts. -n lists those of a task's namespace (its `nsproxy->mnt_ns`).\n\n\
+     -f adds each filesystem's open files (dentry, inode, type, path): the kernel keeps no \
+     list of them per superblock since 3.13, so they are the open files of every task, by \
+     the superblock of their inode. -i adds each superblock's dirty inodes: its `s_dirty` \
+     list on old kernels, else those of its device's writeback lists (`b_dirty`, `b_io`, \
+     `b_more_io` of each `bdi_writeback`).",
 )
 .examples(&[
     example("mount", "every mount"),
@@ -1250,7 +1254,11 @@ pub static SIG: Command = Command::new(
     ),
     Flag::letter('l', "the signal numbers and names"),
     Flag::letter('s', "the names of the signals in this hexadecimal set").takes("SIGSET"),
-    Flag::letter('R', "only these task_struct members").not_yet(),
+    Flag::letter(
+        'R',
+        "only these signals' handlers and queued entries (numbers or names)",
+    )
+    .takes("SIG[,SIG...]"),
 ])
 .args(&[TASKS])
 .per_task(sig::for_tasks)
@@ -1258,10 +1266,16 @@ pub static SIG: Command = Command::new(
     "Shows the thread group's signal_struct and the handler, mask and flags of each of the 64 \
      signals (from the sighand_struct), then the task's pending flag, blocked set, and the \
      signals pending for the task and for its thread group with the sigqueues queued, as \
-     crash prints them.",
+     crash prints them.\n\n\
+     -R keeps only the signals named (crash 9 takes -R but answers \"not supported yet\"): \
+     their handler rows and queued entries; the pending and blocked sets stay whole.",
 )
 .examples(&[
     example("sig", "the current context's signals"),
+    example(
+        "sig -R SIGINT,TERM,9 1",
+        "PID 1's handlers of three signals",
+    ),
     example("sig 1", "PID 1's handlers and pending signals"),
     example("sig -s 4000", "which signal the set 0x4000 holds"),
 ]);
