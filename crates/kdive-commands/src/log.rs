@@ -337,7 +337,9 @@ fn safe_messages(bytes: &[u8]) -> Vec<SafeMessage> {
         } else {
             '.'
         };
-        out.last_mut().map(|m| m.text.push(shown));
+        if let Some(m) = out.last_mut() {
+            m.text.push(shown);
+        }
         i += 1;
     }
     out
