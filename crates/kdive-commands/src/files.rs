@@ -166,8 +166,88 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             path: info.path,
         }));
     }
+    if let Some(i) = f.value('p') {
+        return inode_pages(s, i);
+    }
     let chosen = tasks_named(s, "files", &f.positional)?;
     for_tasks(s, &crate::tasks::as_refs(&chosen), &f)
+}
+
+/// `files -p INODE`: the inode's pages in the page cache.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InodePages {
+    #[serde(with = "crate::hex")]
+    pub inode: u64,
+    #[serde(with = "crate::hex")]
+    pub i_mapping: u64,
+    /// The address space's `nrpages`.
+    pub nrpages: u64,
+    /// Width of the PHYSICAL column.
+    pub phys_width: usize,
+    /// The pages of `i_mapping->i_pages`, in index order.
+    pub pages: Vec<crate::kmem::pages::PageRow>,
+    /// Pages or xarray nodes that could not be read, and a count that is not `nrpages`.
+    pub problems: Vec<String>,
+}
+
+fn inode_pages(s: &Session, word: &str) -> Result<Box<dyn Report>, CommandError> {
+    use crate::kmem::pages::MemMap;
+    let inode = u64::from_str_radix(word.trim_start_matches("0x"), 16)
+        .map_err(|_| CommandError::Usage(format!("files: invalid inode address: {word}")))?;
+    let prog = s.kernel()?;
+    let program = |source| CommandError::Program {
+        cmd: "files -p",
+        source,
+    };
+    let cache = kdive_linux::fs::inode_pages(prog, inode, s.walk_limit).map_err(program)?;
+    let map = MemMap::new(prog, s.dump().kernel_page_size())?;
+    let mut problems: Vec<String> = cache.errors.iter().map(|e| e.to_string()).collect();
+    let mut pages = Vec::new();
+    for &(index, page) in &cache.pages {
+        let Some(pfn) = map.sections.page_to_pfn(page) else {
+            problems.push(format!("index {index}: {page:x} is not a struct page"));
+            continue;
+        };
+        match map.row(prog, page, pfn) {
+            Ok(r) => pages.push(r),
+            Err(e) => problems.push(format!("index {index}: {e}")),
+        }
+    }
+    // crash's check: the entries found against the count the kernel keeps (a large folio is
+    // one entry for several pages)
+    if cache.nrpages != 0 && cache.pages.len() as u64 != cache.nrpages {
+        problems.push(format!(
+            "xarray page count: {}  nrpages: {}",
+            cache.pages.len(),
+            cache.nrpages
+        ));
+    }
+    Ok(Box::new(InodePages {
+        inode,
+        i_mapping: cache.i_mapping,
+        nrpages: cache.nrpages,
+        phys_width: map.phys_width(),
+        pages,
+        problems,
+    }))
+}
+
+impl Report for InodePages {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        use crate::kmem::pages::{page_header, page_line};
+        writeln!(out, "     INODE        NRPAGES")?;
+        writeln!(out, "{:016x}  {:>7}\n", self.inode, self.nrpages)?;
+        if !self.pages.is_empty() {
+            writeln!(out, "{}", page_header(self.phys_width))?;
+        }
+        for p in &self.pages {
+            writeln!(out, "{}", page_line(p, self.phys_width))?;
+        }
+        for p in &self.problems {
+            writeln!(out, "files: {p}")?;
+        }
+        Ok(())
+    }
 }
 
 /// `files` of chosen tasks (`foreach ... files`).
@@ -292,7 +372,7 @@ fn file_refers(r: &Reference, max_fds: u64, f: &FileRow) -> bool {
 }
 
 /// crash's TYPE column from `i_mode`.
-fn type_name(mode: u32) -> &'static str {
+pub(crate) fn type_name(mode: u32) -> &'static str {
     match mode & 0o170000 {
         0o100000 => "REG",
         0o040000 => "DIR",

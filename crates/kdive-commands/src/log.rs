@@ -71,10 +71,17 @@ pub struct LogOut {
     pub options: LogOptions,
 }
 
-/// Runs `log [-T|-t] [-m] [-c] [-d]`.
+/// Runs `log [-T|-t] [-m] [-c] [-d]`, `log -a` (the audit queues), `log -s [-m]` (the printk
+/// safe buffers).
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     use kdive_linux::printk::{caller_id_text, crash_caller_width};
     let f = Flags::parse(&table::LOG, args)?;
+    if f.has('a') {
+        return audit(s);
+    }
+    if f.has('s') {
+        return safe_buffers(s, f.has('m'));
+    }
     let log = s.log()?;
     let prog = s.log_program()?;
     let (time, boot_secs) = if f.has('T') {
@@ -174,5 +181,256 @@ impl Report for LogOut {
             writeln!(out, "log: {p}")?;
         }
         Ok(())
+    }
+}
+
+/// What `log -a` reports: the audit records queued for the audit daemon.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AuditLog {
+    pub records: Vec<AuditEntry>,
+    /// Queues whose walk stopped early.
+    pub problems: Vec<String>,
+}
+
+/// One queued audit record.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// The queue holding it (`audit_queue`, `audit_hold_queue`...).
+    pub queue: String,
+    #[serde(with = "crate::hex")]
+    pub skb: u64,
+    /// The netlink message type (`AUDIT_SYSCALL` is 1300).
+    #[serde(rename = "type")]
+    pub msg_type: u16,
+    pub text: String,
+}
+
+fn audit(s: &Session) -> Result<Box<dyn Report>, CommandError> {
+    let prog = s.kernel()?;
+    let program = |e| CommandError::Program {
+        cmd: "log -a",
+        source: e,
+    };
+    let (records, problems) = kdive_linux::audit::queued_records(prog, s.walk_limit)
+        .map_err(program)?
+        .ok_or_else(|| {
+            CommandError::Unavailable(
+                "log: -a: the kernel has no audit queues (audit_queue, audit_skb_queue): it was \
+                 built without audit"
+                    .into(),
+            )
+        })?;
+    Ok(Box::new(AuditLog {
+        records: records
+            .into_iter()
+            .map(|r| AuditEntry {
+                queue: r.queue.to_string(),
+                skb: r.skb,
+                msg_type: r.msg_type,
+                text: r.text,
+            })
+            .collect(),
+        problems,
+    }))
+}
+
+impl Report for AuditLog {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        for r in &self.records {
+            writeln!(out, "type={} {}", r.msg_type, r.text)?;
+        }
+        if self.records.is_empty() && self.problems.is_empty() {
+            writeln!(out, "log: kernel audit log is empty")?;
+        }
+        for p in &self.problems {
+            writeln!(out, "log: {p}")?;
+        }
+        Ok(())
+    }
+
+    fn incomplete(&self) -> Option<String> {
+        (!self.problems.is_empty()).then(|| self.problems.join("; "))
+    }
+}
+
+/// What `log -s` reports: the printk safe per-CPU buffers of kernels that have them (4.11 to
+/// 5.14; later kernels print from any context straight into the ring buffer).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SafeLog {
+    /// `None`: the kernel has no `struct printk_safe_seq_buf`.
+    pub buffers: Option<Vec<SafeBufferEntry>>,
+    /// `-m`: each message's level.
+    pub level: bool,
+}
+
+/// One CPU's safe buffer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SafeBufferEntry {
+    /// `nmi_print_seq` or `safe_print_seq`.
+    pub name: String,
+    pub cpu: u32,
+    #[serde(with = "crate::hex")]
+    pub addr: u64,
+    pub len: i64,
+    pub message_lost: i64,
+    /// The messages: each a level character (`0`..`7`, `c` for a continuation, or none) and
+    /// its text.
+    pub messages: Vec<SafeMessage>,
+}
+
+/// One message of a safe buffer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SafeMessage {
+    pub level: Option<char>,
+    pub text: String,
+}
+
+fn safe_buffers(s: &Session, level: bool) -> Result<Box<dyn Report>, CommandError> {
+    let prog = s.kernel()?;
+    let program = |e| CommandError::Program {
+        cmd: "log -s",
+        source: e,
+    };
+    let cpus = kdive_linux::percpu::possible_cpus(prog).map_err(program)?;
+    let buffers = kdive_linux::printk::safe::printk_safe_buffers(prog, &cpus).map_err(program)?;
+    Ok(Box::new(SafeLog {
+        buffers: buffers.map(|v| {
+            v.into_iter()
+                .map(|b| SafeBufferEntry {
+                    name: b.name.to_string(),
+                    cpu: b.cpu,
+                    addr: b.addr,
+                    len: b.len,
+                    message_lost: b.message_lost,
+                    messages: safe_messages(&b.bytes),
+                })
+                .collect()
+        }),
+        level,
+    }))
+}
+
+/// A safe buffer's bytes as messages: each starts at the kernel's SOH (0x01) followed by its
+/// level character; unprintable bytes become `.`, as crash shows them.
+fn safe_messages(bytes: &[u8]) -> Vec<SafeMessage> {
+    let mut out: Vec<SafeMessage> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == 1 {
+            let level = bytes.get(i + 1).map(|&c| c as char);
+            out.push(SafeMessage {
+                level: level.filter(|c| matches!(c, '0'..='7' | 'c')),
+                text: String::new(),
+            });
+            i += 2;
+            continue;
+        }
+        if out.is_empty() {
+            out.push(SafeMessage {
+                level: None,
+                text: String::new(),
+            });
+        }
+        let c = bytes[i];
+        let shown = if c.is_ascii_graphic() || c.is_ascii_whitespace() || c == b' ' {
+            c as char
+        } else {
+            '.'
+        };
+        if let Some(m) = out.last_mut() {
+            m.text.push(shown);
+        }
+        i += 1;
+    }
+    out
+}
+
+impl Report for SafeLog {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        let Some(buffers) = &self.buffers else {
+            return writeln!(
+                out,
+                "log: -s: this kernel has no printk safe buffers (no struct printk_safe_seq_buf): \
+                 its messages from any context go straight to the log"
+            );
+        };
+        let mut last = "";
+        for b in buffers {
+            if b.name != last {
+                writeln!(out, "PRINTK_SAFE_SEQ_BUF: {}", b.name)?;
+                last = &b.name;
+            }
+            writeln!(
+                out,
+                "CPU: {}  ADDR: {:x} LEN: {}  MESSAGE_LOST: {}",
+                b.cpu, b.addr, b.len, b.message_lost
+            )?;
+            if b.messages.is_empty() {
+                writeln!(out, "  (empty)\n")?;
+                continue;
+            }
+            for m in &b.messages {
+                let prefix = match (self.level, m.level) {
+                    (true, Some(l)) => format!("  <{l}>"),
+                    (true, None) => "     ".to_string(),
+                    _ => "  ".to_string(),
+                };
+                // lines after a newline inside one message are indented as its first
+                let indent = " ".repeat(prefix.len());
+                for (n, line) in m.text.trim_end_matches('\n').split('\n').enumerate() {
+                    let lead = if n == 0 {
+                        prefix.as_str()
+                    } else {
+                        indent.as_str()
+                    };
+                    writeln!(out, "{lead}{line}")?;
+                }
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel writes each message into a safe buffer as `printk_get_level()` reads it back:
+    /// SOH (0x01), the level character, the text; crash prints them indented under the CPU
+    /// line, with `<level>` for `-m`.
+    #[test]
+    fn safe_buffer_messages_split_at_soh() {
+        let bytes = b"\x014first line\n\x01cmore\n\x016bad \x7f byte\n";
+        let m = safe_messages(bytes);
+        let got: Vec<(Option<char>, &str)> = m.iter().map(|m| (m.level, m.text.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (Some('4'), "first line\n"),
+                (Some('c'), "more\n"),
+                (Some('6'), "bad . byte\n")
+            ]
+        );
+        let log = SafeLog {
+            buffers: Some(vec![SafeBufferEntry {
+                name: "safe_print_seq".into(),
+                cpu: 1,
+                addr: 0xffff_8880_0001_0000,
+                len: bytes.len() as i64,
+                message_lost: 0,
+                messages: m,
+            }]),
+            level: true,
+        };
+        let r: &dyn Report = &log;
+        let mut out = Vec::new();
+        r.write_text(&TextOptions::default(), &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "PRINTK_SAFE_SEQ_BUF: safe_print_seq\n\
+             CPU: 1  ADDR: ffff888000010000 LEN: 33  MESSAGE_LOST: 0\n  \
+             <4>first line\n  <c>more\n  <6>bad . byte\n\n"
+        );
     }
 }

@@ -163,6 +163,9 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     if f.has('g') {
         return groups(s, chosen.as_deref());
     }
+    if f.has('d') {
+        return on_rq(s, chosen.as_deref());
+    }
     let tasks = s.tasks().ok();
     let named = |task: u64, prio: Option<i64>| {
         let info = tasks.and_then(|t| t.infos.iter().find(|i| i.addr == task));
@@ -348,6 +351,92 @@ fn groups(s: &Session, chosen: Option<&[u32]>) -> Result<Box<dyn Report>, Comman
         out.cpus.push(row);
     }
     Ok(Box::new(out))
+}
+
+/// `runq -d`: every task whose `on_rq` is set, under the CPU it was last on.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RunqOnRq {
+    pub cpus: Vec<RunqOnRqCpu>,
+    /// Tasks whose `on_rq` or `prio` could not be read.
+    pub problems: Vec<String>,
+}
+
+/// One CPU's tasks of `runq -d`, in PID order.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RunqOnRqCpu {
+    pub cpu: u32,
+    pub tasks: Vec<RunqTask>,
+}
+
+/// Every task with `task_struct.on_rq` set (`se.on_rq` where the task has no `on_rq`), by the
+/// CPU it was last on, as crash's `runq -d` goes through its task list.
+fn on_rq(s: &Session, chosen: Option<&[u32]>) -> Result<Box<dyn Report>, CommandError> {
+    let prog = s.kernel()?;
+    let tasks = s.tasks()?;
+    let ty = prog.type_("struct task_struct").map_err(program_error)?;
+    let member = if prog.types().has_member(ty, "on_rq") {
+        "on_rq"
+    } else {
+        "se.on_rq"
+    };
+    let mut sorted: Vec<_> = tasks.infos.iter().collect();
+    sorted.sort_by_key(|t| t.pid);
+    let mut queued = Vec::new();
+    let mut problems = Vec::new();
+    for t in sorted {
+        let read = |m: &str| -> kdive_program::Result<i64> {
+            prog.object("struct task_struct", t.addr)?
+                .member(m)?
+                .read_i64()
+        };
+        match read(member).and_then(|q| Ok((q, read("prio")?))) {
+            Ok((0, _)) => {}
+            Ok((_, prio)) => queued.push((t, prio)),
+            Err(e) => problems.push(format!("task {:x}: {e}", t.addr)),
+        }
+    }
+    let cpus = crash_cpus(prog, chosen)?
+        .into_iter()
+        .map(|cpu| RunqOnRqCpu {
+            cpu,
+            tasks: queued
+                .iter()
+                .filter(|(t, _)| t.cpu == cpu)
+                .map(|(t, prio)| RunqTask {
+                    pid: Some(t.pid),
+                    task: t.addr,
+                    comm: Some(t.comm.clone()),
+                    prio: Some(*prio),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Box::new(RunqOnRq { cpus, problems }))
+}
+
+impl Report for RunqOnRq {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        for (i, c) in self.cpus.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            writeln!(out, "CPU {}", c.cpu)?;
+            if c.tasks.is_empty() {
+                writeln!(out, "     [no tasks queued]")?;
+            }
+            for t in &c.tasks {
+                writeln!(out, "     [{:3}] {}", t.prio.unwrap_or(-1), short_task(t))?;
+            }
+        }
+        for p in &self.problems {
+            writeln!(out, "runq: {p}")?;
+        }
+        Ok(())
+    }
+
+    fn incomplete(&self) -> Option<String> {
+        (!self.problems.is_empty()).then(|| self.problems.join("; "))
+    }
 }
 
 /// crash's `PID: %-5ld  TASK: %lx  COMMAND: "%s"` of the per-CPU views.

@@ -14,6 +14,9 @@ use crate::{CommandError, Report, Session, TextOptions};
 /// Runs `set [PID|TASK]`, `set -p` (the panic task), `set -c CPU` (the task on that CPU).
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse(&table::SET, args)?;
+    if f.has('v') {
+        return Ok(Box::new(settings(s)));
+    }
     let tasks = s.tasks()?;
     let prog = s.kernel()?;
     let ctx = BacktraceContext::new(prog, &tasks.list.active);
@@ -116,5 +119,74 @@ impl Report for SetReport {
             "\n    CPU: {}\n  STATE: {} {how}\n",
             self.cpu, self.state_name
         )
+    }
+}
+
+/// What `set -v` shows: the session's settings, in crash's `name: value` lines.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Settings {
+    /// The dump's files (the parts of a split dump, in order).
+    pub dumpfile: Vec<String>,
+    /// The vmlinux whose DWARF is used; null when the kernel is read from its own kallsyms and
+    /// BTF.
+    pub namelist: Option<String>,
+    /// Pages the dump excluded read as zeros (`--zero-excluded`).
+    pub zero_excluded: bool,
+    /// The bound on every list and tree walk.
+    pub walk_limit: usize,
+    /// The current context's task (`set PID`); null for the panic task.
+    #[serde(with = "crate::hex_opt")]
+    pub context: Option<u64>,
+    /// The loaded modules' debug files attached, by module name.
+    pub module_debug: Vec<(String, String)>,
+}
+
+fn settings(s: &Session) -> Settings {
+    let prog = s.kernel().ok();
+    Settings {
+        dumpfile: s.paths().iter().map(|p| p.display().to_string()).collect(),
+        namelist: prog
+            .and_then(|p| p.debug())
+            .map(|d| d.path().display().to_string()),
+        zero_excluded: s.dump().zero_excluded(),
+        walk_limit: s.walk_limit,
+        context: s.context(),
+        module_debug: prog
+            .map(|p| {
+                p.module_debug()
+                    .iter()
+                    .map(|m| (m.name().to_string(), m.path().display().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+impl Report for Settings {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        let line =
+            |out: &mut dyn Write, name: &str, value: &str| writeln!(out, "{name:>14}: {value}");
+        line(out, "dumpfile", &self.dumpfile.join(" "))?;
+        line(
+            out,
+            "namelist",
+            self.namelist
+                .as_deref()
+                .unwrap_or("(none: the kernel's kallsyms and BTF)"),
+        )?;
+        line(
+            out,
+            "zero_excluded",
+            if self.zero_excluded { "on" } else { "off" },
+        )?;
+        line(out, "walk_limit", &self.walk_limit.to_string())?;
+        let context = self
+            .context
+            .map_or_else(|| "the panic task".to_string(), |t| format!("{t:x}"));
+        line(out, "context", &context)?;
+        for (name, path) in &self.module_debug {
+            line(out, "module", &format!("{name} {path}"))?;
+        }
+        Ok(())
     }
 }

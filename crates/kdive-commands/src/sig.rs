@@ -27,6 +27,9 @@ pub struct SigOptions {
     pub foreach: bool,
     /// `-g`: each thread of the group under the group's handlers.
     pub thread_group: bool,
+    /// `-R`: only these signals' handlers and queued entries (null: every signal).
+    #[serde(default)]
+    pub signals: Option<Vec<u32>>,
 }
 
 /// One task, or with `-g` one thread group.
@@ -155,7 +158,35 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         }));
     }
     let tasks = tasks_named(s, "sig", &f.positional)?;
-    signals_of(s, &crate::tasks::as_refs(&tasks), f.has('g'), false)
+    let only = f.value('R').map(signal_list).transpose()?;
+    signals_of(s, &crate::tasks::as_refs(&tasks), f.has('g'), false, only)
+}
+
+/// The signals of `-R`: numbers (1 to 64) or names with or without `SIG` (`SIGINT`, `int`,
+/// `SIGRTMIN+3`), comma-separated.
+fn signal_list(list: &str) -> Result<Vec<u32>, CommandError> {
+    list.split(',')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let upper = w.to_ascii_uppercase();
+            let name = if upper.starts_with("SIG") {
+                upper
+            } else {
+                format!("SIG{upper}")
+            };
+            w.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=NSIG).contains(n))
+                .or_else(|| {
+                    (1..=NSIG).find(|&n| {
+                        signal_name(n).as_deref() == Some(name.as_str())
+                            || signal_alias(n) == Some(name.as_str())
+                    })
+                })
+                .map(|n| n as u32)
+                .ok_or_else(|| CommandError::Usage(format!("sig: -R: no signal {w}")))
+        })
+        .collect()
 }
 
 /// Runs `sig` for the tasks `foreach` chose.
@@ -169,7 +200,8 @@ pub fn for_tasks(
             "foreach: sig: -l and -s options are not applicable".into(),
         ));
     }
-    signals_of(s, tasks, f.has('g'), true)
+    let only = f.value('R').map(signal_list).transpose()?;
+    signals_of(s, tasks, f.has('g'), true, only)
 }
 
 fn name_of(n: usize) -> Option<SigName> {
@@ -185,7 +217,9 @@ fn signals_of(
     chosen: &[&TaskInfo],
     group: bool,
     foreach: bool,
+    only: Option<Vec<u32>>,
 ) -> Result<Box<dyn Report>, CommandError> {
+    let wanted = |n: u32| only.as_ref().is_none_or(|l| l.contains(&n));
     let prog = s.kernel()?;
     let all = &s.tasks()?.infos;
     let mut out = Vec::new();
@@ -214,12 +248,12 @@ fn signals_of(
         let first = members[0];
         let sig = task_signals(prog, first.addr, s.walk_limit).map_err(program_error)?;
         let mut problems = sig.problems.clone();
-        let mut threads = vec![thread(first, &sig)];
+        let mut threads = vec![thread(first, &sig, &wanted)];
         for m in &members[1..] {
             match task_signals(prog, m.addr, s.walk_limit) {
                 Ok(ms) => {
                     problems.extend(ms.problems.iter().cloned());
-                    threads.push(thread(m, &ms));
+                    threads.push(thread(m, &ms, &wanted));
                 }
                 Err(e) => problems.push(format!("task {:#x}: {e}", m.addr)),
             }
@@ -235,6 +269,7 @@ fn signals_of(
                 .actions
                 .iter()
                 .enumerate()
+                .filter(|(i, _)| wanted(*i as u32 + 1))
                 .map(|(i, a)| SigActionRow {
                     signal: i as u32 + 1,
                     sigaction: a.addr,
@@ -254,7 +289,7 @@ fn signals_of(
                 })
                 .collect(),
             threads,
-            shared_pending: sig.shared.as_ref().map(pending),
+            shared_pending: sig.shared.as_ref().map(|p| pending(p, &wanted)),
             problems,
         });
     }
@@ -263,22 +298,28 @@ fn signals_of(
         options: SigOptions {
             foreach,
             thread_group: group,
+            signals: only.clone(),
         },
     }))
 }
 
-fn pending(p: &kdive_linux::signal::Pending) -> SigPending {
+fn pending(p: &kdive_linux::signal::Pending, wanted: &dyn Fn(u32) -> bool) -> SigPending {
     SigPending {
         signal: p.signal,
         queue: p
             .queue
             .iter()
+            .filter(|(signal, _)| wanted(*signal as u32))
             .map(|&(signal, siginfo)| SigQueued { signal, siginfo })
             .collect(),
     }
 }
 
-fn thread(t: &TaskInfo, s: &kdive_linux::signal::TaskSignals) -> SigThread {
+fn thread(
+    t: &TaskInfo,
+    s: &kdive_linux::signal::TaskSignals,
+    wanted: &dyn Fn(u32) -> bool,
+) -> SigThread {
     SigThread {
         pid: t.pid,
         task: t.addr,
@@ -286,7 +327,7 @@ fn thread(t: &TaskInfo, s: &kdive_linux::signal::TaskSignals) -> SigThread {
         comm: t.comm.clone(),
         sigpending: s.sigpending,
         blocked: s.blocked,
-        private_pending: pending(&s.private),
+        private_pending: pending(&s.private, wanted),
     }
 }
 

@@ -52,6 +52,7 @@ const COMPARED: &[&str] = &[
     "vm-p-sleep-head",
     "sys-c-head",
     "sys-t",
+    "log-a",
 ];
 
 /// References that are compared by a test of their own (crash is wrong on some fixtures),
@@ -603,5 +604,31 @@ fn net_r_keeps_the_sockets_that_refer() {
         let json = run(&s, &format!("net -s -R {sock} {pid}")).unwrap().json();
         assert_eq!(json["options"]["reference"], sock, "{}", fx.name);
         assert_eq!(json["tasks"][0]["sockets"][0]["sock"], format!("0x{sock}"));
+    }
+}
+
+/// `sig -R`: only the named signals' handler rows, each as crash prints it in its `sig 1`
+/// (`reference/crash-more/*-sig-1.txt`), whatever way the signal is named.
+#[test]
+fn sig_r_keeps_the_named_signals() {
+    for (fx, files) in with_vmlinux("sig_r_keeps_the_named_signals") {
+        let Some(r) = reference(&fx.dir, "sig-1") else {
+            continue;
+        };
+        let s = Session::open_with(&files, &Default::default()).unwrap();
+        let rows = |text: &str| -> Vec<String> {
+            normalized(text)
+                .into_iter()
+                .filter(|l| l.trim_start().starts_with('[') && l.contains(']'))
+                .collect()
+        };
+        let want: Vec<String> = rows(&r.output)
+            .into_iter()
+            .filter(|l| ["[2]", "[9]", "[15]"].contains(&l.split_whitespace().next().unwrap()))
+            .collect();
+        assert_eq!(want.len(), 3, "{}", fx.name);
+        let got = answer(&s, "sig -R int,SIGKILL,15 1");
+        assert_eq!(rows(&got), want, "{}", fx.name);
+        assert!(run(&s, "sig -R SIGNOPE 1").is_err(), "{}", fx.name);
     }
 }

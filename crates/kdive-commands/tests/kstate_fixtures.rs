@@ -355,3 +355,286 @@ fn foreach_user_files_and_vm_equal_drgn_for_every_user_task() {
     }
     assert!(tasks >= 60, "only {tasks} task listings compared");
 }
+
+/// `mount -n 1`: PID 1 lives in the initial mount namespace on every fixture, so its mounts are
+/// `mount`'s (crash's reference) and the JSON names the task.
+#[test]
+fn mount_n_of_pid_1_is_the_initial_namespace() {
+    if corpus_or_skip("mount_n_of_pid_1_is_the_initial_namespace").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let Some(want) = fx.crash_ref("mount") else {
+            continue;
+        };
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let got = run(&s, "mount -n 1").unwrap();
+        assert_eq!(
+            got.text().lines().collect::<Vec<_>>(),
+            body(&want),
+            "{}",
+            fx.name
+        );
+        let init = fx.drgn()["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["pid"] == 1)
+            .unwrap()["task"]
+            .clone();
+        assert_eq!(got.json()["task"], init, "{}", fx.name);
+        assert!(run(&s, "mount -n 99999").is_err(), "{}", fx.name);
+        checked += 1;
+    }
+    assert!(
+        checked >= 3,
+        "only {checked} fixtures have a mount reference"
+    );
+}
+
+/// `runq -d`: every task queued on a CPU's runqueue (`runq`'s current, RT and CFS tasks) has
+/// `on_rq` set, so it is listed under that CPU; and every task listed is runnable by drgn's
+/// state (the kernel sets `on_rq` on enqueue and clears it when a task sleeps).
+#[test]
+fn runq_d_lists_the_queued_tasks() {
+    if corpus_or_skip("runq_d_lists_the_queued_tasks").is_none() {
+        return;
+    }
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let d = run(&s, "runq -d").unwrap().json();
+        let q = run(&s, "runq").unwrap().json();
+        let drgn = fx.drgn();
+        let listed = |cpu: &Value| -> Vec<Value> {
+            d["cpus"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["cpu"] == *cpu)
+                .unwrap_or_else(|| panic!("{}: runq -d has no CPU {cpu}", fx.name))["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["task"].clone())
+                .collect()
+        };
+        for c in q["cpus"].as_array().unwrap() {
+            let on = listed(&c["cpu"]);
+            let queued = std::iter::once(&c["current"])
+                .chain(c["rt"].as_array().unwrap())
+                .chain(c["cfs"].as_array().unwrap());
+            for t in queued {
+                assert!(
+                    on.contains(&t["task"]),
+                    "{}: CPU {}: {} is queued but not listed",
+                    fx.name,
+                    c["cpu"],
+                    t["task"]
+                );
+            }
+        }
+        for c in d["cpus"].as_array().unwrap() {
+            for t in c["tasks"].as_array().unwrap() {
+                let Some(dt) = drgn["tasks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|x| x["task"] == t["task"])
+                else {
+                    continue;
+                };
+                assert_eq!(dt["state"], "R", "{}: {t}", fx.name);
+                assert_eq!(dt["cpu"], c["cpu"], "{}: {t}", fx.name);
+            }
+        }
+    }
+}
+
+/// `files -p INODE`: the pages of each open regular file of PID 1 whose page cache holds
+/// pages: NRPAGES is `files -c`'s `i_mapping->nrpages`, one page row per page, each mapped by
+/// that `i_mapping`, at increasing indices; and the text is made from the JSON.
+#[test]
+fn files_p_lists_an_inodes_page_cache() {
+    if corpus_or_skip("files_p_lists_an_inodes_page_cache").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let files = run(&s, "files -c 1").unwrap().json();
+        for f in files["tasks"][0]["files"].as_array().unwrap() {
+            let cache = &f["page_cache"];
+            let Some(nrpages) = cache["nrpages"].as_u64() else {
+                continue;
+            };
+            let inode = f["inode"].as_str().unwrap();
+            let r = run(&s, &format!("files -p {inode}")).unwrap();
+            let j = r.json();
+            assert_eq!(j["nrpages"].as_u64(), Some(nrpages), "{}", fx.name);
+            assert_eq!(j["i_mapping"], cache["i_mapping"], "{}", fx.name);
+            let pages = j["pages"].as_array().unwrap();
+            assert_eq!(pages.len() as u64, nrpages, "{}: {inode}", fx.name);
+            let mut last = None;
+            for p in pages {
+                assert_eq!(p["mapping"], cache["i_mapping"], "{}", fx.name);
+                let index = p["index"].as_u64().unwrap();
+                assert!(last < Some(index), "{}: {inode}", fx.name);
+                last = Some(index);
+            }
+            let text = r.text();
+            let head = format!("{:0>16}  {nrpages:>7}", inode.trim_start_matches("0x"));
+            assert_eq!(text.lines().nth(1), Some(head.as_str()), "{}", fx.name);
+            let back: kdive_commands::files::InodePages = serde_json::from_value(j).unwrap();
+            let back: Box<dyn kdive_commands::Report> = Box::new(back);
+            assert_eq!(back.text(), text, "{}", fx.name);
+            checked += usize::from(nrpages > 0);
+        }
+    }
+    assert!(checked >= 3, "only {checked} inodes with pages");
+}
+
+/// `set -v`: the dump's file, and the context `set` moved to.
+#[test]
+fn set_v_shows_the_session() {
+    if corpus_or_skip("set_v_shows_the_session").is_none() {
+        return;
+    }
+    let fx = fixtures().into_iter().next().unwrap();
+    let dump = fx.reference_dump();
+    let s = Session::open(&dump).unwrap();
+    let v = run(&s, "set -v").unwrap();
+    assert_eq!(v.json()["dumpfile"][0], dump.display().to_string());
+    assert!(v.json()["context"].is_null());
+    assert!(v
+        .text()
+        .contains(&format!("      dumpfile: {}\n", dump.display())));
+    run(&s, "set 1").unwrap();
+    let init = fx.drgn()["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["pid"] == 1)
+        .unwrap()["task"]
+        .clone();
+    assert_eq!(run(&s, "set -v").unwrap().json()["context"], init);
+}
+
+/// `log -s`: none of the fixtures' kernels (6.1, 6.12) has `struct printk_safe_seq_buf` (gone
+/// since 5.15), and `log -s` says so rather than printing nothing.
+#[test]
+fn log_s_says_the_kernel_has_no_safe_buffers() {
+    if corpus_or_skip("log_s_says_the_kernel_has_no_safe_buffers").is_none() {
+        return;
+    }
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        assert!(s
+            .kernel()
+            .unwrap()
+            .type_("struct printk_safe_seq_buf")
+            .is_err());
+        let r = run(&s, "log -s").unwrap();
+        assert!(r.json()["buffers"].is_null(), "{}", fx.name);
+        assert!(r.text().contains("no printk safe buffers"), "{}", fx.name);
+    }
+}
+
+/// `mount -f`: the open files under each mount are drgn's open files of every task that have a
+/// path, each under the mount whose directory is the longest prefix of its path (the
+/// filesystem it lives on), and each once; mounts keep crash's order and columns.
+#[test]
+fn mount_f_lists_every_open_file_under_its_filesystem() {
+    if corpus_or_skip("mount_f_lists_every_open_file_under_its_filesystem").is_none() {
+        return;
+    }
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let r = run(&s, "mount -f").unwrap();
+        let j = r.json();
+        let mounts = j["mounts"].as_array().unwrap();
+        let mut ours: Vec<(String, String)> = Vec::new();
+        for m in mounts {
+            let dir = m["dirname"].as_str().unwrap().to_string();
+            for f in m["open_files"].as_array().unwrap() {
+                ours.push((dir.clone(), f["path"].as_str().unwrap().to_string()));
+            }
+        }
+        // the same superblock mounted twice lists its files twice; drgn's view is per path
+        ours.sort();
+        ours.dedup();
+        let dirs: Vec<&str> = mounts
+            .iter()
+            .map(|m| m["dirname"].as_str().unwrap())
+            .collect();
+        let under = |path: &str| -> String {
+            dirs.iter()
+                .filter(|d| **d == "/" || path == **d || path.starts_with(&format!("{d}/")))
+                .max_by_key(|d| d.len())
+                .unwrap()
+                .to_string()
+        };
+        let mut theirs: Vec<(String, String)> = fx.drgn()["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["files"].as_array().cloned().unwrap_or_default())
+            .filter_map(|f| f["path"].as_str().map(str::to_string))
+            .filter(|p| p.starts_with('/'))
+            .map(|p| (under(&p), p))
+            .collect();
+        theirs.sort();
+        theirs.dedup();
+        assert!(!theirs.is_empty(), "{}", fx.name);
+        assert_eq!(ours, theirs, "{}", fx.name);
+        let text = r.text();
+        assert!(text.contains("   OPEN FILES   \n     DENTRY            INODE        TYPE  PATH\n"));
+        assert_eq!(
+            text.matches("     MOUNT           SUPERBLK").count(),
+            mounts.len(),
+            "{}: a header per mount",
+            fx.name
+        );
+    }
+}
+
+/// `mount -i`: a dirty-inode list for every mount, each inode of that mount's superblock. (drgn
+/// walking every `backing_dev_info`'s writeback lists finds no dirty inode in these dumps:
+/// their filesystems are in memory, without writeback.)
+#[test]
+fn mount_i_lists_each_superblocks_dirty_inodes() {
+    if corpus_or_skip("mount_i_lists_each_superblocks_dirty_inodes").is_none() {
+        return;
+    }
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let r = run(&s, "mount -i").unwrap();
+        let j = r.json();
+        assert_eq!(j["problems"], serde_json::json!([]), "{}", fx.name);
+        let prog = s.kernel().unwrap();
+        let mut empty = 0;
+        for m in j["mounts"].as_array().unwrap() {
+            let dirty = m["dirty_inodes"].as_array().unwrap();
+            empty += usize::from(dirty.is_empty());
+            for i in dirty {
+                let addr = u64::from_str_radix(&i.as_str().unwrap()[2..], 16).unwrap();
+                let sb = prog
+                    .object("struct inode", addr)
+                    .unwrap()
+                    .member("i_sb")
+                    .unwrap()
+                    .read_u64()
+                    .unwrap();
+                assert_eq!(format!("{sb:#x}"), m["superblock"], "{}", fx.name);
+            }
+        }
+        assert_eq!(
+            r.text()
+                .matches("DIRTY INODES\nNo dirty inodes found\n")
+                .count(),
+            empty,
+            "{}",
+            fx.name
+        );
+    }
+}

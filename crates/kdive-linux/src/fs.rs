@@ -102,12 +102,30 @@ pub struct MountInfo {
 /// The mounts of the namespace of `init_task` (the initial one), in the kernel's order, and what
 /// could not be read.
 pub fn mounts(prog: &Program, limit: usize) -> Result<(Vec<MountInfo>, Vec<String>)> {
-    let ns = prog
-        .variable("init_task", "struct task_struct")?
+    let init = prog.symbol_address("init_task")?;
+    mounts_of(prog, mount_namespace(prog, init)?, limit)
+}
+
+/// The mount namespace (`struct mnt_namespace`) of the task at `task`, through its `nsproxy`;
+/// an exited task has none.
+pub fn mount_namespace(prog: &Program, task: u64) -> Result<u64> {
+    let nsproxy = prog
+        .object("struct task_struct", task)?
         .member("nsproxy")?
-        .deref()?
-        .member("mnt_ns")?
         .read_u64()?;
+    if nsproxy == 0 {
+        return Err(kdive_program::ProgramError::Unsupported(format!(
+            "task {task:x} has no namespaces (nsproxy is NULL: it has exited)"
+        )));
+    }
+    prog.object("struct nsproxy", nsproxy)?
+        .member("mnt_ns")?
+        .read_u64()
+}
+
+/// The mounts of the mount namespace at `ns`, in the kernel's order, and what could not be
+/// read.
+pub fn mounts_of(prog: &Program, ns: u64, limit: usize) -> Result<(Vec<MountInfo>, Vec<String>)> {
     let ns_obj = prog.object("struct mnt_namespace", ns)?;
     let ns_ty = prog.type_("struct mnt_namespace")?;
     let mut problems = Vec::new();
@@ -375,4 +393,107 @@ pub fn block_device_inodes(
         .address()
         .unwrap_or(0);
     crate::list::list_entries(prog, head, "struct inode", "i_sb_list", limit)
+}
+
+/// An inode's page cache: its `i_mapping`, that address space's `nrpages`, and the pages (or
+/// folios) its `i_pages` xarray holds, by index.
+#[derive(Debug, Default)]
+pub struct InodePages {
+    pub i_mapping: u64,
+    pub nrpages: u64,
+    /// `(index, struct page)` in index order; shadow entries (value entries left by evicted
+    /// pages) are not pages and are left out.
+    pub pages: Vec<(u64, u64)>,
+    /// Xarray nodes that could not be read.
+    pub errors: Vec<kdive_program::ProgramError>,
+}
+
+/// The pages in the page cache of the inode at `inode`, walking at most `limit` entries.
+pub fn inode_pages(prog: &Program, inode: u64, limit: usize) -> Result<InodePages> {
+    let i_mapping = prog
+        .object("struct inode", inode)?
+        .member("i_mapping")?
+        .read_u64()?;
+    let space = prog.object("struct address_space", i_mapping)?;
+    let nrpages = space.member("nrpages")?.read_u64()?;
+    let xa = space.member("i_pages")?.address().unwrap_or(0);
+    let walk = crate::xarray::xa_entries(prog, xa, limit)?;
+    Ok(InodePages {
+        i_mapping,
+        nrpages,
+        // xa_is_value(): bit 0 tags an integer, not a pointer
+        pages: walk
+            .entries
+            .iter()
+            .filter(|e| e.value & 1 == 0)
+            .map(|e| (e.index, e.value))
+            .collect(),
+        errors: walk.errors,
+    })
+}
+
+/// The writeback lists of a `struct bdi_writeback` that hold dirty inodes, linked through
+/// `inode.i_io_list`: dirtied, queued for writeback, and waiting for another pass.
+const WB_DIRTY_LISTS: [&str; 3] = ["b_dirty", "b_io", "b_more_io"];
+
+/// The dirty inodes of the superblock at `sb`, and why a walk stopped. Old kernels keep them
+/// on the superblock's own `s_dirty` list; newer ones on the writeback lists of its backing
+/// device (`s_bdi`): its `wb`, and with cgroup writeback every `bdi_writeback` of its `wb_list`,
+/// each list holding the inodes of every superblock on that device, so only `sb`'s are kept.
+pub fn dirty_inodes(prog: &Program, sb: u64, limit: usize) -> Result<(Vec<u64>, Vec<String>)> {
+    let sb_ty = prog.type_("struct super_block")?;
+    let sb_obj = prog.object("struct super_block", sb)?;
+    let mut problems = Vec::new();
+    if prog.types().has_member(sb_ty, "s_dirty") {
+        let head = sb_obj.member("s_dirty")?.address().unwrap_or(0);
+        let (v, err) = list_entries(prog, head, "struct inode", "i_list", limit)?;
+        if let Some(e) = err {
+            problems.push(format!("s_dirty: {e}"));
+        }
+        return Ok((v, problems));
+    }
+    let bdi = sb_obj.member("s_bdi")?.read_u64()?;
+    if bdi == 0 {
+        return Ok((Vec::new(), problems));
+    }
+    let bdi_obj = prog.object("struct backing_dev_info", bdi)?;
+    let bdi_ty = prog.type_("struct backing_dev_info")?;
+    let wbs = if prog.types().has_member(bdi_ty, "wb_list") {
+        let head = bdi_obj.member("wb_list")?.address().unwrap_or(0);
+        let (v, err) = list_entries(prog, head, "struct bdi_writeback", "bdi_node", limit)?;
+        if let Some(e) = err {
+            problems.push(format!("wb_list: {e}"));
+        }
+        v
+    } else {
+        vec![bdi_obj.member("wb")?.address().unwrap_or(0)]
+    };
+    let i_sb = offset_of(prog, prog.type_("struct inode")?, "i_sb")?;
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for wb in wbs {
+        let wb_obj = prog.object("struct bdi_writeback", wb)?;
+        for name in WB_DIRTY_LISTS {
+            let head = wb_obj.member(name)?.address().unwrap_or(0);
+            let (v, err) = list_entries(prog, head, "struct inode", "i_io_list", limit)?;
+            if let Some(e) = err {
+                problems.push(format!("{name} of bdi_writeback {wb:#x}: {e}"));
+            }
+            for inode in v {
+                match prog.read_u64(inode.wrapping_add(i_sb)) {
+                    Ok(s) if s == sb && seen.insert(inode) => out.push(inode),
+                    Ok(_) => {}
+                    Err(e) => problems.push(format!("inode {inode:#x}: {e}")),
+                }
+            }
+        }
+    }
+    Ok((out, problems))
+}
+
+/// The inode's superblock (`i_sb`).
+pub fn inode_superblock(prog: &Program, inode: u64) -> Result<u64> {
+    prog.object("struct inode", inode)?
+        .member("i_sb")?
+        .read_u64()
 }

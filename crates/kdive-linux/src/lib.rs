@@ -4,6 +4,7 @@
 //! Version differences are settled by asking the types (does `task_struct` have `__state`?),
 //! never by parsing version strings. Every walk is bounded and detects cycles.
 
+pub mod audit;
 pub mod block;
 pub mod bpf;
 pub mod debuginfo_find;

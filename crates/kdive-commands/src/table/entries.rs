@@ -391,7 +391,7 @@ pub static FILES: Command = Command::new(
 )
 .flags(&[
     Flag::letter('d', "this dentry's inode, superblock, type and path").takes("DENTRY"),
-    Flag::letter('p', "the pages an inode has in the page cache").not_yet(),
+    Flag::letter('p', "the pages an inode has in the page cache").takes("INODE"),
     Flag::letter(
         'c',
         "each file's inode, i_mapping and pages in the page cache",
@@ -407,11 +407,16 @@ pub static FILES: Command = Command::new(
 .description(
     "Shows a task's root and current directory, then each open file descriptor with its file, \
      dentry and inode, the file's type and its path. Sockets also name their protocol; pipes \
-     and sockets their pseudo filesystem.",
+     and sockets their pseudo filesystem. -p INODE lists the inode's pages in the page cache \
+     (its `i_mapping->i_pages`), each as `kmem -p` shows a page.",
 )
 .examples(&[
     example("files", "the open files of the current context"),
     example("files 1", "the open files of PID 1"),
+    example(
+        "files -p ffff8c5bc11e5910",
+        "an inode's pages in the page cache",
+    ),
 ]);
 
 pub static FOREACH: Command = Command::new(
@@ -689,22 +694,25 @@ pub static LOG: Command = Command::new("log", "the kernel log", log::run)
         Flag::letter('m', "each message's level"),
         Flag::letter('c', "each message's caller (thread or CPU id)"),
         Flag::letter('d', "the messages' dictionaries (key=value lines)"),
-        Flag::letter('a', "the audit records not yet copied to the audit daemon").not_yet(),
+        Flag::letter('a', "the audit records not yet copied to the audit daemon"),
         Flag::letter(
             's',
-            "the printk safe per-CPU buffers not yet flushed to the log",
-        )
-        .not_yet(),
+            "the printk safe per-CPU buffers not yet flushed to the log (kernels 4.11 to 5.14)",
+        ),
         Flag::letter('R', "Rust symbol names demangled in the text").not_yet(),
     ])
     .description(
         "Prints the kernel's ring buffer in order, from the lockless printk ring buffer or the \
          older log buffer, continuation lines joined as the kernel joins them. In minimal mode \
-         the buffer is found through VMCOREINFO, without the kernel's symbols.",
+         the buffer is found through VMCOREINFO, without the kernel's symbols.\n\n\
+         -a prints the audit records queued for the audit daemon (`type=N text`, from the \
+         audit sk_buff queues); -s the printk safe per-CPU buffers of kernels that have them \
+         (4.11 to 5.14), and says so on kernels that do not.",
     )
     .examples(&[
         example("log", "the kernel log with timestamps"),
         example("log -T -m", "with dates and message levels"),
+        example("log -a", "the audit records not yet read by auditd"),
     ]);
 
 pub static MACH: Command = Command::new(
@@ -780,26 +788,31 @@ pub static MOD: Command = Command::new("mod", "loaded modules and their debug fi
 
 pub static MOUNT: Command = Command::new(
     "mount",
-    "the mounts of the initial namespace",
+    "the mounts of the initial namespace, or of a task's",
     mount::run,
 )
 .flags(&[
     Flag::letter(
         'f',
         "the dentries and inodes of open files of each filesystem",
-    )
-    .not_yet(),
-    Flag::letter('i', "the dirty inodes of each filesystem").not_yet(),
-    Flag::letter('n', "the mounts of this task's namespace")
-        .takes("PID|TASK")
-        .not_yet(),
+    ),
+    Flag::letter('i', "the dirty inodes of each filesystem"),
+    Flag::letter('n', "the mounts of this task's namespace").takes("PID|TASK"),
 ])
 .description(
     "Lists the mounts of the initial mount namespace (a list, or a tree since Linux 6.8) with \
      their superblock, filesystem type, device and path, the path built through the chain of \
-     parent mounts.",
+     parent mounts. -n lists those of a task's namespace (its `nsproxy->mnt_ns`).\n\n\
+     -f adds each filesystem's open files (dentry, inode, type, path): the kernel keeps no \
+     list of them per superblock since 3.13, so they are the open files of every task, by \
+     the superblock of their inode. -i adds each superblock's dirty inodes: its `s_dirty` \
+     list on old kernels, else those of its device's writeback lists (`b_dirty`, `b_io`, \
+     `b_more_io` of each `bdi_writeback`).",
 )
-.examples(&[example("mount", "every mount")]);
+.examples(&[
+    example("mount", "every mount"),
+    example("mount -n 1", "the mounts PID 1 sees"),
+]);
 
 pub static NET: Command = Command::new(
     "net",
@@ -1124,12 +1137,13 @@ pub static RUNQ: Command = Command::new("runq", "each CPU's runqueue", runq::run
         Flag::letter('T', "how far each CPU's clock lags the most advanced one"),
         Flag::letter('g', "the queues by task group, nested"),
         Flag::letter('c', "only these CPUs").takes("CPU[,CPU...]"),
-        Flag::letter('d', "every task on a runqueue, by CPU").not_yet(),
+        Flag::letter('d', "every task whose on_rq is set, by CPU"),
     ])
     .description(
         "For each CPU, the task running on it, then the tasks queued in the real-time priority \
      arrays and in the CFS red-black tree, following group runqueues, as crash prints them. \
-     -g shows the same queues under the task groups they belong to.",
+     -g shows the same queues under the task groups they belong to; -d every task whose \
+     `on_rq` is set, under the CPU it last ran on, as the scheduler's debug view.",
     )
     .examples(&[
         example("runq", "the runqueues of every CPU"),
@@ -1230,12 +1244,14 @@ pub static SET: Command = Command::new(
     Flag::letter('p', "back to the panic task"),
     Flag::letter('c', "the task running on this CPU").takes("CPU"),
         Flag::letter('a', "make the task the active task of its CPU").not_yet(),
-        Flag::letter('v', "the session's settings").not_yet(),
+        Flag::letter('v', "the session's settings"),
     ])
 .args(&[Arg::optional("PID|TASK", "the task to make current")])
 .description(
     "The current context is the task that `bt`, `files`, `vm` and `task` mean when given none: \
-     the panic task until `set` moves it. Without arguments, `set` shows it.",
+     the panic task until `set` moves it. Without arguments, `set` shows it. -v shows the \
+     session's settings: the dump and vmlinux files, zero-excluded pages, the walk limit, the \
+     context and the module debug files attached.",
 )
 .examples(&[
     example("set", "the current context"),
@@ -1255,7 +1271,11 @@ pub static SIG: Command = Command::new(
     ),
     Flag::letter('l', "the signal numbers and names"),
     Flag::letter('s', "the names of the signals in this hexadecimal set").takes("SIGSET"),
-    Flag::letter('R', "only these task_struct members").not_yet(),
+    Flag::letter(
+        'R',
+        "only these signals' handlers and queued entries (numbers or names)",
+    )
+    .takes("SIG[,SIG...]"),
 ])
 .args(&[TASKS])
 .per_task(sig::for_tasks)
@@ -1263,10 +1283,16 @@ pub static SIG: Command = Command::new(
     "Shows the thread group's signal_struct and the handler, mask and flags of each of the 64 \
      signals (from the sighand_struct), then the task's pending flag, blocked set, and the \
      signals pending for the task and for its thread group with the sigqueues queued, as \
-     crash prints them.",
+     crash prints them.\n\n\
+     -R keeps only the signals named (crash 9 takes -R but answers \"not supported yet\"): \
+     their handler rows and queued entries; the pending and blocked sets stay whole.",
 )
 .examples(&[
     example("sig", "the current context's signals"),
+    example(
+        "sig -R SIGINT,TERM,9 1",
+        "PID 1's handlers of three signals",
+    ),
     example("sig 1", "PID 1's handlers and pending signals"),
     example("sig -s 4000", "which signal the set 0x4000 holds"),
 ]);

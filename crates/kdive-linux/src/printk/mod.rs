@@ -10,6 +10,7 @@ mod buf;
 mod format;
 mod legacy;
 mod lockless;
+pub mod safe;
 pub mod vmcoreinfo;
 
 use kdive_program::{Program, ProgramError};
