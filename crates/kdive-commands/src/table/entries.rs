@@ -527,13 +527,14 @@ pub static IRQ: Command = Command::new("irq", "IRQ descriptors and their actions
         Flag::letter('c', "with -s, only these CPUs").takes("CPU[,CPU...]"),
         Flag::letter('a', "the CPUs each IRQ may be delivered to"),
         Flag::letter('b', "the softirq vectors and their handlers"),
-        Flag::letter('d', "the interrupt descriptor table").not_yet(),
+        Flag::letter('d', "the interrupt descriptor table's handlers (x86_64)"),
         Flag::letter('u', "only the IRQs in use (those with a descriptor)"),
     ])
     .description(
         "Lists every IRQ number with its irq_desc, irq_chip and the irqaction handlers chained on \
      it, as crash's `irq` does without arguments. -s, -a and -b show, for the IRQs with \
-     handlers, the per-CPU counts, the affinity, or the softirq vectors instead.",
+     handlers, the per-CPU counts, the affinity, or the softirq vectors instead. -d lists the \
+     x86_64 interrupt descriptor table's 256 gates with their handlers' symbols.",
     )
     .examples(&[
         example("irq", "every IRQ"),
@@ -1359,7 +1360,7 @@ pub static SYS: Command = Command::new("sys", "the system at the time of the dum
             'c',
             "the system call table (only the calls named or numbered by the arguments)",
         ),
-        Flag::letter('i', "the DMI (SMBIOS) identification").not_yet(),
+        Flag::letter('i', "the DMI (SMBIOS) identification"),
     ])
     .args(&[Arg::optional(
         "config [PATTERN]|NAME|NR",
@@ -1373,7 +1374,8 @@ pub static SYS: Command = Command::new("sys", "the system at the time of the dum
      the panic message.\n\n\
      -c lists the system call table with each handler's source file and line (with a \
      vmlinux). `sys config` prints the configuration the kernel carries (CONFIG_IKCONFIG), \
-     or only its lines that contain a pattern.",
+     or only its lines that contain a pattern. -i prints the DMI strings the kernel kept \
+     (`dmi_ident[]`), each under its `enum dmi_field` name.",
     )
     .examples(&[
         example("sys", "the system overview"),
