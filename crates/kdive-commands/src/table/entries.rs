@@ -1184,11 +1184,11 @@ pub static SBITMAPQ: Command = Command::new(
 )
 .examples(&[
     example(
-        "sbitmapq ffff8c5bc26b5010",
+        "sbitmapq ffff8c5bdbf63190",
         "a tag bitmap: depth, busy tags, wait queues and the bits",
     ),
     example(
-        "sbitmapq -s request -a ffff8c5bc2a40000 -p -v ffff8c5bc26b5010",
+        "sbitmapq -s request -a ffff8c5bc2494000 -p -v ffff8c5bdbf63190",
         "the requests of the busy tags, through the tags' `rqs` array",
     ),
 ]);
