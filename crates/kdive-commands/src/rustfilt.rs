@@ -51,7 +51,7 @@ pub fn demangle_text(text: &str) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(start) = rest.find(|c: char| c == '_') {
+    while let Some(start) = rest.find('_') {
         // a name starts at a word boundary
         let boundary = start == 0 || !symbol_char(rest[..start].chars().next_back().unwrap_or(' '));
         // at least the `_`: it is a symbol character
