@@ -75,7 +75,7 @@ mod tests {
 
     #[test]
     fn names_then_flags() {
-        let (start, names) = complete("ru", 2);
+        let (start, names) = complete("run", 3);
         assert_eq!((start, names), (0, vec!["runq".to_string()]));
         let (start, flags) = complete("bt -", 4);
         assert_eq!(start, 3);

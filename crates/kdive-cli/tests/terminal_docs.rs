@@ -129,7 +129,7 @@ fn completions_offer_commands_and_flags() {
     let bash = s.path().join("bash");
     assert_eq!(bash_complete(&bash, &["kdive", "--deb"]), ["--debuginfo"]);
     assert_eq!(
-        bash_complete(&bash, &["kdive", "vmcore", "-c", "ru"]),
+        bash_complete(&bash, &["kdive", "vmcore", "-c", "run"]),
         ["runq"]
     );
     let mut colors = bash_complete(&bash, &["kdive", "--color", ""]);

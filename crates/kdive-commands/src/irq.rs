@@ -106,6 +106,9 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     if f.has('b') {
         return Ok(Box::new(softirqs(prog)?));
     }
+    if f.has('d') {
+        return Ok(Box::new(idt(prog)?));
+    }
     let (list, mut problems) = irqs(prog, s.walk_limit).map_err(program_error)?;
     let ncpus = kdive_linux::percpu::cpu_count(prog).map_err(program_error)?;
     let with_actions = list
@@ -258,6 +261,60 @@ fn softirqs(prog: &kdive_program::Program) -> Result<Softirqs, CommandError> {
         })
         .collect();
     Ok(Softirqs { vectors })
+}
+
+/// `irq -d`: the x86_64 interrupt descriptor table.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Idt {
+    /// The 256 vectors, in order.
+    pub vectors: Vec<IdtRow>,
+}
+
+/// One gate of the IDT.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IdtRow {
+    pub vector: u32,
+    #[serde(with = "crate::hex")]
+    pub handler: u64,
+    /// `name` or `name+offset`; null when no symbol holds the handler.
+    pub symbol: Option<String>,
+}
+
+fn idt(prog: &kdive_program::Program) -> Result<Idt, CommandError> {
+    if prog.dump().map(|d| d.meta().arch) == Some(kdive_dump::Arch::Aarch64) {
+        return Err(CommandError::Unavailable(
+            "irq -d: the interrupt descriptor table is x86_64's; aarch64 has none (its \
+             exception vectors are at the `vectors` symbol: `dis vectors`)"
+                .into(),
+        ));
+    }
+    let handlers = kdive_linux::irq::idt_handlers(prog).map_err(program_error)?;
+    let vectors = handlers
+        .into_iter()
+        .enumerate()
+        .map(|(i, handler)| IdtRow {
+            vector: i as u32,
+            handler,
+            symbol: prog
+                .symbols()
+                .by_addr(handler)
+                .map(|_| crate::format::symbol(prog, handler)),
+        })
+        .collect();
+    Ok(Idt { vectors })
+}
+
+impl Report for Idt {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        for v in &self.vectors {
+            let index = format!("[{}]", v.vector);
+            match &v.symbol {
+                Some(sym) => writeln!(out, "{index:>5} {sym}")?,
+                None => writeln!(out, "{index:>5} {:016x}", v.handler)?,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// crash's CPU list: `0-1`, `0,2-3`.

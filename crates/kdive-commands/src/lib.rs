@@ -33,6 +33,8 @@ pub mod ps;
 pub mod rd;
 mod reference;
 pub mod runq;
+pub mod rustfilt;
+pub mod sbitmapq;
 pub mod search;
 pub mod session;
 pub mod set;

@@ -51,6 +51,9 @@ pub struct LogOptions {
     pub caller_width: Option<usize>,
     /// `-d`: each record's dictionary.
     pub dict: bool,
+    /// `-R`: the Rust symbol names in the texts demangled (the records' `text` holds them so).
+    #[serde(default)]
+    pub rust_demangled: bool,
 }
 
 /// What a `log` line starts with.
@@ -71,7 +74,7 @@ pub struct LogOut {
     pub options: LogOptions,
 }
 
-/// Runs `log [-T|-t] [-m] [-c] [-d]`, `log -a` (the audit queues), `log -s [-m]` (the printk
+/// Runs `log [-T|-t] [-m] [-c] [-d] [-R]`, `log -a` (the audit queues), `log -s [-m]` (the printk
 /// safe buffers).
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     use kdive_linux::printk::{caller_id_text, crash_caller_width};
@@ -104,6 +107,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         level: f.has('m'),
         caller_width: f.has('c').then(|| crash_caller_width(prog)),
         dict: f.has('d'),
+        rust_demangled: f.has('R'),
     };
     let records = log
         .records
@@ -116,7 +120,11 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             flags: r.flags,
             caller: r.caller_id.map(caller_id_text),
             caller_id: r.caller_id,
-            text: r.text.clone(),
+            text: if options.rust_demangled {
+                crate::rustfilt::demangle_text(&r.text).into_owned()
+            } else {
+                r.text.clone()
+            },
             dict: r
                 .dict
                 .iter()

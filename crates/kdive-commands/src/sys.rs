@@ -89,6 +89,9 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     if f.has('c') {
         return Ok(Box::new(syscalls(s, &f.positional)?));
     }
+    if f.has('i') {
+        return Ok(Box::new(dmi(s)?));
+    }
     match f.positional.split_first() {
         None => Ok(Box::new(collect(s)?)),
         Some((w, rest)) if w == "config" => Ok(Box::new(config(s, rest)?)),
@@ -132,6 +135,45 @@ impl Report for SysTaint {
             "TAINTED_MASK: {:x}  {}",
             self.tainted_mask, self.letters
         )
+    }
+}
+
+/// `sys -i`: the DMI (SMBIOS) identification the kernel kept.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SysDmi {
+    /// Every `enum dmi_field` below `DMI_STRING_MAX`, in order: `{field, value}` (`value` null
+    /// when the firmware gave none; the text leaves those out).
+    pub fields: Vec<DmiField>,
+}
+
+/// One DMI field.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DmiField {
+    /// The enumerator's name (`DMI_SYS_VENDOR`).
+    pub field: String,
+    pub value: Option<String>,
+}
+
+fn dmi(s: &Session) -> Result<SysDmi, CommandError> {
+    let prog = s.kernel()?;
+    let fields = system::dmi_ident(prog)
+        .map_err(program_error)?
+        .into_iter()
+        .map(|(field, value)| DmiField { field, value })
+        .collect();
+    Ok(SysDmi { fields })
+}
+
+impl Report for SysDmi {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        // crash aligns the names on the longest of all the fields, shown or not
+        let width = self.fields.iter().map(|f| f.field.len()).max().unwrap_or(0);
+        for f in &self.fields {
+            if let Some(v) = &f.value {
+                writeln!(out, "  {:>width$}: {v}", f.field)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,6 +1,5 @@
 //! Disks: the gendisks of the block class, and the requests in flight on their queues.
 
-use kdive_debuginfo::TypeKind;
 use kdive_program::object::{container_of, offset_of};
 use kdive_program::{Object, Program, ProgramError, Result};
 
@@ -8,8 +7,6 @@ use crate::list::list_entries;
 
 /// `MQ_RQ_IN_FLIGHT`: a request's `state` while the driver has it.
 const MQ_RQ_IN_FLIGHT: u64 = 1;
-/// Most tags looked at per bitmap.
-const MAX_TAGS: u64 = 1 << 16;
 
 /// A disk.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -115,6 +112,15 @@ pub fn in_flight(prog: &Program, q: u64, gendisk: u64) -> Result<(u64, u64)> {
         return bio_in_flight(prog, gendisk);
     }
     let mut counts = (0, 0);
+    for tags in queue_tags(prog, &queue)? {
+        count_tags(prog, q, tags, &mut counts)?;
+    }
+    Ok(counts)
+}
+
+/// The `struct blk_mq_tags` of a multi-queue request queue: its tag set's shared tags, or each
+/// hardware queue's (0 for a hardware queue without tags).
+pub fn queue_tags(prog: &Program, queue: &Object<'_>) -> Result<Vec<u64>> {
     let set = queue.member("tag_set")?.deref()?;
     // a tag set shared by all hardware queues (BLK_MQ_F_TAG_HCTX_SHARED) is the only one
     // that has `shared_tags` allocated
@@ -123,17 +129,16 @@ pub fn in_flight(prog: &Program, q: u64, gendisk: u64) -> Result<(u64, u64)> {
         .and_then(|t| t.read_u64())
         .unwrap_or(0);
     if shared != 0 {
-        count_tags(prog, q, shared, &mut counts)?;
-        return Ok(counts);
+        return Ok(vec![shared]);
     }
-    for hctx in hw_queues(prog, &queue)? {
-        let tags = prog
-            .object("struct blk_mq_hw_ctx", hctx)?
-            .member("tags")?
-            .read_u64()?;
-        count_tags(prog, q, tags, &mut counts)?;
-    }
-    Ok(counts)
+    hw_queues(prog, queue)?
+        .into_iter()
+        .map(|hctx| {
+            prog.object("struct blk_mq_hw_ctx", hctx)?
+                .member("tags")?
+                .read_u64()
+        })
+        .collect()
 }
 
 /// The hardware contexts of a multi-queue request queue: the `hctx_table` xarray (5.18+) or
@@ -157,13 +162,7 @@ fn count_tags(prog: &Program, q: u64, tags: u64, counts: &mut (u64, u64)) -> Res
     let reserved = t.member("nr_reserved_tags")?.read_u64()?;
     let rqs = t.member("rqs")?.read_u64()?;
     // the bitmaps are embedded since 5.16, pointers before
-    let bitmap = |m: &str| -> Result<u64> {
-        let b = t.member(m)?;
-        match prog.types().resolve(b.type_id())?.1.kind {
-            TypeKind::Pointer { .. } => b.read_u64(),
-            _ => Ok(b.address().unwrap_or(0)),
-        }
-    };
+    let bitmap = |m: &str| crate::sbitmap::member_queue(prog, &t, m);
     let mut sets = vec![(bitmap("bitmap_tags")?, reserved)];
     if reserved > 0 {
         sets.insert(0, (bitmap("breserved_tags")?, 0));
@@ -192,23 +191,7 @@ fn count_tags(prog: &Program, q: u64, tags: u64, counts: &mut (u64, u64)) -> Res
 /// The bits set (and not cleared) of the `struct sbitmap_queue` at `sbq`.
 fn set_bits(prog: &Program, sbq: u64) -> Result<Vec<u64>> {
     let sb = prog.object("struct sbitmap_queue", sbq)?.member("sb")?;
-    let depth = sb.member("depth")?.read_u64()?.min(MAX_TAGS);
-    let shift = sb.member("shift")?.read_u64()?.min(16);
-    let words = sb.member("map_nr")?.read_u64()?.min(MAX_TAGS);
-    let map = sb.member("map")?.read_u64()?;
-    let wsize = prog.types().size_of(prog.type_("struct sbitmap_word")?)?;
-    let mut out = Vec::new();
-    for i in 0..words {
-        let w = prog.object("struct sbitmap_word", map + i * wsize)?;
-        let word = w.member("word")?.read_u64()? & !w.member("cleared")?.read_u64()?;
-        let in_word = (1u64 << shift).min(depth.saturating_sub(i << shift));
-        out.extend(
-            (0..in_word.min(64))
-                .filter(|b| word >> b & 1 == 1)
-                .map(|b| (i << shift) + b),
-        );
-    }
-    Ok(out)
+    Ok(crate::sbitmap::Sbitmap::read(prog, &sb)?.set_bits())
 }
 
 /// A bio-based disk's in-flight counts: the per-CPU `disk_stats.in_flight[]` of its whole-disk

@@ -272,3 +272,18 @@ pub fn softirq_actions(prog: &Program) -> Result<Vec<u64>> {
         .map(|i| prog.read_u64(sym.addr + i * size + off))
         .collect()
 }
+
+/// The handler addresses of the x86_64 interrupt descriptor table (`idt_table`, 256
+/// `struct gate_struct`): each gate's `offset_low | offset_middle << 16 | offset_high << 32`.
+pub fn idt_handlers(prog: &Program) -> Result<Vec<u64>> {
+    let base = prog.symbol_address("idt_table")?;
+    let size = prog.types().size_of(prog.type_("struct gate_struct")?)?;
+    (0..256u64)
+        .map(|i| {
+            let g = prog.object("struct gate_struct", base + i * size)?;
+            Ok(g.member("offset_low")?.read_u64()?
+                | g.member("offset_middle")?.read_u64()? << 16
+                | g.member("offset_high")?.read_u64()? << 32)
+        })
+        .collect()
+}

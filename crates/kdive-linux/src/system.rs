@@ -314,3 +314,25 @@ mod tests {
         );
     }
 }
+
+/// The DMI (SMBIOS) strings the kernel kept (`dmi_ident[]`, indexed by `enum dmi_field`): each
+/// field's enumerator name and string (none when the firmware gave none), in the enum's order.
+/// `dmi_ident` has `DMI_STRING_MAX` entries.
+pub fn dmi_ident(prog: &Program) -> Result<Vec<(String, Option<String>)>> {
+    let base = prog.symbol_address("dmi_ident")?;
+    let ty = prog.type_("enum dmi_field")?;
+    let kdive_debuginfo::TypeKind::Enum { values, .. } = &prog.types().resolve(ty)?.1.kind else {
+        return Ok(Vec::new());
+    };
+    let max = values
+        .iter()
+        .find(|(n, _)| &**n == "DMI_STRING_MAX")
+        .map_or(0, |(_, v)| *v);
+    let mut out = Vec::new();
+    for (name, v) in values.iter().filter(|(_, v)| (0..max).contains(v)) {
+        let p = prog.read_u64(base + 8 * (*v as u64))?;
+        let text = (p != 0).then(|| prog.mem().read_cstr(p, 256)).transpose()?;
+        out.push((name.to_string(), text));
+    }
+    Ok(out)
+}

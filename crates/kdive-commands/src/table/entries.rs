@@ -5,8 +5,8 @@ use kdive_debuginfo::NameKind;
 use super::{example, Arg, Command, Flag};
 use crate::{
     alias, analyze, bpf, bt, dev, dis, eval, files, foreach, fuser, help, info, ipcs, irq, kmem,
-    list, log, mach, modules, mount, net, oops, print, ps, rd, runq, search, set, sig, structs,
-    swap, sym, sys, timer, tree, vm, vtop, waitq,
+    list, log, mach, modules, mount, net, oops, print, ps, rd, runq, rustfilt, sbitmapq, search,
+    set, sig, structs, swap, sym, sys, timer, tree, vm, vtop, waitq,
 };
 
 /// Every command, in alphabetical order.
@@ -537,13 +537,14 @@ pub static IRQ: Command = Command::new("irq", "IRQ descriptors and their actions
         Flag::letter('c', "with -s, only these CPUs").takes("CPU[,CPU...]"),
         Flag::letter('a', "the CPUs each IRQ may be delivered to"),
         Flag::letter('b', "the softirq vectors and their handlers"),
-        Flag::letter('d', "the interrupt descriptor table").not_yet(),
+        Flag::letter('d', "the interrupt descriptor table's handlers (x86_64)"),
         Flag::letter('u', "only the IRQs in use (those with a descriptor)"),
     ])
     .description(
         "Lists every IRQ number with its irq_desc, irq_chip and the irqaction handlers chained on \
      it, as crash's `irq` does without arguments. -s, -a and -b show, for the IRQs with \
-     handlers, the per-CPU counts, the affinity, or the softirq vectors instead.",
+     handlers, the per-CPU counts, the affinity, or the softirq vectors instead. -d lists the \
+     x86_64 interrupt descriptor table's 256 gates with their handlers' symbols.",
     )
     .examples(&[
         example("irq", "every IRQ"),
@@ -699,7 +700,7 @@ pub static LOG: Command = Command::new("log", "the kernel log", log::run)
             's',
             "the printk safe per-CPU buffers not yet flushed to the log (kernels 4.11 to 5.14)",
         ),
-        Flag::letter('R', "Rust symbol names demangled in the text").not_yet(),
+        Flag::letter('R', "Rust symbol names demangled in the text"),
     ])
     .description(
         "Prints the kernel's ring buffer in order, from the lockless printk ring buffer or the \
@@ -1154,23 +1155,68 @@ pub static RUNQ: Command = Command::new("runq", "each CPU's runqueue", runq::run
         example("runq -g -c 0", "CPU 0's queues by task group"),
     ]);
 
-pub static RUSTFILT: Command = Command::new("rustfilt", "demangle a Rust symbol name", |_, _| {
-    Err(RUSTFILT.refusal())
-})
-.instead("not implemented yet. `rustfilt` or `c++filt` on the host demangles a name kdive prints.");
+pub static RUSTFILT: Command = Command::new(
+    "rustfilt",
+    "demangle a Rust symbol name",
+    rustfilt::run,
+)
+.args(&[Arg::required(
+    "NAME",
+    "a mangled Rust symbol name (v0 `_R...` or legacy `_ZN...E`)",
+)
+.repeated()])
+.description(
+    "Prints each Rust symbol name readable, as crash's `rustfilt` does: paths joined by `::`, \
+         without the crate disambiguators and hashes. A name that is not Rust's (a legacy name \
+         needs Rust's `17h...` hash, else it is C++'s) is shown after `Not a rust symbol:`. \
+         `log -R` does the same for the names in the kernel log.",
+)
+.examples(&[example(
+    "rustfilt _RNvNtCshc5sK6KjdJJ_6kernel5print11call_printk",
+    "kernel::print::call_printk",
+)]);
 
-pub static SBITMAPQ: Command = Command::new("sbitmapq", "an sbitmap_queue's contents", |_, _| Err(SBITMAPQ.refusal()))
+pub static SBITMAPQ: Command = Command::new(
+    "sbitmapq",
+    "an sbitmap_queue's contents",
+    sbitmapq::run,
+)
 .flags(&[
-    Flag::letter('s', "the structure each bit indexes").takes("STRUCT").not_yet(),
-    Flag::letter('a', "the address of the array of those structures").takes("ADDR").not_yet(),
-    Flag::letter('p', "the array holds pointers").not_yet(),
-    Flag::letter('v', "show the structures").not_yet(),
-    Flag::letter('x', "integers in hexadecimal").not_yet(),
-    Flag::letter('d', "integers in decimal").not_yet(),
+    Flag::letter(
+        's',
+        "the structure each set bit indexes (STRUCT.MEMBER,... for members)",
+    )
+    .takes("STRUCT"),
+    Flag::letter('a', "the address of the array of those structures").takes("ADDR"),
+    Flag::letter('p', "the array holds pointers to the structures"),
+    Flag::letter('v', "show each structure, not only its address"),
+    Flag::letter('x', "with -v, integers in hexadecimal"),
+    Flag::letter('d', "with -v, integers in decimal"),
 ])
-.instead(
-    "not implemented yet. `struct sbitmap_queue ADDR` shows the structure, and `struct sbitmap ADDR` its bitmap's header.",
-);
+.args(&[Arg::required(
+    "ADDR",
+    "the address of a struct sbitmap_queue",
+)])
+.description(
+    "Shows an sbitmap_queue (the block layer's tag allocator: a disk's `blk_mq_tags` holds \
+         two) as crash does: its depth, the bits busy and cleared, the words, the per-CPU \
+         allocation hints, the wake batch and index, its 8 wait queues (`.wait_cnt` only where \
+         the kernel has it), then the bitmap's bytes. A wait queue is active when its list is \
+         not empty (crash compares its two pointers, which calls one waiter inactive), and busy \
+         counts each bit once (crash counts bits twice in words narrower than 64 bits).\n\n\
+         With -s STRUCT -a ARRAY, lists for each bit in use its index and the address of that \
+         element of the array (-p: an array of pointers); -v shows the structures.",
+)
+.examples(&[
+    example(
+        "sbitmapq ffff8c5bdbf63190",
+        "a tag bitmap: depth, busy tags, wait queues and the bits",
+    ),
+    example(
+        "sbitmapq -s request -a ffff8c5bc2494000 -p -v ffff8c5bdbf63190",
+        "the requests of the busy tags, through the tags' `rqs` array",
+    ),
+]);
 
 pub static SEARCH: Command = Command::new(
     "search",
@@ -1357,7 +1403,7 @@ pub static SYS: Command = Command::new("sys", "the system at the time of the dum
             'c',
             "the system call table (only the calls named or numbered by the arguments)",
         ),
-        Flag::letter('i', "the DMI (SMBIOS) identification").not_yet(),
+        Flag::letter('i', "the DMI (SMBIOS) identification"),
     ])
     .args(&[Arg::optional(
         "config [PATTERN]|NAME|NR",
@@ -1371,7 +1417,8 @@ pub static SYS: Command = Command::new("sys", "the system at the time of the dum
      the panic message.\n\n\
      -c lists the system call table with each handler's source file and line (with a \
      vmlinux). `sys config` prints the configuration the kernel carries (CONFIG_IKCONFIG), \
-     or only its lines that contain a pattern.",
+     or only its lines that contain a pattern. -i prints the DMI strings the kernel kept \
+     (`dmi_ident[]`), each under its `enum dmi_field` name.",
     )
     .examples(&[
         example("sys", "the system overview"),
