@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 const BLOCK_WORDS: usize = 8;
 /// Words per chunk: the unit counted on first need (262,144 pfns: 1 GiB of 4 KiB pages).
 const CHUNK_WORDS: usize = 4096;
+/// Chunks to count before a rank is worth spreading over the cores (64 GiB of memory map).
+const PARALLEL_CHUNKS: usize = 64;
 
 /// A bitmap over page frame numbers (bit `n` is bit `n % 8` of byte `n / 8`) whose bytes are
 /// given to each call (they live in the dump file), with the number of set bits before each
@@ -82,24 +84,52 @@ impl Bitmap {
         n < self.nbits && self.word(bytes, (n / 64) as usize) >> (n % 64) & 1 == 1
     }
 
-    /// Set bits before chunk `k`, counting the chunks before it that were not counted yet.
+    /// Set bits in chunk `k`. A whole chunk is counted over its bytes as they lie (a popcount
+    /// does not depend on byte order), the map's last chunk word by word.
+    fn chunk_count(&self, bytes: &[u8], k: usize) -> u64 {
+        let start = k * CHUNK_WORDS * 8;
+        let end = start + CHUNK_WORDS * 8;
+        match bytes.get(start..end) {
+            Some(whole) if (end as u64) * 8 <= self.nbits => {
+                self.scanned
+                    .fetch_add((end - start) as u64, Ordering::Relaxed);
+                whole
+                    .chunks_exact(8)
+                    .map(|b| {
+                        u64::from(u64::from_ne_bytes(b.try_into().unwrap_or([0; 8])).count_ones())
+                    })
+                    .sum()
+            }
+            _ => self
+                .chunk(bytes, k)
+                .map(|w| u64::from(w.count_ones()))
+                .sum(),
+        }
+    }
+
+    /// Set bits before chunk `k`, counting the chunks before it that were not counted yet
+    /// (on every core when they are many: a rank high in a huge memory map).
     fn chunk_rank(&self, bytes: &[u8], k: usize) -> u64 {
+        use rayon::prelude::*;
         if let Some(&r) = self.chunk_ranks.get(k).and_then(OnceLock::get) {
             return r;
         }
         // the nearest chunk below whose rank is known (chunk 0 starts at 0)
-        let mut j = (0..k)
+        let j = (0..k)
             .rev()
             .find(|&j| self.chunk_ranks[j].get().is_some())
             .unwrap_or(0);
         let mut r = *self.chunk_ranks[j].get_or_init(|| 0);
-        while j < k {
-            let n: u64 = self
-                .chunk(bytes, j)
-                .map(|w| u64::from(w.count_ones()))
-                .sum();
-            r = *self.chunk_ranks[j + 1].get_or_init(|| r + n);
-            j += 1;
+        let counts: Vec<u64> = if k - j >= PARALLEL_CHUNKS {
+            (j..k)
+                .into_par_iter()
+                .map(|c| self.chunk_count(bytes, c))
+                .collect()
+        } else {
+            (j..k).map(|c| self.chunk_count(bytes, c)).collect()
+        };
+        for (c, n) in (j..k).zip(counts) {
+            r = *self.chunk_ranks[c + 1].get_or_init(|| r + n);
         }
         r
     }
