@@ -138,7 +138,7 @@ impl Flags {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::{BT, PS, RD, SEARCH, SWAP};
+    use crate::table::{KMEM, PS, RD, SEARCH, SWAP};
 
     #[test]
     fn splits_and_quotes() {
@@ -192,9 +192,11 @@ mod tests {
 
     #[test]
     fn refusals() {
-        let e = Flags::parse(&BT, &words("-o")).unwrap_err().to_string();
+        let e = Flags::parse(&KMEM, &words("-m flags"))
+            .unwrap_err()
+            .to_string();
         assert!(
-            e.starts_with("bt: -o (") && e.contains("not implemented yet"),
+            e.starts_with("kmem: -m (") && e.contains("not implemented yet"),
             "{e}"
         );
         let e = Flags::parse(&SWAP, &words("extra"))

@@ -291,11 +291,32 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     Ok(Box::new(collect(s, args)?))
 }
 
+/// Whether crash's "old" backtrace method (`-o`, `-O`) means anything for this kernel. crash
+/// allows it on x86_64 only for kernels built with frame pointers, and there kdive's unwinder
+/// follows them already (or the vmlinux's CFI, which agrees): the backtraces are `bt`'s. A
+/// kernel that carries ORC tables was built to unwind by them, without frame pointers, so the
+/// method has no chain to follow and is refused, saying so. aarch64 kernels always keep frame
+/// records, which both of crash's arm64 methods and kdive's walk follow.
+fn old_method_applies(prog: &kdive_program::Program) -> Result<(), CommandError> {
+    let aarch64 = prog.dump().map(|d| d.meta().arch) == Some(kdive_dump::Arch::Aarch64);
+    if !aarch64 && prog.unwind_tables().kernel_table(prog).is_ok() {
+        return Err(CommandError::Unavailable(
+            "bt -o/-O: crash's old x86_64 method follows frame pointers, and this kernel was \
+             built without them: it carries ORC tables, which `bt` follows"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The result of `bt` with these arguments, for other commands (`analyze`).
 pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
     let f = Flags::parse(&table::BT, args)?;
     check_skip(&f)?;
     let prog = s.kernel()?;
+    if f.has('o') || f.has('O') {
+        old_method_applies(prog)?;
+    }
     let options = opts(&f);
     if f.has('v') {
         let tasks = s.tasks()?;

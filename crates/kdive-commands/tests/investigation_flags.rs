@@ -347,3 +347,48 @@ fn bt_p_is_the_panic_task_and_n_idle_leaves_out_idle_stacks() {
     }
     assert!(panics >= 4, "only {panics} fixtures with a panic task");
 }
+
+/// `bt -o`/`-O` (crash's old method: frame pointers on x86_64, permitted by crash only on
+/// kernels built with them): every x86_64 fixture kernel unwinds by ORC, so it is refused
+/// saying why; on aarch64, whose kernels always keep frame records, it is `bt`'s walk.
+#[test]
+fn bt_old_method_is_refused_on_orc_kernels_and_is_the_frame_record_walk_on_aarch64() {
+    if corpus_or_skip("bt_old_method_is_refused_on_orc_kernels").is_none() {
+        return;
+    }
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        // the kernel's own ORC table is there (the reason for the refusal)
+        assert!(
+            run(&s, "sym __start_orc_unwind_ip").is_ok(),
+            "{}: no ORC table",
+            fx.name
+        );
+        for cmd in ["bt -o", "bt -O", "bt -o -a"] {
+            let err = run(&s, cmd).err().unwrap().to_string();
+            assert!(
+                err.contains("ORC") && err.contains("frame pointers"),
+                "{}: {cmd}: {err}",
+                fx.name
+            );
+        }
+    }
+    let Some(corpus) = kdive_testdata::fixtures::corpus_arm64() else {
+        eprintln!("bt -o on aarch64: skipped, no aarch64 corpus");
+        return;
+    };
+    let mut checked = 0;
+    for e in std::fs::read_dir(&corpus).unwrap().flatten() {
+        let dump = e.path().join("vmcore.kdump-zlib");
+        if !dump.is_file() {
+            continue;
+        }
+        let s = Session::open(&dump).unwrap();
+        assert_eq!(
+            run(&s, "bt -o -a").unwrap().text(),
+            run(&s, "bt -a").unwrap().text()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 1);
+}

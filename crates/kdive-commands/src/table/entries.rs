@@ -230,10 +230,12 @@ pub static BT: Command = Command::new("bt", "kernel stack backtraces", bt::run)
         Flag::letter('S', "start the walk at this stack pointer").takes("SP"),
         Flag::letter(
             'o',
-            "crash's other unwinder; kdive has one (ORC, CFI, frame pointers)",
-        )
-        .not_yet(),
-        Flag::letter('O', "make -o the default; kdive has one unwinder").not_yet(),
+            "crash's old method: frame pointers (x86_64 kernels built with them), frame records (aarch64)",
+        ),
+        Flag::letter(
+            'O',
+            "the old method by default; kdive's one unwinder already follows frame pointers where the kernel has them",
+        ),
         Flag::letter(
             'p',
             "only the panic task's backtrace (the task running on panic_cpu)",

@@ -400,9 +400,8 @@ mod tests {
     fn synopsis_of_bt() {
         assert_eq!(
             BT.synopsis(),
-            "bt [-a|-t|-T|-f|-s|-x|-d|-l|-F|-r|-e|-E|-v|-g|-p] [-c CPUS] [-R REF] [-I IP] \
-             [-S SP] [-n idle] [PID|TASK ...]",
-            "-o and -O are not implemented and so not in the synopsis"
+            "bt [-a|-t|-T|-f|-s|-x|-d|-l|-F|-r|-e|-E|-v|-g|-o|-O|-p] [-c CPUS] [-R REF] \
+             [-I IP] [-S SP] [-n idle] [PID|TASK ...]"
         );
         assert_eq!(
             RD.synopsis(),
