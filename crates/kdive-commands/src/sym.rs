@@ -272,9 +272,51 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
                 .push(format!("sym: {w}: no symbol at this address"));
             continue;
         };
+        let (before, after) = if f.has('p') || f.has('n') {
+            match neighbours(prog, &sym) {
+                Some(n) => n,
+                None => {
+                    out.errors.push(format!(
+                        "sym: {w}: -p and -n list the kernel's own symbols; {} is a module's",
+                        sym.name
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            (None, None)
+        };
+        if let Some(b) = before.filter(|_| f.has('p')) {
+            out.symbols.push(SymRow::new(prog, &b, 0));
+        }
         out.symbols.push(SymRow::new(prog, &sym, offset));
+        if let Some(a) = after.filter(|_| f.has('n')) {
+            out.symbols.push(SymRow::new(prog, &a, 0));
+        }
     }
     Ok(Box::new(out))
+}
+
+/// The kernel symbols just before and just after `sym` in address order (`sym -p`, `sym -n`),
+/// as crash takes its sorted table's neighbouring entries; `None` for a module's symbol.
+fn neighbours(
+    prog: &kdive_program::Program,
+    sym: &kdive_debuginfo::Symbol,
+) -> Option<(
+    Option<kdive_debuginfo::Symbol>,
+    Option<kdive_debuginfo::Symbol>,
+)> {
+    if sym.module.is_some() {
+        return None;
+    }
+    let mut all = prog.symbols().kernel().all();
+    all.sort_by_key(|s| s.addr);
+    let at = all
+        .iter()
+        .position(|s| s.addr == sym.addr && s.name == sym.name)?;
+    let before = at.checked_sub(1).map(|i| all[i].clone());
+    let after = all.get(at + 1).cloned();
+    Some((before, after))
 }
 
 impl SymRow {

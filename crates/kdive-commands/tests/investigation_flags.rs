@@ -392,3 +392,59 @@ fn bt_old_method_is_refused_on_orc_kernels_and_is_the_frame_record_walk_on_aarch
     }
     assert!(checked >= 1);
 }
+
+/// `sym -p` / `sym -n`: the kernel symbols just before and after, as the vmlinux's own symbol
+/// table orders them (its text symbols by address; kallsyms in memory lists the same ones).
+#[test]
+fn sym_p_and_n_are_the_vmlinux_symbol_table_neighbours() {
+    use object::{Object, ObjectSymbol};
+    if corpus_or_skip("sym_p_and_n_are_the_vmlinux_symbol_table_neighbours").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let Some(vmlinux) = fx.vmlinux() else {
+            assert!(
+                std::env::var_os("KDIVE_REQUIRE_VMLINUX").is_none(),
+                "{}: no vmlinux",
+                fx.name
+            );
+            continue;
+        };
+        let bytes = std::fs::read(&vmlinux).unwrap();
+        let elf = object::File::parse(&*bytes).unwrap();
+        let mut text: Vec<(u64, String)> = elf
+            .symbols()
+            .filter(|s| s.kind() == object::SymbolKind::Text && s.size() > 0)
+            .filter_map(|s| Some((s.address(), s.name().ok()?.to_string())))
+            .collect();
+        text.sort();
+        let at = text
+            .iter()
+            .position(|(_, n)| n == "sysrq_handle_crash")
+            .unwrap();
+        let (prev, next) = (&text[at - 1], &text[at + 1]);
+        // only where the neighbours have an address of their own (no alias to order)
+        if text[at - 2].0 == prev.0 || text[at + 2].0 == next.0 {
+            continue;
+        }
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let j = run(&s, "sym -p -n sysrq_handle_crash").unwrap().json();
+        let names: Vec<&str> = j["symbols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            vec![prev.1.as_str(), "sysrq_handle_crash", next.1.as_str()],
+            "{}",
+            fx.name
+        );
+        checked += 1;
+    }
+    if std::env::var_os("KDIVE_REQUIRE_VMLINUX").is_some() {
+        assert!(checked >= 1, "no fixture compared");
+    }
+}

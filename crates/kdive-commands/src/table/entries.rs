@@ -1385,8 +1385,8 @@ pub static SYM: Command = Command::new(
     ),
     Flag::letter('q', "every symbol whose name contains STRING").takes("STRING"),
     Flag::letter('M', "every module symbol").not_yet(),
-    Flag::letter('p', "the symbol and the one before it").not_yet(),
-    Flag::letter('n', "the symbol and the one after it").not_yet(),
+    Flag::letter('p', "the symbol and the one before it"),
+    Flag::letter('n', "the symbol and the one after it"),
 ])
 .args(&[Arg::optional("ADDR|NAME", "a hexadecimal address or a symbol's name").repeated()])
 .description(
