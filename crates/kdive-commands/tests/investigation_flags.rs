@@ -4,21 +4,11 @@
 //! bytes, drgn's task list, or the same memory read another way.
 
 use std::os::unix::fs::FileExt;
-use std::path::Path;
 
 use kdive_commands::{run, Session};
 use kdive_testdata::{corpus_or_skip, fixtures};
 
-/// crash's output lines after its `crash> ...` echo, and the command.
-fn split_reference(text: &str) -> (String, Vec<String>) {
-    let mut lines = text.lines();
-    let cmd = lines
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("crash> ")
-        .to_string();
-    (cmd, lines.map(str::to_string).collect())
-}
+mod common;
 
 fn hex(v: &serde_json::Value) -> u64 {
     u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
@@ -29,22 +19,7 @@ fn raw_reverse_file_and_count_outputs_match_crash() {
     if corpus_or_skip("raw_reverse_file_and_count_outputs_match_crash").is_none() {
         return;
     }
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/crash-8.0.2");
-    let mut checked = 0;
-    for fx in fixtures() {
-        let Ok(entries) = std::fs::read_dir(data.join(&fx.name)) else {
-            continue;
-        };
-        let s = Session::open(&fx.reference_dump()).unwrap();
-        let mut names: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-        names.sort();
-        for path in names {
-            let (cmd, want) = split_reference(&std::fs::read_to_string(&path).unwrap());
-            let got = run(&s, &cmd).unwrap().text();
-            assert_eq!(got.lines().collect::<Vec<_>>(), want, "{}: {cmd}", fx.name);
-            checked += 1;
-        }
-    }
+    let checked = common::saved_crash_outputs_match("crash-8.0.2");
     assert!(checked >= 6, "only {checked} crash outputs compared");
 }
 

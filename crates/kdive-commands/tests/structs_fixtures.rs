@@ -2,21 +2,11 @@
 //! reference on every fixture, crash's whole-structure and definition outputs kept in
 //! `tests/data/crash-9.0.2/`, and member values against drgn's for every task.
 
-use std::path::Path;
-
 use kdive_commands::{run, Session};
 use kdive_testdata::{corpus_or_skip, fixtures};
 
-/// crash's output lines after its `crash> ...` echo, and the command.
-fn split_reference(text: &str) -> (String, Vec<String>) {
-    let mut lines = text.lines();
-    let cmd = lines
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("crash> ")
-        .to_string();
-    (cmd, lines.map(str::to_string).collect())
-}
+mod common;
+use common::split_reference;
 
 #[test]
 fn struct_members_match_crash_on_every_fixture() {
@@ -49,22 +39,7 @@ fn whole_structures_and_definitions_match_crash() {
     if corpus_or_skip("whole_structures_and_definitions_match_crash").is_none() {
         return;
     }
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/crash-9.0.2");
-    let mut checked = 0;
-    for fx in fixtures() {
-        let Ok(entries) = std::fs::read_dir(data.join(&fx.name)) else {
-            continue;
-        };
-        let s = Session::open(&fx.reference_dump()).unwrap();
-        let mut names: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-        names.sort();
-        for path in names {
-            let (cmd, want) = split_reference(&std::fs::read_to_string(&path).unwrap());
-            let got = run(&s, &cmd).unwrap().text();
-            assert_eq!(got.lines().collect::<Vec<_>>(), want, "{}: {cmd}", fx.name);
-            checked += 1;
-        }
-    }
+    let checked = common::saved_crash_outputs_match("crash-9.0.2");
     assert!(checked >= 10, "only {checked} crash outputs compared");
 }
 
