@@ -28,7 +28,7 @@ use header::{Fields, Header, SubHeader};
 use crate::flat::FlatFile;
 use crate::resident::BoundedMap;
 use crate::{
-    Arch, Codec, DumpError, DumpFormat, DumpMeta, FormatKind, PageState, PageStats, Result,
+    Arch, Codec, DumpError, DumpFormat, DumpMeta, Endian, FormatKind, PageState, PageStats, Result,
 };
 
 /// Size of `struct page_desc`.
@@ -114,11 +114,6 @@ impl Store {
             Store::Flat(_) => None,
         }
     }
-
-    /// Whether `offset..offset + len` lies inside the file.
-    fn contains(&self, offset: u64, len: u64) -> bool {
-        offset.checked_add(len).is_some_and(|end| end <= self.len())
-    }
 }
 
 /// Where the two bitmaps' bytes are: in the file (offsets), or copied out of a flattened file.
@@ -158,19 +153,58 @@ struct PageDesc {
 }
 
 impl PageDesc {
-    fn codec(&self) -> Codec {
+    /// A `struct page_desc` from its 24 bytes, in the byte order `BIG` says (a parameter of
+    /// the type, so a pass over the table does not ask the order per field).
+    #[inline(always)]
+    fn from_raw<const BIG: bool>(raw: &[u8]) -> PageDesc {
+        fn field<const N: usize, const BIG: bool>(raw: &[u8], at: usize) -> [u8; N] {
+            let mut b: [u8; N] = raw
+                .get(at..at + N)
+                .and_then(|s| s.try_into().ok())
+                .unwrap_or([0; N]);
+            if BIG {
+                b.reverse();
+            }
+            b
+        }
+        PageDesc {
+            offset: u64::from_le_bytes(field::<8, BIG>(raw, 0)),
+            size: u32::from_le_bytes(field::<4, BIG>(raw, 8)),
+            flags: u32::from_le_bytes(field::<4, BIG>(raw, 12)),
+        }
+    }
+
+    /// Whether the page's data lies within a file of `file_len` bytes: offset 0 marks pages an
+    /// incomplete dump lost.
+    #[inline(always)]
+    fn within(&self, file_len: u64) -> bool {
+        self.offset != 0
+            && self
+                .offset
+                .checked_add(u64::from(self.size))
+                .is_some_and(|end| end <= file_len)
+    }
+
+    /// The page's place in [`CODECS`]: the first compression flag set, in makedumpfile's order
+    /// of preference, else none.
+    #[inline(always)]
+    fn codec_slot(&self) -> usize {
         let f = self.flags;
         if f & header::COMPRESSED_ZLIB != 0 {
-            Codec::Zlib
+            1
         } else if f & header::COMPRESSED_LZO != 0 {
-            Codec::Lzo
+            2
         } else if f & header::COMPRESSED_SNAPPY != 0 {
-            Codec::Snappy
+            3
         } else if f & header::COMPRESSED_ZSTD != 0 {
-            Codec::Zstd
+            4
         } else {
-            Codec::None
+            0
         }
+    }
+
+    fn codec(&self) -> Codec {
+        CODECS[self.codec_slot()]
     }
 }
 
@@ -188,20 +222,30 @@ struct Census {
 }
 
 impl Census {
+    #[inline(always)]
     fn add(&mut self, index: u64, desc: Option<PageDesc>) {
         let Some(d) = desc else {
             self.lost += 1;
             self.first_lost.get_or_insert(index);
             return;
         };
-        if let Some(i) = CODECS.iter().position(|&c| c == d.codec()) {
-            self.codecs[i] += 1;
-        }
+        self.codecs[d.codec_slot()] += 1;
         match &mut self.lowest_data {
             Some((off, n)) if *off == d.offset => *n += 1,
             Some((off, _)) if *off < d.offset => {}
             _ => self.lowest_data = Some((d.offset, 1)),
         }
+    }
+
+    /// The census of the raw descriptors `table` from index `first`, in a file of `file_len`
+    /// bytes, in the byte order `BIG` says.
+    fn of_table<const BIG: bool>(first: u64, table: &[u8], file_len: u64) -> Census {
+        let mut c = Census::default();
+        for (i, raw) in table.chunks_exact(DESC_SIZE as usize).enumerate() {
+            let d = PageDesc::from_raw::<BIG>(raw);
+            c.add(first + i as u64, d.within(file_len).then_some(d));
+        }
+        c
     }
 
     /// The census of two disjoint parts of the table.
@@ -524,14 +568,9 @@ impl KdumpFile {
 
     /// One `struct page_desc` from its 24 bytes.
     fn parse_descriptor(&self, data: &[u8]) -> PageDesc {
-        let f = Fields {
-            data,
-            endian: self.header.endian,
-        };
-        PageDesc {
-            offset: f.u64(0),
-            size: f.u32(8),
-            flags: f.u32(12),
+        match self.header.endian {
+            Endian::Little => PageDesc::from_raw::<false>(data),
+            Endian::Big => PageDesc::from_raw::<true>(data),
         }
     }
 
@@ -549,8 +588,6 @@ impl KdumpFile {
 
     /// The census of the [`CENSUS_BATCH`] descriptors from index `first`.
     fn census_of(&self, first: u64) -> Census {
-        let mut c = Census::default();
-        let with_data = |d: PageDesc| self.has_data(&d).then_some(d);
         let n = CENSUS_BATCH.min(self.desc_count - first);
         let at = self.desc_base + first * DESC_SIZE;
         match self.store.slice("page descriptors", at, n * DESC_SIZE) {
@@ -559,22 +596,25 @@ impl KdumpFile {
                     m.note_read(at, n * DESC_SIZE);
                 }
                 self.descriptors_read.fetch_add(n, Ordering::Relaxed);
-                for (i, raw) in table.chunks_exact(DESC_SIZE as usize).enumerate() {
-                    c.add(first + i as u64, with_data(self.parse_descriptor(raw)));
+                let file_len = self.store.len();
+                match self.header.endian {
+                    Endian::Little => Census::of_table::<false>(first, &table, file_len),
+                    Endian::Big => Census::of_table::<true>(first, &table, file_len),
                 }
             }
             Err(_) => {
+                let mut c = Census::default();
                 for i in first..first + n {
-                    c.add(i, self.descriptor(i).and_then(with_data));
+                    c.add(i, self.descriptor(i).filter(|d| self.has_data(d)));
                 }
+                c
             }
         }
-        c
     }
 
     /// Whether a descriptor's data is there: offset 0 marks pages an incomplete dump lost.
     fn has_data(&self, d: &PageDesc) -> bool {
-        d.offset != 0 && self.store.contains(d.offset, u64::from(d.size))
+        d.within(self.store.len())
     }
 
     /// Truncation visible at the end of the descriptor table: missing descriptors, or data of
