@@ -66,6 +66,9 @@ pub struct FrontEnd<'s> {
     pub style: Style,
     /// The pager output to the terminal goes through (the prompt's, on a terminal).
     pub pager: Option<String>,
+    /// Whether what reading the kernel said has been printed: the kernel is read when a
+    /// command first needs it, and its notices come before that command's answer.
+    pub kernel_told: std::cell::Cell<bool>,
 }
 
 impl FrontEnd<'_> {
@@ -79,6 +82,7 @@ impl FrontEnd<'_> {
             self.session.refresh();
         }
         let result = kdive_commands::run(self.session, cmd);
+        self.tell_kernel();
         let write = |out: &mut dyn Write| match (&result, self.json) {
             (Ok(r), false) => r.write_text(&TextOptions::default(), out),
             (Ok(r), true) => envelope::write(out, cmd, Ok(r.as_ref())),
@@ -111,8 +115,26 @@ impl FrontEnd<'_> {
         }
     }
 
+    /// Prints what reading the kernel said (notices, why it could not be read), once, when it
+    /// has been read.
+    pub fn tell_kernel(&self) {
+        if self.kernel_told.get() || !self.session.kernel_known() {
+            return;
+        }
+        self.kernel_told.set(true);
+        for n in self.session.kernel_notices().unwrap_or_default() {
+            self.style.eprint_warning(n);
+        }
+        if let Some(why) = self.session.minimal_reason() {
+            self.style.eprint_warning(format!("minimal mode: {why}"));
+        }
+    }
+
     /// The interactive prompt, with line editing and history.
     pub fn interactive(&mut self) -> ExitCode {
+        // someone at a prompt asks about the kernel next: read it now, and say how it went
+        let _ = self.session.kernel();
+        self.tell_kernel();
         let editor = rustyline::Editor::<PromptHelper, rustyline::history::DefaultHistory>::new();
         let mut rl = match editor {
             Ok(mut rl) => {

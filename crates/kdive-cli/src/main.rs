@@ -145,11 +145,8 @@ fn main() -> ExitCode {
     if let Some(n) = cli.max_list_entries {
         session.walk_limit = n;
     }
-    for n in session.notices() {
+    for n in session.dump_notices() {
         style.eprint_warning(n);
-    }
-    if let Some(why) = session.minimal_reason() {
-        style.eprint_warning(format!("minimal mode: {why}"));
     }
     let mut fe = frontend::FrontEnd {
         session: &mut session,
@@ -157,6 +154,7 @@ fn main() -> ExitCode {
         json: cli.json,
         style,
         pager: None,
+        kernel_told: std::cell::Cell::new(false),
     };
     if cli.commands.is_empty() {
         let pager = (!cli.no_pager && std::io::stdout().is_terminal())
@@ -164,6 +162,8 @@ fn main() -> ExitCode {
             .flatten();
         return frontend::FrontEnd { pager, ..fe }.interactive();
     }
+    // read at open (debug files given): said before any answer
+    fe.tell_kernel();
     let worst = cli.commands.iter().map(|c| fe.execute(c)).max();
     let _ = std::io::stdout().flush();
     worst.unwrap_or(status::Status::Complete).into()

@@ -65,7 +65,8 @@ pub struct Info {
     pub prstatus: Vec<CpuNote>,
     pub qemu_cpu_states: usize,
     pub zero_excluded: bool,
-    /// Why the kernel could not be read (minimal mode), or null.
+    /// Why the kernel cannot be read (minimal mode), or null: known without reading it
+    /// (`--minimal`, no VMCOREINFO) or from a command that read it.
     pub minimal: Option<String>,
     /// One line: complete, incomplete, truncated...
     pub verdict: String,
@@ -82,7 +83,7 @@ pub struct InfoOptions {
 /// Runs `info`.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse(&table::INFO, args)?;
-    let mut info = collect(s.dump(), s.minimal_reason().as_deref());
+    let mut info = collect(s.dump(), s.minimal_reason_known().as_deref());
     info.options.verbose = f.has('v');
     Ok(Box::new(info))
 }

@@ -8,7 +8,7 @@ use kdive_dump::Dump;
 use kdive_linux::printk::vmcoreinfo::{printk_program, VmcoreinfoLogError};
 use kdive_linux::printk::Log;
 use kdive_linux::task::{CpuTasks, TaskInfo, TaskList};
-use kdive_linux::{NoKernel, Notice, OpenError, OpenOptions, Opened};
+use kdive_linux::{DumpOpened, NoKernel, Notice, OpenError, OpenOptions, Opened};
 use kdive_program::{Program, ProgramError};
 
 use crate::CommandError;
@@ -19,10 +19,17 @@ pub struct Tasks {
     pub infos: Vec<TaskInfo>,
 }
 
+/// The kernel, or why it could not be read, and what is worth saying about reading it.
+type KernelRead = (Result<Program, Arc<NoKernel>>, Vec<Notice>);
+
 /// An opened dump and its kernel, with what commands computed once (tasks, the log).
 pub struct Session {
     dump: Arc<Dump>,
-    kernel: Result<Program, Arc<NoKernel>>,
+    /// The kernel, read when a command first needs it: a question about the dump file alone
+    /// (`info`, `rd -p`) costs no page tables, kallsyms or BTF.
+    kernel: OnceLock<KernelRead>,
+    /// What reading the kernel needs, until it is read.
+    opening: Option<DumpOpened>,
     /// A program that knows only what VMCOREINFO says about the printk ring buffer, for `log`
     /// without a kernel view; built on first use.
     log_kernel: OnceLock<Result<Program, Arc<VmcoreinfoLogError>>>,
@@ -43,11 +50,29 @@ pub struct Session {
 impl Session {
     /// A session over a dump opened by [`kdive_linux::open()`].
     pub fn new(opened: Opened) -> Session {
+        let kernel = OnceLock::from((opened.kernel.map_err(Arc::new), Vec::new()));
+        Session::with(opened.dump, kernel, None, opened.notices)
+    }
+
+    /// A session over a dump opened by [`kdive_linux::open_dump()`], whose kernel is read when
+    /// a command first needs it.
+    pub fn lazy(mut opened: DumpOpened) -> Session {
+        let notices = std::mem::take(&mut opened.notices);
+        Session::with(opened.dump.clone(), OnceLock::new(), Some(opened), notices)
+    }
+
+    fn with(
+        dump: Arc<Dump>,
+        kernel: OnceLock<KernelRead>,
+        opening: Option<DumpOpened>,
+        notices: Vec<Notice>,
+    ) -> Session {
         Session {
-            dump: opened.dump,
-            kernel: opened.kernel.map_err(Arc::new),
+            dump,
+            kernel,
+            opening,
             log_kernel: OnceLock::new(),
-            notices: opened.notices,
+            notices,
             walk_limit: kdive_linux::DEFAULT_WALK_LIMIT,
             tasks: OnceLock::new(),
             cpu_tasks: OnceLock::new(),
@@ -63,15 +88,55 @@ impl Session {
         Self::open_with(&[path], &OpenOptions::default())
     }
 
-    /// Opens a dump from one file or the parts of a split set, with debug files, through
-    /// [`kdive_linux::open()`].
+    /// Opens a dump from one file or the parts of a split set, with debug files, as
+    /// [`kdive_linux::open()`] does. The kernel is read when a command first needs it, except
+    /// with debug files given: checking them against the dump is part of opening.
     pub fn open_with(paths: &[impl AsRef<Path>], opts: &OpenOptions) -> Result<Session, OpenError> {
-        Ok(Session::new(kdive_linux::open(paths, opts)?))
+        let opened = kdive_linux::open_dump(paths, opts)?;
+        let read = if opened.debug_files_given() {
+            let (kernel, notices) = opened.read_kernel().map_err(OpenError::DebugFile)?;
+            Some((kernel.map_err(Arc::new), notices))
+        } else {
+            None
+        };
+        let session = Session::lazy(opened);
+        if let Some(read) = read {
+            let _ = session.kernel.set(read);
+        }
+        Ok(session)
+    }
+
+    /// The kernel (or why not) with what reading it said, read now if it was not yet.
+    fn kernel_read(&self) -> &KernelRead {
+        self.kernel.get_or_init(|| match &self.opening {
+            Some(o) => match o.read_kernel() {
+                Ok((kernel, notices)) => (kernel.map_err(Arc::new), notices),
+                // only a debug file given fails the read, and those are read at open
+                Err(e) => (Err(Arc::new(NoKernel::Program(e))), Vec::new()),
+            },
+            // a session made by `new` is given its kernel
+            None => (Err(Arc::new(NoKernel::Minimal)), Vec::new()),
+        })
+    }
+
+    /// What opening the dump itself said (the kernel's notices come when it is read).
+    pub fn dump_notices(&self) -> &[Notice] {
+        &self.notices
+    }
+
+    /// What reading the kernel said, once it has been read (`None` before: nothing asked).
+    pub fn kernel_notices(&self) -> Option<&[Notice]> {
+        self.kernel.get().map(|(_, n)| &n[..])
+    }
+
+    /// Whether the kernel has been read (or found unreadable) yet.
+    pub fn kernel_known(&self) -> bool {
+        self.kernel.get().is_some()
     }
 
     /// The kernel, for attaching a debug file at `path`; an error naming the file without one.
     fn kernel_for(&self, path: &Path) -> Result<&Program, CommandError> {
-        self.kernel.as_ref().map_err(|why| {
+        self.kernel_read().0.as_ref().map_err(|why| {
             CommandError::Unavailable(format!(
                 "{}: not used, the kernel is not read ({why})",
                 path.display()
@@ -93,9 +158,13 @@ impl Session {
             .map_err(CommandError::DebugFile)
     }
 
-    /// Things worth saying about how the dump was opened (one line each).
-    pub fn notices(&self) -> &[Notice] {
-        &self.notices
+    /// Things worth saying about how the dump was opened (one line each), with what reading
+    /// the kernel said once it has been read.
+    pub fn notices(&self) -> Vec<&Notice> {
+        self.notices
+            .iter()
+            .chain(self.kernel_notices().into_iter().flatten())
+            .collect()
     }
 
     /// The dump.
@@ -110,19 +179,29 @@ impl Session {
 
     /// The kernel, or why it could not be read from this dump.
     pub fn kernel(&self) -> Result<&Program, CommandError> {
-        self.kernel
+        self.kernel_read()
+            .0
             .as_ref()
             .map_err(|why| CommandError::NoKernel(why.clone()))
     }
 
     /// Why the kernel could not be read (minimal mode), if so.
     pub fn no_kernel(&self) -> Option<&NoKernel> {
-        self.kernel.as_ref().err().map(|e| &**e)
+        self.kernel_read().0.as_ref().err().map(|e| &**e)
     }
 
     /// Why the kernel could not be read (minimal mode), in words, if so.
     pub fn minimal_reason(&self) -> Option<String> {
         self.no_kernel().map(NoKernel::to_string)
+    }
+
+    /// Why the kernel cannot be read, in words, as far as is known without reading it: a
+    /// question about the dump file alone does not read the kernel to say it could not.
+    pub fn minimal_reason_known(&self) -> Option<String> {
+        match (self.kernel_known(), &self.opening) {
+            (false, Some(o)) => o.kernel_refused().map(|why| why.to_string()),
+            _ => self.minimal_reason(),
+        }
     }
 
     /// All tasks, found and read on first use.
@@ -180,7 +259,7 @@ impl Session {
     /// The program `log` reads: the kernel, or in minimal mode one that knows only what
     /// VMCOREINFO says about the printk ring buffer.
     pub fn log_program(&self) -> Result<&Program, CommandError> {
-        let Err(why) = &self.kernel else {
+        let Err(why) = &self.kernel_read().0 else {
             return self.kernel();
         };
         self.log_kernel
@@ -218,7 +297,8 @@ impl Session {
         }
         self.tasks = OnceLock::new();
         self.log = OnceLock::new();
-        match self.kernel.as_ref().ok().and_then(Program::kernel_memory) {
+        let kernel = self.kernel.get().and_then(|(k, _)| k.as_ref().ok());
+        match kernel.and_then(Program::kernel_memory) {
             Some(m) => m.forget_cached(),
             None => self.dump.forget_cached(),
         }

@@ -47,7 +47,7 @@ pub mod vmstat;
 pub mod wait;
 pub mod xarray;
 
-pub use open::{open, NoKernel, Notice, OpenError, OpenOptions, Opened};
+pub use open::{open, open_dump, DumpOpened, NoKernel, Notice, OpenError, OpenOptions, Opened};
 
 /// Default bound on list and tree walks (`--max-list-entries` changes it).
 pub const DEFAULT_WALK_LIMIT: usize = 1 << 20;

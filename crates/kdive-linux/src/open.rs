@@ -137,6 +137,32 @@ pub enum OpenError {
 /// against the dump: a file of another build is an error, never a source of wrong answers.
 /// crash's `VMLINUX VMCORE` order works too.
 pub fn open(paths: &[impl AsRef<Path>], opts: &OpenOptions) -> Result<Opened, OpenError> {
+    let dump = open_dump(paths, opts)?;
+    let (kernel, mut notices) = dump.read_kernel().map_err(OpenError::DebugFile)?;
+    let mut said = dump.notices;
+    said.append(&mut notices);
+    Ok(Opened {
+        dump: dump.dump,
+        kernel,
+        notices: said,
+    })
+}
+
+/// A dump opened whose kernel is not read yet: [`open`]'s first half, for a front end that
+/// reads the kernel only when a question needs it ([`DumpOpened::read_kernel`]), so a question
+/// about the dump file alone (its format, page counts) costs no page tables, kallsyms or BTF.
+pub struct DumpOpened {
+    pub dump: Arc<Dump>,
+    /// Things worth saying about the dump itself (the kernel's come with it).
+    pub notices: Vec<Notice>,
+    debug_files: Vec<PathBuf>,
+    /// The directory of the dump's first file (module files may lie beside it).
+    dump_dir: Option<PathBuf>,
+    opts: OpenOptions,
+}
+
+/// Opens the dump among `paths` as [`open`] does, without reading its kernel.
+pub fn open_dump(paths: &[impl AsRef<Path>], opts: &OpenOptions) -> Result<DumpOpened, OpenError> {
     let (dumps, debug_files) = classify(paths)?;
     let mut dump = Dump::open_set(&dumps)?;
     dump.set_zero_excluded(opts.zero_excluded);
@@ -147,50 +173,83 @@ pub fn open(paths: &[impl AsRef<Path>], opts: &OpenOptions) -> Result<Opened, Op
     for &(start, end) in dump.missing() {
         notices.push(Notice::SplitPartMissing { start, end });
     }
-    let dump = Arc::new(dump);
-    let vmlinux_given = debug_files.iter().any(|f| !is_module_file(f));
-    let found = if vmlinux_given || opts.minimal {
-        Vec::new()
-    } else {
-        find_vmlinux(&opts.debug_search, &dump, &mut notices)
-    };
-    let vmlinux_known = vmlinux_given || !found.is_empty();
-    let kernel = if opts.minimal {
-        Err(NoKernel::Minimal)
-    } else if dump.vmcoreinfo().is_none() {
-        Err(NoKernel::NoVmcoreinfo)
-    } else {
-        match kernel(dump.clone()) {
-            // a kernel built without BTF: its vmlinux, attached below, types it
-            Err(ProgramError::Open(KernelOpenError::NoBtf(_))) if vmlinux_known => {
-                kernel_without_btf(dump.clone())
-            }
-            k => k,
-        }
-        .map_err(NoKernel::from)
-    };
-    match &kernel {
-        Ok(prog) => {
-            attach_debug_files(prog, &debug_files, &mut notices)?;
-            attach_found_vmlinux(prog, &found, &mut notices);
-            let mut search = opts.debug_search.clone();
-            if opts.module_files_beside_dump {
-                if let Some(dir) = dumps.first().and_then(|p| p.parent()) {
-                    search.dirs.insert(0, dir.to_path_buf());
-                }
-            }
-            attach_module_files(prog, &dump, &search, &mut notices);
-        }
-        Err(why) if !debug_files.is_empty() => {
-            notices.push(Notice::DebugFilesUnused(why.to_string()));
-        }
-        Err(_) => {}
-    }
-    Ok(Opened {
-        dump,
-        kernel,
+    Ok(DumpOpened {
+        dump: Arc::new(dump),
         notices,
+        debug_files,
+        dump_dir: dumps
+            .first()
+            .and_then(|p| p.parent())
+            .map(Path::to_path_buf),
+        opts: opts.clone(),
     })
+}
+
+impl DumpOpened {
+    /// Whether debug files were given with the dump: their check against it is part of
+    /// opening (a file of another build fails the open), so their kernel is read at once.
+    pub fn debug_files_given(&self) -> bool {
+        !self.debug_files.is_empty()
+    }
+
+    /// Why the kernel will not be read, when that is known without reading it: `--minimal`,
+    /// or a dump without VMCOREINFO.
+    pub fn kernel_refused(&self) -> Option<NoKernel> {
+        if self.opts.minimal {
+            Some(NoKernel::Minimal)
+        } else if self.dump.vmcoreinfo().is_none() {
+            Some(NoKernel::NoVmcoreinfo)
+        } else {
+            None
+        }
+    }
+
+    /// The kernel in the dump from the dump alone (page tables, kallsyms, BTF; modules attached
+    /// when first needed; a kernel built without BTF opens when its vmlinux is given or found,
+    /// for types), with the debug files given checked and attached, those of loaded modules
+    /// beside the dump, and those the search finds; and what is worth saying about it. Fails
+    /// only for a debug file given that is not this dump's.
+    pub fn read_kernel(&self) -> Result<(Result<Program, NoKernel>, Vec<Notice>), ProgramError> {
+        let (dump, opts, debug_files) = (&self.dump, &self.opts, &self.debug_files);
+        let mut notices = Vec::new();
+        let vmlinux_given = debug_files.iter().any(|f| !is_module_file(f));
+        let found = if vmlinux_given || opts.minimal {
+            Vec::new()
+        } else {
+            find_vmlinux(&opts.debug_search, dump, &mut notices)
+        };
+        let vmlinux_known = vmlinux_given || !found.is_empty();
+        let kernel = if let Some(why) = self.kernel_refused() {
+            Err(why)
+        } else {
+            match kernel(dump.clone()) {
+                // a kernel built without BTF: its vmlinux, attached below, types it
+                Err(ProgramError::Open(KernelOpenError::NoBtf(_))) if vmlinux_known => {
+                    kernel_without_btf(dump.clone())
+                }
+                k => k,
+            }
+            .map_err(NoKernel::from)
+        };
+        match &kernel {
+            Ok(prog) => {
+                attach_debug_files(prog, debug_files, &mut notices)?;
+                attach_found_vmlinux(prog, &found, &mut notices);
+                let mut search = opts.debug_search.clone();
+                if opts.module_files_beside_dump {
+                    if let Some(dir) = &self.dump_dir {
+                        search.dirs.insert(0, dir.clone());
+                    }
+                }
+                attach_module_files(prog, dump, &search, &mut notices);
+            }
+            Err(why) if !debug_files.is_empty() => {
+                notices.push(Notice::DebugFilesUnused(why.to_string()));
+            }
+            Err(_) => {}
+        }
+        Ok((kernel, notices))
+    }
 }
 
 /// The kernel in `dump`, from the dump alone, its modules attached when first needed.
@@ -242,14 +301,14 @@ fn attach_debug_files(
     prog: &Program,
     files: &[PathBuf],
     notices: &mut Vec<Notice>,
-) -> Result<(), OpenError> {
+) -> Result<(), ProgramError> {
     for f in files {
         if is_module_file(f) {
-            attach_module_debug(prog, f).map_err(OpenError::DebugFile)?;
+            attach_module_debug(prog, f)?;
         } else if prog.debug().is_some() {
             notices.push(Notice::ExtraVmlinux(f.clone()));
         } else {
-            prog.attach_vmlinux(f).map_err(OpenError::DebugFile)?;
+            prog.attach_vmlinux(f)?;
         }
     }
     Ok(())
