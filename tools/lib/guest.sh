@@ -21,3 +21,14 @@ install_libs() {
     done
   done
 }
+
+# guest_accel: sets `accel` and `cpu` for QEMU — KVM where the host offers it, else TCG with one
+# host thread for every vCPU: the guest kernel patching its own code (static keys, text_poke)
+# while another vCPU runs it can trap under multi-threaded TCG on a loaded host. Guests booted
+# under TCG also want `no_timer_check` (GUEST_APPEND) on their command line: a slow emulated
+# timer can fail the kernel's check and stop the boot.
+GUEST_APPEND="console=ttyS0,115200 panic=-1 quiet no_timer_check"
+guest_accel() {
+  accel=tcg,thread=single cpu=max,la57=off
+  if [ -w /dev/kvm ] && grep -qE 'vmx|svm' /proc/cpuinfo; then accel=kvm cpu=host; fi
+}
