@@ -86,8 +86,8 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         return safe_buffers(s, f.has('m'));
     }
     let log = s.log()?;
-    let prog = s.log_program()?;
     let (time, boot_secs) = if f.has('T') {
+        let prog = s.log_program()?;
         let c = kdive_linux::system::clocks(prog).map_err(|e| CommandError::Program {
             cmd: "log -T",
             source: e,
@@ -105,7 +105,10 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         time,
         boot_secs,
         level: f.has('m'),
-        caller_width: f.has('c').then(|| crash_caller_width(prog)),
+        caller_width: match f.has('c') {
+            true => Some(crash_caller_width(s.log_program()?)),
+            false => None,
+        },
         dict: f.has('d'),
         rust_demangled: f.has('R'),
     };

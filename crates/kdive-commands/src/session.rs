@@ -262,25 +262,40 @@ impl Session {
         let Err(why) = &self.kernel_read().0 else {
             return self.kernel();
         };
+        self.printk_program().map_err(|e| CommandError::NoLog {
+            kernel: why.clone(),
+            log: e.clone(),
+        })
+    }
+
+    /// The program that knows only what VMCOREINFO says about the printk ring buffer.
+    fn printk_program(&self) -> Result<&Program, &Arc<VmcoreinfoLogError>> {
         self.log_kernel
             .get_or_init(|| printk_program(self.dump.clone()).map_err(Arc::new))
             .as_ref()
-            .map_err(|e| CommandError::NoLog {
-                kernel: why.clone(),
-                log: e.clone(),
-            })
     }
 
-    /// The kernel log, read on first use.
+    /// The kernel log, read on first use. Before the kernel is read it is read through what
+    /// VMCOREINFO says of the ring buffer, the same records without kallsyms and BTF (a quarter
+    /// of the time of `log` as a first command); through the kernel when that fails.
     pub fn log(&self) -> Result<&Log, CommandError> {
-        let prog = self.log_program()?;
-        self.log
-            .get_or_init(|| kdive_linux::printk::read_log(prog).map_err(Arc::new))
-            .as_ref()
-            .map_err(|e| CommandError::Shared {
-                context: "cannot read the kernel log",
-                source: e.clone(),
-            })
+        let read = |prog| kdive_linux::printk::read_log(prog).map_err(Arc::new);
+        if self.log.get().is_none() && !self.kernel_known() {
+            if let Some(log) = self.printk_program().ok().and_then(|p| read(p).ok()) {
+                let _ = self.log.set(Ok(log));
+            }
+        }
+        let log = match self.log.get() {
+            Some(log) => log,
+            None => {
+                let prog = self.log_program()?;
+                self.log.get_or_init(|| read(prog))
+            }
+        };
+        log.as_ref().map_err(|e| CommandError::Shared {
+            context: "cannot read the kernel log",
+            source: e.clone(),
+        })
     }
 
     /// Whether the kernel is the running one (`/proc/kcore`): no panic, memory changing
@@ -298,10 +313,15 @@ impl Session {
         self.tasks = OnceLock::new();
         self.log = OnceLock::new();
         let kernel = self.kernel.get().and_then(|(k, _)| k.as_ref().ok());
-        match kernel.and_then(Program::kernel_memory) {
-            Some(m) => m.forget_cached(),
-            None => self.dump.forget_cached(),
+        let printk = self.log_kernel.get().and_then(|p| p.as_ref().ok());
+        for m in [kernel, printk]
+            .into_iter()
+            .flatten()
+            .filter_map(Program::kernel_memory)
+        {
+            m.forget_cached();
         }
+        self.dump.forget_cached();
     }
 
     /// The task chosen with `set`, if any.
