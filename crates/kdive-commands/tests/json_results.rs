@@ -119,6 +119,8 @@ fn commands(fx: &Fixture, raw_file: &str) -> Vec<String> {
         "eval -b 0x55",
         "ascii 62696c2f7273752f",
         "struct task_struct.pid,comm init_task",
+        "struct -p task_struct.mm,files,comm init_task",
+        "struct -p file_operations tty_fops",
         "union bpf_attr",
         "*list_head init_task",
         "task_struct init_task",

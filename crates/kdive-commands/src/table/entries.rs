@@ -54,7 +54,11 @@ const STRUCT_FLAGS: &[Flag] = &[
         "ADDR is an offset in the dump file (its bytes as stored)",
     ),
     Flag::letter('u', "ADDR is a user address of the current context"),
-    Flag::letter('p', "follow pointer members and show what they point at").not_yet(),
+    Flag::letter(
+        'p',
+        "follow each pointer member one step: its declaration, then -> and what it points at \
+         (NULL, the symbol there, the string, or the target's contents)",
+    ),
     Flag::letter(
         'c',
         "show this many structures; negative: those that end with the one at ADDR",

@@ -1,12 +1,12 @@
 //! `struct`, `union`, `*`, `task` and `whatis`: kernel data through its types, printed as crash
 //! prints it (gdb's pretty format for values, `ptype`'s for definitions).
 //!
-//! - `struct NAME[.member[,member...]] [-o] [-x|-d] [-r] [-u|-f] [-l OFFSET] [-c COUNT]
+//! - `struct NAME[.member[,member...]] [-o] [-x|-d] [-r] [-p] [-u|-f] [-l OFFSET] [-c COUNT]
 //!   [ADDRESS|SYMBOL [COUNT]]`: without an address the definition and `SIZE:`; with one, the
 //!   contents (or the named members) of COUNT consecutive structures (a negative COUNT: the
 //!   structures that end with the one at ADDRESS), or with `-r` their bytes as `rd` shows them.
 //!   `-l` says ADDRESS points at a member; `-u` reads the current context's user memory, `-f`
-//!   the dump file at an offset.
+//!   the dump file at an offset; `-p` follows pointer members ([`deref`]).
 //! - `task [-R member[,member...]] [-x|-d] [PID|TASK ...]`: the `task_struct` of tasks (the
 //!   current one by default).
 //! - `whatis NAME`: the definition of a struct, union, enum or typedef (variables, functions
@@ -26,6 +26,9 @@ use crate::table;
 use crate::tasks::tasks_named;
 use crate::{CommandError, Report, Session, TextOptions};
 
+pub mod deref;
+pub use deref::{Dereference, PointerKind, Target};
+
 /// Most structures one `struct ... COUNT` prints.
 const MAX_COUNT: u64 = 4096;
 /// Most bytes `struct -r` shows of one structure.
@@ -38,6 +41,9 @@ pub struct MemberValue {
     #[serde(rename = "type")]
     pub type_name: String,
     pub value: String,
+    /// `-p`: the pointer followed (then shown instead of `name = value`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deref: Option<Dereference>,
 }
 
 /// One structure's contents.
@@ -61,13 +67,20 @@ impl StructValue {
     pub fn write_body(&self, out: &mut dyn Write) -> io::Result<()> {
         if self.selected {
             for m in &self.members {
-                writeln!(out, "  {} = {},", m.name.as_deref().unwrap_or(""), m.value)?;
+                match &m.deref {
+                    Some(d) => d.write(out)?,
+                    None => writeln!(out, "  {} = {},", m.name.as_deref().unwrap_or(""), m.value)?,
+                }
             }
             return Ok(());
         }
         writeln!(out, "{} {{", self.type_name)?;
         let n = self.members.len();
         for (i, m) in self.members.iter().enumerate() {
+            if let Some(d) = &m.deref {
+                d.write(out)?;
+                continue;
+            }
             out.write_all(b"  ")?;
             if let Some(name) = &m.name {
                 write!(out, "{name} = ")?;
@@ -173,9 +186,9 @@ pub fn run(
         _ => StructMemory::Kernel,
     };
     let Some(at) = words.next() else {
-        if f.has('c') || f.has('r') || f.has('l') || memory != StructMemory::Kernel {
+        if f.has('c') || f.has('r') || f.has('l') || f.has('p') || memory != StructMemory::Kernel {
             return Err(CommandError::Usage(format!(
-                "{cmd}: -c, -r, -l, -u and -f need an address"
+                "{cmd}: -c, -r, -l, -p, -u and -f need an address"
             )));
         }
         return Ok(Box::new(definition_report(
@@ -242,10 +255,12 @@ pub fn run(
         let mut structs = Vec::new();
         for &at in &starts {
             let obj = Object::reference(prog, ty, at);
-            structs.push(
-                struct_value(&obj, members.as_deref(), opts, None)
-                    .map_err(|e| program_error(cmd, e))?,
-            );
+            let mut value = struct_value(&obj, members.as_deref(), opts, None)
+                .map_err(|e| program_error(cmd, e))?;
+            if f.has('p') {
+                deref::follow_pointers(&obj, &mut value, members.as_deref(), opts);
+            }
+            structs.push(value);
         }
         Ok(StructReport::Values { structs, memory })
     };
@@ -470,9 +485,11 @@ pub(crate) fn struct_value(
             for path in names {
                 let m = obj.member(path)?;
                 out.push(MemberValue {
-                    name: Some(path.rsplit('.').next().unwrap_or(path).to_string()),
+                    // crash names a nested member by its whole path (`se.on_rq = 0,`)
+                    name: Some(path.to_string()),
                     type_name: m.type_name(),
                     value: format_value_in(&m, opts, 2, &budget)?,
+                    deref: None,
                 });
             }
         }
@@ -488,6 +505,7 @@ pub(crate) fn struct_value(
                     type_name: field.type_name(),
                     value: format_value_in(&field, opts, 2, &budget)
                         .unwrap_or_else(|e| format!("<error: {e}>")),
+                    deref: None,
                 });
             }
         }
