@@ -127,6 +127,7 @@ fn commands(fx: &Fixture, raw_file: &str) -> Vec<String> {
         "task",
         "task -R pid,comm 1",
         "whatis list_head",
+        "whatis -r 256-512 -m task_struct",
         "analyze",
         "set",
         "set 1",

@@ -168,7 +168,7 @@ fn dereference(
     }
     let (_, target_type) = types.resolve(pointee).ok()?;
     // what the declaration spells before its `*`: a typedef of a char is no `char *`
-    let direct = unqualified(prog, pointee)?;
+    let (_, direct) = super::unqualified(types, pointee)?;
     let kind = match &direct.kind {
         _ if typedef => PointerKind::Object,
         TypeKind::Function { .. } => PointerKind::Function,
@@ -228,17 +228,4 @@ fn dereference(
         kind,
         target,
     })
-}
-
-/// The type `ty` without its qualifiers (`const`, `volatile`).
-fn unqualified(prog: &Program, ty: TypeId) -> Option<std::sync::Arc<kdive_debuginfo::Type>> {
-    let mut id = ty;
-    for _ in 0..8 {
-        let t = prog.types().get(id).ok()?;
-        match t.kind {
-            TypeKind::Qualified { target, .. } => id = target,
-            _ => return Some(t),
-        }
-    }
-    None
 }

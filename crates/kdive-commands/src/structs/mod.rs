@@ -27,7 +27,9 @@ use crate::tasks::tasks_named;
 use crate::{CommandError, Report, Session, TextOptions};
 
 pub mod deref;
+pub mod type_search;
 pub use deref::{Dereference, PointerKind, Target};
+pub use type_search::FoundType;
 
 /// Most structures one `struct ... COUNT` prints.
 const MAX_COUNT: u64 = 4096;
@@ -113,6 +115,14 @@ pub enum StructReport {
     Definition {
         text: String,
         size: Option<u64>,
+    },
+    /// `whatis -r`/`-m`: the named types of those sizes, or holding such a member.
+    Search {
+        /// `-r`: the smallest and largest size asked for (the same for one size).
+        sizes: Option<(u64, u64)>,
+        /// `-m`: what the member's type name contains.
+        member: Option<String>,
+        types: Vec<FoundType>,
     },
 }
 
@@ -403,6 +413,9 @@ pub fn run_task(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Command
 pub fn run_whatis(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse(&table::WHATIS, args)?;
     let prog = s.kernel()?;
+    if f.has('r') || f.has('m') {
+        return whatis_search(prog, &f);
+    }
     let name = f.positional.join(" ");
     if name.is_empty() {
         return Err(CommandError::Usage("whatis: which type?".into()));
@@ -418,6 +431,52 @@ pub fn run_whatis(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Comma
         Some(ty) => Ok(Box::new(definition_report(prog, ty, None, f.has('o'))?)),
         None => Ok(Box::new(crate::print::whatis(prog, &name)?)),
     }
+}
+
+/// `whatis -r SIZE|LOW-HIGH` and/or `-m TYPE`.
+fn whatis_search(prog: &Program, f: &Flags) -> Result<Box<dyn Report>, CommandError> {
+    if !f.positional.is_empty() {
+        return Err(CommandError::Usage(
+            "whatis: -r and -m take no other argument".into(),
+        ));
+    }
+    let sizes = match f.value('r') {
+        None => None,
+        Some(r) => {
+            let (low, high) = r.split_once('-').unwrap_or((r, r));
+            match (parse_number(low), parse_number(high)) {
+                (Some(l), Some(h)) => Some((l, h)),
+                _ => {
+                    return Err(CommandError::Usage(format!(
+                        "whatis: invalid size or range: {r}"
+                    )))
+                }
+            }
+        }
+    };
+    let member = f.value('m').map(str::to_string);
+    let types = type_search::search(prog.types(), sizes, member.as_deref());
+    Ok(Box::new(StructReport::Search {
+        sizes,
+        member,
+        types,
+    }))
+}
+
+/// `ty` without `const`/`volatile` (typedefs are kept): the type as its declaration spells it.
+pub(crate) fn unqualified(
+    types: &kdive_debuginfo::Types,
+    ty: TypeId,
+) -> Option<(TypeId, std::sync::Arc<kdive_debuginfo::Type>)> {
+    let mut id = ty;
+    for _ in 0..8 {
+        let t = types.get(id).ok()?;
+        match t.kind {
+            TypeKind::Qualified { target, .. } => id = target,
+            _ => return Some((id, t)),
+        }
+    }
+    None
 }
 
 pub(crate) fn options(f: &Flags) -> PrintOptions {
@@ -567,6 +626,7 @@ impl Report for StructReport {
                     writeln!(out, "SIZE: {n}")?;
                 }
             }
+            StructReport::Search { types, .. } => type_search::write_table(types, out)?,
             StructReport::Raw { blocks, endian, .. } => {
                 let opts = crate::rd::RdOptions {
                     size: 8,

@@ -1388,7 +1388,7 @@ pub static SYM: Command = Command::new(
         "every symbol: the kernel's by address, then each module's",
     ),
     Flag::letter('q', "every symbol whose name contains STRING").takes("STRING"),
-    Flag::letter('M', "every module symbol").not_yet(),
+    Flag::letter('M', "every module symbol, each module as -m lists it"),
     Flag::letter('p', "the symbol and the one before it"),
     Flag::letter('n', "the symbol and the one after it"),
 ])
@@ -1634,14 +1634,12 @@ pub static WHATIS: Command = Command::new(
         'r',
         "structures of this size, or of a range of sizes LOW-HIGH",
     )
-    .takes("SIZE")
-    .not_yet(),
+    .takes("SIZE"),
     Flag::letter(
         'm',
         "structures with a member of this type, or a pointer to it",
     )
-    .takes("TYPE")
-    .not_yet(),
+    .takes("TYPE"),
 ])
 .args(&[Arg::required(
     "NAME|EXPR",
@@ -1652,12 +1650,23 @@ pub static WHATIS: Command = Command::new(
     "Prints the definition of a structure, union, enum or typedef, as gdb's ptype does; the \
      declaration of a variable or function (`struct task_struct init_task;`, \
      `void schedule(void);`), typed by the vmlinux's DWARF or the dump's BTF; or `type = T` \
-     for any other expression.",
+     for any other expression.\n\n\
+     With -r or -m (and no NAME), lists types instead, by size then name, as `SIZE  TYPE`: \
+     every named type (structure, union and enum tags, typedefs, base types) of the size or \
+     sizes of -r, and with -m only the structures and unions with a member whose type's name \
+     contains TYPE (or a pointer to such a type, or an array of them; embedded structures are \
+     searched too). crash's gdb leaves out typedefs whose size it has not worked out yet and \
+     types declared inside functions; kdive lists them.",
 )
 .examples(&[
     example("whatis pid_t", "what pid_t is"),
     example("whatis -o list_head", "a structure with member offsets"),
     example("whatis schedule", "a function's prototype"),
+    example("whatis -r 4096", "the types of 4096 bytes"),
+    example(
+        "whatis -r 256-512 -m task_struct",
+        "structures of 256 to 512 bytes that point to a task",
+    ),
 ]);
 
 pub static WR: Command = Command::new("wr", "write memory", |_, _| Err(WR.refusal()))
