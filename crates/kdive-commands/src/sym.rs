@@ -112,8 +112,19 @@ fn listing(s: &Session, kernel: bool) -> Result<Box<dyn Report>, CommandError> {
                 }),
         );
     }
-    let (list, _) = kdive_linux::module::modules(prog, s.walk_limit)
+    let (mut list, _) = kdive_linux::module::modules(prog, s.walk_limit)
         .map_err(|source| CommandError::Program { cmd: "sym", source })?;
+    // crash keeps its modules in the order of their (core, not init) base addresses, not the
+    // kernel's list order
+    list.sort_by_key(|m| {
+        use kdive_linux::module::RegionKind::{InitData, InitRoData, InitText};
+        m.regions
+            .iter()
+            .filter(|r| !matches!(r.kind, InitText | InitData | InitRoData))
+            .map(|r| r.base)
+            .min()
+            .unwrap_or(m.addr)
+    });
     for m in &list {
         lines.extend(module_lines(prog, m)?);
     }

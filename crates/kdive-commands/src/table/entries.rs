@@ -600,9 +600,17 @@ pub static KMEM: Command = Command::new(
     Flag::letter('L', "pages on the active or inactive lists, verbose")
         .takes("a|i|ic|id")
         .not_yet(),
-    Flag::letter('r', "root slab caches with their children's counts").not_yet(),
+    Flag::letter(
+        'r',
+        "root slab caches with their children's counts (kernels 4.13 to 5.8; later ones have \
+         no child caches, and kdive says so)",
+    ),
     Flag::letter('m', "chosen struct page members of every page").takes("MEMBER").not_yet(),
-    Flag::letter('I', "caches -s and -S leave out").takes("CACHE").not_yet(),
+    Flag::letter(
+        'I',
+        "with -s: caches to leave out, comma-separated (shown [IGNORED], their slabs not walked)",
+    )
+    .takes("CACHE"),
 ])
 .args(&[Arg::optional(
     "ADDR|NAME",
