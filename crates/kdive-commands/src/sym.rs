@@ -92,24 +92,39 @@ fn module_listing(s: &Session, name: &str) -> Result<Box<dyn Report>, CommandErr
     }))
 }
 
-/// `sym -l`: the kernel's symbols by address (per-CPU offsets first), then every module's.
-fn listing(s: &Session) -> Result<Box<dyn Report>, CommandError> {
+/// `sym -l`: the kernel's symbols by address (per-CPU offsets first), then every module's;
+/// `sym -M` (`kernel` false): only the modules'.
+fn listing(s: &Session, kernel: bool) -> Result<Box<dyn Report>, CommandError> {
     let prog = s.kernel()?;
-    let percpu = prog.debug().map(|d| d.percpu_letters()).unwrap_or_default();
-    let mut lines: Vec<ModuleLine> = prog
-        .symbols()
-        .kernel()
-        .all()
-        .into_iter()
-        .map(|sym| ModuleLine {
-            addr: sym.addr,
-            kind: Some(letter(&percpu, &sym)),
-            name: sym.name.to_string(),
-            module: None,
-        })
-        .collect();
-    let (list, _) = kdive_linux::module::modules(prog, s.walk_limit)
+    let mut lines: Vec<ModuleLine> = Vec::new();
+    if kernel {
+        let percpu = prog.debug().map(|d| d.percpu_letters()).unwrap_or_default();
+        lines.extend(
+            prog.symbols()
+                .kernel()
+                .all()
+                .into_iter()
+                .map(|sym| ModuleLine {
+                    addr: sym.addr,
+                    kind: Some(letter(&percpu, &sym)),
+                    name: sym.name.to_string(),
+                    module: None,
+                }),
+        );
+    }
+    let (mut list, _) = kdive_linux::module::modules(prog, s.walk_limit)
         .map_err(|source| CommandError::Program { cmd: "sym", source })?;
+    // crash keeps its modules in the order of their (core, not init) base addresses, not the
+    // kernel's list order
+    list.sort_by_key(|m| {
+        use kdive_linux::module::RegionKind::{InitData, InitRoData, InitText};
+        m.regions
+            .iter()
+            .filter(|r| !matches!(r.kind, InitText | InitData | InitRoData))
+            .map(|r| r.base)
+            .min()
+            .unwrap_or(m.addr)
+    });
     for m in &list {
         lines.extend(module_lines(prog, m)?);
     }
@@ -243,8 +258,8 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     if let Some(what) = f.value('q') {
         return query(s, what);
     }
-    if f.has('l') {
-        return listing(s);
+    if f.has('l') || f.has('M') {
+        return listing(s, f.has('l'));
     }
     if f.positional.is_empty() {
         return Err(CommandError::Usage(

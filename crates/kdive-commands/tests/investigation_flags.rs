@@ -423,3 +423,58 @@ fn sym_p_and_n_are_the_vmlinux_symbol_table_neighbours() {
         assert!(checked >= 1, "no fixture compared");
     }
 }
+
+/// `sym -M` against crash's (kept in `tests/data/crash-9.0.2-module-symbols/`): the same
+/// modules in the same (address) order with the same region bounds, and the same symbol
+/// addresses in the same order, each named as crash names it or with the compiler's suffix
+/// crash drops (`virtblk_prep_rq.isra.0`). The type letters are not compared: crash gives a
+/// 6.1 kernel's module symbols `T` or `?`, kdive the letters the kernel's own kallsyms gives.
+#[test]
+fn sym_m_lists_every_module_symbol_as_crash() {
+    if corpus_or_skip("sym_m_lists_every_module_symbol_as_crash").is_none() {
+        return;
+    }
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/crash-9.0.2-module-symbols");
+    let mut checked = 0;
+    for fx in fixtures() {
+        let Ok(text) = std::fs::read_to_string(data.join(&fx.name).join("sym-M.txt")) else {
+            continue;
+        };
+        let (cmd, want) = common::split_reference(&text);
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let got = run(&s, &cmd).unwrap().text();
+        let got: Vec<&str> = got.lines().collect();
+        assert_eq!(got.len(), want.len(), "{}: {cmd}", fx.name);
+        // lines of one address (a symbol's aliases) may come in another order
+        let runs = |lines: Vec<&str>| {
+            let mut runs: Vec<(String, Vec<String>)> = Vec::new();
+            for l in lines {
+                let (addr, rest) = l.split_once(' ').unwrap();
+                let what = match rest.split_once(") ") {
+                    Some((_, name)) if !rest.starts_with("MODULE ") => name.to_string(),
+                    _ => rest.to_string(),
+                };
+                match runs.last_mut() {
+                    Some((a, names)) if a == addr => names.push(what),
+                    _ => runs.push((addr.to_string(), vec![what])),
+                }
+            }
+            runs
+        };
+        let want_runs = runs(want.iter().map(String::as_str).collect());
+        for ((ga, mut gnames), (wa, wnames)) in runs(got).into_iter().zip(want_runs) {
+            assert_eq!(ga, wa, "{}", fx.name);
+            assert_eq!(gnames.len(), wnames.len(), "{}: {ga}", fx.name);
+            for w in &wnames {
+                let i = gnames
+                    .iter()
+                    .position(|g| g == w || g.starts_with(&format!("{w}.")))
+                    .unwrap_or_else(|| panic!("{}: {wa} {w} not in {gnames:?}", fx.name));
+                gnames.remove(i);
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 6, "only {checked} fixtures compared");
+}

@@ -469,3 +469,26 @@ fn kmem_v_address_names_its_area() {
     }
     assert!(checked >= 6, "only {checked} fixtures checked");
 }
+
+/// `kmem -r` on kernels without `slab_root_caches` (5.9 and later: every fixture) says why
+/// there is nothing to list, as crash refuses it there ("-r option not supported or applicable
+/// on this architecture or kernel"); `-I` is refused without `-s`.
+#[test]
+fn kmem_r_says_why_a_kernel_without_root_caches_has_none() {
+    if corpus_or_skip("kmem_r_says_why_a_kernel_without_root_caches_has_none").is_none() {
+        return;
+    }
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let prog = s.kernel().unwrap();
+        assert!(prog.symbols().address_of("slab_root_caches").is_none());
+        let e = run(&s, "kmem -r").err().unwrap();
+        assert_eq!(e.kind(), "unavailable", "{}", fx.name);
+        assert!(
+            e.to_string().contains("slab_root_caches"),
+            "{}: {e}",
+            fx.name
+        );
+        assert_eq!(run(&s, "kmem -I dentry").err().unwrap().kind(), "usage");
+    }
+}

@@ -1,6 +1,7 @@
 //! `struct`, `task` and `whatis` against crash and drgn: the corpus's `struct task_struct.pid,comm`
-//! reference on every fixture, crash's whole-structure and definition outputs kept in
-//! `tests/data/crash-9.0.2/`, and member values against drgn's for every task.
+//! reference on every fixture, crash's whole-structure, definition, `struct -p` and `whatis -m`
+//! outputs kept in `tests/data/crash-9.0.2/`, its `whatis -r` lists, and member values against
+//! drgn's for every task.
 
 use kdive_commands::{run, Session};
 use kdive_testdata::{corpus_or_skip, fixtures};
@@ -40,7 +41,8 @@ fn whole_structures_and_definitions_match_crash() {
         return;
     }
     let checked = common::saved_crash_outputs_match("crash-9.0.2");
-    assert!(checked >= 10, "only {checked} crash outputs compared");
+    // c-hung-task-6.12's 18, and 7 `struct -p` on each of the six fixtures
+    assert!(checked >= 60, "only {checked} crash outputs compared");
 }
 
 #[test]
@@ -120,6 +122,8 @@ fn struct_usage_and_missing_memory() {
         "struct task_struct ffffffffa0000000 0",
         "task -R",
         "whatis no_such_type_anywhere",
+        // crash: "-p option requires address argument"
+        "struct -p list_head",
     ] {
         assert!(run(&s, bad).is_err(), "{bad}");
     }
@@ -179,4 +183,79 @@ fn list_of_the_task_list_equals_drgn_thread_group_leaders() {
         compared >= 200,
         "only {compared} task list entries compared"
     );
+}
+
+/// `SIZE  TYPE` rows of a `whatis -r`/`-m` table.
+fn type_rows<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<(u64, String)> {
+    lines
+        .into_iter()
+        .skip(1)
+        .filter_map(|l| {
+            let (size, name) = l.trim_start().split_once("  ")?;
+            Some((size.parse().ok()?, name.to_string()))
+        })
+        .collect()
+}
+
+/// The size `whatis NAME` gives (none for an enum, which crash prints without one).
+fn whatis_size(s: &Session, name: &str) -> (String, Option<u64>) {
+    let text = run(s, &format!("whatis {name}")).unwrap().text();
+    let size = text
+        .lines()
+        .find_map(|l| l.strip_prefix("SIZE: "))
+        .and_then(|n| n.trim().parse().ok());
+    (text, size)
+}
+
+/// `whatis -r` against crash's (kept in `tests/data/crash-9.0.2-type-sizes/`): every type crash
+/// lists is listed with its size, unless kdive's type of that name has another size (types of
+/// one name in different files: crash's gdb keeps the first it reads); each type kdive lists
+/// beyond crash's is a typedef or an enum of that size (crash's gdb lists a typedef only once it
+/// has worked out its size, and no type declared inside a function).
+#[test]
+fn whatis_r_lists_the_types_crash_lists_of_that_size() {
+    if corpus_or_skip("whatis_r_lists_the_types_crash_lists_of_that_size").is_none() {
+        return;
+    }
+    let data =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/crash-9.0.2-type-sizes");
+    let mut checked = 0;
+    for fx in fixtures() {
+        let Ok(entries) = std::fs::read_dir(data.join(&fx.name)) else {
+            continue;
+        };
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        for e in entries.flatten() {
+            let (cmd, want) = split_reference(&std::fs::read_to_string(e.path()).unwrap());
+            let want = type_rows(want.iter().map(String::as_str));
+            let text = run(&s, &cmd).unwrap().text();
+            let got = type_rows(text.lines());
+            assert!(
+                !want.is_empty() && got.len() >= want.len(),
+                "{}: {cmd}",
+                fx.name
+            );
+            for row in &want {
+                if !got.contains(row) {
+                    let (def, size) = whatis_size(&s, &row.1);
+                    assert!(
+                        size.is_some_and(|n| n != row.0),
+                        "{}: {cmd}: {row:?}\n{def}",
+                        fx.name
+                    );
+                }
+            }
+            for row in got.iter().filter(|r| !want.contains(r)) {
+                let (def, size) = whatis_size(&s, &row.1);
+                let typedef = def.starts_with("typedef ") && size == Some(row.0);
+                assert!(
+                    typedef || def.starts_with("enum "),
+                    "{}: {cmd}: {row:?}\n{def}",
+                    fx.name
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 12, "only {checked} crash outputs compared");
 }

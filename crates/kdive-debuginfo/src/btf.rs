@@ -890,6 +890,21 @@ impl TypeSource for BtfSource {
         self.lookup(Ns::Kind(kind), name)
     }
 
+    fn named(&self, kind: NameKind) -> Option<Vec<(Arc<str>, u32)>> {
+        let want = Ns::Kind(kind).slot();
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for id in (self.first_id..).take(self.offsets.len()) {
+            let Some((_, name)) = self.indexed(id, 0).filter(|(ns, _)| ns.slot() == want) else {
+                continue;
+            };
+            if seen.insert(name) {
+                out.push((Arc::from(String::from_utf8_lossy(name)), id));
+            }
+        }
+        Some(out)
+    }
+
     /// Scans this blob's enums (only they are converted) for the enumerator; constants are
     /// asked for rarely, so nothing is indexed.
     fn find_enumerator(&self, name: &str) -> Option<(u32, i64)> {

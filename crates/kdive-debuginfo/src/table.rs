@@ -180,6 +180,16 @@ impl TypeSource for TypeTable {
     fn find(&self, kind: NameKind, name: &str) -> Option<u32> {
         self.names.get(&(kind, Arc::from(name))).copied()
     }
+
+    fn named(&self, kind: NameKind) -> Option<Vec<(Arc<str>, u32)>> {
+        Some(
+            self.names
+                .iter()
+                .filter(|((k, _), _)| *k == kind)
+                .map(|((_, n), &id)| (n.clone(), id))
+                .collect(),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -153,6 +153,11 @@ pub trait TypeSource: Send + Sync {
     fn find_enumerator(&self, _name: &str) -> Option<(u32, i64)> {
         None
     }
+    /// Every complete type named in namespace `kind` (the one [`TypeSource::find`] answers for
+    /// each name), for searches over all types. Providers that cannot list theirs answer `None`.
+    fn named(&self, _kind: NameKind) -> Option<Vec<(Arc<str>, u32)>> {
+        None
+    }
 }
 
 /// All type providers of a program, plus types synthesized on demand (pointer-to, array-of).
@@ -256,6 +261,21 @@ impl Types {
         self.sources
             .iter()
             .find_map(|(i, s)| s.find(kind, name).map(|idx| TypeId { src: i as u16, idx }))
+    }
+
+    /// Every named complete type of namespace `kind`, once per name (the first provider's),
+    /// vmlinux first, then the modules' read so far.
+    pub fn named(&self, kind: NameKind) -> Vec<(Arc<str>, TypeId)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for (i, s) in self.sources.iter() {
+            for (name, idx) in s.named(kind).unwrap_or_default() {
+                if seen.insert(name.clone()) {
+                    out.push((name, TypeId { src: i as u16, idx }));
+                }
+            }
+        }
+        out
     }
 
     /// The enumerator `name`: the enum type defining it and its value, from the first provider

@@ -134,11 +134,22 @@ pub fn cache_addresses(prog: &Program, limit: usize) -> Result<(Vec<u64>, Option
 
 /// The cache at `addr`, counted as `kmem -s` counts it.
 pub fn slab_cache_at(prog: &Program, addr: u64, limit: usize) -> Result<SlabCache> {
-    read_cache(prog, &Layout::new(prog)?, addr, limit)
+    read_cache(prog, &Layout::new(prog)?, addr, limit, &[])
 }
 
 /// Walks `slab_caches` and counts every cache (only those named in `names`, if any).
 pub fn slab_caches(prog: &Program, names: &[String], limit: usize) -> Result<SlabCaches> {
+    slab_caches_ignoring(prog, names, &[], limit)
+}
+
+/// [`slab_caches`], leaving the caches named in `ignore` uncounted (`counts` `None`, no
+/// problem recorded): their slabs are not walked at all.
+pub fn slab_caches_ignoring(
+    prog: &Program,
+    names: &[String],
+    ignore: &[String],
+    limit: usize,
+) -> Result<SlabCaches> {
     let layout = Layout::new(prog)?;
     let head = prog.symbol_address("slab_caches")?;
     let off = offset_of(prog, prog.type_("struct kmem_cache")?, "list")?;
@@ -156,7 +167,7 @@ pub fn slab_caches(prog: &Program, names: &[String], limit: usize) -> Result<Sla
                 break;
             }
         };
-        match read_cache(prog, &layout, addr, limit) {
+        match read_cache(prog, &layout, addr, limit, ignore) {
             Ok(c) if names.is_empty() || names.contains(&c.name) => out.caches.push(c),
             Ok(_) => {}
             Err(e) => out.problems.push(format!("kmem_cache {addr:#x}: {e}")),
@@ -165,8 +176,15 @@ pub fn slab_caches(prog: &Program, names: &[String], limit: usize) -> Result<Sla
     Ok(out)
 }
 
-/// One cache: its geometry, then its counts (problems recorded, never fatal).
-fn read_cache(prog: &Program, l: &Layout, addr: u64, limit: usize) -> Result<SlabCache> {
+/// One cache: its geometry, then its counts (problems recorded, never fatal; none gathered for
+/// a cache named in `ignore`).
+fn read_cache(
+    prog: &Program,
+    l: &Layout,
+    addr: u64,
+    limit: usize,
+    ignore: &[String],
+) -> Result<SlabCache> {
     let k = prog.object("struct kmem_cache", addr)?;
     let mut problems = Vec::new();
     let name = match k.member("name")?.read_string(MAX_NAME) {
@@ -190,6 +208,9 @@ fn read_cache(prog: &Program, l: &Layout, addr: u64, limit: usize) -> Result<Sla
         incomplete: false,
         problems,
     };
+    if ignore.contains(&c.name) {
+        return Ok(c);
+    }
     match count(prog, l, &k, limit) {
         Ok((counts, soft)) => {
             c.incomplete = !soft.is_empty();

@@ -17,7 +17,7 @@ pub mod zones;
 use std::io::{self, Write};
 
 use kdive_linux::kmem::{meminfo, Commit, MemInfo, Pool};
-use kdive_linux::slab::{slab_caches, SlabCache, SlabCounts};
+use kdive_linux::slab::{slab_caches_ignoring, SlabCache, SlabCounts};
 use serde::{Deserialize, Serialize};
 
 use crate::args::Flags;
@@ -139,6 +139,9 @@ pub struct SlabRow {
     /// Some free objects could not be counted (`allocated` is then an upper bound).
     pub incomplete: bool,
     pub problems: Vec<String>,
+    /// `-I`: left out, neither walked nor counted (crash's `[IGNORED]` line).
+    #[serde(default)]
+    pub ignored: bool,
 }
 
 /// A cache's counts, as crash's `kmem -s` columns.
@@ -168,6 +171,7 @@ impl From<SlabCache> for SlabRow {
             counts: c.counts.map(totals),
             incomplete: c.incomplete,
             problems: c.problems,
+            ignored: false,
         }
     }
 }
@@ -185,6 +189,22 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         |m: &str| CommandError::Usage(format!("kmem: {m}\nusage: {}", table::KMEM.synopsis()));
     if modes.len() > 1 {
         return Err(usage("only one flag allowed!"));
+    }
+    // -I: the caches -s leaves out, comma- (or space-) separated, as crash reads them
+    let ignored: Vec<String> = f
+        .value('I')
+        .map(|v| {
+            v.split([',', ' '])
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if f.has('I') && !f.has('s') {
+        return Err(usage("-I names caches for -s to leave out"));
+    }
+    if f.has('r') {
+        return Err(root_caches_refusal(s.kernel()?));
     }
     let prog = s.kernel()?;
     let page_size = s.dump().kernel_page_size().max(1);
@@ -206,7 +226,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         Some('s') if f.positional.iter().any(|w| is_hex_word(w)) => {
             slabs::run_address(s, prog, &f.positional)
         }
-        Some('s') => slabs(prog, &f.positional, page_size, s.walk_limit),
+        Some('s') => slabs(prog, &f.positional, &ignored, page_size, s.walk_limit),
         Some('p') => pages::run(s, prog, &f.positional, f.has('P')),
         Some('g') => pages::run_flags(prog, &f.positional),
         Some('f') if !f.positional.is_empty() => {
@@ -300,20 +320,32 @@ fn is_hex_word(w: &str) -> bool {
 fn slabs(
     prog: &kdive_program::Program,
     names: &[String],
+    ignored: &[String],
     page_size: u64,
     limit: usize,
 ) -> Result<Box<dyn Report>, CommandError> {
-    let all = slab_caches(prog, names, limit).map_err(|e| CommandError::Program {
-        cmd: "kmem",
-        source: e,
-    })?;
+    let all =
+        slab_caches_ignoring(prog, names, ignored, limit).map_err(|e| CommandError::Program {
+            cmd: "kmem",
+            source: e,
+        })?;
     let mut problems = all.problems;
     for n in names {
         if !all.caches.iter().any(|c| &c.name == n) {
             problems.push(format!("invalid slab cache name: {n}"));
         }
     }
-    let caches: Vec<SlabRow> = all.caches.into_iter().map(SlabRow::from).collect();
+    let caches: Vec<SlabRow> = all
+        .caches
+        .into_iter()
+        .map(|c| {
+            let ignored = ignored.contains(&c.name);
+            SlabRow {
+                ignored,
+                ..SlabRow::from(c)
+            }
+        })
+        .collect();
     Ok(Box::new(KmemSlabs {
         page_size,
         incomplete: !problems.is_empty() || caches.iter().any(|c| !c.problems.is_empty()),
@@ -415,7 +447,30 @@ impl Report for KmemInfo {
 }
 
 /// A cache's `kmem -s` line.
+/// Why `kmem -r` has nothing to list: its root caches and their per-memory-cgroup children
+/// (the `slab_root_caches` list) exist only from 4.13 to 5.8; since 5.9 every cgroup's objects
+/// are in the root caches themselves, which `kmem -s` lists. crash refuses it the same way.
+fn root_caches_refusal(prog: &kdive_program::Program) -> CommandError {
+    if prog.symbols().address_of("slab_root_caches").is_some() {
+        CommandError::Unavailable(
+            "kmem: -r: this kernel's per-cgroup child caches are not read yet; kmem -s lists \
+             every cache, children included"
+                .into(),
+        )
+    } else {
+        CommandError::Unavailable(
+            "kmem: -r: this kernel has no slab_root_caches list: since 5.9 memory cgroups \
+             share the root caches, so there are no child caches to add up; kmem -s lists \
+             every cache"
+                .into(),
+        )
+    }
+}
+
 pub(crate) fn cache_line(c: &SlabRow, page_size: u64) -> String {
+    if c.ignored {
+        return format!("{:016x} {:<43}  {}\n", c.addr, "[IGNORED]", c.name);
+    }
     let counts = match &c.counts {
         Some(n) => format!("{:>9}  {:>8}  {:>5}", n.allocated, n.total, n.slabs),
         None => format!("{:>9}  {:>8}  {:>5}", "?", "?", "?"),

@@ -54,7 +54,11 @@ const STRUCT_FLAGS: &[Flag] = &[
         "ADDR is an offset in the dump file (its bytes as stored)",
     ),
     Flag::letter('u', "ADDR is a user address of the current context"),
-    Flag::letter('p', "follow pointer members and show what they point at").not_yet(),
+    Flag::letter(
+        'p',
+        "follow each pointer member one step: its declaration, then -> and what it points at \
+         (NULL, the symbol there, the string, or the target's contents)",
+    ),
     Flag::letter(
         'c',
         "show this many structures; negative: those that end with the one at ADDR",
@@ -596,9 +600,17 @@ pub static KMEM: Command = Command::new(
     Flag::letter('L', "pages on the active or inactive lists, verbose")
         .takes("a|i|ic|id")
         .not_yet(),
-    Flag::letter('r', "root slab caches with their children's counts").not_yet(),
+    Flag::letter(
+        'r',
+        "root slab caches with their children's counts (kernels 4.13 to 5.8; later ones have \
+         no child caches, and kdive says so)",
+    ),
     Flag::letter('m', "chosen struct page members of every page").takes("MEMBER").not_yet(),
-    Flag::letter('I', "caches -s and -S leave out").takes("CACHE").not_yet(),
+    Flag::letter(
+        'I',
+        "with -s: caches to leave out, comma-separated (shown [IGNORED], their slabs not walked)",
+    )
+    .takes("CACHE"),
 ])
 .args(&[Arg::optional(
     "ADDR|NAME",
@@ -1384,7 +1396,7 @@ pub static SYM: Command = Command::new(
         "every symbol: the kernel's by address, then each module's",
     ),
     Flag::letter('q', "every symbol whose name contains STRING").takes("STRING"),
-    Flag::letter('M', "every module symbol").not_yet(),
+    Flag::letter('M', "every module symbol, each module as -m lists it"),
     Flag::letter('p', "the symbol and the one before it"),
     Flag::letter('n', "the symbol and the one after it"),
 ])
@@ -1630,14 +1642,12 @@ pub static WHATIS: Command = Command::new(
         'r',
         "structures of this size, or of a range of sizes LOW-HIGH",
     )
-    .takes("SIZE")
-    .not_yet(),
+    .takes("SIZE"),
     Flag::letter(
         'm',
         "structures with a member of this type, or a pointer to it",
     )
-    .takes("TYPE")
-    .not_yet(),
+    .takes("TYPE"),
 ])
 .args(&[Arg::required(
     "NAME|EXPR",
@@ -1648,12 +1658,23 @@ pub static WHATIS: Command = Command::new(
     "Prints the definition of a structure, union, enum or typedef, as gdb's ptype does; the \
      declaration of a variable or function (`struct task_struct init_task;`, \
      `void schedule(void);`), typed by the vmlinux's DWARF or the dump's BTF; or `type = T` \
-     for any other expression.",
+     for any other expression.\n\n\
+     With -r or -m (and no NAME), lists types instead, by size then name, as `SIZE  TYPE`: \
+     every named type (structure, union and enum tags, typedefs, base types) of the size or \
+     sizes of -r, and with -m only the structures and unions with a member whose type's name \
+     contains TYPE (or a pointer to such a type, or an array of them; embedded structures are \
+     searched too). crash's gdb leaves out typedefs whose size it has not worked out yet and \
+     types declared inside functions; kdive lists them.",
 )
 .examples(&[
     example("whatis pid_t", "what pid_t is"),
     example("whatis -o list_head", "a structure with member offsets"),
     example("whatis schedule", "a function's prototype"),
+    example("whatis -r 4096", "the types of 4096 bytes"),
+    example(
+        "whatis -r 256-512 -m task_struct",
+        "structures of 256 to 512 bytes that point to a task",
+    ),
 ]);
 
 pub static WR: Command = Command::new("wr", "write memory", |_, _| Err(WR.refusal()))

@@ -98,6 +98,14 @@ impl Index {
         })
     }
 
+    /// Every name of the namespace `kind` indexed so far, with its first complete definition.
+    pub(crate) fn named(&self, kind: NameKind) -> Vec<(std::sync::Arc<str>, u32)> {
+        self.types[slot(kind)]
+            .iter()
+            .map(|(n, &id)| (std::sync::Arc::from(String::from_utf8_lossy(n)), id))
+            .collect()
+    }
+
     /// Variables of that name, definitions first seen first, then at most one declaration.
     pub(crate) fn vars(&self, name: &str) -> &[Found] {
         self.vars.get(name.as_bytes()).map_or(&[], Vec::as_slice)

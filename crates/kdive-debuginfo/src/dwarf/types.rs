@@ -324,4 +324,13 @@ impl TypeSource for DwarfTypes {
         }
         self.find_type(kinds, name)
     }
+
+    fn named(&self, kind: NameKind) -> Option<Vec<(Arc<str>, u32)>> {
+        if !self.type_names {
+            return None;
+        }
+        // every unit indexed first: the list is of the whole file
+        self.search(|idx, all| all.then(|| idx.named(kind)))
+            .map(|(v, _)| v)
+    }
 }

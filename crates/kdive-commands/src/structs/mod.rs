@@ -1,12 +1,12 @@
 //! `struct`, `union`, `*`, `task` and `whatis`: kernel data through its types, printed as crash
 //! prints it (gdb's pretty format for values, `ptype`'s for definitions).
 //!
-//! - `struct NAME[.member[,member...]] [-o] [-x|-d] [-r] [-u|-f] [-l OFFSET] [-c COUNT]
+//! - `struct NAME[.member[,member...]] [-o] [-x|-d] [-r] [-p] [-u|-f] [-l OFFSET] [-c COUNT]
 //!   [ADDRESS|SYMBOL [COUNT]]`: without an address the definition and `SIZE:`; with one, the
 //!   contents (or the named members) of COUNT consecutive structures (a negative COUNT: the
 //!   structures that end with the one at ADDRESS), or with `-r` their bytes as `rd` shows them.
 //!   `-l` says ADDRESS points at a member; `-u` reads the current context's user memory, `-f`
-//!   the dump file at an offset.
+//!   the dump file at an offset; `-p` follows pointer members ([`deref`]).
 //! - `task [-R member[,member...]] [-x|-d] [PID|TASK ...]`: the `task_struct` of tasks (the
 //!   current one by default).
 //! - `whatis NAME`: the definition of a struct, union, enum or typedef (variables, functions
@@ -26,6 +26,11 @@ use crate::table;
 use crate::tasks::tasks_named;
 use crate::{CommandError, Report, Session, TextOptions};
 
+pub mod deref;
+pub mod type_search;
+pub use deref::{Dereference, PointerKind, Target};
+pub use type_search::FoundType;
+
 /// Most structures one `struct ... COUNT` prints.
 const MAX_COUNT: u64 = 4096;
 /// Most bytes `struct -r` shows of one structure.
@@ -38,6 +43,9 @@ pub struct MemberValue {
     #[serde(rename = "type")]
     pub type_name: String,
     pub value: String,
+    /// `-p`: the pointer followed (then shown instead of `name = value`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deref: Option<Dereference>,
 }
 
 /// One structure's contents.
@@ -61,13 +69,20 @@ impl StructValue {
     pub fn write_body(&self, out: &mut dyn Write) -> io::Result<()> {
         if self.selected {
             for m in &self.members {
-                writeln!(out, "  {} = {},", m.name.as_deref().unwrap_or(""), m.value)?;
+                match &m.deref {
+                    Some(d) => d.write(out)?,
+                    None => writeln!(out, "  {} = {},", m.name.as_deref().unwrap_or(""), m.value)?,
+                }
             }
             return Ok(());
         }
         writeln!(out, "{} {{", self.type_name)?;
         let n = self.members.len();
         for (i, m) in self.members.iter().enumerate() {
+            if let Some(d) = &m.deref {
+                d.write(out)?;
+                continue;
+            }
             out.write_all(b"  ")?;
             if let Some(name) = &m.name {
                 write!(out, "{name} = ")?;
@@ -100,6 +115,14 @@ pub enum StructReport {
     Definition {
         text: String,
         size: Option<u64>,
+    },
+    /// `whatis -r`/`-m`: the named types of those sizes, or holding such a member.
+    Search {
+        /// `-r`: the smallest and largest size asked for (the same for one size).
+        sizes: Option<(u64, u64)>,
+        /// `-m`: what the member's type name contains.
+        member: Option<String>,
+        types: Vec<FoundType>,
     },
 }
 
@@ -173,9 +196,9 @@ pub fn run(
         _ => StructMemory::Kernel,
     };
     let Some(at) = words.next() else {
-        if f.has('c') || f.has('r') || f.has('l') || memory != StructMemory::Kernel {
+        if f.has('c') || f.has('r') || f.has('l') || f.has('p') || memory != StructMemory::Kernel {
             return Err(CommandError::Usage(format!(
-                "{cmd}: -c, -r, -l, -u and -f need an address"
+                "{cmd}: -c, -r, -l, -p, -u and -f need an address"
             )));
         }
         return Ok(Box::new(definition_report(
@@ -242,10 +265,12 @@ pub fn run(
         let mut structs = Vec::new();
         for &at in &starts {
             let obj = Object::reference(prog, ty, at);
-            structs.push(
-                struct_value(&obj, members.as_deref(), opts, None)
-                    .map_err(|e| program_error(cmd, e))?,
-            );
+            let mut value = struct_value(&obj, members.as_deref(), opts, None)
+                .map_err(|e| program_error(cmd, e))?;
+            if f.has('p') {
+                deref::follow_pointers(&obj, &mut value, members.as_deref(), opts);
+            }
+            structs.push(value);
         }
         Ok(StructReport::Values { structs, memory })
     };
@@ -388,6 +413,9 @@ pub fn run_task(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Command
 pub fn run_whatis(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse(&table::WHATIS, args)?;
     let prog = s.kernel()?;
+    if f.has('r') || f.has('m') {
+        return whatis_search(prog, &f);
+    }
     let name = f.positional.join(" ");
     if name.is_empty() {
         return Err(CommandError::Usage("whatis: which type?".into()));
@@ -403,6 +431,52 @@ pub fn run_whatis(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Comma
         Some(ty) => Ok(Box::new(definition_report(prog, ty, None, f.has('o'))?)),
         None => Ok(Box::new(crate::print::whatis(prog, &name)?)),
     }
+}
+
+/// `whatis -r SIZE|LOW-HIGH` and/or `-m TYPE`.
+fn whatis_search(prog: &Program, f: &Flags) -> Result<Box<dyn Report>, CommandError> {
+    if !f.positional.is_empty() {
+        return Err(CommandError::Usage(
+            "whatis: -r and -m take no other argument".into(),
+        ));
+    }
+    let sizes = match f.value('r') {
+        None => None,
+        Some(r) => {
+            let (low, high) = r.split_once('-').unwrap_or((r, r));
+            match (parse_number(low), parse_number(high)) {
+                (Some(l), Some(h)) => Some((l, h)),
+                _ => {
+                    return Err(CommandError::Usage(format!(
+                        "whatis: invalid size or range: {r}"
+                    )))
+                }
+            }
+        }
+    };
+    let member = f.value('m').map(str::to_string);
+    let types = type_search::search(prog.types(), sizes, member.as_deref());
+    Ok(Box::new(StructReport::Search {
+        sizes,
+        member,
+        types,
+    }))
+}
+
+/// `ty` without `const`/`volatile` (typedefs are kept): the type as its declaration spells it.
+pub(crate) fn unqualified(
+    types: &kdive_debuginfo::Types,
+    ty: TypeId,
+) -> Option<(TypeId, std::sync::Arc<kdive_debuginfo::Type>)> {
+    let mut id = ty;
+    for _ in 0..8 {
+        let t = types.get(id).ok()?;
+        match t.kind {
+            TypeKind::Qualified { target, .. } => id = target,
+            _ => return Some((id, t)),
+        }
+    }
+    None
 }
 
 pub(crate) fn options(f: &Flags) -> PrintOptions {
@@ -470,9 +544,11 @@ pub(crate) fn struct_value(
             for path in names {
                 let m = obj.member(path)?;
                 out.push(MemberValue {
-                    name: Some(path.rsplit('.').next().unwrap_or(path).to_string()),
+                    // crash names a nested member by its whole path (`se.on_rq = 0,`)
+                    name: Some(path.to_string()),
                     type_name: m.type_name(),
                     value: format_value_in(&m, opts, 2, &budget)?,
+                    deref: None,
                 });
             }
         }
@@ -488,6 +564,7 @@ pub(crate) fn struct_value(
                     type_name: field.type_name(),
                     value: format_value_in(&field, opts, 2, &budget)
                         .unwrap_or_else(|e| format!("<error: {e}>")),
+                    deref: None,
                 });
             }
         }
@@ -549,6 +626,7 @@ impl Report for StructReport {
                     writeln!(out, "SIZE: {n}")?;
                 }
             }
+            StructReport::Search { types, .. } => type_search::write_table(types, out)?,
             StructReport::Raw { blocks, endian, .. } => {
                 let opts = crate::rd::RdOptions {
                     size: 8,
