@@ -36,6 +36,8 @@ pub struct KernelDebug {
     symbols: OnceLock<Vec<(u64, String)>>,
     /// The file's symbols that have a size, read on first use (see [`ElfFile::sized_symbols`]).
     sized: OnceLock<Vec<(u64, u64, String)>>,
+    /// The file's whole symbol table, indexed on first use.
+    table: OnceLock<crate::symtab::SymbolTable>,
     /// Its `.debug_frame`, read on first use (`None`: the file has none, or it is unreadable).
     cfi: OnceLock<Option<CallFrames>>,
 }
@@ -120,6 +122,7 @@ impl KernelDebug {
             symbols: OnceLock::new(),
             cfi: OnceLock::new(),
             sized: OnceLock::new(),
+            table: OnceLock::new(),
         })
     }
 
@@ -164,6 +167,13 @@ impl KernelDebug {
             .take(MAX_BACK)
             .find(|s| link - s.0 < s.1)
             .map(|(at, size, name)| (name.as_str(), at.wrapping_add(self.slide), *size))
+    }
+
+    /// The file's symbol table at run-time addresses, searched as ELF tools search one (see
+    /// [`crate::symtab`]).
+    pub fn symbol_table(&self) -> &crate::symtab::SymbolTable {
+        self.table
+            .get_or_init(|| crate::symtab::SymbolTable::new(self.file.table_symbols(), self.slide))
     }
 
     /// The nm letters of the per-CPU variables, by name (see [`ElfFile::percpu_letters`]).

@@ -160,11 +160,19 @@ impl PyStackFrame {
             .ok_or_else(|| PyLookupError::new_err(format!("register {reg:?} is not known")))
     }
 
-    /// `(filename, line, column)`; `LookupError` without debugging information for the pc.
-    fn source(&self) -> PyResult<(String, u32, u32)> {
-        self.source
+    /// A `SourceLocation` (`(filename, line, column)` with the function's `name()`), the file
+    /// as the line table writes it, as drgn shows it; `LookupError` without debugging
+    /// information for the pc.
+    fn source(&self, py: Python<'_>) -> PyResult<PyObject> {
+        let (file, line, column) = self
+            .source
             .clone()
-            .ok_or_else(|| PyLookupError::new_err("source code location not available"))
+            .ok_or_else(|| PyLookupError::new_err("source code location not available"))?;
+        Ok(py
+            .import("kdive")?
+            .getattr("SourceLocation")?
+            .call1((file, line, column, self.name.clone()))?
+            .unbind())
     }
 
     /// The symbol containing the pc.
@@ -394,7 +402,8 @@ pub fn stack_trace_of(st: &Arc<State>, task: u64) -> PyResult<PyStackTrace> {
                     }
                     fr.is_inline = s.inlined;
                     fr.source = s
-                        .file
+                        .table_file
+                        .or(s.file)
                         .map(|file| (file, s.line.unwrap_or(0), s.column.unwrap_or(0)));
                     frames.push(fr);
                 }

@@ -404,4 +404,29 @@ out["aggregate_values"] = attempt(lambda: [
     shown(lambda: Object.from_bytes_(prog, "struct path", root.read_().to_bytes_())),
     shown(lambda: Object.from_bytes_(prog, "struct path", b"\x01" * 8)),
 ])
+
+
+def symbol_facts(name):
+    """A symbol by name, and what names its address, the byte after it and its last byte."""
+    s = prog.symbol(name)
+    return [repr(s)] + [attempt(lambda: repr(prog.symbol(a))) for a in (s.address, s.address + 1, s.address + max(s.size, 1) - 1)]
+
+
+# aliases: a sized symbol names its address rather than a linker alias without a size
+# (jiffies_64, not jiffies); per-CPU offsets are named by no address
+out["symbol_aliases"] = attempt(lambda: [[n, attempt(lambda: symbol_facts(n))] for n in (
+    "jiffies", "jiffies_64", "init_task", "_stext", "_text", "startup_64", "schedule", "linux_banner", "runqueues",
+    "__per_cpu_start", "_etext", "_end", "__x64_sys_pause", "entry_SYSCALL_64_after_hwframe", "no_such_symbol")] + [
+    attempt(lambda: identify_address(prog, prog.symbol("jiffies").address)),
+    attempt(lambda: [repr(prog.symbol(f.pc)) for f in prog.crashed_thread().stack_trace()])])
+
+
+def sources(trace):
+    return [[f.name, attempt(lambda: list(f.source())), attempt(lambda: str(f.source())),
+             attempt(lambda: f.source().name())] for f in trace]
+
+
+# source locations as the line table names the files (no build directory before a relative one),
+# on stacks both name alike (not the crashed threads that ran through a module's freed init code)
+out["frame_sources"] = attempt(lambda: [sources(prog.stack_trace(find_task(prog, pid))) for pid in (1, 2, 3, 4)])
 print(json.dumps(out))
