@@ -279,29 +279,6 @@ impl ElfFile {
             .collect()
     }
 
-    /// The symbols of allocated sections that have a size, as (link-time address, size,
-    /// name) sorted by address.
-    pub fn sized_symbols(&self) -> Vec<(u64, u64, String)> {
-        let Ok(f) = self.parse() else {
-            return Vec::new();
-        };
-        let mut out: Vec<(u64, u64, String)> = f
-            .symbols()
-            .filter(|s| {
-                s.size() > 0
-                    && !matches!(
-                        s.kind(),
-                        object::SymbolKind::Section | object::SymbolKind::File
-                    )
-                    && s.section_index().is_some()
-            })
-            .filter_map(|s| Some((s.address(), s.size(), s.name().ok()?.to_string())))
-            .filter(|(_, _, n)| !n.is_empty())
-            .collect();
-        out.sort();
-        out
-    }
-
     /// The nm letters of the per-CPU variables (symbols of `.data..percpu`: `D` global, `d`
     /// local), by name: kallsyms calls them absolute (`A`).
     pub fn percpu_letters(&self) -> std::collections::HashMap<String, char> {

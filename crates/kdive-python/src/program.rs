@@ -84,6 +84,18 @@ impl PySymbol {
     }
 }
 
+/// The symbol naming `addr` (see [`PyProgram::symbol`]).
+pub fn symbol_at(prog: &kdive_program::Program, addr: u64) -> Option<PySymbol> {
+    let table = prog.debug().map(|d| d.symbol_table());
+    if let Some(e) = table.and_then(|t| t.by_addr(addr)) {
+        return Some(PySymbol::from_table(e));
+    }
+    prog.symbols()
+        .by_addr(addr)
+        .filter(|(s, _)| table.is_none() || s.module.is_some())
+        .map(|(s, _)| PySymbol::from(&s))
+}
+
 /// Member `n` of the Python enum `kdive.NAME`.
 fn enum_member(py: Python<'_>, name: &str, n: u8) -> PyResult<PyObject> {
     Ok(py.import("kdive")?.getattr(name)?.call1((n,))?.unbind())
@@ -364,16 +376,9 @@ impl PyProgram {
         } else {
             address.extract()?
         };
-        if let Some(e) = table.and_then(|t| t.by_addr(a)) {
-            return Ok(PySymbol::from_table(e));
-        }
-        prog.symbols()
-            .by_addr(a)
-            .filter(|(s, _)| table.is_none() || s.module.is_some())
-            .map(|(s, _)| PySymbol::from(&s))
-            .ok_or_else(|| {
-                PyLookupError::new_err(format!("could not find symbol containing {a:#x}"))
-            })
+        symbol_at(prog, a).ok_or_else(|| {
+            PyLookupError::new_err(format!("could not find symbol containing {a:#x}"))
+        })
     }
 
     /// `size` bytes at `address` (virtual, or physical with `physical=True`).

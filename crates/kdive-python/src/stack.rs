@@ -177,11 +177,9 @@ impl PyStackFrame {
 
     /// The symbol containing the pc.
     fn symbol(&self) -> PyResult<PySymbol> {
-        frame_symbol(self.st.prog()?, self.lookup_pc)
-            .map(|s| PySymbol::from(&s))
-            .ok_or_else(|| {
-                PyLookupError::new_err(format!("could not find symbol containing {:#x}", self.pc))
-            })
+        frame_symbol(self.st.prog()?, self.lookup_pc).ok_or_else(|| {
+            PyLookupError::new_err(format!("could not find symbol containing {:#x}", self.pc))
+        })
     }
 
     /// The names of the frame's local variables and parameters (its scope's, then those of
@@ -228,10 +226,10 @@ fn describe(st: &State, f: &PyStackFrame) -> String {
         (Some(n), true) => n.clone(),
         (Some(n), false) => match st.prog().ok().and_then(|p| frame_symbol(p, f.lookup_pc)) {
             Some(sym) => {
-                let off = f.pc - sym.addr;
+                let off = f.pc.wrapping_sub(sym.address);
                 match sym.size {
-                    Some(size) => format!("{n}+{off:#x}/{size:#x}"),
-                    None => format!("{n}+{off:#x}"),
+                    0 => format!("{n}+{off:#x}"),
+                    size => format!("{n}+{off:#x}/{size:#x}"),
                 }
             }
             None => n.clone(),
@@ -244,25 +242,11 @@ fn describe(st: &State, f: &PyStackFrame) -> String {
     s
 }
 
-/// The symbol a frame at `pc` is named after, as drgn chooses it: with a vmlinux, the
-/// symbol-table symbol whose size covers the pc (so a label inside a function, such as
-/// `entry_SYSCALL_64_after_hwframe`, gives way to the function); else the nearest symbol at or
-/// below it. (`bt` keeps crash's naming, the nearest symbol.)
-fn frame_symbol(prog: &kdive_program::Program, pc: u64) -> Option<kdive_debuginfo::Symbol> {
-    let near = prog.symbols().by_addr(pc).map(|(s, _)| s);
-    let sized = prog.debug().and_then(|d| d.sized_symbol(pc));
-    match (sized, near) {
-        (Some((name, addr, size)), near) if near.as_ref().is_none_or(|n| n.module.is_none()) => {
-            Some(kdive_debuginfo::Symbol {
-                name: name.into(),
-                addr,
-                size: Some(size),
-                kind: near.map_or('T', |n| n.kind),
-                module: None,
-            })
-        }
-        (_, near) => near,
-    }
+/// The symbol a frame at `pc` is named after: `prog.symbol(pc)`'s, as drgn names frames (with
+/// a vmlinux, a label inside a function such as `entry_SYSCALL_64_after_hwframe` gives way to
+/// the function). `bt` keeps crash's naming, the nearest symbol.
+fn frame_symbol(prog: &kdive_program::Program, pc: u64) -> Option<PySymbol> {
+    crate::program::symbol_at(prog, pc)
 }
 
 /// A stack trace, innermost frame first.
@@ -377,8 +361,7 @@ pub fn stack_trace_of(st: &Arc<State>, task: u64) -> PyResult<PyStackTrace> {
             st: st.clone(),
             // drgn names a frame without a symbol by its address
             name: Some(
-                frame_symbol(prog, lookup_pc)
-                    .map_or_else(|| format!("{:#x}", f.pc), |s| s.name.to_string()),
+                frame_symbol(prog, lookup_pc).map_or_else(|| format!("{:#x}", f.pc), |s| s.name),
             ),
             pc: f.pc,
             sp: f.sp,
