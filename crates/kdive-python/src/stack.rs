@@ -200,6 +200,10 @@ impl PyStackFrame {
         let prog = self.st.prog()?;
         match fl.value(prog, v, &self.regset, self.cfa) {
             Some(Local::Object(o)) => Ok(PyObj::new(&self.st, o)),
+            Some(Local::Bytes(t, b)) => Ok(PyObj::from_val(
+                &self.st,
+                crate::value::Val::from_bytes(prog, t, b),
+            )),
             Some(Local::Absent(t)) => Ok(PyObj {
                 st: self.st.clone(),
                 place: Place::Absent(t, Absence::OptimizedOut),
