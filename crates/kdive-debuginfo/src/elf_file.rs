@@ -78,6 +78,22 @@ fn is_alloc(s: &object::Section<'_, '_>) -> bool {
 /// (DWARF compresses 3-6x); the claim sizes an allocation.
 const MAX_INFLATION: u64 = 64;
 
+/// A symbol of an ELF symbol table as the table gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSymbol {
+    pub name: String,
+    /// Link-time address (`st_value`).
+    pub addr: u64,
+    /// `st_size`: 0 for a label or a symbol without a recorded size.
+    pub size: u64,
+    /// `STB_*` (`ELF64_ST_BIND`).
+    pub binding: u8,
+    /// `STT_*` (`ELF64_ST_TYPE`).
+    pub kind: u8,
+    /// Link-time start and end of the symbol's section; `None` for an absolute symbol.
+    pub section: Option<(u64, u64)>,
+}
+
 /// An ELF file that may carry debug info (a vmlinux, a module, a `-dbg` package's copy of either).
 /// Clones share the mapping.
 #[derive(Clone)]
@@ -215,27 +231,52 @@ impl ElfFile {
         out
     }
 
-    /// The symbols of allocated sections that have a size, as (link-time address, size,
-    /// name) sorted by address.
-    pub fn sized_symbols(&self) -> Vec<(u64, u64, String)> {
+    /// The defined symbols of the symbol table in table order, with their binding, type and
+    /// the link-time extent of their section (sections, files and TLS symbols left out: they
+    /// name no address).
+    pub fn table_symbols(&self) -> Vec<TableSymbol> {
         let Ok(f) = self.parse() else {
             return Vec::new();
         };
-        let mut out: Vec<(u64, u64, String)> = f
-            .symbols()
-            .filter(|s| {
-                s.size() > 0
-                    && !matches!(
-                        s.kind(),
-                        object::SymbolKind::Section | object::SymbolKind::File
-                    )
-                    && s.section_index().is_some()
+        let extents: std::collections::HashMap<object::SectionIndex, (u64, u64)> = f
+            .sections()
+            .map(|s| {
+                (
+                    s.index(),
+                    (s.address(), s.address().saturating_add(s.size())),
+                )
             })
-            .filter_map(|s| Some((s.address(), s.size(), s.name().ok()?.to_string())))
-            .filter(|(_, _, n)| !n.is_empty())
             .collect();
-        out.sort();
-        out
+        f.symbols()
+            .filter(|s| {
+                !matches!(
+                    s.kind(),
+                    object::SymbolKind::Section
+                        | object::SymbolKind::File
+                        | object::SymbolKind::Tls
+                )
+            })
+            .filter_map(|s| {
+                let info = match s.flags() {
+                    object::SymbolFlags::Elf { st_info, .. } => st_info,
+                    _ => return None,
+                };
+                let section = match s.section() {
+                    object::SymbolSection::Section(i) => extents.get(&i).copied(),
+                    object::SymbolSection::Absolute => None,
+                    _ => return None,
+                };
+                Some(TableSymbol {
+                    name: s.name().ok()?.to_string(),
+                    addr: s.address(),
+                    size: s.size(),
+                    binding: info >> 4,
+                    kind: info & 0xf,
+                    section,
+                })
+            })
+            .filter(|s| !s.name.is_empty())
+            .collect()
     }
 
     /// The nm letters of the per-CPU variables (symbols of `.data..percpu`: `D` global, `d`

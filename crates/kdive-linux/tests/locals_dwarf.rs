@@ -64,3 +64,64 @@ fn schedule_prev_is_the_switched_out_task() {
         assert!(saved > 0, "{}: no callee-saved register recovered", fx.name);
     }
 }
+
+/// A `struct fd` (`class_fd_t` since 6.12) that the compiler keeps in a register, as `ksys_read`
+/// and `__sys_accept4` do, is read whole as a value: its `word` is the `struct file *` that
+/// `fdget` took from the task's file table (with `FDPUT_*` flags in its low two bits).
+#[test]
+fn a_struct_in_a_register_is_read_as_a_value() {
+    let (mut checked, mut dumps) = (0, 0);
+    for (fx, vmlinux) in fixtures_with_vmlinux("a_struct_in_a_register_is_read_as_a_value") {
+        dumps += 1;
+        let prog = open(&[fx.reference_dump(), vmlinux], &OpenOptions::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", fx.name))
+            .kernel
+            .unwrap_or_else(|e| panic!("{}: {e}", fx.name));
+        let list = kdive_linux::task::all_tasks(&prog, kdive_linux::DEFAULT_WALK_LIMIT).unwrap();
+        let ctx = BacktraceContext::new(&prog, &list.active);
+        for &task in &list.tasks {
+            let mut frames = ctx.backtrace(&prog, task).trace.frames;
+            prog.recover_saved_registers(&mut frames);
+            for (i, f) in frames.iter().enumerate() {
+                let pc = if f.exact { f.pc } else { f.pc - 1 };
+                let Some(fl) = prog.frame_locals(pc).unwrap() else {
+                    continue;
+                };
+                let cfa = prog
+                    .frame_cfa(pc, &f.regs)
+                    .or_else(|| frames.get(i + 1).map(|n| n.sp));
+                for scope in fl.scopes() {
+                    for v in scope.variables.iter().filter(|v| v.name == "f") {
+                        let Some(Local::Bytes(ty, bytes)) = fl.value(&prog, v, &f.regs, cfa) else {
+                            continue;
+                        };
+                        let name = kdive_program::object::type_name(&prog, ty);
+                        if name != "struct fd" && name != "class_fd_t" {
+                            continue;
+                        }
+                        let word = u64::from_le_bytes(bytes[..8].try_into().unwrap());
+                        let fdt = prog
+                            .object("struct task_struct", task)
+                            .and_then(|t| t.member("files"))
+                            .and_then(|files| files.member("fdt"))
+                            .unwrap();
+                        let max = fdt.member("max_fds").unwrap().read_u64().unwrap();
+                        let table = fdt.member("fd").unwrap().read_u64().unwrap();
+                        let open_files: Vec<u64> = (0..max.min(4096))
+                            .map(|i| prog.read_u64(table + 8 * i).unwrap_or(0))
+                            .collect();
+                        assert!(
+                            open_files.contains(&(word & !3)),
+                            "{}: task {task:#x} {}: {name} word {word:#x} is no open file",
+                            fx.name,
+                            scope.function.as_deref().unwrap_or("?")
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{checked} struct fd values checked in {dumps} dumps");
+    assert!(dumps == 0 || checked > 0, "no struct fd held in a register");
+}

@@ -34,8 +34,8 @@ pub struct KernelDebug {
     types: OnceLock<Arc<DwarfTypes>>,
     /// The file's symbols by link-time address, read on first use.
     symbols: OnceLock<Vec<(u64, String)>>,
-    /// The file's symbols that have a size, read on first use (see [`ElfFile::sized_symbols`]).
-    sized: OnceLock<Vec<(u64, u64, String)>>,
+    /// The file's whole symbol table, indexed on first use.
+    table: OnceLock<crate::symtab::SymbolTable>,
     /// Its `.debug_frame`, read on first use (`None`: the file has none, or it is unreadable).
     cfi: OnceLock<Option<CallFrames>>,
 }
@@ -119,7 +119,7 @@ impl KernelDebug {
             types: OnceLock::new(),
             symbols: OnceLock::new(),
             cfi: OnceLock::new(),
-            sized: OnceLock::new(),
+            table: OnceLock::new(),
         })
     }
 
@@ -148,22 +148,11 @@ impl KernelDebug {
         Some((name.as_str(), link - at))
     }
 
-    /// The symbol of the file's symbol table whose extent (`st_size`) holds the run-time
-    /// address `addr` (the innermost, for nested ones): its name, run-time address and size.
-    /// Labels without a size inside a function (`entry_SYSCALL_64_after_hwframe`) are passed
-    /// over for the function, as drgn names addresses.
-    pub fn sized_symbol(&self, addr: u64) -> Option<(&str, u64, u64)> {
-        /// Symbols looked back through for one that holds the address.
-        const MAX_BACK: usize = 64;
-        let link = addr.wrapping_sub(self.slide);
-        let all = self.sized.get_or_init(|| self.file.sized_symbols());
-        let upto = all.partition_point(|s| s.0 <= link);
-        all[..upto]
-            .iter()
-            .rev()
-            .take(MAX_BACK)
-            .find(|s| link - s.0 < s.1)
-            .map(|(at, size, name)| (name.as_str(), at.wrapping_add(self.slide), *size))
+    /// The file's symbol table at run-time addresses, searched as ELF tools search one (see
+    /// [`crate::symtab`]).
+    pub fn symbol_table(&self) -> &crate::symtab::SymbolTable {
+        self.table
+            .get_or_init(|| crate::symtab::SymbolTable::new(self.file.table_symbols(), self.slide))
     }
 
     /// The nm letters of the per-CPU variables, by name (see [`ElfFile::percpu_letters`]).

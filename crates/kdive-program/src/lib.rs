@@ -15,6 +15,7 @@ pub mod object;
 pub mod print;
 pub mod program;
 pub mod span;
+pub mod symtab;
 pub mod unwind;
 
 pub use error::{ErrorKind, KernelOpenError, ProgramError};

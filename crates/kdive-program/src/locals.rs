@@ -27,7 +27,10 @@ pub struct FrameLocals {
 pub enum Local<'p> {
     /// In memory, or a scalar value.
     Object(Object<'p>),
-    /// Optimized out, in a register the frame does not know, or a non-scalar not in memory.
+    /// A struct, union or array not in memory whose bytes the location gives whole (a small
+    /// struct in a register, pieces in several): the type and the bytes.
+    Bytes(TypeId, Vec<u8>),
+    /// Optimized out, in a register the frame does not know, or given only in part.
     Absent(TypeId),
 }
 
@@ -92,7 +95,13 @@ impl FrameLocals {
                     a[..n].copy_from_slice(&b[..n]);
                     Local::Object(Object::value(prog, ty, u64::from_le_bytes(a)))
                 }
-                _ => Local::Absent(ty),
+                Some(_) => Local::Absent(ty),
+                None => match prog.types().size_of(ty) {
+                    Ok(size) if size > 0 && b.len() as u64 >= size => {
+                        Local::Bytes(ty, b[..size as usize].to_vec())
+                    }
+                    _ => Local::Absent(ty),
+                },
             },
             Located::Absent => Local::Absent(ty),
         })

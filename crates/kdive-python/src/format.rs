@@ -4,7 +4,9 @@
 
 use kdive_debuginfo::btf::canonical_int_name;
 use kdive_debuginfo::{TypeId, TypeKind};
-use kdive_program::{Object, Program, ProgramError, Result};
+use kdive_program::{Program, ProgramError, Result};
+
+use crate::value::Val;
 
 /// Deepest nesting printed.
 const MAX_DEPTH: usize = 16;
@@ -151,7 +153,7 @@ fn symbolized(prog: &Program, addr: u64) -> String {
 
 /// The object as drgn's `str()` shows it: a pointer to a complete type followed
 /// (`*(T *)0x… = …`), a `char *` with its string, other pointers symbolized.
-pub fn format_object(o: &Object<'_>, opts: FormatOptions) -> Result<String> {
+pub fn format_object(o: &Val<'_>, opts: FormatOptions) -> Result<String> {
     let prog = o.prog();
     let (_, t) = prog.types().resolve(o.type_id())?;
     let tn = c_type_name(prog, o.type_id());
@@ -159,15 +161,14 @@ pub fn format_object(o: &Object<'_>, opts: FormatOptions) -> Result<String> {
     if let TypeKind::Pointer { target } = t.kind {
         let addr = o.read_u64()?;
         let (_, tt) = prog.types().resolve(target)?;
-        let is_char = matches!(tt.kind, TypeKind::Int { size: 1, .. })
-            && tt.name.as_deref().is_some_and(|n| n.ends_with("char"));
+        let is_char = is_char_type(prog, target);
         let complete = !matches!(
             tt.kind,
             TypeKind::Void | TypeKind::Function { .. } | TypeKind::Fwd { .. }
         ) && prog.types().size_of(target).is_ok_and(|n| n > 0);
-        if is_char && opts.dereference {
-            if let Ok(text) = prog.mem().read_cstr(addr, MAX_STRING_SHOWN) {
-                return Ok(format!("({tn}){addr:#x} = {}", c_string(text.as_bytes())));
+        if is_char {
+            if let Some(text) = pointed_string(prog, addr) {
+                return Ok(format!("({tn}){addr:#x}{text}"));
             }
         } else if complete && opts.dereference {
             if let Ok(target_obj) = o.deref() {
@@ -194,6 +195,25 @@ pub fn format_object(o: &Object<'_>, opts: FormatOptions) -> Result<String> {
     Ok(out)
 }
 
+/// True for `char`, `signed char` and `unsigned char`, qualified or not (a typedef of one,
+/// such as `u8`, is no character type to drgn: a `u8 *` is shown without its string).
+fn is_char_type(prog: &Program, ty: TypeId) -> bool {
+    unqualified(prog, ty).is_some_and(|t| {
+        matches!(t.kind, TypeKind::Int { size: 1, .. })
+            && matches!(
+                t.name.as_deref(),
+                Some("char" | "signed char" | "unsigned char")
+            )
+    })
+}
+
+/// ` = "text"`: the string a character pointer points to, as drgn shows it after the
+/// pointer; `None` when it cannot be read.
+fn pointed_string(prog: &Program, addr: u64) -> Option<String> {
+    let text = prog.mem().read_cstr(addr, MAX_STRING_SHOWN).ok()?;
+    Some(format!(" = {}", c_string(text.as_bytes())))
+}
+
 /// Longest string shown after a `char *`.
 const MAX_STRING_SHOWN: usize = 1 << 16;
 
@@ -202,7 +222,7 @@ fn too_long() -> ProgramError {
 }
 
 /// The value without its leading type.
-fn value(o: &Object<'_>, opts: FormatOptions, depth: usize, out: &mut String) -> Result<()> {
+fn value(o: &Val<'_>, opts: FormatOptions, depth: usize, out: &mut String) -> Result<()> {
     if depth > MAX_DEPTH || out.len() > MAX_TEXT {
         return Err(too_long());
     }
@@ -277,7 +297,7 @@ fn value(o: &Object<'_>, opts: FormatOptions, depth: usize, out: &mut String) ->
 }
 
 fn members_of(
-    o: &Object<'_>,
+    o: &Val<'_>,
     members: &[kdive_debuginfo::Member],
     opts: FormatOptions,
     depth: usize,
@@ -313,18 +333,24 @@ fn members_of(
     Ok(())
 }
 
-fn is_zero(o: &Object<'_>) -> Result<bool> {
+fn is_zero(o: &Val<'_>) -> Result<bool> {
     if o.size()? > 1 << 16 {
         return Ok(false);
     }
     Ok(o.read_bytes()?.iter().all(|&b| b == 0))
 }
 
-fn scalar_value(o: &Object<'_>, ty: TypeId, opts: FormatOptions, out: &mut String) -> Result<()> {
+fn scalar_value(o: &Val<'_>, ty: TypeId, opts: FormatOptions, out: &mut String) -> Result<()> {
     let prog = o.prog();
     let (_, t) = prog.types().resolve(ty)?;
     match &t.kind {
-        TypeKind::Pointer { .. } => out.push_str(&symbolized(prog, o.read_u64()?)),
+        TypeKind::Pointer { target } => {
+            let addr = o.read_u64()?;
+            out.push_str(&symbolized(prog, addr));
+            if is_char_type(prog, *target) {
+                out.push_str(&pointed_string(prog, addr).unwrap_or_default());
+            }
+        }
         TypeKind::Int { is_bool: true, .. } => {
             out.push_str(if o.read_u64()? != 0 { "true" } else { "false" })
         }

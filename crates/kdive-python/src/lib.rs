@@ -4,6 +4,7 @@
 //! helpers in `kdive.helpers.linux.*` (pure Python, beside this module). Every crash command
 //! runs as text or JSON (`prog.command("bt")`, `prog.json("ps")`).
 
+mod build;
 mod errors;
 mod format;
 mod helpers;
@@ -13,42 +14,105 @@ mod program;
 mod stack;
 mod state;
 mod types;
+mod value;
 
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
 use crate::object::{type_arg, PyObj};
 use crate::program::PyProgram;
 
-/// `cast(type, obj)`: the value of `obj` converted to `type` (a `Type` or a type name).
+/// `cast(type, obj)`: the value of `obj` converted to `type` (a `Type` or a type name), by C's
+/// rules for explicit conversions: only to a scalar type, from a scalar or an array in memory
+/// (its address).
 #[pyfunction]
 fn cast(r#type: &Bound<'_, PyAny>, obj: &PyObj) -> PyResult<PyObj> {
+    use kdive_debuginfo::TypeKind;
     let ty = type_arg(&obj.st, r#type)?;
-    let o = obj.obj()?;
     let prog = obj.st.prog()?;
-    // a scalar is converted by value; anything else is seen as the new type where it lies
-    match o.read_u64() {
-        Ok(bits) if o.address().is_none() || !is_aggregate(prog, ty) => Ok(PyObj::new(
-            &obj.st,
-            kdive_program::Object::value(prog, ty, bits),
-        )),
-        _ => Ok(PyObj::new(&obj.st, o.cast_to(ty))),
+    let kind = |t| {
+        prog.types()
+            .resolve(t)
+            .map(|(_, t)| t.kind.clone())
+            .map_err(|e| errors::py_err(e.into()))
+    };
+    let name = |t| format::c_type_name(prog, t);
+    let to = kind(ty)?;
+    if matches!(
+        to,
+        TypeKind::Struct { .. } | TypeKind::Union { .. } | TypeKind::Array { .. }
+    ) {
+        return Err(PyTypeError::new_err(format!(
+            "cannot cast to '{}'",
+            name(ty)
+        )));
     }
+    let from = kind(obj.type_id()?)?;
+    let n: f64;
+    let bits = match from {
+        TypeKind::Array { .. } => obj.address_()?.ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err("cannot get address of value")
+        })?,
+        TypeKind::Float { .. } => {
+            n = obj.float_value()?;
+            n as i64 as u64
+        }
+        TypeKind::Int { .. } | TypeKind::Enum { .. } | TypeKind::Pointer { .. } => {
+            obj.int_value()? as u64
+        }
+        _ => {
+            return Err(PyTypeError::new_err(format!(
+                "cannot cast '{}' to '{}'",
+                name(obj.type_id()?),
+                name(ty)
+            )))
+        }
+    };
+    let v = match to {
+        TypeKind::Float { size } => {
+            let f = if matches!(from, TypeKind::Float { .. }) {
+                obj.float_value()?
+            } else {
+                obj.int_value()? as f64
+            };
+            let b = if size == 4 {
+                (f as f32).to_le_bytes().to_vec()
+            } else {
+                f.to_le_bytes().to_vec()
+            };
+            value::Val::from_bytes(prog, ty, b)
+        }
+        TypeKind::Int { is_bool: true, .. } => {
+            value::Val::Obj(kdive_program::Object::value(prog, ty, u64::from(bits != 0)))
+        }
+        _ => value::Val::Obj(kdive_program::Object::value(prog, ty, bits)),
+    };
+    Ok(PyObj::from_val(&obj.st, v))
 }
 
-fn is_aggregate(prog: &kdive_program::Program, ty: kdive_debuginfo::TypeId) -> bool {
-    matches!(
-        prog.types().resolve(ty).map(|t| t.1.kind.clone()),
-        Ok(kdive_debuginfo::TypeKind::Struct { .. }
-            | kdive_debuginfo::TypeKind::Union { .. }
-            | kdive_debuginfo::TypeKind::Array { .. })
-    )
-}
-
-/// `reinterpret(type, obj)`: the same memory (or bits) seen as `type`.
+/// `reinterpret(type, obj)`: the same memory (or bytes) seen as `type`.
 #[pyfunction]
 fn reinterpret(r#type: &Bound<'_, PyAny>, obj: &PyObj) -> PyResult<PyObj> {
     let ty = type_arg(&obj.st, r#type)?;
-    Ok(PyObj::new(&obj.st, obj.obj()?.cast_to(ty)))
+    let v = obj.val()?;
+    // a value holds only its own bytes
+    if v.address().is_none() {
+        let prog = obj.st.prog()?;
+        let size = |t| {
+            prog.types()
+                .size_of(t)
+                .map_err(|e| errors::py_err(e.into()))
+        };
+        if size(ty)? > size(v.type_id())? {
+            return Err(errors::OutOfBoundsError::new_err(format!(
+                "'{}' is out of bounds of value of '{}'",
+                format::c_type_name(prog, ty),
+                format::c_type_name(prog, v.type_id())
+            )));
+        }
+    }
+    let v = v.reinterpret(ty).map_err(errors::py_err)?;
+    Ok(PyObj::from_val(&obj.st, v))
 }
 
 /// `container_of(ptr, type, member)`: the `type *` whose `member` `ptr` points to.

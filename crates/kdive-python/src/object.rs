@@ -11,12 +11,13 @@ use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError, PyZeroDivisi
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
-use crate::errors::{py_err, ObjectAbsentError};
+use crate::errors::{py_err, ObjectAbsentError, OutOfBoundsError};
 use crate::format::{format_object, FormatOptions};
 use crate::hot::{Attr, Shape};
 use crate::program::PyProgram;
 use crate::state::State;
 use crate::types::PyType;
+use crate::value::{Held, Val};
 
 /// Deepest nesting `value_()` converts (corrupt types can nest without end).
 const MAX_VALUE_DEPTH: usize = 32;
@@ -26,9 +27,12 @@ const MAX_VALUE_ELEMENTS: u64 = 1 << 16;
 const MAX_STRING: usize = 1 << 20;
 
 /// Where an object is.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub enum Place {
+    /// In memory, or an integer or pointer value.
     Obj(ObjectHandle),
+    /// An aggregate or float value: its bytes, held by the object.
+    Held(Held),
     /// An object with a type and no value (drgn's absent object), and why it has none.
     Absent(TypeId, Absence),
 }
@@ -72,18 +76,41 @@ impl PyObj {
         }
     }
 
-    /// The library object; an absent object is `ObjectAbsentError`.
+    /// An object of `v`'s kind: in memory or an integer value, or held.
+    pub fn from_val(st: &Arc<State>, v: Val<'_>) -> PyObj {
+        PyObj {
+            st: st.clone(),
+            place: match v {
+                Val::Obj(o) => Place::Obj(o.handle()),
+                Val::Held(_, h) => Place::Held(h),
+            },
+        }
+    }
+
+    /// The library object; an absent object is `ObjectAbsentError`, a held value (which has
+    /// no address) `ValueError`.
     pub fn obj(&self) -> PyResult<Object<'_>> {
-        match self.place {
-            Place::Obj(h) => Ok(Object::from_handle(self.st.prog()?, h)),
+        match &self.place {
+            Place::Obj(h) => Ok(Object::from_handle(self.st.prog()?, *h)),
+            Place::Held(_) => Err(PyValueError::new_err("cannot get address of value")),
+            Place::Absent(..) => Err(ObjectAbsentError::new_err("object absent")),
+        }
+    }
+
+    /// The object to read, of either kind; an absent object is `ObjectAbsentError`.
+    pub fn val(&self) -> PyResult<Val<'_>> {
+        match &self.place {
+            Place::Obj(h) => Ok(Val::Obj(Object::from_handle(self.st.prog()?, *h))),
+            Place::Held(h) => Ok(Val::Held(self.st.prog()?, h.clone())),
             Place::Absent(..) => Err(ObjectAbsentError::new_err("object absent")),
         }
     }
 
     pub fn type_id(&self) -> PyResult<TypeId> {
-        Ok(match self.place {
-            Place::Obj(h) => Object::from_handle(self.st.prog()?, h).type_id(),
-            Place::Absent(t, _) => t,
+        Ok(match &self.place {
+            Place::Obj(h) => Object::from_handle(self.st.prog()?, *h).type_id(),
+            Place::Held(h) => h.ty,
+            Place::Absent(t, _) => *t,
         })
     }
 
@@ -94,13 +121,9 @@ impl PyObj {
             .map_err(|e| py_err(e.into()))
     }
 
-    fn derive(
-        &self,
-        f: impl FnOnce(Object<'_>) -> Result<Object<'_>, ProgramError>,
-    ) -> PyResult<PyObj> {
-        let o = self.obj()?;
-        let n = f(o).map_err(py_err)?;
-        Ok(PyObj::new(&self.st, n))
+    fn derive(&self, f: impl FnOnce(Val<'_>) -> Result<Val<'_>, ProgramError>) -> PyResult<PyObj> {
+        let n = f(self.val()?).map_err(py_err)?;
+        Ok(PyObj::from_val(&self.st, n))
     }
 
     fn value_obj(&self, ty: TypeId, bits: u64) -> PyResult<PyObj> {
@@ -129,37 +152,7 @@ impl PyObj {
     }
 
     fn scalar(&self) -> PyResult<Scalar> {
-        let o = self.obj()?;
-        let (_, t) = self.resolved()?;
-        match t.kind {
-            TypeKind::Int { is_bool: true, .. } => {
-                Ok(Scalar::Bool(o.read_u64().map_err(py_err)? != 0))
-            }
-            TypeKind::Int { signed: true, .. } | TypeKind::Enum { signed: true, .. } => {
-                Ok(Scalar::Int(i128::from(o.read_i64().map_err(py_err)?)))
-            }
-            TypeKind::Int { .. } | TypeKind::Enum { .. } | TypeKind::Pointer { .. } => {
-                Ok(Scalar::Int(i128::from(o.read_u64().map_err(py_err)?)))
-            }
-            TypeKind::Float { size } => {
-                let b = o.read_bytes().map_err(py_err)?;
-                match (size, b.as_slice()) {
-                    (4, &[a, b2, c, d]) => {
-                        Ok(Scalar::Float(f64::from(f32::from_le_bytes([a, b2, c, d]))))
-                    }
-                    (8, s) if s.len() == 8 => {
-                        let mut a = [0u8; 8];
-                        a.copy_from_slice(s);
-                        Ok(Scalar::Float(f64::from_le_bytes(a)))
-                    }
-                    _ => Err(PyTypeError::new_err(format!("{size}-byte float"))),
-                }
-            }
-            _ => Err(PyTypeError::new_err(format!(
-                "cannot convert {} to a number",
-                o.type_name()
-            ))),
-        }
+        scalar_of(&self.val()?)
     }
 
     /// `obj.name` for a member name (`->` through a pointer to a struct); `None` for a name
@@ -171,15 +164,21 @@ impl PyObj {
         let mut hot = st.hot();
         // the object, the struct whose member is asked, and the pointer's target if through one
         let mut found = None;
+        if let Place::Held(h) = &self.place {
+            let info = hot.shapes.get(types, h.ty).map_err(py_err)?;
+            if info.shape == Shape::Record {
+                found = Some((Val::Held(prog, h.clone()), info.rid, None));
+            }
+        }
         if let Place::Obj(h) = self.place {
             let o = Object::from_handle(prog, h);
             let info = hot.shapes.get(types, o.type_id()).map_err(py_err)?;
             match info.shape {
-                Shape::Record => found = Some((o, info.rid, None)),
+                Shape::Record => found = Some((Val::Obj(o), info.rid, None)),
                 Shape::Pointer { target } => {
                     let t = hot.shapes.get(types, target).map_err(py_err)?;
                     if t.shape == Shape::Record {
-                        found = Some((o, t.rid, Some(target)));
+                        found = Some((Val::Obj(o), t.rid, Some(target)));
                     }
                 }
                 _ => {}
@@ -191,7 +190,7 @@ impl PyObj {
             Ok(Attr::NoRecord) => {
                 drop(hot);
                 let what = match self.place {
-                    Place::Obj(_) => "not a struct or union",
+                    Place::Obj(_) | Place::Held(_) => "not a struct or union",
                     Place::Absent(..) => "object absent",
                 };
                 return Ok(Some(Err(PyAttributeError::new_err(format!(
@@ -204,12 +203,16 @@ impl PyObj {
         let Some((o, _, through)) = found else {
             return Ok(None);
         };
-        let o = match through {
-            Some(target) => Object::reference(prog, target, hot.bits(&o, 8).map_err(py_err)?),
-            None => o,
+        let o = match (through, o) {
+            (Some(target), Val::Obj(o)) => Val::Obj(Object::reference(
+                prog,
+                target,
+                hot.bits(&o, 8).map_err(py_err)?,
+            )),
+            (_, o) => o,
         };
         drop(hot);
-        Ok(Some(Ok(PyObj::new(st, o.field(&m).map_err(py_err)?))))
+        Ok(Some(Ok(PyObj::from_val(st, o.field(&m).map_err(py_err)?))))
     }
 
     /// The type's name, as C (and drgn) writes it.
@@ -217,9 +220,52 @@ impl PyObj {
         Ok(crate::format::c_type_name(self.st.prog()?, self.type_id()?))
     }
 
+    /// The value a comparison sees: a scalar's, an array's address; `None` for an aggregate.
+    fn compared(&self) -> PyResult<Option<Scalar>> {
+        if self.arith()?.is_some() {
+            return self.scalar().map(Some);
+        }
+        if let TypeKind::Array { .. } = self.resolved()?.1.kind {
+            let addr = self.obj()?.address();
+            return Ok(addr.map(|a| Scalar::Int(i128::from(a))));
+        }
+        Ok(None)
+    }
+
+    /// `TypeError` when a non-scalar is converted to a Python `what`, in drgn's words.
+    fn converted(&self, what: &str) -> PyResult<()> {
+        if self.arith()?.is_some() {
+            return Ok(());
+        }
+        Err(PyTypeError::new_err(format!(
+            "cannot convert '{}' to {what}",
+            self.type_name()?
+        )))
+    }
+
+    /// Number of elements of an array type; `TypeError` for another type.
+    fn array_len(&self) -> PyResult<u64> {
+        match self.resolved()?.1.kind {
+            TypeKind::Array { len, .. } => Ok(len),
+            _ => Err(PyTypeError::new_err(format!(
+                "'{}' has no len()",
+                self.type_name()?
+            ))),
+        }
+    }
+
     /// True for a pointer-typed object.
     pub fn is_pointer(&self) -> PyResult<bool> {
         Ok(matches!(self.resolved()?.1.kind, TypeKind::Pointer { .. }))
+    }
+
+    /// The value as a float (integers converted); `TypeError` for a non-scalar.
+    pub fn float_value(&self) -> PyResult<f64> {
+        Ok(match self.scalar()? {
+            Scalar::Float(f) => f,
+            Scalar::Int(i) => i as f64,
+            Scalar::Bool(b) => f64::from(u8::from(b)),
+        })
     }
 
     /// The value as an integer (pointers and booleans too); `TypeError` otherwise.
@@ -231,7 +277,7 @@ impl PyObj {
         }
     }
 
-    fn to_py_value(&self, py: Python<'_>, o: Object<'_>, depth: usize) -> PyResult<PyObject> {
+    fn to_py_value(&self, py: Python<'_>, o: Val<'_>, depth: usize) -> PyResult<PyObject> {
         if depth > MAX_VALUE_DEPTH {
             return Err(PyValueError::new_err("value nests too deep"));
         }
@@ -269,14 +315,11 @@ impl PyObj {
                 }
                 Ok(l.into_any().unbind())
             }
-            _ => {
-                let tmp = PyObj::new(&self.st, o);
-                Ok(match tmp.scalar()? {
-                    Scalar::Int(v) => v.into_pyobject(py)?.into_any().unbind(),
-                    Scalar::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
-                    Scalar::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
-                })
-            }
+            _ => Ok(match scalar_of(&o)? {
+                Scalar::Int(v) => v.into_pyobject(py)?.into_any().unbind(),
+                Scalar::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
+                Scalar::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
+            }),
         }
     }
 
@@ -407,6 +450,42 @@ impl PyObj {
     }
 }
 
+/// The value of a scalar object as a number; `TypeError` for anything else.
+fn scalar_of(o: &Val<'_>) -> PyResult<Scalar> {
+    let (_, t) = o
+        .prog()
+        .types()
+        .resolve(o.type_id())
+        .map_err(|e| py_err(e.into()))?;
+    match t.kind {
+        TypeKind::Int { is_bool: true, .. } => Ok(Scalar::Bool(o.read_u64().map_err(py_err)? != 0)),
+        TypeKind::Int { signed: true, .. } | TypeKind::Enum { signed: true, .. } => {
+            Ok(Scalar::Int(i128::from(o.read_i64().map_err(py_err)?)))
+        }
+        TypeKind::Int { .. } | TypeKind::Enum { .. } | TypeKind::Pointer { .. } => {
+            Ok(Scalar::Int(i128::from(o.read_u64().map_err(py_err)?)))
+        }
+        TypeKind::Float { size } => {
+            let b = o.read_bytes().map_err(py_err)?;
+            match (size, b.as_slice()) {
+                (4, &[a, b2, c, d]) => {
+                    Ok(Scalar::Float(f64::from(f32::from_le_bytes([a, b2, c, d]))))
+                }
+                (8, s) if s.len() == 8 => {
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(s);
+                    Ok(Scalar::Float(f64::from_le_bytes(a)))
+                }
+                _ => Err(PyTypeError::new_err(format!("{size}-byte float"))),
+            }
+        }
+        _ => Err(PyTypeError::new_err(format!(
+            "cannot convert '{}' to a number",
+            crate::format::c_type_name(o.prog(), o.type_id())
+        ))),
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Operand {
     Int(i128),
@@ -531,6 +610,17 @@ fn read_cstring(prog: &kdive_program::Program, addr: u64) -> PyResult<Vec<u8>> {
     Ok(out)
 }
 
+/// True for the types whose values are held as bytes: structs, unions, arrays and floats.
+pub fn holds_bytes(prog: &kdive_program::Program, ty: TypeId) -> bool {
+    matches!(
+        prog.types().resolve(ty).map(|(_, t)| t.kind.clone()),
+        Ok(TypeKind::Struct { .. }
+            | TypeKind::Union { .. }
+            | TypeKind::Array { .. }
+            | TypeKind::Float { .. })
+    )
+}
+
 /// A `Type` argument: a `Type`, or a type name (`"struct task_struct *"`).
 pub fn type_arg(st: &Arc<State>, t: &Bound<'_, PyAny>) -> PyResult<TypeId> {
     if let Ok(ty) = t.downcast::<PyType>() {
@@ -539,7 +629,25 @@ pub fn type_arg(st: &Arc<State>, t: &Bound<'_, PyAny>) -> PyResult<TypeId> {
     let name: String = t
         .extract()
         .map_err(|_| PyTypeError::new_err("expected a Type or a type name"))?;
-    st.prog()?.type_(&name).map_err(py_err)
+    let prog = st.prog()?;
+    // array declarators (`int [3]`, `char [2][16]`): the innermost dimension is the last
+    let mut base = name.trim();
+    let mut dims = Vec::new();
+    while let Some(open) = base.strip_suffix(']').and_then(|b| b.rfind('[')) {
+        let n = base[open + 1..base.len() - 1].trim();
+        dims.push(if n.is_empty() {
+            0
+        } else {
+            n.parse::<u64>()
+                .map_err(|_| PyValueError::new_err(format!("bad array length in {name:?}")))?
+        });
+        base = base[..open].trim_end();
+    }
+    let mut ty = prog.type_(base).map_err(py_err)?;
+    for len in dims {
+        ty = prog.types().array_of(ty, len);
+    }
+    Ok(ty)
 }
 
 #[pymethods]
@@ -564,6 +672,10 @@ impl PyObj {
                 ))
             }
             (Some(a), None) => Place::Obj(Object::reference(p, ty, a).handle()),
+            // an aggregate or a float: its bytes, built from a mapping, a sequence or a number
+            (None, Some(v)) if holds_bytes(p, ty) => {
+                Place::Held(Held::new(ty, crate::build::build(p, ty, v)?))
+            }
             (None, Some(v)) => {
                 let bits: i128 = if let Ok(o) = v.downcast::<PyObj>() {
                     o.borrow().int_value()?
@@ -575,6 +687,33 @@ impl PyObj {
             (None, None) => Place::Absent(ty, Absence::Other),
         };
         Ok(PyObj { st, place })
+    }
+
+    /// `Object.from_bytes_(prog, type, bytes)`: the value of `type` the first bytes of
+    /// `bytes` hold.
+    #[staticmethod]
+    #[pyo3(signature = (prog, r#type, bytes, *, bit_offset = 0, bit_field_size = None))]
+    fn from_bytes_(
+        prog: &PyProgram,
+        r#type: &Bound<'_, PyAny>,
+        bytes: &[u8],
+        bit_offset: u64,
+        bit_field_size: Option<u32>,
+    ) -> PyResult<PyObj> {
+        let st = prog.st.clone();
+        let ty = type_arg(&st, r#type)?;
+        let p = st.prog()?;
+        if bit_offset != 0 || bit_field_size.is_some() {
+            return Err(PyValueError::new_err(
+                "from_bytes_: bit offsets and bit fields are not supported",
+            ));
+        }
+        let size = p.types().size_of(ty).map_err(|e| py_err(e.into()))?;
+        if (bytes.len() as u64) < size {
+            return Err(PyValueError::new_err("buffer is too small"));
+        }
+        let v = Val::from_bytes(p, ty, bytes[..size as usize].to_vec());
+        Ok(PyObj::from_val(&st, v))
     }
 
     /// A member (`task.comm`, `task.mm.pgd`: a pointer to a struct is followed as `->`).
@@ -637,29 +776,36 @@ impl PyObj {
         } else {
             i.extract()?
         };
+        // a held array has no memory past its end to read
+        if let Place::Held(_) = self.place {
+            if i < 0 || i as u64 >= self.array_len()? {
+                return Err(OutOfBoundsError::new_err(format!(
+                    "out of bounds of value: index {i} of '{}'",
+                    self.type_name()?
+                )));
+            }
+        }
         self.derive(|o| o.index(i as u64))
     }
 
     /// Number of elements of an array.
     fn __len__(&self) -> PyResult<usize> {
-        let n = self
-            .obj()?
-            .array_len()
-            .map_err(|e| PyTypeError::new_err(e.to_string()))?;
-        Ok(n as usize)
+        Ok(self.array_len()? as usize)
     }
 
     /// The elements of an array.
     fn __iter__(&self, py: Python<'_>) -> PyResult<PyObject> {
-        let o = self.obj()?;
-        let n = o
-            .array_len()
-            .map_err(|e| PyTypeError::new_err(e.to_string()))?;
+        let n = self.array_len()?;
+        let o = self.val()?;
         if n > MAX_VALUE_ELEMENTS * 16 {
             return Err(PyValueError::new_err(format!("{n} elements is too many")));
         }
         let items = (0..n)
-            .map(|i| o.index(i).map(|e| PyObj::new(&self.st, e)).map_err(py_err))
+            .map(|i| {
+                o.index(i)
+                    .map(|e| PyObj::from_val(&self.st, e))
+                    .map_err(py_err)
+            })
             .collect::<PyResult<Vec<_>>>()?;
         Ok(PyList::new(
             py,
@@ -680,13 +826,20 @@ impl PyObj {
 
     /// `&obj`: a pointer to an object in memory.
     fn address_of_(&self) -> PyResult<PyObj> {
-        self.derive(|o| o.address_of())
+        if let Place::Held(_) = self.place {
+            return Err(PyValueError::new_err("cannot take address of value"));
+        }
+        let o = self.obj()?;
+        Ok(PyObj::new(&self.st, o.address_of().map_err(py_err)?))
     }
 
     /// The value as Python sees it: `int` for integers and pointers, `bool`, `float`, a `dict`
     /// for a struct or union, a `list` for an array.
     fn value_(&self, py: Python<'_>) -> PyResult<PyObject> {
-        let o = self.obj()?;
+        let o = match self.val()? {
+            Val::Obj(o) => o,
+            held => return self.to_py_value(py, held, 0),
+        };
         self.st.fresh();
         // integers and pointers, the common case, read at once
         let mut hot = self.st.hot();
@@ -700,7 +853,9 @@ impl PyObj {
             Shape::Pointer { .. } => (8, false),
             _ => {
                 drop(hot);
-                return self.to_py_value(py, o, 0);
+                // an aggregate in memory is read whole, once
+                let v = self.val()?.read().map_err(py_err)?;
+                return self.to_py_value(py, v, 0);
             }
         };
         let raw = hot.bits(&o, size).map_err(py_err)?;
@@ -725,22 +880,24 @@ impl PyObj {
     /// The same object read now: a computed value for a scalar (an aggregate stays a
     /// reference: its bytes are read when asked for).
     fn read_(&self) -> PyResult<PyObj> {
-        let o = self.obj()?;
+        let v = self.val()?;
         self.st.fresh();
-        match self.arith()? {
-            Some(Arith::Int | Arith::Pointer { .. }) => {
-                let bits = o.read_u64().map_err(py_err)?;
-                self.value_obj(o.type_id(), bits)
-            }
-            _ => Ok(PyObj {
-                st: self.st.clone(),
-                place: self.place,
-            }),
-        }
+        Ok(PyObj::from_val(&self.st, v.read().map_err(py_err)?))
     }
 
     /// A C string: a `char` array up to its NUL, or what a `char *` points to.
     fn string_(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
+        if let Place::Held(h) = &self.place {
+            let TypeKind::Array { .. } = self.resolved()?.1.kind else {
+                return Err(PyTypeError::new_err(format!(
+                    "string_: {} is not a char array or pointer",
+                    self.type_name()?
+                )));
+            };
+            let b = h.bytes();
+            let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+            return Ok(PyBytes::new(py, &b[..end]).unbind());
+        }
         let o = self.obj()?;
         self.st.fresh();
         // a short `char` array in memory (`comm`), the common case, through the page cache
@@ -795,14 +952,7 @@ impl PyObj {
 
     /// The object's bytes.
     fn to_bytes_(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
-        let o = self.obj()?;
-        let v = match self.arith()? {
-            Some(Arith::Int | Arith::Pointer { .. }) if o.address().is_none() => {
-                let size = o.size().map_err(py_err)? as usize;
-                o.read_u64().map_err(py_err)?.to_le_bytes()[..size.min(8)].to_vec()
-            }
-            _ => o.read_bytes().map_err(py_err)?,
-        };
+        let v = self.val()?.read_bytes().map_err(py_err)?;
         Ok(PyBytes::new(py, &v).unbind())
     }
 
@@ -811,7 +961,7 @@ impl PyObj {
     pub fn address_(&self) -> PyResult<Option<u64>> {
         match self.place {
             Place::Obj(_) => Ok(self.obj()?.address()),
-            Place::Absent(..) => Ok(None),
+            Place::Held(_) | Place::Absent(..) => Ok(None),
         }
     }
 
@@ -826,7 +976,7 @@ impl PyObj {
     fn bit_field_size_(&self) -> PyResult<Option<u32>> {
         match self.place {
             Place::Obj(_) => Ok(self.obj()?.bit_size()),
-            Place::Absent(..) => Ok(None),
+            Place::Held(_) | Place::Absent(..) => Ok(None),
         }
     }
 
@@ -846,7 +996,11 @@ impl PyObj {
 
     /// The struct of type `type_name` holding this object as `member` (see `container_of`).
     fn container_of_(&self, type_name: &str, member: &str) -> PyResult<PyObj> {
-        self.derive(|o| o.container_of(type_name, member))
+        let o = self.obj()?;
+        Ok(PyObj::new(
+            &self.st,
+            o.container_of(type_name, member).map_err(py_err)?,
+        ))
     }
 
     /// drgn's C syntax (`(pid_t)1`, `*(struct list_head *)0x… = { … }`); `integer_base=16`
@@ -873,7 +1027,7 @@ impl PyObj {
                     Absence::OptimizedOut => "<optimized out>",
                 }
             )),
-            Place::Obj(_) => format_object(&self.obj()?, opts).map_err(py_err),
+            Place::Obj(_) | Place::Held(_) => format_object(&self.val()?, opts).map_err(py_err),
         }
     }
 
@@ -892,7 +1046,7 @@ impl PyObj {
         self.format_(10, None, true, None)
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> String {
         let prog = match self.st.prog() {
             Ok(p) => p,
             Err(e) => return format!("Object(<{e}>)"),
@@ -903,6 +1057,11 @@ impl PyObj {
             Place::Absent(_, Absence::OptimizedOut) => {
                 format!("Object(prog, '{tn}', absence_reason=AbsenceReason.OPTIMIZED_OUT)")
             }
+            // drgn's spelling of a held value: its `value_()`, as Python writes it
+            Place::Held(_) => match self.value_(py).and_then(|v| v.bind(py).repr()) {
+                Ok(v) => format!("Object(prog, '{tn}', value={v})"),
+                Err(e) => format!("Object(prog, '{tn}', <{e}>)"),
+            },
             Place::Obj(h) => {
                 let o = Object::from_handle(prog, h);
                 match o.address() {
@@ -1009,6 +1168,7 @@ impl PyObj {
     }
 
     fn __int__(&self) -> PyResult<i128> {
+        self.converted("int")?;
         self.int_value()
     }
 
@@ -1020,14 +1180,11 @@ impl PyObj {
     }
 
     fn __float__(&self) -> PyResult<f64> {
-        Ok(match self.scalar()? {
-            Scalar::Float(f) => f,
-            Scalar::Int(i) => i as f64,
-            Scalar::Bool(b) => f64::from(u8::from(b)),
-        })
+        self.float_value()
     }
 
     fn __bool__(&self) -> PyResult<bool> {
+        self.converted("bool")?;
         Ok(match self.scalar()? {
             Scalar::Float(f) => f != 0.0,
             Scalar::Int(i) => i != 0,
@@ -1061,13 +1218,30 @@ impl PyObj {
         other: &Bound<'_, PyAny>,
         op: pyo3::basic::CompareOp,
     ) -> PyResult<PyObject> {
-        if self.arith()?.is_none() {
-            return Ok(py.NotImplemented());
-        }
-        let Some((_, _, theirs)) = Self::operand(other)? else {
-            return Ok(py.NotImplemented());
+        // as drgn: anything but an Object or a number is not compared; an array is its address
+        // (C's decay to a pointer); other aggregates are no operands of a comparison
+        let theirs = match other.downcast::<PyObj>() {
+            Ok(o) => o.borrow().compared()?.map(|s| match s {
+                Scalar::Int(i) => Operand::Int(i),
+                Scalar::Bool(b) => Operand::Int(i128::from(b)),
+                Scalar::Float(f) => Operand::Float(f),
+            }),
+            Err(_) => match Self::operand(other)? {
+                Some((_, _, v)) => Some(v),
+                None => return Ok(py.NotImplemented()),
+            },
         };
-        let ord = match (self.scalar()?, theirs) {
+        let (Some(mine), Some(theirs)) = (self.compared()?, theirs) else {
+            let their_type = match other.downcast::<PyObj>() {
+                Ok(o) => o.borrow().type_name()?,
+                Err(_) => "int".into(),
+            };
+            return Err(PyTypeError::new_err(format!(
+                "invalid operands to comparison ('{}' and '{their_type}')",
+                self.type_name()?
+            )));
+        };
+        let ord = match (mine, theirs) {
             (Scalar::Float(a), b) => a.partial_cmp(&b.as_f64()),
             (Scalar::Int(a), Operand::Float(b)) => (a as f64).partial_cmp(&b),
             (Scalar::Int(a), Operand::Int(b)) => Some(a.cmp(&b)),

@@ -23,25 +23,55 @@ pub struct PyProgram {
     pub st: Arc<State>,
 }
 
-/// A symbol: name, address, size.
-#[pyclass(name = "Symbol", module = "kdive", get_all)]
+/// A symbol: name, address, size, binding and kind (drgn's `Symbol`).
+#[pyclass(name = "Symbol", module = "kdive")]
 pub struct PySymbol {
+    #[pyo3(get)]
     pub name: String,
+    #[pyo3(get)]
     pub address: u64,
+    #[pyo3(get)]
     pub size: u64,
     /// The module holding it, `None` for vmlinux.
+    #[pyo3(get)]
     pub module: Option<String>,
     /// nm's type letter (`T`, `t`, `D`, ...).
+    #[pyo3(get)]
     pub kind_letter: String,
+    /// drgn's `SymbolBinding` number: `STB_*` + 1, 0 unknown.
+    binding_number: u8,
+    /// drgn's `SymbolKind` number: `STT_*`.
+    kind_number: u8,
 }
+
+/// `STT_NOTYPE`, `STT_OBJECT`, `STT_FUNC`.
+const STT_NOTYPE: u8 = 0;
+const STT_OBJECT: u8 = 1;
+const STT_FUNC: u8 = 2;
 
 #[pymethods]
 impl PySymbol {
-    fn __repr__(&self) -> String {
-        format!(
-            "Symbol(name={:?}, address={:#x}, size={:#x})",
-            self.name, self.address, self.size
-        )
+    /// Global, weak, local... (`kdive.SymbolBinding`).
+    #[getter]
+    fn binding(&self, py: Python<'_>) -> PyResult<PyObject> {
+        enum_member(py, "SymbolBinding", self.binding_number)
+    }
+
+    /// Function, object... (`kdive.SymbolKind`).
+    #[getter]
+    fn kind(&self, py: Python<'_>) -> PyResult<PyObject> {
+        enum_member(py, "SymbolKind", self.kind_number)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Symbol(name={}, address={:#x}, size={:#x}, binding={}, kind={})",
+            self.name.clone().into_pyobject(py)?.repr()?,
+            self.address,
+            self.size,
+            self.binding(py)?.bind(py).repr()?,
+            self.kind(py)?.bind(py).repr()?,
+        ))
     }
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other
@@ -54,14 +84,74 @@ impl PySymbol {
     }
 }
 
+/// The symbol naming `addr` (see [`PyProgram::symbol`]).
+pub fn symbol_at(prog: &kdive_program::Program, addr: u64) -> Option<PySymbol> {
+    let table = prog.debug().map(|d| d.symbol_table());
+    if let Some(e) = table.and_then(|t| t.by_addr(addr)) {
+        return Some(PySymbol::from_table(e));
+    }
+    prog.symbols()
+        .by_addr(addr)
+        .filter(|(s, _)| table.is_none() || s.module.is_some())
+        .map(|(s, _)| PySymbol::from(&s))
+}
+
+/// Member `n` of the Python enum `kdive.NAME`.
+fn enum_member(py: Python<'_>, name: &str, n: u8) -> PyResult<PyObject> {
+    Ok(py.import("kdive")?.getattr(name)?.call1((n,))?.unbind())
+}
+
 impl PySymbol {
+    /// A symbol of the kernel's or a module's symbol list: its binding and kind from its nm
+    /// letter (upper case global, `W`/`V` weak; `T` code, `D`/`B`/`R` data).
     pub fn from(s: &kdive_debuginfo::Symbol) -> PySymbol {
+        let binding = match s.kind {
+            'w' | 'W' | 'v' | 'V' => 3,
+            c if c.is_ascii_uppercase() => 2,
+            _ => 1,
+        };
+        let kind = match s.kind.to_ascii_lowercase() {
+            't' | 'w' => STT_FUNC,
+            'd' | 'b' | 'r' | 'v' => STT_OBJECT,
+            _ => STT_NOTYPE,
+        };
         PySymbol {
             name: s.name.to_string(),
             address: s.addr,
             size: s.size.unwrap_or(0),
             module: s.module.as_deref().map(str::to_string),
             kind_letter: s.kind.to_string(),
+            binding_number: binding,
+            kind_number: kind,
+        }
+    }
+
+    /// A symbol of the vmlinux symbol table, with its nm letter from its binding and kind.
+    fn from_table(e: &kdive_program::symtab::TableEntry) -> PySymbol {
+        let global = matches!(e.binding, 1 | 10);
+        let letter = match (e.binding, e.kind) {
+            (2, STT_OBJECT) => 'V',
+            (2, _) => 'W',
+            (_, STT_FUNC) => 'T',
+            (_, STT_OBJECT) => 'D',
+            _ => 'N',
+        };
+        PySymbol {
+            name: e.name.clone(),
+            address: e.addr,
+            size: e.size,
+            module: None,
+            kind_letter: if global || e.binding == 2 {
+                letter.to_string()
+            } else {
+                letter.to_ascii_lowercase().to_string()
+            },
+            binding_number: if e.binding <= 2 || e.binding == 10 {
+                e.binding + 1
+            } else {
+                0
+            },
+            kind_number: e.kind,
         }
     }
 }
@@ -265,9 +355,16 @@ impl PyProgram {
     }
 
     /// The symbol named `address` (a `str`) or containing it (an `int`); `LookupError` if none.
+    /// With the vmlinux, its symbol table answers first, as drgn's does: an address in a
+    /// sized symbol names that symbol rather than a sizeless alias (`jiffies_64`, not the
+    /// linker's `jiffies`), and an address the table leaves unnamed is a module's or none.
     fn symbol(&self, address: &Bound<'_, PyAny>) -> PyResult<PySymbol> {
         let prog = self.prog()?;
+        let table = prog.debug().map(|d| d.symbol_table());
         if let Ok(name) = address.extract::<String>() {
+            if let Some(e) = table.and_then(|t| t.by_name(&name)) {
+                return Ok(PySymbol::from_table(e));
+            }
             return prog
                 .symbols()
                 .by_name(&name)
@@ -279,12 +376,9 @@ impl PyProgram {
         } else {
             address.extract()?
         };
-        prog.symbols()
-            .by_addr(a)
-            .map(|(s, _)| PySymbol::from(&s))
-            .ok_or_else(|| {
-                PyLookupError::new_err(format!("could not find symbol containing {a:#x}"))
-            })
+        symbol_at(prog, a).ok_or_else(|| {
+            PyLookupError::new_err(format!("could not find symbol containing {a:#x}"))
+        })
     }
 
     /// `size` bytes at `address` (virtual, or physical with `physical=True`).

@@ -160,20 +160,26 @@ impl PyStackFrame {
             .ok_or_else(|| PyLookupError::new_err(format!("register {reg:?} is not known")))
     }
 
-    /// `(filename, line, column)`; `LookupError` without debugging information for the pc.
-    fn source(&self) -> PyResult<(String, u32, u32)> {
-        self.source
+    /// A `SourceLocation` (`(filename, line, column)` with the function's `name()`), the file
+    /// as the line table writes it, as drgn shows it; `LookupError` without debugging
+    /// information for the pc.
+    fn source(&self, py: Python<'_>) -> PyResult<PyObject> {
+        let (file, line, column) = self
+            .source
             .clone()
-            .ok_or_else(|| PyLookupError::new_err("source code location not available"))
+            .ok_or_else(|| PyLookupError::new_err("source code location not available"))?;
+        Ok(py
+            .import("kdive")?
+            .getattr("SourceLocation")?
+            .call1((file, line, column, self.name.clone()))?
+            .unbind())
     }
 
     /// The symbol containing the pc.
     fn symbol(&self) -> PyResult<PySymbol> {
-        frame_symbol(self.st.prog()?, self.lookup_pc)
-            .map(|s| PySymbol::from(&s))
-            .ok_or_else(|| {
-                PyLookupError::new_err(format!("could not find symbol containing {:#x}", self.pc))
-            })
+        frame_symbol(self.st.prog()?, self.lookup_pc).ok_or_else(|| {
+            PyLookupError::new_err(format!("could not find symbol containing {:#x}", self.pc))
+        })
     }
 
     /// The names of the frame's local variables and parameters (its scope's, then those of
@@ -194,6 +200,10 @@ impl PyStackFrame {
         let prog = self.st.prog()?;
         match fl.value(prog, v, &self.regset, self.cfa) {
             Some(Local::Object(o)) => Ok(PyObj::new(&self.st, o)),
+            Some(Local::Bytes(t, b)) => Ok(PyObj::from_val(
+                &self.st,
+                crate::value::Val::from_bytes(prog, t, b),
+            )),
             Some(Local::Absent(t)) => Ok(PyObj {
                 st: self.st.clone(),
                 place: Place::Absent(t, Absence::OptimizedOut),
@@ -220,10 +230,10 @@ fn describe(st: &State, f: &PyStackFrame) -> String {
         (Some(n), true) => n.clone(),
         (Some(n), false) => match st.prog().ok().and_then(|p| frame_symbol(p, f.lookup_pc)) {
             Some(sym) => {
-                let off = f.pc - sym.addr;
+                let off = f.pc.wrapping_sub(sym.address);
                 match sym.size {
-                    Some(size) => format!("{n}+{off:#x}/{size:#x}"),
-                    None => format!("{n}+{off:#x}"),
+                    0 => format!("{n}+{off:#x}"),
+                    size => format!("{n}+{off:#x}/{size:#x}"),
                 }
             }
             None => n.clone(),
@@ -236,25 +246,11 @@ fn describe(st: &State, f: &PyStackFrame) -> String {
     s
 }
 
-/// The symbol a frame at `pc` is named after, as drgn chooses it: with a vmlinux, the
-/// symbol-table symbol whose size covers the pc (so a label inside a function, such as
-/// `entry_SYSCALL_64_after_hwframe`, gives way to the function); else the nearest symbol at or
-/// below it. (`bt` keeps crash's naming, the nearest symbol.)
-fn frame_symbol(prog: &kdive_program::Program, pc: u64) -> Option<kdive_debuginfo::Symbol> {
-    let near = prog.symbols().by_addr(pc).map(|(s, _)| s);
-    let sized = prog.debug().and_then(|d| d.sized_symbol(pc));
-    match (sized, near) {
-        (Some((name, addr, size)), near) if near.as_ref().is_none_or(|n| n.module.is_none()) => {
-            Some(kdive_debuginfo::Symbol {
-                name: name.into(),
-                addr,
-                size: Some(size),
-                kind: near.map_or('T', |n| n.kind),
-                module: None,
-            })
-        }
-        (_, near) => near,
-    }
+/// The symbol a frame at `pc` is named after: `prog.symbol(pc)`'s, as drgn names frames (with
+/// a vmlinux, a label inside a function such as `entry_SYSCALL_64_after_hwframe` gives way to
+/// the function). `bt` keeps crash's naming, the nearest symbol.
+fn frame_symbol(prog: &kdive_program::Program, pc: u64) -> Option<PySymbol> {
+    crate::program::symbol_at(prog, pc)
 }
 
 /// A stack trace, innermost frame first.
@@ -369,8 +365,7 @@ pub fn stack_trace_of(st: &Arc<State>, task: u64) -> PyResult<PyStackTrace> {
             st: st.clone(),
             // drgn names a frame without a symbol by its address
             name: Some(
-                frame_symbol(prog, lookup_pc)
-                    .map_or_else(|| format!("{:#x}", f.pc), |s| s.name.to_string()),
+                frame_symbol(prog, lookup_pc).map_or_else(|| format!("{:#x}", f.pc), |s| s.name),
             ),
             pc: f.pc,
             sp: f.sp,
@@ -394,7 +389,8 @@ pub fn stack_trace_of(st: &Arc<State>, task: u64) -> PyResult<PyStackTrace> {
                     }
                     fr.is_inline = s.inlined;
                     fr.source = s
-                        .file
+                        .table_file
+                        .or(s.file)
                         .map(|file| (file, s.line.unwrap_or(0), s.column.unwrap_or(0)));
                     frames.push(fr);
                 }

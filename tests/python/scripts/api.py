@@ -25,5 +25,30 @@ assert prog.type("struct list_head").members[1].offset == 8
 assert prog.constant("PIDTYPE_TGID").value_() == 1
 assert prog["PIDTYPE_TGID"].value_() == 1
 assert str(t.pid) == "(pid_t)0"
+# an aggregate read whole is a value holding the bytes memory held; its members are values
+root = t.fs.root
+v = root.read_()
+assert v.address_ is None and v.to_bytes_() == prog.read(root.address_, sizeof(v))
+assert v.mnt.address_ is None and v.mnt.value_() == root.mnt.value_()
+assert v.value_() == {"mnt": root.mnt.value_(), "dentry": root.dentry.value_()}
+assert repr(v) == "Object(prog, 'struct path', value=%r)" % v.value_()
+try:
+    v.address_of_(); raise SystemExit("address of a value")
+except ValueError:
+    pass
+try:
+    v == v; raise SystemExit("struct comparison")
+except TypeError:
+    pass
+# a value built from a mapping: members left out are zero, a union's members share bytes
+q = Object(prog, "struct qstr", value={"hash": 5, "len": 3})
+assert q.hash_len.value_() == (3 << 32) | 5 and q.name.value_() == 0
+a = Object(prog, "int [3]", value=[1, 2])
+assert [e.value_() for e in a] == [1, 2, 0] and a.value_() == [1, 2, 0] and str(a) == "(int [3]){ 1, 2 }"
+assert t.comm.read_().string_() == b"swapper/0" and t.comm == t.comm
+from drgn import reinterpret
+assert reinterpret("unsigned long", v).value_() == root.mnt.value_()
+from drgn.helpers.linux.fs import path_lookup
+assert path_lookup(prog, "/").dentry == root.dentry
 print(repr(t.pid), repr(p))
 print("api ok")

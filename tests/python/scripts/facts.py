@@ -39,7 +39,7 @@ import contextlib
 import io
 import itertools
 import re
-from drgn import FaultError, Object
+from drgn import FaultError, Object, cast, reinterpret
 from drgn.helpers import ValidationError
 from drgn.helpers.common.format import CellFormat, RowOptions, double_quote_ascii_string, print_table
 from drgn.helpers.common.memory import identify_address, print_annotated_memory
@@ -52,7 +52,8 @@ from drgn.helpers.linux.block import (
 from drgn.helpers.linux.cgroup import (
     cgroup_get_from_path, cgroup_path, css_for_each_child, css_for_each_descendant_pre)
 from drgn.helpers.linux.fs import (
-    decode_file_type, fget, for_each_file, inode_for_each_page, inode_paths, print_files, super_block_for_each_mount)
+    decode_file_type, fget, for_each_file, inode_for_each_page, inode_paths, path_lookup, print_files,
+    super_block_for_each_mount)
 from drgn.helpers.linux.mm import (
     decode_memory_block_state, find_vmap_area, follow_phys, follow_pfn, follow_page, for_each_memory_block,
     for_each_valid_page_range, for_each_valid_pfn_and_page, in_direct_map, memory_block_size_bytes, vm_commit_limit,
@@ -356,4 +357,76 @@ def validated(root):
 # the free vmap areas' tree, and the busy one where the kernel keeps a single one (before 6.9)
 out["rbtree_validate"] = attempt(lambda: [validated(prog["free_vmap_area_root"].address_of_()),
                                           validated(prog["vmap_area_root"].address_of_()) if "vmap_area_root" in prog else None])
+
+
+def shown(f):
+    """An object as drgn shows it (repr and str), or the class of the error making it."""
+    return attempt(lambda: [repr(o), str(o)] if isinstance(o := f(), Object) else o.decode() if isinstance(o, bytes) else o)
+
+
+# paths through the dentry cache: mounts crossed, `..` and `.` followed, absent names refused
+out["path_lookup"] = attempt(lambda: [
+    [repr(p), shown(lambda: path_lookup(prog, p)), shown(lambda: path_lookup(prog, p, allow_negative=True))]
+    for p in ("/", "/proc", "/dev", "/sys/kernel", "/proc/..", "/./proc/.", "//proc/", "proc", "/..", "/proc/self",
+              "/dev/../proc", "/nonexistent", "/proc/nonexistent", b"/proc")] + [
+    shown(lambda: path_lookup(prog["init_task"].fs.root, "/proc")),
+    shown(lambda: path_lookup(prog["init_task"].fs.root.address_of_(), "/proc")),
+    shown(lambda: path_lookup(path_lookup(prog, "/proc"), "..")),
+    shown(lambda: path_lookup(prog, "/proc").dentry.d_name.name.string_())])
+# values held by the object: a struct, an array and a union read whole, their members, and
+# values built from a mapping or a list
+root = prog["init_task"].fs.root
+out["aggregate_values"] = attempt(lambda: [
+    shown(lambda: root.read_()), shown(lambda: root.read_().mnt), shown(lambda: root.read_().member_("dentry")),
+    attempt(lambda: root.read_().value_()), attempt(lambda: root.read_().address_), attempt(lambda: root.read_().to_bytes_().hex()),
+    shown(lambda: root.read_().read_()), shown(lambda: root.read_().dentry.d_name.name),
+    attempt(lambda: root.read_().format_(type_name=False)), attempt(lambda: root.read_().format_(dereference=False)),
+    shown(lambda: root.read_().address_of_()), shown(lambda: root.read_() == root.read_()), shown(lambda: root.read_() == 1),
+    shown(lambda: bool(root.read_())), shown(lambda: int(root.read_())), shown(lambda: root.read_() == None),
+    shown(lambda: prog["init_task"].tasks.read_()), shown(lambda: prog["init_task"].se.read_().load),
+    shown(lambda: prog["init_task"].comm.read_()), shown(lambda: prog["init_task"].comm.read_()[1]),
+    shown(lambda: prog["init_task"].comm.read_().string_()), attempt(lambda: len(prog["init_task"].comm.read_())),
+    attempt(lambda: [c.value_() for c in prog["init_task"].comm.read_()]), shown(lambda: prog["init_task"].comm.read_()[16]),
+    shown(lambda: prog["init_task"].comm == prog["init_task"].comm), shown(lambda: prog["init_task"].comm.read_() == prog["init_task"].comm),
+    shown(lambda: root.dentry.d_u.read_()), shown(lambda: root.dentry.d_name.read_()),
+    shown(lambda: Object(prog, "struct path", value={"mnt": 0, "dentry": root.dentry})),
+    shown(lambda: Object(prog, "struct path", value={})), shown(lambda: Object(prog, "struct path", value={"nope": 1})),
+    shown(lambda: Object(prog, "struct path", value=1)), shown(lambda: Object(prog, "struct path", value=root.read_())),
+    shown(lambda: Object(prog, "struct qstr", value={"hash": 5, "len": 3, "name": 0})),
+    shown(lambda: Object(prog, "struct qstr", value={"hash_len": (7 << 32) | 9})),
+    shown(lambda: Object(prog, "int [3]", value=[1, 2])), shown(lambda: Object(prog, "int [3]", value=[1, 2, 3, 4])),
+    shown(lambda: Object(prog, "struct path [2]", value=[{"mnt": 8}])), shown(lambda: Object(prog, "char [4]", value=b"ab")),
+    shown(lambda: Object(prog, "struct list_head", value={"next": 1.9, "prev": True})),
+    shown(lambda: cast("struct path", root.read_())), shown(lambda: cast("struct path", root)),
+    shown(lambda: cast("unsigned long", prog["init_task"].comm)),
+    shown(lambda: reinterpret("struct path", root.read_())), shown(lambda: reinterpret("unsigned long", root.read_())),
+    shown(lambda: reinterpret("unsigned long [2]", root.read_())), shown(lambda: reinterpret("struct task_struct", root.read_())),
+    shown(lambda: Object.from_bytes_(prog, "struct path", root.read_().to_bytes_())),
+    shown(lambda: Object.from_bytes_(prog, "struct path", b"\x01" * 8)),
+])
+
+
+def symbol_facts(name):
+    """A symbol by name, and what names its address, the byte after it and its last byte."""
+    s = prog.symbol(name)
+    return [repr(s)] + [attempt(lambda: repr(prog.symbol(a))) for a in (s.address, s.address + 1, s.address + max(s.size, 1) - 1)]
+
+
+# aliases: a sized symbol names its address rather than a linker alias without a size
+# (jiffies_64, not jiffies); per-CPU offsets are named by no address
+out["symbol_aliases"] = attempt(lambda: [[n, attempt(lambda: symbol_facts(n))] for n in (
+    "jiffies", "jiffies_64", "init_task", "_stext", "_text", "startup_64", "schedule", "linux_banner", "runqueues",
+    "__per_cpu_start", "_etext", "_end", "__x64_sys_pause", "entry_SYSCALL_64_after_hwframe", "no_such_symbol")] + [
+    attempt(lambda: identify_address(prog, prog.symbol("jiffies").address)),
+    attempt(lambda: [repr(prog.symbol(f.pc)) for f in prog.crashed_thread().stack_trace()])])
+
+
+def sources(trace):
+    return [[f.name, attempt(lambda: list(f.source())), attempt(lambda: str(f.source())),
+             attempt(lambda: f.source().name())] for f in trace]
+
+
+# source locations as the line table names the files (no build directory before a relative one),
+# on stacks both name alike (not the crashed threads that ran through a module's freed init code)
+out["frame_sources"] = attempt(lambda: [sources(prog.stack_trace(find_task(prog, pid))) for pid in (1, 2, 3, 4)])
 print(json.dumps(out))

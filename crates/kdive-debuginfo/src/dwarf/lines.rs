@@ -19,6 +19,10 @@ pub struct SourceFrame {
     pub function: Option<String>,
     /// The source file, with the directory the line table gives it.
     pub file: Option<String>,
+    /// The same file as the line table itself writes it: its directory entry and its name,
+    /// the unit's directory only for directory entry 0 (libdw's rendering, which drgn
+    /// shows: `kernel/panic.c` where `file` is `BUILD_DIR/kernel/panic.c`).
+    pub table_file: Option<String>,
     pub line: Option<u32>,
     pub column: Option<u32>,
     /// True for a function inlined into the next frame (its location is in the inlined code; the
@@ -365,6 +369,61 @@ fn file_path(
     Ok(path)
 }
 
+/// Fills each frame's [`SourceFrame::table_file`]: the unit holding `addr` is asked for its
+/// line table's files, each rendered both ways, and each frame's file is matched.
+fn table_files(
+    ctx: &addr2line::Context<Reader>,
+    addr: u64,
+    frames: &mut [SourceFrame],
+) -> Result<()> {
+    use gimli::Reader as _;
+    if frames.iter().all(|f| f.file.is_none()) {
+        return Ok(());
+    }
+    let Some(unit) = ctx.find_dwarf_and_unit(addr).skip_all_loads() else {
+        return Ok(());
+    };
+    let Some(program) = &unit.line_program else {
+        return Ok(());
+    };
+    let header = program.header();
+    let fail = |e| error("DWARF file name", e);
+    let text = |v: gimli::AttributeValue<Reader>| -> Result<String> {
+        let r = unit.attr_string(v).map_err(fail)?;
+        Ok(r.to_string_lossy().map_err(fail)?.into_owned())
+    };
+    let comp_dir = match &unit.comp_dir {
+        Some(d) => Some(d.to_string_lossy().map_err(fail)?.into_owned()),
+        None => None,
+    };
+    let join = |dir: Option<String>, name: String| match dir {
+        Some(d) if !name.starts_with('/') && !d.is_empty() => {
+            format!("{}/{name}", d.trim_end_matches('/'))
+        }
+        _ => name,
+    };
+    let mut renderings = Vec::new();
+    for file in header.file_names() {
+        let name = text(file.path_name())?;
+        // directory entry 0 is the unit's directory (DWARF 5 writes it in the table)
+        let dir = match (file.directory_index(), file.directory(header)) {
+            (0, _) if header.version() < 5 => comp_dir.clone(),
+            (_, Some(d)) => Some(text(d)?),
+            (_, None) => None,
+        };
+        renderings.push((file_path(unit.dwarf, &unit, header, file)?, join(dir, name)));
+    }
+    for f in frames.iter_mut() {
+        if let Some(path) = &f.file {
+            f.table_file = renderings
+                .iter()
+                .find(|(full, _)| full == path)
+                .map(|(_, table)| table.clone());
+        }
+    }
+    Ok(())
+}
+
 /// The frames of `addr` in one context.
 fn frames_in(ctx: &addr2line::Context<Reader>, addr: u64) -> Result<Vec<SourceFrame>> {
     {
@@ -387,6 +446,7 @@ fn frames_in(ctx: &addr2line::Context<Reader>, addr: u64) -> Result<Vec<SourceFr
             out.push(SourceFrame {
                 function,
                 file,
+                table_file: None,
                 line,
                 column,
                 inlined: true,
@@ -404,12 +464,14 @@ fn frames_in(ctx: &addr2line::Context<Reader>, addr: u64) -> Result<Vec<SourceFr
                 out.push(SourceFrame {
                     function: None,
                     file: l.file.map(str::to_owned),
+                    table_file: None,
                     line: l.line,
                     column: l.column,
                     inlined: false,
                 });
             }
         }
+        table_files(ctx, addr, &mut out)?;
         Ok(out)
     }
 }

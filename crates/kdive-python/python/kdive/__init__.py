@@ -60,6 +60,55 @@ class Architecture(_enum.Enum):
     UNKNOWN = 0
 
 
+class _SourceLocationBase(_typing.NamedTuple):
+    filename: str
+    line: int
+    column: int
+
+
+class SourceLocation(_SourceLocationBase):
+    """A place in the source: ``(filename, line, column)`` (drgn's ``SourceLocation``), with
+    the function there as :meth:`name`; ``str()`` is ``NAME at FILE:LINE:COLUMN``."""
+
+    def __new__(cls, filename, line, column, name=None):
+        self = super().__new__(cls, filename, line, column)
+        self._name = name
+        return self
+
+    def name(self):
+        """The function at this location, or ``None``."""
+        return self._name
+
+    def __str__(self):
+        where = "%s:%d" % (self.filename, self.line)
+        if self.column:
+            where += ":%d" % self.column
+        return where if self._name is None else "%s at %s" % (self._name, where)
+
+
+class SymbolBinding(_enum.Enum):
+    """A symbol's binding (drgn's numbers: ELF's ``STB_*`` plus one)."""
+
+    UNKNOWN = 0
+    LOCAL = 1
+    GLOBAL = 2
+    WEAK = 3
+    UNIQUE = 11
+
+
+class SymbolKind(_enum.Enum):
+    """What a symbol names (ELF's ``STT_*``)."""
+
+    UNKNOWN = 0
+    OBJECT = 1
+    FUNC = 2
+    SECTION = 3
+    FILE = 4
+    COMMON = 5
+    TLS = 6
+    IFUNC = 10
+
+
 class Qualifiers(_enum.Flag):
     NONE = 0
     CONST = 1

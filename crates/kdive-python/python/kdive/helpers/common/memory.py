@@ -6,10 +6,6 @@ from .prog import takes_program_or_default
 
 __all__ = ("identify_address", "identify_address_all", "print_annotated_memory")
 
-# nm's letters of function and data symbols; any other symbol is just a symbol
-_FUNCTION_LETTERS = "tTwW"
-_OBJECT_LETTERS = "dDbBrRvV"
-
 
 @dataclasses.dataclass
 class IdentifiedSymbol:
@@ -20,9 +16,9 @@ class IdentifiedSymbol:
     symbol: Any
 
     def __str__(self):
-        letter = self.symbol.kind_letter
-        kind = ("function symbol" if letter in _FUNCTION_LETTERS
-                else "object symbol" if letter in _OBJECT_LETTERS else "symbol")
+        from ... import SymbolKind
+
+        kind = {SymbolKind.FUNC: "function symbol", SymbolKind.OBJECT: "object symbol"}.get(self.symbol.kind, "symbol")
         return "%s: %s+%s" % (kind, self.symbol.name, hex(self.address - self.symbol.address))
 
 

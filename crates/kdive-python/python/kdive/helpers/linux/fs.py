@@ -1,7 +1,12 @@
 """Filesystems (drgn's ``drgn.helpers.linux.fs``): paths and mounts from the library."""
+import os
+
 from ... import _kdive
 from ..._kdive import Object, container_of
+from ..common.prog import takes_object_or_program_or_default
 from ._walk import prog_of
+from ..._kdive import container_of as _container_of
+from .list import hlist_for_each_entry as _hlist_entries, list_for_each_entry as _list_entries
 
 # most parents followed up from a dentry (a corrupted, looping tree)
 _MAX_DEPTH = 4096
@@ -9,7 +14,7 @@ _MAX_DEPTH = 4096
 __all__ = (
     "address_space_for_each_page", "d_path", "decode_file_type", "dentry_path", "fget", "for_each_file",
     "for_each_mount", "inode_for_each_page", "inode_path", "inode_paths", "mount_dst", "mount_fstype",
-    "mount_src", "print_files", "print_mounts", "super_block_for_each_mount",
+    "mount_src", "path_lookup", "print_files", "print_mounts", "super_block_for_each_mount",
 )
 
 
@@ -182,3 +187,78 @@ def decode_file_type(mode):
 
 
 del container_of
+
+
+# most mounts stacked on one directory followed
+_MAX_STACKED = 64
+
+
+def _children(dentry):
+    """Each child ``struct dentry *`` of a directory in the dentry cache: an hlist through
+    ``d_sib`` where the dentry has ``d_children``, else a list through ``d_child``."""
+    if dentry.prog_.type("struct dentry").has_member("d_children"):
+        return _hlist_entries("struct dentry", dentry.d_children.address_of_(), "d_sib")
+    return _list_entries("struct dentry", dentry.d_subdirs.address_of_(), "d_child")
+
+
+def _covering(mnt, dentry):
+    """Where a walk arriving at ``dentry`` of mount ``mnt`` stands: the root of the topmost
+    mount over it (the kernel's mount crossing), or where it is.
+
+    Every child mount is asked whether it is mounted on ``dentry``, rather than the dentry's
+    DCACHE_MOUNTED flag first: the flag is a macro whose value changed between kernels, which
+    the types cannot tell."""
+    for _ in range(_MAX_STACKED):
+        for child in _list_entries("struct mount", mnt.mnt_mounts.address_of_(), "mnt_child"):
+            if child.mnt_mountpoint == dentry:
+                mnt, dentry = child, child.mnt.mnt_root.read_()
+                break
+        else:
+            return mnt, dentry
+    return mnt, dentry
+
+
+def _dotdot(mnt, dentry, root_mnt, root_dentry):
+    """``..`` of ``dentry`` in mount ``mnt``: its parent directory, through the mount point at
+    the root of a mount; the root stays the root."""
+    for _ in range(_MAX_DEPTH):
+        if dentry == root_dentry and mnt == root_mnt:
+            break
+        parent = dentry.d_parent.read_()
+        if parent != dentry:
+            dentry = parent
+            break
+        # the root of a mount: up to where it is mounted, whose parent is asked next
+        up = mnt.mnt_parent.read_()
+        if up == mnt:
+            break
+        mnt, dentry = up, mnt.mnt_mountpoint.read_()
+    return _covering(mnt, dentry)
+
+
+@takes_object_or_program_or_default
+def path_lookup(prog, root, path, *, allow_negative=False):
+    """The ``struct path`` (a value) of ``path`` as the dentry cache holds it, from ``root`` (a
+    ``struct path`` or ``struct path *``; the initial task's root by default), crossing mounts
+    and following ``..``; symbolic links are not followed. Raises ``Exception`` for a path the
+    dentry cache does not hold, or whose dentry is negative unless ``allow_negative``."""
+    if root is None:
+        root = prog["init_task"].fs.root
+    mnt = root_mnt = _container_of(root.mnt.read_(), "struct mount", "mnt")
+    dentry = root_dentry = root.dentry.read_()
+    parts = os.fsencode(path).split(b"/")
+    for i, name in enumerate(parts):
+        if name in (b"", b"."):
+            continue
+        if name == b"..":
+            mnt, dentry = _dotdot(mnt, dentry, root_mnt, root_dentry)
+            continue
+        for child in _children(dentry):
+            if child.d_name.name.string_() == name:
+                break
+        else:
+            raise Exception("could not find %r in dcache" % os.fsdecode(b"/".join(parts[: i + 1])))
+        mnt, dentry = _covering(mnt, child)
+    if not allow_negative and not dentry.d_inode:
+        raise Exception("%r dentry is negative" % os.fsdecode(path))
+    return Object(prog, "struct path", value={"mnt": mnt.mnt.address_of_(), "dentry": dentry})
