@@ -29,6 +29,7 @@ pub mod pci;
 pub mod percpu;
 pub mod printk;
 pub mod rbtree;
+pub mod resource;
 pub mod sbitmap;
 pub mod sched;
 pub mod signal;

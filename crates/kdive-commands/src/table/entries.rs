@@ -278,12 +278,12 @@ pub static DEV: Command = Command::new(
     Flag::letter('d', "each disk's requests in flight, reads and writes"),
     Flag::letter('D', "the same, only disks with requests in flight"),
     Flag::letter('p', "the PCI buses and their devices"),
-    Flag::letter('i', "the I/O ports and memory regions").not_yet(),
-    Flag::letter('V', "the device dumps the dump carries").not_yet(),
-    Flag::letter('v', "one device dump by its -V index")
-        .takes("INDEX")
-        .not_yet(),
+    Flag::letter('i', "the I/O ports and memory regions"),
+    Flag::letter('V', "the device dumps the dump carries"),
+    Flag::letter('v', "one device dump by its -V index (to FILE, raw, when one is named)")
+        .takes("INDEX"),
 ])
+.args(&[Arg::optional("FILE", "with -v, where to write the device dump")])
 .description(
     "Lists the character device regions and the block majors, with the cdev or gendisk behind \
      each and its operations, as crash's `dev` does without arguments. Unlike crash, every block \
@@ -291,12 +291,17 @@ pub static DEV: Command = Command::new(
      -d counts, for each disk of the block class, the requests its driver holds (the busy \
      tags of its hardware queues). -p walks the PCI root buses: each device's name, class, \
      vendor:device and, for PCI Express devices, its port type (crash calls every \
-     conventional PCI device ENDPOINT; kdive leaves their type empty).",
+     conventional PCI device ENDPOINT; kdive leaves their type empty).\n\n\
+     -i lists the I/O port ranges (`ioport_resource`) and the physical memory regions \
+     (`iomem_resource`) depth first, as /proc/ioports and /proc/iomem do. -V lists the device \
+     dumps drivers added to the dump (vmcoredd notes: index, file offset, size, name); -v \
+     INDEX shows one as 64-bit words, or copies it raw to FILE.",
 )
 .examples(&[
     example("dev", "the character and block devices"),
     example("dev -d", "the disks' requests in flight"),
     example("dev -p", "the PCI devices"),
+    example("dev -i", "the I/O ports and memory regions"),
 ]);
 
 pub static DIS: Command = Command::new("dis", "disassemble kernel code", dis::run)

@@ -1,0 +1,65 @@
+//! `dev -i`/`-V`, `set -a`, `foreach ... set`/`vtop` and `mod -d`/`-D`/`-R` against crash 9.0.2's
+//! outputs on every fixture (`tests/data/crash-9.0.2-flags/`), and `dev -i` against the dump's
+//! own memory map.
+
+use kdive_commands::{run, Session};
+use kdive_testdata::{corpus_or_skip, fixtures};
+
+mod common;
+
+#[test]
+fn saved_outputs_match_crash() {
+    if corpus_or_skip("saved_outputs_match_crash").is_none() {
+        return;
+    }
+    let checked = common::saved_crash_outputs_match("crash-9.0.2-flags");
+    assert!(checked >= 12, "only {checked} crash outputs compared");
+}
+
+/// The top-level `System RAM` regions of `iomem_resource` are the machine's E820 RAM ranges
+/// (`mach -m`), and a kdump dump ends its page frames where the last one ends (kexec-tools
+/// makes the dump's memory map from them).
+#[test]
+fn iomem_ram_is_the_dumps_memory_map() {
+    if corpus_or_skip("iomem_ram_is_the_dumps_memory_map").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let io = run(&s, "dev -i").unwrap().json();
+        let ram: Vec<(u64, u64)> = io["iomem"]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["depth"] == 1 && r["name"] == "System RAM")
+            .map(|r| {
+                let hex = |k: &str| {
+                    u64::from_str_radix(r[k].as_str().unwrap().trim_start_matches("0x"), 16)
+                        .unwrap()
+                };
+                (hex("start"), hex("end") + 1)
+            })
+            .collect();
+        let e820: Vec<(u64, u64)> = run(&s, "mach -m")
+            .unwrap()
+            .text()
+            .lines()
+            .filter(|l| l.ends_with("E820_RAM"))
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                let hex = |t: &str| u64::from_str_radix(t, 16).unwrap();
+                (hex(w[0]), hex(w[2]))
+            })
+            .collect();
+        assert!(!ram.is_empty(), "{}", fx.name);
+        assert_eq!(ram, e820, "{}", fx.name);
+        let meta = s.dump().meta();
+        if matches!(meta.format, kdive_dump::FormatKind::Kdump { .. }) {
+            let end = ram.last().unwrap().1;
+            assert_eq!(meta.max_pfn * meta.page_size, end, "{}", fx.name);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 5);
+}
