@@ -637,7 +637,10 @@ mod tests {
         assert_eq!(long.len(), 52);
         assert_eq!(
             wrap_name(long, wrap),
-            ("Intel Corporation 82371SB PIIX3 ISA", Some("Natoma/Triton II"))
+            (
+                "Intel Corporation 82371SB PIIX3 ISA",
+                Some("Natoma/Triton II")
+            )
         );
         // no space to cut at: printed whole
         let solid = "x".repeat(60);

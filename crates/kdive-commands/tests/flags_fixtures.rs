@@ -63,3 +63,22 @@ fn iomem_ram_is_the_dumps_memory_map() {
     }
     assert!(checked >= 5);
 }
+
+/// `set -a` refuses a PID several tasks share (the idle tasks) and an unknown one, as crash.
+#[test]
+fn set_a_refuses_ambiguous_and_unknown_tasks() {
+    let Some(fx) = fixtures().into_iter().next() else {
+        return;
+    };
+    let s = Session::open(&fx.reference_dump()).unwrap();
+    let cpus = run(&s, "ps 0").unwrap().text().lines().count() - 1;
+    let e = run(&s, "set -a 0").err().unwrap().to_string();
+    assert_eq!(
+        e,
+        format!("set: pid 0 has {cpus} tasks: use a task address")
+    );
+    let e = run(&s, "set -a 99999").err().unwrap().to_string();
+    assert_eq!(e, "set: invalid task or pid value: 99999");
+    // nothing was marked: ps shows the runqueues' tasks
+    assert_eq!(run(&s, "ps").unwrap().text().matches("\n>").count(), cpus);
+}

@@ -180,7 +180,9 @@ pub fn parse_notes_of(data: &[u8], endian: Endian, long32: bool) -> Notes {
             break;
         };
         if trim_nul(note.name) == b"LINUX" && note.n_type == NT_VMCOREDD {
-            notes.device_dumps.push(device_dump(note.desc, note.desc_at));
+            notes
+                .device_dumps
+                .push(device_dump(note.desc, note.desc_at));
         } else {
             notes.add(&rd, note.name, note.n_type, note.desc);
         }

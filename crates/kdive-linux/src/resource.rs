@@ -55,14 +55,16 @@ pub fn resource_tree(prog: &Program, root: &str, limit: usize) -> Result<Resourc
             break;
         }
         if !seen.insert(entry) {
-            tree.problems
-                .push(format!("{root}: resource {entry:#x} is reached twice (a cycle)"));
+            tree.problems.push(format!(
+                "{root}: resource {entry:#x} is reached twice (a cycle)"
+            ));
             continue;
         }
         let r = match prog.object("struct resource", entry) {
             Ok(r) => r,
             Err(e) => {
-                tree.problems.push(format!("{root}: resource {entry:#x}: {e}"));
+                tree.problems
+                    .push(format!("{root}: resource {entry:#x}: {e}"));
                 continue;
             }
         };

@@ -280,10 +280,16 @@ pub static DEV: Command = Command::new(
     Flag::letter('p', "the PCI buses and their devices"),
     Flag::letter('i', "the I/O ports and memory regions"),
     Flag::letter('V', "the device dumps the dump carries"),
-    Flag::letter('v', "one device dump by its -V index (to FILE, raw, when one is named)")
-        .takes("INDEX"),
+    Flag::letter(
+        'v',
+        "one device dump by its -V index (to FILE, raw, when one is named)",
+    )
+    .takes("INDEX"),
 ])
-.args(&[Arg::optional("FILE", "with -v, where to write the device dump")])
+.args(&[Arg::optional(
+    "FILE",
+    "with -v, where to write the device dump",
+)])
 .description(
     "Lists the character device regions and the block majors, with the cdev or gendisk behind \
      each and its operations, as crash's `dev` does without arguments. Unlike crash, every block \
@@ -440,14 +446,15 @@ pub static FOREACH: Command = Command::new(
     .repeated(),
     Arg::required(
         "COMMAND",
-        "`bt`, `files`, `vm`, `sig`, `net`, `ps` or `task`",
+        "`bt`, `files`, `vm`, `sig`, `net`, `ps`, `task`, `set` or `vtop`",
     ),
     Arg::optional("FLAGS", "the command's flags").repeated(),
 ])
 .description(
     "Runs one per-task command for every task the selectors choose, in PID order; a task is \
      chosen when any selector matches it. The command takes its usual flags, except those that \
-     choose tasks themselves (bt -a).",
+     choose tasks themselves (bt -a, vtop -c); vtop takes its addresses after its name and walks \
+     each in every chosen task's address space.",
 )
 .examples(&[
     example("foreach bt", "every task's stack"),
@@ -1296,15 +1303,19 @@ pub static SET: Command = Command::new(
 .flags(&[
     Flag::letter('p', "back to the panic task"),
     Flag::letter('c', "the task running on this CPU").takes("CPU"),
-        Flag::letter('a', "make the task the active task of its CPU").not_yet(),
+        Flag::letter('a', "make the task the active task of its CPU").takes("PID|TASK"),
         Flag::letter('v', "the session's settings"),
     ])
 .args(&[Arg::optional("PID|TASK", "the task to make current")])
+.per_task(set::for_tasks)
 .description(
     "The current context is the task that `bt`, `files`, `vm` and `task` mean when given none: \
      the panic task until `set` moves it. Without arguments, `set` shows it. -v shows the \
      session's settings: the dump and vmlinux files, zero-excluded pages, the walk limit, the \
-     context and the module debug files attached.",
+     context and the module debug files attached.\n\n\
+     -a makes a task the active task of its CPU for the rest of the session, as when the \
+     runqueues name another: `bt` then starts its stack at that CPU's saved registers and `ps` \
+     marks it `>`. The current context does not move.",
 )
 .examples(&[
     example("set", "the current context"),
@@ -1598,6 +1609,7 @@ pub static VTOP: Command = Command::new(
     Flag::letter('k', "ADDR is a kernel address"),
 ])
 .args(&[Arg::required("ADDR", "a hexadecimal virtual address").repeated()])
+.per_task(vtop::for_tasks)
 .description(
     "Walks the page tables for each address as crash prints the walk: the kernel's top-level \
      table, each level's entry (PGD, P4D with 5-level paging, PUD, PMD, PTE) with its physical \
