@@ -97,6 +97,12 @@ impl Session {
             .map_err(CommandError::DebugFile)
     }
 
+    /// Detaches the debug file of module `name`, or of every module with `None` (`mod -d`,
+    /// `mod -D`); the names of the modules detached.
+    pub fn detach_module_debug(&self, name: Option<&str>) -> Result<Vec<String>, CommandError> {
+        Ok(self.kernel()?.detach_module_debug(name))
+    }
+
     /// Things worth saying about how the dump was opened (one line each).
     pub fn notices(&self) -> &[Notice] {
         &self.notices

@@ -82,3 +82,64 @@ fn set_a_refuses_ambiguous_and_unknown_tasks() {
     // nothing was marked: ps shows the runqueues' tasks
     assert_eq!(run(&s, "ps").unwrap().text().matches("\n>").count(), cpus);
 }
+
+/// `mod -d`, `-D`, `-R` change what later commands use: a module's source line in `sym` goes
+/// with its debug file and comes back with `mod -s`; `mod` shows the file attached or not.
+#[test]
+fn mod_detach_changes_later_commands() {
+    if corpus_or_skip("mod_detach_changes_later_commands").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let Some(ko) = ["null-pointer.ko", "hung.ko"]
+            .iter()
+            .map(|k| fx.dir.join(k))
+            .find(|p| p.exists())
+        else {
+            continue;
+        };
+        let (name, sym) = if ko.ends_with("hung.ko") {
+            ("hung", "fixture_hung_fn")
+        } else {
+            ("null_pointer", "fixture_poke.constprop.0")
+        };
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let line = |s: &Session| run(s, &format!("sym {sym}")).unwrap().text();
+        let object = |s: &Session| {
+            let j = run(s, "mod").unwrap().json();
+            j["modules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["name"] == name)
+                .unwrap()["object_file"]
+                .clone()
+        };
+        // the .ko beside the dump was attached when the dump was opened
+        assert!(line(&s).contains(".c: "), "{}: {}", fx.name, line(&s));
+        assert!(object(&s).is_string(), "{}", fx.name);
+        let d = run(&s, &format!("mod -d {name}")).unwrap();
+        assert_eq!(d.text(), "");
+        assert_eq!(d.json()["detached"], serde_json::json!([name]));
+        assert!(!line(&s).contains(".c: "), "{}", fx.name);
+        assert!(object(&s).is_null(), "{}", fx.name);
+        // attached again, then every one detached
+        let ko = ko.display().to_string();
+        run(&s, &format!("mod -s {name} {ko}")).unwrap();
+        assert!(line(&s).contains(".c: "), "{}", fx.name);
+        assert_eq!(object(&s), serde_json::json!(ko));
+        assert_eq!(
+            run(&s, "mod -D").unwrap().json()["detached"],
+            serde_json::json!([name])
+        );
+        assert!(object(&s).is_null());
+        run(&s, &format!("mod -s {name} {ko}")).unwrap();
+        let r = run(&s, "mod -R").unwrap();
+        assert_eq!(r.json()["detached"], serde_json::json!([name]));
+        assert!(!r.text().contains(&ko));
+        assert!(!line(&s).contains(".c: "));
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} fixtures with a module file");
+}

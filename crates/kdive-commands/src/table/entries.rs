@@ -775,9 +775,12 @@ pub static MOD: Command = Command::new("mod", "loaded modules and their debug fi
             'r',
             "accepted for crash's sake: debug files are read as needed",
         ),
-        Flag::letter('d', "detach a module's debug file").not_yet(),
-        Flag::letter('D', "detach every module's debug file").not_yet(),
-        Flag::letter('R', "forget all module symbols and debug data").not_yet(),
+        Flag::letter('d', "detach this module's debug file").takes("NAME"),
+        Flag::letter('D', "detach every module's debug file"),
+        Flag::letter(
+            'R',
+            "detach every module's debug file, then list the modules again",
+        ),
         Flag::letter('o', "load module symbols the old way").not_yet(),
         Flag::letter(
             'g',
@@ -793,7 +796,11 @@ pub static MOD: Command = Command::new("mod", "loaded modules and their debug fi
         "Lists the loaded modules as crash does: the struct module, name, text base, size and \
      the debug file (`.ko`, `.ko.debug`) attached to each, when one was found next to the \
      dump, given on the command line, or loaded with -s or -S. A debug file is checked \
-     against the loaded module (its srcversion and its symbols' layout) before it is used.",
+     against the loaded module (its srcversion and its symbols' layout) before it is used.\n\n\
+     -d NAME and -D detach one module's or every module's debug file, silently as crash: its \
+     source lines, locals and globals are no longer used (`sym`, `bt -l`, `dis -l`); the \
+     module's symbols stay, read from the kernel's own kallsyms. -R does the same for every \
+     module, then lists them.",
     )
     .examples(&[
         example("mod", "every loaded module"),
