@@ -143,3 +143,85 @@ fn mod_detach_changes_later_commands() {
     }
     assert!(checked >= 3, "only {checked} fixtures with a module file");
 }
+
+/// `bpf -t`, `-T` and `-s` refuse to run without the programs or maps they apply to, with
+/// crash's words.
+#[test]
+fn bpf_flags_need_their_objects() {
+    let Some(fx) = fixtures().into_iter().next() else {
+        return;
+    };
+    let s = Session::open(&fx.reference_dump()).unwrap();
+    let err = |c: &str| run(&s, c).err().unwrap().to_string();
+    assert_eq!(
+        err("bpf -t"),
+        "bpf: -t option only applicable with -p or -P"
+    );
+    assert_eq!(
+        err("bpf -T"),
+        "bpf: -t option only applicable with -p or -P"
+    );
+    assert_eq!(
+        err("bpf -s"),
+        "bpf: -s option requires either -p, -P, -m or -M"
+    );
+    assert_eq!(err("bpf -P -x"), "bpf: -x option requires -s");
+    assert_eq!(
+        err("bpf -P -s -x -d"),
+        "bpf: -d and -x are mutually exclusive"
+    );
+}
+
+/// Helper calls are named from the kernel's own `func_id_str[]`: helper 1 is
+/// `BPF_FUNC_map_lookup_elem` and 6 `BPF_FUNC_trace_printk` in the UAPI's numbering; a call's
+/// immediate relative to `__bpf_call_base` names the kernel function it reaches.
+#[test]
+fn bpf_helper_calls_are_named_from_the_kernel() {
+    use kdive_linux::bpf_insn::{disassemble, Names};
+    if corpus_or_skip("bpf_helper_calls_are_named_from_the_kernel").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let prog = s.kernel().unwrap();
+        let names = kdive_linux::bpf::KernelNames {
+            prog,
+            maps: vec![(0xffff_8880_0000_1000, 7)],
+        };
+        // BPF_JMP | BPF_CALL with imm 1 and 6, then a 64-bit load of a map's address
+        let mut code = vec![0x85, 0, 0, 0, 1, 0, 0, 0, 0x85, 0, 0, 0, 6, 0, 0, 0];
+        code.extend([0x18, 0x01, 0, 0, 0x00, 0x10, 0, 0]);
+        code.extend([0, 0, 0, 0, 0x80, 0x88, 0xff, 0xff]);
+        let text: Vec<String> = disassemble(&code, false, &names)
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "(85) call bpf_map_lookup_elem#1",
+                "(85) call bpf_trace_printk#6",
+                "(18) r1 = map[id:7]"
+            ],
+            "{}",
+            fx.name
+        );
+        // a kernel function by its distance from __bpf_call_base (how the verifier patches
+        // a helper call into a direct one)
+        let base = prog.symbol_address("__bpf_call_base").unwrap();
+        let target = prog.symbol_address("panic").unwrap();
+        let imm = i32::try_from(target as i64 - base as i64).unwrap();
+        assert!(!(0..300).contains(&imm));
+        let insn = kdive_linux::bpf_insn::Insn {
+            code: 0x85,
+            dst: 0,
+            src: 0,
+            off: 0,
+            imm,
+        };
+        assert_eq!(names.helper(&insn).as_deref(), Some("panic"), "{}", fx.name);
+        checked += 1;
+    }
+    assert!(checked >= 5);
+}

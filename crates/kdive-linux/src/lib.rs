@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod block;
 pub mod bpf;
+pub mod bpf_insn;
 pub mod debuginfo_find;
 pub mod dev;
 pub mod fs;

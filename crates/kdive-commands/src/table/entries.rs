@@ -170,17 +170,26 @@ pub static BPF: Command = Command::new("bpf", "the BPF programs and maps loaded"
         Flag::letter('P', "every program with its details"),
         Flag::letter('M', "every map with its details"),
         Flag::letter('j', "the program's JITed instructions").not_yet(),
-        Flag::letter('t', "the program's translated BPF instructions").not_yet(),
-        Flag::letter('T', "the same with each instruction's bytes").not_yet(),
-        Flag::letter('s', "the bpf_prog, bpf_prog_aux or bpf_map structures").not_yet(),
-        Flag::letter('x', "with -s, integers in hexadecimal").not_yet(),
-        Flag::letter('d', "with -s, integers in decimal").not_yet(),
+        Flag::letter(
+            't',
+            "with -p or -P, the program's translated BPF instructions",
+        ),
+        Flag::letter('T', "the same with each instruction's bytes"),
+        Flag::letter(
+            's',
+            "with -p, -P, -m or -M, the bpf_prog and bpf_prog_aux or bpf_map structures",
+        ),
+        Flag::letter('x', "with -s, integers in hexadecimal"),
+        Flag::letter('d', "with -s, integers in decimal"),
     ])
     .description(
         "Lists the loaded BPF programs (from the kernel's prog_idr) with their bpf_prog, \
      bpf_prog_aux, type, tag and the maps they use, then the maps (map_idr) with their type \
      and flags. -p and -m show one program or map with its sizes, name and owner; -P and -M \
-     all of them.",
+     all of them.\n\n\
+     With them, -t lists each program's translated instructions in the kernel's notation \
+     (`(bf) r6 = r1`, helpers by name, maps as `map[id:N]`), -T with each instruction's \
+     bytes, and -s shows the structures as `struct` does (-x, -d: its radix).",
     )
     .examples(&[
         example("bpf", "every BPF program and map"),
