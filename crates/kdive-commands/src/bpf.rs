@@ -60,6 +60,25 @@ pub struct BpfProgRow {
     pub instructions: Option<Vec<kdive_linux::bpf_insn::InsnLine>>,
     /// `-s`: `struct bpf_prog` and `struct bpf_prog_aux`, as `struct` gives them.
     pub structures: Option<Vec<StructDump>>,
+    /// `-j`: the JITed image disassembled as `dis` does (no instructions when the program
+    /// was not JITed).
+    pub jited: Option<crate::dis::Dis>,
+}
+
+/// The machine code in `[start, start + len)` as `dis` shows it: `dis START LEN` (no
+/// instruction is shorter than a byte), cut at the end of the range.
+pub fn disassemble_range(
+    s: &Session,
+    start: u64,
+    len: u64,
+) -> Result<crate::dis::Dis, CommandError> {
+    let r = crate::dis::run(s, &[format!("{start:#x}"), len.max(1).to_string()])?;
+    let mut d: crate::dis::Dis = serde_json::from_value(r.json()).map_err(|e| {
+        CommandError::Unavailable(format!("bpf: the disassembly of {start:#x}: {e}"))
+    })?;
+    let end = start.saturating_add(len);
+    d.instructions.retain(|i| i.at.address < end);
+    Ok(d)
 }
 
 /// A structure `bpf -s` shows: `struct`'s result for it.
@@ -103,6 +122,9 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     let (prog_id, map_id) = (id('p')?, id('m')?);
     let prog_chosen = prog_id.is_some() || f.has('P');
     let usage = |m: &str| Err(CommandError::Usage(format!("bpf: {m}")));
+    if f.has('j') && !prog_chosen {
+        return usage("-j option only applicable with -p or -P");
+    }
     if (f.has('t') || f.has('T')) && !prog_chosen {
         return usage("-t option only applicable with -p or -P");
     }
@@ -192,6 +214,17 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         } else {
             None
         };
+        let jited = match (f.has('j'), p.jited_len) {
+            (false, _) => None,
+            (true, 0) => Some(crate::dis::Dis {
+                arch: String::new(),
+                options: Default::default(),
+                instructions: Vec::new(),
+                source: None,
+                stopped_by: None,
+            }),
+            (true, n) => Some(disassemble_range(s, p.bpf_func, n)?),
+        };
         let structures = if f.has('s') {
             Some(vec![
                 dump("bpf_prog", p.addr)?,
@@ -215,6 +248,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             uid: p.uid,
             instructions,
             structures,
+            jited,
         });
     }
     let programs = do_progs.then_some(programs);
@@ -321,6 +355,14 @@ impl Report for Bpf {
                         "     GPL_COMPATIBLE: {gpl}  NAME: {}  UID: {uid}",
                         name(&p.name)
                     )?;
+                }
+                if let Some(d) = &p.jited {
+                    writeln!(w)?;
+                    if d.instructions.is_empty() {
+                        writeln!(w, "(program not jited)")?;
+                    } else {
+                        d.write_text(&TextOptions::default(), w)?;
+                    }
                 }
                 if let Some(insns) = &p.instructions {
                     writeln!(w)?;

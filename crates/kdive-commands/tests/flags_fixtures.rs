@@ -225,3 +225,39 @@ fn bpf_helper_calls_are_named_from_the_kernel() {
     }
     assert!(checked >= 5);
 }
+
+/// `bpf -j` disassembles a JITed image's byte range through `dis`: on a kernel function, the
+/// instructions `dis` shows for the whole function, cut where the range ends.
+#[test]
+fn jited_ranges_are_cut_from_dis() {
+    if corpus_or_skip("jited_ranges_are_cut_from_dis").is_none() {
+        return;
+    }
+    let mut checked = 0;
+    for fx in fixtures() {
+        let s = Session::open(&fx.reference_dump()).unwrap();
+        let whole = run(&s, "dis sysrq_handle_crash").unwrap().json();
+        let whole = whole["instructions"].as_array().unwrap();
+        let addr = |i: &serde_json::Value| {
+            u64::from_str_radix(
+                i["at"]["address"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("0x"),
+                16,
+            )
+            .unwrap()
+        };
+        let start = addr(&whole[0]);
+        // the range ends in the fourth instruction's first byte: it is the last shown
+        let len = addr(&whole[3]) - start + 1;
+        let got = kdive_commands::bpf::disassemble_range(&s, start, len).unwrap();
+        assert_eq!(got.instructions.len(), 4, "{}", fx.name);
+        for (g, w) in got.instructions.iter().zip(whole) {
+            assert_eq!(g.at.address, addr(w));
+            assert_eq!(g.mnemonic, w["mnemonic"].as_str().unwrap());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 5);
+}

@@ -169,7 +169,7 @@ pub static BPF: Command = Command::new("bpf", "the BPF programs and maps loaded"
         Flag::letter('m', "this map, with its details").takes("ID"),
         Flag::letter('P', "every program with its details"),
         Flag::letter('M', "every map with its details"),
-        Flag::letter('j', "the program's JITed instructions").not_yet(),
+        Flag::letter('j', "with -p or -P, the program's JITed code, disassembled"),
         Flag::letter(
             't',
             "with -p or -P, the program's translated BPF instructions",
@@ -189,7 +189,8 @@ pub static BPF: Command = Command::new("bpf", "the BPF programs and maps loaded"
      all of them.\n\n\
      With them, -t lists each program's translated instructions in the kernel's notation \
      (`(bf) r6 = r1`, helpers by name, maps as `map[id:N]`), -T with each instruction's \
-     bytes, and -s shows the structures as `struct` does (-x, -d: its radix).",
+     bytes, -j disassembles the JITed code as `dis` does, and -s shows the structures as \
+     `struct` does (-x, -d: its radix).",
     )
     .examples(&[
         example("bpf", "every BPF program and map"),
