@@ -6,6 +6,11 @@
 //! 8 bytes, an opcode whose low 3 bits are the class, the destination register in the low
 //! nibble of the second byte and the source in the high one (little-endian machines), a
 //! signed 16-bit offset and a signed 32-bit immediate; a 64-bit immediate load takes two.
+//!
+//! crash's decoder predates the 32-bit jumps, the atomic operations beyond add, the
+//! sign-extending loads and moves and the signed division: it prints `BUG` or a plain add for
+//! them. They are written here as the kernel's verifier log writes them (`if w1 < 0x9`,
+//! `atomic64_fetch_or`, `(s8)r2`, `s/=`).
 
 /// Bytes of one instruction.
 pub const INSN_SIZE: usize = 8;
