@@ -30,6 +30,9 @@ pub struct BpfOptions {
     /// at most).
     pub prog_type_width: usize,
     pub map_type_width: usize,
+    /// `-T`: each instruction's bytes under it.
+    #[serde(default)]
+    pub opcodes: bool,
 }
 
 /// One program.
@@ -53,6 +56,38 @@ pub struct BpfProgRow {
     pub gpl_compatible: Option<bool>,
     pub name: String,
     pub uid: Option<u32>,
+    /// `-t`/`-T`: the translated instructions, one per line (a 64-bit load's two slots in one).
+    pub instructions: Option<Vec<kdive_linux::bpf_insn::InsnLine>>,
+    /// `-s`: `struct bpf_prog` and `struct bpf_prog_aux`, as `struct` gives them.
+    pub structures: Option<Vec<StructDump>>,
+    /// `-j`: the JITed image disassembled as `dis` does (no instructions when the program
+    /// was not JITed).
+    pub jited: Option<crate::dis::Dis>,
+}
+
+/// The machine code in `[start, start + len)` as `dis` shows it: `dis START LEN` (no
+/// instruction is shorter than a byte), cut at the end of the range.
+pub fn disassemble_range(
+    s: &Session,
+    start: u64,
+    len: u64,
+) -> Result<crate::dis::Dis, CommandError> {
+    let r = crate::dis::run(s, &[format!("{start:#x}"), len.max(1).to_string()])?;
+    let mut d: crate::dis::Dis = serde_json::from_value(r.json()).map_err(|e| {
+        CommandError::Unavailable(format!("bpf: the disassembly of {start:#x}: {e}"))
+    })?;
+    let end = start.saturating_add(len);
+    d.instructions.retain(|i| i.at.address < end);
+    Ok(d)
+}
+
+/// A structure `bpf -s` shows: `struct`'s result for it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StructDump {
+    pub result: serde_json::Value,
+    /// Its text, as `struct` prints it.
+    #[serde(skip)]
+    text: String,
 }
 
 /// One map.
@@ -68,6 +103,8 @@ pub struct BpfMapRow {
     pub value_size: u32,
     pub max_entries: u32,
     pub name: String,
+    /// `-s`: `struct bpf_map`, as `struct` gives it.
+    pub structures: Option<Vec<StructDump>>,
 }
 
 /// Runs `bpf`.
@@ -83,6 +120,45 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             .transpose()
     };
     let (prog_id, map_id) = (id('p')?, id('m')?);
+    let prog_chosen = prog_id.is_some() || f.has('P');
+    let usage = |m: &str| Err(CommandError::Usage(format!("bpf: {m}")));
+    if f.has('j') && !prog_chosen {
+        return usage("-j option only applicable with -p or -P");
+    }
+    if (f.has('t') || f.has('T')) && !prog_chosen {
+        return usage("-t option only applicable with -p or -P");
+    }
+    if f.has('s') && !(prog_chosen || map_id.is_some() || f.has('M')) {
+        return usage("-s option requires either -p, -P, -m or -M");
+    }
+    if f.has('x') && f.has('d') {
+        return usage("-d and -x are mutually exclusive");
+    }
+    if (f.has('x') || f.has('d')) && !f.has('s') {
+        return usage(&format!(
+            "-{} option requires -s",
+            if f.has('x') { 'x' } else { 'd' }
+        ));
+    }
+    let radix = if f.has('x') {
+        " -x"
+    } else if f.has('d') {
+        " -d"
+    } else {
+        ""
+    };
+    let dump = |spec: &str, addr: u64| -> Result<StructDump, CommandError> {
+        let r = crate::run(s, &format!("struct {spec} {addr:#x}{radix}"))?;
+        Ok(StructDump {
+            result: r.json(),
+            text: r.text(),
+        })
+    };
+    let names = kdive_linux::bpf::KernelNames {
+        prog,
+        maps: Vec::new(),
+    };
+    let big_endian = s.dump().meta().endian == kdive_dump::Endian::Big;
     let (progs_detail, maps_detail) = (
         prog_id.is_some() || f.has('P'),
         map_id.is_some() || f.has('M'),
@@ -115,41 +191,89 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
             .filter_map(|a| maps.iter().find(|m| m.addr == *a).map(|m| m.id))
             .collect()
     };
-    let programs = do_progs.then(|| {
-        progs
-            .iter()
-            .filter(|p| f.has('P') || prog_id.is_none_or(|i| i == p.id))
-            .map(|p| BpfProgRow {
-                id: p.id,
-                bpf_prog: p.addr,
-                bpf_prog_aux: p.aux,
-                kind: p.kind.clone(),
-                tag: p.tag.iter().map(|b| format!("{b:02x}")).collect(),
-                used_maps: map_ids(&p.used_maps),
-                xlated_bytes: p.insn_bytes,
-                jited_bytes: p.jited_len,
-                load_time_ns: p.load_time_ns,
-                gpl_compatible: p.gpl_compatible,
-                name: p.name.clone(),
-                uid: p.uid,
-            })
-            .collect()
-    });
-    let maps_out = do_maps.then(|| {
-        maps.iter()
-            .filter(|m| f.has('M') || map_id.is_none_or(|i| i == m.id))
-            .map(|m| BpfMapRow {
-                id: m.id,
-                bpf_map: m.addr,
-                kind: m.kind.clone(),
-                map_flags: m.flags,
-                key_size: m.key_size,
-                value_size: m.value_size,
-                max_entries: m.max_entries,
-                name: m.name.clone(),
-            })
-            .collect()
-    });
+    let names = kdive_linux::bpf::KernelNames {
+        maps: maps.iter().map(|m| (m.addr, m.id)).collect(),
+        ..names
+    };
+    let mut problems = problems;
+    let mut programs = Vec::new();
+    for p in progs
+        .iter()
+        .filter(|p| do_progs && (f.has('P') || prog_id.is_none_or(|i| i == p.id)))
+    {
+        let instructions = if f.has('t') || f.has('T') {
+            match kdive_linux::bpf::prog_insns(prog, p) {
+                Ok(code) => Some(kdive_linux::bpf_insn::disassemble(
+                    &code, big_endian, &names,
+                )),
+                Err(e) => {
+                    problems.push(format!("program {}: instructions: {e}", p.id));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let jited = match (f.has('j'), p.jited_len) {
+            (false, _) => None,
+            (true, 0) => Some(crate::dis::Dis {
+                arch: String::new(),
+                options: Default::default(),
+                instructions: Vec::new(),
+                source: None,
+                stopped_by: None,
+            }),
+            (true, n) => Some(disassemble_range(s, p.bpf_func, n)?),
+        };
+        let structures = if f.has('s') {
+            Some(vec![
+                dump("bpf_prog", p.addr)?,
+                dump("bpf_prog_aux", p.aux)?,
+            ])
+        } else {
+            None
+        };
+        programs.push(BpfProgRow {
+            id: p.id,
+            bpf_prog: p.addr,
+            bpf_prog_aux: p.aux,
+            kind: p.kind.clone(),
+            tag: p.tag.iter().map(|b| format!("{b:02x}")).collect(),
+            used_maps: map_ids(&p.used_maps),
+            xlated_bytes: p.insn_bytes,
+            jited_bytes: p.jited_len,
+            load_time_ns: p.load_time_ns,
+            gpl_compatible: p.gpl_compatible,
+            name: p.name.clone(),
+            uid: p.uid,
+            instructions,
+            structures,
+            jited,
+        });
+    }
+    let programs = do_progs.then_some(programs);
+    let mut maps_out = Vec::new();
+    for m in maps
+        .iter()
+        .filter(|m| do_maps && (f.has('M') || map_id.is_none_or(|i| i == m.id)))
+    {
+        maps_out.push(BpfMapRow {
+            id: m.id,
+            bpf_map: m.addr,
+            kind: m.kind.clone(),
+            map_flags: m.flags,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            name: m.name.clone(),
+            structures: if f.has('s') {
+                Some(vec![dump("bpf_map", m.addr)?])
+            } else {
+                None
+            },
+        });
+    }
+    let maps_out = do_maps.then_some(maps_out);
     Ok(Box::new(Bpf {
         programs,
         maps: maps_out,
@@ -169,6 +293,7 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
                 "BPF_MAP_TYPE_",
             )
             .saturating_sub(1),
+            opcodes: f.has('T'),
         },
         problems,
     }))
@@ -231,6 +356,19 @@ impl Report for Bpf {
                         name(&p.name)
                     )?;
                 }
+                if let Some(d) = &p.jited {
+                    writeln!(w)?;
+                    if d.instructions.is_empty() {
+                        writeln!(w, "(program not jited)")?;
+                    } else {
+                        d.write_text(&TextOptions::default(), w)?;
+                    }
+                }
+                if let Some(insns) = &p.instructions {
+                    writeln!(w)?;
+                    write_instructions(w, insns, o.opcodes)?;
+                }
+                write_structures(w, p.structures.as_deref())?;
             }
             if self.maps.is_some() {
                 writeln!(w)?;
@@ -265,11 +403,66 @@ impl Report for Bpf {
                     )?;
                     writeln!(w, "     NAME: {}  UID: (unused)", name(&m.name))?;
                 }
+                write_structures(w, m.structures.as_deref())?;
             }
         }
         for p in &self.problems {
             writeln!(w, "bpf: {p}")?;
         }
         Ok(())
+    }
+}
+
+/// crash's translated-code lines: `   0: (bf) r6 = r1`, with `-T` each instruction's bytes
+/// under it (both slots of a 64-bit load).
+fn write_instructions(
+    w: &mut dyn Write,
+    insns: &[kdive_linux::bpf_insn::InsnLine],
+    opcodes: bool,
+) -> io::Result<()> {
+    for i in insns {
+        // printf's "% 4d": a blank for the sign, the whole at least 4 wide
+        writeln!(w, "{:>4}: {}", format!(" {}", i.index), i.text)?;
+        if opcodes {
+            let hex: Vec<String> = i.bytes.iter().map(|b| format!("{b:02x}")).collect();
+            writeln!(w, "       {}", hex.join(" "))?;
+        }
+    }
+    Ok(())
+}
+
+/// `-s`: each structure after a blank line.
+fn write_structures(w: &mut dyn Write, dumps: Option<&[StructDump]>) -> io::Result<()> {
+    for d in dumps.unwrap_or_default() {
+        writeln!(w)?;
+        w.write_all(d.text.as_bytes())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_instructions;
+    use kdive_linux::bpf_insn::{disassemble, NoNames};
+
+    #[test]
+    fn listing_lines_and_bytes() {
+        // r6 = r1; r1 = 0x1 (64-bit load, two slots); exit
+        let mut code = vec![0xbf, 0x16, 0, 0, 0, 0, 0, 0];
+        code.extend([0x18, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        code.extend([0x95, 0, 0, 0, 0, 0, 0, 0]);
+        let insns = disassemble(&code, false, &NoNames);
+        let mut out = Vec::new();
+        write_instructions(&mut out, &insns, true).unwrap();
+        // printf("% 4d: "), then the bytes as "%02x" joined by blanks after 7 blanks
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "   0: (bf) r6 = r1\n       bf 16 00 00 00 00 00 00\n\
+             \x20  1: (18) r1 = 0x1\n       18 01 00 00 01 00 00 00 00 00 00 00 00 00 00 00\n\
+             \x20  3: (95) exit\n       95 00 00 00 00 00 00 00\n"
+        );
+        let mut out = Vec::new();
+        write_instructions(&mut out, &insns[..1], false).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "   0: (bf) r6 = r1\n");
     }
 }

@@ -320,7 +320,7 @@ pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
     let options = opts(&f);
     if f.has('v') {
         let tasks = s.tasks()?;
-        let ctx = BacktraceContext::new(prog, &tasks.list.active);
+        let ctx = s.backtrace_context(prog, &tasks.list.active);
         return Ok(empty(
             prog,
             options,
@@ -330,7 +330,7 @@ pub fn collect(s: &Session, args: &[String]) -> Result<Bt, CommandError> {
     }
     // The running tasks come from the runqueues: `bt`, `bt -a`, `bt -c` read only the tasks
     // they show, whatever the number of tasks; PIDs, addresses and `-g` list them all.
-    let ctx = BacktraceContext::new(prog, &s.cpu_tasks()?.active);
+    let ctx = s.backtrace_context(prog, &s.cpu_tasks()?.active);
     if f.has('E') {
         return Ok(empty(
             prog,
@@ -550,7 +550,7 @@ pub(crate) fn for_tasks<'s>(
     let prog = s.kernel()?;
     Ok(Box::new(BtStream {
         prog,
-        ctx: BacktraceContext::new(prog, &tasks.list.active),
+        ctx: s.backtrace_context(prog, &tasks.list.active),
         tasks: chosen.to_vec(),
         opts: opts(f),
     }))

@@ -127,10 +127,23 @@ fn program_error(e: kdive_program::ProgramError) -> CommandError {
     }
 }
 
-/// Runs `dev`: the majors; `-d`/`-D` the disks' I/O in flight; `-p` the PCI devices.
+/// Runs `dev`: the majors; `-d`/`-D` the disks' I/O in flight; `-p` the PCI devices; `-i` the
+/// I/O port and memory resource trees; `-V`/`-v` the dump's device dumps.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse(&table::DEV, args)?;
+    if f.has('V') || f.has('v') {
+        return device_dumps(s, &f);
+    }
+    if !f.positional.is_empty() {
+        return Err(CommandError::Usage(format!(
+            "dev: a FILE goes only with -v INDEX\nusage: {}",
+            table::DEV.synopsis()
+        )));
+    }
     let prog = s.kernel()?;
+    if f.has('i') {
+        return Ok(Box::new(resources(s, prog)?));
+    }
     if f.has('d') || f.has('D') {
         let (disks, mut problems) =
             kdive_linux::block::disks(prog, s.walk_limit).map_err(program_error)?;
@@ -355,5 +368,282 @@ impl Report for DevPci {
             writeln!(out, "dev: {p}")?;
         }
         Ok(())
+    }
+}
+
+/// `dev -i`: the I/O port and I/O memory resource trees.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DevResources {
+    pub ioport: ResourceList,
+    pub iomem: ResourceList,
+    pub problems: Vec<String>,
+}
+
+/// One tree (`ioport_resource` or `iomem_resource`), root first, depth first.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ResourceList {
+    /// Hex digits of each bound as crash pads them: 4 when the root ends at or below 0xffff,
+    /// else 8 (wider values are shown whole).
+    pub digits: usize,
+    pub resources: Vec<ResourceRow>,
+}
+
+/// One `struct resource`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ResourceRow {
+    #[serde(with = "crate::hex")]
+    pub resource: u64,
+    #[serde(with = "crate::hex")]
+    pub start: u64,
+    #[serde(with = "crate::hex")]
+    pub end: u64,
+    /// Null when the name could not be read (shown `(unknown)`).
+    pub name: Option<String>,
+    /// 0 for the root, 1 for its children...
+    pub depth: usize,
+}
+
+fn resource_list(tree: kdive_linux::resource::ResourceTree) -> (ResourceList, Vec<String>) {
+    let root_end = tree.resources.first().map_or(0, |r| r.end);
+    let list = ResourceList {
+        digits: if root_end > 0xffff { 8 } else { 4 },
+        resources: tree
+            .resources
+            .into_iter()
+            .map(|r| ResourceRow {
+                resource: r.addr,
+                start: r.start,
+                end: r.end,
+                name: r.name,
+                depth: r.depth,
+            })
+            .collect(),
+    };
+    (list, tree.problems)
+}
+
+fn resources(s: &Session, prog: &kdive_program::Program) -> Result<DevResources, CommandError> {
+    let read = |root| kdive_linux::resource::resource_tree(prog, root, s.walk_limit);
+    let (ioport, mut problems) = resource_list(read("ioport_resource").map_err(program_error)?);
+    let (iomem, p2) = resource_list(read("iomem_resource").map_err(program_error)?);
+    problems.extend(p2);
+    Ok(DevResources {
+        ioport,
+        iomem,
+        problems,
+    })
+}
+
+/// Splits a name that would pass column 80 after `wrap` columns at its last space that leaves
+/// the head short enough, as crash does; `None` when it fits or has no such space.
+fn wrap_name(name: &str, wrap: usize) -> (&str, Option<&str>) {
+    let len = name.len();
+    if wrap + len <= 80 {
+        return (name, None);
+    }
+    let over = wrap + len - 80;
+    // crash looks from the end, never at the first character
+    let cut = name
+        .char_indices()
+        .skip(1)
+        .filter(|&(i, c)| c == ' ' && len - 1 - i >= over)
+        .map(|(i, _)| i)
+        .last();
+    match cut {
+        Some(i) => (&name[..i], Some(&name[i + 1..])),
+        None => (name, None),
+    }
+}
+
+fn write_resources(out: &mut dyn Write, list: &ResourceList) -> io::Result<()> {
+    use crate::format::center;
+    let d = list.digits;
+    writeln!(
+        out,
+        "{}  {}  NAME",
+        center("RESOURCE", 16, false),
+        center("RANGE", d * 2 + 1, false)
+    )?;
+    let wrap = 16 + 2 + (d * 2 + 1) + 2;
+    for r in &list.resources {
+        let name = r.name.as_deref().unwrap_or("(unknown)");
+        let (head, rest) = wrap_name(name, wrap);
+        writeln!(
+            out,
+            "{:8x}  {:0d$x}-{:0d$x}  {head}",
+            r.resource, r.start, r.end
+        )?;
+        if let Some(rest) = rest {
+            writeln!(out, "{}{rest}", " ".repeat(wrap))?;
+        }
+    }
+    Ok(())
+}
+
+impl Report for DevResources {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        write_resources(out, &self.ioport)?;
+        writeln!(out)?;
+        write_resources(out, &self.iomem)?;
+        for p in &self.problems {
+            writeln!(out, "dev: {p}")?;
+        }
+        Ok(())
+    }
+
+    fn incomplete(&self) -> Option<String> {
+        (!self.problems.is_empty()).then(|| "dev: the resource trees are incomplete".to_string())
+    }
+}
+
+/// `dev -V`: the device dumps (vmcoredd notes) the dump carries.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DevDumps {
+    pub device_dumps: Vec<DeviceDumpRow>,
+}
+
+/// One device dump.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DeviceDumpRow {
+    pub index: usize,
+    /// Where its data starts in the dump file.
+    #[serde(with = "crate::hex")]
+    pub offset: u64,
+    /// Bytes of data.
+    pub size: u64,
+    pub name: String,
+}
+
+impl Report for DevDumps {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        use crate::format::center;
+        if self.device_dumps.is_empty() {
+            return writeln!(out, "dev: no device dumps found in this dumpfile");
+        }
+        writeln!(out, "INDEX  {:<16}   {:<16} NAME", "OFFSET", "SIZE")?;
+        for d in &self.device_dumps {
+            writeln!(
+                out,
+                "{}  0x{:<16x} {:<16} {}",
+                center(&d.index.to_string(), 5, false),
+                d.offset,
+                d.size,
+                d.name
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// `dev -v INDEX [FILE]`: one device dump, shown as 64-bit words (file offsets on the left) or
+/// written raw to FILE.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DevDump {
+    pub name: String,
+    #[serde(with = "crate::hex")]
+    pub offset: u64,
+    pub size: u64,
+    /// The file the data was written to, if one was named.
+    pub file: Option<String>,
+    /// The data in hexadecimal, when no file was named.
+    pub data: Option<String>,
+    #[serde(skip)]
+    bytes: Vec<u8>,
+    #[serde(skip)]
+    order: Option<crate::rd::ByteOrder>,
+}
+
+impl Report for DevDump {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "DEVICE: {}", self.name)?;
+        if let Some(f) = &self.file {
+            return writeln!(out, "{} bytes copied to {f}", self.size);
+        }
+        // crash shows whole 64-bit words: the last one padded with zeros
+        let mut bytes = self.bytes.clone();
+        bytes.resize(bytes.len().next_multiple_of(8), 0);
+        let opts = crate::rd::RdOptions {
+            size: 8,
+            radix: crate::rd::Radix::Hex,
+            ascii_column: true,
+            symbols: Default::default(),
+            network_order: false,
+        };
+        let order = self.order.unwrap_or(crate::rd::ByteOrder::Little);
+        let values = crate::rd::values(&bytes, 8, order);
+        crate::rd::write_words(out, self.offset, &values, &[], opts, order)
+    }
+}
+
+fn device_dumps(s: &Session, f: &Flags) -> Result<Box<dyn Report>, CommandError> {
+    let all = &s.dump().meta().device_dumps;
+    let Some(v) = f.value('v') else {
+        return Ok(Box::new(DevDumps {
+            device_dumps: all
+                .iter()
+                .enumerate()
+                .map(|(index, d)| DeviceDumpRow {
+                    index,
+                    offset: d.offset,
+                    size: d.data.len() as u64,
+                    name: d.name.clone(),
+                })
+                .collect(),
+        }));
+    };
+    let index: usize = v
+        .parse()
+        .map_err(|_| CommandError::Usage(format!("dev: invalid device dump index: {v}")))?;
+    if all.is_empty() {
+        return Err(CommandError::Unavailable(
+            "dev: no device dumps found in this dumpfile".into(),
+        ));
+    }
+    let d = all.get(index).ok_or_else(|| {
+        CommandError::Unavailable(format!("dev: no device dump found at index: {index}"))
+    })?;
+    let file = f.positional.first().cloned();
+    if let Some(path) = &file {
+        std::fs::write(path, &d.data).map_err(|source| CommandError::Io {
+            path: path.into(),
+            source,
+        })?;
+    }
+    Ok(Box::new(DevDump {
+        name: d.name.clone(),
+        offset: d.offset,
+        size: d.data.len() as u64,
+        data: file
+            .is_none()
+            .then(|| d.data.iter().map(|b| format!("{b:02x}")).collect()),
+        file,
+        bytes: d.data.clone(),
+        order: Some(s.dump().meta().endian.into()),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap_name;
+
+    #[test]
+    fn long_names_wrap_at_column_80() {
+        // 8-digit bounds: names start at column 16 + 2 + 17 + 2 = 37, 43 columns left
+        let wrap = 37;
+        let fits = "a".repeat(43);
+        assert_eq!(wrap_name(&fits, wrap), (fits.as_str(), None));
+        // 52 columns: 9 too many, cut at the last space leaving at least 9 after it
+        let long = "Intel Corporation 82371SB PIIX3 ISA Natoma/Triton II";
+        assert_eq!(long.len(), 52);
+        assert_eq!(
+            wrap_name(long, wrap),
+            (
+                "Intel Corporation 82371SB PIIX3 ISA",
+                Some("Natoma/Triton II")
+            )
+        );
+        // no space to cut at: printed whole
+        let solid = "x".repeat(60);
+        assert_eq!(wrap_name(&solid, wrap), (solid.as_str(), None));
     }
 }

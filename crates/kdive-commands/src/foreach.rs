@@ -4,7 +4,6 @@
 //! Selectors: a PID, a task address, a command name, a crash state (`RU`, `IN`, `UN`...),
 //! `kernel`, `user`, `active`. Commands: those of the table with a per-task handler.
 
-use kdive_linux::stack::BacktraceContext;
 use kdive_linux::task::TaskInfo;
 
 use crate::args::Flags;
@@ -29,14 +28,16 @@ pub fn run<'s>(s: &'s Session, args: &[String]) -> Result<Box<dyn Report + 's>, 
         )));
     };
     let f = Flags::parse(entry, &args[at + 1..])?;
-    if let Some(w) = f.positional.first() {
+    // a command whose operands are not tasks (vtop's addresses) takes them after its name
+    let takes_operands = entry.args.first().is_some_and(|a| a.required);
+    if let Some(w) = f.positional.first().filter(|_| !takes_operands) {
         return Err(CommandError::Usage(format!(
             "foreach: {}: unexpected argument {w} (foreach's selectors come before the command)",
             entry.name
         )));
     }
     let tasks = s.tasks()?;
-    let ctx = BacktraceContext::new(s.kernel()?, &tasks.list.active);
+    let ctx = s.backtrace_context(s.kernel()?, &tasks.list.active);
     let selectors = &args[..at];
     let mut chosen: Vec<&TaskInfo> = tasks
         .infos

@@ -37,6 +37,25 @@ pub struct Mod {
     /// The kernel keeps each kind of module memory apart (`struct module_memory`): crash then
     /// names the base column `TEXT_BASE` rather than `BASE`.
     pub per_kind_memory: bool,
+    /// `mod -R`: the modules whose debug file was detached first.
+    #[serde(default)]
+    pub detached: Vec<String>,
+    /// The longest name of every loaded module: crash sizes the NAME column by it even when
+    /// it lists one module (`mod -s`).
+    #[serde(skip)]
+    name_width: usize,
+}
+
+/// `mod -d NAME`, `mod -D`: the modules whose debug file was detached (crash prints nothing).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Detached {
+    pub detached: Vec<String>,
+}
+
+impl Report for Detached {
+    fn write_text(&self, _: &TextOptions, _: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// `mod -t`: the modules that taint the kernel.
@@ -197,7 +216,8 @@ fn load(s: &Session, f: &Flags) -> Result<Box<dyn Report>, CommandError> {
     Ok(Box::new(report))
 }
 
-/// Runs `mod`: the modules, `-t` their taints, `-s`/`-S` attaching their debug files.
+/// Runs `mod`: the modules, `-t` their taints, `-s`/`-S` attaching their debug files, `-d`/`-D`
+/// detaching them, `-R` detaching them all and listing the modules again.
 pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError> {
     let f = Flags::parse(&table::MOD, args)?;
     if f.has('t') {
@@ -205,6 +225,22 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     }
     if f.has('s') || f.has('S') {
         return load(s, &f);
+    }
+    if let Some(name) = f.value('d') {
+        // crash says nothing, and nothing either for a module without a debug file
+        let detached = s.detach_module_debug(Some(name))?;
+        return Ok(Box::new(Detached { detached }));
+    }
+    if f.has('D') {
+        let detached = s.detach_module_debug(None)?;
+        return Ok(Box::new(Detached { detached }));
+    }
+    if f.has('R') {
+        // every debug file forgotten, then the list read again, as crash shows it
+        let gone = s.detach_module_debug(None)?;
+        let mut report = listing(s)?;
+        report.detached = gone;
+        return Ok(Box::new(report));
     }
     if let Some(w) = f.positional.first() {
         return Err(CommandError::Usage(format!(
@@ -242,10 +278,13 @@ fn listing(s: &Session) -> Result<Mod, CommandError> {
     let per_kind = prog
         .type_("struct module")
         .is_ok_and(|t| prog.types().has_member(t, "mem"));
+    let name_width = rows.iter().map(|m| m.name.len()).max().unwrap_or(0);
     Ok(Mod {
         modules: rows,
         problems,
         per_kind_memory: per_kind,
+        detached: Vec::new(),
+        name_width,
     })
 }
 
@@ -267,6 +306,7 @@ impl Report for Mod {
             .map(|m| m.name.len())
             .max()
             .unwrap_or(4)
+            .max(self.name_width)
             .max(4);
         let base_label = if self.per_kind_memory {
             "TEXT_BASE"

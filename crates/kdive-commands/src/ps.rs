@@ -313,7 +313,8 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
     let boottime = kdive_linux::system::clocks(prog)
         .map(|c| c.boottime_ns)
         .unwrap_or(0);
-    let is_active = |t: &TaskInfo| tasks.list.active.get(&t.cpu) == Some(&t.addr);
+    let active = s.active_tasks(&tasks.list.active);
+    let is_active = |t: &TaskInfo| active.get(&t.cpu) == Some(&t.addr);
     // crash's order: by PID, the idle tasks (PID 0) by CPU
     let mut all: Vec<&TaskInfo> = tasks.infos.iter().collect();
     all.sort_by_key(|t| (t.pid, t.cpu));

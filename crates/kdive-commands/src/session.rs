@@ -1,5 +1,6 @@
 //! A session: one opened dump, the kernel read from it, and what commands have already computed.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -41,6 +42,8 @@ pub struct Session {
     log: OnceLock<Result<Log, Arc<ProgramError>>>,
     /// The current task (`set`), by `task_struct` address; `None` = the panic task.
     context: Mutex<Option<u64>>,
+    /// Tasks `set -a` made the active task of their CPU, by CPU.
+    marked_active: Mutex<BTreeMap<u32, u64>>,
     /// The last value-history number `p` gave (`$N`); 0 before the first.
     history: AtomicU32,
     /// crash's builtin aliases, then those `alias` defined, in order.
@@ -78,6 +81,7 @@ impl Session {
             cpu_tasks: OnceLock::new(),
             log: OnceLock::new(),
             context: Mutex::new(None),
+            marked_active: Mutex::new(BTreeMap::new()),
             history: AtomicU32::new(0),
             aliases: Mutex::new(crate::alias::builtins()),
         }
@@ -156,6 +160,12 @@ impl Session {
     pub fn attach_module_debug(&self, path: &Path) -> Result<String, CommandError> {
         kdive_linux::module::attach_module_debug(self.kernel_for(path)?, path)
             .map_err(CommandError::DebugFile)
+    }
+
+    /// Detaches the debug file of module `name`, or of every module with `None` (`mod -d`,
+    /// `mod -D`); the names of the modules detached.
+    pub fn detach_module_debug(&self, name: Option<&str>) -> Result<Vec<String>, CommandError> {
+        Ok(self.kernel()?.detach_module_debug(name))
     }
 
     /// Things worth saying about how the dump was opened (one line each), with what reading
@@ -334,6 +344,37 @@ impl Session {
         if let Ok(mut c) = self.context.lock() {
             *c = task;
         }
+    }
+
+    /// Makes `task` the active task of `cpu` for the rest of the session (`set -a`): the task
+    /// whose stack starts at that CPU's saved registers, marked `>` by `ps`.
+    pub fn mark_active(&self, cpu: u32, task: u64) {
+        if let Ok(mut m) = self.marked_active.lock() {
+            m.insert(cpu, task);
+        }
+    }
+
+    /// Each CPU's active task: `found` (from the runqueues) with the tasks `set -a` marked.
+    pub fn active_tasks(&self, found: &BTreeMap<u32, u64>) -> BTreeMap<u32, u64> {
+        let mut active = found.clone();
+        if let Ok(m) = self.marked_active.lock() {
+            active.extend(m.iter().map(|(&c, &t)| (c, t)));
+        }
+        active
+    }
+
+    /// The registers and stacks `bt` walks from, each CPU's active task being the one
+    /// [`active_tasks`](Self::active_tasks) says.
+    pub fn backtrace_context(
+        &self,
+        prog: &Program,
+        found: &BTreeMap<u32, u64>,
+    ) -> kdive_linux::stack::BacktraceContext {
+        let mut ctx = kdive_linux::stack::BacktraceContext::new(prog, &self.active_tasks(found));
+        if let Ok(m) = self.marked_active.lock() {
+            ctx.marked = m.values().copied().collect();
+        }
+        ctx
     }
 
     /// The next value-history number (`$1`, `$2`, ...), as gdb numbers the values `p` prints.

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use kdive_linux::mm::{read_vma, vmas};
 use kdive_linux::stack::BacktraceContext;
+use kdive_linux::task::TaskInfo;
 use kdive_memory::{EntryFormat, KernelMemory, MmuDef};
 use kdive_program::Program;
 use serde::{Deserialize, Serialize};
@@ -235,7 +236,6 @@ pub fn run_vtop(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Command
         ));
     }
     let prog = s.kernel()?;
-    let km = kernel_memory(prog, "vtop")?;
     let tasks = s.tasks()?;
     let task = match f.value('c') {
         Some(w) => resolve("vtop", &tasks.infos, w)?[0],
@@ -249,6 +249,15 @@ pub fn run_vtop(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Command
                 .ok_or_else(|| CommandError::Unavailable("vtop: no current context".into()))?
         }
     };
+    Ok(Box::new(Vtop {
+        entries: vtop_entries(s, &f, task)?,
+    }))
+}
+
+/// `vtop`'s walk of each address `f` names, user addresses in `task`'s address space.
+fn vtop_entries(s: &Session, f: &Flags, task: &TaskInfo) -> Result<Vec<VtopEntry>, CommandError> {
+    let prog = s.kernel()?;
+    let km = kernel_memory(prog, "vtop")?;
     let map = MemMap::new(prog, s.dump().kernel_page_size()).ok();
     let mut out = Vtop {
         entries: Vec::new(),
@@ -282,7 +291,81 @@ pub fn run_vtop(s: &Session, args: &[String]) -> Result<Box<dyn Report>, Command
         }
         out.entries.push(e);
     }
-    Ok(Box::new(out))
+    Ok(out.entries)
+}
+
+/// `foreach ... vtop ADDR...`: each address walked in each chosen task's address space, under
+/// the task's header.
+pub(crate) fn for_tasks<'s>(
+    s: &'s Session,
+    chosen: &[&TaskInfo],
+    f: &Flags,
+) -> Result<Box<dyn Report + 's>, CommandError> {
+    if f.positional.is_empty() {
+        return Err(CommandError::Usage(
+            "foreach: vtop: an address argument is required".into(),
+        ));
+    }
+    if f.has('c') {
+        return Err(CommandError::Usage(
+            "foreach: vtop: -c is foreach's to give: choose the tasks before the command".into(),
+        ));
+    }
+    if f.has('u') && f.has('k') {
+        return Err(CommandError::Usage(
+            "vtop: -u and -k options are mutually exclusive".into(),
+        ));
+    }
+    let mut tasks = Vec::new();
+    for t in chosen {
+        tasks.push(TaskVtop {
+            pid: t.pid,
+            task: t.addr,
+            cpu: t.cpu,
+            comm: t.comm.clone(),
+            entries: vtop_entries(s, f, t)?,
+        });
+    }
+    Ok(Box::new(ForeachVtop { tasks }))
+}
+
+/// What `foreach ... vtop` shows.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ForeachVtop {
+    pub tasks: Vec<TaskVtop>,
+}
+
+/// One task's walks.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TaskVtop {
+    pub pid: i32,
+    #[serde(with = "crate::hex")]
+    pub task: u64,
+    pub cpu: u32,
+    pub comm: String,
+    pub entries: Vec<VtopEntry>,
+}
+
+impl Report for ForeachVtop {
+    fn write_text(&self, _: &TextOptions, out: &mut dyn Write) -> io::Result<()> {
+        // crash prints the struct page header once per command, over every task
+        let mut header = true;
+        for (i, t) in self.tasks.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            writeln!(
+                out,
+                "{}",
+                crate::format::task_header(t.pid, t.task, t.cpu, &t.comm)
+            )?;
+            for e in &t.entries {
+                e.write_with(out, header)?;
+                header &= e.page_struct.is_none();
+            }
+        }
+        Ok(())
+    }
 }
 
 /// crash's `IS_KVADDR`: at or above the direct map.
@@ -425,6 +508,11 @@ fn find_vma(
 
 impl VtopEntry {
     fn write(&self, out: &mut dyn Write) -> io::Result<()> {
+        self.write_with(out, true)
+    }
+
+    /// Writes the walk; `page_header`: the struct page line gets its header.
+    fn write_with(&self, out: &mut dyn Write, page_header_line: bool) -> io::Result<()> {
         let user = self.space == Space::User;
         let vw = if user { UVADDR_WIDTH } else { 16 };
         writeln!(
@@ -484,7 +572,9 @@ impl VtopEntry {
         }
         writeln!(out)?;
         if let Some(r) = &self.page_struct {
-            writeln!(out, "{}", page_header(self.phys_width))?;
+            if page_header_line {
+                writeln!(out, "{}", page_header(self.phys_width))?;
+            }
             writeln!(out, "{}", page_line(r, self.phys_width))?;
         }
         self.write_problems(out)

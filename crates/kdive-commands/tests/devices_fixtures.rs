@@ -132,7 +132,7 @@ fn unsupported_forms_are_usage_errors() {
     }
     let fx = fixtures().into_iter().next().unwrap();
     let s = Session::open(&fx.reference_dump()).unwrap();
-    for cmd in ["net -R 1", "dev -i", "irq 5", "net x"] {
+    for cmd in ["net -R 1", "dev x", "irq 5", "net x"] {
         let e = run(&s, cmd)
             .err()
             .unwrap_or_else(|| panic!("{cmd}: accepted"));

@@ -249,7 +249,9 @@ impl ElfDump {
                     // Clamped to the file: a truncated note segment yields the notes before the cut.
                     let have = data.len() as u64;
                     let bytes = &data[start.min(have) as usize..end.min(len).min(have) as usize];
-                    notes.extend(parse_notes_of(bytes, endian, long32));
+                    let mut more = parse_notes_of(bytes, endian, long32);
+                    more.locate_at(start);
+                    notes.extend(more);
                 }
                 PT_LOAD => {
                     let seg = Segment {
@@ -322,6 +324,7 @@ impl ElfDump {
             vmcoreinfo_raw: notes.vmcoreinfo.clone(),
             prstatus: notes.prstatus.clone(),
             qemu_cpus: notes.qemu_cpus.clone(),
+            device_dumps: notes.device_dumps.clone(),
             ..DumpMeta::new(format, arch, endian, page_size)
         };
         Ok(ElfDump {

@@ -153,6 +153,8 @@ pub struct DumpMeta {
     pub prstatus: Vec<PrStatus>,
     /// QEMU CPU state notes (`QEMU` notes of `dump-guest-memory`), in note order.
     pub qemu_cpus: Vec<QemuCpuState>,
+    /// Device dumps (vmcoredd notes) in note order, their offsets in the file.
+    pub device_dumps: Vec<notes::DeviceDump>,
 }
 
 impl DumpMeta {
@@ -174,6 +176,7 @@ impl DumpMeta {
             vmcoreinfo_raw: None,
             prstatus: Vec::new(),
             qemu_cpus: Vec::new(),
+            device_dumps: Vec::new(),
         }
     }
 }

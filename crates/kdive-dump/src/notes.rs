@@ -12,6 +12,26 @@ pub const NT_PRPSINFO: u32 = 3;
 /// `n_type` of `NT_TASKSTRUCT` (`CORE` notes; `/proc/kcore` has one).
 pub const NT_TASKSTRUCT: u32 = 4;
 
+/// `n_type` of a device dump note (`LINUX` name): a driver's dump of its device's state,
+/// added to `/proc/vmcore` by `vmcore_add_device_dump()` (vmcoredd).
+pub const NT_VMCOREDD: u32 = 0x700;
+/// Bytes of the device's name at the start of an `NT_VMCOREDD` note's descriptor
+/// (`VMCOREDD_MAX_NAME_BYTES`).
+pub const VMCOREDD_NAME_BYTES: usize = 44;
+
+/// One device dump (`NT_VMCOREDD` note).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceDump {
+    /// The device's name, as its driver gave it.
+    pub name: String,
+    /// Where the dump's data starts: in the note buffer as parsed, in the file once the
+    /// container has added the buffer's own offset.
+    pub offset: u64,
+    /// The dump's data (the descriptor after the name).
+    #[serde(skip)]
+    pub data: Vec<u8>,
+}
+
 /// Where `struct elf_prstatus` keeps `pr_pid` and `pr_reg`, and the size of one register.
 struct PrStatusLayout {
     pid: usize,
@@ -123,6 +143,8 @@ pub struct Notes {
     pub prpsinfo: Option<PrPsInfo>,
     /// A `CORE`/`NT_TASKSTRUCT` note was present (`/proc/kcore`).
     pub task_struct: bool,
+    /// `LINUX`/`NT_VMCOREDD` device dumps in note order.
+    pub device_dumps: Vec<DeviceDump>,
     /// Notes not decoded above.
     pub other: Vec<OtherNote>,
     /// Bytes at the end of the buffer that were not a well-formed note (0 when the walk ended cleanly).
@@ -157,10 +179,27 @@ pub fn parse_notes_of(data: &[u8], endian: Endian, long32: bool) -> Notes {
             }
             break;
         };
+        if trim_nul(note.name) == b"LINUX" && note.n_type == NT_VMCOREDD {
+            notes
+                .device_dumps
+                .push(device_dump(note.desc, note.desc_at));
+        } else {
+            notes.add(&rd, note.name, note.n_type, note.desc);
+        }
         pos = note.next;
-        notes.add(&rd, note.name, note.n_type, note.desc);
     }
     notes
+}
+
+/// A device dump from its note's descriptor found at `desc_at` in the buffer: the name, then
+/// the data.
+fn device_dump(desc: &[u8], desc_at: usize) -> DeviceDump {
+    let cut = desc.len().min(VMCOREDD_NAME_BYTES);
+    DeviceDump {
+        name: c_string(&desc[..cut]),
+        offset: (desc_at + cut) as u64,
+        data: desc[cut..].to_vec(),
+    }
 }
 
 /// `NT_GNU_BUILD_ID`: the `GNU` note holding a build's identifier.
@@ -189,6 +228,8 @@ struct RawNote<'a> {
     name: &'a [u8],
     n_type: u32,
     desc: &'a [u8],
+    /// Where `desc` starts in the buffer.
+    desc_at: usize,
     next: usize,
 }
 
@@ -209,6 +250,7 @@ fn next_note<'a>(rd: &Rd, data: &'a [u8], pos: usize) -> Option<RawNote<'a>> {
         name,
         n_type,
         desc,
+        desc_at,
         next: next.min(data.len()),
     })
 }
@@ -228,6 +270,14 @@ fn c_string(b: &[u8]) -> String {
 }
 
 impl Notes {
+    /// Moves the device dumps' offsets from the buffer's start to the file's, for a buffer
+    /// found at `base` in the file.
+    pub fn locate_at(&mut self, base: u64) {
+        for d in &mut self.device_dumps {
+            d.offset = d.offset.saturating_add(base);
+        }
+    }
+
     /// Appends the notes of a later buffer (several `PT_NOTE` segments); the first VMCOREINFO and
     /// PRPSINFO win.
     pub fn extend(&mut self, later: Notes) {
@@ -240,6 +290,7 @@ impl Notes {
         self.prstatus.extend(later.prstatus);
         self.qemu_cpus.extend(later.qemu_cpus);
         self.task_struct |= later.task_struct;
+        self.device_dumps.extend(later.device_dumps);
         self.other.extend(later.other);
         self.trailing_garbage += later.trailing_garbage;
     }
@@ -400,6 +451,28 @@ mod tests {
         // read at the 64-bit layout, the pid would be a register
         let wrong = parse_notes(&prstatus32(1234, 0x100, 18));
         assert_ne!(wrong.prstatus.first().map(|p| p.pid), Some(1234));
+    }
+
+    #[test]
+    fn device_dumps_with_their_offsets() {
+        // vmcoredd: `LINUX` name, type 0x700, a 44-byte device name then the data
+        let mut desc = b"cxgb4_0000:02:00.4".to_vec();
+        desc.resize(VMCOREDD_NAME_BYTES, 0);
+        desc.extend_from_slice(&[0xab; 20]);
+        let mut buf = prstatus(565, 0x1000);
+        let at = buf.len();
+        buf.extend(note("LINUX", NT_VMCOREDD, &desc));
+        let mut n = parse_notes(&buf);
+        assert_eq!(n.prstatus.len(), 1);
+        assert_eq!(n.device_dumps.len(), 1);
+        let d = &n.device_dumps[0];
+        assert_eq!(d.name, "cxgb4_0000:02:00.4");
+        assert_eq!(d.data, vec![0xab; 20]);
+        // header (12) + "LINUX\0" padded to 8, then the name
+        assert_eq!(d.offset, (at + 12 + 8 + VMCOREDD_NAME_BYTES) as u64);
+        assert!(n.other.is_empty());
+        n.locate_at(0x1000);
+        assert_eq!(n.device_dumps[0].offset, (0x1000 + at + 64) as u64);
     }
 
     fn sample() -> Vec<u8> {

@@ -182,3 +182,64 @@ pub fn bpf_objects(
     }
     Ok((progs, maps, problems))
 }
+
+/// Most instructions read of one program (`BPF_COMPLEXITY_LIMIT_INSNS` is a million).
+const MAX_INSNS: u64 = 1 << 20;
+
+/// The program's translated instructions (`bpf_prog.insnsi[len]`), as bytes.
+pub fn prog_insns(prog: &Program, p: &BpfProg) -> Result<Vec<u8>> {
+    let ty = prog.type_("struct bpf_prog")?;
+    let at = p
+        .addr
+        .wrapping_add(kdive_program::object::offset_of(prog, ty, "insnsi")?);
+    let mut buf = vec![0u8; (p.insns.min(MAX_INSNS) * crate::bpf_insn::INSN_SIZE as u64) as usize];
+    prog.read(at, &mut buf)?;
+    Ok(buf)
+}
+
+/// Names for the instruction listing from the kernel: helper functions from the verifier's
+/// `func_id_str[]` (or the kernel function a call's immediate reaches from `__bpf_call_base`),
+/// maps by the IDs of `maps` (`(struct bpf_map address, ID)`).
+pub struct KernelNames<'p> {
+    pub prog: &'p Program,
+    pub maps: Vec<(u64, u64)>,
+}
+
+impl crate::bpf_insn::Names for KernelNames<'_> {
+    fn helper(&self, insn: &crate::bpf_insn::Insn) -> Option<String> {
+        let max = enum_value(self.prog, "enum bpf_func_id", "__BPF_FUNC_MAX_ID");
+        if insn.imm >= 0 && max.is_some_and(|m| i64::from(insn.imm) < m) {
+            let table = self.prog.symbol_address("func_id_str").ok()?;
+            let ptr = self.prog.read_u64(table + 8 * insn.imm as u64).ok()?;
+            return self
+                .prog
+                .object("char", ptr)
+                .and_then(|o| o.address_of()?.read_string(64))
+                .ok()
+                .filter(|s| !s.is_empty());
+        }
+        let base = self.prog.symbol_address("__bpf_call_base").ok()?;
+        let target = base.wrapping_add(insn.imm as i64 as u64);
+        match self.prog.symbols().by_addr(target) {
+            Some((s, 0)) => Some(s.name.to_string()),
+            _ => None,
+        }
+    }
+
+    fn map(&self, addr: u64) -> Option<String> {
+        self.maps
+            .iter()
+            .find(|(a, _)| *a == addr)
+            .map(|(_, id)| format!("map[id:{id}]"))
+    }
+}
+
+/// The value of enumerator `name` of `spec`.
+fn enum_value(prog: &Program, spec: &str, name: &str) -> Option<i64> {
+    let t = prog.type_(spec).ok()?;
+    let (_, t) = prog.types().resolve(t).ok()?;
+    match &t.kind {
+        TypeKind::Enum { values, .. } => values.iter().find(|(n, _)| &**n == name).map(|(_, v)| *v),
+        _ => None,
+    }
+}

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod block;
 pub mod bpf;
+pub mod bpf_insn;
 pub mod debuginfo_find;
 pub mod dev;
 pub mod fs;
@@ -29,6 +30,7 @@ pub mod pci;
 pub mod percpu;
 pub mod printk;
 pub mod rbtree;
+pub mod resource;
 pub mod sbitmap;
 pub mod sched;
 pub mod signal;

@@ -13,7 +13,7 @@
 //!   innermost frame left on the stack (a return address into `machine_kexec` or
 //!   `crash_nmi_callback`), kept only when it leads to the saved registers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kdive_program::object::offset_of;
 use kdive_program::unwind::scan::stack_words;
@@ -159,6 +159,10 @@ pub struct BacktraceContext {
     pub problems: Vec<String>,
     /// Bounds of each walk.
     pub limits: Limits,
+    /// Tasks named active by hand (crash's `set -a`) rather than by the runqueues: their
+    /// CPU's registers start their walk only when the stack pointer is on one of their stacks,
+    /// else (the registers are another task's) the saved switch frame does.
+    pub marked: BTreeSet<u64>,
 }
 
 impl BacktraceContext {
@@ -212,6 +216,7 @@ impl BacktraceContext {
             seeds,
             problems,
             limits: Limits::default(),
+            marked: BTreeSet::new(),
         }
     }
 
@@ -255,6 +260,16 @@ impl BacktraceContext {
         (Stacks::new(ranges), notes)
     }
 
+    /// Whether a CPU's registers can start `task`'s walk: always for a task the runqueues
+    /// name, for a [`marked`](Self::marked) one when their stack pointer is on its stacks.
+    fn regs_fit(&self, task: u64, stacks: &Stacks, regs: &RegSet) -> bool {
+        if !self.marked.contains(&task) {
+            return true;
+        }
+        let sp = self.arch.as_ref().and_then(|a| regs.get(a.sp_reg()));
+        sp.is_some_and(|sp| stacks.range_of(sp).is_some())
+    }
+
     /// The backtrace of one task.
     pub fn backtrace(&self, prog: &Program, task: u64) -> Backtrace {
         let active_cpu = self.active_cpu(task);
@@ -269,6 +284,8 @@ impl BacktraceContext {
         };
         if let Some(cpu) = active_cpu {
             match self.cpu_regs.get(&cpu) {
+                // as crash, silently: the saved switch frame is the task's own
+                Some(cr) if !self.regs_fit(task, &stacks, &cr.regs) => {}
                 Some(cr) => {
                     if !cr.source.live() {
                         if let Some((function, trace)) = self.innermost(prog, &stacks, &cr.regs) {

@@ -263,6 +263,18 @@ impl Program {
         all.push(Arc::new(m));
     }
 
+    /// Detaches the debug file of module `name` (all of them with `None`): its source lines,
+    /// locals and globals are no longer used (the types already read from it stay known, as
+    /// types the kernel describes do). Returns the names of the modules detached.
+    pub fn detach_module_debug(&self, name: Option<&str>) -> Vec<String> {
+        let mut all = self.module_debug.write().unwrap_or_else(|p| p.into_inner());
+        let (gone, kept): (Vec<_>, Vec<_>) = all
+            .drain(..)
+            .partition(|m| name.is_none_or(|n| m.name() == n));
+        *all = kept;
+        gone.iter().map(|m| m.name().to_string()).collect()
+    }
+
     /// The module debug files attached.
     pub fn module_debug(&self) -> Vec<Arc<ModuleDebug>> {
         self.module_debug

@@ -173,18 +173,28 @@ pub static BPF: Command = Command::new("bpf", "the BPF programs and maps loaded"
         Flag::letter('m', "this map, with its details").takes("ID"),
         Flag::letter('P', "every program with its details"),
         Flag::letter('M', "every map with its details"),
-        Flag::letter('j', "the program's JITed instructions").not_yet(),
-        Flag::letter('t', "the program's translated BPF instructions").not_yet(),
-        Flag::letter('T', "the same with each instruction's bytes").not_yet(),
-        Flag::letter('s', "the bpf_prog, bpf_prog_aux or bpf_map structures").not_yet(),
-        Flag::letter('x', "with -s, integers in hexadecimal").not_yet(),
-        Flag::letter('d', "with -s, integers in decimal").not_yet(),
+        Flag::letter('j', "with -p or -P, the program's JITed code, disassembled"),
+        Flag::letter(
+            't',
+            "with -p or -P, the program's translated BPF instructions",
+        ),
+        Flag::letter('T', "the same with each instruction's bytes"),
+        Flag::letter(
+            's',
+            "with -p, -P, -m or -M, the bpf_prog and bpf_prog_aux or bpf_map structures",
+        ),
+        Flag::letter('x', "with -s, integers in hexadecimal"),
+        Flag::letter('d', "with -s, integers in decimal"),
     ])
     .description(
         "Lists the loaded BPF programs (from the kernel's prog_idr) with their bpf_prog, \
      bpf_prog_aux, type, tag and the maps they use, then the maps (map_idr) with their type \
      and flags. -p and -m show one program or map with its sizes, name and owner; -P and -M \
-     all of them.",
+     all of them.\n\n\
+     With them, -t lists each program's translated instructions in the kernel's notation \
+     (`(bf) r6 = r1`, helpers by name, maps as `map[id:N]`), -T with each instruction's \
+     bytes, -j disassembles the JITed code as `dis` does, and -s shows the structures as \
+     `struct` does (-x, -d: its radix).",
     )
     .examples(&[
         example("bpf", "every BPF program and map"),
@@ -282,12 +292,18 @@ pub static DEV: Command = Command::new(
     Flag::letter('d', "each disk's requests in flight, reads and writes"),
     Flag::letter('D', "the same, only disks with requests in flight"),
     Flag::letter('p', "the PCI buses and their devices"),
-    Flag::letter('i', "the I/O ports and memory regions").not_yet(),
-    Flag::letter('V', "the device dumps the dump carries").not_yet(),
-    Flag::letter('v', "one device dump by its -V index")
-        .takes("INDEX")
-        .not_yet(),
+    Flag::letter('i', "the I/O ports and memory regions"),
+    Flag::letter('V', "the device dumps the dump carries"),
+    Flag::letter(
+        'v',
+        "one device dump by its -V index (to FILE, raw, when one is named)",
+    )
+    .takes("INDEX"),
 ])
+.args(&[Arg::optional(
+    "FILE",
+    "with -v, where to write the device dump",
+)])
 .description(
     "Lists the character device regions and the block majors, with the cdev or gendisk behind \
      each and its operations, as crash's `dev` does without arguments. Unlike crash, every block \
@@ -295,12 +311,17 @@ pub static DEV: Command = Command::new(
      -d counts, for each disk of the block class, the requests its driver holds (the busy \
      tags of its hardware queues). -p walks the PCI root buses: each device's name, class, \
      vendor:device and, for PCI Express devices, its port type (crash calls every \
-     conventional PCI device ENDPOINT; kdive leaves their type empty).",
+     conventional PCI device ENDPOINT; kdive leaves their type empty).\n\n\
+     -i lists the I/O port ranges (`ioport_resource`) and the physical memory regions \
+     (`iomem_resource`) depth first, as /proc/ioports and /proc/iomem do. -V lists the device \
+     dumps drivers added to the dump (vmcoredd notes: index, file offset, size, name); -v \
+     INDEX shows one as 64-bit words, or copies it raw to FILE.",
 )
 .examples(&[
     example("dev", "the character and block devices"),
     example("dev -d", "the disks' requests in flight"),
     example("dev -p", "the PCI devices"),
+    example("dev -i", "the I/O ports and memory regions"),
 ]);
 
 pub static DIS: Command = Command::new("dis", "disassemble kernel code", dis::run)
@@ -439,14 +460,15 @@ pub static FOREACH: Command = Command::new(
     .repeated(),
     Arg::required(
         "COMMAND",
-        "`bt`, `files`, `vm`, `sig`, `net`, `ps` or `task`",
+        "`bt`, `files`, `vm`, `sig`, `net`, `ps`, `task`, `set` or `vtop`",
     ),
     Arg::optional("FLAGS", "the command's flags").repeated(),
 ])
 .description(
     "Runs one per-task command for every task the selectors choose, in PID order; a task is \
      chosen when any selector matches it. The command takes its usual flags, except those that \
-     choose tasks themselves (bt -a).",
+     choose tasks themselves (bt -a, vtop -c); vtop takes its addresses after its name and walks \
+     each in every chosen task's address space.",
 )
 .examples(&[
     example("foreach bt", "every task's stack"),
@@ -775,9 +797,12 @@ pub static MOD: Command = Command::new("mod", "loaded modules and their debug fi
             'r',
             "accepted for crash's sake: debug files are read as needed",
         ),
-        Flag::letter('d', "detach a module's debug file").not_yet(),
-        Flag::letter('D', "detach every module's debug file").not_yet(),
-        Flag::letter('R', "forget all module symbols and debug data").not_yet(),
+        Flag::letter('d', "detach this module's debug file").takes("NAME"),
+        Flag::letter('D', "detach every module's debug file"),
+        Flag::letter(
+            'R',
+            "detach every module's debug file, then list the modules again",
+        ),
         Flag::letter('o', "load module symbols the old way").not_yet(),
         Flag::letter(
             'g',
@@ -793,7 +818,11 @@ pub static MOD: Command = Command::new("mod", "loaded modules and their debug fi
         "Lists the loaded modules as crash does: the struct module, name, text base, size and \
      the debug file (`.ko`, `.ko.debug`) attached to each, when one was found next to the \
      dump, given on the command line, or loaded with -s or -S. A debug file is checked \
-     against the loaded module (its srcversion and its symbols' layout) before it is used.",
+     against the loaded module (its srcversion and its symbols' layout) before it is used.\n\n\
+     -d NAME and -D detach one module's or every module's debug file, silently as crash: its \
+     source lines, locals and globals are no longer used (`sym`, `bt -l`, `dis -l`); the \
+     module's symbols stay, read from the kernel's own kallsyms. -R does the same for every \
+     module, then lists them.",
     )
     .examples(&[
         example("mod", "every loaded module"),
@@ -1303,15 +1332,19 @@ pub static SET: Command = Command::new(
 .flags(&[
     Flag::letter('p', "back to the panic task"),
     Flag::letter('c', "the task running on this CPU").takes("CPU"),
-        Flag::letter('a', "make the task the active task of its CPU").not_yet(),
+        Flag::letter('a', "make the task the active task of its CPU").takes("PID|TASK"),
         Flag::letter('v', "the session's settings"),
     ])
 .args(&[Arg::optional("PID|TASK", "the task to make current")])
+.per_task(set::for_tasks)
 .description(
     "The current context is the task that `bt`, `files`, `vm` and `task` mean when given none: \
      the panic task until `set` moves it. Without arguments, `set` shows it. -v shows the \
      session's settings: the dump and vmlinux files, zero-excluded pages, the walk limit, the \
-     context and the module debug files attached.",
+     context and the module debug files attached.\n\n\
+     -a makes a task the active task of its CPU for the rest of the session, as when the \
+     runqueues name another: `bt` then starts its stack at that CPU's saved registers and `ps` \
+     marks it `>`. The current context does not move.",
 )
 .examples(&[
     example("set", "the current context"),
@@ -1605,6 +1638,7 @@ pub static VTOP: Command = Command::new(
     Flag::letter('k', "ADDR is a kernel address"),
 ])
 .args(&[Arg::required("ADDR", "a hexadecimal virtual address").repeated()])
+.per_task(vtop::for_tasks)
 .description(
     "Walks the page tables for each address as crash prints the walk: the kernel's top-level \
      table, each level's entry (PGD, P4D with 5-level paging, PUD, PMD, PTE) with its physical \

@@ -442,7 +442,10 @@ mod tests {
             .filter(|c| c.per_task.is_some())
             .map(|c| c.name)
             .collect();
-        assert_eq!(per_task, ["bt", "files", "net", "ps", "sig", "task", "vm"]);
+        assert_eq!(
+            per_task,
+            ["bt", "files", "net", "ps", "set", "sig", "task", "vm", "vtop"]
+        );
         let command = FOREACH.args.iter().find(|a| a.name == "COMMAND").unwrap();
         for name in per_task {
             assert!(

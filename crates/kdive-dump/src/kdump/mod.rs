@@ -454,11 +454,15 @@ impl KdumpFile {
             None => None,
         };
         let notes = match sub.notes {
-            Some((off, size)) => crate::notes::parse_notes_of(
-                &store.slice("ELF notes", off, size)?,
-                header.endian,
-                header.word == 4,
-            ),
+            Some((off, size)) => {
+                let mut notes = crate::notes::parse_notes_of(
+                    &store.slice("ELF notes", off, size)?,
+                    header.endian,
+                    header.word == 4,
+                );
+                notes.locate_at(off);
+                notes
+            }
             None => Default::default(),
         };
 
@@ -497,6 +501,7 @@ impl KdumpFile {
             vmcoreinfo_raw: vmcoreinfo,
             prstatus: notes.prstatus,
             qemu_cpus: notes.qemu_cpus,
+            device_dumps: notes.device_dumps,
         };
         let flat_truncated = matches!(&store, Store::Flat(f) if f.is_truncated());
         let mut kdump = KdumpFile {
