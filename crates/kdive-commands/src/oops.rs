@@ -172,7 +172,7 @@ pub fn entry(r: &OopsReport) -> OopsEntry {
         None => Vec::new(),
     };
     let verdict = verdict_line(r.kind, culprits.first());
-    let lockup = (r.lockup_cpu.is_some() || r.lockup_seconds.is_some()).then(|| Lockup {
+    let lockup = (r.lockup_cpu.is_some() || r.lockup_seconds.is_some()).then_some(Lockup {
         cpu: r.lockup_cpu,
         seconds: r.lockup_seconds,
     });

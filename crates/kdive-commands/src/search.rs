@@ -534,7 +534,7 @@ impl<F: Fn(u64) -> kdive_memory::Result<u64>> Iterator for MappedPages<F> {
             let a = self.at;
             let step = match (self.translate)(a) {
                 Ok(_) => {
-                    self.at = a.checked_add(self.ps).unwrap_or(u64::MAX);
+                    self.at = a.saturating_add(self.ps);
                     return Some(a);
                 }
                 Err(kdive_memory::MemError::NotMapped { level, .. }) => level_size(level),

@@ -352,7 +352,7 @@ impl SymRow {
             name: sym.name.to_string(),
             offset,
             kind: match (sym.kind, prog.debug()) {
-                ('A', Some(d)) => letter(&d.percpu_letters(), &sym),
+                ('A', Some(d)) => letter(&d.percpu_letters(), sym),
                 (k, _) => k,
             },
             module: sym.module.as_deref().map(String::from),

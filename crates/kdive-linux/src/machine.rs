@@ -141,7 +141,7 @@ fn stack_kind(handler: &str) -> Option<&'static str> {
     .iter()
     .filter(|(k, _)| handler.contains(k))
     .map(|(_, n)| *n)
-    .last()
+    .next_back()
 }
 
 /// The member of `struct cea_exception_stacks` holding a kind's stack.

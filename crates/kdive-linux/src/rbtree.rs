@@ -132,7 +132,7 @@ pub fn walk(prog: &Program, top: u64, order: Order, limit: usize) -> Result<RbWa
         ) {
             (Ok(l), Ok(r)) => (l, r),
             (Err(e), _) | (_, Err(e)) => {
-                w.stopped = Some(e.into());
+                w.stopped = Some(e);
                 return Ok(w);
             }
         };

@@ -14,7 +14,7 @@ pub(crate) fn cpu_stacks(
     problems: &mut Vec<String>,
 ) -> Vec<StackRange> {
     let irq = per_cpu_address(prog, "irq_stack_ptr", cpu)
-        .and_then(|var| Ok(prog.read_u64(var)?))
+        .and_then(|var| prog.read_u64(var))
         .and_then(|base| {
             if base == 0 {
                 return Err(ProgramError::Walk {

@@ -143,12 +143,11 @@ fn gdb_style(
     match m {
         M::Iretq if mnemonic.ends_with("iret") => mnemonic.push('q'),
         M::Retf
-            if insn.code() == iced_x86::Code::Retfq
-                || insn.code() == iced_x86::Code::Retfq_imm16 =>
+            if (insn.code() == iced_x86::Code::Retfq
+                || insn.code() == iced_x86::Code::Retfq_imm16)
+                && mnemonic.ends_with("lret") =>
         {
-            if mnemonic.ends_with("lret") {
-                mnemonic.push('q');
-            }
+            mnemonic.push('q');
         }
         _ => {}
     }

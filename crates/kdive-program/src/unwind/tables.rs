@@ -87,7 +87,7 @@ impl<'a> OrcRows<'a> {
             Modules::Tables(m) => m
                 .iter()
                 .find(|t| t.covers(pc))
-                .map(|t| TableRef::Borrowed(&**t)),
+                .map(|t| TableRef::Borrowed(t)),
             Modules::Program(prog) => {
                 let t = prog.module_at(pc)?.orc()?.clone();
                 t.covers(pc).then_some(TableRef::Shared(t))
