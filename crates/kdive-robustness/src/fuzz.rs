@@ -42,6 +42,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("oops", oops),
     ("expr", expr),
     ("disasm", disasm),
+    ("bpf_insn", bpf_insn),
 ];
 
 /// Pages a format target reads at most per input (the bound keeps one input fast).
@@ -474,6 +475,17 @@ pub fn disasm(data: &[u8]) {
             let _ = i.text_with(dec.separator());
         }
     }
+}
+
+/// eBPF instructions as `bpf -t` lists them: the first byte's low bit picks the byte order,
+/// the rest is the program's code (a 64-bit load may be cut off at the end).
+pub fn bpf_insn(data: &[u8]) {
+    let Some((&order, code)) = data.split_first() else {
+        return;
+    };
+    let code = &code[..code.len().min(MAX_CODE)];
+    let names = kdive_linux::bpf_insn::NoNames;
+    let _ = kdive_linux::bpf_insn::disassemble(code, order & 1 == 1, &names);
 }
 
 /// Where the ORC target's memory is mapped.
