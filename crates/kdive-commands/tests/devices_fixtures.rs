@@ -10,25 +10,12 @@ fn body(reference: &str) -> Vec<String> {
     reference.lines().skip(1).map(str::to_string).collect()
 }
 
+mod common;
+
 /// Runs `cmd` on every fixture's reference dump and compares with crash's output; returns how
 /// many fixtures were compared.
 fn compare(cmd: &str) -> usize {
-    let mut checked = 0;
-    for fx in fixtures() {
-        let Some(want) = fx.crash_ref(cmd) else {
-            continue;
-        };
-        let s = Session::open(&fx.reference_dump()).unwrap();
-        let got = run(&s, cmd).unwrap();
-        let got: Vec<String> = got.text().lines().map(str::to_string).collect();
-        let want = body(&want);
-        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert_eq!(g, w, "{}: {cmd}: line {}", fx.name, i + 2);
-        }
-        assert_eq!(got.len(), want.len(), "{}: {cmd}: line count", fx.name);
-        checked += 1;
-    }
-    checked
+    common::each_crash_reference(cmd, cmd, |_, _, _| {})
 }
 
 #[test]

@@ -5,6 +5,8 @@ use kdive_commands::{run, Session};
 use kdive_testdata::{corpus_or_skip, fixtures};
 use serde_json::Value;
 
+mod common;
+
 /// crash's output lines after its `crash> ...` echo.
 fn body(reference: &str) -> Vec<String> {
     reference.lines().skip(1).map(str::to_string).collect()
@@ -123,16 +125,7 @@ fn runq_matches_crash() {
     if corpus_or_skip("runq_matches_crash").is_none() {
         return;
     }
-    let mut checked = 0;
-    for fx in fixtures() {
-        let Some(want) = fx.crash_ref("runq") else {
-            continue;
-        };
-        let s = Session::open(&fx.reference_dump()).unwrap();
-        let got = run(&s, "runq").unwrap().text();
-        assert_eq!(got.lines().collect::<Vec<_>>(), body(&want), "{}", fx.name);
-        checked += 1;
-    }
+    let checked = common::each_crash_reference("runq", "runq", |_, _, _| {});
     assert!(
         checked >= 3,
         "only {checked} fixtures have a runq reference"
@@ -144,19 +137,7 @@ fn mount_matches_crash_and_drgn() {
     if corpus_or_skip("mount_matches_crash_and_drgn").is_none() {
         return;
     }
-    let mut checked = 0;
-    for fx in fixtures() {
-        let Some(want) = fx.crash_ref("mount") else {
-            continue;
-        };
-        let s = Session::open(&fx.reference_dump()).unwrap();
-        let got = run(&s, "mount").unwrap();
-        assert_eq!(
-            got.text().lines().collect::<Vec<_>>(),
-            body(&want),
-            "{}",
-            fx.name
-        );
+    let checked = common::each_crash_reference("mount", "mount", |fx, _, got| {
         // drgn's for_each_mount over the initial namespace: the same mounts, in the same order
         let drgn = fx.drgn();
         let ours: Vec<(String, String, String)> = got.json()["mounts"]
@@ -178,8 +159,7 @@ fn mount_matches_crash_and_drgn() {
             })
             .collect();
         assert_eq!(ours, theirs, "{}", fx.name);
-        checked += 1;
-    }
+    });
     assert!(
         checked >= 3,
         "only {checked} fixtures have a mount reference"
@@ -363,19 +343,7 @@ fn mount_n_of_pid_1_is_the_initial_namespace() {
     if corpus_or_skip("mount_n_of_pid_1_is_the_initial_namespace").is_none() {
         return;
     }
-    let mut checked = 0;
-    for fx in fixtures() {
-        let Some(want) = fx.crash_ref("mount") else {
-            continue;
-        };
-        let s = Session::open(&fx.reference_dump()).unwrap();
-        let got = run(&s, "mount -n 1").unwrap();
-        assert_eq!(
-            got.text().lines().collect::<Vec<_>>(),
-            body(&want),
-            "{}",
-            fx.name
-        );
+    let checked = common::each_crash_reference("mount", "mount -n 1", |fx, s, got| {
         let init = fx.drgn()["tasks"]
             .as_array()
             .unwrap()
@@ -384,9 +352,8 @@ fn mount_n_of_pid_1_is_the_initial_namespace() {
             .unwrap()["task"]
             .clone();
         assert_eq!(got.json()["task"], init, "{}", fx.name);
-        assert!(run(&s, "mount -n 99999").is_err(), "{}", fx.name);
-        checked += 1;
-    }
+        assert!(run(s, "mount -n 99999").is_err(), "{}", fx.name);
+    });
     assert!(
         checked >= 3,
         "only {checked} fixtures have a mount reference"
