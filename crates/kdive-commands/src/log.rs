@@ -105,9 +105,10 @@ pub fn run(s: &Session, args: &[String]) -> Result<Box<dyn Report>, CommandError
         time,
         boot_secs,
         level: f.has('m'),
-        caller_width: match f.has('c') {
-            true => Some(crash_caller_width(s.log_program()?)),
-            false => None,
+        caller_width: if f.has('c') {
+            Some(crash_caller_width(s.log_program()?))
+        } else {
+            None
         },
         dict: f.has('d'),
         rust_demangled: f.has('R'),
